@@ -1,0 +1,71 @@
+"""The `corral` command. Each subcommand imports only its own side of the platform, so
+`corral signer ...` never loads orchestrator code and the reverse."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    from signer import cli as signer_cli
+
+    parser = argparse.ArgumentParser(prog="corral", description="Run untrusted trading agents against real wallets, safely.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the orchestrator")
+    serve.add_argument("--config", type=Path, help="orchestrator TOML config (defaults are embedded)")
+
+    signer_cli.add_parser(sub)
+
+    build = sub.add_parser("build", help="validate an agent directory and build its image; prints the image tag")
+    build.add_argument("path", type=Path)
+
+    demo = sub.add_parser("demo", help="bring up a local platform and run the example agent")
+    demo.add_argument("--runs", type=int, default=3, help="stop after this many executions (0: keep running)")
+    demo.add_argument("--home", type=Path, default=Path("var/demo"), help="where the demo keeps its state")
+    demo.add_argument("--minute-seconds", type=float, default=5.0, help="length of one runtimeIntervalMinutes minute")
+
+    from corral import client_cli
+
+    client_cli.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        from orchestrator.config import load_config
+        from orchestrator.server import serve
+
+        asyncio.run(serve(load_config(args.config)))
+        return 0
+    if args.command == "signer":
+        from signer import cli as signer_cli
+
+        return signer_cli.run(args)
+    if args.command == "build":
+        from orchestrator.manifest import ManifestError
+        from sandbox_runner.images import build_agent_image
+
+        try:
+            print(build_agent_image(args.path))
+        except ManifestError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "demo":
+        from corral.demo import run_demo
+
+        return run_demo(args.home, args.runs, args.minute_seconds)
+    from corral import client_cli
+
+    return client_cli.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""`corral demo`: the platform on embedded defaults, running the example agent.
+
+Brings up anvil, the signer and the orchestrator as real processes, builds the example
+agent image, creates and funds a wallet, starts a session and prints its executions,
+logs and confirmed transactions as they happen.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from corral.client_cli import STATUS_NAMES, TX_NAMES, print_executions
+from corral.devstack import REPO_ROOT, DevStack
+from corral.v1 import orchestrator_pb2 as pb
+from sandbox_runner.images import build_agent_image
+
+EXAMPLE_AGENT = REPO_ROOT / "images" / "example-agent"
+RECIPIENT = "0x000000000000000000000000000000000000dEaD"
+
+
+def run_demo(home: Path, runs: int, minute_seconds: float) -> int:
+    print("building the example agent image (the base image is built once, then cached)...", flush=True)
+    image = build_agent_image(EXAMPLE_AGENT)
+    print(f"image: {image}")
+    with DevStack(home, minute_seconds=minute_seconds) as stack:
+        print(f"anvil on {stack.rpc_url}, signer on {stack.signer_home / 'signer.sock'}, orchestrator on {stack.api_address}")
+        wallet = stack.create_wallet()
+        stack.fund(wallet, 10**18)
+        print(f"wallet {wallet} created by the signer and funded with 1 ETH on ethereum:31337")
+        agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=image)).agent
+        print(f"registered agent {agent.id}: {agent.name} {agent.version}")
+        before = stack.web3.eth.get_balance(RECIPIENT)
+        session = stack.api.StartSession(pb.StartSessionRequest(agent_id=agent.id, wallet_address=wallet)).session
+        print(f"session {session.id} running; one run every {minute_seconds:g}s. Ctrl-C to stop.\n", flush=True)
+        shown: set[int] = set()
+        try:
+            while runs == 0 or len(shown) < runs:
+                time.sleep(0.5)
+                executions = stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session.id)).executions
+                finished = [e for e in reversed(executions) if e.id not in shown and e.status != pb.EXECUTION_STATUS_RUNNING]
+                if finished:
+                    print_executions(finished)
+                    shown.update(e.id for e in finished)
+        except KeyboardInterrupt:
+            pass
+        stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+        print("\ntransactions:")
+        for t in stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions:
+            print(f"  {TX_NAMES[t.status]:<10} block {t.block_number}  {t.tx_hash}  {t.value} wei → {t.to_address}")
+        after = stack.web3.eth.get_balance(RECIPIENT)
+        print(f"\n{RECIPIENT} received {after - before} wei (read back from anvil with web3)")
+        failed = [e for e in stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session.id)).executions if STATUS_NAMES[e.status] == "failed"]
+        return 1 if failed else 0

@@ -1,0 +1,169 @@
+"""A whole local platform as real processes: anvil, the signer and the orchestrator.
+
+Used by `corral demo` and by the end-to-end tests, so both exercise exactly what a
+user runs: each component is started through the `corral` command, talks over its
+real socket or port, and is stopped by the PID this module started.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from web3 import Web3
+
+from corral.v1 import orchestrator_pb2_grpc
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ANVIL_CANDIDATES = [REPO_ROOT / ".tools/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"]
+ANVIL_CHAIN_ID = 31337
+# -P: the working directory (which holds e.g. a `signer/` home) must not shadow packages.
+CORRAL_COMMAND = [sys.executable, "-P", "-m", "corral.cli"]
+
+
+def find_anvil() -> str:
+    for candidate in [os.environ.get("CORRAL_ANVIL"), *map(str, ANVIL_CANDIDATES), shutil.which("anvil")]:
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise FileNotFoundError("anvil not found: run scripts/setup (it installs @foundry-rs/anvil-linux-amd64 from npm)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(check, what: str, timeout: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode} while starting")
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not come up within {timeout}s")
+
+
+class DevStack:
+    """Starts anvil, the signer and the orchestrator under `home`; `close()` stops them."""
+
+    def __init__(self, home: Path, *, minute_seconds: float = 60.0, deadline_seconds: float = 60.0, tick_seconds: float = 0.2) -> None:
+        self.home = home.resolve()
+        self.minute_seconds = minute_seconds
+        self.deadline_seconds = deadline_seconds
+        self.tick_seconds = tick_seconds
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.signer_home = self.home / "signer"
+        self.passphrase_file = self.home / "passphrase"
+        self.rpc_url = ""
+        self.api_address = ""
+        self.channel: grpc.Channel | None = None
+        self.api: orchestrator_pb2_grpc.OrchestratorServiceStub | None = None
+        self.web3: Web3 | None = None
+
+    # -- processes ----------------------------------------------------------------
+
+    def corral(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        """Runs a `corral` CLI command to completion (text mode, checked)."""
+        return subprocess.run([*CORRAL_COMMAND, *args], cwd=self.home, text=True, capture_output=True, check=True, **kwargs)
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+        log = open(self.home / f"{name}.log", "ab")
+        process = subprocess.Popen(argv, cwd=self.home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[name] = process
+        return process
+
+    def start(self) -> "DevStack":
+        self.home.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_anvil()
+            self._start_signer()
+            self._start_orchestrator()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start_anvil(self) -> None:
+        port = free_port()
+        self.rpc_url = f"http://127.0.0.1:{port}"
+        process = self._spawn("anvil", [find_anvil(), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(ANVIL_CHAIN_ID)])
+        self.web3 = Web3(Web3.HTTPProvider(self.rpc_url))
+        _wait_for(lambda: self.web3.eth.chain_id == ANVIL_CHAIN_ID, "anvil", 30, process)
+
+    def _start_signer(self) -> None:
+        if not self.passphrase_file.exists():
+            fd = os.open(self.passphrase_file, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.write(fd, os.urandom(24).hex().encode())
+            os.close(fd)
+        process = self._spawn(
+            "signer",
+            CORRAL_COMMAND + ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file), "serve"],
+        )
+        _wait_for(lambda: (self.signer_home / "signer.sock").exists(), "the signer", 30, process)
+
+    def _start_orchestrator(self) -> None:
+        port = free_port()
+        self.api_address = f"127.0.0.1:{port}"
+        config = self.home / "orchestrator.toml"
+        config.write_text(
+            f'listen = "{self.api_address}"\n'
+            f'database_url = "sqlite:///{self.home / "orchestrator.db"}"\n'
+            f'signer_socket = "{self.signer_home / "signer.sock"}"\n'
+            f'socket_root = "{self.home / "executions"}"\n'
+            f'[chains."ethereum:{ANVIL_CHAIN_ID}"]\nrpc_url = "{self.rpc_url}"\n'
+            f"[sandbox]\ndeadline_seconds = {self.deadline_seconds}\n"
+            f"[scheduler]\nminute_seconds = {self.minute_seconds}\ntick_seconds = {self.tick_seconds}\n"
+        )
+        process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)])
+        self.channel = grpc.insecure_channel(self.api_address)
+        self.api = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channel)
+        _wait_for(lambda: grpc.channel_ready_future(self.channel).result(timeout=1) is None, "the orchestrator", 60, process)
+
+    def close(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+        for name, process in reversed(list(self.processes.items())):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> "DevStack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- helpers for demos and tests ------------------------------------------------
+
+    def create_wallet(self, *allowed_chains: int) -> str:
+        args = ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file), "wallet", "create"]
+        for chain_id in allowed_chains or (ANVIL_CHAIN_ID,):
+            args += ["--allow-chain", str(chain_id)]
+        return self.corral(*args).stdout.strip().splitlines()[-1]
+
+    def fund(self, address: str, wei: int) -> None:
+        """Sends ETH from one of anvil's unlocked development accounts."""
+        funder = self.web3.eth.accounts[0]
+        tx_hash = self.web3.eth.send_transaction({"from": funder, "to": Web3.to_checksum_address(address), "value": wei})
+        self.web3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
+
+    def log_text(self, name: str) -> str:
+        path = self.home / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""

@@ -1,0 +1,38 @@
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Optional as _Optional
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ExecutionMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXECUTION_MODE_UNSPECIFIED: _ClassVar[ExecutionMode]
+    EXECUTION_MODE_AUTO: _ClassVar[ExecutionMode]
+    EXECUTION_MODE_MANUAL: _ClassVar[ExecutionMode]
+
+class ExecutionCommand(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXECUTION_COMMAND_UNSPECIFIED: _ClassVar[ExecutionCommand]
+    EXECUTION_COMMAND_RUN: _ClassVar[ExecutionCommand]
+    EXECUTION_COMMAND_UNWIND: _ClassVar[ExecutionCommand]
+EXECUTION_MODE_UNSPECIFIED: ExecutionMode
+EXECUTION_MODE_AUTO: ExecutionMode
+EXECUTION_MODE_MANUAL: ExecutionMode
+EXECUTION_COMMAND_UNSPECIFIED: ExecutionCommand
+EXECUTION_COMMAND_RUN: ExecutionCommand
+EXECUTION_COMMAND_UNWIND: ExecutionCommand
+
+class Position(_message.Message):
+    __slots__ = ("network", "asset_address", "token_id", "avg_unit_cost", "current_qty")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    AVG_UNIT_COST_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_QTY_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    asset_address: str
+    token_id: str
+    avg_unit_cost: str
+    current_qty: str
+    def __init__(self, network: _Optional[str] = ..., asset_address: _Optional[str] = ..., token_id: _Optional[str] = ..., avg_unit_cost: _Optional[str] = ..., current_qty: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,220 @@
+from corral.v1 import common_pb2 as _common_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class LogLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOG_LEVEL_UNSPECIFIED: _ClassVar[LogLevel]
+    LOG_LEVEL_INFO: _ClassVar[LogLevel]
+    LOG_LEVEL_ERROR: _ClassVar[LogLevel]
+
+class MemoryScope(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MEMORY_SCOPE_UNSPECIFIED: _ClassVar[MemoryScope]
+    MEMORY_SCOPE_SESSION: _ClassVar[MemoryScope]
+    MEMORY_SCOPE_SHARED: _ClassVar[MemoryScope]
+LOG_LEVEL_UNSPECIFIED: LogLevel
+LOG_LEVEL_INFO: LogLevel
+LOG_LEVEL_ERROR: LogLevel
+MEMORY_SCOPE_UNSPECIFIED: MemoryScope
+MEMORY_SCOPE_SESSION: MemoryScope
+MEMORY_SCOPE_SHARED: MemoryScope
+
+class GetExecutionContextRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetExecutionContextResponse(_message.Message):
+    __slots__ = ("session_id", "session_wallet_address", "execution_mode", "command", "settings", "current_positions", "unwind_positions", "execution_id")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_MODE_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    UNWIND_POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    session_wallet_address: str
+    execution_mode: _common_pb2.ExecutionMode
+    command: _common_pb2.ExecutionCommand
+    settings: _struct_pb2.Struct
+    current_positions: _containers.RepeatedCompositeFieldContainer[_common_pb2.Position]
+    unwind_positions: _containers.RepeatedCompositeFieldContainer[_common_pb2.Position]
+    execution_id: int
+    def __init__(self, session_id: _Optional[int] = ..., session_wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., command: _Optional[_Union[_common_pb2.ExecutionCommand, str]] = ..., settings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., current_positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., unwind_positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., execution_id: _Optional[int] = ...) -> None: ...
+
+class LogEntry(_message.Message):
+    __slots__ = ("level", "message")
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    level: LogLevel
+    message: str
+    def __init__(self, level: _Optional[_Union[LogLevel, str]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class AppendLogsRequest(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[LogEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ...) -> None: ...
+
+class AppendLogsResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SetMemoryRequest(_message.Message):
+    __slots__ = ("key", "value", "scope")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    scope: MemoryScope
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., scope: _Optional[_Union[MemoryScope, str]] = ...) -> None: ...
+
+class SetMemoryResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    def __init__(self, key: _Optional[str] = ...) -> None: ...
+
+class GetMemoryRequest(_message.Message):
+    __slots__ = ("key", "scope")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    scope: MemoryScope
+    def __init__(self, key: _Optional[str] = ..., scope: _Optional[_Union[MemoryScope, str]] = ...) -> None: ...
+
+class GetMemoryResponse(_message.Message):
+    __slots__ = ("key", "value", "updated_at_ms")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    updated_at_ms: int
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+
+class DeleteMemoryRequest(_message.Message):
+    __slots__ = ("key", "scope")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    scope: MemoryScope
+    def __init__(self, key: _Optional[str] = ..., scope: _Optional[_Union[MemoryScope, str]] = ...) -> None: ...
+
+class DeleteMemoryResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    def __init__(self, key: _Optional[str] = ...) -> None: ...
+
+class ListMemoryRequest(_message.Message):
+    __slots__ = ("prefix", "scope")
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    prefix: str
+    scope: MemoryScope
+    def __init__(self, prefix: _Optional[str] = ..., scope: _Optional[_Union[MemoryScope, str]] = ...) -> None: ...
+
+class MemoryItem(_message.Message):
+    __slots__ = ("key", "updated_at_ms")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    updated_at_ms: int
+    def __init__(self, key: _Optional[str] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+
+class ListMemoryResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[MemoryItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[MemoryItem, _Mapping]]] = ...) -> None: ...
+
+class EvmTransactionRequest(_message.Message):
+    __slots__ = ("to_address", "data", "value", "gas", "max_fee_per_gas", "max_priority_fee_per_gas", "nonce", "enforce_transaction_success")
+    TO_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    GAS_FIELD_NUMBER: _ClassVar[int]
+    MAX_FEE_PER_GAS_FIELD_NUMBER: _ClassVar[int]
+    MAX_PRIORITY_FEE_PER_GAS_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    ENFORCE_TRANSACTION_SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    to_address: str
+    data: str
+    value: str
+    gas: int
+    max_fee_per_gas: str
+    max_priority_fee_per_gas: str
+    nonce: int
+    enforce_transaction_success: bool
+    def __init__(self, to_address: _Optional[str] = ..., data: _Optional[str] = ..., value: _Optional[str] = ..., gas: _Optional[int] = ..., max_fee_per_gas: _Optional[str] = ..., max_priority_fee_per_gas: _Optional[str] = ..., nonce: _Optional[int] = ..., enforce_transaction_success: _Optional[bool] = ...) -> None: ...
+
+class SolanaTransactionRequest(_message.Message):
+    __slots__ = ("hex_transaction",)
+    HEX_TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    hex_transaction: str
+    def __init__(self, hex_transaction: _Optional[str] = ...) -> None: ...
+
+class SignAndSendRequest(_message.Message):
+    __slots__ = ("request_id", "network", "message", "expires_at", "evm", "solana")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    EVM_FIELD_NUMBER: _ClassVar[int]
+    SOLANA_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    network: str
+    message: str
+    expires_at: str
+    evm: EvmTransactionRequest
+    solana: SolanaTransactionRequest
+    def __init__(self, request_id: _Optional[str] = ..., network: _Optional[str] = ..., message: _Optional[str] = ..., expires_at: _Optional[str] = ..., evm: _Optional[_Union[EvmTransactionRequest, _Mapping]] = ..., solana: _Optional[_Union[SolanaTransactionRequest, _Mapping]] = ...) -> None: ...
+
+class SignAndSendResponse(_message.Message):
+    __slots__ = ("internal_transaction_id", "tx_hash", "transaction_url", "suggested", "suggestion_id")
+    INTERNAL_TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_URL_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    internal_transaction_id: int
+    tx_hash: str
+    transaction_url: str
+    suggested: bool
+    suggestion_id: int
+    def __init__(self, internal_transaction_id: _Optional[int] = ..., tx_hash: _Optional[str] = ..., transaction_url: _Optional[str] = ..., suggested: _Optional[bool] = ..., suggestion_id: _Optional[int] = ...) -> None: ...
+
+class GetCurrentPositionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetCurrentPositionsResponse(_message.Message):
+    __slots__ = ("positions", "has_pending_txs")
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    HAS_PENDING_TXS_FIELD_NUMBER: _ClassVar[int]
+    positions: _containers.RepeatedCompositeFieldContainer[_common_pb2.Position]
+    has_pending_txs: bool
+    def __init__(self, positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_txs: _Optional[bool] = ...) -> None: ...
+
+class CompleteExecutionRequest(_message.Message):
+    __slots__ = ("success", "error")
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    success: bool
+    error: str
+    def __init__(self, success: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
+
+class CompleteExecutionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

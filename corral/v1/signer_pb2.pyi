@@ -1,0 +1,97 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class WalletType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WALLET_TYPE_UNSPECIFIED: _ClassVar[WalletType]
+    WALLET_TYPE_ETHEREUM: _ClassVar[WalletType]
+    WALLET_TYPE_SOLANA: _ClassVar[WalletType]
+WALLET_TYPE_UNSPECIFIED: WalletType
+WALLET_TYPE_ETHEREUM: WalletType
+WALLET_TYPE_SOLANA: WalletType
+
+class SignerWallet(_message.Message):
+    __slots__ = ("address", "wallet_type")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    WALLET_TYPE_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    wallet_type: WalletType
+    def __init__(self, address: _Optional[str] = ..., wallet_type: _Optional[_Union[WalletType, str]] = ...) -> None: ...
+
+class ListSignerWalletsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSignerWalletsResponse(_message.Message):
+    __slots__ = ("wallets",)
+    WALLETS_FIELD_NUMBER: _ClassVar[int]
+    wallets: _containers.RepeatedCompositeFieldContainer[SignerWallet]
+    def __init__(self, wallets: _Optional[_Iterable[_Union[SignerWallet, _Mapping]]] = ...) -> None: ...
+
+class SigningContext(_message.Message):
+    __slots__ = ("request_id", "session_id", "execution_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    session_id: int
+    execution_id: int
+    def __init__(self, request_id: _Optional[str] = ..., session_id: _Optional[int] = ..., execution_id: _Optional[int] = ...) -> None: ...
+
+class Eip1559Fees(_message.Message):
+    __slots__ = ("max_fee_per_gas", "max_priority_fee_per_gas")
+    MAX_FEE_PER_GAS_FIELD_NUMBER: _ClassVar[int]
+    MAX_PRIORITY_FEE_PER_GAS_FIELD_NUMBER: _ClassVar[int]
+    max_fee_per_gas: str
+    max_priority_fee_per_gas: str
+    def __init__(self, max_fee_per_gas: _Optional[str] = ..., max_priority_fee_per_gas: _Optional[str] = ...) -> None: ...
+
+class LegacyFees(_message.Message):
+    __slots__ = ("gas_price",)
+    GAS_PRICE_FIELD_NUMBER: _ClassVar[int]
+    gas_price: str
+    def __init__(self, gas_price: _Optional[str] = ...) -> None: ...
+
+class EvmUnsignedTransaction(_message.Message):
+    __slots__ = ("chain_id", "nonce", "to", "value", "data", "gas", "eip1559", "legacy")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    GAS_FIELD_NUMBER: _ClassVar[int]
+    EIP1559_FIELD_NUMBER: _ClassVar[int]
+    LEGACY_FIELD_NUMBER: _ClassVar[int]
+    chain_id: int
+    nonce: int
+    to: str
+    value: str
+    data: bytes
+    gas: int
+    eip1559: Eip1559Fees
+    legacy: LegacyFees
+    def __init__(self, chain_id: _Optional[int] = ..., nonce: _Optional[int] = ..., to: _Optional[str] = ..., value: _Optional[str] = ..., data: _Optional[bytes] = ..., gas: _Optional[int] = ..., eip1559: _Optional[_Union[Eip1559Fees, _Mapping]] = ..., legacy: _Optional[_Union[LegacyFees, _Mapping]] = ...) -> None: ...
+
+class SignEvmTransactionRequest(_message.Message):
+    __slots__ = ("wallet_address", "transaction", "context")
+    WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    wallet_address: str
+    transaction: EvmUnsignedTransaction
+    context: SigningContext
+    def __init__(self, wallet_address: _Optional[str] = ..., transaction: _Optional[_Union[EvmUnsignedTransaction, _Mapping]] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
+
+class SignEvmTransactionResponse(_message.Message):
+    __slots__ = ("raw_transaction", "transaction_hash")
+    RAW_TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_HASH_FIELD_NUMBER: _ClassVar[int]
+    raw_transaction: bytes
+    transaction_hash: str
+    def __init__(self, raw_transaction: _Optional[bytes] = ..., transaction_hash: _Optional[str] = ...) -> None: ...

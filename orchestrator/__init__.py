@@ -1,0 +1,18 @@
+"""The orchestrator: sessions, scheduling, the database, memory, transactions and the
+frontend API. It holds no keys: every signature is asked of the signer.
+
+- `config`          settings (pydantic), from a TOML file
+- `manifest`        circuit.toml parsing and validation
+- `store`           SQLAlchemy models and database set-up
+- `agents`          registering agent images
+- `sessions`        starting and stopping sessions
+- `scheduler`       finding due sessions and dispatching executions
+- `executions`      one execution: socket, runtime server, sandbox, outcome
+- `runtime_service` the AgentRuntime API an execution's sandbox calls
+- `transactions`    the sign-and-send path (validate, fill, sign, broadcast, confirm)
+- `chains`          chain access (EVM JSON-RPC)
+- `positions`       a session's positions from its allocation and its transactions
+- `signer_client`   the client side of the signer socket
+- `api`             the OrchestratorService frontend API
+- `server`          wiring it all into one process
+"""

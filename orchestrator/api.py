@@ -1,0 +1,201 @@
+"""OrchestratorService: the frontend API. Converts between the wire and the domain
+modules; every refusal becomes a gRPC status with a message that says what to fix."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
+from orchestrator.agents import agent_manifest, register_agent
+from orchestrator.chains.evm import EvmChain
+from orchestrator.errors import Refused, as_grpc_status
+from orchestrator.manifest import NATIVE_EVM
+from orchestrator.sessions import Sessions
+from orchestrator.signer_client import SignerClient
+from orchestrator.store import AgentRow, Database, ExecutionRow, SessionRow, TransactionRow
+from sandbox_runner.backend import SandboxBackend
+
+MODES = {"auto": common_pb2.EXECUTION_MODE_AUTO, "manual": common_pb2.EXECUTION_MODE_MANUAL}
+MODE_NAMES = {v: k for k, v in MODES.items()}
+SESSION_STATUS = {
+    "created": orchestrator_pb2.SESSION_STATUS_CREATED,
+    "running": orchestrator_pb2.SESSION_STATUS_RUNNING,
+    "paused": orchestrator_pb2.SESSION_STATUS_PAUSED,
+    "unwinding": orchestrator_pb2.SESSION_STATUS_UNWINDING,
+    "stopped": orchestrator_pb2.SESSION_STATUS_STOPPED,
+}
+EXECUTION_STATUS = {
+    "running": orchestrator_pb2.EXECUTION_STATUS_RUNNING,
+    "succeeded": orchestrator_pb2.EXECUTION_STATUS_SUCCEEDED,
+    "failed": orchestrator_pb2.EXECUTION_STATUS_FAILED,
+    "interrupted": orchestrator_pb2.EXECUTION_STATUS_INTERRUPTED,
+}
+TX_STATUS = {
+    "pending": orchestrator_pb2.TRANSACTION_STATUS_PENDING,
+    "signed": orchestrator_pb2.TRANSACTION_STATUS_SIGNED,
+    "confirmed": orchestrator_pb2.TRANSACTION_STATUS_CONFIRMED,
+    "reverted": orchestrator_pb2.TRANSACTION_STATUS_REVERTED,
+    "rejected": orchestrator_pb2.TRANSACTION_STATUS_REJECTED,
+}
+COMMANDS = {"run": common_pb2.EXECUTION_COMMAND_RUN, "unwind": common_pb2.EXECUTION_COMMAND_UNWIND}
+
+
+def timestamp(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value.replace(tzinfo=UTC))
+    return ts
+
+
+def agent_message(row: AgentRow) -> orchestrator_pb2.Agent:
+    manifest = agent_manifest(row)
+    return orchestrator_pb2.Agent(
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        image=row.image,
+        image_id=row.image_id,
+        wallet_type=row.wallet_type,
+        allowed_execution_modes=[MODES[m] for m in manifest.allowedExecutionModes],
+        runtime_interval_minutes=manifest.runtimeIntervalMinutes,
+        manifest_toml=row.manifest_toml,
+        registered_at=timestamp(row.registered_at),
+    )
+
+
+def session_message(row: SessionRow) -> orchestrator_pb2.Session:
+    message = orchestrator_pb2.Session(
+        id=row.id,
+        agent_id=row.agent_id,
+        wallet_address=row.wallet_address,
+        status=SESSION_STATUS[row.status],
+        execution_mode=MODES[row.execution_mode],
+        settings={k: str(v) for k, v in row.settings.items()},
+        allocation=common_pb2.Position(
+            network=row.allocation_network, asset_address=row.allocation_asset, avg_unit_cost="0", current_qty=row.allocation_amount
+        ),
+        created_at=timestamp(row.created_at),
+    )
+    if row.next_run_at is not None:
+        message.next_run_at.CopyFrom(timestamp(row.next_run_at))
+    return message
+
+
+def execution_message(row: ExecutionRow) -> orchestrator_pb2.Execution:
+    message = orchestrator_pb2.Execution(
+        id=row.id,
+        session_id=row.session_id,
+        command=COMMANDS[row.command],
+        status=EXECUTION_STATUS[row.status],
+        error=row.error,
+        started_at=timestamp(row.started_at),
+        logs=[orchestrator_pb2.ExecutionLog(level=l.level, message=l.message, logged_at=timestamp(l.logged_at)) for l in row.logs],
+    )
+    if row.finished_at is not None:
+        message.finished_at.CopyFrom(timestamp(row.finished_at))
+    return message
+
+
+def transaction_message(row: TransactionRow) -> orchestrator_pb2.Transaction:
+    message = orchestrator_pb2.Transaction(
+        id=row.id,
+        session_id=row.session_id,
+        execution_id=row.execution_id or 0,
+        network=row.network,
+        from_address=row.from_address,
+        to_address=row.to_address,
+        value=row.value,
+        tx_hash=row.tx_hash,
+        status=TX_STATUS[row.status],
+        error=row.error,
+        created_at=timestamp(row.created_at),
+    )
+    if row.block_number is not None:
+        message.block_number = row.block_number
+    return message
+
+
+
+
+class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
+    def __init__(self, db: Database, backend: SandboxBackend, sessions: Sessions, signer: SignerClient, chains: dict[str, EvmChain]) -> None:
+        self._db = db
+        self._backend = backend
+        self._sessions = sessions
+        self._signer = signer
+        self._chains = chains
+
+    @as_grpc_status
+    async def RegisterAgent(self, request, context):
+        row = await asyncio.to_thread(register_agent, self._db, self._backend, request.image)
+        return orchestrator_pb2.RegisterAgentResponse(agent=agent_message(row))
+
+    @as_grpc_status
+    async def ListAgents(self, request, context):
+        with self._db.session() as db:
+            rows = db.scalars(select(AgentRow).order_by(AgentRow.id)).all()
+        return orchestrator_pb2.ListAgentsResponse(agents=[agent_message(r) for r in rows])
+
+    @as_grpc_status
+    async def ListWallets(self, request, context):
+        try:
+            addresses = await self._signer.wallet_addresses()
+        except grpc.aio.AioRpcError as exc:
+            raise Refused(grpc.StatusCode.UNAVAILABLE, f"the signer did not answer: {exc.details()}") from None
+        wallets = []
+        for address in addresses:
+            balances = []
+            for network, chain in sorted(self._chains.items()):
+                amount = await chain.balance(address)
+                balances.append(orchestrator_pb2.Balance(network=network, asset_address=NATIVE_EVM, amount=str(amount)))
+            wallets.append(orchestrator_pb2.Wallet(address=address, wallet_type="ethereum", balances=balances))
+        return orchestrator_pb2.ListWalletsResponse(wallets=wallets)
+
+    @as_grpc_status
+    async def StartSession(self, request, context):
+        mode = None
+        if request.execution_mode != common_pb2.EXECUTION_MODE_UNSPECIFIED:
+            mode = MODE_NAMES[request.execution_mode]
+        allocation = request.allocation_amount if request.HasField("allocation_amount") else None
+        row = await self._sessions.start(request.agent_id, request.wallet_address, mode, dict(request.settings), allocation)
+        return orchestrator_pb2.StartSessionResponse(session=session_message(row))
+
+    @as_grpc_status
+    async def StopSession(self, request, context):
+        return orchestrator_pb2.StopSessionResponse(session=session_message(self._sessions.stop(request.session_id)))
+
+    @as_grpc_status
+    async def GetSession(self, request, context):
+        return orchestrator_pb2.GetSessionResponse(session=session_message(self._sessions.get(request.session_id)))
+
+    @as_grpc_status
+    async def ListSessions(self, request, context):
+        return orchestrator_pb2.ListSessionsResponse(sessions=[session_message(s) for s in self._sessions.list()])
+
+    @as_grpc_status
+    async def ListExecutions(self, request, context):
+        self._sessions.get(request.session_id)  # NOT_FOUND for an unknown session
+        limit = request.page_size or 50
+        with self._db.session() as db:
+            rows = db.scalars(
+                select(ExecutionRow)
+                .options(selectinload(ExecutionRow.logs))
+                .where(ExecutionRow.session_id == request.session_id)
+                .order_by(ExecutionRow.id.desc())
+                .limit(limit)
+            ).all()
+        return orchestrator_pb2.ListExecutionsResponse(executions=[execution_message(r) for r in rows])
+
+    @as_grpc_status
+    async def ListTransactions(self, request, context):
+        self._sessions.get(request.session_id)
+        with self._db.session() as db:
+            rows = db.scalars(
+                select(TransactionRow).where(TransactionRow.session_id == request.session_id).order_by(TransactionRow.id)
+            ).all()
+        return orchestrator_pb2.ListTransactionsResponse(transactions=[transaction_message(r) for r in rows])

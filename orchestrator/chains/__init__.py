@@ -1,0 +1,1 @@
+"""Chain access. The orchestrator reads state and broadcasts; it never signs."""

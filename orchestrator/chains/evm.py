@@ -1,0 +1,92 @@
+"""EVM JSON-RPC access with web3.py: nonces, fees, gas, broadcast and receipts.
+
+web3's HTTP provider is synchronous; each call runs in a worker thread so the
+orchestrator's event loop keeps serving while a receipt is awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from web3 import Web3
+from web3.exceptions import ContractLogicError, TimeExhausted
+
+from orchestrator.config import ChainConfig
+
+
+@dataclass(frozen=True)
+class Fees:
+    max_fee_per_gas: int | None
+    max_priority_fee_per_gas: int | None
+    # Set instead of the two above on chains without EIP-1559.
+    gas_price: int | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    succeeded: bool
+    block_number: int
+    gas_used: int
+    effective_gas_price: int
+
+
+class SimulationFailed(Exception):
+    pass
+
+
+class EvmChain:
+    def __init__(self, network: str, config: ChainConfig) -> None:
+        self.network = network
+        self.chain_id = int(network.split(":", 1)[1])
+        self.config = config
+        self._w3 = Web3(Web3.HTTPProvider(config.rpc_url, request_kwargs={"timeout": 30}))
+
+    async def balance(self, address: str) -> int:
+        return await asyncio.to_thread(self._w3.eth.get_balance, Web3.to_checksum_address(address))
+
+    async def pending_nonce(self, address: str) -> int:
+        return await asyncio.to_thread(self._w3.eth.get_transaction_count, Web3.to_checksum_address(address), "pending")
+
+    async def estimate_gas(self, sender: str, to: str, value: int, data: bytes) -> int:
+        tx = {"from": Web3.to_checksum_address(sender), "to": Web3.to_checksum_address(to), "value": value, "data": data}
+        try:
+            estimate = await asyncio.to_thread(self._w3.eth.estimate_gas, tx)
+        except (ContractLogicError, ValueError) as exc:
+            raise SimulationFailed(f"the transaction fails in simulation: {exc}") from None
+        # Plain transfers cost exactly what they cost; calls get headroom for state changes.
+        return estimate if not data else int(estimate * 1.2)
+
+    async def fees(self) -> Fees:
+        def read() -> Fees:
+            block = self._w3.eth.get_block("latest")
+            base_fee = block.get("baseFeePerGas")
+            if base_fee is None:
+                return Fees(None, None, gas_price=self._w3.eth.gas_price)
+            priority = self._w3.eth.max_priority_fee
+            return Fees(max_fee_per_gas=2 * base_fee + priority, max_priority_fee_per_gas=priority)
+
+        return await asyncio.to_thread(read)
+
+    async def send_raw(self, raw: bytes) -> str:
+        tx_hash = await asyncio.to_thread(self._w3.eth.send_raw_transaction, raw)
+        return "0x" + bytes(tx_hash).hex()
+
+    async def wait_for_receipt(self, tx_hash: str) -> Receipt | None:
+        """The receipt, or None if it did not arrive within the configured timeout."""
+        try:
+            receipt = await asyncio.to_thread(
+                self._w3.eth.wait_for_transaction_receipt, tx_hash, self.config.receipt_timeout_seconds, 0.1
+            )
+        except TimeExhausted:
+            return None
+        return Receipt(
+            succeeded=receipt["status"] == 1,
+            block_number=receipt["blockNumber"],
+            gas_used=receipt["gasUsed"],
+            effective_gas_price=receipt.get("effectiveGasPrice", 0),
+        )
+
+    def transaction_url(self, tx_hash: str) -> str | None:
+        template = self.config.explorer_tx_url
+        return template.format(tx_hash=tx_hash) if template else None

@@ -1,0 +1,81 @@
+"""Orchestrator settings: a TOML file validated by pydantic, with embedded defaults
+(SQLite file, a local anvil as ethereum:31337, the Docker engine)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import tomli
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class ChainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rpc_url: str
+    # Format string for a transaction link, e.g. "https://etherscan.io/tx/{tx_hash}".
+    explorer_tx_url: str | None = None
+    # Seconds to wait for a receipt before giving up on the call (the tx stays tracked).
+    receipt_timeout_seconds: float = 120.0
+
+
+class SandboxConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["docker"] = "docker"
+    # Docker runtime: "runc" (default) or "runsc" for gVisor.
+    runtime: str | None = None
+    memory_mb: int = Field(default=256, ge=32)
+    cpus: float = Field(default=0.5, gt=0)
+    pids: int = Field(default=64, ge=8)
+    tmpfs_mb: int = Field(default=64, ge=1)
+    deadline_seconds: float = Field(default=120.0, gt=0)
+    output_bytes: int = Field(default=64 * 1024, ge=1024)
+
+
+class SchedulerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tick_seconds: float = Field(default=0.5, gt=0)
+    # Length of one "minute" of runtimeIntervalMinutes. 60 in production; tests and
+    # demos shorten it here instead of faking the clock.
+    minute_seconds: float = Field(default=60.0, gt=0)
+    max_parallel_executions: int = Field(default=4, ge=1)
+
+
+class OrchestratorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    listen: str = "127.0.0.1:50051"
+    database_url: str = "sqlite:///var/orchestrator.db"
+    signer_socket: Path = Path("var/signer/signer.sock")
+    # Per-execution socket directories are made under this directory.
+    socket_root: Path = Path("var/run/executions")
+    # When set, every frontend call must carry `authorization: Bearer <token>`.
+    api_token_file: Path | None = None
+    chains: dict[str, ChainConfig] = Field(
+        default_factory=lambda: {"ethereum:31337": ChainConfig(rpc_url="http://127.0.0.1:8545")}
+    )
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+
+    @field_validator("chains")
+    @classmethod
+    def _network_ids(cls, chains: dict[str, ChainConfig]) -> dict[str, ChainConfig]:
+        for network in chains:
+            if not re.fullmatch(r"ethereum:[1-9]\d*", network):
+                raise ValueError(f"chain {network!r}: EVM networks are named 'ethereum:<chainId>'")
+        return chains
+
+    def api_token(self) -> str | None:
+        if self.api_token_file is None:
+            return None
+        return self.api_token_file.read_text().strip() or None
+
+
+def load_config(path: Path | None) -> OrchestratorConfig:
+    if path is None:
+        return OrchestratorConfig()
+    return OrchestratorConfig.model_validate(tomli.loads(path.read_text()))

@@ -1,0 +1,162 @@
+"""The AgentRuntime API one execution's sandbox calls, served on that execution's socket.
+
+Each execution gets its own servicer and server, bound to one session: requests never
+name a session, so an agent can only ever touch its own. The token interceptor refuses
+any call without the execution's token before a handler runs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.protobuf.struct_pb2 import Struct
+
+from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
+from orchestrator import memory
+from orchestrator.errors import as_grpc_status
+from orchestrator.positions import session_positions
+from orchestrator.store import Database, ExecutionLogRow, SessionRow, utcnow
+from orchestrator.transactions import EvmSender
+
+log = logging.getLogger("corral.runtime")
+
+# The largest request an agent may send; bigger ones are refused by gRPC itself.
+MAX_REQUEST_BYTES = 1 * 1024 * 1024
+
+
+@dataclass
+class ExecutionTicket:
+    """What one execution is allowed to act on."""
+
+    execution_id: int
+    session: SessionRow
+    command: int
+    token: str
+    settings: dict[str, Any]
+    positions_snapshot: list[common_pb2.Position]
+    # Filled by CompleteExecution: (success, error).
+    outcome: tuple[bool, str] | None = field(default=None)
+
+
+class TokenInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    async def intercept_service(self, continuation, handler_call_details):
+        supplied = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
+        if hmac.compare_digest(supplied.encode(), self._expected):
+            return await continuation(handler_call_details)
+        return _deny_handler()
+
+
+def _deny_handler():
+    async def deny(request, context):
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong execution token")
+
+    return grpc.unary_unary_rpc_method_handler(deny, request_deserializer=lambda b: None, response_serializer=lambda m: b"")
+
+
+
+
+class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
+    def __init__(self, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender) -> None:
+        self._ticket = ticket
+        self._db = db
+        self._evm = evm_sender
+
+    def _namespace(self, scope: int) -> str:
+        session = self._ticket.session
+        if scope == runtime_pb2.MEMORY_SCOPE_SHARED:
+            return memory.shared_namespace(session.agent_id)
+        return memory.session_namespace(session.id)
+
+    @as_grpc_status
+    async def GetExecutionContext(self, request, context):
+        t = self._ticket
+        settings = Struct()
+        settings.update(t.settings)
+        mode = common_pb2.EXECUTION_MODE_MANUAL if t.session.execution_mode == "manual" else common_pb2.EXECUTION_MODE_AUTO
+        return runtime_pb2.GetExecutionContextResponse(
+            session_id=t.session.id,
+            session_wallet_address=t.session.wallet_address,
+            execution_mode=mode,
+            command=t.command,
+            settings=settings,
+            current_positions=t.positions_snapshot,
+            execution_id=t.execution_id,
+        )
+
+    @as_grpc_status
+    async def AppendLogs(self, request, context):
+        with self._db.session() as db:
+            for entry in request.entries:
+                level = "error" if entry.level == runtime_pb2.LOG_LEVEL_ERROR else "info"
+                message = entry.message if len(entry.message) <= 250 else entry.message[:247] + "..."
+                db.add(ExecutionLogRow(execution_id=self._ticket.execution_id, level=level, message=message, logged_at=utcnow()))
+            db.commit()
+        return runtime_pb2.AppendLogsResponse()
+
+    @as_grpc_status
+    async def SetMemory(self, request, context):
+        with self._db.session() as db:
+            memory.set_value(db, self._namespace(request.scope), request.key, request.value)
+        return runtime_pb2.SetMemoryResponse(key=request.key)
+
+    @as_grpc_status
+    async def GetMemory(self, request, context):
+        with self._db.session() as db:
+            row = memory.get_value(db, self._namespace(request.scope), request.key)
+        if row is None:
+            return runtime_pb2.GetMemoryResponse(key=request.key)
+        return runtime_pb2.GetMemoryResponse(key=row.key, value=row.value, updated_at_ms=int(row.updated_at.timestamp() * 1000))
+
+    @as_grpc_status
+    async def DeleteMemory(self, request, context):
+        with self._db.session() as db:
+            memory.delete_value(db, self._namespace(request.scope), request.key)
+        return runtime_pb2.DeleteMemoryResponse(key=request.key)
+
+    @as_grpc_status
+    async def ListMemory(self, request, context):
+        with self._db.session() as db:
+            rows = memory.list_keys(db, self._namespace(request.scope), request.prefix if request.HasField("prefix") else None)
+        return runtime_pb2.ListMemoryResponse(
+            items=[runtime_pb2.MemoryItem(key=r.key, updated_at_ms=int(r.updated_at.timestamp() * 1000)) for r in rows]
+        )
+
+    @as_grpc_status
+    async def SignAndSend(self, request, context):
+        tx = await self._evm.sign_and_send(self._ticket.session, self._ticket.execution_id, request)
+        chain_url = self._evm.transaction_url(tx.network, tx.tx_hash)
+        response = runtime_pb2.SignAndSendResponse(internal_transaction_id=tx.id, tx_hash=tx.tx_hash)
+        if chain_url:
+            response.transaction_url = chain_url
+        return response
+
+    @as_grpc_status
+    async def GetCurrentPositions(self, request, context):
+        with self._db.session() as db:
+            positions, pending = session_positions(db, self._ticket.session)
+        return runtime_pb2.GetCurrentPositionsResponse(positions=positions, has_pending_txs=pending)
+
+    @as_grpc_status
+    async def CompleteExecution(self, request, context):
+        if self._ticket.outcome is None:
+            self._ticket.outcome = (request.success, request.error if request.HasField("error") else "")
+        return runtime_pb2.CompleteExecutionResponse()
+
+
+async def start_runtime_server(socket_path: str, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender) -> grpc.aio.Server:
+    server = grpc.aio.server(
+        interceptors=[TokenInterceptor(ticket.token)],
+        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
+        maximum_concurrent_rpcs=16,
+    )
+    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, evm_sender), server)
+    server.add_insecure_port(f"unix:{socket_path}")
+    await server.start()
+    return server

@@ -1,0 +1,86 @@
+"""The orchestrator process: the frontend API on TCP (with health and reflection), the
+scheduler, and the pieces they share."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from corral.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from orchestrator.api import OrchestratorApi
+from orchestrator.chains.evm import EvmChain
+from orchestrator.config import OrchestratorConfig
+from orchestrator.executions import ExecutionRunner
+from orchestrator.scheduler import Scheduler
+from orchestrator.sessions import Sessions
+from orchestrator.signer_client import SignerClient
+from orchestrator.store import Database
+from orchestrator.transactions import EvmSender
+from sandbox_runner.docker_backend import DockerBackend
+
+log = logging.getLogger("corral.orchestrator")
+
+SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
+# Generic clients may discover the server and check its health without a token.
+OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+class ApiTokenInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    async def intercept_service(self, continuation, handler_call_details):
+        if handler_call_details.method.startswith(OPEN_METHOD_PREFIXES):
+            return await continuation(handler_call_details)
+        supplied = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
+        if hmac.compare_digest(supplied.encode(), self._expected):
+            return await continuation(handler_call_details)
+
+        async def deny(request, context):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong API token (authorization: Bearer <token>)")
+
+        return grpc.unary_unary_rpc_method_handler(deny, request_deserializer=lambda b: None, response_serializer=lambda m: b"")
+
+
+async def serve(config: OrchestratorConfig) -> None:
+    db = Database(config.database_url)
+    chains = {network: EvmChain(network, chain) for network, chain in config.chains.items()}
+    signer = SignerClient(config.signer_socket)
+    backend = DockerBackend(runtime=config.sandbox.runtime)
+    evm_sender = EvmSender(db, chains, signer)
+    runner = ExecutionRunner(config, db, backend, evm_sender)
+    scheduler = Scheduler(db, runner, config.scheduler.tick_seconds, config.scheduler.max_parallel_executions)
+    scheduler.recover()
+
+    token = config.api_token()
+    server = grpc.aio.server(interceptors=[ApiTokenInterceptor(token)] if token else [])
+    orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(
+        OrchestratorApi(db, backend, Sessions(db, signer, chains), signer, chains), server
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(config.listen)
+    if port == 0:
+        raise RuntimeError(f"could not listen on {config.listen}")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    print(f"orchestrator listening on {config.listen}", flush=True)
+
+    scheduling = asyncio.create_task(scheduler.run_forever())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    scheduling.cancel()
+    await scheduler.shutdown()
+    await server.stop(grace=2)
+    await signer.close()

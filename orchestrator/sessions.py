@@ -1,0 +1,125 @@
+"""Starting and stopping sessions, with every start check answered by a clear status."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from orchestrator import memory
+from orchestrator.agents import agent_manifest
+from orchestrator.chains.evm import EvmChain
+from orchestrator.errors import invalid, not_found, precondition
+from orchestrator.manifest import NATIVE_EVM
+from orchestrator.settings_values import SettingError, resolve
+from orchestrator.signer_client import SignerClient
+from orchestrator.store import AgentRow, Database, SessionRow, utcnow
+
+ACTIVE = ("created", "running", "paused", "unwinding")
+
+
+class Sessions:
+    def __init__(self, db: Database, signer: SignerClient, chains: dict[str, EvmChain]) -> None:
+        self._db = db
+        self._signer = signer
+        self._chains = chains
+
+    async def start(self, agent_id: int, wallet_address: str, mode: str | None, settings: dict[str, str], allocation: str | None) -> SessionRow:
+        with self._db.session() as db:
+            agent = db.get(AgentRow, agent_id)
+        if agent is None:
+            raise not_found(f"agent {agent_id} is not registered")
+        manifest = agent_manifest(agent)
+
+        wallets = {a.lower(): a for a in await self._signer.wallet_addresses()}
+        wallet = wallets.get(wallet_address.lower())
+        if wallet is None:
+            raise not_found(f"wallet {wallet_address!r} is not held by the signer; create it with `corral signer wallet create`")
+        if manifest.walletType != "ethereum":
+            raise precondition(f"agent {agent.name!r} needs a {manifest.walletType} wallet; {wallet} is an ethereum wallet")
+
+        mode = mode or manifest.default_execution_mode
+        if mode not in manifest.allowedExecutionModes:
+            raise precondition(f"execution mode {mode!r} is not allowed by this agent; allowed: {manifest.allowedExecutionModes}")
+        try:
+            resolve(manifest, settings)
+        except SettingError as exc:
+            raise invalid(str(exc)) from None
+
+        asset = manifest.startingAsset
+        if asset is None:
+            raise precondition(f"agent {agent.name!r} declares no [startingAsset]; it cannot be allocated funds")
+        chain = self._chains.get(asset.network)
+        if chain is None:
+            raise precondition(f"the agent's starting asset is on {asset.network}, which this platform has not configured")
+        if asset.address.lower() != NATIVE_EVM:
+            raise precondition("only native starting assets are supported so far")
+        amount = allocation if allocation is not None else asset.minimumAmount
+        if not amount.isdigit():
+            raise invalid(f"allocation_amount {amount!r} must be an integer string in the asset's smallest unit")
+        if int(amount) < int(asset.minimumAmount):
+            raise precondition(f"allocation {amount} is below the agent's minimumAmount {asset.minimumAmount}")
+
+        balance = await chain.balance(wallet)
+        with self._db.session() as db:
+            duplicate = db.scalar(
+                select(SessionRow).where(
+                    SessionRow.agent_id == agent_id, func.lower(SessionRow.wallet_address) == wallet.lower(), SessionRow.status.in_(ACTIVE)
+                )
+            )
+            if duplicate is not None:
+                raise precondition(f"agent {agent.name!r} already runs on wallet {wallet} in session {duplicate.id}; stop it first")
+            others = db.scalars(
+                select(SessionRow.allocation_amount).where(
+                    func.lower(SessionRow.wallet_address) == wallet.lower(),
+                    SessionRow.allocation_network == asset.network,
+                    func.lower(SessionRow.allocation_asset) == asset.address.lower(),
+                    SessionRow.status.in_(ACTIVE),
+                )
+            ).all()
+            unallocated = balance - sum(int(a) for a in others)
+            if int(amount) > unallocated:
+                raise precondition(
+                    f"wallet {wallet} has {unallocated} unallocated of the starting asset on {asset.network}; "
+                    f"the session needs {amount}. Fund the wallet or allocate less"
+                )
+            now = utcnow()
+            session = SessionRow(
+                agent_id=agent_id,
+                wallet_address=wallet,
+                status="running",
+                execution_mode=mode,
+                settings=dict(settings),
+                allocation_network=asset.network,
+                allocation_asset=asset.address,
+                allocation_amount=amount,
+                created_at=now,
+                next_run_at=now,
+                stopped_at=None,
+            )
+            db.add(session)
+            db.commit()
+            return self.get(session.id)
+
+    def stop(self, session_id: int) -> SessionRow:
+        with self._db.session() as db:
+            session = db.get(SessionRow, session_id)
+            if session is None:
+                raise not_found(f"session {session_id} does not exist")
+            if session.status == "stopped":
+                raise precondition(f"session {session_id} is already stopped")
+            session.status, session.next_run_at, session.stopped_at = "stopped", None, utcnow()
+            db.commit()
+            # Session memory ends with the session; shared memory stays with the agent.
+            memory.clear_namespace(db, memory.session_namespace(session_id))
+        return self.get(session_id)
+
+    def get(self, session_id: int) -> SessionRow:
+        with self._db.session() as db:
+            session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
+        if session is None:
+            raise not_found(f"session {session_id} does not exist")
+        return session
+
+    def list(self) -> list[SessionRow]:
+        with self._db.session() as db:
+            return list(db.scalars(select(SessionRow).options(joinedload(SessionRow.agent)).order_by(SessionRow.id)))

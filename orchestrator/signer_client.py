@@ -1,0 +1,26 @@
+"""The orchestrator's side of the signer socket. The orchestrator has no keys; it asks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+
+from corral.v1 import signer_pb2, signer_pb2_grpc
+
+
+class SignerClient:
+    def __init__(self, socket_path: Path) -> None:
+        self._channel = grpc.aio.insecure_channel(f"unix:{socket_path.resolve()}")
+        self._stub = signer_pb2_grpc.SignerServiceStub(self._channel)
+
+    async def wallet_addresses(self) -> list[str]:
+        response = await self._stub.ListSignerWallets(signer_pb2.ListSignerWalletsRequest(), timeout=10)
+        return [w.address for w in response.wallets]
+
+    async def sign_evm_transaction(self, request: signer_pb2.SignEvmTransactionRequest) -> signer_pb2.SignEvmTransactionResponse:
+        """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused."""
+        return await self._stub.SignEvmTransaction(request, timeout=30)
+
+    async def close(self) -> None:
+        await self._channel.close()

@@ -1,0 +1,14 @@
+from orchestrator.store.db import Database, utcnow
+from orchestrator.store.models import (
+    AgentRow,
+    Base,
+    ExecutionLogRow,
+    ExecutionRow,
+    MemoryRow,
+    SessionRow,
+    TransactionRow,
+)
+
+__all__ = [
+    "AgentRow", "Base", "Database", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "SessionRow", "TransactionRow", "utcnow",
+]

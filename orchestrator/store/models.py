@@ -1,0 +1,126 @@
+"""The orchestrator's tables (SQLAlchemy 2.0 typed ORM).
+
+Amounts are integer strings (wei, lamports) so no float ever touches a raw amount.
+Times are naive UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    image: Mapped[str] = mapped_column(String(512))
+    image_id: Mapped[str] = mapped_column(String(128))
+    wallet_type: Mapped[str] = mapped_column(String(16))
+    manifest_toml: Mapped[str] = mapped_column(Text)
+    registered_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("image_id", name="uq_agents_image_id"),)
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    wallet_address: Mapped[str] = mapped_column(String(64))
+    # created | running | paused | unwinding | stopped
+    status: Mapped[str] = mapped_column(String(16))
+    execution_mode: Mapped[str] = mapped_column(String(16))
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    allocation_network: Mapped[str] = mapped_column(String(64))
+    allocation_asset: Mapped[str] = mapped_column(String(128))
+    allocation_amount: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    next_run_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+
+    agent: Mapped[AgentRow] = relationship()
+
+    __table_args__ = (Index("ix_sessions_due", "status", "next_run_at"),)
+
+
+class ExecutionRow(Base):
+    __tablename__ = "executions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    # run | unwind
+    command: Mapped[str] = mapped_column(String(16))
+    # running | succeeded | failed | interrupted
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str] = mapped_column(Text, default="")
+    # The sandbox's stdout/stderr, bounded; `output_dropped_bytes` counts what was cut.
+    output: Mapped[str] = mapped_column(Text, default="")
+    output_dropped_bytes: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+    logs: Mapped[list[ExecutionLogRow]] = relationship(order_by="ExecutionLogRow.id")
+
+
+class ExecutionLogRow(Base):
+    __tablename__ = "execution_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id"), index=True)
+    # info | error
+    level: Mapped[str] = mapped_column(String(8))
+    message: Mapped[str] = mapped_column(String(256))
+    logged_at: Mapped[datetime]
+
+
+class MemoryRow(Base):
+    __tablename__ = "memory"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "session:<session id>" or "shared:<agent id>".
+    namespace: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("namespace", "key", name="uq_memory_namespace_key"),)
+
+
+class TransactionRow(Base):
+    """One transaction intent, from before signing to its receipt."""
+
+    __tablename__ = "transactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id"))
+    # The SDK call's request id: a retried call finds its first result here.
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    network: Mapped[str] = mapped_column(String(64))
+    from_address: Mapped[str] = mapped_column(String(64))
+    to_address: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(80))
+    data: Mapped[str] = mapped_column(Text, default="0x")
+    message: Mapped[str] = mapped_column(String(256), default="")
+    nonce: Mapped[int | None]
+    # pending | signed | confirmed | reverted | rejected
+    status: Mapped[str] = mapped_column(String(16))
+    signed_raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    tx_hash: Mapped[str] = mapped_column(String(80), default="")
+    block_number: Mapped[int | None]
+    gas_used: Mapped[int | None]
+    effective_gas_price: Mapped[str | None] = mapped_column(String(80))
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

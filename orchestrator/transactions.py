@@ -1,0 +1,167 @@
+"""The EVM sign-and-send path, in the order that keeps money safe:
+
+validate → store the intent (with the SDK's request id) → fill nonce, gas and fees from
+the chain → ask the signer (which applies its own policy) → store the signed bytes →
+broadcast → wait for the receipt → record the outcome.
+
+A retried call with the same request id returns the first result instead of sending again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+
+import grpc
+from sqlalchemy import select
+
+from corral.v1 import runtime_pb2, signer_pb2
+from orchestrator.chains.evm import EvmChain, SimulationFailed
+from orchestrator.errors import Refused, invalid, precondition
+from orchestrator.signer_client import SignerClient
+from orchestrator.store import Database, SessionRow, TransactionRow, utcnow
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_HEX = re.compile(r"^0x([0-9a-fA-F]{2})*$")
+
+
+class EvmSender:
+    def __init__(self, db: Database, chains: dict[str, EvmChain], signer: SignerClient) -> None:
+        self._db = db
+        self._chains = chains
+        self._signer = signer
+        # One nonce sequence per wallet and chain: fill → sign → broadcast is serialized.
+        self._nonce_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def sign_and_send(
+        self, session: SessionRow, execution_id: int, request: runtime_pb2.SignAndSendRequest
+    ) -> TransactionRow:
+        chain, evm = self._validate(session, request)
+
+        with self._db.session() as db:
+            existing = db.scalar(select(TransactionRow).where(TransactionRow.request_id == request.request_id))
+            if existing is not None:
+                if existing.session_id != session.id:
+                    raise invalid("request_id is already used; send a fresh one")
+                return existing
+            now = utcnow()
+            tx = TransactionRow(
+                session_id=session.id,
+                execution_id=execution_id,
+                request_id=request.request_id,
+                network=request.network,
+                from_address=session.wallet_address,
+                to_address=evm.to_address,
+                value=evm.value,
+                data=evm.data or "0x",
+                message=request.message if request.HasField("message") else "",
+                nonce=None,
+                status="pending",
+                signed_raw=None,
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(tx)
+            db.commit()
+
+        try:
+            await self._sign_and_broadcast(chain, session, execution_id, tx, evm)
+        except Refused as refused:
+            self._update(tx, status="rejected", error=refused.message)
+            raise
+        receipt = await chain.wait_for_receipt(tx.tx_hash)
+        if receipt is None:
+            # Stays `signed`: the bytes are stored and can be re-broadcast, never re-signed.
+            raise Refused(grpc.StatusCode.DEADLINE_EXCEEDED, f"transaction {tx.tx_hash} was broadcast but not yet confirmed")
+        self._update(
+            tx,
+            status="confirmed" if receipt.succeeded else "reverted",
+            block_number=receipt.block_number,
+            gas_used=receipt.gas_used,
+            effective_gas_price=str(receipt.effective_gas_price),
+            error="" if receipt.succeeded else "reverted on chain",
+        )
+        if not receipt.succeeded:
+            raise precondition(f"transaction {tx.tx_hash} reverted in block {receipt.block_number}")
+        return tx
+
+    def _validate(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest):
+        if not request.request_id:
+            raise invalid("request_id is required")
+        network = request.network
+        if network == "solana":
+            raise invalid("Solana transactions are not supported by this orchestrator yet")
+        if not re.fullmatch(r"ethereum:[1-9]\d*", network):
+            raise invalid(f"Unsupported network: {network!r}; use 'ethereum:<chainId>' or 'solana'")
+        if request.WhichOneof("request") != "evm":
+            raise invalid("Ethereum network requires EthereumSignRequest (request.evm)")
+        if session.agent.wallet_type != "ethereum":
+            raise invalid(f"network {network} does not match the session's {session.agent.wallet_type} wallet")
+        chain = self._chains.get(network)
+        if chain is None:
+            raise invalid(f"network {network} is not configured on this platform (configured: {sorted(self._chains)})")
+        evm = request.evm
+        if not _ADDRESS.match(evm.to_address):
+            raise invalid(f"to_address {evm.to_address!r} must be a 0x-prefixed 20-byte hex address")
+        if not evm.value.isdigit():
+            raise invalid(f"value {evm.value!r} must be a non-negative integer string of wei")
+        if evm.data and not _HEX.match(evm.data):
+            raise invalid("data must be 0x-prefixed hex with whole bytes")
+        for name in ("max_fee_per_gas", "max_priority_fee_per_gas"):
+            if evm.HasField(name) and not getattr(evm, name).isdigit():
+                raise invalid(f"{name} must be a non-negative integer string of wei")
+        if request.HasField("message") and len(request.message) > 250:
+            raise invalid("message must be at most 250 characters")
+        return chain, evm
+
+    async def _sign_and_broadcast(self, chain: EvmChain, session: SessionRow, execution_id: int, tx: TransactionRow, evm) -> None:
+        data = bytes.fromhex(tx.data[2:])
+        value = int(tx.value)
+        async with self._nonce_locks[(chain.network, session.wallet_address.lower())]:
+            try:
+                gas = evm.gas if evm.HasField("gas") else await chain.estimate_gas(session.wallet_address, tx.to_address, value, data)
+            except SimulationFailed as exc:
+                raise precondition(str(exc)) from None
+            nonce = evm.nonce if evm.HasField("nonce") else await chain.pending_nonce(session.wallet_address)
+            unsigned = signer_pb2.EvmUnsignedTransaction(
+                chain_id=chain.chain_id, nonce=nonce, to=tx.to_address, value=tx.value, data=data, gas=gas
+            )
+            fees = await chain.fees()
+            if fees.gas_price is not None:
+                unsigned.legacy.gas_price = str(fees.gas_price)
+            else:
+                unsigned.eip1559.max_fee_per_gas = evm.max_fee_per_gas if evm.HasField("max_fee_per_gas") else str(fees.max_fee_per_gas)
+                unsigned.eip1559.max_priority_fee_per_gas = (
+                    evm.max_priority_fee_per_gas if evm.HasField("max_priority_fee_per_gas") else str(fees.max_priority_fee_per_gas)
+                )
+            try:
+                signed = await self._signer.sign_evm_transaction(
+                    signer_pb2.SignEvmTransactionRequest(
+                        wallet_address=session.wallet_address,
+                        transaction=unsigned,
+                        context=signer_pb2.SigningContext(request_id=tx.request_id, session_id=session.id, execution_id=execution_id),
+                    )
+                )
+            except grpc.aio.AioRpcError as exc:
+                code = exc.code() if exc.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT) else grpc.StatusCode.UNAVAILABLE
+                raise Refused(code, f"signer: {exc.details()}") from None
+            # The signed bytes are durable before they are broadcast.
+            self._update(tx, status="signed", nonce=nonce, signed_raw=signed.raw_transaction, tx_hash=signed.transaction_hash)
+            try:
+                await chain.send_raw(signed.raw_transaction)
+            except ValueError as exc:
+                raise precondition(f"the node refused the transaction: {exc}") from None
+
+    def _update(self, tx: TransactionRow, **fields) -> None:
+        with self._db.session() as db:
+            row = db.get(TransactionRow, tx.id)
+            for name, value in fields.items():
+                setattr(row, name, value)
+                setattr(tx, name, value)
+            row.updated_at = tx.updated_at = utcnow()
+            db.commit()
+
+    def transaction_url(self, network: str, tx_hash: str) -> str | None:
+        chain = self._chains.get(network)
+        return chain.transaction_url(tx_hash) if chain else None

@@ -1,0 +1,102 @@
+"""The in-container entrypoint: `python3 -m sandbox_runner.entrypoint run|unwind`.
+
+Runs inside the sandbox, as the image's ENTRYPOINT. It asks the execution's socket
+what to do, imports the agent's `main.py` from /agent, calls `run(agent)` or
+`unwind(agent, positions)`, catches every exception, and reports the outcome. The
+exit code says the same (0 succeeded, 1 failed) for when the report cannot be sent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import re
+import sys
+import traceback
+
+from google.protobuf.json_format import MessageToDict
+
+from corral.v1 import common_pb2, runtime_pb2
+from sdk.context import AgentContext, position_from_proto
+from sdk.transport import RuntimeTransport
+
+AGENT_DIR = os.environ.get("CORRAL_AGENT_DIR", "/agent")
+ERROR_MAX_CHARS = 1000
+
+
+def sanitize_error(exc: BaseException) -> str:
+    """`<ExcType>: <msg>`, non-printables stripped, at most 1000 chars (as Circuit)."""
+    text = f"{type(exc).__name__}: {exc}"
+    text = re.sub(r"[^\x20-\x7e]", " ", text)
+    return text[:ERROR_MAX_CHARS]
+
+
+def load_agent_functions():
+    """Returns (run, unwind) from /agent/main.py: module-level functions (v2.10) or
+    an `agent_sdk.Agent` instance (v1.x–2.8)."""
+    sys.path.insert(0, AGENT_DIR)
+    module = importlib.import_module("main")
+    run = getattr(module, "run", None)
+    unwind = getattr(module, "unwind", None)
+    import agent_sdk
+
+    registered = agent_sdk.registered_agent
+    if registered is not None:
+        run, unwind = registered.run_function, registered.unwind_function
+    if not callable(run):
+        raise RuntimeError("main.py defines no run(agent) function and no agent_sdk.Agent")
+    return run, unwind
+
+
+def call_unwind(unwind, agent: AgentContext, positions) -> None:
+    """Circuit accepted (agent, positions), (agent) and (positions) signatures."""
+    params = list(inspect.signature(unwind).parameters)
+    if len(params) >= 2:
+        unwind(agent, positions)
+    elif len(params) == 1 and "position" in params[0]:
+        unwind(positions)
+    elif len(params) == 1:
+        unwind(agent)
+    else:
+        unwind()
+
+
+def main(argv: list[str]) -> int:
+    transport = RuntimeTransport()
+    command = argv[1] if len(argv) > 1 else "run"
+    success, error = True, None
+    try:
+        ctx = transport.call("GetExecutionContext", runtime_pb2.GetExecutionContextRequest())
+        agent = AgentContext(
+            sessionId=ctx.session_id,
+            sessionWalletAddress=ctx.session_wallet_address,
+            executionMode="manual" if ctx.execution_mode == common_pb2.EXECUTION_MODE_MANUAL else "auto",
+            settings=MessageToDict(ctx.settings),
+            currentPositions=[position_from_proto(p) for p in ctx.current_positions],
+            transport=transport,
+        )
+        run, unwind = load_agent_functions()
+        if command == "unwind":
+            positions = [position_from_proto(p) for p in ctx.unwind_positions] or agent.currentPositions
+            if unwind is None:
+                agent.log(f"Unwind requested for session {agent.sessionId} but no unwind function provided")
+            else:
+                call_unwind(unwind, agent, positions)
+        else:
+            run(agent)
+    except BaseException as exc:  # noqa: BLE001 — every failure of agent code is an outcome
+        success, error = False, sanitize_error(exc)
+        traceback.print_exc()
+    report = runtime_pb2.CompleteExecutionRequest(success=success)
+    if error is not None:
+        report.error = error
+    try:
+        transport.call("CompleteExecution", report)
+    except Exception as exc:  # the exit code still tells the orchestrator
+        print(f"could not report the outcome: {exc}", file=sys.stderr)
+    return 0 if success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

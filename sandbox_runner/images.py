@@ -1,0 +1,237 @@
+"""Offline builds of the base agent image and of agent images, cached by content hash.
+
+No image registry and no package index can be assumed, so:
+1. the root filesystem is made with `debootstrap --variant=minbase` (Debian + python3)
+   and `docker import`ed as `corral-rootfs:<hash>`;
+2. the SDK's dependencies are installed on the host with pip into a staging folder for
+   the image's Python (cp311, manylinux) and copied in, with the SDK and the entrypoint,
+   as `corral-base:<hash>`;
+3. an agent image is its directory copied FROM the base image, with its circuit.toml as
+   a file and as the `org.corral.manifest` label.
+
+Each tag is a hash of everything that goes into it, so an unchanged input is a no-op.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata
+import io
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import docker
+import docker.errors
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEBIAN_SUITE = "bookworm"
+ROOTFS_PACKAGES = ["python3"]
+# The image's Python is Debian bookworm's 3.11; wheels are picked for it.
+IMAGE_PYTHON = "3.11"
+SDK_DEPENDENCIES = ["grpcio", "protobuf", "pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection"]
+BASE_REPOSITORY = "corral-base"
+ROOTFS_REPOSITORY = "corral-rootfs"
+MANIFEST_LABEL = "org.corral.manifest"
+BASE_LABEL = "org.corral.base"
+CONTRACT_LABEL = "org.corral.entrypoint-contract"
+ENTRYPOINT_CONTRACT = "1"
+
+# What of the repository goes into the base image: the SDK, the in-container
+# entrypoint and the generated runtime-API messages. Never the signer, web3 or the
+# orchestrator.
+IMAGE_SOURCES = [
+    "sdk",
+    "sandbox_runner/__init__.py",
+    "sandbox_runner/entrypoint.py",
+    "corral/__init__.py",
+    "corral/v1/__init__.py",
+    "corral/v1/common_pb2.py",
+    "corral/v1/runtime_pb2.py",
+    "corral/v1/runtime_pb2_grpc.py",
+]
+
+
+def _hash(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()[:16]
+
+
+def _image_exists(client: docker.DockerClient, ref: str) -> bool:
+    try:
+        client.images.get(ref)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def debian_mirror() -> str:
+    """The Debian mirror apt uses on this host (deb822 or one-line format)."""
+    candidates = list(Path("/etc/apt/sources.list.d").glob("*.sources")) + [Path("/etc/apt/sources.list")]
+    for path in candidates:
+        if not path.exists():
+            continue
+        text = path.read_text()
+        for match in re.finditer(r"^(?:URIs:\s*|deb\s+(?:\[[^\]]*\]\s*)?)(\S+)", text, re.M):
+            uri = match.group(1)
+            if "security" not in uri:
+                return uri
+    return "http://deb.debian.org/debian"
+
+
+def ensure_rootfs(client: docker.DockerClient) -> str:
+    tag = f"{ROOTFS_REPOSITORY}:{_hash(DEBIAN_SUITE.encode(), ' '.join(ROOTFS_PACKAGES).encode())}"
+    if _image_exists(client, tag):
+        return tag
+    print(f"building {tag} with debootstrap (about a minute)...", flush=True)
+    with tempfile.TemporaryDirectory(prefix="corral-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={','.join(ROOTFS_PACKAGES)}", DEBIAN_SUITE, str(rootfs), debian_mirror()],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        # Trim what an agent never needs: apt caches and docs.
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
+            shutil.rmtree(rootfs / junk, ignore_errors=True)
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(["docker", "import", "-", tag], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
+        if tar.wait() != 0:
+            raise RuntimeError("tar of the root filesystem failed")
+    return tag
+
+
+def _pinned_dependencies() -> list[str]:
+    """The SDK's dependencies at the versions installed on the host, so that the
+    generated protobuf code and the image's runtime agree."""
+    return [f"{name}=={importlib.metadata.version(name)}" for name in SDK_DEPENDENCIES]
+
+
+def _stage_dependencies(target: Path, pins: list[str]) -> None:
+    subprocess.run(
+        [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--target", str(target), "--only-binary=:all:", "--no-deps",
+            "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux_2_28_x86_64",
+            "--python-version", IMAGE_PYTHON, "--implementation", "cp", *pins,
+        ],
+        check=True,
+    )
+
+
+def _image_source_files() -> list[Path]:
+    files: list[Path] = []
+    for entry in IMAGE_SOURCES:
+        path = REPO_ROOT / entry
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+        else:
+            files.append(path)
+    return files
+
+
+def base_image_tag(rootfs_tag: str) -> str:
+    dockerfile = (REPO_ROOT / "images" / "base" / "Dockerfile").read_bytes()
+    parts = [rootfs_tag.encode(), dockerfile, "\n".join(_pinned_dependencies()).encode()]
+    for path in _image_source_files():
+        parts += [str(path.relative_to(REPO_ROOT)).encode(), path.read_bytes()]
+    return f"{BASE_REPOSITORY}:{_hash(*parts)}"
+
+
+def ensure_base_image(client: docker.DockerClient | None = None) -> str:
+    """Builds the base agent image unless an identical one exists; returns its tag."""
+    client = client or docker.from_env()
+    rootfs_tag = ensure_rootfs(client)
+    tag = base_image_tag(rootfs_tag)
+    if _image_exists(client, tag):
+        return tag
+    print(f"building {tag}...", flush=True)
+    with tempfile.TemporaryDirectory(prefix="corral-base-") as tmp:
+        context = Path(tmp)
+        shutil.copy(REPO_ROOT / "images" / "base" / "Dockerfile", context / "Dockerfile")
+        _stage_dependencies(context / "deps", _pinned_dependencies())
+        for path in _image_source_files():
+            dest = context / "lib" / path.relative_to(REPO_ROOT)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, dest)
+        client.images.build(
+            path=str(context),
+            tag=tag,
+            buildargs={"ROOTFS": rootfs_tag},
+            labels={BASE_LABEL: tag, CONTRACT_LABEL: ENTRYPOINT_CONTRACT},
+            rm=True,
+            forcerm=True,
+            network_mode="none",
+        )
+    client.images.get(tag).tag(BASE_REPOSITORY, "latest")
+    return tag
+
+
+# Files of an agent directory that never go into its image.
+_AGENT_EXCLUDES = {".git", "__pycache__", ".venv", "venv", ".env", "node_modules", ".pytest_cache"}
+
+
+def build_agent_image(agent_dir: Path, client: docker.DockerClient | None = None, tag: str | None = None) -> str:
+    """Builds an agent directory FROM the base image; returns the image tag.
+
+    The tag is `corral-agent-<name>:<hash of base tag + files>`, so rebuilding an
+    unchanged agent is a no-op."""
+    from orchestrator.manifest import load_manifest_dir
+
+    client = client or docker.from_env()
+    manifest, manifest_text = load_manifest_dir(agent_dir)
+    base = ensure_base_image(client)
+    files = sorted(
+        p for p in agent_dir.rglob("*") if p.is_file() and not (set(p.relative_to(agent_dir).parts) & _AGENT_EXCLUDES)
+    )
+    parts = [base.encode()]
+    for path in files:
+        parts += [str(path.relative_to(agent_dir)).encode(), path.read_bytes()]
+    slug = re.sub(r"[^a-z0-9]+", "-", manifest.name.lower()).strip("-") or "agent"
+    tag = tag or f"corral-agent-{slug}:{_hash(*parts)}"
+    if _image_exists(client, tag):
+        return tag
+    dockerfile = f"FROM {base}\nCOPY --chown=0:0 . /agent\n".encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+        for path in files:
+            tar.add(path, arcname=str(path.relative_to(agent_dir)), recursive=False)
+    buf.seek(0)
+    client.images.build(
+        fileobj=buf,
+        custom_context=True,
+        tag=tag,
+        labels={MANIFEST_LABEL: manifest_text},
+        rm=True,
+        forcerm=True,
+        network_mode="none",
+    )
+    return tag
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox_runner.images")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("base", help="build the base agent image (cached by content hash)")
+    agent = sub.add_parser("agent", help="build an agent directory into an image")
+    agent.add_argument("path", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "base":
+        print(ensure_base_image())
+    else:
+        print(build_agent_image(args.path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The SDK's only way out of the sandbox: gRPC over the execution's Unix socket."""
+
+from __future__ import annotations
+
+import os
+
+import grpc
+
+from corral.v1 import runtime_pb2_grpc
+
+DEFAULT_SOCKET = "/run/corral/runtime.sock"
+# Circuit's SDK allows 900 s per call; a transaction waits for its receipt.
+CALL_TIMEOUT_SECONDS = 900.0
+
+
+class RuntimeTransport:
+    def __init__(self, socket_path: str | None = None, token: str | None = None) -> None:
+        self.socket_path = socket_path or os.environ.get("CORRAL_SOCKET", DEFAULT_SOCKET)
+        self._metadata = (("authorization", f"Bearer {token or os.environ.get('CORRAL_TOKEN', '')}"),)
+        self._channel = grpc.insecure_channel(f"unix:{self.socket_path}")
+        self.stub = runtime_pb2_grpc.AgentRuntimeStub(self._channel)
+
+    def call(self, method: str, request):
+        """Calls one RPC; raises grpc.RpcError, which callers turn into an envelope."""
+        return getattr(self.stub, method)(request, metadata=self._metadata, timeout=CALL_TIMEOUT_SECONDS)
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+def describe_rpc_error(exc: grpc.RpcError) -> str:
+    details = exc.details() if hasattr(exc, "details") else None
+    return details or str(exc)

@@ -1,0 +1,93 @@
+"""`corral signer ...`: run the signer and administer its wallets, policies and audit log.
+
+These commands act on the signer's home directory directly, as the wallet owner;
+none of them is reachable through the signer's socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from signer import audit
+from signer.config import SignerPaths
+from signer.keystore import Keystore, KeystoreError, read_passphrase_file
+from signer.policy import PolicyStore, WalletPolicy
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("signer", help="run and administer the signer")
+    parser.add_argument("--home", type=Path, default=Path("var/signer"), help="signer home directory (default: var/signer)")
+    parser.add_argument("--passphrase-file", type=Path, help="file holding the keystore passphrase (mode 600); prompted for when absent")
+    commands = parser.add_subparsers(dest="signer_command", required=True)
+
+    commands.add_parser("serve", help="serve signing requests on the signer's Unix socket")
+
+    wallet = commands.add_parser("wallet", help="create and list wallets").add_subparsers(dest="wallet_command", required=True)
+    create = wallet.add_parser("create", help="create a wallet; prints its address")
+    create.add_argument("--allow-chain", type=int, action="append", default=[], help="chain id to allow in the new wallet's policy (repeatable)")
+    wallet.add_parser("list", help="list wallet addresses")
+
+    policy = commands.add_parser("policy", help="show or set a wallet's policy").add_subparsers(dest="policy_command", required=True)
+    show = policy.add_parser("show")
+    show.add_argument("address")
+    set_ = policy.add_parser("set")
+    set_.add_argument("address")
+    set_.add_argument("--allow-chain", type=int, action="append", default=[], help="allowed chain id (repeatable)")
+
+    audit_cmd = commands.add_parser("audit", help="check the audit log").add_subparsers(dest="audit_command", required=True)
+    audit_cmd.add_parser("verify", help="verify the audit log's hash chain")
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = SignerPaths(home=args.home.resolve())
+    paths.ensure()
+    try:
+        return _dispatch(args, paths)
+    except KeystoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _passphrase(args: argparse.Namespace) -> str:
+    if args.passphrase_file:
+        return read_passphrase_file(args.passphrase_file)
+    return getpass.getpass("keystore passphrase: ")
+
+
+def _dispatch(args: argparse.Namespace, paths: SignerPaths) -> int:
+    policies = PolicyStore(paths.policy_dir)
+    if args.signer_command == "serve":
+        from signer.server import serve
+
+        asyncio.run(serve(paths, _passphrase(args)))
+        return 0
+    if args.signer_command == "wallet":
+        if args.wallet_command == "create":
+            address = Keystore(paths.keystore_dir, _passphrase(args)).create_wallet()
+            policies.set(address, WalletPolicy(allowed_chain_ids=args.allow_chain))
+            print(address)
+            return 0
+        for address in Keystore(paths.keystore_dir, passphrase="").addresses():
+            print(address)
+        return 0
+    if args.signer_command == "policy":
+        if args.policy_command == "show":
+            policy = policies.get(args.address)
+            print(json.dumps(policy.model_dump() if policy else None, indent=2))
+            return 0
+        policies.set(args.address, WalletPolicy(allowed_chain_ids=args.allow_chain))
+        print(json.dumps(policies.get(args.address).model_dump(), indent=2))
+        return 0
+    if args.signer_command == "audit":
+        result = audit.verify(paths.audit_log) if paths.audit_log.exists() else audit.VerifyResult(True, 0)
+        if result.ok:
+            print(f"audit log intact: {result.entries} entries")
+            return 0
+        print(f"audit log BROKEN at line {result.bad_line}: {result.problem}", file=sys.stderr)
+        return 1
+    raise AssertionError(args)

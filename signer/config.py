@@ -1,0 +1,37 @@
+"""Where the signer keeps its files. Everything lives under one home directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+
+class SignerPaths(BaseModel):
+    """The signer's on-disk layout, derived from its home directory."""
+
+    model_config = ConfigDict(frozen=True)
+
+    home: Path
+
+    @property
+    def keystore_dir(self) -> Path:
+        return self.home / "keystore"
+
+    @property
+    def policy_dir(self) -> Path:
+        return self.home / "policies"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.home / "audit.jsonl"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.home / "signer.sock"
+
+    def ensure(self) -> None:
+        """Creates the directories, readable by the signer's user only."""
+        for directory in (self.home, self.keystore_dir, self.policy_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+            directory.chmod(0o700)

@@ -1,0 +1,61 @@
+"""Signing EVM transactions with eth-account (no hand-written cryptography)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+
+from corral.v1 import signer_pb2
+
+
+class MalformedTransaction(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SignedTransaction:
+    raw: bytes
+    tx_hash: str
+
+
+def transaction_dict(tx: signer_pb2.EvmUnsignedTransaction) -> dict:
+    """The eth-account form of a wire transaction; raises MalformedTransaction with the field to fix."""
+    if tx.chain_id <= 0:
+        raise MalformedTransaction("chain_id must be a positive integer")
+    try:
+        to = to_checksum_address(tx.to)
+    except ValueError:
+        raise MalformedTransaction(f"to {tx.to!r} is not a 20-byte hex address") from None
+    fields: dict = {
+        "chainId": tx.chain_id,
+        "nonce": tx.nonce,
+        "to": to,
+        "value": _wei("value", tx.value),
+        "data": bytes(tx.data),
+        "gas": tx.gas,
+    }
+    if tx.gas <= 0:
+        raise MalformedTransaction("gas must be a positive integer")
+    which = tx.WhichOneof("fees")
+    if which == "eip1559":
+        fields["maxFeePerGas"] = _wei("max_fee_per_gas", tx.eip1559.max_fee_per_gas)
+        fields["maxPriorityFeePerGas"] = _wei("max_priority_fee_per_gas", tx.eip1559.max_priority_fee_per_gas)
+        fields["type"] = 2
+    elif which == "legacy":
+        fields["gasPrice"] = _wei("gas_price", tx.legacy.gas_price)
+    else:
+        raise MalformedTransaction("fees must be set: eip1559 or legacy")
+    return fields
+
+
+def sign(account: LocalAccount, fields: dict) -> SignedTransaction:
+    signed = account.sign_transaction(fields)
+    return SignedTransaction(raw=bytes(signed.raw_transaction), tx_hash="0x" + bytes(signed.hash).hex())
+
+
+def _wei(name: str, text: str) -> int:
+    if not text.isdigit():
+        raise MalformedTransaction(f"{name} must be a non-negative integer string of wei, got {text!r}")
+    return int(text)

@@ -1,0 +1,68 @@
+"""The SignerService gRPC servicer: parse, decide, audit, sign — in that order.
+
+Nothing is signed without an `allow` decision written to the audit log first... and
+the log line names the transaction hash the signature will have, so every signature
+that ever leaves this process is in the log.
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf.json_format import MessageToDict
+
+from corral.v1 import signer_pb2, signer_pb2_grpc
+from signer import evm
+from signer.audit import AuditLog
+from signer.keystore import Keystore
+from signer.policy import PolicyStore, decide_evm_transaction
+
+
+class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
+    def __init__(self, keystore: Keystore, policies: PolicyStore, audit: AuditLog) -> None:
+        self._keystore = keystore
+        self._policies = policies
+        self._audit = audit
+
+    async def ListSignerWallets(self, request, context):
+        return signer_pb2.ListSignerWalletsResponse(
+            wallets=[
+                signer_pb2.SignerWallet(address=a, wallet_type=signer_pb2.WALLET_TYPE_ETHEREUM)
+                for a in self._keystore.addresses()
+            ]
+        )
+
+    async def SignEvmTransaction(self, request: signer_pb2.SignEvmTransactionRequest, context):
+        payload = MessageToDict(request, preserving_proto_field_name=True)
+
+        def record(decision: str, rule: str, reason: str, **extra) -> None:
+            self._audit.append(
+                {
+                    "action": "sign_evm_transaction",
+                    "decision": decision,
+                    "rule": rule,
+                    "reason": reason,
+                    "wallet": request.wallet_address,
+                    "request": payload,
+                    **extra,
+                }
+            )
+
+        try:
+            fields = evm.transaction_dict(request.transaction)
+        except evm.MalformedTransaction as exc:
+            record("deny", "malformed-request", str(exc))
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed transaction: {exc}")
+
+        if not self._keystore.has(request.wallet_address):
+            record("deny", "unknown-wallet", "this signer holds no key for the wallet")
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"this signer holds no key for wallet {request.wallet_address!r}")
+
+        decision = decide_evm_transaction(self._policies.get(request.wallet_address), fields["chainId"])
+        if not decision.allowed:
+            record("deny", decision.rule, decision.reason)
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"denied by policy rule {decision.rule}: {decision.reason}")
+
+        signed = evm.sign(self._keystore.account(request.wallet_address), fields)
+        # The audit line is durable before the signature leaves the process.
+        record("allow", decision.rule, decision.reason, transaction_hash=signed.tx_hash)
+        return signer_pb2.SignEvmTransactionResponse(raw_transaction=signed.raw, transaction_hash=signed.tx_hash)

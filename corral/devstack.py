@@ -87,22 +87,22 @@ class DevStack:
     def start(self) -> "DevStack":
         self.home.mkdir(parents=True, exist_ok=True)
         try:
-            self._start_anvil()
-            self._start_signer()
-            self._start_orchestrator()
+            self.start_anvil()
+            self.start_signer()
+            self.start_orchestrator()
         except BaseException:
             self.close()
             raise
         return self
 
-    def _start_anvil(self) -> None:
+    def start_anvil(self) -> None:
         port = free_port()
         self.rpc_url = f"http://127.0.0.1:{port}"
         process = self._spawn("anvil", [find_anvil(), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(ANVIL_CHAIN_ID)])
         self.web3 = Web3(Web3.HTTPProvider(self.rpc_url))
         _wait_for(lambda: self.web3.eth.chain_id == ANVIL_CHAIN_ID, "anvil", 30, process)
 
-    def _start_signer(self) -> None:
+    def start_signer(self) -> None:
         if not self.passphrase_file.exists():
             fd = os.open(self.passphrase_file, os.O_WRONLY | os.O_CREAT, 0o600)
             os.write(fd, os.urandom(24).hex().encode())
@@ -113,7 +113,7 @@ class DevStack:
         )
         _wait_for(lambda: (self.signer_home / "signer.sock").exists(), "the signer", 30, process)
 
-    def _start_orchestrator(self) -> None:
+    def start_orchestrator(self) -> None:
         port = free_port()
         self.api_address = f"127.0.0.1:{port}"
         config = self.home / "orchestrator.toml"

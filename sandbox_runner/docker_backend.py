@@ -13,7 +13,7 @@ import threading
 
 import docker
 import docker.errors
-from docker.types import Mount
+from docker.types import LogConfig, Mount
 
 from sandbox_runner.backend import (
     SANDBOX_GID,
@@ -58,6 +58,9 @@ class DockerBackend:
             nano_cpus=int(limits.cpus * 1e9),
             pids_limit=limits.pids,
             mounts=[Mount(target=SANDBOX_SOCKET_DIR, source=str(spec.socket_dir), type="bind", read_only=False)],
+            # Output is read from the attach stream; the engine keeps no log file an
+            # output flood could grow on the host's disk.
+            log_config=LogConfig(type="none"),
             runtime=self._runtime,
             detach=True,
         )
@@ -69,8 +72,11 @@ class DockerBackend:
             return SandboxResult(exit_code=None, timed_out=False, output="", start_error=f"could not create the sandbox: {exc}")
         try:
             output = _BoundedOutput(spec.limits.output_bytes)
+            # Attach before start: following logs after start can miss the tail of a
+            # short-lived container's output.
+            stream = container.attach(stdout=True, stderr=True, stream=True, logs=False)
             container.start()
-            reader = threading.Thread(target=output.consume, args=(container,), daemon=True)
+            reader = threading.Thread(target=output.consume, args=(stream,), daemon=True)
             reader.start()
             timed_out = False
             try:
@@ -106,9 +112,9 @@ class _BoundedOutput:
         self._kept = bytearray()
         self.dropped = 0
 
-    def consume(self, container) -> None:
+    def consume(self, stream) -> None:
         try:
-            for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+            for chunk in stream:
                 room = self._limit - len(self._kept)
                 self._kept += chunk[:room] if room > 0 else b""
                 self.dropped += max(0, len(chunk) - max(room, 0))

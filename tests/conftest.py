@@ -1,0 +1,46 @@
+"""Shared fixtures. Everything here is real: a Docker engine, anvil, the signer and the
+orchestrator as separate processes. `scripts/test` sets all of it up; a missing piece is
+a test failure, not a skip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import pytest
+
+from corral.devstack import DevStack
+from sandbox_runner.images import build_agent_image, ensure_base_image
+
+TESTS_DIR = Path(__file__).resolve().parent
+AGENTS_DIR = TESTS_DIR / "agents"
+REPO_ROOT = TESTS_DIR.parent
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> docker.DockerClient:
+    client = docker.from_env()
+    client.ping()
+    return client
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client) -> str:
+    return ensure_base_image(docker_client)
+
+
+@pytest.fixture(scope="session")
+def agent_image(docker_client, base_image):
+    """Builds (or reuses, by content hash) the image of an agent directory."""
+
+    def build(path: Path) -> str:
+        return build_agent_image(path, docker_client)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, base_image) -> DevStack:
+    """One platform for the whole run; one runtimeIntervalMinutes minute lasts 1 s."""
+    with DevStack(tmp_path_factory.mktemp("stack"), minute_seconds=1.0, deadline_seconds=60.0) as running:
+        yield running

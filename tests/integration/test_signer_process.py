@@ -1,0 +1,122 @@
+"""The signer as a separate process over its real Unix socket, called directly — the
+orchestrator is not involved, so these show the signer's own checks."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import grpc
+import pytest
+from eth_account import Account
+
+from corral.devstack import DevStack
+from corral.v1 import signer_pb2, signer_pb2_grpc
+
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory):
+    stack = DevStack(tmp_path_factory.mktemp("signer"))
+    stack.home.mkdir(parents=True, exist_ok=True)
+    try:
+        stack.start_signer()
+        yield stack
+    finally:
+        stack.close()
+
+
+@pytest.fixture(scope="module")
+def wallet(signer) -> str:
+    return signer.create_wallet(31337)
+
+
+@pytest.fixture()
+def stub(signer):
+    channel = grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}")
+    yield signer_pb2_grpc.SignerServiceStub(channel)
+    channel.close()
+
+
+def private_key_hex(signer: DevStack, address: str) -> str:
+    """The wallet owner's view: decrypt the keystore with the passphrase."""
+    keyfile = json.loads((signer.signer_home / "keystore" / f"{address}.json").read_text())
+    return bytes(Account.decrypt(keyfile, signer.passphrase_file.read_text())).hex()
+
+
+def transfer(wallet: str, chain_id: int, nonce: int = 0) -> signer_pb2.SignEvmTransactionRequest:
+    return signer_pb2.SignEvmTransactionRequest(
+        wallet_address=wallet,
+        transaction=signer_pb2.EvmUnsignedTransaction(
+            chain_id=chain_id, nonce=nonce, to="0x000000000000000000000000000000000000dEaD", value="1000", gas=21000,
+            eip1559=signer_pb2.Eip1559Fees(max_fee_per_gas="2000000000", max_priority_fee_per_gas="1000000000"),
+        ),
+        context=signer_pb2.SigningContext(request_id=f"test-{chain_id}-{nonce}", session_id=7, execution_id=9),
+    )
+
+
+def audit_entries(signer: DevStack) -> list[dict]:
+    return [json.loads(line) for line in (signer.signer_home / "audit.jsonl").read_text().splitlines()]
+
+
+def test_socket_is_private_to_the_signer_user(signer):
+    mode = stat.S_IMODE((signer.signer_home / "signer.sock").stat().st_mode)
+    assert mode == 0o600
+    assert stat.S_IMODE(signer.signer_home.stat().st_mode) == 0o700
+
+
+def test_allowed_chain_is_signed_by_the_wallet_key(stub, wallet):
+    response = stub.SignEvmTransaction(transfer(wallet, 31337))
+    assert Account.recover_transaction(response.raw_transaction) == wallet
+    assert response.transaction_hash.startswith("0x") and len(response.transaction_hash) == 66
+
+
+def test_chain_outside_policy_is_refused_and_audited(signer, stub, wallet):
+    before = len(audit_entries(signer))
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.SignEvmTransaction(transfer(wallet, 1, nonce=5))
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "chain-allowlist" in refused.value.details()
+    entries = audit_entries(signer)
+    assert len(entries) == before + 1
+    denial = entries[-1]
+    assert (denial["decision"], denial["rule"], denial["wallet"]) == ("deny", "chain-allowlist", wallet)
+    assert denial["request"]["transaction"]["chain_id"] == "1"  # the full request, for replay
+    assert "transaction_hash" not in denial  # nothing was signed
+
+
+def test_wallet_without_policy_is_denied_by_default(signer, stub):
+    other = signer.create_wallet(31337)
+    (signer.signer_home / "policies" / f"{other.lower()}.json").unlink()
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.SignEvmTransaction(transfer(other, 31337))
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert audit_entries(signer)[-1]["rule"] == "default-deny"
+
+
+def test_unknown_wallet_and_malformed_requests_are_refused(stub, wallet):
+    with pytest.raises(grpc.RpcError) as unknown:
+        stub.SignEvmTransaction(transfer("0x" + "12" * 20, 31337))
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+    bad = transfer(wallet, 31337)
+    bad.transaction.value = "1.5"
+    with pytest.raises(grpc.RpcError) as malformed:
+        stub.SignEvmTransaction(bad)
+    assert malformed.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "value" in malformed.value.details()
+
+
+def test_key_never_leaves_the_keystore(signer, stub, wallet):
+    response = stub.SignEvmTransaction(transfer(wallet, 31337, nonce=1))
+    key = private_key_hex(signer, wallet)
+    places = {
+        "audit log": (signer.signer_home / "audit.jsonl").read_text(),
+        "signer output": signer.log_text("signer"),
+        "gRPC response": response.SerializeToString().hex(),
+        "wallet list": signer.corral("signer", "--home", str(signer.signer_home), "wallet", "list").stdout,
+    }
+    for where, text in places.items():
+        assert key.lower() not in text.lower(), f"private key found in {where}"
+
+
+def test_audit_verify_command(signer):
+    ok = signer.corral("signer", "--home", str(signer.signer_home), "audit", "verify")
+    assert "intact" in ok.stdout

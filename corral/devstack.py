@@ -134,7 +134,7 @@ class DevStack:
     def close(self) -> None:
         if self.channel is not None:
             self.channel.close()
-        for name, process in reversed(list(self.processes.items())):
+        for _name, process in reversed(list(self.processes.items())):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from orchestrator.errors import invalid, not_found
-from orchestrator.manifest import ManifestError, Manifest, parse_manifest
+from orchestrator.manifest import Manifest, ManifestError, parse_manifest
 from orchestrator.store import AgentRow, Database, utcnow
 from sandbox_runner.backend import SandboxBackend
 from sandbox_runner.images import CONTRACT_LABEL, ENTRYPOINT_CONTRACT, MANIFEST_LABEL

@@ -18,7 +18,13 @@ from orchestrator.errors import Refused, as_grpc_status
 from orchestrator.manifest import NATIVE_EVM
 from orchestrator.sessions import Sessions
 from orchestrator.signer_client import SignerClient
-from orchestrator.store import AgentRow, Database, ExecutionRow, SessionRow, TransactionRow
+from orchestrator.store import (
+    AgentRow,
+    Database,
+    ExecutionRow,
+    SessionRow,
+    TransactionRow,
+)
 from sandbox_runner.backend import SandboxBackend
 
 MODES = {"auto": common_pb2.EXECUTION_MODE_AUTO, "manual": common_pb2.EXECUTION_MODE_MANUAL}

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Callable
 
 from corral.v1 import runtime_pb2
-from sdk.envelopes import Envelope, MemoryKeyData, MemoryListData, MemoryListItem, MemoryValueData
+from sdk.envelopes import (
+    Envelope,
+    MemoryKeyData,
+    MemoryListData,
+    MemoryListItem,
+    MemoryValueData,
+)
 
 
 def _scope(shared: bool) -> int:

@@ -102,7 +102,7 @@ def test_sandbox_has_no_network_and_forged_tokens_are_refused(stack, agent_image
     assert set(probes) == {
         "probe tcp-public", "probe dns", "probe tcp-host-orchestrator_port", "probe tcp-host-anvil_port", "probe forged-token",
     }
-    for name, line in probes.items():
+    for _name, line in probes.items():
         assert ": blocked (" in line, line
     assert "UNAUTHENTICATED" in probes["probe forged-token"] or "execution token" in probes["probe forged-token"]
     assert lines[-1] == "forged memory visible: False"

@@ -7,7 +7,6 @@ import io
 import json
 
 import docker
-import pytest
 
 from sandbox_runner.backend import SandboxLimits, SandboxSpec
 from sandbox_runner.docker_backend import MANAGED_LABEL, DockerBackend

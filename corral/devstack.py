@@ -7,6 +7,7 @@ real socket or port, and is stopped by the PID this module started.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -58,11 +59,22 @@ def _wait_for(check, what: str, timeout: float, process: subprocess.Popen | None
 class DevStack:
     """Starts anvil, the signer and the orchestrator under `home`; `close()` stops them."""
 
-    def __init__(self, home: Path, *, minute_seconds: float = 60.0, deadline_seconds: float = 60.0, tick_seconds: float = 0.2) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        minute_seconds: float = 60.0,
+        deadline_seconds: float = 60.0,
+        tick_seconds: float = 0.2,
+        sandbox: dict[str, object] | None = None,
+        max_parallel_executions: int = 4,
+    ) -> None:
         self.home = home.resolve()
         self.minute_seconds = minute_seconds
-        self.deadline_seconds = deadline_seconds
         self.tick_seconds = tick_seconds
+        self.max_parallel_executions = max_parallel_executions
+        # The orchestrator's [sandbox] settings (see orchestrator/config.py).
+        self.sandbox = {"deadline_seconds": deadline_seconds, **(sandbox or {})}
         self.processes: dict[str, subprocess.Popen] = {}
         self.signer_home = self.home / "signer"
         self.passphrase_file = self.home / "passphrase"
@@ -123,8 +135,9 @@ class DevStack:
             f'signer_socket = "{self.signer_home / "signer.sock"}"\n'
             f'socket_root = "{self.home / "executions"}"\n'
             f'[chains."ethereum:{ANVIL_CHAIN_ID}"]\nrpc_url = "{self.rpc_url}"\n'
-            f"[sandbox]\ndeadline_seconds = {self.deadline_seconds}\n"
-            f"[scheduler]\nminute_seconds = {self.minute_seconds}\ntick_seconds = {self.tick_seconds}\n"
+            "[sandbox]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in self.sandbox.items())
+            + f"[scheduler]\nminute_seconds = {self.minute_seconds}\ntick_seconds = {self.tick_seconds}\n"
+            f"max_parallel_executions = {self.max_parallel_executions}\n"
         )
         process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)])
         self.channel = grpc.insecure_channel(self.api_address)
@@ -153,10 +166,13 @@ class DevStack:
     # -- helpers for demos and tests ------------------------------------------------
 
     def create_wallet(self, *allowed_chains: int) -> str:
+        return self.create_wallets(1, *allowed_chains)[0]
+
+    def create_wallets(self, count: int, *allowed_chains: int) -> list[str]:
         args = ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file), "wallet", "create"]
         for chain_id in allowed_chains or (ANVIL_CHAIN_ID,):
             args += ["--allow-chain", str(chain_id)]
-        return self.corral(*args).stdout.strip().splitlines()[-1]
+        return self.corral(*args, "--count", str(count)).stdout.split()
 
     def fund(self, address: str, wei: int) -> None:
         """Sends ETH from one of anvil's unlocked development accounts."""

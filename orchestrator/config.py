@@ -25,7 +25,7 @@ class SandboxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     backend: Literal["docker"] = "docker"
-    # Docker runtime: "runc" (default) or "runsc" for gVisor.
+    # Docker runtime: None/"runc" (the engine's default) or "runsc" for gVisor.
     runtime: str | None = None
     memory_mb: int = Field(default=256, ge=32)
     cpus: float = Field(default=0.5, gt=0)
@@ -33,6 +33,14 @@ class SandboxConfig(BaseModel):
     tmpfs_mb: int = Field(default=64, ge=1)
     deadline_seconds: float = Field(default=120.0, gt=0)
     output_bytes: int = Field(default=64 * 1024, ge=1024)
+    nofile: int = Field(default=256, ge=32)
+    fsize_mb: int = Field(default=64, ge=1)
+    # SDK calls one execution may make, and log lines it may store; past them calls
+    # are refused (RESOURCE_EXHAUSTED) and lines dropped and counted.
+    max_sdk_calls: int = Field(default=5000, ge=10)
+    max_log_lines: int = Field(default=1000, ge=10)
+    # How often orphaned sandboxes and socket directories are looked for.
+    reap_interval_seconds: float = Field(default=30.0, gt=0)
 
 
 class SchedulerConfig(BaseModel):

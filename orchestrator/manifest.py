@@ -68,6 +68,17 @@ class Setting(BaseModel):
     options: list[str] | None = None
 
 
+class SandboxRequest(BaseModel):
+    """Corral extension: an agent may ask for tighter limits than the platform's, never looser."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    memoryMb: int | None = Field(default=None, ge=32)
+    cpus: float | None = Field(default=None, gt=0)
+    pids: int | None = Field(default=None, ge=8)
+    timeoutSeconds: float | None = Field(default=None, gt=0)
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -85,6 +96,7 @@ class Manifest(BaseModel):
     deploymentRegionOverride: str | None = None
     startingAsset: StartingAsset | None = None
     settings: dict[str, Setting] = Field(default_factory=dict)
+    sandbox: SandboxRequest = Field(default_factory=SandboxRequest)
 
     @field_validator("version")
     @classmethod
@@ -135,7 +147,7 @@ def parse_manifest(text: str, source: str = "circuit.toml") -> Manifest:
 
 def _check_misplaced_top_level_keys(data: dict, source: str) -> None:
     """The classic TOML mistake: a top-level key written after a [table] header lands in that table."""
-    for table_name in ("startingAsset",):
+    for table_name in ("startingAsset", "sandbox"):
         table = data.get(table_name)
         if isinstance(table, dict):
             for key in table:

@@ -29,6 +29,17 @@ MAX_REQUEST_BYTES = 1 * 1024 * 1024
 
 
 @dataclass
+class CallBudget:
+    """How much of the platform one execution may use; a flood of calls stops here."""
+
+    max_calls: int = 5000
+    max_log_lines: int = 1000
+    calls: int = 0
+    log_lines: int = 0
+    log_lines_dropped: int = 0
+
+
+@dataclass
 class ExecutionTicket:
     """What one execution is allowed to act on."""
 
@@ -38,26 +49,35 @@ class ExecutionTicket:
     token: str
     settings: dict[str, Any]
     positions_snapshot: list[common_pb2.Position]
+    budget: CallBudget = field(default_factory=CallBudget)
     # Filled by CompleteExecution: (success, error).
     outcome: tuple[bool, str] | None = field(default=None)
 
 
 class TokenInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, token: str) -> None:
+    """Refuses calls without this execution's token, and calls past its budget."""
+
+    def __init__(self, token: str, budget: CallBudget) -> None:
         self._expected = f"Bearer {token}".encode()
+        self._budget = budget
 
     async def intercept_service(self, continuation, handler_call_details):
         supplied = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
-        if hmac.compare_digest(supplied.encode(), self._expected):
-            return await continuation(handler_call_details)
-        return _deny_handler()
+        if not hmac.compare_digest(supplied.encode(), self._expected):
+            return _refuse(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong execution token")
+        if handler_call_details.method.endswith("/CompleteExecution"):
+            return await continuation(handler_call_details)  # the outcome report always gets through
+        self._budget.calls += 1
+        if self._budget.calls > self._budget.max_calls:
+            return _refuse(grpc.StatusCode.RESOURCE_EXHAUSTED, f"this execution has used all {self._budget.max_calls} of its SDK calls")
+        return await continuation(handler_call_details)
 
 
-def _deny_handler():
-    async def deny(request, context):
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong execution token")
+def _refuse(code: grpc.StatusCode, message: str):
+    async def refuse(request, context):
+        await context.abort(code, message)
 
-    return grpc.unary_unary_rpc_method_handler(deny, request_deserializer=lambda b: None, response_serializer=lambda m: b"")
+    return grpc.unary_unary_rpc_method_handler(refuse, request_deserializer=lambda b: None, response_serializer=lambda m: b"")
 
 
 
@@ -92,8 +112,13 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
 
     @as_grpc_status
     async def AppendLogs(self, request, context):
+        budget = self._ticket.budget
         with self._db.session() as db:
             for entry in request.entries:
+                if budget.log_lines >= budget.max_log_lines:
+                    budget.log_lines_dropped += 1
+                    continue
+                budget.log_lines += 1
                 level = "error" if entry.level == runtime_pb2.LOG_LEVEL_ERROR else "info"
                 message = entry.message if len(entry.message) <= 250 else entry.message[:247] + "..."
                 db.add(ExecutionLogRow(execution_id=self._ticket.execution_id, level=level, message=message, logged_at=utcnow()))
@@ -152,7 +177,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
 
 async def start_runtime_server(socket_path: str, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender) -> grpc.aio.Server:
     server = grpc.aio.server(
-        interceptors=[TokenInterceptor(ticket.token)],
+        interceptors=[TokenInterceptor(ticket.token, ticket.budget)],
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
         maximum_concurrent_rpcs=16,
     )

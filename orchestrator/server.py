@@ -57,6 +57,9 @@ async def serve(config: OrchestratorConfig) -> None:
     runner = ExecutionRunner(config, db, backend, evm_sender)
     scheduler = Scheduler(db, runner, config.scheduler.tick_seconds, config.scheduler.max_parallel_executions)
     scheduler.recover()
+    removed = await asyncio.to_thread(runner.remove_orphans)
+    if removed:
+        log.info("removed %d orphaned sandboxes and socket directories", removed)
 
     token = config.api_token()
     server = grpc.aio.server(interceptors=[ApiTokenInterceptor(token)] if token else [])
@@ -75,12 +78,24 @@ async def serve(config: OrchestratorConfig) -> None:
     print(f"orchestrator listening on {config.listen}", flush=True)
 
     scheduling = asyncio.create_task(scheduler.run_forever())
+    reaping = asyncio.create_task(_every(config.sandbox.reap_interval_seconds, runner.remove_orphans))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     scheduling.cancel()
+    reaping.cancel()
     await scheduler.shutdown()
     await server.stop(grace=2)
     await signer.close()
+
+
+async def _every(seconds: float, work) -> None:
+    """Runs blocking `work` in a thread every `seconds`, logging (not raising) failures."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(work)
+        except Exception:
+            log.exception("periodic %s failed", getattr(work, "__name__", work))

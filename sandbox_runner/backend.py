@@ -2,15 +2,15 @@
 
 A backend turns a `SandboxSpec` into one isolated run and returns a `SandboxResult`.
 It sees an image, a command, a directory holding the execution's socket, limits and
-labels — nothing about sessions, chains or keys — so a Kubernetes or bubblewrap
-backend can implement the same two methods.
+labels — nothing about sessions, chains or keys — so a bubblewrap or Kubernetes
+backend implements the same three methods and nothing else changes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 # Where the execution's socket directory appears inside the sandbox.
 SANDBOX_SOCKET_DIR = "/run/corral"
@@ -18,6 +18,17 @@ SOCKET_NAME = "runtime.sock"
 # The unprivileged user agent code runs as ("nobody").
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
+# The in-image entrypoint every agent image runs (the base image's ENTRYPOINT).
+ENTRYPOINT = ["python3", "-m", "sandbox_runner.entrypoint"]
+# PID 1 of every sandbox: ends it past the deadline even if nobody is watching
+# (the orchestrator crashed), SELF_KILL_GRACE_SECONDS after the orchestrator would have.
+WATCHDOG = ["python3", "-m", "sandbox_runner.watchdog"]
+SELF_KILL_GRACE_SECONDS = 5
+
+# Labels every sandbox carries, so orphans can be found and owners identified.
+MANAGED_LABEL = "org.corral.managed"
+EXECUTION_LABEL = "org.corral.execution-id"
+DEADLINE_LABEL = "org.corral.deadline"
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,14 @@ class SandboxLimits:
     deadline_seconds: float = 120.0
     # Bytes of stdout+stderr kept; the rest is dropped and counted.
     output_bytes: int = 64 * 1024
+    # Open files per process, and the largest file a process may write.
+    nofile: int = 256
+    fsize_mb: int = 64
+
+    def at_most(self, **asked: float | int | None) -> "SandboxLimits":
+        """These limits lowered to what an agent asks for; never raised above them."""
+        lowered = {name: min(getattr(self, name), value) for name, value in asked.items() if value is not None}
+        return replace(self, **lowered)
 
 
 @dataclass(frozen=True)
@@ -50,10 +69,8 @@ class SandboxResult:
     output_dropped_bytes: int = 0
     # Set when the sandbox could not be started at all.
     start_error: str | None = None
-
-    @property
-    def oom_killed(self) -> bool:
-        return self.exit_code == 137 and not self.timed_out
+    # The kernel's OOM killer ended a process of the sandbox.
+    oom_killed: bool = False
 
 
 class SandboxBackend(Protocol):
@@ -63,4 +80,9 @@ class SandboxBackend(Protocol):
 
     def image_labels(self, image: str) -> tuple[str, dict[str, str]]:
         """The image's content id and labels; raises LookupError if it does not exist."""
+        ...
+
+    def remove_orphans(self, is_live: Callable[[dict[str, str]], bool]) -> int:
+        """Removes every managed sandbox whose labels `is_live` rejects, and any past
+        its deadline label; returns how many were removed."""
         ...

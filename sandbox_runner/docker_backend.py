@@ -2,28 +2,39 @@
 
 Every run gets: no network at all (`network_mode="none"`), a read-only root, a small
 noexec tmpfs for /tmp, the unprivileged user 65534, every capability dropped,
-no-new-privileges, Docker's default seccomp profile, private IPC, memory (swap off),
-CPU and pids limits, and exactly one host mount: the execution's socket directory.
-The container is removed afterwards; past its deadline it is killed first.
+no-new-privileges, Docker's default seccomp profile, private IPC, no devices, memory
+(swap off), CPU, pids and file limits, and exactly one host mount — the execution's
+socket directory, read-only. Output is read from the attach stream and bounded; the
+engine keeps no log file. The container is removed afterwards; past its deadline it is
+killed first, and a watchdog (PID 1) ends it from inside if nobody is watching.
+
+`runtime="runsc"` runs the same containers under gVisor.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from typing import Callable
 
 import docker
 import docker.errors
-from docker.types import LogConfig, Mount
+from docker.types import LogConfig, Mount, Ulimit
 
 from sandbox_runner.backend import (
+    DEADLINE_LABEL,
+    ENTRYPOINT,
+    MANAGED_LABEL,
     SANDBOX_GID,
     SANDBOX_SOCKET_DIR,
     SANDBOX_UID,
+    SELF_KILL_GRACE_SECONDS,
+    WATCHDOG,
     SandboxResult,
     SandboxSpec,
 )
 
-MANAGED_LABEL = "org.corral.managed"
+GVISOR_RUNTIME = "runsc"
 
 
 class DockerBackend:
@@ -41,11 +52,30 @@ class DockerBackend:
 
     def container_options(self, spec: SandboxSpec) -> dict:
         limits = spec.limits
+        self_kill_after = int(limits.deadline_seconds) + SELF_KILL_GRACE_SECONDS
+        ulimits = [
+            Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
+            Ulimit(name="fsize", soft=limits.fsize_mb * 2**20, hard=limits.fsize_mb * 2**20),
+            Ulimit(name="core", soft=0, hard=0),
+        ]
+        pids_limit: int | None = limits.pids
+        if self._runtime == GVISOR_RUNTIME:
+            # gVisor's own threads count against a pids cgroup, and a tight one kills the
+            # sandbox (HOST-NOTES); inside gVisor RLIMIT_NPROC is per sandbox, so use it.
+            ulimits.append(Ulimit(name="nproc", soft=limits.pids, hard=limits.pids))
+            pids_limit = None
         return dict(
             image=spec.image,
+            # The watchdog as PID 1: the sandbox ends itself past its deadline even if the
+            # orchestrator that should kill it has crashed.
+            entrypoint=[*WATCHDOG, str(self_kill_after), "--", *ENTRYPOINT],
             command=spec.command,
             environment=spec.environment,
-            labels={MANAGED_LABEL: "1", **spec.labels},
+            labels={
+                MANAGED_LABEL: "1",
+                DEADLINE_LABEL: str(int(time.time() + self_kill_after)),
+                **spec.labels,
+            },
             user=f"{SANDBOX_UID}:{SANDBOX_GID}",
             network_mode="none",
             read_only=True,
@@ -56,10 +86,9 @@ class DockerBackend:
             mem_limit=f"{limits.memory_mb}m",
             memswap_limit=f"{limits.memory_mb}m",
             nano_cpus=int(limits.cpus * 1e9),
-            pids_limit=limits.pids,
-            mounts=[Mount(target=SANDBOX_SOCKET_DIR, source=str(spec.socket_dir), type="bind", read_only=False)],
-            # Output is read from the attach stream; the engine keeps no log file an
-            # output flood could grow on the host's disk.
+            pids_limit=pids_limit,
+            ulimits=ulimits,
+            mounts=[Mount(target=SANDBOX_SOCKET_DIR, source=str(spec.socket_dir), type="bind", read_only=True)],
             log_config=LogConfig(type="none"),
             runtime=self._runtime,
             detach=True,
@@ -87,14 +116,24 @@ class DockerBackend:
                 _kill(container)
                 exit_code = container.wait(timeout=30).get("StatusCode")
             reader.join(timeout=5)
-            return SandboxResult(exit_code, timed_out, output.text(), output.dropped)
+            container.reload()
+            oom_killed = bool(container.attrs["State"].get("OOMKilled")) or (exit_code == 137 and not timed_out)
+            return SandboxResult(exit_code, timed_out, output.text(), output.dropped, oom_killed=oom_killed)
         except docker.errors.DockerException as exc:
             return SandboxResult(exit_code=None, timed_out=False, output="", start_error=f"sandbox failed: {exc}")
         finally:
-            try:
-                container.remove(force=True)
-            except docker.errors.DockerException:
-                pass
+            _remove(container)
+
+    def remove_orphans(self, is_live: Callable[[dict[str, str]], bool]) -> int:
+        removed = 0
+        now = time.time()
+        for container in self._client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=1"}):
+            labels = container.labels or {}
+            overdue = int(labels.get(DEADLINE_LABEL, "0") or 0) < now
+            if overdue or not is_live(labels):
+                _remove(container)
+                removed += 1
+        return removed
 
 
 def _kill(container) -> None:
@@ -102,6 +141,16 @@ def _kill(container) -> None:
         container.kill()
     except docker.errors.APIError:
         pass  # already exited
+
+
+def _remove(container) -> None:
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if "already in progress" not in str(exc):
+            raise
 
 
 class _BoundedOutput:

@@ -49,6 +49,7 @@ IMAGE_SOURCES = [
     "sdk",
     "sandbox_runner/__init__.py",
     "sandbox_runner/entrypoint.py",
+    "sandbox_runner/watchdog.py",
     "corral/__init__.py",
     "corral/v1/__init__.py",
     "corral/v1/common_pb2.py",

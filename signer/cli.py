@@ -30,6 +30,7 @@ def add_parser(subparsers) -> None:
     wallet = commands.add_parser("wallet", help="create and list wallets").add_subparsers(dest="wallet_command", required=True)
     create = wallet.add_parser("create", help="create a wallet; prints its address")
     create.add_argument("--allow-chain", type=int, action="append", default=[], help="chain id to allow in the new wallet's policy (repeatable)")
+    create.add_argument("--count", type=int, default=1, help="how many wallets to create (one address per line)")
     wallet.add_parser("list", help="list wallet addresses")
 
     policy = commands.add_parser("policy", help="show or set a wallet's policy").add_subparsers(dest="policy_command", required=True)
@@ -68,9 +69,11 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths) -> int:
         return 0
     if args.signer_command == "wallet":
         if args.wallet_command == "create":
-            address = Keystore(paths.keystore_dir, _passphrase(args)).create_wallet()
-            policies.set(address, WalletPolicy(allowed_chain_ids=args.allow_chain))
-            print(address)
+            keystore = Keystore(paths.keystore_dir, _passphrase(args))
+            for _ in range(args.count):
+                address = keystore.create_wallet()
+                policies.set(address, WalletPolicy(allowed_chain_ids=args.allow_chain))
+                print(address, flush=True)
             return 0
         for address in Keystore(paths.keystore_dir, passphrase="").addresses():
             print(address)

@@ -75,6 +75,9 @@ class ExecutionRow(Base):
     # The sandbox's stdout/stderr, bounded; `output_dropped_bytes` counts what was cut.
     output: Mapped[str] = mapped_column(Text, default="")
     output_dropped_bytes: Mapped[int] = mapped_column(default=0)
+    # SDK calls the agent made, and log lines dropped past the per-execution cap.
+    sdk_calls: Mapped[int] = mapped_column(default=0)
+    log_lines_dropped: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
 

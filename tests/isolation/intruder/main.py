@@ -1,0 +1,346 @@
+"""Hostile agent: tries the escape named by the `probe` setting. See DESCRIPTION.md."""
+
+import ctypes
+import ctypes.util
+import errno
+import hashlib
+import json
+import os
+import re
+import socket
+import time
+
+import grpc
+
+from corral.v1 import runtime_pb2, runtime_pb2_grpc
+
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+class Open(Exception):
+    """Raised by a probe when its way out worked."""
+
+
+def report(agent, name, fn, targets):
+    try:
+        detail = fn(agent, targets)
+    except Open as opened:
+        agent.log(f"probe {name}: OPEN ({opened})"[:240])
+    except Exception as exc:
+        agent.log(f"probe {name}: blocked ({type(exc).__name__}: {exc})"[:240])
+    else:
+        agent.log(f"probe {name}: blocked ({detail})"[:240])
+
+
+def must_fail(action, what):
+    """Runs `action`; if it succeeds the probe is OPEN. Returns the failure's description."""
+    try:
+        action()
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    except grpc.RpcError as exc:
+        return f"{exc.code().name}: {exc.details()}"
+    raise Open(what)
+
+
+def connect(family, address, timeout=3):
+    def go():
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(address)
+    return go
+
+
+def syscall_fails(result, what):
+    if result == 0:
+        raise Open(what)
+    return errno.errorcode.get(ctypes.get_errno(), str(ctypes.get_errno()))
+
+
+# -- network ------------------------------------------------------------------------
+
+def tcp_egress(agent, t):
+    return "; ".join(must_fail(connect(socket.AF_INET, addr), f"TCP to {addr}") for addr in [("1.1.1.1", 443), ("8.8.8.8", 53)])
+
+
+def udp_egress(agent, t):
+    def go():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(2)
+            s.sendto(b"\x00" * 12, ("8.8.8.8", 53))
+            s.recvfrom(512)
+    return must_fail(go, "UDP to 8.8.8.8:53")
+
+
+def icmp(agent, t):
+    def raw():
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).sendto(b"\x08\x00\xf7\xff\x00\x00\x00\x00", ("1.1.1.1", 0))
+
+    def ping():
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP).sendto(b"\x08\x00\x00\x00\x00\x00\x00\x00", ("1.1.1.1", 0))
+    return must_fail(raw, "raw ICMP socket") + "; " + must_fail(ping, "ICMP ping socket")
+
+
+def dns(agent, t):
+    def go():
+        socket.getaddrinfo("example.com", 443)
+    return must_fail(go, "DNS resolved example.com")
+
+
+def ipv6(agent, t):
+    return must_fail(connect(socket.AF_INET6, ("2606:4700:4700::1111", 443)), "TCP over IPv6")
+
+
+def metadata(agent, t):
+    return must_fail(connect(socket.AF_INET, ("169.254.169.254", 80)), "cloud metadata address")
+
+
+def host_loopback(agent, t):
+    results = []
+    for name in ("orchestrator_port", "anvil_port"):
+        port = int(t[name])
+        results.append(must_fail(connect(socket.AF_INET, ("127.0.0.1", port)), f"host {name} {port}"))
+        results.append(must_fail(connect(socket.AF_INET6, ("::1", port)), f"host {name} {port} over ::1"))
+    interfaces = sorted(line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:])
+    if interfaces != ["lo"]:
+        raise Open(f"network interfaces {interfaces}")
+    return "; ".join(results[:2]) + f"; interfaces {interfaces}"
+
+
+# -- sockets and files of the host --------------------------------------------------
+
+def unix_connect(path):
+    def go():
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+    return go
+
+
+def signer_socket(agent, t):
+    return must_fail(unix_connect(t["signer_socket"]), "signer socket")
+
+
+def docker_socket(agent, t):
+    return "; ".join(must_fail(unix_connect(p), p) for p in ("/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock"))
+
+
+def other_socket(agent, t):
+    seen = sorted(os.listdir("/run/corral"))
+    if seen != ["runtime.sock"]:
+        raise Open(f"/run/corral holds {seen}")
+    return must_fail(unix_connect(t["other_socket"]), "another execution's socket") + f"; /run/corral holds {seen}"
+
+
+def write_outside_tmp(agent, t):
+    results = []
+    for path in ("/agent/x", "/etc/x", "/x", "/run/corral/x", "/opt/corral/lib/x", "/var/tmp/x"):
+        def go(path=path):
+            with open(path, "w") as f:
+                f.write("x")
+        results.append(must_fail(go, f"wrote {path}"))
+    return "; ".join(sorted(set(results)))
+
+
+def fill_tmp(agent, t):
+    chunk = b"\0" * 2**20
+    written = 0
+    try:
+        with open("/tmp/fill", "wb") as f:
+            for _ in range(1024):  # 1 GiB, far past any limit
+                f.write(chunk)
+                written += 1
+    except OSError as exc:
+        os.unlink("/tmp/fill")
+        return f"{type(exc).__name__} after {written} MiB"
+    raise Open(f"wrote {written} MiB to /tmp")
+
+
+def exec_tmp(agent, t):
+    with open("/tmp/run.sh", "w") as f:
+        f.write("#!/bin/sh\necho escaped\n")
+    os.chmod("/tmp/run.sh", 0o755)
+    return must_fail(lambda: os.execv("/tmp/run.sh", ["/tmp/run.sh"]), "executed a file from /tmp")
+
+
+def secrets(agent, t):
+    env_names = sorted(os.environ)
+    allowed = {"CORRAL_SOCKET", "CORRAL_TOKEN", "PATH", "HOME", "HOSTNAME", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "container",
+               "LC_CTYPE"}  # set by Python itself (PEP 538)
+    extra = [n for n in env_names if n not in allowed]
+    if extra:
+        raise Open(f"environment carries {extra}")
+    for host_path in (t["signer_home"], t["database"]):
+        if os.path.exists(host_path):
+            raise Open(f"{host_path} exists in the sandbox")
+    # Keystore files and PEM keys by their markers; the platform's actual secrets (wallet
+    # keys, the keystore passphrase) by the SHA-256 of every long hex string found.
+    markers = (b'"ciphertext"', b"PRIVATE KEY", b"kdfparams")
+    secret_hashes = set(t.get("secret_sha256", []))
+    hex_strings = re.compile(rb"[0-9a-fA-F]{40,128}")
+
+    def holds_secret(data: bytes) -> bool:
+        return any(hashlib.sha256(m.lower()).hexdigest() in secret_hashes for m in hex_strings.findall(data))
+
+    if holds_secret("\n".join(os.environ.values()).encode()):
+        raise Open("a platform secret is in the environment")
+    scanned = 0
+    for top in ("/etc", "/agent", "/opt/corral", "/run", "/tmp", "/root", "/home", "/var", "/proc/1/environ"):
+        for root, _dirs, files in os.walk(top) if os.path.isdir(top) else [(os.path.dirname(top), [], [os.path.basename(top)])]:
+            for name in files:
+                path = os.path.join(root, name)
+                try:
+                    with open(path, "rb") as f:
+                        data = f.read(1 << 20)
+                except OSError:
+                    continue
+                scanned += 1
+                for marker in markers:
+                    if marker in data and not path.startswith("/agent/"):
+                        raise Open(f"{marker!r} in {path}")
+                if holds_secret(data):
+                    raise Open(f"a platform secret is in {path}")
+    return f"environment {env_names}; {scanned} readable files hold no key material"
+
+
+# -- privileges and kernel surface --------------------------------------------------
+
+def ptrace(agent, t):
+    """PID 1 is the watchdog that enforces the deadline: the agent must not stop or read it."""
+    attach = syscall_fails(libc.ptrace(16, 1, None, None), "PTRACE_ATTACH to pid 1 (the watchdog)")
+
+    def read_memory():
+        with open("/proc/1/mem", "rb") as f:
+            f.read(1)
+    return f"PTRACE_ATTACH: {attach}; " + must_fail(read_memory, "opened /proc/1/mem")
+
+
+def mount(agent, t):
+    os.makedirs("/tmp/m", exist_ok=True)
+    return syscall_fails(libc.mount(b"none", b"/tmp/m", b"tmpfs", 0, None), "mounted a tmpfs")
+
+
+def unshare(agent, t):
+    CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET = 0x10000000, 0x00020000, 0x40000000
+    results = [syscall_fails(libc.unshare(flag), f"unshare({hex(flag)})") for flag in (CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET)]
+    return "unshare: " + ", ".join(results)
+
+
+def setuid(agent, t):
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
+    if status["NoNewPrivs"].strip() != "1":
+        raise Open("no_new_privs is off")
+    if int(status["CapEff"].strip(), 16) != 0 or int(status["CapBnd"].strip(), 16) != 0:
+        raise Open(f"capabilities eff={status['CapEff'].strip()} bnd={status['CapBnd'].strip()}")
+    privileged = []
+    for top in ("/usr", "/bin", "/sbin", "/opt"):
+        for root, _dirs, files in os.walk(top):
+            for name in files:
+                path = os.path.join(root, name)
+                try:
+                    if os.lstat(path).st_mode & 0o6000:
+                        privileged.append(path)
+                except OSError:
+                    pass
+    if privileged:
+        raise Open(f"setuid/setgid binaries {privileged[:5]}")
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise Open("running as root")
+    return f"uid {os.getuid()}, no capabilities, NoNewPrivs 1, no setuid binaries"
+
+
+# -- resources ----------------------------------------------------------------------
+
+def fork_bomb(agent, t):
+    # posix_spawn rather than fork(): forking a process that runs gRPC threads can hang
+    # in the child, and the point here is the process limit, not gRPC's fork handling.
+    children = []
+    try:
+        for _ in range(2000):
+            children.append(os.posix_spawn("/bin/sleep", ["sleep", "30"], {}))
+    except OSError as exc:
+        return f"process creation failed after {len(children)} children: {exc}"
+    finally:
+        for pid in children:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+    raise Open(f"started {len(children)} processes")
+
+
+def memory_bomb(agent, t):
+    hoard = []
+    while True:
+        hoard.append(bytearray(32 * 2**20))
+
+
+def cpu_spin(agent, t):
+    agent.log("spinning")
+    while True:
+        pass
+
+
+def stdout_flood(agent, t):
+    line = "x" * 1023 + "\n"
+    for _ in range(20 * 1024):  # 20 MiB
+        os.write(1, line.encode())
+    return "wrote 20 MiB to stdout"
+
+
+def sdk_flood(agent, t):
+    for i in range(3000):
+        agent.log(f"flood {i}")
+    served = 0
+    while served < 100_000:
+        result = agent.memory.get("anything")
+        if not result.success:
+            # The budget is spent: no SDK call can report any more, so the outcome does.
+            raise RuntimeError(f"probe sdk-flood: blocked after {served} more calls ({result.error})")
+        served += 1
+    raise RuntimeError(f"probe sdk-flood: OPEN ({served} calls served)")
+
+
+def oversized_message(agent, t):
+    result = agent.memory.set("big", "x" * (4 * 2**20))
+    if result.success:
+        raise Open("a 4 MiB message was accepted")
+    return result.error
+
+
+def forged_token(agent, t):
+    channel = grpc.insecure_channel(f"unix:{os.environ['CORRAL_SOCKET']}")
+    stub = runtime_pb2_grpc.AgentRuntimeStub(channel)
+    request = runtime_pb2.SetMemoryRequest(key="forged", value="x")
+    results = [
+        must_fail(lambda: stub.SetMemory(request, metadata=(("authorization", "Bearer " + "A" * 43),), timeout=5), "forged token"),
+        must_fail(lambda: stub.SetMemory(request, timeout=5), "no token"),
+    ]
+    return "; ".join(results)
+
+
+def replayed_token(agent, t):
+    old = agent.memory.get("old_token").data.value
+    if old is None:
+        agent.memory.set("old_token", os.environ["CORRAL_TOKEN"])
+        return "armed: stored this execution's token for the next one"
+    channel = grpc.insecure_channel(f"unix:{os.environ['CORRAL_SOCKET']}")
+    stub = runtime_pb2_grpc.AgentRuntimeStub(channel)
+    request = runtime_pb2.SetMemoryRequest(key="replayed", value="x")
+    return must_fail(lambda: stub.SetMemory(request, metadata=(("authorization", f"Bearer {old}"),), timeout=5), "replayed token")
+
+
+PROBES = {
+    "tcp-egress": tcp_egress, "udp-egress": udp_egress, "icmp": icmp, "dns": dns, "ipv6": ipv6, "metadata": metadata,
+    "host-loopback": host_loopback, "signer-socket": signer_socket, "docker-socket": docker_socket, "other-socket": other_socket,
+    "write-outside-tmp": write_outside_tmp, "fill-tmp": fill_tmp, "exec-tmp": exec_tmp, "secrets": secrets,
+    "ptrace": ptrace, "mount": mount, "unshare": unshare, "setuid": setuid,
+    "fork-bomb": fork_bomb, "memory-bomb": memory_bomb, "cpu-spin": cpu_spin, "stdout-flood": stdout_flood,
+    "sdk-flood": sdk_flood, "oversized-message": oversized_message, "forged-token": forged_token, "replayed-token": replayed_token,
+}
+
+
+def run(agent):
+    name = agent.settings["probe"]
+    targets = json.loads(agent.settings.get("targets") or "{}")
+    if name == "sdk-flood":
+        sdk_flood(agent, targets)  # reports through the execution's outcome: logging is cut off too
+    else:
+        report(agent, name, PROBES[name], targets)

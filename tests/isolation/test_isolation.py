@@ -1,0 +1,185 @@
+"""The isolation suite: a hostile agent tries one escape per session, on every sandbox
+runtime, while an honest agent runs beside it. Each case asserts that the escape failed
+AND that the orchestrator, the honest session and the database are unharmed.
+
+What stops each case is listed in SECURITY.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+
+import pytest
+from eth_account import Account
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from corral.devstack import DevStack
+from corral.v1 import orchestrator_pb2 as pb
+from tests.conftest import REPO_ROOT
+from tests.helpers import executions, finished, log_lines, start_session, wait_for
+
+INTRUDER = REPO_ROOT / "tests" / "isolation" / "intruder"
+EXAMPLE_AGENT = REPO_ROOT / "images" / "example-agent"
+DEADLINE_SECONDS = 15
+MAX_SDK_CALLS = 4000
+MAX_LOG_LINES = 500
+
+# Probes that end with a `probe <name>: blocked (...)` log line.
+LOGGED_PROBES = [
+    "tcp-egress", "udp-egress", "icmp", "dns", "ipv6", "metadata", "host-loopback", "signer-socket", "docker-socket",
+    "other-socket", "write-outside-tmp", "fill-tmp", "exec-tmp", "secrets", "ptrace", "mount", "unshare", "setuid",
+    "fork-bomb", "stdout-flood", "oversized-message", "forged-token",
+]
+# Probes stopped by the sandbox killing the agent or by the platform refusing it further.
+OUTCOME_PROBES = ["memory-bomb", "cpu-spin", "sdk-flood", "replayed-token"]
+
+
+class Suite:
+    """One platform per runtime with every probe started at once, plus an honest session."""
+
+    def __init__(self, stack: DevStack, image: str, wallet: str, honest_session) -> None:
+        self.stack = stack
+        self.image = image
+        self.wallet = wallet
+        self.honest = honest_session
+        self.sessions: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module", params=[None, "runsc"], ids=["runc", "gvisor"])
+def suite(request, tmp_path_factory, agent_image):
+    runtime = request.param
+    sandbox = {"max_sdk_calls": MAX_SDK_CALLS, "max_log_lines": MAX_LOG_LINES}
+    if runtime:
+        sandbox["runtime"] = runtime
+    home = tmp_path_factory.mktemp(f"isolation-{runtime or 'runc'}")
+    with DevStack(home, minute_seconds=1.0, deadline_seconds=DEADLINE_SECONDS, sandbox=sandbox, max_parallel_executions=4) as stack:
+        wallet = stack.create_wallet(31337)
+        stack.fund(wallet, 10**18)
+        _, honest = start_session(stack, agent_image(EXAMPLE_AGENT), wallet)
+        wait_for(lambda: finished(stack, honest.id), what="the honest session's first run")
+        suite = Suite(stack, agent_image(INTRUDER), wallet, honest)
+        targets = json.dumps({
+            "orchestrator_port": stack.api_address.rsplit(":", 1)[1],
+            "anvil_port": stack.rpc_url.rsplit(":", 1)[1],
+            "signer_socket": str(stack.signer_home / "signer.sock"),
+            "signer_home": str(stack.signer_home),
+            "database": str(stack.home / "orchestrator.db"),
+            # The honest session's executions each get a socket under here.
+            "other_socket": str(stack.home / "executions"),
+            "secret_sha256": secret_hashes(stack),
+        })
+        agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=suite.image)).agent
+        probes = LOGGED_PROBES + OUTCOME_PROBES
+        # Each probe is its own session of the intruder; an agent runs once per wallet.
+        for probe, probe_wallet in zip(probes, stack.create_wallets(len(probes), 31337), strict=True):
+            stack.fund(probe_wallet, 10**15)
+            session = stack.api.StartSession(
+                pb.StartSessionRequest(agent_id=agent.id, wallet_address=probe_wallet, settings={"probe": probe, "targets": targets})
+            ).session
+            suite.sessions[probe] = session.id
+        yield suite
+        for session_id in suite.sessions.values():
+            stack.api.StopSession(pb.StopSessionRequest(session_id=session_id))
+
+
+def secret_hashes(stack: DevStack) -> list[str]:
+    """SHA-256 of each secret the sandbox must never see (the secrets themselves never leave the test)."""
+    passphrase = stack.passphrase_file.read_text()
+    keys = [
+        bytes(Account.decrypt(json.loads(p.read_text()), passphrase)).hex()
+        for p in (stack.signer_home / "keystore").glob("*.json")
+    ]
+    return [hashlib.sha256(s.lower().encode()).hexdigest() for s in [passphrase, *keys]]
+
+
+def first_finished(suite: Suite, probe: str, count: int = 1):
+    session_id = suite.sessions[probe]
+    runs = wait_for(
+        lambda: (r := finished(suite.stack, session_id)) and len(r) >= count and r,
+        timeout=240, what=f"{count} finished execution(s) of probe {probe}",
+    )
+    return runs[count - 1]
+
+
+def assert_platform_unharmed(suite: Suite) -> None:
+    stack = suite.stack
+    health = health_pb2_grpc.HealthStub(stack.channel).Check(health_pb2.HealthCheckRequest())
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    honest_runs = finished(stack, suite.honest.id)
+    assert honest_runs and all(e.status == pb.EXECUTION_STATUS_SUCCEEDED for e in honest_runs), [e.error for e in honest_runs]
+    assert stack.api.GetSession(pb.GetSessionRequest(session_id=suite.honest.id)).session.status == pb.SESSION_STATUS_RUNNING
+    with sqlite3.connect(stack.home / "orchestrator.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert (stack.signer_home / "signer.sock").exists()
+    for name in ("orchestrator", "signer", "anvil"):
+        assert stack.processes[name].poll() is None, f"{name} died"
+
+
+@pytest.mark.parametrize("probe", LOGGED_PROBES)
+def test_escape_is_blocked(suite, probe):
+    run = first_finished(suite, probe)
+    verdicts = [line for line in log_lines(run) if line.startswith(f"probe {probe}:")]
+    assert verdicts, f"no verdict logged; status {run.status} error {run.error!r} logs {log_lines(run)}"
+    assert ": blocked (" in verdicts[0], verdicts[0]
+    assert run.status == pb.EXECUTION_STATUS_SUCCEEDED, run.error
+    assert_platform_unharmed(suite)
+
+
+def test_stdout_flood_is_bounded(suite):
+    run = first_finished(suite, "stdout-flood")
+    assert run.status == pb.EXECUTION_STATUS_SUCCEEDED
+    with sqlite3.connect(suite.stack.home / "orchestrator.db") as db:
+        kept, dropped = db.execute("SELECT length(output), output_dropped_bytes FROM executions WHERE id = ?", (run.id,)).fetchone()
+    assert kept <= 64 * 1024 and dropped > 0
+
+
+def test_memory_bomb_is_killed(suite):
+    run = first_finished(suite, "memory-bomb")
+    assert run.status == pb.EXECUTION_STATUS_FAILED
+    assert "out of memory" in run.error or "MemoryError" in run.error, run.error
+    assert_platform_unharmed(suite)
+
+
+def test_cpu_spin_is_killed_at_the_deadline(suite):
+    run = first_finished(suite, "cpu-spin")
+    assert run.status == pb.EXECUTION_STATUS_FAILED
+    assert run.error == f"deadline of {DEADLINE_SECONDS}s exceeded; the sandbox was killed"
+    assert log_lines(run) == ["spinning"]
+    assert_platform_unharmed(suite)
+
+
+def test_sdk_flood_is_cut_off(suite):
+    run = first_finished(suite, "sdk-flood")
+    assert run.status == pb.EXECUTION_STATUS_FAILED
+    assert run.error.startswith("RuntimeError: probe sdk-flood: blocked") and f"all {MAX_SDK_CALLS} of its SDK calls" in run.error, run.error
+    assert len(run.logs) == MAX_LOG_LINES
+    with sqlite3.connect(suite.stack.home / "orchestrator.db") as db:
+        calls, dropped = db.execute("SELECT sdk_calls, log_lines_dropped FROM executions WHERE id = ?", (run.id,)).fetchone()
+    assert calls == MAX_SDK_CALLS + 1  # the refused call is counted too
+    assert dropped == 3000 - MAX_LOG_LINES
+    assert_platform_unharmed(suite)
+
+
+def test_replayed_token_from_an_earlier_execution_is_refused(suite):
+    second = first_finished(suite, "replayed-token", count=2)
+    verdict = [line for line in log_lines(second) if line.startswith("probe replayed-token:")][0]
+    assert ": blocked (UNAUTHENTICATED" in verdict, verdict
+    assert_platform_unharmed(suite)
+
+
+def test_no_sandbox_outlives_the_suite(suite, docker_client):
+    for session_id in suite.sessions.values():
+        suite.stack.api.StopSession(pb.StopSessionRequest(session_id=session_id))
+    for session_id in [*suite.sessions.values(), suite.honest.id]:
+        wait_for(lambda s=session_id: all(e.status != pb.EXECUTION_STATUS_RUNNING for e in executions(suite.stack, s)), what="executions to end")
+    suite.stack.api.StopSession(pb.StopSessionRequest(session_id=suite.honest.id))
+    time.sleep(1)
+    sessions = {str(i) for i in [*suite.sessions.values(), suite.honest.id]}
+    left = [c for c in docker_client.containers.list(all=True, filters={"label": "org.corral.managed=1"})
+            if c.labels.get("org.corral.session-id") in sessions and c.labels.get("org.corral.owner")]
+    assert left == []
+    assert not any((suite.stack.home / "executions").iterdir())
+    suite.sessions.clear()

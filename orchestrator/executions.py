@@ -44,6 +44,7 @@ log = logging.getLogger("corral.executions")
 
 COMMANDS = {"run": common_pb2.EXECUTION_COMMAND_RUN, "unwind": common_pb2.EXECUTION_COMMAND_UNWIND}
 OWNER_LABEL = "org.corral.owner"
+INSTALLATION_LABEL = "org.corral.installation"
 _SOCKET_DIR_NAME = re.compile(r"^exec-(\d+)-[0-9a-f]+$")
 
 
@@ -58,6 +59,7 @@ class ExecutionRunner:
         os.chmod(self._socket_root, 0o711)
         # This process's identity on the sandboxes it starts, and what it has running.
         self.owner_id = uuid.uuid4().hex
+        self.installation_id = db.installation_id()
         self.live: set[int] = set()
 
     def limits_for(self, manifest: Manifest) -> SandboxLimits:
@@ -70,10 +72,14 @@ class ExecutionRunner:
         asked = manifest.sandbox
         return platform.at_most(memory_mb=asked.memoryMb, cpus=asked.cpus, pids=asked.pids, deadline_seconds=asked.timeoutSeconds)
 
-    async def execute(self, session_id: int, command: str = "run") -> int:
-        """Runs one execution of the session and records its outcome; returns its id."""
+    async def execute(self, session_id: int, command: str = "run") -> int | None:
+        """Runs one execution of the session and records its outcome; returns its id, or
+        None when the session is no longer in a state to run it (stopped meanwhile)."""
+        wanted = "running" if command == "run" else "unwinding"
         with self._db.session() as db:
             session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
+            if session is None or session.status != wanted:
+                return None
             execution = ExecutionRow(session_id=session_id, command=command, status="running", started_at=utcnow())
             db.add(execution)
             db.commit()
@@ -109,7 +115,12 @@ class ExecutionRunner:
                 socket_dir=socket_dir,
                 environment={"CORRAL_SOCKET": f"{SANDBOX_SOCKET_DIR}/{SOCKET_NAME}", "CORRAL_TOKEN": ticket.token},
                 limits=limits,
-                labels={EXECUTION_LABEL: str(execution.id), "org.corral.session-id": str(session.id), OWNER_LABEL: self.owner_id},
+                labels={
+                    EXECUTION_LABEL: str(execution.id),
+                    "org.corral.session-id": str(session.id),
+                    OWNER_LABEL: self.owner_id,
+                    INSTALLATION_LABEL: self.installation_id,
+                },
             )
             result = await asyncio.to_thread(self._backend.run, spec)
         except Exception as exc:  # an orchestrator-side failure still ends the execution
@@ -136,10 +147,12 @@ class ExecutionRunner:
         return execution.id
 
     def remove_orphans(self) -> int:
-        """Removes sandboxes and socket directories that no live execution owns.
+        """Removes this installation's sandboxes and socket directories that no live
+        execution owns.
 
-        A sandbox started by another orchestrator process is left alone while the
-        database still has its execution running; every sandbox past its deadline goes."""
+        A sandbox started by another orchestrator process sharing the database is left
+        alone while the database has its execution running; every sandbox past its
+        deadline goes. Other installations' sandboxes are never looked at."""
 
         def is_live(labels: dict[str, str]) -> bool:
             execution_id = int(labels.get(EXECUTION_LABEL, "0") or 0)
@@ -149,7 +162,7 @@ class ExecutionRunner:
                 row = db.get(ExecutionRow, execution_id)
                 return row is not None and row.status == "running"
 
-        removed = self._backend.remove_orphans(is_live)
+        removed = self._backend.remove_orphans({INSTALLATION_LABEL: self.installation_id}, is_live)
         for entry in self._socket_root.iterdir():
             match = _SOCKET_DIR_NAME.match(entry.name)
             if match and int(match.group(1)) not in self.live:
@@ -180,5 +193,7 @@ def _outcome(result: SandboxResult, ticket: ExecutionTicket, limits: SandboxLimi
         return ("succeeded", "") if success and result.exit_code == 0 else ("failed", error or f"exit code {result.exit_code}")
     if result.oom_killed:
         return "failed", f"killed: out of memory (limit {limits.memory_mb} MB)"
+    if result.exit_code == 137:
+        return "failed", "the sandbox was killed (SIGKILL)"
     tail = result.output.strip().splitlines()[-1:] or [""]
     return "failed", f"the agent exited with code {result.exit_code} without reporting an outcome: {tail[0][:300]}"

@@ -82,7 +82,9 @@ class SandboxBackend(Protocol):
         """The image's content id and labels; raises LookupError if it does not exist."""
         ...
 
-    def remove_orphans(self, is_live: Callable[[dict[str, str]], bool]) -> int:
-        """Removes every managed sandbox whose labels `is_live` rejects, and any past
-        its deadline label; returns how many were removed."""
+    def remove_orphans(self, scope: dict[str, str], is_live: Callable[[dict[str, str]], bool]) -> int:
+        """Among the managed sandboxes carrying all the `scope` labels, removes those
+        whose labels `is_live` rejects and those past their deadline label; returns how
+        many were removed. Sandboxes outside the scope (another installation's) are
+        never touched."""
         ...

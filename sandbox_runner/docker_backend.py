@@ -117,17 +117,18 @@ class DockerBackend:
                 exit_code = container.wait(timeout=30).get("StatusCode")
             reader.join(timeout=5)
             container.reload()
-            oom_killed = bool(container.attrs["State"].get("OOMKilled")) or (exit_code == 137 and not timed_out)
+            oom_killed = bool(container.attrs["State"].get("OOMKilled"))
             return SandboxResult(exit_code, timed_out, output.text(), output.dropped, oom_killed=oom_killed)
         except docker.errors.DockerException as exc:
             return SandboxResult(exit_code=None, timed_out=False, output="", start_error=f"sandbox failed: {exc}")
         finally:
             _remove(container)
 
-    def remove_orphans(self, is_live: Callable[[dict[str, str]], bool]) -> int:
+    def remove_orphans(self, scope: dict[str, str], is_live: Callable[[dict[str, str]], bool]) -> int:
         removed = 0
         now = time.time()
-        for container in self._client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=1"}):
+        selector = [f"{MANAGED_LABEL}=1", *(f"{key}={value}" for key, value in scope.items())]
+        for container in self._client.containers.list(all=True, filters={"label": selector}):
             labels = container.labels or {}
             overdue = int(labels.get(DEADLINE_LABEL, "0") or 0) < now
             if overdue or not is_live(labels):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.store.models import Base
+from orchestrator.store.models import Base, SettingRow
 
 
 def utcnow() -> datetime:
@@ -29,6 +31,20 @@ class Database:
 
     def session(self) -> Session:
         return self._sessions()
+
+    def installation_id(self) -> str:
+        """A random id made once per database: every orchestrator sharing the database
+        shares it, and no other installation has it."""
+        with self.session() as db:
+            row = db.get(SettingRow, "installation_id")
+            if row is None:
+                db.add(SettingRow(key="installation_id", value=uuid.uuid4().hex))
+                try:
+                    db.commit()
+                except IntegrityError:  # another orchestrator made it first
+                    db.rollback()
+                row = db.get(SettingRow, "installation_id")
+            return row.value
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

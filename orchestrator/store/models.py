@@ -25,6 +25,15 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON}
 
 
+class SettingRow(Base):
+    """Facts about this installation, e.g. its id (labels its sandboxes)."""
+
+    __tablename__ = "platform_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class AgentRow(Base):
     __tablename__ = "agents"
 

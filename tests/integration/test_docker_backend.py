@@ -127,12 +127,17 @@ def test_orphans_are_removed_and_live_sandboxes_kept(docker_client, base_image, 
         return docker_client.containers.create(**backend.container_options(spec(sleeper, tmp_path, {"role": role}, deadline_seconds=deadline)))
 
     live, orphan, overdue = create("live", 300), create("orphan", 300), create("live", 0.001)
+    # Another installation's sandbox, orphaned and overdue as far as this one can tell.
+    foreign = docker_client.containers.create(
+        **backend.container_options(spec(sleeper, tmp_path, {"org.corral.test": "other-installation"}, deadline_seconds=0.001))
+    )
     time.sleep(SELF_KILL_GRACE_SECONDS + 1.5)  # `overdue` is now past its deadline label
     try:
-        removed = backend.remove_orphans(lambda labels: labels.get("role") == "live")
+        removed = backend.remove_orphans({"org.corral.test": "1"}, lambda labels: labels.get("role") == "live")
         remaining = {c.id for c in leftover_containers(docker_client)}
         assert remaining == {live.id}
         assert removed == 2 and orphan.id not in remaining and overdue.id not in remaining
+        foreign.reload()  # still there: raises NotFound otherwise
     finally:
-        for c in leftover_containers(docker_client):
+        for c in [*leftover_containers(docker_client), foreign]:
             c.remove(force=True)

@@ -24,7 +24,7 @@ from tests.helpers import executions, finished, log_lines, start_session, wait_f
 INTRUDER = REPO_ROOT / "tests" / "isolation" / "intruder"
 EXAMPLE_AGENT = REPO_ROOT / "images" / "example-agent"
 DEADLINE_SECONDS = 15
-MAX_SDK_CALLS = 4000
+MAX_SDK_CALLS = 2000
 MAX_LOG_LINES = 500
 
 # Probes that end with a `probe <name>: blocked (...)` log line.
@@ -159,7 +159,7 @@ def test_sdk_flood_is_cut_off(suite):
     with sqlite3.connect(suite.stack.home / "orchestrator.db") as db:
         calls, dropped = db.execute("SELECT sdk_calls, log_lines_dropped FROM executions WHERE id = ?", (run.id,)).fetchone()
     assert calls == MAX_SDK_CALLS + 1  # the refused call is counted too
-    assert dropped == 3000 - MAX_LOG_LINES
+    assert dropped == 1000 - MAX_LOG_LINES
     assert_platform_unharmed(suite)
 
 

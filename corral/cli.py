@@ -21,6 +21,9 @@ def _parser() -> argparse.ArgumentParser:
 
     signer_cli.add_parser(sub)
 
+    new = sub.add_parser("new", help="scaffold an agent directory (main.py, circuit.toml, DESCRIPTION.md)")
+    new.add_argument("name", type=Path, help="directory to create; its name is the agent's name")
+
     build = sub.add_parser("build", help="validate an agent directory and build its image; prints the image tag")
     build.add_argument("path", type=Path)
 
@@ -48,15 +51,29 @@ def main(argv: list[str] | None = None) -> int:
         from signer import cli as signer_cli
 
         return signer_cli.run(args)
+    if args.command == "new":
+        from corral.scaffold import create_agent_directory
+
+        try:
+            path = create_agent_directory(args.name)
+        except (ValueError, FileExistsError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"created {path}/ with main.py, circuit.toml and DESCRIPTION.md; build it with `corral build {path}`")
+        return 0
     if args.command == "build":
+        import docker
+
         from orchestrator.manifest import ManifestError
         from sandbox_runner.images import build_agent_image
 
         try:
-            print(build_agent_image(args.path))
+            tag = build_agent_image(args.path)
         except ManifestError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        print(f"image id {docker.from_env().images.get(tag).id}", file=sys.stderr)
+        print(tag)
         return 0
     if args.command == "demo":
         from corral.demo import run_demo

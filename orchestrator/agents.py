@@ -7,7 +7,7 @@ from sqlalchemy import select
 from orchestrator.errors import invalid, not_found
 from orchestrator.manifest import Manifest, ManifestError, parse_manifest
 from orchestrator.store import AgentRow, Database, utcnow
-from sandbox_runner.backend import SandboxBackend
+from sandbox_runner.backend import ENTRYPOINT, SandboxBackend
 from sandbox_runner.images import CONTRACT_LABEL, ENTRYPOINT_CONTRACT, MANIFEST_LABEL
 
 
@@ -15,11 +15,16 @@ def register_agent(db: Database, backend: SandboxBackend, image: str) -> AgentRo
     if not image.strip():
         raise invalid("image is required: an image reference known to the Docker engine, e.g. corral-agent-x:1234")
     try:
-        image_id, labels = backend.image_labels(image)
+        info = backend.inspect_image(image)
     except LookupError as exc:
         raise not_found(str(exc)) from None
-    if labels.get(CONTRACT_LABEL) != ENTRYPOINT_CONTRACT:
-        raise invalid(f"image {image!r} is not built on the Corral base image (label {CONTRACT_LABEL} missing); build it with `corral build`")
+    image_id, labels = info.image_id, info.labels
+    if labels.get(CONTRACT_LABEL) != ENTRYPOINT_CONTRACT or info.entrypoint != ENTRYPOINT:
+        raise invalid(
+            f"image {image!r} does not keep the Corral base image's entrypoint contract "
+            f"(label {CONTRACT_LABEL}={ENTRYPOINT_CONTRACT}, ENTRYPOINT {ENTRYPOINT}); build it with `corral build`, "
+            "which builds FROM the base image"
+        )
     manifest_text = labels.get(MANIFEST_LABEL)
     if not manifest_text:
         raise invalid(f"image {image!r} carries no circuit.toml (label {MANIFEST_LABEL}); build it with `corral build`")

@@ -73,13 +73,20 @@ class SandboxResult:
     oom_killed: bool = False
 
 
+@dataclass(frozen=True)
+class ImageInfo:
+    image_id: str
+    labels: dict[str, str]
+    entrypoint: list[str]
+
+
 class SandboxBackend(Protocol):
     def run(self, spec: SandboxSpec) -> SandboxResult:
         """Runs the sandbox to completion or its deadline (then kills it); always cleans up."""
         ...
 
-    def image_labels(self, image: str) -> tuple[str, dict[str, str]]:
-        """The image's content id and labels; raises LookupError if it does not exist."""
+    def inspect_image(self, image: str) -> ImageInfo:
+        """The image's content id, labels and entrypoint; raises LookupError if it does not exist."""
         ...
 
     def remove_orphans(self, scope: dict[str, str], is_live: Callable[[dict[str, str]], bool]) -> int:

@@ -30,6 +30,7 @@ from sandbox_runner.backend import (
     SANDBOX_UID,
     SELF_KILL_GRACE_SECONDS,
     WATCHDOG,
+    ImageInfo,
     SandboxResult,
     SandboxSpec,
 )
@@ -43,12 +44,13 @@ class DockerBackend:
         # None = the engine's default (runc); "runsc" = gVisor.
         self._runtime = runtime
 
-    def image_labels(self, image: str) -> tuple[str, dict[str, str]]:
+    def inspect_image(self, image: str) -> ImageInfo:
         try:
             found = self._client.images.get(image)
-        except docker.errors.ImageNotFound:
+        except (docker.errors.ImageNotFound, docker.errors.APIError):
             raise LookupError(f"image {image!r} is not known to the Docker engine; build it with `corral build`") from None
-        return found.id, dict(found.labels or {})
+        config = found.attrs.get("Config") or {}
+        return ImageInfo(image_id=found.id, labels=dict(found.labels or {}), entrypoint=list(config.get("Entrypoint") or []))
 
     def container_options(self, spec: SandboxSpec) -> dict:
         limits = spec.limits

@@ -68,3 +68,14 @@ def test_settings_resolution_and_typing():
         resolve(m, {"target": "0x000000000000000000000000000000000000dEaD", "slippage": "150"})
     with pytest.raises(SettingError, match="unknown settings"):
         resolve(m, {"target": "0x000000000000000000000000000000000000dEaD", "nope": "1"})
+
+
+def test_agent_may_ask_for_tighter_sandbox_limits_never_looser():
+    from sandbox_runner.backend import SandboxLimits
+
+    platform = SandboxLimits(memory_mb=256, cpus=0.5, pids=64, deadline_seconds=120)
+    m = parse_manifest('name = "A"\nwalletType = "ethereum"\n[sandbox]\nmemoryMb = 128\ncpus = 2.0\ntimeoutSeconds = 600\n')
+    limits = platform.at_most(memory_mb=m.sandbox.memoryMb, cpus=m.sandbox.cpus, pids=m.sandbox.pids, deadline_seconds=m.sandbox.timeoutSeconds)
+    assert (limits.memory_mb, limits.cpus, limits.pids, limits.deadline_seconds) == (128, 0.5, 64, 120)
+    with pytest.raises(ManifestError, match="memoryMb"):
+        parse_manifest('name = "A"\nwalletType = "ethereum"\n[sandbox]\nmemoryMb = 1\n')

@@ -1,0 +1,80 @@
+"""`corral new NAME`: a new agent directory that builds and runs as it is."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+CIRCUIT_TOML = """\
+name = "{name}"
+tagline = "What it does, in a few words"
+walletType = "ethereum"
+allowedExecutionModes = ["auto", "manual"]
+runtimeIntervalMinutes = 60
+schedule = "rolling"
+version = "0.0.1"
+# Top-level keys must come before the first [table] header.
+
+[startingAsset]
+network = "ethereum:31337"
+address = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+minimumAmount = "1000000000000000"
+
+[settings.note]
+description = "An example setting; read it as agent.settings['note']"
+type = "text"
+default = "hello"
+
+# Optional, Corral only: ask for tighter sandbox limits than the platform's.
+# [sandbox]
+# memoryMb = 128
+# timeoutSeconds = 30
+"""
+
+MAIN_PY = '''\
+"""{name}: called by the platform every runtimeIntervalMinutes."""
+
+from agent_sdk import AgentContext
+
+
+def run(agent: AgentContext) -> None:
+    agent.log(f"{{agent.settings['note']}} from session {{agent.sessionId}}")
+    for position in agent.currentPositions:
+        agent.log(f"holding {{position.currentQty}} of {{position.assetAddress}} on {{position.network}}")
+
+
+def unwind(agent: AgentContext, positions) -> None:
+    agent.log(f"unwinding {{len(positions)}} positions")
+'''
+
+DESCRIPTION_MD = """\
+# {name}
+
+## Summary
+One paragraph for the people who will start sessions of this agent.
+
+## What it is
+
+## How it works
+
+## Strategy
+
+## Risks
+
+## Changelog
+- 0.0.1: first version
+"""
+
+
+def create_agent_directory(target: Path) -> Path:
+    """Writes main.py, circuit.toml and DESCRIPTION.md into a new directory `target`."""
+    name = target.name.strip()
+    if not name or len(name) > 32 or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.-]*", name):
+        raise ValueError(f"agent name {name!r} must be 1–32 letters, digits, spaces, '-', '_' or '.'")
+    if target.exists():
+        raise FileExistsError(f"{target} already exists; pick a new directory")
+    target.mkdir(parents=True)
+    (target / "circuit.toml").write_text(CIRCUIT_TOML.format(name=name))
+    (target / "main.py").write_text(MAIN_PY.format(name=name))
+    (target / "DESCRIPTION.md").write_text(DESCRIPTION_MD.format(name=name))
+    return target

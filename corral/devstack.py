@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,6 +78,8 @@ class DevStack:
         self.sandbox = {"deadline_seconds": deadline_seconds, **(sandbox or {})}
         self.processes: dict[str, subprocess.Popen] = {}
         self.signer_home = self.home / "signer"
+        # Unix socket paths are limited to 108 bytes: execution sockets live under a short path.
+        self.socket_root = Path(tempfile.mkdtemp(prefix="corral-")) / "x"
         self.passphrase_file = self.home / "passphrase"
         self.rpc_url = ""
         self.api_address = ""
@@ -133,7 +136,7 @@ class DevStack:
             f'listen = "{self.api_address}"\n'
             f'database_url = "sqlite:///{self.home / "orchestrator.db"}"\n'
             f'signer_socket = "{self.signer_home / "signer.sock"}"\n'
-            f'socket_root = "{self.home / "executions"}"\n'
+            f'socket_root = "{self.socket_root}"\n'
             f'[chains."ethereum:{ANVIL_CHAIN_ID}"]\nrpc_url = "{self.rpc_url}"\n'
             "[sandbox]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in self.sandbox.items())
             + f"[scheduler]\nminute_seconds = {self.minute_seconds}\ntick_seconds = {self.tick_seconds}\n"
@@ -156,6 +159,7 @@ class DevStack:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
         self.processes.clear()
+        shutil.rmtree(self.socket_root.parent, ignore_errors=True)
 
     def __enter__(self) -> "DevStack":
         return self.start()

@@ -39,6 +39,10 @@ class SandboxConfig(BaseModel):
     # are refused (RESOURCE_EXHAUSTED) and lines dropped and counted.
     max_sdk_calls: int = Field(default=5000, ge=10)
     max_log_lines: int = Field(default=1000, ge=10)
+    # Pre-started sandboxes kept per image (0: every execution starts cold), and how
+    # long one waits unused before it is replaced.
+    warm_pool_size: int = Field(default=0, ge=0, le=16)
+    warm_pool_idle_seconds: float = Field(default=300.0, ge=10)
     # How often orphaned sandboxes and socket directories are looked for.
     reap_interval_seconds: float = Field(default=30.0, gt=0)
 
@@ -68,6 +72,14 @@ class OrchestratorConfig(BaseModel):
     )
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+
+    @field_validator("socket_root")
+    @classmethod
+    def _short_enough_for_sockets(cls, root: Path) -> Path:
+        # A Unix socket path holds at most 107 bytes; "<root>/sbx-<16 hex>/runtime.sock" must fit.
+        if len(str(root.resolve())) > 107 - len("/sbx-0123456789abcdef/runtime.sock"):
+            raise ValueError(f"socket_root {root} is too long for Unix socket paths; choose a shorter directory (e.g. /run/corral)")
+        return root
 
     @field_validator("chains")
     @classmethod

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import secrets
 import shutil
 import uuid
@@ -28,16 +27,19 @@ from orchestrator.runtime_service import CallBudget, ExecutionTicket, start_runt
 from orchestrator.settings_values import resolve
 from orchestrator.store import Database, ExecutionRow, SessionRow, utcnow
 from orchestrator.transactions import EvmSender
+from orchestrator.warm_pool import WarmPool
 from sandbox_runner.backend import (
-    EXECUTION_LABEL,
     SANDBOX_GID,
+    SANDBOX_ID_LABEL,
     SANDBOX_SOCKET_DIR,
     SANDBOX_UID,
     SOCKET_NAME,
+    WAIT_FOR_SOCKET_ENV,
     SandboxBackend,
     SandboxLimits,
     SandboxResult,
     SandboxSpec,
+    SandboxStartError,
 )
 
 log = logging.getLogger("corral.executions")
@@ -45,7 +47,6 @@ log = logging.getLogger("corral.executions")
 COMMANDS = {"run": common_pb2.EXECUTION_COMMAND_RUN, "unwind": common_pb2.EXECUTION_COMMAND_UNWIND}
 OWNER_LABEL = "org.corral.owner"
 INSTALLATION_LABEL = "org.corral.installation"
-_SOCKET_DIR_NAME = re.compile(r"^exec-(\d+)-[0-9a-f]+$")
 
 
 class ExecutionRunner:
@@ -60,7 +61,15 @@ class ExecutionRunner:
         # This process's identity on the sandboxes it starts, and what it has running.
         self.owner_id = uuid.uuid4().hex
         self.installation_id = db.installation_id()
-        self.live: set[int] = set()
+        self.live_sandboxes: set[str] = set()
+        self._background: set[asyncio.Task] = set()
+        self.pool = WarmPool(
+            backend,
+            size=config.sandbox.warm_pool_size,
+            idle_seconds=config.sandbox.warm_pool_idle_seconds,
+            make_spec=lambda image, limits, socket_dir, token, idle: self.sandbox_spec(image, limits, socket_dir, token, idle),
+            new_socket_dir=self.new_socket_dir,
+        )
 
     def limits_for(self, manifest: Manifest) -> SandboxLimits:
         """The platform's limits, lowered where the agent's manifest asks for less."""
@@ -84,52 +93,51 @@ class ExecutionRunner:
             db.add(execution)
             db.commit()
             positions, _ = session_positions(db, session)
-        self.live.add(execution.id)
-        try:
-            return await self._execute(session, execution, command, positions)
-        finally:
-            self.live.discard(execution.id)
+        return await self._execute(session, execution, command, positions)
 
     async def _execute(self, session: SessionRow, execution: ExecutionRow, command: str, positions) -> int:
         manifest = parse_manifest(session.agent.manifest_toml)
         limits = self.limits_for(manifest)
+        image_id = session.agent.image_id
+        pooled = self.pool.take(image_id, limits) if self.pool.enabled else None
         ticket = ExecutionTicket(
             execution_id=execution.id,
             session=session,
             command=COMMANDS[command],
-            token=secrets.token_urlsafe(32),
+            token=pooled.token if pooled else secrets.token_urlsafe(32),
             settings=resolve(manifest, session.settings),
             positions_snapshot=positions,
             budget=CallBudget(max_calls=self._config.sandbox.max_sdk_calls, max_log_lines=self._config.sandbox.max_log_lines),
         )
-        socket_dir = self._socket_root / f"exec-{execution.id}-{secrets.token_hex(8)}"
+        sandbox_id = pooled.started.spec.sandbox_id if pooled else secrets.token_hex(8)
+        self.live_sandboxes.add(sandbox_id)
+        socket_dir = pooled.socket_dir if pooled else None
         server = None
         try:
-            socket_dir.mkdir(mode=0o700)
+            socket_dir = socket_dir or self.new_socket_dir(sandbox_id)
             socket_path = socket_dir / SOCKET_NAME
+            # For a pooled sandbox, the socket appearing is its signal to start.
             server = await start_runtime_server(str(socket_path), ticket, self._db, self._evm)
-            _hand_to_sandbox_user(socket_dir, socket_path)
-            spec = SandboxSpec(
-                image=session.agent.image_id,
-                command=[command],
-                socket_dir=socket_dir,
-                environment={"CORRAL_SOCKET": f"{SANDBOX_SOCKET_DIR}/{SOCKET_NAME}", "CORRAL_TOKEN": ticket.token},
-                limits=limits,
-                labels={
-                    EXECUTION_LABEL: str(execution.id),
-                    "org.corral.session-id": str(session.id),
-                    OWNER_LABEL: self.owner_id,
-                    INSTALLATION_LABEL: self.installation_id,
-                },
-            )
-            result = await asyncio.to_thread(self._backend.run, spec)
+            _hand_to_sandbox_user(socket_path)
+            if pooled:
+                started = pooled.started
+            else:
+                spec = self.sandbox_spec(image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id)
+                started = await asyncio.to_thread(self._backend.start, spec)
+            result = await asyncio.to_thread(self._backend.finish, started, limits.deadline_seconds)
+        except SandboxStartError as exc:
+            result = SandboxResult(exit_code=None, timed_out=False, output="", start_error=str(exc))
         except Exception as exc:  # an orchestrator-side failure still ends the execution
             log.exception("execution %s could not run", execution.id)
             result = SandboxResult(exit_code=None, timed_out=False, output="", start_error=f"{type(exc).__name__}: {exc}")
         finally:
             if server is not None:
                 await server.stop(grace=None)
-            shutil.rmtree(socket_dir, ignore_errors=True)
+            if socket_dir is not None:
+                shutil.rmtree(socket_dir, ignore_errors=True)
+            self.live_sandboxes.discard(sandbox_id)
+        if self.pool.enabled:
+            self._spawn(self.pool.refill(image_id, limits))
 
         status, error = _outcome(result, ticket, limits)
         with self._db.session() as db:
@@ -146,41 +154,67 @@ class ExecutionRunner:
         log.info("execution %s of session %s: %s %s", execution.id, session.id, status, error)
         return execution.id
 
+    def new_socket_dir(self, sandbox_id: str) -> Path:
+        """A fresh directory for one sandbox's socket, reachable by the sandbox user only."""
+        socket_dir = self._socket_root / f"sbx-{sandbox_id}"
+        socket_dir.mkdir(mode=0o700)
+        try:
+            os.chown(socket_dir, SANDBOX_UID, SANDBOX_GID)
+        except PermissionError:
+            # Not root: the directory's unguessable name (under a 0711 root) is the guard.
+            os.chmod(socket_dir, 0o711)
+        return socket_dir
+
+    def sandbox_spec(
+        self, image_id: str, limits: SandboxLimits, socket_dir: Path, token: str, idle_seconds: float, sandbox_id: str | None = None
+    ) -> SandboxSpec:
+        environment = {"CORRAL_SOCKET": f"{SANDBOX_SOCKET_DIR}/{SOCKET_NAME}", "CORRAL_TOKEN": token}
+        if idle_seconds:
+            environment[WAIT_FOR_SOCKET_ENV] = str(idle_seconds)
+        return SandboxSpec(
+            image=image_id,
+            command=["run"],
+            socket_dir=socket_dir,
+            sandbox_id=sandbox_id or socket_dir.name.removeprefix("sbx-"),
+            environment=environment,
+            limits=limits,
+            labels={OWNER_LABEL: self.owner_id, INSTALLATION_LABEL: self.installation_id},
+            idle_seconds=idle_seconds,
+        )
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def remove_orphans(self) -> int:
         """Removes this installation's sandboxes and socket directories that no live
-        execution owns.
+        execution or pool owns.
 
-        A sandbox started by another orchestrator process sharing the database is left
-        alone while the database has its execution running; every sandbox past its
-        deadline goes. Other installations' sandboxes are never looked at."""
+        Other orchestrator processes sharing the database own their sandboxes until the
+        deadline label passes; other installations' sandboxes are never looked at."""
+        live = self.live_sandboxes | self.pool.sandbox_ids()
 
         def is_live(labels: dict[str, str]) -> bool:
-            execution_id = int(labels.get(EXECUTION_LABEL, "0") or 0)
-            if labels.get(OWNER_LABEL) == self.owner_id:
-                return execution_id in self.live
-            with self._db.session() as db:
-                row = db.get(ExecutionRow, execution_id)
-                return row is not None and row.status == "running"
+            if labels.get(OWNER_LABEL) != self.owner_id:
+                return True  # another process's: it goes when its deadline label passes
+            return labels.get(SANDBOX_ID_LABEL) in live
 
         removed = self._backend.remove_orphans({INSTALLATION_LABEL: self.installation_id}, is_live)
         for entry in self._socket_root.iterdir():
-            match = _SOCKET_DIR_NAME.match(entry.name)
-            if match and int(match.group(1)) not in self.live:
+            if entry.name.startswith("sbx-") and entry.name.removeprefix("sbx-") not in live:
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
         return removed
 
 
-def _hand_to_sandbox_user(socket_dir: Path, socket_path: Path) -> None:
+def _hand_to_sandbox_user(socket_path: Path) -> None:
     """Lets the sandbox's unprivileged user (and no other) use the socket."""
     try:
-        os.chown(socket_dir, SANDBOX_UID, SANDBOX_GID)
         os.chown(socket_path, SANDBOX_UID, SANDBOX_GID)
         os.chmod(socket_path, 0o600)
     except PermissionError:
-        # Not root: the directory's unguessable name (under a 0711 root) is the guard.
-        os.chmod(socket_dir, 0o711)
-        os.chmod(socket_path, 0o666)
+        os.chmod(socket_path, 0o666)  # not root: the directory's unguessable name guards it
 
 
 def _outcome(result: SandboxResult, ticket: ExecutionTicket, limits: SandboxLimits) -> tuple[str, str]:
@@ -194,6 +228,8 @@ def _outcome(result: SandboxResult, ticket: ExecutionTicket, limits: SandboxLimi
     if result.oom_killed:
         return "failed", f"killed: out of memory (limit {limits.memory_mb} MB)"
     if result.exit_code == 137:
-        return "failed", "the sandbox was killed (SIGKILL)"
+        # gVisor enforces memory inside its own kernel, so the engine does not flag the
+        # OOM kill there; a SIGKILL nobody asked for is almost always that limit.
+        return "failed", f"the sandbox was killed (SIGKILL), most likely at its memory limit of {limits.memory_mb} MB"
     tail = result.output.strip().splitlines()[-1:] or [""]
     return "failed", f"the agent exited with code {result.exit_code} without reporting an outcome: {tail[0][:300]}"

@@ -87,6 +87,7 @@ async def serve(config: OrchestratorConfig) -> None:
     scheduling.cancel()
     reaping.cancel()
     await scheduler.shutdown()
+    await asyncio.to_thread(runner.pool.drain)
     await server.stop(grace=2)
     await signer.close()
 

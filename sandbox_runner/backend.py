@@ -8,9 +8,10 @@ backend implements the same three methods and nothing else changes.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 # Where the execution's socket directory appears inside the sandbox.
 SANDBOX_SOCKET_DIR = "/run/corral"
@@ -27,8 +28,11 @@ SELF_KILL_GRACE_SECONDS = 5
 
 # Labels every sandbox carries, so orphans can be found and owners identified.
 MANAGED_LABEL = "org.corral.managed"
-EXECUTION_LABEL = "org.corral.execution-id"
+SANDBOX_ID_LABEL = "org.corral.sandbox-id"
 DEADLINE_LABEL = "org.corral.deadline"
+# Set for a pre-started (warm pool) sandbox: how long its entrypoint waits for the
+# execution's socket to appear before giving up unused.
+WAIT_FOR_SOCKET_ENV = "CORRAL_WAIT_FOR_SOCKET_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,23 @@ class SandboxSpec:
     image: str
     command: list[str]
     socket_dir: Path
+    # Unique per sandbox; carried as SANDBOX_ID_LABEL so the owner can tell its own.
+    sandbox_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     environment: dict[str, str] = field(default_factory=dict)
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     # Identify what owns the sandbox (e.g. execution id) for orphan clean-up.
     labels: dict[str, str] = field(default_factory=dict)
+    # Pre-started sandboxes wait this long for their socket before the deadline counts.
+    idle_seconds: float = 0.0
+
+
+@dataclass
+class StartedSandbox:
+    """A sandbox that is running; `finish` waits for it and cleans it up."""
+
+    spec: SandboxSpec
+    # The backend's own handle (a container, a process).
+    handle: Any
 
 
 @dataclass(frozen=True)
@@ -80,9 +97,25 @@ class ImageInfo:
     entrypoint: list[str]
 
 
+class SandboxStartError(Exception):
+    pass
+
+
 class SandboxBackend(Protocol):
-    def run(self, spec: SandboxSpec) -> SandboxResult:
-        """Runs the sandbox to completion or its deadline (then kills it); always cleans up."""
+    def start(self, spec: SandboxSpec) -> StartedSandbox:
+        """Creates and starts the sandbox; raises SandboxStartError."""
+        ...
+
+    def finish(self, sandbox: StartedSandbox, deadline_seconds: float) -> SandboxResult:
+        """Waits up to `deadline_seconds` for the sandbox to end (then kills it), collects
+        its output, and removes it. Always cleans up."""
+        ...
+
+    def discard(self, sandbox: StartedSandbox) -> None:
+        """Kills and removes a sandbox without waiting (an unused pooled one)."""
+        ...
+
+    def is_running(self, sandbox: StartedSandbox) -> bool:
         ...
 
     def inspect_image(self, image: str) -> ImageInfo:
@@ -95,3 +128,12 @@ class SandboxBackend(Protocol):
         many were removed. Sandboxes outside the scope (another installation's) are
         never touched."""
         ...
+
+
+def run_sandbox(backend: SandboxBackend, spec: SandboxSpec) -> SandboxResult:
+    """Starts a sandbox and finishes it: one cold run."""
+    try:
+        started = backend.start(spec)
+    except SandboxStartError as exc:
+        return SandboxResult(exit_code=None, timed_out=False, output="", start_error=str(exc))
+    return backend.finish(started, spec.limits.deadline_seconds)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import docker
 import docker.errors
@@ -26,6 +27,7 @@ from sandbox_runner.backend import (
     ENTRYPOINT,
     MANAGED_LABEL,
     SANDBOX_GID,
+    SANDBOX_ID_LABEL,
     SANDBOX_SOCKET_DIR,
     SANDBOX_UID,
     SELF_KILL_GRACE_SECONDS,
@@ -33,6 +35,8 @@ from sandbox_runner.backend import (
     ImageInfo,
     SandboxResult,
     SandboxSpec,
+    SandboxStartError,
+    StartedSandbox,
 )
 
 GVISOR_RUNTIME = "runsc"
@@ -54,7 +58,7 @@ class DockerBackend:
 
     def container_options(self, spec: SandboxSpec) -> dict:
         limits = spec.limits
-        self_kill_after = int(limits.deadline_seconds) + SELF_KILL_GRACE_SECONDS
+        self_kill_after = int(spec.idle_seconds + limits.deadline_seconds) + SELF_KILL_GRACE_SECONDS
         ulimits = [
             Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
             Ulimit(name="fsize", soft=limits.fsize_mb * 2**20, hard=limits.fsize_mb * 2**20),
@@ -75,6 +79,7 @@ class DockerBackend:
             environment=spec.environment,
             labels={
                 MANAGED_LABEL: "1",
+                SANDBOX_ID_LABEL: spec.sandbox_id,
                 DEADLINE_LABEL: str(int(time.time() + self_kill_after)),
                 **spec.labels,
             },
@@ -96,35 +101,54 @@ class DockerBackend:
             detach=True,
         )
 
-    def run(self, spec: SandboxSpec) -> SandboxResult:
+    def start(self, spec: SandboxSpec) -> StartedSandbox:
         try:
             container = self._client.containers.create(**self.container_options(spec))
         except docker.errors.DockerException as exc:
-            return SandboxResult(exit_code=None, timed_out=False, output="", start_error=f"could not create the sandbox: {exc}")
+            raise SandboxStartError(f"could not create the sandbox: {exc}") from None
         try:
             output = _BoundedOutput(spec.limits.output_bytes)
             # Attach before start: following logs after start can miss the tail of a
             # short-lived container's output.
             stream = container.attach(stdout=True, stderr=True, stream=True, logs=False)
             container.start()
-            reader = threading.Thread(target=output.consume, args=(stream,), daemon=True)
-            reader.start()
+        except docker.errors.DockerException as exc:
+            _remove(container)
+            raise SandboxStartError(f"could not start the sandbox: {exc}") from None
+        reader = threading.Thread(target=output.consume, args=(stream,), daemon=True)
+        reader.start()
+        return StartedSandbox(spec=spec, handle=_Running(container, output, reader))
+
+    def finish(self, sandbox: StartedSandbox, deadline_seconds: float) -> SandboxResult:
+        running: _Running = sandbox.handle
+        container = running.container
+        try:
             timed_out = False
             try:
-                status = container.wait(timeout=spec.limits.deadline_seconds)
+                status = container.wait(timeout=deadline_seconds)
                 exit_code = status.get("StatusCode")
             except Exception:  # requests' ReadTimeout: the deadline passed
                 timed_out = True
                 _kill(container)
                 exit_code = container.wait(timeout=30).get("StatusCode")
-            reader.join(timeout=5)
+            running.reader.join(timeout=5)
             container.reload()
             oom_killed = bool(container.attrs["State"].get("OOMKilled"))
-            return SandboxResult(exit_code, timed_out, output.text(), output.dropped, oom_killed=oom_killed)
+            return SandboxResult(exit_code, timed_out, running.output.text(), running.output.dropped, oom_killed=oom_killed)
         except docker.errors.DockerException as exc:
             return SandboxResult(exit_code=None, timed_out=False, output="", start_error=f"sandbox failed: {exc}")
         finally:
             _remove(container)
+
+    def discard(self, sandbox: StartedSandbox) -> None:
+        _remove(sandbox.handle.container)
+
+    def is_running(self, sandbox: StartedSandbox) -> bool:
+        try:
+            sandbox.handle.container.reload()
+        except docker.errors.NotFound:
+            return False
+        return sandbox.handle.container.status == "running"
 
     def remove_orphans(self, scope: dict[str, str], is_live: Callable[[dict[str, str]], bool]) -> int:
         removed = 0
@@ -154,6 +178,13 @@ def _remove(container) -> None:
     except docker.errors.APIError as exc:
         if "already in progress" not in str(exc):
             raise
+
+
+@dataclass
+class _Running:
+    container: Any
+    output: "_BoundedOutput"
+    reader: threading.Thread
 
 
 class _BoundedOutput:

@@ -13,11 +13,13 @@ import inspect
 import os
 import re
 import sys
+import time
 import traceback
 
 from google.protobuf.json_format import MessageToDict
 
 from corral.v1 import common_pb2, runtime_pb2
+from sandbox_runner.backend import WAIT_FOR_SOCKET_ENV
 from sdk.context import AgentContext, position_from_proto
 from sdk.transport import RuntimeTransport
 
@@ -62,12 +64,26 @@ def call_unwind(unwind, agent: AgentContext, positions) -> None:
         unwind()
 
 
+def wait_for_socket(path: str, seconds: float) -> bool:
+    """A pre-started (warm pool) sandbox: everything is imported; wait for work."""
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
 def main(argv: list[str]) -> int:
     transport = RuntimeTransport()
-    command = argv[1] if len(argv) > 1 else "run"
+    idle = os.environ.get(WAIT_FOR_SOCKET_ENV)
+    if idle and not wait_for_socket(transport.socket_path, float(idle)):
+        return 0  # never used: nothing to report
     success, error = True, None
     try:
         ctx = transport.call("GetExecutionContext", runtime_pb2.GetExecutionContextRequest())
+        # The context, not argv, says what to do: a pooled sandbox is started before it is known.
+        command = "unwind" if ctx.command == common_pb2.EXECUTION_COMMAND_UNWIND else "run"
         agent = AgentContext(
             sessionId=ctx.session_id,
             sessionWalletAddress=ctx.session_wallet_address,

@@ -48,6 +48,7 @@ ENTRYPOINT_CONTRACT = "1"
 IMAGE_SOURCES = [
     "sdk",
     "sandbox_runner/__init__.py",
+    "sandbox_runner/backend.py",
     "sandbox_runner/entrypoint.py",
     "sandbox_runner/watchdog.py",
     "corral/__init__.py",

@@ -11,7 +11,7 @@ import time
 import docker
 import pytest
 
-from sandbox_runner.backend import SELF_KILL_GRACE_SECONDS, SandboxLimits, SandboxSpec
+from sandbox_runner.backend import SELF_KILL_GRACE_SECONDS, SandboxLimits, SandboxSpec, run_sandbox
 from sandbox_runner.docker_backend import MANAGED_LABEL, DockerBackend
 
 
@@ -75,7 +75,7 @@ def test_container_is_created_locked_down(docker_client, backend, base_image, tm
 
 def test_run_past_deadline_is_killed_and_removed(docker_client, backend, base_image, tmp_path):
     sleeper = image_with_entrypoint(docker_client, base_image, "sleeper", "import time; print('sleeping', flush=True); time.sleep(600)")
-    result = backend.run(spec(sleeper, tmp_path, deadline_seconds=2))
+    result = run_sandbox(backend, spec(sleeper, tmp_path, deadline_seconds=2))
     assert result.timed_out
     assert "sleeping" in result.output
     assert leftover_containers(docker_client) == []
@@ -83,7 +83,7 @@ def test_run_past_deadline_is_killed_and_removed(docker_client, backend, base_im
 
 def test_output_is_bounded_and_the_rest_counted(docker_client, backend, base_image, tmp_path):
     flood = image_with_entrypoint(docker_client, base_image, "flood", "import sys; sys.stdout.write('x' * 300000)")
-    result = backend.run(spec(flood, tmp_path, output_bytes=4096))
+    result = run_sandbox(backend, spec(flood, tmp_path, output_bytes=4096))
     assert result.exit_code == 0 and not result.timed_out
     assert len(result.output) == 4096
     if backend._runtime == "runsc":
@@ -97,12 +97,12 @@ def test_output_is_bounded_and_the_rest_counted(docker_client, backend, base_ima
 
 def test_memory_limit_kills_a_memory_bomb(docker_client, backend, base_image, tmp_path):
     bomb = image_with_entrypoint(docker_client, base_image, "membomb", "b = []\nwhile True: b.append(bytearray(16 * 2**20))")
-    result = backend.run(spec(bomb, tmp_path, memory_mb=64))
+    result = run_sandbox(backend, spec(bomb, tmp_path, memory_mb=64))
     assert result.oom_killed
 
 
 def test_missing_image_is_a_start_error_not_a_crash(docker_client, tmp_path):
-    result = DockerBackend(docker_client).run(spec("corral-no-such-image:0", tmp_path))
+    result = run_sandbox(DockerBackend(docker_client), spec("corral-no-such-image:0", tmp_path))
     assert result.start_error and "could not create" in result.start_error
 
 

@@ -1,0 +1,2 @@
+def run(agent):
+    agent.log("entered")

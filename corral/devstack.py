@@ -80,6 +80,8 @@ class DevStack:
         self.signer_home = self.home / "signer"
         # Unix socket paths are limited to 108 bytes: execution sockets live under a short path.
         self.socket_root = Path(tempfile.mkdtemp(prefix="corral-")) / "x"
+        # The sandbox user must be able to reach its socket directory (bubblewrap binds as that user).
+        self.socket_root.parent.chmod(0o711)
         self.passphrase_file = self.home / "passphrase"
         self.rpc_url = ""
         self.api_address = ""

@@ -24,7 +24,9 @@ class ChainConfig(BaseModel):
 class SandboxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["docker"] = "docker"
+    # "docker" (images from the Docker engine) or "bubblewrap" (directory images, for
+    # hosts without a Docker daemon; see sandbox_runner/bwrap_backend.py).
+    backend: Literal["docker", "bubblewrap"] = "docker"
     # Docker runtime: None/"runc" (the engine's default) or "runsc" for gVisor.
     runtime: str | None = None
     memory_mb: int = Field(default=256, ge=32)

@@ -22,7 +22,7 @@ from orchestrator.sessions import Sessions
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database
 from orchestrator.transactions import EvmSender
-from sandbox_runner.docker_backend import DockerBackend
+from sandbox_runner.backend import SandboxBackend
 
 log = logging.getLogger("corral.orchestrator")
 
@@ -48,11 +48,21 @@ class ApiTokenInterceptor(grpc.aio.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(deny, request_deserializer=lambda b: None, response_serializer=lambda m: b"")
 
 
+def make_backend(config: OrchestratorConfig) -> SandboxBackend:
+    if config.sandbox.backend == "bubblewrap":
+        from sandbox_runner.bwrap_backend import BubblewrapBackend
+
+        return BubblewrapBackend(state_dir=config.socket_root.resolve().parent / "bwrap-state")
+    from sandbox_runner.docker_backend import DockerBackend
+
+    return DockerBackend(runtime=config.sandbox.runtime)
+
+
 async def serve(config: OrchestratorConfig) -> None:
     db = Database(config.database_url)
     chains = {network: EvmChain(network, chain) for network, chain in config.chains.items()}
     signer = SignerClient(config.signer_socket)
-    backend = DockerBackend(runtime=config.sandbox.runtime)
+    backend = make_backend(config)
     evm_sender = EvmSender(db, chains, signer)
     runner = ExecutionRunner(config, db, backend, evm_sender)
     scheduler = Scheduler(db, runner, config.scheduler.tick_seconds, config.scheduler.max_parallel_executions)

@@ -18,6 +18,8 @@ import argparse
 import hashlib
 import importlib.metadata
 import io
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -29,9 +31,13 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from sandbox_runner.backend import ENTRYPOINT
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEBIAN_SUITE = "bookworm"
 ROOTFS_PACKAGES = ["python3"]
+# Bump when the way the root filesystem is made changes (trimming, permissions).
+ROOTFS_RECIPE_VERSION = "2"
 # The image's Python is Debian bookworm's 3.11; wheels are picked for it.
 IMAGE_PYTHON = "3.11"
 SDK_DEPENDENCIES = ["grpcio", "protobuf", "pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection"]
@@ -88,13 +94,27 @@ def debian_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def ensure_rootfs(client: docker.DockerClient) -> str:
-    tag = f"{ROOTFS_REPOSITORY}:{_hash(DEBIAN_SUITE.encode(), ' '.join(ROOTFS_PACKAGES).encode())}"
-    if _image_exists(client, tag):
-        return tag
-    print(f"building {tag} with debootstrap (about a minute)...", flush=True)
-    with tempfile.TemporaryDirectory(prefix="corral-rootfs-") as tmp:
-        rootfs = Path(tmp) / "rootfs"
+def image_cache_dir() -> Path:
+    """Where root filesystems and directory images live: shared by every clone on the host."""
+    default = Path("/var/cache/corral/images") if os.geteuid() == 0 else Path.home() / ".cache" / "corral" / "images"
+    path = Path(os.environ.get("CORRAL_IMAGE_CACHE", default))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _rootfs_hash() -> str:
+    return _hash(DEBIAN_SUITE.encode(), " ".join(ROOTFS_PACKAGES).encode(), ROOTFS_RECIPE_VERSION.encode())
+
+
+def rootfs_dir() -> Path:
+    """The Debian root filesystem as a directory (debootstrap, trimmed, no setuid bits)."""
+    target = image_cache_dir() / f"rootfs-{_rootfs_hash()}"
+    if target.exists():
+        return target
+    print(f"building {target} with debootstrap (about a minute)...", flush=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
+    try:
+        rootfs = staging / "rootfs"
         subprocess.run(
             ["debootstrap", "--variant=minbase", f"--include={','.join(ROOTFS_PACKAGES)}", DEBIAN_SUITE, str(rootfs), debian_mirror()],
             check=True,
@@ -103,10 +123,23 @@ def ensure_rootfs(client: docker.DockerClient) -> str:
         # Trim what an agent never needs: apt caches and docs.
         for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
             shutil.rmtree(rootfs / junk, ignore_errors=True)
-        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "import", "-", tag], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
-        if tar.wait() != 0:
-            raise RuntimeError("tar of the root filesystem failed")
+        # No setuid/setgid binaries: nothing in a sandbox can gain privileges by exec.
+        subprocess.run(["find", str(rootfs), "-xdev", "-perm", "/6000", "-type", "f", "-exec", "chmod", "ug-s", "{}", "+"], check=True)
+        rootfs.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def ensure_rootfs(client: docker.DockerClient) -> str:
+    """The root filesystem `docker import`ed as an image; returns its tag."""
+    tag = f"{ROOTFS_REPOSITORY}:{_rootfs_hash()}"
+    if _image_exists(client, tag):
+        return tag
+    tar = subprocess.Popen(["tar", "-C", str(rootfs_dir()), "-c", "."], stdout=subprocess.PIPE)
+    subprocess.run(["docker", "import", "-", tag], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
+    if tar.wait() != 0:
+        raise RuntimeError("tar of the root filesystem failed")
     return tag
 
 
@@ -139,30 +172,48 @@ def _image_source_files() -> list[Path]:
     return files
 
 
-def base_image_tag(rootfs_tag: str) -> str:
+def _base_hash() -> str:
     dockerfile = (REPO_ROOT / "images" / "base" / "Dockerfile").read_bytes()
-    parts = [rootfs_tag.encode(), dockerfile, "\n".join(_pinned_dependencies()).encode()]
+    parts = [_rootfs_hash().encode(), dockerfile, "\n".join(_pinned_dependencies()).encode()]
     for path in _image_source_files():
         parts += [str(path.relative_to(REPO_ROOT)).encode(), path.read_bytes()]
-    return f"{BASE_REPOSITORY}:{_hash(*parts)}"
+    return _hash(*parts)
+
+
+def base_dir() -> Path:
+    """/opt/corral of the base image as a directory: the SDK's dependencies (`deps/`) and
+    the SDK, entrypoint and watchdog (`lib/`), byte-compiled."""
+    target = image_cache_dir() / f"base-{_base_hash()}"
+    if target.exists():
+        return target
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
+    try:
+        _stage_dependencies(staging / "deps", _pinned_dependencies())
+        for path in _image_source_files():
+            dest = staging / "lib" / path.relative_to(REPO_ROOT)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, dest)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(staging)], check=True)
+        staging.chmod(0o755)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
 
 
 def ensure_base_image(client: docker.DockerClient | None = None) -> str:
     """Builds the base agent image unless an identical one exists; returns its tag."""
     client = client or docker.from_env()
-    rootfs_tag = ensure_rootfs(client)
-    tag = base_image_tag(rootfs_tag)
+    tag = f"{BASE_REPOSITORY}:{_base_hash()}"
     if _image_exists(client, tag):
         return tag
+    rootfs_tag = ensure_rootfs(client)
     print(f"building {tag}...", flush=True)
     with tempfile.TemporaryDirectory(prefix="corral-base-") as tmp:
-        context = Path(tmp)
+        context = Path(tmp) / "context"
+        shutil.copytree(base_dir(), context, symlinks=True)
         shutil.copy(REPO_ROOT / "images" / "base" / "Dockerfile", context / "Dockerfile")
-        _stage_dependencies(context / "deps", _pinned_dependencies())
-        for path in _image_source_files():
-            dest = context / "lib" / path.relative_to(REPO_ROOT)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, dest)
         client.images.build(
             path=str(context),
             tag=tag,
@@ -180,6 +231,18 @@ def ensure_base_image(client: docker.DockerClient | None = None) -> str:
 _AGENT_EXCLUDES = {".git", "__pycache__", ".venv", "venv", ".env", "node_modules", ".pytest_cache"}
 
 
+def _agent_files(agent_dir: Path) -> list[Path]:
+    return sorted(p for p in agent_dir.rglob("*") if p.is_file() and not (set(p.relative_to(agent_dir).parts) & _AGENT_EXCLUDES))
+
+
+def _agent_tag(manifest_name: str, base: str, agent_dir: Path, files: list[Path]) -> str:
+    parts = [base.encode()]
+    for path in files:
+        parts += [str(path.relative_to(agent_dir)).encode(), path.read_bytes()]
+    slug = re.sub(r"[^a-z0-9]+", "-", manifest_name.lower()).strip("-") or "agent"
+    return f"corral-agent-{slug}:{_hash(*parts)}"
+
+
 def build_agent_image(agent_dir: Path, client: docker.DockerClient | None = None, tag: str | None = None) -> str:
     """Builds an agent directory FROM the base image; returns the image tag.
 
@@ -190,14 +253,8 @@ def build_agent_image(agent_dir: Path, client: docker.DockerClient | None = None
     client = client or docker.from_env()
     manifest, manifest_text = load_manifest_dir(agent_dir)
     base = ensure_base_image(client)
-    files = sorted(
-        p for p in agent_dir.rglob("*") if p.is_file() and not (set(p.relative_to(agent_dir).parts) & _AGENT_EXCLUDES)
-    )
-    parts = [base.encode()]
-    for path in files:
-        parts += [str(path.relative_to(agent_dir)).encode(), path.read_bytes()]
-    slug = re.sub(r"[^a-z0-9]+", "-", manifest.name.lower()).strip("-") or "agent"
-    tag = tag or f"corral-agent-{slug}:{_hash(*parts)}"
+    files = _agent_files(agent_dir)
+    tag = tag or _agent_tag(manifest.name, base, agent_dir, files)
     if _image_exists(client, tag):
         return tag
     dockerfile = f"FROM {base}\nCOPY --chown=0:0 . /agent\n".encode()
@@ -221,15 +278,61 @@ def build_agent_image(agent_dir: Path, client: docker.DockerClient | None = None
     return tag
 
 
+DIR_IMAGE_FILE = "image.json"
+
+
+def build_agent_dir_image(agent_dir: Path) -> Path:
+    """The same agent as a directory image, for sandbox backends without a Docker engine
+    (bubblewrap): `agent/` (its files) and `image.json`, which names the root filesystem
+    and base directories it runs on and carries the same labels and entrypoint as the
+    Docker image. Returns the directory; unchanged input is a no-op."""
+    from orchestrator.manifest import load_manifest_dir
+
+    manifest, manifest_text = load_manifest_dir(agent_dir)
+    rootfs, base = rootfs_dir(), base_dir()
+    files = _agent_files(agent_dir)
+    repository, digest = _agent_tag(manifest.name, base.name, agent_dir, files).split(":")
+    target = image_cache_dir() / f"{repository}-{digest}"
+    if target.exists():
+        return target
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
+    try:
+        for path in files:
+            dest = staging / "agent" / path.relative_to(agent_dir)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, dest)
+        (staging / DIR_IMAGE_FILE).write_text(
+            json.dumps(
+                {
+                    "rootfs": str(rootfs),
+                    "base": str(base),
+                    "labels": {MANIFEST_LABEL: manifest_text, CONTRACT_LABEL: ENTRYPOINT_CONTRACT, BASE_LABEL: base.name},
+                    "entrypoint": ENTRYPOINT,
+                },
+                indent=2,
+            )
+        )
+        for path in [staging, *staging.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox_runner.images")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("base", help="build the base agent image (cached by content hash)")
     agent = sub.add_parser("agent", help="build an agent directory into an image")
     agent.add_argument("path", type=Path)
+    agent.add_argument("--dir", action="store_true", help="build a directory image (bubblewrap backend) instead")
     args = parser.parse_args(argv)
     if args.command == "base":
         print(ensure_base_image())
+    elif args.dir:
+        print(build_agent_dir_image(args.path))
     else:
         print(build_agent_image(args.path))
     return 0

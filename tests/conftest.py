@@ -10,7 +10,7 @@ import docker
 import pytest
 
 from corral.devstack import DevStack
-from sandbox_runner.images import build_agent_image, ensure_base_image
+from sandbox_runner.images import build_agent_dir_image, build_agent_image, ensure_base_image
 
 TESTS_DIR = Path(__file__).resolve().parent
 AGENTS_DIR = TESTS_DIR / "agents"
@@ -35,6 +35,16 @@ def agent_image(docker_client, base_image):
 
     def build(path: Path) -> str:
         return build_agent_image(path, docker_client)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def agent_dir_image():
+    """Builds (or reuses) the directory image of an agent, for the bubblewrap backend."""
+
+    def build(path: Path) -> str:
+        return str(build_agent_dir_image(path))
 
     return build
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -48,13 +49,15 @@ class Suite:
         self.sessions: dict[str, int] = {}
 
 
-@pytest.fixture(scope="module", params=[None, "runsc"], ids=["runc", "gvisor"])
-def suite(request, tmp_path_factory, agent_image):
-    runtime = request.param
-    sandbox = {"max_sdk_calls": MAX_SDK_CALLS, "max_log_lines": MAX_LOG_LINES}
-    if runtime:
-        sandbox["runtime"] = runtime
-    home = tmp_path_factory.mktemp(f"isolation-{runtime or 'runc'}")
+@pytest.fixture(scope="module", params=["runc", "gvisor", "bubblewrap"])
+def suite(request, tmp_path_factory, agent_image, agent_dir_image):
+    sandbox: dict[str, object] = {"max_sdk_calls": MAX_SDK_CALLS, "max_log_lines": MAX_LOG_LINES}
+    if request.param == "gvisor":
+        sandbox["runtime"] = "runsc"
+    if request.param == "bubblewrap":
+        sandbox["backend"] = "bubblewrap"
+        agent_image = agent_dir_image
+    home = tmp_path_factory.mktemp(f"isolation-{request.param}")
     with DevStack(home, minute_seconds=1.0, deadline_seconds=DEADLINE_SECONDS, sandbox=sandbox, max_parallel_executions=4) as stack:
         wallet = stack.create_wallet(31337)
         stack.fund(wallet, 10**18)
@@ -172,6 +175,7 @@ def test_replayed_token_from_an_earlier_execution_is_refused(suite):
 
 
 def test_no_sandbox_outlives_the_suite(suite, docker_client):
+    bwrap_state = suite.stack.socket_root.parent / "bwrap-state"
     for session_id in suite.sessions.values():
         suite.stack.api.StopSession(pb.StopSessionRequest(session_id=session_id))
     for session_id in [*suite.sessions.values(), suite.honest.id]:
@@ -183,4 +187,7 @@ def test_no_sandbox_outlives_the_suite(suite, docker_client):
             if c.labels.get("org.corral.session-id") in sessions and c.labels.get("org.corral.owner")]
     assert left == []
     assert not any(suite.stack.socket_root.iterdir())
+    if bwrap_state.exists():  # bubblewrap: no state file, /tmp mount or cgroup left
+        assert list(bwrap_state.iterdir()) == []
+        assert not [p for p in Path("/sys/fs/cgroup/pids/corral").glob("*") if p.is_dir()]
     suite.sessions.clear()

@@ -164,7 +164,7 @@ def exec_tmp(agent, t):
 def secrets(agent, t):
     env_names = sorted(os.environ)
     allowed = {"CORRAL_SOCKET", "CORRAL_TOKEN", "PATH", "HOME", "HOSTNAME", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "container",
-               "LC_CTYPE"}  # set by Python itself (PEP 538)
+               "LC_CTYPE", "PWD"}  # set by Python itself (PEP 538) and by bwrap --chdir
     extra = [n for n in env_names if n not in allowed]
     if extra:
         raise Open(f"environment carries {extra}")

@@ -1,0 +1,228 @@
+"""Bubblewrap backend, for hosts without a Docker daemon.
+
+Each sandbox is a `bwrap` process, started as the unprivileged host user 65534, with:
+every namespace unshared (so no network but `lo`, its own PIDs and IPC), the directory
+image's root filesystem, base and agent code bound read-only, a per-sandbox noexec,
+size-limited tmpfs for /tmp, the execution's socket directory bound read-only, every
+capability dropped, no-new-privileges (bwrap always sets it), a seccomp filter that
+allows only AF_UNIX sockets (`seccomp_filter`), cgroup v1 memory/CPU/pids limits
+(`cgroups`), rlimits, and `--die-with-parent`. The sandbox's first process is the same
+watchdog as in Docker, which ends it at its deadline.
+
+Images are directories made by `sandbox_runner.images.build_agent_dir_image`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from sandbox_runner.backend import (
+    DEADLINE_LABEL,
+    ENTRYPOINT,
+    MANAGED_LABEL,
+    SANDBOX_GID,
+    SANDBOX_ID_LABEL,
+    SANDBOX_SOCKET_DIR,
+    SANDBOX_UID,
+    SELF_KILL_GRACE_SECONDS,
+    WATCHDOG,
+    ImageInfo,
+    SandboxResult,
+    SandboxSpec,
+    SandboxStartError,
+    StartedSandbox,
+)
+from sandbox_runner.cgroups import CgroupError, SandboxCgroup
+from sandbox_runner.seccomp_filter import compiled_filter_file
+
+IMAGE_FILE = "image.json"
+MOUNT_POINTS = ("opt/corral", "agent", "run/corral", "tmp")
+BASE_ENVIRONMENT = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/tmp",
+    "PYTHONPATH": "/opt/corral/lib:/opt/corral/lib/sdk/compat:/opt/corral/deps",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+@dataclass
+class _Process:
+    process: subprocess.Popen
+    cgroup: SandboxCgroup
+    tmp_dir: Path
+    state_file: Path
+    output: "_BoundedOutput"
+    reader: threading.Thread
+
+
+class BubblewrapBackend:
+    def __init__(self, state_dir: Path, bwrap: str = "bwrap") -> None:
+        # Per-sandbox /tmp mounts and state files (labels, for orphan clean-up). bwrap runs
+        # as the sandbox user, so this directory, the socket directories and the image
+        # cache must be reachable (o+x) by that user.
+        self._state_dir = state_dir
+        self._state_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self._state_dir, 0o711)
+        self._bwrap = bwrap
+
+    def inspect_image(self, image: str) -> ImageInfo:
+        path = Path(image)
+        try:
+            meta = json.loads((path / IMAGE_FILE).read_text())
+        except (OSError, ValueError):
+            raise LookupError(f"{image!r} is not a directory image; build one with `corral build --dir`") from None
+        return ImageInfo(image_id=str(path.resolve()), labels=dict(meta.get("labels", {})), entrypoint=list(meta.get("entrypoint", [])))
+
+    def start(self, spec: SandboxSpec) -> StartedSandbox:
+        image = Path(spec.image)
+        try:
+            meta = json.loads((image / IMAGE_FILE).read_text())
+        except (OSError, ValueError) as exc:
+            raise SandboxStartError(f"not a directory image: {spec.image} ({exc})") from None
+        rootfs, base = Path(meta["rootfs"]), Path(meta["base"])
+        for mount_point in MOUNT_POINTS:
+            (rootfs / mount_point).mkdir(parents=True, exist_ok=True)
+
+        limits = spec.limits
+        tmp_dir = self._state_dir / f"tmp-{spec.sandbox_id}"
+        tmp_dir.mkdir(mode=0o700, exist_ok=True)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={limits.tmpfs_mb}m,mode=1777,noexec,nosuid,nodev", "tmpfs", str(tmp_dir)],
+            check=True, capture_output=True,
+        )
+        cgroup = SandboxCgroup(spec.sandbox_id)
+        try:
+            cgroup.create(limits.memory_mb, limits.cpus, limits.pids)
+        except (CgroupError, OSError) as exc:
+            _umount(tmp_dir)
+            raise SandboxStartError(f"could not set up cgroup limits: {exc}") from None
+
+        self_kill_after = int(spec.idle_seconds + limits.deadline_seconds) + SELF_KILL_GRACE_SECONDS
+        labels = {MANAGED_LABEL: "1", SANDBOX_ID_LABEL: spec.sandbox_id, DEADLINE_LABEL: str(int(time.time() + self_kill_after)), **spec.labels}
+        state_file = self._state_dir / f"{spec.sandbox_id}.json"
+        state_file.write_text(json.dumps({"labels": labels, "tmp_dir": str(tmp_dir)}))
+
+        environment = {**BASE_ENVIRONMENT, **spec.environment}
+        seccomp = compiled_filter_file()
+        argv = [
+            self._bwrap,
+            "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID),
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
+            "--ro-bind", str(rootfs), "/",
+            "--ro-bind", str(base), "/opt/corral",
+            "--ro-bind", str(image / "agent"), "/agent",
+            "--proc", "/proc", "--dev", "/dev",
+            "--bind", str(tmp_dir), "/tmp",
+            "--ro-bind", str(spec.socket_dir), SANDBOX_SOCKET_DIR,
+            "--clearenv", *[arg for key, value in environment.items() for arg in ("--setenv", key, value)],
+            "--chdir", "/agent",
+            "--seccomp", str(seccomp.fileno()),
+            "--", *WATCHDOG, str(self_kill_after), "--", *ENTRYPOINT, *spec.command,
+        ]
+
+        def enter_limits() -> None:  # runs in the child between fork and exec
+            cgroup.add_self()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limits.nofile, limits.nofile))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.fsize_mb * 2**20, limits.fsize_mb * 2**20))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            os.setgroups([])
+            os.setgid(SANDBOX_GID)
+            os.setuid(SANDBOX_UID)
+
+        try:
+            process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                pass_fds=[seccomp.fileno()], preexec_fn=enter_limits, cwd="/",
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            self._clean(cgroup, tmp_dir, state_file)
+            raise SandboxStartError(f"could not start bwrap: {exc}") from None
+        finally:
+            seccomp.close()
+        output = _BoundedOutput(limits.output_bytes)
+        reader = threading.Thread(target=output.consume, args=(process.stdout,), daemon=True)
+        reader.start()
+        return StartedSandbox(spec=spec, handle=_Process(process, cgroup, tmp_dir, state_file, output, reader))
+
+    def finish(self, sandbox: StartedSandbox, deadline_seconds: float) -> SandboxResult:
+        p: _Process = sandbox.handle
+        timed_out = False
+        try:
+            p.process.wait(timeout=deadline_seconds)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            p.cgroup.kill_all()
+            p.process.wait(timeout=30)
+        p.reader.join(timeout=5)
+        code = p.process.returncode
+        exit_code = 128 - code if code < 0 else code
+        oom_killed = p.cgroup.oom_killed()
+        self._clean(p.cgroup, p.tmp_dir, p.state_file)
+        return SandboxResult(exit_code, timed_out, p.output.text(), p.output.dropped, oom_killed=oom_killed)
+
+    def discard(self, sandbox: StartedSandbox) -> None:
+        p: _Process = sandbox.handle
+        p.cgroup.kill_all()
+        p.process.wait(timeout=30)
+        self._clean(p.cgroup, p.tmp_dir, p.state_file)
+
+    def is_running(self, sandbox: StartedSandbox) -> bool:
+        return sandbox.handle.process.poll() is None
+
+    def remove_orphans(self, scope: dict[str, str], is_live: Callable[[dict[str, str]], bool]) -> int:
+        removed = 0
+        now = time.time()
+        for state_file in self._state_dir.glob("*.json"):
+            try:
+                state = json.loads(state_file.read_text())
+            except (OSError, ValueError):
+                continue
+            labels = state.get("labels", {})
+            if any(labels.get(key) != value for key, value in scope.items()):
+                continue
+            overdue = int(labels.get(DEADLINE_LABEL, "0") or 0) < now
+            if overdue or not is_live(labels):
+                self._clean(SandboxCgroup(labels[SANDBOX_ID_LABEL]), Path(state["tmp_dir"]), state_file)
+                removed += 1
+        return removed
+
+    @staticmethod
+    def _clean(cgroup: SandboxCgroup, tmp_dir: Path, state_file: Path) -> None:
+        cgroup.remove()
+        _umount(tmp_dir)
+        state_file.unlink(missing_ok=True)
+
+
+def _umount(path: Path) -> None:
+    subprocess.run(["umount", "-l", str(path)], capture_output=True)
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
+class _BoundedOutput:
+    """Keeps the first `limit` bytes of a process's output and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._kept = bytearray()
+        self.dropped = 0
+
+    def consume(self, stream) -> None:
+        while chunk := stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536):
+            room = self._limit - len(self._kept)
+            self._kept += chunk[:room] if room > 0 else b""
+            self.dropped += max(0, len(chunk) - max(room, 0))
+
+    def text(self) -> str:
+        return self._kept.decode("utf-8", errors="replace")

@@ -1,0 +1,85 @@
+"""cgroup v1 limits for the bubblewrap backend: memory (swap included where accounted),
+CPU quota and a process count, one group per sandbox in each controller.
+
+This host kind offers writable v1 hierarchies (memory, cpu, pids) and no v2 controllers;
+the paths are never assumed to be v2 `memory.max`-style files.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+CONTROLLERS = ("memory", "cpu", "pids")
+PARENT = "corral"
+
+
+class CgroupError(RuntimeError):
+    pass
+
+
+class SandboxCgroup:
+    def __init__(self, name: str) -> None:
+        self.paths = {c: ROOT / c / PARENT / name for c in CONTROLLERS}
+
+    def create(self, memory_mb: int, cpus: float, pids: int) -> None:
+        for controller, path in self.paths.items():
+            if not path.parent.parent.is_dir():
+                raise CgroupError(f"cgroup v1 controller {controller} is not mounted at {path.parent.parent}")
+            path.mkdir(parents=True, exist_ok=True)
+        memory = self.paths["memory"]
+        _write(memory / "memory.limit_in_bytes", memory_mb * 2**20)
+        if (memory / "memory.memsw.limit_in_bytes").exists():
+            _write(memory / "memory.memsw.limit_in_bytes", memory_mb * 2**20)  # swap off
+        _write(self.paths["cpu"] / "cpu.cfs_period_us", 100_000)
+        _write(self.paths["cpu"] / "cpu.cfs_quota_us", int(cpus * 100_000))
+        _write(self.paths["pids"] / "pids.max", pids)
+
+    def add_self(self) -> None:
+        """Moves the calling process into every controller (used between fork and exec)."""
+        for path in self.paths.values():
+            _write(path / "cgroup.procs", os.getpid())
+
+    def pids(self) -> list[int]:
+        procs = self.paths["pids"] / "cgroup.procs"
+        if not procs.exists():
+            return []
+        return [int(line) for line in procs.read_text().split()]
+
+    def oom_killed(self) -> bool:
+        control = self.paths["memory"] / "memory.oom_control"
+        if not control.exists():
+            return False
+        fields = dict(line.split() for line in control.read_text().splitlines() if len(line.split()) == 2)
+        return int(fields.get("oom_kill", 0)) > 0
+
+    def kill_all(self) -> None:
+        for _ in range(50):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.02)
+
+    def remove(self) -> None:
+        self.kill_all()
+        for path in self.paths.values():
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)  # the last processes are still exiting
+
+
+def _write(path: Path, value: int) -> None:
+    path.write_text(str(value))

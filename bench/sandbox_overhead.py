@@ -2,7 +2,7 @@
 whole execution, against a raw `docker run --rm --network none IMAGE python3 -c pass`
 measured in the same run on the same image.
 
-    .venv/bin/python -m bench.sandbox_overhead [--runs 20] [--runtime runsc] [--warm-pool 2]
+    .venv/bin/python -m bench.sandbox_overhead [--runs 20] [--sandbox runc|runsc|bubblewrap] [--warm-pool 2]
 
 Figures are ratios against the raw run's p50; absolute numbers depend on the machine.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.common import percentile, summary
 from corral.devstack import DevStack
 from corral.v1 import orchestrator_pb2 as pb
-from sandbox_runner.images import build_agent_image
+from sandbox_runner.images import build_agent_dir_image, build_agent_image
 
 NOOP_AGENT = Path(__file__).resolve().parent / "agents" / "noop"
 INTERVAL_SECONDS = 0.5
@@ -39,11 +39,14 @@ def raw_docker_runs(image: str, runs: int, runtime: str | None) -> list[float]:
     return times
 
 
-def platform_runs(image: str, runs: int, runtime: str | None, warm_pool: int) -> tuple[list[float], list[float]]:
+def platform_runs(image: str, runs: int, sandbox_kind: str, warm_pool: int) -> tuple[list[float], list[float]]:
     """Returns (due → run entered, due → execution finished) per execution."""
-    sandbox: dict[str, object] = {"warm_pool_size": warm_pool} if warm_pool else {}
-    if runtime:
-        sandbox["runtime"] = runtime
+    sandbox: dict[str, object] = {"warm_pool_size": warm_pool}
+    if sandbox_kind == "runsc":
+        sandbox["runtime"] = "runsc"
+    if sandbox_kind == "bubblewrap":
+        sandbox["backend"] = "bubblewrap"
+        image = str(build_agent_dir_image(NOOP_AGENT))
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as home, DevStack(
         Path(home), minute_seconds=INTERVAL_SECONDS, tick_seconds=0.01, sandbox=sandbox
     ) as stack:
@@ -74,17 +77,16 @@ def platform_runs(image: str, runs: int, runtime: str | None, warm_pool: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--runtime", choices=["runc", "runsc"], default="runc")
+    parser.add_argument("--sandbox", choices=["runc", "runsc", "bubblewrap"], default="runc")
     parser.add_argument("--warm-pool", type=int, default=0, help="pre-started sandboxes per image (0: cold starts)")
     args = parser.parse_args()
-    runtime = None if args.runtime == "runc" else args.runtime
     image = build_agent_image(NOOP_AGENT)
 
-    raw = raw_docker_runs(image, args.runs, runtime)
-    entered, total = platform_runs(image, args.runs, runtime, args.warm_pool)
+    raw = raw_docker_runs(image, args.runs, "runsc" if args.sandbox == "runsc" else None)
+    entered, total = platform_runs(image, args.runs, args.sandbox, args.warm_pool)
     baseline = percentile(raw, 50)
     mode = f"warm pool of {args.warm_pool}" if args.warm_pool else "cold"
-    print(f"runtime {args.runtime}, {mode}, {args.runs} executions each")
+    print(f"sandbox {args.sandbox}, {mode}, {args.runs} executions each")
     print(summary("raw docker run --rm --network none python3 -c pass", raw))
     print(summary("corral: execution due -> run() entered", entered, baseline))
     print(summary("corral: execution due -> execution recorded", total, baseline))

@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", help="validate an agent directory and build its image; prints the image tag")
     build.add_argument("path", type=Path)
+    build.add_argument("--dir", action="store_true", help="build a directory image for the bubblewrap backend (prints its path)")
 
     demo = sub.add_parser("demo", help="bring up a local platform and run the example agent")
     demo.add_argument("--runs", type=int, default=3, help="stop after this many executions (0: keep running)")
@@ -65,9 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         import docker
 
         from orchestrator.manifest import ManifestError
-        from sandbox_runner.images import build_agent_image
+        from sandbox_runner.images import build_agent_dir_image, build_agent_image
 
         try:
+            if args.dir:
+                print(build_agent_dir_image(args.path))
+                return 0
             tag = build_agent_image(args.path)
         except ManifestError as exc:
             print(f"error: {exc}", file=sys.stderr)

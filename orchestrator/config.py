@@ -43,7 +43,7 @@ class SandboxConfig(BaseModel):
     max_log_lines: int = Field(default=1000, ge=10)
     # Pre-started sandboxes kept per image (0: every execution starts cold), and how
     # long one waits unused before it is replaced.
-    warm_pool_size: int = Field(default=0, ge=0, le=16)
+    warm_pool_size: int = Field(default=1, ge=0, le=16)
     warm_pool_idle_seconds: float = Field(default=300.0, ge=10)
     # How often orphaned sandboxes and socket directories are looked for.
     reap_interval_seconds: float = Field(default=30.0, gt=0)

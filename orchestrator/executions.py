@@ -40,6 +40,7 @@ from sandbox_runner.backend import (
     SandboxResult,
     SandboxSpec,
     SandboxStartError,
+    StartedSandbox,
 )
 
 log = logging.getLogger("corral.executions")
@@ -62,6 +63,7 @@ class ExecutionRunner:
         self.owner_id = uuid.uuid4().hex
         self.installation_id = db.installation_id()
         self.live_sandboxes: set[str] = set()
+        self._running: dict[str, StartedSandbox] = {}
         self._background: set[asyncio.Task] = set()
         self.pool = WarmPool(
             backend,
@@ -115,15 +117,18 @@ class ExecutionRunner:
         server = None
         try:
             socket_dir = socket_dir or self.new_socket_dir(sandbox_id)
-            socket_path = socket_dir / SOCKET_NAME
-            # For a pooled sandbox, the socket appearing is its signal to start.
-            server = await start_runtime_server(str(socket_path), ticket, self._db, self._evm)
-            _hand_to_sandbox_user(socket_path)
+            # Bound under a temporary name and renamed once the sandbox user may use it:
+            # a pooled sandbox takes the socket appearing as its signal to connect.
+            binding = socket_dir / f".{SOCKET_NAME}.binding"
+            server = await start_runtime_server(str(binding), ticket, self._db, self._evm)
+            _hand_to_sandbox_user(binding)
+            os.rename(binding, socket_dir / SOCKET_NAME)
             if pooled:
                 started = pooled.started
             else:
                 spec = self.sandbox_spec(image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id)
                 started = await asyncio.to_thread(self._backend.start, spec)
+            self._running[sandbox_id] = started
             result = await asyncio.to_thread(self._backend.finish, started, limits.deadline_seconds)
         except SandboxStartError as exc:
             result = SandboxResult(exit_code=None, timed_out=False, output="", start_error=str(exc))
@@ -136,6 +141,7 @@ class ExecutionRunner:
             if socket_dir is not None:
                 shutil.rmtree(socket_dir, ignore_errors=True)
             self.live_sandboxes.discard(sandbox_id)
+            self._running.pop(sandbox_id, None)
         if self.pool.enabled:
             self._spawn(self.pool.refill(image_id, limits))
 
@@ -181,6 +187,27 @@ class ExecutionRunner:
             labels={OWNER_LABEL: self.owner_id, INSTALLATION_LABEL: self.installation_id},
             idle_seconds=idle_seconds,
         )
+
+    async def stop_sandboxes(self) -> None:
+        """Shutdown, first step: no more refills, and sandboxes still running are killed
+        (so the threads waiting on them return)."""
+        self.pool.close()
+        for started in list(self._running.values()):
+            await asyncio.to_thread(self._backend.discard, started)
+        # Not cancelled: a refill's container start runs in a thread and would be lost;
+        # closed, the pool discards what it finishes starting.
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    def remove_everything_owned(self) -> int:
+        """Shutdown, last step, once no thread can start another sandbox: removes every
+        sandbox and socket directory this process made."""
+        self.pool.drain()
+        self.live_sandboxes.clear()
+        removed = self._backend.remove_orphans({OWNER_LABEL: self.owner_id}, lambda labels: False)
+        for entry in self._socket_root.iterdir():
+            if entry.name.startswith("sbx-"):
+                shutil.rmtree(entry, ignore_errors=True)
+        return removed
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)

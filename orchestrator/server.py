@@ -96,8 +96,11 @@ async def serve(config: OrchestratorConfig) -> None:
     await stop.wait()
     scheduling.cancel()
     reaping.cancel()
+    await runner.stop_sandboxes()
     await scheduler.shutdown()
-    await asyncio.to_thread(runner.pool.drain)
+    # Wait for every sandbox start or wait still in a thread, then sweep what they left.
+    await asyncio.get_running_loop().shutdown_default_executor()
+    runner.remove_everything_owned()
     await server.stop(grace=2)
     await signer.close()
 

@@ -51,6 +51,7 @@ class WarmPool:
         self._new_socket_dir = new_socket_dir
         self._idle: defaultdict[PoolKey, deque[PooledSandbox]] = defaultdict(deque)
         self._filling: set[PoolKey] = set()
+        self._closed = False
 
     @property
     def enabled(self) -> bool:
@@ -73,13 +74,16 @@ class WarmPool:
     async def refill(self, image_id: str, limits: SandboxLimits) -> None:
         """Starts sandboxes until this image and limits have `size` idle ones."""
         key = (image_id, limits)
-        if not self.enabled or key in self._filling:
+        if not self.enabled or self._closed or key in self._filling:
             return
         self._filling.add(key)
         try:
             while len(self._idle[key]) < self._size:
                 pooled = await asyncio.to_thread(self._start_one, image_id, limits)
                 if pooled is None:
+                    return
+                if self._closed:  # shut down while it started
+                    await asyncio.to_thread(self._discard, pooled)
                     return
                 self._idle[key].append(pooled)
         finally:
@@ -104,8 +108,13 @@ class WarmPool:
         finally:
             shutil.rmtree(pooled.socket_dir, ignore_errors=True)
 
+    def close(self) -> None:
+        """No more refills; then `drain` removes what is idle."""
+        self._closed = True
+
     def drain(self) -> None:
         """Removes every idle sandbox (shutdown)."""
+        self._closed = True
         for queue in self._idle.values():
             while queue:
                 self._discard(queue.popleft())

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import time
 from pathlib import Path
 
+import grpc
 import pytest
 from eth_account import Account
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -20,12 +20,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from corral.devstack import DevStack
 from corral.v1 import orchestrator_pb2 as pb
 from tests.conftest import REPO_ROOT
-from tests.helpers import executions, finished, log_lines, start_session, wait_for
+from tests.helpers import finished, log_lines, start_session, wait_for
 
 INTRUDER = REPO_ROOT / "tests" / "isolation" / "intruder"
 EXAMPLE_AGENT = REPO_ROOT / "images" / "example-agent"
 DEADLINE_SECONDS = 15
-MAX_SDK_CALLS = 2000
+MAX_SDK_CALLS = 1000
 MAX_LOG_LINES = 500
 
 # Probes that end with a `probe <name>: blocked (...)` log line.
@@ -85,7 +85,10 @@ def suite(request, tmp_path_factory, agent_image, agent_dir_image):
             suite.sessions[probe] = session.id
         yield suite
         for session_id in suite.sessions.values():
-            stack.api.StopSession(pb.StopSessionRequest(session_id=session_id))
+            try:
+                stack.api.StopSession(pb.StopSessionRequest(session_id=session_id))
+            except grpc.RpcError:
+                pass  # already stopped by a test
 
 
 def secret_hashes(stack: DevStack) -> list[str]:
@@ -163,7 +166,7 @@ def test_sdk_flood_is_cut_off(suite):
     with sqlite3.connect(suite.stack.home / "orchestrator.db") as db:
         calls, dropped = db.execute("SELECT sdk_calls, log_lines_dropped FROM executions WHERE id = ?", (run.id,)).fetchone()
     assert calls == MAX_SDK_CALLS + 1  # the refused call is counted too
-    assert dropped == 1000 - MAX_LOG_LINES
+    assert dropped == 600 - MAX_LOG_LINES
     assert_platform_unharmed(suite)
 
 
@@ -174,20 +177,17 @@ def test_replayed_token_from_an_earlier_execution_is_refused(suite):
     assert_platform_unharmed(suite)
 
 
-def test_no_sandbox_outlives_the_suite(suite, docker_client):
-    bwrap_state = suite.stack.socket_root.parent / "bwrap-state"
-    for session_id in suite.sessions.values():
-        suite.stack.api.StopSession(pb.StopSessionRequest(session_id=session_id))
-    for session_id in [*suite.sessions.values(), suite.honest.id]:
-        wait_for(lambda s=session_id: all(e.status != pb.EXECUTION_STATUS_RUNNING for e in executions(suite.stack, s)), what="executions to end")
-    suite.stack.api.StopSession(pb.StopSessionRequest(session_id=suite.honest.id))
-    time.sleep(1)
-    sessions = {str(i) for i in [*suite.sessions.values(), suite.honest.id]}
-    left = [c for c in docker_client.containers.list(all=True, filters={"label": "org.corral.managed=1"})
-            if c.labels.get("org.corral.session-id") in sessions and c.labels.get("org.corral.owner")]
-    assert left == []
-    assert not any(suite.stack.socket_root.iterdir())
+def test_no_sandbox_outlives_the_orchestrator(suite, docker_client):
+    """Runs last: stopping the orchestrator leaves no sandbox, socket, mount or cgroup behind."""
+    stack = suite.stack
+    with sqlite3.connect(stack.home / "orchestrator.db") as db:
+        installation = db.execute("SELECT value FROM platform_settings WHERE key = 'installation_id'").fetchone()[0]
+    orchestrator = stack.processes["orchestrator"]
+    orchestrator.terminate()
+    orchestrator.wait(timeout=60)
+    assert docker_client.containers.list(all=True, filters={"label": f"org.corral.installation={installation}"}) == []
+    assert list(stack.socket_root.iterdir()) == []
+    bwrap_state = stack.socket_root.parent / "bwrap-state"
     if bwrap_state.exists():  # bubblewrap: no state file, /tmp mount or cgroup left
         assert list(bwrap_state.iterdir()) == []
         assert not [p for p in Path("/sys/fs/cgroup/pids/corral").glob("*") if p.is_dir()]
-    suite.sessions.clear()

@@ -60,6 +60,16 @@ class AuditLog:
         return entry["seq"], entry["hash"]
 
 
+def read_entries(path: Path):
+    """Yields the log's entries in order (for rebuilding state such as spend totals)."""
+    if not path.exists():
+        return
+    with path.open("rb") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool

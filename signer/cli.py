@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from signer import audit
 from signer.config import SignerPaths
 from signer.keystore import Keystore, KeystoreError, read_passphrase_file
@@ -32,13 +34,22 @@ def add_parser(subparsers) -> None:
     create.add_argument("--allow-chain", type=int, action="append", default=[], help="chain id to allow in the new wallet's policy (repeatable)")
     create.add_argument("--count", type=int, default=1, help="how many wallets to create (one address per line)")
     wallet.add_parser("list", help="list wallet addresses")
+    export = wallet.add_parser("export", help="owner export: the key re-encrypted (keystore v3) to a new passphrase")
+    export.add_argument("address")
+    export.add_argument("--to", type=Path, required=True, help="file to write the re-encrypted keystore to (mode 600)")
+    export.add_argument("--export-passphrase-file", type=Path, help="passphrase for the exported file (prompted for when absent)")
 
     policy = commands.add_parser("policy", help="show or set a wallet's policy").add_subparsers(dest="policy_command", required=True)
     show = policy.add_parser("show")
     show.add_argument("address")
-    set_ = policy.add_parser("set")
+    set_ = policy.add_parser("set", help="replace a wallet's policy (see signer/policy.py for the rules)")
     set_.add_argument("address")
-    set_.add_argument("--allow-chain", type=int, action="append", default=[], help="allowed chain id (repeatable)")
+    source = set_.add_mutually_exclusive_group(required=True)
+    source.add_argument("--file", type=Path, help="the whole policy as JSON")
+    source.add_argument("--allow-chain", type=int, action="append", help="shorthand: a policy allowing only these chains")
+
+    commands.add_parser("halt", help="refuse every signing request until `resume`")
+    commands.add_parser("resume", help="lift a halt")
 
     audit_cmd = commands.add_parser("audit", help="check the audit log").add_subparsers(dest="audit_command", required=True)
     audit_cmd.add_parser("verify", help="verify the audit log's hash chain")
@@ -75,6 +86,15 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths) -> int:
                 policies.set(address, WalletPolicy(allowed_chain_ids=args.allow_chain))
                 print(address, flush=True)
             return 0
+        if args.wallet_command == "export":
+            keystore = Keystore(paths.keystore_dir, _passphrase(args))
+            if args.export_passphrase_file:
+                new_passphrase = read_passphrase_file(args.export_passphrase_file)
+            else:
+                new_passphrase = getpass.getpass("passphrase for the exported key: ")
+            keystore.export(args.address, new_passphrase, args.to)
+            print(f"wrote {args.to} (keystore v3, encrypted to the export passphrase)")
+            return 0
         for address in Keystore(paths.keystore_dir, passphrase="").addresses():
             print(address)
         return 0
@@ -83,8 +103,24 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths) -> int:
             policy = policies.get(args.address)
             print(json.dumps(policy.model_dump() if policy else None, indent=2))
             return 0
-        policies.set(args.address, WalletPolicy(allowed_chain_ids=args.allow_chain))
+        try:
+            if args.file:
+                policy = WalletPolicy.model_validate_json(args.file.read_text())
+            else:
+                policy = WalletPolicy(allowed_chain_ids=args.allow_chain)
+        except ValidationError as exc:
+            print(f"error: the policy is not valid: {exc}", file=sys.stderr)
+            return 2
+        policies.set(args.address, policy)
         print(json.dumps(policies.get(args.address).model_dump(), indent=2))
+        return 0
+    if args.signer_command == "halt":
+        paths.halt_file.touch(mode=0o600)
+        print("halted: every signing request is refused until `corral signer resume`")
+        return 0
+    if args.signer_command == "resume":
+        paths.halt_file.unlink(missing_ok=True)
+        print("resumed")
         return 0
     if args.signer_command == "audit":
         result = audit.verify(paths.audit_log) if paths.audit_log.exists() else audit.VerifyResult(True, 0)

@@ -30,6 +30,11 @@ class SignerPaths(BaseModel):
     def socket_path(self) -> Path:
         return self.home / "signer.sock"
 
+    @property
+    def halt_file(self) -> Path:
+        """Present while the signer is halted (`corral signer halt`): every request is refused."""
+        return self.home / "HALTED"
+
     def ensure(self) -> None:
         """Creates the directories, readable by the signer's user only."""
         for directory in (self.home, self.keystore_dir, self.policy_dir):

@@ -57,6 +57,16 @@ class Keystore:
             self._unlocked[address] = Account.from_key(key)
         return self._unlocked[address]
 
+    def export(self, address: str, new_passphrase: str, target: Path) -> None:
+        """The owner's export: the key re-encrypted to `new_passphrase`, written to `target`
+        (mode 600, never overwriting). The only way a key ever leaves the keystore."""
+        if len(new_passphrase) < 8:
+            raise KeystoreError("the export passphrase must be at least 8 characters")
+        keyfile = Account.encrypt(self.account(address).key, new_passphrase)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(keyfile, f)
+
     def has(self, address: str) -> bool:
         return self._path_for(address).exists()
 

@@ -1,24 +1,126 @@
-"""Per-wallet signing policy: default deny, and the first rule, a chain allowlist.
+"""Per-wallet signing policy, owned by the wallet owner. Default deny; deny beats allow.
 
-Policies are JSON files written by the wallet owner through `corral signer policy set`;
-nothing on the signer's socket can change them. A wallet without a policy file can
-sign nothing.
+Policies are JSON files written through `corral signer policy set`; nothing on the
+signer's socket can change them. A wallet without a policy file can sign nothing.
+
+An EVM transaction is allowed only if every rule that applies to it passes:
+
+- `chain-allowlist`      its chain id is listed
+- `native-value-cap`     its value is at most `max_native_value_per_tx`
+- `recipient-allowlist`  a plain transfer (no calldata) goes to `allowed_recipients`, when set
+- `approval-limit`       ERC-20 approve/increaseAllowance: the token and spender are listed in
+                         `approvals` and the amount is at most that rule's bound (never unlimited)
+- `contract-allowlist`   any other call goes to a listed contract with a listed selector
+- `spend-cap`            native value, and ERC-20 transfer/transferFrom amounts, stay within each
+                         rolling-window cap, counted by the signer from its own allowed decisions
+
+The calldata is decoded here, from the transaction itself: no description supplied by the
+caller is ever trusted.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_SELECTOR = re.compile(r"^(0x[0-9a-fA-F]{8}|\*)$")
+NATIVE = "native"
+MAX_UINT256 = 2**256 - 1
+
+SELECTOR_APPROVE = "0x095ea7b3"
+SELECTOR_INCREASE_ALLOWANCE = "0x39509351"
+SELECTOR_TRANSFER = "0xa9059cbb"
+SELECTOR_TRANSFER_FROM = "0x23b872dd"
+
+
+def _address(value: str) -> str:
+    if not _ADDRESS.match(value):
+        raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
+    return value.lower()
+
+
+def _amount(value: str | int) -> str:
+    text = str(value)
+    if not text.isdigit():
+        raise ValueError(f"{value!r} must be a non-negative integer (smallest unit) written as a string")
+    return text
+
+
+class ContractRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str
+    # 4-byte selectors ("0xa9059cbb") the wallet may call; "*" allows any function.
+    selectors: list[str] = Field(min_length=1)
+
+    _address = field_validator("address")(lambda cls, v: _address(v))
+
+    @field_validator("selectors")
+    @classmethod
+    def _selectors(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _SELECTOR.match(value):
+                raise ValueError(f"selector {value!r} must be 0x followed by 8 hex digits, or \"*\"")
+        return [v.lower() for v in values]
+
+
+class ApprovalRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str
+    spender: str
+    max_amount: str
+
+    _token = field_validator("token", "spender")(lambda cls, v: _address(v))
+    _max = field_validator("max_amount", mode="before")(lambda cls, v: _amount(v))
+
+    @field_validator("max_amount")
+    @classmethod
+    def _not_unlimited(cls, v: str) -> str:
+        if int(v) >= MAX_UINT256 // 2:
+            raise ValueError("unlimited approvals are never allowed; give a bounded max_amount")
+        return v
+
+
+class SpendCap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    chain_id: int
+    # "native" or an ERC-20 token address.
+    asset: str
+    amount: str
+    window_seconds: int = Field(default=86_400, ge=1)
+
+    _amount = field_validator("amount", mode="before")(lambda cls, v: _amount(v))
+
+    @field_validator("asset")
+    @classmethod
+    def _asset(cls, v: str) -> str:
+        return NATIVE if v == NATIVE else _address(v)
 
 
 class WalletPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     allowed_chain_ids: list[int] = Field(default_factory=list, description="EVM chain ids this wallet may sign for")
+    max_native_value_per_tx: str | None = None
+    allowed_recipients: list[str] | None = None
+    contracts: list[ContractRule] = Field(default_factory=list)
+    approvals: list[ApprovalRule] = Field(default_factory=list)
+    spend_caps: list[SpendCap] = Field(default_factory=list)
+
+    _max = field_validator("max_native_value_per_tx", mode="before")(lambda cls, v: None if v is None else _amount(v))
+
+    @field_validator("allowed_recipients")
+    @classmethod
+    def _recipients(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else [_address(v) for v in values]
 
 
 @dataclass(frozen=True)
@@ -27,6 +129,95 @@ class Decision:
     # Which rule decided, e.g. "default-deny" or "chain-allowlist".
     rule: str
     reason: str
+    # What an allowed transaction spends, per (chain id, asset), for the spend caps.
+    spends: tuple[tuple[int, str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class EvmCall:
+    """What a transaction does, decoded from its own fields."""
+
+    chain_id: int
+    to: str
+    value: int
+    data: bytes
+
+    @property
+    def selector(self) -> str | None:
+        return "0x" + self.data[:4].hex() if len(self.data) >= 4 else None
+
+    def words(self) -> list[int]:
+        body = self.data[4:]
+        return [int.from_bytes(body[i : i + 32], "big") for i in range(0, len(body) - len(body) % 32, 32)]
+
+
+class SpendLedger:
+    """What the signer itself has allowed, per wallet, chain and asset, with times."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, int, str], list[tuple[float, int]]] = {}
+
+    def record(self, wallet: str, chain_id: int, asset: str, amount: int, at: float) -> None:
+        self._entries.setdefault((wallet.lower(), chain_id, asset), []).append((at, amount))
+
+    def spent_since(self, wallet: str, chain_id: int, asset: str, since: float) -> int:
+        return sum(amount for at, amount in self._entries.get((wallet.lower(), chain_id, asset), []) if at > since)
+
+
+def decide_evm_transaction(
+    policy: WalletPolicy | None, wallet: str, call: EvmCall, ledger: SpendLedger, now: float, halted: bool = False
+) -> Decision:
+    if halted:
+        return Decision(False, "halted", "the signer is halted; `corral signer resume` lifts it")
+    if policy is None:
+        return Decision(False, "default-deny", "the wallet has no policy; set one with `corral signer policy set`")
+    if call.chain_id not in policy.allowed_chain_ids:
+        return Decision(False, "chain-allowlist", f"chain id {call.chain_id} is not in the wallet's allowed chains {policy.allowed_chain_ids}")
+    if policy.max_native_value_per_tx is not None and call.value > int(policy.max_native_value_per_tx):
+        return Decision(False, "native-value-cap", f"value {call.value} exceeds the per-transaction cap {policy.max_native_value_per_tx}")
+
+    to = call.to.lower()
+    spends: list[tuple[int, str, int]] = [(call.chain_id, NATIVE, call.value)] if call.value else []
+    if not call.data:
+        if policy.allowed_recipients is not None and to not in policy.allowed_recipients:
+            return Decision(False, "recipient-allowlist", f"{call.to} is not an allowed recipient")
+        rule = "recipient-allowlist" if policy.allowed_recipients is not None else "chain-allowlist"
+    elif call.selector in (SELECTOR_APPROVE, SELECTOR_INCREASE_ALLOWANCE):
+        words = call.words()
+        if len(words) < 2:
+            return Decision(False, "approval-limit", "malformed approve calldata")
+        spender, amount = "0x" + words[0].to_bytes(32, "big")[-20:].hex(), words[1]
+        matching = [r for r in policy.approvals if r.token == to and r.spender == spender]
+        if not matching:
+            return Decision(False, "approval-limit", f"approvals of token {call.to} to spender {spender} are not allowed")
+        bound = max(int(r.max_amount) for r in matching)
+        if amount > bound:
+            return Decision(False, "approval-limit", f"approval of {amount} exceeds the bound {bound} for spender {spender}")
+        rule = "approval-limit"
+    else:
+        selectors = {s for c in policy.contracts if c.address == to for s in c.selectors}
+        if not selectors:
+            return Decision(False, "contract-allowlist", f"contract {call.to} is not in the wallet's contract allowlist")
+        if "*" not in selectors and call.selector not in selectors:
+            return Decision(False, "contract-allowlist", f"function {call.selector} of {call.to} is not allowed")
+        words = call.words()
+        if call.selector == SELECTOR_TRANSFER and len(words) >= 2:
+            spends.append((call.chain_id, to, words[1]))
+        elif call.selector == SELECTOR_TRANSFER_FROM and len(words) >= 3:
+            spends.append((call.chain_id, to, words[2]))
+        rule = "contract-allowlist"
+
+    for cap in policy.spend_caps:
+        for chain_id, asset, amount in spends:
+            if cap.chain_id == chain_id and cap.asset == asset:
+                already = ledger.spent_since(wallet, chain_id, asset, now - cap.window_seconds)
+                if already + amount > int(cap.amount):
+                    return Decision(
+                        False, "spend-cap",
+                        f"{asset} spend of {amount} on chain {chain_id} would exceed the cap {cap.amount} per "
+                        f"{cap.window_seconds}s ({already} already spent)",
+                    )
+    return Decision(True, rule, "every applicable rule passed", spends=tuple(spends))
 
 
 class PolicyStore:
@@ -49,18 +240,6 @@ class PolicyStore:
 
     def _path(self, address: str) -> Path:
         return self._directory / f"{address.lower()}.json"
-
-
-def decide_evm_transaction(policy: WalletPolicy | None, chain_id: int) -> Decision:
-    if policy is None:
-        return Decision(False, "default-deny", "the wallet has no policy; set one with `corral signer policy set`")
-    if chain_id not in policy.allowed_chain_ids:
-        return Decision(
-            False,
-            "chain-allowlist",
-            f"chain id {chain_id} is not in the wallet's allowed chains {policy.allowed_chain_ids}",
-        )
-    return Decision(True, "chain-allowlist", f"chain id {chain_id} is allowed")
 
 
 def policy_from_json(text: str) -> WalletPolicy:

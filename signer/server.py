@@ -21,7 +21,9 @@ log = logging.getLogger("corral.signer")
 
 async def serve(paths: SignerPaths, passphrase: str) -> None:
     paths.ensure()
-    servicer = SignerServicer(Keystore(paths.keystore_dir, passphrase), PolicyStore(paths.policy_dir), AuditLog(paths.audit_log))
+    servicer = SignerServicer(
+        Keystore(paths.keystore_dir, passphrase), PolicyStore(paths.policy_dir), AuditLog(paths.audit_log), paths.audit_log, paths.halt_file
+    )
     server = grpc.aio.server()
     signer_pb2_grpc.add_SignerServiceServicer_to_server(servicer, server)
 

@@ -1,27 +1,35 @@
-"""The SignerService gRPC servicer: parse, decide, audit, sign — in that order.
+"""The SignerService gRPC servicer: parse, decide, sign, audit, answer — in that order.
 
-Nothing is signed without an `allow` decision written to the audit log first... and
-the log line names the transaction hash the signature will have, so every signature
-that ever leaves this process is in the log.
+A signature leaves this process only after an `allow` line naming its transaction hash
+is durable in the audit log, so every signature ever given out is in the log. Spend caps
+are counted from the log's own allowed decisions, so they survive restarts.
 """
 
 from __future__ import annotations
+
+import time
+from pathlib import Path
 
 import grpc
 from google.protobuf.json_format import MessageToDict
 
 from corral.v1 import signer_pb2, signer_pb2_grpc
 from signer import evm
-from signer.audit import AuditLog
+from signer.audit import AuditLog, read_entries
 from signer.keystore import Keystore
-from signer.policy import PolicyStore, decide_evm_transaction
+from signer.policy import EvmCall, PolicyStore, SpendLedger, decide_evm_transaction
 
 
 class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
-    def __init__(self, keystore: Keystore, policies: PolicyStore, audit: AuditLog) -> None:
+    def __init__(self, keystore: Keystore, policies: PolicyStore, audit: AuditLog, audit_path: Path, halt_file: Path) -> None:
         self._keystore = keystore
         self._policies = policies
         self._audit = audit
+        self._halt_file = halt_file
+        self._ledger = SpendLedger()
+        for entry in read_entries(audit_path):
+            for chain_id, asset, amount in entry.get("spends", []):
+                self._ledger.record(entry["wallet"], chain_id, asset, int(amount), entry["time"])
 
     async def ListSignerWallets(self, request, context):
         return signer_pb2.ListSignerWalletsResponse(
@@ -57,12 +65,19 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             record("deny", "unknown-wallet", "this signer holds no key for the wallet")
             await context.abort(grpc.StatusCode.NOT_FOUND, f"this signer holds no key for wallet {request.wallet_address!r}")
 
-        decision = decide_evm_transaction(self._policies.get(request.wallet_address), fields["chainId"])
+        call = EvmCall(chain_id=fields["chainId"], to=fields["to"], value=fields["value"], data=fields["data"])
+        now = time.time()
+        decision = decide_evm_transaction(
+            self._policies.get(request.wallet_address), request.wallet_address, call, self._ledger, now, halted=self._halt_file.exists()
+        )
         if not decision.allowed:
             record("deny", decision.rule, decision.reason)
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"denied by policy rule {decision.rule}: {decision.reason}")
 
         signed = evm.sign(self._keystore.account(request.wallet_address), fields)
         # The audit line is durable before the signature leaves the process.
-        record("allow", decision.rule, decision.reason, transaction_hash=signed.tx_hash)
+        spends = [[chain_id, asset, str(amount)] for chain_id, asset, amount in decision.spends]
+        record("allow", decision.rule, decision.reason, transaction_hash=signed.tx_hash, spends=spends)
+        for chain_id, asset, amount in decision.spends:
+            self._ledger.record(request.wallet_address, chain_id, asset, amount, now)
         return signer_pb2.SignEvmTransactionResponse(raw_transaction=signed.raw, transaction_hash=signed.tx_hash)

@@ -120,3 +120,78 @@ def test_key_never_leaves_the_keystore(signer, stub, wallet):
 def test_audit_verify_command(signer):
     ok = signer.corral("signer", "--home", str(signer.signer_home), "audit", "verify")
     assert "intact" in ok.stdout
+
+
+def test_halt_refuses_everything_until_resume(signer, stub, wallet):
+    home = ["signer", "--home", str(signer.signer_home)]
+    signer.corral(*home, "halt")
+    try:
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.SignEvmTransaction(transfer(wallet, 31337, nonce=40))
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED and "halted" in refused.value.details()
+        assert audit_entries(signer)[-1]["rule"] == "halted"
+    finally:
+        signer.corral(*home, "resume")
+    assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=41)).raw_transaction
+
+
+def test_spend_cap_holds_across_a_signer_restart(signer, tmp_path):
+    wallet = signer.create_wallet(31337)
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"allowed_chain_ids": [31337], "spend_caps": [{"chain_id": 31337, "asset": "native", "amount": "2500"}]}))
+    signer.corral("signer", "--home", str(signer.signer_home), "policy", "set", wallet, "--file", str(policy))
+    channel = grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}")
+    stub = signer_pb2_grpc.SignerServiceStub(channel)
+    assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=0)).raw_transaction  # 1000
+    assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=1)).raw_transaction  # 2000
+    with pytest.raises(grpc.RpcError) as over:
+        stub.SignEvmTransaction(transfer(wallet, 31337, nonce=2))  # 3000 > 2500
+    assert "spend-cap" in over.value.details()
+    channel.close()
+
+    # Restart the signer: the spend is counted from its audit log, not from memory.
+    process = signer.processes.pop("signer")
+    process.terminate()
+    process.wait(timeout=10)
+    (signer.signer_home / "signer.sock").unlink(missing_ok=True)
+    signer.start_signer()
+    channel = grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}")
+    with pytest.raises(grpc.RpcError) as still_over:
+        signer_pb2_grpc.SignerServiceStub(channel).SignEvmTransaction(transfer(wallet, 31337, nonce=3))
+    assert "spend-cap" in still_over.value.details()
+    channel.close()
+
+
+def test_unlimited_approval_is_refused(signer, stub, tmp_path):
+    wallet = signer.create_wallet(31337)
+    token, spender = "0x" + "22" * 20, "0x" + "33" * 20
+    policy = tmp_path / "approve.json"
+    policy.write_text(json.dumps({
+        "allowed_chain_ids": [31337],
+        "approvals": [{"token": token, "spender": spender, "max_amount": "1000000"}],
+    }))
+    signer.corral("signer", "--home", str(signer.signer_home), "policy", "set", wallet, "--file", str(policy))
+    approve = transfer(wallet, 31337)
+    approve.transaction.to = token
+    approve.transaction.value = "0"
+    approve.transaction.gas = 60000
+    word = bytes.fromhex("00" * 12 + spender[2:])
+    approve.transaction.data = bytes.fromhex("095ea7b3") + word + (2**256 - 1).to_bytes(32, "big")
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.SignEvmTransaction(approve)
+    assert "approval-limit" in refused.value.details()
+    approve.transaction.data = bytes.fromhex("095ea7b3") + word + (1000).to_bytes(32, "big")
+    assert stub.SignEvmTransaction(approve).raw_transaction
+
+
+def test_owner_export_reencrypts_to_a_new_passphrase(signer, wallet, tmp_path):
+    export_passphrase = tmp_path / "export-pass"
+    export_passphrase.write_text("a fresh export passphrase")
+    export_passphrase.chmod(0o600)
+    target = tmp_path / "exported.json"
+    signer.corral("signer", "--home", str(signer.signer_home), "--passphrase-file", str(signer.passphrase_file),
+                  "wallet", "export", wallet, "--to", str(target), "--export-passphrase-file", str(export_passphrase))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    key = Account.decrypt(json.loads(target.read_text()), "a fresh export passphrase")
+    assert Account.from_key(key).address == wallet
+    assert private_key_hex(signer, wallet) == bytes(key).hex()

@@ -9,6 +9,8 @@ network. Read this package alone to convince yourself of the signing boundary:
 - `audit`     append-only, hash-chained JSON lines
 - `evm`       turning an allowed request into a signed transaction (eth-account)
 - `service`   the gRPC servicer tying the four together
-- `server`    the Unix-socket server process
+- `peer`      the public socket: checks each connecting process's uid (SO_PEERCRED)
+- `no_network` the signer's seccomp filter on itself: no socket but AF_UNIX
+- `server`    the process: no network, the peer-checking socket, the gRPC server behind it
 - `cli`       `corral signer ...` admin commands
 """

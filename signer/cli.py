@@ -27,7 +27,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--passphrase-file", type=Path, help="file holding the keystore passphrase (mode 600); prompted for when absent")
     commands = parser.add_subparsers(dest="signer_command", required=True)
 
-    commands.add_parser("serve", help="serve signing requests on the signer's Unix socket")
+    serve = commands.add_parser("serve", help="serve signing requests on the signer's Unix socket")
+    serve.add_argument("--allow-uid", type=int, action="append", default=[],
+                       help="uid allowed to connect (repeatable; default: the signer's own uid)")
 
     wallet = commands.add_parser("wallet", help="create and list wallets").add_subparsers(dest="wallet_command", required=True)
     create = wallet.add_parser("create", help="create a wallet; prints its address")
@@ -76,7 +78,7 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths) -> int:
     if args.signer_command == "serve":
         from signer.server import serve
 
-        asyncio.run(serve(paths, _passphrase(args)))
+        asyncio.run(serve(paths, _passphrase(args), set(args.allow_uid) or None))
         return 0
     if args.signer_command == "wallet":
         if args.wallet_command == "create":

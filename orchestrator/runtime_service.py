@@ -15,9 +15,9 @@ from typing import Any
 import grpc
 from google.protobuf.struct_pb2 import Struct
 
-from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
+from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc, signer_pb2
 from orchestrator import memory
-from orchestrator.errors import as_grpc_status
+from orchestrator.errors import Refused, as_grpc_status, invalid
 from orchestrator.positions import session_positions
 from orchestrator.store import Database, ExecutionLogRow, SessionRow, utcnow
 from orchestrator.transactions import EvmSender
@@ -161,6 +161,29 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
         if chain_url:
             response.transaction_url = chain_url
         return response
+
+    @as_grpc_status
+    async def SignMessage(self, request, context):
+        session = self._ticket.session
+        if session.agent.wallet_type != "ethereum":
+            raise invalid("sign_message signs EVM messages; this session's wallet is not an EVM wallet")
+        wire = signer_pb2.SignEvmMessageRequest(
+            wallet_address=session.wallet_address,
+            context=signer_pb2.SigningContext(request_id=request.request_id, session_id=session.id, execution_id=self._ticket.execution_id),
+        )
+        kind = request.WhichOneof("message")
+        if kind == "eip191_text":
+            wire.eip191.message = request.eip191_text.encode()
+        elif kind == "eip712_json":
+            wire.eip712.typed_data_json = request.eip712_json
+        else:
+            raise invalid("give eip191_text or eip712_json")
+        try:
+            signed = await self._evm.signer.sign_evm_message(wire)
+        except grpc.aio.AioRpcError as exc:
+            code = exc.code() if exc.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT) else grpc.StatusCode.UNAVAILABLE
+            raise Refused(code, f"signer: {exc.details()}") from None
+        return runtime_pb2.SignMessageResponse(v=signed.v, r=signed.r, s=signed.s, formatted_signature=signed.signature)
 
     @as_grpc_status
     async def GetCurrentPositions(self, request, context):

@@ -21,6 +21,8 @@ from sdk.envelopes import (
     CurrentPositionsData,
     Envelope,
     EthereumSignRequest,
+    EvmMessageSignData,
+    EvmMessageSignRequest,
     LogResponse,
     SignAndSendData,
     SignAndSendRequest,
@@ -131,6 +133,27 @@ class AgentContext:
                 suggested=r.suggested,
                 suggestionId=r.suggestion_id if r.HasField("suggestion_id") else None,
             ),
+        )
+
+    def sign_message(self, request: dict | BaseModel) -> Envelope[EvmMessageSignData]:
+        """Signs an EIP-712 (`data` = {domain, types, primaryType, message}) or EIP-191
+        (`data` = {message}) message with the session's wallet, as the wallet's policy allows."""
+        try:
+            parsed = EvmMessageSignRequest.model_validate(request.model_dump() if isinstance(request, BaseModel) else request)
+            wire = runtime_pb2.SignMessageRequest(request_id=str(uuid.uuid4()), chain_id=parsed.chainId)
+            if parsed.messageType == "eip191":
+                message = parsed.data.get("message")
+                if not isinstance(message, str):
+                    return Envelope(success=False, error="invalid sign_message request: eip191 data needs {\"message\": str}")
+                wire.eip191_text = message
+            else:
+                wire.eip712_json = json.dumps(parsed.data)
+        except ValidationError as exc:
+            return Envelope(success=False, error=f"invalid sign_message request: {_first_error(exc)}")
+        return self._call(
+            "SignMessage",
+            wire,
+            lambda r: EvmMessageSignData(v=r.v, r=r.r, s=r.s, formattedSignature=r.formatted_signature),
         )
 
     # -- positions --------------------------------------------------------------

@@ -70,6 +70,14 @@ class SignAndSendData(_Response):
     suggestionId: int | None = None
 
 
+class EvmMessageSignData(_Response):
+    v: int
+    r: str
+    s: str
+    formattedSignature: str
+    type: str = "evm"
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -106,3 +114,9 @@ class LogResponse(_Response):
 
 
 LogLevel = Literal["info", "error"]
+
+
+class EvmMessageSignRequest(_Request):
+    messageType: Literal["eip712", "eip191"] = Field(validation_alias=AliasChoices("messageType", "message_type"))
+    chainId: int = Field(validation_alias=AliasChoices("chainId", "chain_id"))
+    data: dict[str, Any]

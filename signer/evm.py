@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
@@ -59,3 +60,31 @@ def _wei(name: str, text: str) -> int:
     if not text.isdigit():
         raise MalformedTransaction(f"{name} must be a non-negative integer string of wei, got {text!r}")
     return int(text)
+
+
+@dataclass(frozen=True)
+class SignedMessage:
+    v: int
+    r: str
+    s: str
+    signature: str
+    message_hash: str
+
+
+def sign_message(account: LocalAccount, eip191: bytes | None = None, typed_data: dict | None = None) -> SignedMessage:
+    """EIP-191 (personal_sign) of `eip191`, or EIP-712 of the full `typed_data` object."""
+    if typed_data is not None:
+        try:
+            signable = encode_typed_data(full_message=typed_data)
+        except Exception as exc:  # eth-account raises several types for malformed typed data
+            raise MalformedTransaction(f"typed data is not valid EIP-712: {exc}") from None
+    else:
+        signable = encode_defunct(primitive=eip191 or b"")
+    signed = account.sign_message(signable)
+    return SignedMessage(
+        v=signed.v,
+        r="0x" + signed.r.to_bytes(32, "big").hex(),
+        s="0x" + signed.s.to_bytes(32, "big").hex(),
+        signature="0x" + bytes(signed.signature).hex(),
+        message_hash="0x" + bytes(signed.message_hash).hex(),
+    )

@@ -14,6 +14,9 @@ An EVM transaction is allowed only if every rule that applies to it passes:
 - `spend-cap`            native value, and ERC-20 transfer/transferFrom amounts, stay within each
                          rolling-window cap, counted by the signer from its own allowed decisions
 
+A message is allowed only if it is EIP-191 and `allow_eip191` is set (`eip191-allowed`), or
+EIP-712 with a domain matching one of `eip712_domains` (`eip712-domain-allowlist`).
+
 The calldata is decoded here, from the transaction itself: no description supplied by the
 caller is ever trusted.
 """
@@ -105,6 +108,33 @@ class SpendCap(BaseModel):
         return NATIVE if v == NATIVE else _address(v)
 
 
+class Eip712DomainRule(BaseModel):
+    """An allowed EIP-712 domain; a field left out matches any value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    chain_id: int | None = None
+    verifying_contract: str | None = None
+
+    _contract = field_validator("verifying_contract")(lambda cls, v: None if v is None else _address(v))
+
+    def matches(self, domain: dict) -> bool:
+        contract = domain.get("verifyingContract")
+        return (
+            (self.name is None or domain.get("name") == self.name)
+            and (self.chain_id is None or _int(domain.get("chainId")) == self.chain_id)
+            and (self.verifying_contract is None or (isinstance(contract, str) and contract.lower() == self.verifying_contract))
+        )
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value, 0) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class WalletPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -114,6 +144,9 @@ class WalletPolicy(BaseModel):
     contracts: list[ContractRule] = Field(default_factory=list)
     approvals: list[ApprovalRule] = Field(default_factory=list)
     spend_caps: list[SpendCap] = Field(default_factory=list)
+    # Messages: EIP-191 personal_sign is off unless allowed; EIP-712 only for listed domains.
+    allow_eip191: bool = False
+    eip712_domains: list[Eip712DomainRule] = Field(default_factory=list)
 
     _max = field_validator("max_native_value_per_tx", mode="before")(lambda cls, v: None if v is None else _amount(v))
 
@@ -218,6 +251,24 @@ def decide_evm_transaction(
                         f"{cap.window_seconds}s ({already} already spent)",
                     )
     return Decision(True, rule, "every applicable rule passed", spends=tuple(spends))
+
+
+def decide_evm_message(policy: WalletPolicy | None, typed_data: dict | None, halted: bool = False) -> Decision:
+    """`typed_data` is the EIP-712 object, or None for an EIP-191 message."""
+    if halted:
+        return Decision(False, "halted", "the signer is halted; `corral signer resume` lifts it")
+    if policy is None:
+        return Decision(False, "default-deny", "the wallet has no policy; set one with `corral signer policy set`")
+    if typed_data is None:
+        if not policy.allow_eip191:
+            return Decision(False, "eip191-allowed", "the wallet's policy does not allow EIP-191 messages (allow_eip191)")
+        return Decision(True, "eip191-allowed", "EIP-191 messages are allowed")
+    domain = typed_data.get("domain")
+    if not isinstance(domain, dict):
+        return Decision(False, "eip712-domain-allowlist", "typed data has no domain object")
+    if not any(rule.matches(domain) for rule in policy.eip712_domains):
+        return Decision(False, "eip712-domain-allowlist", f"EIP-712 domain {domain} is not in the wallet's allowlist")
+    return Decision(True, "eip712-domain-allowlist", "the domain is allowed")
 
 
 class PolicyStore:

@@ -7,6 +7,7 @@ are counted from the log's own allowed decisions, so they survive restarts.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from corral.v1 import signer_pb2, signer_pb2_grpc
 from signer import evm
 from signer.audit import AuditLog, read_entries
 from signer.keystore import Keystore
-from signer.policy import EvmCall, PolicyStore, SpendLedger, decide_evm_transaction
+from signer.policy import EvmCall, PolicyStore, SpendLedger, decide_evm_message, decide_evm_transaction
 
 
 class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
@@ -81,3 +82,42 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         for chain_id, asset, amount in decision.spends:
             self._ledger.record(request.wallet_address, chain_id, asset, amount, now)
         return signer_pb2.SignEvmTransactionResponse(raw_transaction=signed.raw, transaction_hash=signed.tx_hash)
+
+    async def SignEvmMessage(self, request: signer_pb2.SignEvmMessageRequest, context):
+        payload = MessageToDict(request, preserving_proto_field_name=True)
+
+        def record(decision: str, rule: str, reason: str, **extra) -> None:
+            self._audit.append(
+                {"action": "sign_evm_message", "decision": decision, "rule": rule, "reason": reason,
+                 "wallet": request.wallet_address, "request": payload, **extra}
+            )
+
+        kind = request.WhichOneof("message")
+        typed_data = None
+        if kind == "eip712":
+            try:
+                typed_data = json.loads(request.eip712.typed_data_json)
+                if not isinstance(typed_data, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:
+                record("deny", "malformed-request", f"typed data is not a JSON object: {exc}")
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"eip712.typed_data_json must be a JSON object: {exc}")
+        elif kind != "eip191":
+            record("deny", "malformed-request", "no message given")
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "give eip191 or eip712")
+        if not self._keystore.has(request.wallet_address):
+            record("deny", "unknown-wallet", "this signer holds no key for the wallet")
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"this signer holds no key for wallet {request.wallet_address!r}")
+
+        decision = decide_evm_message(self._policies.get(request.wallet_address), typed_data, halted=self._halt_file.exists())
+        if not decision.allowed:
+            record("deny", decision.rule, decision.reason)
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"denied by policy rule {decision.rule}: {decision.reason}")
+        account = self._keystore.account(request.wallet_address)
+        try:
+            signed = evm.sign_message(account, eip191=request.eip191.message if kind == "eip191" else None, typed_data=typed_data)
+        except evm.MalformedTransaction as exc:
+            record("deny", "malformed-request", str(exc))
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        record("allow", decision.rule, decision.reason, message_hash=signed.message_hash)
+        return signer_pb2.SignEvmMessageResponse(v=signed.v, r=signed.r, s=signed.s, signature=signed.signature, message_hash=signed.message_hash)

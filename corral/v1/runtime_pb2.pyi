@@ -195,6 +195,30 @@ class SignAndSendResponse(_message.Message):
     suggestion_id: int
     def __init__(self, internal_transaction_id: _Optional[int] = ..., tx_hash: _Optional[str] = ..., transaction_url: _Optional[str] = ..., suggested: _Optional[bool] = ..., suggestion_id: _Optional[int] = ...) -> None: ...
 
+class SignMessageRequest(_message.Message):
+    __slots__ = ("request_id", "chain_id", "eip191_text", "eip712_json")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    EIP191_TEXT_FIELD_NUMBER: _ClassVar[int]
+    EIP712_JSON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    chain_id: int
+    eip191_text: str
+    eip712_json: str
+    def __init__(self, request_id: _Optional[str] = ..., chain_id: _Optional[int] = ..., eip191_text: _Optional[str] = ..., eip712_json: _Optional[str] = ...) -> None: ...
+
+class SignMessageResponse(_message.Message):
+    __slots__ = ("v", "r", "s", "formatted_signature")
+    V_FIELD_NUMBER: _ClassVar[int]
+    R_FIELD_NUMBER: _ClassVar[int]
+    S_FIELD_NUMBER: _ClassVar[int]
+    FORMATTED_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    v: int
+    r: str
+    s: str
+    formatted_signature: str
+    def __init__(self, v: _Optional[int] = ..., r: _Optional[str] = ..., s: _Optional[str] = ..., formatted_signature: _Optional[str] = ...) -> None: ...
+
 class GetCurrentPositionsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

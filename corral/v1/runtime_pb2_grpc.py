@@ -69,6 +69,11 @@ class AgentRuntimeStub:
                 request_serializer=corral_dot_v1_dot_runtime__pb2.SignAndSendRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_runtime__pb2.SignAndSendResponse.FromString,
                 _registered_method=True)
+        self.SignMessage = channel.unary_unary(
+                '/corral.v1.AgentRuntime/SignMessage',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.SignMessageRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.SignMessageResponse.FromString,
+                _registered_method=True)
         self.GetCurrentPositions = channel.unary_unary(
                 '/corral.v1.AgentRuntime/GetCurrentPositions',
                 request_serializer=corral_dot_v1_dot_runtime__pb2.GetCurrentPositionsRequest.SerializeToString,
@@ -130,6 +135,13 @@ class AgentRuntimeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SignMessage(self, request, context):
+        """Signs an EVM message (EIP-191 or EIP-712) with the session's wallet, through the signer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCurrentPositions(self, request, context):
         """The session's positions now (not the snapshot taken at execution start).
         """
@@ -181,6 +193,11 @@ def add_AgentRuntimeServicer_to_server(servicer, server):
                     servicer.SignAndSend,
                     request_deserializer=corral_dot_v1_dot_runtime__pb2.SignAndSendRequest.FromString,
                     response_serializer=corral_dot_v1_dot_runtime__pb2.SignAndSendResponse.SerializeToString,
+            ),
+            'SignMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignMessage,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.SignMessageRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.SignMessageResponse.SerializeToString,
             ),
             'GetCurrentPositions': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCurrentPositions,
@@ -382,6 +399,33 @@ class AgentRuntime:
             '/corral.v1.AgentRuntime/SignAndSend',
             corral_dot_v1_dot_runtime__pb2.SignAndSendRequest.SerializeToString,
             corral_dot_v1_dot_runtime__pb2.SignAndSendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/SignMessage',
+            corral_dot_v1_dot_runtime__pb2.SignMessageRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.SignMessageResponse.FromString,
             options,
             channel_credentials,
             insecure,

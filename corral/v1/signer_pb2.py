@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63orral/v1/signer.proto\x12\tcorral.v1\"K\n\x0cSignerWallet\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12*\n\x0bwallet_type\x18\x02 \x01(\x0e\x32\x15.corral.v1.WalletType\"\x1a\n\x18ListSignerWalletsRequest\"E\n\x19ListSignerWalletsResponse\x12(\n\x07wallets\x18\x01 \x03(\x0b\x32\x17.corral.v1.SignerWallet\"N\n\x0eSigningContext\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\x03\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\x03\"H\n\x0b\x45ip1559Fees\x12\x17\n\x0fmax_fee_per_gas\x18\x01 \x01(\t\x12 \n\x18max_priority_fee_per_gas\x18\x02 \x01(\t\"\x1f\n\nLegacyFees\x12\x11\n\tgas_price\x18\x01 \x01(\t\"\xcb\x01\n\x16\x45vmUnsignedTransaction\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\x04\x12\r\n\x05nonce\x18\x02 \x01(\x04\x12\n\n\x02to\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x0b\n\x03gas\x18\x06 \x01(\x04\x12)\n\x07\x65ip1559\x18\x07 \x01(\x0b\x32\x16.corral.v1.Eip1559FeesH\x00\x12\'\n\x06legacy\x18\x08 \x01(\x0b\x32\x15.corral.v1.LegacyFeesH\x00\x42\x06\n\x04\x66\x65\x65s\"\x97\x01\n\x19SignEvmTransactionRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12\x36\n\x0btransaction\x18\x02 \x01(\x0b\x32!.corral.v1.EvmUnsignedTransaction\x12*\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x19.corral.v1.SigningContext\"O\n\x1aSignEvmTransactionResponse\x12\x17\n\x0fraw_transaction\x18\x01 \x01(\x0c\x12\x18\n\x10transaction_hash\x18\x02 \x01(\t*[\n\nWalletType\x12\x1b\n\x17WALLET_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14WALLET_TYPE_ETHEREUM\x10\x01\x12\x16\n\x12WALLET_TYPE_SOLANA\x10\x02\x32\xd2\x01\n\rSignerService\x12^\n\x11ListSignerWallets\x12#.corral.v1.ListSignerWalletsRequest\x1a$.corral.v1.ListSignerWalletsResponse\x12\x61\n\x12SignEvmTransaction\x12$.corral.v1.SignEvmTransactionRequest\x1a%.corral.v1.SignEvmTransactionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63orral/v1/signer.proto\x12\tcorral.v1\"K\n\x0cSignerWallet\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12*\n\x0bwallet_type\x18\x02 \x01(\x0e\x32\x15.corral.v1.WalletType\"\x1a\n\x18ListSignerWalletsRequest\"E\n\x19ListSignerWalletsResponse\x12(\n\x07wallets\x18\x01 \x03(\x0b\x32\x17.corral.v1.SignerWallet\"N\n\x0eSigningContext\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\x03\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\x03\"H\n\x0b\x45ip1559Fees\x12\x17\n\x0fmax_fee_per_gas\x18\x01 \x01(\t\x12 \n\x18max_priority_fee_per_gas\x18\x02 \x01(\t\"\x1f\n\nLegacyFees\x12\x11\n\tgas_price\x18\x01 \x01(\t\"\xcb\x01\n\x16\x45vmUnsignedTransaction\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\x04\x12\r\n\x05nonce\x18\x02 \x01(\x04\x12\n\n\x02to\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x0b\n\x03gas\x18\x06 \x01(\x04\x12)\n\x07\x65ip1559\x18\x07 \x01(\x0b\x32\x16.corral.v1.Eip1559FeesH\x00\x12\'\n\x06legacy\x18\x08 \x01(\x0b\x32\x15.corral.v1.LegacyFeesH\x00\x42\x06\n\x04\x66\x65\x65s\"\x97\x01\n\x19SignEvmTransactionRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12\x36\n\x0btransaction\x18\x02 \x01(\x0b\x32!.corral.v1.EvmUnsignedTransaction\x12*\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x19.corral.v1.SigningContext\"O\n\x1aSignEvmTransactionResponse\x12\x17\n\x0fraw_transaction\x18\x01 \x01(\x0c\x12\x18\n\x10transaction_hash\x18\x02 \x01(\t\" \n\rEip191Message\x12\x0f\n\x07message\x18\x01 \x01(\x0c\"(\n\rEip712Message\x12\x17\n\x0ftyped_data_json\x18\x01 \x01(\t\"\xbe\x01\n\x15SignEvmMessageRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12*\n\x06\x65ip191\x18\x02 \x01(\x0b\x32\x18.corral.v1.Eip191MessageH\x00\x12*\n\x06\x65ip712\x18\x03 \x01(\x0b\x32\x18.corral.v1.Eip712MessageH\x00\x12*\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x19.corral.v1.SigningContextB\t\n\x07message\"b\n\x16SignEvmMessageResponse\x12\t\n\x01v\x18\x01 \x01(\r\x12\t\n\x01r\x18\x02 \x01(\t\x12\t\n\x01s\x18\x03 \x01(\t\x12\x11\n\tsignature\x18\x04 \x01(\t\x12\x14\n\x0cmessage_hash\x18\x05 \x01(\t*[\n\nWalletType\x12\x1b\n\x17WALLET_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14WALLET_TYPE_ETHEREUM\x10\x01\x12\x16\n\x12WALLET_TYPE_SOLANA\x10\x02\x32\xa9\x02\n\rSignerService\x12^\n\x11ListSignerWallets\x12#.corral.v1.ListSignerWalletsRequest\x1a$.corral.v1.ListSignerWalletsResponse\x12\x61\n\x12SignEvmTransaction\x12$.corral.v1.SignEvmTransactionRequest\x1a%.corral.v1.SignEvmTransactionResponse\x12U\n\x0eSignEvmMessage\x12 .corral.v1.SignEvmMessageRequest\x1a!.corral.v1.SignEvmMessageResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'corral.v1.signer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WALLETTYPE']._serialized_start=841
-  _globals['_WALLETTYPE']._serialized_end=932
+  _globals['_WALLETTYPE']._serialized_start=1210
+  _globals['_WALLETTYPE']._serialized_end=1301
   _globals['_SIGNERWALLET']._serialized_start=37
   _globals['_SIGNERWALLET']._serialized_end=112
   _globals['_LISTSIGNERWALLETSREQUEST']._serialized_start=114
@@ -51,6 +51,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNEVMTRANSACTIONREQUEST']._serialized_end=758
   _globals['_SIGNEVMTRANSACTIONRESPONSE']._serialized_start=760
   _globals['_SIGNEVMTRANSACTIONRESPONSE']._serialized_end=839
-  _globals['_SIGNERSERVICE']._serialized_start=935
-  _globals['_SIGNERSERVICE']._serialized_end=1145
+  _globals['_EIP191MESSAGE']._serialized_start=841
+  _globals['_EIP191MESSAGE']._serialized_end=873
+  _globals['_EIP712MESSAGE']._serialized_start=875
+  _globals['_EIP712MESSAGE']._serialized_end=915
+  _globals['_SIGNEVMMESSAGEREQUEST']._serialized_start=918
+  _globals['_SIGNEVMMESSAGEREQUEST']._serialized_end=1108
+  _globals['_SIGNEVMMESSAGERESPONSE']._serialized_start=1110
+  _globals['_SIGNEVMMESSAGERESPONSE']._serialized_end=1208
+  _globals['_SIGNERSERVICE']._serialized_start=1304
+  _globals['_SIGNERSERVICE']._serialized_end=1601
 # @@protoc_insertion_point(module_scope)

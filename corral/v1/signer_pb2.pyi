@@ -95,3 +95,41 @@ class SignEvmTransactionResponse(_message.Message):
     raw_transaction: bytes
     transaction_hash: str
     def __init__(self, raw_transaction: _Optional[bytes] = ..., transaction_hash: _Optional[str] = ...) -> None: ...
+
+class Eip191Message(_message.Message):
+    __slots__ = ("message",)
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    message: bytes
+    def __init__(self, message: _Optional[bytes] = ...) -> None: ...
+
+class Eip712Message(_message.Message):
+    __slots__ = ("typed_data_json",)
+    TYPED_DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    typed_data_json: str
+    def __init__(self, typed_data_json: _Optional[str] = ...) -> None: ...
+
+class SignEvmMessageRequest(_message.Message):
+    __slots__ = ("wallet_address", "eip191", "eip712", "context")
+    WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    EIP191_FIELD_NUMBER: _ClassVar[int]
+    EIP712_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    wallet_address: str
+    eip191: Eip191Message
+    eip712: Eip712Message
+    context: SigningContext
+    def __init__(self, wallet_address: _Optional[str] = ..., eip191: _Optional[_Union[Eip191Message, _Mapping]] = ..., eip712: _Optional[_Union[Eip712Message, _Mapping]] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
+
+class SignEvmMessageResponse(_message.Message):
+    __slots__ = ("v", "r", "s", "signature", "message_hash")
+    V_FIELD_NUMBER: _ClassVar[int]
+    R_FIELD_NUMBER: _ClassVar[int]
+    S_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_HASH_FIELD_NUMBER: _ClassVar[int]
+    v: int
+    r: str
+    s: str
+    signature: str
+    message_hash: str
+    def __init__(self, v: _Optional[int] = ..., r: _Optional[str] = ..., s: _Optional[str] = ..., signature: _Optional[str] = ..., message_hash: _Optional[str] = ...) -> None: ...

@@ -44,6 +44,11 @@ class SignerServiceStub:
                 request_serializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionResponse.FromString,
                 _registered_method=True)
+        self.SignEvmMessage = channel.unary_unary(
+                '/corral.v1.SignerService/SignEvmMessage',
+                request_serializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageResponse.FromString,
+                _registered_method=True)
 
 
 class SignerServiceServicer:
@@ -64,6 +69,14 @@ class SignerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SignEvmMessage(self, request, context):
+        """Signs an EIP-191 (personal_sign) or EIP-712 (typed data) message if the wallet's
+        policy allows it; same denial semantics.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SignerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +89,11 @@ def add_SignerServiceServicer_to_server(servicer, server):
                     servicer.SignEvmTransaction,
                     request_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionRequest.FromString,
                     response_serializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionResponse.SerializeToString,
+            ),
+            'SignEvmMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignEvmMessage,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +150,33 @@ class SignerService:
             '/corral.v1.SignerService/SignEvmTransaction',
             corral_dot_v1_dot_signer__pb2.SignEvmTransactionRequest.SerializeToString,
             corral_dot_v1_dot_signer__pb2.SignEvmTransactionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignEvmMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/SignEvmMessage',
+            corral_dot_v1_dot_signer__pb2.SignEvmMessageRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.SignEvmMessageResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -148,3 +148,18 @@ def test_nothing_outside_the_policy_is_ever_allowed(policy, sequence):
                 for chain_id, asset, amount in spends if (chain_id, asset) == (cap.chain_id, cap.asset)
             )
             assert window_total <= int(cap.amount)
+
+
+def test_message_rules():
+    from signer.policy import decide_evm_message
+
+    domain = {"name": "Corral Exchange", "chainId": 1, "verifyingContract": TOKEN}
+    policy = WalletPolicy(eip712_domains=[{"name": "Corral Exchange", "chain_id": 1, "verifying_contract": TOKEN}])
+    assert decide_evm_message(policy, None).rule == "eip191-allowed" and not decide_evm_message(policy, None).allowed
+    assert decide_evm_message(WalletPolicy(allow_eip191=True), None).allowed
+    assert decide_evm_message(policy, {"domain": domain}).allowed
+    assert not decide_evm_message(policy, {"domain": {**domain, "chainId": 5}}).allowed
+    assert not decide_evm_message(policy, {"domain": {**domain, "verifyingContract": OTHER}}).allowed
+    assert not decide_evm_message(policy, {"message": {}}).allowed
+    assert not decide_evm_message(None, {"domain": domain}).allowed
+    assert decide_evm_message(policy, {"domain": domain}, halted=True).rule == "halted"

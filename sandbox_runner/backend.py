@@ -130,6 +130,31 @@ class SandboxBackend(Protocol):
         ...
 
 
+class BoundedOutput:
+    """Keeps the first `limit` bytes of a sandbox's output and counts the rest; `consume`
+    reads an iterable of byte chunks to its end (run it in a thread)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._kept = bytearray()
+        self.dropped = 0
+
+    def feed(self, chunk: bytes) -> None:
+        room = self._limit - len(self._kept)
+        self._kept += chunk[:room] if room > 0 else b""
+        self.dropped += max(0, len(chunk) - max(room, 0))
+
+    def consume(self, chunks) -> None:
+        try:
+            for chunk in chunks:
+                self.feed(chunk)
+        except Exception:  # the stream broke as the sandbox went away: keep what arrived
+            pass
+
+    def text(self) -> str:
+        return self._kept.decode("utf-8", errors="replace")
+
+
 def run_sandbox(backend: SandboxBackend, spec: SandboxSpec) -> SandboxResult:
     """Starts a sandbox and finishes it: one cold run."""
     try:

@@ -34,6 +34,7 @@ from sandbox_runner.backend import (
     SANDBOX_UID,
     SELF_KILL_GRACE_SECONDS,
     WATCHDOG,
+    BoundedOutput,
     ImageInfo,
     SandboxResult,
     SandboxSpec,
@@ -60,7 +61,7 @@ class _Process:
     cgroup: SandboxCgroup
     tmp_dir: Path
     state_file: Path
-    output: "_BoundedOutput"
+    output: BoundedOutput
     reader: threading.Thread
 
 
@@ -148,8 +149,9 @@ class BubblewrapBackend:
             raise SandboxStartError(f"could not start bwrap: {exc}") from None
         finally:
             seccomp.close()
-        output = _BoundedOutput(limits.output_bytes)
-        reader = threading.Thread(target=output.consume, args=(process.stdout,), daemon=True)
+        output = BoundedOutput(limits.output_bytes)
+        chunks = iter(lambda: process.stdout.read1(65536), b"")
+        reader = threading.Thread(target=output.consume, args=(chunks,), daemon=True)
         reader.start()
         return StartedSandbox(spec=spec, handle=_Process(process, cgroup, tmp_dir, state_file, output, reader))
 
@@ -208,21 +210,3 @@ def _umount(path: Path) -> None:
         path.rmdir()
     except OSError:
         pass
-
-
-class _BoundedOutput:
-    """Keeps the first `limit` bytes of a process's output and counts the rest."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._kept = bytearray()
-        self.dropped = 0
-
-    def consume(self, stream) -> None:
-        while chunk := stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536):
-            room = self._limit - len(self._kept)
-            self._kept += chunk[:room] if room > 0 else b""
-            self.dropped += max(0, len(chunk) - max(room, 0))
-
-    def text(self) -> str:
-        return self._kept.decode("utf-8", errors="replace")

@@ -32,6 +32,7 @@ from sandbox_runner.backend import (
     SANDBOX_UID,
     SELF_KILL_GRACE_SECONDS,
     WATCHDOG,
+    BoundedOutput,
     ImageInfo,
     SandboxResult,
     SandboxSpec,
@@ -107,7 +108,7 @@ class DockerBackend:
         except docker.errors.DockerException as exc:
             raise SandboxStartError(f"could not create the sandbox: {exc}") from None
         try:
-            output = _BoundedOutput(spec.limits.output_bytes)
+            output = BoundedOutput(spec.limits.output_bytes)
             # Attach before start: following logs after start can miss the tail of a
             # short-lived container's output.
             stream = container.attach(stdout=True, stderr=True, stream=True, logs=False)
@@ -183,26 +184,5 @@ def _remove(container) -> None:
 @dataclass
 class _Running:
     container: Any
-    output: "_BoundedOutput"
+    output: BoundedOutput
     reader: threading.Thread
-
-
-class _BoundedOutput:
-    """Keeps the first `limit` bytes of a container's output and counts the rest."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._kept = bytearray()
-        self.dropped = 0
-
-    def consume(self, stream) -> None:
-        try:
-            for chunk in stream:
-                room = self._limit - len(self._kept)
-                self._kept += chunk[:room] if room > 0 else b""
-                self.dropped += max(0, len(chunk) - max(room, 0))
-        except docker.errors.DockerException:
-            pass
-
-    def text(self) -> str:
-        return self._kept.decode("utf-8", errors="replace")

@@ -292,7 +292,7 @@ def stdout_flood(agent, t):
 
 
 def sdk_flood(agent, t):
-    for i in range(600):
+    for i in range(300):
         agent.log(f"flood {i}")
     served = 0
     while served < 100_000:

@@ -25,6 +25,7 @@ from orchestrator.manifest import Manifest, parse_manifest
 from orchestrator.positions import session_positions
 from orchestrator.runtime_service import CallBudget, ExecutionTicket, start_runtime_server
 from orchestrator.settings_values import resolve
+from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database, ExecutionRow, SessionRow, utcnow
 from orchestrator.transactions import EvmSender
 from orchestrator.warm_pool import WarmPool
@@ -51,11 +52,14 @@ INSTALLATION_LABEL = "org.corral.installation"
 
 
 class ExecutionRunner:
-    def __init__(self, config: OrchestratorConfig, db: Database, backend: SandboxBackend, evm_sender: EvmSender) -> None:
+    def __init__(
+        self, config: OrchestratorConfig, db: Database, backend: SandboxBackend, evm_sender: EvmSender, signer: SignerClient
+    ) -> None:
         self._config = config
         self._db = db
         self._backend = backend
         self._evm = evm_sender
+        self._signer = signer
         self._socket_root = config.socket_root.resolve()
         self._socket_root.mkdir(parents=True, exist_ok=True)
         os.chmod(self._socket_root, 0o711)
@@ -120,7 +124,7 @@ class ExecutionRunner:
             # Bound under a temporary name and renamed once the sandbox user may use it:
             # a pooled sandbox takes the socket appearing as its signal to connect.
             binding = socket_dir / f".{SOCKET_NAME}.binding"
-            server = await start_runtime_server(str(binding), ticket, self._db, self._evm)
+            server = await start_runtime_server(str(binding), ticket, self._db, self._evm, self._signer)
             _hand_to_sandbox_user(binding)
             os.rename(binding, socket_dir / SOCKET_NAME)
             if pooled:

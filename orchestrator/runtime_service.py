@@ -19,6 +19,7 @@ from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc, signer_pb2
 from orchestrator import memory
 from orchestrator.errors import Refused, as_grpc_status, invalid
 from orchestrator.positions import session_positions
+from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database, ExecutionLogRow, SessionRow, utcnow
 from orchestrator.transactions import EvmSender
 
@@ -83,10 +84,11 @@ def _refuse(code: grpc.StatusCode, message: str):
 
 
 class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
-    def __init__(self, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender) -> None:
+    def __init__(self, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender, signer: SignerClient) -> None:
         self._ticket = ticket
         self._db = db
         self._evm = evm_sender
+        self._signer = signer
 
     def _namespace(self, scope: int) -> str:
         session = self._ticket.session
@@ -179,7 +181,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
         else:
             raise invalid("give eip191_text or eip712_json")
         try:
-            signed = await self._evm.signer.sign_evm_message(wire)
+            signed = await self._signer.sign_evm_message(wire)
         except grpc.aio.AioRpcError as exc:
             code = exc.code() if exc.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT) else grpc.StatusCode.UNAVAILABLE
             raise Refused(code, f"signer: {exc.details()}") from None
@@ -198,13 +200,15 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
         return runtime_pb2.CompleteExecutionResponse()
 
 
-async def start_runtime_server(socket_path: str, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender) -> grpc.aio.Server:
+async def start_runtime_server(
+    socket_path: str, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender, signer: SignerClient
+) -> grpc.aio.Server:
     server = grpc.aio.server(
         interceptors=[TokenInterceptor(ticket.token, ticket.budget)],
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
         maximum_concurrent_rpcs=16,
     )
-    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, evm_sender), server)
+    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, evm_sender, signer), server)
     server.add_insecure_port(f"unix:{socket_path}")
     await server.start()
     return server

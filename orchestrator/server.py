@@ -64,7 +64,7 @@ async def serve(config: OrchestratorConfig) -> None:
     signer = SignerClient(config.signer_socket)
     backend = make_backend(config)
     evm_sender = EvmSender(db, chains, signer)
-    runner = ExecutionRunner(config, db, backend, evm_sender)
+    runner = ExecutionRunner(config, db, backend, evm_sender, signer)
     scheduler = Scheduler(db, runner, config.scheduler.tick_seconds, config.scheduler.max_parallel_executions)
     scheduler.recover()
     removed = await asyncio.to_thread(runner.remove_orphans)

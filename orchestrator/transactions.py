@@ -31,7 +31,6 @@ class EvmSender:
         self._db = db
         self._chains = chains
         self._signer = signer
-        self.signer = signer  # the message-signing path uses the same client
         # One nonce sequence per wallet and chain: fill → sign → broadcast is serialized.
         self._nonce_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 

@@ -99,7 +99,19 @@ class ExecutionRunner:
             db.add(execution)
             db.commit()
             positions, _ = session_positions(db, session)
-        return await self._execute(session, execution, command, positions)
+        try:
+            return await self._execute(session, execution, command, positions)
+        except Exception as exc:  # never leave an execution `running` behind
+            log.exception("execution %s failed before its sandbox ran", execution.id)
+            with self._db.session() as db:
+                row = db.get(ExecutionRow, execution.id)
+                if row.status == "running":
+                    row.status, row.error, row.finished_at = "failed", f"{type(exc).__name__}: {exc}", utcnow()
+                current = db.get(SessionRow, session_id)
+                if current.status == "running":  # retry after one interval minute, not at once
+                    current.next_run_at = utcnow() + timedelta(seconds=self._config.scheduler.minute_seconds)
+                db.commit()
+            return execution.id
 
     async def _execute(self, session: SessionRow, execution: ExecutionRow, command: str, positions) -> int:
         manifest = parse_manifest(session.agent.manifest_toml)
@@ -139,6 +151,8 @@ class ExecutionRunner:
         except Exception as exc:  # an orchestrator-side failure still ends the execution
             log.exception("execution %s could not run", execution.id)
             result = SandboxResult(exit_code=None, timed_out=False, output="", start_error=f"{type(exc).__name__}: {exc}")
+            if pooled and sandbox_id not in self._running:
+                await asyncio.to_thread(self._backend.discard, pooled.started)
         finally:
             if server is not None:
                 await server.stop(grace=None)

@@ -124,6 +124,7 @@ class DevStack:
             fd = os.open(self.passphrase_file, os.O_WRONLY | os.O_CREAT, 0o600)
             os.write(fd, os.urandom(24).hex().encode())
             os.close(fd)
+        (self.signer_home / "signer.sock").unlink(missing_ok=True)  # a stale one would look ready
         process = self._spawn(
             "signer",
             CORRAL_COMMAND + ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file), "serve"],

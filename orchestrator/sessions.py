@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import grpc
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from corral.v1 import signer_pb2
 from orchestrator import memory
 from orchestrator.agents import agent_manifest
 from orchestrator.chains.evm import EvmChain
@@ -86,19 +88,36 @@ class Sessions:
             session = SessionRow(
                 agent_id=agent_id,
                 wallet_address=wallet,
-                status="running",
+                status="created",
                 execution_mode=mode,
                 settings=dict(settings),
                 allocation_network=asset.network,
                 allocation_asset=asset.address,
                 allocation_amount=amount,
                 created_at=now,
-                next_run_at=now,
+                next_run_at=None,
                 stopped_at=None,
             )
             db.add(session)
             db.commit()
-            return self.get(session.id)
+
+        # The signer bounds what the session may spend, by the wallet owner's policy.
+        try:
+            await self._signer.open_session_budget(
+                signer_pb2.OpenSessionBudgetRequest(
+                    wallet_address=wallet, session_id=session.id, chain_id=chain.chain_id, asset="native", amount=amount
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            with self._db.session() as db:  # it never ran: nothing else refers to it
+                db.delete(db.get(SessionRow, session.id))
+                db.commit()
+            raise precondition(f"the signer did not open the session's budget: {exc.details()}") from None
+        with self._db.session() as db:
+            row = db.get(SessionRow, session.id)
+            row.status, row.next_run_at = "running", utcnow()
+            db.commit()
+        return self.get(session.id)
 
     def stop(self, session_id: int) -> SessionRow:
         with self._db.session() as db:

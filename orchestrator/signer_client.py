@@ -25,5 +25,8 @@ class SignerClient:
     async def sign_evm_message(self, request: signer_pb2.SignEvmMessageRequest) -> signer_pb2.SignEvmMessageResponse:
         return await self._stub.SignEvmMessage(request, timeout=30)
 
+    async def open_session_budget(self, request: signer_pb2.OpenSessionBudgetRequest) -> signer_pb2.OpenSessionBudgetResponse:
+        return await self._stub.OpenSessionBudget(request, timeout=10)
+
     async def close(self) -> None:
         await self._channel.close()

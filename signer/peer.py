@@ -52,6 +52,7 @@ class PeerCheckingProxy:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        self._public.unlink(missing_ok=True)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         pid, uid, gid = peer_credentials(writer.get_extra_info("socket"))

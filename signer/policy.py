@@ -13,6 +13,8 @@ An EVM transaction is allowed only if every rule that applies to it passes:
 - `contract-allowlist`   any other call goes to a listed contract with a listed selector
 - `spend-cap`            native value, and ERC-20 transfer/transferFrom amounts, stay within each
                          rolling-window cap, counted by the signer from its own allowed decisions
+- `session-budget`       where `session_budgets` caps an asset, a request made for a session
+                         spends only within the budget opened for that session (at most the cap)
 
 A message is allowed only if it is EIP-191 and `allow_eip191` is set (`eip191-allowed`), or
 EIP-712 with a domain matching one of `eip712_domains` (`eip712-domain-allowlist`).
@@ -108,6 +110,23 @@ class SpendCap(BaseModel):
         return NATIVE if v == NATIVE else _address(v)
 
 
+class SessionBudgetCap(BaseModel):
+    """The most one session may be given to spend of an asset on a chain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chain_id: int
+    asset: str = NATIVE
+    max_amount: str
+
+    _max = field_validator("max_amount", mode="before")(lambda cls, v: _amount(v))
+
+    @field_validator("asset")
+    @classmethod
+    def _asset(cls, v: str) -> str:
+        return NATIVE if v == NATIVE else _address(v)
+
+
 class Eip712DomainRule(BaseModel):
     """An allowed EIP-712 domain; a field left out matches any value."""
 
@@ -144,6 +163,9 @@ class WalletPolicy(BaseModel):
     contracts: list[ContractRule] = Field(default_factory=list)
     approvals: list[ApprovalRule] = Field(default_factory=list)
     spend_caps: list[SpendCap] = Field(default_factory=list)
+    # Per-session budgets: with a cap for a chain and asset, every session must have a budget
+    # opened (at most the cap) before it may spend that asset, and spends within it.
+    session_budgets: list[SessionBudgetCap] = Field(default_factory=list)
     # Messages: EIP-191 personal_sign is off unless allowed; EIP-712 only for listed domains.
     allow_eip191: bool = False
     eip712_domains: list[Eip712DomainRule] = Field(default_factory=list)
@@ -185,20 +207,49 @@ class EvmCall:
 
 
 class SpendLedger:
-    """What the signer itself has allowed, per wallet, chain and asset, with times."""
+    """What the signer itself has allowed, per wallet, chain and asset, with times and the
+    session each spend was made for; and the budgets opened for sessions."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, int, str], list[tuple[float, int]]] = {}
+        self._entries: dict[tuple[str, int, str], list[tuple[float, int, int]]] = {}
+        self._budgets: dict[tuple[str, int, int, str], int] = {}
 
-    def record(self, wallet: str, chain_id: int, asset: str, amount: int, at: float) -> None:
-        self._entries.setdefault((wallet.lower(), chain_id, asset), []).append((at, amount))
+    def record(self, wallet: str, chain_id: int, asset: str, amount: int, at: float, session_id: int = 0) -> None:
+        self._entries.setdefault((wallet.lower(), chain_id, asset), []).append((at, amount, session_id))
 
     def spent_since(self, wallet: str, chain_id: int, asset: str, since: float) -> int:
-        return sum(amount for at, amount in self._entries.get((wallet.lower(), chain_id, asset), []) if at > since)
+        return sum(amount for at, amount, _ in self._entries.get((wallet.lower(), chain_id, asset), []) if at > since)
+
+    def spent_by_session(self, wallet: str, chain_id: int, asset: str, session_id: int) -> int:
+        return sum(amount for _, amount, s in self._entries.get((wallet.lower(), chain_id, asset), []) if s == session_id)
+
+    def open_budget(self, wallet: str, session_id: int, chain_id: int, asset: str, amount: int) -> None:
+        self._budgets[(wallet.lower(), session_id, chain_id, asset)] = amount
+
+    def budget(self, wallet: str, session_id: int, chain_id: int, asset: str) -> int | None:
+        return self._budgets.get((wallet.lower(), session_id, chain_id, asset))
+
+
+def decide_session_budget(
+    policy: WalletPolicy | None, chain_id: int, asset: str, amount: int, halted: bool = False
+) -> Decision:
+    """May a session be given a budget of `amount` of `asset` on `chain_id`?"""
+    if halted:
+        return Decision(False, "halted", "the signer is halted; `corral signer resume` lifts it")
+    if policy is None:
+        return Decision(False, "default-deny", "the wallet has no policy; set one with `corral signer policy set`")
+    caps = [c for c in policy.session_budgets if c.chain_id == chain_id and c.asset == asset]
+    if not caps:
+        return Decision(True, "session-budget", "the wallet's policy sets no session budget for this asset; nothing to open")
+    bound = max(int(c.max_amount) for c in caps)
+    if amount > bound:
+        return Decision(False, "session-budget", f"a session budget of {amount} exceeds the wallet's per-session cap {bound}")
+    return Decision(True, "session-budget", f"budget of {amount} within the per-session cap {bound}")
 
 
 def decide_evm_transaction(
-    policy: WalletPolicy | None, wallet: str, call: EvmCall, ledger: SpendLedger, now: float, halted: bool = False
+    policy: WalletPolicy | None, wallet: str, call: EvmCall, ledger: SpendLedger, now: float, halted: bool = False,
+    session_id: int = 0,
 ) -> Decision:
     if halted:
         return Decision(False, "halted", "the signer is halted; `corral signer resume` lifts it")
@@ -250,6 +301,19 @@ def decide_evm_transaction(
                         f"{asset} spend of {amount} on chain {chain_id} would exceed the cap {cap.amount} per "
                         f"{cap.window_seconds}s ({already} already spent)",
                     )
+    if session_id:
+        for chain_id, asset, amount in spends:
+            if not any(c.chain_id == chain_id and c.asset == asset for c in policy.session_budgets):
+                continue
+            budget = ledger.budget(wallet, session_id, chain_id, asset)
+            if budget is None:
+                return Decision(False, "session-budget", f"session {session_id} has no {asset} budget opened on chain {chain_id}")
+            already = ledger.spent_by_session(wallet, chain_id, asset, session_id)
+            if already + amount > budget:
+                return Decision(
+                    False, "session-budget",
+                    f"session {session_id} would spend {already + amount} of {asset}, over its budget {budget}",
+                )
     return Decision(True, rule, "every applicable rule passed", spends=tuple(spends))
 
 

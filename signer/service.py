@@ -18,7 +18,7 @@ from corral.v1 import signer_pb2, signer_pb2_grpc
 from signer import evm
 from signer.audit import AuditLog, read_entries
 from signer.keystore import Keystore
-from signer.policy import EvmCall, PolicyStore, SpendLedger, decide_evm_message, decide_evm_transaction
+from signer.policy import EvmCall, PolicyStore, SpendLedger, decide_evm_message, decide_evm_transaction, decide_session_budget
 
 
 class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
@@ -29,8 +29,15 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         self._halt_file = halt_file
         self._ledger = SpendLedger()
         for entry in read_entries(audit_path):
+            if entry.get("decision") != "allow":
+                continue
+            if entry.get("action") == "open_session_budget" and entry.get("opened"):
+                request = entry["request"]
+                self._ledger.open_budget(entry["wallet"], int(request["session_id"]), int(request["chain_id"]), request["asset"],
+                                         int(request["amount"]))
+            session_id = int(entry.get("request", {}).get("context", {}).get("session_id", 0))
             for chain_id, asset, amount in entry.get("spends", []):
-                self._ledger.record(entry["wallet"], chain_id, asset, int(amount), entry["time"])
+                self._ledger.record(entry["wallet"], chain_id, asset, int(amount), entry["time"], session_id)
 
     async def ListSignerWallets(self, request, context):
         return signer_pb2.ListSignerWalletsResponse(
@@ -68,8 +75,10 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
 
         call = EvmCall(chain_id=fields["chainId"], to=fields["to"], value=fields["value"], data=fields["data"])
         now = time.time()
+        session_id = request.context.session_id
         decision = decide_evm_transaction(
-            self._policies.get(request.wallet_address), request.wallet_address, call, self._ledger, now, halted=self._halt_file.exists()
+            self._policies.get(request.wallet_address), request.wallet_address, call, self._ledger, now,
+            halted=self._halt_file.exists(), session_id=session_id,
         )
         if not decision.allowed:
             record("deny", decision.rule, decision.reason)
@@ -80,7 +89,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         spends = [[chain_id, asset, str(amount)] for chain_id, asset, amount in decision.spends]
         record("allow", decision.rule, decision.reason, transaction_hash=signed.tx_hash, spends=spends)
         for chain_id, asset, amount in decision.spends:
-            self._ledger.record(request.wallet_address, chain_id, asset, amount, now)
+            self._ledger.record(request.wallet_address, chain_id, asset, amount, now, session_id)
         return signer_pb2.SignEvmTransactionResponse(raw_transaction=signed.raw, transaction_hash=signed.tx_hash)
 
     async def SignEvmMessage(self, request: signer_pb2.SignEvmMessageRequest, context):
@@ -121,3 +130,28 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         record("allow", decision.rule, decision.reason, message_hash=signed.message_hash)
         return signer_pb2.SignEvmMessageResponse(v=signed.v, r=signed.r, s=signed.s, signature=signed.signature, message_hash=signed.message_hash)
+
+    async def OpenSessionBudget(self, request: signer_pb2.OpenSessionBudgetRequest, context):
+        payload = MessageToDict(request, preserving_proto_field_name=True)
+        asset = request.asset.lower() if request.asset != "native" else "native"
+
+        def record(decision: str, rule: str, reason: str, **extra) -> None:
+            self._audit.append({"action": "open_session_budget", "decision": decision, "rule": rule, "reason": reason,
+                                "wallet": request.wallet_address, "request": {**payload, "asset": asset}, **extra})
+
+        if not request.amount.isdigit() or request.session_id <= 0:
+            record("deny", "malformed-request", "amount must be an integer string and session_id positive")
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "amount must be a non-negative integer string and session_id positive")
+        if not self._keystore.has(request.wallet_address):
+            record("deny", "unknown-wallet", "this signer holds no key for the wallet")
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"this signer holds no key for wallet {request.wallet_address!r}")
+        policy = self._policies.get(request.wallet_address)
+        decision = decide_session_budget(policy, request.chain_id, asset, int(request.amount), halted=self._halt_file.exists())
+        if not decision.allowed:
+            record("deny", decision.rule, decision.reason)
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"denied by policy rule {decision.rule}: {decision.reason}")
+        opened = any(c.chain_id == request.chain_id and c.asset == asset for c in policy.session_budgets)
+        record("allow", decision.rule, decision.reason, opened=opened)
+        if opened:
+            self._ledger.open_budget(request.wallet_address, request.session_id, request.chain_id, asset, int(request.amount))
+        return signer_pb2.OpenSessionBudgetResponse(opened=opened)

@@ -133,3 +133,23 @@ class SignEvmMessageResponse(_message.Message):
     signature: str
     message_hash: str
     def __init__(self, v: _Optional[int] = ..., r: _Optional[str] = ..., s: _Optional[str] = ..., signature: _Optional[str] = ..., message_hash: _Optional[str] = ...) -> None: ...
+
+class OpenSessionBudgetRequest(_message.Message):
+    __slots__ = ("wallet_address", "session_id", "chain_id", "asset", "amount")
+    WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    wallet_address: str
+    session_id: int
+    chain_id: int
+    asset: str
+    amount: str
+    def __init__(self, wallet_address: _Optional[str] = ..., session_id: _Optional[int] = ..., chain_id: _Optional[int] = ..., asset: _Optional[str] = ..., amount: _Optional[str] = ...) -> None: ...
+
+class OpenSessionBudgetResponse(_message.Message):
+    __slots__ = ("opened",)
+    OPENED_FIELD_NUMBER: _ClassVar[int]
+    opened: bool
+    def __init__(self, opened: _Optional[bool] = ...) -> None: ...

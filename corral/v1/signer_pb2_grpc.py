@@ -49,6 +49,11 @@ class SignerServiceStub:
                 request_serializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageResponse.FromString,
                 _registered_method=True)
+        self.OpenSessionBudget = channel.unary_unary(
+                '/corral.v1.SignerService/OpenSessionBudget',
+                request_serializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetResponse.FromString,
+                _registered_method=True)
 
 
 class SignerServiceServicer:
@@ -77,6 +82,14 @@ class SignerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OpenSessionBudget(self, request, context):
+        """Opens a session's spending budget, as the wallet's policy bounds it. Where the policy
+        sets session budgets, a session spends nothing of that asset before this succeeds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SignerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +107,11 @@ def add_SignerServiceServicer_to_server(servicer, server):
                     servicer.SignEvmMessage,
                     request_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageRequest.FromString,
                     response_serializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageResponse.SerializeToString,
+            ),
+            'OpenSessionBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenSessionBudget,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -177,6 +195,33 @@ class SignerService:
             '/corral.v1.SignerService/SignEvmMessage',
             corral_dot_v1_dot_signer__pb2.SignEvmMessageRequest.SerializeToString,
             corral_dot_v1_dot_signer__pb2.SignEvmMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenSessionBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/OpenSessionBudget',
+            corral_dot_v1_dot_signer__pb2.OpenSessionBudgetRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.OpenSessionBudgetResponse.FromString,
             options,
             channel_credentials,
             insecure,

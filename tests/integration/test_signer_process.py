@@ -153,7 +153,6 @@ def test_spend_cap_holds_across_a_signer_restart(signer, tmp_path):
     process = signer.processes.pop("signer")
     process.terminate()
     process.wait(timeout=10)
-    (signer.signer_home / "signer.sock").unlink(missing_ok=True)
     signer.start_signer()
     channel = grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}")
     with pytest.raises(grpc.RpcError) as still_over:
@@ -195,3 +194,36 @@ def test_owner_export_reencrypts_to_a_new_passphrase(signer, wallet, tmp_path):
     key = Account.decrypt(json.loads(target.read_text()), "a fresh export passphrase")
     assert Account.from_key(key).address == wallet
     assert private_key_hex(signer, wallet) == bytes(key).hex()
+
+
+def test_session_budget_survives_a_signer_restart(signer, tmp_path):
+    wallet = signer.create_wallet(31337)
+    policy = tmp_path / "budget.json"
+    policy.write_text(json.dumps({"allowed_chain_ids": [31337], "session_budgets": [{"chain_id": 31337, "max_amount": "5000"}]}))
+    signer.corral("signer", "--home", str(signer.signer_home), "policy", "set", wallet, "--file", str(policy))
+
+    def stub_now():
+        return signer_pb2_grpc.SignerServiceStub(grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}"))
+
+    def for_session(nonce):
+        request = transfer(wallet, 31337, nonce=nonce)
+        request.context.session_id = 77
+        return request
+
+    with pytest.raises(grpc.RpcError) as unopened:
+        stub_now().SignEvmTransaction(for_session(0))
+    assert "no native budget opened" in unopened.value.details()
+    with pytest.raises(grpc.RpcError) as too_big:
+        stub_now().OpenSessionBudget(signer_pb2.OpenSessionBudgetRequest(wallet_address=wallet, session_id=77, chain_id=31337, asset="native", amount="6000"))
+    assert too_big.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    opened = stub_now().OpenSessionBudget(signer_pb2.OpenSessionBudgetRequest(wallet_address=wallet, session_id=77, chain_id=31337, asset="native", amount="1500"))
+    assert opened.opened
+    assert stub_now().SignEvmTransaction(for_session(1)).raw_transaction  # 1000 of 1500
+
+    process = signer.processes.pop("signer")
+    process.terminate()
+    process.wait(timeout=10)
+    signer.start_signer()
+    with pytest.raises(grpc.RpcError) as over:
+        stub_now().SignEvmTransaction(for_session(2))  # 2000 > 1500, counted from the audit log
+    assert "session-budget" in over.value.details() and "over its budget 1500" in over.value.details()

@@ -163,3 +163,25 @@ def test_message_rules():
     assert not decide_evm_message(policy, {"message": {}}).allowed
     assert not decide_evm_message(None, {"domain": domain}).allowed
     assert decide_evm_message(policy, {"domain": domain}, halted=True).rule == "halted"
+
+
+def test_session_budgets():
+    from signer.policy import decide_session_budget
+
+    policy = WalletPolicy(allowed_chain_ids=[1], session_budgets=[{"chain_id": 1, "max_amount": "1000"}])
+    assert not decide_session_budget(policy, 1, "native", 1001).allowed
+    assert decide_session_budget(policy, 1, "native", 1000).allowed
+    assert decide_session_budget(WalletPolicy(allowed_chain_ids=[1]), 1, "native", 10**30).allowed  # nothing to open
+    ledger = SpendLedger()
+    # A session without an opened budget spends nothing of a budgeted asset.
+    assert decide(policy, EvmCall(1, OTHER, 10, b""), ledger).allowed  # no session: wallet rules only
+    denied = decide_evm_transaction(policy, WALLET, EvmCall(1, OTHER, 10, b""), ledger, 0.0, session_id=7)
+    assert (denied.allowed, denied.rule) == (False, "session-budget")
+    ledger.open_budget(WALLET, 7, 1, "native", 600)
+    assert decide_evm_transaction(policy, WALLET, EvmCall(1, OTHER, 600, b""), ledger, 0.0, session_id=7).allowed
+    ledger.record(WALLET, 1, "native", 600, 0.0, session_id=7)
+    over = decide_evm_transaction(policy, WALLET, EvmCall(1, OTHER, 1, b""), ledger, 0.0, session_id=7)
+    assert (over.allowed, over.rule) == (False, "session-budget")
+    # Another session's budget is its own.
+    ledger.open_budget(WALLET, 8, 1, "native", 600)
+    assert decide_evm_transaction(policy, WALLET, EvmCall(1, OTHER, 600, b""), ledger, 0.0, session_id=8).allowed

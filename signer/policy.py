@@ -50,6 +50,11 @@ def _address(value: str) -> str:
     return value.lower()
 
 
+def _asset(value: str) -> str:
+    """"native" or an ERC-20 token address."""
+    return NATIVE if value == NATIVE else _address(value)
+
+
 def _amount(value: str | int) -> str:
     text = str(value)
     if not text.isdigit():
@@ -103,11 +108,7 @@ class SpendCap(BaseModel):
     window_seconds: int = Field(default=86_400, ge=1)
 
     _amount = field_validator("amount", mode="before")(lambda cls, v: _amount(v))
-
-    @field_validator("asset")
-    @classmethod
-    def _asset(cls, v: str) -> str:
-        return NATIVE if v == NATIVE else _address(v)
+    _asset = field_validator("asset")(lambda cls, v: _asset(v))
 
 
 class SessionBudgetCap(BaseModel):
@@ -120,11 +121,7 @@ class SessionBudgetCap(BaseModel):
     max_amount: str
 
     _max = field_validator("max_amount", mode="before")(lambda cls, v: _amount(v))
-
-    @field_validator("asset")
-    @classmethod
-    def _asset(cls, v: str) -> str:
-        return NATIVE if v == NATIVE else _address(v)
+    _asset = field_validator("asset")(lambda cls, v: _asset(v))
 
 
 class Eip712DomainRule(BaseModel):

@@ -1,0 +1,67 @@
+"""Bad requests from an agent get a gRPC status that says what to fix, and leave nothing
+behind: no transaction row, no memory row. Real runtime server, real Unix socket."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+
+from corral.v1 import runtime_pb2, runtime_pb2_grpc
+from orchestrator.chains.evm import EvmChain
+from orchestrator.config import ChainConfig
+from orchestrator.runtime_service import ExecutionTicket, start_runtime_server
+from orchestrator.store import AgentRow, Database, MemoryRow, SessionRow, TransactionRow
+from orchestrator.transactions import EvmSender
+
+TOKEN = "t" * 43
+
+
+def evm_request(**fields) -> runtime_pb2.SignAndSendRequest:
+    evm = {"to_address": "0x" + "11" * 20, "data": "0x", "value": "1", **fields.pop("evm", {})}
+    fields = {"request_id": "r1", "network": "ethereum:31337", **fields}
+    return runtime_pb2.SignAndSendRequest(evm=runtime_pb2.EvmTransactionRequest(**evm), **fields)
+
+
+CASES = [
+    ("SignAndSend", evm_request(evm={"to_address": "0x1234"}), grpc.StatusCode.INVALID_ARGUMENT, "20-byte hex address"),
+    ("SignAndSend", evm_request(evm={"value": "1.5"}), grpc.StatusCode.INVALID_ARGUMENT, "integer string of wei"),
+    ("SignAndSend", evm_request(evm={"data": "0xabc"}), grpc.StatusCode.INVALID_ARGUMENT, "whole bytes"),
+    ("SignAndSend", evm_request(network="ethereum:1"), grpc.StatusCode.INVALID_ARGUMENT, "not configured"),
+    ("SignAndSend", evm_request(network="bitcoin"), grpc.StatusCode.INVALID_ARGUMENT, "Unsupported network"),
+    ("SignAndSend", evm_request(message="m" * 251), grpc.StatusCode.INVALID_ARGUMENT, "at most 250"),
+    ("SetMemory", runtime_pb2.SetMemoryRequest(key="", value="v"), grpc.StatusCode.INVALID_ARGUMENT, "1–255 characters"),
+    ("SetMemory", runtime_pb2.SetMemoryRequest(key="k" * 256, value="v"), grpc.StatusCode.INVALID_ARGUMENT, "1–255 characters"),
+    ("SetMemory", runtime_pb2.SetMemoryRequest(key="k", value="v" * (64 * 1024 + 1)), grpc.StatusCode.INVALID_ARGUMENT, "limited to"),
+    ("SignMessage", runtime_pb2.SignMessageRequest(request_id="m1", chain_id=1), grpc.StatusCode.INVALID_ARGUMENT, "eip191_text or eip712_json"),
+]
+
+
+@pytest.mark.parametrize("method, request_message, code, fragment", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_bad_requests_are_refused_and_leave_nothing(tmp_path, method, request_message, code, fragment):
+    db = Database(f"sqlite:///{tmp_path / 'o.db'}")
+    agent = AgentRow(id=1, name="a", version="0.0.1", image="i", image_id="i", wallet_type="ethereum", manifest_toml="")
+    session = SessionRow(id=3, agent_id=1, wallet_address="0x" + "22" * 20, execution_mode="auto", settings={},
+                         allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="0")
+    session.agent = agent
+    ticket = ExecutionTicket(execution_id=9, session=session, command=1, token=TOKEN, settings={}, positions_snapshot=[])
+    # The chain is configured but never reached: validation refuses first.
+    sender = EvmSender(db, {"ethereum:31337": EvmChain("ethereum:31337", ChainConfig(rpc_url="http://127.0.0.1:9"))}, signer=None)
+
+    async def scenario():
+        server = await start_runtime_server(str(tmp_path / "r.sock"), ticket, db, sender, signer=None)
+        try:
+            async with grpc.aio.insecure_channel(f"unix:{tmp_path / 'r.sock'}") as channel:
+                stub = runtime_pb2_grpc.AgentRuntimeStub(channel)
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await getattr(stub, method)(request_message, metadata=(("authorization", f"Bearer {TOKEN}"),))
+                return refused.value
+        finally:
+            await server.stop(None)
+
+    error = asyncio.run(scenario())
+    assert error.code() == code and fragment in error.details(), error.details()
+    with db.session() as s:
+        assert s.query(TransactionRow).count() == 0
+        assert s.query(MemoryRow).count() == 0

@@ -37,3 +37,13 @@ def as_grpc_status(method):
     wrapper.__name__ = method.__name__
     wrapper.__doc__ = method.__doc__
     return wrapper
+
+
+def refusing_handler(code: grpc.StatusCode, message: str):
+    """A method handler that answers every call with `code`: what an interceptor returns
+    instead of the real handler when it refuses a call."""
+
+    async def refuse(request, context):
+        await context.abort(code, message)
+
+    return grpc.unary_unary_rpc_method_handler(refuse, request_deserializer=lambda b: None, response_serializer=lambda m: b"")

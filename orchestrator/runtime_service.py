@@ -17,7 +17,7 @@ from google.protobuf.struct_pb2 import Struct
 
 from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc, signer_pb2
 from orchestrator import memory
-from orchestrator.errors import Refused, as_grpc_status, invalid
+from orchestrator.errors import Refused, as_grpc_status, invalid, refusing_handler
 from orchestrator.positions import session_positions
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database, ExecutionLogRow, SessionRow, utcnow
@@ -65,22 +65,13 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(self, continuation, handler_call_details):
         supplied = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
         if not hmac.compare_digest(supplied.encode(), self._expected):
-            return _refuse(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong execution token")
+            return refusing_handler(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong execution token")
         if handler_call_details.method.endswith("/CompleteExecution"):
             return await continuation(handler_call_details)  # the outcome report always gets through
         self._budget.calls += 1
         if self._budget.calls > self._budget.max_calls:
-            return _refuse(grpc.StatusCode.RESOURCE_EXHAUSTED, f"this execution has used all {self._budget.max_calls} of its SDK calls")
+            return refusing_handler(grpc.StatusCode.RESOURCE_EXHAUSTED, f"this execution has used all {self._budget.max_calls} of its SDK calls")
         return await continuation(handler_call_details)
-
-
-def _refuse(code: grpc.StatusCode, message: str):
-    async def refuse(request, context):
-        await context.abort(code, message)
-
-    return grpc.unary_unary_rpc_method_handler(refuse, request_deserializer=lambda b: None, response_serializer=lambda m: b"")
-
-
 
 
 class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):

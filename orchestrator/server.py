@@ -16,6 +16,7 @@ from corral.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator.api import OrchestratorApi
 from orchestrator.chains.evm import EvmChain
 from orchestrator.config import OrchestratorConfig
+from orchestrator.errors import refusing_handler
 from orchestrator.executions import ExecutionRunner
 from orchestrator.scheduler import Scheduler
 from orchestrator.sessions import Sessions
@@ -41,11 +42,7 @@ class ApiTokenInterceptor(grpc.aio.ServerInterceptor):
         supplied = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
         if hmac.compare_digest(supplied.encode(), self._expected):
             return await continuation(handler_call_details)
-
-        async def deny(request, context):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong API token (authorization: Bearer <token>)")
-
-        return grpc.unary_unary_rpc_method_handler(deny, request_deserializer=lambda b: None, response_serializer=lambda m: b"")
+        return refusing_handler(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong API token (authorization: Bearer <token>)")
 
 
 def make_backend(config: OrchestratorConfig) -> SandboxBackend:

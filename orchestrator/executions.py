@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import shutil
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -66,7 +67,7 @@ class ExecutionRunner:
         # This process's identity on the sandboxes it starts, and what it has running.
         self.owner_id = uuid.uuid4().hex
         self.installation_id = db.installation_id()
-        self.live_sandboxes: set[str] = set()
+        self.claimed = ClaimedSandboxes()
         self._running: dict[str, StartedSandbox] = {}
         self._background: set[asyncio.Task] = set()
         self.pool = WarmPool(
@@ -75,6 +76,7 @@ class ExecutionRunner:
             idle_seconds=config.sandbox.warm_pool_idle_seconds,
             make_spec=lambda image, limits, socket_dir, token, idle: self.sandbox_spec(image, limits, socket_dir, token, idle),
             new_socket_dir=self.new_socket_dir,
+            release_socket_dir=self.release_socket_dir,
         )
 
     def limits_for(self, manifest: Manifest) -> SandboxLimits:
@@ -128,7 +130,6 @@ class ExecutionRunner:
             budget=CallBudget(max_calls=self._config.sandbox.max_sdk_calls, max_log_lines=self._config.sandbox.max_log_lines),
         )
         sandbox_id = pooled.started.spec.sandbox_id if pooled else secrets.token_hex(8)
-        self.live_sandboxes.add(sandbox_id)
         socket_dir = pooled.socket_dir if pooled else None
         server = None
         try:
@@ -156,10 +157,9 @@ class ExecutionRunner:
         finally:
             if server is not None:
                 await server.stop(grace=None)
-            if socket_dir is not None:
-                shutil.rmtree(socket_dir, ignore_errors=True)
-            self.live_sandboxes.discard(sandbox_id)
             self._running.pop(sandbox_id, None)
+            if socket_dir is not None:
+                self.release_socket_dir(socket_dir)
         if self.pool.enabled:
             self._spawn(self.pool.refill(image_id, limits))
 
@@ -179,7 +179,11 @@ class ExecutionRunner:
         return execution.id
 
     def new_socket_dir(self, sandbox_id: str) -> Path:
-        """A fresh directory for one sandbox's socket, reachable by the sandbox user only."""
+        """A fresh directory for one sandbox's socket, reachable by the sandbox user only.
+
+        Claims the sandbox id first: from here until `release_socket_dir`, the reaper
+        leaves this directory and any container labelled with the id alone."""
+        self.claimed.claim(sandbox_id)
         socket_dir = self._socket_root / f"sbx-{sandbox_id}"
         socket_dir.mkdir(mode=0o700)
         try:
@@ -188,6 +192,11 @@ class ExecutionRunner:
             # Not root: the directory's unguessable name (under a 0711 root) is the guard.
             os.chmod(socket_dir, 0o711)
         return socket_dir
+
+    def release_socket_dir(self, socket_dir: Path) -> None:
+        """Removes a sandbox's socket directory and gives up its claim (its container is gone)."""
+        shutil.rmtree(socket_dir, ignore_errors=True)
+        self.claimed.release(socket_dir.name.removeprefix("sbx-"))
 
     def sandbox_spec(
         self, image_id: str, limits: SandboxLimits, socket_dir: Path, token: str, idle_seconds: float, sandbox_id: str | None = None
@@ -220,7 +229,6 @@ class ExecutionRunner:
         """Shutdown, last step, once no thread can start another sandbox: removes every
         sandbox and socket directory this process made."""
         self.pool.drain()
-        self.live_sandboxes.clear()
         removed = self._backend.remove_orphans({OWNER_LABEL: self.owner_id}, lambda labels: False)
         for entry in self._socket_root.iterdir():
             if entry.name.startswith("sbx-"):
@@ -236,21 +244,48 @@ class ExecutionRunner:
         """Removes this installation's sandboxes and socket directories that no live
         execution or pool owns.
 
+        Runs in a thread beside executions and pool refills, so liveness is asked of the
+        claims at the moment each thing is looked at, never from an earlier snapshot: an
+        id is claimed before its directory or container exists, so anything found
+        unclaimed is truly left over.
+
         Other orchestrator processes sharing the database own their sandboxes until the
         deadline label passes; other installations' sandboxes are never looked at."""
-        live = self.live_sandboxes | self.pool.sandbox_ids()
 
         def is_live(labels: dict[str, str]) -> bool:
             if labels.get(OWNER_LABEL) != self.owner_id:
                 return True  # another process's: it goes when its deadline label passes
-            return labels.get(SANDBOX_ID_LABEL) in live
+            return self.claimed.holds(labels.get(SANDBOX_ID_LABEL, ""))
 
         removed = self._backend.remove_orphans({INSTALLATION_LABEL: self.installation_id}, is_live)
         for entry in self._socket_root.iterdir():
-            if entry.name.startswith("sbx-") and entry.name.removeprefix("sbx-") not in live:
+            if entry.name.startswith("sbx-") and not self.claimed.holds(entry.name.removeprefix("sbx-")):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
         return removed
+
+
+class ClaimedSandboxes:
+    """The sandbox ids this process has a socket directory (and maybe a container) for.
+
+    Shared between the event loop, pool refills and the reaper, which run in different
+    threads, hence the lock."""
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+
+    def claim(self, sandbox_id: str) -> None:
+        with self._lock:
+            self._ids.add(sandbox_id)
+
+    def release(self, sandbox_id: str) -> None:
+        with self._lock:
+            self._ids.discard(sandbox_id)
+
+    def holds(self, sandbox_id: str) -> bool:
+        with self._lock:
+            return sandbox_id in self._ids
 
 
 def _hand_to_sandbox_user(socket_path: Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import shutil
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -43,12 +42,14 @@ class WarmPool:
         idle_seconds: float,
         make_spec: Callable[[str, SandboxLimits, Path, str, float], SandboxSpec],
         new_socket_dir: Callable[[str], Path],
+        release_socket_dir: Callable[[Path], None],
     ) -> None:
         self._backend = backend
         self._size = size
         self._idle_seconds = idle_seconds
         self._make_spec = make_spec
         self._new_socket_dir = new_socket_dir
+        self._release_socket_dir = release_socket_dir
         self._idle: defaultdict[PoolKey, deque[PooledSandbox]] = defaultdict(deque)
         self._filling: set[PoolKey] = set()
         self._closed = False
@@ -56,9 +57,6 @@ class WarmPool:
     @property
     def enabled(self) -> bool:
         return self._size > 0
-
-    def sandbox_ids(self) -> set[str]:
-        return {p.started.spec.sandbox_id for queue in self._idle.values() for p in queue}
 
     def take(self, image_id: str, limits: SandboxLimits) -> PooledSandbox | None:
         """A ready sandbox for this image and limits, or None (the caller starts one cold)."""
@@ -98,7 +96,7 @@ class WarmPool:
             started = self._backend.start(spec)
         except SandboxStartError as exc:
             log.warning("could not pre-start a sandbox for %s: %s", image_id, exc)
-            shutil.rmtree(socket_dir, ignore_errors=True)
+            self._release_socket_dir(socket_dir)
             return None
         return PooledSandbox(started, socket_dir, token, expires_at=time.time() + self._idle_seconds)
 
@@ -106,7 +104,7 @@ class WarmPool:
         try:
             self._backend.discard(pooled.started)
         finally:
-            shutil.rmtree(pooled.socket_dir, ignore_errors=True)
+            self._release_socket_dir(pooled.socket_dir)
 
     def close(self) -> None:
         """No more refills; then `drain` removes what is idle."""

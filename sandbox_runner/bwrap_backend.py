@@ -7,7 +7,9 @@ size-limited tmpfs for /tmp, the execution's socket directory bound read-only, e
 capability dropped, no-new-privileges (bwrap always sets it), a seccomp filter that
 allows only AF_UNIX sockets (`seccomp_filter`), cgroup v1 memory/CPU/pids limits
 (`cgroups`), rlimits, and `--die-with-parent`. The sandbox's first process is the same
-watchdog as in Docker, which ends it at its deadline.
+watchdog as in Docker, which ends it at its deadline. The cgroups, rlimits and user are
+entered by `bwrap_launch`, which then executes bwrap: never in the orchestrator between
+fork and exec, where gRPC's fork handlers kill or hang the child.
 
 Images are directories made by `sandbox_runner.images.build_agent_dir_image`.
 """
@@ -16,8 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -45,6 +47,8 @@ from sandbox_runner.cgroups import CgroupError, SandboxCgroup
 from sandbox_runner.seccomp_filter import compiled_filter_file
 
 IMAGE_FILE = "image.json"
+# Enters the cgroups, rlimits and user of a sandbox, then executes bwrap.
+LAUNCHER = Path(__file__).resolve().with_name("bwrap_launch.py")
 MOUNT_POINTS = ("opt/corral", "agent", "run/corral", "tmp")
 BASE_ENVIRONMENT = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -130,25 +134,43 @@ class BubblewrapBackend:
             "--", *WATCHDOG, str(self_kill_after), "--", *ENTRYPOINT, *spec.command,
         ]
 
-        def enter_limits() -> None:  # runs in the child between fork and exec
-            cgroup.add_self()
-            resource.setrlimit(resource.RLIMIT_NOFILE, (limits.nofile, limits.nofile))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.fsize_mb * 2**20, limits.fsize_mb * 2**20))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            os.setgroups([])
-            os.setgid(SANDBOX_GID)
-            os.setuid(SANDBOX_UID)
-
+        # Entered by bwrap_launch, a process of its own, right before it executes bwrap:
+        # nothing may run in the orchestrator between fork and exec (see bwrap_launch).
+        setup = {
+            "cgroup_procs": [str(path) for path in cgroup.procs_files()],
+            "rlimits": {
+                "RLIMIT_NOFILE": limits.nofile,
+                "RLIMIT_FSIZE": limits.fsize_mb * 2**20,
+                "RLIMIT_CORE": 0,
+            },
+            "uid": SANDBOX_UID,
+            "gid": SANDBOX_GID,
+        }
+        status_read, status_write = os.pipe()
+        launch = [sys.executable or "python3", "-I", "-S", str(LAUNCHER), str(status_write), json.dumps(setup), "--", *argv]
         try:
+            # No preexec_fn, user or group: Popen then uses vfork, which runs no fork
+            # handlers (gRPC's abort or hang the child; see bwrap_launch).
             process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                pass_fds=[seccomp.fileno()], preexec_fn=enter_limits, cwd="/",
+                launch, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                pass_fds=[seccomp.fileno(), status_write], cwd="/",
             )
         except (OSError, subprocess.SubprocessError) as exc:
+            os.close(status_read)
             self._clean(cgroup, tmp_dir, state_file)
             raise SandboxStartError(f"could not start bwrap: {exc}") from None
         finally:
+            os.close(status_write)
             seccomp.close()
+        # Until the launcher has executed bwrap (end of file, nothing written) or failed
+        # to confine itself (its reason): a sandbox outside its limits never starts.
+        with os.fdopen(status_read, "rb") as status:
+            failure = status.read().decode(errors="replace")
+        if failure:
+            process.wait(timeout=30)
+            process.stdout.close()
+            self._clean(cgroup, tmp_dir, state_file)
+            raise SandboxStartError(f"could not start bwrap: {failure}")
         output = BoundedOutput(limits.output_bytes)
         chunks = iter(lambda: process.stdout.read1(65536), b"")
         reader = threading.Thread(target=output.consume, args=(chunks,), daemon=True)

@@ -38,10 +38,10 @@ class SandboxCgroup:
         _write(self.paths["cpu"] / "cpu.cfs_quota_us", int(cpus * 100_000))
         _write(self.paths["pids"] / "pids.max", pids)
 
-    def add_self(self) -> None:
-        """Moves the calling process into every controller (used between fork and exec)."""
-        for path in self.paths.values():
-            _write(path / "cgroup.procs", os.getpid())
+    def procs_files(self) -> list[Path]:
+        """The files a process writes its pid to, to move itself into every controller
+        (bwrap_launch does, right before it executes bwrap)."""
+        return [path / "cgroup.procs" for path in self.paths.values()]
 
     def pids(self) -> list[int]:
         procs = self.paths["pids"] / "cgroup.procs"

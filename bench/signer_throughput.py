@@ -1,6 +1,9 @@
 """Signatures per second through the signer's socket (peer check, policy, audit with fsync,
-eth-account signing) against raw eth-account signing in this process, measured in the
-same run.
+signing) against raw signing in this process, measured in the same run.
+
+Two figures for the signer: wall-clock signatures/s with the benchmark client on the
+same machine (it competes for the CPU), and signatures per CPU-second of the signer
+process itself (read from /proc), which is its rate on one core of its own.
 
     .venv/bin/python -m bench.signer_throughput [--count 2000] [--concurrency 8]
 """
@@ -9,45 +12,93 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import tempfile
 import time
 from pathlib import Path
 
 import grpc
 from eth_account import Account
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.message import Message, to_bytes_versioned
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
 
 from corral.devstack import DevStack
 from corral.v1 import signer_pb2, signer_pb2_grpc
 
 TO = "0x" + "11" * 20
+SOLANA_TO = Pubkey.from_string("9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin")
 
 
-def raw_rate(count: int) -> float:
+def evm_fields(nonce: int) -> dict:
+    return {"chainId": 1, "nonce": nonce, "to": TO, "value": 1, "gas": 21000,
+            "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 10**9, "data": b"", "type": 2}
+
+
+def raw_evm_rate(count: int) -> float:
     account = Account.create()
     start = time.perf_counter()
     for nonce in range(count):
-        account.sign_transaction({"chainId": 1, "nonce": nonce, "to": TO, "value": 1, "gas": 21000,
-                                  "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 10**9, "data": b"", "type": 2})
+        account.sign_transaction(evm_fields(nonce))
     return count / (time.perf_counter() - start)
 
 
-async def signer_rate(socket_path: Path, wallet: str, count: int, concurrency: int) -> float:
+def solana_message(payer: Pubkey, lamports: int) -> Message:
+    ix = transfer(TransferParams(from_pubkey=payer, to_pubkey=SOLANA_TO, lamports=lamports))
+    return Message.new_with_blockhash([ix], payer, Hash.default())
+
+
+def raw_solana_rate(count: int) -> float:
+    keypair = Keypair()
+    start = time.perf_counter()
+    for n in range(count):
+        message = solana_message(keypair.pubkey(), n + 1)
+        VersionedTransaction.populate(message, [keypair.sign_message(to_bytes_versioned(message))])
+    return count / (time.perf_counter() - start)
+
+
+def evm_request(wallet: str, n: int) -> tuple[str, signer_pb2.SignEvmTransactionRequest]:
+    tx = signer_pb2.EvmUnsignedTransaction(
+        chain_id=1, nonce=n, to=TO, value="1", gas=21000,
+        eip1559=signer_pb2.Eip1559Fees(max_fee_per_gas=str(2 * 10**9), max_priority_fee_per_gas=str(10**9)),
+    )
+    return "SignEvmTransaction", signer_pb2.SignEvmTransactionRequest(wallet_address=wallet, transaction=tx)
+
+
+def solana_request(wallet: str, n: int) -> tuple[str, signer_pb2.SignSolanaTransactionRequest]:
+    message = solana_message(Pubkey.from_string(wallet), n + 1)
+    tx = VersionedTransaction.populate(message, [Signature.default()])
+    return "SignSolanaTransaction", signer_pb2.SignSolanaTransactionRequest(wallet_address=wallet, transaction=bytes(tx))
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+async def signer_rate(socket_path: Path, make_request, count: int, concurrency: int, pid: int | None = None) -> tuple[float, float | None]:
+    """(signatures per wall-clock second, signatures per signer CPU-second)."""
     async with grpc.aio.insecure_channel(f"unix:{socket_path}") as channel:
         stub = signer_pb2_grpc.SignerServiceStub(channel)
-        nonces = iter(range(count))
+        requests = iter(range(count))
 
         async def worker() -> None:
-            for nonce in nonces:
-                tx = signer_pb2.EvmUnsignedTransaction(
-                    chain_id=1, nonce=nonce, to=TO, value="1", gas=21000,
-                    eip1559=signer_pb2.Eip1559Fees(max_fee_per_gas=str(2 * 10**9), max_priority_fee_per_gas=str(10**9)),
-                )
-                await stub.SignEvmTransaction(signer_pb2.SignEvmTransactionRequest(wallet_address=wallet, transaction=tx))
+            for n in requests:
+                method, request = make_request(n)
+                await getattr(stub, method)(request)
 
         await stub.ListSignerWallets(signer_pb2.ListSignerWalletsRequest())  # connect first
+        cpu_before = cpu_seconds(pid) if pid else 0.0
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return count / (time.perf_counter() - start)
+        wall = time.perf_counter() - start
+        cpu = cpu_seconds(pid) - cpu_before if pid else 0.0
+        return count / wall, (count / cpu if cpu else None)
 
 
 def main() -> None:
@@ -55,18 +106,31 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    raw = raw_rate(args.count)
+    raw_evm, raw_solana = raw_evm_rate(args.count), raw_solana_rate(args.count)
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as home:
         stack = DevStack(Path(home))
         stack.home.mkdir(parents=True, exist_ok=True)
         try:
             stack.start_signer()
-            wallet = stack.create_wallet(1)
-            through = asyncio.run(signer_rate(stack.signer_home / "signer.sock", wallet, args.count, args.concurrency))
+            pid = stack.processes["signer"].pid
+            evm_wallet = stack.create_wallet(1)
+            solana_wallet = stack.corral("signer", "--home", str(stack.signer_home), "--passphrase-file", str(stack.passphrase_file),
+                                         "wallet", "create", "--type", "solana").stdout.strip()
+            policy = stack.home / "solana-policy.json"
+            policy.write_text(json.dumps({"solana": {"allowed_programs": ["11111111111111111111111111111111"]}}))
+            stack.corral("signer", "--home", str(stack.signer_home), "policy", "set", solana_wallet, "--file", str(policy))
+            socket_path = stack.signer_home / "signer.sock"
+            evm = asyncio.run(signer_rate(socket_path, lambda n: evm_request(evm_wallet, n), args.count, args.concurrency, pid))
+            solana = asyncio.run(signer_rate(socket_path, lambda n: solana_request(solana_wallet, n), args.count, args.concurrency, pid))
         finally:
             stack.close()
-    print(f"raw eth-account signing (this process)       {raw:8.0f} signatures/s  (baseline)")
-    print(f"through the signer socket (policy + audit)   {through:8.0f} signatures/s  {through / raw:5.2f}x")
+    print(f"{args.count} signatures each, {args.concurrency} requests in flight, {os.cpu_count()} cores shared with the client")
+    for name, raw, (wall, per_core) in (("EVM (eth-account)", raw_evm, evm), ("Solana (solders)", raw_solana, solana)):
+        print(f"{name}")
+        print(f"  raw signing in this process            {raw:8.0f} signatures/s  (baseline)")
+        print(f"  through the signer socket, wall clock  {wall:8.0f} signatures/s  {wall / raw:5.2f}x")
+        if per_core:
+            print(f"  per CPU-second of the signer process   {per_core:8.0f} signatures/s  {per_core / raw:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,24 @@ def _wait_for(check, what: str, timeout: float, process: subprocess.Popen | None
     raise TimeoutError(f"{what} did not come up within {timeout}s")
 
 
+SIGNER_USER = "corral-signer"
+
+
+def _default_signer_user() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(SIGNER_USER)
+    except KeyError:
+        return None
+    return SIGNER_USER
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Can a user other than the owner traverse every directory down to `path`?"""
+    return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents] if p.exists())
+
+
 class DevStack:
     """Starts anvil, the signer and the orchestrator under `home`; `close()` stops them."""
 
@@ -69,6 +89,7 @@ class DevStack:
         tick_seconds: float = 0.2,
         sandbox: dict[str, object] | None = None,
         max_parallel_executions: int = 4,
+        signer_user: str | None = "auto",
     ) -> None:
         self.home = home.resolve()
         self.minute_seconds = minute_seconds
@@ -77,7 +98,16 @@ class DevStack:
         # The orchestrator's [sandbox] settings (see orchestrator/config.py).
         self.sandbox = {"deadline_seconds": deadline_seconds, **(sandbox or {})}
         self.processes: dict[str, subprocess.Popen] = {}
+        # Started by root on a host with the `corral-signer` user (scripts/setup makes it),
+        # the signer runs as that user, as in production.
+        self.signer_user = signer_user if signer_user != "auto" else _default_signer_user()
         self.signer_home = self.home / "signer"
+        self._signer_home_parent: Path | None = None
+        if self.signer_user and not _reachable_by_others(self.home):
+            # (pytest's temporary directories are private to root.)
+            self._signer_home_parent = Path(tempfile.mkdtemp(prefix="corral-signer-"))
+            self._signer_home_parent.chmod(0o711)
+            self.signer_home = self._signer_home_parent / "signer"
         # Unix socket paths are limited to 108 bytes: execution sockets live under a short path.
         self.socket_root = Path(tempfile.mkdtemp(prefix="corral-")) / "x"
         # The sandbox user must be able to reach its socket directory (bubblewrap binds as that user).
@@ -125,9 +155,9 @@ class DevStack:
             os.write(fd, os.urandom(24).hex().encode())
             os.close(fd)
         (self.signer_home / "signer.sock").unlink(missing_ok=True)  # a stale one would look ready
+        serve = ["serve", "--user", self.signer_user, "--allow-uid", str(os.getuid())] if self.signer_user else ["serve"]
         process = self._spawn(
-            "signer",
-            CORRAL_COMMAND + ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file), "serve"],
+            "signer", CORRAL_COMMAND + ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file), *serve]
         )
         _wait_for(lambda: (self.signer_home / "signer.sock").exists(), "the signer", 30, process)
 
@@ -163,6 +193,8 @@ class DevStack:
                     process.wait()
         self.processes.clear()
         shutil.rmtree(self.socket_root.parent, ignore_errors=True)
+        if self._signer_home_parent is not None:
+            shutil.rmtree(self._signer_home_parent, ignore_errors=True)
 
     def __enter__(self) -> "DevStack":
         return self.start()

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from pydantic import ValidationError
 from signer import audit
 from signer.config import SignerPaths
 from signer.keystore import Keystore, KeystoreError, read_passphrase_file
-from signer.policy import PolicyStore, WalletPolicy
+from signer.policy import PolicyStore, SolanaPolicy, WalletPolicy
+from signer.privileges import PrivilegeError, hand_over, lookup, write_private_file
 
 
 def add_parser(subparsers) -> None:
@@ -29,13 +31,17 @@ def add_parser(subparsers) -> None:
 
     serve = commands.add_parser("serve", help="serve signing requests on the signer's Unix socket")
     serve.add_argument("--allow-uid", type=int, action="append", default=[],
-                       help="uid allowed to connect (repeatable; default: the signer's own uid)")
+                       help="uid allowed to connect (repeatable; default: the uid that started the signer)")
+    serve.add_argument("--user", help="started as root: run as this user (e.g. corral-signer), which then owns the signer's home")
 
     wallet = commands.add_parser("wallet", help="create and list wallets").add_subparsers(dest="wallet_command", required=True)
     create = wallet.add_parser("create", help="create a wallet; prints its address")
-    create.add_argument("--allow-chain", type=int, action="append", default=[], help="chain id to allow in the new wallet's policy (repeatable)")
+    create.add_argument("--type", choices=["ethereum", "solana"], default="ethereum", help="key type (default: ethereum)")
+    create.add_argument("--allow-chain", type=int, action="append", default=[],
+                        help="Ethereum: chain id to allow in the new wallet's policy (repeatable); a Solana wallet starts with an "
+                             "empty Solana policy that allows nothing until `policy set`")
     create.add_argument("--count", type=int, default=1, help="how many wallets to create (one address per line)")
-    wallet.add_parser("list", help="list wallet addresses")
+    wallet.add_parser("list", help="list wallet addresses and their types")
     export = wallet.add_parser("export", help="owner export: the key re-encrypted (keystore v3) to a new passphrase")
     export.add_argument("address")
     export.add_argument("--to", type=Path, required=True, help="file to write the re-encrypted keystore to (mode 600)")
@@ -59,12 +65,33 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     paths = SignerPaths(home=args.home.resolve())
-    paths.ensure()
     try:
-        return _dispatch(args, paths)
-    except KeystoreError as exc:
+        if args.signer_command == "serve":
+            return _serve(args, paths)
+        passphrase = _passphrase(args) if args.signer_command == "wallet" and args.wallet_command != "list" else ""
+        paths.ensure()
+        return _dispatch(args, paths, passphrase)
+    except (KeystoreError, PrivilegeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _serve(args: argparse.Namespace, paths: SignerPaths) -> int:
+    from signer.server import serve
+
+    passphrase = _passphrase(args)
+    allowed = set(args.allow_uid) or {os.getuid()}
+    account = None
+    if args.user:
+        if os.geteuid() != 0:
+            raise PrivilegeError("--user needs the signer to be started as root")
+        account = lookup(args.user)
+        paths.ensure()
+        hand_over(paths.home, account)
+    else:
+        paths.ensure()
+    asyncio.run(serve(paths, passphrase, allowed, run_as=account))
+    return 0
 
 
 def _passphrase(args: argparse.Namespace) -> str:
@@ -73,23 +100,21 @@ def _passphrase(args: argparse.Namespace) -> str:
     return getpass.getpass("keystore passphrase: ")
 
 
-def _dispatch(args: argparse.Namespace, paths: SignerPaths) -> int:
+def _dispatch(args: argparse.Namespace, paths: SignerPaths, passphrase: str) -> int:
     policies = PolicyStore(paths.policy_dir)
-    if args.signer_command == "serve":
-        from signer.server import serve
-
-        asyncio.run(serve(paths, _passphrase(args), set(args.allow_uid) or None))
-        return 0
     if args.signer_command == "wallet":
         if args.wallet_command == "create":
-            keystore = Keystore(paths.keystore_dir, _passphrase(args))
+            keystore = Keystore(paths.keystore_dir, passphrase)
             for _ in range(args.count):
-                address = keystore.create_wallet()
-                policies.set(address, WalletPolicy(allowed_chain_ids=args.allow_chain))
+                address = keystore.create_wallet(args.type)
+                if args.type == "solana":
+                    policies.set(address, WalletPolicy(solana=SolanaPolicy()))
+                else:
+                    policies.set(address, WalletPolicy(allowed_chain_ids=args.allow_chain))
                 print(address, flush=True)
             return 0
         if args.wallet_command == "export":
-            keystore = Keystore(paths.keystore_dir, _passphrase(args))
+            keystore = Keystore(paths.keystore_dir, passphrase)
             if args.export_passphrase_file:
                 new_passphrase = read_passphrase_file(args.export_passphrase_file)
             else:
@@ -97,8 +122,8 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths) -> int:
             keystore.export(args.address, new_passphrase, args.to)
             print(f"wrote {args.to} (keystore v3, encrypted to the export passphrase)")
             return 0
-        for address in Keystore(paths.keystore_dir, passphrase="").addresses():
-            print(address)
+        for address, wallet_type in Keystore(paths.keystore_dir, passphrase="").wallets():
+            print(f"{address}  {wallet_type}")
         return 0
     if args.signer_command == "policy":
         if args.policy_command == "show":
@@ -117,7 +142,8 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths) -> int:
         print(json.dumps(policies.get(args.address).model_dump(), indent=2))
         return 0
     if args.signer_command == "halt":
-        paths.halt_file.touch(mode=0o600)
+        if not paths.halt_file.exists():
+            write_private_file(paths.halt_file, b"halted by the wallet owner\n", overwrite=True)
         print("halted: every signing request is refused until `corral signer resume`")
         return 0
     if args.signer_command == "resume":

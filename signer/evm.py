@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
-from eth_account.signers.local import LocalAccount
+from eth_keys import keys
 from eth_utils import to_checksum_address
 
 from corral.v1 import signer_pb2
@@ -51,8 +52,8 @@ def transaction_dict(tx: signer_pb2.EvmUnsignedTransaction) -> dict:
     return fields
 
 
-def sign(account: LocalAccount, fields: dict) -> SignedTransaction:
-    signed = account.sign_transaction(fields)
+def sign(key: keys.PrivateKey, fields: dict) -> SignedTransaction:
+    signed = Account.sign_transaction(fields, key)
     return SignedTransaction(raw=bytes(signed.raw_transaction), tx_hash="0x" + bytes(signed.hash).hex())
 
 
@@ -71,7 +72,7 @@ class SignedMessage:
     message_hash: str
 
 
-def sign_message(account: LocalAccount, eip191: bytes | None = None, typed_data: dict | None = None) -> SignedMessage:
+def sign_message(key: keys.PrivateKey, eip191: bytes | None = None, typed_data: dict | None = None) -> SignedMessage:
     """EIP-191 (personal_sign) of `eip191`, or EIP-712 of the full `typed_data` object."""
     if typed_data is not None:
         try:
@@ -80,7 +81,7 @@ def sign_message(account: LocalAccount, eip191: bytes | None = None, typed_data:
             raise MalformedTransaction(f"typed data is not valid EIP-712: {exc}") from None
     else:
         signable = encode_defunct(primitive=eip191 or b"")
-    signed = account.sign_message(signable)
+    signed = Account.sign_message(signable, key)
     return SignedMessage(
         v=signed.v,
         r="0x" + signed.r.to_bytes(32, "big").hex(),

@@ -1,18 +1,32 @@
-"""Encrypted keys at rest, one Ethereum keystore v3 file per wallet.
+"""Encrypted keys at rest: one keystore v3 file per wallet, Ethereum or Solana.
 
-The v3 format (scrypt KDF, AES-128-CTR, keccak MAC) is what geth, eth-account and
-web3signer read, so an owner can take a key elsewhere with standard tools. Keys are
-decrypted only inside this process, once per wallet, and never returned by any API.
+The v3 format (scrypt KDF, AES-128-CTR, keccak MAC over the ciphertext: encrypt-then-MAC)
+is what geth, eth-account and web3signer read, so an owner can take an Ethereum key
+elsewhere with standard tools. Solana keys (32-byte ed25519 seeds) are stored in the same
+envelope, with their base58 address and `"corral": {"wallet_type": "solana"}` beside it.
+
+Keys are decrypted only inside this process, once per wallet, never returned by any API
+(`export` re-encrypts to a new passphrase), and wiped from memory by `lock` as far as
+Python allows (see `signer.wipe`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+from typing import Literal
 
+import eth_keyfile
 from eth_account import Account
-from eth_account.signers.local import LocalAccount
+from eth_keys import keys
+from eth_utils import to_checksum_address
+from solders.keypair import Keypair
+
+from signer.privileges import write_private_file
+from signer.solana import is_solana_address
+from signer.wipe import wipe
+
+WalletType = Literal["ethereum", "solana"]
 
 
 class KeystoreError(Exception):
@@ -23,63 +37,133 @@ class Keystore:
     def __init__(self, directory: Path, passphrase: str) -> None:
         self._directory = directory
         self._passphrase = passphrase
-        self._unlocked: dict[str, LocalAccount] = {}
+        self._evm: dict[str, keys.PrivateKey] = {}
+        self._solana: dict[str, Keypair] = {}
+        self._known: set[str] = set()
 
-    def create_wallet(self) -> str:
+    def create_wallet(self, wallet_type: WalletType = "ethereum") -> str:
         """Creates a new random key, stores it encrypted, and returns its address."""
-        account = Account.create()
-        keyfile = Account.encrypt(account.key, self._passphrase)
-        address = account.address
-        path = self._path_for(address)
-        # O_EXCL: never overwrite an existing key file.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(keyfile, f)
+        if wallet_type == "solana":
+            keypair = Keypair()
+            seed = bytes(keypair.secret())
+            address = str(keypair.pubkey())
+            keyfile = eth_keyfile.create_keyfile_json(seed, self._passphrase.encode(), kdf="scrypt")
+            keyfile["address"] = address
+            keyfile["corral"] = {"wallet_type": "solana"}
+            wipe(seed)
+        else:
+            account = Account.create()
+            keyfile = Account.encrypt(account.key, self._passphrase)
+            address = account.address
+            wipe(account.key)  # one bytes object, shared with its eth_keys PrivateKey
+        self._write(self._path_for(address), keyfile)
         return address
 
-    def addresses(self) -> list[str]:
-        found = []
+    def wallets(self) -> list[tuple[str, WalletType]]:
+        """(address, type) of every wallet, sorted by file name."""
+        found: list[tuple[str, WalletType]] = []
         for path in sorted(self._directory.glob("*.json")):
-            found.append(_checksum(json.loads(path.read_text())["address"]))
+            keyfile = json.loads(path.read_text())
+            if keyfile.get("corral", {}).get("wallet_type") == "solana":
+                found.append((keyfile["address"], "solana"))
+            else:
+                found.append((_canonical(keyfile["address"]), "ethereum"))
         return found
 
-    def account(self, address: str) -> LocalAccount:
-        """The unlocked account for `address`; decrypts it on first use."""
-        address = _checksum(address)
-        if address not in self._unlocked:
-            path = self._path_for(address)
-            if not path.exists():
-                raise KeystoreError(f"no key for wallet {address}")
-            try:
-                key = Account.decrypt(json.loads(path.read_text()), self._passphrase)
-            except ValueError as exc:  # wrong passphrase (MAC mismatch)
-                raise KeystoreError(f"cannot unlock wallet {address}: {exc}") from None
-            self._unlocked[address] = Account.from_key(key)
-        return self._unlocked[address]
+    def addresses(self) -> list[str]:
+        return [address for address, _ in self.wallets()]
+
+    def evm_key(self, address: str) -> keys.PrivateKey:
+        """The unlocked Ethereum key for `address`; decrypts it on first use. Kept as an
+        eth_keys PrivateKey (public key derived once), which eth-account signs with."""
+        if address in self._evm:  # as asked (any case); checked against the key when first unlocked
+            return self._evm[address]
+        canonical = _canonical(address)
+        if canonical not in self._evm:
+            raw = self._decrypt(canonical)
+            key = keys.PrivateKey(raw)
+            if raw is not key.to_bytes():
+                wipe(raw)
+            if key.public_key.to_checksum_address() != canonical:
+                raise KeystoreError(f"the key file for {canonical} holds another key")
+            self._evm[canonical] = key
+        self._evm[address] = self._evm[canonical]
+        return self._evm[address]
+
+    def solana_keypair(self, address: str) -> Keypair:
+        """The unlocked Solana keypair for `address`; decrypts it on first use."""
+        if not is_solana_address(address):
+            raise KeystoreError(f"{address!r} is not a Solana address")
+        if address not in self._solana:
+            seed = self._decrypt(address)
+            keypair = Keypair.from_seed(seed)
+            wipe(seed)
+            if str(keypair.pubkey()) != address:
+                raise KeystoreError(f"the key file for {address} holds another key")
+            self._solana[address] = keypair
+        return self._solana[address]
 
     def export(self, address: str, new_passphrase: str, target: Path) -> None:
         """The owner's export: the key re-encrypted to `new_passphrase`, written to `target`
         (mode 600, never overwriting). The only way a key ever leaves the keystore."""
         if len(new_passphrase) < 8:
             raise KeystoreError("the export passphrase must be at least 8 characters")
-        keyfile = Account.encrypt(self.account(address).key, new_passphrase)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(keyfile, f)
+        key = self._decrypt(_canonical(address))
+        try:
+            keyfile = eth_keyfile.create_keyfile_json(key, new_passphrase.encode(), kdf="scrypt")
+        finally:
+            wipe(key)
+        original = json.loads(self._path_for(address).read_text())
+        keyfile["address"] = original["address"]
+        if "corral" in original:
+            keyfile["corral"] = original["corral"]
+        self._write(target, keyfile)
 
     def has(self, address: str) -> bool:
-        return self._path_for(address).exists()
+        # Asked on every request, so a "yes" is remembered (no command deletes a key);
+        # a "no" is not, as the admin CLI may create the wallet while the signer runs.
+        if address in self._known:
+            return True
+        try:
+            found = self._path_for(address).exists()
+        except KeystoreError:
+            return False
+        if found:
+            self._known.add(address)
+        return found
+
+    def lock(self) -> None:
+        """Forgets every decrypted key, zeroing its bytes first (shutdown)."""
+        for key in set(self._evm.values()):
+            wipe(key.to_bytes())
+        self._evm.clear()
+        # solders keeps the ed25519 key in Rust memory, zeroed when the Keypair is dropped.
+        self._solana.clear()
+
+    def _decrypt(self, address: str) -> bytes:
+        path = self._path_for(address)
+        if not path.exists():
+            raise KeystoreError(f"no key for wallet {address}")
+        try:
+            return bytes(Account.decrypt(json.loads(path.read_text()), self._passphrase))
+        except ValueError as exc:  # wrong passphrase (MAC mismatch)
+            raise KeystoreError(f"cannot unlock wallet {address}: {exc}") from None
+
+    def _write(self, path: Path, keyfile: dict) -> None:
+        write_private_file(path, json.dumps(keyfile).encode(), overwrite=False)  # never replaces a key
 
     def _path_for(self, address: str) -> Path:
-        return self._directory / f"{_checksum(address)}.json"
+        return self._directory / f"{_canonical(address)}.json"
 
 
-def _checksum(address: str) -> str:
-    from eth_utils import to_checksum_address
-
-    if not address.startswith("0x"):
-        address = "0x" + address
-    return to_checksum_address(address)
+def _canonical(address: str) -> str:
+    """Checksummed for Ethereum, unchanged (validated) base58 for Solana."""
+    if is_solana_address(address):
+        return address
+    try:
+        return to_checksum_address(address if address.startswith("0x") else "0x" + address)
+    except ValueError:
+        raise KeystoreError(f"{address!r} is neither an Ethereum nor a Solana address") from None
 
 
 def read_passphrase_file(path: Path) -> str:

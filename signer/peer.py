@@ -3,8 +3,13 @@
 gRPC does not expose the connecting process's credentials, so the signer's gRPC server
 listens on an internal socket inside a directory only the signer's user can enter, and
 this small proxy owns the public socket: for each connection it asks the kernel for the
-peer's uid, refuses (and audits) any uid not allowed, and otherwise forwards bytes both
+peer's uid, refuses (and reports) any uid not allowed, and otherwise forwards bytes both
 ways untouched.
+
+Forwarding uses asyncio protocols on the signer's event loop: each chunk is one callback
+that writes straight to the other side (no coroutine, no thread), with the usual pause /
+resume so a slow reader holds back a fast writer. Measured against stream coroutines and
+against a thread pair per connection, this costs the least CPU per request.
 """
 
 from __future__ import annotations
@@ -27,23 +32,83 @@ def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
     return _UCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size))
 
 
+class _Forward(asyncio.Protocol):
+    """One side of a proxied connection: what it reads, the other side writes."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.other: _Forward | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.other.transport.write(data)
+
+    def eof_received(self) -> bool:
+        if self.other and self.other.transport.can_write_eof():
+            self.other.transport.write_eof()
+        return True  # keep our write side open until the other side finishes too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.other and self.other.transport:
+            self.other.transport.close()
+
+    # Backpressure: while the other side's buffer is full, stop reading ours.
+    def pause_writing(self) -> None:
+        self.other.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.other.transport.resume_reading()
+
+
+class _Client(_Forward):
+    def __init__(self, proxy: PeerCheckingProxy) -> None:
+        super().__init__()
+        self._proxy = proxy
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)
+        pid, uid, gid = peer_credentials(transport.get_extra_info("socket"))
+        if uid not in self._proxy.allowed:
+            transport.abort()
+            self._proxy.on_refused(pid, uid, gid)
+            return
+        transport.pause_reading()  # until the upstream connection exists
+        asyncio.get_running_loop().create_task(self._connect_upstream())
+
+    async def _connect_upstream(self) -> None:
+        try:
+            _, upstream = await asyncio.get_running_loop().create_unix_connection(_Forward, str(self._proxy.internal))
+        except OSError as exc:
+            log.error("internal signer socket unavailable: %s", exc)
+            self.transport.abort()
+            return
+        upstream.other, self.other = self, upstream
+        if self.transport.is_closing():
+            upstream.transport.close()
+            return
+        self.transport.resume_reading()
+
+
 class PeerCheckingProxy:
     def __init__(self, public: Path, internal: Path, allowed_uids: set[int], on_refused: Callable[[int, int, int], None]) -> None:
+        self.internal = internal
+        self.allowed = allowed_uids
+        self.on_refused = on_refused
         self._public = public
-        self._internal = internal
-        self._allowed = allowed_uids
-        self._on_refused = on_refused
         self._server: asyncio.base_events.Server | None = None
 
     async def start(self) -> None:
         if self._public.exists() or self._public.is_symlink():
             self._public.unlink()
-        # Only the signer's own uid allowed: the socket is private from birth (0600).
-        # Other uids allowed: anyone may connect and the uid check is the guard (0666).
-        private = self._allowed == {os.geteuid()}
+        # Only the signer's own uid (and root, which file modes do not stop) allowed: the
+        # socket is private from birth (0600). Other uids allowed: anyone may connect and
+        # the uid check is the guard (0666).
+        private = self.allowed <= {os.geteuid(), 0}
         old = os.umask(0o177 if private else 0o111)
         try:
-            self._server = await asyncio.start_unix_server(self._handle, path=str(self._public))
+            self._server = await asyncio.get_running_loop().create_unix_server(lambda: _Client(self), path=str(self._public))
         finally:
             os.umask(old)
         os.chmod(self._public, 0o600 if private else 0o666)
@@ -53,26 +118,3 @@ class PeerCheckingProxy:
             self._server.close()
             await self._server.wait_closed()
         self._public.unlink(missing_ok=True)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        pid, uid, gid = peer_credentials(writer.get_extra_info("socket"))
-        if uid not in self._allowed:
-            self._on_refused(pid, uid, gid)
-            writer.close()
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_unix_connection(str(self._internal))
-        except OSError as exc:
-            log.error("internal signer socket unavailable: %s", exc)
-            writer.close()
-            return
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer), return_exceptions=True)
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    finally:
-        writer.close()

@@ -16,6 +16,18 @@ An EVM transaction is allowed only if every rule that applies to it passes:
 - `session-budget`       where `session_budgets` caps an asset, a request made for a session
                          spends only within the budget opened for that session (at most the cap)
 
+A Solana transaction (policy section `solana`) is allowed only if:
+
+- `solana-program-allowlist`   every program it calls is in `allowed_programs`
+- `solana-instruction`         it does nothing the signer never signs (assigning the wallet's
+                               account away, token approvals, burns, authority changes, ...)
+- `solana-lamport-cap`         the lamports it sends from the wallet are at most `max_lamports_per_tx`
+- `recipient-allowlist`        lamports go only to `allowed_recipients`, when set
+- `solana-token-transfer`      each SPL transfer names its mint (TransferChecked), the mint is in
+                               `token_transfer_caps` and the amount within its per-transaction cap
+- `solana-priority-fee`        its priority fee is at most `max_priority_fee_lamports`
+- `spend-cap`                  native lamports and SPL amounts stay within the rolling `spend_caps`
+
 A message is allowed only if it is EIP-191 and `allow_eip191` is set (`eip191-allowed`), or
 EIP-712 with a domain matching one of `eip712_domains` (`eip712-domain-allowlist`).
 
@@ -26,12 +38,14 @@ caller is ever trusted.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from signer.privileges import write_private_file
+from signer.solana import SolanaEffects, is_solana_address
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _SELECTOR = re.compile(r"^(0x[0-9a-fA-F]{8}|\*)$")
@@ -53,6 +67,17 @@ def _address(value: str) -> str:
 def _asset(value: str) -> str:
     """"native" or an ERC-20 token address."""
     return NATIVE if value == NATIVE else _address(value)
+
+
+def _solana_address(value: str) -> str:
+    if not is_solana_address(value):
+        raise ValueError(f"{value!r} is not a base58 Solana address")
+    return value
+
+
+def _solana_asset(value: str) -> str:
+    """"native" (lamports) or an SPL mint address."""
+    return NATIVE if value == NATIVE else _solana_address(value)
 
 
 def _amount(value: str | int) -> str:
@@ -144,6 +169,61 @@ class Eip712DomainRule(BaseModel):
         )
 
 
+class SolanaTokenCap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mint: str
+    max_amount_per_tx: str
+
+    _mint = field_validator("mint")(lambda cls, v: _solana_address(v))
+    _max = field_validator("max_amount_per_tx", mode="before")(lambda cls, v: _amount(v))
+
+
+class SolanaSpendCap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # "native" (lamports) or an SPL mint.
+    asset: str
+    amount: str
+    window_seconds: int = Field(default=86_400, ge=1)
+
+    _asset = field_validator("asset")(lambda cls, v: _solana_asset(v))
+    _amount = field_validator("amount", mode="before")(lambda cls, v: _amount(v))
+
+
+class SolanaPolicy(BaseModel):
+    """Rules for a Solana wallet; a wallet without this section signs no Solana transaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Every program a transaction calls must be listed, System and ComputeBudget included.
+    allowed_programs: list[str] = Field(default_factory=list)
+    max_lamports_per_tx: str | None = None
+    allowed_recipients: list[str] | None = None
+    # SPL mints the wallet may transfer, each with a per-transaction cap (base units).
+    token_transfer_caps: list[SolanaTokenCap] = Field(default_factory=list)
+    # ComputeBudget unit price x unit limit, in lamports; 0 allows no priority fee.
+    max_priority_fee_lamports: int = Field(default=0, ge=0)
+    spend_caps: list[SolanaSpendCap] = Field(default_factory=list)
+
+    _max = field_validator("max_lamports_per_tx", mode="before")(lambda cls, v: None if v is None else _amount(v))
+
+    @field_validator("allowed_programs")
+    @classmethod
+    def _programs(cls, values: list[str]) -> list[str]:
+        return [_solana_address(v) for v in values]
+
+    @field_validator("allowed_recipients")
+    @classmethod
+    def _recipients(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else [_solana_address(v) for v in values]
+
+
+# The spend ledger's chain key for Solana (EVM chains are keyed by chain id).
+SOLANA = "solana"
+ChainKey = int | str
+
+
 def _int(value) -> int | None:
     try:
         return int(value, 0) if isinstance(value, str) else int(value)
@@ -166,6 +246,7 @@ class WalletPolicy(BaseModel):
     # Messages: EIP-191 personal_sign is off unless allowed; EIP-712 only for listed domains.
     allow_eip191: bool = False
     eip712_domains: list[Eip712DomainRule] = Field(default_factory=list)
+    solana: SolanaPolicy | None = None
 
     _max = field_validator("max_native_value_per_tx", mode="before")(lambda cls, v: None if v is None else _amount(v))
 
@@ -182,7 +263,7 @@ class Decision:
     rule: str
     reason: str
     # What an allowed transaction spends, per (chain id, asset), for the spend caps.
-    spends: tuple[tuple[int, str, int], ...] = ()
+    spends: tuple[tuple[ChainKey, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,23 +289,28 @@ class SpendLedger:
     session each spend was made for; and the budgets opened for sessions."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, int, str], list[tuple[float, int, int]]] = {}
-        self._budgets: dict[tuple[str, int, int, str], int] = {}
+        self._entries: dict[tuple[str, ChainKey, str], list[tuple[float, int, int]]] = {}
+        self._budgets: dict[tuple[str, int, ChainKey, str], int] = {}
 
-    def record(self, wallet: str, chain_id: int, asset: str, amount: int, at: float, session_id: int = 0) -> None:
-        self._entries.setdefault((wallet.lower(), chain_id, asset), []).append((at, amount, session_id))
+    def record(self, wallet: str, chain_id: ChainKey, asset: str, amount: int, at: float, session_id: int = 0) -> None:
+        self._entries.setdefault((_wallet_key(wallet), chain_id, asset), []).append((at, amount, session_id))
 
-    def spent_since(self, wallet: str, chain_id: int, asset: str, since: float) -> int:
-        return sum(amount for at, amount, _ in self._entries.get((wallet.lower(), chain_id, asset), []) if at > since)
+    def spent_since(self, wallet: str, chain_id: ChainKey, asset: str, since: float) -> int:
+        return sum(amount for at, amount, _ in self._entries.get((_wallet_key(wallet), chain_id, asset), []) if at > since)
 
-    def spent_by_session(self, wallet: str, chain_id: int, asset: str, session_id: int) -> int:
-        return sum(amount for _, amount, s in self._entries.get((wallet.lower(), chain_id, asset), []) if s == session_id)
+    def spent_by_session(self, wallet: str, chain_id: ChainKey, asset: str, session_id: int) -> int:
+        return sum(amount for _, amount, s in self._entries.get((_wallet_key(wallet), chain_id, asset), []) if s == session_id)
 
     def open_budget(self, wallet: str, session_id: int, chain_id: int, asset: str, amount: int) -> None:
-        self._budgets[(wallet.lower(), session_id, chain_id, asset)] = amount
+        self._budgets[(_wallet_key(wallet), session_id, chain_id, asset)] = amount
 
     def budget(self, wallet: str, session_id: int, chain_id: int, asset: str) -> int | None:
-        return self._budgets.get((wallet.lower(), session_id, chain_id, asset))
+        return self._budgets.get((_wallet_key(wallet), session_id, chain_id, asset))
+
+
+def _wallet_key(wallet: str) -> str:
+    # EVM addresses are case-insensitive hex; Solana's base58 addresses are case-sensitive.
+    return wallet.lower() if wallet.startswith("0x") else wallet
 
 
 def decide_session_budget(
@@ -314,6 +400,55 @@ def decide_evm_transaction(
     return Decision(True, rule, "every applicable rule passed", spends=tuple(spends))
 
 
+def decide_solana_transaction(
+    policy: WalletPolicy | None, wallet: str, effects: SolanaEffects, ledger: SpendLedger, now: float, halted: bool = False
+) -> Decision:
+    if halted:
+        return Decision(False, "halted", "the signer is halted; `corral signer resume` lifts it")
+    if policy is None or policy.solana is None:
+        return Decision(False, "default-deny", "the wallet has no Solana policy; set one with `corral signer policy set`")
+    rules = policy.solana
+    unlisted = [p for p in effects.programs if p not in rules.allowed_programs]
+    if unlisted:
+        return Decision(False, "solana-program-allowlist", f"program(s) {', '.join(unlisted)} are not in the wallet's allowed programs")
+    if effects.refusals:
+        return Decision(False, effects.refusals[0].rule, effects.refusals[0].reason)
+    lamports = effects.lamports_out
+    if rules.max_lamports_per_tx is not None and lamports > int(rules.max_lamports_per_tx):
+        return Decision(False, "solana-lamport-cap", f"sends {lamports} lamports, over the per-transaction cap {rules.max_lamports_per_tx}")
+    if rules.allowed_recipients is not None:
+        for recipient, _ in effects.lamport_transfers:
+            if recipient not in rules.allowed_recipients:
+                shown = recipient or "an address from a lookup table"
+                return Decision(False, "recipient-allowlist", f"{shown} is not an allowed recipient")
+    spends: list[tuple[str, str, int]] = [(SOLANA, NATIVE, lamports)] if lamports else []
+    for mint, amount in effects.token_transfers:
+        if mint is None:
+            return Decision(False, "solana-token-transfer", "a token transfer's mint comes from an address lookup table; it cannot be checked")
+        caps = [int(c.max_amount_per_tx) for c in rules.token_transfer_caps if c.mint == mint]
+        if not caps:
+            return Decision(False, "solana-token-transfer", f"transfers of mint {mint} are not allowed")
+        if amount > max(caps):
+            return Decision(False, "solana-token-transfer", f"transfer of {amount} of mint {mint} exceeds the per-transaction cap {max(caps)}")
+        spends.append((SOLANA, mint, amount))
+    if effects.priority_fee_lamports > rules.max_priority_fee_lamports:
+        return Decision(
+            False, "solana-priority-fee",
+            f"priority fee of {effects.priority_fee_lamports} lamports exceeds max_priority_fee_lamports {rules.max_priority_fee_lamports}",
+        )
+    for cap in rules.spend_caps:
+        total = sum(amount for _, asset, amount in spends if asset == cap.asset)
+        if not total:
+            continue
+        already = ledger.spent_since(wallet, SOLANA, cap.asset, now - cap.window_seconds)
+        if already + total > int(cap.amount):
+            return Decision(
+                False, "spend-cap",
+                f"{cap.asset} spend of {total} on Solana would exceed the cap {cap.amount} per {cap.window_seconds}s ({already} already spent)",
+            )
+    return Decision(True, "solana-program-allowlist", "every applicable rule passed", spends=tuple(spends))
+
+
 def decide_evm_message(policy: WalletPolicy | None, typed_data: dict | None, halted: bool = False) -> Decision:
     """`typed_data` is the EIP-712 object, or None for an EIP-191 message."""
     if halted:
@@ -335,23 +470,29 @@ def decide_evm_message(policy: WalletPolicy | None, typed_data: dict | None, hal
 class PolicyStore:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
+        # Parsed policies, keyed by the file's identity: a `policy set` (a rename over the
+        # file) changes the inode and mtime, so the next request reads the new policy.
+        self._parsed: dict[Path, tuple[tuple[int, int, int], WalletPolicy]] = {}
 
     def get(self, address: str) -> WalletPolicy | None:
         path = self._path(address)
-        if not path.exists():
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            self._parsed.pop(path, None)
             return None
-        return WalletPolicy.model_validate_json(path.read_text())
+        identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = self._parsed.get(path)
+        if cached is None or cached[0] != identity:
+            cached = (identity, WalletPolicy.model_validate_json(path.read_text()))
+            self._parsed[path] = cached
+        return cached[1]
 
     def set(self, address: str, policy: WalletPolicy) -> None:
-        path = self._path(address)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(policy.model_dump_json(indent=2))
-        os.replace(tmp, path)
+        write_private_file(self._path(address), policy.model_dump_json(indent=2).encode(), overwrite=True)
 
     def _path(self, address: str) -> Path:
-        return self._directory / f"{address.lower()}.json"
+        return self._directory / f"{_wallet_key(address)}.json"
 
 
 def policy_from_json(text: str) -> WalletPolicy:

@@ -4,32 +4,51 @@ gRPC server behind it on a socket only the signer's user can reach."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
+import pwd
+import resource
 import signal
 
 import grpc
+from eth_account import Account
+from eth_keys import keys
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.message import Message
+from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
 
 from corral.v1 import signer_pb2_grpc
+from signer import evm, solana
 from signer.audit import AuditLog
 from signer.config import SignerPaths
 from signer.keystore import Keystore
 from signer.no_network import forbid_network
 from signer.peer import PeerCheckingProxy
-from signer.policy import PolicyStore
+from signer.policy import PolicyStore, SolanaPolicy, WalletPolicy
+from signer.privileges import drop_to
 from signer.service import SignerServicer
 
 log = logging.getLogger("corral.signer")
 
 
-async def serve(paths: SignerPaths, passphrase: str, allowed_uids: set[int] | None = None) -> None:
+async def serve(
+    paths: SignerPaths, passphrase: str, allowed_uids: set[int] | None = None, run_as: pwd.struct_passwd | None = None
+) -> None:
     forbid_network()
+    keep_memory_private()
+    if run_as is not None:
+        await load_every_code_path()
+        drop_to(run_as)
+        keep_memory_private()  # changing uid resets the flag to the system default
     paths.ensure()
     allowed_uids = allowed_uids or {os.geteuid()}
     audit = AuditLog(paths.audit_log)
-    servicer = SignerServicer(
-        Keystore(paths.keystore_dir, passphrase), PolicyStore(paths.policy_dir), audit, paths.audit_log, paths.halt_file
-    )
+    keystore = Keystore(paths.keystore_dir, passphrase)
+    servicer = SignerServicer(keystore, PolicyStore(paths.policy_dir), audit, paths.audit_log, paths.halt_file)
     server = grpc.aio.server()
     signer_pb2_grpc.add_SignerServiceServicer_to_server(servicer, server)
 
@@ -60,3 +79,37 @@ async def serve(paths: SignerPaths, passphrase: str, allowed_uids: set[int] | No
     await stop.wait()
     await proxy.close()
     await server.stop(grace=1)
+    keystore.lock()
+    audit.close()
+
+
+async def load_every_code_path() -> None:
+    """Runs each signing path once with a throwaway key, so every module it imports is
+    loaded while the interpreter's own files are still readable: after dropping root
+    they may not be (an interpreter installed under /root, for instance)."""
+    throwaway = keys.PrivateKey(os.urandom(32))
+    Account.decrypt(Account.encrypt(throwaway.to_bytes(), "warm-up", iterations=2), "warm-up")
+    for fees in ({"maxFeePerGas": 2, "maxPriorityFeePerGas": 1}, {"gasPrice": 1}):
+        evm.sign(throwaway, {"chainId": 1, "nonce": 0, "to": "0x" + "00" * 20, "value": 0, "data": b"", "gas": 21000, **fees})
+    evm.sign_message(throwaway, eip191=b"warm-up")
+    evm.sign_message(throwaway, typed_data={
+        "types": {"EIP712Domain": [{"name": "name", "type": "string"}], "Mail": [{"name": "body", "type": "string"}]},
+        "primaryType": "Mail", "domain": {"name": "warm-up"}, "message": {"body": "x"},
+    })
+    keypair = Keypair()
+    message = Message.new_with_blockhash(
+        [transfer(TransferParams(from_pubkey=keypair.pubkey(), to_pubkey=keypair.pubkey(), lamports=1))], keypair.pubkey(), Hash.default()
+    )
+    tx = solana.parse_transaction(bytes(VersionedTransaction.populate(message, [Signature.default()])))
+    solana.decode(tx, str(keypair.pubkey()))
+    solana.sign(keypair, tx, 0)
+    WalletPolicy.model_validate_json(WalletPolicy(solana=SolanaPolicy()).model_dump_json())
+    await asyncio.to_thread(lambda: None)  # the default executor (the audit log's fsyncs)
+
+
+def keep_memory_private() -> None:
+    """No core file, and no ptrace or /proc/<pid>/mem by other processes of the same uid:
+    decrypted keys live in this process's memory."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    PR_SET_DUMPABLE = 4
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)

@@ -15,10 +15,45 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 
 from corral.v1 import signer_pb2, signer_pb2_grpc
-from signer import evm
+from signer import evm, solana
 from signer.audit import AuditLog, read_entries
 from signer.keystore import Keystore
-from signer.policy import EvmCall, PolicyStore, SpendLedger, decide_evm_message, decide_evm_transaction, decide_session_budget
+from signer.policy import (
+    Decision,
+    EvmCall,
+    PolicyStore,
+    SpendLedger,
+    decide_evm_message,
+    decide_evm_transaction,
+    decide_session_budget,
+    decide_solana_transaction,
+)
+
+WALLET_TYPES = {"ethereum": signer_pb2.WALLET_TYPE_ETHEREUM, "solana": signer_pb2.WALLET_TYPE_SOLANA}
+
+
+class Audited:
+    """One request's audit trail: every outcome of it is one durable line, and a refusal
+    is also the gRPC error the caller gets."""
+
+    def __init__(self, audit: AuditLog, context, action: str, wallet: str, request) -> None:
+        self._audit = audit
+        self._context = context
+        self._base = {"action": action, "wallet": wallet, "request": MessageToDict(request, preserving_proto_field_name=True)}
+
+    async def allow(self, decision: Decision, **extra) -> None:
+        await self._audit.commit({**self._base, "decision": "allow", "rule": decision.rule, "reason": decision.reason, **extra})
+
+    async def refuse(self, code: grpc.StatusCode, rule: str, reason: str, message: str | None = None) -> None:
+        """Records the denial, then aborts the RPC (raises)."""
+        await self._audit.commit({**self._base, "decision": "deny", "rule": rule, "reason": reason})
+        await self._context.abort(code, message or reason)
+
+    async def deny(self, decision: Decision) -> None:
+        await self.refuse(
+            grpc.StatusCode.PERMISSION_DENIED, decision.rule, decision.reason,
+            f"denied by policy rule {decision.rule}: {decision.reason}",
+        )
 
 
 class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
@@ -33,8 +68,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
                 continue
             if entry.get("action") == "open_session_budget" and entry.get("opened"):
                 request = entry["request"]
-                self._ledger.open_budget(entry["wallet"], int(request["session_id"]), int(request["chain_id"]), request["asset"],
-                                         int(request["amount"]))
+                asset = entry.get("asset", request["asset"])  # recorded normalised beside the request
+                self._ledger.open_budget(entry["wallet"], int(request["session_id"]), int(request["chain_id"]), asset, int(request["amount"]))
             session_id = int(entry.get("request", {}).get("context", {}).get("session_id", 0))
             for chain_id, asset, amount in entry.get("spends", []):
                 self._ledger.record(entry["wallet"], chain_id, asset, int(amount), entry["time"], session_id)
@@ -42,65 +77,63 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
     async def ListSignerWallets(self, request, context):
         return signer_pb2.ListSignerWalletsResponse(
             wallets=[
-                signer_pb2.SignerWallet(address=a, wallet_type=signer_pb2.WALLET_TYPE_ETHEREUM)
-                for a in self._keystore.addresses()
+                signer_pb2.SignerWallet(address=address, wallet_type=WALLET_TYPES[wallet_type])
+                for address, wallet_type in self._keystore.wallets()
             ]
         )
 
     async def SignEvmTransaction(self, request: signer_pb2.SignEvmTransactionRequest, context):
-        payload = MessageToDict(request, preserving_proto_field_name=True)
-
-        def record(decision: str, rule: str, reason: str, **extra) -> None:
-            self._audit.append(
-                {
-                    "action": "sign_evm_transaction",
-                    "decision": decision,
-                    "rule": rule,
-                    "reason": reason,
-                    "wallet": request.wallet_address,
-                    "request": payload,
-                    **extra,
-                }
-            )
-
+        wallet = request.wallet_address
+        audited = Audited(self._audit, context, "sign_evm_transaction", wallet, request)
         try:
             fields = evm.transaction_dict(request.transaction)
         except evm.MalformedTransaction as exc:
-            record("deny", "malformed-request", str(exc))
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed transaction: {exc}")
-
-        if not self._keystore.has(request.wallet_address):
-            record("deny", "unknown-wallet", "this signer holds no key for the wallet")
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"this signer holds no key for wallet {request.wallet_address!r}")
+            await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc), f"malformed transaction: {exc}")
+        if not self._keystore.has(wallet):
+            await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no key for wallet {wallet!r}")
 
         call = EvmCall(chain_id=fields["chainId"], to=fields["to"], value=fields["value"], data=fields["data"])
         now = time.time()
         session_id = request.context.session_id
         decision = decide_evm_transaction(
-            self._policies.get(request.wallet_address), request.wallet_address, call, self._ledger, now,
-            halted=self._halt_file.exists(), session_id=session_id,
+            self._policies.get(wallet), wallet, call, self._ledger, now, halted=self._halt_file.exists(), session_id=session_id,
         )
         if not decision.allowed:
-            record("deny", decision.rule, decision.reason)
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"denied by policy rule {decision.rule}: {decision.reason}")
+            await audited.deny(decision)
 
-        signed = evm.sign(self._keystore.account(request.wallet_address), fields)
+        signed = evm.sign(self._keystore.evm_key(wallet), fields)
         # The audit line is durable before the signature leaves the process.
-        spends = [[chain_id, asset, str(amount)] for chain_id, asset, amount in decision.spends]
-        record("allow", decision.rule, decision.reason, transaction_hash=signed.tx_hash, spends=spends)
-        for chain_id, asset, amount in decision.spends:
-            self._ledger.record(request.wallet_address, chain_id, asset, amount, now, session_id)
+        await audited.allow(decision, transaction_hash=signed.tx_hash, spends=_spends(decision))
+        self._count(wallet, decision, now, session_id)
         return signer_pb2.SignEvmTransactionResponse(raw_transaction=signed.raw, transaction_hash=signed.tx_hash)
 
+    async def SignSolanaTransaction(self, request: signer_pb2.SignSolanaTransactionRequest, context):
+        wallet = request.wallet_address
+        audited = Audited(self._audit, context, "sign_solana_transaction", wallet, request)
+        if not solana.is_solana_address(wallet) or not self._keystore.has(wallet):
+            await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no Solana key for wallet {wallet!r}")
+        try:
+            tx = solana.parse_transaction(request.transaction)
+            index = solana.signer_index(tx, wallet)
+            effects = solana.decode(tx, wallet)
+        except solana.MalformedSolanaTransaction as exc:
+            await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc), f"malformed Solana transaction: {exc}")
+
+        now = time.time()
+        decision = decide_solana_transaction(self._policies.get(wallet), wallet, effects, self._ledger, now, halted=self._halt_file.exists())
+        if not decision.allowed:
+            await audited.deny(decision)
+
+        signed = solana.sign(self._keystore.solana_keypair(wallet), tx, index)
+        await audited.allow(decision, signature=signed.signature, spends=_spends(decision))
+        self._count(wallet, decision, now, request.context.session_id)
+        return signer_pb2.SignSolanaTransactionResponse(
+            signed_transaction=signed.raw, signature=signed.signature, transaction_id=signed.transaction_id
+        )
+
     async def SignEvmMessage(self, request: signer_pb2.SignEvmMessageRequest, context):
-        payload = MessageToDict(request, preserving_proto_field_name=True)
-
-        def record(decision: str, rule: str, reason: str, **extra) -> None:
-            self._audit.append(
-                {"action": "sign_evm_message", "decision": decision, "rule": rule, "reason": reason,
-                 "wallet": request.wallet_address, "request": payload, **extra}
-            )
-
+        wallet = request.wallet_address
+        audited = Audited(self._audit, context, "sign_evm_message", wallet, request)
         kind = request.WhichOneof("message")
         typed_data = None
         if kind == "eip712":
@@ -109,49 +142,48 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
                 if not isinstance(typed_data, dict):
                     raise ValueError("not a JSON object")
             except ValueError as exc:
-                record("deny", "malformed-request", f"typed data is not a JSON object: {exc}")
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"eip712.typed_data_json must be a JSON object: {exc}")
+                await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request",
+                                     f"eip712.typed_data_json must be a JSON object: {exc}")
         elif kind != "eip191":
-            record("deny", "malformed-request", "no message given")
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "give eip191 or eip712")
-        if not self._keystore.has(request.wallet_address):
-            record("deny", "unknown-wallet", "this signer holds no key for the wallet")
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"this signer holds no key for wallet {request.wallet_address!r}")
+            await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", "give eip191 or eip712")
+        if not self._keystore.has(wallet):
+            await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no key for wallet {wallet!r}")
 
-        decision = decide_evm_message(self._policies.get(request.wallet_address), typed_data, halted=self._halt_file.exists())
+        decision = decide_evm_message(self._policies.get(wallet), typed_data, halted=self._halt_file.exists())
         if not decision.allowed:
-            record("deny", decision.rule, decision.reason)
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"denied by policy rule {decision.rule}: {decision.reason}")
-        account = self._keystore.account(request.wallet_address)
+            await audited.deny(decision)
         try:
-            signed = evm.sign_message(account, eip191=request.eip191.message if kind == "eip191" else None, typed_data=typed_data)
+            signed = evm.sign_message(
+                self._keystore.evm_key(wallet), eip191=request.eip191.message if kind == "eip191" else None, typed_data=typed_data
+            )
         except evm.MalformedTransaction as exc:
-            record("deny", "malformed-request", str(exc))
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        record("allow", decision.rule, decision.reason, message_hash=signed.message_hash)
+            await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc))
+        await audited.allow(decision, message_hash=signed.message_hash)
         return signer_pb2.SignEvmMessageResponse(v=signed.v, r=signed.r, s=signed.s, signature=signed.signature, message_hash=signed.message_hash)
 
     async def OpenSessionBudget(self, request: signer_pb2.OpenSessionBudgetRequest, context):
-        payload = MessageToDict(request, preserving_proto_field_name=True)
+        wallet = request.wallet_address
         asset = request.asset.lower() if request.asset != "native" else "native"
-
-        def record(decision: str, rule: str, reason: str, **extra) -> None:
-            self._audit.append({"action": "open_session_budget", "decision": decision, "rule": rule, "reason": reason,
-                                "wallet": request.wallet_address, "request": {**payload, "asset": asset}, **extra})
-
+        audited = Audited(self._audit, context, "open_session_budget", wallet, request)
         if not request.amount.isdigit() or request.session_id <= 0:
-            record("deny", "malformed-request", "amount must be an integer string and session_id positive")
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "amount must be a non-negative integer string and session_id positive")
-        if not self._keystore.has(request.wallet_address):
-            record("deny", "unknown-wallet", "this signer holds no key for the wallet")
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"this signer holds no key for wallet {request.wallet_address!r}")
-        policy = self._policies.get(request.wallet_address)
+            await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request",
+                                 "amount must be a non-negative integer string and session_id positive")
+        if not self._keystore.has(wallet):
+            await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no key for wallet {wallet!r}")
+        policy = self._policies.get(wallet)
         decision = decide_session_budget(policy, request.chain_id, asset, int(request.amount), halted=self._halt_file.exists())
         if not decision.allowed:
-            record("deny", decision.rule, decision.reason)
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"denied by policy rule {decision.rule}: {decision.reason}")
+            await audited.deny(decision)
         opened = any(c.chain_id == request.chain_id and c.asset == asset for c in policy.session_budgets)
-        record("allow", decision.rule, decision.reason, opened=opened)
+        await audited.allow(decision, opened=opened, asset=asset)
         if opened:
-            self._ledger.open_budget(request.wallet_address, request.session_id, request.chain_id, asset, int(request.amount))
+            self._ledger.open_budget(wallet, request.session_id, request.chain_id, asset, int(request.amount))
         return signer_pb2.OpenSessionBudgetResponse(opened=opened)
+
+    def _count(self, wallet: str, decision: Decision, at: float, session_id: int) -> None:
+        for chain, asset, amount in decision.spends:
+            self._ledger.record(wallet, chain, asset, amount, at, session_id)
+
+
+def _spends(decision: Decision) -> list[list]:
+    return [[chain, asset, str(amount)] for chain, asset, amount in decision.spends]

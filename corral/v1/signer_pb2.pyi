@@ -134,6 +134,26 @@ class SignEvmMessageResponse(_message.Message):
     message_hash: str
     def __init__(self, v: _Optional[int] = ..., r: _Optional[str] = ..., s: _Optional[str] = ..., signature: _Optional[str] = ..., message_hash: _Optional[str] = ...) -> None: ...
 
+class SignSolanaTransactionRequest(_message.Message):
+    __slots__ = ("wallet_address", "transaction", "context")
+    WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    wallet_address: str
+    transaction: bytes
+    context: SigningContext
+    def __init__(self, wallet_address: _Optional[str] = ..., transaction: _Optional[bytes] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
+
+class SignSolanaTransactionResponse(_message.Message):
+    __slots__ = ("signed_transaction", "signature", "transaction_id")
+    SIGNED_TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    signed_transaction: bytes
+    signature: str
+    transaction_id: str
+    def __init__(self, signed_transaction: _Optional[bytes] = ..., signature: _Optional[str] = ..., transaction_id: _Optional[str] = ...) -> None: ...
+
 class OpenSessionBudgetRequest(_message.Message):
     __slots__ = ("wallet_address", "session_id", "chain_id", "asset", "amount")
     WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]

@@ -49,6 +49,11 @@ class SignerServiceStub:
                 request_serializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageResponse.FromString,
                 _registered_method=True)
+        self.SignSolanaTransaction = channel.unary_unary(
+                '/corral.v1.SignerService/SignSolanaTransaction',
+                request_serializer=corral_dot_v1_dot_signer__pb2.SignSolanaTransactionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.SignSolanaTransactionResponse.FromString,
+                _registered_method=True)
         self.OpenSessionBudget = channel.unary_unary(
                 '/corral.v1.SignerService/OpenSessionBudget',
                 request_serializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetRequest.SerializeToString,
@@ -82,6 +87,14 @@ class SignerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SignSolanaTransaction(self, request, context):
+        """Signs a Solana transaction (legacy or v0) if the wallet's Solana policy allows what
+        its instructions do; same denial semantics.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def OpenSessionBudget(self, request, context):
         """Opens a session's spending budget, as the wallet's policy bounds it. Where the policy
         sets session budgets, a session spends nothing of that asset before this succeeds.
@@ -107,6 +120,11 @@ def add_SignerServiceServicer_to_server(servicer, server):
                     servicer.SignEvmMessage,
                     request_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageRequest.FromString,
                     response_serializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageResponse.SerializeToString,
+            ),
+            'SignSolanaTransaction': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignSolanaTransaction,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.SignSolanaTransactionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.SignSolanaTransactionResponse.SerializeToString,
             ),
             'OpenSessionBudget': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenSessionBudget,
@@ -195,6 +213,33 @@ class SignerService:
             '/corral.v1.SignerService/SignEvmMessage',
             corral_dot_v1_dot_signer__pb2.SignEvmMessageRequest.SerializeToString,
             corral_dot_v1_dot_signer__pb2.SignEvmMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignSolanaTransaction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/SignSolanaTransaction',
+            corral_dot_v1_dot_signer__pb2.SignSolanaTransactionRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.SignSolanaTransactionResponse.FromString,
             options,
             channel_credentials,
             insecure,

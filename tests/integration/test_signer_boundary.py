@@ -156,3 +156,34 @@ def test_signer_package_imports_no_network_library():
                 assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
                 if name.split(".")[0] == "socket":
                     assert path.name in ("peer.py", "no_network.py"), f"{path.name} imports socket"
+
+
+def test_signer_runs_as_its_own_user_with_private_memory(tmp_path):
+    """Started by root with --user, the signer gives up root, owns its files, and is not
+    dumpable (its /proc files belong to root, so no process of its own uid can read its memory)."""
+    import pwd
+
+    from corral.devstack import SIGNER_USER, DevStack
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start the signer as another user")
+    try:
+        account = pwd.getpwnam(SIGNER_USER)
+    except KeyError:
+        pytest.skip(f"no {SIGNER_USER} user (scripts/setup creates it)")
+    stack = DevStack(tmp_path / "stack", signer_user=SIGNER_USER)
+    stack.home.mkdir(parents=True)
+    try:
+        stack.start_signer()
+        wallet = stack.create_wallet(1)
+        pid = stack.processes["signer"].pid
+        status = Path(f"/proc/{pid}/status").read_text()
+        uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
+        assert uids == [str(account.pw_uid)] * 4
+        assert Path(f"/proc/{pid}/mem").stat().st_uid == 0  # not dumpable
+        for path in [stack.signer_home / "keystore" / f"{wallet}.json", stack.signer_home / "policies" / f"{wallet.lower()}.json"]:
+            assert (path.stat().st_uid, path.stat().st_mode & 0o777) == (account.pw_uid, 0o600)
+        assert speaks_grpc_as(0, stack.signer_home / "signer.sock") == "answered"  # the orchestrator's uid
+        assert speaks_grpc_as(account.pw_uid, stack.signer_home / "signer.sock") == "closed"  # not listed
+    finally:
+        stack.close()

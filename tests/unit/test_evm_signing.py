@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eth_account import Account
+from eth_keys import keys
 from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,7 +11,8 @@ from hypothesis import strategies as st
 from corral.v1 import signer_pb2
 from signer import evm
 
-ACCOUNT = Account.from_key("0x" + "42" * 32)
+KEY = keys.PrivateKey(bytes.fromhex("42" * 32))
+ADDRESS = KEY.public_key.to_checksum_address()
 
 
 @st.composite
@@ -36,7 +38,7 @@ def wire_transactions(draw):
 @given(wire_transactions())
 def test_signatures_verify_independently(tx):
     fields = evm.transaction_dict(tx)
-    signed = evm.sign(ACCOUNT, fields)
-    assert Account.recover_transaction(signed.raw) == ACCOUNT.address
+    signed = evm.sign(KEY, fields)
+    assert Account.recover_transaction(signed.raw) == ADDRESS
     assert signed.tx_hash == "0x" + keccak(signed.raw).hex()
     assert signed.raw[0] == (2 if tx.WhichOneof("fees") == "eip1559" else signed.raw[0])

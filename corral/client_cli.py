@@ -29,15 +29,22 @@ def add_parsers(sub) -> None:
     sub.add_parser("agents", parents=[common], help="list registered agents")
     sub.add_parser("wallets", parents=[common], help="list the signer's wallets and balances")
 
-    session = sub.add_parser("session", help="start, stop and list sessions").add_subparsers(dest="session_command", required=True)
+    session = sub.add_parser("session", help="start, pause, resume, unwind, stop and list sessions").add_subparsers(
+        dest="session_command", required=True
+    )
     start = session.add_parser("start", parents=[common])
     start.add_argument("agent_id", type=int)
     start.add_argument("wallet")
     start.add_argument("--mode", choices=["auto", "manual"])
     start.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE")
     start.add_argument("--allocation", help="amount of the starting asset, smallest unit")
-    stop = session.add_parser("stop", parents=[common])
-    stop.add_argument("session_id", type=int)
+    for name, what in (("stop", "end the session and clear its memory"), ("pause", "keep memory and allocation, run nothing"),
+                       ("resume", "run again from the next scheduled slot")):
+        session.add_parser(name, parents=[common], help=what).add_argument("session_id", type=int)
+    unwind = session.add_parser("unwind", parents=[common], help="run the agent's unwind once, then stop")
+    unwind.add_argument("session_id", type=int)
+    unwind.add_argument("--position", action="append", default=[], metavar="NETWORK:ASSET",
+                        help="a position to unwind, e.g. ethereum:1:0xeeee…eeee (repeatable; default: all)")
     session.add_parser("list", parents=[common])
 
     executions = sub.add_parser("executions", parents=[common], help="a session's executions with their logs")
@@ -96,6 +103,19 @@ def _session(api, md, args) -> int:
         print_session(api.StartSession(request, metadata=md).session)
     elif args.session_command == "stop":
         print_session(api.StopSession(orchestrator_pb2.StopSessionRequest(session_id=args.session_id), metadata=md).session)
+    elif args.session_command == "pause":
+        print_session(api.PauseSession(orchestrator_pb2.PauseSessionRequest(session_id=args.session_id), metadata=md).session)
+    elif args.session_command == "resume":
+        print_session(api.ResumeSession(orchestrator_pb2.ResumeSessionRequest(session_id=args.session_id), metadata=md).session)
+    elif args.session_command == "unwind":
+        request = orchestrator_pb2.UnwindSessionRequest(session_id=args.session_id)
+        for item in args.position:
+            network, sep, asset = item.rpartition(":")
+            if not sep or not network:
+                print(f"error: --position {item!r} must be NETWORK:ASSET (e.g. ethereum:1:0xeeee…)", file=sys.stderr)
+                return 2
+            request.positions.add(network=network, asset_address=asset)
+        print_session(api.UnwindSession(request, metadata=md).session)
     else:
         for s in api.ListSessions(orchestrator_pb2.ListSessionsRequest(), metadata=md).sessions:
             print_session(s)

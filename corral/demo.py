@@ -7,6 +7,7 @@ logs and confirmed transactions as they happen.
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -23,6 +24,8 @@ def run_demo(home: Path, runs: int, minute_seconds: float) -> int:
     print("building the example agent image (the base image is built once, then cached)...", flush=True)
     image = build_agent_image(EXAMPLE_AGENT)
     print(f"image: {image}")
+    # anvil starts empty every time, so the demo's database and keys do too.
+    shutil.rmtree(home, ignore_errors=True)
     with DevStack(home, minute_seconds=minute_seconds) as stack:
         print(f"anvil on {stack.rpc_url}, signer on {stack.signer_home / 'signer.sock'}, orchestrator on {stack.api_address}")
         wallet = stack.create_wallet()

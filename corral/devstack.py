@@ -180,6 +180,15 @@ class DevStack:
         self.api = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channel)
         _wait_for(lambda: grpc.channel_ready_future(self.channel).result(timeout=1) is None, "the orchestrator", 60, process)
 
+    def restart_orchestrator(self) -> None:
+        """Stops the orchestrator (SIGTERM, as a service manager would) and starts it again
+        on the same database."""
+        process = self.processes.pop("orchestrator")
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        self.channel.close()
+        self.start_orchestrator()
+
     def close(self) -> None:
         if self.channel is not None:
             self.channel.close()

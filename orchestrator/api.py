@@ -89,6 +89,10 @@ def session_message(row: SessionRow) -> orchestrator_pb2.Session:
     )
     if row.next_run_at is not None:
         message.next_run_at.CopyFrom(timestamp(row.next_run_at))
+    if row.stopped_at is not None:
+        message.stopped_at.CopyFrom(timestamp(row.stopped_at))
+    for position in row.unwind_positions or []:
+        message.unwind_positions.add(network=position["network"], asset_address=position["asset_address"])
     return message
 
 
@@ -174,6 +178,19 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     @as_grpc_status
     async def StopSession(self, request, context):
         return orchestrator_pb2.StopSessionResponse(session=session_message(self._sessions.stop(request.session_id)))
+
+    @as_grpc_status
+    async def PauseSession(self, request, context):
+        return orchestrator_pb2.PauseSessionResponse(session=session_message(self._sessions.pause(request.session_id)))
+
+    @as_grpc_status
+    async def ResumeSession(self, request, context):
+        return orchestrator_pb2.ResumeSessionResponse(session=session_message(self._sessions.resume(request.session_id)))
+
+    @as_grpc_status
+    async def UnwindSession(self, request, context):
+        positions = [(p.network, p.asset_address) for p in request.positions]
+        return orchestrator_pb2.UnwindSessionResponse(session=session_message(self._sessions.unwind(request.session_id, positions)))
 
     @as_grpc_status
     async def GetSession(self, request, context):

@@ -21,10 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from corral.v1 import common_pb2
+from orchestrator import memory
 from orchestrator.config import OrchestratorConfig
 from orchestrator.manifest import Manifest, parse_manifest
 from orchestrator.positions import session_positions
 from orchestrator.runtime_service import CallBudget, ExecutionTicket, start_runtime_server
+from orchestrator.schedule import next_run_after
 from orchestrator.settings_values import resolve
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database, ExecutionRow, SessionRow, utcnow
@@ -101,8 +103,12 @@ class ExecutionRunner:
             db.add(execution)
             db.commit()
             positions, _ = session_positions(db, session)
+            to_unwind = []
+            if command == "unwind":
+                chosen = {(p["network"], p["asset_address"].lower()) for p in session.unwind_positions or []}
+                to_unwind = [p for p in positions if not chosen or (p.network, p.asset_address.lower()) in chosen]
         try:
-            return await self._execute(session, execution, command, positions)
+            return await self._execute(session, execution, command, positions, to_unwind)
         except Exception as exc:  # never leave an execution `running` behind
             log.exception("execution %s failed before its sandbox ran", execution.id)
             with self._db.session() as db:
@@ -110,12 +116,12 @@ class ExecutionRunner:
                 if row.status == "running":
                     row.status, row.error, row.finished_at = "failed", f"{type(exc).__name__}: {exc}", utcnow()
                 current = db.get(SessionRow, session_id)
-                if current.status == "running":  # retry after one interval minute, not at once
+                if current.status in ("running", "unwinding"):  # retry after one interval minute, not at once
                     current.next_run_at = utcnow() + timedelta(seconds=self._config.scheduler.minute_seconds)
                 db.commit()
             return execution.id
 
-    async def _execute(self, session: SessionRow, execution: ExecutionRow, command: str, positions) -> int:
+    async def _execute(self, session: SessionRow, execution: ExecutionRow, command: str, positions, to_unwind) -> int:
         manifest = parse_manifest(session.agent.manifest_toml)
         limits = self.limits_for(manifest)
         image_id = session.agent.image_id
@@ -127,6 +133,7 @@ class ExecutionRunner:
             token=pooled.token if pooled else secrets.token_urlsafe(32),
             settings=resolve(manifest, session.settings),
             positions_snapshot=positions,
+            unwind_positions=to_unwind,
             budget=CallBudget(max_calls=self._config.sandbox.max_sdk_calls, max_log_lines=self._config.sandbox.max_log_lines),
         )
         sandbox_id = pooled.started.spec.sandbox_id if pooled else secrets.token_hex(8)
@@ -170,10 +177,14 @@ class ExecutionRunner:
             row.output, row.output_dropped_bytes = result.output, result.output_dropped_bytes
             row.sdk_calls, row.log_lines_dropped = ticket.budget.calls, ticket.budget.log_lines_dropped
             current = db.get(SessionRow, session.id)
-            if current.status == "running":
-                # Rolling schedule: the next run counts from the end of this one.
-                minutes = manifest.runtimeIntervalMinutes
-                current.next_run_at = row.finished_at + timedelta(seconds=minutes * self._config.scheduler.minute_seconds)
+            if command == "unwind" and current.status == "unwinding":
+                # Unwound (or tried to: its outcome is the execution's): the session ends.
+                current.status, current.next_run_at, current.stopped_at = "stopped", None, row.finished_at
+                memory.clear_namespace(db, memory.session_namespace(session.id))
+            elif current.status == "running":
+                current.next_run_at = next_run_after(
+                    row.finished_at, manifest.runtimeIntervalMinutes, manifest.schedule, self._config.scheduler.minute_seconds
+                )
             db.commit()
         log.info("execution %s of session %s: %s %s", execution.id, session.id, status, error)
         return execution.id

@@ -50,6 +50,8 @@ class ExecutionTicket:
     token: str
     settings: dict[str, Any]
     positions_snapshot: list[common_pb2.Position]
+    # For an unwind: the positions the user chose to unwind (all of them by default).
+    unwind_positions: list[common_pb2.Position] = field(default_factory=list)
     budget: CallBudget = field(default_factory=CallBudget)
     # Filled by CompleteExecution: (success, error).
     outcome: tuple[bool, str] | None = field(default=None)
@@ -100,6 +102,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
             command=t.command,
             settings=settings,
             current_positions=t.positions_snapshot,
+            unwind_positions=t.unwind_positions,
             execution_id=t.execution_id,
         )
 

@@ -2,7 +2,8 @@
 
 `next_run_at` is durable in the database, so schedules survive restarts. One session
 never runs twice at once (the in-flight set); different sessions run in parallel up to
-`max_parallel_executions`.
+`max_parallel_executions`. A running session gets `run` executions on its schedule; an
+unwinding one gets its single `unwind` execution.
 """
 
 from __future__ import annotations
@@ -47,23 +48,23 @@ class Scheduler:
 
     def dispatch_due(self) -> None:
         with self._db.session() as db:
-            due = db.scalars(
-                select(SessionRow.id)
-                .where(SessionRow.status == "running", SessionRow.next_run_at <= utcnow())
+            due = db.execute(
+                select(SessionRow.id, SessionRow.status)
+                .where(SessionRow.status.in_(("running", "unwinding")), SessionRow.next_run_at <= utcnow())
                 .order_by(SessionRow.next_run_at)
             ).all()
-        for session_id in due:
+        for session_id, status in due:
             if session_id in self._in_flight:
                 continue
             self._in_flight.add(session_id)
-            task = asyncio.create_task(self._run(session_id))
+            task = asyncio.create_task(self._run(session_id, "unwind" if status == "unwinding" else "run"))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, session_id: int) -> None:
+    async def _run(self, session_id: int, command: str) -> None:
         try:
             async with self._slots:
-                await self._runner.execute(session_id, "run")
+                await self._runner.execute(session_id, command)
         except Exception:
             log.exception("execution of session %s failed to run", session_id)
         finally:

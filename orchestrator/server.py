@@ -71,7 +71,7 @@ async def serve(config: OrchestratorConfig) -> None:
     token = config.api_token()
     server = grpc.aio.server(interceptors=[ApiTokenInterceptor(token)] if token else [])
     orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(
-        OrchestratorApi(db, backend, Sessions(db, signer, chains), signer, chains), server
+        OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds), signer, chains), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

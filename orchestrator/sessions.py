@@ -1,4 +1,11 @@
-"""Starting and stopping sessions, with every start check answered by a clear status."""
+"""A session's life: start (with every check answered by a clear status), pause, resume,
+unwind and stop. Every transition not allowed from the current state is refused with
+FAILED_PRECONDITION, naming the state and what is allowed.
+
+    created -> running <-> paused
+    running | paused -> unwinding -> stopped      (one unwind execution, then stop)
+    any state but stopped -> stopped
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ from orchestrator.agents import agent_manifest
 from orchestrator.chains.evm import EvmChain
 from orchestrator.errors import invalid, not_found, precondition
 from orchestrator.manifest import NATIVE_EVM
+from orchestrator.positions import session_positions
+from orchestrator.schedule import resume_at
 from orchestrator.settings_values import SettingError, resolve
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import AgentRow, Database, SessionRow, utcnow
@@ -20,10 +29,11 @@ ACTIVE = ("created", "running", "paused", "unwinding")
 
 
 class Sessions:
-    def __init__(self, db: Database, signer: SignerClient, chains: dict[str, EvmChain]) -> None:
+    def __init__(self, db: Database, signer: SignerClient, chains: dict[str, EvmChain], minute_seconds: float = 60.0) -> None:
         self._db = db
         self._signer = signer
         self._chains = chains
+        self._minute_seconds = minute_seconds
 
     async def start(self, agent_id: int, wallet_address: str, mode: str | None, settings: dict[str, str], allocation: str | None) -> SessionRow:
         with self._db.session() as db:
@@ -121,15 +131,54 @@ class Sessions:
 
     def stop(self, session_id: int) -> SessionRow:
         with self._db.session() as db:
-            session = db.get(SessionRow, session_id)
-            if session is None:
-                raise not_found(f"session {session_id} does not exist")
+            session = _row(db, session_id)
             if session.status == "stopped":
                 raise precondition(f"session {session_id} is already stopped")
             session.status, session.next_run_at, session.stopped_at = "stopped", None, utcnow()
             db.commit()
             # Session memory ends with the session; shared memory stays with the agent.
             memory.clear_namespace(db, memory.session_namespace(session_id))
+        return self.get(session_id)
+
+    def pause(self, session_id: int) -> SessionRow:
+        with self._db.session() as db:
+            session = _row(db, session_id)
+            if session.status != "running":
+                raise precondition(f"session {session_id} is {session.status}; only a running session can be paused")
+            session.status = "paused"  # next_run_at is kept: resume picks up from it
+            db.commit()
+        return self.get(session_id)
+
+    def resume(self, session_id: int) -> SessionRow:
+        with self._db.session() as db:
+            session = _row(db, session_id)
+            if session.status != "paused":
+                raise precondition(f"session {session_id} is {session.status}; only a paused session can be resumed")
+            manifest = agent_manifest(session.agent)
+            session.status = "running"
+            session.next_run_at = resume_at(
+                session.next_run_at, utcnow(), manifest.runtimeIntervalMinutes, manifest.schedule, self._minute_seconds
+            )
+            db.commit()
+        return self.get(session_id)
+
+    def unwind(self, session_id: int, positions: list[tuple[str, str]]) -> SessionRow:
+        """`positions`: (network, asset_address) pairs the session holds; empty = all."""
+        with self._db.session() as db:
+            session = _row(db, session_id)
+            if session.status not in ("running", "paused"):
+                raise precondition(f"session {session_id} is {session.status}; only a running or paused session can be unwound")
+            held = {(p.network, p.asset_address.lower()) for p in session_positions(db, session)[0]}
+            chosen = []
+            for network, asset in positions:
+                if (network, asset.lower()) not in held:
+                    raise invalid(
+                        f"session {session_id} holds no position {asset} on {network}; it holds "
+                        + ", ".join(f"{a} on {n}" for n, a in sorted(held))
+                    )
+                chosen.append({"network": network, "asset_address": asset})
+            session.status, session.unwind_positions, session.next_run_at = "unwinding", chosen or None, utcnow()
+            db.commit()
         return self.get(session_id)
 
     def get(self, session_id: int) -> SessionRow:
@@ -142,3 +191,10 @@ class Sessions:
     def list(self) -> list[SessionRow]:
         with self._db.session() as db:
             return list(db.scalars(select(SessionRow).options(joinedload(SessionRow.agent)).order_by(SessionRow.id)))
+
+
+def _row(db, session_id: int) -> SessionRow:
+    session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
+    if session is None:
+        raise not_found(f"session {session_id} does not exist")
+    return session

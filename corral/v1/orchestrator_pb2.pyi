@@ -131,7 +131,7 @@ class ListWalletsResponse(_message.Message):
     def __init__(self, wallets: _Optional[_Iterable[_Union[Wallet, _Mapping]]] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at")
+    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +148,8 @@ class Session(_message.Message):
     ALLOCATION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     NEXT_RUN_AT_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_AT_FIELD_NUMBER: _ClassVar[int]
+    UNWIND_POSITIONS_FIELD_NUMBER: _ClassVar[int]
     id: int
     agent_id: int
     wallet_address: str
@@ -157,7 +159,17 @@ class Session(_message.Message):
     allocation: _common_pb2.Position
     created_at: _timestamp_pb2.Timestamp
     next_run_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    stopped_at: _timestamp_pb2.Timestamp
+    unwind_positions: _containers.RepeatedCompositeFieldContainer[PositionRef]
+    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ...) -> None: ...
+
+class PositionRef(_message.Message):
+    __slots__ = ("network", "asset_address")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    asset_address: str
+    def __init__(self, network: _Optional[str] = ..., asset_address: _Optional[str] = ...) -> None: ...
 
 class StartSessionRequest(_message.Message):
     __slots__ = ("agent_id", "wallet_address", "execution_mode", "settings", "allocation_amount")
@@ -193,6 +205,44 @@ class StopSessionRequest(_message.Message):
     def __init__(self, session_id: _Optional[int] = ...) -> None: ...
 
 class StopSessionResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: Session
+    def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
+
+class PauseSessionRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+
+class PauseSessionResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: Session
+    def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
+
+class ResumeSessionRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+
+class ResumeSessionResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: Session
+    def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
+
+class UnwindSessionRequest(_message.Message):
+    __slots__ = ("session_id", "positions")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    positions: _containers.RepeatedCompositeFieldContainer[PositionRef]
+    def __init__(self, session_id: _Optional[int] = ..., positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ...) -> None: ...
+
+class UnwindSessionResponse(_message.Message):
     __slots__ = ("session",)
     SESSION_FIELD_NUMBER: _ClassVar[int]
     session: Session

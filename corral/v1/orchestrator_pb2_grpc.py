@@ -59,6 +59,21 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.StopSessionRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.StopSessionResponse.FromString,
                 _registered_method=True)
+        self.PauseSession = channel.unary_unary(
+                '/corral.v1.OrchestratorService/PauseSession',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.PauseSessionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.PauseSessionResponse.FromString,
+                _registered_method=True)
+        self.ResumeSession = channel.unary_unary(
+                '/corral.v1.OrchestratorService/ResumeSession',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ResumeSessionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ResumeSessionResponse.FromString,
+                _registered_method=True)
+        self.UnwindSession = channel.unary_unary(
+                '/corral.v1.OrchestratorService/UnwindSession',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.UnwindSessionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.UnwindSessionResponse.FromString,
+                _registered_method=True)
         self.GetSession = channel.unary_unary(
                 '/corral.v1.OrchestratorService/GetSession',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionRequest.SerializeToString,
@@ -111,7 +126,31 @@ class OrchestratorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StopSession(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Ends a session (from any state but stopped) and clears its session memory. An
+        execution already running finishes; nothing else starts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseSession(self, request, context):
+        """Running -> paused: memory and allocation are kept, nothing runs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeSession(self, request, context):
+        """Paused -> running, at the next slot of the agent's schedule.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnwindSession(self, request, context):
+        """Running or paused -> unwinding: the agent's unwind(agent, positions) runs once with
+        the chosen positions (default all), then the session stops.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -169,6 +208,21 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.StopSession,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.StopSessionRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.StopSessionResponse.SerializeToString,
+            ),
+            'PauseSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseSession,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.PauseSessionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.PauseSessionResponse.SerializeToString,
+            ),
+            'ResumeSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeSession,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ResumeSessionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ResumeSessionResponse.SerializeToString,
+            ),
+            'UnwindSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnwindSession,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.UnwindSessionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.UnwindSessionResponse.SerializeToString,
             ),
             'GetSession': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSession,
@@ -326,6 +380,87 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/StopSession',
             corral_dot_v1_dot_orchestrator__pb2.StopSessionRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.StopSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/PauseSession',
+            corral_dot_v1_dot_orchestrator__pb2.PauseSessionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.PauseSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/ResumeSession',
+            corral_dot_v1_dot_orchestrator__pb2.ResumeSessionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ResumeSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnwindSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/UnwindSession',
+            corral_dot_v1_dot_orchestrator__pb2.UnwindSessionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.UnwindSessionResponse.FromString,
             options,
             channel_credentials,
             insecure,

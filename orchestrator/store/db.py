@@ -11,7 +11,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.store.models import Base, SettingRow
+from orchestrator.store.models import SCHEMA_VERSION, Base, SettingRow
+
+
+class SchemaMismatch(RuntimeError):
+    pass
 
 
 def utcnow() -> datetime:
@@ -28,6 +32,23 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._check_schema_version()
+
+    def _check_schema_version(self) -> None:
+        with self.session() as db:
+            row = db.get(SettingRow, "schema_version")
+            if row is None:
+                db.add(SettingRow(key="schema_version", value=SCHEMA_VERSION))
+                try:
+                    db.commit()
+                except IntegrityError:  # another orchestrator made it first
+                    db.rollback()
+                row = db.get(SettingRow, "schema_version")
+        if row.value != SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"the database was made by a Corral with schema version {row.value}; this one needs {SCHEMA_VERSION}. "
+                "There are no migrations yet: move the database aside (or point database_url elsewhere) to start fresh"
+            )
 
     def session(self) -> Session:
         return self._sessions()

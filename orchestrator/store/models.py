@@ -20,9 +20,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# Bumped with every change to the tables below; a database made by another version is
+# refused at start with a clear message rather than failing on a missing column.
+SCHEMA_VERSION = "2"
+
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[dict[str, str]]: JSON}
 
 
 class SettingRow(Base):
@@ -65,6 +69,8 @@ class SessionRow(Base):
     created_at: Mapped[datetime]
     next_run_at: Mapped[datetime | None]
     stopped_at: Mapped[datetime | None]
+    # While unwinding: [{"network", "asset_address"}] to unwind; None = all positions.
+    unwind_positions: Mapped[list[dict[str, str]] | None]
 
     agent: Mapped[AgentRow] = relationship()
 

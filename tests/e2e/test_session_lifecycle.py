@@ -1,0 +1,108 @@
+"""A session's whole life through the gRPC API on the real stack: it runs on a fixed
+schedule, pauses (nothing runs, memory kept, also across an orchestrator restart),
+resumes at its next slot, unwinds the positions chosen, then stops with its memory
+cleared. Every transition not allowed from the current state is FAILED_PRECONDITION."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import grpc
+import pytest
+
+from corral.devstack import DevStack
+from corral.v1 import common_pb2
+from corral.v1 import orchestrator_pb2 as pb
+from tests.conftest import REPO_ROOT
+from tests.helpers import executions, finished, log_lines, start_session, wait_for
+
+LIFECYCLE = REPO_ROOT / "tests" / "agents" / "lifecycle"
+MINUTE_SECONDS = 1.0
+NATIVE = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with DevStack(tmp_path_factory.mktemp("lifecycle"), minute_seconds=MINUTE_SECONDS) as stack:
+        yield stack
+
+
+def session_of(stack, session_id: int) -> pb.Session:
+    return stack.api.GetSession(pb.GetSessionRequest(session_id=session_id)).session
+
+
+def refused(call, request) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as error:
+        call(request)
+    return error.value
+
+
+def test_pause_resume_unwind_stop(stack, agent_image):
+    wallet = stack.create_wallet()
+    stack.fund(wallet, 10**18)
+    _, session = start_session(stack, agent_image(LIFECYCLE), wallet)
+    api, sid = stack.api, session.id
+    wait_for(lambda: len(finished(stack, sid)) >= 2, what="two runs")
+
+    # Fixed schedule: the next run is announced on a whole interval boundary.
+    next_run = session_of(stack, sid).next_run_at
+    assert next_run.nanos == 0 and next_run.seconds % int(MINUTE_SECONDS) == 0
+
+    paused = api.PauseSession(pb.PauseSessionRequest(session_id=sid)).session
+    assert paused.status == pb.SESSION_STATUS_PAUSED
+    error = refused(api.PauseSession, pb.PauseSessionRequest(session_id=sid))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "only a running session can be paused" in error.details()
+    # Whatever was in flight finishes; after that, nothing runs while paused, even across a restart.
+    wait_for(lambda: all(e.status != pb.EXECUTION_STATUS_RUNNING for e in executions(stack, sid)), what="the last run to finish")
+    count = len(executions(stack, sid))
+    stack.restart_orchestrator()
+    api = stack.api
+    time.sleep(4 * MINUTE_SECONDS)  # four intervals in which a running session would have run
+    assert len(executions(stack, sid)) == count
+    assert session_of(stack, sid).status == pb.SESSION_STATUS_PAUSED
+
+    resumed = api.ResumeSession(pb.ResumeSessionRequest(session_id=sid)).session
+    assert resumed.status == pb.SESSION_STATUS_RUNNING and resumed.next_run_at.seconds >= int(time.time()) - 1
+    error = refused(api.ResumeSession, pb.ResumeSessionRequest(session_id=sid))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    after_resume = wait_for(lambda: len(finished(stack, sid)) > count and finished(stack, sid), what="a run after resuming")
+    # Memory survived the pause: the run counter carries on.
+    assert log_lines(after_resume[count]) == [f"run {count + 1}"]
+
+    # Unwind: an unknown position is refused and changes nothing; the held one is unwound.
+    error = refused(api.UnwindSession, pb.UnwindSessionRequest(session_id=sid, positions=[pb.PositionRef(network="ethereum:1", asset_address=NATIVE)]))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "holds no position" in error.details()
+    assert session_of(stack, sid).status == pb.SESSION_STATUS_RUNNING
+    unwinding = api.UnwindSession(
+        pb.UnwindSessionRequest(session_id=sid, positions=[pb.PositionRef(network="ethereum:31337", asset_address=NATIVE.upper().replace("0X", "0x"))])
+    ).session
+    assert unwinding.status == pb.SESSION_STATUS_UNWINDING and len(unwinding.unwind_positions) == 1
+    stopped = wait_for(lambda: (s := session_of(stack, sid)).status == pb.SESSION_STATUS_STOPPED and s, what="the session to stop after unwinding")
+    assert stopped.HasField("stopped_at") and not stopped.HasField("next_run_at")
+    last = executions(stack, sid)[-1]
+    assert last.command == common_pb2.EXECUTION_COMMAND_UNWIND
+    runs_before_unwind = len([e for e in executions(stack, sid) if e.command == common_pb2.EXECUTION_COMMAND_RUN])
+    assert log_lines(last) == [f"unwinding ['ethereum:31337/{NATIVE}'] after {runs_before_unwind} runs"]
+    with sqlite3.connect(stack.home / "orchestrator.db") as db:
+        assert db.execute("SELECT count(*) FROM memory WHERE namespace = ?", (f"session:{sid}",)).fetchone()[0] == 0
+
+    for call, request in [
+        (api.UnwindSession, pb.UnwindSessionRequest(session_id=sid)),
+        (api.StopSession, pb.StopSessionRequest(session_id=sid)),
+        (api.ResumeSession, pb.ResumeSessionRequest(session_id=sid)),
+        (api.PauseSession, pb.PauseSessionRequest(session_id=sid)),
+    ]:
+        assert refused(call, request).code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert refused(api.PauseSession, pb.PauseSessionRequest(session_id=10_000)).code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_unwind_from_pause_defaults_to_every_position(stack, agent_image):
+    wallet = stack.create_wallet()
+    stack.fund(wallet, 10**18)
+    _, session = start_session(stack, agent_image(LIFECYCLE), wallet)
+    wait_for(lambda: finished(stack, session.id), what="a first run")
+    stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))
+    stack.api.UnwindSession(pb.UnwindSessionRequest(session_id=session.id))
+    wait_for(lambda: session_of(stack, session.id).status == pb.SESSION_STATUS_STOPPED, what="the session to stop")
+    assert log_lines(executions(stack, session.id)[-1])[0].startswith(f"unwinding ['ethereum:31337/{NATIVE}']")

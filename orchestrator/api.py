@@ -23,8 +23,10 @@ from orchestrator.store import (
     Database,
     ExecutionRow,
     SessionRow,
+    SuggestionRow,
     TransactionRow,
 )
+from orchestrator.suggestions import Suggestions
 from sandbox_runner.backend import SandboxBackend
 
 MODES = {"auto": common_pb2.EXECUTION_MODE_AUTO, "manual": common_pb2.EXECUTION_MODE_MANUAL}
@@ -48,6 +50,11 @@ TX_STATUS = {
     "confirmed": orchestrator_pb2.TRANSACTION_STATUS_CONFIRMED,
     "reverted": orchestrator_pb2.TRANSACTION_STATUS_REVERTED,
     "rejected": orchestrator_pb2.TRANSACTION_STATUS_REJECTED,
+}
+SUGGESTION_KIND = {"transaction": orchestrator_pb2.SUGGESTION_KIND_TRANSACTION, "message": orchestrator_pb2.SUGGESTION_KIND_MESSAGE}
+SUGGESTION_STATUS = {
+    name: orchestrator_pb2.SuggestionStatus.Value(f"SUGGESTION_STATUS_{name.upper()}")
+    for name in ("pending", "approving", "executed", "failed", "rejected", "expired", "cleared")
 }
 COMMANDS = {"run": common_pb2.EXECUTION_COMMAND_RUN, "unwind": common_pb2.EXECUTION_COMMAND_UNWIND}
 
@@ -132,11 +139,34 @@ def transaction_message(row: TransactionRow) -> orchestrator_pb2.Transaction:
 
 
 
+def suggestion_message(row: SuggestionRow) -> orchestrator_pb2.Suggestion:
+    message = orchestrator_pb2.Suggestion(
+        id=row.id,
+        session_id=row.session_id,
+        execution_id=row.execution_id or 0,
+        kind=SUGGESTION_KIND[row.kind],
+        status=SUGGESTION_STATUS[row.status],
+        error=row.error,
+        created_at=timestamp(row.created_at),
+    )
+    message.details.update(row.details)
+    message.result.update(row.result)
+    if row.expires_at is not None:
+        message.expires_at.CopyFrom(timestamp(row.expires_at))
+    if row.decided_at is not None:
+        message.decided_at.CopyFrom(timestamp(row.decided_at))
+    return message
+
+
 class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
-    def __init__(self, db: Database, backend: SandboxBackend, sessions: Sessions, signer: SignerClient, chains: dict[str, EvmChain]) -> None:
+    def __init__(
+        self, db: Database, backend: SandboxBackend, sessions: Sessions, suggestions: Suggestions, signer: SignerClient,
+        chains: dict[str, EvmChain],
+    ) -> None:
         self._db = db
         self._backend = backend
         self._sessions = sessions
+        self._suggestions = suggestions
         self._signer = signer
         self._chains = chains
 
@@ -222,3 +252,18 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                 select(TransactionRow).where(TransactionRow.session_id == request.session_id).order_by(TransactionRow.id)
             ).all()
         return orchestrator_pb2.ListTransactionsResponse(transactions=[transaction_message(r) for r in rows])
+
+    @as_grpc_status
+    async def ListSuggestions(self, request, context):
+        self._sessions.get(request.session_id)
+        rows = self._suggestions.list(request.session_id, request.include_discarded)
+        return orchestrator_pb2.ListSuggestionsResponse(suggestions=[suggestion_message(r) for r in rows])
+
+    @as_grpc_status
+    async def ApproveSuggestion(self, request, context):
+        row = await self._suggestions.approve(request.suggestion_id)
+        return orchestrator_pb2.ApproveSuggestionResponse(suggestion=suggestion_message(row))
+
+    @as_grpc_status
+    async def RejectSuggestion(self, request, context):
+        return orchestrator_pb2.RejectSuggestionResponse(suggestion=suggestion_message(self._suggestions.reject(request.suggestion_id)))

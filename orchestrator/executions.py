@@ -30,6 +30,7 @@ from orchestrator.schedule import next_run_after
 from orchestrator.settings_values import resolve
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database, ExecutionRow, SessionRow, utcnow
+from orchestrator.suggestions import Suggestions
 from orchestrator.transactions import EvmSender
 from orchestrator.warm_pool import WarmPool
 from sandbox_runner.backend import (
@@ -56,13 +57,15 @@ INSTALLATION_LABEL = "org.corral.installation"
 
 class ExecutionRunner:
     def __init__(
-        self, config: OrchestratorConfig, db: Database, backend: SandboxBackend, evm_sender: EvmSender, signer: SignerClient
+        self, config: OrchestratorConfig, db: Database, backend: SandboxBackend, evm_sender: EvmSender, signer: SignerClient,
+        suggestions: Suggestions | None = None,
     ) -> None:
         self._config = config
         self._db = db
         self._backend = backend
         self._evm = evm_sender
         self._signer = signer
+        self._suggestions = suggestions
         self._socket_root = config.socket_root.resolve()
         self._socket_root.mkdir(parents=True, exist_ok=True)
         os.chmod(self._socket_root, 0o711)
@@ -99,6 +102,10 @@ class ExecutionRunner:
             session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
             if session is None or session.status != wanted:
                 return None
+        if self._suggestions is not None:
+            # What the previous run suggested and nobody approved is stale now.
+            self._suggestions.clear_pending(session_id)
+        with self._db.session() as db:
             execution = ExecutionRow(session_id=session_id, command=command, status="running", started_at=utcnow())
             db.add(execution)
             db.commit()
@@ -144,7 +151,7 @@ class ExecutionRunner:
             # Bound under a temporary name and renamed once the sandbox user may use it:
             # a pooled sandbox takes the socket appearing as its signal to connect.
             binding = socket_dir / f".{SOCKET_NAME}.binding"
-            server = await start_runtime_server(str(binding), ticket, self._db, self._evm, self._signer)
+            server = await start_runtime_server(str(binding), ticket, self._db, self._evm, self._signer, self._suggestions)
             _hand_to_sandbox_user(binding)
             os.rename(binding, socket_dir / SOCKET_NAME)
             if pooled:

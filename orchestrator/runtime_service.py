@@ -15,12 +15,13 @@ from typing import Any
 import grpc
 from google.protobuf.struct_pb2 import Struct
 
-from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc, signer_pb2
-from orchestrator import memory
-from orchestrator.errors import Refused, as_grpc_status, invalid, refusing_handler
+from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
+from orchestrator import memory, messages
+from orchestrator.errors import as_grpc_status, refusing_handler
 from orchestrator.positions import session_positions
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database, ExecutionLogRow, SessionRow, utcnow
+from orchestrator.suggestions import Suggestions
 from orchestrator.transactions import EvmSender
 
 log = logging.getLogger("corral.runtime")
@@ -77,11 +78,18 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
 
 
 class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
-    def __init__(self, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender, signer: SignerClient) -> None:
+    def __init__(
+        self, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender, signer: SignerClient, suggestions: Suggestions | None
+    ) -> None:
         self._ticket = ticket
         self._db = db
         self._evm = evm_sender
         self._signer = signer
+        self._suggestions = suggestions
+
+    @property
+    def _manual(self) -> bool:
+        return self._ticket.session.execution_mode == "manual"
 
     def _namespace(self, scope: int) -> str:
         session = self._ticket.session
@@ -151,7 +159,13 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
 
     @as_grpc_status
     async def SignAndSend(self, request, context):
-        tx = await self._evm.sign_and_send(self._ticket.session, self._ticket.execution_id, request)
+        session, execution_id = self._ticket.session, self._ticket.execution_id
+        if self._manual:
+            suggestion = await self._suggestions.suggest_transaction(session, execution_id, request)
+            return runtime_pb2.SignAndSendResponse(
+                suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details)
+            )
+        tx = await self._evm.sign_and_send(session, execution_id, request)
         chain_url = self._evm.transaction_url(tx.network, tx.tx_hash)
         response = runtime_pb2.SignAndSendResponse(internal_transaction_id=tx.id, tx_hash=tx.tx_hash)
         if chain_url:
@@ -160,26 +174,15 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
 
     @as_grpc_status
     async def SignMessage(self, request, context):
-        session = self._ticket.session
-        if session.agent.wallet_type != "ethereum":
-            raise invalid("sign_message signs EVM messages; this session's wallet is not an EVM wallet")
-        wire = signer_pb2.SignEvmMessageRequest(
-            wallet_address=session.wallet_address,
-            context=signer_pb2.SigningContext(request_id=request.request_id, session_id=session.id, execution_id=self._ticket.execution_id),
-        )
-        kind = request.WhichOneof("message")
-        if kind == "eip191_text":
-            wire.eip191.message = request.eip191_text.encode()
-        elif kind == "eip712_json":
-            wire.eip712.typed_data_json = request.eip712_json
-        else:
-            raise invalid("give eip191_text or eip712_json")
-        try:
-            signed = await self._signer.sign_evm_message(wire)
-        except grpc.aio.AioRpcError as exc:
-            code = exc.code() if exc.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT) else grpc.StatusCode.UNAVAILABLE
-            raise Refused(code, f"signer: {exc.details()}") from None
-        return runtime_pb2.SignMessageResponse(v=signed.v, r=signed.r, s=signed.s, formatted_signature=signed.signature)
+        session, execution_id = self._ticket.session, self._ticket.execution_id
+        if self._manual:
+            suggestion = self._suggestions.suggest_message(session, execution_id, request)
+            return runtime_pb2.SignMessageResponse(suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details))
+        return await messages.sign(self._signer, session, execution_id, request)
+
+    @as_grpc_status
+    async def ClearSuggestions(self, request, context):
+        return runtime_pb2.ClearSuggestionsResponse(cleared=self._suggestions.clear_pending(self._ticket.session.id))
 
     @as_grpc_status
     async def GetCurrentPositions(self, request, context):
@@ -194,15 +197,22 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
         return runtime_pb2.CompleteExecutionResponse()
 
 
+def _struct(values: dict) -> Struct:
+    message = Struct()
+    message.update(values)
+    return message
+
+
 async def start_runtime_server(
-    socket_path: str, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender, signer: SignerClient
+    socket_path: str, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender, signer: SignerClient,
+    suggestions: Suggestions | None = None,
 ) -> grpc.aio.Server:
     server = grpc.aio.server(
         interceptors=[TokenInterceptor(ticket.token, ticket.budget)],
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
         maximum_concurrent_rpcs=16,
     )
-    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, evm_sender, signer), server)
+    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, evm_sender, signer, suggestions), server)
     server.add_insecure_port(f"unix:{socket_path}")
     await server.start()
     return server

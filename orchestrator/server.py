@@ -22,6 +22,7 @@ from orchestrator.scheduler import Scheduler
 from orchestrator.sessions import Sessions
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database
+from orchestrator.suggestions import Suggestions
 from orchestrator.transactions import EvmSender
 from sandbox_runner.backend import SandboxBackend
 
@@ -61,7 +62,8 @@ async def serve(config: OrchestratorConfig) -> None:
     signer = SignerClient(config.signer_socket)
     backend = make_backend(config)
     evm_sender = EvmSender(db, chains, signer)
-    runner = ExecutionRunner(config, db, backend, evm_sender, signer)
+    suggestions = Suggestions(db, evm_sender, signer)
+    runner = ExecutionRunner(config, db, backend, evm_sender, signer, suggestions)
     scheduler = Scheduler(db, runner, config.scheduler.tick_seconds, config.scheduler.max_parallel_executions)
     scheduler.recover()
     removed = await asyncio.to_thread(runner.remove_orphans)
@@ -71,7 +73,7 @@ async def serve(config: OrchestratorConfig) -> None:
     token = config.api_token()
     server = grpc.aio.server(interceptors=[ApiTokenInterceptor(token)] if token else [])
     orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(
-        OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds), signer, chains), server
+        OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds), suggestions, signer, chains), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

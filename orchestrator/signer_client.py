@@ -7,6 +7,7 @@ from pathlib import Path
 import grpc
 
 from corral.v1 import signer_pb2, signer_pb2_grpc
+from orchestrator.errors import Refused
 
 
 class SignerClient:
@@ -30,3 +31,10 @@ class SignerClient:
 
     async def close(self) -> None:
         await self._channel.close()
+
+
+def signer_refusal(exc: grpc.aio.AioRpcError) -> Refused:
+    """What the agent or user is told when the signer says no (or cannot be reached): its
+    policy denials and argument errors keep their status; anything else is UNAVAILABLE."""
+    passed_on = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT)
+    return Refused(exc.code() if exc.code() in passed_on else grpc.StatusCode.UNAVAILABLE, f"signer: {exc.details()}")

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator.chains.evm import EvmChain, SimulationFailed
 from orchestrator.errors import Refused, invalid, precondition
-from orchestrator.signer_client import SignerClient
+from orchestrator.signer_client import SignerClient, signer_refusal
 from orchestrator.store import Database, SessionRow, TransactionRow, utcnow
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -37,7 +37,7 @@ class EvmSender:
     async def sign_and_send(
         self, session: SessionRow, execution_id: int, request: runtime_pb2.SignAndSendRequest
     ) -> TransactionRow:
-        chain, evm = self._validate(session, request)
+        chain, evm = self.validate(session, request)
 
         with self._db.session() as db:
             existing = db.scalar(select(TransactionRow).where(TransactionRow.request_id == request.request_id))
@@ -86,9 +86,12 @@ class EvmSender:
             raise precondition(f"transaction {tx.tx_hash} reverted in block {receipt.block_number}")
         return tx
 
-    def _validate(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest):
+    def validate(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> tuple[EvmChain, runtime_pb2.EvmTransactionRequest]:
+        """Checks a request against the session and the platform; raises Refused naming the fix."""
         if not request.request_id:
             raise invalid("request_id is required")
+        if len(request.request_id) > 64:
+            raise invalid("request_id must be at most 64 characters")
         network = request.network
         if network == "solana":
             raise invalid("Solana transactions are not supported by this orchestrator yet")
@@ -144,8 +147,7 @@ class EvmSender:
                     )
                 )
             except grpc.aio.AioRpcError as exc:
-                code = exc.code() if exc.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT) else grpc.StatusCode.UNAVAILABLE
-                raise Refused(code, f"signer: {exc.details()}") from None
+                raise signer_refusal(exc) from None
             # The signed bytes are durable before they are broadcast.
             self._update(tx, status="signed", nonce=nonce, signed_raw=signed.raw_transaction, tx_hash=signed.transaction_hash)
             try:

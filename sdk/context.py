@@ -13,6 +13,7 @@ import uuid
 from typing import Any, Callable
 
 import grpc
+from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel, ValidationError
 
 from corral.v1 import common_pb2, runtime_pb2
@@ -126,12 +127,10 @@ class AgentContext:
         return self._call(
             "SignAndSend",
             wire,
-            lambda r: SignAndSendData(
+            lambda r: _suggestion(r) if r.suggested else SignAndSendData(
                 internal_transaction_id=r.internal_transaction_id or None,
                 tx_hash=r.tx_hash or None,
                 transaction_url=r.transaction_url if r.HasField("transaction_url") else None,
-                suggested=r.suggested,
-                suggestionId=r.suggestion_id if r.HasField("suggestion_id") else None,
             ),
         )
 
@@ -153,8 +152,13 @@ class AgentContext:
         return self._call(
             "SignMessage",
             wire,
-            lambda r: EvmMessageSignData(v=r.v, r=r.r, s=r.s, formattedSignature=r.formatted_signature),
+            lambda r: _suggestion(r) if r.suggested else EvmMessageSignData(v=r.v, r=r.r, s=r.s, formattedSignature=r.formatted_signature),
         )
+
+    def clear_suggested_transactions(self) -> Envelope[None]:
+        """Manual mode: discards this session's pending suggestions (the next run's start
+        does it too)."""
+        return self._call("ClearSuggestions", runtime_pb2.ClearSuggestionsRequest())
 
     # -- positions --------------------------------------------------------------
 
@@ -166,6 +170,13 @@ class AgentContext:
                 positions=[position_from_proto(p) for p in r.positions], hasPendingTxs=r.has_pending_txs
             ),
         )
+
+
+def _suggestion(response) -> SignAndSendData:
+    """Manual mode's answer to a value- or signature-producing call: nothing happened yet."""
+    return SignAndSendData(
+        suggested=True, suggestionId=response.suggestion_id, details=MessageToDict(response.suggestion_details),
+    )
 
 
 def _first_error(exc: ValidationError) -> str:

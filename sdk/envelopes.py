@@ -68,6 +68,8 @@ class SignAndSendData(_Response):
     transaction_url: str | None = None
     suggested: bool = False
     suggestionId: int | None = None
+    # Manual mode: what the user is shown for approval.
+    details: dict[str, Any] | None = None
 
 
 class EvmMessageSignData(_Response):

@@ -1,6 +1,7 @@
 import datetime
 
 from corral.v1 import common_pb2 as _common_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -36,6 +37,23 @@ class TransactionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSACTION_STATUS_CONFIRMED: _ClassVar[TransactionStatus]
     TRANSACTION_STATUS_REVERTED: _ClassVar[TransactionStatus]
     TRANSACTION_STATUS_REJECTED: _ClassVar[TransactionStatus]
+
+class SuggestionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SUGGESTION_KIND_UNSPECIFIED: _ClassVar[SuggestionKind]
+    SUGGESTION_KIND_TRANSACTION: _ClassVar[SuggestionKind]
+    SUGGESTION_KIND_MESSAGE: _ClassVar[SuggestionKind]
+
+class SuggestionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SUGGESTION_STATUS_UNSPECIFIED: _ClassVar[SuggestionStatus]
+    SUGGESTION_STATUS_PENDING: _ClassVar[SuggestionStatus]
+    SUGGESTION_STATUS_APPROVING: _ClassVar[SuggestionStatus]
+    SUGGESTION_STATUS_EXECUTED: _ClassVar[SuggestionStatus]
+    SUGGESTION_STATUS_FAILED: _ClassVar[SuggestionStatus]
+    SUGGESTION_STATUS_REJECTED: _ClassVar[SuggestionStatus]
+    SUGGESTION_STATUS_EXPIRED: _ClassVar[SuggestionStatus]
+    SUGGESTION_STATUS_CLEARED: _ClassVar[SuggestionStatus]
 SESSION_STATUS_UNSPECIFIED: SessionStatus
 SESSION_STATUS_CREATED: SessionStatus
 SESSION_STATUS_RUNNING: SessionStatus
@@ -53,6 +71,17 @@ TRANSACTION_STATUS_SIGNED: TransactionStatus
 TRANSACTION_STATUS_CONFIRMED: TransactionStatus
 TRANSACTION_STATUS_REVERTED: TransactionStatus
 TRANSACTION_STATUS_REJECTED: TransactionStatus
+SUGGESTION_KIND_UNSPECIFIED: SuggestionKind
+SUGGESTION_KIND_TRANSACTION: SuggestionKind
+SUGGESTION_KIND_MESSAGE: SuggestionKind
+SUGGESTION_STATUS_UNSPECIFIED: SuggestionStatus
+SUGGESTION_STATUS_PENDING: SuggestionStatus
+SUGGESTION_STATUS_APPROVING: SuggestionStatus
+SUGGESTION_STATUS_EXECUTED: SuggestionStatus
+SUGGESTION_STATUS_FAILED: SuggestionStatus
+SUGGESTION_STATUS_REJECTED: SuggestionStatus
+SUGGESTION_STATUS_EXPIRED: SuggestionStatus
+SUGGESTION_STATUS_CLEARED: SuggestionStatus
 
 class Agent(_message.Message):
     __slots__ = ("id", "name", "version", "image", "image_id", "wallet_type", "allowed_execution_modes", "runtime_interval_minutes", "manifest_toml", "registered_at")
@@ -353,3 +382,67 @@ class ListTransactionsResponse(_message.Message):
     TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
     transactions: _containers.RepeatedCompositeFieldContainer[Transaction]
     def __init__(self, transactions: _Optional[_Iterable[_Union[Transaction, _Mapping]]] = ...) -> None: ...
+
+class Suggestion(_message.Message):
+    __slots__ = ("id", "session_id", "execution_id", "kind", "status", "details", "result", "error", "created_at", "expires_at", "decided_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    session_id: int
+    execution_id: int
+    kind: SuggestionKind
+    status: SuggestionStatus
+    details: _struct_pb2.Struct
+    result: _struct_pb2.Struct
+    error: str
+    created_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    decided_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., execution_id: _Optional[int] = ..., kind: _Optional[_Union[SuggestionKind, str]] = ..., status: _Optional[_Union[SuggestionStatus, str]] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListSuggestionsRequest(_message.Message):
+    __slots__ = ("session_id", "include_discarded")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DISCARDED_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    include_discarded: bool
+    def __init__(self, session_id: _Optional[int] = ..., include_discarded: _Optional[bool] = ...) -> None: ...
+
+class ListSuggestionsResponse(_message.Message):
+    __slots__ = ("suggestions",)
+    SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
+    suggestions: _containers.RepeatedCompositeFieldContainer[Suggestion]
+    def __init__(self, suggestions: _Optional[_Iterable[_Union[Suggestion, _Mapping]]] = ...) -> None: ...
+
+class ApproveSuggestionRequest(_message.Message):
+    __slots__ = ("suggestion_id",)
+    SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    suggestion_id: int
+    def __init__(self, suggestion_id: _Optional[int] = ...) -> None: ...
+
+class ApproveSuggestionResponse(_message.Message):
+    __slots__ = ("suggestion",)
+    SUGGESTION_FIELD_NUMBER: _ClassVar[int]
+    suggestion: Suggestion
+    def __init__(self, suggestion: _Optional[_Union[Suggestion, _Mapping]] = ...) -> None: ...
+
+class RejectSuggestionRequest(_message.Message):
+    __slots__ = ("suggestion_id",)
+    SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    suggestion_id: int
+    def __init__(self, suggestion_id: _Optional[int] = ...) -> None: ...
+
+class RejectSuggestionResponse(_message.Message):
+    __slots__ = ("suggestion",)
+    SUGGESTION_FIELD_NUMBER: _ClassVar[int]
+    suggestion: Suggestion
+    def __init__(self, suggestion: _Optional[_Union[Suggestion, _Mapping]] = ...) -> None: ...

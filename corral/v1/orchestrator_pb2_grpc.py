@@ -94,6 +94,21 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListTransactionsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListTransactionsResponse.FromString,
                 _registered_method=True)
+        self.ListSuggestions = channel.unary_unary(
+                '/corral.v1.OrchestratorService/ListSuggestions',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsResponse.FromString,
+                _registered_method=True)
+        self.ApproveSuggestion = channel.unary_unary(
+                '/corral.v1.OrchestratorService/ApproveSuggestion',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ApproveSuggestionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ApproveSuggestionResponse.FromString,
+                _registered_method=True)
+        self.RejectSuggestion = channel.unary_unary(
+                '/corral.v1.OrchestratorService/RejectSuggestion',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionResponse.FromString,
+                _registered_method=True)
 
 
 class OrchestratorServiceServicer:
@@ -181,6 +196,29 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSuggestions(self, request, context):
+        """Manual-mode suggestions of a session, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveSuggestion(self, request, context):
+        """Executes a pending suggestion through the auto path, exactly once, and returns it
+        with its result. FAILED_PRECONDITION when it is no longer pending (decided, expired,
+        cleared) or its session has stopped.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectSuggestion(self, request, context):
+        """Discards a pending suggestion.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -243,6 +281,21 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.ListTransactions,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListTransactionsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListTransactionsResponse.SerializeToString,
+            ),
+            'ListSuggestions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSuggestions,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsResponse.SerializeToString,
+            ),
+            'ApproveSuggestion': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveSuggestion,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ApproveSuggestionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ApproveSuggestionResponse.SerializeToString,
+            ),
+            'RejectSuggestion': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectSuggestion,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -569,6 +622,87 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/ListTransactions',
             corral_dot_v1_dot_orchestrator__pb2.ListTransactionsRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.ListTransactionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSuggestions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/ListSuggestions',
+            corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveSuggestion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/ApproveSuggestion',
+            corral_dot_v1_dot_orchestrator__pb2.ApproveSuggestionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ApproveSuggestionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectSuggestion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/RejectSuggestion',
+            corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionResponse.FromString,
             options,
             channel_credentials,
             insecure,

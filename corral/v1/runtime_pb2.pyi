@@ -182,18 +182,20 @@ class SignAndSendRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., network: _Optional[str] = ..., message: _Optional[str] = ..., expires_at: _Optional[str] = ..., evm: _Optional[_Union[EvmTransactionRequest, _Mapping]] = ..., solana: _Optional[_Union[SolanaTransactionRequest, _Mapping]] = ...) -> None: ...
 
 class SignAndSendResponse(_message.Message):
-    __slots__ = ("internal_transaction_id", "tx_hash", "transaction_url", "suggested", "suggestion_id")
+    __slots__ = ("internal_transaction_id", "tx_hash", "transaction_url", "suggested", "suggestion_id", "suggestion_details")
     INTERNAL_TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     TX_HASH_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_URL_FIELD_NUMBER: _ClassVar[int]
     SUGGESTED_FIELD_NUMBER: _ClassVar[int]
     SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_DETAILS_FIELD_NUMBER: _ClassVar[int]
     internal_transaction_id: int
     tx_hash: str
     transaction_url: str
     suggested: bool
     suggestion_id: int
-    def __init__(self, internal_transaction_id: _Optional[int] = ..., tx_hash: _Optional[str] = ..., transaction_url: _Optional[str] = ..., suggested: _Optional[bool] = ..., suggestion_id: _Optional[int] = ...) -> None: ...
+    suggestion_details: _struct_pb2.Struct
+    def __init__(self, internal_transaction_id: _Optional[int] = ..., tx_hash: _Optional[str] = ..., transaction_url: _Optional[str] = ..., suggested: _Optional[bool] = ..., suggestion_id: _Optional[int] = ..., suggestion_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class SignMessageRequest(_message.Message):
     __slots__ = ("request_id", "chain_id", "eip191_text", "eip712_json")
@@ -208,16 +210,32 @@ class SignMessageRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., chain_id: _Optional[int] = ..., eip191_text: _Optional[str] = ..., eip712_json: _Optional[str] = ...) -> None: ...
 
 class SignMessageResponse(_message.Message):
-    __slots__ = ("v", "r", "s", "formatted_signature")
+    __slots__ = ("v", "r", "s", "formatted_signature", "suggested", "suggestion_id", "suggestion_details")
     V_FIELD_NUMBER: _ClassVar[int]
     R_FIELD_NUMBER: _ClassVar[int]
     S_FIELD_NUMBER: _ClassVar[int]
     FORMATTED_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_DETAILS_FIELD_NUMBER: _ClassVar[int]
     v: int
     r: str
     s: str
     formatted_signature: str
-    def __init__(self, v: _Optional[int] = ..., r: _Optional[str] = ..., s: _Optional[str] = ..., formatted_signature: _Optional[str] = ...) -> None: ...
+    suggested: bool
+    suggestion_id: int
+    suggestion_details: _struct_pb2.Struct
+    def __init__(self, v: _Optional[int] = ..., r: _Optional[str] = ..., s: _Optional[str] = ..., formatted_signature: _Optional[str] = ..., suggested: _Optional[bool] = ..., suggestion_id: _Optional[int] = ..., suggestion_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ClearSuggestionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ClearSuggestionsResponse(_message.Message):
+    __slots__ = ("cleared",)
+    CLEARED_FIELD_NUMBER: _ClassVar[int]
+    cleared: int
+    def __init__(self, cleared: _Optional[int] = ...) -> None: ...
 
 class GetCurrentPositionsRequest(_message.Message):
     __slots__ = ()

@@ -74,6 +74,11 @@ class AgentRuntimeStub:
                 request_serializer=corral_dot_v1_dot_runtime__pb2.SignMessageRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_runtime__pb2.SignMessageResponse.FromString,
                 _registered_method=True)
+        self.ClearSuggestions = channel.unary_unary(
+                '/corral.v1.AgentRuntime/ClearSuggestions',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.ClearSuggestionsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.ClearSuggestionsResponse.FromString,
+                _registered_method=True)
         self.GetCurrentPositions = channel.unary_unary(
                 '/corral.v1.AgentRuntime/GetCurrentPositions',
                 request_serializer=corral_dot_v1_dot_runtime__pb2.GetCurrentPositionsRequest.SerializeToString,
@@ -142,6 +147,13 @@ class AgentRuntimeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClearSuggestions(self, request, context):
+        """Manual mode: discards (soft-deletes) the session's pending suggestions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCurrentPositions(self, request, context):
         """The session's positions now (not the snapshot taken at execution start).
         """
@@ -198,6 +210,11 @@ def add_AgentRuntimeServicer_to_server(servicer, server):
                     servicer.SignMessage,
                     request_deserializer=corral_dot_v1_dot_runtime__pb2.SignMessageRequest.FromString,
                     response_serializer=corral_dot_v1_dot_runtime__pb2.SignMessageResponse.SerializeToString,
+            ),
+            'ClearSuggestions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearSuggestions,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.ClearSuggestionsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.ClearSuggestionsResponse.SerializeToString,
             ),
             'GetCurrentPositions': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCurrentPositions,
@@ -426,6 +443,33 @@ class AgentRuntime:
             '/corral.v1.AgentRuntime/SignMessage',
             corral_dot_v1_dot_runtime__pb2.SignMessageRequest.SerializeToString,
             corral_dot_v1_dot_runtime__pb2.SignMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearSuggestions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/ClearSuggestions',
+            corral_dot_v1_dot_runtime__pb2.ClearSuggestionsRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.ClearSuggestionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,9 +6,10 @@ from orchestrator.store.models import (
     ExecutionRow,
     MemoryRow,
     SessionRow,
+    SuggestionRow,
     TransactionRow,
 )
 
 __all__ = [
-    "AgentRow", "Base", "Database", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "SessionRow", "TransactionRow", "utcnow",
+    "AgentRow", "Base", "Database", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "SessionRow", "SuggestionRow", "TransactionRow", "utcnow",
 ]

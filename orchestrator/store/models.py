@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Bumped with every change to the tables below; a database made by another version is
 # refused at start with a clear message rather than failing on a missing column.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 class Base(DeclarativeBase):
@@ -150,3 +150,32 @@ class TransactionRow(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class SuggestionRow(Base):
+    """A value- or signature-producing call made in manual mode, waiting for the user.
+
+    Approving runs it through the auto path exactly once (the pending -> approving
+    transition is a conditional update); rejecting, expiry and the next run's start
+    discard it. Discarded suggestions are soft-deleted: kept, with `deleted_at` set."""
+
+    __tablename__ = "suggestions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id"))
+    # transaction | message
+    kind: Mapped[str] = mapped_column(String(16))
+    # The runtime request as the agent made it (serialized protobuf), replayed on approval.
+    request: Mapped[bytes] = mapped_column(LargeBinary)
+    # What the user is shown: network, recipient, value, a simulation preview, ...
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # pending | approving | executed | failed | rejected | expired | cleared
+    status: Mapped[str] = mapped_column(String(16))
+    # After approval: {"transaction_id", "tx_hash"} or the signature; or the error.
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]

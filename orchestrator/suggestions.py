@@ -1,0 +1,169 @@
+"""Manual mode: an agent's value- or signature-producing calls become suggestions that a
+person approves or rejects.
+
+- `suggest_*` validate the request exactly as the auto path would (so a bad one gets the
+  same clear error) and store it with what the user is shown.
+- `approve` moves pending -> approving with a conditional update, so two approvals of one
+  suggestion cannot both run it; then it runs the auto path and records the result.
+- `reject`, expiry (`expires_at`) and the start of the session's next run discard pending
+  suggestions; discarded ones are soft-deleted (kept, with `deleted_at`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+
+from corral.v1 import runtime_pb2
+from orchestrator import messages
+from orchestrator.chains.evm import SimulationFailed
+from orchestrator.errors import Refused, invalid, not_found, precondition
+from orchestrator.signer_client import SignerClient
+from orchestrator.store import Database, SessionRow, SuggestionRow, utcnow
+from orchestrator.transactions import EvmSender
+
+DISCARDED = ("rejected", "expired", "cleared")
+
+
+class Suggestions:
+    def __init__(self, db: Database, evm: EvmSender, signer: SignerClient) -> None:
+        self._db = db
+        self._evm = evm
+        self._signer = signer
+
+    async def suggest_transaction(self, session: SessionRow, execution_id: int, request: runtime_pb2.SignAndSendRequest) -> SuggestionRow:
+        chain, evm = self._evm.validate(session, request)
+        details = {
+            "network": request.network, "from": session.wallet_address, "to": evm.to_address, "value": evm.value,
+            "data": evm.data or "0x",
+        }
+        if request.HasField("message"):
+            details["message"] = request.message
+        try:
+            gas = await chain.estimate_gas(session.wallet_address, evm.to_address, int(evm.value), bytes.fromhex((evm.data or "0x")[2:]))
+            details["simulation"] = {"succeeded": True, "gas": gas}
+        except SimulationFailed as exc:
+            details["simulation"] = {"succeeded": False, "error": str(exc)}
+        expires_at = _expiry(request.expires_at) if request.HasField("expires_at") else None
+        return self._store(session, execution_id, "transaction", request.SerializeToString(), details, expires_at)
+
+    def suggest_message(self, session: SessionRow, execution_id: int, request: runtime_pb2.SignMessageRequest) -> SuggestionRow:
+        messages.validate(session, request)
+        return self._store(session, execution_id, "message", request.SerializeToString(), messages.describe(request), None)
+
+    def _store(self, session: SessionRow, execution_id: int, kind: str, request: bytes, details: dict, expires_at: datetime | None
+               ) -> SuggestionRow:
+        with self._db.session() as db:
+            row = SuggestionRow(
+                session_id=session.id, execution_id=execution_id, kind=kind, request=request, details=details, status="pending",
+                result={}, error="", created_at=utcnow(), expires_at=expires_at, decided_at=None, deleted_at=None,
+            )
+            db.add(row)
+            db.commit()
+            return row
+
+    def clear_pending(self, session_id: int) -> int:
+        """Discards the session's pending suggestions (a run starts, or the agent asks)."""
+        now = utcnow()
+        with self._db.session() as db:
+            cleared = db.execute(
+                update(SuggestionRow)
+                .where(SuggestionRow.session_id == session_id, SuggestionRow.status == "pending")
+                .values(status="cleared", decided_at=now, deleted_at=now)
+            ).rowcount
+            db.commit()
+        return cleared
+
+    def list(self, session_id: int, include_discarded: bool) -> list[SuggestionRow]:
+        self._expire(session_id)
+        with self._db.session() as db:
+            query = select(SuggestionRow).where(SuggestionRow.session_id == session_id)
+            if not include_discarded:
+                query = query.where(SuggestionRow.status.not_in(DISCARDED))
+            return list(db.scalars(query.order_by(SuggestionRow.id.desc())))
+
+    async def approve(self, suggestion_id: int) -> SuggestionRow:
+        row = self._get(suggestion_id)
+        self._expire(row.session_id)
+        with self._db.session() as db:
+            session = db.get(SessionRow, row.session_id)
+            if session.status in ("stopped", "unwinding"):
+                raise precondition(f"session {session.id} is {session.status}; its suggestions can no longer be approved")
+            claimed = db.execute(
+                update(SuggestionRow)
+                .where(SuggestionRow.id == suggestion_id, SuggestionRow.status == "pending")
+                .values(status="approving", decided_at=utcnow())
+            ).rowcount
+            db.commit()
+        if not claimed:
+            raise precondition(f"suggestion {suggestion_id} is {self._get(suggestion_id).status}; only a pending suggestion can be approved")
+        with self._db.session() as db:
+            session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == row.session_id))
+        try:
+            result = await self._execute(session, row)
+        except Refused as refused:
+            return self._finish(suggestion_id, "failed", {}, refused.message)
+        return self._finish(suggestion_id, "executed", result, "")
+
+    async def _execute(self, session: SessionRow, row: SuggestionRow) -> dict:
+        if row.kind == "transaction":
+            request = runtime_pb2.SignAndSendRequest.FromString(row.request)
+            # A request id of its own: approving can never send it twice.
+            request.request_id = f"suggestion-{row.id}"
+            tx = await self._evm.sign_and_send(session, row.execution_id, request)
+            return {"transaction_id": tx.id, "tx_hash": tx.tx_hash}
+        request = runtime_pb2.SignMessageRequest.FromString(row.request)
+        signed = await messages.sign(self._signer, session, row.execution_id, request)
+        return {"v": signed.v, "r": signed.r, "s": signed.s, "formatted_signature": signed.formatted_signature}
+
+    def reject(self, suggestion_id: int) -> SuggestionRow:
+        row = self._get(suggestion_id)
+        self._expire(row.session_id)
+        now = utcnow()
+        with self._db.session() as db:
+            rejected = db.execute(
+                update(SuggestionRow)
+                .where(SuggestionRow.id == suggestion_id, SuggestionRow.status == "pending")
+                .values(status="rejected", decided_at=now, deleted_at=now)
+            ).rowcount
+            db.commit()
+        if not rejected:
+            raise precondition(f"suggestion {suggestion_id} is {self._get(suggestion_id).status}; only a pending suggestion can be rejected")
+        return self._get(suggestion_id)
+
+    def _expire(self, session_id: int) -> None:
+        now = utcnow()
+        with self._db.session() as db:
+            db.execute(
+                update(SuggestionRow)
+                .where(SuggestionRow.session_id == session_id, SuggestionRow.status == "pending", SuggestionRow.expires_at <= now)
+                .values(status="expired", decided_at=now, deleted_at=now)
+            )
+            db.commit()
+
+    def _finish(self, suggestion_id: int, status: str, result: dict, error: str) -> SuggestionRow:
+        with self._db.session() as db:
+            row = db.get(SuggestionRow, suggestion_id)
+            row.status, row.result, row.error = status, result, error
+            db.commit()
+        return self._get(suggestion_id)
+
+    def _get(self, suggestion_id: int) -> SuggestionRow:
+        with self._db.session() as db:
+            row = db.get(SuggestionRow, suggestion_id)
+        if row is None:
+            raise not_found(f"suggestion {suggestion_id} does not exist")
+        return row
+
+
+def _expiry(text: str) -> datetime:
+    """ISO-8601 (a trailing Z or an offset is honoured; no offset means UTC) -> naive UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise invalid(f"expires_at {text!r} is not an ISO-8601 time, e.g. 2026-11-22T15:00:00Z") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment

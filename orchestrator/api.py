@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
+from orchestrator import events, memory
 from orchestrator.agents import agent_manifest, register_agent
 from orchestrator.chains.evm import EvmChain
 from orchestrator.errors import Refused, as_grpc_status
@@ -21,6 +22,8 @@ from orchestrator.signer_client import SignerClient
 from orchestrator.store import (
     AgentRow,
     Database,
+    EventRow,
+    ExecutionLogRow,
     ExecutionRow,
     SessionRow,
     SuggestionRow,
@@ -103,7 +106,11 @@ def session_message(row: SessionRow) -> orchestrator_pb2.Session:
     return message
 
 
-def execution_message(row: ExecutionRow) -> orchestrator_pb2.Execution:
+def log_message(row: ExecutionLogRow) -> orchestrator_pb2.ExecutionLog:
+    return orchestrator_pb2.ExecutionLog(level=row.level, message=row.message, logged_at=timestamp(row.logged_at))
+
+
+def execution_message(row: ExecutionRow, with_logs: bool = True) -> orchestrator_pb2.Execution:
     message = orchestrator_pb2.Execution(
         id=row.id,
         session_id=row.session_id,
@@ -111,7 +118,7 @@ def execution_message(row: ExecutionRow) -> orchestrator_pb2.Execution:
         status=EXECUTION_STATUS[row.status],
         error=row.error,
         started_at=timestamp(row.started_at),
-        logs=[orchestrator_pb2.ExecutionLog(level=l.level, message=l.message, logged_at=timestamp(l.logged_at)) for l in row.logs],
+        logs=[log_message(line) for line in row.logs] if with_logs else [],
     )
     if row.finished_at is not None:
         message.finished_at.CopyFrom(timestamp(row.finished_at))
@@ -155,6 +162,31 @@ def suggestion_message(row: SuggestionRow) -> orchestrator_pb2.Suggestion:
         message.expires_at.CopyFrom(timestamp(row.expires_at))
     if row.decided_at is not None:
         message.decided_at.CopyFrom(timestamp(row.decided_at))
+    return message
+
+
+EVENT_KIND = {
+    "session": orchestrator_pb2.EVENT_KIND_SESSION, "execution": orchestrator_pb2.EVENT_KIND_EXECUTION,
+    "log": orchestrator_pb2.EVENT_KIND_LOG, "suggestion": orchestrator_pb2.EVENT_KIND_SUGGESTION,
+    "transaction": orchestrator_pb2.EVENT_KIND_TRANSACTION,
+}
+
+
+def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
+    message = orchestrator_pb2.Event(
+        id=row.id, kind=EVENT_KIND[row.kind], change=row.change, session_id=row.session_id, occurred_at=timestamp(row.occurred_at)
+    )
+    if row.kind == "session":
+        message.session.CopyFrom(session_message(db.get(SessionRow, row.ref_id)))
+    elif row.kind == "execution":
+        message.execution.CopyFrom(execution_message(db.get(ExecutionRow, row.ref_id), with_logs=False))
+    elif row.kind == "log":
+        line = db.get(ExecutionLogRow, row.ref_id)
+        message.log.CopyFrom(orchestrator_pb2.LogEvent(execution_id=line.execution_id, line=log_message(line)))
+    elif row.kind == "suggestion":
+        message.suggestion.CopyFrom(suggestion_message(db.get(SuggestionRow, row.ref_id)))
+    elif row.kind == "transaction":
+        message.transaction.CopyFrom(transaction_message(db.get(TransactionRow, row.ref_id)))
     return message
 
 
@@ -267,3 +299,26 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     @as_grpc_status
     async def RejectSuggestion(self, request, context):
         return orchestrator_pb2.RejectSuggestionResponse(suggestion=suggestion_message(self._suggestions.reject(request.suggestion_id)))
+
+    @as_grpc_status
+    async def ListSessionMemory(self, request, context):
+        session = self._sessions.get(request.session_id)
+        namespace = memory.shared_namespace(session.agent_id) if request.shared else memory.session_namespace(session.id)
+        with self._db.session() as db:
+            rows = memory.list_entries(db, namespace)
+        return orchestrator_pb2.ListSessionMemoryResponse(
+            entries=[orchestrator_pb2.MemoryEntry(key=r.key, value=r.value, updated_at=timestamp(r.updated_at)) for r in rows]
+        )
+
+    async def WatchEvents(self, request, context):
+        # A stream: refusals are raised before the first event, so as_grpc_status does not apply.
+        session_id = request.session_id if request.HasField("session_id") else None
+        if session_id is not None:
+            try:
+                self._sessions.get(session_id)
+            except Refused as refused:
+                await context.abort(refused.code, refused.message)
+        after = request.after_event_id if request.HasField("after_event_id") else events.latest_id(self._db)
+        async for row in events.watch(self._db, session_id, after):
+            with self._db.session() as db:
+                yield event_message(db, row)

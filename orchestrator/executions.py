@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from corral.v1 import common_pb2
-from orchestrator import memory
+from orchestrator import events, memory
 from orchestrator.config import OrchestratorConfig
 from orchestrator.manifest import Manifest, parse_manifest
 from orchestrator.positions import session_positions
@@ -108,6 +108,8 @@ class ExecutionRunner:
         with self._db.session() as db:
             execution = ExecutionRow(session_id=session_id, command=command, status="running", started_at=utcnow())
             db.add(execution)
+            db.flush()
+            events.record(db, "execution", "started", session_id, execution.id)
             db.commit()
             positions, _ = session_positions(db, session)
             to_unwind = []
@@ -122,6 +124,7 @@ class ExecutionRunner:
                 row = db.get(ExecutionRow, execution.id)
                 if row.status == "running":
                     row.status, row.error, row.finished_at = "failed", f"{type(exc).__name__}: {exc}", utcnow()
+                    events.record(db, "execution", "finished", session_id, row.id)
                 current = db.get(SessionRow, session_id)
                 if current.status in ("running", "unwinding"):  # retry after one interval minute, not at once
                     current.next_run_at = utcnow() + timedelta(seconds=self._config.scheduler.minute_seconds)
@@ -183,10 +186,12 @@ class ExecutionRunner:
             row.status, row.error, row.finished_at = status, error, utcnow()
             row.output, row.output_dropped_bytes = result.output, result.output_dropped_bytes
             row.sdk_calls, row.log_lines_dropped = ticket.budget.calls, ticket.budget.log_lines_dropped
+            events.record(db, "execution", "finished", session.id, row.id)
             current = db.get(SessionRow, session.id)
             if command == "unwind" and current.status == "unwinding":
                 # Unwound (or tried to: its outcome is the execution's): the session ends.
                 current.status, current.next_run_at, current.stopped_at = "stopped", None, row.finished_at
+                events.record(db, "session", "stopped", session.id, session.id)
                 memory.clear_namespace(db, memory.session_namespace(session.id))
             elif current.status == "running":
                 current.next_run_at = next_run_after(

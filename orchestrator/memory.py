@@ -57,6 +57,11 @@ def list_keys(db: Session, namespace: str, prefix: str | None) -> list[MemoryRow
     return list(db.scalars(query.order_by(MemoryRow.key).limit(MAX_LIST_ITEMS)))
 
 
+def list_entries(db: Session, namespace: str) -> list[MemoryRow]:
+    """Every key with its value, sorted by key (for inspection through the frontend API)."""
+    return list(db.scalars(select(MemoryRow).where(MemoryRow.namespace == namespace).order_by(MemoryRow.key)))
+
+
 def clear_namespace(db: Session, namespace: str) -> None:
     db.execute(delete(MemoryRow).where(MemoryRow.namespace == namespace))
     db.commit()

@@ -16,7 +16,7 @@ import grpc
 from google.protobuf.struct_pb2 import Struct
 
 from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
-from orchestrator import memory, messages
+from orchestrator import events, memory, messages
 from orchestrator.errors import as_grpc_status, refusing_handler
 from orchestrator.positions import session_positions
 from orchestrator.signer_client import SignerClient
@@ -125,7 +125,10 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
                 budget.log_lines += 1
                 level = "error" if entry.level == runtime_pb2.LOG_LEVEL_ERROR else "info"
                 message = entry.message if len(entry.message) <= 250 else entry.message[:247] + "..."
-                db.add(ExecutionLogRow(execution_id=self._ticket.execution_id, level=level, message=message, logged_at=utcnow()))
+                line = ExecutionLogRow(execution_id=self._ticket.execution_id, level=level, message=message, logged_at=utcnow())
+                db.add(line)
+                db.flush()
+                events.record(db, "log", "appended", self._ticket.session.id, line.id)
             db.commit()
         return runtime_pb2.AppendLogsResponse()
 

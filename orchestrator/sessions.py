@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from corral.v1 import signer_pb2
-from orchestrator import memory
+from orchestrator import events, memory
 from orchestrator.agents import agent_manifest
 from orchestrator.chains.evm import EvmChain
 from orchestrator.errors import invalid, not_found, precondition
@@ -126,6 +126,7 @@ class Sessions:
         with self._db.session() as db:
             row = db.get(SessionRow, session.id)
             row.status, row.next_run_at = "running", utcnow()
+            events.record(db, "session", "running", row.id, row.id)
             db.commit()
         return self.get(session.id)
 
@@ -135,6 +136,7 @@ class Sessions:
             if session.status == "stopped":
                 raise precondition(f"session {session_id} is already stopped")
             session.status, session.next_run_at, session.stopped_at = "stopped", None, utcnow()
+            events.record(db, "session", "stopped", session_id, session_id)
             db.commit()
             # Session memory ends with the session; shared memory stays with the agent.
             memory.clear_namespace(db, memory.session_namespace(session_id))
@@ -146,6 +148,7 @@ class Sessions:
             if session.status != "running":
                 raise precondition(f"session {session_id} is {session.status}; only a running session can be paused")
             session.status = "paused"  # next_run_at is kept: resume picks up from it
+            events.record(db, "session", "paused", session_id, session_id)
             db.commit()
         return self.get(session_id)
 
@@ -159,6 +162,7 @@ class Sessions:
             session.next_run_at = resume_at(
                 session.next_run_at, utcnow(), manifest.runtimeIntervalMinutes, manifest.schedule, self._minute_seconds
             )
+            events.record(db, "session", "running", session_id, session_id)
             db.commit()
         return self.get(session_id)
 
@@ -178,6 +182,7 @@ class Sessions:
                     )
                 chosen.append({"network": network, "asset_address": asset})
             session.status, session.unwind_positions, session.next_run_at = "unwinding", chosen or None, utcnow()
+            events.record(db, "session", "unwinding", session_id, session_id)
             db.commit()
         return self.get(session_id)
 

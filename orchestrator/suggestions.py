@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from corral.v1 import runtime_pb2
-from orchestrator import messages
+from orchestrator import events, messages
 from orchestrator.chains.evm import SimulationFailed
 from orchestrator.errors import Refused, invalid, not_found, precondition
 from orchestrator.signer_client import SignerClient
@@ -61,20 +61,14 @@ class Suggestions:
                 result={}, error="", created_at=utcnow(), expires_at=expires_at, decided_at=None, deleted_at=None,
             )
             db.add(row)
+            db.flush()
+            events.record(db, "suggestion", "created", session.id, row.id)
             db.commit()
             return row
 
     def clear_pending(self, session_id: int) -> int:
         """Discards the session's pending suggestions (a run starts, or the agent asks)."""
-        now = utcnow()
-        with self._db.session() as db:
-            cleared = db.execute(
-                update(SuggestionRow)
-                .where(SuggestionRow.session_id == session_id, SuggestionRow.status == "pending")
-                .values(status="cleared", decided_at=now, deleted_at=now)
-            ).rowcount
-            db.commit()
-        return cleared
+        return self._discard(session_id, "cleared", SuggestionRow.status == "pending")
 
     def list(self, session_id: int, include_discarded: bool) -> list[SuggestionRow]:
         self._expire(session_id)
@@ -96,6 +90,8 @@ class Suggestions:
                 .where(SuggestionRow.id == suggestion_id, SuggestionRow.status == "pending")
                 .values(status="approving", decided_at=utcnow())
             ).rowcount
+            if claimed:
+                events.record(db, "suggestion", "approving", session.id, suggestion_id)
             db.commit()
         if not claimed:
             raise precondition(f"suggestion {suggestion_id} is {self._get(suggestion_id).status}; only a pending suggestion can be approved")
@@ -128,25 +124,40 @@ class Suggestions:
                 .where(SuggestionRow.id == suggestion_id, SuggestionRow.status == "pending")
                 .values(status="rejected", decided_at=now, deleted_at=now)
             ).rowcount
+            if rejected:
+                events.record(db, "suggestion", "rejected", row.session_id, suggestion_id)
             db.commit()
         if not rejected:
             raise precondition(f"suggestion {suggestion_id} is {self._get(suggestion_id).status}; only a pending suggestion can be rejected")
         return self._get(suggestion_id)
 
     def _expire(self, session_id: int) -> None:
+        self._discard(session_id, "expired", (SuggestionRow.status == "pending") & (SuggestionRow.expires_at <= utcnow()))
+
+    def _discard(self, session_id: int, status: str, which) -> int:
+        """Soft-deletes the session's suggestions matching `which`; returns how many."""
         now = utcnow()
         with self._db.session() as db:
-            db.execute(
+            ids = db.scalars(select(SuggestionRow.id).where(SuggestionRow.session_id == session_id, which)).all()
+            if not ids:
+                return 0
+            # Only those still pending now: a concurrent approval wins.
+            done = db.scalars(
                 update(SuggestionRow)
-                .where(SuggestionRow.session_id == session_id, SuggestionRow.status == "pending", SuggestionRow.expires_at <= now)
-                .values(status="expired", decided_at=now, deleted_at=now)
-            )
+                .where(SuggestionRow.id.in_(ids), SuggestionRow.status == "pending")
+                .values(status=status, decided_at=now, deleted_at=now)
+                .returning(SuggestionRow.id)
+            ).all()
+            for suggestion_id in done:
+                events.record(db, "suggestion", status, session_id, suggestion_id)
             db.commit()
+        return len(done)
 
     def _finish(self, suggestion_id: int, status: str, result: dict, error: str) -> SuggestionRow:
         with self._db.session() as db:
             row = db.get(SuggestionRow, suggestion_id)
             row.status, row.result, row.error = status, result, error
+            events.record(db, "suggestion", status, row.session_id, suggestion_id)
             db.commit()
         return self._get(suggestion_id)
 

@@ -17,6 +17,7 @@ import grpc
 from sqlalchemy import select
 
 from corral.v1 import runtime_pb2, signer_pb2
+from orchestrator import events
 from orchestrator.chains.evm import EvmChain, SimulationFailed
 from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.signer_client import SignerClient, signer_refusal
@@ -63,6 +64,8 @@ class EvmSender:
                 updated_at=now,
             )
             db.add(tx)
+            db.flush()
+            events.record(db, "transaction", "pending", session.id, tx.id)
             db.commit()
 
         try:
@@ -162,6 +165,8 @@ class EvmSender:
                 setattr(row, name, value)
                 setattr(tx, name, value)
             row.updated_at = tx.updated_at = utcnow()
+            if "status" in fields:
+                events.record(db, "transaction", fields["status"], row.session_id, row.id)
             db.commit()
 
     def transaction_url(self, network: str, tx_hash: str) -> str | None:

@@ -54,6 +54,15 @@ class SuggestionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUGGESTION_STATUS_REJECTED: _ClassVar[SuggestionStatus]
     SUGGESTION_STATUS_EXPIRED: _ClassVar[SuggestionStatus]
     SUGGESTION_STATUS_CLEARED: _ClassVar[SuggestionStatus]
+
+class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_KIND_UNSPECIFIED: _ClassVar[EventKind]
+    EVENT_KIND_SESSION: _ClassVar[EventKind]
+    EVENT_KIND_EXECUTION: _ClassVar[EventKind]
+    EVENT_KIND_LOG: _ClassVar[EventKind]
+    EVENT_KIND_SUGGESTION: _ClassVar[EventKind]
+    EVENT_KIND_TRANSACTION: _ClassVar[EventKind]
 SESSION_STATUS_UNSPECIFIED: SessionStatus
 SESSION_STATUS_CREATED: SessionStatus
 SESSION_STATUS_RUNNING: SessionStatus
@@ -82,6 +91,12 @@ SUGGESTION_STATUS_FAILED: SuggestionStatus
 SUGGESTION_STATUS_REJECTED: SuggestionStatus
 SUGGESTION_STATUS_EXPIRED: SuggestionStatus
 SUGGESTION_STATUS_CLEARED: SuggestionStatus
+EVENT_KIND_UNSPECIFIED: EventKind
+EVENT_KIND_SESSION: EventKind
+EVENT_KIND_EXECUTION: EventKind
+EVENT_KIND_LOG: EventKind
+EVENT_KIND_SUGGESTION: EventKind
+EVENT_KIND_TRANSACTION: EventKind
 
 class Agent(_message.Message):
     __slots__ = ("id", "name", "version", "image", "image_id", "wallet_type", "allowed_execution_modes", "runtime_interval_minutes", "manifest_toml", "registered_at")
@@ -446,3 +461,67 @@ class RejectSuggestionResponse(_message.Message):
     SUGGESTION_FIELD_NUMBER: _ClassVar[int]
     suggestion: Suggestion
     def __init__(self, suggestion: _Optional[_Union[Suggestion, _Mapping]] = ...) -> None: ...
+
+class ListSessionMemoryRequest(_message.Message):
+    __slots__ = ("session_id", "shared")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    shared: bool
+    def __init__(self, session_id: _Optional[int] = ..., shared: _Optional[bool] = ...) -> None: ...
+
+class MemoryEntry(_message.Message):
+    __slots__ = ("key", "value", "updated_at")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListSessionMemoryResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[MemoryEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[MemoryEntry, _Mapping]]] = ...) -> None: ...
+
+class WatchEventsRequest(_message.Message):
+    __slots__ = ("session_id", "after_event_id")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    after_event_id: int
+    def __init__(self, session_id: _Optional[int] = ..., after_event_id: _Optional[int] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("id", "kind", "change", "session_id", "occurred_at", "session", "execution", "log", "suggestion", "transaction")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    kind: EventKind
+    change: str
+    session_id: int
+    occurred_at: _timestamp_pb2.Timestamp
+    session: Session
+    execution: Execution
+    log: LogEvent
+    suggestion: Suggestion
+    transaction: Transaction
+    def __init__(self, id: _Optional[int] = ..., kind: _Optional[_Union[EventKind, str]] = ..., change: _Optional[str] = ..., session_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., execution: _Optional[_Union[Execution, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., suggestion: _Optional[_Union[Suggestion, _Mapping]] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ...) -> None: ...
+
+class LogEvent(_message.Message):
+    __slots__ = ("execution_id", "line")
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    execution_id: int
+    line: ExecutionLog
+    def __init__(self, execution_id: _Optional[int] = ..., line: _Optional[_Union[ExecutionLog, _Mapping]] = ...) -> None: ...

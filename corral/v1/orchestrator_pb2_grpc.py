@@ -109,6 +109,16 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionResponse.FromString,
                 _registered_method=True)
+        self.ListSessionMemory = channel.unary_unary(
+                '/corral.v1.OrchestratorService/ListSessionMemory',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryResponse.FromString,
+                _registered_method=True)
+        self.WatchEvents = channel.unary_stream(
+                '/corral.v1.OrchestratorService/WatchEvents',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.WatchEventsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.Event.FromString,
+                _registered_method=True)
 
 
 class OrchestratorServiceServicer:
@@ -219,6 +229,22 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSessionMemory(self, request, context):
+        """A session's memory (or its agent's shared memory), for inspection.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchEvents(self, request, context):
+        """Streams what changes (sessions, executions, log lines, suggestions, transactions),
+        in order, for as long as the client keeps the stream open. Resumable: pass the id
+        of the last event seen.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -296,6 +322,16 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.RejectSuggestion,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionResponse.SerializeToString,
+            ),
+            'ListSessionMemory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSessionMemory,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryResponse.SerializeToString,
+            ),
+            'WatchEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchEvents,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.WatchEventsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.Event.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -703,6 +739,60 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/RejectSuggestion',
             corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.RejectSuggestionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSessionMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/ListSessionMemory',
+            corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/WatchEvents',
+            corral_dot_v1_dot_orchestrator__pb2.WatchEventsRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.Event.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,6 +2,7 @@ from orchestrator.store.db import Database, utcnow
 from orchestrator.store.models import (
     AgentRow,
     Base,
+    EventRow,
     ExecutionLogRow,
     ExecutionRow,
     MemoryRow,
@@ -11,5 +12,5 @@ from orchestrator.store.models import (
 )
 
 __all__ = [
-    "AgentRow", "Base", "Database", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "SessionRow", "SuggestionRow", "TransactionRow", "utcnow",
+    "AgentRow", "Base", "Database", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "SessionRow", "SuggestionRow", "TransactionRow", "utcnow",
 ]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Bumped with every change to the tables below; a database made by another version is
 # refused at start with a clear message rather than failing on a missing column.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 
 class Base(DeclarativeBase):
@@ -179,3 +179,23 @@ class SuggestionRow(Base):
     expires_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+
+
+class EventRow(Base):
+    """Something a UI would show changed: a session's state, an execution, a log line, a
+    suggestion, a transaction. Rows are appended in the same database transaction as the
+    change they announce, so a watcher that reads them in id order misses nothing, even
+    across orchestrator processes; `ref_id` names the changed row (read when streamed)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # session | execution | log | suggestion | transaction
+    kind: Mapped[str] = mapped_column(String(16))
+    # What happened, e.g. "paused", "started", "finished", "approved".
+    change: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    ref_id: Mapped[int]
+    occurred_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_events_session", "session_id", "id"),)

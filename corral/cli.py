@@ -33,6 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--home", type=Path, default=Path("var/demo"), help="where the demo keeps its state")
     demo.add_argument("--minute-seconds", type=float, default=5.0, help="length of one runtimeIntervalMinutes minute")
 
+    dev = sub.add_parser("dev", help="develop an agent locally").add_subparsers(dest="dev_command", required=True)
+    dev_run = dev.add_parser("run", help="run an agent directory on a throwaway local platform and show what it did")
+    dev_run.add_argument("path", type=Path)
+    dev_run.add_argument("--mode", choices=["auto", "manual"], help="default: the agent's first allowed mode")
+    dev_run.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE")
+    dev_run.add_argument("--runs", type=int, default=1, help="how many runs to wait for")
+
     from corral import client_cli
 
     client_cli.add_parsers(sub)
@@ -83,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         from corral.demo import run_demo
 
         return run_demo(args.home, args.runs, args.minute_seconds)
+    if args.command == "dev":
+        from corral.client_cli import parse_settings
+        from corral.dev_run import dev_run
+
+        settings = parse_settings(args.setting)
+        return 2 if settings is None else dev_run(args.path, args.mode, settings, args.runs)
     from corral import client_cli
 
     return client_cli.run(args)

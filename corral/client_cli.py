@@ -9,13 +9,16 @@ import sys
 from pathlib import Path
 
 import grpc
+from google.protobuf.json_format import MessageToDict
 
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
+from corral.v1 import orchestrator_pb2 as pb
 
 STATUS_NAMES = {
     **{v: k.removeprefix("EXECUTION_STATUS_").lower() for k, v in orchestrator_pb2.ExecutionStatus.items()},
 }
 SESSION_NAMES = {v: k.removeprefix("SESSION_STATUS_").lower() for k, v in orchestrator_pb2.SessionStatus.items()}
+SUGGESTION_NAMES = {v: k.removeprefix("SUGGESTION_STATUS_").lower() for k, v in orchestrator_pb2.SuggestionStatus.items()}
 TX_NAMES = {v: k.removeprefix("TRANSACTION_STATUS_").lower() for k, v in orchestrator_pb2.TransactionStatus.items()}
 
 
@@ -47,6 +50,19 @@ def add_parsers(sub) -> None:
                         help="a position to unwind, e.g. ethereum:1:0xeeee…eeee (repeatable; default: all)")
     session.add_parser("list", parents=[common])
 
+    suggestions = sub.add_parser("suggestions", parents=[common], help="a manual-mode session's suggestions")
+    suggestions.add_argument("session_id", type=int)
+    suggestions.add_argument("--all", action="store_true", help="also rejected, expired and cleared ones")
+    suggestion = sub.add_parser("suggestion", help="approve or reject a suggestion").add_subparsers(dest="suggestion_command", required=True)
+    for name, what in (("approve", "execute it through the auto path (exactly once)"), ("reject", "discard it")):
+        suggestion.add_parser(name, parents=[common], help=what).add_argument("suggestion_id", type=int)
+    memory = sub.add_parser("memory", parents=[common], help="a session's memory (or its agent's shared memory)")
+    memory.add_argument("session_id", type=int)
+    memory.add_argument("--shared", action="store_true")
+    watch = sub.add_parser("watch", parents=[common], help="stream events as they happen (Ctrl-C to stop)")
+    watch.add_argument("session_id", type=int, nargs="?", help="only this session's events")
+    watch.add_argument("--after", type=int, help="replay events after this id first")
+
     executions = sub.add_parser("executions", parents=[common], help="a session's executions with their logs")
     executions.add_argument("session_id", type=int)
     transactions = sub.add_parser("transactions", parents=[common], help="a session's transactions")
@@ -67,19 +83,34 @@ def run(args) -> int:
             agent = api.RegisterAgent(orchestrator_pb2.RegisterAgentRequest(image=args.image), metadata=md).agent
             print(f"agent {agent.id}: {agent.name} {agent.version} ({agent.wallet_type}) image {agent.image}")
         elif args.command == "agents":
-            for a in api.ListAgents(orchestrator_pb2.ListAgentsRequest(), metadata=md).agents:
-                print(f"{a.id:>4}  {a.name:<32} {a.version:<10} {a.wallet_type:<9} {a.image}")
+            agents = api.ListAgents(orchestrator_pb2.ListAgentsRequest(), metadata=md).agents
+            print_table(["id", "name", "version", "wallet", "image"], [[a.id, a.name, a.version, a.wallet_type, a.image] for a in agents])
         elif args.command == "wallets":
             for w in api.ListWallets(orchestrator_pb2.ListWalletsRequest(), metadata=md).wallets:
                 balances = ", ".join(f"{b.network} {b.amount}" for b in w.balances)
                 print(f"{w.address}  {w.wallet_type}  {balances}")
         elif args.command == "session":
             return _session(api, md, args)
+        elif args.command == "suggestions":
+            rows = api.ListSuggestions(pb.ListSuggestionsRequest(session_id=args.session_id, include_discarded=args.all), metadata=md)
+            print_suggestions(rows.suggestions)
+        elif args.command == "suggestion":
+            if args.suggestion_command == "approve":
+                done = api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=args.suggestion_id), metadata=md).suggestion
+            else:
+                done = api.RejectSuggestion(pb.RejectSuggestionRequest(suggestion_id=args.suggestion_id), metadata=md).suggestion
+            print_suggestions([done])
+        elif args.command == "memory":
+            entries = api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=args.session_id, shared=args.shared), metadata=md).entries
+            print_table(["key", "value", "updated"], [[e.key, e.value[:80], f"{e.updated_at.ToDatetime():%Y-%m-%d %H:%M:%S}"] for e in entries])
+        elif args.command == "watch":
+            return _watch(api, md, args)
         elif args.command == "executions":
             print_executions(api.ListExecutions(orchestrator_pb2.ListExecutionsRequest(session_id=args.session_id), metadata=md).executions)
         elif args.command == "transactions":
-            for t in api.ListTransactions(orchestrator_pb2.ListTransactionsRequest(session_id=args.session_id), metadata=md).transactions:
-                print(f"{t.id:>4}  {TX_NAMES[t.status]:<10} {t.network:<16} {t.tx_hash}  {t.value} wei → {t.to_address} {t.error}")
+            txs = api.ListTransactions(orchestrator_pb2.ListTransactionsRequest(session_id=args.session_id), metadata=md).transactions
+            print_table(["id", "status", "network", "hash", "value (wei)", "to", "error"],
+                        [[t.id, TX_NAMES[t.status], t.network, t.tx_hash, t.value, t.to_address, t.error] for t in txs])
     except grpc.RpcError as exc:
         print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
         return 1
@@ -88,13 +119,9 @@ def run(args) -> int:
 
 def _session(api, md, args) -> int:
     if args.session_command == "start":
-        settings = {}
-        for item in args.setting:
-            key, sep, value = item.partition("=")
-            if not sep:
-                print(f"error: --setting {item!r} must be KEY=VALUE", file=sys.stderr)
-                return 2
-            settings[key] = value
+        settings = parse_settings(args.setting)
+        if settings is None:
+            return 2
         request = orchestrator_pb2.StartSessionRequest(agent_id=args.agent_id, wallet_address=args.wallet, settings=settings)
         if args.mode:
             request.execution_mode = common_pb2.EXECUTION_MODE_MANUAL if args.mode == "manual" else common_pb2.EXECUTION_MODE_AUTO
@@ -117,9 +144,77 @@ def _session(api, md, args) -> int:
             request.positions.add(network=network, asset_address=asset)
         print_session(api.UnwindSession(request, metadata=md).session)
     else:
-        for s in api.ListSessions(orchestrator_pb2.ListSessionsRequest(), metadata=md).sessions:
-            print_session(s)
+        sessions = api.ListSessions(orchestrator_pb2.ListSessionsRequest(), metadata=md).sessions
+        print_table(["id", "agent", "wallet", "status", "mode", "allocation", "next run"], [
+            [s.id, s.agent_id, s.wallet_address, SESSION_NAMES[s.status], "manual" if s.execution_mode == common_pb2.EXECUTION_MODE_MANUAL else "auto",
+             f"{s.allocation.current_qty} {s.allocation.network}", f"{s.next_run_at.ToDatetime():%H:%M:%S}" if s.HasField("next_run_at") else "-"]
+            for s in sessions
+        ])
     return 0
+
+
+def parse_settings(items: list[str]) -> dict[str, str] | None:
+    """--setting KEY=VALUE pairs; None (after saying why) when one is malformed."""
+    settings = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"error: --setting {item!r} must be KEY=VALUE", file=sys.stderr)
+            return None
+        settings[key] = value
+    return settings
+
+
+def _watch(api, md, args) -> int:
+    request = pb.WatchEventsRequest()
+    if args.session_id is not None:
+        request.session_id = args.session_id
+    if args.after is not None:
+        request.after_event_id = args.after
+    try:
+        for event in api.WatchEvents(request, metadata=md):
+            print(f"{event.id:>6}  {event.occurred_at.ToDatetime():%H:%M:%S}  session {event.session_id:<4} {describe_event(event)}", flush=True)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def describe_event(event: pb.Event) -> str:
+    which = event.WhichOneof("object")
+    if which == "log":
+        return f"log      execution {event.log.execution_id}: {event.log.line.message}"
+    if which == "execution":
+        return f"execution {event.execution.id} {event.change}" + (f" ({STATUS_NAMES[event.execution.status]})" if event.change == "finished" else "")
+    if which == "transaction":
+        return f"tx {event.transaction.id} {event.change} {event.transaction.tx_hash}"
+    if which == "suggestion":
+        return f"suggestion {event.suggestion.id} {event.change}"
+    return f"session {event.change}"
+
+
+def print_table(headers: list[str], rows: list[list]) -> None:
+    """Columns as wide as their widest cell; nothing printed but a note when empty."""
+    if not rows:
+        print("(none)")
+        return
+    cells = [[str(c) for c in row] for row in [headers, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def print_suggestions(suggestions) -> None:
+    rows = []
+    for s in suggestions:
+        details = MessageToDict(s.details)
+        what = (f"{details.get('value')} wei → {details.get('to')}" if s.kind == pb.SUGGESTION_KIND_TRANSACTION
+                else f"{details.get('messageType')} message")
+        result = MessageToDict(s.result)
+        outcome = result.get("tx_hash") or result.get("formatted_signature", "")[:20] or s.error
+        rows.append([s.id, SUGGESTION_NAMES[s.status], what, details.get("message", ""), outcome])
+    print_table(["id", "status", "what", "message", "result"], rows)
 
 
 def print_session(s: orchestrator_pb2.Session) -> None:

@@ -1,0 +1,76 @@
+"""The `corral` CLI as a user types it: `dev run` on an agent directory, and the session,
+suggestion and memory commands against a running platform."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from corral.devstack import CORRAL_COMMAND, DevStack
+from corral.v1 import common_pb2
+from corral.v1 import orchestrator_pb2 as pb
+from tests.conftest import REPO_ROOT
+from tests.helpers import finished, wait_for
+
+MANUALIST = REPO_ROOT / "tests" / "agents" / "manualist"
+
+
+def corral(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CORRAL_COMMAND, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_dev_run_shows_the_run_and_its_suggestions():
+    done = corral("dev", "run", str(MANUALIST), "--mode", "manual", "--setting", "clear=no")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "execution 1 [succeeded]" in done.stdout
+    assert "pending  1000 wei → 0x000000000000000000000000000000000000dEaD  tip the dead address" in done.stdout
+    assert "transactions:\n(none)" in done.stdout  # manual mode sent nothing
+
+
+def test_dev_run_names_the_manifest_mistake(tmp_path):
+    agent = tmp_path / "broken"
+    shutil.copytree(MANUALIST, agent)
+    text = (agent / "circuit.toml").read_text().replace('walletType = "ethereum"', 'walletType = "bitcoin"')
+    (agent / "circuit.toml").write_text(text)
+    done = corral("dev", "run", str(agent))
+    assert done.returncode == 2 and "walletType" in done.stderr and "bitcoin" in done.stderr
+    bad_setting = corral("dev", "run", str(MANUALIST), "--setting", "no-equals-sign")
+    assert bad_setting.returncode == 2 and "must be KEY=VALUE" in bad_setting.stderr
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with DevStack(tmp_path_factory.mktemp("cli"), minute_seconds=1.0) as stack:
+        yield stack
+
+
+def test_session_suggestion_and_memory_commands(stack, agent_image):
+    wallet = stack.create_wallet()
+    stack.fund(wallet, 10**18)
+    agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(MANUALIST))).agent
+    session = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=agent.id, wallet_address=wallet, execution_mode=common_pb2.EXECUTION_MODE_MANUAL
+    )).session
+    wait_for(lambda: finished(stack, session.id), what="a run")
+    server = ["--server", stack.api_address]
+    sid = str(session.id)
+
+    paused = corral("session", "pause", sid, *server)
+    assert paused.returncode == 0 and "paused" in paused.stdout
+    listed = corral("session", "list", *server)
+    assert listed.stdout.splitlines()[0].split() == ["id", "agent", "wallet", "status", "mode", "allocation", "next", "run"]
+    assert f"{wallet}  paused  manual" in listed.stdout
+    suggestions = corral("suggestions", sid, *server)
+    assert suggestions.returncode == 0 and suggestions.stdout.count("pending") == 2
+    first_id = suggestions.stdout.splitlines()[2].split()[0]
+    rejected = corral("suggestion", "reject", first_id, *server)
+    assert rejected.returncode == 0 and "rejected" in rejected.stdout
+    again = corral("suggestion", "reject", first_id, *server)
+    assert again.returncode == 1 and "FAILED_PRECONDITION" in again.stderr and "only a pending suggestion" in again.stderr
+    assert corral("memory", sid, *server).stdout.strip() == "(none)"  # this agent keeps no memory
+    missing = corral("session", "pause", "99999", *server)
+    assert missing.returncode == 1 and "NOT_FOUND: session 99999 does not exist" in missing.stderr
+    stopped = corral("session", "stop", sid, *server)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout

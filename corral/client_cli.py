@@ -26,6 +26,8 @@ def add_parsers(sub) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--server", default=os.environ.get("CORRAL_SERVER", "127.0.0.1:50051"), help="orchestrator address")
     common.add_argument("--token-file", type=Path, default=os.environ.get("CORRAL_TOKEN_FILE"), help="file holding the API token")
+    common.add_argument("--tls-ca", type=Path, default=os.environ.get("CORRAL_TLS_CA"),
+                        help="PEM certificate(s) to trust: use TLS to reach an orchestrator serving it")
 
     register = sub.add_parser("register", parents=[common], help="register an agent image (its manifest is read from the image)")
     register.add_argument("image")
@@ -73,7 +75,11 @@ def _stub(args) -> tuple[orchestrator_pb2_grpc.OrchestratorServiceStub, tuple]:
     metadata: tuple = ()
     if args.token_file:
         metadata = (("authorization", f"Bearer {Path(args.token_file).read_text().strip()}"),)
-    return orchestrator_pb2_grpc.OrchestratorServiceStub(grpc.insecure_channel(args.server)), metadata
+    if args.tls_ca:
+        channel = grpc.secure_channel(args.server, grpc.ssl_channel_credentials(root_certificates=Path(args.tls_ca).read_bytes()))
+    else:
+        channel = grpc.insecure_channel(args.server)
+    return orchestrator_pb2_grpc.OrchestratorServiceStub(channel), metadata
 
 
 def run(args) -> int:

@@ -77,6 +77,28 @@ def _reachable_by_others(path: Path) -> bool:
     return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents] if p.exists())
 
 
+class _BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Adds `authorization: Bearer <token>` to every call on a plaintext channel."""
+
+    def __init__(self, token: str) -> None:
+        self._metadata = ("authorization", f"Bearer {token}")
+
+    def _with_token(self, details):
+        return _Details(details, [*(details.metadata or ()), self._metadata])
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+
+class _Details(grpc.ClientCallDetails):
+    def __init__(self, details, metadata) -> None:
+        self.method, self.timeout, self.credentials = details.method, details.timeout, details.credentials
+        self.wait_for_ready, self.compression, self.metadata = details.wait_for_ready, details.compression, metadata
+
+
 class DevStack:
     """Starts anvil, the signer and the orchestrator under `home`; `close()` stops them."""
 
@@ -90,7 +112,12 @@ class DevStack:
         sandbox: dict[str, object] | None = None,
         max_parallel_executions: int = 4,
         signer_user: str | None = "auto",
+        api_token: str | None = None,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
+        """`api_token`: the orchestrator requires it (the stack's own client sends it).
+        `tls`: (certificate, key) PEM files the orchestrator serves its API with; the
+        stack's client trusts that certificate."""
         self.home = home.resolve()
         self.minute_seconds = minute_seconds
         self.tick_seconds = tick_seconds
@@ -98,6 +125,8 @@ class DevStack:
         # The orchestrator's [sandbox] settings (see orchestrator/config.py).
         self.sandbox = {"deadline_seconds": deadline_seconds, **(sandbox or {})}
         self.processes: dict[str, subprocess.Popen] = {}
+        self.api_token = api_token
+        self.tls = tls
         # Started by root on a host with the `corral-signer` user (scripts/setup makes it),
         # the signer runs as that user, as in production.
         self.signer_user = signer_user if signer_user != "auto" else _default_signer_user()
@@ -165,8 +194,16 @@ class DevStack:
         port = free_port()
         self.api_address = f"127.0.0.1:{port}"
         config = self.home / "orchestrator.toml"
+        security = ""
+        if self.api_token:
+            token_file = self.home / "api-token"
+            token_file.write_text(self.api_token)
+            token_file.chmod(0o600)
+            security += f'api_token_file = "{token_file}"\n'
+        if self.tls:
+            security += f'tls_cert_file = "{self.tls[0]}"\ntls_key_file = "{self.tls[1]}"\n'
         config.write_text(
-            f'listen = "{self.api_address}"\n'
+            security + f'listen = "{self.api_address}"\n'
             f'database_url = "sqlite:///{self.home / "orchestrator.db"}"\n'
             f'signer_socket = "{self.signer_home / "signer.sock"}"\n'
             f'socket_root = "{self.socket_root}"\n'
@@ -176,9 +213,21 @@ class DevStack:
             f"max_parallel_executions = {self.max_parallel_executions}\n"
         )
         process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)])
-        self.channel = grpc.insecure_channel(self.api_address)
+        self.channel = self.open_channel(token=self.api_token)
         self.api = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channel)
         _wait_for(lambda: grpc.channel_ready_future(self.channel).result(timeout=1) is None, "the orchestrator", 60, process)
+
+    def open_channel(self, token: str | None = None, tls: bool | None = None) -> grpc.Channel:
+        """A channel to the API as a client would open it: over TLS when the stack serves
+        TLS (unless `tls=False`), sending `token` on every call when given."""
+        use_tls = bool(self.tls) if tls is None else tls
+        if not use_tls:
+            channel = grpc.insecure_channel(self.api_address)
+            return grpc.intercept_channel(channel, _BearerToken(token)) if token else channel
+        credentials = grpc.ssl_channel_credentials(root_certificates=self.tls[0].read_bytes())
+        if token:
+            credentials = grpc.composite_channel_credentials(credentials, grpc.access_token_call_credentials(token))
+        return grpc.secure_channel(self.api_address, credentials)
 
     def restart_orchestrator(self) -> None:
         """Stops the orchestrator (SIGTERM, as a service manager would) and starts it again

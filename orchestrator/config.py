@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
+import grpc
 import tomli
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class ChainConfig(BaseModel):
@@ -69,6 +70,9 @@ class OrchestratorConfig(BaseModel):
     socket_root: Path = Path("var/run/executions")
     # When set, every frontend call must carry `authorization: Bearer <token>`.
     api_token_file: Path | None = None
+    # TLS for the frontend API: both set, or neither (plaintext, for local use).
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
     chains: dict[str, ChainConfig] = Field(
         default_factory=lambda: {"ethereum:31337": ChainConfig(rpc_url="http://127.0.0.1:8545")}
     )
@@ -90,6 +94,17 @@ class OrchestratorConfig(BaseModel):
             if not re.fullmatch(r"ethereum:[1-9]\d*", network):
                 raise ValueError(f"chain {network!r}: EVM networks are named 'ethereum:<chainId>'")
         return chains
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "OrchestratorConfig":
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together: set both (PEM files) or neither")
+        return self
+
+    def server_credentials(self) -> grpc.ServerCredentials | None:
+        if self.tls_cert_file is None:
+            return None
+        return grpc.ssl_server_credentials([(self.tls_key_file.read_bytes(), self.tls_cert_file.read_bytes())])
 
     def api_token(self) -> str | None:
         if self.api_token_file is None:

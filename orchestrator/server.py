@@ -78,7 +78,8 @@ async def serve(config: OrchestratorConfig) -> None:
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    port = server.add_insecure_port(config.listen)
+    credentials = config.server_credentials()
+    port = server.add_secure_port(config.listen, credentials) if credentials else server.add_insecure_port(config.listen)
     if port == 0:
         raise RuntimeError(f"could not listen on {config.listen}")
     await server.start()

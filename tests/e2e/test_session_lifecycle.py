@@ -5,6 +5,7 @@ cleared. Every transition not allowed from the current state is FAILED_PRECONDIT
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
 
@@ -68,7 +69,7 @@ def test_pause_resume_unwind_stop(stack, agent_image):
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     after_resume = wait_for(lambda: len(finished(stack, sid)) > count and finished(stack, sid), what="a run after resuming")
     # Memory survived the pause: the run counter carries on.
-    assert log_lines(after_resume[count]) == [f"run {count + 1}"]
+    assert log_lines(after_resume[count])[0] == f"run {count + 1}"
 
     # Unwind: an unknown position is refused and changes nothing; the held one is unwound.
     error = refused(api.UnwindSession, pb.UnwindSessionRequest(session_id=sid, positions=[pb.PositionRef(network="ethereum:1", asset_address=NATIVE)]))
@@ -106,3 +107,42 @@ def test_unwind_from_pause_defaults_to_every_position(stack, agent_image):
     stack.api.UnwindSession(pb.UnwindSessionRequest(session_id=session.id))
     wait_for(lambda: session_of(stack, session.id).status == pb.SESSION_STATUS_STOPPED, what="the session to stop")
     assert log_lines(executions(stack, session.id)[-1])[0].startswith(f"unwinding ['ethereum:31337/{NATIVE}']")
+
+
+def test_sessions_of_one_agent_share_its_shared_memory(stack, agent_image):
+    image = agent_image(LIFECYCLE)
+    first_wallet, second_wallet = stack.create_wallets(2)
+    for wallet in (first_wallet, second_wallet):
+        stack.fund(wallet, 10**18)
+    _, first = start_session(stack, image, first_wallet)
+    wait_for(lambda: finished(stack, first.id), what="the first session's run")
+    _, second = start_session(stack, image, second_wallet)
+    run = wait_for(lambda: finished(stack, second.id), what="the second session's run")[0]
+    seen = int(log_lines(run)[1].removeprefix("sessions seen: "))
+    assert seen >= 2  # its own mark and the first session's (and any earlier test's)
+    shared = stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=second.id, shared=True)).entries
+    assert {f"session-{first.id}", f"session-{second.id}"} <= {e.key for e in shared}
+    stack.api.StopSession(pb.StopSessionRequest(session_id=first.id))
+    # Stopping a session clears its own memory, never the agent's shared memory.
+    assert stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=first.id)).entries == []
+    assert f"session-{first.id}" in {e.key for e in stack.api.ListSessionMemory(
+        pb.ListSessionMemoryRequest(session_id=second.id, shared=True)).entries}
+    stack.api.StopSession(pb.StopSessionRequest(session_id=second.id))
+
+
+def test_pause_during_a_long_interval_resumes_at_the_same_slot(stack, agent_image, tmp_path):
+    slow = tmp_path / "slow"
+    shutil.copytree(LIFECYCLE, slow)
+    toml = (slow / "circuit.toml").read_text().replace("runtimeIntervalMinutes = 1", "runtimeIntervalMinutes = 600")
+    (slow / "circuit.toml").write_text(toml.replace('schedule = "fixed"', 'schedule = "rolling"'))
+    wallet = stack.create_wallet()
+    stack.fund(wallet, 10**18)
+    _, session = start_session(stack, agent_image(slow), wallet)
+    wait_for(lambda: finished(stack, session.id), what="the first run")
+    slot = wait_for(lambda: (s := session_of(stack, session.id)).HasField("next_run_at") and s.next_run_at, what="the next slot")
+    assert slot.seconds > time.time() + 500  # ten "hours" of 1 s minutes away
+    stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))
+    resumed = stack.api.ResumeSession(pb.ResumeSessionRequest(session_id=session.id)).session
+    assert resumed.next_run_at == slot  # the pause did not move it, nor run it early
+    assert len(executions(stack, session.id)) == 1
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))

@@ -4,11 +4,14 @@ the execution's Unix socket, authenticated with the execution's token.
 - `envelopes`  pydantic request/response models: every method returns `{success, data, error}`
 - `transport`  the gRPC channel to the execution's socket
 - `memory`     `agent.memory.set/get/delete/list`
+- `portfolio`  `agent.portfolio` (Circuit 2.10) built from the session's positions
+- `platforms`  `agent.swap`/`swidge` and `agent.platforms.*`: present, "not available yet"
 - `context`    `AgentContext`, what `run(agent)` receives
 
-Circuit-style agents import it as `agent_sdk` (see `sdk/compat/agent_sdk`).
+Circuit-style agents import it as `agent_sdk` (or `circuit_sdk`; see `sdk/compat`).
 """
 
 from sdk.context import AgentContext, CurrentPosition
+from sdk.envelopes import SessionPortfolio
 
-__all__ = ["AgentContext", "CurrentPosition"]
+__all__ = ["AgentContext", "CurrentPosition", "SessionPortfolio"]

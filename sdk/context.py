@@ -1,13 +1,17 @@
 """`AgentContext`: what an agent's `run(agent)` receives.
 
 Every method returns an envelope `{success, data, error}` and never raises: transport
-failures, validation failures and platform refusals all come back as `success=False`
-with an error string.
+failures, validation failures, garbage arguments and platform refusals all come back as
+`success=False` with an error string. Both Circuit surfaces are present: ≤2.8
+(`currentPositions`, `get_current_positions()`, `swidge`) and 2.10 (`portfolio`, `swap`).
+Methods also answer to their TypeScript (camelCase) names.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import sys
 import uuid
 from typing import Any, Callable
@@ -20,20 +24,31 @@ from corral.v1 import common_pb2, runtime_pb2
 from sdk.envelopes import (
     CurrentPosition,
     CurrentPositionsData,
+    EnrichedPosition,
     Envelope,
     EthereumSignRequest,
     EvmMessageSignData,
     EvmMessageSignRequest,
     LogResponse,
+    SessionPortfolio,
     SignAndSendData,
     SignAndSendRequest,
     SolanaSignRequest,
+    describe_exception,
+    never_raises,
+    not_available,
 )
 from sdk.memory import MemoryApi
+from sdk.platforms import PlatformsApi, SwapApi
+from sdk.portfolio import as_portfolio, portfolio_from_positions, positions_from_portfolio
 from sdk.transport import RuntimeTransport, describe_rpc_error
 
 # Stored log lines are cut to this length, as on Circuit.
 LOG_MAX_CHARS = 250
+# `message` on a transaction is at most this long.
+TX_MESSAGE_MAX_CHARS = 250
+# Circuit's session id for local runs.
+LOCAL_SESSION_SENTINEL = -1
 
 
 def position_from_proto(p: common_pb2.Position) -> CurrentPosition:
@@ -46,11 +61,110 @@ def position_from_proto(p: common_pb2.Position) -> CurrentPosition:
     )
 
 
+def _enriched_from_proto(p: common_pb2.Position) -> EnrichedPosition:
+    return EnrichedPosition(**position_from_proto(p).model_dump())
+
+
 def _truncate(message: str) -> str:
     return message if len(message) <= LOG_MAX_CHARS else message[: LOG_MAX_CHARS - 3] + "..."
 
 
+# -- console logging: logger `circuit_agent`, `%(message)s`, INFO to stdout, ERROR to stderr
+
+CONSOLE_LOGGER = "circuit_agent"
+
+
+class _ConsoleHandler(logging.Handler):
+    """Writes to whatever sys.stdout / sys.stderr are at the time (so captured output works)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = sys.stderr if record.levelno >= logging.ERROR else sys.stdout
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except Exception:  # a closed or broken console never fails the agent
+            pass
+
+
+def _console_logger() -> logging.Logger:
+    logger = logging.getLogger(CONSOLE_LOGGER)
+    if not any(isinstance(h, _ConsoleHandler) for h in logger.handlers):
+        handler = _ConsoleHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
+def _format_log_message(message: Any) -> tuple[str, str]:
+    """(console copy, stored copy): objects pretty-printed for the console, compact JSON stored."""
+    if isinstance(message, BaseModel):
+        try:
+            message = message.model_dump(mode="json")
+        except Exception:
+            message = message.model_dump()
+    if isinstance(message, (dict, list, tuple)):
+        try:
+            return json.dumps(message, indent=2, default=str), json.dumps(message, default=str)
+        except Exception:  # circular or unserializable: fall back to its text
+            pass
+    for render in (str, repr):
+        try:
+            text = render(message)
+            if isinstance(text, str):
+                return text, text
+        except Exception:
+            continue
+    text = f"<unprintable {type(message).__name__}>"
+    return text, text
+
+
+def _normalize_settings(settings: Any) -> dict[str, Any]:
+    """Settings as a flat dict. A whole number arrives as an int, as over Circuit's JSON
+    wire (protobuf Structs carry every number as a float)."""
+    if not settings:
+        return {}
+    result = dict(settings.model_dump() if isinstance(settings, BaseModel) else settings)
+    for name, value in result.items():
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
+            result[name] = int(value)
+    return result
+
+
+def _as_position(value: Any) -> CurrentPosition:
+    if isinstance(value, CurrentPosition):
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    return CurrentPosition.model_validate(value)
+
+
+def _as_dict(value: Any, what: str) -> dict[str, Any]:
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if not isinstance(value, dict):
+        raise _BadRequest(f"{what} must be a dict or a pydantic model, got {type(value).__name__}")
+    return value
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _chain_id(network: str) -> int | None:
+    """The chain id of `ethereum:<positive int>`, else None."""
+    chain = network.split(":", 1)[1]
+    return int(chain) if chain.isascii() and chain.isdigit() and int(chain) > 0 else None
+
+
 class AgentContext:
+    """What `run(agent)` / `unwind(agent, ...)` receive. For tests, build one by hand:
+    `AgentContext(sessionId=1, sessionWalletAddress="0x…", currentPositions=[...],
+    executionMode="auto", settings={...})` (Circuit 1.9's `base_url` and
+    `authorization_header` are accepted and ignored; pass `transport=` to choose where
+    calls go), or with a 2.10 `portfolio=` instead of `currentPositions=`."""
+
     def __init__(
         self,
         sessionId: int,
@@ -59,14 +173,55 @@ class AgentContext:
         settings: dict[str, Any] | None = None,
         currentPositions: list[CurrentPosition] | None = None,
         transport: RuntimeTransport | None = None,
+        *,
+        portfolio: SessionPortfolio | dict | None = None,
+        base_url: str | None = None,
+        authorization_header: str | None = None,
+        **extra: Any,
     ) -> None:
         self.sessionId = sessionId
         self.sessionWalletAddress = sessionWalletAddress
         self.executionMode = executionMode
-        self.settings = dict(settings or {})
-        self.currentPositions = list(currentPositions or [])
+        self.settings = _normalize_settings(settings)
+        # Circuit's "advanced settings" name for the same dict.
+        self.advancedSettings = self.settings
+        self._portfolio = as_portfolio(portfolio) if portfolio is not None else None
+        if currentPositions is None and self._portfolio is not None:
+            self.currentPositions = positions_from_portfolio(self._portfolio)
+        else:
+            self.currentPositions = [_as_position(p) for p in (currentPositions or [])]
+        self.base_url = base_url
+        self.authorization_header = authorization_header
         self._transport = transport or RuntimeTransport()
         self.memory = MemoryApi(self._call)
+        self.swap = SwapApi()
+        # Circuit ≤1.9's name; the same object.
+        self.swidge = self.swap
+        self.platforms = PlatformsApi()
+        # Other request fields Circuit passes (userId, sessionStartedAt, runId, jobId, ...),
+        # kept as attributes unless they would hide one of the context's own.
+        for name, value in extra.items():
+            if not name.startswith("_") and name not in self.__dict__ and not hasattr(type(self), name):
+                setattr(self, name, value)
+
+    def __repr__(self) -> str:
+        return f"AgentContext(sessionId={self.sessionId!r}, sessionWalletAddress={self.sessionWalletAddress!r}, executionMode={self.executionMode!r})"
+
+    @property
+    def portfolio(self) -> SessionPortfolio:
+        """Circuit 2.10's `{balances, positions}`: the session's holdings at execution start
+        (the same snapshot as `currentPositions`, unless the context was built from a portfolio)."""
+        if self._portfolio is not None:
+            return self._portfolio
+        return portfolio_from_positions(self.currentPositions)
+
+    def get_setting(self, *args: Any, **kwargs: Any) -> Any:
+        """`get_setting(name, default=None)`: a setting's resolved value (session override >
+        manifest default), or `default`. Like every SDK call it never raises (None then)."""
+        try:
+            return _get_setting(self.settings, *args, **kwargs)
+        except Exception:
+            return None
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -74,28 +229,35 @@ class AgentContext:
         try:
             response = self._transport.call(method, request)
         except grpc.RpcError as exc:
-            return Envelope(success=False, error=describe_rpc_error(exc))
+            try:
+                error = describe_rpc_error(exc)
+            except Exception:
+                error = ""
+            return Envelope(success=False, error=error or f"{method} failed: {describe_exception(exc)}")
         except Exception as exc:  # never let an SDK call raise into agent code
-            return Envelope(success=False, error=f"{type(exc).__name__}: {exc}")
+            return Envelope(success=False, error=describe_exception(exc))
         try:
             return Envelope(success=True, data=to_data(response) if to_data else None)
-        except (ValidationError, ValueError) as exc:
-            return Envelope(success=False, error=f"unexpected response: {exc}")
+        except Exception as exc:
+            return Envelope(success=False, error=f"unexpected response: {describe_exception(exc)}")
 
     # -- logging ----------------------------------------------------------------
 
+    @never_raises(LogResponse)
     def log(self, message: Any, error: bool = False, debug: bool = False) -> LogResponse:
-        """Prints the message; unless `debug`, also stores it (cut to 250 chars) with the execution."""
-        if isinstance(message, BaseModel):
-            message = message.model_dump()
-        if isinstance(message, (dict, list)):
-            console, stored = json.dumps(message, indent=2, default=str), json.dumps(message, default=str)
-        else:
-            console = stored = str(message)
-        print(console, file=sys.stderr if error else sys.stdout, flush=True)
-        if debug:
+        """Prints the message (stderr when `error`); unless `debug`, also stores it, cut to
+        250 characters, with the execution. Dicts, lists and pydantic models are printed as
+        indented JSON and stored as compact JSON."""
+        if isinstance(error, dict):  # TypeScript-style `log(message, {error, debug})`
+            error, debug = error.get("error", False), error.get("debug", debug)
+        console, stored = _format_log_message(message)
+        # Lone surrogates and the like cannot go over the wire: store a replacement character.
+        stored = stored.encode("utf-8", "replace").decode("utf-8")
+        is_error, is_debug = bool(error), bool(debug)
+        _console_logger().log(logging.ERROR if is_error else logging.INFO, console)
+        if is_debug:
             return LogResponse(success=True)
-        level = runtime_pb2.LOG_LEVEL_ERROR if error else runtime_pb2.LOG_LEVEL_INFO
+        level = runtime_pb2.LOG_LEVEL_ERROR if is_error else runtime_pb2.LOG_LEVEL_INFO
         result = self._call(
             "AppendLogs", runtime_pb2.AppendLogsRequest(entries=[runtime_pb2.LogEntry(level=level, message=_truncate(stored))])
         )
@@ -103,26 +265,41 @@ class AgentContext:
 
     # -- transactions -----------------------------------------------------------
 
+    @never_raises()
     def sign_and_send(self, request: dict | BaseModel) -> Envelope[SignAndSendData]:
         """Signs and broadcasts a transaction (auto mode) or stores a suggestion (manual)."""
         try:
-            parsed = SignAndSendRequest.model_validate(request.model_dump() if isinstance(request, BaseModel) else request)
+            parsed = SignAndSendRequest.model_validate(_as_dict(request, "request"))
+            if parsed.message is not None and len(parsed.message) > TX_MESSAGE_MAX_CHARS:
+                return Envelope(success=False, error=f"message must be at most {TX_MESSAGE_MAX_CHARS} characters")
+            inner = _as_dict(parsed.request, "request.request")
             wire = runtime_pb2.SignAndSendRequest(request_id=str(uuid.uuid4()), network=parsed.network)
             if parsed.message is not None:
                 wire.message = parsed.message
             if parsed.expires_at is not None:
                 wire.expires_at = parsed.expires_at
-            if parsed.network.startswith("ethereum:"):
-                evm = EthereumSignRequest.model_validate(parsed.request)
+            if parsed.network.startswith("ethereum:") and _chain_id(parsed.network) is not None:
+                try:
+                    evm = EthereumSignRequest.model_validate(inner)
+                except ValidationError:
+                    if _validates(SolanaSignRequest, inner):
+                        return Envelope(success=False, error="Ethereum network requires EthereumSignRequest")
+                    raise
                 fields = {k: v for k, v in evm.model_dump().items() if v is not None}
                 wire.evm.CopyFrom(runtime_pb2.EvmTransactionRequest(**fields))
             elif parsed.network == "solana":
-                wire.solana.CopyFrom(runtime_pb2.SolanaTransactionRequest(**SolanaSignRequest.model_validate(parsed.request).model_dump()))
+                try:
+                    solana = SolanaSignRequest.model_validate(inner)
+                except ValidationError:
+                    if _validates(EthereumSignRequest, inner):
+                        return Envelope(success=False, error="Solana network requires SolanaSignRequest")
+                    raise
+                wire.solana.CopyFrom(runtime_pb2.SolanaTransactionRequest(**solana.model_dump()))
             else:
                 return Envelope(success=False, error=f"Unsupported network: {parsed.network}")
         except ValidationError as exc:
             return Envelope(success=False, error=f"invalid sign_and_send request: {_first_error(exc)}")
-        except (TypeError, ValueError) as exc:
+        except (_BadRequest, TypeError, ValueError) as exc:
             return Envelope(success=False, error=f"invalid sign_and_send request: {exc}")
         return self._call(
             "SignAndSend",
@@ -134,11 +311,12 @@ class AgentContext:
             ),
         )
 
+    @never_raises()
     def sign_message(self, request: dict | BaseModel) -> Envelope[EvmMessageSignData]:
         """Signs an EIP-712 (`data` = {domain, types, primaryType, message}) or EIP-191
         (`data` = {message}) message with the session's wallet, as the wallet's policy allows."""
         try:
-            parsed = EvmMessageSignRequest.model_validate(request.model_dump() if isinstance(request, BaseModel) else request)
+            parsed = EvmMessageSignRequest.model_validate(_as_dict(request, "request"))
             wire = runtime_pb2.SignMessageRequest(request_id=str(uuid.uuid4()), chain_id=parsed.chainId)
             if parsed.messageType == "eip191":
                 message = parsed.data.get("message")
@@ -149,27 +327,59 @@ class AgentContext:
                 wire.eip712_json = json.dumps(parsed.data)
         except ValidationError as exc:
             return Envelope(success=False, error=f"invalid sign_message request: {_first_error(exc)}")
+        except (_BadRequest, TypeError, ValueError) as exc:
+            return Envelope(success=False, error=f"invalid sign_message request: {exc}")
         return self._call(
             "SignMessage",
             wire,
             lambda r: _suggestion(r) if r.suggested else EvmMessageSignData(v=r.v, r=r.r, s=r.s, formattedSignature=r.formatted_signature),
         )
 
+    @never_raises()
     def clear_suggested_transactions(self) -> Envelope[None]:
         """Manual mode: discards this session's pending suggestions (the next run's start
         does it too)."""
         return self._call("ClearSuggestions", runtime_pb2.ClearSuggestionsRequest())
 
+    @never_raises()
+    def transactions(self, *args: Any, **kwargs: Any) -> Envelope[list]:
+        """Circuit's confirmed-transaction ledger (`AssetChange[]`); not available on this platform yet."""
+        return not_available("transactions()")
+
     # -- positions --------------------------------------------------------------
 
+    @never_raises()
     def get_current_positions(self) -> Envelope[CurrentPositionsData]:
+        """The session's positions now, and whether a transaction is still unconfirmed
+        (`hasPendingTxs`: balances may be stale). `currentPositions` is the snapshot
+        taken at execution start."""
         return self._call(
             "GetCurrentPositions",
             runtime_pb2.GetCurrentPositionsRequest(),
             lambda r: CurrentPositionsData(
-                positions=[position_from_proto(p) for p in r.positions], hasPendingTxs=r.has_pending_txs
+                positions=[_enriched_from_proto(p) for p in r.positions], hasPendingTxs=r.has_pending_txs
             ),
         )
+
+    # -- TypeScript names ---------------------------------------------------------
+
+    signAndSend = sign_and_send
+    signMessage = sign_message
+    clearSuggestedTransactions = clear_suggested_transactions
+    getCurrentPositions = get_current_positions
+    getSetting = get_setting
+
+
+def _get_setting(settings: dict[str, Any], name: str, default: Any = None) -> Any:
+    return settings.get(name, default)
+
+
+def _validates(model: type[BaseModel], value: Any) -> bool:
+    try:
+        model.model_validate(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _suggestion(response) -> SignAndSendData:

@@ -1,33 +1,137 @@
 """Pydantic models at the SDK boundary.
 
 Responses keep unknown keys (`extra="allow"`), requests ignore them
-(`extra="ignore"`), and both accept snake_case and camelCase names, as Circuit's SDK does.
+(`extra="ignore"`), and both accept snake_case and camelCase names, as Circuit's SDK does:
+a response field can be read as `resp.data.tx_hash`, `resp.data.txHash`,
+`resp["data"]["txHash"]` or `resp.get("data")`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+import functools
+import re
+from typing import Any, Callable, Generic, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
 
 T = TypeVar("T")
+
+# The error string of an SDK call whose platform feature does not exist on Corral yet.
+NOT_AVAILABLE_CODE = "FEATURE_NOT_AVAILABLE"
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 class _Response(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
+    def _has_key(self, key: str) -> bool:
+        return key in type(self).model_fields or key in (self.__pydantic_extra__ or {})
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if not name.startswith("_"):
+                for other in (_snake(name), _camel(name)):
+                    if other != name and self._has_key(other):
+                        return getattr(self, other)
+            raise
+
     def __getitem__(self, key: str) -> Any:
         """Dict-style access (`resp["data"]`) for agents written against plain dicts."""
-        return getattr(self, key)
+        if not isinstance(key, str):
+            raise KeyError(key)
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        try:
+            getattr(self, key)
+        except AttributeError:
+            return False
+        return True
 
     def get(self, key: str, default: Any = None) -> Any:
-        return getattr(self, key, default)
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 class Envelope(_Response, Generic[T]):
     success: bool
     data: T | None = None
     error: str | None = None
+
+    # Circuit ≤1.x names for `error`, still read by older agents.
+    @property
+    def error_message(self) -> str | None:
+        return self.error
+
+    @property
+    def errorMessage(self) -> str | None:
+        return self.error
+
+    @property
+    def error_details(self) -> Any:
+        extra = self.__pydantic_extra__ or {}
+        return extra.get("error_details", extra.get("errorDetails"))
+
+    @property
+    def errorDetails(self) -> Any:
+        return self.error_details
+
+
+class LogResponse(_Response):
+    success: bool
+    error: str | None = None
+
+
+def describe_exception(exc: BaseException) -> str:
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:  # an exception whose __str__ fails
+        return type(exc).__name__
+
+
+def never_raises(response: type[_Response] = Envelope) -> Callable:
+    """Decorates a public SDK method: whatever goes wrong inside it (bad arguments,
+    garbage input, a broken transport) comes back as `response(success=False, error=...)`."""
+
+    def decorate(method: Callable) -> Callable:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except Exception as exc:
+                return response(success=False, error=describe_exception(exc))
+
+        return wrapper
+
+    return decorate
+
+
+def not_available(feature: str) -> Envelope[Any]:
+    return Envelope(
+        success=False,
+        error=f"{feature} is not available on this platform yet",
+        code=NOT_AVAILABLE_CODE,
+    )
+
+
+# -- positions and portfolio ------------------------------------------------------
 
 
 class CurrentPosition(_Response):
@@ -38,9 +142,54 @@ class CurrentPosition(_Response):
     currentQty: str
 
 
+class EnrichedPosition(CurrentPosition):
+    """What `get_current_positions()` returns: a position plus Polymarket details, when it is one."""
+
+    polymarketMetadata: dict[str, Any] | None = None
+
+
 class CurrentPositionsData(_Response):
-    positions: list[CurrentPosition]
+    positions: list[EnrichedPosition]
     hasPendingTxs: bool
+
+
+AssetClass = Literal["cash", "spot", "perp", "staking"]
+
+
+class SessionBalance(_Response):
+    """One asset the session holds (Circuit 2.10 `SessionBalance`). `amountRaw` is in the
+    asset's smallest unit; `decimals` is None when Corral does not know the token."""
+
+    network: str
+    assetKey: str
+    tokenAddress: str
+    tokenId: str | None = None
+    symbol: str | None = None
+    decimals: int | None = None
+    amountRaw: str
+    valueUsd: str | None = None
+    assetClass: AssetClass = "spot"
+
+
+class SessionPosition(_Response):
+    """A perp or prediction-market position (Circuit 2.10 `SessionPosition`)."""
+
+    network: str
+    assetKey: str
+    coin: str
+    size: str
+    averageEntryPrice: str | None = None
+    markPriceUsd: str | None = None
+    unrealizedPnlUsd: str | None = None
+    polymarketMetadata: dict[str, Any] | None = None
+
+
+class SessionPortfolio(_Response):
+    balances: list[SessionBalance] = []
+    positions: list[SessionPosition] = []
+
+
+# -- memory -------------------------------------------------------------------------
 
 
 class MemoryKeyData(_Response):
@@ -60,6 +209,20 @@ class MemoryListItem(_Response):
 
 class MemoryListData(_Response):
     items: list[MemoryListItem]
+
+    # Circuit ≤1.x answered `memory.list()` with `{keys, count}`.
+    @computed_field
+    @property
+    def keys(self) -> list[str]:
+        return [item.key for item in self.items]
+
+    @computed_field
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+
+# -- transactions and messages -------------------------------------------------------
 
 
 class SignAndSendData(_Response):
@@ -107,12 +270,8 @@ class SignAndSendRequest(_Request):
     network: str
     message: str | None = None
     expires_at: str | None = Field(default=None, validation_alias=AliasChoices("expires_at", "expiresAt"))
-    request: dict[str, Any]
-
-
-class LogResponse(_Response):
-    success: bool
-    error: str | None = None
+    # A dict, an EthereumSignRequest or a SolanaSignRequest; checked against `network`.
+    request: Any
 
 
 LogLevel = Literal["info", "error"]

@@ -29,5 +29,9 @@ class RuntimeTransport:
 
 
 def describe_rpc_error(exc: grpc.RpcError) -> str:
+    """The server's message; failing that, the status code (never an empty string)."""
     details = exc.details() if hasattr(exc, "details") else None
-    return details or str(exc)
+    if details:
+        return str(details)
+    code = exc.code() if hasattr(exc, "code") else None
+    return str(exc) or f"runtime call failed ({getattr(code, 'name', None) or type(exc).__name__})"

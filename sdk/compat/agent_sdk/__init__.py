@@ -1,23 +1,83 @@
 """Circuit-compatible import name: `from agent_sdk import Agent, AgentContext`.
 
 Both SDK eras work: an `Agent(run_function=..., unwind_function=...)` instance in
-main.py (v1.x–2.8), or module-level `run`/`unwind` functions (v2.10).
+main.py (v1.x–2.8; v0.3's `execution_function`/`stop_function` names too), or
+module-level `run`/`unwind` functions (v2.10, with `SessionPortfolio`).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import json
+from typing import Any, Callable
 
-from sdk.context import AgentContext
-from sdk.envelopes import CurrentPosition
+from sdk.context import LOCAL_SESSION_SENTINEL, AgentContext
+from sdk.envelopes import (
+    CurrentPosition,
+    CurrentPositionsData,
+    EnrichedPosition,
+    Envelope,
+    EthereumSignRequest,
+    EvmMessageSignRequest,
+    LogResponse,
+    SessionBalance,
+    SessionPortfolio,
+    SessionPosition,
+    SignAndSendRequest,
+    SolanaSignRequest,
+)
 
-__all__ = ["Agent", "AgentContext", "CurrentPosition"]
+__all__ = [
+    "LOCAL_SESSION_SENTINEL",
+    "Agent",
+    "AgentContext",
+    "BaseResponse",
+    "CurrentPosition",
+    "CurrentPositionsData",
+    "EnrichedPosition",
+    "EthereumSignRequest",
+    "EvmMessageSignRequest",
+    "LogResponse",
+    "SessionBalance",
+    "SessionPortfolio",
+    "SessionPosition",
+    "SignAndSendRequest",
+    "SolanaSignRequest",
+    "get_chain_id_from_network",
+    "is_ethereum_network",
+    "is_solana_network",
+]
+
+# Circuit's name for the `{success, data, error}` envelope.
+BaseResponse = Envelope
 
 # The most recently constructed Agent; the entrypoint calls its functions.
 registered_agent: "Agent | None" = None
 
+_CORRAL_NOTE = "agent_sdk: on Corral, agents are started by the platform (`corral dev run`)."
+
+
+def is_ethereum_network(network: str) -> bool:
+    return isinstance(network, str) and network.startswith("ethereum:")
+
+
+def is_solana_network(network: str) -> bool:
+    return network == "solana"
+
+
+def get_chain_id_from_network(network: str) -> int:
+    """`ethereum:137` -> 137; raises ValueError for anything else (as Circuit's helper does)."""
+    if not is_ethereum_network(network):
+        raise ValueError(f"Not an ethereum network: {network!r}")
+    try:
+        return int(network.split(":", 1)[1])
+    except ValueError:
+        raise ValueError(f"Invalid chain id in network: {network!r}") from None
+
 
 class Agent:
+    """Circuit v0.3–2.8's wrapper around the agent's functions. On Corral the platform's
+    entrypoint calls `run_function` / `unwind_function` of the last Agent constructed."""
+
     def __init__(
         self,
         run_function: Callable | None = None,
@@ -25,6 +85,7 @@ class Agent:
         *,
         execution_function: Callable | None = None,
         stop_function: Callable | None = None,
+        **_ignored: Any,
     ) -> None:
         global registered_agent
         self.run_function = run_function or execution_function
@@ -33,10 +94,26 @@ class Agent:
             raise TypeError("Agent needs run_function")
         registered_agent = self
 
-    def get_handler(self):
-        """Circuit's Lambda handler; on Corral the platform's entrypoint calls the agent."""
-        return None
+    # v0.3's names for the same functions.
+    @property
+    def execution_function(self) -> Callable:
+        return self.run_function
 
-    def run(self) -> None:
-        """Circuit's local server; on Corral the platform's entrypoint calls the agent."""
-        print("agent_sdk: on Corral, agents are started by the platform (`corral dev run`).")
+    @property
+    def stop_function(self) -> Callable | None:
+        return self.unwind_function
+
+    def get_handler(self) -> Callable[..., dict]:
+        """Circuit's AWS Lambda handler. On Corral nothing calls it: the platform's
+        entrypoint runs the agent. Calling it answers a 501 in Circuit's HandlerResponse shape."""
+
+        def handler(event: Any = None, context: Any = None) -> dict:
+            body = {"success": False, "error": "agents on Corral are started by the platform, not through a handler"}
+            return {"statusCode": 501, "body": json.dumps(body), "headers": {"Content-Type": "application/json"}}
+
+        return handler
+
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        """Circuit's local server (`if __name__ == "__main__": agent.run()`). On Corral the
+        platform's entrypoint calls the agent; this only says so."""
+        print(_CORRAL_NOTE)

@@ -1,4 +1,4 @@
 from sdk.context import AgentContext
-from sdk.envelopes import CurrentPosition
+from sdk.envelopes import CurrentPosition, EnrichedPosition, SessionBalance, SessionPortfolio, SessionPosition
 
-__all__ = ["AgentContext", "CurrentPosition"]
+__all__ = ["AgentContext", "CurrentPosition", "EnrichedPosition", "SessionBalance", "SessionPortfolio", "SessionPosition"]

@@ -1,0 +1,204 @@
+"""The Circuit import names and both API eras: `agent_sdk.Agent`, `circuit_sdk`, helpers,
+and the features Corral does not have yet (present, answering "not available")."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import tests.unit.test_sdk_fakes  # noqa: F401  (puts sdk/compat on sys.path)
+from sdk.envelopes import NOT_AVAILABLE_CODE, Envelope
+from tests.unit.test_sdk_fakes import FakeTransport, make_context
+
+HYPERLIQUID = ["place_order", "order", "delete_order", "balances", "positions", "open_orders", "order_fills", "orders", "transfer",
+               "liquidations", "midpoint_price", "placeOrder", "deleteOrder", "openOrders", "orderFills", "midpointPrice"]
+POLYMARKET = ["market_order", "redeem_positions", "positions", "marketOrder", "redeemPositions"]
+
+
+@pytest.fixture
+def agent_sdk(monkeypatch):
+    import agent_sdk
+
+    monkeypatch.setattr(agent_sdk, "registered_agent", None)
+    return agent_sdk
+
+
+def test_both_import_names_give_the_same_objects(agent_sdk):
+    import circuit_sdk
+    from agent_sdk.agent_context import AgentContext as FromSubmodule
+    from agent_sdk.agent_context import CurrentPosition
+
+    from sdk.context import AgentContext
+
+    assert agent_sdk.AgentContext is AgentContext is FromSubmodule is circuit_sdk.AgentContext
+    assert circuit_sdk.SessionPortfolio is agent_sdk.SessionPortfolio and circuit_sdk.Agent is agent_sdk.Agent
+    assert CurrentPosition is agent_sdk.CurrentPosition and agent_sdk.BaseResponse is Envelope
+    assert agent_sdk.LOCAL_SESSION_SENTINEL == -1
+
+
+def test_v1_agent_registers_its_functions(agent_sdk, capsys):
+    def run(agent):
+        pass
+
+    def unwind(agent, positions):
+        pass
+
+    agent = agent_sdk.Agent(run_function=run, unwind_function=unwind)
+    assert agent_sdk.registered_agent is agent
+    assert (agent.run_function, agent.unwind_function) == (run, unwind)
+    handler = agent.get_handler()
+    response = handler({"endpoint": "run", "body": {}}, None)
+    assert response["statusCode"] == 501 and json.loads(response["body"])["success"] is False
+    agent.run()  # Circuit's local server: on Corral it only says who starts agents
+    assert "started by the platform" in capsys.readouterr().out
+
+
+def test_v0_names_and_an_agent_without_unwind(agent_sdk):
+    def execute(agent):
+        pass
+
+    def stop(agent):
+        pass
+
+    old = agent_sdk.Agent(execution_function=execute, stop_function=stop)
+    assert (old.run_function, old.unwind_function, old.execution_function, old.stop_function) == (execute, stop, execute, stop)
+    positional = agent_sdk.Agent(execute, stop)
+    assert (positional.run_function, positional.unwind_function) == (execute, stop)
+    only_run = agent_sdk.Agent(run_function=execute)
+    assert only_run.unwind_function is None and agent_sdk.registered_agent is only_run
+
+
+def test_network_helpers(agent_sdk):
+    assert agent_sdk.is_ethereum_network("ethereum:137") and not agent_sdk.is_ethereum_network("solana")
+    assert agent_sdk.is_solana_network("solana") and not agent_sdk.is_solana_network("ethereum:1")
+    assert agent_sdk.get_chain_id_from_network("ethereum:42161") == 42161
+    for bad in ("solana", "ethereum:abc", "hypercore:perp"):
+        with pytest.raises(ValueError):
+            agent_sdk.get_chain_id_from_network(bad)
+
+
+def test_swidge_is_swap_and_neither_is_available_yet():
+    fake = FakeTransport()
+    ctx = make_context(fake)
+    assert ctx.swidge is ctx.swap
+    quote = ctx.swap.quote({"from": {"network": "ethereum:1", "address": "0x1"}, "to": {"network": "ethereum:1", "address": "0x1"},
+                            "amount": "1"})
+    assert quote.success is False and quote.data is None
+    assert quote.error == "swap.quote is not available on this platform yet" and quote["code"] == NOT_AVAILABLE_CODE
+    assert ctx.swidge.quote().error == quote.error
+    executed = ctx.swidge.execute({"engine": "relay"})
+    assert executed.success is False and executed.error == "swap.execute is not available on this platform yet"
+    bulk = ctx.swap.execute([{"engine": "relay"}, {"engine": "lifi"}])
+    assert isinstance(bulk, list) and len(bulk) == 2 and all(not e.success and "not available" in e.error for e in bulk)
+    assert ctx.swap.execute([]) == Envelope(success=False, error="No quote provided")
+    assert fake.calls == []
+
+
+def test_platform_methods_exist_under_circuits_names_and_answer_not_available():
+    ctx = make_context()
+    for name in HYPERLIQUID:
+        result = getattr(ctx.platforms.hyperliquid, name)({"coin": "BTC"}, dex="xyz")
+        assert result.success is False and result.error == f"platforms.hyperliquid.{name} is not available on this platform yet"
+    for name in POLYMARKET:
+        result = getattr(ctx.platforms.polymarket, name)()
+        assert result.success is False and result.error == f"platforms.polymarket.{name} is not available on this platform yet"
+    # A method or venue of a newer SDK: still an envelope, never an AttributeError.
+    assert ctx.platforms.hyperliquid.some_new_method(1).success is False
+    assert ctx.platforms.kalshi.market_order({}).error == "platforms.kalshi.market_order is not available on this platform yet"
+
+
+def test_transactions_ledger_is_not_available_yet():
+    result = make_context().transactions()
+    assert result.success is False and result.error == "transactions() is not available on this platform yet"
+
+
+def test_a_v2_10_style_agent_runs_against_a_context(agent_sdk):
+    """What a current-docs agent does, end to end against the fake socket."""
+    from agent_sdk import AgentContext, SessionPortfolio
+
+    def run(agent: AgentContext) -> None:
+        portfolio: SessionPortfolio = agent.portfolio
+        for balance in portfolio.balances:
+            agent.log(f"{balance.symbol} {balance.amountRaw}")
+        agent.memory.set("last", json.dumps({"n": len(portfolio.balances)}))
+        quote = agent.swap.quote({"amount": "1"})
+        if not quote.success:
+            agent.log(quote.error, error=True)
+
+    fake = FakeTransport()
+    ctx = make_context(fake, currentPositions=[{"network": "ethereum:1", "assetAddress": "0x" + "e" * 40, "currentQty": "9"}])
+    run(ctx)
+    logged = [e.message for r in fake.requests("AppendLogs") for e in r.entries]
+    assert logged == ["ETH 9", "swap.quote is not available on this platform yet"]
+    assert fake.requests("SetMemory")[0].value == '{"n": 1}'
+
+
+# -- through the real in-container entrypoint, against the socket stand-in -----------------
+
+
+def _run_entrypoint(monkeypatch, agent_dir, command: int, fake: FakeTransport) -> int:
+    import sys
+
+    from corral.v1 import common_pb2, runtime_pb2
+    from sandbox_runner import entrypoint
+
+    fake.responses.setdefault("GetExecutionContext", runtime_pb2.GetExecutionContextResponse(
+        session_id=4, session_wallet_address="0x" + "ab" * 20, execution_mode=common_pb2.EXECUTION_MODE_AUTO, command=command,
+        current_positions=[common_pb2.Position(network="ethereum:1", asset_address="0x" + "e" * 40, avg_unit_cost="0", current_qty="5")],
+    ))
+    fake.responses["GetExecutionContext"].settings.update({"count": 3, "ratio": 0.25})
+    monkeypatch.setattr(entrypoint, "RuntimeTransport", lambda: fake)
+    monkeypatch.setattr(entrypoint, "AGENT_DIR", str(agent_dir))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "main", raising=False)
+    try:
+        return entrypoint.main(["entrypoint"])
+    finally:
+        sys.modules.pop("main", None)
+
+
+def _outcome(fake: FakeTransport) -> tuple[bool, str | None]:
+    (report,) = fake.requests("CompleteExecution")
+    return report.success, report.error if report.HasField("error") else None
+
+
+def test_v1_agent_main_py_runs_and_unwinds_through_the_entrypoint(agent_sdk, monkeypatch, tmp_path):
+    from corral.v1 import common_pb2
+
+    (tmp_path / "main.py").write_text(
+        "from agent_sdk import Agent, AgentContext\n"
+        "from agent_sdk.agent_context import CurrentPosition\n"
+        "def run(agent: AgentContext) -> None:\n"
+        "    agent.log(f\"{agent.settings['count'] * 2} {agent.settings['ratio']} {agent.currentPositions[0].currentQty}\")\n"
+        "    live = agent.get_current_positions()\n"
+        "    agent.log(f'pending={live.data.hasPendingTxs} swidge={agent.swidge.quote({}).success}')\n"
+        "def unwind(agent: AgentContext, positions: list[CurrentPosition]) -> None:\n"
+        "    agent.log(f'unwinding {len(positions)}')\n"
+        "agent = Agent(run_function=run, unwind_function=unwind)\n"
+        "handler = agent.get_handler()\n"
+        "if __name__ == '__main__':\n"
+        "    agent.run()\n"
+    )
+    fake = FakeTransport()
+    assert _run_entrypoint(monkeypatch, tmp_path, common_pb2.EXECUTION_COMMAND_RUN, fake) == 0
+    assert _outcome(fake) == (True, None)
+    # An integer setting arrives as an int (6, not 6.0), as over Circuit's JSON wire.
+    assert [e.message for r in fake.requests("AppendLogs") for e in r.entries] == ["6 0.25 5", "pending=False swidge=False"]
+    unwind = FakeTransport()
+    assert _run_entrypoint(monkeypatch, tmp_path, common_pb2.EXECUTION_COMMAND_UNWIND, unwind) == 0
+    assert [e.message for r in unwind.requests("AppendLogs") for e in r.entries] == ["unwinding 1"]
+
+
+def test_an_uncaught_agent_exception_fails_the_execution(agent_sdk, monkeypatch, tmp_path):
+    from corral.v1 import common_pb2
+
+    (tmp_path / "main.py").write_text(
+        "def run(agent):\n"
+        "    agent.memory.set('k', 5)  # an envelope, not an exception\n"
+        "    raise ValueError('the strategy found no price')\n"
+    )
+    fake = FakeTransport()
+    assert _run_entrypoint(monkeypatch, tmp_path, common_pb2.EXECUTION_COMMAND_RUN, fake) == 1
+    assert _outcome(fake) == (False, "ValueError: the strategy found no price")
+    assert fake.requests("SetMemory") == []

@@ -21,6 +21,7 @@ from google.protobuf.json_format import MessageToDict
 from corral.v1 import common_pb2, runtime_pb2
 from sandbox_runner.backend import WAIT_FOR_SOCKET_ENV
 from sdk.context import AgentContext, position_from_proto
+from sdk.portfolio import portfolio_from_positions
 from sdk.transport import RuntimeTransport
 
 AGENT_DIR = os.environ.get("CORRAL_AGENT_DIR", "/agent")
@@ -52,10 +53,14 @@ def load_agent_functions():
 
 
 def call_unwind(unwind, agent: AgentContext, positions) -> None:
-    """Circuit accepted (agent, positions), (agent) and (positions) signatures."""
-    params = list(inspect.signature(unwind).parameters)
+    """Circuit accepted (agent, positions), (agent) and (positions) signatures; v2.10's
+    is (agent, portfolio), told apart by the parameter's name or annotation."""
+    signature = inspect.signature(unwind)
+    params = list(signature.parameters)
     if len(params) >= 2:
-        unwind(agent, positions)
+        second = signature.parameters[params[1]]
+        wants_portfolio = "portfolio" in params[1] or "Portfolio" in str(second.annotation)
+        unwind(agent, portfolio_from_positions(positions) if wants_portfolio else positions)
     elif len(params) == 1 and "position" in params[0]:
         unwind(positions)
     elif len(params) == 1:

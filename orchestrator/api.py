@@ -216,16 +216,17 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     @as_grpc_status
     async def ListWallets(self, request, context):
         try:
-            addresses = await self._signer.wallet_addresses()
+            held = await self._signer.wallets()
         except grpc.aio.AioRpcError as exc:
             raise Refused(grpc.StatusCode.UNAVAILABLE, f"the signer did not answer: {exc.details()}") from None
         wallets = []
-        for address in addresses:
+        for address, wallet_type in held.items():
             balances = []
-            for network, chain in sorted(self._chains.items()):
-                amount = await chain.balance(address)
-                balances.append(orchestrator_pb2.Balance(network=network, asset_address=NATIVE_EVM, amount=str(amount)))
-            wallets.append(orchestrator_pb2.Wallet(address=address, wallet_type="ethereum", balances=balances))
+            if wallet_type == "ethereum":  # the configured chains are EVM chains
+                for network, chain in sorted(self._chains.items()):
+                    amount = await chain.balance(address)
+                    balances.append(orchestrator_pb2.Balance(network=network, asset_address=NATIVE_EVM, amount=str(amount)))
+            wallets.append(orchestrator_pb2.Wallet(address=address, wallet_type=wallet_type, balances=balances))
         return orchestrator_pb2.ListWalletsResponse(wallets=wallets)
 
     @as_grpc_status

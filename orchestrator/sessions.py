@@ -42,12 +42,15 @@ class Sessions:
             raise not_found(f"agent {agent_id} is not registered")
         manifest = agent_manifest(agent)
 
-        wallets = {a.lower(): a for a in await self._signer.wallet_addresses()}
-        wallet = wallets.get(wallet_address.lower())
+        held = await self._signer.wallets()
+        # EVM addresses match in any case; Solana's base58 addresses only exactly.
+        wallet = next((a for a in held if a == wallet_address or (a.startswith("0x") and a.lower() == wallet_address.lower())), None)
         if wallet is None:
             raise not_found(f"wallet {wallet_address!r} is not held by the signer; create it with `corral signer wallet create`")
+        if manifest.walletType != held[wallet]:
+            raise precondition(f"agent {agent.name!r} needs a {manifest.walletType} wallet; {wallet} is a {held[wallet]} wallet")
         if manifest.walletType != "ethereum":
-            raise precondition(f"agent {agent.name!r} needs a {manifest.walletType} wallet; {wallet} is an ethereum wallet")
+            raise precondition(f"agent {agent.name!r} runs on {manifest.walletType}; this orchestrator runs EVM sessions only so far")
 
         mode = mode or manifest.default_execution_mode
         if mode not in manifest.allowedExecutionModes:

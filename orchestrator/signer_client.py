@@ -15,9 +15,11 @@ class SignerClient:
         self._channel = grpc.aio.insecure_channel(f"unix:{socket_path.resolve()}")
         self._stub = signer_pb2_grpc.SignerServiceStub(self._channel)
 
-    async def wallet_addresses(self) -> list[str]:
+    async def wallets(self) -> dict[str, str]:
+        """Address -> wallet type ("ethereum" or "solana") of every wallet the signer holds."""
         response = await self._stub.ListSignerWallets(signer_pb2.ListSignerWalletsRequest(), timeout=10)
-        return [w.address for w in response.wallets]
+        names = {signer_pb2.WALLET_TYPE_ETHEREUM: "ethereum", signer_pb2.WALLET_TYPE_SOLANA: "solana"}
+        return {w.address: names.get(w.wallet_type, "unknown") for w in response.wallets}
 
     async def sign_evm_transaction(self, request: signer_pb2.SignEvmTransactionRequest) -> signer_pb2.SignEvmTransactionResponse:
         """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused."""

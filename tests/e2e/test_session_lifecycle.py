@@ -146,3 +146,18 @@ def test_pause_during_a_long_interval_resumes_at_the_same_slot(stack, agent_imag
     assert resumed.next_run_at == slot  # the pause did not move it, nor run it early
     assert len(executions(stack, session.id)) == 1
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+
+
+def test_wallet_types_are_listed_and_checked_at_start(stack, agent_image):
+    home = ["signer", "--home", str(stack.signer_home), "--passphrase-file", str(stack.passphrase_file)]
+    solana_wallet = stack.corral(*home, "wallet", "create", "--type", "solana").stdout.strip()
+    evm_wallet = stack.create_wallet()
+    listed = {w.address: w for w in stack.api.ListWallets(pb.ListWalletsRequest()).wallets}
+    assert listed[solana_wallet].wallet_type == "solana" and not listed[solana_wallet].balances
+    assert listed[evm_wallet].wallet_type == "ethereum" and [b.network for b in listed[evm_wallet].balances] == ["ethereum:31337"]
+    agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(LIFECYCLE))).agent
+    before = stack.api.ListSessions(pb.ListSessionsRequest()).sessions
+    error = refused(stack.api.StartSession, pb.StartSessionRequest(agent_id=agent.id, wallet_address=solana_wallet))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert f"needs a ethereum wallet; {solana_wallet} is a solana wallet" in error.details()
+    assert stack.api.ListSessions(pb.ListSessionsRequest()).sessions == before

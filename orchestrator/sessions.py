@@ -63,6 +63,8 @@ class Sessions:
         asset = manifest.startingAsset
         if asset is None:
             raise precondition(f"agent {agent.name!r} declares no [startingAsset]; it cannot be allocated funds")
+        if asset.network.startswith("hypercore:"):
+            self._check_one_hyperliquid_agent(wallet)
         chain = self._chains.get(asset.network)
         if chain is None:
             raise precondition(f"the agent's starting asset is on {asset.network}, which this platform has not configured")
@@ -132,6 +134,22 @@ class Sessions:
             events.record(db, "session", "running", row.id, row.id)
             db.commit()
         return self.get(session.id)
+
+    def _check_one_hyperliquid_agent(self, wallet: str) -> None:
+        """Hyperliquid has one account per wallet: two agents trading it would trade each
+        other's positions, so a wallet runs at most one Hyperliquid agent at a time."""
+        with self._db.session() as db:
+            active = db.scalars(
+                select(SessionRow).options(joinedload(SessionRow.agent))
+                .where(func.lower(SessionRow.wallet_address) == wallet.lower(), SessionRow.status.in_(ACTIVE))
+            ).all()
+        for other in active:
+            starting = agent_manifest(other.agent).startingAsset
+            if starting is not None and starting.network.startswith("hypercore:"):
+                raise precondition(
+                    f"wallet {wallet} already runs the Hyperliquid agent {other.agent.name!r} in session {other.id}; "
+                    "a wallet runs one Hyperliquid agent at a time: stop that session first"
+                )
 
     def stop(self, session_id: int) -> SessionRow:
         with self._db.session() as db:

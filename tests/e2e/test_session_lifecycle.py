@@ -161,3 +161,34 @@ def test_wallet_types_are_listed_and_checked_at_start(stack, agent_image):
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert f"needs a ethereum wallet; {solana_wallet} is a solana wallet" in error.details()
     assert stack.api.ListSessions(pb.ListSessionsRequest()).sessions == before
+
+
+def hyperliquid_agent(stack, agent_image, tmp_path, name: str) -> int:
+    agent = tmp_path / name
+    shutil.copytree(LIFECYCLE, agent)
+    toml = (agent / "circuit.toml").read_text().replace('name = "Lifecycle"', f'name = "{name}"')
+    toml = toml.replace('network = "ethereum:31337"', 'network = "hypercore:perp"')
+    toml = toml.replace('address = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"', 'address = "USDC"')
+    (agent / "circuit.toml").write_text(toml)
+    return stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(agent))).agent.id
+
+
+def test_a_wallet_runs_one_hyperliquid_agent_at_a_time(stack, agent_image, tmp_path):
+    from orchestrator.store import Database, SessionRow, utcnow
+
+    first, second = hyperliquid_agent(stack, agent_image, tmp_path, "PerpOne"), hyperliquid_agent(stack, agent_image, tmp_path, "PerpTwo")
+    wallet, other_wallet = stack.create_wallets(2)
+    # Hyperliquid is not a configured venue on this stack, so the first agent's session is
+    # put in place directly, as if it had been started.
+    database = Database(f"sqlite:///{stack.home / 'orchestrator.db'}")
+    with database.session() as db:
+        db.add(SessionRow(agent_id=first, wallet_address=wallet, status="running", execution_mode="auto", settings={},
+                          allocation_network="hypercore:perp", allocation_asset="USDC", allocation_amount="100000000",
+                          created_at=utcnow(), next_run_at=None, stopped_at=None))
+        db.commit()
+    error = refused(stack.api.StartSession, pb.StartSessionRequest(agent_id=second, wallet_address=wallet))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "already runs the Hyperliquid agent 'PerpOne'" in error.details() and "one Hyperliquid agent at a time" in error.details()
+    # Another wallet is not held back by it (it stops at the missing venue instead).
+    elsewhere = refused(stack.api.StartSession, pb.StartSessionRequest(agent_id=second, wallet_address=other_wallet))
+    assert "Hyperliquid agent" not in elsewhere.details() and "has not configured" in elsewhere.details()

@@ -10,17 +10,19 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import grpc
 from google.protobuf.struct_pb2 import Struct
+from sqlalchemy import select
 
 from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
 from orchestrator import events, memory, messages
 from orchestrator.errors import as_grpc_status, refusing_handler
 from orchestrator.positions import session_positions
 from orchestrator.signer_client import SignerClient
-from orchestrator.store import Database, ExecutionLogRow, SessionRow, utcnow
+from orchestrator.store import AssetChangeRow, Database, ExecutionLogRow, SessionRow, utcnow
 from orchestrator.suggestions import Suggestions
 from orchestrator.transactions import EvmSender
 
@@ -186,6 +188,21 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
     @as_grpc_status
     async def ClearSuggestions(self, request, context):
         return runtime_pb2.ClearSuggestionsResponse(cleared=self._suggestions.clear_pending(self._ticket.session.id))
+
+    @as_grpc_status
+    async def ListAssetChanges(self, request, context):
+        with self._db.session() as db:
+            rows = db.scalars(
+                select(AssetChangeRow).where(AssetChangeRow.session_id == self._ticket.session.id).order_by(AssetChangeRow.id)
+            ).all()
+        return runtime_pb2.ListAssetChangesResponse(changes=[
+            common_pb2.AssetChange(
+                network=r.network, transaction_hash=r.tx_hash, from_address=r.from_address, to_address=r.to_address,
+                amount=r.amount, token_address=r.token_address, token_type=r.token_type,
+                timestamp_ms=int(r.occurred_at.replace(tzinfo=UTC).timestamp() * 1000),
+            )
+            for r in rows
+        ])
 
     @as_grpc_status
     async def GetCurrentPositions(self, request, context):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from corral.v1 import signer_pb2
 from orchestrator import events, memory
 from orchestrator.agents import agent_manifest
-from orchestrator.chains.evm import EvmChain
+from orchestrator.chains.evm import EvmChain, SimulationFailed
 from orchestrator.errors import invalid, not_found, precondition
 from orchestrator.manifest import NATIVE_EVM
 from orchestrator.positions import session_positions
@@ -68,15 +68,17 @@ class Sessions:
         chain = self._chains.get(asset.network)
         if chain is None:
             raise precondition(f"the agent's starting asset is on {asset.network}, which this platform has not configured")
-        if asset.address.lower() != NATIVE_EVM:
-            raise precondition("only native starting assets are supported so far")
         amount = allocation if allocation is not None else asset.minimumAmount
         if not amount.isdigit():
             raise invalid(f"allocation_amount {amount!r} must be an integer string in the asset's smallest unit")
         if int(amount) < int(asset.minimumAmount):
             raise precondition(f"allocation {amount} is below the agent's minimumAmount {asset.minimumAmount}")
 
-        balance = await chain.balance(wallet)
+        native = asset.address.lower() == NATIVE_EVM
+        try:
+            balance = await chain.balance(wallet) if native else await chain.token_balance(asset.address, wallet)
+        except SimulationFailed as exc:
+            raise precondition(f"the agent's starting asset {asset.address} on {asset.network} cannot be read: {exc}") from None
         with self._db.session() as db:
             duplicate = db.scalar(
                 select(SessionRow).where(
@@ -120,7 +122,7 @@ class Sessions:
         try:
             await self._signer.open_session_budget(
                 signer_pb2.OpenSessionBudgetRequest(
-                    wallet_address=wallet, session_id=session.id, chain_id=chain.chain_id, asset="native", amount=amount
+                    wallet_address=wallet, session_id=session.id, chain_id=chain.chain_id, asset="native" if native else asset.address.lower(), amount=amount
                 )
             )
         except grpc.aio.AioRpcError as exc:

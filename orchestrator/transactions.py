@@ -12,16 +12,18 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
+from datetime import UTC, datetime
 
 import grpc
 from sqlalchemy import select
 
 from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator import events
-from orchestrator.chains.evm import EvmChain, SimulationFailed
+from orchestrator.chains.evm import EvmChain, Receipt, SimulationFailed
 from orchestrator.errors import Refused, invalid, precondition
+from orchestrator.manifest import NATIVE_EVM
 from orchestrator.signer_client import SignerClient, signer_refusal
-from orchestrator.store import Database, SessionRow, TransactionRow, utcnow
+from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, utcnow
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^0x([0-9a-fA-F]{2})*$")
@@ -85,6 +87,8 @@ class EvmSender:
             effective_gas_price=str(receipt.effective_gas_price),
             error="" if receipt.succeeded else "reverted on chain",
         )
+        if receipt.succeeded:
+            self._record_asset_changes(tx, receipt)
         if not receipt.succeeded:
             raise precondition(f"transaction {tx.tx_hash} reverted in block {receipt.block_number}")
         return tx
@@ -168,6 +172,25 @@ class EvmSender:
             if "status" in fields:
                 events.record(db, "transaction", fields["status"], row.session_id, row.id)
             db.commit()
+
+    def _record_asset_changes(self, tx: TransactionRow, receipt: Receipt) -> None:
+        """The session's ledger: what this confirmed transaction moved in or out of the
+        wallet (its native value; ERC-20 Transfer events to or from the wallet)."""
+        wallet = tx.from_address.lower()
+        at = datetime.fromtimestamp(receipt.block_timestamp, UTC).replace(tzinfo=None) if receipt.block_timestamp else utcnow()
+        base = {"session_id": tx.session_id, "transaction_id": tx.id, "network": tx.network, "tx_hash": tx.tx_hash, "occurred_at": at}
+        changes = []
+        if int(tx.value):
+            changes.append(AssetChangeRow(**base, from_address=wallet, to_address=tx.to_address.lower(), token_address=NATIVE_EVM,
+                                          token_type="native", amount=tx.value))
+        for transfer in receipt.token_transfers:
+            if wallet in (transfer.sender, transfer.recipient):
+                changes.append(AssetChangeRow(**base, from_address=transfer.sender, to_address=transfer.recipient,
+                                              token_address=transfer.token, token_type="ERC20", amount=str(transfer.amount)))
+        if changes:
+            with self._db.session() as db:
+                db.add_all(changes)
+                db.commit()
 
     def transaction_url(self, network: str, tx_hash: str) -> str | None:
         chain = self._chains.get(network)

@@ -14,6 +14,7 @@ import logging
 import math
 import sys
 import uuid
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 import grpc
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from corral.v1 import common_pb2, runtime_pb2
 from sdk.envelopes import (
+    AssetChange,
     CurrentPosition,
     CurrentPositionsData,
     EnrichedPosition,
@@ -36,7 +38,6 @@ from sdk.envelopes import (
     SolanaSignRequest,
     describe_exception,
     never_raises,
-    not_available,
 )
 from sdk.memory import MemoryApi
 from sdk.platforms import PlatformsApi, SwapApi
@@ -342,9 +343,22 @@ class AgentContext:
         return self._call("ClearSuggestions", runtime_pb2.ClearSuggestionsRequest())
 
     @never_raises()
-    def transactions(self, *args: Any, **kwargs: Any) -> Envelope[list]:
-        """Circuit's confirmed-transaction ledger (`AssetChange[]`); not available on this platform yet."""
-        return not_available("transactions()")
+    def transactions(self, *args: Any, **kwargs: Any) -> Envelope[list[AssetChange]]:
+        """The session's ledger: every asset its confirmed transactions moved in or out of
+        the wallet (`AssetChange[]`, oldest first; amounts are smallest-unit strings)."""
+        return self._call(
+            "ListAssetChanges",
+            runtime_pb2.ListAssetChangesRequest(),
+            lambda r: [
+                AssetChange(
+                    network=c.network, transactionHash=c.transaction_hash, fromAddress=c.from_address, toAddress=c.to_address,
+                    amount=c.amount, tokenAddress=c.token_address, tokenId=c.token_id if c.HasField("token_id") else None,
+                    tokenType=c.token_type, tokenUsdPrice=None,
+                    timestamp=datetime.fromtimestamp(c.timestamp_ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z"),
+                )
+                for c in r.changes
+            ],
+        )
 
     # -- positions --------------------------------------------------------------
 

@@ -281,3 +281,19 @@ class EvmMessageSignRequest(_Request):
     messageType: Literal["eip712", "eip191"] = Field(validation_alias=AliasChoices("messageType", "message_type"))
     chainId: int = Field(validation_alias=AliasChoices("chainId", "chain_id"))
     data: dict[str, Any]
+
+
+class AssetChange(_Response):
+    """One asset movement of a confirmed transaction (SDK `transactions()`)."""
+
+    network: str
+    transactionHash: str
+    fromAddress: str
+    toAddress: str
+    amount: str
+    tokenAddress: str
+    tokenId: str | None = None
+    tokenType: str
+    tokenUsdPrice: float | None = None
+    # ISO-8601, UTC.
+    timestamp: str

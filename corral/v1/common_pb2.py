@@ -24,17 +24,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63orral/v1/common.proto\x12\tcorral.v1\"\x82\x01\n\x08Position\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x15\n\rasset_address\x18\x02 \x01(\t\x12\x15\n\x08token_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x15\n\ravg_unit_cost\x18\x04 \x01(\t\x12\x13\n\x0b\x63urrent_qty\x18\x05 \x01(\tB\x0b\n\t_token_id*c\n\rExecutionMode\x12\x1e\n\x1a\x45XECUTION_MODE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45XECUTION_MODE_AUTO\x10\x01\x12\x19\n\x15\x45XECUTION_MODE_MANUAL\x10\x02*n\n\x10\x45xecutionCommand\x12!\n\x1d\x45XECUTION_COMMAND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45XECUTION_COMMAND_RUN\x10\x01\x12\x1c\n\x18\x45XECUTION_COMMAND_UNWIND\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63orral/v1/common.proto\x12\tcorral.v1\"\x82\x01\n\x08Position\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x15\n\rasset_address\x18\x02 \x01(\t\x12\x15\n\x08token_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x15\n\ravg_unit_cost\x18\x04 \x01(\t\x12\x13\n\x0b\x63urrent_qty\x18\x05 \x01(\tB\x0b\n\t_token_id\"\xd7\x01\n\x0b\x41ssetChange\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x18\n\x10transaction_hash\x18\x02 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x03 \x01(\t\x12\x12\n\nto_address\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x15\n\rtoken_address\x18\x06 \x01(\t\x12\x15\n\x08token_id\x18\x07 \x01(\tH\x00\x88\x01\x01\x12\x12\n\ntoken_type\x18\x08 \x01(\t\x12\x14\n\x0ctimestamp_ms\x18\t \x01(\x03\x42\x0b\n\t_token_id*c\n\rExecutionMode\x12\x1e\n\x1a\x45XECUTION_MODE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45XECUTION_MODE_AUTO\x10\x01\x12\x19\n\x15\x45XECUTION_MODE_MANUAL\x10\x02*n\n\x10\x45xecutionCommand\x12!\n\x1d\x45XECUTION_COMMAND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45XECUTION_COMMAND_RUN\x10\x01\x12\x1c\n\x18\x45XECUTION_COMMAND_UNWIND\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'corral.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXECUTIONMODE']._serialized_start=170
-  _globals['_EXECUTIONMODE']._serialized_end=269
-  _globals['_EXECUTIONCOMMAND']._serialized_start=271
-  _globals['_EXECUTIONCOMMAND']._serialized_end=381
+  _globals['_EXECUTIONMODE']._serialized_start=388
+  _globals['_EXECUTIONMODE']._serialized_end=487
+  _globals['_EXECUTIONCOMMAND']._serialized_start=489
+  _globals['_EXECUTIONCOMMAND']._serialized_end=599
   _globals['_POSITION']._serialized_start=38
   _globals['_POSITION']._serialized_end=168
+  _globals['_ASSETCHANGE']._serialized_start=171
+  _globals['_ASSETCHANGE']._serialized_end=386
 # @@protoc_insertion_point(module_scope)

@@ -36,3 +36,25 @@ class Position(_message.Message):
     avg_unit_cost: str
     current_qty: str
     def __init__(self, network: _Optional[str] = ..., asset_address: _Optional[str] = ..., token_id: _Optional[str] = ..., avg_unit_cost: _Optional[str] = ..., current_qty: _Optional[str] = ...) -> None: ...
+
+class AssetChange(_message.Message):
+    __slots__ = ("network", "transaction_hash", "from_address", "to_address", "amount", "token_address", "token_id", "token_type", "timestamp_ms")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_HASH_FIELD_NUMBER: _ClassVar[int]
+    FROM_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    TO_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    transaction_hash: str
+    from_address: str
+    to_address: str
+    amount: str
+    token_address: str
+    token_id: str
+    token_type: str
+    timestamp_ms: int
+    def __init__(self, network: _Optional[str] = ..., transaction_hash: _Optional[str] = ..., from_address: _Optional[str] = ..., to_address: _Optional[str] = ..., amount: _Optional[str] = ..., token_address: _Optional[str] = ..., token_id: _Optional[str] = ..., token_type: _Optional[str] = ..., timestamp_ms: _Optional[int] = ...) -> None: ...

@@ -227,6 +227,16 @@ class SignMessageResponse(_message.Message):
     suggestion_details: _struct_pb2.Struct
     def __init__(self, v: _Optional[int] = ..., r: _Optional[str] = ..., s: _Optional[str] = ..., formatted_signature: _Optional[str] = ..., suggested: _Optional[bool] = ..., suggestion_id: _Optional[int] = ..., suggestion_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
+class ListAssetChangesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListAssetChangesResponse(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[_common_pb2.AssetChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[_common_pb2.AssetChange, _Mapping]]] = ...) -> None: ...
+
 class ClearSuggestionsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -79,6 +79,11 @@ class AgentRuntimeStub:
                 request_serializer=corral_dot_v1_dot_runtime__pb2.ClearSuggestionsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_runtime__pb2.ClearSuggestionsResponse.FromString,
                 _registered_method=True)
+        self.ListAssetChanges = channel.unary_unary(
+                '/corral.v1.AgentRuntime/ListAssetChanges',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.ListAssetChangesRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.ListAssetChangesResponse.FromString,
+                _registered_method=True)
         self.GetCurrentPositions = channel.unary_unary(
                 '/corral.v1.AgentRuntime/GetCurrentPositions',
                 request_serializer=corral_dot_v1_dot_runtime__pb2.GetCurrentPositionsRequest.SerializeToString,
@@ -154,6 +159,13 @@ class AgentRuntimeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAssetChanges(self, request, context):
+        """The session's ledger: asset changes of its confirmed transactions, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCurrentPositions(self, request, context):
         """The session's positions now (not the snapshot taken at execution start).
         """
@@ -215,6 +227,11 @@ def add_AgentRuntimeServicer_to_server(servicer, server):
                     servicer.ClearSuggestions,
                     request_deserializer=corral_dot_v1_dot_runtime__pb2.ClearSuggestionsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_runtime__pb2.ClearSuggestionsResponse.SerializeToString,
+            ),
+            'ListAssetChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAssetChanges,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.ListAssetChangesRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.ListAssetChangesResponse.SerializeToString,
             ),
             'GetCurrentPositions': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCurrentPositions,
@@ -470,6 +487,33 @@ class AgentRuntime:
             '/corral.v1.AgentRuntime/ClearSuggestions',
             corral_dot_v1_dot_runtime__pb2.ClearSuggestionsRequest.SerializeToString,
             corral_dot_v1_dot_runtime__pb2.ClearSuggestionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAssetChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/ListAssetChanges',
+            corral_dot_v1_dot_runtime__pb2.ListAssetChangesRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.ListAssetChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,

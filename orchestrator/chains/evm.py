@@ -23,12 +23,29 @@ class Fees:
     gas_price: int | None = None
 
 
+# keccak("Transfer(address,address,uint256)"): ERC-20 transfers (three topics; ERC-721's
+# has a fourth, the token id, and is not a fungible amount).
+TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+BALANCE_OF = "0x70a08231"
+
+
+@dataclass(frozen=True)
+class TokenTransfer:
+    token: str
+    sender: str
+    recipient: str
+    amount: int
+
+
 @dataclass(frozen=True)
 class Receipt:
     succeeded: bool
     block_number: int
     gas_used: int
     effective_gas_price: int
+    # ERC-20 Transfer events the transaction emitted, in log order.
+    token_transfers: tuple[TokenTransfer, ...] = ()
+    block_timestamp: int = 0
 
 
 class SimulationFailed(Exception):
@@ -80,13 +97,41 @@ class EvmChain:
             )
         except TimeExhausted:
             return None
+        block = await asyncio.to_thread(self._w3.eth.get_block, receipt["blockNumber"])
         return Receipt(
             succeeded=receipt["status"] == 1,
             block_number=receipt["blockNumber"],
             gas_used=receipt["gasUsed"],
             effective_gas_price=receipt.get("effectiveGasPrice", 0),
+            token_transfers=tuple(t for log in receipt["logs"] if (t := _token_transfer(log)) is not None),
+            block_timestamp=block["timestamp"],
         )
+
+    async def token_balance(self, token: str, owner: str) -> int:
+        """ERC-20 balanceOf(owner), read with eth_call."""
+        data = BALANCE_OF + owner.lower().removeprefix("0x").rjust(64, "0")
+        call = {"to": Web3.to_checksum_address(token), "data": data}
+        try:
+            result = await asyncio.to_thread(self._w3.eth.call, call)
+        except (ContractLogicError, ValueError) as exc:
+            raise SimulationFailed(f"balanceOf on {token} failed: {exc}") from None
+        if len(result) < 32:
+            raise SimulationFailed(f"{token} answered balanceOf with {len(result)} bytes; is it an ERC-20 contract?")
+        return int.from_bytes(bytes(result)[:32], "big")
 
     def transaction_url(self, tx_hash: str) -> str | None:
         template = self.config.explorer_tx_url
         return template.format(tx_hash=tx_hash) if template else None
+
+
+def _token_transfer(log) -> TokenTransfer | None:
+    topics = [bytes(t).hex() if not isinstance(t, str) else t.removeprefix("0x") for t in log["topics"]]
+    if len(topics) != 3 or "0x" + topics[0] != TRANSFER_TOPIC:
+        return None
+    data = bytes(log["data"]) if not isinstance(log["data"], str) else bytes.fromhex(log["data"].removeprefix("0x"))
+    if len(data) != 32:
+        return None
+    return TokenTransfer(
+        token=str(log["address"]).lower(), sender="0x" + topics[1][-40:], recipient="0x" + topics[2][-40:],
+        amount=int.from_bytes(data, "big"),
+    )

@@ -1,6 +1,7 @@
 from orchestrator.store.db import Database, utcnow
 from orchestrator.store.models import (
     AgentRow,
+    AssetChangeRow,
     Base,
     EventRow,
     ExecutionLogRow,
@@ -12,5 +13,5 @@ from orchestrator.store.models import (
 )
 
 __all__ = [
-    "AgentRow", "Base", "Database", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "SessionRow", "SuggestionRow", "TransactionRow", "utcnow",
+    "AgentRow", "AssetChangeRow", "Base", "Database", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "SessionRow", "SuggestionRow", "TransactionRow", "utcnow",
 ]

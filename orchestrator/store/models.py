@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Bumped with every change to the tables below; a database made by another version is
 # refused at start with a clear message rather than failing on a missing column.
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 
 class Base(DeclarativeBase):
@@ -199,3 +199,27 @@ class EventRow(Base):
     occurred_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_events_session", "session_id", "id"),)
+
+
+class AssetChangeRow(Base):
+    """One movement of an asset in or out of a session's wallet, caused by one of the
+    session's own confirmed transactions: its native value, or an ERC-20 Transfer event
+    from its receipt. A session's positions are its allocation plus these."""
+
+    __tablename__ = "asset_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"))
+    network: Mapped[str] = mapped_column(String(64))
+    tx_hash: Mapped[str] = mapped_column(String(80))
+    from_address: Mapped[str] = mapped_column(String(64))
+    to_address: Mapped[str] = mapped_column(String(64))
+    # The token's address, lowercase; the native token is 0xeeee…eeee.
+    token_address: Mapped[str] = mapped_column(String(64))
+    # native | ERC20
+    token_type: Mapped[str] = mapped_column(String(16))
+    # Smallest unit, integer string.
+    amount: Mapped[str] = mapped_column(String(80))
+    # The block's time.
+    occurred_at: Mapped[datetime]

@@ -108,9 +108,19 @@ def test_platform_methods_exist_under_circuits_names_and_answer_not_available():
     assert ctx.platforms.kalshi.market_order({}).error == "platforms.kalshi.market_order is not available on this platform yet"
 
 
-def test_transactions_ledger_is_not_available_yet():
-    result = make_context().transactions()
-    assert result.success is False and result.error == "transactions() is not available on this platform yet"
+def test_transactions_returns_the_ledger_in_circuits_asset_change_shape():
+    from corral.v1 import common_pb2, runtime_pb2
+
+    change = common_pb2.AssetChange(
+        network="ethereum:1", transaction_hash="0x" + "ab" * 32, from_address="0x" + "11" * 20, to_address="0x" + "22" * 20,
+        amount="250000", token_address="0x" + "33" * 20, token_type="ERC20", timestamp_ms=1_700_000_000_000,
+    )
+    fake = FakeTransport(ListAssetChanges=runtime_pb2.ListAssetChangesResponse(changes=[change]))
+    result = make_context(fake).transactions()
+    assert result.success
+    [entry] = result.data
+    assert (entry.amount, entry.tokenType, entry.tokenAddress, entry.tokenId, entry.tokenUsdPrice) == ("250000", "ERC20", "0x" + "33" * 20, None, None)
+    assert entry["transactionHash"] == "0x" + "ab" * 32 and entry.timestamp == "2023-11-14T22:13:20Z"
 
 
 def test_a_v2_10_style_agent_runs_against_a_context(agent_sdk):

@@ -114,6 +114,7 @@ class DevStack:
         signer_user: str | None = "auto",
         api_token: str | None = None,
         tls: tuple[Path, Path] | None = None,
+        reconciliation: dict[str, object] | None = None,
     ) -> None:
         """`api_token`: the orchestrator requires it (the stack's own client sends it).
         `tls`: (certificate, key) PEM files the orchestrator serves its API with; the
@@ -127,6 +128,8 @@ class DevStack:
         self.processes: dict[str, subprocess.Popen] = {}
         self.api_token = api_token
         self.tls = tls
+        # The orchestrator's [reconciliation] settings (see orchestrator/config.py).
+        self.reconciliation = reconciliation or {}
         # Started by root on a host with the `corral-signer` user (scripts/setup makes it),
         # the signer runs as that user, as in production.
         self.signer_user = signer_user if signer_user != "auto" else _default_signer_user()
@@ -211,6 +214,7 @@ class DevStack:
             "[sandbox]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in self.sandbox.items())
             + f"[scheduler]\nminute_seconds = {self.minute_seconds}\ntick_seconds = {self.tick_seconds}\n"
             f"max_parallel_executions = {self.max_parallel_executions}\n"
+            + "[reconciliation]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in self.reconciliation.items())
         )
         process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)])
         self.channel = self.open_channel(token=self.api_token)

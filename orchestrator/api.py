@@ -22,6 +22,7 @@ from orchestrator.signer_client import SignerClient
 from orchestrator.store import (
     AgentRow,
     Database,
+    DriftRow,
     EventRow,
     ExecutionLogRow,
     ExecutionRow,
@@ -168,7 +169,7 @@ def suggestion_message(row: SuggestionRow) -> orchestrator_pb2.Suggestion:
 EVENT_KIND = {
     "session": orchestrator_pb2.EVENT_KIND_SESSION, "execution": orchestrator_pb2.EVENT_KIND_EXECUTION,
     "log": orchestrator_pb2.EVENT_KIND_LOG, "suggestion": orchestrator_pb2.EVENT_KIND_SUGGESTION,
-    "transaction": orchestrator_pb2.EVENT_KIND_TRANSACTION,
+    "transaction": orchestrator_pb2.EVENT_KIND_TRANSACTION, "drift": orchestrator_pb2.EVENT_KIND_DRIFT,
 }
 
 
@@ -187,6 +188,13 @@ def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
         message.suggestion.CopyFrom(suggestion_message(db.get(SuggestionRow, row.ref_id)))
     elif row.kind == "transaction":
         message.transaction.CopyFrom(transaction_message(db.get(TransactionRow, row.ref_id)))
+    elif row.kind == "drift":
+        drift = db.get(DriftRow, row.ref_id)
+        message.drift.CopyFrom(orchestrator_pb2.Drift(
+            id=drift.id, wallet_address=drift.wallet_address, network=drift.network, asset_address=drift.asset_address,
+            expected=drift.expected, on_chain=drift.on_chain, paused_sessions=drift.paused_sessions,
+            detected_at=timestamp(drift.detected_at),
+        ))
     return message
 
 

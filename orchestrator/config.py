@@ -60,6 +60,18 @@ class SchedulerConfig(BaseModel):
     max_parallel_executions: int = Field(default=4, ge=1)
 
 
+class ReconciliationConfig(BaseModel):
+    """Each cycle, what the sessions on a wallet hold (allocations plus their ledgers) is
+    compared with the chain; a shortfall is reported, and a large one pauses the wallet's
+    running sessions (funds left the wallet some other way)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_seconds: float = Field(default=60.0, gt=0)
+    # Pause when the chain holds less than the sessions' total by more than this fraction.
+    pause_above_fraction: float = Field(default=0.01, ge=0)
+
+
 class OrchestratorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,6 +90,7 @@ class OrchestratorConfig(BaseModel):
     )
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
 
     @field_validator("socket_root")
     @classmethod

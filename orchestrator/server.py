@@ -18,6 +18,7 @@ from orchestrator.chains.evm import EvmChain
 from orchestrator.config import OrchestratorConfig
 from orchestrator.errors import refusing_handler
 from orchestrator.executions import ExecutionRunner
+from orchestrator.reconcile import Reconciler
 from orchestrator.scheduler import Scheduler
 from orchestrator.sessions import Sessions
 from orchestrator.signer_client import SignerClient
@@ -89,6 +90,7 @@ async def serve(config: OrchestratorConfig) -> None:
 
     scheduling = asyncio.create_task(scheduler.run_forever())
     reaping = asyncio.create_task(_every(config.sandbox.reap_interval_seconds, runner.remove_orphans))
+    reconciling = asyncio.create_task(_every_async(config.reconciliation.interval_seconds, Reconciler(db, chains, config.reconciliation).run_once))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -96,6 +98,7 @@ async def serve(config: OrchestratorConfig) -> None:
     await stop.wait()
     scheduling.cancel()
     reaping.cancel()
+    reconciling.cancel()
     await runner.stop_sandboxes()
     await scheduler.shutdown()
     # Wait for every sandbox start or wait still in a thread, then sweep what they left.
@@ -107,9 +110,18 @@ async def serve(config: OrchestratorConfig) -> None:
 
 async def _every(seconds: float, work) -> None:
     """Runs blocking `work` in a thread every `seconds`, logging (not raising) failures."""
+
+    async def in_a_thread():
+        await asyncio.to_thread(work)
+
+    await _every_async(seconds, in_a_thread, name=getattr(work, "__name__", str(work)))
+
+
+async def _every_async(seconds: float, work, name: str | None = None) -> None:
+    """Awaits `work()` every `seconds`, logging (not raising) failures."""
     while True:
         await asyncio.sleep(seconds)
         try:
-            await asyncio.to_thread(work)
+            await work()
         except Exception:
-            log.exception("periodic %s failed", getattr(work, "__name__", work))
+            log.exception("periodic %s failed", name or getattr(work, "__name__", work))

@@ -63,6 +63,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_LOG: _ClassVar[EventKind]
     EVENT_KIND_SUGGESTION: _ClassVar[EventKind]
     EVENT_KIND_TRANSACTION: _ClassVar[EventKind]
+    EVENT_KIND_DRIFT: _ClassVar[EventKind]
 SESSION_STATUS_UNSPECIFIED: SessionStatus
 SESSION_STATUS_CREATED: SessionStatus
 SESSION_STATUS_RUNNING: SessionStatus
@@ -97,6 +98,7 @@ EVENT_KIND_EXECUTION: EventKind
 EVENT_KIND_LOG: EventKind
 EVENT_KIND_SUGGESTION: EventKind
 EVENT_KIND_TRANSACTION: EventKind
+EVENT_KIND_DRIFT: EventKind
 
 class Agent(_message.Message):
     __slots__ = ("id", "name", "version", "image", "image_id", "wallet_type", "allowed_execution_modes", "runtime_interval_minutes", "manifest_toml", "registered_at")
@@ -495,7 +497,7 @@ class WatchEventsRequest(_message.Message):
     def __init__(self, session_id: _Optional[int] = ..., after_event_id: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("id", "kind", "change", "session_id", "occurred_at", "session", "execution", "log", "suggestion", "transaction")
+    __slots__ = ("id", "kind", "change", "session_id", "occurred_at", "session", "execution", "log", "suggestion", "transaction", "drift")
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     CHANGE_FIELD_NUMBER: _ClassVar[int]
@@ -506,6 +508,7 @@ class Event(_message.Message):
     LOG_FIELD_NUMBER: _ClassVar[int]
     SUGGESTION_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_FIELD_NUMBER: _ClassVar[int]
     id: int
     kind: EventKind
     change: str
@@ -516,7 +519,28 @@ class Event(_message.Message):
     log: LogEvent
     suggestion: Suggestion
     transaction: Transaction
-    def __init__(self, id: _Optional[int] = ..., kind: _Optional[_Union[EventKind, str]] = ..., change: _Optional[str] = ..., session_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., execution: _Optional[_Union[Execution, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., suggestion: _Optional[_Union[Suggestion, _Mapping]] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ...) -> None: ...
+    drift: Drift
+    def __init__(self, id: _Optional[int] = ..., kind: _Optional[_Union[EventKind, str]] = ..., change: _Optional[str] = ..., session_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., execution: _Optional[_Union[Execution, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., suggestion: _Optional[_Union[Suggestion, _Mapping]] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ..., drift: _Optional[_Union[Drift, _Mapping]] = ...) -> None: ...
+
+class Drift(_message.Message):
+    __slots__ = ("id", "wallet_address", "network", "asset_address", "expected", "on_chain", "paused_sessions", "detected_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    ON_CHAIN_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    DETECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    wallet_address: str
+    network: str
+    asset_address: str
+    expected: str
+    on_chain: str
+    paused_sessions: bool
+    detected_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., network: _Optional[str] = ..., asset_address: _Optional[str] = ..., expected: _Optional[str] = ..., on_chain: _Optional[str] = ..., paused_sessions: _Optional[bool] = ..., detected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class LogEvent(_message.Message):
     __slots__ = ("execution_id", "line")

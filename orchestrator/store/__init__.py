@@ -3,6 +3,7 @@ from orchestrator.store.models import (
     AgentRow,
     AssetChangeRow,
     Base,
+    DriftRow,
     EventRow,
     ExecutionLogRow,
     ExecutionRow,
@@ -13,5 +14,5 @@ from orchestrator.store.models import (
 )
 
 __all__ = [
-    "AgentRow", "AssetChangeRow", "Base", "Database", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "SessionRow", "SuggestionRow", "TransactionRow", "utcnow",
+    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "SessionRow", "SuggestionRow", "TransactionRow", "utcnow",
 ]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Bumped with every change to the tables below; a database made by another version is
 # refused at start with a clear message rather than failing on a missing column.
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 
 class Base(DeclarativeBase):
@@ -223,3 +223,20 @@ class AssetChangeRow(Base):
     amount: Mapped[str] = mapped_column(String(80))
     # The block's time.
     occurred_at: Mapped[datetime]
+
+
+class DriftRow(Base):
+    """A reconciliation finding: the chain holds less of an asset on a wallet than the
+    sessions there are owed."""
+
+    __tablename__ = "drifts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wallet_address: Mapped[str] = mapped_column(String(64))
+    network: Mapped[str] = mapped_column(String(64))
+    asset_address: Mapped[str] = mapped_column(String(64))
+    # What the sessions hold by their ledgers, and what the chain says; integer strings.
+    expected: Mapped[str] = mapped_column(String(80))
+    on_chain: Mapped[str] = mapped_column(String(80))
+    paused_sessions: Mapped[bool]
+    detected_at: Mapped[datetime]

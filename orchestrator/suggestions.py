@@ -11,6 +11,7 @@ person approves or rejects.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -23,6 +24,8 @@ from orchestrator.errors import Refused, invalid, not_found, precondition
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database, SessionRow, SuggestionRow, utcnow
 from orchestrator.transactions import EvmSender
+
+log = logging.getLogger("corral.suggestions")
 
 DISCARDED = ("rejected", "expired", "cleared")
 
@@ -101,6 +104,9 @@ class Suggestions:
             result = await self._execute(session, row)
         except Refused as refused:
             return self._finish(suggestion_id, "failed", {}, refused.message)
+        except Exception as exc:  # never leave a suggestion `approving` behind
+            log.exception("suggestion %s failed to execute", suggestion_id)
+            return self._finish(suggestion_id, "failed", {}, f"{type(exc).__name__}: {exc}")
         return self._finish(suggestion_id, "executed", result, "")
 
     async def _execute(self, session: SessionRow, row: SuggestionRow) -> dict:

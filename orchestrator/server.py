@@ -67,6 +67,7 @@ async def serve(config: OrchestratorConfig) -> None:
     runner = ExecutionRunner(config, db, backend, evm_sender, signer, suggestions)
     scheduler = Scheduler(db, runner, config.scheduler.tick_seconds, config.scheduler.max_parallel_executions)
     scheduler.recover()
+    suggestions.recover()
     removed = await asyncio.to_thread(runner.remove_orphans)
     if removed:
         log.info("removed %d orphaned sandboxes and socket directories", removed)

@@ -22,7 +22,7 @@ from orchestrator import events, messages
 from orchestrator.chains.evm import SimulationFailed
 from orchestrator.errors import Refused, invalid, not_found, precondition
 from orchestrator.signer_client import SignerClient
-from orchestrator.store import Database, SessionRow, SuggestionRow, utcnow
+from orchestrator.store import Database, SessionRow, SuggestionRow, TransactionRow, utcnow
 from orchestrator.transactions import EvmSender
 
 log = logging.getLogger("corral.suggestions")
@@ -68,6 +68,28 @@ class Suggestions:
             events.record(db, "suggestion", "created", session.id, row.id)
             db.commit()
             return row
+
+    def recover(self) -> int:
+        """At start: settles approvals a previous process left half-done. A transaction that
+        was created for one tells how it ended; with none, nothing was sent, so the
+        suggestion is pending again (a message signature is deterministic: signing it again
+        gives the same one)."""
+        settled = 0
+        with self._db.session() as db:
+            for row in db.scalars(select(SuggestionRow).where(SuggestionRow.status == "approving")):
+                tx = db.scalar(select(TransactionRow).where(TransactionRow.request_id == f"suggestion-{row.id}"))
+                if tx is None:
+                    row.status, row.decided_at = "pending", None
+                elif tx.status == "confirmed":
+                    row.status, row.result = "executed", {"transaction_id": tx.id, "tx_hash": tx.tx_hash}
+                elif tx.status in ("reverted", "rejected"):
+                    row.status, row.error = "failed", tx.error or f"transaction {tx.status}"
+                else:
+                    continue  # signed and broadcast: its receipt is still to come
+                events.record(db, "suggestion", row.status, row.session_id, row.id)
+                settled += 1
+            db.commit()
+        return settled
 
     def clear_pending(self, session_id: int) -> int:
         """Discards the session's pending suggestions (a run starts, or the agent asks)."""

@@ -72,6 +72,14 @@ def _default_signer_user() -> str | None:
     return SIGNER_USER
 
 
+def _toml(top: dict[str, object], tables: dict[str, dict[str, object]]) -> str:
+    """A TOML document: top-level keys first (a key after a [table] would belong to it)."""
+    lines = [f"{key} = {json.dumps(value)}" for key, value in top.items()]
+    for name, values in tables.items():
+        lines += [f"[{name}]", *(f"{key} = {json.dumps(value)}" for key, value in values.items())]
+    return "\n".join(lines) + "\n"
+
+
 def _reachable_by_others(path: Path) -> bool:
     """Can a user other than the owner traverse every directory down to `path`?"""
     return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents] if p.exists())
@@ -115,6 +123,8 @@ class DevStack:
         api_token: str | None = None,
         tls: tuple[Path, Path] | None = None,
         reconciliation: dict[str, object] | None = None,
+        uniswap: bool = False,
+        swaps: dict[str, object] | None = None,
     ) -> None:
         """`api_token`: the orchestrator requires it (the stack's own client sends it).
         `tls`: (certificate, key) PEM files the orchestrator serves its API with; the
@@ -128,8 +138,13 @@ class DevStack:
         self.processes: dict[str, subprocess.Popen] = {}
         self.api_token = api_token
         self.tls = tls
-        # The orchestrator's [reconciliation] settings (see orchestrator/config.py).
+        # The orchestrator's [reconciliation] and [swaps] settings (see orchestrator/config.py).
         self.reconciliation = reconciliation or {}
+        self.swaps = swaps or {}
+        # With `uniswap`, anvil gets a Uniswap-V2-compatible factory and router (contracts/)
+        # and the orchestrator's uniswap-v2 swap engine is pointed at it.
+        self.uniswap = uniswap
+        self.uniswap_factory = self.uniswap_router = ""
         # Started by root on a host with the `corral-signer` user (scripts/setup makes it),
         # the signer runs as that user, as in production.
         self.signer_user = signer_user if signer_user != "auto" else _default_signer_user()
@@ -180,6 +195,13 @@ class DevStack:
         process = self._spawn("anvil", [find_anvil(), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(ANVIL_CHAIN_ID)])
         self.web3 = Web3(Web3.HTTPProvider(self.rpc_url))
         _wait_for(lambda: self.web3.eth.chain_id == ANVIL_CHAIN_ID, "anvil", 30, process)
+        if self.uniswap:
+            from corral import contracts
+
+            # From an account nothing else uses, so the addresses are the same on every run.
+            deployer = self.web3.eth.accounts[9]
+            self.uniswap_factory = contracts.deploy(self.web3, "UniswapV2Factory", sender=deployer)
+            self.uniswap_router = contracts.deploy(self.web3, "UniswapV2Router02", self.uniswap_factory, sender=deployer)
 
     def start_signer(self) -> None:
         if not self.passphrase_file.exists():
@@ -197,25 +219,28 @@ class DevStack:
         port = free_port()
         self.api_address = f"127.0.0.1:{port}"
         config = self.home / "orchestrator.toml"
-        security = ""
+        top: dict[str, object] = {
+            "listen": self.api_address,
+            "database_url": f"sqlite:///{self.home / 'orchestrator.db'}",
+            "signer_socket": str(self.signer_home / "signer.sock"),
+            "socket_root": str(self.socket_root),
+        }
         if self.api_token:
             token_file = self.home / "api-token"
             token_file.write_text(self.api_token)
             token_file.chmod(0o600)
-            security += f'api_token_file = "{token_file}"\n'
+            top["api_token_file"] = str(token_file)
         if self.tls:
-            security += f'tls_cert_file = "{self.tls[0]}"\ntls_key_file = "{self.tls[1]}"\n'
-        config.write_text(
-            security + f'listen = "{self.api_address}"\n'
-            f'database_url = "sqlite:///{self.home / "orchestrator.db"}"\n'
-            f'signer_socket = "{self.signer_home / "signer.sock"}"\n'
-            f'socket_root = "{self.socket_root}"\n'
-            f'[chains."ethereum:{ANVIL_CHAIN_ID}"]\nrpc_url = "{self.rpc_url}"\n'
-            "[sandbox]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in self.sandbox.items())
-            + f"[scheduler]\nminute_seconds = {self.minute_seconds}\ntick_seconds = {self.tick_seconds}\n"
-            f"max_parallel_executions = {self.max_parallel_executions}\n"
-            + "[reconciliation]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in self.reconciliation.items())
-        )
+            top["tls_cert_file"], top["tls_key_file"] = str(self.tls[0]), str(self.tls[1])
+        chain: dict[str, object] = {"rpc_url": self.rpc_url}
+        if self.uniswap_router:
+            chain["uniswap_v2_router"] = self.uniswap_router
+        scheduler = {"minute_seconds": self.minute_seconds, "tick_seconds": self.tick_seconds,
+                     "max_parallel_executions": self.max_parallel_executions}
+        config.write_text(_toml(top, {
+            f'chains."ethereum:{ANVIL_CHAIN_ID}"': chain, "sandbox": self.sandbox, "scheduler": scheduler,
+            "reconciliation": self.reconciliation, "swaps": self.swaps,
+        }))
         process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)])
         self.channel = self.open_channel(token=self.api_token)
         self.api = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channel)

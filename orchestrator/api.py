@@ -55,7 +55,10 @@ TX_STATUS = {
     "reverted": orchestrator_pb2.TRANSACTION_STATUS_REVERTED,
     "rejected": orchestrator_pb2.TRANSACTION_STATUS_REJECTED,
 }
-SUGGESTION_KIND = {"transaction": orchestrator_pb2.SUGGESTION_KIND_TRANSACTION, "message": orchestrator_pb2.SUGGESTION_KIND_MESSAGE}
+SUGGESTION_KIND = {
+    "transaction": orchestrator_pb2.SUGGESTION_KIND_TRANSACTION, "message": orchestrator_pb2.SUGGESTION_KIND_MESSAGE,
+    "swap": orchestrator_pb2.SUGGESTION_KIND_SWAP,
+}
 SUGGESTION_STATUS = {
     name: orchestrator_pb2.SuggestionStatus.Value(f"SUGGESTION_STATUS_{name.upper()}")
     for name in ("pending", "approving", "executed", "failed", "rejected", "expired", "cleared")

@@ -20,6 +20,15 @@ class ChainConfig(BaseModel):
     explorer_tx_url: str | None = None
     # Seconds to wait for a receipt before giving up on the call (the tx stays tracked).
     receipt_timeout_seconds: float = 120.0
+    # A Uniswap-V2-compatible router on this chain: enables the uniswap-v2 swap engine here.
+    uniswap_v2_router: str | None = None
+
+    @field_validator("uniswap_v2_router")
+    @classmethod
+    def _router(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+            raise ValueError(f"uniswap_v2_router {value!r} must be a 0x-prefixed 20-byte hex address")
+        return value
 
 
 class SandboxConfig(BaseModel):
@@ -60,6 +69,13 @@ class SchedulerConfig(BaseModel):
     max_parallel_executions: int = Field(default=4, ge=1)
 
 
+class SwapConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # How long a quote may be executed after it was made; later, QUOTE_STALE.
+    quote_ttl_seconds: float = Field(default=30.0, gt=0)
+
+
 class ReconciliationConfig(BaseModel):
     """Each cycle, what the sessions on a wallet hold (allocations plus their ledgers) is
     compared with the chain; a shortfall is reported, and a large one pauses the wallet's
@@ -91,6 +107,7 @@ class OrchestratorConfig(BaseModel):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
+    swaps: SwapConfig = Field(default_factory=SwapConfig)
 
     @field_validator("socket_root")
     @classmethod

@@ -14,16 +14,18 @@ from datetime import UTC
 from typing import Any
 
 import grpc
+from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from sqlalchemy import select
 
 from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
 from orchestrator import events, memory, messages
-from orchestrator.errors import as_grpc_status, refusing_handler
+from orchestrator.errors import Refused, as_grpc_status, refusing_handler
 from orchestrator.positions import session_positions
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import AssetChangeRow, Database, ExecutionLogRow, SessionRow, utcnow
 from orchestrator.suggestions import Suggestions
+from orchestrator.swaps.service import Swaps
 from orchestrator.transactions import EvmSender
 
 log = logging.getLogger("corral.runtime")
@@ -184,6 +186,25 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
             suggestion = self._suggestions.suggest_message(session, execution_id, request)
             return runtime_pb2.SignMessageResponse(suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details))
         return await messages.sign(self._signer, session, execution_id, request)
+
+    @as_grpc_status
+    async def SwapQuote(self, request, context):
+        quote = await self._swaps().quote(self._ticket.session, MessageToDict(request.request))
+        return runtime_pb2.SwapQuoteResponse(quote=_struct(quote))
+
+    @as_grpc_status
+    async def SwapExecute(self, request, context):
+        session, execution_id = self._ticket.session, self._ticket.execution_id
+        if self._manual:
+            suggestion = self._suggestions.suggest_swap(session, execution_id, request)
+            return runtime_pb2.SwapExecuteResponse(suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details))
+        result = await self._swaps().execute(session, execution_id, MessageToDict(request.quote))
+        return runtime_pb2.SwapExecuteResponse(result=_struct(result))
+
+    def _swaps(self) -> Swaps:
+        if self._suggestions is None or self._suggestions.swaps is None:
+            raise Refused(grpc.StatusCode.UNIMPLEMENTED, "NO_COMPATIBLE_ENGINES: swaps are not configured on this platform")
+        return self._suggestions.swaps
 
     @as_grpc_status
     async def ClearSuggestions(self, request, context):

@@ -24,6 +24,8 @@ from orchestrator.sessions import Sessions
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database
 from orchestrator.suggestions import Suggestions
+from orchestrator.swaps.service import Swaps
+from orchestrator.swaps.uniswap_v2 import UniswapV2Engine
 from orchestrator.transactions import EvmSender
 from sandbox_runner.backend import SandboxBackend
 
@@ -63,7 +65,9 @@ async def serve(config: OrchestratorConfig) -> None:
     signer = SignerClient(config.signer_socket)
     backend = make_backend(config)
     evm_sender = EvmSender(db, chains, signer)
-    suggestions = Suggestions(db, evm_sender, signer)
+    engines = [UniswapV2Engine(chains[network], chain.uniswap_v2_router) for network, chain in config.chains.items() if chain.uniswap_v2_router]
+    swaps = Swaps(db, evm_sender, engines, config.swaps.quote_ttl_seconds)
+    suggestions = Suggestions(db, evm_sender, signer, swaps)
     runner = ExecutionRunner(config, db, backend, evm_sender, signer, suggestions)
     scheduler = Scheduler(db, runner, config.scheduler.tick_seconds, config.scheduler.max_parallel_executions)
     scheduler.recover()

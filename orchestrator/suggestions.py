@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+import grpc
+from google.protobuf.json_format import MessageToDict
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
@@ -23,6 +25,7 @@ from orchestrator.chains.evm import SimulationFailed
 from orchestrator.errors import Refused, invalid, not_found, precondition
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database, SessionRow, SuggestionRow, TransactionRow, utcnow
+from orchestrator.swaps.service import Swaps
 from orchestrator.transactions import EvmSender
 
 log = logging.getLogger("corral.suggestions")
@@ -31,10 +34,11 @@ DISCARDED = ("rejected", "expired", "cleared")
 
 
 class Suggestions:
-    def __init__(self, db: Database, evm: EvmSender, signer: SignerClient) -> None:
+    def __init__(self, db: Database, evm: EvmSender, signer: SignerClient, swaps: Swaps | None = None) -> None:
         self._db = db
         self._evm = evm
         self._signer = signer
+        self.swaps = swaps
 
     async def suggest_transaction(self, session: SessionRow, execution_id: int, request: runtime_pb2.SignAndSendRequest) -> SuggestionRow:
         chain, evm = self._evm.validate(session, request)
@@ -51,6 +55,14 @@ class Suggestions:
             details["simulation"] = {"succeeded": False, "error": str(exc)}
         expires_at = _expiry(request.expires_at) if request.HasField("expires_at") else None
         return self._store(session, execution_id, "transaction", request.SerializeToString(), details, expires_at)
+
+    def suggest_swap(self, session: SessionRow, execution_id: int, request: runtime_pb2.SwapExecuteRequest) -> SuggestionRow:
+        quote = MessageToDict(request.quote)
+        send, receive = quote.get("assetSend") or {}, quote.get("assetReceive") or {}
+        details = {"network": send.get("network"), "send": send, "receive": receive, "engine": quote.get("engine"),
+                   "steps": [step.get("description") for step in quote.get("steps") or []]}
+        expires_at = _expiry(request.expires_at) if request.HasField("expires_at") else None
+        return self._store(session, execution_id, "swap", request.SerializeToString(), details, expires_at)
 
     def suggest_message(self, session: SessionRow, execution_id: int, request: runtime_pb2.SignMessageRequest) -> SuggestionRow:
         messages.validate(session, request)
@@ -138,6 +150,14 @@ class Suggestions:
             request.request_id = f"suggestion-{row.id}"
             tx = await self._evm.sign_and_send(session, row.execution_id, request)
             return {"transaction_id": tx.id, "tx_hash": tx.tx_hash}
+        if row.kind == "swap":
+            if self.swaps is None:
+                raise Refused(grpc.StatusCode.UNIMPLEMENTED, "swaps are not configured on this platform")
+            quote = MessageToDict(runtime_pb2.SwapExecuteRequest.FromString(row.request).quote)
+            result = await self.swaps.execute_approved(session, row.execution_id, quote)
+            if result["status"] != "success":
+                raise Refused(grpc.StatusCode.FAILED_PRECONDITION, result.get("error", "the swap failed"))
+            return result
         request = runtime_pb2.SignMessageRequest.FromString(row.request)
         signed = await messages.sign(self._signer, session, row.execution_id, request)
         return {"v": signed.v, "r": signed.r, "s": signed.s, "formatted_signature": signed.formatted_signature}

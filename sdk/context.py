@@ -40,8 +40,9 @@ from sdk.envelopes import (
     never_raises,
 )
 from sdk.memory import MemoryApi
-from sdk.platforms import PlatformsApi, SwapApi
+from sdk.platforms import PlatformsApi
 from sdk.portfolio import as_portfolio, portfolio_from_positions, positions_from_portfolio
+from sdk.swap import SwapApi
 from sdk.transport import RuntimeTransport, describe_rpc_error
 
 # Stored log lines are cut to this length, as on Circuit.
@@ -195,7 +196,7 @@ class AgentContext:
         self.authorization_header = authorization_header
         self._transport = transport or RuntimeTransport()
         self.memory = MemoryApi(self._call)
-        self.swap = SwapApi()
+        self.swap = SwapApi(self._call)
         # Circuit ≤1.9's name; the same object.
         self.swidge = self.swap
         self.platforms = PlatformsApi()

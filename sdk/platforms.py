@@ -1,5 +1,5 @@
 """The parts of Circuit's agent API that need platform features Corral does not have yet:
-swap/bridge (`agent.swap`, alias `agent.swidge`), Hyperliquid and Polymarket.
+Hyperliquid and Polymarket (swaps are in `sdk.swap`).
 
 They are present under Circuit's method names (snake_case and camelCase) so agents
 written for Circuit import and call them unchanged; every call returns
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from sdk.envelopes import Envelope, never_raises, not_available
+from sdk.envelopes import Envelope, not_available
 
 
 class _UnavailableApi:
@@ -43,20 +43,6 @@ class _UnavailableApi:
 
     def __repr__(self) -> str:
         return f"<{self._name}: not available on this platform yet>"
-
-
-class SwapApi(_UnavailableApi):
-    """`agent.swap` (and `agent.swidge`, the same object): quote and execute swaps and bridges."""
-
-    _name = "swap"
-    _methods = ("quote",)
-
-    @never_raises()
-    def execute(self, quote: Any = None, *args: Any, **kwargs: Any) -> Envelope[Any] | list[Envelope[Any]]:
-        """`execute(quote.data)` returns one envelope; `execute([q1, q2])` one per quote."""
-        if isinstance(quote, (list, tuple)):
-            return [not_available("swap.execute") for _ in quote] if quote else Envelope(success=False, error="No quote provided")
-        return not_available("swap.execute")
 
 
 class HyperliquidApi(_UnavailableApi):

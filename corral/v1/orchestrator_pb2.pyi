@@ -43,6 +43,7 @@ class SuggestionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUGGESTION_KIND_UNSPECIFIED: _ClassVar[SuggestionKind]
     SUGGESTION_KIND_TRANSACTION: _ClassVar[SuggestionKind]
     SUGGESTION_KIND_MESSAGE: _ClassVar[SuggestionKind]
+    SUGGESTION_KIND_SWAP: _ClassVar[SuggestionKind]
 
 class SuggestionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -84,6 +85,7 @@ TRANSACTION_STATUS_REJECTED: TransactionStatus
 SUGGESTION_KIND_UNSPECIFIED: SuggestionKind
 SUGGESTION_KIND_TRANSACTION: SuggestionKind
 SUGGESTION_KIND_MESSAGE: SuggestionKind
+SUGGESTION_KIND_SWAP: SuggestionKind
 SUGGESTION_STATUS_UNSPECIFIED: SuggestionStatus
 SUGGESTION_STATUS_PENDING: SuggestionStatus
 SUGGESTION_STATUS_APPROVING: SuggestionStatus

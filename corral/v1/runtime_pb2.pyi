@@ -227,6 +227,38 @@ class SignMessageResponse(_message.Message):
     suggestion_details: _struct_pb2.Struct
     def __init__(self, v: _Optional[int] = ..., r: _Optional[str] = ..., s: _Optional[str] = ..., formatted_signature: _Optional[str] = ..., suggested: _Optional[bool] = ..., suggestion_id: _Optional[int] = ..., suggestion_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
+class SwapQuoteRequest(_message.Message):
+    __slots__ = ("request",)
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    request: _struct_pb2.Struct
+    def __init__(self, request: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class SwapQuoteResponse(_message.Message):
+    __slots__ = ("quote",)
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    quote: _struct_pb2.Struct
+    def __init__(self, quote: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class SwapExecuteRequest(_message.Message):
+    __slots__ = ("quote", "expires_at")
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    quote: _struct_pb2.Struct
+    expires_at: str
+    def __init__(self, quote: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., expires_at: _Optional[str] = ...) -> None: ...
+
+class SwapExecuteResponse(_message.Message):
+    __slots__ = ("result", "suggested", "suggestion_id", "suggestion_details")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    result: _struct_pb2.Struct
+    suggested: bool
+    suggestion_id: int
+    suggestion_details: _struct_pb2.Struct
+    def __init__(self, result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., suggested: _Optional[bool] = ..., suggestion_id: _Optional[int] = ..., suggestion_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
 class ListAssetChangesRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

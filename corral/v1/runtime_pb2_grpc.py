@@ -74,6 +74,16 @@ class AgentRuntimeStub:
                 request_serializer=corral_dot_v1_dot_runtime__pb2.SignMessageRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_runtime__pb2.SignMessageResponse.FromString,
                 _registered_method=True)
+        self.SwapQuote = channel.unary_unary(
+                '/corral.v1.AgentRuntime/SwapQuote',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.SwapQuoteRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.SwapQuoteResponse.FromString,
+                _registered_method=True)
+        self.SwapExecute = channel.unary_unary(
+                '/corral.v1.AgentRuntime/SwapExecute',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.SwapExecuteRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.SwapExecuteResponse.FromString,
+                _registered_method=True)
         self.ClearSuggestions = channel.unary_unary(
                 '/corral.v1.AgentRuntime/ClearSuggestions',
                 request_serializer=corral_dot_v1_dot_runtime__pb2.ClearSuggestionsRequest.SerializeToString,
@@ -152,6 +162,21 @@ class AgentRuntimeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SwapQuote(self, request, context):
+        """A swap quote (Circuit's quote request and SwapData shapes, as JSON objects). Typed
+        errors come back as "CODE: message" (QUOTE_STALE, PRICE_IMPACT_TOO_HIGH, ...).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SwapExecute(self, request, context):
+        """Executes a quote handed back unchanged; manual mode stores a suggestion instead.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ClearSuggestions(self, request, context):
         """Manual mode: discards (soft-deletes) the session's pending suggestions.
         """
@@ -222,6 +247,16 @@ def add_AgentRuntimeServicer_to_server(servicer, server):
                     servicer.SignMessage,
                     request_deserializer=corral_dot_v1_dot_runtime__pb2.SignMessageRequest.FromString,
                     response_serializer=corral_dot_v1_dot_runtime__pb2.SignMessageResponse.SerializeToString,
+            ),
+            'SwapQuote': grpc.unary_unary_rpc_method_handler(
+                    servicer.SwapQuote,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.SwapQuoteRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.SwapQuoteResponse.SerializeToString,
+            ),
+            'SwapExecute': grpc.unary_unary_rpc_method_handler(
+                    servicer.SwapExecute,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.SwapExecuteRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.SwapExecuteResponse.SerializeToString,
             ),
             'ClearSuggestions': grpc.unary_unary_rpc_method_handler(
                     servicer.ClearSuggestions,
@@ -460,6 +495,60 @@ class AgentRuntime:
             '/corral.v1.AgentRuntime/SignMessage',
             corral_dot_v1_dot_runtime__pb2.SignMessageRequest.SerializeToString,
             corral_dot_v1_dot_runtime__pb2.SignMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SwapQuote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/SwapQuote',
+            corral_dot_v1_dot_runtime__pb2.SwapQuoteRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.SwapQuoteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SwapExecute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/SwapExecute',
+            corral_dot_v1_dot_runtime__pb2.SwapExecuteRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.SwapExecuteResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -107,6 +107,17 @@ class EvmChain:
             block_timestamp=block["timestamp"],
         )
 
+    async def call(self, to: str, data: bytes) -> bytes:
+        """eth_call at the latest block; raises SimulationFailed when it reverts."""
+        try:
+            result = await asyncio.to_thread(self._w3.eth.call, {"to": Web3.to_checksum_address(to), "data": data})
+        except (ContractLogicError, ValueError) as exc:
+            raise SimulationFailed(f"call to {to} failed: {exc}") from None
+        return bytes(result)
+
+    async def block_timestamp(self) -> int:
+        return (await asyncio.to_thread(self._w3.eth.get_block, "latest"))["timestamp"]
+
     async def token_balance(self, token: str, owner: str) -> int:
         """ERC-20 balanceOf(owner), read with eth_call."""
         data = BALANCE_OF + owner.lower().removeprefix("0x").rjust(64, "0")

@@ -8,11 +8,12 @@ from orchestrator.store.models import (
     ExecutionLogRow,
     ExecutionRow,
     MemoryRow,
+    QuoteRow,
     SessionRow,
     SuggestionRow,
     TransactionRow,
 )
 
 __all__ = [
-    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "SessionRow", "SuggestionRow", "TransactionRow", "utcnow",
+    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "SessionRow", "SuggestionRow", "TransactionRow", "utcnow",
 ]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Bumped with every change to the tables below; a database made by another version is
 # refused at start with a clear message rather than failing on a missing column.
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 
 class Base(DeclarativeBase):
@@ -240,3 +240,20 @@ class DriftRow(Base):
     on_chain: Mapped[str] = mapped_column(String(80))
     paused_sessions: Mapped[bool]
     detected_at: Mapped[datetime]
+
+
+class QuoteRow(Base):
+    """A swap quote handed to an agent: executing it must hand it back unchanged, before
+    `expires_at`, from the same session; each is executed at most once."""
+
+    __tablename__ = "swap_quotes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    engine: Mapped[str] = mapped_column(String(32))
+    # The quote as the agent got it (Circuit's SwapData shape), including its steps.
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    # After execution: its result (status, txs); None while not executed.
+    result: Mapped[dict[str, Any] | None]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 
+import grpc
 import pytest
 
 import tests.unit.test_sdk_fakes  # noqa: F401  (puts sdk/compat on sys.path)
-from sdk.envelopes import NOT_AVAILABLE_CODE, Envelope
-from tests.unit.test_sdk_fakes import FakeTransport, make_context
+from sdk.envelopes import Envelope
+from tests.unit.test_sdk_fakes import FakeRpcError, FakeTransport, make_context
 
 HYPERLIQUID = ["place_order", "order", "delete_order", "balances", "positions", "open_orders", "order_fills", "orders", "transfer",
                "liquidations", "midpoint_price", "placeOrder", "deleteOrder", "openOrders", "orderFills", "midpointPrice"]
@@ -78,21 +79,23 @@ def test_network_helpers(agent_sdk):
             agent_sdk.get_chain_id_from_network(bad)
 
 
-def test_swidge_is_swap_and_neither_is_available_yet():
-    fake = FakeTransport()
+def test_swidge_is_swap_and_typed_errors_keep_their_code():
+    from corral.v1 import runtime_pb2
+
+    stale = FakeRpcError(grpc.StatusCode.FAILED_PRECONDITION, "QUOTE_STALE: quote q1 expired at 10:00:00 UTC; ask for a new one")
+    result = runtime_pb2.SwapExecuteResponse()
+    result.result.update({"status": "failure", "in": {"network": "ethereum:1", "txs": ["0xaa"]}, "error": "step 2 of 2 failed"})
+    fake = FakeTransport(SwapExecute=lambda request: result if request.quote["engine"] == "ok" else (_ for _ in ()).throw(stale))
     ctx = make_context(fake)
     assert ctx.swidge is ctx.swap
-    quote = ctx.swap.quote({"from": {"network": "ethereum:1", "address": "0x1"}, "to": {"network": "ethereum:1", "address": "0x1"},
-                            "amount": "1"})
-    assert quote.success is False and quote.data is None
-    assert quote.error == "swap.quote is not available on this platform yet" and quote["code"] == NOT_AVAILABLE_CODE
-    assert ctx.swidge.quote().error == quote.error
-    executed = ctx.swidge.execute({"engine": "relay"})
-    assert executed.success is False and executed.error == "swap.execute is not available on this platform yet"
-    bulk = ctx.swap.execute([{"engine": "relay"}, {"engine": "lifi"}])
-    assert isinstance(bulk, list) and len(bulk) == 2 and all(not e.success and "not available" in e.error for e in bulk)
+    refused = ctx.swap.execute({"engine": "stale"})
+    assert (refused.success, refused.error, refused["code"]) == (False, "quote q1 expired at 10:00:00 UTC; ask for a new one", "QUOTE_STALE")
+    failed = ctx.swidge.execute({"engine": "ok"})
+    assert failed.success is False and failed.data.status == "failure" and failed.data.in_ == {"network": "ethereum:1", "txs": ["0xaa"]}
+    bulk = ctx.swap.execute([{"engine": "ok"}, {"engine": "stale"}])
+    assert [e.success for e in bulk] == [False, False] and bulk[1]["code"] == "QUOTE_STALE"
     assert ctx.swap.execute([]) == Envelope(success=False, error="No quote provided")
-    assert fake.calls == []
+    assert ctx.swap.execute(None) == Envelope(success=False, error="No quote provided")
 
 
 def test_platform_methods_exist_under_circuits_names_and_answer_not_available():
@@ -136,11 +139,11 @@ def test_a_v2_10_style_agent_runs_against_a_context(agent_sdk):
         if not quote.success:
             agent.log(quote.error, error=True)
 
-    fake = FakeTransport()
+    fake = FakeTransport(SwapQuote=FakeRpcError(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST: from: Field required"))
     ctx = make_context(fake, currentPositions=[{"network": "ethereum:1", "assetAddress": "0x" + "e" * 40, "currentQty": "9"}])
     run(ctx)
     logged = [e.message for r in fake.requests("AppendLogs") for e in r.entries]
-    assert logged == ["ETH 9", "swap.quote is not available on this platform yet"]
+    assert logged == ["ETH 9", "from: Field required"]
     assert fake.requests("SetMemory")[0].value == '{"n": 1}'
 
 
@@ -190,7 +193,7 @@ def test_v1_agent_main_py_runs_and_unwinds_through_the_entrypoint(agent_sdk, mon
         "if __name__ == '__main__':\n"
         "    agent.run()\n"
     )
-    fake = FakeTransport()
+    fake = FakeTransport(SwapQuote=FakeRpcError(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST: from: Field required"))
     assert _run_entrypoint(monkeypatch, tmp_path, common_pb2.EXECUTION_COMMAND_RUN, fake) == 0
     assert _outcome(fake) == (True, None)
     # An integer setting arrives as an int (6, not 6.0), as over Circuit's JSON wire.

@@ -1,0 +1,29 @@
+"""Dollar-cost averaging, Circuit v2.10 style: every run, swap a fixed amount of the
+starting stablecoin for a token, then report what the platform says the session holds."""
+
+import json
+import time
+
+from agent_sdk import AgentContext
+
+
+def run(agent: AgentContext) -> None:
+    stable = agent.currentPositions[0]
+    quote = agent.swap.quote({
+        "from": {"network": stable.network, "address": stable.assetAddress},
+        "to": {"network": stable.network, "address": agent.settings["token"]},
+        "amount": str(agent.settings["amount"]),
+        "slippage": "1.0",
+        "priceImpact": agent.settings["max_impact"],
+    })
+    if not quote.success:
+        agent.log(json.dumps({"quote": False, "code": quote.get("code"), "error": quote.error[:150]}))
+        return
+    time.sleep(int(agent.settings["wait_seconds"]))
+    result = agent.swap.execute(quote.data)
+    status = result.data.get("status") if result.data else None  # a suggestion (manual mode) has none
+    agent.log(json.dumps({"status": status, "code": result.get("code"), "min": quote.data.assetReceive["minimumAmount"]}))
+    held = {p.assetAddress.lower(): p.currentQty for p in agent.get_current_positions().data.positions}
+    ledger = agent.transactions()
+    agent.log(json.dumps({"stable": held.get(stable.assetAddress.lower()), "token": held.get(agent.settings["token"].lower()),
+                          "ledger": len(ledger.data)}))

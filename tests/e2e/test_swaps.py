@@ -1,0 +1,153 @@
+"""Swaps for real on anvil, through a Uniswap-V2-compatible pair and router (contracts/):
+a DCA agent buys a token every run; its positions equal the balances read independently
+from the chain, its ledger matches the receipts, and a second agent on the same wallet is
+untouched. Stale quotes and a price-impact filter are refused with Circuit's codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+
+from corral import contracts
+from corral.devstack import DevStack
+from corral.v1 import common_pb2
+from corral.v1 import orchestrator_pb2 as pb
+from tests.conftest import REPO_ROOT
+from tests.helpers import finished, log_lines, wait_for
+
+DCA = REPO_ROOT / "tests" / "agents" / "dca"
+TOKENER = REPO_ROOT / "tests" / "agents" / "tokener"
+SWAP_SELECTOR = "0x" + function_signature_to_4byte_selector("swapExactTokensForTokens(uint256,uint256,address[],address,uint256)").hex()
+PER_RUN, DCA_ALLOCATION, HOLDER_ALLOCATION, MINTED = 100_000, 500_000, 300_000, 1_000_000
+
+
+class Market:
+    def __init__(self, stack: DevStack) -> None:
+        w3, owner = stack.web3, stack.web3.eth.accounts[0]
+        self.stable = contracts.deploy(w3, "TestToken", "Test USD", "TUSD", 6)
+        self.token = contracts.deploy(w3, "TestToken", "Test Token", "TKN", 18)
+        self.erc20 = {a: contracts.at(w3, "TestToken", a) for a in (self.stable, self.token)}
+        router = contracts.at(w3, "UniswapV2Router02", stack.uniswap_router)
+        for address, amount in ((self.stable, 10_000_000_000), (self.token, 10**24)):
+            self.erc20[address].functions.mint(owner, amount).transact({"from": owner})
+            self.erc20[address].functions.approve(router.address, amount).transact({"from": owner})
+        router.functions.addLiquidity(self.stable, self.token, 10_000_000_000, 10**24).transact({"from": owner})
+
+    def balance(self, token: str, holder: str) -> int:
+        return self.erc20[token].functions.balanceOf(to_checksum_address(holder)).call()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with DevStack(tmp_path_factory.mktemp("swaps"), minute_seconds=1.0, uniswap=True, swaps={"quote_ttl_seconds": 4}) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def market(stack):
+    return Market(stack)
+
+
+def agent(stack, agent_image, tmp_path, template: Path, name: str, **fields) -> int:
+    folder = tmp_path / name
+    shutil.copytree(template, folder, ignore=shutil.ignore_patterns("*.template"))
+    (folder / "circuit.toml").write_text((template / "circuit.toml.template").read_text().format(name=name, **fields))
+    return stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(folder))).agent.id
+
+
+def trading_wallet(stack, market) -> str:
+    wallet = stack.create_wallet()
+    stack.fund(wallet, 10**18)
+    owner = stack.web3.eth.accounts[0]
+    market.erc20[market.stable].functions.mint(to_checksum_address(wallet), MINTED).transact({"from": owner})
+    policy = stack.home / f"{wallet}.json"
+    policy.write_text(json.dumps({
+        "allowed_chain_ids": [31337],
+        "approvals": [{"token": market.stable, "spender": stack.uniswap_router, "max_amount": str(PER_RUN)}],
+        "contracts": [{"address": stack.uniswap_router, "selectors": [SWAP_SELECTOR]},
+                      {"address": market.stable, "selectors": ["0xa9059cbb"]}],
+    }))
+    stack.corral("signer", "--home", str(stack.signer_home), "policy", "set", wallet, "--file", str(policy))
+    return wallet
+
+
+def records(run) -> list[dict]:
+    return [json.loads(line) for line in log_lines(run)]
+
+
+def test_dca_positions_equal_the_chain_and_a_second_agent_is_untouched(stack, market, agent_image, tmp_path):
+    wallet = trading_wallet(stack, market)
+    dca = agent(stack, agent_image, tmp_path, DCA, "Dca", stable=market.stable)
+    holder = agent(stack, agent_image, tmp_path, TOKENER, "Holder", token=market.stable)
+    buying = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=dca, wallet_address=wallet, settings={"token": market.token}, allocation_amount=str(DCA_ALLOCATION))).session
+    holding = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=holder, wallet_address=wallet, allocation_amount=str(HOLDER_ALLOCATION))).session
+
+    wait_for(lambda: len(finished(stack, buying.id)) >= 2, timeout=180, what="two DCA runs")
+    stack.api.PauseSession(pb.PauseSessionRequest(session_id=buying.id))
+    wait_for(lambda: all(e.status != pb.EXECUTION_STATUS_RUNNING for e in stack.api.ListExecutions(
+        pb.ListExecutionsRequest(session_id=buying.id)).executions), what="the last run to end")
+    done = finished(stack, buying.id)
+    swaps = len(done)
+    for run in done:
+        result, _ = records(run)
+        assert result["status"] == "success", records(run)
+    last = records(done[-1])[1]
+    bought = market.balance(market.token, wallet)
+    assert bought > 0
+    assert last == {"stable": str(DCA_ALLOCATION - swaps * PER_RUN), "token": str(bought), "ledger": 2 * swaps}
+    assert market.balance(market.stable, wallet) == MINTED - swaps * PER_RUN
+    # Each run: an approve of exactly the amount, then the swap; all confirmed.
+    txs = stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=buying.id)).transactions
+    assert len(txs) == 2 * swaps and all(t.status == pb.TRANSACTION_STATUS_CONFIRMED for t in txs)
+    for tx in txs:
+        receipt = stack.web3.eth.get_transaction_receipt(tx.tx_hash)
+        assert receipt.status == 1 and receipt["from"] == wallet
+    holder_runs = finished(stack, holding.id)
+    assert holder_runs and json.loads(log_lines(holder_runs[-1])[0]) == {"token": str(HOLDER_ALLOCATION), "ledger": 0}
+
+
+def test_stale_quotes_and_price_impact_are_refused_with_their_codes(stack, market, agent_image, tmp_path):
+    wallet = trading_wallet(stack, market)
+    slow = agent(stack, agent_image, tmp_path, DCA, "Slow", stable=market.stable)
+    picky = agent(stack, agent_image, tmp_path, DCA, "Picky", stable=market.stable)
+    stale = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=slow, wallet_address=wallet, settings={"token": market.token, "wait_seconds": "6"}, allocation_amount="200000")).session
+    impact = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=picky, wallet_address=wallet, settings={"token": market.token, "max_impact": "0.00001"}, allocation_amount="200000")).session
+    stale_run = wait_for(lambda: finished(stack, stale.id), timeout=120, what="the slow run")[0]
+    impact_run = wait_for(lambda: finished(stack, impact.id), what="the picky run")[0]
+    for session in (stale, impact):
+        stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    assert records(stale_run)[0]["code"] == "QUOTE_STALE" and records(stale_run)[0]["status"] is None
+    assert records(impact_run)[0] == {"quote": False, "code": "PRICE_IMPACT_TOO_HIGH", "error": records(impact_run)[0]["error"]}
+    assert stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=stale.id)).transactions == []
+    assert market.balance(market.token, wallet) == 0
+
+
+def test_in_manual_mode_a_swap_waits_for_approval_then_runs_once(stack, market, agent_image, tmp_path):
+    wallet = trading_wallet(stack, market)
+    dca = agent(stack, agent_image, tmp_path, DCA, "Careful", stable=market.stable)
+    session = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=dca, wallet_address=wallet, settings={"token": market.token}, allocation_amount="200000",
+        execution_mode=common_pb2.EXECUTION_MODE_MANUAL,
+    )).session
+    run = wait_for(lambda: finished(stack, session.id), what="a manual run")[0]
+    stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))
+    assert records(run)[0]["status"] is None  # suggested, not executed
+    assert market.balance(market.token, wallet) == 0
+    [suggestion] = stack.api.ListSuggestions(pb.ListSuggestionsRequest(session_id=session.id)).suggestions
+    assert suggestion.kind == pb.SUGGESTION_KIND_SWAP and suggestion.details["engine"] == "uniswap-v2"
+    time.sleep(5)  # a person takes longer than the quote lives (4 s here): approval quotes again at no worse a price
+    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=suggestion.id)).suggestion
+    assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
+    assert approved.result["status"] == "success"
+    bought = market.balance(market.token, wallet)
+    assert bought > 0 and market.balance(market.stable, wallet) == MINTED - PER_RUN
+    assert len(stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions) == 2

@@ -60,7 +60,7 @@ def agent(stack, agent_image, tmp_path, template: Path, name: str, **fields) -> 
     return stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(folder))).agent.id
 
 
-def trading_wallet(stack, market) -> str:
+def trading_wallet(stack, market, approvals: bool = True) -> str:
     wallet = stack.create_wallet()
     stack.fund(wallet, 10**18)
     owner = stack.web3.eth.accounts[0]
@@ -68,7 +68,7 @@ def trading_wallet(stack, market) -> str:
     policy = stack.home / f"{wallet}.json"
     policy.write_text(json.dumps({
         "allowed_chain_ids": [31337],
-        "approvals": [{"token": market.stable, "spender": stack.uniswap_router, "max_amount": str(PER_RUN)}],
+        "approvals": [{"token": market.stable, "spender": stack.uniswap_router, "max_amount": str(PER_RUN)}] if approvals else [],
         "contracts": [{"address": stack.uniswap_router, "selectors": [SWAP_SELECTOR]},
                       {"address": market.stable, "selectors": ["0xa9059cbb"]}],
     }))
@@ -151,3 +151,19 @@ def test_in_manual_mode_a_swap_waits_for_approval_then_runs_once(stack, market, 
     bought = market.balance(market.token, wallet)
     assert bought > 0 and market.balance(market.stable, wallet) == MINTED - PER_RUN
     assert len(stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions) == 2
+
+
+def test_a_failed_step_stops_the_ones_after_it(stack, market, agent_image, tmp_path):
+    """Spot-first: the wallet's policy refuses the approve, so the swap is never sent, and
+    the result says which step failed and which were not sent."""
+    wallet = trading_wallet(stack, market, approvals=False)
+    dca = agent(stack, agent_image, tmp_path, DCA, "Refused", stable=market.stable)
+    session = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=dca, wallet_address=wallet, settings={"token": market.token}, allocation_amount="200000")).session
+    run = wait_for(lambda: finished(stack, session.id), what="a run")[0]
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    assert records(run)[0]["status"] == "failure"
+    txs = stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions
+    assert [t.status for t in txs] == [pb.TRANSACTION_STATUS_REJECTED]  # the approve, refused by the signer; no swap
+    assert "approval-limit" in txs[0].error
+    assert market.balance(market.stable, wallet) == MINTED and market.balance(market.token, wallet) == 0

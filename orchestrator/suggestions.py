@@ -48,16 +48,19 @@ class Suggestions:
         }
         if request.HasField("message"):
             details["message"] = request.message
+        expires_at = _expiry(request.expires_at) if request.HasField("expires_at") else None
         try:
             gas = await chain.estimate_gas(session.wallet_address, evm.to_address, int(evm.value), bytes.fromhex((evm.data or "0x")[2:]))
             details["simulation"] = {"succeeded": True, "gas": gas}
-        except SimulationFailed as exc:
+        except (SimulationFailed, OSError) as exc:  # a preview only: an unreachable node does not stop the suggestion
             details["simulation"] = {"succeeded": False, "error": str(exc)}
-        expires_at = _expiry(request.expires_at) if request.HasField("expires_at") else None
         return self._store(session, execution_id, "transaction", request.SerializeToString(), details, expires_at)
 
     def suggest_swap(self, session: SessionRow, execution_id: int, request: runtime_pb2.SwapExecuteRequest) -> SuggestionRow:
         quote = MessageToDict(request.quote)
+        if self.swaps is None:
+            raise Refused(grpc.StatusCode.UNIMPLEMENTED, "NO_COMPATIBLE_ENGINES: swaps are not configured on this platform")
+        self.swaps.stored_quote(session, quote)  # refused exactly as an auto-mode execute would be
         send, receive = quote.get("assetSend") or {}, quote.get("assetReceive") or {}
         details = {"network": send.get("network"), "send": send, "receive": receive, "engine": quote.get("engine"),
                    "steps": [step.get("description") for step in quote.get("steps") or []]}

@@ -71,6 +71,19 @@ class Swaps:
         return data
 
     async def execute(self, session: SessionRow, execution_id: int | None, data: dict) -> dict:
+        row = self.stored_quote(session, data)
+        if row.result is not None:
+            return row.result  # executed already: the same answer, nothing sent twice
+        if utcnow() > row.expires_at:
+            raise SwapError("QUOTE_STALE", f"quote {row.id} expired at {row.expires_at:%H:%M:%S} UTC; ask for a new one")
+        result = await self._run_steps(session, execution_id, row)
+        with self._db.session() as db:
+            db.get(QuoteRow, row.id).result = result
+            db.commit()
+        return result
+
+    def stored_quote(self, session: SessionRow, data: dict) -> QuoteRow:
+        """The quote `data` stands for: made for this session and handed back unchanged."""
         quote_id = (data.get("quoteContext") or {}).get("quoteId") if isinstance(data, dict) else None
         if not quote_id:
             raise SwapError("INVALID_REQUEST", "No quote provided: pass the data of a swap.quote() result", grpc.StatusCode.INVALID_ARGUMENT)
@@ -81,15 +94,7 @@ class Swaps:
         if _fingerprint(as_wire_json(data)) != _fingerprint(row.data):
             raise SwapError("INVALID_REQUEST", "the quote was changed; pass it back exactly as swap.quote() returned it",
                             grpc.StatusCode.INVALID_ARGUMENT)
-        if row.result is not None:
-            return row.result  # executed already: the same answer, nothing sent twice
-        if utcnow() > row.expires_at:
-            raise SwapError("QUOTE_STALE", f"quote {quote_id} expired at {row.expires_at:%H:%M:%S} UTC; ask for a new one")
-        result = await self._run_steps(session, execution_id, row)
-        with self._db.session() as db:
-            db.get(QuoteRow, quote_id).result = result
-            db.commit()
-        return result
+        return row
 
     async def execute_approved(self, session: SessionRow, execution_id: int | None, data: dict) -> dict:
         """A person approved this quote (manual mode), maybe long after it was made. Still

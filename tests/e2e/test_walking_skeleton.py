@@ -163,8 +163,25 @@ def test_private_keys_appear_nowhere(stack, example_run):
         "database": "".join(p.read_bytes().hex() for p in stack.home.glob("orchestrator.db*")),
         "API answers": stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session.id)).SerializeToString().hex()
         + stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).SerializeToString().hex()
+        + stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=session.id)).SerializeToString().hex()
+        + stack.api.ListSuggestions(pb.ListSuggestionsRequest(session_id=session.id, include_discarded=True)).SerializeToString().hex()
         + str(stack.api.ListWallets(pb.ListWalletsRequest())),
+        "events": "".join(e.SerializeToString().hex() for e in _replayed_events(stack, session.id)),
     }
-    for key in keys:
+    # Each secret as text and as the hex of its bytes (how binary haystacks are searched).
+    secrets = [("a private key", k) for k in keys] + [("a private key", k.encode().hex()) for k in keys]
+    secrets += [("the keystore passphrase", passphrase), ("the keystore passphrase", passphrase.encode().hex())]
+    for what, secret in secrets:
         for where, text in haystacks.items():
-            assert key not in text.lower(), f"a private key appears in the {where}"
+            assert secret.lower() not in text.lower(), f"{what} appears in the {where}"
+
+
+def _replayed_events(stack, session_id: int) -> list:
+    events = []
+    stream = stack.api.WatchEvents(pb.WatchEventsRequest(session_id=session_id, after_event_id=0), timeout=10)
+    try:
+        for event in stream:
+            events.append(event)
+    except grpc.RpcError:
+        pass  # the deadline ends the replay once every stored event has been streamed
+    return events

@@ -7,12 +7,15 @@ import asyncio
 
 import grpc
 import pytest
+from google.protobuf.struct_pb2 import Struct
 
 from corral.v1 import runtime_pb2, runtime_pb2_grpc
 from orchestrator.chains.evm import EvmChain
 from orchestrator.config import ChainConfig
 from orchestrator.runtime_service import ExecutionTicket, start_runtime_server
-from orchestrator.store import AgentRow, Database, MemoryRow, SessionRow, TransactionRow
+from orchestrator.store import AgentRow, Database, MemoryRow, QuoteRow, SessionRow, SuggestionRow, TransactionRow
+from orchestrator.suggestions import Suggestions
+from orchestrator.swaps.service import Swaps
 from orchestrator.transactions import EvmSender
 
 TOKEN = "t" * 43
@@ -23,6 +26,30 @@ def evm_request(**fields) -> runtime_pb2.SignAndSendRequest:
     fields = {"request_id": "r1", "network": "ethereum:31337", **fields}
     return runtime_pb2.SignAndSendRequest(evm=runtime_pb2.EvmTransactionRequest(**evm), **fields)
 
+
+def struct(values: dict) -> Struct:
+    message = Struct()
+    message.update(values)
+    return message
+
+
+def quote_request(**fields) -> runtime_pb2.SwapQuoteRequest:
+    body = {"from": {"network": "ethereum:31337", "address": "0x" + "aa" * 20},
+            "to": {"network": "ethereum:31337", "address": "0x" + "bb" * 20}, "amount": "1000", **fields}
+    return runtime_pb2.SwapQuoteRequest(request=struct(body))
+
+
+SWAP_CASES = [
+    ("SwapQuote", quote_request(amount="1.5"), grpc.StatusCode.INVALID_ARGUMENT, "amount: Value error, amount '1.5' must be a positive integer"),
+    ("SwapQuote", quote_request(slippage="lots"), grpc.StatusCode.INVALID_ARGUMENT, "must be a percentage"),
+    ("SwapQuote", runtime_pb2.SwapQuoteRequest(request=struct({"amount": "1"})), grpc.StatusCode.INVALID_ARGUMENT, "from: Field required"),
+    ("SwapQuote", quote_request(to={"network": "ethereum:1", "address": "0x" + "bb" * 20}), grpc.StatusCode.FAILED_PRECONDITION,
+     "NO_COMPATIBLE_ENGINES: cross-chain"),
+    ("SwapQuote", quote_request(), grpc.StatusCode.FAILED_PRECONDITION, "NO_COMPATIBLE_ENGINES: no engine"),
+    ("SwapExecute", runtime_pb2.SwapExecuteRequest(), grpc.StatusCode.INVALID_ARGUMENT, "No quote provided"),
+    ("SwapExecute", runtime_pb2.SwapExecuteRequest(quote=struct({"quoteContext": {"quoteId": "nope"}})), grpc.StatusCode.INVALID_ARGUMENT,
+     "was not made for this session"),
+]
 
 CASES = [
     ("SignAndSend", evm_request(evm={"to_address": "0x1234"}), grpc.StatusCode.INVALID_ARGUMENT, "20-byte hex address"),
@@ -35,22 +62,37 @@ CASES = [
     ("SetMemory", runtime_pb2.SetMemoryRequest(key="k" * 256, value="v"), grpc.StatusCode.INVALID_ARGUMENT, "1–255 characters"),
     ("SetMemory", runtime_pb2.SetMemoryRequest(key="k", value="v" * (64 * 1024 + 1)), grpc.StatusCode.INVALID_ARGUMENT, "limited to"),
     ("SignMessage", runtime_pb2.SignMessageRequest(request_id="m1", chain_id=1), grpc.StatusCode.INVALID_ARGUMENT, "eip191_text or eip712_json"),
+    *SWAP_CASES,
+]
+# Manual mode stores suggestions: a bad request must be refused the same way and store none.
+MANUAL_CASES = [
+    ("SignAndSend", evm_request(evm={"to_address": "0x1234"}), grpc.StatusCode.INVALID_ARGUMENT, "20-byte hex address"),
+    ("SignAndSend", evm_request(expires_at="tomorrow"), grpc.StatusCode.INVALID_ARGUMENT, "not an ISO-8601 time"),
+    ("SignMessage", runtime_pb2.SignMessageRequest(request_id="m1", chain_id=1, eip712_json="{}"), grpc.StatusCode.INVALID_ARGUMENT,
+     "domain, types, primaryType and message"),
+    ("SwapExecute", runtime_pb2.SwapExecuteRequest(quote=struct({"engine": "uniswap-v2"})), grpc.StatusCode.INVALID_ARGUMENT,
+     "No quote provided"),
 ]
 
 
-@pytest.mark.parametrize("method, request_message, code, fragment", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_bad_requests_are_refused_and_leave_nothing(tmp_path, method, request_message, code, fragment):
+ALL_CASES = [("auto", *c) for c in CASES] + [("manual", *c) for c in MANUAL_CASES]
+
+
+@pytest.mark.parametrize("mode, method, request_message, code, fragment", ALL_CASES,
+                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(ALL_CASES)])
+def test_bad_requests_are_refused_and_leave_nothing(tmp_path, mode, method, request_message, code, fragment):
     db = Database(f"sqlite:///{tmp_path / 'o.db'}")
     agent = AgentRow(id=1, name="a", version="0.0.1", image="i", image_id="i", wallet_type="ethereum", manifest_toml="")
-    session = SessionRow(id=3, agent_id=1, wallet_address="0x" + "22" * 20, execution_mode="auto", settings={},
+    session = SessionRow(id=3, agent_id=1, wallet_address="0x" + "22" * 20, execution_mode=mode, settings={},
                          allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="0")
     session.agent = agent
     ticket = ExecutionTicket(execution_id=9, session=session, command=1, token=TOKEN, settings={}, positions_snapshot=[])
     # The chain is configured but never reached: validation refuses first.
     sender = EvmSender(db, {"ethereum:31337": EvmChain("ethereum:31337", ChainConfig(rpc_url="http://127.0.0.1:9"))}, signer=None)
+    suggestions = Suggestions(db, sender, signer=None, swaps=Swaps(db, sender, engines=[], quote_ttl_seconds=30))
 
     async def scenario():
-        server = await start_runtime_server(str(tmp_path / "r.sock"), ticket, db, sender, signer=None)
+        server = await start_runtime_server(str(tmp_path / "r.sock"), ticket, db, sender, signer=None, suggestions=suggestions)
         try:
             async with grpc.aio.insecure_channel(f"unix:{tmp_path / 'r.sock'}") as channel:
                 stub = runtime_pb2_grpc.AgentRuntimeStub(channel)
@@ -65,3 +107,5 @@ def test_bad_requests_are_refused_and_leave_nothing(tmp_path, method, request_me
     with db.session() as s:
         assert s.query(TransactionRow).count() == 0
         assert s.query(MemoryRow).count() == 0
+        assert s.query(SuggestionRow).count() == 0
+        assert s.query(QuoteRow).count() == 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import tempfile
 import time
@@ -114,11 +113,8 @@ def main() -> None:
             stack.start_signer()
             pid = stack.processes["signer"].pid
             evm_wallet = stack.create_wallet(1)
-            solana_wallet = stack.corral("signer", "--home", str(stack.signer_home), "--passphrase-file", str(stack.passphrase_file),
-                                         "wallet", "create", "--type", "solana").stdout.strip()
-            policy = stack.home / "solana-policy.json"
-            policy.write_text(json.dumps({"solana": {"allowed_programs": ["11111111111111111111111111111111"]}}))
-            stack.corral("signer", "--home", str(stack.signer_home), "policy", "set", solana_wallet, "--file", str(policy))
+            solana_wallet = stack.create_solana_wallet()
+            stack.set_policy(solana_wallet, {"solana": {"allowed_programs": ["11111111111111111111111111111111"]}})
             socket_path = stack.signer_home / "signer.sock"
             evm = asyncio.run(signer_rate(socket_path, lambda n: evm_request(evm_wallet, n), args.count, args.concurrency, pid))
             solana = asyncio.run(signer_rate(socket_path, lambda n: solana_request(solana_wallet, n), args.count, args.concurrency, pid))

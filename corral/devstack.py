@@ -300,6 +300,17 @@ class DevStack:
             args += ["--allow-chain", str(chain_id)]
         return self.corral(*args, "--count", str(count)).stdout.split()
 
+    def create_solana_wallet(self) -> str:
+        """A Solana wallet; its policy allows nothing until `set_policy`."""
+        args = ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file)]
+        return self.corral(*args, "wallet", "create", "--type", "solana").stdout.strip()
+
+    def set_policy(self, wallet: str, policy: dict) -> None:
+        """Replaces the wallet's policy as its owner does: `corral signer policy set --file`."""
+        path = self.home / f"policy-{wallet}.json"
+        path.write_text(json.dumps(policy))
+        self.corral("signer", "--home", str(self.signer_home), "policy", "set", wallet, "--file", str(path))
+
     def fund(self, address: str, wei: int) -> None:
         """Sends ETH from one of anvil's unlocked development accounts."""
         funder = self.web3.eth.accounts[0]

@@ -104,15 +104,13 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
     @as_grpc_status
     async def GetExecutionContext(self, request, context):
         t = self._ticket
-        settings = Struct()
-        settings.update(t.settings)
         mode = common_pb2.EXECUTION_MODE_MANUAL if t.session.execution_mode == "manual" else common_pb2.EXECUTION_MODE_AUTO
         return runtime_pb2.GetExecutionContextResponse(
             session_id=t.session.id,
             session_wallet_address=t.session.wallet_address,
             execution_mode=mode,
             command=t.command,
-            settings=settings,
+            settings=_struct(t.settings),
             current_positions=t.positions_snapshot,
             unwind_positions=t.unwind_positions,
             execution_id=t.execution_id,

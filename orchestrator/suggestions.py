@@ -122,21 +122,10 @@ class Suggestions:
         row = self._get(suggestion_id)
         self._expire(row.session_id)
         with self._db.session() as db:
-            session = db.get(SessionRow, row.session_id)
-            if session.status in ("stopped", "unwinding"):
-                raise precondition(f"session {session.id} is {session.status}; its suggestions can no longer be approved")
-            claimed = db.execute(
-                update(SuggestionRow)
-                .where(SuggestionRow.id == suggestion_id, SuggestionRow.status == "pending")
-                .values(status="approving", decided_at=utcnow())
-            ).rowcount
-            if claimed:
-                events.record(db, "suggestion", "approving", session.id, suggestion_id)
-            db.commit()
-        if not claimed:
-            raise precondition(f"suggestion {suggestion_id} is {self._get(suggestion_id).status}; only a pending suggestion can be approved")
-        with self._db.session() as db:
             session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == row.session_id))
+        if session.status in ("stopped", "unwinding"):
+            raise precondition(f"session {session.id} is {session.status}; its suggestions can no longer be approved")
+        self._decide(row, "approving", "approved")
         try:
             result = await self._execute(session, row)
         except Refused as refused:
@@ -168,19 +157,24 @@ class Suggestions:
     def reject(self, suggestion_id: int) -> SuggestionRow:
         row = self._get(suggestion_id)
         self._expire(row.session_id)
+        self._decide(row, "rejected", "rejected", discard=True)
+        return self._get(suggestion_id)
+
+    def _decide(self, row: SuggestionRow, status: str, verb: str, discard: bool = False) -> None:
+        """pending -> `status` as one conditional update, so of two concurrent decisions
+        only one takes effect; the other is refused."""
         now = utcnow()
         with self._db.session() as db:
-            rejected = db.execute(
+            decided = db.execute(
                 update(SuggestionRow)
-                .where(SuggestionRow.id == suggestion_id, SuggestionRow.status == "pending")
-                .values(status="rejected", decided_at=now, deleted_at=now)
+                .where(SuggestionRow.id == row.id, SuggestionRow.status == "pending")
+                .values(status=status, decided_at=now, deleted_at=now if discard else None)
             ).rowcount
-            if rejected:
-                events.record(db, "suggestion", "rejected", row.session_id, suggestion_id)
+            if decided:
+                events.record(db, "suggestion", status, row.session_id, row.id)
             db.commit()
-        if not rejected:
-            raise precondition(f"suggestion {suggestion_id} is {self._get(suggestion_id).status}; only a pending suggestion can be rejected")
-        return self._get(suggestion_id)
+        if not decided:
+            raise precondition(f"suggestion {row.id} is {self._get(row.id).status}; only a pending suggestion can be {verb}")
 
     def _expire(self, session_id: int) -> None:
         self._discard(session_id, "expired", (SuggestionRow.status == "pending") & (SuggestionRow.expires_at <= utcnow()))

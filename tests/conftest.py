@@ -54,3 +54,16 @@ def stack(tmp_path_factory, base_image) -> DevStack:
     """One platform for the whole run; one runtimeIntervalMinutes minute lasts 1 s."""
     with DevStack(tmp_path_factory.mktemp("stack"), minute_seconds=1.0, deadline_seconds=60.0) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def signer_only(tmp_path_factory):
+    """A dev stack with just the signer process running (no anvil, no orchestrator), for
+    tests of the signer over its real socket. One per test module."""
+    stack = DevStack(tmp_path_factory.mktemp("signer"))
+    stack.home.mkdir(parents=True, exist_ok=True)
+    try:
+        stack.start_signer()
+        yield stack
+    finally:
+        stack.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 
 from corral.v1 import orchestrator_pb2 as pb
 
@@ -26,6 +28,20 @@ def executions(stack, session_id: int) -> list:
 
 def finished(stack, session_id: int) -> list:
     return [e for e in executions(stack, session_id) if e.status != pb.EXECUTION_STATUS_RUNNING]
+
+
+def wait_until_idle(stack, session_id: int) -> None:
+    """Until none of the session's executions is still running (e.g. after a pause)."""
+    wait_for(lambda: all(e.status != pb.EXECUTION_STATUS_RUNNING for e in executions(stack, session_id)),
+             what=f"session {session_id}'s last execution to end")
+
+
+def agent_from_template(template: Path, folder: Path, **fields) -> Path:
+    """An agent directory from `template`, its circuit.toml filled in from
+    circuit.toml.template (for values only known at test time, e.g. a token address)."""
+    shutil.copytree(template, folder, ignore=shutil.ignore_patterns("*.template"))
+    (folder / "circuit.toml").write_text((template / "circuit.toml.template").read_text().format(**fields))
+    return folder
 
 
 def log_lines(execution) -> list[str]:

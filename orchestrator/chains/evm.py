@@ -120,15 +120,10 @@ class EvmChain:
 
     async def token_balance(self, token: str, owner: str) -> int:
         """ERC-20 balanceOf(owner), read with eth_call."""
-        data = BALANCE_OF + owner.lower().removeprefix("0x").rjust(64, "0")
-        call = {"to": Web3.to_checksum_address(token), "data": data}
-        try:
-            result = await asyncio.to_thread(self._w3.eth.call, call)
-        except (ContractLogicError, ValueError) as exc:
-            raise SimulationFailed(f"balanceOf on {token} failed: {exc}") from None
+        result = await self.call(token, bytes.fromhex(BALANCE_OF[2:] + owner.lower().removeprefix("0x").rjust(64, "0")))
         if len(result) < 32:
             raise SimulationFailed(f"{token} answered balanceOf with {len(result)} bytes; is it an ERC-20 contract?")
-        return int.from_bytes(bytes(result)[:32], "big")
+        return int.from_bytes(result[:32], "big")
 
     def transaction_url(self, tx_hash: str) -> str | None:
         template = self.config.explorer_tx_url

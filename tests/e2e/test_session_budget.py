@@ -3,8 +3,6 @@ owner's policy, and enforced by the signer on every transaction of that session.
 
 from __future__ import annotations
 
-import json
-
 import grpc
 import pytest
 from eth_account import Account
@@ -20,9 +18,7 @@ ALLOCATION = 10**16  # the example agent's minimumAmount
 def budgeted_wallet(stack, tmp_path, max_amount: int) -> str:
     wallet = stack.create_wallet(31337)
     stack.fund(wallet, 10**17)
-    policy = tmp_path / "policy.json"
-    policy.write_text(json.dumps({"allowed_chain_ids": [31337], "session_budgets": [{"chain_id": 31337, "max_amount": str(max_amount)}]}))
-    stack.corral("signer", "--home", str(stack.signer_home), "policy", "set", wallet, "--file", str(policy))
+    stack.set_policy(wallet, {"allowed_chain_ids": [31337], "session_budgets": [{"chain_id": 31337, "max_amount": str(max_amount)}]})
     return wallet
 
 

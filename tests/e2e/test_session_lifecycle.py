@@ -16,7 +16,7 @@ from corral.devstack import DevStack
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from tests.conftest import REPO_ROOT
-from tests.helpers import executions, finished, log_lines, start_session, wait_for
+from tests.helpers import executions, finished, log_lines, start_session, wait_for, wait_until_idle
 
 LIFECYCLE = REPO_ROOT / "tests" / "agents" / "lifecycle"
 MINUTE_SECONDS = 1.0
@@ -55,7 +55,7 @@ def test_pause_resume_unwind_stop(stack, agent_image):
     error = refused(api.PauseSession, pb.PauseSessionRequest(session_id=sid))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "only a running session can be paused" in error.details()
     # Whatever was in flight finishes; after that, nothing runs while paused, even across a restart.
-    wait_for(lambda: all(e.status != pb.EXECUTION_STATUS_RUNNING for e in executions(stack, sid)), what="the last run to finish")
+    wait_until_idle(stack, sid)
     count = len(executions(stack, sid))
     stack.restart_orchestrator()
     api = stack.api
@@ -149,8 +149,7 @@ def test_pause_during_a_long_interval_resumes_at_the_same_slot(stack, agent_imag
 
 
 def test_wallet_types_are_listed_and_checked_at_start(stack, agent_image):
-    home = ["signer", "--home", str(stack.signer_home), "--passphrase-file", str(stack.passphrase_file)]
-    solana_wallet = stack.corral(*home, "wallet", "create", "--type", "solana").stdout.strip()
+    solana_wallet = stack.create_solana_wallet()
     evm_wallet = stack.create_wallet()
     listed = {w.address: w for w in stack.api.ListWallets(pb.ListWalletsRequest()).wallets}
     assert listed[solana_wallet].wallet_type == "solana" and not listed[solana_wallet].balances

@@ -17,12 +17,10 @@ from tests.helpers import finished, log_lines, start_session, wait_for
 def test_messages_are_signed_within_the_policy(stack, agent_image, tmp_path):
     wallet = stack.create_wallet(31337)
     stack.fund(wallet, 10**16)
-    policy = tmp_path / "policy.json"
-    policy.write_text(json.dumps({
+    stack.set_policy(wallet, {
         "allowed_chain_ids": [31337], "allow_eip191": True,
         "eip712_domains": [{"name": "Corral Exchange", "chain_id": 31337, "verifying_contract": "0x" + "cc" * 20}],
-    }))
-    stack.corral("signer", "--home", str(stack.signer_home), "policy", "set", wallet, "--file", str(policy))
+    })
     _, session = start_session(stack, agent_image(AGENTS_DIR / "messenger"), wallet)
     run = wait_for(lambda: finished(stack, session.id), what="the messenger's run")[0]
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))

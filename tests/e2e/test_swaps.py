@@ -6,7 +6,6 @@ untouched. Stale quotes and a price-impact filter are refused with Circuit's cod
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from corral.devstack import DevStack
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from tests.conftest import REPO_ROOT
-from tests.helpers import finished, log_lines, wait_for
+from tests.helpers import agent_from_template, finished, log_lines, wait_for, wait_until_idle
 
 DCA = REPO_ROOT / "tests" / "agents" / "dca"
 TOKENER = REPO_ROOT / "tests" / "agents" / "tokener"
@@ -54,9 +53,7 @@ def market(stack):
 
 
 def agent(stack, agent_image, tmp_path, template: Path, name: str, **fields) -> int:
-    folder = tmp_path / name
-    shutil.copytree(template, folder, ignore=shutil.ignore_patterns("*.template"))
-    (folder / "circuit.toml").write_text((template / "circuit.toml.template").read_text().format(name=name, **fields))
+    folder = agent_from_template(template, tmp_path / name, name=name, **fields)
     return stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(folder))).agent.id
 
 
@@ -65,14 +62,12 @@ def trading_wallet(stack, market, approvals: bool = True) -> str:
     stack.fund(wallet, 10**18)
     owner = stack.web3.eth.accounts[0]
     market.erc20[market.stable].functions.mint(to_checksum_address(wallet), MINTED).transact({"from": owner})
-    policy = stack.home / f"{wallet}.json"
-    policy.write_text(json.dumps({
+    stack.set_policy(wallet, {
         "allowed_chain_ids": [31337],
         "approvals": [{"token": market.stable, "spender": stack.uniswap_router, "max_amount": str(PER_RUN)}] if approvals else [],
         "contracts": [{"address": stack.uniswap_router, "selectors": [SWAP_SELECTOR]},
                       {"address": market.stable, "selectors": ["0xa9059cbb"]}],
-    }))
-    stack.corral("signer", "--home", str(stack.signer_home), "policy", "set", wallet, "--file", str(policy))
+    })
     return wallet
 
 
@@ -91,8 +86,7 @@ def test_dca_positions_equal_the_chain_and_a_second_agent_is_untouched(stack, ma
 
     wait_for(lambda: len(finished(stack, buying.id)) >= 2, timeout=180, what="two DCA runs")
     stack.api.PauseSession(pb.PauseSessionRequest(session_id=buying.id))
-    wait_for(lambda: all(e.status != pb.EXECUTION_STATUS_RUNNING for e in stack.api.ListExecutions(
-        pb.ListExecutionsRequest(session_id=buying.id)).executions), what="the last run to end")
+    wait_until_idle(stack, buying.id)
     done = finished(stack, buying.id)
     swaps = len(done)
     for run in done:

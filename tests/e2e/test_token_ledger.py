@@ -6,7 +6,6 @@ is checked against the token balance read from the chain."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import grpc
 import pytest
@@ -17,7 +16,7 @@ from corral import contracts
 from corral.devstack import DevStack
 from corral.v1 import orchestrator_pb2 as pb
 from tests.conftest import REPO_ROOT
-from tests.helpers import finished, log_lines, wait_for
+from tests.helpers import agent_from_template, finished, log_lines, wait_for, wait_until_idle
 
 TOKENER = REPO_ROOT / "tests" / "agents" / "tokener"
 RECIPIENT = "0x00000000000000000000000000000000000000aa"
@@ -31,10 +30,7 @@ def stack(tmp_path_factory):
 
 
 def tokener(tmp_path, name: str, token: str):
-    agent = tmp_path / name
-    shutil.copytree(TOKENER, agent, ignore=shutil.ignore_patterns("*.template"))
-    (agent / "circuit.toml").write_text((TOKENER / "circuit.toml.template").read_text().format(name=name, token=token))
-    return agent
+    return agent_from_template(TOKENER, tmp_path / name, name=name, token=token)
 
 
 def test_token_positions_follow_the_chain_and_sessions_stay_apart(stack, agent_image, tmp_path):
@@ -43,9 +39,7 @@ def test_token_positions_follow_the_chain_and_sessions_stay_apart(stack, agent_i
     wallet = stack.create_wallet()
     stack.fund(wallet, 10**18)  # gas
     erc20.functions.mint(to_checksum_address(wallet), MINTED).transact({"from": stack.web3.eth.accounts[0]})
-    policy = stack.home / "token-policy.json"
-    policy.write_text(json.dumps({"allowed_chain_ids": [31337], "contracts": [{"address": token, "selectors": ["0xa9059cbb"]}]}))
-    stack.corral("signer", "--home", str(stack.signer_home), "policy", "set", wallet, "--file", str(policy))
+    stack.set_policy(wallet, {"allowed_chain_ids": [31337], "contracts": [{"address": token, "selectors": ["0xa9059cbb"]}]})
 
     payer = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(tokener(tmp_path, "Payer", token)))).agent
     holder = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(tokener(tmp_path, "Holder", token)))).agent
@@ -64,8 +58,7 @@ def test_token_positions_follow_the_chain_and_sessions_stay_apart(stack, agent_i
 
     runs = wait_for(lambda: len(r := finished(stack, paying.id)) >= 2 and r, timeout=180, what="two paying runs")
     stack.api.PauseSession(pb.PauseSessionRequest(session_id=paying.id))
-    wait_for(lambda: all(e.status != pb.EXECUTION_STATUS_RUNNING for e in stack.api.ListExecutions(
-        pb.ListExecutionsRequest(session_id=paying.id)).executions), what="the last run to end")
+    wait_until_idle(stack, paying.id)
     paid = len([tx for tx in stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=paying.id)).transactions
                 if tx.status == pb.TRANSACTION_STATUS_CONFIRMED])
     assert paid >= 2

@@ -15,14 +15,8 @@ from corral.v1 import signer_pb2, signer_pb2_grpc
 
 
 @pytest.fixture(scope="module")
-def signer(tmp_path_factory):
-    stack = DevStack(tmp_path_factory.mktemp("signer"))
-    stack.home.mkdir(parents=True, exist_ok=True)
-    try:
-        stack.start_signer()
-        yield stack
-    finally:
-        stack.close()
+def signer(signer_only):
+    return signer_only
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +131,7 @@ def test_halt_refuses_everything_until_resume(signer, stub, wallet):
 
 def test_spend_cap_holds_across_a_signer_restart(signer, tmp_path):
     wallet = signer.create_wallet(31337)
-    policy = tmp_path / "policy.json"
-    policy.write_text(json.dumps({"allowed_chain_ids": [31337], "spend_caps": [{"chain_id": 31337, "asset": "native", "amount": "2500"}]}))
-    signer.corral("signer", "--home", str(signer.signer_home), "policy", "set", wallet, "--file", str(policy))
+    signer.set_policy(wallet, {"allowed_chain_ids": [31337], "spend_caps": [{"chain_id": 31337, "asset": "native", "amount": "2500"}]})
     channel = grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}")
     stub = signer_pb2_grpc.SignerServiceStub(channel)
     assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=0)).raw_transaction  # 1000
@@ -164,12 +156,7 @@ def test_spend_cap_holds_across_a_signer_restart(signer, tmp_path):
 def test_unlimited_approval_is_refused(signer, stub, tmp_path):
     wallet = signer.create_wallet(31337)
     token, spender = "0x" + "22" * 20, "0x" + "33" * 20
-    policy = tmp_path / "approve.json"
-    policy.write_text(json.dumps({
-        "allowed_chain_ids": [31337],
-        "approvals": [{"token": token, "spender": spender, "max_amount": "1000000"}],
-    }))
-    signer.corral("signer", "--home", str(signer.signer_home), "policy", "set", wallet, "--file", str(policy))
+    signer.set_policy(wallet, {"allowed_chain_ids": [31337], "approvals": [{"token": token, "spender": spender, "max_amount": "1000000"}]})
     approve = transfer(wallet, 31337)
     approve.transaction.to = token
     approve.transaction.value = "0"
@@ -198,9 +185,7 @@ def test_owner_export_reencrypts_to_a_new_passphrase(signer, wallet, tmp_path):
 
 def test_session_budget_survives_a_signer_restart(signer, tmp_path):
     wallet = signer.create_wallet(31337)
-    policy = tmp_path / "budget.json"
-    policy.write_text(json.dumps({"allowed_chain_ids": [31337], "session_budgets": [{"chain_id": 31337, "max_amount": "5000"}]}))
-    signer.corral("signer", "--home", str(signer.signer_home), "policy", "set", wallet, "--file", str(policy))
+    signer.set_policy(wallet, {"allowed_chain_ids": [31337], "session_budgets": [{"chain_id": 31337, "max_amount": "5000"}]})
 
     def stub_now():
         return signer_pb2_grpc.SignerServiceStub(grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}"))

@@ -38,14 +38,8 @@ RECIPIENT = Keypair().pubkey()
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    stack = DevStack(tmp_path_factory.mktemp("solana-signer"))
-    stack.home.mkdir(parents=True, exist_ok=True)
-    try:
-        stack.start_signer()
-        yield stack
-    finally:
-        stack.close()
+def stack(signer_only):
+    return signer_only
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +49,8 @@ def chain():
 
 
 def solana_wallet(stack: DevStack, policy: dict) -> str:
-    home = ["signer", "--home", str(stack.signer_home), "--passphrase-file", str(stack.passphrase_file)]
-    address = stack.corral(*home, "wallet", "create", "--type", "solana").stdout.strip()
-    policy_file = stack.home / f"{address}.policy.json"
-    policy_file.write_text(json.dumps({"solana": policy}))
-    stack.corral(*home, "policy", "set", address, "--file", str(policy_file))
+    address = stack.create_solana_wallet()
+    stack.set_policy(address, {"solana": policy})
     return address
 
 
@@ -168,12 +159,10 @@ def test_spl_transfer_within_its_mint_cap_executes_and_above_it_is_refused(stack
         await client.send_raw_transaction(bytes(VersionedTransaction(message, [mint_authority, mint])))
 
     rpc(chain.url, setup)
-    policy_file = stack.home / "spl.policy.json"
-    policy_file.write_text(json.dumps({"solana": {
+    stack.set_policy(wallet, {"solana": {
         "allowed_programs": [SYSTEM_PROGRAM, TOKEN_PROGRAM], "max_lamports_per_tx": "0",
         "token_transfer_caps": [{"mint": str(mint.pubkey()), "max_amount_per_tx": "250000"}],
-    }}))
-    stack.corral("signer", "--home", str(stack.signer_home), "policy", "set", wallet, "--file", str(policy_file))
+    }})
 
     def token_transfer(amount: int) -> Instruction:
         return transfer_checked(TransferCheckedParams(

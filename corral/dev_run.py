@@ -16,10 +16,13 @@ from corral.client_cli import TX_NAMES, print_executions, print_suggestions, pri
 from corral.devstack import DevStack
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
-from orchestrator.manifest import ManifestError
+from orchestrator.manifest import ManifestError, load_manifest_dir
 from sandbox_runner.images import build_agent_image
+from signer.solana import ASSOCIATED_TOKEN_PROGRAM, COMPUTE_BUDGET_PROGRAM, SYSTEM_PROGRAM, TOKEN_PROGRAM
 
 FUNDING_WEI = 10 * 10**18
+FUNDING_LAMPORTS = 10 * 10**9
+DEV_SOLANA_PROGRAMS = [SYSTEM_PROGRAM, TOKEN_PROGRAM, ASSOCIATED_TOKEN_PROGRAM, COMPUTE_BUDGET_PROGRAM]
 
 
 def dev_run(path: Path, mode: str | None, settings: dict[str, str], runs: int = 1) -> int:
@@ -29,9 +32,9 @@ def dev_run(path: Path, mode: str | None, settings: dict[str, str], runs: int = 
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"built {image}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="corral-dev-run-") as home, DevStack(Path(home), minute_seconds=1.0) as stack:
-        wallet = stack.create_wallet()
-        stack.fund(wallet, FUNDING_WEI)
+    solana = load_manifest_dir(path)[0].walletType == "solana"
+    with tempfile.TemporaryDirectory(prefix="corral-dev-run-") as home, DevStack(Path(home), minute_seconds=1.0, solana=solana) as stack:
+        wallet, funding = _funded_wallet(stack, solana)
         agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=image)).agent
         request = pb.StartSessionRequest(agent_id=agent.id, wallet_address=wallet, settings=settings)
         if mode:
@@ -42,7 +45,7 @@ def dev_run(path: Path, mode: str | None, settings: dict[str, str], runs: int = 
             print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
             return 2
         mode_name = "manual" if session.execution_mode == common_pb2.EXECUTION_MODE_MANUAL else "auto"
-        print(f"session {session.id}: {agent.name} {agent.version} on {wallet} ({mode_name} mode, funded with 10 ETH on local anvil)")
+        print(f"session {session.id}: {agent.name} {agent.version} on {wallet} ({mode_name} mode, funded with {funding})")
         done = _wait_for_runs(stack, session.id, runs)
         stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))
         print_executions(done)
@@ -54,6 +57,19 @@ def dev_run(path: Path, mode: str | None, settings: dict[str, str], runs: int = 
         print_table(["status", "hash", "value (wei)", "to", "error"], [[TX_NAMES[t.status], t.tx_hash, t.value, t.to_address, t.error] for t in txs])
         stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
         return 0 if all(e.status == pb.EXECUTION_STATUS_SUCCEEDED for e in done) else 1
+
+
+def _funded_wallet(stack: DevStack, solana: bool) -> tuple[str, str]:
+    """A fresh wallet of the agent's kind, funded on the local chain; returns (address, what it got)."""
+    if not solana:
+        wallet = stack.create_wallet()
+        stack.fund(wallet, FUNDING_WEI)
+        return wallet, "10 ETH on local anvil"
+    wallet = stack.create_solana_wallet()
+    stack.airdrop(wallet, FUNDING_LAMPORTS)
+    # A throwaway chain: the common programs, no amount caps (a real wallet's policy sets them).
+    stack.set_policy(wallet, {"solana": {"allowed_programs": DEV_SOLANA_PROGRAMS}})
+    return wallet, "10 SOL on the local Solana devchain"
 
 
 def _wait_for_runs(stack: DevStack, session_id: int, runs: int) -> list[pb.Execution]:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -125,6 +126,8 @@ class DevStack:
         reconciliation: dict[str, object] | None = None,
         uniswap: bool = False,
         swaps: dict[str, object] | None = None,
+        solana: bool = False,
+        chain: dict[str, object] | None = None,
     ) -> None:
         """`api_token`: the orchestrator requires it (the stack's own client sends it).
         `tls`: (certificate, key) PEM files the orchestrator serves its API with; the
@@ -140,11 +143,16 @@ class DevStack:
         self.tls = tls
         # The orchestrator's [reconciliation] and [swaps] settings (see orchestrator/config.py).
         self.reconciliation = reconciliation or {}
+        # Extra settings of the anvil chain's [chains."ethereum:31337"] table.
+        self.chain = chain or {}
         self.swaps = swaps or {}
         # With `uniswap`, anvil gets a Uniswap-V2-compatible factory and router (contracts/)
         # and the orchestrator's uniswap-v2 swap engine is pointed at it.
         self.uniswap = uniswap
         self.uniswap_factory = self.uniswap_router = ""
+        # With `solana`, a LiteSVM devchain (corral.solana_devchain) runs as network "solana".
+        self.solana = solana
+        self.solana_rpc_url = ""
         # Started by root on a host with the `corral-signer` user (scripts/setup makes it),
         # the signer runs as that user, as in production.
         self.signer_user = signer_user if signer_user != "auto" else _default_signer_user()
@@ -182,6 +190,8 @@ class DevStack:
         self.home.mkdir(parents=True, exist_ok=True)
         try:
             self.start_anvil()
+            if self.solana:
+                self.start_solana_devchain()
             self.start_signer()
             self.start_orchestrator()
         except BaseException:
@@ -202,6 +212,22 @@ class DevStack:
             deployer = self.web3.eth.accounts[9]
             self.uniswap_factory = contracts.deploy(self.web3, "UniswapV2Factory", sender=deployer)
             self.uniswap_router = contracts.deploy(self.web3, "UniswapV2Router02", self.uniswap_factory, sender=deployer)
+
+    def start_solana_devchain(self) -> None:
+        port = free_port()
+        self.solana_rpc_url = f"http://127.0.0.1:{port}"
+        process = self._spawn("solana-devchain", [sys.executable, "-m", "corral.solana_devchain", "--port", str(port)])
+        _wait_for(lambda: self.solana_rpc("getHealth") == "ok", "the Solana devchain", 30, process)
+
+    def solana_rpc(self, method: str, *params: object) -> object:
+        """One JSON-RPC call to the Solana devchain; returns its result (raises on an error)."""
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+        request = urllib.request.Request(self.solana_rpc_url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.loads(response.read())
+        if "error" in answer:
+            raise RuntimeError(f"{method}: {answer['error']}")
+        return answer["result"]
 
     def start_signer(self) -> None:
         if not self.passphrase_file.exists():
@@ -232,15 +258,18 @@ class DevStack:
             top["api_token_file"] = str(token_file)
         if self.tls:
             top["tls_cert_file"], top["tls_key_file"] = str(self.tls[0]), str(self.tls[1])
-        chain: dict[str, object] = {"rpc_url": self.rpc_url}
+        chain: dict[str, object] = {"rpc_url": self.rpc_url, **self.chain}
         if self.uniswap_router:
             chain["uniswap_v2_router"] = self.uniswap_router
         scheduler = {"minute_seconds": self.minute_seconds, "tick_seconds": self.tick_seconds,
                      "max_parallel_executions": self.max_parallel_executions}
-        config.write_text(_toml(top, {
+        tables = {
             f'chains."ethereum:{ANVIL_CHAIN_ID}"': chain, "sandbox": self.sandbox, "scheduler": scheduler,
             "reconciliation": self.reconciliation, "swaps": self.swaps,
-        }))
+        }
+        if self.solana_rpc_url:
+            tables["solana"] = {"rpc_url": self.solana_rpc_url, "confirmation_timeout_seconds": 30.0}
+        config.write_text(_toml(top, tables))
         process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)])
         self.channel = self.open_channel(token=self.api_token)
         self.api = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channel)
@@ -304,6 +333,10 @@ class DevStack:
         """A Solana wallet; its policy allows nothing until `set_policy`."""
         args = ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file)]
         return self.corral(*args, "wallet", "create", "--type", "solana").stdout.strip()
+
+    def airdrop(self, address: str, lamports: int) -> None:
+        """Funds a Solana address on the devchain (requestAirdrop lands at once there)."""
+        self.solana_rpc("requestAirdrop", address, lamports)
 
     def set_policy(self, wallet: str, policy: dict) -> None:
         """Replaces the wallet's policy as its owner does: `corral signer policy set --file`."""

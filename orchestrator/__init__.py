@@ -9,8 +9,8 @@ frontend API. It holds no keys: every signature is asked of the signer.
 - `scheduler`       finding due sessions and dispatching executions
 - `executions`      one execution: socket, runtime server, sandbox, outcome
 - `runtime_service` the AgentRuntime API an execution's sandbox calls
-- `transactions`    the sign-and-send path (validate, fill, sign, broadcast, confirm)
-- `chains`          chain access (EVM JSON-RPC)
+- `transactions`    the sign-and-send paths, EVM and Solana (validate, fill, sign, broadcast, confirm)
+- `chains`          chain access (EVM JSON-RPC with web3.py, Solana JSON-RPC with solana-py)
 - `positions`       a session's positions from its allocation and its transactions
 - `signer_client`   the client side of the signer socket
 - `api`             the OrchestratorService frontend API

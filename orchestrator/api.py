@@ -14,9 +14,9 @@ from sqlalchemy.orm import selectinload
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator import events, memory
 from orchestrator.agents import agent_manifest, register_agent
-from orchestrator.chains.evm import EvmChain
+from orchestrator.chains import Chain
 from orchestrator.errors import Refused, as_grpc_status
-from orchestrator.manifest import NATIVE_EVM
+from orchestrator.positions import session_positions
 from orchestrator.sessions import Sessions
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import (
@@ -54,6 +54,7 @@ TX_STATUS = {
     "confirmed": orchestrator_pb2.TRANSACTION_STATUS_CONFIRMED,
     "reverted": orchestrator_pb2.TRANSACTION_STATUS_REVERTED,
     "rejected": orchestrator_pb2.TRANSACTION_STATUS_REJECTED,
+    "expired": orchestrator_pb2.TRANSACTION_STATUS_EXPIRED,
 }
 SUGGESTION_KIND = {
     "transaction": orchestrator_pb2.SUGGESTION_KIND_TRANSACTION, "message": orchestrator_pb2.SUGGESTION_KIND_MESSAGE,
@@ -204,7 +205,7 @@ def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
 class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     def __init__(
         self, db: Database, backend: SandboxBackend, sessions: Sessions, suggestions: Suggestions, signer: SignerClient,
-        chains: dict[str, EvmChain],
+        chains: dict[str, Chain],
     ) -> None:
         self._db = db
         self._backend = backend
@@ -233,10 +234,10 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         wallets = []
         for address, wallet_type in held.items():
             balances = []
-            if wallet_type == "ethereum":  # the configured chains are EVM chains
-                for network, chain in sorted(self._chains.items()):
+            for network, chain in sorted(self._chains.items()):
+                if chain.wallet_type == wallet_type:
                     amount = await chain.balance(address)
-                    balances.append(orchestrator_pb2.Balance(network=network, asset_address=NATIVE_EVM, amount=str(amount)))
+                    balances.append(orchestrator_pb2.Balance(network=network, asset_address=chain.native_asset, amount=str(amount)))
             wallets.append(orchestrator_pb2.Wallet(address=address, wallet_type=wallet_type, balances=balances))
         return orchestrator_pb2.ListWalletsResponse(wallets=wallets)
 
@@ -268,11 +269,19 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
 
     @as_grpc_status
     async def GetSession(self, request, context):
-        return orchestrator_pb2.GetSessionResponse(session=session_message(self._sessions.get(request.session_id)))
+        return orchestrator_pb2.GetSessionResponse(session=self._with_positions(self._sessions.get(request.session_id)))
 
     @as_grpc_status
     async def ListSessions(self, request, context):
-        return orchestrator_pb2.ListSessionsResponse(sessions=[session_message(s) for s in self._sessions.list()])
+        return orchestrator_pb2.ListSessionsResponse(sessions=[self._with_positions(s) for s in self._sessions.list()])
+
+    def _with_positions(self, row: SessionRow) -> orchestrator_pb2.Session:
+        message = session_message(row)
+        with self._db.session() as db:
+            positions, pending = session_positions(db, row)
+        message.positions.extend(positions)
+        message.has_pending_transactions = pending
+        return message
 
     @as_grpc_status
     async def ListExecutions(self, request, context):

@@ -31,6 +31,19 @@ class ChainConfig(BaseModel):
         return value
 
 
+class SolanaConfig(BaseModel):
+    """The Solana cluster sessions of `walletType = "solana"` agents use (network "solana")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rpc_url: str
+    # Format string for a transaction link, e.g. "https://solscan.io/tx/{tx_hash}".
+    explorer_tx_url: str | None = None
+    # Seconds to wait for a sent transaction to be confirmed before giving up on the call
+    # (the transaction stays tracked; its blockhash expires after ~60-90 s on a real cluster).
+    confirmation_timeout_seconds: float = Field(default=90.0, gt=0)
+
+
 class SandboxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -104,6 +117,8 @@ class OrchestratorConfig(BaseModel):
     chains: dict[str, ChainConfig] = Field(
         default_factory=lambda: {"ethereum:31337": ChainConfig(rpc_url="http://127.0.0.1:8545")}
     )
+    # Off unless set: `[solana] rpc_url = "..."` enables Solana sessions.
+    solana: SolanaConfig | None = None
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)

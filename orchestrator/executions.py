@@ -31,7 +31,7 @@ from orchestrator.settings_values import resolve
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database, ExecutionRow, SessionRow, utcnow
 from orchestrator.suggestions import Suggestions
-from orchestrator.transactions import EvmSender
+from orchestrator.transactions import TransactionSender
 from orchestrator.warm_pool import WarmPool
 from sandbox_runner.backend import (
     SANDBOX_GID,
@@ -57,13 +57,13 @@ INSTALLATION_LABEL = "org.corral.installation"
 
 class ExecutionRunner:
     def __init__(
-        self, config: OrchestratorConfig, db: Database, backend: SandboxBackend, evm_sender: EvmSender, signer: SignerClient,
+        self, config: OrchestratorConfig, db: Database, backend: SandboxBackend, sender: TransactionSender, signer: SignerClient,
         suggestions: Suggestions | None = None,
     ) -> None:
         self._config = config
         self._db = db
         self._backend = backend
-        self._evm = evm_sender
+        self._sender = sender
         self._signer = signer
         self._suggestions = suggestions
         self._socket_root = config.socket_root.resolve()
@@ -154,7 +154,7 @@ class ExecutionRunner:
             # Bound under a temporary name and renamed once the sandbox user may use it:
             # a pooled sandbox takes the socket appearing as its signal to connect.
             binding = socket_dir / f".{SOCKET_NAME}.binding"
-            server = await start_runtime_server(str(binding), ticket, self._db, self._evm, self._signer, self._suggestions)
+            server = await start_runtime_server(str(binding), ticket, self._db, self._sender, self._signer, self._suggestions)
             _hand_to_sandbox_user(binding)
             os.rename(binding, socket_dir / SOCKET_NAME)
             if pooled:

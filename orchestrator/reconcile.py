@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from orchestrator import events
-from orchestrator.chains.evm import EvmChain, SimulationFailed
+from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.config import ReconciliationConfig
-from orchestrator.manifest import NATIVE_EVM
+from orchestrator.manifest import address_key
 from orchestrator.positions import session_positions
 from orchestrator.store import Database, DriftRow, SessionRow, utcnow
 
@@ -29,31 +29,38 @@ ACTIVE = ("running", "paused", "unwinding")
 
 
 class Reconciler:
-    def __init__(self, db: Database, chains: dict[str, EvmChain], config: ReconciliationConfig) -> None:
+    def __init__(self, db: Database, chains: dict[str, Chain], config: ReconciliationConfig) -> None:
         self._db = db
         self._chains = chains
         self._config = config
 
     async def run_once(self) -> list[DriftRow]:
+        # Wallets and assets are keyed as their chain compares them (hex in any case is one
+        # address; base58 is case-sensitive), and read back in the spelling first seen.
         owed: defaultdict[tuple[str, str, str], int] = defaultdict(int)  # (wallet, network, asset) -> amount
+        spelling: dict[str, str] = {}
         sessions_of: defaultdict[str, list[int]] = defaultdict(list)
         unsettled: set[str] = set()
         with self._db.session() as db:
             for session in db.scalars(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.status.in_(ACTIVE))):
-                wallet = session.wallet_address.lower()
+                wallet = address_key(session.allocation_network, session.wallet_address)
+                spelling.setdefault(wallet, session.wallet_address)
                 sessions_of[wallet].append(session.id)
                 positions, pending = session_positions(db, session)
                 if pending:
                     unsettled.add(wallet)
                 for position in positions:
-                    owed[(wallet, position.network, position.asset_address.lower())] += int(position.current_qty)
+                    asset = address_key(position.network, position.asset_address)
+                    spelling.setdefault(asset, position.asset_address)
+                    owed[(wallet, position.network, asset)] += int(position.current_qty)
         drifts = []
         for (wallet, network, asset), expected in sorted(owed.items()):
             chain = self._chains.get(network)
             if wallet in unsettled or chain is None:
                 continue
+            address, token = spelling[wallet], spelling[asset]
             try:
-                on_chain = await chain.balance(wallet) if asset == NATIVE_EVM else await chain.token_balance(asset, wallet)
+                on_chain = await chain.balance(address) if asset == address_key(network, chain.native_asset) else await chain.token_balance(token, address)
             except (SimulationFailed, OSError, ValueError) as exc:
                 log.warning("could not read %s on %s for %s: %s", asset, network, wallet, exc)
                 continue

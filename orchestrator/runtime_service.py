@@ -26,7 +26,7 @@ from orchestrator.signer_client import SignerClient
 from orchestrator.store import AssetChangeRow, Database, ExecutionLogRow, SessionRow, utcnow
 from orchestrator.suggestions import Suggestions
 from orchestrator.swaps.service import Swaps
-from orchestrator.transactions import EvmSender
+from orchestrator.transactions import TransactionSender
 
 log = logging.getLogger("corral.runtime")
 
@@ -83,11 +83,11 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
 
 class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
     def __init__(
-        self, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender, signer: SignerClient, suggestions: Suggestions | None
+        self, ticket: ExecutionTicket, db: Database, sender: TransactionSender, signer: SignerClient, suggestions: Suggestions | None
     ) -> None:
         self._ticket = ticket
         self._db = db
-        self._evm = evm_sender
+        self._sender = sender
         self._signer = signer
         self._suggestions = suggestions
 
@@ -170,8 +170,8 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
             return runtime_pb2.SignAndSendResponse(
                 suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details)
             )
-        tx = await self._evm.sign_and_send(session, execution_id, request)
-        chain_url = self._evm.transaction_url(tx.network, tx.tx_hash)
+        tx = await self._sender.sign_and_send(session, execution_id, request)
+        chain_url = self._sender.transaction_url(tx.network, tx.tx_hash)
         response = runtime_pb2.SignAndSendResponse(internal_transaction_id=tx.id, tx_hash=tx.tx_hash)
         if chain_url:
             response.transaction_url = chain_url
@@ -243,7 +243,7 @@ def _struct(values: dict) -> Struct:
 
 
 async def start_runtime_server(
-    socket_path: str, ticket: ExecutionTicket, db: Database, evm_sender: EvmSender, signer: SignerClient,
+    socket_path: str, ticket: ExecutionTicket, db: Database, sender: TransactionSender, signer: SignerClient,
     suggestions: Suggestions | None = None,
 ) -> grpc.aio.Server:
     server = grpc.aio.server(
@@ -251,7 +251,7 @@ async def start_runtime_server(
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
         maximum_concurrent_rpcs=16,
     )
-    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, evm_sender, signer, suggestions), server)
+    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, sender, signer, suggestions), server)
     server.add_insecure_port(f"unix:{socket_path}")
     await server.start()
     return server

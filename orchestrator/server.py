@@ -14,7 +14,9 @@ from grpc_reflection.v1alpha import reflection
 
 from corral.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator.api import OrchestratorApi
+from orchestrator.chains import Chain
 from orchestrator.chains.evm import EvmChain
+from orchestrator.chains.solana import SolanaChain
 from orchestrator.config import OrchestratorConfig
 from orchestrator.errors import refusing_handler
 from orchestrator.executions import ExecutionRunner
@@ -26,7 +28,7 @@ from orchestrator.store import Database
 from orchestrator.suggestions import Suggestions
 from orchestrator.swaps.service import Swaps
 from orchestrator.swaps.uniswap_v2 import UniswapV2Engine
-from orchestrator.transactions import EvmSender
+from orchestrator.transactions import EvmSender, SolanaSender, TransactionSender
 from sandbox_runner.backend import SandboxBackend
 
 log = logging.getLogger("corral.orchestrator")
@@ -61,14 +63,18 @@ def make_backend(config: OrchestratorConfig) -> SandboxBackend:
 
 async def serve(config: OrchestratorConfig) -> None:
     db = Database(config.database_url)
-    chains = {network: EvmChain(network, chain) for network, chain in config.chains.items()}
+    evm_chains = {network: EvmChain(network, chain) for network, chain in config.chains.items()}
+    solana_chain = SolanaChain(config.solana) if config.solana else None
+    # Every chain sessions can hold assets on, by network name.
+    chains: dict[str, Chain] = {**evm_chains, **({solana_chain.network: solana_chain} if solana_chain else {})}
     signer = SignerClient(config.signer_socket)
     backend = make_backend(config)
-    evm_sender = EvmSender(db, chains, signer)
-    engines = [UniswapV2Engine(chains[network], chain.uniswap_v2_router) for network, chain in config.chains.items() if chain.uniswap_v2_router]
+    evm_sender = EvmSender(db, evm_chains, signer)
+    sender = TransactionSender(evm_sender, SolanaSender(db, solana_chain, signer))
+    engines = [UniswapV2Engine(evm_chains[network], chain.uniswap_v2_router) for network, chain in config.chains.items() if chain.uniswap_v2_router]
     swaps = Swaps(db, evm_sender, engines, config.swaps.quote_ttl_seconds)
-    suggestions = Suggestions(db, evm_sender, signer, swaps)
-    runner = ExecutionRunner(config, db, backend, evm_sender, signer, suggestions)
+    suggestions = Suggestions(db, sender, signer, swaps)
+    runner = ExecutionRunner(config, db, backend, sender, signer, suggestions)
     scheduler = Scheduler(db, runner, config.scheduler.tick_seconds, config.scheduler.max_parallel_executions)
     scheduler.recover()
     suggestions.recover()

@@ -16,9 +16,9 @@ from sqlalchemy.orm import joinedload
 from corral.v1 import signer_pb2
 from orchestrator import events, memory
 from orchestrator.agents import agent_manifest
-from orchestrator.chains.evm import EvmChain, SimulationFailed
+from orchestrator.chains import Chain, SimulationFailed
+from orchestrator.chains.evm import EvmChain
 from orchestrator.errors import invalid, not_found, precondition
-from orchestrator.manifest import NATIVE_EVM
 from orchestrator.positions import session_positions
 from orchestrator.schedule import resume_at
 from orchestrator.settings_values import SettingError, resolve
@@ -29,7 +29,7 @@ ACTIVE = ("created", "running", "paused", "unwinding")
 
 
 class Sessions:
-    def __init__(self, db: Database, signer: SignerClient, chains: dict[str, EvmChain], minute_seconds: float = 60.0) -> None:
+    def __init__(self, db: Database, signer: SignerClient, chains: dict[str, Chain], minute_seconds: float = 60.0) -> None:
         self._db = db
         self._signer = signer
         self._chains = chains
@@ -49,8 +49,6 @@ class Sessions:
             raise not_found(f"wallet {wallet_address!r} is not held by the signer; create it with `corral signer wallet create`")
         if manifest.walletType != held[wallet]:
             raise precondition(f"agent {agent.name!r} needs a {manifest.walletType} wallet; {wallet} is a {held[wallet]} wallet")
-        if manifest.walletType != "ethereum":
-            raise precondition(f"agent {agent.name!r} runs on {manifest.walletType}; this orchestrator runs EVM sessions only so far")
 
         mode = mode or manifest.default_execution_mode
         if mode not in manifest.allowedExecutionModes:
@@ -74,7 +72,7 @@ class Sessions:
         if int(amount) < int(asset.minimumAmount):
             raise precondition(f"allocation {amount} is below the agent's minimumAmount {asset.minimumAmount}")
 
-        native = asset.address.lower() == NATIVE_EVM
+        native = chain.same_address(asset.address, chain.native_asset)
         try:
             balance = await chain.balance(wallet) if native else await chain.token_balance(asset.address, wallet)
         except SimulationFailed as exc:
@@ -119,10 +117,22 @@ class Sessions:
             db.commit()
 
         # The signer bounds what the session may spend, by the wallet owner's policy.
+        # (EVM chains so far: Solana policies cap per transaction and per rolling window.)
+        if isinstance(chain, EvmChain):
+            await self._open_budget(session, chain, native)
+        with self._db.session() as db:
+            row = db.get(SessionRow, session.id)
+            row.status, row.next_run_at = "running", utcnow()
+            events.record(db, "session", "running", row.id, row.id)
+            db.commit()
+        return self.get(session.id)
+
+    async def _open_budget(self, session: SessionRow, chain: EvmChain, native: bool) -> None:
+        wallet, asset, amount = session.wallet_address, session.allocation_asset, session.allocation_amount
         try:
             await self._signer.open_session_budget(
                 signer_pb2.OpenSessionBudgetRequest(
-                    wallet_address=wallet, session_id=session.id, chain_id=chain.chain_id, asset="native" if native else asset.address.lower(), amount=amount
+                    wallet_address=wallet, session_id=session.id, chain_id=chain.chain_id, asset="native" if native else asset.lower(), amount=amount
                 )
             )
         except grpc.aio.AioRpcError as exc:
@@ -130,12 +140,6 @@ class Sessions:
                 db.delete(db.get(SessionRow, session.id))
                 db.commit()
             raise precondition(f"the signer did not open the session's budget: {exc.details()}") from None
-        with self._db.session() as db:
-            row = db.get(SessionRow, session.id)
-            row.status, row.next_run_at = "running", utcnow()
-            events.record(db, "session", "running", row.id, row.id)
-            db.commit()
-        return self.get(session.id)
 
     def _check_one_hyperliquid_agent(self, wallet: str) -> None:
         """Hyperliquid has one account per wallet: two agents trading it would trade each

@@ -25,6 +25,10 @@ class SignerClient:
         """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused."""
         return await self._stub.SignEvmTransaction(request, timeout=30)
 
+    async def sign_solana_transaction(self, request: signer_pb2.SignSolanaTransactionRequest) -> signer_pb2.SignSolanaTransactionResponse:
+        """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused."""
+        return await self._stub.SignSolanaTransaction(request, timeout=30)
+
     async def sign_evm_message(self, request: signer_pb2.SignEvmMessageRequest) -> signer_pb2.SignEvmMessageResponse:
         return await self._stub.SignEvmMessage(request, timeout=30)
 

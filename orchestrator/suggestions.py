@@ -21,12 +21,11 @@ from sqlalchemy.orm import joinedload
 
 from corral.v1 import runtime_pb2
 from orchestrator import events, messages
-from orchestrator.chains.evm import SimulationFailed
 from orchestrator.errors import Refused, invalid, not_found, precondition
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database, SessionRow, SuggestionRow, TransactionRow, utcnow
 from orchestrator.swaps.service import Swaps
-from orchestrator.transactions import EvmSender
+from orchestrator.transactions import TransactionSender
 
 log = logging.getLogger("corral.suggestions")
 
@@ -34,26 +33,18 @@ DISCARDED = ("rejected", "expired", "cleared")
 
 
 class Suggestions:
-    def __init__(self, db: Database, evm: EvmSender, signer: SignerClient, swaps: Swaps | None = None) -> None:
+    def __init__(self, db: Database, sender: TransactionSender, signer: SignerClient, swaps: Swaps | None = None) -> None:
         self._db = db
-        self._evm = evm
+        self._sender = sender
         self._signer = signer
         self.swaps = swaps
 
     async def suggest_transaction(self, session: SessionRow, execution_id: int, request: runtime_pb2.SignAndSendRequest) -> SuggestionRow:
-        chain, evm = self._evm.validate(session, request)
-        details = {
-            "network": request.network, "from": session.wallet_address, "to": evm.to_address, "value": evm.value,
-            "data": evm.data or "0x",
-        }
+        expires_at = _expiry(request.expires_at) if request.HasField("expires_at") else None
+        # Validated like an auto-mode call (a refusal stores nothing), then previewed.
+        details = await self._sender.preview(session, request)
         if request.HasField("message"):
             details["message"] = request.message
-        expires_at = _expiry(request.expires_at) if request.HasField("expires_at") else None
-        try:
-            gas = await chain.estimate_gas(session.wallet_address, evm.to_address, int(evm.value), bytes.fromhex((evm.data or "0x")[2:]))
-            details["simulation"] = {"succeeded": True, "gas": gas}
-        except (SimulationFailed, OSError) as exc:  # a preview only: an unreachable node does not stop the suggestion
-            details["simulation"] = {"succeeded": False, "error": str(exc)}
         return self._store(session, execution_id, "transaction", request.SerializeToString(), details, expires_at)
 
     def suggest_swap(self, session: SessionRow, execution_id: int, request: runtime_pb2.SwapExecuteRequest) -> SuggestionRow:
@@ -140,7 +131,7 @@ class Suggestions:
             request = runtime_pb2.SignAndSendRequest.FromString(row.request)
             # A request id of its own: approving can never send it twice.
             request.request_id = f"suggestion-{row.id}"
-            tx = await self._evm.sign_and_send(session, row.execution_id, request)
+            tx = await self._sender.sign_and_send(session, row.execution_id, request)
             return {"transaction_id": tx.id, "tx_hash": tx.tx_hash}
         if row.kind == "swap":
             if self.swaps is None:

@@ -40,7 +40,9 @@ ROOTFS_PACKAGES = ["python3"]
 ROOTFS_RECIPE_VERSION = "2"
 # The image's Python is Debian bookworm's 3.11; wheels are picked for it.
 IMAGE_PYTHON = "3.11"
-SDK_DEPENDENCIES = ["grpcio", "protobuf", "pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection"]
+SDK_DEPENDENCIES = ["grpcio", "protobuf", "pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection",
+                    # So Solana agents can build transactions offline (the sandbox has no package index).
+                    "solders", "jsonalias"]
 BASE_REPOSITORY = "corral-base"
 ROOTFS_REPOSITORY = "corral-rootfs"
 MANIFEST_LABEL = "org.corral.manifest"

@@ -43,6 +43,8 @@ class SwapExecuteData(_Response):
     out: dict[str, Any] | None = None
     lastUpdated: int | None = None
     error: str | None = None
+    # Each step sent: {step, description, status: confirmed|failed|pending, txHash?, error?}.
+    steps: list[dict[str, Any]] = Field(default_factory=list)
 
 
 def _struct(values: dict) -> Struct:

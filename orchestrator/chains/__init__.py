@@ -1,1 +1,33 @@
-"""Chain access. The orchestrator reads state and broadcasts; it never signs."""
+"""Chain access. The orchestrator reads state and broadcasts; it never signs.
+
+- `evm`     EVM JSON-RPC with web3.py (networks "ethereum:<chainId>")
+- `solana`  Solana JSON-RPC with solana-py (network "solana")
+
+Both kinds answer the reads sessions and reconciliation need through `Chain`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class SimulationFailed(Exception):
+    """The chain refused a read or a simulation: the message says what it answered."""
+
+
+class Chain(Protocol):
+    """What starting a session, listing wallets and reconciliation read from any chain."""
+
+    network: str
+    # The kind of wallet that holds assets here: "ethereum" or "solana".
+    wallet_type: str
+    # The asset address positions use for the chain's native coin.
+    native_asset: str
+
+    def same_address(self, a: str, b: str) -> bool: ...
+
+    async def balance(self, address: str) -> int: ...
+
+    async def token_balance(self, token: str, owner: str) -> int: ...
+
+    def transaction_url(self, tx_hash: str) -> str | None: ...

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TimeExhausted
 
+from orchestrator.chains import SimulationFailed
 from orchestrator.config import ChainConfig
+from orchestrator.manifest import NATIVE_EVM
+
+__all__ = ["EvmChain", "Fees", "Receipt", "SimulationFailed", "TokenTransfer"]
 
 
 @dataclass(frozen=True)
@@ -48,16 +52,19 @@ class Receipt:
     block_timestamp: int = 0
 
 
-class SimulationFailed(Exception):
-    pass
-
-
 class EvmChain:
+    native_asset = NATIVE_EVM
+    wallet_type = "ethereum"
+
     def __init__(self, network: str, config: ChainConfig) -> None:
         self.network = network
         self.chain_id = int(network.split(":", 1)[1])
         self.config = config
         self._w3 = Web3(Web3.HTTPProvider(config.rpc_url, request_kwargs={"timeout": 30}))
+
+    @staticmethod
+    def same_address(a: str, b: str) -> bool:
+        return a.lower() == b.lower()  # hex addresses: the checksum case is only a spelling
 
     async def balance(self, address: str) -> int:
         return await asyncio.to_thread(self._w3.eth.get_balance, Web3.to_checksum_address(address))

@@ -8,7 +8,7 @@ Legacy keys are accepted and mapped to the current ones first (see `legacy`). Th
 the public names, so `from orchestrator.manifest import X` works for all of them.
 """
 
-from orchestrator.manifest.addresses import LEGACY_NATIVE_EVM, NATIVE_EVM, NATIVE_SOLANA, address_problem
+from orchestrator.manifest.addresses import LEGACY_NATIVE_EVM, NATIVE_EVM, NATIVE_SOLANA, address_key, address_problem, native_asset
 from orchestrator.manifest.choices import (
     EXECUTION_MODES,
     LEGACY_SETTING_TYPES,
@@ -48,8 +48,10 @@ __all__ = [
     "SandboxRequest",
     "Setting",
     "StartingAsset",
+    "address_key",
     "address_problem",
     "load_manifest_dir",
     "map_legacy_keys",
+    "native_asset",
     "parse_manifest",
 ]

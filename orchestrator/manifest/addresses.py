@@ -12,6 +12,19 @@ NATIVE_EVM = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
 NATIVE_SOLANA = "11111111111111111111111111111111"
 LEGACY_NATIVE_EVM = "0x0000000000000000000000000000000000000000"
 
+
+
+def native_asset(network: str) -> str:
+    """The address positions use for a network's native coin."""
+    return NATIVE_SOLANA if network == "solana" else NATIVE_EVM
+
+
+def address_key(network: str, address: str) -> str:
+    """An address as compared on `network`: hex addresses in any case are one address,
+    base58 (Solana) addresses are case-sensitive."""
+    return address if network == "solana" else address.lower()
+
+
 _EVM_NETWORK = re.compile(r"^ethereum:([1-9]\d*)$")
 _HYPERCORE_NETWORK = re.compile(r"^hypercore:[a-z0-9-]+$")
 _EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Bumped with every change to the tables below; a database made by another version is
 # refused at start with a clear message rather than failing on a missing column.
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 
 
 class Base(DeclarativeBase):
@@ -139,8 +139,11 @@ class TransactionRow(Base):
     value: Mapped[str] = mapped_column(String(80))
     data: Mapped[str] = mapped_column(Text, default="0x")
     message: Mapped[str] = mapped_column(String(256), default="")
+    # EVM: the nonce it was signed with. Solana: None (the blockhash plays that part).
     nonce: Mapped[int | None]
-    # pending | signed | confirmed | reverted | rejected
+    # Solana: the last block height at which the signed bytes can still land.
+    valid_until_block: Mapped[int | None] = mapped_column(default=None)
+    # pending | signed | confirmed | reverted | rejected | expired (Solana: never landed)
     status: Mapped[str] = mapped_column(String(16))
     signed_raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     tx_hash: Mapped[str] = mapped_column(String(80), default="")

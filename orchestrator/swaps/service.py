@@ -20,10 +20,11 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from corral.v1 import runtime_pb2
 from orchestrator.errors import Refused
-from orchestrator.store import Database, QuoteRow, SessionRow, utcnow
+from orchestrator.store import Database, QuoteRow, SessionRow, TransactionRow, utcnow
 from orchestrator.swaps.model import EngineQuote, QuoteRequest, SwapError
 from orchestrator.transactions import EvmSender
 
@@ -117,10 +118,15 @@ class Swaps:
         return await self.execute(session, execution_id, fresh)
 
     async def _run_steps(self, session: SessionRow, execution_id: int | None, row: QuoteRow) -> dict:
+        """Sends the quote's steps in order (spot first: a step that fails stops the ones after
+        it). The status is success (all confirmed), failure (one failed; nothing after it was
+        sent) or delayed (one was broadcast but not confirmed in time; it may still land, so
+        nothing after it was sent). This engine swaps on one chain, so never refund."""
         network = row.data["assetSend"]["network"]
+        steps = row.data["steps"]
         sent: list[dict] = []
-        error = None
-        for n, step in enumerate(row.data["steps"]):
+        error, status = None, "success"
+        for n, step in enumerate(steps):
             details = step["transactionDetails"]
             request = runtime_pb2.SignAndSendRequest(
                 request_id=f"swap-{row.id}-{n}", network=network, message=step["description"][:250],
@@ -129,21 +135,31 @@ class Swaps:
             try:
                 tx = await self._evm.sign_and_send(session, execution_id, request)
             except Refused as refused:
-                error = f"step {n + 1} of {len(row.data['steps'])} ({step['description']}) failed: {refused.message}"
-                sent.append({"step": n + 1, "description": step["description"], "status": "failed", "error": refused.message})
+                status = "delayed" if refused.code == grpc.StatusCode.DEADLINE_EXCEEDED else "failure"
+                error = f"step {n + 1} of {len(steps)} ({step['description']}) {'is not confirmed yet' if status == 'delayed' else 'failed'}: {refused.message}"
+                entry = {"step": n + 1, "description": step["description"], "status": "pending" if status == "delayed" else "failed",
+                         "error": refused.message}
+                if tx_hash := self._tx_hash(request.request_id):
+                    entry["txHash"] = tx_hash
+                sent.append(entry)
                 break
             sent.append({"step": n + 1, "description": step["description"], "status": "confirmed", "txHash": tx.tx_hash})
         hashes = [s["txHash"] for s in sent if "txHash" in s]
         result = {
-            "status": "failure" if error else "success",
+            "status": status,
             "in": {"network": network, "txs": hashes},
-            "out": {"network": network, "txs": hashes[-1:] if not error else []},
+            "out": {"network": network, "txs": hashes[-1:] if status == "success" else []},
             "lastUpdated": int(time.time() * 1000),
             "steps": sent,
         }
         if error:
-            result["error"] = error + (f"; not sent: steps {len(sent) + 1}..{len(row.data['steps'])}" if len(sent) < len(row.data["steps"]) else "")
+            result["error"] = error + (f"; not sent: steps {len(sent) + 1}..{len(steps)}" if len(sent) < len(steps) else "")
         return result
+
+    def _tx_hash(self, request_id: str) -> str:
+        """The hash of a step's transaction if it got as far as being signed."""
+        with self._db.session() as db:
+            return db.scalar(select(TransactionRow.tx_hash).where(TransactionRow.request_id == request_id)) or ""
 
 
 def _quote_data(quote_id: str, session: SessionRow, request: QuoteRequest, quote: EngineQuote, deadline: int, ttl: float) -> dict:

@@ -7,12 +7,14 @@ import shutil
 import subprocess
 
 import pytest
+from solders.keypair import Keypair
 
 from corral.devstack import CORRAL_COMMAND, DevStack
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
+from orchestrator.manifest import NATIVE_SOLANA
 from tests.conftest import REPO_ROOT
-from tests.helpers import finished, wait_for
+from tests.helpers import agent_from_template, finished, wait_for
 
 MANUALIST = REPO_ROOT / "tests" / "agents" / "manualist"
 
@@ -74,3 +76,13 @@ def test_session_suggestion_and_memory_commands(stack, agent_image):
     assert missing.returncode == 1 and "NOT_FOUND: session 99999 does not exist" in missing.stderr
     stopped = corral("session", "stop", sid, *server)
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
+
+
+def test_dev_run_runs_a_solana_agent_on_the_devchain(tmp_path):
+    agent = agent_from_template(REPO_ROOT / "tests" / "agents" / "solpayer", tmp_path / "solpayer", name="Dev Sol", asset=NATIVE_SOLANA)
+    recipient = str(Keypair().pubkey())
+    done = corral("dev", "run", str(agent), "--setting", "lamports=5000000", "--setting", f"recipient={recipient}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "funded with 10 SOL on the local Solana devchain" in done.stdout
+    assert "execution 1 [succeeded]" in done.stdout and '"sent": true' in done.stdout
+    assert "confirmed" in done.stdout.split("transactions:")[1]

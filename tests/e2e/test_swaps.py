@@ -43,7 +43,9 @@ class Market:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with DevStack(tmp_path_factory.mktemp("swaps"), minute_seconds=1.0, uniswap=True, swaps={"quote_ttl_seconds": 4}) as stack:
+    # A short receipt wait, so that a step broadcast but not mined is reported (as delayed) quickly.
+    with DevStack(tmp_path_factory.mktemp("swaps"), minute_seconds=1.0, uniswap=True, swaps={"quote_ttl_seconds": 4},
+                  chain={"receipt_timeout_seconds": 5.0}) as stack:
         yield stack
 
 
@@ -156,8 +158,33 @@ def test_a_failed_step_stops_the_ones_after_it(stack, market, agent_image, tmp_p
         agent_id=dca, wallet_address=wallet, settings={"token": market.token}, allocation_amount="200000")).session
     run = wait_for(lambda: finished(stack, session.id), what="a run")[0]
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
-    assert records(run)[0]["status"] == "failure"
+    result = records(run)[0]
+    assert result["status"] == "failure" and result["steps"] == ["failed"]
+    assert result["error"][0].startswith("step 1 of 2 (approve ") and result["error"][1].endswith("; not sent: steps 2..2")
     txs = stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions
     assert [t.status for t in txs] == [pb.TRANSACTION_STATUS_REJECTED]  # the approve, refused by the signer; no swap
     assert "approval-limit" in txs[0].error
     assert market.balance(market.stable, wallet) == MINTED and market.balance(market.token, wallet) == 0
+
+
+def test_a_step_not_mined_in_time_is_delayed_and_nothing_after_it_is_sent(stack, market, agent_image, tmp_path):
+    """The node accepts the approve but mines nothing: the swap reports `delayed` with the
+    approve's hash (it may still land), and the swap itself is never sent."""
+    wallet = trading_wallet(stack, market)
+    dca = agent(stack, agent_image, tmp_path, DCA, "Delayed", stable=market.stable)
+    stack.web3.provider.make_request("evm_setAutomine", [False])
+    try:
+        session = stack.api.StartSession(pb.StartSessionRequest(
+            agent_id=dca, wallet_address=wallet, settings={"token": market.token}, allocation_amount="200000")).session
+        run = wait_for(lambda: finished(stack, session.id), what="a run")[0]
+        stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+        txs = stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions
+    finally:
+        stack.web3.provider.make_request("evm_setAutomine", [True])
+        stack.web3.provider.make_request("evm_mine", [])
+    result = records(run)[0]
+    assert result["status"] == "delayed" and result["steps"] == ["pending"], result
+    assert result["error"][0].startswith("step 1 of 2 (approve ") and result["error"][1].endswith("; not sent: steps 2..2")
+    assert [t.status for t in txs] == [pb.TRANSACTION_STATUS_SIGNED]  # the approve, broadcast; no swap
+    # Mined once the node mines again: it was only late.
+    assert stack.web3.eth.get_transaction_receipt(txs[0].tx_hash).status == 1

@@ -8,15 +8,23 @@ import asyncio
 import grpc
 import pytest
 from google.protobuf.struct_pb2 import Struct
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.transaction import Transaction
 
 from corral.v1 import runtime_pb2, runtime_pb2_grpc
 from orchestrator.chains.evm import EvmChain
-from orchestrator.config import ChainConfig
+from orchestrator.chains.solana import SolanaChain
+from orchestrator.config import ChainConfig, SolanaConfig
+from orchestrator.manifest import NATIVE_SOLANA
 from orchestrator.runtime_service import ExecutionTicket, start_runtime_server
 from orchestrator.store import AgentRow, Database, MemoryRow, QuoteRow, SessionRow, SuggestionRow, TransactionRow
 from orchestrator.suggestions import Suggestions
 from orchestrator.swaps.service import Swaps
-from orchestrator.transactions import EvmSender
+from orchestrator.transactions import EvmSender, SolanaSender, TransactionSender
 
 TOKEN = "t" * 43
 
@@ -75,21 +83,65 @@ MANUAL_CASES = [
 ]
 
 
-ALL_CASES = [("auto", *c) for c in CASES] + [("manual", *c) for c in MANUAL_CASES]
+SOLANA_WALLET = Keypair()
 
 
-@pytest.mark.parametrize("mode, method, request_message, code, fragment", ALL_CASES,
-                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(ALL_CASES)])
-def test_bad_requests_are_refused_and_leave_nothing(tmp_path, mode, method, request_message, code, fragment):
+def solana_request(instructions: list | None = None, payer: Pubkey | None = None, signers: int = 1, **fields) -> runtime_pb2.SignAndSendRequest:
+    payer = payer or SOLANA_WALLET.pubkey()
+    instructions = instructions or [transfer(TransferParams(from_pubkey=payer, to_pubkey=Keypair().pubkey(), lamports=1))]
+    if signers == 2:
+        co_signer = Keypair().pubkey()
+        instructions.append(transfer(TransferParams(from_pubkey=co_signer, to_pubkey=payer, lamports=1)))
+    raw = bytes(Transaction.new_unsigned(Message.new_with_blockhash(instructions, payer, Hash.default())))
+    fields = {"request_id": "r1", "network": "solana", "solana": runtime_pb2.SolanaTransactionRequest(hex_transaction=raw.hex()), **fields}
+    return runtime_pb2.SignAndSendRequest(**fields)
+
+
+def _too_big() -> list:
+    payer = SOLANA_WALLET.pubkey()
+    return [transfer(TransferParams(from_pubkey=payer, to_pubkey=Keypair().pubkey(), lamports=1)) for _ in range(40)]
+
+
+SOLANA_CASES = [
+    ("SignAndSend", solana_request(solana=runtime_pb2.SolanaTransactionRequest(hex_transaction="zz")), grpc.StatusCode.INVALID_ARGUMENT,
+     "hex_transaction must be the serialized transaction as hex"),
+    ("SignAndSend", solana_request(solana=runtime_pb2.SolanaTransactionRequest(hex_transaction="00ff")), grpc.StatusCode.INVALID_ARGUMENT,
+     "does not decode as a Solana transaction"),
+    ("SignAndSend", solana_request(signers=2), grpc.StatusCode.INVALID_ARGUMENT, "needs 2 signatures; the session wallet must be its only signer"),
+    ("SignAndSend", solana_request(payer=Keypair().pubkey()), grpc.StatusCode.INVALID_ARGUMENT, "it must be the session wallet"),
+    ("SignAndSend", solana_request(_too_big()), grpc.StatusCode.INVALID_ARGUMENT, "Solana accepts at most 1232"),
+    ("SignAndSend", evm_request(network="solana"), grpc.StatusCode.INVALID_ARGUMENT, "Solana network requires SolanaSignRequest"),
+    ("SignAndSend", solana_request(request_id=""), grpc.StatusCode.INVALID_ARGUMENT, "request_id is required"),
+]
+
+ALL_CASES = (
+    [("auto", "ethereum", *c) for c in CASES]
+    + [("manual", "ethereum", *c) for c in MANUAL_CASES]
+    + [("auto", "solana", *c) for c in SOLANA_CASES]
+    + [("manual", "solana", *c) for c in SOLANA_CASES[:4]]
+    + [("auto", "ethereum", "SignAndSend", solana_request(), grpc.StatusCode.INVALID_ARGUMENT,
+        "network solana does not match the session's ethereum wallet")]
+)
+
+
+@pytest.mark.parametrize("mode, wallet_type, method, request_message, code, fragment", ALL_CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[2]}-{i}" for i, c in enumerate(ALL_CASES)])
+def test_bad_requests_are_refused_and_leave_nothing(tmp_path, mode, wallet_type, method, request_message, code, fragment):
     db = Database(f"sqlite:///{tmp_path / 'o.db'}")
-    agent = AgentRow(id=1, name="a", version="0.0.1", image="i", image_id="i", wallet_type="ethereum", manifest_toml="")
-    session = SessionRow(id=3, agent_id=1, wallet_address="0x" + "22" * 20, execution_mode=mode, settings={},
-                         allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="0")
+    agent = AgentRow(id=1, name="a", version="0.0.1", image="i", image_id="i", wallet_type=wallet_type, manifest_toml="")
+    if wallet_type == "solana":
+        session = SessionRow(id=3, agent_id=1, wallet_address=str(SOLANA_WALLET.pubkey()), execution_mode=mode, settings={},
+                             allocation_network="solana", allocation_asset=NATIVE_SOLANA, allocation_amount="0")
+    else:
+        session = SessionRow(id=3, agent_id=1, wallet_address="0x" + "22" * 20, execution_mode=mode, settings={},
+                             allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="0")
     session.agent = agent
     ticket = ExecutionTicket(execution_id=9, session=session, command=1, token=TOKEN, settings={}, positions_snapshot=[])
     # The chain is configured but never reached: validation refuses first.
-    sender = EvmSender(db, {"ethereum:31337": EvmChain("ethereum:31337", ChainConfig(rpc_url="http://127.0.0.1:9"))}, signer=None)
-    suggestions = Suggestions(db, sender, signer=None, swaps=Swaps(db, sender, engines=[], quote_ttl_seconds=30))
+    evm = EvmSender(db, {"ethereum:31337": EvmChain("ethereum:31337", ChainConfig(rpc_url="http://127.0.0.1:9"))}, signer=None)
+    solana = SolanaChain(SolanaConfig(rpc_url="http://127.0.0.1:9"))
+    sender = TransactionSender(evm, SolanaSender(db, solana, signer=None))
+    suggestions = Suggestions(db, sender, signer=None, swaps=Swaps(db, evm, engines=[], quote_ttl_seconds=30))
 
     async def scenario():
         server = await start_runtime_server(str(tmp_path / "r.sock"), ticket, db, sender, signer=None, suggestions=suggestions)

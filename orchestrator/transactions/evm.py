@@ -15,15 +15,14 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 import grpc
-from sqlalchemy import select
 
 from corral.v1 import runtime_pb2, signer_pb2
-from orchestrator import events
 from orchestrator.chains.evm import EvmChain, Receipt, SimulationFailed
 from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.manifest import NATIVE_EVM
 from orchestrator.signer_client import SignerClient, signer_refusal
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, utcnow
+from orchestrator.transactions.intents import Intents, check_common
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^0x([0-9a-fA-F]{2})*$")
@@ -31,7 +30,7 @@ _HEX = re.compile(r"^0x([0-9a-fA-F]{2})*$")
 
 class EvmSender:
     def __init__(self, db: Database, chains: dict[str, EvmChain], signer: SignerClient) -> None:
-        self._db = db
+        self._intents = Intents(db)
         self._chains = chains
         self._signer = signer
         # One nonce sequence per wallet and chain: fill → sign → broadcast is serialized.
@@ -41,45 +40,20 @@ class EvmSender:
         self, session: SessionRow, execution_id: int, request: runtime_pb2.SignAndSendRequest
     ) -> TransactionRow:
         chain, evm = self.validate(session, request)
-
-        with self._db.session() as db:
-            existing = db.scalar(select(TransactionRow).where(TransactionRow.request_id == request.request_id))
-            if existing is not None:
-                if existing.session_id != session.id:
-                    raise invalid("request_id is already used; send a fresh one")
-                return existing
-            now = utcnow()
-            tx = TransactionRow(
-                session_id=session.id,
-                execution_id=execution_id,
-                request_id=request.request_id,
-                network=request.network,
-                from_address=session.wallet_address,
-                to_address=evm.to_address,
-                value=evm.value,
-                data=evm.data or "0x",
-                message=request.message if request.HasField("message") else "",
-                nonce=None,
-                status="pending",
-                signed_raw=None,
-                created_at=now,
-                updated_at=now,
-            )
-            db.add(tx)
-            db.flush()
-            events.record(db, "transaction", "pending", session.id, tx.id)
-            db.commit()
+        tx, new = self._intents.claim(session, execution_id, request, to_address=evm.to_address, value=evm.value, data=evm.data or "0x")
+        if not new:
+            return tx
 
         try:
             await self._sign_and_broadcast(chain, session, execution_id, tx, evm)
         except Refused as refused:
-            self._update(tx, status="rejected", error=refused.message)
+            self._intents.update(tx, status="rejected", error=refused.message)
             raise
         receipt = await chain.wait_for_receipt(tx.tx_hash)
         if receipt is None:
             # Stays `signed`: the bytes are stored and can be re-broadcast, never re-signed.
             raise Refused(grpc.StatusCode.DEADLINE_EXCEEDED, f"transaction {tx.tx_hash} was broadcast but not yet confirmed")
-        self._update(
+        self._intents.update(
             tx,
             status="confirmed" if receipt.succeeded else "reverted",
             block_number=receipt.block_number,
@@ -93,15 +67,23 @@ class EvmSender:
             raise precondition(f"transaction {tx.tx_hash} reverted in block {receipt.block_number}")
         return tx
 
+    async def preview(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> dict:
+        """What the user is shown before approving this transaction (manual mode): the
+        call, and whether it succeeds in simulation now (with its gas)."""
+        chain, evm = self.validate(session, request)
+        details = {"network": request.network, "from": session.wallet_address, "to": evm.to_address, "value": evm.value,
+                   "data": evm.data or "0x"}
+        try:
+            gas = await chain.estimate_gas(session.wallet_address, evm.to_address, int(evm.value), bytes.fromhex((evm.data or "0x")[2:]))
+            details["simulation"] = {"succeeded": True, "gas": gas}
+        except (SimulationFailed, OSError) as exc:  # a preview only: an unreachable node does not stop the suggestion
+            details["simulation"] = {"succeeded": False, "error": str(exc)}
+        return details
+
     def validate(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> tuple[EvmChain, runtime_pb2.EvmTransactionRequest]:
         """Checks a request against the session and the platform; raises Refused naming the fix."""
-        if not request.request_id:
-            raise invalid("request_id is required")
-        if len(request.request_id) > 64:
-            raise invalid("request_id must be at most 64 characters")
+        check_common(request)
         network = request.network
-        if network == "solana":
-            raise invalid("Solana transactions are not supported by this orchestrator yet")
         if not re.fullmatch(r"ethereum:[1-9]\d*", network):
             raise invalid(f"Unsupported network: {network!r}; use 'ethereum:<chainId>' or 'solana'")
         if request.WhichOneof("request") != "evm":
@@ -121,8 +103,6 @@ class EvmSender:
         for name in ("max_fee_per_gas", "max_priority_fee_per_gas"):
             if evm.HasField(name) and not getattr(evm, name).isdigit():
                 raise invalid(f"{name} must be a non-negative integer string of wei")
-        if request.HasField("message") and len(request.message) > 250:
-            raise invalid("message must be at most 250 characters")
         return chain, evm
 
     async def _sign_and_broadcast(self, chain: EvmChain, session: SessionRow, execution_id: int, tx: TransactionRow, evm) -> None:
@@ -156,22 +136,11 @@ class EvmSender:
             except grpc.aio.AioRpcError as exc:
                 raise signer_refusal(exc) from None
             # The signed bytes are durable before they are broadcast.
-            self._update(tx, status="signed", nonce=nonce, signed_raw=signed.raw_transaction, tx_hash=signed.transaction_hash)
+            self._intents.update(tx, status="signed", nonce=nonce, signed_raw=signed.raw_transaction, tx_hash=signed.transaction_hash)
             try:
                 await chain.send_raw(signed.raw_transaction)
             except ValueError as exc:
                 raise precondition(f"the node refused the transaction: {exc}") from None
-
-    def _update(self, tx: TransactionRow, **fields) -> None:
-        with self._db.session() as db:
-            row = db.get(TransactionRow, tx.id)
-            for name, value in fields.items():
-                setattr(row, name, value)
-                setattr(tx, name, value)
-            row.updated_at = tx.updated_at = utcnow()
-            if "status" in fields:
-                events.record(db, "transaction", fields["status"], row.session_id, row.id)
-            db.commit()
 
     def _record_asset_changes(self, tx: TransactionRow, receipt: Receipt) -> None:
         """The session's ledger: what this confirmed transaction moved in or out of the
@@ -187,10 +156,7 @@ class EvmSender:
             if wallet in (transfer.sender, transfer.recipient):
                 changes.append(AssetChangeRow(**base, from_address=transfer.sender, to_address=transfer.recipient,
                                               token_address=transfer.token, token_type="ERC20", amount=str(transfer.amount)))
-        if changes:
-            with self._db.session() as db:
-                db.add_all(changes)
-                db.commit()
+        self._intents.record_changes(changes)
 
     def transaction_url(self, network: str, tx_hash: str) -> str | None:
         chain = self._chains.get(network)

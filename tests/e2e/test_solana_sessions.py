@@ -1,0 +1,258 @@
+"""Solana sessions end to end: an agent in the sandbox builds a transaction with solders,
+the orchestrator sets its blockhash, the signer (policy) signs it, the LiteSVM devchain
+executes it; positions follow the transaction metadata and equal the chain read back
+independently over JSON-RPC; two sessions on one wallet stay apart; what the policy
+refuses moves nothing; manual mode previews with a simulation and approves once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import grpc
+import pytest
+from google.protobuf.json_format import MessageToDict
+from solana.rpc.async_api import AsyncClient
+from solders.keypair import Keypair
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import CreateAccountParams, TransferParams, create_account, transfer
+from solders.transaction import VersionedTransaction
+from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.instructions import create_associated_token_account, get_associated_token_address, initialize_mint2, mint_to
+from spl.token.models import InitializeMint2Params, MintToParams
+
+from corral.devstack import DevStack
+from corral.solana_devchain import MINT_LEN
+from corral.v1 import common_pb2, signer_pb2, signer_pb2_grpc
+from corral.v1 import orchestrator_pb2 as pb
+from orchestrator.manifest import NATIVE_SOLANA
+from signer.solana import SYSTEM_PROGRAM, TOKEN_PROGRAM
+from tests.conftest import REPO_ROOT
+from tests.helpers import agent_from_template, finished, log_lines, wait_for, wait_until_idle
+
+SOLPAYER = REPO_ROOT / "tests" / "agents" / "solpayer"
+SOL = 1_000_000_000
+FUNDED, MINTED = 3 * SOL, 1_000_000
+SOL_ALLOCATION, HOLDER_ALLOCATION, TOKEN_ALLOCATION = SOL, SOL // 2, 500_000
+LAMPORTS_PER_RUN, TOKENS_PER_RUN = 10_000_000, 100_000
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    # Reconciliation every second: a misread Solana balance would show up as a drift and pause.
+    with DevStack(tmp_path_factory.mktemp("solana"), minute_seconds=1.0, solana=True,
+                  reconciliation={"interval_seconds": 1.0}) as stack:
+        yield stack
+
+
+def rpc(stack: DevStack, scenario):
+    async def main():
+        client = AsyncClient(stack.solana_rpc_url)
+        try:
+            return await scenario(client)
+        finally:
+            await client.close()
+
+    return asyncio.run(main())
+
+
+def lamports(stack: DevStack, address: str | Pubkey) -> int:
+    return int(stack.solana_rpc("getBalance", str(address))["value"])
+
+
+def token_amount(stack: DevStack, account: Pubkey) -> int:
+    return int(stack.solana_rpc("getTokenAccountBalance", str(account))["value"]["amount"])
+
+
+def fee_of(stack: DevStack, signature: str) -> int:
+    return rpc(stack, lambda client: _fee(client, signature))
+
+
+async def _fee(client: AsyncClient, signature: str) -> int:
+    landed = (await client.get_transaction(Signature.from_string(signature), max_supported_transaction_version=0)).value
+    assert landed.transaction.meta.err is None
+    return landed.transaction.meta.fee
+
+
+def create_mint(stack: DevStack, holders: list[Pubkey], minted_to: Pubkey, amount: int) -> Pubkey:
+    """A 6-decimal SPL mint with an associated token account for each holder, `amount`
+    minted to `minted_to`; set up by a key the test holds (not the signer's)."""
+    authority, mint = Keypair(), Keypair()
+    stack.airdrop(str(authority.pubkey()), 10 * SOL)
+
+    async def setup(client: AsyncClient) -> None:
+        rent = (await client.get_minimum_balance_for_rent_exemption(MINT_LEN)).value
+        payer = authority.pubkey()
+        instructions = [
+            create_account(CreateAccountParams(from_pubkey=payer, to_pubkey=mint.pubkey(), lamports=rent, space=MINT_LEN, owner=TOKEN_PROGRAM_ID)),
+            initialize_mint2(InitializeMint2Params(decimals=6, program_id=TOKEN_PROGRAM_ID, mint=mint.pubkey(), mint_authority=payer)),
+            *(create_associated_token_account(payer, holder, mint.pubkey()) for holder in holders),
+            mint_to(MintToParams(program_id=TOKEN_PROGRAM_ID, mint=mint.pubkey(), dest=get_associated_token_address(minted_to, mint.pubkey()),
+                                 mint_authority=payer, amount=amount)),
+        ]
+        recent = (await client.get_latest_blockhash()).value.blockhash
+        await client.send_raw_transaction(bytes(VersionedTransaction(Message.new_with_blockhash(instructions, payer, recent), [authority, mint])))
+
+    rpc(stack, setup)
+    return mint.pubkey()
+
+
+def solpayer(stack: DevStack, agent_image, tmp_path, name: str, asset: str) -> int:
+    image = agent_image(agent_from_template(SOLPAYER, tmp_path / name, name=name, asset=asset))
+    return stack.api.RegisterAgent(pb.RegisterAgentRequest(image=image)).agent.id
+
+
+def confirmed_hashes(stack: DevStack, session_id: int) -> list[str]:
+    return [tx.tx_hash for tx in stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session_id)).transactions
+            if tx.status == pb.TRANSACTION_STATUS_CONFIRMED]
+
+
+def test_solana_positions_follow_the_chain_and_sessions_stay_apart(stack, agent_image, tmp_path):
+    wallet = stack.create_solana_wallet()
+    owner, recipient = Pubkey.from_string(wallet), Keypair().pubkey()
+    stack.airdrop(wallet, FUNDED)
+    mint = create_mint(stack, [owner, recipient], owner, MINTED)
+    stack.set_policy(wallet, {"solana": {
+        "allowed_programs": [SYSTEM_PROGRAM, TOKEN_PROGRAM], "max_lamports_per_tx": str(LAMPORTS_PER_RUN),
+        "token_transfer_caps": [{"mint": str(mint), "max_amount_per_tx": str(TOKENS_PER_RUN)}],
+    }})
+
+    sol_agent = solpayer(stack, agent_image, tmp_path, "SolPayer", NATIVE_SOLANA)
+    token_agent = solpayer(stack, agent_image, tmp_path, "TokenPayer", str(mint))
+    holder_agent = solpayer(stack, agent_image, tmp_path, "Holder", NATIVE_SOLANA)
+    common = {"recipient": str(recipient), "mint": str(mint)}
+    paying_sol = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=sol_agent, wallet_address=wallet, settings={**common, "lamports": str(LAMPORTS_PER_RUN)},
+        allocation_amount=str(SOL_ALLOCATION))).session
+    paying_tokens = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=token_agent, wallet_address=wallet, settings={**common, "tokens": str(TOKENS_PER_RUN)},
+        allocation_amount=str(TOKEN_ALLOCATION))).session
+    holding = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=holder_agent, wallet_address=wallet, allocation_amount=str(HOLDER_ALLOCATION))).session
+
+    # Only MINTED - TOKEN_ALLOCATION of the token is left unallocated on the wallet.
+    greedy = solpayer(stack, agent_image, tmp_path, "Greedy", str(mint))
+    with pytest.raises(grpc.RpcError) as too_much:
+        stack.api.StartSession(pb.StartSessionRequest(agent_id=greedy, wallet_address=wallet,
+                                                      allocation_amount=str(MINTED - TOKEN_ALLOCATION + 1)))
+    assert too_much.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert f"{MINTED - TOKEN_ALLOCATION} unallocated" in too_much.value.details()
+
+    for session in (paying_sol, paying_tokens):
+        wait_for(lambda s=session: len(finished(stack, s.id)) >= 2, timeout=180, what=f"two runs of session {session.id}")
+    # Reconciliation ran every second all along and found nothing missing: nobody was paused.
+    statuses = {s.id: s.status for s in stack.api.ListSessions(pb.ListSessionsRequest()).sessions}
+    assert {statuses[s.id] for s in (paying_sol, paying_tokens, holding)} == {pb.SESSION_STATUS_RUNNING}
+    for session in (paying_sol, paying_tokens, holding):
+        stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))
+    for session in (paying_sol, paying_tokens, holding):
+        wait_until_idle(stack, session.id)
+
+    sol_hashes, token_hashes = confirmed_hashes(stack, paying_sol.id), confirmed_hashes(stack, paying_tokens.id)
+    assert len(sol_hashes) >= 2 and len(token_hashes) >= 2
+    sol_fees = sum(fee_of(stack, h) for h in sol_hashes)
+    token_fees = sum(fee_of(stack, h) for h in token_hashes)
+    assert sol_fees > 0
+
+    # The chain, read independently, agrees with what the sessions were told.
+    assert lamports(stack, recipient) == len(sol_hashes) * LAMPORTS_PER_RUN
+    assert lamports(stack, wallet) == FUNDED - len(sol_hashes) * LAMPORTS_PER_RUN - sol_fees - token_fees
+    assert token_amount(stack, get_associated_token_address(recipient, mint)) == len(token_hashes) * TOKENS_PER_RUN
+    assert token_amount(stack, get_associated_token_address(owner, mint)) == MINTED - len(token_hashes) * TOKENS_PER_RUN
+
+    # And the frontend API shows each session what it holds now.
+    held = {s.id: {(p.network, p.asset_address): p.current_qty for p in s.positions}
+            for s in stack.api.ListSessions(pb.ListSessionsRequest()).sessions}
+    assert held[paying_sol.id] == {("solana", NATIVE_SOLANA): str(SOL_ALLOCATION - len(sol_hashes) * LAMPORTS_PER_RUN - sol_fees)}
+    assert held[paying_tokens.id] == {("solana", str(mint)): str(TOKEN_ALLOCATION - len(token_hashes) * TOKENS_PER_RUN)}
+    assert held[holding.id] == {("solana", NATIVE_SOLANA): str(HOLDER_ALLOCATION)}
+
+    # What each agent saw in the sandbox: its own positions and ledger only.
+    sol_runs, token_runs = finished(stack, paying_sol.id), finished(stack, paying_tokens.id)
+    first = [json.loads(line) for line in log_lines(sol_runs[0])]
+    assert first[0]["sent"] is True and first[0]["hash"] == sol_hashes[0]
+    assert first[1]["held"] == {NATIVE_SOLANA: str(SOL_ALLOCATION - LAMPORTS_PER_RUN - fee_of(stack, sol_hashes[0]))}
+    assert first[1]["ledger"] == [["native", str(LAMPORTS_PER_RUN)]]
+    token_seen = [json.loads(line) for line in log_lines(token_runs[1])]
+    assert token_seen[1]["held"] == {str(mint): str(TOKEN_ALLOCATION - 2 * TOKENS_PER_RUN)}
+    assert token_seen[1]["ledger"] == [["SPL", str(TOKENS_PER_RUN)]] * 2
+    holder_seen = [json.loads(line) for line in log_lines(finished(stack, holding.id)[-1])]
+    assert holder_seen == [{"held": {NATIVE_SOLANA: str(HOLDER_ALLOCATION)}, "ledger": []}]
+
+
+def test_what_the_policy_refuses_is_never_signed_and_moves_nothing(stack, agent_image, tmp_path):
+    wallet = stack.create_solana_wallet()
+    recipient = Keypair().pubkey()
+    stack.airdrop(wallet, SOL)
+    stack.set_policy(wallet, {"solana": {"allowed_programs": [SYSTEM_PROGRAM], "max_lamports_per_tx": str(LAMPORTS_PER_RUN)}})
+    agent = solpayer(stack, agent_image, tmp_path, "OverCap", NATIVE_SOLANA)
+    session = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=agent, wallet_address=wallet, settings={"recipient": str(recipient), "lamports": str(LAMPORTS_PER_RUN + 1)},
+        allocation_amount=str(SOL // 2))).session
+    run = wait_for(lambda: finished(stack, session.id), timeout=120, what="the first run")[0]
+    stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))
+    wait_until_idle(stack, session.id)
+
+    sent, seen = (json.loads(line) for line in log_lines(run)[:2])
+    assert sent["sent"] is False and "signer" in sent["error"] and "lamport" in sent["error"]
+    assert seen == {"held": {NATIVE_SOLANA: str(SOL // 2)}, "ledger": []}
+    transactions = stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions
+    assert transactions and {tx.status for tx in transactions} == {pb.TRANSACTION_STATUS_REJECTED}
+    assert all(tx.tx_hash == "" for tx in transactions)  # never signed
+    assert lamports(stack, recipient) == 0 and lamports(stack, wallet) == SOL
+
+
+def test_manual_mode_previews_a_solana_transaction_and_approving_sends_it_once(stack, agent_image, tmp_path):
+    wallet = stack.create_solana_wallet()
+    recipient = Keypair().pubkey()
+    stack.airdrop(wallet, SOL)
+    stack.set_policy(wallet, {"solana": {"allowed_programs": [SYSTEM_PROGRAM], "max_lamports_per_tx": str(LAMPORTS_PER_RUN)}})
+    agent = solpayer(stack, agent_image, tmp_path, "Suggester", NATIVE_SOLANA)
+    session = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=agent, wallet_address=wallet, execution_mode=common_pb2.EXECUTION_MODE_MANUAL,
+        settings={"recipient": str(recipient), "lamports": str(LAMPORTS_PER_RUN)}, allocation_amount=str(SOL // 2))).session
+    wait_for(lambda: finished(stack, session.id), timeout=120, what="the first run")
+    stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))
+    wait_until_idle(stack, session.id)
+    assert lamports(stack, recipient) == 0  # suggested, not sent
+
+    pending = list(stack.api.ListSuggestions(pb.ListSuggestionsRequest(session_id=session.id)).suggestions)
+    assert pending and pending[0].kind == pb.SUGGESTION_KIND_TRANSACTION
+    details = MessageToDict(pending[0].details)
+    assert details["network"] == "solana" and details["from"] == wallet and details["programs"] == [SYSTEM_PROGRAM]
+    assert details["simulation"]["succeeded"] is True
+
+    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=pending[-1].id)).suggestion
+    assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
+    assert fee_of(stack, approved.result.fields["tx_hash"].string_value) > 0
+    with pytest.raises(grpc.RpcError) as again:
+        stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=pending[-1].id))
+    assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert lamports(stack, recipient) == LAMPORTS_PER_RUN  # once, not twice
+
+
+def test_an_outside_withdrawal_is_a_drift_and_pauses_the_wallets_sessions(stack, agent_image, tmp_path):
+    wallet = stack.create_solana_wallet()
+    owner, elsewhere = Pubkey.from_string(wallet), Keypair().pubkey()
+    stack.airdrop(wallet, SOL)
+    stack.set_policy(wallet, {"solana": {"allowed_programs": [SYSTEM_PROGRAM], "max_lamports_per_tx": str(SOL)}})
+    agent = solpayer(stack, agent_image, tmp_path, "Watched", NATIVE_SOLANA)
+    session = stack.api.StartSession(pb.StartSessionRequest(agent_id=agent, wallet_address=wallet,
+                                                            allocation_amount=str(SOL * 9 // 10))).session
+
+    # The wallet's owner moves half of it away with the same key, outside the platform.
+    async def withdraw(client: AsyncClient) -> None:
+        recent = (await client.get_latest_blockhash()).value.blockhash
+        message = Message.new_with_blockhash([transfer(TransferParams(from_pubkey=owner, to_pubkey=elsewhere, lamports=SOL // 2))], owner, recent)
+        with grpc.insecure_channel(f"unix:{stack.signer_home / 'signer.sock'}") as channel:
+            signed = signer_pb2_grpc.SignerServiceStub(channel).SignSolanaTransaction(signer_pb2.SignSolanaTransactionRequest(
+                wallet_address=wallet, transaction=bytes(VersionedTransaction.populate(message, [Signature.default()]))))
+        await client.send_raw_transaction(signed.signed_transaction)
+
+    rpc(stack, withdraw)
+    wait_for(lambda: lamports(stack, elsewhere) == SOL // 2, what="the withdrawal to land")
+    paused = wait_for(lambda: stack.api.GetSession(pb.GetSessionRequest(session_id=session.id)).session.status == pb.SESSION_STATUS_PAUSED,
+                      timeout=60, what="reconciliation to pause the session")
+    assert paused

@@ -70,6 +70,11 @@ def add_parsers(sub) -> None:
     transactions = sub.add_parser("transactions", parents=[common], help="a session's transactions")
     transactions.add_argument("session_id", type=int)
 
+    halt = sub.add_parser("halt", parents=[common], help="kill switch: stop all agents and all signing until `corral resume`")
+    halt.add_argument("--reason", default="", help="shown with every refusal while halted, and in the signer's audit log")
+    sub.add_parser("resume", parents=[common], help="lift the kill switch")
+    sub.add_parser("status", parents=[common], help="is the platform halted?")
+
 
 def _stub(args) -> tuple[orchestrator_pb2_grpc.OrchestratorServiceStub, tuple]:
     metadata: tuple = ()
@@ -117,9 +122,29 @@ def run(args) -> int:
             txs = api.ListTransactions(orchestrator_pb2.ListTransactionsRequest(session_id=args.session_id), metadata=md).transactions
             print_table(["id", "status", "network", "hash", "value (wei)", "to", "error"],
                         [[t.id, TX_NAMES[t.status], t.network, t.tx_hash, t.value, t.to_address, t.error] for t in txs])
+        elif args.command in ("halt", "resume", "status"):
+            return _kill_switch(api, md, args)
     except grpc.RpcError as exc:
         print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _kill_switch(api, md, args) -> int:
+    if args.command == "halt":
+        halted = api.HaltPlatform(pb.HaltPlatformRequest(reason=args.reason), metadata=md)
+        print(f"halted: {halted.status.reason}; {halted.sandboxes_stopped} running sandboxes stopped")
+        print("the signer is halted too" if halted.signer_halted else f"warning: {halted.signer_error}")
+        return 0 if halted.signer_halted else 1
+    if args.command == "resume":
+        resumed = api.ResumePlatform(pb.ResumePlatformRequest(), metadata=md)
+        if resumed.signer_halted_by_owner:
+            print("resumed; but the wallet owner halted the signer: signing stays refused until `corral signer resume`")
+        else:
+            print("resumed" if resumed.signer_resumed else f"resumed; warning: {resumed.signer_error}")
+        return 0
+    status = api.GetPlatformStatus(pb.GetPlatformStatusRequest(), metadata=md).status
+    print(f"halted since {status.halted_at.ToDatetime():%Y-%m-%d %H:%M:%S}: {status.reason}" if status.halted else "running")
     return 0
 
 

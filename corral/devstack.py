@@ -180,9 +180,11 @@ class DevStack:
         """Runs a `corral` CLI command to completion (text mode, checked)."""
         return subprocess.run([*CORRAL_COMMAND, *args], cwd=self.home, text=True, capture_output=True, check=True, **kwargs)
 
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, argv: list[str], crash_at: str | None = None) -> subprocess.Popen:
+        """`crash_at`: a point of corral.failpoints at which the process kills itself."""
         log = open(self.home / f"{name}.log", "ab")
-        process = subprocess.Popen(argv, cwd=self.home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        env = {**os.environ, "CORRAL_CRASH_AT": crash_at} if crash_at else None
+        process = subprocess.Popen(argv, cwd=self.home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         self.processes[name] = process
         return process
 
@@ -229,7 +231,7 @@ class DevStack:
             raise RuntimeError(f"{method}: {answer['error']}")
         return answer["result"]
 
-    def start_signer(self) -> None:
+    def start_signer(self, crash_at: str | None = None) -> None:
         if not self.passphrase_file.exists():
             fd = os.open(self.passphrase_file, os.O_WRONLY | os.O_CREAT, 0o600)
             os.write(fd, os.urandom(24).hex().encode())
@@ -237,11 +239,12 @@ class DevStack:
         (self.signer_home / "signer.sock").unlink(missing_ok=True)  # a stale one would look ready
         serve = ["serve", "--user", self.signer_user, "--allow-uid", str(os.getuid())] if self.signer_user else ["serve"]
         process = self._spawn(
-            "signer", CORRAL_COMMAND + ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file), *serve]
+            "signer", CORRAL_COMMAND + ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file), *serve],
+            crash_at,
         )
         _wait_for(lambda: (self.signer_home / "signer.sock").exists(), "the signer", 30, process)
 
-    def start_orchestrator(self) -> None:
+    def start_orchestrator(self, crash_at: str | None = None) -> None:
         port = free_port()
         self.api_address = f"127.0.0.1:{port}"
         config = self.home / "orchestrator.toml"
@@ -270,7 +273,7 @@ class DevStack:
         if self.solana_rpc_url:
             tables["solana"] = {"rpc_url": self.solana_rpc_url, "confirmation_timeout_seconds": 30.0}
         config.write_text(_toml(top, tables))
-        process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)])
+        process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)], crash_at)
         self.channel = self.open_channel(token=self.api_token)
         self.api = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channel)
         _wait_for(lambda: grpc.channel_ready_future(self.channel).result(timeout=1) is None, "the orchestrator", 60, process)
@@ -287,14 +290,27 @@ class DevStack:
             credentials = grpc.composite_channel_credentials(credentials, grpc.access_token_call_credentials(token))
         return grpc.secure_channel(self.api_address, credentials)
 
-    def restart_orchestrator(self) -> None:
-        """Stops the orchestrator (SIGTERM, as a service manager would) and starts it again
-        on the same database."""
-        process = self.processes.pop("orchestrator")
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+    def restart_orchestrator(self, crash_at: str | None = None) -> None:
+        """Stops the orchestrator (SIGTERM, as a service manager would, unless it is dead
+        already) and starts it again on the same database; armed to crash at `crash_at`."""
+        self._stop("orchestrator")
         self.channel.close()
-        self.start_orchestrator()
+        self.start_orchestrator(crash_at)
+
+    def restart_signer(self, crash_at: str | None = None) -> None:
+        """Stops the signer (unless it is dead already) and starts it again on the same home."""
+        self._stop("signer")
+        self.start_signer(crash_at)
+
+    def wait_for_crash(self, name: str, timeout: float = 120.0) -> int:
+        """Waits until the process (armed with `crash_at`) has died; returns its exit status."""
+        return self.processes[name].wait(timeout=timeout)
+
+    def _stop(self, name: str) -> None:
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
 
     def close(self) -> None:
         if self.channel is not None:

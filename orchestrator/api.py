@@ -14,8 +14,10 @@ from sqlalchemy.orm import selectinload
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator import events, memory
 from orchestrator.agents import agent_manifest, register_agent
+from orchestrator.breakers import settings_from_request, settings_message
 from orchestrator.chains import Chain
 from orchestrator.errors import Refused, as_grpc_status
+from orchestrator.kill_switch import Halt, KillSwitch, stored_halt
 from orchestrator.positions import session_positions
 from orchestrator.sessions import Sessions
 from orchestrator.signer_client import SignerClient
@@ -101,6 +103,8 @@ def session_message(row: SessionRow) -> orchestrator_pb2.Session:
             network=row.allocation_network, asset_address=row.allocation_asset, avg_unit_cost="0", current_qty=row.allocation_amount
         ),
         created_at=timestamp(row.created_at),
+        breakers=settings_message(row.breakers),
+        status_reason=row.status_reason,
     )
     if row.next_run_at is not None:
         message.next_run_at.CopyFrom(timestamp(row.next_run_at))
@@ -174,12 +178,19 @@ EVENT_KIND = {
     "session": orchestrator_pb2.EVENT_KIND_SESSION, "execution": orchestrator_pb2.EVENT_KIND_EXECUTION,
     "log": orchestrator_pb2.EVENT_KIND_LOG, "suggestion": orchestrator_pb2.EVENT_KIND_SUGGESTION,
     "transaction": orchestrator_pb2.EVENT_KIND_TRANSACTION, "drift": orchestrator_pb2.EVENT_KIND_DRIFT,
+    "platform": orchestrator_pb2.EVENT_KIND_PLATFORM,
 }
+
+
+def platform_status(halt: Halt | None) -> orchestrator_pb2.PlatformStatus:
+    if halt is None:
+        return orchestrator_pb2.PlatformStatus(halted=False)
+    return orchestrator_pb2.PlatformStatus(halted=True, reason=halt.reason, halted_at=timestamp(halt.at))
 
 
 def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
     message = orchestrator_pb2.Event(
-        id=row.id, kind=EVENT_KIND[row.kind], change=row.change, session_id=row.session_id, occurred_at=timestamp(row.occurred_at)
+        id=row.id, kind=EVENT_KIND[row.kind], change=row.change, session_id=row.session_id or 0, occurred_at=timestamp(row.occurred_at)
     )
     if row.kind == "session":
         message.session.CopyFrom(session_message(db.get(SessionRow, row.ref_id)))
@@ -199,14 +210,17 @@ def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
             expected=drift.expected, on_chain=drift.on_chain, paused_sessions=drift.paused_sessions,
             detected_at=timestamp(drift.detected_at),
         ))
+    elif row.kind == "platform":
+        message.platform.CopyFrom(platform_status(stored_halt(db)))
     return message
 
 
 class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     def __init__(
         self, db: Database, backend: SandboxBackend, sessions: Sessions, suggestions: Suggestions, signer: SignerClient,
-        chains: dict[str, Chain],
+        chains: dict[str, Chain], kill_switch: KillSwitch,
     ) -> None:
+        self._kill_switch = kill_switch
         self._db = db
         self._backend = backend
         self._sessions = sessions
@@ -247,7 +261,8 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         if request.execution_mode != common_pb2.EXECUTION_MODE_UNSPECIFIED:
             mode = MODE_NAMES[request.execution_mode]
         allocation = request.allocation_amount if request.HasField("allocation_amount") else None
-        row = await self._sessions.start(request.agent_id, request.wallet_address, mode, dict(request.settings), allocation)
+        breakers = settings_from_request(request.breakers)
+        row = await self._sessions.start(request.agent_id, request.wallet_address, mode, dict(request.settings), allocation, breakers)
         return orchestrator_pb2.StartSessionResponse(session=session_message(row))
 
     @as_grpc_status
@@ -343,3 +358,23 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         async for row in events.watch(self._db, session_id, after):
             with self._db.session() as db:
                 yield event_message(db, row)
+
+    @as_grpc_status
+    async def HaltPlatform(self, request, context):
+        outcome = await self._kill_switch.halt(request.reason)
+        return orchestrator_pb2.HaltPlatformResponse(
+            status=platform_status(outcome.halt), sandboxes_stopped=outcome.sandboxes_stopped,
+            signer_halted=not outcome.signer_error, signer_error=outcome.signer_error,
+        )
+
+    @as_grpc_status
+    async def ResumePlatform(self, request, context):
+        outcome = await self._kill_switch.resume()
+        return orchestrator_pb2.ResumePlatformResponse(
+            status=platform_status(None), signer_resumed=not outcome.signer_error and not outcome.signer_halted_by_owner,
+            signer_halted_by_owner=outcome.signer_halted_by_owner, signer_error=outcome.signer_error,
+        )
+
+    @as_grpc_status
+    async def GetPlatformStatus(self, request, context):
+        return orchestrator_pb2.GetPlatformStatusResponse(status=platform_status(self._kill_switch.read()))

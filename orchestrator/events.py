@@ -19,7 +19,7 @@ POLL_SECONDS = 0.25
 BATCH = 500
 
 
-def record(db: Session, kind: str, change: str, session_id: int, ref_id: int) -> None:
+def record(db: Session, kind: str, change: str, session_id: int | None, ref_id: int) -> None:
     """Adds an event to `db`'s transaction; the caller commits it with its change."""
     db.add(EventRow(kind=kind, change=change, session_id=session_id, ref_id=ref_id, occurred_at=utcnow()))
 

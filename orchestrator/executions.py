@@ -20,8 +20,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from corral import failpoints
 from corral.v1 import common_pb2
 from orchestrator import events, memory
+from orchestrator.breakers import Breakers
 from orchestrator.config import OrchestratorConfig
 from orchestrator.manifest import Manifest, parse_manifest
 from orchestrator.positions import session_positions
@@ -66,6 +68,7 @@ class ExecutionRunner:
         self._sender = sender
         self._signer = signer
         self._suggestions = suggestions
+        self._breakers = Breakers(db)
         self._socket_root = config.socket_root.resolve()
         self._socket_root.mkdir(parents=True, exist_ok=True)
         os.chmod(self._socket_root, 0o711)
@@ -74,6 +77,9 @@ class ExecutionRunner:
         self.installation_id = db.installation_id()
         self.claimed = ClaimedSandboxes()
         self._running: dict[str, StartedSandbox] = {}
+        # The kill switch: why sandboxes were killed (by id), and while it holds, why.
+        self._killed: dict[str, str] = {}
+        self._halted_because: str | None = None
         self._background: set[asyncio.Task] = set()
         self.pool = WarmPool(
             backend,
@@ -102,6 +108,8 @@ class ExecutionRunner:
             session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
             if session is None or session.status != wanted:
                 return None
+        if command == "run" and self._breakers.check_loss(session_id) is not None:
+            return None  # a breaker tripped since the last run: paused, the agent does not run
         if self._suggestions is not None:
             # What the previous run suggested and nobody approved is stale now.
             self._suggestions.clear_pending(session_id)
@@ -111,6 +119,7 @@ class ExecutionRunner:
             db.flush()
             events.record(db, "execution", "started", session_id, execution.id)
             db.commit()
+            failpoints.reach("execution.started")
             positions, _ = session_positions(db, session)
             to_unwind = []
             if command == "unwind":
@@ -147,6 +156,9 @@ class ExecutionRunner:
             budget=CallBudget(max_calls=self._config.sandbox.max_sdk_calls, max_log_lines=self._config.sandbox.max_log_lines),
         )
         sandbox_id = pooled.started.spec.sandbox_id if pooled else secrets.token_hex(8)
+        with self._db.session() as db:
+            db.get(ExecutionRow, execution.id).sandbox_id = sandbox_id
+            db.commit()
         socket_dir = pooled.socket_dir if pooled else None
         server = None
         try:
@@ -163,7 +175,11 @@ class ExecutionRunner:
                 spec = self.sandbox_spec(image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id)
                 started = await asyncio.to_thread(self._backend.start, spec)
             self._running[sandbox_id] = started
+            if self._halted_because:  # the kill switch was thrown while this one was starting
+                await self.kill_running(self._halted_because)
+            failpoints.reach("execution.sandbox_started")
             result = await asyncio.to_thread(self._backend.finish, started, limits.deadline_seconds)
+            failpoints.reach("execution.sandbox_finished")
         except SandboxStartError as exc:
             result = SandboxResult(exit_code=None, timed_out=False, output="", start_error=str(exc))
         except Exception as exc:  # an orchestrator-side failure still ends the execution
@@ -181,6 +197,8 @@ class ExecutionRunner:
             self._spawn(self.pool.refill(image_id, limits))
 
         status, error = _outcome(result, ticket, limits)
+        if (killed_because := self._killed.pop(sandbox_id, None)) is not None:
+            status, error = "interrupted", killed_because
         with self._db.session() as db:
             row = db.get(ExecutionRow, execution.id)
             row.status, row.error, row.finished_at = status, error, utcnow()
@@ -199,6 +217,8 @@ class ExecutionRunner:
                 )
             db.commit()
         log.info("execution %s of session %s: %s %s", execution.id, session.id, status, error)
+        if command == "run":
+            self._breakers.check_loss(session.id)
         return execution.id
 
     def new_socket_dir(self, sandbox_id: str) -> Path:
@@ -238,6 +258,22 @@ class ExecutionRunner:
             idle_seconds=idle_seconds,
         )
 
+    async def kill_running(self, reason: str) -> int:
+        """The kill switch: kills every sandbox this process runs (their executions end
+        `interrupted` with `reason`) and any that finishes starting meanwhile; returns how
+        many were killed now."""
+        self._halted_because = reason
+        killed = 0
+        for sandbox_id, started in list(self._running.items()):
+            if sandbox_id not in self._killed:
+                self._killed[sandbox_id] = reason
+                await asyncio.to_thread(self._backend.discard, started)
+                killed += 1
+        return killed
+
+    def lift_halt(self) -> None:
+        self._halted_because = None
+
     async def stop_sandboxes(self) -> None:
         """Shutdown, first step: no more refills, and sandboxes still running are killed
         (so the threads waiting on them return)."""
@@ -247,6 +283,12 @@ class ExecutionRunner:
         # Not cancelled: a refill's container start runs in a thread and would be lost;
         # closed, the pool discards what it finishes starting.
         await asyncio.gather(*self._background, return_exceptions=True)
+
+    def remove_sandbox(self, sandbox_id: str) -> None:
+        """Removes one sandbox (whoever started it) and its socket directory: at start-up, for
+        executions a previous process left running."""
+        self._backend.remove_orphans({INSTALLATION_LABEL: self.installation_id, SANDBOX_ID_LABEL: sandbox_id}, lambda labels: False)
+        shutil.rmtree(self._socket_root / f"sbx-{sandbox_id}", ignore_errors=True)
 
     def remove_everything_owned(self) -> int:
         """Shutdown, last step, once no thread can start another sandbox: removes every

@@ -9,6 +9,7 @@ changes), less the fees it paid in the native coin. Amounts are integers end to 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,14 +19,18 @@ from orchestrator.manifest import address_key, native_asset
 from orchestrator.store import AssetChangeRow, SessionRow, TransactionRow
 
 
-def session_positions(db: Session, session: SessionRow) -> tuple[list[common_pb2.Position], bool]:
-    """Returns (positions, has_pending_txs): the allocated asset always, others once held."""
+def session_positions(db: Session, session: SessionRow, until: datetime | None = None) -> tuple[list[common_pb2.Position], bool]:
+    """Returns (positions, has_pending_txs): the allocated asset always, others once held.
+    With `until`, as they stood at that time (ledger entries and fees up to it)."""
     allocated = (session.allocation_network, address_key(session.allocation_network, session.allocation_asset))
     held: defaultdict[tuple[str, str], int] = defaultdict(int)
     held[allocated] = int(session.allocation_amount)
     # How each asset is spelled in answers: as the manifest or the chain spelled it first.
     spelling = {allocated: session.allocation_asset}
-    for change in db.scalars(select(AssetChangeRow).where(AssetChangeRow.session_id == session.id)):
+    changes = select(AssetChangeRow).where(AssetChangeRow.session_id == session.id)
+    if until is not None:
+        changes = changes.where(AssetChangeRow.occurred_at <= until)
+    for change in db.scalars(changes):
         key = (change.network, address_key(change.network, change.token_address))
         spelling.setdefault(key, change.token_address)
         wallet = address_key(change.network, session.wallet_address)
@@ -34,7 +39,10 @@ def session_positions(db: Session, session: SessionRow) -> tuple[list[common_pb2
         if address_key(change.network, change.from_address) == wallet:
             held[key] -= int(change.amount)
     pending = False
-    for tx in db.scalars(select(TransactionRow).where(TransactionRow.session_id == session.id)):
+    transactions = select(TransactionRow).where(TransactionRow.session_id == session.id)
+    if until is not None:
+        transactions = transactions.where(TransactionRow.updated_at <= until)
+    for tx in db.scalars(transactions):
         pending = pending or tx.status == "signed"
         fee_asset = (tx.network, address_key(tx.network, native_asset(tx.network)))
         if tx.status in ("confirmed", "reverted") and tx.gas_used is not None and fee_asset in held:

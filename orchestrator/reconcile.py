@@ -79,6 +79,7 @@ class Reconciler:
                 events.record(db, "drift", "detected", session.id, drift.id)
                 if pause and session.status == "running":
                     session.status = "paused"
+                    session.status_reason = f"drift: the wallet holds {on_chain} of {asset} on {network}; its sessions are owed {expected}"
                     events.record(db, "session", "paused", session.id, session.id)
             db.commit()
         log.warning("drift on %s: %s of %s on %s where the sessions hold %s%s", wallet, on_chain, asset, network, expected,

@@ -11,37 +11,32 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from orchestrator.executions import ExecutionRunner
-from orchestrator.store import Database, ExecutionRow, SessionRow, utcnow
+from orchestrator.kill_switch import KillSwitch
+from orchestrator.store import Database, SessionRow, utcnow
 
 log = logging.getLogger("corral.scheduler")
 
 
 class Scheduler:
-    def __init__(self, db: Database, runner: ExecutionRunner, tick_seconds: float, max_parallel: int) -> None:
+    def __init__(self, db: Database, runner: ExecutionRunner, kill_switch: KillSwitch, tick_seconds: float, max_parallel: int) -> None:
         self._db = db
         self._runner = runner
+        self._kill_switch = kill_switch
         self._tick = tick_seconds
         self._slots = asyncio.Semaphore(max_parallel)
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
 
-    def recover(self) -> None:
-        """Executions left `running` by a previous process did not finish: say so."""
-        with self._db.session() as db:
-            db.execute(
-                update(ExecutionRow)
-                .where(ExecutionRow.status == "running")
-                .values(status="interrupted", error="the orchestrator stopped while this execution ran", finished_at=utcnow())
-            )
-            db.commit()
-
     async def run_forever(self) -> None:
         while True:
             try:
-                self.dispatch_due()
+                # While the kill switch holds, nothing is dispatched and whatever still
+                # runs here is killed (it may have been thrown by another orchestrator).
+                if await self._kill_switch.enforce() is None:
+                    self.dispatch_due()
             except Exception:
                 log.exception("scheduler tick failed")
             await asyncio.sleep(self._tick)

@@ -20,7 +20,9 @@ from orchestrator.chains.solana import SolanaChain
 from orchestrator.config import OrchestratorConfig
 from orchestrator.errors import refusing_handler
 from orchestrator.executions import ExecutionRunner
+from orchestrator.kill_switch import KillSwitch
 from orchestrator.reconcile import Reconciler
+from orchestrator.recovery import Recovery
 from orchestrator.scheduler import Scheduler
 from orchestrator.sessions import Sessions
 from orchestrator.signer_client import SignerClient
@@ -69,15 +71,16 @@ async def serve(config: OrchestratorConfig) -> None:
     chains: dict[str, Chain] = {**evm_chains, **({solana_chain.network: solana_chain} if solana_chain else {})}
     signer = SignerClient(config.signer_socket)
     backend = make_backend(config)
-    evm_sender = EvmSender(db, evm_chains, signer)
-    sender = TransactionSender(evm_sender, SolanaSender(db, solana_chain, signer))
+    sender = TransactionSender(db, EvmSender(db, evm_chains, signer), SolanaSender(db, solana_chain, signer))
     engines = [UniswapV2Engine(evm_chains[network], chain.uniswap_v2_router) for network, chain in config.chains.items() if chain.uniswap_v2_router]
-    swaps = Swaps(db, evm_sender, engines, config.swaps.quote_ttl_seconds)
+    swaps = Swaps(db, sender, engines, config.swaps.quote_ttl_seconds)
     suggestions = Suggestions(db, sender, signer, swaps)
     runner = ExecutionRunner(config, db, backend, sender, signer, suggestions)
-    scheduler = Scheduler(db, runner, config.scheduler.tick_seconds, config.scheduler.max_parallel_executions)
-    scheduler.recover()
-    suggestions.recover()
+    kill_switch = KillSwitch(db, signer, runner)
+    signer.refuse_while(kill_switch.refusal)
+    scheduler = Scheduler(db, runner, kill_switch, config.scheduler.tick_seconds, config.scheduler.max_parallel_executions)
+    recovery = Recovery(db, runner, sender, suggestions, config.scheduler.minute_seconds)
+    recovery.close_interrupted_work()
     removed = await asyncio.to_thread(runner.remove_orphans)
     if removed:
         log.info("removed %d orphaned sandboxes and socket directories", removed)
@@ -85,7 +88,8 @@ async def serve(config: OrchestratorConfig) -> None:
     token = config.api_token()
     server = grpc.aio.server(interceptors=[ApiTokenInterceptor(token)] if token else [])
     orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(
-        OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds), suggestions, signer, chains), server
+        OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds), suggestions, signer, chains, kill_switch),
+        server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -99,6 +103,7 @@ async def serve(config: OrchestratorConfig) -> None:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     print(f"orchestrator listening on {config.listen}", flush=True)
 
+    resuming = asyncio.create_task(recovery.resume_signed_transactions())
     scheduling = asyncio.create_task(scheduler.run_forever())
     reaping = asyncio.create_task(_every(config.sandbox.reap_interval_seconds, runner.remove_orphans))
     reconciling = asyncio.create_task(_every_async(config.reconciliation.interval_seconds, Reconciler(db, chains, config.reconciliation).run_once))
@@ -108,6 +113,7 @@ async def serve(config: OrchestratorConfig) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     scheduling.cancel()
+    resuming.cancel()
     reaping.cancel()
     reconciling.cancel()
     await runner.stop_sandboxes()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from corral.v1 import signer_pb2
 from orchestrator import events, memory
 from orchestrator.agents import agent_manifest
+from orchestrator.breakers import BreakerSettings, stored_settings
 from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.chains.evm import EvmChain
 from orchestrator.errors import invalid, not_found, precondition
@@ -35,7 +36,10 @@ class Sessions:
         self._chains = chains
         self._minute_seconds = minute_seconds
 
-    async def start(self, agent_id: int, wallet_address: str, mode: str | None, settings: dict[str, str], allocation: str | None) -> SessionRow:
+    async def start(
+        self, agent_id: int, wallet_address: str, mode: str | None, settings: dict[str, str], allocation: str | None,
+        breakers: BreakerSettings | None = None,
+    ) -> SessionRow:
         with self._db.session() as db:
             agent = db.get(AgentRow, agent_id)
         if agent is None:
@@ -112,6 +116,7 @@ class Sessions:
                 created_at=now,
                 next_run_at=None,
                 stopped_at=None,
+                breakers=stored_settings(breakers or BreakerSettings()),
             )
             db.add(session)
             db.commit()
@@ -162,7 +167,7 @@ class Sessions:
             session = _row(db, session_id)
             if session.status == "stopped":
                 raise precondition(f"session {session_id} is already stopped")
-            session.status, session.next_run_at, session.stopped_at = "stopped", None, utcnow()
+            session.status, session.next_run_at, session.stopped_at, session.status_reason = "stopped", None, utcnow(), ""
             events.record(db, "session", "stopped", session_id, session_id)
             db.commit()
             # Session memory ends with the session; shared memory stays with the agent.
@@ -174,7 +179,7 @@ class Sessions:
             session = _row(db, session_id)
             if session.status != "running":
                 raise precondition(f"session {session_id} is {session.status}; only a running session can be paused")
-            session.status = "paused"  # next_run_at is kept: resume picks up from it
+            session.status, session.status_reason = "paused", ""  # next_run_at is kept: resume picks up from it
             events.record(db, "session", "paused", session_id, session_id)
             db.commit()
         return self.get(session_id)
@@ -185,7 +190,7 @@ class Sessions:
             if session.status != "paused":
                 raise precondition(f"session {session_id} is {session.status}; only a paused session can be resumed")
             manifest = agent_manifest(session.agent)
-            session.status = "running"
+            session.status, session.status_reason = "running", ""
             session.next_run_at = resume_at(
                 session.next_run_at, utcnow(), manifest.runtimeIntervalMinutes, manifest.schedule, self._minute_seconds
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -14,6 +15,16 @@ class SignerClient:
     def __init__(self, socket_path: Path) -> None:
         self._channel = grpc.aio.insecure_channel(f"unix:{socket_path.resolve()}")
         self._stub = signer_pb2_grpc.SignerServiceStub(self._channel)
+        self._refusal: Callable[[], Refused | None] = lambda: None
+
+    def refuse_while(self, refusal: Callable[[], Refused | None]) -> None:
+        """Every signing request first asks `refusal()`; a Refused it returns is raised
+        instead of asking the signer (the kill switch)."""
+        self._refusal = refusal
+
+    def _gate(self) -> None:
+        if (refused := self._refusal()) is not None:
+            raise refused
 
     async def wallets(self) -> dict[str, str]:
         """Address -> wallet type ("ethereum" or "solana") of every wallet the signer holds."""
@@ -23,17 +34,26 @@ class SignerClient:
 
     async def sign_evm_transaction(self, request: signer_pb2.SignEvmTransactionRequest) -> signer_pb2.SignEvmTransactionResponse:
         """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused."""
+        self._gate()
         return await self._stub.SignEvmTransaction(request, timeout=30)
 
     async def sign_solana_transaction(self, request: signer_pb2.SignSolanaTransactionRequest) -> signer_pb2.SignSolanaTransactionResponse:
         """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused."""
+        self._gate()
         return await self._stub.SignSolanaTransaction(request, timeout=30)
 
     async def sign_evm_message(self, request: signer_pb2.SignEvmMessageRequest) -> signer_pb2.SignEvmMessageResponse:
+        self._gate()
         return await self._stub.SignEvmMessage(request, timeout=30)
 
     async def open_session_budget(self, request: signer_pb2.OpenSessionBudgetRequest) -> signer_pb2.OpenSessionBudgetResponse:
         return await self._stub.OpenSessionBudget(request, timeout=10)
+
+    async def halt_signing(self, reason: str) -> None:
+        await self._stub.HaltSigning(signer_pb2.HaltSigningRequest(reason=reason), timeout=10)
+
+    async def resume_signing(self) -> signer_pb2.ResumeSigningResponse:
+        return await self._stub.ResumeSigning(signer_pb2.ResumeSigningRequest(), timeout=10)
 
     async def close(self) -> None:
         await self._channel.close()

@@ -88,7 +88,7 @@ class Suggestions:
                     row.status, row.decided_at = "pending", None
                 elif tx.status == "confirmed":
                     row.status, row.result = "executed", {"transaction_id": tx.id, "tx_hash": tx.tx_hash}
-                elif tx.status in ("reverted", "rejected"):
+                elif tx.status in ("reverted", "rejected", "expired"):
                     row.status, row.error = "failed", tx.error or f"transaction {tx.status}"
                 else:
                     continue  # signed and broadcast: its receipt is still to come

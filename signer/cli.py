@@ -18,9 +18,10 @@ from pydantic import ValidationError
 
 from signer import audit
 from signer.config import SignerPaths
+from signer.halt import Halts
 from signer.keystore import Keystore, KeystoreError, read_passphrase_file
 from signer.policy import PolicyStore, SolanaPolicy, WalletPolicy
-from signer.privileges import PrivilegeError, hand_over, lookup, write_private_file
+from signer.privileges import PrivilegeError, hand_over, lookup
 
 
 def add_parser(subparsers) -> None:
@@ -142,13 +143,12 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths, passphrase: str) -> 
         print(json.dumps(policies.get(args.address).model_dump(), indent=2))
         return 0
     if args.signer_command == "halt":
-        if not paths.halt_file.exists():
-            write_private_file(paths.halt_file, b"halted by the wallet owner\n", overwrite=True)
+        Halts(paths).halt_for_owner()
         print("halted: every signing request is refused until `corral signer resume`")
         return 0
     if args.signer_command == "resume":
-        paths.halt_file.unlink(missing_ok=True)
-        print("resumed")
+        Halts(paths).resume_for_owner()
+        print("resumed (the owner's halt and any kill-switch halt are lifted)")
         return 0
     if args.signer_command == "audit":
         result = audit.verify(paths.audit_log) if paths.audit_log.exists() else audit.VerifyResult(True, 0)

@@ -32,8 +32,15 @@ class SignerPaths(BaseModel):
 
     @property
     def halt_file(self) -> Path:
-        """Present while the signer is halted (`corral signer halt`): every request is refused."""
+        """Present while the wallet owner has halted the signer (`corral signer halt`): every
+        request is refused."""
         return self.home / "HALTED"
+
+    @property
+    def platform_halt_file(self) -> Path:
+        """Present while the platform's kill switch has halted signing (the HaltSigning RPC):
+        every request is refused; ResumeSigning removes it, never the owner's."""
+        return self.home / "HALTED.platform"
 
     def ensure(self) -> None:
         """Creates the directories, readable by the signer's user only."""

@@ -25,6 +25,7 @@ from corral.v1 import signer_pb2_grpc
 from signer import evm, solana
 from signer.audit import AuditLog
 from signer.config import SignerPaths
+from signer.halt import Halts
 from signer.keystore import Keystore
 from signer.no_network import forbid_network
 from signer.peer import PeerCheckingProxy
@@ -48,7 +49,7 @@ async def serve(
     allowed_uids = allowed_uids or {os.geteuid()}
     audit = AuditLog(paths.audit_log)
     keystore = Keystore(paths.keystore_dir, passphrase)
-    servicer = SignerServicer(keystore, PolicyStore(paths.policy_dir), audit, paths.audit_log, paths.halt_file)
+    servicer = SignerServicer(keystore, PolicyStore(paths.policy_dir), audit, paths.audit_log, Halts(paths))
     server = grpc.aio.server()
     signer_pb2_grpc.add_SignerServiceServicer_to_server(servicer, server)
 

@@ -14,9 +14,11 @@ from pathlib import Path
 import grpc
 from google.protobuf.json_format import MessageToDict
 
+from corral import failpoints
 from corral.v1 import signer_pb2, signer_pb2_grpc
 from signer import evm, solana
 from signer.audit import AuditLog, read_entries
+from signer.halt import Halts
 from signer.keystore import Keystore
 from signer.policy import (
     Decision,
@@ -57,11 +59,11 @@ class Audited:
 
 
 class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
-    def __init__(self, keystore: Keystore, policies: PolicyStore, audit: AuditLog, audit_path: Path, halt_file: Path) -> None:
+    def __init__(self, keystore: Keystore, policies: PolicyStore, audit: AuditLog, audit_path: Path, halts: Halts) -> None:
         self._keystore = keystore
         self._policies = policies
         self._audit = audit
-        self._halt_file = halt_file
+        self._halts = halts
         self._ledger = SpendLedger()
         for entry in read_entries(audit_path):
             if entry.get("decision") != "allow":
@@ -96,14 +98,17 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         now = time.time()
         session_id = request.context.session_id
         decision = decide_evm_transaction(
-            self._policies.get(wallet), wallet, call, self._ledger, now, halted=self._halt_file.exists(), session_id=session_id,
+            self._policies.get(wallet), wallet, call, self._ledger, now, halted=self._halts.halted, session_id=session_id,
         )
         if not decision.allowed:
             await audited.deny(decision)
 
+        failpoints.reach("signer.decided")
         signed = evm.sign(self._keystore.evm_key(wallet), fields)
+        failpoints.reach("signer.signed")
         # The audit line is durable before the signature leaves the process.
         await audited.allow(decision, transaction_hash=signed.tx_hash, spends=_spends(decision))
+        failpoints.reach("signer.audited")
         self._count(wallet, decision, now, session_id)
         return signer_pb2.SignEvmTransactionResponse(raw_transaction=signed.raw, transaction_hash=signed.tx_hash)
 
@@ -120,12 +125,15 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc), f"malformed Solana transaction: {exc}")
 
         now = time.time()
-        decision = decide_solana_transaction(self._policies.get(wallet), wallet, effects, self._ledger, now, halted=self._halt_file.exists())
+        decision = decide_solana_transaction(self._policies.get(wallet), wallet, effects, self._ledger, now, halted=self._halts.halted)
         if not decision.allowed:
             await audited.deny(decision)
 
+        failpoints.reach("signer.decided")
         signed = solana.sign(self._keystore.solana_keypair(wallet), tx, index)
+        failpoints.reach("signer.signed")
         await audited.allow(decision, signature=signed.signature, spends=_spends(decision))
+        failpoints.reach("signer.audited")
         self._count(wallet, decision, now, request.context.session_id)
         return signer_pb2.SignSolanaTransactionResponse(
             signed_transaction=signed.raw, signature=signed.signature, transaction_id=signed.transaction_id
@@ -149,7 +157,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         if not self._keystore.has(wallet):
             await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no key for wallet {wallet!r}")
 
-        decision = decide_evm_message(self._policies.get(wallet), typed_data, halted=self._halt_file.exists())
+        decision = decide_evm_message(self._policies.get(wallet), typed_data, halted=self._halts.halted)
         if not decision.allowed:
             await audited.deny(decision)
         try:
@@ -171,7 +179,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         if not self._keystore.has(wallet):
             await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no key for wallet {wallet!r}")
         policy = self._policies.get(wallet)
-        decision = decide_session_budget(policy, request.chain_id, asset, int(request.amount), halted=self._halt_file.exists())
+        decision = decide_session_budget(policy, request.chain_id, asset, int(request.amount), halted=self._halts.halted)
         if not decision.allowed:
             await audited.deny(decision)
         opened = any(c.chain_id == request.chain_id and c.asset == asset for c in policy.session_budgets)
@@ -179,6 +187,18 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         if opened:
             self._ledger.open_budget(wallet, request.session_id, request.chain_id, asset, int(request.amount))
         return signer_pb2.OpenSessionBudgetResponse(opened=opened)
+
+    async def HaltSigning(self, request: signer_pb2.HaltSigningRequest, context):
+        self._halts.halt_for_platform(request.reason)
+        await Audited(self._audit, context, "halt_signing", "", request).allow(Decision(True, "kill-switch", request.reason or "halted"))
+        return signer_pb2.HaltSigningResponse()
+
+    async def ResumeSigning(self, request: signer_pb2.ResumeSigningRequest, context):
+        self._halts.resume_for_platform()
+        owner = self._halts.halted_by_owner
+        reason = "the wallet owner's halt still holds" if owner else "signing resumed"
+        await Audited(self._audit, context, "resume_signing", "", request).allow(Decision(True, "kill-switch", reason))
+        return signer_pb2.ResumeSigningResponse(halted_by_owner=owner)
 
     def _count(self, wallet: str, decision: Decision, at: float, session_id: int) -> None:
         for chain, asset, amount in decision.spends:

@@ -66,6 +66,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_SUGGESTION: _ClassVar[EventKind]
     EVENT_KIND_TRANSACTION: _ClassVar[EventKind]
     EVENT_KIND_DRIFT: _ClassVar[EventKind]
+    EVENT_KIND_PLATFORM: _ClassVar[EventKind]
 SESSION_STATUS_UNSPECIFIED: SessionStatus
 SESSION_STATUS_CREATED: SessionStatus
 SESSION_STATUS_RUNNING: SessionStatus
@@ -103,6 +104,73 @@ EVENT_KIND_LOG: EventKind
 EVENT_KIND_SUGGESTION: EventKind
 EVENT_KIND_TRANSACTION: EventKind
 EVENT_KIND_DRIFT: EventKind
+EVENT_KIND_PLATFORM: EventKind
+
+class PlatformStatus(_message.Message):
+    __slots__ = ("halted", "reason", "halted_at")
+    HALTED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    HALTED_AT_FIELD_NUMBER: _ClassVar[int]
+    halted: bool
+    reason: str
+    halted_at: _timestamp_pb2.Timestamp
+    def __init__(self, halted: _Optional[bool] = ..., reason: _Optional[str] = ..., halted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class HaltPlatformRequest(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+
+class HaltPlatformResponse(_message.Message):
+    __slots__ = ("status", "sandboxes_stopped", "signer_halted", "signer_error")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SANDBOXES_STOPPED_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_HALTED_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_ERROR_FIELD_NUMBER: _ClassVar[int]
+    status: PlatformStatus
+    sandboxes_stopped: int
+    signer_halted: bool
+    signer_error: str
+    def __init__(self, status: _Optional[_Union[PlatformStatus, _Mapping]] = ..., sandboxes_stopped: _Optional[int] = ..., signer_halted: _Optional[bool] = ..., signer_error: _Optional[str] = ...) -> None: ...
+
+class ResumePlatformRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ResumePlatformResponse(_message.Message):
+    __slots__ = ("status", "signer_resumed", "signer_halted_by_owner", "signer_error")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_RESUMED_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_HALTED_BY_OWNER_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_ERROR_FIELD_NUMBER: _ClassVar[int]
+    status: PlatformStatus
+    signer_resumed: bool
+    signer_halted_by_owner: bool
+    signer_error: str
+    def __init__(self, status: _Optional[_Union[PlatformStatus, _Mapping]] = ..., signer_resumed: _Optional[bool] = ..., signer_halted_by_owner: _Optional[bool] = ..., signer_error: _Optional[str] = ...) -> None: ...
+
+class GetPlatformStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetPlatformStatusResponse(_message.Message):
+    __slots__ = ("status",)
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    status: PlatformStatus
+    def __init__(self, status: _Optional[_Union[PlatformStatus, _Mapping]] = ...) -> None: ...
+
+class SessionBreakers(_message.Message):
+    __slots__ = ("max_loss", "max_loss_percent", "max_loss_window_seconds", "max_transactions_per_hour")
+    MAX_LOSS_FIELD_NUMBER: _ClassVar[int]
+    MAX_LOSS_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MAX_LOSS_WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TRANSACTIONS_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
+    max_loss: str
+    max_loss_percent: str
+    max_loss_window_seconds: int
+    max_transactions_per_hour: int
+    def __init__(self, max_loss: _Optional[str] = ..., max_loss_percent: _Optional[str] = ..., max_loss_window_seconds: _Optional[int] = ..., max_transactions_per_hour: _Optional[int] = ...) -> None: ...
 
 class Agent(_message.Message):
     __slots__ = ("id", "name", "version", "image", "image_id", "wallet_type", "allowed_execution_modes", "runtime_interval_minutes", "manifest_toml", "registered_at")
@@ -181,7 +249,7 @@ class ListWalletsResponse(_message.Message):
     def __init__(self, wallets: _Optional[_Iterable[_Union[Wallet, _Mapping]]] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions")
+    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions", "breakers", "status_reason")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -202,6 +270,8 @@ class Session(_message.Message):
     UNWIND_POSITIONS_FIELD_NUMBER: _ClassVar[int]
     POSITIONS_FIELD_NUMBER: _ClassVar[int]
     HAS_PENDING_TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    BREAKERS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
     id: int
     agent_id: int
     wallet_address: str
@@ -215,7 +285,9 @@ class Session(_message.Message):
     unwind_positions: _containers.RepeatedCompositeFieldContainer[PositionRef]
     positions: _containers.RepeatedCompositeFieldContainer[_common_pb2.Position]
     has_pending_transactions: bool
-    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ...) -> None: ...
+    breakers: SessionBreakers
+    status_reason: str
+    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., status_reason: _Optional[str] = ...) -> None: ...
 
 class PositionRef(_message.Message):
     __slots__ = ("network", "asset_address")
@@ -226,7 +298,7 @@ class PositionRef(_message.Message):
     def __init__(self, network: _Optional[str] = ..., asset_address: _Optional[str] = ...) -> None: ...
 
 class StartSessionRequest(_message.Message):
-    __slots__ = ("agent_id", "wallet_address", "execution_mode", "settings", "allocation_amount")
+    __slots__ = ("agent_id", "wallet_address", "execution_mode", "settings", "allocation_amount", "breakers")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -239,12 +311,14 @@ class StartSessionRequest(_message.Message):
     EXECUTION_MODE_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
     ALLOCATION_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    BREAKERS_FIELD_NUMBER: _ClassVar[int]
     agent_id: int
     wallet_address: str
     execution_mode: _common_pb2.ExecutionMode
     settings: _containers.ScalarMap[str, str]
     allocation_amount: str
-    def __init__(self, agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation_amount: _Optional[str] = ...) -> None: ...
+    breakers: SessionBreakers
+    def __init__(self, agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation_amount: _Optional[str] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ...) -> None: ...
 
 class StartSessionResponse(_message.Message):
     __slots__ = ("session",)
@@ -505,7 +579,7 @@ class WatchEventsRequest(_message.Message):
     def __init__(self, session_id: _Optional[int] = ..., after_event_id: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("id", "kind", "change", "session_id", "occurred_at", "session", "execution", "log", "suggestion", "transaction", "drift")
+    __slots__ = ("id", "kind", "change", "session_id", "occurred_at", "session", "execution", "log", "suggestion", "transaction", "drift", "platform")
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     CHANGE_FIELD_NUMBER: _ClassVar[int]
@@ -517,6 +591,7 @@ class Event(_message.Message):
     SUGGESTION_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_FIELD_NUMBER: _ClassVar[int]
     DRIFT_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
     id: int
     kind: EventKind
     change: str
@@ -528,7 +603,8 @@ class Event(_message.Message):
     suggestion: Suggestion
     transaction: Transaction
     drift: Drift
-    def __init__(self, id: _Optional[int] = ..., kind: _Optional[_Union[EventKind, str]] = ..., change: _Optional[str] = ..., session_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., execution: _Optional[_Union[Execution, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., suggestion: _Optional[_Union[Suggestion, _Mapping]] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ..., drift: _Optional[_Union[Drift, _Mapping]] = ...) -> None: ...
+    platform: PlatformStatus
+    def __init__(self, id: _Optional[int] = ..., kind: _Optional[_Union[EventKind, str]] = ..., change: _Optional[str] = ..., session_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., execution: _Optional[_Union[Execution, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., suggestion: _Optional[_Union[Suggestion, _Mapping]] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ..., drift: _Optional[_Union[Drift, _Mapping]] = ..., platform: _Optional[_Union[PlatformStatus, _Mapping]] = ...) -> None: ...
 
 class Drift(_message.Message):
     __slots__ = ("id", "wallet_address", "network", "asset_address", "expected", "on_chain", "paused_sessions", "detected_at")

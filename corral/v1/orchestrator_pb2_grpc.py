@@ -119,6 +119,21 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.WatchEventsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.Event.FromString,
                 _registered_method=True)
+        self.HaltPlatform = channel.unary_unary(
+                '/corral.v1.OrchestratorService/HaltPlatform',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.HaltPlatformRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.HaltPlatformResponse.FromString,
+                _registered_method=True)
+        self.ResumePlatform = channel.unary_unary(
+                '/corral.v1.OrchestratorService/ResumePlatform',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ResumePlatformRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ResumePlatformResponse.FromString,
+                _registered_method=True)
+        self.GetPlatformStatus = channel.unary_unary(
+                '/corral.v1.OrchestratorService/GetPlatformStatus',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusResponse.FromString,
+                _registered_method=True)
 
 
 class OrchestratorServiceServicer:
@@ -245,6 +260,30 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HaltPlatform(self, request, context):
+        """The kill switch. Reaches running work at once: stops scheduling, kills running
+        sandboxes, refuses new signing in the orchestrator and asks the signer to halt too.
+        Durable (it holds across restarts and for every orchestrator on the database)
+        until ResumePlatform.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumePlatform(self, request, context):
+        """Lifts the kill switch, and the signer's halt that it placed (not one the wallet
+        owner placed on the signer).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPlatformStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -332,6 +371,21 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.WatchEvents,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.WatchEventsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.Event.SerializeToString,
+            ),
+            'HaltPlatform': grpc.unary_unary_rpc_method_handler(
+                    servicer.HaltPlatform,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.HaltPlatformRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.HaltPlatformResponse.SerializeToString,
+            ),
+            'ResumePlatform': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumePlatform,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ResumePlatformRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ResumePlatformResponse.SerializeToString,
+            ),
+            'GetPlatformStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPlatformStatus,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -793,6 +847,87 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/WatchEvents',
             corral_dot_v1_dot_orchestrator__pb2.WatchEventsRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HaltPlatform(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/HaltPlatform',
+            corral_dot_v1_dot_orchestrator__pb2.HaltPlatformRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.HaltPlatformResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumePlatform(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/ResumePlatform',
+            corral_dot_v1_dot_orchestrator__pb2.ResumePlatformRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ResumePlatformResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPlatformStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/GetPlatformStatus',
+            corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

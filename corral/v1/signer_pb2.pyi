@@ -173,3 +173,23 @@ class OpenSessionBudgetResponse(_message.Message):
     OPENED_FIELD_NUMBER: _ClassVar[int]
     opened: bool
     def __init__(self, opened: _Optional[bool] = ...) -> None: ...
+
+class HaltSigningRequest(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+
+class HaltSigningResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ResumeSigningRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ResumeSigningResponse(_message.Message):
+    __slots__ = ("halted_by_owner",)
+    HALTED_BY_OWNER_FIELD_NUMBER: _ClassVar[int]
+    halted_by_owner: bool
+    def __init__(self, halted_by_owner: _Optional[bool] = ...) -> None: ...

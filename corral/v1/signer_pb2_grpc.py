@@ -59,6 +59,16 @@ class SignerServiceStub:
                 request_serializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetResponse.FromString,
                 _registered_method=True)
+        self.HaltSigning = channel.unary_unary(
+                '/corral.v1.SignerService/HaltSigning',
+                request_serializer=corral_dot_v1_dot_signer__pb2.HaltSigningRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.HaltSigningResponse.FromString,
+                _registered_method=True)
+        self.ResumeSigning = channel.unary_unary(
+                '/corral.v1.SignerService/ResumeSigning',
+                request_serializer=corral_dot_v1_dot_signer__pb2.ResumeSigningRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.ResumeSigningResponse.FromString,
+                _registered_method=True)
 
 
 class SignerServiceServicer:
@@ -103,6 +113,22 @@ class SignerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HaltSigning(self, request, context):
+        """The platform's kill switch: every signing request is refused until ResumeSigning.
+        Halting only ever refuses more, so the orchestrator may ask for it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeSigning(self, request, context):
+        """Lifts the halt HaltSigning placed. A halt the wallet owner placed on the signer's
+        own files (`corral signer halt`) is separate: only the owner lifts it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SignerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +156,16 @@ def add_SignerServiceServicer_to_server(servicer, server):
                     servicer.OpenSessionBudget,
                     request_deserializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetRequest.FromString,
                     response_serializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetResponse.SerializeToString,
+            ),
+            'HaltSigning': grpc.unary_unary_rpc_method_handler(
+                    servicer.HaltSigning,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.HaltSigningRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.HaltSigningResponse.SerializeToString,
+            ),
+            'ResumeSigning': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeSigning,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.ResumeSigningRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.ResumeSigningResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -267,6 +303,60 @@ class SignerService:
             '/corral.v1.SignerService/OpenSessionBudget',
             corral_dot_v1_dot_signer__pb2.OpenSessionBudgetRequest.SerializeToString,
             corral_dot_v1_dot_signer__pb2.OpenSessionBudgetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HaltSigning(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/HaltSigning',
+            corral_dot_v1_dot_signer__pb2.HaltSigningRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.HaltSigningResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeSigning(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/ResumeSigning',
+            corral_dot_v1_dot_signer__pb2.ResumeSigningRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.ResumeSigningResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass
 
 from web3 import Web3
-from web3.exceptions import ContractLogicError, TimeExhausted
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 
 from orchestrator.chains import SimulationFailed
 from orchestrator.config import ChainConfig
@@ -93,7 +93,11 @@ class EvmChain:
         return await asyncio.to_thread(read)
 
     async def send_raw(self, raw: bytes) -> str:
-        tx_hash = await asyncio.to_thread(self._w3.eth.send_raw_transaction, raw)
+        """Broadcasts; raises ValueError with the node's reason when it refuses."""
+        try:
+            tx_hash = await asyncio.to_thread(self._w3.eth.send_raw_transaction, raw)
+        except Web3RPCError as exc:
+            raise ValueError(exc.message or str(exc)) from None
         return "0x" + bytes(tx_hash).hex()
 
     async def wait_for_receipt(self, tx_hash: str) -> Receipt | None:

@@ -10,10 +10,11 @@ from orchestrator.store.models import (
     MemoryRow,
     QuoteRow,
     SessionRow,
+    SettingRow,
     SuggestionRow,
     TransactionRow,
 )
 
 __all__ = [
-    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "SessionRow", "SuggestionRow", "TransactionRow", "utcnow",
+    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "SessionRow", "SettingRow", "SuggestionRow", "TransactionRow", "utcnow",
 ]

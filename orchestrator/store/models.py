@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Bumped with every change to the tables below; a database made by another version is
 # refused at start with a clear message rather than failing on a missing column.
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "11"
 
 
 class Base(DeclarativeBase):
@@ -71,6 +71,10 @@ class SessionRow(Base):
     stopped_at: Mapped[datetime | None]
     # While unwinding: [{"network", "asset_address"}] to unwind; None = all positions.
     unwind_positions: Mapped[list[dict[str, str]] | None]
+    # The user's circuit breakers (orchestrator/breakers.py BreakerSettings), {} for none.
+    breakers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Why the platform put the session in its status (a tripped breaker, a drift); "" when the user did.
+    status_reason: Mapped[str] = mapped_column(Text, default="")
 
     agent: Mapped[AgentRow] = relationship()
 
@@ -92,6 +96,8 @@ class ExecutionRow(Base):
     output_dropped_bytes: Mapped[int] = mapped_column(default=0)
     # SDK calls the agent made, and log lines dropped past the per-execution cap.
     sdk_calls: Mapped[int] = mapped_column(default=0)
+    # The sandbox it ran in: removed at start-up if the orchestrator died meanwhile.
+    sandbox_id: Mapped[str] = mapped_column(String(32), default="")
     log_lines_dropped: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
@@ -193,11 +199,12 @@ class EventRow(Base):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # session | execution | log | suggestion | transaction
+    # session | execution | log | suggestion | transaction | drift | platform
     kind: Mapped[str] = mapped_column(String(16))
     # What happened, e.g. "paused", "started", "finished", "approved".
     change: Mapped[str] = mapped_column(String(32))
-    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    # None for platform-wide events (the kill switch).
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
     ref_id: Mapped[int]
     occurred_at: Mapped[datetime]
 

@@ -26,13 +26,13 @@ from corral.v1 import runtime_pb2
 from orchestrator.errors import Refused
 from orchestrator.store import Database, QuoteRow, SessionRow, TransactionRow, utcnow
 from orchestrator.swaps.model import EngineQuote, QuoteRequest, SwapError
-from orchestrator.transactions import EvmSender
+from orchestrator.transactions import TransactionSender
 
 
 class Swaps:
-    def __init__(self, db: Database, evm: EvmSender, engines: list, quote_ttl_seconds: float) -> None:
+    def __init__(self, db: Database, sender: TransactionSender, engines: list, quote_ttl_seconds: float) -> None:
         self._db = db
-        self._evm = evm
+        self._sender = sender
         self._engines = engines
         self._ttl = quote_ttl_seconds
 
@@ -133,7 +133,7 @@ class Swaps:
                 evm=runtime_pb2.EvmTransactionRequest(to_address=details["to"], data=details["data"], value=details["value"]),
             )
             try:
-                tx = await self._evm.sign_and_send(session, execution_id, request)
+                tx = await self._sender.sign_and_send(session, execution_id, request)
             except Refused as refused:
                 status = "delayed" if refused.code == grpc.StatusCode.DEADLINE_EXCEEDED else "failure"
                 error = f"step {n + 1} of {len(steps)} ({step['description']}) {'is not confirmed yet' if status == 'delayed' else 'failed'}: {refused.message}"

@@ -11,8 +11,10 @@ signer applies the wallet's policy; a retried request id returns the first resul
 from __future__ import annotations
 
 from corral.v1 import runtime_pb2
-from orchestrator.store import SessionRow, TransactionRow
+from orchestrator.breakers import Breakers
+from orchestrator.store import Database, SessionRow, TransactionRow
 from orchestrator.transactions.evm import EvmSender
+from orchestrator.transactions.intents import Intents
 from orchestrator.transactions.solana import SolanaSender
 
 __all__ = ["EvmSender", "SolanaSender", "TransactionSender"]
@@ -21,15 +23,23 @@ __all__ = ["EvmSender", "SolanaSender", "TransactionSender"]
 class TransactionSender:
     """The one entry point agents' and approved suggestions' transactions go through."""
 
-    def __init__(self, evm: EvmSender, solana: SolanaSender) -> None:
+    def __init__(self, db: Database, evm: EvmSender, solana: SolanaSender) -> None:
         self.evm = evm
         self.solana = solana
+        self._breakers = Breakers(db)
+        self._intents = Intents(db)
 
     def _for(self, network: str) -> EvmSender | SolanaSender:
         return self.solana if network == "solana" else self.evm
 
     async def sign_and_send(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest) -> TransactionRow:
+        if not self._intents.exists(request.request_id):  # a retry returns its first result, whatever the breakers say now
+            self._breakers.before_sending(session)
         return await self._for(request.network).sign_and_send(session, execution_id, request)
+
+    async def resume(self, tx: TransactionRow) -> None:
+        """After a restart, finishes a transaction left `signed` (see the senders' resume)."""
+        await self._for(tx.network).resume(tx)
 
     async def preview(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> dict:
         return await self._for(request.network).preview(session, request)

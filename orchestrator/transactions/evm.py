@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import grpc
 
+from corral import failpoints
 from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator.chains.evm import EvmChain, Receipt, SimulationFailed
 from orchestrator.errors import Refused, invalid, precondition
@@ -43,29 +44,51 @@ class EvmSender:
         tx, new = self._intents.claim(session, execution_id, request, to_address=evm.to_address, value=evm.value, data=evm.data or "0x")
         if not new:
             return tx
+        failpoints.reach("tx.intent_stored")
 
         try:
             await self._sign_and_broadcast(chain, session, execution_id, tx, evm)
         except Refused as refused:
             self._intents.update(tx, status="rejected", error=refused.message)
             raise
-        receipt = await chain.wait_for_receipt(tx.tx_hash)
+        failpoints.reach("tx.broadcast")
+        receipt = await self._settle(chain, tx)
         if receipt is None:
             # Stays `signed`: the bytes are stored and can be re-broadcast, never re-signed.
             raise Refused(grpc.StatusCode.DEADLINE_EXCEEDED, f"transaction {tx.tx_hash} was broadcast but not yet confirmed")
-        self._intents.update(
-            tx,
+        if not receipt.succeeded:
+            raise precondition(f"transaction {tx.tx_hash} reverted in block {receipt.block_number}")
+        return tx
+
+    async def resume(self, tx: TransactionRow) -> None:
+        """After a restart: a transaction left `signed` is broadcast again byte for byte
+        (same hash; a node that has it, or has mined it, says so) and settled. It is never
+        signed again, so it can never be sent twice."""
+        chain = self._chains.get(tx.network)
+        if chain is None:
+            raise precondition(f"network {tx.network} is no longer configured; transaction {tx.tx_hash} stays signed")
+        try:
+            await chain.send_raw(tx.signed_raw)
+        except ValueError:
+            pass  # known already, or mined: the receipt says which
+        await self._settle(chain, tx)
+
+    async def _settle(self, chain: EvmChain, tx: TransactionRow) -> Receipt | None:
+        """Waits for the receipt and records the outcome and the ledger in one database
+        transaction; None (and still `signed`) when no receipt came in time."""
+        receipt = await chain.wait_for_receipt(tx.tx_hash)
+        if receipt is None:
+            return None
+        failpoints.reach("tx.confirmed")
+        self._intents.settle(
+            tx, self._asset_changes(tx, receipt) if receipt.succeeded else [],
             status="confirmed" if receipt.succeeded else "reverted",
             block_number=receipt.block_number,
             gas_used=receipt.gas_used,
             effective_gas_price=str(receipt.effective_gas_price),
             error="" if receipt.succeeded else "reverted on chain",
         )
-        if receipt.succeeded:
-            self._record_asset_changes(tx, receipt)
-        if not receipt.succeeded:
-            raise precondition(f"transaction {tx.tx_hash} reverted in block {receipt.block_number}")
-        return tx
+        return receipt
 
     async def preview(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> dict:
         """What the user is shown before approving this transaction (manual mode): the
@@ -135,14 +158,16 @@ class EvmSender:
                 )
             except grpc.aio.AioRpcError as exc:
                 raise signer_refusal(exc) from None
+            failpoints.reach("tx.signed")
             # The signed bytes are durable before they are broadcast.
             self._intents.update(tx, status="signed", nonce=nonce, signed_raw=signed.raw_transaction, tx_hash=signed.transaction_hash)
+            failpoints.reach("tx.signed_stored")
             try:
                 await chain.send_raw(signed.raw_transaction)
             except ValueError as exc:
                 raise precondition(f"the node refused the transaction: {exc}") from None
 
-    def _record_asset_changes(self, tx: TransactionRow, receipt: Receipt) -> None:
+    def _asset_changes(self, tx: TransactionRow, receipt: Receipt) -> list[AssetChangeRow]:
         """The session's ledger: what this confirmed transaction moved in or out of the
         wallet (its native value; ERC-20 Transfer events to or from the wallet)."""
         wallet = tx.from_address.lower()
@@ -156,7 +181,7 @@ class EvmSender:
             if wallet in (transfer.sender, transfer.recipient):
                 changes.append(AssetChangeRow(**base, from_address=transfer.sender, to_address=transfer.recipient,
                                               token_address=transfer.token, token_type="ERC20", amount=str(transfer.amount)))
-        self._intents.record_changes(changes)
+        return changes
 
     def transaction_url(self, network: str, tx_hash: str) -> str | None:
         chain = self._chains.get(network)

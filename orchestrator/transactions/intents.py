@@ -29,6 +29,10 @@ class Intents:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    def exists(self, request_id: str) -> bool:
+        with self._db.session() as db:
+            return db.scalar(select(TransactionRow.id).where(TransactionRow.request_id == request_id)) is not None
+
     def claim(
         self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest, *, to_address: str, value: str, data: str
     ) -> tuple[TransactionRow, bool]:
@@ -65,6 +69,14 @@ class Intents:
 
     def update(self, tx: TransactionRow, **fields) -> None:
         """Sets `fields` on the stored row and on `tx`; a status change is an event."""
+        self._write(tx, fields, [])
+
+    def settle(self, tx: TransactionRow, changes: list[AssetChangeRow], **fields) -> None:
+        """Records a landed transaction's outcome (`fields`) and what it moved (`changes`, its
+        session's ledger) in one database transaction: a crash leaves both or neither."""
+        self._write(tx, fields, changes)
+
+    def _write(self, tx: TransactionRow, fields: dict, changes: list[AssetChangeRow]) -> None:
         with self._db.session() as db:
             row = db.get(TransactionRow, tx.id)
             for name, value in fields.items():
@@ -73,11 +85,5 @@ class Intents:
             row.updated_at = tx.updated_at = utcnow()
             if "status" in fields:
                 events.record(db, "transaction", fields["status"], row.session_id, row.id)
+            db.add_all(changes)
             db.commit()
-
-    def record_changes(self, changes: list[AssetChangeRow]) -> None:
-        """Adds a confirmed transaction's asset changes to its session's ledger."""
-        if changes:
-            with self._db.session() as db:
-                db.add_all(changes)
-                db.commit()

@@ -18,6 +18,7 @@ from solders.message import Message, MessageV0
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
+from corral import failpoints
 from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator.chains import SimulationFailed
 from orchestrator.chains.solana import Expired, Landed, SolanaChain
@@ -42,27 +43,52 @@ class SolanaSender:
                                       data=bytes(unsigned).hex())
         if not new:
             return tx
+        failpoints.reach("tx.intent_stored")
         try:
             await self._sign_and_broadcast(chain, session, execution_id, tx, unsigned)
         except Refused as refused:
             self._intents.update(tx, status="rejected", error=refused.message)
             raise
-        outcome = await chain.wait_for_landing(tx.tx_hash, session.wallet_address, tx.valid_until_block)
+        failpoints.reach("tx.broadcast")
+        outcome = await self._settle(chain, tx)
         if outcome is None:
             # Stays `signed`: the bytes are stored and can be re-broadcast until the blockhash expires.
             raise Refused(grpc.StatusCode.DEADLINE_EXCEEDED, f"transaction {tx.tx_hash} was broadcast but not yet confirmed")
         if isinstance(outcome, Expired):
-            message = f"transaction {tx.tx_hash} did not land before its blockhash expired (block height {outcome.last_valid_block_height}); nothing moved"
-            self._intents.update(tx, status="expired", error=message)
-            raise precondition(message)
-        self._intents.update(
-            tx, status="confirmed" if outcome.succeeded else "reverted", block_number=outcome.slot,
-            gas_used=outcome.fee, effective_gas_price="1", error=outcome.error,
-        )
-        self._record_asset_changes(tx, outcome)
+            raise precondition(tx.error)
         if not outcome.succeeded:
             raise precondition(f"transaction {tx.tx_hash} {outcome.error} (slot {outcome.slot}); only its fee was paid")
         return tx
+
+    async def resume(self, tx: TransactionRow) -> None:
+        """After a restart: a transaction left `signed` is broadcast again byte for byte
+        while its blockhash is valid (same signature: it can land at most once) and settled;
+        it is never signed again."""
+        if self._chain is None:
+            raise precondition(f"network solana is no longer configured; transaction {tx.tx_hash} stays signed")
+        try:
+            await self._chain.send_raw(tx.signed_raw)
+        except ValueError:
+            pass  # landed already, or its blockhash expired: settling says which
+        await self._settle(self._chain, tx)
+
+    async def _settle(self, chain: SolanaChain, tx: TransactionRow) -> Landed | Expired | None:
+        """Waits until the transaction landed or its blockhash expired and records that (a
+        landed one with its ledger, in one database transaction); None when still unknown."""
+        outcome = await chain.wait_for_landing(tx.tx_hash, tx.from_address, tx.valid_until_block)
+        if outcome is None:
+            return None
+        failpoints.reach("tx.confirmed")
+        if isinstance(outcome, Expired):
+            self._intents.update(tx, status="expired", error=(
+                f"transaction {tx.tx_hash} did not land before its blockhash expired "
+                f"(block height {outcome.last_valid_block_height}); nothing moved"))
+            return outcome
+        self._intents.settle(
+            tx, self._asset_changes(tx, outcome), status="confirmed" if outcome.succeeded else "reverted",
+            block_number=outcome.slot, gas_used=outcome.fee, effective_gas_price="1", error=outcome.error,
+        )
+        return outcome
 
     def validate(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> tuple[SolanaChain, VersionedTransaction]:
         """Checks a request against the session and the platform; raises Refused naming the fix."""
@@ -122,22 +148,24 @@ class SolanaSender:
             )
         except grpc.aio.AioRpcError as exc:
             raise signer_refusal(exc) from None
+        failpoints.reach("tx.signed")
         # The signed bytes are durable before they are broadcast.
         self._intents.update(tx, status="signed", signed_raw=signed.signed_transaction, tx_hash=signed.transaction_id,
                              valid_until_block=valid_until)
+        failpoints.reach("tx.signed_stored")
         try:
             await chain.send_raw(signed.signed_transaction)
         except ValueError as exc:
             raise precondition(f"the node refused the transaction: {exc}") from None
 
-    def _record_asset_changes(self, tx: TransactionRow, landed: Landed) -> None:
+    def _asset_changes(self, tx: TransactionRow, landed: Landed) -> list[AssetChangeRow]:
         at = datetime.fromtimestamp(landed.block_time, UTC).replace(tzinfo=None) if landed.block_time else utcnow()
-        self._intents.record_changes([
+        return [
             AssetChangeRow(session_id=tx.session_id, transaction_id=tx.id, network=tx.network, tx_hash=tx.tx_hash, occurred_at=at,
                            from_address=change.sender, to_address=change.recipient, token_address=change.token,
                            token_type=change.token_type, amount=str(change.amount))
             for change in landed.changes
-        ])
+        ]
 
     def transaction_url(self, tx_hash: str) -> str | None:
         return self._chain.transaction_url(tx_hash) if self._chain else None

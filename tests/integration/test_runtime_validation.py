@@ -140,8 +140,8 @@ def test_bad_requests_are_refused_and_leave_nothing(tmp_path, mode, wallet_type,
     # The chain is configured but never reached: validation refuses first.
     evm = EvmSender(db, {"ethereum:31337": EvmChain("ethereum:31337", ChainConfig(rpc_url="http://127.0.0.1:9"))}, signer=None)
     solana = SolanaChain(SolanaConfig(rpc_url="http://127.0.0.1:9"))
-    sender = TransactionSender(evm, SolanaSender(db, solana, signer=None))
-    suggestions = Suggestions(db, sender, signer=None, swaps=Swaps(db, evm, engines=[], quote_ttl_seconds=30))
+    sender = TransactionSender(db, evm, SolanaSender(db, solana, signer=None))
+    suggestions = Suggestions(db, sender, signer=None, swaps=Swaps(db, sender, engines=[], quote_ttl_seconds=30))
 
     async def scenario():
         server = await start_runtime_server(str(tmp_path / "r.sock"), ticket, db, sender, signer=None, suggestions=suggestions)

@@ -1,0 +1,90 @@
+"""Per-session circuit breakers fire: past its hourly transaction limit a session's next
+transaction is refused (never signed) and the session paused; past its loss limit the
+session is paused at the end of the cycle that lost it. The chain, read back with web3,
+shows exactly what the breakers let through. Bad breaker settings are refused at start."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from eth_account import Account
+
+from corral.devstack import DevStack
+from corral.v1 import orchestrator_pb2 as pb
+from tests.conftest import REPO_ROOT
+from tests.helpers import executions, log_lines, wait_for, wait_until_idle
+
+TIP = 10**15
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with DevStack(tmp_path_factory.mktemp("breakers"), minute_seconds=1.0) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def tipper(stack, agent_image) -> int:
+    return stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(REPO_ROOT / "images" / "example-agent"))).agent.id
+
+
+def tipping_session(stack: DevStack, agent_id: int, breakers: pb.SessionBreakers) -> tuple[str, str, pb.Session]:
+    wallet, recipient = stack.create_wallet(), Account.create().address
+    stack.fund(wallet, 10**18)
+    session = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=agent_id, wallet_address=wallet, settings={"recipient": recipient, "tip_wei": str(TIP)},
+        allocation_amount=str(10**17), breakers=breakers)).session
+    return wallet, recipient, session
+
+
+def paused(stack: DevStack, session_id: int) -> pb.Session:
+    session = wait_for(lambda: (s := stack.api.GetSession(pb.GetSessionRequest(session_id=session_id)).session).status
+                       == pb.SESSION_STATUS_PAUSED and s, timeout=120, what="a breaker to pause the session")
+    wait_until_idle(stack, session_id)
+    return session
+
+
+def confirmed(stack: DevStack, session_id: int) -> int:
+    txs = stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session_id)).transactions
+    return sum(t.status == pb.TRANSACTION_STATUS_CONFIRMED for t in txs)
+
+
+def test_the_hourly_transaction_limit_refuses_the_next_one_and_pauses(stack, tipper):
+    wallet, recipient, session = tipping_session(stack, tipper, pb.SessionBreakers(max_transactions_per_hour=2))
+    assert session.breakers.max_transactions_per_hour == 2
+    stopped = paused(stack, session.id)
+    assert stopped.status_reason == "breaker max_transactions_per_hour tripped: 2 transactions in the last hour, the limit is 2"
+    assert confirmed(stack, session.id) == 2
+    assert stack.web3.eth.get_transaction_count(wallet) == 2 and stack.web3.eth.get_balance(recipient) == 2 * TIP
+    third = executions(stack, session.id)[2]
+    assert any(line.startswith("tip failed: breaker max_transactions_per_hour tripped") for line in log_lines(third))
+
+    # Resuming is the user's call; it clears the reason (and the limit still holds).
+    resumed = stack.api.ResumeSession(pb.ResumeSessionRequest(session_id=session.id)).session
+    assert resumed.status == pb.SESSION_STATUS_RUNNING and resumed.status_reason == ""
+    assert paused(stack, session.id).status_reason.startswith("breaker max_transactions_per_hour tripped")
+    assert stack.web3.eth.get_transaction_count(wallet) == 2
+
+
+def test_the_loss_limit_pauses_at_the_end_of_the_cycle_that_crossed_it(stack, tipper):
+    # Each run tips TIP plus gas: two runs stay under 2.5 tips, the third crosses it.
+    breakers = pb.SessionBreakers(max_loss=str(5 * TIP // 2), max_loss_window_seconds=3600)
+    wallet, recipient, session = tipping_session(stack, tipper, breakers)
+    stopped = paused(stack, session.id)
+    assert stopped.status_reason.startswith("breaker max_loss tripped: the session lost ")
+    assert stopped.status_reason.endswith(f"of its starting asset in the last 3600 s, the limit is {5 * TIP // 2}")
+    assert confirmed(stack, session.id) == 3 and len(executions(stack, session.id)) == 3
+    assert stack.web3.eth.get_balance(recipient) == 3 * TIP
+
+
+@pytest.mark.parametrize("breakers, fragment", [
+    (pb.SessionBreakers(max_loss="lots"), "breakers.max_loss: Value error, 'lots' must be a positive integer string"),
+    (pb.SessionBreakers(max_loss_percent="150"), "breakers.max_loss_percent: Input should be less than or equal to 100"),
+    (pb.SessionBreakers(max_loss_percent="ten"), "breakers.max_loss_percent: Value error, 'ten' must be a percentage"),
+])
+def test_bad_breaker_settings_are_refused_and_start_nothing(stack, tipper, breakers, fragment):
+    before = len(stack.api.ListSessions(pb.ListSessionsRequest()).sessions)
+    with pytest.raises(grpc.RpcError) as refused:
+        tipping_session(stack, tipper, breakers)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and fragment in refused.value.details(), refused.value.details()
+    assert len(stack.api.ListSessions(pb.ListSessionsRequest()).sessions) == before

@@ -128,6 +128,9 @@ class DevStack:
         swaps: dict[str, object] | None = None,
         solana: bool = False,
         chain: dict[str, object] | None = None,
+        database_url: str | None = None,
+        replica_id: str | None = None,
+        scheduler: dict[str, object] | None = None,
     ) -> None:
         """`api_token`: the orchestrator requires it (the stack's own client sends it).
         `tls`: (certificate, key) PEM files the orchestrator serves its API with; the
@@ -145,6 +148,11 @@ class DevStack:
         self.reconciliation = reconciliation or {}
         # Extra settings of the anvil chain's [chains."ethereum:31337"] table.
         self.chain = chain or {}
+        # Default: a SQLite file in `home`. PostgreSQL (corral.devpostgres) for several replicas.
+        self.database_url = database_url
+        self.replica_id = replica_id
+        # Extra [scheduler] settings, e.g. lease_seconds.
+        self.scheduler = scheduler or {}
         self.swaps = swaps or {}
         # With `uniswap`, anvil gets a Uniswap-V2-compatible factory and router (contracts/)
         # and the orchestrator's uniswap-v2 swap engine is pointed at it.
@@ -245,15 +253,34 @@ class DevStack:
         _wait_for(lambda: (self.signer_home / "signer.sock").exists(), "the signer", 30, process)
 
     def start_orchestrator(self, crash_at: str | None = None) -> None:
-        port = free_port()
-        self.api_address = f"127.0.0.1:{port}"
-        config = self.home / "orchestrator.toml"
+        self.api_address = f"127.0.0.1:{free_port()}"
+        config = self._orchestrator_config("orchestrator", self.api_address, self.replica_id, self.socket_root)
+        process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)], crash_at)
+        self.channel = self.open_channel(token=self.api_token)
+        self.api = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channel)
+        _wait_for(lambda: grpc.channel_ready_future(self.channel).result(timeout=1) is None, "the orchestrator", 60, process)
+
+    def start_replica(self, name: str) -> str:
+        """Another orchestrator on the stack's database (use PostgreSQL), with replica id
+        `name`, its own API port and socket directory; returns its API address."""
+        address = f"127.0.0.1:{free_port()}"
+        socket_root = Path(tempfile.mkdtemp(prefix="corral-", dir=self.socket_root.parent)) / "x"
+        config = self._orchestrator_config(name, address, name, socket_root)
+        process = self._spawn(name, CORRAL_COMMAND + ["serve", "--config", str(config)])
+        with grpc.insecure_channel(address) as channel:
+            _wait_for(lambda: grpc.channel_ready_future(channel).result(timeout=1) is None, f"orchestrator {name}", 60, process)
+        return address
+
+    def _orchestrator_config(self, name: str, listen: str, replica_id: str | None, socket_root: Path) -> Path:
+        config = self.home / f"{name}.toml"
         top: dict[str, object] = {
-            "listen": self.api_address,
-            "database_url": f"sqlite:///{self.home / 'orchestrator.db'}",
+            "listen": listen,
+            "database_url": self.database_url or f"sqlite:///{self.home / 'orchestrator.db'}",
             "signer_socket": str(self.signer_home / "signer.sock"),
-            "socket_root": str(self.socket_root),
+            "socket_root": str(socket_root),
         }
+        if replica_id:
+            top["replica_id"] = replica_id
         if self.api_token:
             token_file = self.home / "api-token"
             token_file.write_text(self.api_token)
@@ -265,7 +292,7 @@ class DevStack:
         if self.uniswap_router:
             chain["uniswap_v2_router"] = self.uniswap_router
         scheduler = {"minute_seconds": self.minute_seconds, "tick_seconds": self.tick_seconds,
-                     "max_parallel_executions": self.max_parallel_executions}
+                     "max_parallel_executions": self.max_parallel_executions, **self.scheduler}
         tables = {
             f'chains."ethereum:{ANVIL_CHAIN_ID}"': chain, "sandbox": self.sandbox, "scheduler": scheduler,
             "reconciliation": self.reconciliation, "swaps": self.swaps,
@@ -273,10 +300,7 @@ class DevStack:
         if self.solana_rpc_url:
             tables["solana"] = {"rpc_url": self.solana_rpc_url, "confirmation_timeout_seconds": 30.0}
         config.write_text(_toml(top, tables))
-        process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)], crash_at)
-        self.channel = self.open_channel(token=self.api_token)
-        self.api = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channel)
-        _wait_for(lambda: grpc.channel_ready_future(self.channel).result(timeout=1) is None, "the orchestrator", 60, process)
+        return config
 
     def open_channel(self, token: str | None = None, tls: bool | None = None) -> grpc.Channel:
         """A channel to the API as a client would open it: over TLS when the stack serves

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -80,6 +81,10 @@ class SchedulerConfig(BaseModel):
     # demos shorten it here instead of faking the clock.
     minute_seconds: float = Field(default=60.0, gt=0)
     max_parallel_executions: int = Field(default=4, ge=1)
+    # Several orchestrators on one database lease the sessions they run for this long,
+    # renewing it while they run; a replica silent for this long is dead and another one
+    # takes over its sessions and recovers its work.
+    lease_seconds: float = Field(default=30.0, ge=1)
 
 
 class SwapConfig(BaseModel):
@@ -105,7 +110,12 @@ class OrchestratorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     listen: str = "127.0.0.1:50051"
+    # "sqlite:///path" (one orchestrator) or "postgresql+psycopg://user:password@host/db"
+    # (any number of orchestrators sharing it).
     database_url: str = "sqlite:///var/orchestrator.db"
+    # This orchestrator among those sharing the database; keep it stable across restarts
+    # (a restarted replica recovers its own unfinished work at once). Default: the host name.
+    replica_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
     signer_socket: Path = Path("var/signer/signer.sock")
     # Per-execution socket directories are made under this directory.
     socket_root: Path = Path("var/run/executions")

@@ -114,7 +114,8 @@ class ExecutionRunner:
             # What the previous run suggested and nobody approved is stale now.
             self._suggestions.clear_pending(session_id)
         with self._db.session() as db:
-            execution = ExecutionRow(session_id=session_id, command=command, status="running", started_at=utcnow())
+            execution = ExecutionRow(session_id=session_id, command=command, status="running", started_at=utcnow(),
+                                     replica_id=self._db.replica_id)
             db.add(execution)
             db.flush()
             events.record(db, "execution", "started", session_id, execution.id)

@@ -1,5 +1,7 @@
-"""Start-up recovery: what a previous orchestrator process left half-done (it crashed, was
-killed, or the machine went down) is closed or finished before new work is scheduled.
+"""Recovery: what an orchestrator replica left half-done (it crashed, was killed, or its
+machine went down) is closed or finished. A replica recovers its own work when it starts
+again (same `replica_id`), before it schedules anything; the work of a replica that died
+for good is recovered by whichever live replica first sees its heartbeat go stale.
 
 - Executions still `running` are `interrupted`, with the reason; their sandboxes and
   socket directories are removed; their sessions continue at their next interval, not at
@@ -43,22 +45,26 @@ class Recovery:
         self._suggestions = suggestions
         self._minute_seconds = minute_seconds
 
-    def close_interrupted_work(self) -> None:
-        """The synchronous part, before the scheduler starts."""
-        sandboxes = self._interrupt_executions()
-        for sandbox_id in sandboxes:
-            self._runner.remove_sandbox(sandbox_id)
-        rejected = self._reject_unsigned_intents()
-        settled = self._suggestions.recover()
-        if sandboxes or rejected or settled:
-            log.warning("recovered: %d interrupted executions, %d unsigned transaction intents rejected, %d suggestions settled",
-                        len(sandboxes), rejected, settled)
+    async def recover_replica(self, replica_id: str) -> None:
+        self.close_interrupted_work(replica_id)
+        await self.resume_signed_transactions(replica_id)
 
-    async def resume_signed_transactions(self) -> None:
+    def close_interrupted_work(self, replica_id: str) -> None:
+        """The part that needs no chain: at start-up, before the scheduler starts."""
+        sandboxes = self._interrupt_executions(ExecutionRow.replica_id == replica_id, remove_sandboxes=True)
+        rejected = self._reject_unsigned_intents(replica_id)
+        settled = self._suggestions.recover(replica_id)
+        self._release_leases(replica_id)
+        if sandboxes or rejected or settled:
+            log.warning("recovered replica %s: %d interrupted executions, %d unsigned transaction intents rejected, "
+                        "%d suggestions settled", replica_id, len(sandboxes), rejected, settled)
+
+    async def resume_signed_transactions(self, replica_id: str) -> None:
         """The part that waits on chains: runs beside the scheduler (a session with a
         transaction still `signed` shows it as pending meanwhile)."""
         with self._db.session() as db:
-            signed = list(db.scalars(select(TransactionRow).where(TransactionRow.status == "signed").order_by(TransactionRow.id)))
+            signed = list(db.scalars(select(TransactionRow).where(TransactionRow.status == "signed", TransactionRow.replica_id == replica_id)
+                                     .order_by(TransactionRow.id)))
         for tx in signed:
             try:
                 await self._sender.resume(tx)
@@ -69,13 +75,21 @@ class Recovery:
             else:
                 log.warning("transaction %s (%s) resumed after a restart: %s", tx.id, tx.tx_hash, tx.status)
         if signed:
-            self._suggestions.recover()  # approvals waiting on those transactions
+            self._suggestions.recover(replica_id)  # approvals waiting on those transactions
 
-    def _interrupt_executions(self) -> list[str]:
+    def take_over_session(self, session_id: int) -> bool:
+        """Called with the session's lease in hand, before running it: an execution still
+        `running` is one whose replica lost the lease (it died), so it is closed like any
+        interrupted one. True when there was one (the session then waits for its next
+        interval)."""
+        return bool(self._interrupt_executions(ExecutionRow.session_id == session_id, remove_sandboxes=True))
+
+    def _interrupt_executions(self, which, remove_sandboxes: bool = False) -> list[str]:
+        """Closes the running executions matching `which`; returns their sandbox ids."""
         now = utcnow()
         sandboxes = []
         with self._db.session() as db:
-            for execution in db.scalars(select(ExecutionRow).where(ExecutionRow.status == "running")):
+            for execution in db.scalars(select(ExecutionRow).where(ExecutionRow.status == "running", which)):
                 execution.status, execution.error, execution.finished_at = "interrupted", INTERRUPTED, now
                 events.record(db, "execution", "finished", execution.session_id, execution.id)
                 if execution.sandbox_id:
@@ -85,12 +99,23 @@ class Recovery:
                     manifest = agent_manifest(session.agent)
                     session.next_run_at = next_run_after(now, manifest.runtimeIntervalMinutes, manifest.schedule, self._minute_seconds)
             db.commit()
+        if remove_sandboxes:
+            for sandbox_id in sandboxes:
+                self._runner.remove_sandbox(sandbox_id)
         return sandboxes
 
-    def _reject_unsigned_intents(self) -> int:
+    def _release_leases(self, replica_id: str) -> None:
+        """Its sessions are free at once (their runs were closed above), rather than when
+        their leases would have expired."""
+        with self._db.session() as db:
+            db.execute(update(SessionRow).where(SessionRow.lease_owner == replica_id).values(lease_owner=None, lease_expires_at=None)
+                       .execution_options(synchronize_session=False))
+            db.commit()
+
+    def _reject_unsigned_intents(self, replica_id: str) -> int:
         with self._db.session() as db:
             rows = db.execute(
-                update(TransactionRow).where(TransactionRow.status == "pending")
+                update(TransactionRow).where(TransactionRow.status == "pending", TransactionRow.replica_id == replica_id)
                 .values(status="rejected", error=NEVER_BROADCAST, updated_at=utcnow())
                 .returning(TransactionRow.id, TransactionRow.session_id)
             ).all()

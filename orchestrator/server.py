@@ -23,6 +23,7 @@ from orchestrator.executions import ExecutionRunner
 from orchestrator.kill_switch import KillSwitch
 from orchestrator.reconcile import Reconciler
 from orchestrator.recovery import Recovery
+from orchestrator.replicas import Replicas
 from orchestrator.scheduler import Scheduler
 from orchestrator.sessions import Sessions
 from orchestrator.signer_client import SignerClient
@@ -64,7 +65,7 @@ def make_backend(config: OrchestratorConfig) -> SandboxBackend:
 
 
 async def serve(config: OrchestratorConfig) -> None:
-    db = Database(config.database_url)
+    db = Database(config.database_url, config.replica_id)
     evm_chains = {network: EvmChain(network, chain) for network, chain in config.chains.items()}
     solana_chain = SolanaChain(config.solana) if config.solana else None
     # Every chain sessions can hold assets on, by network name.
@@ -78,9 +79,12 @@ async def serve(config: OrchestratorConfig) -> None:
     runner = ExecutionRunner(config, db, backend, sender, signer, suggestions)
     kill_switch = KillSwitch(db, signer, runner)
     signer.refuse_while(kill_switch.refusal)
-    scheduler = Scheduler(db, runner, kill_switch, config.scheduler.tick_seconds, config.scheduler.max_parallel_executions)
     recovery = Recovery(db, runner, sender, suggestions, config.scheduler.minute_seconds)
-    recovery.close_interrupted_work()
+    scheduler = Scheduler(db, runner, kill_switch, recovery, config.scheduler)
+    replicas = Replicas(db, config.scheduler.lease_seconds)
+    replicas.join()
+    # What this replica left unfinished before it (re)started.
+    recovery.close_interrupted_work(replicas.me)
     removed = await asyncio.to_thread(runner.remove_orphans)
     if removed:
         log.info("removed %d orphaned sandboxes and socket directories", removed)
@@ -103,7 +107,8 @@ async def serve(config: OrchestratorConfig) -> None:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     print(f"orchestrator listening on {config.listen}", flush=True)
 
-    resuming = asyncio.create_task(recovery.resume_signed_transactions())
+    resuming = asyncio.create_task(recovery.resume_signed_transactions(replicas.me))
+    membership = asyncio.create_task(_every_async(config.scheduler.lease_seconds / 3, _membership(replicas, recovery), name="membership"))
     scheduling = asyncio.create_task(scheduler.run_forever())
     reaping = asyncio.create_task(_every(config.sandbox.reap_interval_seconds, runner.remove_orphans))
     reconciling = asyncio.create_task(_every_async(config.reconciliation.interval_seconds, Reconciler(db, chains, config.reconciliation).run_once))
@@ -114,6 +119,7 @@ async def serve(config: OrchestratorConfig) -> None:
     await stop.wait()
     scheduling.cancel()
     resuming.cancel()
+    membership.cancel()
     reaping.cancel()
     reconciling.cancel()
     await runner.stop_sandboxes()
@@ -132,6 +138,18 @@ async def _every(seconds: float, work) -> None:
         await asyncio.to_thread(work)
 
     await _every_async(seconds, in_a_thread, name=getattr(work, "__name__", str(work)))
+
+
+def _membership(replicas: Replicas, recovery: Recovery):
+    """This replica's heartbeat, and the recovery of any replica that went silent."""
+
+    async def beat() -> None:
+        replicas.heartbeat()
+        for dead in replicas.claim_dead():
+            log.warning("replica %s stopped answering; recovering its work", dead)
+            await recovery.recover_replica(dead)
+
+    return beat
 
 
 async def _every_async(seconds: float, work, name: str | None = None) -> None:

@@ -75,14 +75,15 @@ class Suggestions:
             db.commit()
             return row
 
-    def recover(self) -> int:
-        """At start: settles approvals a previous process left half-done. A transaction that
-        was created for one tells how it ended; with none, nothing was sent, so the
-        suggestion is pending again (a message signature is deterministic: signing it again
-        gives the same one)."""
+    def recover(self, replica_id: str) -> int:
+        """Settles approvals a replica (this one before a restart, or a dead one) left
+        half-done. A transaction that was created for one tells how it ended; with none,
+        nothing was sent, so the suggestion is pending again (a message signature is
+        deterministic: signing it again gives the same one)."""
         settled = 0
         with self._db.session() as db:
-            for row in db.scalars(select(SuggestionRow).where(SuggestionRow.status == "approving")):
+            approving = select(SuggestionRow).where(SuggestionRow.status == "approving", SuggestionRow.replica_id == replica_id)
+            for row in db.scalars(approving):
                 tx = db.scalar(select(TransactionRow).where(TransactionRow.request_id == f"suggestion-{row.id}"))
                 if tx is None:
                     row.status, row.decided_at = "pending", None
@@ -159,7 +160,7 @@ class Suggestions:
             decided = db.execute(
                 update(SuggestionRow)
                 .where(SuggestionRow.id == row.id, SuggestionRow.status == "pending")
-                .values(status=status, decided_at=now, deleted_at=now if discard else None)
+                .values(status=status, decided_at=now, deleted_at=now if discard else None, replica_id=self._db.replica_id)
             ).rowcount
             if decided:
                 events.record(db, "suggestion", status, row.session_id, row.id)

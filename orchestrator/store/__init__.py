@@ -9,6 +9,7 @@ from orchestrator.store.models import (
     ExecutionRow,
     MemoryRow,
     QuoteRow,
+    ReplicaRow,
     SessionRow,
     SettingRow,
     SuggestionRow,
@@ -16,5 +17,5 @@ from orchestrator.store.models import (
 )
 
 __all__ = [
-    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "SessionRow", "SettingRow", "SuggestionRow", "TransactionRow", "utcnow",
+    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "ReplicaRow", "SessionRow", "SettingRow", "SuggestionRow", "TransactionRow", "utcnow",
 ]

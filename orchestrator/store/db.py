@@ -1,17 +1,28 @@
-"""Database set-up: an engine and a session factory. SQLite file by default."""
+"""Database set-up: an engine, a session factory, and the schema brought up to date with
+the migrations in `migrations/` (Alembic). SQLite file by default; PostgreSQL by URL
+(`postgresql+psycopg://user:password@host/db`), shared by several orchestrators."""
 
 from __future__ import annotations
 
+import socket
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from orchestrator.store.models import SCHEMA_VERSION, Base, SettingRow
+from orchestrator.store.models import SettingRow
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Held while one orchestrator migrates, so replicas starting together take turns.
+MIGRATION_LOCK_ID = 0x636F7272616C  # "corral"
 
 
 class SchemaMismatch(RuntimeError):
@@ -23,32 +34,45 @@ def utcnow() -> datetime:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(url)
-        if parsed.get_backend_name() == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._check_schema_version()
+    """The database, as one orchestrator replica (`replica_id`) works on it: rows that
+    record in-flight work (executions, transactions, approvals) carry the replica's id."""
 
-    def _check_schema_version(self) -> None:
-        with self.session() as db:
-            row = db.get(SettingRow, "schema_version")
-            if row is None:
-                db.add(SettingRow(key="schema_version", value=SCHEMA_VERSION))
-                try:
-                    db.commit()
-                except IntegrityError:  # another orchestrator made it first
-                    db.rollback()
-                row = db.get(SettingRow, "schema_version")
-        if row.value != SCHEMA_VERSION:
-            raise SchemaMismatch(
-                f"the database was made by a Corral with schema version {row.value}; this one needs {SCHEMA_VERSION}. "
-                "There are no migrations yet: move the database aside (or point database_url elsewhere) to start fresh"
-            )
+    def __init__(self, url: str, replica_id: str | None = None) -> None:
+        self.replica_id = replica_id or socket.gethostname()
+        parsed = make_url(url)
+        self.backend = parsed.get_backend_name()
+        if self.backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if self.backend == "sqlite":
+            self.engine = create_engine(url)
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Brings the schema to this code's newest revision; refuses a database made by a
+        newer Corral (it would not know its tables) or by one from before migrations."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        script = ScriptDirectory.from_config(config)
+        with self.engine.begin() as connection:
+            if self.backend == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            current = MigrationContext.configure(connection).get_current_revision()
+            if not _known(script, current):
+                raise SchemaMismatch(
+                    f"the database is at schema revision {current}, which this Corral does not know (it is newer); "
+                    "run the newer Corral, or point database_url at another database"
+                )
+            if current is None and inspect(connection).has_table("sessions"):
+                raise SchemaMismatch(
+                    "the database was made by a Corral from before schema migrations; move it aside (or point "
+                    "database_url elsewhere) to start fresh"
+                )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
 
     def session(self) -> Session:
         return self._sessions()
@@ -68,6 +92,13 @@ class Database:
             return row.value
 
 
+def _known(script: ScriptDirectory, revision: str | None) -> bool:
+    try:
+        return revision is None or script.get_revision(revision) is not None
+    except Exception:  # alembic raises when it has never heard of the revision
+        return False
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the frontend API read while an execution writes.
@@ -75,3 +106,4 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+

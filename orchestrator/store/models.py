@@ -14,18 +14,22 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     LargeBinary,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# Bumped with every change to the tables below; a database made by another version is
-# refused at start with a clear message rather than failing on a missing column.
-SCHEMA_VERSION = "11"
+# Every constraint named the same way on every database, so migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s", "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s",
+}
 
 
 class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dict[str, Any]: JSON, list[dict[str, str]]: JSON}
 
 
@@ -36,6 +40,18 @@ class SettingRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ReplicaRow(Base):
+    """An orchestrator process working on this database, and when it last said it was alive.
+    A replica whose heartbeat is older than the lease period is dead: another one recovers
+    its work (orchestrator/recovery.py) and removes the row."""
+
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
 
 
 class AgentRow(Base):
@@ -75,6 +91,12 @@ class SessionRow(Base):
     breakers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Why the platform put the session in its status (a tripped breaker, a drift); "" when the user did.
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    # Several orchestrators on one database: the replica running the session's due work
+    # holds a lease on it until `lease_expires_at` (renewed while it runs, released after).
+    lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_sessions_due", "status", "next_run_at"),)
 
     agent: Mapped[AgentRow] = relationship()
 
@@ -90,6 +112,8 @@ class ExecutionRow(Base):
     command: Mapped[str] = mapped_column(String(16))
     # running | succeeded | failed | interrupted
     status: Mapped[str] = mapped_column(String(16))
+    # The orchestrator replica that runs it (its work is recovered if that replica dies).
+    replica_id: Mapped[str] = mapped_column(String(64), default="")
     error: Mapped[str] = mapped_column(Text, default="")
     # The sandbox's stdout/stderr, bounded; `output_dropped_bytes` counts what was cut.
     output: Mapped[str] = mapped_column(Text, default="")
@@ -139,6 +163,8 @@ class TransactionRow(Base):
     execution_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id"))
     # The SDK call's request id: a retried call finds its first result here.
     request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # The orchestrator replica sending it (its work is recovered if that replica dies).
+    replica_id: Mapped[str] = mapped_column(String(64), default="")
     network: Mapped[str] = mapped_column(String(64))
     from_address: Mapped[str] = mapped_column(String(64))
     to_address: Mapped[str] = mapped_column(String(64))
@@ -175,6 +201,8 @@ class SuggestionRow(Base):
     execution_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id"))
     # transaction | message
     kind: Mapped[str] = mapped_column(String(16))
+    # The replica executing an approval (while `approving`).
+    replica_id: Mapped[str] = mapped_column(String(64), default="")
     # The runtime request as the agent made it (serialized protobuf), replayed on approval.
     request: Mapped[bytes] = mapped_column(LargeBinary)
     # What the user is shown: network, recipient, value, a simulation preview, ...

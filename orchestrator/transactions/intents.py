@@ -7,7 +7,7 @@ event. A retried call with the same request id finds the first row instead of se
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from corral.v1 import runtime_pb2
 from orchestrator import events
@@ -49,6 +49,7 @@ class Intents:
                 session_id=session.id,
                 execution_id=execution_id,
                 request_id=request.request_id,
+                replica_id=self._db.replica_id,
                 network=request.network,
                 from_address=session.wallet_address,
                 to_address=to_address,
@@ -69,14 +70,6 @@ class Intents:
 
     def update(self, tx: TransactionRow, **fields) -> None:
         """Sets `fields` on the stored row and on `tx`; a status change is an event."""
-        self._write(tx, fields, [])
-
-    def settle(self, tx: TransactionRow, changes: list[AssetChangeRow], **fields) -> None:
-        """Records a landed transaction's outcome (`fields`) and what it moved (`changes`, its
-        session's ledger) in one database transaction: a crash leaves both or neither."""
-        self._write(tx, fields, changes)
-
-    def _write(self, tx: TransactionRow, fields: dict, changes: list[AssetChangeRow]) -> None:
         with self._db.session() as db:
             row = db.get(TransactionRow, tx.id)
             for name, value in fields.items():
@@ -85,5 +78,23 @@ class Intents:
             row.updated_at = tx.updated_at = utcnow()
             if "status" in fields:
                 events.record(db, "transaction", fields["status"], row.session_id, row.id)
-            db.add_all(changes)
             db.commit()
+
+    def settle(self, tx: TransactionRow, changes: list[AssetChangeRow], **fields) -> None:
+        """Records a landed transaction's outcome (`fields`) and what it moved (`changes`, its
+        session's ledger) in one database transaction: a crash leaves both or neither. Only
+        a `signed` one is settled, so two replicas settling it (one resuming a transaction
+        the other still waits on) record it once."""
+        now = utcnow()
+        with self._db.session() as db:
+            settled = db.execute(
+                update(TransactionRow).where(TransactionRow.id == tx.id, TransactionRow.status == "signed")
+                .values(**fields, updated_at=now).execution_options(synchronize_session=False)
+            ).rowcount
+            if settled:
+                events.record(db, "transaction", fields["status"], tx.session_id, tx.id)
+                db.add_all(changes)
+            db.commit()
+        for name, value in fields.items():
+            setattr(tx, name, value)
+        tx.updated_at = now

@@ -132,13 +132,14 @@ def test_the_agent_can_clear_its_own_suggestions(stack, agent_id):
 def test_an_approval_cut_short_by_a_restart_is_settled(stack, agent_id):
     """A crash between `approving` and the outcome: on restart, a suggestion with no
     transaction is pending again (and can be approved, once); none is left `approving`."""
+    import socket
     import sqlite3
 
     _, session_id = manual_session(stack, agent_id)
     first_run_then_pause(stack, session_id)
     message, transfer = suggestions(stack, session_id)
-    with sqlite3.connect(stack.home / "orchestrator.db") as db:
-        db.execute("UPDATE suggestions SET status = 'approving' WHERE id = ?", (transfer.id,))
+    with sqlite3.connect(stack.home / "orchestrator.db") as db:  # as this replica (default id: the host name) left it
+        db.execute("UPDATE suggestions SET status = 'approving', replica_id = ? WHERE id = ?", (socket.gethostname(), transfer.id))
     stack.restart_orchestrator()
     assert {s.id: s.status for s in suggestions(stack, session_id)}[transfer.id] == PENDING
     approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=transfer.id)).suggestion

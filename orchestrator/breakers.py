@@ -141,6 +141,8 @@ class Breakers:
 
 def _holding(db: Session, session: SessionRow, at) -> int:
     """The session's holding of its starting asset at `at` (None: now)."""
+    if at is not None and at <= session.created_at:
+        return int(session.allocation_amount)
     key = (session.allocation_network, address_key(session.allocation_network, session.allocation_asset))
     positions, _ = session_positions(db, session, until=at)
     return next(int(p.current_qty) for p in positions if (p.network, address_key(p.network, p.asset_address)) == key)

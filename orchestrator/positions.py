@@ -21,7 +21,8 @@ from orchestrator.store import AssetChangeRow, SessionRow, TransactionRow
 
 def session_positions(db: Session, session: SessionRow, until: datetime | None = None) -> tuple[list[common_pb2.Position], bool]:
     """Returns (positions, has_pending_txs): the allocated asset always, others once held.
-    With `until`, as they stood at that time (ledger entries and fees up to it)."""
+    With `until`, as they stood at that time: what transactions settled by then moved and
+    paid (by this orchestrator's clock; a chain's block times are coarser and its own)."""
     allocated = (session.allocation_network, address_key(session.allocation_network, session.allocation_asset))
     held: defaultdict[tuple[str, str], int] = defaultdict(int)
     held[allocated] = int(session.allocation_amount)
@@ -29,7 +30,8 @@ def session_positions(db: Session, session: SessionRow, until: datetime | None =
     spelling = {allocated: session.allocation_asset}
     changes = select(AssetChangeRow).where(AssetChangeRow.session_id == session.id)
     if until is not None:
-        changes = changes.where(AssetChangeRow.occurred_at <= until)
+        settled = select(TransactionRow.id).where(TransactionRow.session_id == session.id, TransactionRow.updated_at <= until)
+        changes = changes.where(AssetChangeRow.transaction_id.in_(settled))
     for change in db.scalars(changes):
         key = (change.network, address_key(change.network, change.token_address))
         spelling.setdefault(key, change.token_address)

@@ -51,7 +51,7 @@ class Recovery:
 
     def close_interrupted_work(self, replica_id: str) -> None:
         """The part that needs no chain: at start-up, before the scheduler starts."""
-        sandboxes = self._interrupt_executions(ExecutionRow.replica_id == replica_id, remove_sandboxes=True)
+        sandboxes = self._interrupt_executions(ExecutionRow.replica_id == replica_id)
         rejected = self._reject_unsigned_intents(replica_id)
         settled = self._suggestions.recover(replica_id)
         self._release_leases(replica_id)
@@ -82,10 +82,11 @@ class Recovery:
         `running` is one whose replica lost the lease (it died), so it is closed like any
         interrupted one. True when there was one (the session then waits for its next
         interval)."""
-        return bool(self._interrupt_executions(ExecutionRow.session_id == session_id, remove_sandboxes=True))
+        return bool(self._interrupt_executions(ExecutionRow.session_id == session_id))
 
-    def _interrupt_executions(self, which, remove_sandboxes: bool = False) -> list[str]:
-        """Closes the running executions matching `which`; returns their sandbox ids."""
+    def _interrupt_executions(self, which) -> list[str]:
+        """Closes the running executions matching `which` and removes their sandboxes;
+        returns the sandbox ids."""
         now = utcnow()
         sandboxes = []
         with self._db.session() as db:
@@ -99,9 +100,8 @@ class Recovery:
                     manifest = agent_manifest(session.agent)
                     session.next_run_at = next_run_after(now, manifest.runtimeIntervalMinutes, manifest.schedule, self._minute_seconds)
             db.commit()
-        if remove_sandboxes:
-            for sandbox_id in sandboxes:
-                self._runner.remove_sandbox(sandbox_id)
+        for sandbox_id in sandboxes:
+            self._runner.remove_sandbox(sandbox_id)
         return sandboxes
 
     def _release_leases(self, replica_id: str) -> None:

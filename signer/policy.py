@@ -28,6 +28,15 @@ A Solana transaction (policy section `solana`) is allowed only if:
 - `solana-priority-fee`        its priority fee is at most `max_priority_fee_lamports`
 - `spend-cap`                  native lamports and SPL amounts stay within the rolling `spend_caps`
 
+A Hyperliquid L1 action (policy section `hyperliquid`) is allowed only if:
+
+- `hyperliquid-chain`        it is for the network the wallet signs for (`mainnet` true or false)
+- `hyperliquid-action-type`  it is an order, a cancel or a leverage change (never a transfer or withdrawal)
+- `hyperliquid-asset`        every asset it touches is one of the wallet's `assets`
+- `hyperliquid-notional`     each order's price x size is at most `max_notional_per_order`
+- `hyperliquid-reduce-only`  with `reduce_only`, every order is reduce-only
+- `hyperliquid-leverage`     a leverage change stays within `max_leverage`
+
 A message is allowed only if it is EIP-191 and `allow_eip191` is set (`eip191-allowed`), or
 EIP-712 with a domain matching one of `eip712_domains` (`eip712-domain-allowlist`).
 
@@ -40,10 +49,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from signer.hyperliquid import ActionEffects
 from signer.privileges import write_private_file
 from signer.solana import SolanaEffects, is_solana_address
 
@@ -219,6 +230,35 @@ class SolanaPolicy(BaseModel):
         return None if values is None else [_solana_address(v) for v in values]
 
 
+class HyperliquidPolicy(BaseModel):
+    """Rules for a wallet's Hyperliquid L1 actions; a wallet without this section signs none.
+    Only orders, cancels and leverage changes can be allowed: transfers and withdrawals are
+    never signed as L1 actions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Mainnet ("a") or testnet ("b") phantom agents; the other is refused.
+    mainnet: bool
+    # The venue's asset indexes this wallet may trade, by name, as the owner read them from
+    # the venue's `meta` (e.g. {"BTC": 0, "ETH": 1}): orders name assets by index.
+    assets: dict[str, int] = Field(default_factory=dict)
+    # The most one order may be worth: price x size, in the quote currency (USD), as a decimal string.
+    max_notional_per_order: str
+    # Only orders that reduce a position (every order must be reduceOnly).
+    reduce_only: bool = False
+    max_leverage: int = Field(default=1, ge=1)
+
+    @field_validator("max_notional_per_order")
+    @classmethod
+    def _notional(cls, value: str) -> str:
+        try:
+            if Decimal(value) < 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            raise ValueError(f"{value!r} must be a non-negative decimal string, e.g. \"1000\" or \"250.5\"") from None
+        return value
+
+
 # The spend ledger's chain key for Solana (EVM chains are keyed by chain id).
 SOLANA = "solana"
 ChainKey = int | str
@@ -247,6 +287,7 @@ class WalletPolicy(BaseModel):
     allow_eip191: bool = False
     eip712_domains: list[Eip712DomainRule] = Field(default_factory=list)
     solana: SolanaPolicy | None = None
+    hyperliquid: HyperliquidPolicy | None = None
 
     _max = field_validator("max_native_value_per_tx", mode="before")(lambda cls, v: None if v is None else _amount(v))
 
@@ -497,3 +538,34 @@ class PolicyStore:
 
 def policy_from_json(text: str) -> WalletPolicy:
     return WalletPolicy.model_validate(json.loads(text))
+
+
+HYPERLIQUID_ACTIONS = ("order", "cancel", "cancelByCloid", "updateLeverage")
+
+
+def decide_hyperliquid_action(policy: WalletPolicy | None, effects: ActionEffects, mainnet: bool, halted: bool = False) -> Decision:
+    if halted:
+        return Decision(False, "halted", "the signer is halted; `corral signer resume` lifts it")
+    if policy is None or policy.hyperliquid is None:
+        return Decision(False, "default-deny", "the wallet has no Hyperliquid policy; set one with `corral signer policy set`")
+    rules = policy.hyperliquid
+    if mainnet != rules.mainnet:
+        wanted = "mainnet" if rules.mainnet else "testnet"
+        return Decision(False, "hyperliquid-chain", f"the action is for {'mainnet' if mainnet else 'testnet'}; this wallet signs for {wanted} only")
+    if effects.kind not in HYPERLIQUID_ACTIONS:
+        return Decision(False, "hyperliquid-action-type", f"{effects.kind!r} actions are never signed; allowed: {', '.join(HYPERLIQUID_ACTIONS)}")
+    allowed = set(rules.assets.values())
+    names = {index: name for name, index in rules.assets.items()}
+    for asset in [o.asset for o in effects.orders] + list(effects.assets):
+        if asset not in allowed:
+            return Decision(False, "hyperliquid-asset", f"asset {asset} is not one of the wallet's assets ({', '.join(rules.assets) or 'none'})")
+    cap = Decimal(rules.max_notional_per_order)
+    for order in effects.orders:
+        if order.notional > cap:
+            return Decision(False, "hyperliquid-notional",
+                            f"an order of {order.size} {names[order.asset]} at {order.price} is worth {order.notional}, over the cap {cap}")
+        if rules.reduce_only and not order.reduce_only:
+            return Decision(False, "hyperliquid-reduce-only", "the wallet only signs reduce-only orders")
+    if effects.leverage is not None and effects.leverage > rules.max_leverage:
+        return Decision(False, "hyperliquid-leverage", f"leverage {effects.leverage} is over the wallet's maximum {rules.max_leverage}")
+    return Decision(True, "hyperliquid", f"{effects.kind} within the wallet's Hyperliquid policy")

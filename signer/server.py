@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import json
 import logging
 import os
 import pwd
@@ -22,7 +23,7 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from corral.v1 import signer_pb2_grpc
-from signer import evm, solana
+from signer import evm, hyperliquid, solana
 from signer.audit import AuditLog
 from signer.config import SignerPaths
 from signer.halt import Halts
@@ -103,6 +104,9 @@ async def load_every_code_path() -> None:
     )
     tx = solana.parse_transaction(bytes(VersionedTransaction.populate(message, [Signature.default()])))
     solana.decode(tx, str(keypair.pubkey()))
+    order = {"type": "order", "orders": [{"a": 0, "b": True, "p": "1", "s": "1", "r": False, "t": {"limit": {"tif": "Gtc"}}}], "grouping": "na"}
+    hyperliquid.decode(hyperliquid.parse_action(json.dumps(order)))
+    hyperliquid.sign(throwaway, order, None, 0, None, True)
     solana.sign(keypair, tx, 0)
     WalletPolicy.model_validate_json(WalletPolicy(solana=SolanaPolicy()).model_dump_json())
     await asyncio.to_thread(lambda: None)  # the default executor (the audit log's fsyncs)

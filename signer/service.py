@@ -8,6 +8,7 @@ are counted from the log's own allowed decisions, so they survive restarts.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from google.protobuf.json_format import MessageToDict
 
 from corral import failpoints
 from corral.v1 import signer_pb2, signer_pb2_grpc
-from signer import evm, solana
+from signer import evm, hyperliquid, solana
 from signer.audit import AuditLog, read_entries
 from signer.halt import Halts
 from signer.keystore import Keystore
@@ -27,6 +28,7 @@ from signer.policy import (
     SpendLedger,
     decide_evm_message,
     decide_evm_transaction,
+    decide_hyperliquid_action,
     decide_session_budget,
     decide_solana_transaction,
 )
@@ -168,6 +170,27 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc))
         await audited.allow(decision, message_hash=signed.message_hash)
         return signer_pb2.SignEvmMessageResponse(v=signed.v, r=signed.r, s=signed.s, signature=signed.signature, message_hash=signed.message_hash)
+
+    async def SignHyperliquidAction(self, request: signer_pb2.SignHyperliquidActionRequest, context):
+        wallet = request.wallet_address
+        audited = Audited(self._audit, context, "sign_hyperliquid_action", wallet, request)
+        if not self._keystore.has(wallet) or not wallet.startswith("0x"):
+            await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no Ethereum key for wallet {wallet!r}")
+        vault = request.vault_address if request.HasField("vault_address") else None
+        try:
+            action = hyperliquid.parse_action(request.action_json)
+            effects = hyperliquid.decode(action)
+            if vault is not None and not re.fullmatch(r"0x[0-9a-fA-F]{40}", vault):
+                raise hyperliquid.MalformedAction(f"vault_address {vault!r} is not a 0x-prefixed 20-byte address")
+        except hyperliquid.MalformedAction as exc:
+            await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc))
+        decision = decide_hyperliquid_action(self._policies.get(wallet), effects, request.mainnet, halted=self._halts.halted)
+        if not decision.allowed:
+            await audited.deny(decision)
+        expires = request.expires_after if request.HasField("expires_after") else None
+        signed, digest = hyperliquid.sign(self._keystore.evm_key(wallet), action, vault, request.nonce, expires, request.mainnet)
+        await audited.allow(decision, action_hash="0x" + digest.hex())
+        return signer_pb2.SignHyperliquidActionResponse(r=signed.r, s=signed.s, v=signed.v, action_hash="0x" + digest.hex())
 
     async def OpenSessionBudget(self, request: signer_pb2.OpenSessionBudgetRequest, context):
         wallet = request.wallet_address

@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63orral/v1/signer.proto\x12\tcorral.v1\"K\n\x0cSignerWallet\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12*\n\x0bwallet_type\x18\x02 \x01(\x0e\x32\x15.corral.v1.WalletType\"\x1a\n\x18ListSignerWalletsRequest\"E\n\x19ListSignerWalletsResponse\x12(\n\x07wallets\x18\x01 \x03(\x0b\x32\x17.corral.v1.SignerWallet\"N\n\x0eSigningContext\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\x03\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\x03\"H\n\x0b\x45ip1559Fees\x12\x17\n\x0fmax_fee_per_gas\x18\x01 \x01(\t\x12 \n\x18max_priority_fee_per_gas\x18\x02 \x01(\t\"\x1f\n\nLegacyFees\x12\x11\n\tgas_price\x18\x01 \x01(\t\"\xcb\x01\n\x16\x45vmUnsignedTransaction\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\x04\x12\r\n\x05nonce\x18\x02 \x01(\x04\x12\n\n\x02to\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x0b\n\x03gas\x18\x06 \x01(\x04\x12)\n\x07\x65ip1559\x18\x07 \x01(\x0b\x32\x16.corral.v1.Eip1559FeesH\x00\x12\'\n\x06legacy\x18\x08 \x01(\x0b\x32\x15.corral.v1.LegacyFeesH\x00\x42\x06\n\x04\x66\x65\x65s\"\x97\x01\n\x19SignEvmTransactionRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12\x36\n\x0btransaction\x18\x02 \x01(\x0b\x32!.corral.v1.EvmUnsignedTransaction\x12*\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x19.corral.v1.SigningContext\"O\n\x1aSignEvmTransactionResponse\x12\x17\n\x0fraw_transaction\x18\x01 \x01(\x0c\x12\x18\n\x10transaction_hash\x18\x02 \x01(\t\" \n\rEip191Message\x12\x0f\n\x07message\x18\x01 \x01(\x0c\"(\n\rEip712Message\x12\x17\n\x0ftyped_data_json\x18\x01 \x01(\t\"\xbe\x01\n\x15SignEvmMessageRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12*\n\x06\x65ip191\x18\x02 \x01(\x0b\x32\x18.corral.v1.Eip191MessageH\x00\x12*\n\x06\x65ip712\x18\x03 \x01(\x0b\x32\x18.corral.v1.Eip712MessageH\x00\x12*\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x19.corral.v1.SigningContextB\t\n\x07message\"b\n\x16SignEvmMessageResponse\x12\t\n\x01v\x18\x01 \x01(\r\x12\t\n\x01r\x18\x02 \x01(\t\x12\t\n\x01s\x18\x03 \x01(\t\x12\x11\n\tsignature\x18\x04 \x01(\t\x12\x14\n\x0cmessage_hash\x18\x05 \x01(\t\"w\n\x1cSignSolanaTransactionRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12\x13\n\x0btransaction\x18\x02 \x01(\x0c\x12*\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x19.corral.v1.SigningContext\"f\n\x1dSignSolanaTransactionResponse\x12\x1a\n\x12signed_transaction\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\t\x12\x16\n\x0etransaction_id\x18\x03 \x01(\t\"w\n\x18OpenSessionBudgetRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\x03\x12\x10\n\x08\x63hain_id\x18\x03 \x01(\x04\x12\r\n\x05\x61sset\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\"+\n\x19OpenSessionBudgetResponse\x12\x0e\n\x06opened\x18\x01 \x01(\x08\"$\n\x12HaltSigningRequest\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x15\n\x13HaltSigningResponse\"\x16\n\x14ResumeSigningRequest\"0\n\x15ResumeSigningResponse\x12\x17\n\x0fhalted_by_owner\x18\x01 \x01(\x08*[\n\nWalletType\x12\x1b\n\x17WALLET_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14WALLET_TYPE_ETHEREUM\x10\x01\x12\x16\n\x12WALLET_TYPE_SOLANA\x10\x02\x32\x97\x05\n\rSignerService\x12^\n\x11ListSignerWallets\x12#.corral.v1.ListSignerWalletsRequest\x1a$.corral.v1.ListSignerWalletsResponse\x12\x61\n\x12SignEvmTransaction\x12$.corral.v1.SignEvmTransactionRequest\x1a%.corral.v1.SignEvmTransactionResponse\x12U\n\x0eSignEvmMessage\x12 .corral.v1.SignEvmMessageRequest\x1a!.corral.v1.SignEvmMessageResponse\x12j\n\x15SignSolanaTransaction\x12\'.corral.v1.SignSolanaTransactionRequest\x1a(.corral.v1.SignSolanaTransactionResponse\x12^\n\x11OpenSessionBudget\x12#.corral.v1.OpenSessionBudgetRequest\x1a$.corral.v1.OpenSessionBudgetResponse\x12L\n\x0bHaltSigning\x12\x1d.corral.v1.HaltSigningRequest\x1a\x1e.corral.v1.HaltSigningResponse\x12R\n\rResumeSigning\x12\x1f.corral.v1.ResumeSigningRequest\x1a .corral.v1.ResumeSigningResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63orral/v1/signer.proto\x12\tcorral.v1\"K\n\x0cSignerWallet\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12*\n\x0bwallet_type\x18\x02 \x01(\x0e\x32\x15.corral.v1.WalletType\"\x1a\n\x18ListSignerWalletsRequest\"E\n\x19ListSignerWalletsResponse\x12(\n\x07wallets\x18\x01 \x03(\x0b\x32\x17.corral.v1.SignerWallet\"N\n\x0eSigningContext\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\x03\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\x03\"H\n\x0b\x45ip1559Fees\x12\x17\n\x0fmax_fee_per_gas\x18\x01 \x01(\t\x12 \n\x18max_priority_fee_per_gas\x18\x02 \x01(\t\"\x1f\n\nLegacyFees\x12\x11\n\tgas_price\x18\x01 \x01(\t\"\xcb\x01\n\x16\x45vmUnsignedTransaction\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\x04\x12\r\n\x05nonce\x18\x02 \x01(\x04\x12\n\n\x02to\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x0b\n\x03gas\x18\x06 \x01(\x04\x12)\n\x07\x65ip1559\x18\x07 \x01(\x0b\x32\x16.corral.v1.Eip1559FeesH\x00\x12\'\n\x06legacy\x18\x08 \x01(\x0b\x32\x15.corral.v1.LegacyFeesH\x00\x42\x06\n\x04\x66\x65\x65s\"\x97\x01\n\x19SignEvmTransactionRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12\x36\n\x0btransaction\x18\x02 \x01(\x0b\x32!.corral.v1.EvmUnsignedTransaction\x12*\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x19.corral.v1.SigningContext\"O\n\x1aSignEvmTransactionResponse\x12\x17\n\x0fraw_transaction\x18\x01 \x01(\x0c\x12\x18\n\x10transaction_hash\x18\x02 \x01(\t\" \n\rEip191Message\x12\x0f\n\x07message\x18\x01 \x01(\x0c\"(\n\rEip712Message\x12\x17\n\x0ftyped_data_json\x18\x01 \x01(\t\"\xbe\x01\n\x15SignEvmMessageRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12*\n\x06\x65ip191\x18\x02 \x01(\x0b\x32\x18.corral.v1.Eip191MessageH\x00\x12*\n\x06\x65ip712\x18\x03 \x01(\x0b\x32\x18.corral.v1.Eip712MessageH\x00\x12*\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x19.corral.v1.SigningContextB\t\n\x07message\"b\n\x16SignEvmMessageResponse\x12\t\n\x01v\x18\x01 \x01(\r\x12\t\n\x01r\x18\x02 \x01(\t\x12\t\n\x01s\x18\x03 \x01(\t\x12\x11\n\tsignature\x18\x04 \x01(\t\x12\x14\n\x0cmessage_hash\x18\x05 \x01(\t\"w\n\x1cSignSolanaTransactionRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12\x13\n\x0btransaction\x18\x02 \x01(\x0c\x12*\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x19.corral.v1.SigningContext\"\xf3\x01\n\x1cSignHyperliquidActionRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x63tion_json\x18\x02 \x01(\t\x12\r\n\x05nonce\x18\x03 \x01(\x04\x12\x1a\n\rvault_address\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x1a\n\rexpires_after\x18\x05 \x01(\x04H\x01\x88\x01\x01\x12\x0f\n\x07mainnet\x18\x06 \x01(\x08\x12*\n\x07\x63ontext\x18\x07 \x01(\x0b\x32\x19.corral.v1.SigningContextB\x10\n\x0e_vault_addressB\x10\n\x0e_expires_after\"U\n\x1dSignHyperliquidActionResponse\x12\t\n\x01r\x18\x01 \x01(\t\x12\t\n\x01s\x18\x02 \x01(\t\x12\t\n\x01v\x18\x03 \x01(\r\x12\x13\n\x0b\x61\x63tion_hash\x18\x04 \x01(\t\"f\n\x1dSignSolanaTransactionResponse\x12\x1a\n\x12signed_transaction\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\t\x12\x16\n\x0etransaction_id\x18\x03 \x01(\t\"w\n\x18OpenSessionBudgetRequest\x12\x16\n\x0ewallet_address\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\x03\x12\x10\n\x08\x63hain_id\x18\x03 \x01(\x04\x12\r\n\x05\x61sset\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\"+\n\x19OpenSessionBudgetResponse\x12\x0e\n\x06opened\x18\x01 \x01(\x08\"$\n\x12HaltSigningRequest\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x15\n\x13HaltSigningResponse\"\x16\n\x14ResumeSigningRequest\"0\n\x15ResumeSigningResponse\x12\x17\n\x0fhalted_by_owner\x18\x01 \x01(\x08*[\n\nWalletType\x12\x1b\n\x17WALLET_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14WALLET_TYPE_ETHEREUM\x10\x01\x12\x16\n\x12WALLET_TYPE_SOLANA\x10\x02\x32\x83\x06\n\rSignerService\x12^\n\x11ListSignerWallets\x12#.corral.v1.ListSignerWalletsRequest\x1a$.corral.v1.ListSignerWalletsResponse\x12\x61\n\x12SignEvmTransaction\x12$.corral.v1.SignEvmTransactionRequest\x1a%.corral.v1.SignEvmTransactionResponse\x12U\n\x0eSignEvmMessage\x12 .corral.v1.SignEvmMessageRequest\x1a!.corral.v1.SignEvmMessageResponse\x12j\n\x15SignSolanaTransaction\x12\'.corral.v1.SignSolanaTransactionRequest\x1a(.corral.v1.SignSolanaTransactionResponse\x12j\n\x15SignHyperliquidAction\x12\'.corral.v1.SignHyperliquidActionRequest\x1a(.corral.v1.SignHyperliquidActionResponse\x12^\n\x11OpenSessionBudget\x12#.corral.v1.OpenSessionBudgetRequest\x1a$.corral.v1.OpenSessionBudgetResponse\x12L\n\x0bHaltSigning\x12\x1d.corral.v1.HaltSigningRequest\x1a\x1e.corral.v1.HaltSigningResponse\x12R\n\rResumeSigning\x12\x1f.corral.v1.ResumeSigningRequest\x1a .corral.v1.ResumeSigningResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'corral.v1.signer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WALLETTYPE']._serialized_start=1736
-  _globals['_WALLETTYPE']._serialized_end=1827
+  _globals['_WALLETTYPE']._serialized_start=2069
+  _globals['_WALLETTYPE']._serialized_end=2160
   _globals['_SIGNERWALLET']._serialized_start=37
   _globals['_SIGNERWALLET']._serialized_end=112
   _globals['_LISTSIGNERWALLETSREQUEST']._serialized_start=114
@@ -61,20 +61,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNEVMMESSAGERESPONSE']._serialized_end=1208
   _globals['_SIGNSOLANATRANSACTIONREQUEST']._serialized_start=1210
   _globals['_SIGNSOLANATRANSACTIONREQUEST']._serialized_end=1329
-  _globals['_SIGNSOLANATRANSACTIONRESPONSE']._serialized_start=1331
-  _globals['_SIGNSOLANATRANSACTIONRESPONSE']._serialized_end=1433
-  _globals['_OPENSESSIONBUDGETREQUEST']._serialized_start=1435
-  _globals['_OPENSESSIONBUDGETREQUEST']._serialized_end=1554
-  _globals['_OPENSESSIONBUDGETRESPONSE']._serialized_start=1556
-  _globals['_OPENSESSIONBUDGETRESPONSE']._serialized_end=1599
-  _globals['_HALTSIGNINGREQUEST']._serialized_start=1601
-  _globals['_HALTSIGNINGREQUEST']._serialized_end=1637
-  _globals['_HALTSIGNINGRESPONSE']._serialized_start=1639
-  _globals['_HALTSIGNINGRESPONSE']._serialized_end=1660
-  _globals['_RESUMESIGNINGREQUEST']._serialized_start=1662
-  _globals['_RESUMESIGNINGREQUEST']._serialized_end=1684
-  _globals['_RESUMESIGNINGRESPONSE']._serialized_start=1686
-  _globals['_RESUMESIGNINGRESPONSE']._serialized_end=1734
-  _globals['_SIGNERSERVICE']._serialized_start=1830
-  _globals['_SIGNERSERVICE']._serialized_end=2493
+  _globals['_SIGNHYPERLIQUIDACTIONREQUEST']._serialized_start=1332
+  _globals['_SIGNHYPERLIQUIDACTIONREQUEST']._serialized_end=1575
+  _globals['_SIGNHYPERLIQUIDACTIONRESPONSE']._serialized_start=1577
+  _globals['_SIGNHYPERLIQUIDACTIONRESPONSE']._serialized_end=1662
+  _globals['_SIGNSOLANATRANSACTIONRESPONSE']._serialized_start=1664
+  _globals['_SIGNSOLANATRANSACTIONRESPONSE']._serialized_end=1766
+  _globals['_OPENSESSIONBUDGETREQUEST']._serialized_start=1768
+  _globals['_OPENSESSIONBUDGETREQUEST']._serialized_end=1887
+  _globals['_OPENSESSIONBUDGETRESPONSE']._serialized_start=1889
+  _globals['_OPENSESSIONBUDGETRESPONSE']._serialized_end=1932
+  _globals['_HALTSIGNINGREQUEST']._serialized_start=1934
+  _globals['_HALTSIGNINGREQUEST']._serialized_end=1970
+  _globals['_HALTSIGNINGRESPONSE']._serialized_start=1972
+  _globals['_HALTSIGNINGRESPONSE']._serialized_end=1993
+  _globals['_RESUMESIGNINGREQUEST']._serialized_start=1995
+  _globals['_RESUMESIGNINGREQUEST']._serialized_end=2017
+  _globals['_RESUMESIGNINGRESPONSE']._serialized_start=2019
+  _globals['_RESUMESIGNINGRESPONSE']._serialized_end=2067
+  _globals['_SIGNERSERVICE']._serialized_start=2163
+  _globals['_SIGNERSERVICE']._serialized_end=2934
 # @@protoc_insertion_point(module_scope)

@@ -144,6 +144,36 @@ class SignSolanaTransactionRequest(_message.Message):
     context: SigningContext
     def __init__(self, wallet_address: _Optional[str] = ..., transaction: _Optional[bytes] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
 
+class SignHyperliquidActionRequest(_message.Message):
+    __slots__ = ("wallet_address", "action_json", "nonce", "vault_address", "expires_after", "mainnet", "context")
+    WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ACTION_JSON_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    VAULT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AFTER_FIELD_NUMBER: _ClassVar[int]
+    MAINNET_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    wallet_address: str
+    action_json: str
+    nonce: int
+    vault_address: str
+    expires_after: int
+    mainnet: bool
+    context: SigningContext
+    def __init__(self, wallet_address: _Optional[str] = ..., action_json: _Optional[str] = ..., nonce: _Optional[int] = ..., vault_address: _Optional[str] = ..., expires_after: _Optional[int] = ..., mainnet: _Optional[bool] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
+
+class SignHyperliquidActionResponse(_message.Message):
+    __slots__ = ("r", "s", "v", "action_hash")
+    R_FIELD_NUMBER: _ClassVar[int]
+    S_FIELD_NUMBER: _ClassVar[int]
+    V_FIELD_NUMBER: _ClassVar[int]
+    ACTION_HASH_FIELD_NUMBER: _ClassVar[int]
+    r: str
+    s: str
+    v: int
+    action_hash: str
+    def __init__(self, r: _Optional[str] = ..., s: _Optional[str] = ..., v: _Optional[int] = ..., action_hash: _Optional[str] = ...) -> None: ...
+
 class SignSolanaTransactionResponse(_message.Message):
     __slots__ = ("signed_transaction", "signature", "transaction_id")
     SIGNED_TRANSACTION_FIELD_NUMBER: _ClassVar[int]

@@ -54,6 +54,11 @@ class SignerServiceStub:
                 request_serializer=corral_dot_v1_dot_signer__pb2.SignSolanaTransactionRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_signer__pb2.SignSolanaTransactionResponse.FromString,
                 _registered_method=True)
+        self.SignHyperliquidAction = channel.unary_unary(
+                '/corral.v1.SignerService/SignHyperliquidAction',
+                request_serializer=corral_dot_v1_dot_signer__pb2.SignHyperliquidActionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.SignHyperliquidActionResponse.FromString,
+                _registered_method=True)
         self.OpenSessionBudget = channel.unary_unary(
                 '/corral.v1.SignerService/OpenSessionBudget',
                 request_serializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetRequest.SerializeToString,
@@ -105,6 +110,15 @@ class SignerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SignHyperliquidAction(self, request, context):
+        """Signs a Hyperliquid L1 action (order, cancel, leverage change) as the exchange API
+        expects it, if the wallet's Hyperliquid policy allows what the action does; same
+        denial semantics.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def OpenSessionBudget(self, request, context):
         """Opens a session's spending budget, as the wallet's policy bounds it. Where the policy
         sets session budgets, a session spends nothing of that asset before this succeeds.
@@ -151,6 +165,11 @@ def add_SignerServiceServicer_to_server(servicer, server):
                     servicer.SignSolanaTransaction,
                     request_deserializer=corral_dot_v1_dot_signer__pb2.SignSolanaTransactionRequest.FromString,
                     response_serializer=corral_dot_v1_dot_signer__pb2.SignSolanaTransactionResponse.SerializeToString,
+            ),
+            'SignHyperliquidAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignHyperliquidAction,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.SignHyperliquidActionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.SignHyperliquidActionResponse.SerializeToString,
             ),
             'OpenSessionBudget': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenSessionBudget,
@@ -276,6 +295,33 @@ class SignerService:
             '/corral.v1.SignerService/SignSolanaTransaction',
             corral_dot_v1_dot_signer__pb2.SignSolanaTransactionRequest.SerializeToString,
             corral_dot_v1_dot_signer__pb2.SignSolanaTransactionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignHyperliquidAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/SignHyperliquidAction',
+            corral_dot_v1_dot_signer__pb2.SignHyperliquidActionRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.SignHyperliquidActionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,83 @@
+"""Hyperliquid L1 actions through the real signer process: an order the wallet's policy
+allows is signed as the venue verifies it (the signature recovers to the wallet over the
+phantom agent of the exact action, nonce and network); one it refuses is never signed and
+the audit log says which rule refused it; malformed requests get a clear error."""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
+from corral.devstack import DevStack
+from corral.v1 import signer_pb2, signer_pb2_grpc
+from signer import hyperliquid
+
+
+@pytest.fixture(scope="module")
+def wallet(signer_only: DevStack) -> str:
+    address = signer_only.create_wallet()
+    signer_only.set_policy(address, {"allowed_chain_ids": [31337], "hyperliquid": {
+        "mainnet": False, "assets": {"BTC": 0, "ETH": 1}, "max_notional_per_order": "5000"}})
+    return address
+
+
+def order_action(sz: str, asset: int = 1) -> str:
+    return json.dumps({"type": "order", "grouping": "na", "orders": [
+        {"a": asset, "b": True, "p": "2500.5", "s": sz, "r": False, "t": {"limit": {"tif": "Ioc"}}}]})
+
+
+def sign(stack: DevStack, wallet: str, action_json: str, **fields) -> signer_pb2.SignHyperliquidActionResponse:
+    with grpc.insecure_channel(f"unix:{stack.signer_home / 'signer.sock'}") as channel:
+        return signer_pb2_grpc.SignerServiceStub(channel).SignHyperliquidAction(signer_pb2.SignHyperliquidActionRequest(
+            wallet_address=wallet, action_json=action_json, nonce=1_700_000_000_123, mainnet=False, **fields))
+
+
+def last_audit(stack: DevStack) -> dict:
+    return json.loads((stack.signer_home / "audit.jsonl").read_text().splitlines()[-1])
+
+
+def test_an_allowed_order_is_signed_as_the_venue_verifies_it(signer_only, wallet):
+    action = order_action("1.5")  # 3,750.75 USD
+    signed = sign(signer_only, wallet, action)
+    digest = hyperliquid.action_hash(json.loads(action), None, 1_700_000_000_123, None)
+    assert signed.action_hash == "0x" + digest.hex()
+    signature = bytes.fromhex(signed.r[2:] + signed.s[2:]) + bytes([signed.v])
+    message = encode_typed_data(full_message=hyperliquid.typed_data(digest, mainnet=False))
+    assert Account.recover_message(message, signature=signature) == wallet
+    assert last_audit(signer_only)["decision"] == "allow" and last_audit(signer_only)["action_hash"] == signed.action_hash
+
+
+@pytest.mark.parametrize("action, rule", [
+    (order_action("2"), "hyperliquid-notional"),                 # 5,001 USD
+    (order_action("0.1", asset=5), "hyperliquid-asset"),
+    (json.dumps({"type": "withdraw3", "destination": "0x" + "22" * 20, "amount": "100", "time": 1}), "hyperliquid-action-type"),
+])
+def test_what_the_policy_refuses_is_never_signed(signer_only, wallet, action, rule):
+    with pytest.raises(grpc.RpcError) as denied:
+        sign(signer_only, wallet, action)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and rule in denied.value.details()
+    entry = last_audit(signer_only)
+    assert entry["decision"] == "deny" and entry["rule"] == rule and "action_hash" not in entry
+
+
+def test_the_other_network_is_refused(signer_only, wallet):
+    with grpc.insecure_channel(f"unix:{signer_only.signer_home / 'signer.sock'}") as channel, pytest.raises(grpc.RpcError) as denied:
+        signer_pb2_grpc.SignerServiceStub(channel).SignHyperliquidAction(signer_pb2.SignHyperliquidActionRequest(
+            wallet_address=wallet, action_json=order_action("0.1"), nonce=1, mainnet=True))
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "hyperliquid-chain" in denied.value.details()
+
+
+@pytest.mark.parametrize("fields, code, fragment", [
+    ({"action_json": "{not json"}, grpc.StatusCode.INVALID_ARGUMENT, "the action is not JSON"),
+    ({"action_json": order_action("1"), "vault_address": "0x1234"}, grpc.StatusCode.INVALID_ARGUMENT, "vault_address"),
+    ({"action_json": order_action("1"), "wallet_address": "0x" + "33" * 20}, grpc.StatusCode.NOT_FOUND, "holds no Ethereum key"),
+])
+def test_malformed_requests_get_clear_errors(signer_only, wallet, fields, code, fragment):
+    request = {"wallet_address": wallet, "nonce": 1, "mainnet": False, **fields}
+    with grpc.insecure_channel(f"unix:{signer_only.signer_home / 'signer.sock'}") as channel, pytest.raises(grpc.RpcError) as refused:
+        signer_pb2_grpc.SignerServiceStub(channel).SignHyperliquidAction(signer_pb2.SignHyperliquidActionRequest(**request))
+    assert refused.value.code() == code and fragment in refused.value.details(), refused.value.details()

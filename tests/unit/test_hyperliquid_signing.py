@@ -1,0 +1,106 @@
+"""Hyperliquid L1 actions: the signer's signatures equal the venue's reference vectors (the
+test vectors of hyperliquid-python-sdk's tests/signing_test.py, for the same key, action,
+nonce, vault and network), and the policy decides from the action the signer decodes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_keys import keys
+
+from signer import hyperliquid
+from signer.policy import HyperliquidPolicy, WalletPolicy, decide_hyperliquid_action
+
+KEY = keys.PrivateKey(bytes.fromhex("0123456789012345678901234567890123456789012345678901234567890123"))
+VAULT = "0x1719884eb866cb12b2287399b15f7db5e7d775ea"
+DUMMY = {"type": "dummy", "num": 100000000000}  # float_to_int_for_hashing(1000)
+
+
+def order(asset=1, px="100", sz="100", reduce_only=False, **extra) -> dict:
+    wire = {"a": asset, "b": True, "p": px, "s": sz, "r": reduce_only, "t": {"limit": {"tif": "Gtc"}}, **extra}
+    return {"type": "order", "orders": [wire], "grouping": "na"}
+
+
+# (action, vault, mainnet) -> (r, s, v) from the venue SDK's own tests.
+VECTORS = [
+    (DUMMY, None, True, (0x53749d5b30552aeb2fca34b530185976545bb22d0b3ce6f62e31be961a59298,
+                         0x755c40ba9bf05223521753995abb2f73ab3229be8ec921f350cb447e384d8ed8, 27)),
+    (DUMMY, None, False, (0x542af61ef1f429707e3c76c5293c80d01f74ef853e34b76efffcb57e574f9510,
+                          0x17b8b32f086e8cdede991f1e2c529f5dd5297cbe8128500e00cbaf766204a613, 28)),
+    (DUMMY, VAULT, True, (0x3c548db75e479f8012acf3000ca3a6b05606bc2ec0c29c50c515066a326239,
+                          0x4d402be7396ce74fbba3795769cda45aec00dc3125a984f2a9f23177b190da2c, 28)),
+    (order(), None, True, (0xd65369825a9df5d80099e513cce430311d7d26ddf477f5b3a33d2806b100d78e,
+                           0x2b54116ff64054968aa237c20ca9ff68000f977c93289157748a3162b6ea940e, 28)),
+    (order(), None, False, (0x82b2ba28e76b3d761093aaded1b1cdad4960b3af30212b343fb2e6cdfa4e3d54,
+                            0x6b53878fc99d26047f4d7e8c90eb98955a109f44209163f52d8dc4278cbbd9f5, 27)),
+    (order(c="0x00000000000000000000000000000001"), None, True,
+     (0x41ae18e8239a56cacbc5dad94d45d0b747e5da11ad564077fcac71277a946e3,
+      0x3c61f667e747404fe7eea8f90ab0e76cc12ce60270438b2058324681a00116da, 27)),
+    ({"type": "order", "orders": [{"a": 1, "b": True, "p": "100", "s": "100", "r": False,
+                                   "t": {"trigger": {"isMarket": True, "triggerPx": "103", "tpsl": "sl"}}}], "grouping": "na"},
+     None, True, (0x98343f2b5ae8e26bb2587daad3863bc70d8792b09af1841b6fdd530a2065a3f9,
+                  0x6b5bb6bb0633b710aa22b721dd9dee6d083646a5f8e581a20b545be6c1feb405, 27)),
+]
+
+
+@pytest.mark.parametrize("action, vault, mainnet, expected", VECTORS)
+def test_signatures_equal_the_venue_reference_vectors(action, vault, mainnet, expected):
+    # Through JSON, as the orchestrator hands actions over: the key order survives.
+    signed, digest = hyperliquid.sign(KEY, hyperliquid.parse_action(json.dumps(action)), vault, 0, None, mainnet)
+    assert (int(signed.r, 16), int(signed.s, 16), signed.v) == expected
+    recovered = Account.recover_message(encode_typed_data(full_message=hyperliquid.typed_data(digest, mainnet)), signature=signed.signature)
+    assert recovered == Account.from_key(KEY.to_bytes()).address
+
+
+def test_the_expiry_is_part_of_what_is_signed():
+    plain = hyperliquid.action_hash(DUMMY, None, 5, None)
+    assert hyperliquid.action_hash(DUMMY, None, 5, 1_700_000_000_000) != plain
+    assert hyperliquid.action_hash(DUMMY, VAULT, 5, None) != plain and hyperliquid.action_hash(DUMMY, None, 6, None) != plain
+
+
+POLICY = WalletPolicy(hyperliquid=HyperliquidPolicy(mainnet=True, assets={"BTC": 0, "ETH": 1}, max_notional_per_order="10000",
+                                                    max_leverage=5))
+
+
+def decide(action: dict, mainnet: bool = True, policy: WalletPolicy | None = POLICY):
+    return decide_hyperliquid_action(policy, hyperliquid.decode(action), mainnet)
+
+
+@pytest.mark.parametrize("action, mainnet, rule", [
+    (order(), True, "hyperliquid"),                                   # 100 x 100 = 10,000: at the cap
+    (order(px="100", sz="100.01"), True, "hyperliquid-notional"),
+    (order(asset=7), True, "hyperliquid-asset"),
+    (order(), False, "hyperliquid-chain"),
+    ({"type": "withdraw3", "destination": "0x" + "11" * 20, "amount": "1"}, True, "hyperliquid-action-type"),
+    ({"type": "usdClassTransfer", "amount": "1", "toPerp": True}, True, "hyperliquid-action-type"),
+    ({"type": "cancel", "cancels": [{"a": 1, "o": 42}]}, True, "hyperliquid"),
+    ({"type": "cancel", "cancels": [{"a": 3, "o": 42}]}, True, "hyperliquid-asset"),
+    ({"type": "updateLeverage", "asset": 0, "isCross": True, "leverage": 5}, True, "hyperliquid"),
+    ({"type": "updateLeverage", "asset": 0, "isCross": True, "leverage": 6}, True, "hyperliquid-leverage"),
+])
+def test_policy_decides_from_the_decoded_action(action, mainnet, rule):
+    decision = decide(action, mainnet)
+    assert decision.rule == rule and decision.allowed == (rule == "hyperliquid"), decision.reason
+
+
+def test_reduce_only_mode_and_default_deny():
+    reducing = WalletPolicy(hyperliquid=HyperliquidPolicy(mainnet=True, assets={"ETH": 1}, max_notional_per_order="1e9", reduce_only=True))
+    assert decide(order(reduce_only=True), policy=reducing).allowed
+    assert decide(order(), policy=reducing).rule == "hyperliquid-reduce-only"
+    assert decide(order(), policy=WalletPolicy()).rule == "default-deny"
+    assert decide(order(), policy=None).rule == "default-deny"
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("not json", "not JSON"),
+    ("[1, 2]", 'a JSON object with a "type"'),
+    ('{"type": "order", "orders": [{"a": 1}]}', "order action is malformed"),
+    ('{"type": "order", "orders": [{"a": 1, "b": "yes", "p": "1", "s": "1", "r": false}]}', "must be booleans"),
+    ('{"type": "order", "orders": [{"a": 1, "b": true, "p": "lots", "s": "1", "r": false}]}', "order action is malformed"),
+])
+def test_malformed_actions_are_named(text, fragment):
+    with pytest.raises(hyperliquid.MalformedAction, match=fragment):
+        hyperliquid.decode(hyperliquid.parse_action(text))

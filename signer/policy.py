@@ -37,6 +37,15 @@ A Hyperliquid L1 action (policy section `hyperliquid`) is allowed only if:
 - `hyperliquid-reduce-only`  with `reduce_only`, every order is reduce-only
 - `hyperliquid-leverage`     a leverage change stays within `max_leverage`
 
+A Polymarket CLOB order (policy section `polymarket`) is allowed only if:
+
+- `polymarket-exchange`    it is for one of the wallet's `exchanges` (chain id and contract)
+- `polymarket-signer`      its `signer` is this wallet, and `polymarket-funder`: it spends from
+                           this wallet or one of its `funders` (proxy wallets, safes)
+- `polymarket-token`       its outcome token is one of `token_ids`, when set
+- `polymarket-collateral`  the collateral it pays (BUY) or receives (SELL) is within `max_collateral_per_order`
+- `polymarket-fee`         its fee rate is within `max_fee_rate_bps`
+
 A message is allowed only if it is EIP-191 and `allow_eip191` is set (`eip191-allowed`), or
 EIP-712 with a domain matching one of `eip712_domains` (`eip712-domain-allowlist`).
 
@@ -55,6 +64,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from signer.hyperliquid import ActionEffects
+from signer.polymarket import PolymarketOrder
 from signer.privileges import write_private_file
 from signer.solana import SolanaEffects, is_solana_address
 
@@ -259,6 +269,34 @@ class HyperliquidPolicy(BaseModel):
         return value
 
 
+class PolymarketExchange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    chain_id: int
+    address: str
+
+    _address = field_validator("address")(lambda cls, v: _address(v))
+
+
+class PolymarketPolicy(BaseModel):
+    """Rules for a wallet's Polymarket CLOB orders; a wallet without this section signs none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The exchange contracts orders may be for (e.g. the CTF Exchange and the neg-risk one on Polygon).
+    exchanges: list[PolymarketExchange]
+    # The most collateral (USDC base units, 6 decimals) one order may pay or receive.
+    max_collateral_per_order: str
+    # Outcome token ids the wallet may trade (decimal strings); None: any.
+    token_ids: list[str] | None = None
+    # Funders (proxy wallets or safes) whose orders this wallet may sign as `signer`.
+    funders: list[str] = Field(default_factory=list)
+    max_fee_rate_bps: int = Field(default=1000, ge=0)
+
+    _max = field_validator("max_collateral_per_order", mode="before")(lambda cls, v: _amount(v))
+    _funders = field_validator("funders")(lambda cls, v: [_address(a) for a in v])
+
+
 # The spend ledger's chain key for Solana (EVM chains are keyed by chain id).
 SOLANA = "solana"
 ChainKey = int | str
@@ -288,6 +326,7 @@ class WalletPolicy(BaseModel):
     eip712_domains: list[Eip712DomainRule] = Field(default_factory=list)
     solana: SolanaPolicy | None = None
     hyperliquid: HyperliquidPolicy | None = None
+    polymarket: PolymarketPolicy | None = None
 
     _max = field_validator("max_native_value_per_tx", mode="before")(lambda cls, v: None if v is None else _amount(v))
 
@@ -569,3 +608,26 @@ def decide_hyperliquid_action(policy: WalletPolicy | None, effects: ActionEffect
     if effects.leverage is not None and effects.leverage > rules.max_leverage:
         return Decision(False, "hyperliquid-leverage", f"leverage {effects.leverage} is over the wallet's maximum {rules.max_leverage}")
     return Decision(True, "hyperliquid", f"{effects.kind} within the wallet's Hyperliquid policy")
+
+
+def decide_polymarket_order(policy: WalletPolicy | None, wallet: str, order: PolymarketOrder, halted: bool = False) -> Decision:
+    if halted:
+        return Decision(False, "halted", "the signer is halted; `corral signer resume` lifts it")
+    if policy is None or policy.polymarket is None:
+        return Decision(False, "default-deny", "the wallet has no Polymarket policy; set one with `corral signer policy set`")
+    rules = policy.polymarket
+    if not any(e.chain_id == order.chain_id and e.address == order.exchange.lower() for e in rules.exchanges):
+        return Decision(False, "polymarket-exchange", f"exchange {order.exchange} on chain {order.chain_id} is not one of the wallet's exchanges")
+    message = order.message
+    if message["signer"].lower() != wallet.lower():
+        return Decision(False, "polymarket-signer", f"the order's signer is {message['signer']}, not this wallet")
+    if message["maker"].lower() != wallet.lower() and message["maker"].lower() not in rules.funders:
+        return Decision(False, "polymarket-funder", f"the order spends from {message['maker']}, which is neither this wallet nor one of its funders")
+    if rules.token_ids is not None and str(order.token_id) not in rules.token_ids:
+        return Decision(False, "polymarket-token", f"outcome token {order.token_id} is not one of the wallet's tokens")
+    if order.collateral > int(rules.max_collateral_per_order):
+        return Decision(False, "polymarket-collateral",
+                        f"the order moves {order.collateral} collateral units, over the per-order cap {rules.max_collateral_per_order}")
+    if message["feeRateBps"] > rules.max_fee_rate_bps:
+        return Decision(False, "polymarket-fee", f"fee rate {message['feeRateBps']} bps is over the wallet's maximum {rules.max_fee_rate_bps}")
+    return Decision(True, "polymarket", "order within the wallet's Polymarket policy")

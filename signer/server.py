@@ -23,7 +23,7 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from corral.v1 import signer_pb2_grpc
-from signer import evm, hyperliquid, solana
+from signer import evm, hyperliquid, polymarket, solana
 from signer.audit import AuditLog
 from signer.config import SignerPaths
 from signer.halt import Halts
@@ -107,6 +107,9 @@ async def load_every_code_path() -> None:
     order = {"type": "order", "orders": [{"a": 0, "b": True, "p": "1", "s": "1", "r": False, "t": {"limit": {"tif": "Gtc"}}}], "grouping": "na"}
     hyperliquid.decode(hyperliquid.parse_action(json.dumps(order)))
     hyperliquid.sign(throwaway, order, None, 0, None, True)
+    polymarket.sign(throwaway, polymarket.PolymarketOrder(137, "0x" + "00" * 20, {
+        "salt": 1, "maker": "0x" + "00" * 20, "signer": "0x" + "00" * 20, "taker": "0x" + "00" * 20, "tokenId": 1, "makerAmount": 1,
+        "takerAmount": 1, "expiration": 0, "nonce": 0, "feeRateBps": 0, "side": 0, "signatureType": 0}))
     solana.sign(keypair, tx, 0)
     WalletPolicy.model_validate_json(WalletPolicy(solana=SolanaPolicy()).model_dump_json())
     await asyncio.to_thread(lambda: None)  # the default executor (the audit log's fsyncs)

@@ -17,7 +17,7 @@ from google.protobuf.json_format import MessageToDict
 
 from corral import failpoints
 from corral.v1 import signer_pb2, signer_pb2_grpc
-from signer import evm, hyperliquid, solana
+from signer import evm, hyperliquid, polymarket, solana
 from signer.audit import AuditLog, read_entries
 from signer.halt import Halts
 from signer.keystore import Keystore
@@ -29,6 +29,7 @@ from signer.policy import (
     decide_evm_message,
     decide_evm_transaction,
     decide_hyperliquid_action,
+    decide_polymarket_order,
     decide_session_budget,
     decide_solana_transaction,
 )
@@ -191,6 +192,22 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         signed, digest = hyperliquid.sign(self._keystore.evm_key(wallet), action, vault, request.nonce, expires, request.mainnet)
         await audited.allow(decision, action_hash="0x" + digest.hex())
         return signer_pb2.SignHyperliquidActionResponse(r=signed.r, s=signed.s, v=signed.v, action_hash="0x" + digest.hex())
+
+    async def SignPolymarketOrder(self, request: signer_pb2.SignPolymarketOrderRequest, context):
+        wallet = request.wallet_address
+        audited = Audited(self._audit, context, "sign_polymarket_order", wallet, request)
+        if not self._keystore.has(wallet) or not wallet.startswith("0x"):
+            await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no Ethereum key for wallet {wallet!r}")
+        try:
+            order = polymarket.parse(request)
+        except polymarket.MalformedOrder as exc:
+            await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc))
+        decision = decide_polymarket_order(self._policies.get(wallet), wallet, order, halted=self._halts.halted)
+        if not decision.allowed:
+            await audited.deny(decision)
+        signed = polymarket.sign(self._keystore.evm_key(wallet), order)
+        await audited.allow(decision, order_hash=signed.message_hash)
+        return signer_pb2.SignPolymarketOrderResponse(signature=signed.signature, order_hash=signed.message_hash)
 
     async def OpenSessionBudget(self, request: signer_pb2.OpenSessionBudgetRequest, context):
         wallet = request.wallet_address

@@ -4,6 +4,7 @@ a test failure, not a skip."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import docker
@@ -15,6 +16,16 @@ from sandbox_runner.images import build_agent_dir_image, build_agent_image, ensu
 TESTS_DIR = Path(__file__).resolve().parent
 AGENTS_DIR = TESTS_DIR / "agents"
 REPO_ROOT = TESTS_DIR.parent
+
+
+def pytest_configure(config) -> None:
+    """SIGTERM (a CI timeout, `kill`) ends the run like Ctrl-C, so fixtures tear down: the
+    dev stacks' processes run in sessions of their own and would outlive pytest otherwise."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @pytest.fixture(scope="session")

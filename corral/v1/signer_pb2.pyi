@@ -174,6 +174,56 @@ class SignHyperliquidActionResponse(_message.Message):
     action_hash: str
     def __init__(self, r: _Optional[str] = ..., s: _Optional[str] = ..., v: _Optional[int] = ..., action_hash: _Optional[str] = ...) -> None: ...
 
+class PolymarketOrder(_message.Message):
+    __slots__ = ("salt", "maker", "signer", "taker", "token_id", "maker_amount", "taker_amount", "expiration", "nonce", "fee_rate_bps", "side", "signature_type")
+    SALT_FIELD_NUMBER: _ClassVar[int]
+    MAKER_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_FIELD_NUMBER: _ClassVar[int]
+    TAKER_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    MAKER_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    TAKER_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRATION_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    FEE_RATE_BPS_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    salt: str
+    maker: str
+    signer: str
+    taker: str
+    token_id: str
+    maker_amount: str
+    taker_amount: str
+    expiration: str
+    nonce: str
+    fee_rate_bps: str
+    side: int
+    signature_type: int
+    def __init__(self, salt: _Optional[str] = ..., maker: _Optional[str] = ..., signer: _Optional[str] = ..., taker: _Optional[str] = ..., token_id: _Optional[str] = ..., maker_amount: _Optional[str] = ..., taker_amount: _Optional[str] = ..., expiration: _Optional[str] = ..., nonce: _Optional[str] = ..., fee_rate_bps: _Optional[str] = ..., side: _Optional[int] = ..., signature_type: _Optional[int] = ...) -> None: ...
+
+class SignPolymarketOrderRequest(_message.Message):
+    __slots__ = ("wallet_address", "chain_id", "exchange_address", "order", "context")
+    WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    wallet_address: str
+    chain_id: int
+    exchange_address: str
+    order: PolymarketOrder
+    context: SigningContext
+    def __init__(self, wallet_address: _Optional[str] = ..., chain_id: _Optional[int] = ..., exchange_address: _Optional[str] = ..., order: _Optional[_Union[PolymarketOrder, _Mapping]] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
+
+class SignPolymarketOrderResponse(_message.Message):
+    __slots__ = ("signature", "order_hash")
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_HASH_FIELD_NUMBER: _ClassVar[int]
+    signature: str
+    order_hash: str
+    def __init__(self, signature: _Optional[str] = ..., order_hash: _Optional[str] = ...) -> None: ...
+
 class SignSolanaTransactionResponse(_message.Message):
     __slots__ = ("signed_transaction", "signature", "transaction_id")
     SIGNED_TRANSACTION_FIELD_NUMBER: _ClassVar[int]

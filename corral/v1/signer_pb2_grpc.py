@@ -59,6 +59,11 @@ class SignerServiceStub:
                 request_serializer=corral_dot_v1_dot_signer__pb2.SignHyperliquidActionRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_signer__pb2.SignHyperliquidActionResponse.FromString,
                 _registered_method=True)
+        self.SignPolymarketOrder = channel.unary_unary(
+                '/corral.v1.SignerService/SignPolymarketOrder',
+                request_serializer=corral_dot_v1_dot_signer__pb2.SignPolymarketOrderRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.SignPolymarketOrderResponse.FromString,
+                _registered_method=True)
         self.OpenSessionBudget = channel.unary_unary(
                 '/corral.v1.SignerService/OpenSessionBudget',
                 request_serializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetRequest.SerializeToString,
@@ -119,6 +124,14 @@ class SignerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SignPolymarketOrder(self, request, context):
+        """Signs a Polymarket CLOB order (the CTF Exchange's EIP-712 Order) if the wallet's
+        Polymarket policy allows it; same denial semantics.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def OpenSessionBudget(self, request, context):
         """Opens a session's spending budget, as the wallet's policy bounds it. Where the policy
         sets session budgets, a session spends nothing of that asset before this succeeds.
@@ -170,6 +183,11 @@ def add_SignerServiceServicer_to_server(servicer, server):
                     servicer.SignHyperliquidAction,
                     request_deserializer=corral_dot_v1_dot_signer__pb2.SignHyperliquidActionRequest.FromString,
                     response_serializer=corral_dot_v1_dot_signer__pb2.SignHyperliquidActionResponse.SerializeToString,
+            ),
+            'SignPolymarketOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignPolymarketOrder,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.SignPolymarketOrderRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.SignPolymarketOrderResponse.SerializeToString,
             ),
             'OpenSessionBudget': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenSessionBudget,
@@ -322,6 +340,33 @@ class SignerService:
             '/corral.v1.SignerService/SignHyperliquidAction',
             corral_dot_v1_dot_signer__pb2.SignHyperliquidActionRequest.SerializeToString,
             corral_dot_v1_dot_signer__pb2.SignHyperliquidActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignPolymarketOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/SignPolymarketOrder',
+            corral_dot_v1_dot_signer__pb2.SignPolymarketOrderRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.SignPolymarketOrderResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,7 +1,7 @@
-"""Hyperliquid L1 actions through the real signer process: an order the wallet's policy
-allows is signed as the venue verifies it (the signature recovers to the wallet over the
-phantom agent of the exact action, nonce and network); one it refuses is never signed and
-the audit log says which rule refused it; malformed requests get a clear error."""
+"""Venue orders through the real signer process (Hyperliquid L1 actions, Polymarket CLOB
+orders): what the wallet's policy allows is signed as the venue verifies it (the signature
+recovers to the wallet over the exact typed data); what it refuses is never signed and the
+audit log says which rule refused it; malformed requests get a clear error."""
 
 from __future__ import annotations
 
@@ -14,14 +14,17 @@ from eth_account.messages import encode_typed_data
 
 from corral.devstack import DevStack
 from corral.v1 import signer_pb2, signer_pb2_grpc
-from signer import hyperliquid
+from signer import hyperliquid, polymarket
+
+EXCHANGE = "0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E"
 
 
 @pytest.fixture(scope="module")
 def wallet(signer_only: DevStack) -> str:
     address = signer_only.create_wallet()
     signer_only.set_policy(address, {"allowed_chain_ids": [31337], "hyperliquid": {
-        "mainnet": False, "assets": {"BTC": 0, "ETH": 1}, "max_notional_per_order": "5000"}})
+        "mainnet": False, "assets": {"BTC": 0, "ETH": 1}, "max_notional_per_order": "5000"}, "polymarket": {
+        "exchanges": [{"chain_id": 137, "address": EXCHANGE}], "max_collateral_per_order": "25000000"}})
     return address
 
 
@@ -81,3 +84,23 @@ def test_malformed_requests_get_clear_errors(signer_only, wallet, fields, code, 
     with grpc.insecure_channel(f"unix:{signer_only.signer_home / 'signer.sock'}") as channel, pytest.raises(grpc.RpcError) as refused:
         signer_pb2_grpc.SignerServiceStub(channel).SignHyperliquidAction(signer_pb2.SignHyperliquidActionRequest(**request))
     assert refused.value.code() == code and fragment in refused.value.details(), refused.value.details()
+
+
+def polymarket_order(wallet: str, usdc: str) -> signer_pb2.SignPolymarketOrderRequest:
+    order = signer_pb2.PolymarketOrder(salt="7", maker=wallet, signer=wallet, taker="0x" + "00" * 20, token_id="4242", maker_amount=usdc,
+                                       taker_amount="40000000", expiration="0", nonce="0", fee_rate_bps="0", side=0, signature_type=0)
+    return signer_pb2.SignPolymarketOrderRequest(wallet_address=wallet, chain_id=137, exchange_address=EXCHANGE, order=order)
+
+
+def test_a_polymarket_order_within_the_cap_is_signed_and_one_above_is_not(signer_only, wallet):
+    with grpc.insecure_channel(f"unix:{signer_only.signer_home / 'signer.sock'}") as channel:
+        stub = signer_pb2_grpc.SignerServiceStub(channel)
+        request = polymarket_order(wallet, "25000000")  # 25 USDC for 40 shares
+        signed = stub.SignPolymarketOrder(request)
+        typed = polymarket.parse(request).typed_data()
+        assert Account.recover_message(encode_typed_data(full_message=typed), signature=signed.signature) == wallet
+        assert last_audit(signer_only)["order_hash"] == signed.order_hash
+        with pytest.raises(grpc.RpcError) as denied:
+            stub.SignPolymarketOrder(polymarket_order(wallet, "25000001"))
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "polymarket-collateral" in denied.value.details()
+    assert last_audit(signer_only)["decision"] == "deny" and "order_hash" not in last_audit(signer_only)

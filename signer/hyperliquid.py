@@ -67,6 +67,10 @@ def parse_action(action_json: str) -> dict:
         raise MalformedAction(f"the action is not JSON: {exc}") from None
     if not isinstance(action, dict) or not isinstance(action.get("type"), str):
         raise MalformedAction('the action must be a JSON object with a "type"')
+    try:
+        msgpack.packb(action)
+    except OverflowError:
+        raise MalformedAction("the action holds an integer outside the 64-bit range the venue hashes") from None
     return action
 
 

@@ -100,6 +100,7 @@ def test_reduce_only_mode_and_default_deny():
     ('{"type": "order", "orders": [{"a": 1}]}', "order action is malformed"),
     ('{"type": "order", "orders": [{"a": 1, "b": "yes", "p": "1", "s": "1", "r": false}]}', "must be booleans"),
     ('{"type": "order", "orders": [{"a": 1, "b": true, "p": "lots", "s": "1", "r": false}]}', "order action is malformed"),
+    ('{"type": "cancel", "cancels": [{"a": 1, "o": 100000000000000000000000000000}]}', "outside the 64-bit range"),
 ])
 def test_malformed_actions_are_named(text, fragment):
     with pytest.raises(hyperliquid.MalformedAction, match=fragment):

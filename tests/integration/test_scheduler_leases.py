@@ -1,0 +1,80 @@
+"""Leases on a real database: two schedulers (two replicas) share the due sessions, and a run
+longer than the lease period keeps its lease (renewed while it runs), so no session ever
+runs on both at once. The runs are stand-ins that take a while and make the session due
+again at once: a lapsed lease would show as two overlapping runs of one session."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from orchestrator.config import SchedulerConfig
+from orchestrator.kill_switch import KillSwitch
+from orchestrator.recovery import Recovery
+from orchestrator.scheduler import Scheduler
+from orchestrator.store import AgentRow, Database, SessionRow, utcnow
+
+LEASE_SECONDS, RUN_SECONDS = 1.0, 2.5  # each run outlasts two lease periods
+MANIFEST = 'name = "Slow"\ntagline = "Takes its time"\nwalletType = "ethereum"\nruntimeIntervalMinutes = 1\nversion = "0.0.1"\n'
+
+
+class SlowRuns:
+    """Stands in for ExecutionRunner: each run takes RUN_SECONDS, then makes the session due."""
+
+    def __init__(self, db: Database, log: list) -> None:
+        self._db, self._log = db, log
+
+    async def execute(self, session_id: int, command: str = "run") -> int:
+        started = asyncio.get_running_loop().time()
+        await asyncio.sleep(RUN_SECONDS)
+        self._log.append((session_id, self._db.replica_id, started, asyncio.get_running_loop().time()))
+        with self._db.session() as db:
+            db.get(SessionRow, session_id).next_run_at = utcnow()
+            db.commit()
+        return 0
+
+    async def kill_running(self, reason: str) -> int:
+        return 0
+
+    def lift_halt(self) -> None:
+        pass
+
+    def remove_sandbox(self, sandbox_id: str) -> None:
+        pass
+
+
+def test_runs_longer_than_the_lease_keep_it_and_replicas_never_overlap(tmp_path):
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    setup = Database(url, "setup")
+    now = utcnow()
+    with setup.session() as db:
+        db.add(AgentRow(id=1, name="Slow", version="0.0.1", image="i", image_id="i", wallet_type="ethereum", manifest_toml=MANIFEST,
+                        registered_at=now))
+        for i in range(1, 4):
+            db.add(SessionRow(id=i, agent_id=1, wallet_address=f"0x{i:040x}", status="running", execution_mode="auto", settings={},
+                              allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="0",
+                              created_at=now, next_run_at=now - timedelta(seconds=1), stopped_at=None))
+        db.commit()
+    runs: list[tuple[int, str, float, float]] = []
+
+    async def main() -> None:
+        schedulers = []
+        for replica in ("a", "b"):
+            db = Database(url, replica)
+            runner = SlowRuns(db, runs)
+            config = SchedulerConfig(tick_seconds=0.05, max_parallel_executions=2, lease_seconds=LEASE_SECONDS)
+            schedulers.append(Scheduler(db, runner, KillSwitch(db, None, runner), Recovery(db, runner, None, None, 60.0), config))
+        tasks = [asyncio.create_task(s.run_forever()) for s in schedulers]
+        await asyncio.sleep(4 * RUN_SECONDS)
+        for task in tasks:
+            task.cancel()
+        for scheduler in schedulers:
+            await scheduler.shutdown()
+
+    asyncio.run(main())
+    assert {replica for _, replica, _, _ in runs} == {"a", "b"}, runs
+    for session_id in (1, 2, 3):
+        mine = sorted((start, end) for s, _, start, end in runs if s == session_id)
+        assert len(mine) >= 2, f"session {session_id} ran {len(mine)} times"
+        for (_, earlier_end), (later_start, _) in zip(mine, mine[1:], strict=False):
+            assert later_start >= earlier_end, f"session {session_id} ran on two replicas at once: {mine}"

@@ -20,6 +20,7 @@ from orchestrator.breakers import BreakerSettings, stored_settings
 from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.chains.evm import EvmChain
 from orchestrator.errors import invalid, not_found, precondition
+from orchestrator.manifest import address_key
 from orchestrator.positions import session_positions
 from orchestrator.schedule import resume_at
 from orchestrator.settings_values import SettingError, resolve
@@ -76,7 +77,7 @@ class Sessions:
         if int(amount) < int(asset.minimumAmount):
             raise precondition(f"allocation {amount} is below the agent's minimumAmount {asset.minimumAmount}")
 
-        native = chain.same_address(asset.address, chain.native_asset)
+        native = address_key(asset.network, asset.address) == address_key(asset.network, chain.native_asset)
         try:
             balance = await chain.balance(wallet) if native else await chain.token_balance(asset.address, wallet)
         except SimulationFailed as exc:

@@ -62,10 +62,6 @@ class EvmChain:
         self.config = config
         self._w3 = Web3(Web3.HTTPProvider(config.rpc_url, request_kwargs={"timeout": 30}))
 
-    @staticmethod
-    def same_address(a: str, b: str) -> bool:
-        return a.lower() == b.lower()  # hex addresses: the checksum case is only a spelling
-
     async def balance(self, address: str) -> int:
         return await asyncio.to_thread(self._w3.eth.get_balance, Web3.to_checksum_address(address))
 

@@ -74,10 +74,6 @@ class SolanaChain:
         self.config = config
         self._client = AsyncClient(config.rpc_url, commitment=Confirmed, timeout=30)
 
-    @staticmethod
-    def same_address(a: str, b: str) -> bool:
-        return a == b  # base58 is case-sensitive
-
     async def balance(self, address: str) -> int:
         return (await self._rpc(self._client.get_balance(_pubkey(address)))).value
 

@@ -104,6 +104,14 @@ def solpayer(stack: DevStack, agent_image, tmp_path, name: str, asset: str) -> i
     return stack.api.RegisterAgent(pb.RegisterAgentRequest(image=image)).agent.id
 
 
+def transfer_wallet(stack: DevStack, lamports_cap: int) -> str:
+    """A fresh signer wallet holding 1 SOL whose policy allows System transfers up to the cap."""
+    wallet = stack.create_solana_wallet()
+    stack.airdrop(wallet, SOL)
+    stack.set_policy(wallet, {"solana": {"allowed_programs": [SYSTEM_PROGRAM], "max_lamports_per_tx": str(lamports_cap)}})
+    return wallet
+
+
 def confirmed_hashes(stack: DevStack, session_id: int) -> list[str]:
     return [tx.tx_hash for tx in stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session_id)).transactions
             if tx.status == pb.TRANSACTION_STATUS_CONFIRMED]
@@ -183,10 +191,7 @@ def test_solana_positions_follow_the_chain_and_sessions_stay_apart(stack, agent_
 
 
 def test_what_the_policy_refuses_is_never_signed_and_moves_nothing(stack, agent_image, tmp_path):
-    wallet = stack.create_solana_wallet()
-    recipient = Keypair().pubkey()
-    stack.airdrop(wallet, SOL)
-    stack.set_policy(wallet, {"solana": {"allowed_programs": [SYSTEM_PROGRAM], "max_lamports_per_tx": str(LAMPORTS_PER_RUN)}})
+    wallet, recipient = transfer_wallet(stack, LAMPORTS_PER_RUN), Keypair().pubkey()
     agent = solpayer(stack, agent_image, tmp_path, "OverCap", NATIVE_SOLANA)
     session = stack.api.StartSession(pb.StartSessionRequest(
         agent_id=agent, wallet_address=wallet, settings={"recipient": str(recipient), "lamports": str(LAMPORTS_PER_RUN + 1)},
@@ -205,10 +210,7 @@ def test_what_the_policy_refuses_is_never_signed_and_moves_nothing(stack, agent_
 
 
 def test_manual_mode_previews_a_solana_transaction_and_approving_sends_it_once(stack, agent_image, tmp_path):
-    wallet = stack.create_solana_wallet()
-    recipient = Keypair().pubkey()
-    stack.airdrop(wallet, SOL)
-    stack.set_policy(wallet, {"solana": {"allowed_programs": [SYSTEM_PROGRAM], "max_lamports_per_tx": str(LAMPORTS_PER_RUN)}})
+    wallet, recipient = transfer_wallet(stack, LAMPORTS_PER_RUN), Keypair().pubkey()
     agent = solpayer(stack, agent_image, tmp_path, "Suggester", NATIVE_SOLANA)
     session = stack.api.StartSession(pb.StartSessionRequest(
         agent_id=agent, wallet_address=wallet, execution_mode=common_pb2.EXECUTION_MODE_MANUAL,
@@ -234,10 +236,8 @@ def test_manual_mode_previews_a_solana_transaction_and_approving_sends_it_once(s
 
 
 def test_an_outside_withdrawal_is_a_drift_and_pauses_the_wallets_sessions(stack, agent_image, tmp_path):
-    wallet = stack.create_solana_wallet()
+    wallet = transfer_wallet(stack, SOL)
     owner, elsewhere = Pubkey.from_string(wallet), Keypair().pubkey()
-    stack.airdrop(wallet, SOL)
-    stack.set_policy(wallet, {"solana": {"allowed_programs": [SYSTEM_PROGRAM], "max_lamports_per_tx": str(SOL)}})
     agent = solpayer(stack, agent_image, tmp_path, "Watched", NATIVE_SOLANA)
     session = stack.api.StartSession(pb.StartSessionRequest(agent_id=agent, wallet_address=wallet,
                                                             allocation_amount=str(SOL * 9 // 10))).session

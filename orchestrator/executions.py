@@ -212,6 +212,9 @@ class ExecutionRunner:
                 current.status, current.next_run_at, current.stopped_at = "stopped", None, row.finished_at
                 events.record(db, "session", "stopped", session.id, session.id)
                 memory.clear_namespace(db, memory.session_namespace(session.id))
+            elif current.status == "stopped":
+                # Stopped during the run: what the run wrote in between goes with the rest.
+                memory.clear_namespace(db, memory.session_namespace(session.id))
             elif current.status == "running":
                 current.next_run_at = next_run_after(
                     row.finished_at, manifest.runtimeIntervalMinutes, manifest.schedule, self._config.scheduler.minute_seconds

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
 from orchestrator import events, memory, messages
-from orchestrator.errors import Refused, as_grpc_status, refusing_handler
+from orchestrator.errors import Refused, as_grpc_status, precondition, refusing_handler
 from orchestrator.positions import session_positions
 from orchestrator.signer_client import SignerClient
 from orchestrator.store import AssetChangeRow, Database, ExecutionLogRow, SessionRow, utcnow
@@ -101,6 +101,15 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
             return memory.shared_namespace(session.agent_id)
         return memory.session_namespace(session.id)
 
+    def _writable_namespace(self, db, scope: int) -> str:
+        """Session memory ends with the session: once it is stopped (its memory cleared), a
+        run still finishing may not write it again."""
+        if scope != runtime_pb2.MEMORY_SCOPE_SHARED:
+            status = db.scalar(select(SessionRow.status).where(SessionRow.id == self._ticket.session.id))
+            if status == "stopped":
+                raise precondition(f"session {self._ticket.session.id} is stopped: its memory was cleared and takes no more writes")
+        return self._namespace(scope)
+
     @as_grpc_status
     async def GetExecutionContext(self, request, context):
         t = self._ticket
@@ -137,7 +146,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
     @as_grpc_status
     async def SetMemory(self, request, context):
         with self._db.session() as db:
-            memory.set_value(db, self._namespace(request.scope), request.key, request.value)
+            memory.set_value(db, self._writable_namespace(db, request.scope), request.key, request.value)
         return runtime_pb2.SetMemoryResponse(key=request.key)
 
     @as_grpc_status
@@ -151,7 +160,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
     @as_grpc_status
     async def DeleteMemory(self, request, context):
         with self._db.session() as db:
-            memory.delete_value(db, self._namespace(request.scope), request.key)
+            memory.delete_value(db, self._writable_namespace(db, request.scope), request.key)
         return runtime_pb2.DeleteMemoryResponse(key=request.key)
 
     @as_grpc_status

@@ -131,6 +131,7 @@ class DevStack:
         database_url: str | None = None,
         replica_id: str | None = None,
         scheduler: dict[str, object] | None = None,
+        venues: dict[str, dict[str, object]] | None = None,
     ) -> None:
         """`api_token`: the orchestrator requires it (the stack's own client sends it).
         `tls`: (certificate, key) PEM files the orchestrator serves its API with; the
@@ -154,6 +155,9 @@ class DevStack:
         # Extra [scheduler] settings, e.g. lease_seconds.
         self.scheduler = scheduler or {}
         self.swaps = swaps or {}
+        # The orchestrator's venue tables, e.g. {"hyperliquid": {"api_url": ...}}; `venues`
+        # may be filled in after construction (a venue's address known once anvil runs).
+        self.venues = venues or {}
         # With `uniswap`, anvil gets a Uniswap-V2-compatible factory and router (contracts/)
         # and the orchestrator's uniswap-v2 swap engine is pointed at it.
         self.uniswap = uniswap
@@ -297,6 +301,7 @@ class DevStack:
             f'chains."ethereum:{ANVIL_CHAIN_ID}"': chain, "sandbox": self.sandbox, "scheduler": scheduler,
             "reconciliation": self.reconciliation, "swaps": self.swaps,
         }
+        tables.update(self.venues)
         if self.solana_rpc_url:
             tables["solana"] = {"rpc_url": self.solana_rpc_url, "confirmation_timeout_seconds": 30.0}
         config.write_text(_toml(top, tables))

@@ -4,6 +4,7 @@ modules; every refusal becomes a gRPC status with a message that says what to fi
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 import grpc
@@ -15,7 +16,7 @@ from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator import events, memory
 from orchestrator.agents import agent_manifest, register_agent
 from orchestrator.breakers import settings_from_request, settings_message
-from orchestrator.chains import Chain
+from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.errors import Refused, as_grpc_status
 from orchestrator.kill_switch import Halt, KillSwitch, stored_halt
 from orchestrator.positions import session_positions
@@ -61,12 +62,17 @@ TX_STATUS = {
 SUGGESTION_KIND = {
     "transaction": orchestrator_pb2.SUGGESTION_KIND_TRANSACTION, "message": orchestrator_pb2.SUGGESTION_KIND_MESSAGE,
     "swap": orchestrator_pb2.SUGGESTION_KIND_SWAP,
+    "hl_order": orchestrator_pb2.SUGGESTION_KIND_HYPERLIQUID_ORDER, "hl_cancel": orchestrator_pb2.SUGGESTION_KIND_HYPERLIQUID_CANCEL,
+    "hl_transfer": orchestrator_pb2.SUGGESTION_KIND_HYPERLIQUID_TRANSFER,
+    "pm_order": orchestrator_pb2.SUGGESTION_KIND_POLYMARKET_ORDER, "pm_redeem": orchestrator_pb2.SUGGESTION_KIND_POLYMARKET_REDEEM,
 }
 SUGGESTION_STATUS = {
     name: orchestrator_pb2.SuggestionStatus.Value(f"SUGGESTION_STATUS_{name.upper()}")
     for name in ("pending", "approving", "executed", "failed", "rejected", "expired", "cleared")
 }
 COMMANDS = {"run": common_pb2.EXECUTION_COMMAND_RUN, "unwind": common_pb2.EXECUTION_COMMAND_UNWIND}
+
+log = logging.getLogger("corral.api")
 
 
 def timestamp(value: datetime) -> Timestamp:
@@ -151,8 +157,6 @@ def transaction_message(row: TransactionRow) -> orchestrator_pb2.Transaction:
     if row.block_number is not None:
         message.block_number = row.block_number
     return message
-
-
 
 
 def suggestion_message(row: SuggestionRow) -> orchestrator_pb2.Suggestion:
@@ -250,7 +254,11 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             balances = []
             for network, chain in sorted(self._chains.items()):
                 if chain.wallet_type == wallet_type:
-                    amount = await chain.balance(address)
+                    try:
+                        amount = await chain.balance(address)
+                    except SimulationFailed as exc:  # a venue account that cannot be read now
+                        log.warning("could not read %s on %s: %s", address, network, exc)
+                        continue
                     balances.append(orchestrator_pb2.Balance(network=network, asset_address=chain.native_asset, amount=str(amount)))
             wallets.append(orchestrator_pb2.Wallet(address=address, wallet_type=wallet_type, balances=balances))
         return orchestrator_pb2.ListWalletsResponse(wallets=wallets)

@@ -106,6 +106,47 @@ class ReconciliationConfig(BaseModel):
     pause_above_fraction: float = Field(default=0.01, ge=0)
 
 
+class HyperliquidConfig(BaseModel):
+    """The Hyperliquid venue (`[hyperliquid]`): its info and exchange HTTP API. Enables
+    sessions whose starting asset is on hypercore:perp or hypercore:spot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_url: str = "https://api.hyperliquid.xyz"
+    # Mainnet ("a") or testnet ("b") signatures; the wallet's policy must name the same.
+    mainnet: bool = True
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class PolymarketConfig(BaseModel):
+    """Polymarket (`[polymarket]`): the CLOB and data APIs, and the contracts on its chain
+    (defaults: Polygon's). `network` must be one of the configured `chains`: redemptions are
+    transactions there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clob_url: str = "https://clob.polymarket.com"
+    data_url: str = "https://data-api.polymarket.com"
+    network: str = "ethereum:137"
+    exchange_address: str = "0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E"
+    neg_risk_exchange_address: str = "0xC5d563A36AE78145C45a50134d48A1215220f80a"
+    conditional_tokens_address: str = "0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"
+    # USDC.e: the collateral positions are redeemed for.
+    collateral_address: str = "0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174"
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("exchange_address", "neg_risk_exchange_address", "conditional_tokens_address", "collateral_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+            raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte address")
+        return value
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.network.removeprefix("ethereum:"))
+
+
 class OrchestratorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -133,6 +174,9 @@ class OrchestratorConfig(BaseModel):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
     swaps: SwapConfig = Field(default_factory=SwapConfig)
+    # Venues: off unless their table is present.
+    hyperliquid: HyperliquidConfig | None = None
+    polymarket: PolymarketConfig | None = None
 
     @field_validator("socket_root")
     @classmethod
@@ -149,6 +193,12 @@ class OrchestratorConfig(BaseModel):
             if not re.fullmatch(r"ethereum:[1-9]\d*", network):
                 raise ValueError(f"chain {network!r}: EVM networks are named 'ethereum:<chainId>'")
         return chains
+
+    @model_validator(mode="after")
+    def _polymarket_chain(self) -> "OrchestratorConfig":
+        if self.polymarket is not None and self.polymarket.network not in self.chains:
+            raise ValueError(f"polymarket.network {self.polymarket.network!r} is not one of the configured chains ({sorted(self.chains)})")
+        return self
 
     @model_validator(mode="after")
     def _tls_pair(self) -> "OrchestratorConfig":

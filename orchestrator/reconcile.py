@@ -56,7 +56,7 @@ class Reconciler:
         drifts = []
         for (wallet, network, asset), expected in sorted(owed.items()):
             chain = self._chains.get(network)
-            if wallet in unsettled or chain is None:
+            if wallet in unsettled or chain is None or not chain.reconciled:
                 continue
             address, token = spelling[wallet], spelling[asset]
             try:

@@ -8,6 +8,7 @@ any call without the execution's token before a handler runs.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -238,11 +239,53 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
             positions, pending = session_positions(db, self._ticket.session)
         return runtime_pb2.GetCurrentPositionsResponse(positions=positions, has_pending_txs=pending)
 
+    # ---- venues ---------------------------------------------------------------------------
+
+    async def _venue_action(self, kind: str, request) -> runtime_pb2.VenueResponse:
+        """An order, cancel, transfer or redemption: a suggestion in manual mode, else run."""
+        session, execution_id = self._ticket.session, self._ticket.execution_id
+        if self._manual:
+            suggestion = await self._suggestions.suggest_venue(session, execution_id, kind, request)
+            return runtime_pb2.VenueResponse(suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details))
+        return _venue_data(await self._suggestions.venues.run(session, execution_id, kind, request))
+
+    @as_grpc_status
+    async def HyperliquidPlaceOrder(self, request, context):
+        return await self._venue_action("hl_order", request)
+
+    @as_grpc_status
+    async def HyperliquidCancelOrder(self, request, context):
+        return await self._venue_action("hl_cancel", request)
+
+    @as_grpc_status
+    async def HyperliquidTransfer(self, request, context):
+        return await self._venue_action("hl_transfer", request)
+
+    @as_grpc_status
+    async def HyperliquidRead(self, request, context):
+        return _venue_data(await self._suggestions.venues.require_hyperliquid().read(self._ticket.session, request))
+
+    @as_grpc_status
+    async def PolymarketMarketOrder(self, request, context):
+        return await self._venue_action("pm_order", request)
+
+    @as_grpc_status
+    async def PolymarketRedeemPositions(self, request, context):
+        return await self._venue_action("pm_redeem", request)
+
+    @as_grpc_status
+    async def PolymarketPositions(self, request, context):
+        return _venue_data(await self._suggestions.venues.require_polymarket().positions(self._ticket.session))
+
     @as_grpc_status
     async def CompleteExecution(self, request, context):
         if self._ticket.outcome is None:
             self._ticket.outcome = (request.success, request.error if request.HasField("error") else "")
         return runtime_pb2.CompleteExecutionResponse()
+
+
+def _venue_data(data) -> runtime_pb2.VenueResponse:
+    return runtime_pb2.VenueResponse(data_json=json.dumps(data))
 
 
 def _struct(values: dict) -> Struct:

@@ -32,6 +32,10 @@ from orchestrator.suggestions import Suggestions
 from orchestrator.swaps.service import Swaps
 from orchestrator.swaps.uniswap_v2 import UniswapV2Engine
 from orchestrator.transactions import EvmSender, SolanaSender, TransactionSender
+from orchestrator.venues.hypercore import HypercoreAccount
+from orchestrator.venues.hyperliquid import HyperliquidVenue
+from orchestrator.venues.polymarket import PolymarketVenue
+from orchestrator.venues.service import Venues
 from sandbox_runner.backend import SandboxBackend
 
 log = logging.getLogger("corral.orchestrator")
@@ -75,7 +79,13 @@ async def serve(config: OrchestratorConfig) -> None:
     sender = TransactionSender(db, EvmSender(db, evm_chains, signer), SolanaSender(db, solana_chain, signer))
     engines = [UniswapV2Engine(evm_chains[network], chain.uniswap_v2_router) for network, chain in config.chains.items() if chain.uniswap_v2_router]
     swaps = Swaps(db, sender, engines, config.swaps.quote_ttl_seconds)
-    suggestions = Suggestions(db, sender, signer, swaps)
+    venues = Venues(
+        HyperliquidVenue(config.hyperliquid, signer) if config.hyperliquid else None,
+        PolymarketVenue(config.polymarket, signer, sender) if config.polymarket else None,
+    )
+    if venues.hyperliquid is not None:  # a Hyperliquid account is where such sessions' USDC is
+        chains.update({network: HypercoreAccount(network, venues.hyperliquid) for network in ("hypercore:perp", "hypercore:spot")})
+    suggestions = Suggestions(db, sender, signer, swaps, venues)
     runner = ExecutionRunner(config, db, backend, sender, signer, suggestions)
     kill_switch = KillSwitch(db, signer, runner)
     signer.refuse_while(kill_switch.refusal)
@@ -128,6 +138,7 @@ async def serve(config: OrchestratorConfig) -> None:
     await asyncio.get_running_loop().shutdown_default_executor()
     runner.remove_everything_owned()
     await server.stop(grace=2)
+    await venues.close()
     await signer.close()
 
 

@@ -46,6 +46,18 @@ class SignerClient:
         self._gate()
         return await self._stub.SignEvmMessage(request, timeout=30)
 
+    async def sign_hyperliquid_action(self, request: signer_pb2.SignHyperliquidActionRequest) -> signer_pb2.SignHyperliquidActionResponse:
+        self._gate()
+        return await self._stub.SignHyperliquidAction(request, timeout=30)
+
+    async def sign_polymarket_order(self, request: signer_pb2.SignPolymarketOrderRequest) -> signer_pb2.SignPolymarketOrderResponse:
+        self._gate()
+        return await self._stub.SignPolymarketOrder(request, timeout=30)
+
+    async def sign_polymarket_auth(self, request: signer_pb2.SignPolymarketAuthRequest) -> signer_pb2.SignPolymarketAuthResponse:
+        self._gate()
+        return await self._stub.SignPolymarketAuth(request, timeout=30)
+
     async def open_session_budget(self, request: signer_pb2.OpenSessionBudgetRequest) -> signer_pb2.OpenSessionBudgetResponse:
         return await self._stub.OpenSessionBudget(request, timeout=10)
 

@@ -26,6 +26,8 @@ from orchestrator.signer_client import SignerClient
 from orchestrator.store import Database, SessionRow, SuggestionRow, TransactionRow, utcnow
 from orchestrator.swaps.service import Swaps
 from orchestrator.transactions import TransactionSender
+from orchestrator.venues.service import ACTIONS as VENUE_ACTIONS
+from orchestrator.venues.service import Venues
 
 log = logging.getLogger("corral.suggestions")
 
@@ -33,11 +35,13 @@ DISCARDED = ("rejected", "expired", "cleared")
 
 
 class Suggestions:
-    def __init__(self, db: Database, sender: TransactionSender, signer: SignerClient, swaps: Swaps | None = None) -> None:
+    def __init__(self, db: Database, sender: TransactionSender, signer: SignerClient, swaps: Swaps | None = None,
+                 venues: Venues | None = None) -> None:
         self._db = db
         self._sender = sender
         self._signer = signer
         self.swaps = swaps
+        self.venues = venues or Venues()
 
     async def suggest_transaction(self, session: SessionRow, execution_id: int, request: runtime_pb2.SignAndSendRequest) -> SuggestionRow:
         expires_at = _expiry(request.expires_at) if request.HasField("expires_at") else None
@@ -57,6 +61,12 @@ class Suggestions:
                    "steps": [step.get("description") for step in quote.get("steps") or []]}
         expires_at = _expiry(request.expires_at) if request.HasField("expires_at") else None
         return self._store(session, execution_id, "swap", request.SerializeToString(), details, expires_at)
+
+    async def suggest_venue(self, session: SessionRow, execution_id: int, kind: str, request) -> SuggestionRow:
+        """A venue order, cancel, transfer or redemption: checked as auto mode would check it."""
+        details = await self.venues.details(session, kind, request)
+        expires_at = _expiry(request.expires_at) if request.DESCRIPTOR.fields_by_name.get("expires_at") and request.HasField("expires_at") else None
+        return self._store(session, execution_id, kind, request.SerializeToString(), details, expires_at)
 
     def suggest_message(self, session: SessionRow, execution_id: int, request: runtime_pb2.SignMessageRequest) -> SuggestionRow:
         messages.validate(session, request)
@@ -84,6 +94,12 @@ class Suggestions:
         with self._db.session() as db:
             approving = select(SuggestionRow).where(SuggestionRow.status == "approving", SuggestionRow.replica_id == replica_id)
             for row in db.scalars(approving):
+                if row.kind in VENUE_ACTIONS:
+                    # Whether the venue took it cannot be known from here: never run it twice.
+                    row.status, row.error = "failed", "interrupted while it ran: check the venue's orders and balances before suggesting it again"
+                    events.record(db, "suggestion", row.status, row.session_id, row.id)
+                    settled += 1
+                    continue
                 tx = db.scalar(select(TransactionRow).where(TransactionRow.request_id == f"suggestion-{row.id}"))
                 if tx is None:
                     row.status, row.decided_at = "pending", None
@@ -142,6 +158,9 @@ class Suggestions:
             if result["status"] != "success":
                 raise Refused(grpc.StatusCode.FAILED_PRECONDITION, result.get("error", "the swap failed"))
             return result
+        if row.kind in VENUE_ACTIONS:
+            data = await self.venues.run(session, row.execution_id, row.kind, VENUE_ACTIONS[row.kind].FromString(row.request))
+            return {"data": data}
         request = runtime_pb2.SignMessageRequest.FromString(row.request)
         signed = await messages.sign(self._signer, session, row.execution_id, request)
         return {"v": signed.v, "r": signed.r, "s": signed.s, "formatted_signature": signed.formatted_signature}

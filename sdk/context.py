@@ -199,7 +199,7 @@ class AgentContext:
         self.swap = SwapApi(self._call)
         # Circuit ≤1.9's name; the same object.
         self.swidge = self.swap
-        self.platforms = PlatformsApi()
+        self.platforms = PlatformsApi(self._call)
         # Other request fields Circuit passes (userId, sessionStartedAt, runId, jobId, ...),
         # kept as attributes unless they would hide one of the context's own.
         for name, value in extra.items():

@@ -1,10 +1,16 @@
 """Hyperliquid L1 actions (orders, cancels, leverage), decoded and signed by the signer.
 
 The exchange endpoint takes an action (JSON), a nonce, an optional vault address and an
-optional expiry, plus a signature over them. The signature is EIP-712 over a "phantom agent":
+optional expiry, plus a signature over them. An L1 action (order, cancel, leverage) is
+signed as EIP-712 over a "phantom agent":
 {source: "a" (mainnet) | "b" (testnet), connectionId: keccak(msgpack(action) ‖ nonce ‖
 vault ‖ expiry)} in the domain {name "Exchange", version "1", chainId 1337, verifying
 contract 0x0}, as the venue's own Python SDK computes it (hyperliquid.utils.signing).
+
+The one user-signed action the signer knows is `usdClassTransfer` (USDC between the
+wallet's own spot and perp accounts): EIP-712 over the action's fields themselves in the
+domain {name "HyperliquidSignTransaction", version "1", chainId = signatureChainId}. Only
+the account's own key can sign it (the venue refuses API wallets for user-signed actions).
 
 msgpack keeps the action's key order, and so does the venue's hash: the action is hashed
 exactly as the orchestrator passes it (JSON, in its order), and the signer decodes the same
@@ -58,6 +64,9 @@ class ActionEffects:
     # Assets an order cancel or a leverage change touches.
     assets: tuple[int, ...] = ()
     leverage: int | None = None
+    # usdClassTransfer: USDC moved, and whether into the perp account.
+    transfer_amount: Decimal | None = None
+    to_perp: bool | None = None
 
 
 def parse_action(action_json: str) -> dict:
@@ -84,6 +93,8 @@ def decode(action: dict) -> ActionEffects:
             return ActionEffects(kind, assets=tuple(int(c["a"] if "a" in c else c["asset"]) for c in action["cancels"]))
         if kind == "updateLeverage":
             return ActionEffects(kind, assets=(int(action["asset"]),), leverage=int(action["leverage"]))
+        if kind == "usdClassTransfer":
+            return _class_transfer(action)
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
         raise MalformedAction(f"a {kind} action is malformed: {type(exc).__name__}: {exc}") from None
     return ActionEffects(kind)
@@ -93,6 +104,46 @@ def _order(wire: dict) -> Order:
     if not isinstance(wire["b"], bool) or not isinstance(wire["r"], bool):
         raise ValueError('"b" and "r" must be booleans')
     return Order(asset=int(wire["a"]), is_buy=wire["b"], price=Decimal(wire["p"]), size=Decimal(wire["s"]), reduce_only=wire["r"])
+
+
+# The user-signed actions this signer knows, with their EIP-712 fields in the venue's order.
+USER_SIGNED_TYPES = {
+    "usdClassTransfer": ("HyperliquidTransaction:UsdClassTransfer", [
+        {"name": "hyperliquidChain", "type": "string"}, {"name": "amount", "type": "string"},
+        {"name": "toPerp", "type": "bool"}, {"name": "nonce", "type": "uint64"},
+    ]),
+}
+
+
+def _class_transfer(action: dict) -> ActionEffects:
+    amount = Decimal(action["amount"])
+    if not isinstance(action["amount"], str) or not amount.is_finite() or amount <= 0:
+        raise ValueError(f"amount {action['amount']!r} must be a positive decimal string")
+    if not isinstance(action["toPerp"], bool):
+        raise ValueError('"toPerp" must be a boolean')
+    if action["hyperliquidChain"] not in ("Mainnet", "Testnet"):
+        raise ValueError('"hyperliquidChain" must be "Mainnet" or "Testnet"')
+    int(action["signatureChainId"], 16)
+    return ActionEffects("usdClassTransfer", transfer_amount=amount, to_perp=action["toPerp"])
+
+
+def is_user_signed(action: dict) -> bool:
+    return action["type"] in USER_SIGNED_TYPES
+
+
+def user_signed_typed_data(action: dict) -> dict:
+    primary, fields = USER_SIGNED_TYPES[action["type"]]
+    return {
+        "domain": {"name": "HyperliquidSignTransaction", "version": "1", "chainId": int(action["signatureChainId"], 16),
+                   "verifyingContract": "0x0000000000000000000000000000000000000000"},
+        "types": {primary: fields, "EIP712Domain": AGENT_TYPES["EIP712Domain"]},
+        "primaryType": primary,
+        "message": {f["name"]: action[f["name"]] for f in fields},
+    }
+
+
+def user_signed_chain_is_mainnet(action: dict) -> bool:
+    return action["hyperliquidChain"] == "Mainnet"
 
 
 def action_hash(action: dict, vault_address: str | None, nonce: int, expires_after: int | None) -> bytes:
@@ -112,6 +163,10 @@ def typed_data(connection_id: bytes, mainnet: bool) -> dict:
 
 
 def sign(key, action: dict, vault_address: str | None, nonce: int, expires_after: int | None, mainnet: bool) -> tuple[evm.SignedMessage, bytes]:
-    """(the signature, the action hash it covers)."""
+    """(the signature, the hash it covers: the action hash of an L1 action, the EIP-712 hash
+    of a user-signed one)."""
+    if is_user_signed(action):
+        signed = evm.sign_message(key, typed_data=user_signed_typed_data(action))
+        return signed, bytes.fromhex(signed.message_hash.removeprefix("0x"))
     digest = action_hash(action, vault_address, nonce, expires_after)
     return evm.sign_message(key, typed_data=typed_data(digest, mainnet)), digest

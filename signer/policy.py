@@ -31,7 +31,9 @@ A Solana transaction (policy section `solana`) is allowed only if:
 A Hyperliquid L1 action (policy section `hyperliquid`) is allowed only if:
 
 - `hyperliquid-chain`        it is for the network the wallet signs for (`mainnet` true or false)
-- `hyperliquid-action-type`  it is an order, a cancel or a leverage change (never a transfer or withdrawal)
+- `hyperliquid-action-type`  it is an order, a cancel or a leverage change, or, with `class_transfers`,
+                             a usdClassTransfer between the wallet's own spot and perp accounts
+                             (never a send, a withdrawal or an agent approval)
 - `hyperliquid-asset`        every asset it touches is one of the wallet's `assets`
 - `hyperliquid-notional`     each order's price x size is at most `max_notional_per_order`
 - `hyperliquid-reduce-only`  with `reduce_only`, every order is reduce-only
@@ -242,8 +244,8 @@ class SolanaPolicy(BaseModel):
 
 class HyperliquidPolicy(BaseModel):
     """Rules for a wallet's Hyperliquid L1 actions; a wallet without this section signs none.
-    Only orders, cancels and leverage changes can be allowed: transfers and withdrawals are
-    never signed as L1 actions."""
+    Only orders, cancels, leverage changes and (opted in) transfers between the wallet's own
+    spot and perp accounts can be allowed: sends, withdrawals and agent approvals never."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -257,6 +259,9 @@ class HyperliquidPolicy(BaseModel):
     # Only orders that reduce a position (every order must be reduceOnly).
     reduce_only: bool = False
     max_leverage: int = Field(default=1, ge=1)
+    # usdClassTransfer: USDC between this wallet's own spot and perp accounts (nothing
+    # leaves the wallet). Signed by the account's own key only: the venue refuses API wallets.
+    class_transfers: bool = False
 
     @field_validator("max_notional_per_order")
     @classmethod
@@ -591,6 +596,10 @@ def decide_hyperliquid_action(policy: WalletPolicy | None, effects: ActionEffect
     if mainnet != rules.mainnet:
         wanted = "mainnet" if rules.mainnet else "testnet"
         return Decision(False, "hyperliquid-chain", f"the action is for {'mainnet' if mainnet else 'testnet'}; this wallet signs for {wanted} only")
+    if effects.kind == "usdClassTransfer":
+        if not rules.class_transfers:
+            return Decision(False, "hyperliquid-action-type", "the wallet's Hyperliquid policy does not allow spot/perp transfers (class_transfers)")
+        return Decision(True, "hyperliquid", f"usdClassTransfer of {effects.transfer_amount} USDC between the wallet's own accounts")
     if effects.kind not in HYPERLIQUID_ACTIONS:
         return Decision(False, "hyperliquid-action-type", f"{effects.kind!r} actions are never signed; allowed: {', '.join(HYPERLIQUID_ACTIONS)}")
     allowed = set(rules.assets.values())
@@ -608,6 +617,18 @@ def decide_hyperliquid_action(policy: WalletPolicy | None, effects: ActionEffect
     if effects.leverage is not None and effects.leverage > rules.max_leverage:
         return Decision(False, "hyperliquid-leverage", f"leverage {effects.leverage} is over the wallet's maximum {rules.max_leverage}")
     return Decision(True, "hyperliquid", f"{effects.kind} within the wallet's Hyperliquid policy")
+
+
+def decide_polymarket_auth(policy: WalletPolicy | None, chain_id: int, halted: bool = False) -> Decision:
+    """The CLOB's API credentials only let the platform post orders the signer signed, so
+    any wallet with a Polymarket policy on that chain may derive them."""
+    if halted:
+        return Decision(False, "halted", "the signer is halted; `corral signer resume` lifts it")
+    if policy is None or policy.polymarket is None:
+        return Decision(False, "default-deny", "the wallet has no Polymarket policy; set one with `corral signer policy set`")
+    if not any(e.chain_id == chain_id for e in policy.polymarket.exchanges):
+        return Decision(False, "polymarket-exchange", f"the wallet's Polymarket policy names no exchange on chain {chain_id}")
+    return Decision(True, "polymarket-auth", f"CLOB authentication on chain {chain_id}")
 
 
 def decide_polymarket_order(policy: WalletPolicy | None, wallet: str, order: PolymarketOrder, halted: bool = False) -> Decision:

@@ -88,3 +88,28 @@ def sign(key, order: PolymarketOrder) -> evm.SignedMessage:
 
 def _proto_name(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+# The CLOB's L1 authentication: proves control of the wallet to derive API credentials.
+# Those credentials only post and cancel orders the wallet has signed; they move nothing.
+AUTH_MESSAGE = "This message attests that I control the given wallet"
+AUTH_TYPES = {
+    "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"}, {"name": "chainId", "type": "uint256"}],
+    "ClobAuth": [
+        {"name": "address", "type": "address"}, {"name": "timestamp", "type": "string"},
+        {"name": "nonce", "type": "uint256"}, {"name": "message", "type": "string"},
+    ],
+}
+
+
+def auth_typed_data(wallet: str, chain_id: int, timestamp: int, nonce: int) -> dict:
+    return {
+        "domain": {"name": "ClobAuthDomain", "version": "1", "chainId": chain_id},
+        "types": AUTH_TYPES,
+        "primaryType": "ClobAuth",
+        "message": {"address": wallet, "timestamp": str(timestamp), "nonce": nonce, "message": AUTH_MESSAGE},
+    }
+
+
+def sign_auth(key, wallet: str, chain_id: int, timestamp: int, nonce: int) -> evm.SignedMessage:
+    return evm.sign_message(key, typed_data=auth_typed_data(wallet, chain_id, timestamp, nonce))

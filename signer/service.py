@@ -29,6 +29,7 @@ from signer.policy import (
     decide_evm_message,
     decide_evm_transaction,
     decide_hyperliquid_action,
+    decide_polymarket_auth,
     decide_polymarket_order,
     decide_session_budget,
     decide_solana_transaction,
@@ -183,9 +184,14 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             effects = hyperliquid.decode(action)
             if vault is not None and not re.fullmatch(r"0x[0-9a-fA-F]{40}", vault):
                 raise hyperliquid.MalformedAction(f"vault_address {vault!r} is not a 0x-prefixed 20-byte address")
+            user_signed = hyperliquid.is_user_signed(action)
+            if user_signed and action["nonce"] != request.nonce:
+                raise hyperliquid.MalformedAction(f"the action's nonce {action['nonce']} is not the request's nonce {request.nonce}")
         except hyperliquid.MalformedAction as exc:
             await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc))
-        decision = decide_hyperliquid_action(self._policies.get(wallet), effects, request.mainnet, halted=self._halts.halted)
+        # A user-signed action names its chain itself; that is what the signature covers.
+        mainnet = hyperliquid.user_signed_chain_is_mainnet(action) if user_signed else request.mainnet
+        decision = decide_hyperliquid_action(self._policies.get(wallet), effects, mainnet, halted=self._halts.halted)
         if not decision.allowed:
             await audited.deny(decision)
         expires = request.expires_after if request.HasField("expires_after") else None
@@ -208,6 +214,18 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         signed = polymarket.sign(self._keystore.evm_key(wallet), order)
         await audited.allow(decision, order_hash=signed.message_hash)
         return signer_pb2.SignPolymarketOrderResponse(signature=signed.signature, order_hash=signed.message_hash)
+
+    async def SignPolymarketAuth(self, request: signer_pb2.SignPolymarketAuthRequest, context):
+        wallet = request.wallet_address
+        audited = Audited(self._audit, context, "sign_polymarket_auth", wallet, request)
+        if not self._keystore.has(wallet) or not wallet.startswith("0x"):
+            await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no Ethereum key for wallet {wallet!r}")
+        decision = decide_polymarket_auth(self._policies.get(wallet), request.chain_id, halted=self._halts.halted)
+        if not decision.allowed:
+            await audited.deny(decision)
+        signed = polymarket.sign_auth(self._keystore.evm_key(wallet), wallet, request.chain_id, request.timestamp, request.nonce)
+        await audited.allow(decision, message_hash=signed.message_hash)
+        return signer_pb2.SignPolymarketAuthResponse(signature=signed.signature)
 
     async def OpenSessionBudget(self, request: signer_pb2.OpenSessionBudgetRequest, context):
         wallet = request.wallet_address

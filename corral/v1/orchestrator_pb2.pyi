@@ -45,6 +45,11 @@ class SuggestionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUGGESTION_KIND_TRANSACTION: _ClassVar[SuggestionKind]
     SUGGESTION_KIND_MESSAGE: _ClassVar[SuggestionKind]
     SUGGESTION_KIND_SWAP: _ClassVar[SuggestionKind]
+    SUGGESTION_KIND_HYPERLIQUID_ORDER: _ClassVar[SuggestionKind]
+    SUGGESTION_KIND_HYPERLIQUID_CANCEL: _ClassVar[SuggestionKind]
+    SUGGESTION_KIND_HYPERLIQUID_TRANSFER: _ClassVar[SuggestionKind]
+    SUGGESTION_KIND_POLYMARKET_ORDER: _ClassVar[SuggestionKind]
+    SUGGESTION_KIND_POLYMARKET_REDEEM: _ClassVar[SuggestionKind]
 
 class SuggestionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -89,6 +94,11 @@ SUGGESTION_KIND_UNSPECIFIED: SuggestionKind
 SUGGESTION_KIND_TRANSACTION: SuggestionKind
 SUGGESTION_KIND_MESSAGE: SuggestionKind
 SUGGESTION_KIND_SWAP: SuggestionKind
+SUGGESTION_KIND_HYPERLIQUID_ORDER: SuggestionKind
+SUGGESTION_KIND_HYPERLIQUID_CANCEL: SuggestionKind
+SUGGESTION_KIND_HYPERLIQUID_TRANSFER: SuggestionKind
+SUGGESTION_KIND_POLYMARKET_ORDER: SuggestionKind
+SUGGESTION_KIND_POLYMARKET_REDEEM: SuggestionKind
 SUGGESTION_STATUS_UNSPECIFIED: SuggestionStatus
 SUGGESTION_STATUS_PENDING: SuggestionStatus
 SUGGESTION_STATUS_APPROVING: SuggestionStatus

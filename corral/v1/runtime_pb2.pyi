@@ -20,12 +20,64 @@ class MemoryScope(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MEMORY_SCOPE_UNSPECIFIED: _ClassVar[MemoryScope]
     MEMORY_SCOPE_SESSION: _ClassVar[MemoryScope]
     MEMORY_SCOPE_SHARED: _ClassVar[MemoryScope]
+
+class OrderSide(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ORDER_SIDE_UNSPECIFIED: _ClassVar[OrderSide]
+    ORDER_SIDE_BUY: _ClassVar[OrderSide]
+    ORDER_SIDE_SELL: _ClassVar[OrderSide]
+
+class HyperliquidMarket(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HYPERLIQUID_MARKET_UNSPECIFIED: _ClassVar[HyperliquidMarket]
+    HYPERLIQUID_MARKET_PERP: _ClassVar[HyperliquidMarket]
+    HYPERLIQUID_MARKET_SPOT: _ClassVar[HyperliquidMarket]
+
+class HyperliquidOrderType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HYPERLIQUID_ORDER_TYPE_UNSPECIFIED: _ClassVar[HyperliquidOrderType]
+    HYPERLIQUID_ORDER_TYPE_MARKET: _ClassVar[HyperliquidOrderType]
+    HYPERLIQUID_ORDER_TYPE_LIMIT: _ClassVar[HyperliquidOrderType]
+    HYPERLIQUID_ORDER_TYPE_STOP: _ClassVar[HyperliquidOrderType]
+    HYPERLIQUID_ORDER_TYPE_TAKE_PROFIT: _ClassVar[HyperliquidOrderType]
+
+class HyperliquidReadKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HYPERLIQUID_READ_KIND_UNSPECIFIED: _ClassVar[HyperliquidReadKind]
+    HYPERLIQUID_READ_KIND_BALANCES: _ClassVar[HyperliquidReadKind]
+    HYPERLIQUID_READ_KIND_POSITIONS: _ClassVar[HyperliquidReadKind]
+    HYPERLIQUID_READ_KIND_OPEN_ORDERS: _ClassVar[HyperliquidReadKind]
+    HYPERLIQUID_READ_KIND_ORDER_FILLS: _ClassVar[HyperliquidReadKind]
+    HYPERLIQUID_READ_KIND_ORDERS: _ClassVar[HyperliquidReadKind]
+    HYPERLIQUID_READ_KIND_LIQUIDATIONS: _ClassVar[HyperliquidReadKind]
+    HYPERLIQUID_READ_KIND_MIDPOINT_PRICE: _ClassVar[HyperliquidReadKind]
+    HYPERLIQUID_READ_KIND_ORDER: _ClassVar[HyperliquidReadKind]
 LOG_LEVEL_UNSPECIFIED: LogLevel
 LOG_LEVEL_INFO: LogLevel
 LOG_LEVEL_ERROR: LogLevel
 MEMORY_SCOPE_UNSPECIFIED: MemoryScope
 MEMORY_SCOPE_SESSION: MemoryScope
 MEMORY_SCOPE_SHARED: MemoryScope
+ORDER_SIDE_UNSPECIFIED: OrderSide
+ORDER_SIDE_BUY: OrderSide
+ORDER_SIDE_SELL: OrderSide
+HYPERLIQUID_MARKET_UNSPECIFIED: HyperliquidMarket
+HYPERLIQUID_MARKET_PERP: HyperliquidMarket
+HYPERLIQUID_MARKET_SPOT: HyperliquidMarket
+HYPERLIQUID_ORDER_TYPE_UNSPECIFIED: HyperliquidOrderType
+HYPERLIQUID_ORDER_TYPE_MARKET: HyperliquidOrderType
+HYPERLIQUID_ORDER_TYPE_LIMIT: HyperliquidOrderType
+HYPERLIQUID_ORDER_TYPE_STOP: HyperliquidOrderType
+HYPERLIQUID_ORDER_TYPE_TAKE_PROFIT: HyperliquidOrderType
+HYPERLIQUID_READ_KIND_UNSPECIFIED: HyperliquidReadKind
+HYPERLIQUID_READ_KIND_BALANCES: HyperliquidReadKind
+HYPERLIQUID_READ_KIND_POSITIONS: HyperliquidReadKind
+HYPERLIQUID_READ_KIND_OPEN_ORDERS: HyperliquidReadKind
+HYPERLIQUID_READ_KIND_ORDER_FILLS: HyperliquidReadKind
+HYPERLIQUID_READ_KIND_ORDERS: HyperliquidReadKind
+HYPERLIQUID_READ_KIND_LIQUIDATIONS: HyperliquidReadKind
+HYPERLIQUID_READ_KIND_MIDPOINT_PRICE: HyperliquidReadKind
+HYPERLIQUID_READ_KIND_ORDER: HyperliquidReadKind
 
 class GetExecutionContextRequest(_message.Message):
     __slots__ = ()
@@ -300,5 +352,97 @@ class CompleteExecutionRequest(_message.Message):
     def __init__(self, success: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class CompleteExecutionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class VenueResponse(_message.Message):
+    __slots__ = ("data_json", "suggested", "suggestion_id", "suggestion_details")
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    data_json: str
+    suggested: bool
+    suggestion_id: int
+    suggestion_details: _struct_pb2.Struct
+    def __init__(self, data_json: _Optional[str] = ..., suggested: _Optional[bool] = ..., suggestion_id: _Optional[int] = ..., suggestion_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class HyperliquidPlaceOrderRequest(_message.Message):
+    __slots__ = ("coin", "side", "size", "price", "market", "type", "trigger_price", "reduce_only", "post_only", "message", "expires_at")
+    COIN_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_PRICE_FIELD_NUMBER: _ClassVar[int]
+    REDUCE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    POST_ONLY_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    coin: str
+    side: OrderSide
+    size: str
+    price: str
+    market: HyperliquidMarket
+    type: HyperliquidOrderType
+    trigger_price: str
+    reduce_only: bool
+    post_only: bool
+    message: str
+    expires_at: str
+    def __init__(self, coin: _Optional[str] = ..., side: _Optional[_Union[OrderSide, str]] = ..., size: _Optional[str] = ..., price: _Optional[str] = ..., market: _Optional[_Union[HyperliquidMarket, str]] = ..., type: _Optional[_Union[HyperliquidOrderType, str]] = ..., trigger_price: _Optional[str] = ..., reduce_only: _Optional[bool] = ..., post_only: _Optional[bool] = ..., message: _Optional[str] = ..., expires_at: _Optional[str] = ...) -> None: ...
+
+class HyperliquidCancelOrderRequest(_message.Message):
+    __slots__ = ("order_id", "coin")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    COIN_FIELD_NUMBER: _ClassVar[int]
+    order_id: int
+    coin: str
+    def __init__(self, order_id: _Optional[int] = ..., coin: _Optional[str] = ...) -> None: ...
+
+class HyperliquidTransferRequest(_message.Message):
+    __slots__ = ("amount", "to_perp", "expires_at")
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    TO_PERP_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    amount: str
+    to_perp: bool
+    expires_at: str
+    def __init__(self, amount: _Optional[str] = ..., to_perp: _Optional[bool] = ..., expires_at: _Optional[str] = ...) -> None: ...
+
+class HyperliquidReadRequest(_message.Message):
+    __slots__ = ("kind", "dex", "start_time_ms", "coins", "order_id")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    DEX_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    COINS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    kind: HyperliquidReadKind
+    dex: str
+    start_time_ms: int
+    coins: _containers.RepeatedScalarFieldContainer[str]
+    order_id: int
+    def __init__(self, kind: _Optional[_Union[HyperliquidReadKind, str]] = ..., dex: _Optional[str] = ..., start_time_ms: _Optional[int] = ..., coins: _Optional[_Iterable[str]] = ..., order_id: _Optional[int] = ...) -> None: ...
+
+class PolymarketMarketOrderRequest(_message.Message):
+    __slots__ = ("token_id", "size", "side", "expires_at")
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    size: str
+    side: OrderSide
+    expires_at: str
+    def __init__(self, token_id: _Optional[str] = ..., size: _Optional[str] = ..., side: _Optional[_Union[OrderSide, str]] = ..., expires_at: _Optional[str] = ...) -> None: ...
+
+class PolymarketRedeemPositionsRequest(_message.Message):
+    __slots__ = ("token_ids",)
+    TOKEN_IDS_FIELD_NUMBER: _ClassVar[int]
+    token_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, token_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PolymarketPositionsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -99,6 +99,41 @@ class AgentRuntimeStub:
                 request_serializer=corral_dot_v1_dot_runtime__pb2.GetCurrentPositionsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_runtime__pb2.GetCurrentPositionsResponse.FromString,
                 _registered_method=True)
+        self.HyperliquidPlaceOrder = channel.unary_unary(
+                '/corral.v1.AgentRuntime/HyperliquidPlaceOrder',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.HyperliquidPlaceOrderRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+                _registered_method=True)
+        self.HyperliquidCancelOrder = channel.unary_unary(
+                '/corral.v1.AgentRuntime/HyperliquidCancelOrder',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.HyperliquidCancelOrderRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+                _registered_method=True)
+        self.HyperliquidTransfer = channel.unary_unary(
+                '/corral.v1.AgentRuntime/HyperliquidTransfer',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.HyperliquidTransferRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+                _registered_method=True)
+        self.HyperliquidRead = channel.unary_unary(
+                '/corral.v1.AgentRuntime/HyperliquidRead',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.HyperliquidReadRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+                _registered_method=True)
+        self.PolymarketMarketOrder = channel.unary_unary(
+                '/corral.v1.AgentRuntime/PolymarketMarketOrder',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.PolymarketMarketOrderRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+                _registered_method=True)
+        self.PolymarketRedeemPositions = channel.unary_unary(
+                '/corral.v1.AgentRuntime/PolymarketRedeemPositions',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.PolymarketRedeemPositionsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+                _registered_method=True)
+        self.PolymarketPositions = channel.unary_unary(
+                '/corral.v1.AgentRuntime/PolymarketPositions',
+                request_serializer=corral_dot_v1_dot_runtime__pb2.PolymarketPositionsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+                _registered_method=True)
         self.CompleteExecution = channel.unary_unary(
                 '/corral.v1.AgentRuntime/CompleteExecution',
                 request_serializer=corral_dot_v1_dot_runtime__pb2.CompleteExecutionRequest.SerializeToString,
@@ -198,6 +233,55 @@ class AgentRuntimeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HyperliquidPlaceOrder(self, request, context):
+        """Hyperliquid (Circuit's `platforms.hyperliquid`), for the session's wallet. Amounts are
+        formatted decimals, as on the venue; `data` has Circuit's shapes. Orders, cancels and
+        transfers are signed by the signer under the wallet's Hyperliquid policy; manual mode
+        stores them as suggestions instead.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HyperliquidCancelOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HyperliquidTransfer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HyperliquidRead(self, request, context):
+        """The account's balances, positions, orders, fills, liquidations and mid prices.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PolymarketMarketOrder(self, request, context):
+        """Polymarket (Circuit's `platforms.polymarket`): CLOB market orders signed by the signer,
+        redemptions as Conditional Tokens transactions through the session's chain.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PolymarketRedeemPositions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PolymarketPositions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CompleteExecution(self, request, context):
         """Reports how the agent function ended. Sent once, by the entrypoint.
         """
@@ -272,6 +356,41 @@ def add_AgentRuntimeServicer_to_server(servicer, server):
                     servicer.GetCurrentPositions,
                     request_deserializer=corral_dot_v1_dot_runtime__pb2.GetCurrentPositionsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_runtime__pb2.GetCurrentPositionsResponse.SerializeToString,
+            ),
+            'HyperliquidPlaceOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.HyperliquidPlaceOrder,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.HyperliquidPlaceOrderRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.SerializeToString,
+            ),
+            'HyperliquidCancelOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.HyperliquidCancelOrder,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.HyperliquidCancelOrderRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.SerializeToString,
+            ),
+            'HyperliquidTransfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.HyperliquidTransfer,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.HyperliquidTransferRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.SerializeToString,
+            ),
+            'HyperliquidRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.HyperliquidRead,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.HyperliquidReadRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.SerializeToString,
+            ),
+            'PolymarketMarketOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.PolymarketMarketOrder,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.PolymarketMarketOrderRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.SerializeToString,
+            ),
+            'PolymarketRedeemPositions': grpc.unary_unary_rpc_method_handler(
+                    servicer.PolymarketRedeemPositions,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.PolymarketRedeemPositionsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.SerializeToString,
+            ),
+            'PolymarketPositions': grpc.unary_unary_rpc_method_handler(
+                    servicer.PolymarketPositions,
+                    request_deserializer=corral_dot_v1_dot_runtime__pb2.PolymarketPositionsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_runtime__pb2.VenueResponse.SerializeToString,
             ),
             'CompleteExecution': grpc.unary_unary_rpc_method_handler(
                     servicer.CompleteExecution,
@@ -630,6 +749,195 @@ class AgentRuntime:
             '/corral.v1.AgentRuntime/GetCurrentPositions',
             corral_dot_v1_dot_runtime__pb2.GetCurrentPositionsRequest.SerializeToString,
             corral_dot_v1_dot_runtime__pb2.GetCurrentPositionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HyperliquidPlaceOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/HyperliquidPlaceOrder',
+            corral_dot_v1_dot_runtime__pb2.HyperliquidPlaceOrderRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HyperliquidCancelOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/HyperliquidCancelOrder',
+            corral_dot_v1_dot_runtime__pb2.HyperliquidCancelOrderRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HyperliquidTransfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/HyperliquidTransfer',
+            corral_dot_v1_dot_runtime__pb2.HyperliquidTransferRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HyperliquidRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/HyperliquidRead',
+            corral_dot_v1_dot_runtime__pb2.HyperliquidReadRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PolymarketMarketOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/PolymarketMarketOrder',
+            corral_dot_v1_dot_runtime__pb2.PolymarketMarketOrderRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PolymarketRedeemPositions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/PolymarketRedeemPositions',
+            corral_dot_v1_dot_runtime__pb2.PolymarketRedeemPositionsRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PolymarketPositions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.AgentRuntime/PolymarketPositions',
+            corral_dot_v1_dot_runtime__pb2.PolymarketPositionsRequest.SerializeToString,
+            corral_dot_v1_dot_runtime__pb2.VenueResponse.FromString,
             options,
             channel_credentials,
             insecure,

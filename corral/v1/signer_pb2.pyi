@@ -224,6 +224,26 @@ class SignPolymarketOrderResponse(_message.Message):
     order_hash: str
     def __init__(self, signature: _Optional[str] = ..., order_hash: _Optional[str] = ...) -> None: ...
 
+class SignPolymarketAuthRequest(_message.Message):
+    __slots__ = ("wallet_address", "chain_id", "timestamp", "nonce", "context")
+    WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    wallet_address: str
+    chain_id: int
+    timestamp: int
+    nonce: int
+    context: SigningContext
+    def __init__(self, wallet_address: _Optional[str] = ..., chain_id: _Optional[int] = ..., timestamp: _Optional[int] = ..., nonce: _Optional[int] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
+
+class SignPolymarketAuthResponse(_message.Message):
+    __slots__ = ("signature",)
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    signature: str
+    def __init__(self, signature: _Optional[str] = ...) -> None: ...
+
 class SignSolanaTransactionResponse(_message.Message):
     __slots__ = ("signed_transaction", "signature", "transaction_id")
     SIGNED_TRANSACTION_FIELD_NUMBER: _ClassVar[int]

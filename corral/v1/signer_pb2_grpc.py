@@ -64,6 +64,11 @@ class SignerServiceStub:
                 request_serializer=corral_dot_v1_dot_signer__pb2.SignPolymarketOrderRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_signer__pb2.SignPolymarketOrderResponse.FromString,
                 _registered_method=True)
+        self.SignPolymarketAuth = channel.unary_unary(
+                '/corral.v1.SignerService/SignPolymarketAuth',
+                request_serializer=corral_dot_v1_dot_signer__pb2.SignPolymarketAuthRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.SignPolymarketAuthResponse.FromString,
+                _registered_method=True)
         self.OpenSessionBudget = channel.unary_unary(
                 '/corral.v1.SignerService/OpenSessionBudget',
                 request_serializer=corral_dot_v1_dot_signer__pb2.OpenSessionBudgetRequest.SerializeToString,
@@ -132,6 +137,14 @@ class SignerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SignPolymarketAuth(self, request, context):
+        """Signs the CLOB's L1 authentication (EIP-712 ClobAuth), which derives the wallet's CLOB
+        API credentials; only for a wallet with a Polymarket policy on that chain.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def OpenSessionBudget(self, request, context):
         """Opens a session's spending budget, as the wallet's policy bounds it. Where the policy
         sets session budgets, a session spends nothing of that asset before this succeeds.
@@ -188,6 +201,11 @@ def add_SignerServiceServicer_to_server(servicer, server):
                     servicer.SignPolymarketOrder,
                     request_deserializer=corral_dot_v1_dot_signer__pb2.SignPolymarketOrderRequest.FromString,
                     response_serializer=corral_dot_v1_dot_signer__pb2.SignPolymarketOrderResponse.SerializeToString,
+            ),
+            'SignPolymarketAuth': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignPolymarketAuth,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.SignPolymarketAuthRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.SignPolymarketAuthResponse.SerializeToString,
             ),
             'OpenSessionBudget': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenSessionBudget,
@@ -367,6 +385,33 @@ class SignerService:
             '/corral.v1.SignerService/SignPolymarketOrder',
             corral_dot_v1_dot_signer__pb2.SignPolymarketOrderRequest.SerializeToString,
             corral_dot_v1_dot_signer__pb2.SignPolymarketOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignPolymarketAuth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/SignPolymarketAuth',
+            corral_dot_v1_dot_signer__pb2.SignPolymarketAuthRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.SignPolymarketAuthResponse.FromString,
             options,
             channel_credentials,
             insecure,

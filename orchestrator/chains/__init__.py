@@ -23,6 +23,9 @@ class Chain(Protocol):
     wallet_type: str
     # The asset address positions use for the chain's native coin.
     native_asset: str
+    # Whether reconciliation compares its balances with what sessions are owed (a venue
+    # account whose value moves with prices is not).
+    reconciled: bool
 
     async def balance(self, address: str) -> int: ...
 

@@ -55,6 +55,7 @@ class Receipt:
 class EvmChain:
     native_asset = NATIVE_EVM
     wallet_type = "ethereum"
+    reconciled = True
 
     def __init__(self, network: str, config: ChainConfig) -> None:
         self.network = network

@@ -68,6 +68,7 @@ class Expired:
 class SolanaChain:
     native_asset = NATIVE_SOLANA
     wallet_type = "solana"
+    reconciled = True
 
     def __init__(self, config: SolanaConfig) -> None:
         self.network = NETWORK

@@ -199,7 +199,7 @@ class SuggestionRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
     execution_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id"))
-    # transaction | message
+    # transaction | swap | message; venue actions: hl_order | hl_cancel | hl_transfer | pm_order | pm_redeem
     kind: Mapped[str] = mapped_column(String(16))
     # The replica executing an approval (while `approving`).
     replica_id: Mapped[str] = mapped_column(String(64), default="")

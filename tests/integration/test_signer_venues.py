@@ -104,3 +104,39 @@ def test_a_polymarket_order_within_the_cap_is_signed_and_one_above_is_not(signer
             stub.SignPolymarketOrder(polymarket_order(wallet, "25000001"))
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "polymarket-collateral" in denied.value.details()
     assert last_audit(signer_only)["decision"] == "deny" and "order_hash" not in last_audit(signer_only)
+
+
+def class_transfer(nonce: int, chain: str = "Testnet") -> str:
+    return json.dumps({"type": "usdClassTransfer", "amount": "10", "toPerp": True, "nonce": nonce,
+                       "signatureChainId": "0x66eee", "hyperliquidChain": chain})
+
+
+def test_spot_perp_transfers_are_signed_only_for_a_wallet_that_opted_in(signer_only, wallet):
+    with pytest.raises(grpc.RpcError) as denied:
+        sign(signer_only, wallet, class_transfer(1_700_000_000_123))
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "class_transfers" in denied.value.details()
+    opted_in = signer_only.create_wallet()
+    signer_only.set_policy(opted_in, {"hyperliquid": {"mainnet": False, "max_notional_per_order": "0", "class_transfers": True}})
+    signed = sign(signer_only, opted_in, class_transfer(1_700_000_000_123))
+    typed = hyperliquid.user_signed_typed_data(json.loads(class_transfer(1_700_000_000_123)))
+    signature = bytes.fromhex(signed.r[2:] + signed.s[2:]) + bytes([signed.v])
+    assert Account.recover_message(encode_typed_data(full_message=typed), signature=signature) == opted_in
+    # What the signature covers names the chain: a mainnet transfer is refused to a testnet wallet.
+    with pytest.raises(grpc.RpcError) as other_chain:
+        sign(signer_only, opted_in, class_transfer(1_700_000_000_123, chain="Mainnet"))
+    assert "hyperliquid-chain" in other_chain.value.details()
+    # The action's nonce is the request's: anything else is malformed, not signed.
+    with pytest.raises(grpc.RpcError) as mismatched:
+        sign(signer_only, opted_in, class_transfer(5))
+    assert mismatched.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "nonce" in mismatched.value.details()
+
+
+def test_clob_authentication_is_signed_only_on_a_chain_the_polymarket_policy_names(signer_only, wallet):
+    with grpc.insecure_channel(f"unix:{signer_only.signer_home / 'signer.sock'}") as channel:
+        stub = signer_pb2_grpc.SignerServiceStub(channel)
+        signed = stub.SignPolymarketAuth(signer_pb2.SignPolymarketAuthRequest(wallet_address=wallet, chain_id=137, timestamp=1_700_000_000, nonce=0))
+        typed = polymarket.auth_typed_data(wallet, 137, 1_700_000_000, 0)
+        assert Account.recover_message(encode_typed_data(full_message=typed), signature=signed.signature) == wallet
+        with pytest.raises(grpc.RpcError) as denied:
+            stub.SignPolymarketAuth(signer_pb2.SignPolymarketAuthRequest(wallet_address=wallet, chain_id=1, timestamp=1_700_000_000, nonce=0))
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "polymarket-exchange" in denied.value.details()

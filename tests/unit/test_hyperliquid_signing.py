@@ -61,6 +61,9 @@ def test_the_expiry_is_part_of_what_is_signed():
     assert hyperliquid.action_hash(DUMMY, VAULT, 5, None) != plain and hyperliquid.action_hash(DUMMY, None, 6, None) != plain
 
 
+CLASS_TRANSFER = {"type": "usdClassTransfer", "hyperliquidChain": "Mainnet", "signatureChainId": "0x66eee", "amount": "12.5",
+                  "toPerp": True, "nonce": 1700000000000}
+
 POLICY = WalletPolicy(hyperliquid=HyperliquidPolicy(mainnet=True, assets={"BTC": 0, "ETH": 1}, max_notional_per_order="10000",
                                                     max_leverage=5))
 
@@ -75,7 +78,8 @@ def decide(action: dict, mainnet: bool = True, policy: WalletPolicy | None = POL
     (order(asset=7), True, "hyperliquid-asset"),
     (order(), False, "hyperliquid-chain"),
     ({"type": "withdraw3", "destination": "0x" + "11" * 20, "amount": "1"}, True, "hyperliquid-action-type"),
-    ({"type": "usdClassTransfer", "amount": "1", "toPerp": True}, True, "hyperliquid-action-type"),
+    (dict(CLASS_TRANSFER), True, "hyperliquid-action-type"),  # not opted in (class_transfers)
+    ({"type": "usdSend", "hyperliquidChain": "Mainnet", "destination": "0x" + "11" * 20, "amount": "1"}, True, "hyperliquid-action-type"),
     ({"type": "cancel", "cancels": [{"a": 1, "o": 42}]}, True, "hyperliquid"),
     ({"type": "cancel", "cancels": [{"a": 3, "o": 42}]}, True, "hyperliquid-asset"),
     ({"type": "updateLeverage", "asset": 0, "isCross": True, "leverage": 5}, True, "hyperliquid"),
@@ -105,3 +109,24 @@ def test_reduce_only_mode_and_default_deny():
 def test_malformed_actions_are_named(text, fragment):
     with pytest.raises(hyperliquid.MalformedAction, match=fragment):
         hyperliquid.decode(hyperliquid.parse_action(text))
+
+
+def test_a_spot_perp_transfer_is_signed_only_when_opted_in_and_for_its_own_chain():
+    transfers = POLICY.model_copy(update={"hyperliquid": POLICY.hyperliquid.model_copy(update={"class_transfers": True})})
+    assert decide(dict(CLASS_TRANSFER), policy=transfers).allowed
+    assert decide(dict(CLASS_TRANSFER), mainnet=False, policy=transfers).rule == "hyperliquid-chain"
+
+
+def test_a_user_signed_transfer_signs_its_fields_in_the_venue_domain():
+    signed, digest = hyperliquid.sign(KEY, dict(CLASS_TRANSFER), None, CLASS_TRANSFER["nonce"], None, True)
+    typed = hyperliquid.user_signed_typed_data(CLASS_TRANSFER)
+    assert typed["domain"]["chainId"] == 0x66EEE and typed["domain"]["name"] == "HyperliquidSignTransaction"
+    assert typed["message"] == {"hyperliquidChain": "Mainnet", "amount": "12.5", "toPerp": True, "nonce": 1700000000000}
+    recovered = Account.recover_message(encode_typed_data(full_message=typed), signature=signed.signature)
+    assert recovered == Account.from_key(KEY.to_bytes()).address and digest.hex() == signed.message_hash.removeprefix("0x")
+
+
+@pytest.mark.parametrize("change", [{"amount": "-1"}, {"amount": 5}, {"toPerp": "yes"}, {"hyperliquidChain": "Devnet"}])
+def test_a_malformed_transfer_is_refused_as_malformed(change):
+    with pytest.raises(hyperliquid.MalformedAction):
+        hyperliquid.decode({**CLASS_TRANSFER, **change})

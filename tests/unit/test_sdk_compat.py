@@ -12,10 +12,6 @@ import tests.unit.test_sdk_fakes  # noqa: F401  (puts sdk/compat on sys.path)
 from sdk.envelopes import Envelope
 from tests.unit.test_sdk_fakes import FakeRpcError, FakeTransport, make_context
 
-HYPERLIQUID = ["place_order", "order", "delete_order", "balances", "positions", "open_orders", "order_fills", "orders", "transfer",
-               "liquidations", "midpoint_price", "placeOrder", "deleteOrder", "openOrders", "orderFills", "midpointPrice"]
-POLYMARKET = ["market_order", "redeem_positions", "positions", "marketOrder", "redeemPositions"]
-
 
 @pytest.fixture
 def agent_sdk(monkeypatch):
@@ -98,16 +94,35 @@ def test_swidge_is_swap_and_typed_errors_keep_their_code():
     assert ctx.swap.execute(None) == Envelope(success=False, error="No quote provided")
 
 
-def test_platform_methods_exist_under_circuits_names_and_answer_not_available():
-    ctx = make_context()
-    for name in HYPERLIQUID:
-        result = getattr(ctx.platforms.hyperliquid, name)({"coin": "BTC"}, dex="xyz")
-        assert result.success is False and result.error == f"platforms.hyperliquid.{name} is not available on this platform yet"
-    for name in POLYMARKET:
-        result = getattr(ctx.platforms.polymarket, name)()
-        assert result.success is False and result.error == f"platforms.polymarket.{name} is not available on this platform yet"
+def test_platform_methods_send_circuits_requests_and_return_venue_data():
+    from corral.v1 import runtime_pb2
+
+    order = runtime_pb2.VenueResponse(data_json='{"orderId": 9007199254740993, "coin": "BTC", "status": "filled", "filled": "0.001"}')
+    fake = FakeTransport(HyperliquidPlaceOrder=order, PolymarketMarketOrder=runtime_pb2.VenueResponse(
+        suggested=True, suggestion_id=4, suggestion_details={"venue": "polymarket"}))
+    ctx = make_context(fake)
+    placed = ctx.platforms.hyperliquid.placeOrder({"symbol": "BTC", "side": "buy", "size": 0.001, "price": 61000.5, "market": "perp",
+                                                   "type": "take_profit", "triggerPrice": 60000, "reduceOnly": True})
+    # Integers stay integers (a protobuf Value would have made the order id a double).
+    assert placed.success and placed.data.orderId == 9007199254740993 and placed.data["order_id"] == 9007199254740993
+    [sent] = fake.requests("HyperliquidPlaceOrder")
+    assert (sent.coin, sent.size, sent.price, sent.trigger_price, sent.reduce_only) == ("BTC", "0.001", "61000.5", "60000", True)
+    assert sent.type == runtime_pb2.HYPERLIQUID_ORDER_TYPE_TAKE_PROFIT and sent.side == runtime_pb2.ORDER_SIDE_BUY
+    suggested = ctx.platforms.polymarket.market_order(tokenId=123, size="5", side="BUY")
+    assert suggested.data.suggested and suggested.data.suggestionId == 4 and suggested.data.details == {"venue": "polymarket"}
+    ctx.platforms.hyperliquid.midpoint_price(["BTC", "ETH"], dex="spot")
+    [read] = fake.requests("HyperliquidRead")
+    assert list(read.coins) == ["BTC", "ETH"] and read.dex == "spot" and read.kind == runtime_pb2.HYPERLIQUID_READ_KIND_MIDPOINT_PRICE
+    # Bad requests are answered by the SDK itself, with what to fix, and send nothing.
+    for bad in ({"coin": "BTC", "side": "long", "size": 1, "price": 1}, {"coin": "BTC", "side": "buy", "size": 1},
+                {"side": "buy", "size": 1, "price": 1}, {"coin": "BTC", "side": "buy", "size": 1, "price": 1, "market": "futures"}):
+        refused = ctx.platforms.hyperliquid.place_order(bad)
+        assert refused.success is False and refused.error
+    assert len(fake.requests("HyperliquidPlaceOrder")) == 1
+    assert ctx.platforms.hyperliquid.transfer({"amount": 5}).error == "ValueError: toPerp is required: true moves spot -> perp, false perp -> spot"
     # A method or venue of a newer SDK: still an envelope, never an AttributeError.
-    assert ctx.platforms.hyperliquid.some_new_method(1).success is False
+    assert ctx.platforms.hyperliquid.send_usdc({"destination": "0x0", "amount": "1"}).error == (
+        "platforms.hyperliquid.send_usdc is not available on this platform yet")
     assert ctx.platforms.kalshi.market_order({}).error == "platforms.kalshi.market_order is not available on this platform yet"
 
 

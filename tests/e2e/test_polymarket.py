@@ -1,0 +1,217 @@
+"""Polymarket through the platform: an agent's `platforms.polymarket` calls reach a stand-in
+for Polymarket's CLOB and data APIs (tests/standins/polymarket.py, following the published
+documents) with orders the signer signed, exactly as py-clob-client would post them; an
+order over the wallet's cap is refused by the signer and never reaches the venue; a
+redemption is a real `redeemPositions` transaction on a Conditional Tokens contract on anvil
+(USDC read back with web3); manual mode turns orders into suggestions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from web3 import Web3
+
+from corral import contracts
+from corral.devstack import DevStack
+from corral.v1 import common_pb2
+from corral.v1 import orchestrator_pb2 as pb
+from corral.v1 import signer_pb2
+from signer import polymarket
+from tests.conftest import REPO_ROOT
+from tests.helpers import agent_from_template, wait_for
+from tests.standins.polymarket import Market, PolymarketStandIn
+
+VENUER = REPO_ROOT / "tests" / "agents" / "venuer"
+EXCHANGE = "0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E"
+NEG_RISK_EXCHANGE = "0xC5d563A36AE78145C45a50134d48A1215220f80a"
+USDC = 10**6
+ZERO32 = b"\x00" * 32
+ALLOCATION = 100 * USDC
+CAP = 50 * USDC
+
+
+class Chain:
+    """USDC and Conditional Tokens on anvil, two binary markets: A resolved YES, B open."""
+
+    def __init__(self, stack: DevStack) -> None:
+        w3 = self.web3 = stack.web3
+        self.deployer, self.oracle, self.maker = w3.eth.accounts[0], w3.eth.accounts[1], w3.eth.accounts[2]
+        self.usdc = contracts.at(w3, "TestToken", contracts.deploy(w3, "TestToken", "USD Coin", "USDC", 6))
+        self.ctf = contracts.at(w3, "ConditionalTokens", contracts.deploy(w3, "ConditionalTokens"))
+        self.resolved, self.open = self.market("Will it rain?"), self.market("Will it snow?")
+
+    def transact(self, function, sender: str) -> None:
+        receipt = self.web3.eth.wait_for_transaction_receipt(function.transact({"from": sender}), timeout=30)
+        assert receipt.status == 1
+
+    def market(self, question: str) -> Market:
+        question_id = Web3.keccak(text=question)
+        self.transact(self.ctf.functions.prepareCondition(self.oracle, question_id, 2), self.deployer)
+        condition = self.ctf.functions.getConditionId(self.oracle, question_id, 2).call()
+        tokens = tuple(self.ctf.functions.getPositionId(self.usdc.address, self.ctf.functions.getCollectionId(ZERO32, condition, i).call()).call()
+                       for i in (1, 2))
+        return Market(condition_id="0x" + condition.hex(), question_id="0x" + question_id.hex(), question=question, token_ids=tokens)
+
+    def give_outcome_tokens(self, market: Market, to: str, shares: int) -> None:
+        """A market maker splits collateral into YES and NO and hands YES shares over."""
+        self.transact(self.usdc.functions.mint(self.maker, shares), self.deployer)
+        self.transact(self.usdc.functions.approve(self.ctf.address, shares), self.maker)
+        self.transact(self.ctf.functions.splitPosition(self.usdc.address, ZERO32, market.condition_id, [1, 2], shares), self.maker)
+        self.transact(self.ctf.functions.safeTransferFrom(self.maker, Web3.to_checksum_address(to), market.token_ids[0], shares, b""), self.maker)
+
+    def resolve_yes(self, market: Market) -> None:
+        self.transact(self.ctf.functions.reportPayouts(market.question_id, [1, 0]), self.oracle)
+
+    def usdc_of(self, owner: str) -> int:
+        return self.usdc.functions.balanceOf(Web3.to_checksum_address(owner)).call()
+
+    def shares_of(self, owner: str, token: int) -> int:
+        return self.ctf.functions.balanceOf(Web3.to_checksum_address(owner), token).call()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with DevStack(tmp_path_factory.mktemp("polymarket"), minute_seconds=1.0) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def chain(stack):
+    return Chain(stack)
+
+
+@pytest.fixture(scope="module")
+def venue(stack, chain):
+    with PolymarketStandIn(stack.rpc_url, 31337, EXCHANGE, chain.ctf.address, chain.usdc.address,
+                           neg_risk_exchange_address=NEG_RISK_EXCHANGE) as venue:
+        for market in (chain.resolved, chain.open):
+            venue.add_market(market)
+        stack.venues = {"polymarket": {
+            "clob_url": venue.url, "data_url": venue.url, "network": "ethereum:31337", "exchange_address": EXCHANGE,
+            "neg_risk_exchange_address": NEG_RISK_EXCHANGE, "conditional_tokens_address": chain.ctf.address,
+            "collateral_address": chain.usdc.address,
+        }}
+        stack.restart_orchestrator()
+        yield venue
+
+
+@pytest.fixture(scope="module")
+def wallet(stack, chain, venue):
+    """A wallet holding 100 USDC, 40 YES of the resolved market and 10 YES of the open one;
+    its policy allows redemptions on the Conditional Tokens contract and CLOB orders up to 50 USDC."""
+    address = stack.create_wallet()
+    stack.set_policy(address, {
+        "allowed_chain_ids": [31337], "max_native_value_per_tx": "0",
+        "contracts": [{"address": chain.ctf.address, "selectors": ["0x" + polymarket_redeem_selector()]}],
+        "polymarket": {"exchanges": [{"chain_id": 31337, "address": EXCHANGE}], "max_collateral_per_order": str(CAP)},
+    })
+    stack.fund(address, 10**18)
+    chain.transact(chain.usdc.functions.mint(Web3.to_checksum_address(address), ALLOCATION), chain.deployer)
+    chain.give_outcome_tokens(chain.resolved, address, 40 * USDC)
+    chain.give_outcome_tokens(chain.open, address, 10 * USDC)
+    chain.resolve_yes(chain.resolved)
+    return address
+
+
+def polymarket_redeem_selector() -> str:
+    from orchestrator.venues.polymarket import REDEEM_SELECTOR
+
+    return REDEEM_SELECTOR.hex()
+
+
+def start_venuer(stack, agent_image, tmp_path, chain, wallet: str, name: str, calls: list, mode: int = common_pb2.EXECUTION_MODE_AUTO):
+    folder = agent_from_template(VENUER, tmp_path / name, name=name, network="ethereum:31337", asset=chain.usdc.address, minimum=str(USDC))
+    agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(folder))).agent
+    return stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=agent.id, wallet_address=wallet, settings={"calls": json.dumps(calls)}, execution_mode=mode,
+        allocation_amount=str(ALLOCATION) if mode == common_pb2.EXECUTION_MODE_AUTO else str(USDC))).session
+
+
+def results(stack, session_id: int) -> list[dict]:
+    """The envelopes the agent saw, in call order (once its run has made every call)."""
+    def memory():
+        entries = {e.key: e.value for e in stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=session_id)).entries}
+        return entries if "done" in entries else None
+
+    entries = wait_for(memory, what=f"session {session_id}'s agent to make its calls")
+    return [json.loads(entries[f"call-{i}"]) for i in range(len(entries) - 1)]
+
+
+def test_orders_positions_and_redemptions_in_auto_mode(stack, agent_image, tmp_path, chain, venue, wallet):
+    resolved_yes, open_yes = (str(chain.resolved.token_ids[0]), str(chain.open.token_ids[0]))
+    venue.set_book(int(open_yes), bids=[("0.40", "100"), ("0.45", "100")], asks=[("0.55", "100"), ("0.50", "50")])
+    usdc_before = chain.usdc_of(wallet)
+    session = start_venuer(stack, agent_image, tmp_path, chain, wallet, "Predictor", [
+        ["polymarket.positions", []],
+        ["polymarket.market_order", [{"tokenId": open_yes, "size": 20, "side": "BUY"}]],   # 20 USD at 0.50: 40 shares
+        ["polymarket.market_order", [{"tokenId": open_yes, "size": 5, "side": "SELL"}]],   # 5 shares at 0.45
+        ["polymarket.market_order", [{"tokenId": open_yes, "size": 60, "side": "BUY"}]],   # over the wallet's 50 USDC cap
+        ["polymarket.redeem_positions", [{"tokenIds": [resolved_yes, open_yes]}]],
+        ["polymarket.redeem_positions", [{"tokenIds": ["12345"]}]],
+    ])
+    positions, buy, sell, over_cap, redeemed, not_held = results(stack, session.id)
+
+    held = {p["tokenId"]: p for p in positions["data"]["positions"]}
+    assert held[resolved_yes]["formattedShares"] == "40" and held[resolved_yes]["isRedeemable"] is True
+    assert held[open_yes]["shares"] == str(10 * USDC) and held[open_yes]["isRedeemable"] is False
+    assert held[resolved_yes]["conditionId"] == chain.resolved.condition_id and held[resolved_yes]["question"] == "Will it rain?"
+
+    # The orders as posted: py-clob-client's body, amounts from its market-price walk and rounding.
+    assert buy["success"] and buy["data"]["success"] and buy["data"]["orderInfo"]["side"] == "BUY"
+    assert (buy["data"]["orderInfo"]["size"], buy["data"]["orderInfo"]["totalPriceUsd"]) == ("40", "20")
+    assert sell["success"] and sell["data"]["orderInfo"]["totalPriceUsd"] == "2.25"
+    assert len(venue.order_requests) == 2, "the refused order must never reach the venue"
+    first = venue.orders[0]
+    assert list(first) == ["order", "owner", "orderType"] and first["orderType"] == "FOK"
+    order = first["order"]
+    assert {k: v for k, v in order.items() if k not in ("salt", "signature")} == {
+        "maker": wallet, "signer": wallet, "taker": "0x" + "00" * 20, "tokenId": open_yes, "makerAmount": "20000000",
+        "takerAmount": "40000000", "expiration": "0", "nonce": "0", "feeRateBps": "0", "side": "BUY", "signatureType": 0}
+    signed = polymarket.parse(signer_pb2.SignPolymarketOrderRequest(
+        chain_id=31337, exchange_address=EXCHANGE, order=signer_pb2.PolymarketOrder(
+            salt=str(order["salt"]), maker=order["maker"], signer=order["signer"], taker=order["taker"], token_id=order["tokenId"],
+            maker_amount=order["makerAmount"], taker_amount=order["takerAmount"], expiration="0", nonce="0", fee_rate_bps="0",
+            side=0, signature_type=0)))
+    assert Account.recover_message(encode_typed_data(full_message=signed.typed_data()), signature=order["signature"]) == wallet
+    assert over_cap["success"] is False and "polymarket-collateral" in over_cap["error"]
+
+    # Redemption: a real transaction; the collateral came back to the wallet, the shares are burned.
+    assert redeemed["success"]
+    done, pending = redeemed["data"]
+    assert done["success"] and done["transactionHash"].startswith("0x") and done["position"]["tokenId"] == resolved_yes
+    assert pending["success"] is False and "not redeemable yet" in pending["error"]
+    receipt = chain.web3.eth.get_transaction_receipt(done["transactionHash"])
+    assert receipt.status == 1 and receipt["to"] == chain.ctf.address
+    assert chain.usdc_of(wallet) == usdc_before + 40 * USDC
+    assert chain.shares_of(wallet, int(resolved_yes)) == 0 and chain.shares_of(wallet, int(open_yes)) == 10 * USDC
+    assert not_held["success"] is False and "holds no position in token(s) 12345" in not_held["error"]
+    # The session's ledger counts the redemption's collateral.
+    current = stack.api.GetSession(pb.GetSessionRequest(session_id=session.id)).session
+    usdc = next(p for p in current.positions if p.asset_address.lower() == chain.usdc.address.lower())
+    assert int(usdc.current_qty) == ALLOCATION + 40 * USDC
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+
+
+def test_manual_mode_turns_orders_into_suggestions_that_run_once_approved(stack, agent_image, tmp_path, chain, venue, wallet):
+    open_yes = str(chain.open.token_ids[0])
+    venue.set_book(int(open_yes), bids=[("0.40", "100")], asks=[("0.60", "100")])
+    posted = len(venue.order_requests)
+    session = start_venuer(stack, agent_image, tmp_path, chain, wallet, "Suggester", [
+        ["polymarket.market_order", [{"tokenId": open_yes, "size": 6, "side": "BUY"}]],
+        ["polymarket.market_order", [{"tokenId": "not-a-token", "size": 6, "side": "BUY"}]],
+    ], mode=common_pb2.EXECUTION_MODE_MANUAL)
+    suggested, bad = results(stack, session.id)
+    assert suggested["success"] and suggested["data"]["suggested"] is True
+    assert suggested["data"]["details"] == {"venue": "polymarket", "action": "market_order", "tokenId": open_yes, "side": "BUY",
+                                            "size": "6", "sizeUnit": "USD"}
+    assert bad["success"] is False and "must be the outcome token id" in bad["error"]
+    assert len(venue.order_requests) == posted, "a suggestion reaches the venue only once approved"
+
+    stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))  # no next run clears it meanwhile
+    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=suggested["data"]["suggestionId"])).suggestion
+    assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
+    assert len(venue.order_requests) == posted + 1 and venue.orders[-1]["order"]["makerAmount"] == "6000000"
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))

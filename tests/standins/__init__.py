@@ -1,0 +1,1 @@
+"""Stand-ins for third-party venues' HTTP APIs, for tests only."""

@@ -1,0 +1,201 @@
+"""Hyperliquid through the platform: an agent's `platforms.hyperliquid` calls reach a
+stand-in for Hyperliquid's info and exchange API (tests/standins/hyperliquid.py, following
+the published documents) as actions the signer signed; the stand-in recovers the signer
+from each signature as the venue does, so an order it fills was signed right. An order the
+wallet's policy refuses never reaches the venue. An API (agent) wallet trades for a master
+whose own key has no Hyperliquid policy at all. Manual mode turns orders into suggestions.
+A wallet runs one Hyperliquid agent at a time."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal as D
+
+import grpc
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
+from corral.devstack import DevStack
+from corral.v1 import common_pb2
+from corral.v1 import orchestrator_pb2 as pb
+from signer import hyperliquid
+from tests.conftest import REPO_ROOT
+from tests.helpers import agent_from_template, wait_for
+from tests.standins.hyperliquid import HyperliquidStandIn
+
+VENUER = REPO_ROOT / "tests" / "agents" / "venuer"
+USDC = 10**8  # Circuit counts Hyperliquid USDC in 8 decimals
+POLICY = {"mainnet": True, "assets": {"BTC": 0, "ETH": 1, "PURR/USDC": 10000}, "max_notional_per_order": "5000",
+          "max_leverage": 10}
+
+
+@pytest.fixture(scope="module")
+def venue():
+    with HyperliquidStandIn(mainnet=True) as venue:
+        yield venue
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, venue):
+    with DevStack(tmp_path_factory.mktemp("hyperliquid"), minute_seconds=1.0,
+                  venues={"hyperliquid": {"api_url": venue.url, "mainnet": True}}) as stack:
+        yield stack
+
+
+def register(stack, agent_image, tmp_path, name: str) -> int:
+    folder = agent_from_template(VENUER, tmp_path / name, name=name, network="hypercore:perp", asset="USDC", minimum=str(10 * USDC))
+    return stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(folder))).agent.id
+
+
+def start(stack, agent_id: int, wallet: str, calls: list, mode: int = common_pb2.EXECUTION_MODE_AUTO):
+    return stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=agent_id, wallet_address=wallet, settings={"calls": json.dumps(calls)}, execution_mode=mode,
+        allocation_amount=str(1000 * USDC))).session
+
+
+def results(stack, session_id: int) -> list[dict]:
+    def memory():
+        entries = {e.key: e.value for e in stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=session_id)).entries}
+        return entries if "done" in entries else None
+
+    entries = wait_for(memory, what=f"session {session_id}'s agent to make its calls")
+    return [json.loads(entries[f"call-{i}"]) for i in range(len(entries) - 1)]
+
+
+def signed_by(request: dict, mainnet: bool = True) -> str:
+    """Who signed an exchange request, recovered independently of the stand-in."""
+    signature = request["signature"]
+    vrs = (signature["v"], int(signature["r"], 16), int(signature["s"], 16))
+    action = request["action"]
+    if hyperliquid.is_user_signed(action):
+        typed = hyperliquid.user_signed_typed_data(action)
+    else:
+        typed = hyperliquid.typed_data(hyperliquid.action_hash(action, request.get("vaultAddress"), request["nonce"], None), mainnet)
+    return Account.recover_message(encode_typed_data(full_message=typed), vrs=vrs)
+
+
+def orders_posted(venue) -> list[dict]:
+    return [r for r in venue.exchange_requests if r["action"]["type"] == "order"]
+
+
+def test_an_agent_trades_reads_and_transfers_on_its_wallets_account(stack, venue, agent_image, tmp_path):
+    wallet = stack.create_wallet()
+    stack.set_policy(wallet, {"hyperliquid": {**POLICY, "class_transfers": True}})
+    venue.fund_perp(wallet, "2000")
+    venue.fund_spot(wallet, "USDC", "50")
+    venue.set_mid("BTC", "60000")
+    venue.set_mid("ETH", "3000")
+    posted_before = len(orders_posted(venue))
+    session = start(stack, register(stack, agent_image, tmp_path, "Perps"), wallet, [
+        ["hyperliquid.place_order", [{"coin": "BTC", "side": "buy", "size": 0.01, "price": 61000.7, "market": "perp"}]],
+        ["hyperliquid.place_order", [{"coin": "ETH", "side": "sell", "size": 0.5, "price": 3500, "market": "perp", "type": "limit"}]],
+        ["hyperliquid.place_order", [{"coin": "BTC", "side": "sell", "size": 0.01, "price": 54000, "market": "perp", "type": "stop",
+                                      "triggerPrice": 55000, "reduceOnly": True}]],
+        ["hyperliquid.open_orders", []],
+        ["hyperliquid.delete_order", ["$1.orderId", "ETH"]],
+        ["hyperliquid.order", ["$1.orderId"]],
+        ["hyperliquid.positions", []],
+        ["hyperliquid.balances", []],
+        ["hyperliquid.order_fills", []],
+        ["hyperliquid.orders", []],
+        ["hyperliquid.midpoint_price", ["BTC"]],
+        ["hyperliquid.transfer", [{"amount": 25, "toPerp": True}]],
+        ["hyperliquid.place_order", [{"coin": "BTC", "side": "buy", "size": 0.1, "price": 61000, "market": "perp"}]],  # 6,100 > cap
+        ["hyperliquid.place_order", [{"coin": "SOL", "side": "buy", "size": 1, "price": 150, "market": "perp"}]],  # not in policy
+        ["hyperliquid.place_order", [{"coin": "DOGE", "side": "buy", "size": 1, "price": 1, "market": "perp"}]],  # not on the venue
+        ["hyperliquid.liquidations", []],
+    ])
+    (market, limit, stop, open_orders, cancelled, after_cancel, positions, balances, fills, history, mid, transfer,
+     over_cap, not_allowed, unknown, liquidations) = results(stack, session.id)
+
+    # A market order is an IOC limit at the agent's price, rounded to the venue's 5 significant
+    # figures in the agent's favour (a buy never pays more than asked), filled at the mid.
+    assert market["success"], market
+    assert market["data"]["status"] == "filled" and D(market["data"]["filled"]) == D("0.01") and D(market["data"]["price"]) == 60000
+    first = orders_posted(venue)[posted_before]
+    assert first["action"] == {"type": "order", "orders": [{"a": 0, "b": True, "p": "61000", "s": "0.01", "r": False,
+                                                            "t": {"limit": {"tif": "Ioc"}}, "c": market["data"]["clientOrderId"]}],
+                               "grouping": "na"}
+    assert signed_by(first) == wallet and first["vaultAddress"] is None
+    assert limit["data"]["status"] == "open" and stop["data"]["status"] == "open"
+    stop_wire = orders_posted(venue)[posted_before + 2]["action"]["orders"][0]
+    assert stop_wire["t"] == {"trigger": {"isMarket": True, "triggerPx": "55000", "tpsl": "sl"}} and stop_wire["r"] is True
+    assert {o["orderId"] for o in open_orders["data"]} == {limit["data"]["orderId"], stop["data"]["orderId"]}
+    assert cancelled["success"] and cancelled["data"] is None and after_cancel["data"]["status"] == "canceled"
+    [btc] = positions["data"]
+    assert (btc["coin"], btc["side"], D(btc["size"]), D(btc["entryPrice"])) == ("BTC", "long", D("0.01"), 60000)
+    assert D(balances["data"]["perp"]["accountValue"]) < 2000  # the fee was paid
+    assert D({b["coin"]: b["total"] for b in balances["data"]["spot"]}["USDC"]) == 50
+    assert [(f["coin"], f["side"], D(f["size"])) for f in fills["data"]] == [("BTC", "buy", D("0.01"))]
+    assert {h["orderId"]: h["status"] for h in history["data"]}[limit["data"]["orderId"]] == "canceled"
+    assert (mid["data"]["coin"], D(mid["data"]["priceUsd"]), mid["data"]["network"]) == ("BTC", 60000, "hypercore:perp")
+    assert transfer["success"], transfer
+    moved = next(r for r in venue.exchange_requests if r["action"]["type"] == "usdClassTransfer")
+    assert signed_by(moved) == wallet and moved["action"]["amount"] == "25" and moved["action"]["toPerp"] is True
+    assert over_cap["success"] is False and "hyperliquid-notional" in over_cap["error"]
+    assert not_allowed["success"] is False and "hyperliquid-asset" in not_allowed["error"]
+    assert unknown["success"] is False and "'DOGE' is not a perp on the venue" in unknown["error"]
+    assert len(orders_posted(venue)) == posted_before + 3, "refused orders must never reach the venue"
+    assert liquidations["success"] and liquidations["data"] == []
+
+    # A wallet runs one Hyperliquid agent at a time.
+    second = register(stack, agent_image, tmp_path, "PerpsTwo")
+    with pytest.raises(grpc.RpcError) as refused:
+        start(stack, second, wallet, [])
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "one Hyperliquid agent at a time" in refused.value.details()
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+
+
+def test_an_api_wallet_trades_for_a_master_whose_key_never_signs(stack, venue, agent_image, tmp_path):
+    master, api_wallet = stack.create_wallets(2)
+    stack.set_policy(master, {"allowed_chain_ids": [31337]})  # no Hyperliquid section: the master key signs no action
+    stack.set_policy(api_wallet, {"hyperliquid": POLICY})
+    venue.fund_perp(master, "1000")
+    venue.approve_agent(master, api_wallet)
+    posted_before = len(venue.exchange_requests)
+    session = start(stack, register(stack, agent_image, tmp_path, "Delegated"), master, [
+        ["hyperliquid.place_order", [{"coin": "ETH", "side": "buy", "size": 0.1, "price": 3100, "market": "perp"}]],
+        ["hyperliquid.positions", []],
+        ["hyperliquid.transfer", [{"amount": 10, "toPerp": False}]],  # user-signed: only the master could, and its policy says no
+    ])
+    order, positions, transfer = results(stack, session.id)
+    assert order["success"] and order["data"]["status"] == "filled", order
+    [posted] = venue.exchange_requests[posted_before:]
+    assert signed_by(posted) == api_wallet
+    assert [(p["coin"], D(p["size"])) for p in positions["data"]] == [("ETH", D("0.1"))]  # on the master's account
+    assert transfer["success"] is False and "no Hyperliquid policy" in transfer["error"]
+    assert len(venue.exchange_requests) == posted_before + 1
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+
+
+def test_manual_mode_turns_orders_into_suggestions(stack, venue, agent_image, tmp_path):
+    wallet = stack.create_wallet()
+    stack.set_policy(wallet, {"hyperliquid": POLICY})
+    venue.fund_perp(wallet, "1000")
+    posted_before = len(venue.exchange_requests)
+    session = start(stack, register(stack, agent_image, tmp_path, "Careful"), wallet, [
+        ["hyperliquid.place_order", [{"coin": "ETH", "side": "buy", "size": 0.123456, "price": 3100, "market": "perp",
+                                      "message": "buy the dip"}]],
+        ["hyperliquid.delete_order", [42, "ETH"]],
+        ["hyperliquid.transfer", [{"amount": 5, "toPerp": True}]],
+        ["hyperliquid.place_order", [{"coin": "ETH", "side": "buy", "size": 0.00001, "price": 3100, "market": "perp"}]],
+        ["hyperliquid.balances", []],
+    ], mode=common_pb2.EXECUTION_MODE_MANUAL)
+    order, cancel, transfer, too_small, balances = results(stack, session.id)
+    for suggested in (order, cancel, transfer):
+        assert suggested["success"] and suggested["data"]["suggested"] is True, suggested
+    # The user is shown the order as it will be sent: the size cut to ETH's 4 decimals.
+    assert order["data"]["details"] == {"venue": "hyperliquid", "action": "order", "coin": "ETH", "side": "buy", "type": "market",
+                                        "market": "perp", "size": "0.1234", "price": "3100", "reduceOnly": False, "postOnly": False,
+                                        "message": "buy the dip"}
+    assert too_small["success"] is False and "below ETH's lot size" in too_small["error"]
+    assert balances["success"]  # reads are not suggestions
+    assert len(venue.exchange_requests) == posted_before, "nothing reaches the venue before approval"
+
+    stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))
+    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=order["data"]["suggestionId"])).suggestion
+    assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
+    [posted] = venue.exchange_requests[posted_before:]
+    assert posted["action"]["orders"][0]["s"] == "0.1234" and signed_by(posted) == wallet
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))

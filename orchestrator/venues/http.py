@@ -15,6 +15,14 @@ import grpc
 from orchestrator.errors import Refused
 
 
+class VenueRefused(Refused):
+    """The venue answered 4xx: FAILED_PRECONDITION with what it said, and its HTTP status."""
+
+    def __init__(self, message: str, http_status: int) -> None:
+        super().__init__(grpc.StatusCode.FAILED_PRECONDITION, message)
+        self.http_status = http_status
+
+
 class VenueHttp:
     def __init__(self, name: str, base_url: str, timeout_seconds: float) -> None:
         self.name = name
@@ -45,7 +53,7 @@ class VenueHttp:
             answer = text
         if response.status >= 400:
             said = answer.get("error") or answer.get("errorMsg") or answer if isinstance(answer, dict) else answer
-            raise Refused(grpc.StatusCode.FAILED_PRECONDITION, f"{self.name}: {said}")
+            raise VenueRefused(f"{self.name}: {said}", response.status)
         return answer
 
     async def post_json(self, path: str, payload: Any, headers: dict[str, str] | None = None) -> Any:

@@ -276,7 +276,8 @@ class HyperliquidVenue:
 
     async def order_action(self, request: runtime_pb2.HyperliquidPlaceOrderRequest) -> tuple[dict, Market]:
         """The exchange action for an order request, checked and rounded to the venue's ticks
-        and lots. Also what a suggestion shows, so manual mode refuses bad orders too."""
+        and lots. Also what a suggestion shows, so manual mode refuses bad orders too. What
+        the request alone shows wrong is refused before the venue is asked for its markets."""
         if request.side not in SIDES:
             raise invalid("hyperliquid: side must be 'buy' or 'sell'")
         if request.market not in (runtime_pb2.HYPERLIQUID_MARKET_PERP, runtime_pb2.HYPERLIQUID_MARKET_SPOT):
@@ -284,21 +285,25 @@ class HyperliquidVenue:
         kind = request.type or runtime_pb2.HYPERLIQUID_ORDER_TYPE_MARKET
         if kind not in ORDER_TYPE_NAMES:
             raise invalid("hyperliquid: type must be 'market', 'limit', 'stop' or 'take_profit'")
-        spot = request.market == runtime_pb2.HYPERLIQUID_MARKET_SPOT
-        market = (await self.markets()).get(request.coin, spot=spot)
-        is_buy = request.side == runtime_pb2.ORDER_SIDE_BUY
-        size = order_size(_decimal(request.size, "size"), market)
-        if size <= 0:
-            raise invalid(f"hyperliquid: size {request.size} is below {market.coin}'s lot size ({market.sz_decimals} decimals)")
-        price = order_price(_decimal(request.price, "price (for a market order: the worst price accepted)"), market, is_buy)
         if request.HasField("message") and len(request.message) > 250:
             raise invalid("hyperliquid: message is at most 250 characters")
         if request.post_only and kind != runtime_pb2.HYPERLIQUID_ORDER_TYPE_LIMIT:
             raise invalid("hyperliquid: postOnly applies to limit orders only")
-        if kind in TRIGGER_KINDS:
-            if not request.HasField("trigger_price"):
-                raise invalid("hyperliquid: stop and take_profit orders need a triggerPrice")
-            trigger = order_price(_decimal(request.trigger_price, "triggerPrice"), market, is_buy)
+        if kind in TRIGGER_KINDS and not request.HasField("trigger_price"):
+            raise invalid("hyperliquid: stop and take_profit orders need a triggerPrice")
+        asked_size = _decimal(request.size, "size")
+        asked_price = _decimal(request.price, "price (for a market order: the worst price accepted)")
+        asked_trigger = _decimal(request.trigger_price, "triggerPrice") if kind in TRIGGER_KINDS else None
+
+        market = (await self.markets()).get(request.coin, spot=request.market == runtime_pb2.HYPERLIQUID_MARKET_SPOT)
+        is_buy = request.side == runtime_pb2.ORDER_SIDE_BUY
+        size, price = order_size(asked_size, market), order_price(asked_price, market, is_buy)
+        if size <= 0:
+            raise invalid(f"hyperliquid: size {request.size} is below {market.coin}'s lot size ({market.sz_decimals} decimals)")
+        if price <= 0:
+            raise invalid(f"hyperliquid: price {request.price} is below {market.coin}'s tick ({market.max_price_decimals} decimals)")
+        if asked_trigger is not None:
+            trigger = order_price(asked_trigger, market, is_buy)
             order_type = {"trigger": {"isMarket": True, "triggerPx": wire_decimal(trigger), "tpsl": TRIGGER_KINDS[kind]}}
         else:
             tif = "Ioc" if kind == runtime_pb2.HYPERLIQUID_ORDER_TYPE_MARKET else "Alo" if request.post_only else "Gtc"

@@ -33,7 +33,7 @@ from orchestrator.errors import Refused, invalid, not_found, precondition
 from orchestrator.signer_client import SignerClient, signer_refusal
 from orchestrator.store import SessionRow
 from orchestrator.transactions import TransactionSender
-from orchestrator.venues.http import VenueHttp
+from orchestrator.venues.http import VenueHttp, VenueRefused
 
 ZERO_ADDRESS = "0x" + "00" * 20
 COLLATERAL_DECIMALS = 6
@@ -143,14 +143,19 @@ class PolymarketVenue:
             ))
         except grpc.aio.AioRpcError as exc:
             raise signer_refusal(exc) from None
-        credentials = await self._api_credentials(session, execution_id)
-        body = {"order": {
+        fields = {
             "salt": int(order.salt), "maker": order.maker, "signer": order.signer, "taker": order.taker, "tokenId": token,
             "makerAmount": order.maker_amount, "takerAmount": order.taker_amount, "expiration": "0", "nonce": "0",
             "feeRateBps": order.fee_rate_bps, "side": side, "signatureType": 0, "signature": signed.signature,
-        }, "owner": credentials.api_key, "orderType": "FOK"}
-        text = json.dumps(body)
-        answer = await self._clob.request("POST", "/order", body=text, headers=self._l2_headers(wallet, credentials, "POST", "/order", text))
+        }
+        try:
+            answer = await self._post_order(session, execution_id, fields)
+        except VenueRefused as refused:
+            if refused.http_status != 401:
+                raise
+            # The CLOB no longer knows the credentials (revoked, rotated): derive them again, once.
+            self._credentials.pop(wallet.lower(), None)
+            answer = await self._post_order(session, execution_id, fields)
         if not answer.get("success"):
             raise precondition(f"polymarket: {answer.get('errorMsg') or 'the order was not accepted'}")
         making = Decimal(str(answer.get("makingAmount") or Decimal(maker_amount) / 10**COLLATERAL_DECIMALS))
@@ -161,6 +166,12 @@ class PolymarketVenue:
             "priceUsd": str(_round(usd / shares, 4, ROUND_HALF_EVEN)) if shares else str(price), "totalPriceUsd": str(usd),
             "txHashes": list(answer.get("transactionsHashes") or []),
         }}
+
+    async def _post_order(self, session: SessionRow, execution_id: int | None, order: dict) -> dict:
+        credentials = await self._api_credentials(session, execution_id)
+        body = json.dumps({"order": order, "owner": credentials.api_key, "orderType": "FOK"})
+        headers = self._l2_headers(session.wallet_address, credentials, "POST", "/order", body)
+        return await self._clob.request("POST", "/order", body=body, headers=headers)
 
     async def _api_credentials(self, session: SessionRow, execution_id: int | None) -> ApiCredentials:
         wallet = session.wallet_address.lower()

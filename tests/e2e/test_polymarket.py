@@ -210,7 +210,9 @@ def test_manual_mode_turns_orders_into_suggestions_that_run_once_approved(stack,
     assert len(venue.order_requests) == posted, "a suggestion reaches the venue only once approved"
 
     stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))  # no next run clears it meanwhile
+    venue.revoke_api_keys()  # the platform's CLOB credentials are stale: it logs in again, once
     approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=suggested["data"]["suggestionId"])).suggestion
     assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
-    assert len(venue.order_requests) == posted + 1 and venue.orders[-1]["order"]["makerAmount"] == "6000000"
+    assert len(venue.order_requests) == posted + 2, "refused once (401), then posted with fresh credentials"
+    assert venue.orders[-1]["order"]["makerAmount"] == "6000000"
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))

@@ -161,6 +161,12 @@ class PolymarketStandIn:
         with self._lock:
             self._books[int(token_id)] = (levels(bids, True), levels(asks, False))
 
+    def revoke_api_keys(self) -> None:
+        """Forgets every API key, as the CLOB's DELETE /auth/api-key does for its owner: L2
+        requests with them are 401 until the client authenticates again."""
+        with self._lock:
+            self._api_keys.clear()
+
     # -- lifecycle: an aiohttp app on its own event loop in a background thread ------
 
     def start(self) -> "PolymarketStandIn":

@@ -236,12 +236,34 @@ def print_table(headers: list[str], rows: list[list]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
+def describe_suggestion(kind: int, details: dict) -> str:
+    """One line saying what approving the suggestion would do."""
+    if kind == pb.SUGGESTION_KIND_TRANSACTION:
+        return f"{details.get('value')} wei → {details.get('to')}"
+    if kind == pb.SUGGESTION_KIND_MESSAGE:
+        return f"{details.get('messageType')} message"
+    if kind == pb.SUGGESTION_KIND_SWAP:
+        send, receive = details.get("send") or {}, details.get("receive") or {}
+        return f"swap {send.get('amount')} {send.get('symbol') or send.get('token')} → {receive.get('symbol') or receive.get('token')}"
+    if kind == pb.SUGGESTION_KIND_HYPERLIQUID_ORDER:
+        trigger = f" trigger {details['triggerPrice']}" if "triggerPrice" in details else ""
+        return f"hyperliquid {details.get('type')} {details.get('side')} {details.get('size')} {details.get('coin')} @ {details.get('price')}{trigger}"
+    if kind == pb.SUGGESTION_KIND_HYPERLIQUID_CANCEL:
+        return f"hyperliquid cancel order {details.get('orderId')} ({details.get('coin')})"
+    if kind == pb.SUGGESTION_KIND_HYPERLIQUID_TRANSFER:
+        return f"hyperliquid {details.get('amount')} USDC {details.get('from')} → {details.get('to')}"
+    if kind == pb.SUGGESTION_KIND_POLYMARKET_ORDER:
+        return f"polymarket {details.get('side')} {details.get('size')} {details.get('sizeUnit')} of token {details.get('tokenId')}"
+    if kind == pb.SUGGESTION_KIND_POLYMARKET_REDEEM:
+        return f"polymarket redeem {', '.join(details.get('tokenIds') or [])}"
+    return pb.SuggestionKind.Name(kind)
+
+
 def print_suggestions(suggestions) -> None:
     rows = []
     for s in suggestions:
         details = MessageToDict(s.details)
-        what = (f"{details.get('value')} wei → {details.get('to')}" if s.kind == pb.SUGGESTION_KIND_TRANSACTION
-                else f"{details.get('messageType')} message")
+        what = describe_suggestion(s.kind, details)
         result = MessageToDict(s.result)
         outcome = result.get("tx_hash") or result.get("formatted_signature", "")[:20] or s.error
         rows.append([s.id, SUGGESTION_NAMES[s.status], what, details.get("message", ""), outcome])

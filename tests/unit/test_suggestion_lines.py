@@ -1,0 +1,24 @@
+"""`corral suggestions` says in one line what approving each suggestion would do."""
+
+from __future__ import annotations
+
+import pytest
+
+from corral.client_cli import describe_suggestion
+from corral.v1 import orchestrator_pb2 as pb
+
+
+@pytest.mark.parametrize("kind, details, line", [
+    (pb.SUGGESTION_KIND_TRANSACTION, {"value": "1000", "to": "0xdead"}, "1000 wei → 0xdead"),
+    (pb.SUGGESTION_KIND_MESSAGE, {"messageType": "eip712"}, "eip712 message"),
+    (pb.SUGGESTION_KIND_SWAP, {"send": {"amount": "100", "symbol": "USDC"}, "receive": {"symbol": "WETH"}}, "swap 100 USDC → WETH"),
+    (pb.SUGGESTION_KIND_HYPERLIQUID_ORDER, {"type": "stop", "side": "sell", "size": "0.1", "coin": "BTC", "price": "54000",
+                                            "triggerPrice": "55000"}, "hyperliquid stop sell 0.1 BTC @ 54000 trigger 55000"),
+    (pb.SUGGESTION_KIND_HYPERLIQUID_CANCEL, {"orderId": 42, "coin": "ETH"}, "hyperliquid cancel order 42 (ETH)"),
+    (pb.SUGGESTION_KIND_HYPERLIQUID_TRANSFER, {"amount": "5", "from": "spot", "to": "perp"}, "hyperliquid 5 USDC spot → perp"),
+    (pb.SUGGESTION_KIND_POLYMARKET_ORDER, {"side": "BUY", "size": "6", "sizeUnit": "USD", "tokenId": "7"},
+     "polymarket BUY 6 USD of token 7"),
+    (pb.SUGGESTION_KIND_POLYMARKET_REDEEM, {"tokenIds": ["7", "8"]}, "polymarket redeem 7, 8"),
+])
+def test_each_kind_of_suggestion_reads_as_what_it_does(kind, details, line):
+    assert describe_suggestion(kind, details) == line

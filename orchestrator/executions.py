@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import shutil
+import sys
 import threading
 import uuid
 from datetime import timedelta
@@ -242,7 +243,7 @@ class ExecutionRunner:
 
     def release_socket_dir(self, socket_dir: Path) -> None:
         """Removes a sandbox's socket directory and gives up its claim (its container is gone)."""
-        shutil.rmtree(socket_dir, ignore_errors=True)
+        _remove_dir(socket_dir)
         self.claimed.release(socket_dir.name.removeprefix("sbx-"))
 
     def sandbox_spec(
@@ -301,7 +302,7 @@ class ExecutionRunner:
         removed = self._backend.remove_orphans({OWNER_LABEL: self.owner_id}, lambda labels: False)
         for entry in self._socket_root.iterdir():
             if entry.name.startswith("sbx-"):
-                shutil.rmtree(entry, ignore_errors=True)
+                _remove_dir(entry)
         return removed
 
     def _spawn(self, coroutine) -> None:
@@ -332,6 +333,15 @@ class ExecutionRunner:
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
         return removed
+
+
+def _remove_dir(path: Path) -> None:
+    """rmtree that says what it could not remove (a leftover directory is worth a line)."""
+    def failed(function, name, exc) -> None:
+        if not isinstance(exc, FileNotFoundError):
+            log.warning("could not remove %s (%s): %s", name, function.__name__, exc)
+
+    shutil.rmtree(path, onexc=failed) if sys.version_info >= (3, 12) else shutil.rmtree(path, onerror=lambda f, n, info: failed(f, n, info[1]))
 
 
 class ClaimedSandboxes:

@@ -136,7 +136,8 @@ async def serve(config: OrchestratorConfig) -> None:
     await scheduler.shutdown()
     # Wait for every sandbox start or wait still in a thread, then sweep what they left.
     await asyncio.get_running_loop().shutdown_default_executor()
-    runner.remove_everything_owned()
+    removed = runner.remove_everything_owned()
+    log.info("shut down: %d sandboxes removed", removed)
     await server.stop(grace=2)
     await venues.close()
     await signer.close()

@@ -155,7 +155,9 @@ class DockerBackend:
         removed = 0
         now = time.time()
         selector = [f"{MANAGED_LABEL}=1", *(f"{key}={value}" for key, value in scope.items())]
-        for container in self._client.containers.list(all=True, filters={"label": selector}):
+        # ignore_removed: a container removed between the listing and its inspection (an
+        # execution finishing meanwhile) is simply gone, not an error.
+        for container in self._client.containers.list(all=True, filters={"label": selector}, ignore_removed=True):
             labels = container.labels or {}
             overdue = int(labels.get(DEADLINE_LABEL, "0") or 0) < now
             if overdue or not is_live(labels):

@@ -184,9 +184,12 @@ def test_no_sandbox_outlives_the_orchestrator(suite, docker_client):
         installation = db.execute("SELECT value FROM platform_settings WHERE key = 'installation_id'").fetchone()[0]
     orchestrator = stack.processes["orchestrator"]
     orchestrator.terminate()
-    orchestrator.wait(timeout=60)
+    exit_code = orchestrator.wait(timeout=60)
+    # What the orchestrator said last (e.g. a directory it could not remove) explains a failure here.
+    said = stack.log_text("orchestrator")[-4000:]
+    assert exit_code == 0, said
     assert docker_client.containers.list(all=True, filters={"label": f"org.corral.installation={installation}"}) == []
-    assert list(stack.socket_root.iterdir()) == []
+    assert list(stack.socket_root.iterdir()) == [], said
     bwrap_state = stack.socket_root.parent / "bwrap-state"
     if bwrap_state.exists():  # bubblewrap: no state file, /tmp mount or cgroup left
         assert list(bwrap_state.iterdir()) == []

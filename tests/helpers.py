@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -54,3 +55,40 @@ def start_session(stack, image: str, wallet: str, settings: dict | None = None, 
     if allocation is not None:
         request.allocation_amount = allocation
     return agent, stack.api.StartSession(request).session
+
+
+def venuer_results(stack, session_id: int) -> list[dict]:
+    """What tests/agents/venuer saw: each call's envelope, in call order, once its run has
+    made every call (it keeps them in session memory)."""
+    def memory():
+        entries = {e.key: e.value for e in stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=session_id)).entries}
+        return entries if "done" in entries else None
+
+    entries = wait_for(memory, what=f"session {session_id}'s agent to make its calls")
+    return [json.loads(entries[f"call-{i}"]) for i in range(len(entries) - 1)]
+
+
+def refused_runtime_call(socket_path: Path, ticket, db, sender, suggestions, method: str, request):
+    """Calls `method` on a real runtime server for `ticket` over a Unix socket and returns the
+    refusal (AssertionError if the call succeeded)."""
+    import asyncio
+
+    import grpc
+
+    from corral.v1 import runtime_pb2_grpc
+    from orchestrator.runtime_service import start_runtime_server
+
+    async def scenario():
+        server = await start_runtime_server(str(socket_path), ticket, db, sender, signer=None, suggestions=suggestions)
+        try:
+            async with grpc.aio.insecure_channel(f"unix:{socket_path}") as channel:
+                try:
+                    await getattr(runtime_pb2_grpc.AgentRuntimeStub(channel), method)(
+                        request, metadata=(("authorization", f"Bearer {ticket.token}"),))
+                except grpc.aio.AioRpcError as refused:
+                    return refused
+                raise AssertionError(f"{method} was not refused")
+        finally:
+            await server.stop(None)
+
+    return asyncio.run(scenario())

@@ -21,7 +21,7 @@ from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from signer import hyperliquid
 from tests.conftest import REPO_ROOT
-from tests.helpers import agent_from_template, wait_for
+from tests.helpers import agent_from_template, venuer_results
 from tests.standins.hyperliquid import HyperliquidStandIn
 
 VENUER = REPO_ROOT / "tests" / "agents" / "venuer"
@@ -52,15 +52,6 @@ def start(stack, agent_id: int, wallet: str, calls: list, mode: int = common_pb2
     return stack.api.StartSession(pb.StartSessionRequest(
         agent_id=agent_id, wallet_address=wallet, settings={"calls": json.dumps(calls)}, execution_mode=mode,
         allocation_amount=str(1000 * USDC))).session
-
-
-def results(stack, session_id: int) -> list[dict]:
-    def memory():
-        entries = {e.key: e.value for e in stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=session_id)).entries}
-        return entries if "done" in entries else None
-
-    entries = wait_for(memory, what=f"session {session_id}'s agent to make its calls")
-    return [json.loads(entries[f"call-{i}"]) for i in range(len(entries) - 1)]
 
 
 def signed_by(request: dict, mainnet: bool = True) -> str:
@@ -107,7 +98,7 @@ def test_an_agent_trades_reads_and_transfers_on_its_wallets_account(stack, venue
         ["hyperliquid.liquidations", []],
     ])
     (market, limit, stop, open_orders, cancelled, after_cancel, positions, balances, fills, history, mid, transfer,
-     over_cap, not_allowed, unknown, liquidations) = results(stack, session.id)
+     over_cap, not_allowed, unknown, liquidations) = venuer_results(stack, session.id)
 
     # A market order is an IOC limit at the agent's price, rounded to the venue's 5 significant
     # figures in the agent's favour (a buy never pays more than asked), filled at the mid.
@@ -159,7 +150,7 @@ def test_an_api_wallet_trades_for_a_master_whose_key_never_signs(stack, venue, a
         ["hyperliquid.positions", []],
         ["hyperliquid.transfer", [{"amount": 10, "toPerp": False}]],  # user-signed: only the master could, and its policy says no
     ])
-    order, positions, transfer = results(stack, session.id)
+    order, positions, transfer = venuer_results(stack, session.id)
     assert order["success"] and order["data"]["status"] == "filled", order
     [posted] = venue.exchange_requests[posted_before:]
     assert signed_by(posted) == api_wallet
@@ -182,7 +173,7 @@ def test_manual_mode_turns_orders_into_suggestions(stack, venue, agent_image, tm
         ["hyperliquid.place_order", [{"coin": "ETH", "side": "buy", "size": 0.00001, "price": 3100, "market": "perp"}]],
         ["hyperliquid.balances", []],
     ], mode=common_pb2.EXECUTION_MODE_MANUAL)
-    order, cancel, transfer, too_small, balances = results(stack, session.id)
+    order, cancel, transfer, too_small, balances = venuer_results(stack, session.id)
     for suggested in (order, cancel, transfer):
         assert suggested["success"] and suggested["data"]["suggested"] is True, suggested
     # The user is shown the order as it will be sent: the size cut to ETH's 4 decimals.

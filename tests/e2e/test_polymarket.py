@@ -20,7 +20,7 @@ from corral.v1 import common_pb2, signer_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from signer import polymarket
 from tests.conftest import REPO_ROOT
-from tests.helpers import agent_from_template, wait_for
+from tests.helpers import agent_from_template, venuer_results
 from tests.standins.polymarket import Market, PolymarketStandIn
 
 VENUER = REPO_ROOT / "tests" / "agents" / "venuer"
@@ -129,16 +129,6 @@ def start_venuer(stack, agent_image, tmp_path, chain, wallet: str, name: str, ca
         allocation_amount=str(ALLOCATION) if mode == common_pb2.EXECUTION_MODE_AUTO else str(USDC))).session
 
 
-def results(stack, session_id: int) -> list[dict]:
-    """The envelopes the agent saw, in call order (once its run has made every call)."""
-    def memory():
-        entries = {e.key: e.value for e in stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=session_id)).entries}
-        return entries if "done" in entries else None
-
-    entries = wait_for(memory, what=f"session {session_id}'s agent to make its calls")
-    return [json.loads(entries[f"call-{i}"]) for i in range(len(entries) - 1)]
-
-
 def test_orders_positions_and_redemptions_in_auto_mode(stack, agent_image, tmp_path, chain, venue, wallet):
     resolved_yes, open_yes = (str(chain.resolved.token_ids[0]), str(chain.open.token_ids[0]))
     venue.set_book(int(open_yes), bids=[("0.40", "100"), ("0.45", "100")], asks=[("0.55", "100"), ("0.50", "50")])
@@ -151,7 +141,7 @@ def test_orders_positions_and_redemptions_in_auto_mode(stack, agent_image, tmp_p
         ["polymarket.redeem_positions", [{"tokenIds": [resolved_yes, open_yes]}]],
         ["polymarket.redeem_positions", [{"tokenIds": ["12345"]}]],
     ])
-    positions, buy, sell, over_cap, redeemed, not_held = results(stack, session.id)
+    positions, buy, sell, over_cap, redeemed, not_held = venuer_results(stack, session.id)
 
     held = {p["tokenId"]: p for p in positions["data"]["positions"]}
     assert held[resolved_yes]["formattedShares"] == "40" and held[resolved_yes]["isRedeemable"] is True
@@ -202,7 +192,7 @@ def test_manual_mode_turns_orders_into_suggestions_that_run_once_approved(stack,
         ["polymarket.market_order", [{"tokenId": open_yes, "size": 6, "side": "BUY"}]],
         ["polymarket.market_order", [{"tokenId": "not-a-token", "size": 6, "side": "BUY"}]],
     ], mode=common_pb2.EXECUTION_MODE_MANUAL)
-    suggested, bad = results(stack, session.id)
+    suggested, bad = venuer_results(stack, session.id)
     assert suggested["success"] and suggested["data"]["suggested"] is True
     assert suggested["data"]["details"] == {"venue": "polymarket", "action": "market_order", "tokenId": open_yes, "side": "BUY",
                                             "size": "6", "sizeUnit": "USD"}

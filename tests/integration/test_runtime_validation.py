@@ -3,8 +3,6 @@ behind: no transaction row, no memory row. Real runtime server, real Unix socket
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 import pytest
 from google.protobuf.struct_pb2 import Struct
@@ -15,16 +13,17 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
 
-from corral.v1 import runtime_pb2, runtime_pb2_grpc
+from corral.v1 import runtime_pb2
 from orchestrator.chains.evm import EvmChain
 from orchestrator.chains.solana import SolanaChain
 from orchestrator.config import ChainConfig, SolanaConfig
 from orchestrator.manifest import NATIVE_SOLANA
-from orchestrator.runtime_service import ExecutionTicket, start_runtime_server
+from orchestrator.runtime_service import ExecutionTicket
 from orchestrator.store import AgentRow, Database, MemoryRow, QuoteRow, SessionRow, SuggestionRow, TransactionRow
 from orchestrator.suggestions import Suggestions
 from orchestrator.swaps.service import Swaps
 from orchestrator.transactions import EvmSender, SolanaSender, TransactionSender
+from tests.helpers import refused_runtime_call
 
 TOKEN = "t" * 43
 
@@ -143,18 +142,7 @@ def test_bad_requests_are_refused_and_leave_nothing(tmp_path, mode, wallet_type,
     sender = TransactionSender(db, evm, SolanaSender(db, solana, signer=None))
     suggestions = Suggestions(db, sender, signer=None, swaps=Swaps(db, sender, engines=[], quote_ttl_seconds=30))
 
-    async def scenario():
-        server = await start_runtime_server(str(tmp_path / "r.sock"), ticket, db, sender, signer=None, suggestions=suggestions)
-        try:
-            async with grpc.aio.insecure_channel(f"unix:{tmp_path / 'r.sock'}") as channel:
-                stub = runtime_pb2_grpc.AgentRuntimeStub(channel)
-                with pytest.raises(grpc.aio.AioRpcError) as refused:
-                    await getattr(stub, method)(request_message, metadata=(("authorization", f"Bearer {TOKEN}"),))
-                return refused.value
-        finally:
-            await server.stop(None)
-
-    error = asyncio.run(scenario())
+    error = refused_runtime_call(tmp_path / "r.sock", ticket, db, sender, suggestions, method, request_message)
     assert error.code() == code and fragment in error.details(), error.details()
     with db.session() as s:
         assert s.query(TransactionRow).count() == 0

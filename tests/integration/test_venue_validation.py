@@ -12,15 +12,16 @@ from decimal import Decimal
 import grpc
 import pytest
 
-from corral.v1 import runtime_pb2, runtime_pb2_grpc
+from corral.v1 import runtime_pb2
 from orchestrator.config import HyperliquidConfig, PolymarketConfig
 from orchestrator.errors import Refused
-from orchestrator.runtime_service import ExecutionTicket, start_runtime_server
+from orchestrator.runtime_service import ExecutionTicket
 from orchestrator.store import AgentRow, Database, SessionRow, SuggestionRow, TransactionRow, utcnow
 from orchestrator.suggestions import Suggestions
 from orchestrator.venues.hyperliquid import HyperliquidVenue, Market, order_price, order_size, wire_decimal
 from orchestrator.venues.polymarket import PolymarketVenue, market_price, order_amounts
 from orchestrator.venues.service import Venues
+from tests.helpers import refused_runtime_call
 
 TOKEN = "t" * 43
 UNREACHABLE = "http://127.0.0.1:9"
@@ -60,19 +61,10 @@ def runtime_call(tmp_path, mode: str, venues: Venues, method: str, request) -> t
     ticket = ExecutionTicket(execution_id=9, session=session, command=1, token=TOKEN, settings={}, positions_snapshot=[])
     suggestions = Suggestions(db, sender=None, signer=None, venues=venues)
 
-    async def scenario():
-        server = await start_runtime_server(str(tmp_path / "r.sock"), ticket, db, sender=None, signer=None, suggestions=suggestions)
-        try:
-            async with grpc.aio.insecure_channel(f"unix:{tmp_path / 'r.sock'}") as channel:
-                stub = runtime_pb2_grpc.AgentRuntimeStub(channel)
-                with pytest.raises(grpc.aio.AioRpcError) as refused:
-                    await getattr(stub, method)(request, metadata=(("authorization", f"Bearer {TOKEN}"),))
-                return refused.value
-        finally:
-            await server.stop(None)
-            await venues.close()
-
-    return asyncio.run(scenario()), db
+    try:
+        return refused_runtime_call(tmp_path / "r.sock", ticket, db, None, suggestions, method, request), db
+    finally:
+        asyncio.run(venues.close())
 
 
 def configured() -> Venues:

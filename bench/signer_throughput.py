@@ -3,7 +3,9 @@ signing) against raw signing in this process, measured in the same run.
 
 Two figures for the signer: wall-clock signatures/s with the benchmark client on the
 same machine (it competes for the CPU), and signatures per CPU-second of the signer
-process itself (read from /proc), which is its rate on one core of its own.
+process itself (read from /proc), which is its rate on one core of its own. A third, the
+floor: calls that sign nothing (ListSignerWallets) through the same socket, i.e. what
+gRPC, the peer-checking proxy and a trivial handler cost per call before any signing.
 
     .venv/bin/python -m bench.signer_throughput [--count 2000] [--concurrency 8]
 """
@@ -116,17 +118,22 @@ def main() -> None:
             solana_wallet = stack.create_solana_wallet()
             stack.set_policy(solana_wallet, {"solana": {"allowed_programs": ["11111111111111111111111111111111"]}})
             socket_path = stack.signer_home / "signer.sock"
+            floor = asyncio.run(signer_rate(
+                socket_path, lambda n: ("ListSignerWallets", signer_pb2.ListSignerWalletsRequest()), args.count, args.concurrency, pid))
             evm = asyncio.run(signer_rate(socket_path, lambda n: evm_request(evm_wallet, n), args.count, args.concurrency, pid))
             solana = asyncio.run(signer_rate(socket_path, lambda n: solana_request(solana_wallet, n), args.count, args.concurrency, pid))
         finally:
             stack.close()
     print(f"{args.count} signatures each, {args.concurrency} requests in flight, {os.cpu_count()} cores shared with the client")
+    if floor[1]:
+        print(f"floor: a call that signs nothing, per CPU-second of the signer  {floor[1]:8.0f} calls/s  ({1000 / floor[1]:.2f} ms each)")
     for name, raw, (wall, per_core) in (("EVM (eth-account)", raw_evm, evm), ("Solana (solders)", raw_solana, solana)):
         print(f"{name}")
         print(f"  raw signing in this process            {raw:8.0f} signatures/s  (baseline)")
         print(f"  through the signer socket, wall clock  {wall:8.0f} signatures/s  {wall / raw:5.2f}x")
         if per_core:
-            print(f"  per CPU-second of the signer process   {per_core:8.0f} signatures/s  {per_core / raw:5.2f}x")
+            print(f"  per CPU-second of the signer process   {per_core:8.0f} signatures/s  {per_core / raw:5.2f}x"
+                  f"  ({1000 / per_core:.2f} ms each; raw signing {1000 / raw:.2f} ms)")
 
 
 if __name__ == "__main__":

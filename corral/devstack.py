@@ -60,6 +60,19 @@ def _wait_for(check, what: str, timeout: float, process: subprocess.Popen | None
     raise TimeoutError(f"{what} did not come up within {timeout}s")
 
 
+def _channel_ready(channel: grpc.Channel) -> bool:
+    """Whether `channel` connects within a second. The readiness future is cancelled either
+    way: left running, its polling thread would outlive the channel."""
+    future = grpc.channel_ready_future(channel)
+    try:
+        future.result(timeout=1)
+        return True
+    except grpc.FutureTimeoutError:
+        return False
+    finally:
+        future.cancel()
+
+
 SIGNER_USER = "corral-signer"
 
 
@@ -262,7 +275,7 @@ class DevStack:
         process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)], crash_at)
         self.channel = self.open_channel(token=self.api_token)
         self.api = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channel)
-        _wait_for(lambda: grpc.channel_ready_future(self.channel).result(timeout=1) is None, "the orchestrator", 60, process)
+        _wait_for(lambda: _channel_ready(self.channel), "the orchestrator", 60, process)
 
     def start_replica(self, name: str) -> str:
         """Another orchestrator on the stack's database (use PostgreSQL), with replica id
@@ -272,7 +285,7 @@ class DevStack:
         config = self._orchestrator_config(name, address, name, socket_root)
         process = self._spawn(name, CORRAL_COMMAND + ["serve", "--config", str(config)])
         with grpc.insecure_channel(address) as channel:
-            _wait_for(lambda: grpc.channel_ready_future(channel).result(timeout=1) is None, f"orchestrator {name}", 60, process)
+            _wait_for(lambda: _channel_ready(channel), f"orchestrator {name}", 60, process)
         return address
 
     def _orchestrator_config(self, name: str, listen: str, replica_id: str | None, socket_root: Path) -> Path:

@@ -114,7 +114,7 @@ def main() -> None:
         try:
             stack.start_signer()
             pid = stack.processes["signer"].pid
-            evm_wallet = stack.create_wallet(1)
+            evm_wallet = stack.create_wallet(1, recipients=[TO])
             solana_wallet = stack.create_solana_wallet()
             stack.set_policy(solana_wallet, {"solana": {"allowed_programs": ["11111111111111111111111111111111"]}})
             socket_path = stack.signer_home / "signer.sock"

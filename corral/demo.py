@@ -28,9 +28,10 @@ def run_demo(home: Path, runs: int, minute_seconds: float) -> int:
     shutil.rmtree(home, ignore_errors=True)
     with DevStack(home, minute_seconds=minute_seconds) as stack:
         print(f"anvil on {stack.rpc_url}, signer on {stack.signer_home / 'signer.sock'}, orchestrator on {stack.api_address}")
-        wallet = stack.create_wallet()
+        wallet = stack.create_wallet(recipients=[RECIPIENT])
         stack.fund(wallet, 10**18)
-        print(f"wallet {wallet} created by the signer and funded with 1 ETH on ethereum:31337")
+        print(f"wallet {wallet} created by the signer and funded with 1 ETH on ethereum:31337; its policy pays only {RECIPIENT}, "
+              "at most 0.01 ETH a transaction and 0.1 ETH a day with fees")
         agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=image)).agent
         print(f"registered agent {agent.id}: {agent.name} {agent.version}")
         before = stack.web3.eth.get_balance(RECIPIENT)

@@ -378,13 +378,20 @@ class DevStack:
 
     # -- helpers for demos and tests ------------------------------------------------
 
-    def create_wallet(self, *allowed_chains: int) -> str:
-        return self.create_wallets(1, *allowed_chains)[0]
+    def create_wallet(self, *allowed_chains: int, recipients: list[str] | None = None) -> str:
+        return self.create_wallets(1, *allowed_chains, recipients=recipients)[0]
 
-    def create_wallets(self, count: int, *allowed_chains: int) -> list[str]:
+    def create_wallets(self, count: int, *allowed_chains: int, recipients: list[str] | None = None) -> list[str]:
+        """Wallets with the CLI's shorthand policy (its default caps per transaction and per
+        day) on `allowed_chains` (default: anvil's); transfers may go to `recipients`, or,
+        when None, anywhere (a development chain's wallet)."""
         args = ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file), "wallet", "create"]
         for chain_id in allowed_chains or (ANVIL_CHAIN_ID,):
             args += ["--allow-chain", str(chain_id)]
+        if recipients is None:
+            args.append("--allow-any-recipient")
+        for recipient in recipients or []:
+            args += ["--allow-recipient", recipient]
         return self.corral(*args, "--count", str(count)).stdout.split()
 
     def create_solana_wallet(self) -> str:

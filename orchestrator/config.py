@@ -134,6 +134,10 @@ class PolymarketConfig(BaseModel):
     # USDC.e: the collateral positions are redeemed for.
     collateral_address: str = "0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174"
     request_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Orders expire this long after they are signed (a fill-or-kill order is matched at once;
+    # the expiry bounds what a signed order is worth to anyone who kept it). The signer's
+    # policy caps it (polymarket.max_ttl_seconds, default 600).
+    order_ttl_seconds: int = Field(default=120, ge=70, le=3600)
 
     @field_validator("exchange_address", "neg_risk_exchange_address", "conditional_tokens_address", "collateral_address")
     @classmethod

@@ -45,16 +45,24 @@ class AuditLog:
         return entry
 
     async def commit(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Writes one decision and returns once it is on disk. Group commit: the fsync runs
-        in a thread, and lines written while it runs share the next one, so a slow disk
-        neither blocks the event loop nor costs one fsync per request (each line is still
-        durable before its caller answers)."""
-        entry = self._write(record)
+        """Writes one decision and returns once it is on disk."""
+        entry = self.write(record)
+        await self.durable(entry)
+        return entry
+
+    def write(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Writes one decision (not yet fsynced) and returns its entry; synchronous, so a
+        caller can write it in the same step as the decision it records."""
+        return self._write(record)
+
+    async def durable(self, entry: dict[str, Any]) -> None:
+        """Returns once `entry` is on disk. Group commit: the fsync runs in a thread, and lines
+        written while it runs share the next one, so a slow disk neither blocks the event loop
+        nor costs one fsync per request (each line is still durable before its caller answers)."""
         while self._synced_seq < entry["seq"]:
             if self._syncing is None:
                 self._syncing = asyncio.create_task(self._sync())
             await asyncio.shield(self._syncing)
-        return entry
 
     async def _sync(self) -> None:
         written = self._seq

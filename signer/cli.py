@@ -20,7 +20,8 @@ from signer import audit
 from signer.config import SignerPaths
 from signer.halt import Halts
 from signer.keystore import Keystore, KeystoreError, read_passphrase_file
-from signer.policy import PolicyStore, SolanaPolicy, WalletPolicy
+from signer.policy import PolicyStore, PolicyUnreadable, SolanaPolicy, WalletPolicy
+from signer.policy.document import SHORTHAND_DAILY_CAP, SHORTHAND_MAX_VALUE, shorthand_policy
 from signer.privileges import PrivilegeError, hand_over, lookup
 
 
@@ -38,9 +39,8 @@ def add_parser(subparsers) -> None:
     wallet = commands.add_parser("wallet", help="create and list wallets").add_subparsers(dest="wallet_command", required=True)
     create = wallet.add_parser("create", help="create a wallet; prints its address")
     create.add_argument("--type", choices=["ethereum", "solana"], default="ethereum", help="key type (default: ethereum)")
-    create.add_argument("--allow-chain", type=int, action="append", default=[],
-                        help="Ethereum: chain id to allow in the new wallet's policy (repeatable); a Solana wallet starts with an "
-                             "empty Solana policy that allows nothing until `policy set`")
+    _add_shorthand(create, "in the new wallet's policy; a Solana wallet starts with an empty Solana policy that allows nothing "
+                           "until `policy set`")
     create.add_argument("--count", type=int, default=1, help="how many wallets to create (one address per line)")
     wallet.add_parser("list", help="list wallet addresses and their types")
     export = wallet.add_parser("export", help="owner export: the key re-encrypted (keystore v3) to a new passphrase")
@@ -51,17 +51,39 @@ def add_parser(subparsers) -> None:
     policy = commands.add_parser("policy", help="show or set a wallet's policy").add_subparsers(dest="policy_command", required=True)
     show = policy.add_parser("show")
     show.add_argument("address")
-    set_ = policy.add_parser("set", help="replace a wallet's policy (see signer/policy.py for the rules)")
+    set_ = policy.add_parser("set", help="replace a wallet's policy (docs/policies.md has every rule)")
     set_.add_argument("address")
-    source = set_.add_mutually_exclusive_group(required=True)
-    source.add_argument("--file", type=Path, help="the whole policy as JSON")
-    source.add_argument("--allow-chain", type=int, action="append", help="shorthand: a policy allowing only these chains")
+    set_.add_argument("--file", type=Path, help="the whole policy as JSON (see docs/policies.md); else the shorthand below")
+    _add_shorthand(set_, "(shorthand, without --file)")
 
     commands.add_parser("halt", help="refuse every signing request until `resume`")
     commands.add_parser("resume", help="lift a halt")
 
     audit_cmd = commands.add_parser("audit", help="check the audit log").add_subparsers(dest="audit_command", required=True)
     audit_cmd.add_parser("verify", help="verify the audit log's hash chain")
+
+
+def _add_shorthand(parser: argparse.ArgumentParser, where: str) -> None:
+    """The flags of the shorthand policy: chains, recipients and caps, with safe defaults."""
+    parser.add_argument("--allow-chain", type=int, action="append", default=[],
+                        help=f"Ethereum: chain id to allow (repeatable) {where}")
+    parser.add_argument("--allow-recipient", action="append", default=[], metavar="ADDRESS",
+                        help="address native value and token transfers may go to (repeatable; default: none)")
+    parser.add_argument("--allow-any-recipient", action="store_true", help="let transfers go to any address (open-ended: warned about)")
+    parser.add_argument("--max-value", type=int, default=SHORTHAND_MAX_VALUE, metavar="WEI",
+                        help=f"most native value per transaction (default {SHORTHAND_MAX_VALUE}: 0.01 of the coin)")
+    parser.add_argument("--daily-cap", type=int, default=SHORTHAND_DAILY_CAP, metavar="WEI",
+                        help=f"most native value + fees per 24 h on each chain (default {SHORTHAND_DAILY_CAP}: 0.1 of the coin)")
+
+
+def _shorthand(args: argparse.Namespace) -> WalletPolicy:
+    recipients = None if args.allow_any_recipient else args.allow_recipient
+    return shorthand_policy(args.allow_chain, recipients, args.max_value, args.daily_cap)
+
+
+def _print_warnings(policy: WalletPolicy) -> None:
+    for warning in policy.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,7 +133,7 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths, passphrase: str) -> 
                 if args.type == "solana":
                     policies.set(address, WalletPolicy(solana=SolanaPolicy()))
                 else:
-                    policies.set(address, WalletPolicy(allowed_chain_ids=args.allow_chain))
+                    policies.set(address, _shorthand(args))
                 print(address, flush=True)
             return 0
         if args.wallet_command == "export":
@@ -129,18 +151,21 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths, passphrase: str) -> 
     if args.signer_command == "policy":
         if args.policy_command == "show":
             policy = policies.get(args.address)
-            print(json.dumps(policy.model_dump() if policy else None, indent=2))
+            if isinstance(policy, PolicyUnreadable):
+                print(f"error: the wallet's policy file is not valid ({policy}); set it again with `policy set`", file=sys.stderr)
+                return 2
+            print(json.dumps(policy.model_dump(mode="json") if policy else None, indent=2))
+            if policy:
+                _print_warnings(policy)
             return 0
         try:
-            if args.file:
-                policy = WalletPolicy.model_validate_json(args.file.read_text())
-            else:
-                policy = WalletPolicy(allowed_chain_ids=args.allow_chain)
+            policy = WalletPolicy.model_validate_json(args.file.read_text()) if args.file else _shorthand(args)
         except ValidationError as exc:
             print(f"error: the policy is not valid: {exc}", file=sys.stderr)
             return 2
         policies.set(args.address, policy)
-        print(json.dumps(policies.get(args.address).model_dump(), indent=2))
+        print(json.dumps(policies.get(args.address).model_dump(mode="json"), indent=2))
+        _print_warnings(policy)
         return 0
     if args.signer_command == "halt":
         Halts(paths).halt_for_owner()

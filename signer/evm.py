@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from eth_account import Account
@@ -10,6 +11,8 @@ from eth_keys import keys
 from eth_utils import to_checksum_address
 
 from corral.v1 import signer_pb2
+
+_WEI = re.compile(r"^[0-9]{1,77}$")  # ASCII digits only: str.isdigit() admits "²" and other scripts' digits
 
 
 class MalformedTransaction(ValueError):
@@ -58,8 +61,8 @@ def sign(key: keys.PrivateKey, fields: dict) -> SignedTransaction:
 
 
 def _wei(name: str, text: str) -> int:
-    if not text.isdigit():
-        raise MalformedTransaction(f"{name} must be a non-negative integer string of wei, got {text!r}")
+    if not _WEI.match(text):
+        raise MalformedTransaction(f"{name} must be a non-negative integer string of wei (digits 0-9, below 2^256), got {text[:80]!r}")
     return int(text)
 
 

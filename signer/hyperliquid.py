@@ -19,13 +19,14 @@ bytes to decide the policy, so what is checked is what is signed.
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import msgpack
 from eth_utils import keccak
 
+from corral import bounded_json
 from signer import evm
 
 DOMAIN = {"chainId": 1337, "name": "Exchange", "verifyingContract": "0x0000000000000000000000000000000000000000", "version": "1"}
@@ -46,13 +47,11 @@ class MalformedAction(ValueError):
 class Order:
     asset: int
     is_buy: bool
+    # The limit price (for a trigger order, its limit once triggered).
     price: Decimal
     size: Decimal
     reduce_only: bool
-
-    @property
-    def notional(self) -> Decimal:
-        return self.price * self.size
+    trigger_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,10 @@ class ActionEffects:
 
 def parse_action(action_json: str) -> dict:
     try:
-        action = json.loads(action_json)
-    except json.JSONDecodeError as exc:
+        action = bounded_json.loads(action_json, max_bytes=64 * 1024, max_depth=8)
+    except bounded_json.JsonTooLarge as exc:
+        raise MalformedAction(f"the action is too large: {exc}") from None
+    except ValueError as exc:
         raise MalformedAction(f"the action is not JSON: {exc}") from None
     if not isinstance(action, dict) or not isinstance(action.get("type"), str):
         raise MalformedAction('the action must be a JSON object with a "type"')
@@ -95,15 +96,39 @@ def decode(action: dict) -> ActionEffects:
             return ActionEffects(kind, assets=(int(action["asset"]),), leverage=int(action["leverage"]))
         if kind == "usdClassTransfer":
             return _class_transfer(action)
-    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        raise MalformedAction(f"a {kind} action is malformed: {type(exc).__name__}: {exc}") from None
+    except KeyError as exc:
+        raise MalformedAction(f"a {kind} action is malformed: field {exc} is missing") from None
+    except (TypeError, ValueError, InvalidOperation, AttributeError) as exc:
+        raise MalformedAction(f"a {kind} action is malformed: {exc}") from None
     return ActionEffects(kind)
+
+
+# A positive decimal as the venue writes prices and sizes: digits, at most one point, no
+# sign, exponent, spaces, NaN or infinity.
+_WIRE_DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,19})(\.[0-9]{1,20})?$")
+
+
+def _wire_decimal(value: object, field: str) -> Decimal:
+    if not isinstance(value, str) or not _WIRE_DECIMAL.match(value) or Decimal(value) <= 0:
+        raise ValueError(f"{field} {value!r} must be a positive decimal string as the venue writes it (e.g. \"0.5\")")
+    return Decimal(value)
 
 
 def _order(wire: dict) -> Order:
     if not isinstance(wire["b"], bool) or not isinstance(wire["r"], bool):
         raise ValueError('"b" and "r" must be booleans')
-    return Order(asset=int(wire["a"]), is_buy=wire["b"], price=Decimal(wire["p"]), size=Decimal(wire["s"]), reduce_only=wire["r"])
+    if not isinstance(wire["a"], int) or isinstance(wire["a"], bool) or wire["a"] < 0:
+        raise ValueError(f'asset "a" {wire["a"]!r} must be a non-negative integer')
+    kind = wire["t"]
+    if not isinstance(kind, dict) or len(kind) != 1 or not isinstance(next(iter(kind.values())), dict):
+        raise ValueError('order type "t" must be {"limit": {...}} or {"trigger": {...}}')
+    trigger = None
+    if "trigger" in kind:
+        trigger = _wire_decimal(kind["trigger"].get("triggerPx"), "triggerPx")
+    elif "limit" not in kind:
+        raise ValueError('order type "t" must be {"limit": {...}} or {"trigger": {...}}')
+    return Order(asset=wire["a"], is_buy=wire["b"], price=_wire_decimal(wire["p"], "price"), size=_wire_decimal(wire["s"], "size"),
+                 reduce_only=wire["r"], trigger_price=trigger)
 
 
 # The user-signed actions this signer knows, with their EIP-712 fields in the venue's order.

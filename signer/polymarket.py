@@ -31,6 +31,7 @@ TYPES = {
     "Order": [{"name": name, "type": kind} for name, kind in ORDER_FIELDS],
 }
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_DIGITS = re.compile(r"^[0-9]{1,78}$")  # ASCII only: str.isdigit() admits "²" and other scripts' digits
 
 
 class MalformedOrder(ValueError):
@@ -68,7 +69,7 @@ def parse(request: signer_pb2.SignPolymarketOrderRequest) -> PolymarketOrder:
                 raise MalformedOrder(f"order.{_proto_name(name)} {value!r} must be a 0x-prefixed 20-byte address")
             message[name] = value
         elif kind == "uint256":
-            if not value.isdigit() or int(value) >= 2**256:
+            if not _DIGITS.match(value) or int(value) >= 2**256:
                 raise MalformedOrder(f"order.{_proto_name(name)} {value!r} must be a non-negative integer string")
             message[name] = int(value)
         else:

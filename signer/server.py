@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import fcntl
 import json
 import logging
 import os
 import pwd
 import resource
 import signal
+import time
 
+import eth_abi
 import grpc
 from eth_account import Account
 from eth_keys import keys
@@ -22,6 +25,7 @@ from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
+from corral import bounded_json
 from corral.v1 import signer_pb2_grpc
 from signer import evm, hyperliquid, polymarket, solana
 from signer.audit import AuditLog
@@ -30,7 +34,9 @@ from signer.halt import Halts
 from signer.keystore import Keystore
 from signer.no_network import forbid_network
 from signer.peer import PeerCheckingProxy
-from signer.policy import PolicyStore, SolanaPolicy, WalletPolicy
+from signer.policy import EvmTransaction, PolicyStore, SolanaPolicy, SpendLedger, WalletPolicy, decide_eip712, decide_evm_transaction
+from signer.policy.messages import PERMIT_SCHEMAS
+from signer.policy.presets import UNISWAP_V2_ROUTER_FUNCTIONS
 from signer.privileges import drop_to
 from signer.service import SignerServicer
 
@@ -47,6 +53,7 @@ async def serve(
         drop_to(run_as)
         keep_memory_private()  # changing uid resets the flag to the system default
     paths.ensure()
+    home_lock = hold_home_lock(paths)
     allowed_uids = allowed_uids or {os.geteuid()}
     audit = AuditLog(paths.audit_log)
     keystore = Keystore(paths.keystore_dir, passphrase)
@@ -83,6 +90,19 @@ async def serve(
     await server.stop(grace=1)
     keystore.lock()
     audit.close()
+    os.close(home_lock)
+
+
+def hold_home_lock(paths: SignerPaths) -> int:
+    """One signer per home: a second one would keep a spend ledger of its own, and every cap
+    would hold per process instead of per wallet. The lock goes with the process."""
+    fd = os.open(paths.home / "signer.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SystemExit(f"another signer is serving {paths.home}; one signer per home (its spend ledger is the caps' bound)") from None
+    return fd
 
 
 async def load_every_code_path() -> None:
@@ -112,7 +132,27 @@ async def load_every_code_path() -> None:
         "takerAmount": 1, "expiration": 0, "nonce": 0, "feeRateBps": 0, "side": 0, "signatureType": 0}))
     solana.sign(keypair, tx, 0)
     WalletPolicy.model_validate_json(WalletPolicy(solana=SolanaPolicy()).model_dump_json())
+    warm_up_policy_decisions()
     await asyncio.to_thread(lambda: None)  # the default executor (the audit log's fsyncs)
+
+
+def warm_up_policy_decisions() -> None:
+    """The policy paths that decode: argument rules (eth-abi), typed data, Solana accounts."""
+    wallet, router = "0x" + "11" * 20, "0x" + "22" * 20
+    policy = WalletPolicy.model_validate({
+        "allowed_chain_ids": [1], "contracts": [{"address": router, "preset": "uniswap-v2-router"}],
+        "eip712": [{"chain_id": 1, "verifying_contract": router, "primary_types": ["Permit"],
+                    "permit": {"spenders": [wallet], "max_amount": "1"}}],
+    })
+    swap = UNISWAP_V2_ROUTER_FUNCTIONS[0]
+    data = bytes.fromhex(swap.selector[2:]) + eth_abi.encode([p.type for p in swap.parameters], [1, 1, [router, wallet], wallet, 0])
+    transaction = EvmTransaction(chain_id=1, nonce=0, to=router, value=0, data=data, gas=21_000, fee_per_gas=1)
+    decide_evm_transaction(policy, wallet, transaction, SpendLedger(), time.time())
+    permit = {"types": {"Permit": [{"name": n, "type": t} for n, t in PERMIT_SCHEMAS["Permit"]["Permit"]]}, "primaryType": "Permit",
+              "domain": {"chainId": 1, "verifyingContract": router},
+              "message": {"owner": wallet, "spender": wallet, "value": 1, "nonce": 0, "deadline": 0}}
+    decide_eip712(policy, wallet, permit, SpendLedger(), time.time())
+    bounded_json.loads(json.dumps(permit))
 
 
 def keep_memory_private() -> None:

@@ -1,32 +1,40 @@
-"""The SignerService gRPC servicer: parse, decide, sign, audit, answer — in that order.
+"""The SignerService gRPC servicer: parse; decide, reserve, sign and write the audit line
+(one synchronous step); wait until that line is durable; answer.
 
 A signature leaves this process only after an `allow` line naming its transaction hash
-is durable in the audit log, so every signature ever given out is in the log. Spend caps
-are counted from the log's own allowed decisions, so they survive restarts.
+is durable in the audit log, so every signature ever given out is in the log. What an
+allowed request commits the wallet to (spends, allowances, its nonce) is reserved in the
+spend ledger in the same synchronous step as the decision, before any await, so requests
+racing each other are decided one after the other against what the earlier ones reserved;
+a request that fails to sign, or whose line cannot be written, gives its reservation back
+in that same step. The ledger is rebuilt from the log's `allow` lines on start-up, so caps
+survive restarts.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 from google.protobuf.json_format import MessageToDict
 
-from corral import failpoints
+from corral import bounded_json, failpoints
 from corral.v1 import signer_pb2, signer_pb2_grpc
 from signer import evm, hyperliquid, polymarket, solana
 from signer.audit import AuditLog, read_entries
 from signer.halt import Halts
 from signer.keystore import Keystore
 from signer.policy import (
+    Commitments,
     Decision,
-    EvmCall,
+    EvmTransaction,
     PolicyStore,
     SpendLedger,
-    decide_evm_message,
+    decide_eip191,
+    decide_eip712,
     decide_evm_transaction,
     decide_hyperliquid_action,
     decide_polymarket_auth,
@@ -48,7 +56,17 @@ class Audited:
         self._base = {"action": action, "wallet": wallet, "request": MessageToDict(request, preserving_proto_field_name=True)}
 
     async def allow(self, decision: Decision, **extra) -> None:
-        await self._audit.commit({**self._base, "decision": "allow", "rule": decision.rule, "reason": decision.reason, **extra})
+        await self._audit.durable(self.write_allow(decision, **extra))
+
+    def write_allow(self, decision: Decision, **extra) -> dict:
+        """Writes the allow line (with what the decision commits the wallet to) without
+        waiting for it to be durable: see SignerServicer._decide_and_sign."""
+        return self._audit.write({
+            **self._base, "decision": "allow", "rule": decision.rule, "reason": decision.reason, **decision.commitments.to_audit(), **extra,
+        })
+
+    async def durable(self, entry: dict) -> None:
+        await self._audit.durable(entry)
 
     async def refuse(self, code: grpc.StatusCode, rule: str, reason: str, message: str | None = None) -> None:
         """Records the denial, then aborts the RPC (raises)."""
@@ -77,8 +95,39 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
                 asset = entry.get("asset", request["asset"])  # recorded normalised beside the request
                 self._ledger.open_budget(entry["wallet"], int(request["session_id"]), int(request["chain_id"]), asset, int(request["amount"]))
             session_id = int(entry.get("request", {}).get("context", {}).get("session_id", 0))
-            for chain_id, asset, amount in entry.get("spends", []):
-                self._ledger.record(entry["wallet"], chain_id, asset, int(amount), entry["time"], session_id)
+            self._ledger.replay(entry["wallet"], Commitments.from_audit(entry), entry["time"], session_id)
+
+    def _decide_and_sign(self, audited: Audited, wallet: str, decide: Callable[[], Decision], sign: Callable[[], tuple], at: float,
+                         session_id: int) -> tuple[Decision, object, dict | None]:
+        """(decision, answer, audit entry). One synchronous step per wallet, on every path:
+        decide; if allowed, reserve what the request commits the wallet to, sign (`sign()`
+        returns the answer and the audit line's fields) and write the allow line. The next
+        request for this wallet is decided against this reservation. If signing or writing
+        fails, the reservation is given back in the same step, so nothing else saw it. Once
+        the line is written the reservation stands, even if the answer never leaves (the log
+        says allow, and a restart counts it)."""
+        with self._ledger.exclusive(wallet):
+            decision = decide()
+            if not decision.allowed:
+                return decision, None, None
+            reservation = self._ledger.reserve(wallet, decision.commitments, at, session_id)
+            try:
+                failpoints.reach("signer.decided")
+                answer, fields = sign()
+                failpoints.reach("signer.signed")
+                entry = audited.write_allow(decision, **fields)
+            except BaseException:
+                self._ledger.release(reservation)
+                raise
+        return decision, answer, entry
+
+    async def _answer(self, audited: Audited, decision: Decision, answer, entry: dict | None):
+        """A refusal (audited, raises), or the answer once its allow line is durable."""
+        if not decision.allowed:
+            await audited.deny(decision)
+        await audited.durable(entry)
+        failpoints.reach("signer.audited")
+        return answer
 
     async def ListSignerWallets(self, request, context):
         return signer_pb2.ListSignerWalletsResponse(
@@ -98,23 +147,22 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         if not self._keystore.has(wallet):
             await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no key for wallet {wallet!r}")
 
-        call = EvmCall(chain_id=fields["chainId"], to=fields["to"], value=fields["value"], data=fields["data"])
-        now = time.time()
-        session_id = request.context.session_id
-        decision = decide_evm_transaction(
-            self._policies.get(wallet), wallet, call, self._ledger, now, halted=self._halts.halted, session_id=session_id,
+        tx = EvmTransaction(
+            chain_id=fields["chainId"], nonce=fields["nonce"], to=fields["to"], value=fields["value"], data=fields["data"],
+            gas=fields["gas"], fee_per_gas=fields.get("maxFeePerGas", fields.get("gasPrice", 0)),
         )
-        if not decision.allowed:
-            await audited.deny(decision)
+        now, session_id = time.time(), request.context.session_id
+        policy = self._policies.get(wallet)
 
-        failpoints.reach("signer.decided")
-        signed = evm.sign(self._keystore.evm_key(wallet), fields)
-        failpoints.reach("signer.signed")
-        # The audit line is durable before the signature leaves the process.
-        await audited.allow(decision, transaction_hash=signed.tx_hash, spends=_spends(decision))
-        failpoints.reach("signer.audited")
-        self._count(wallet, decision, now, session_id)
-        return signer_pb2.SignEvmTransactionResponse(raw_transaction=signed.raw, transaction_hash=signed.tx_hash)
+        def sign():
+            signed = evm.sign(self._keystore.evm_key(wallet), fields)
+            answer = signer_pb2.SignEvmTransactionResponse(raw_transaction=signed.raw, transaction_hash=signed.tx_hash)
+            return answer, {"transaction_hash": signed.tx_hash}
+
+        outcome = self._decide_and_sign(
+            audited, wallet, lambda: decide_evm_transaction(policy, wallet, tx, self._ledger, now, self._halts.halted, session_id),
+            sign, now, session_id)
+        return await self._answer(audited, *outcome)
 
     async def SignSolanaTransaction(self, request: signer_pb2.SignSolanaTransactionRequest, context):
         wallet = request.wallet_address
@@ -128,20 +176,19 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         except solana.MalformedSolanaTransaction as exc:
             await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc), f"malformed Solana transaction: {exc}")
 
-        now = time.time()
-        decision = decide_solana_transaction(self._policies.get(wallet), wallet, effects, self._ledger, now, halted=self._halts.halted)
-        if not decision.allowed:
-            await audited.deny(decision)
+        now, session_id = time.time(), request.context.session_id
+        policy = self._policies.get(wallet)
 
-        failpoints.reach("signer.decided")
-        signed = solana.sign(self._keystore.solana_keypair(wallet), tx, index)
-        failpoints.reach("signer.signed")
-        await audited.allow(decision, signature=signed.signature, spends=_spends(decision))
-        failpoints.reach("signer.audited")
-        self._count(wallet, decision, now, request.context.session_id)
-        return signer_pb2.SignSolanaTransactionResponse(
-            signed_transaction=signed.raw, signature=signed.signature, transaction_id=signed.transaction_id
-        )
+        def sign():
+            signed = solana.sign(self._keystore.solana_keypair(wallet), tx, index)
+            answer = signer_pb2.SignSolanaTransactionResponse(
+                signed_transaction=signed.raw, signature=signed.signature, transaction_id=signed.transaction_id)
+            return answer, {"signature": signed.signature}
+
+        outcome = self._decide_and_sign(
+            audited, wallet, lambda: decide_solana_transaction(policy, wallet, effects, self._ledger, now, self._halts.halted, session_id),
+            sign, now, session_id)
+        return await self._answer(audited, *outcome)
 
     async def SignEvmMessage(self, request: signer_pb2.SignEvmMessageRequest, context):
         wallet = request.wallet_address
@@ -150,7 +197,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         typed_data = None
         if kind == "eip712":
             try:
-                typed_data = json.loads(request.eip712.typed_data_json)
+                typed_data = bounded_json.loads(request.eip712.typed_data_json)
                 if not isinstance(typed_data, dict):
                     raise ValueError("not a JSON object")
             except ValueError as exc:
@@ -158,20 +205,30 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
                                      f"eip712.typed_data_json must be a JSON object: {exc}")
         elif kind != "eip191":
             await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", "give eip191 or eip712")
-        if not self._keystore.has(wallet):
-            await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no key for wallet {wallet!r}")
+        if not self._keystore.has(wallet) or not wallet.startswith("0x"):
+            await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no Ethereum key for wallet {wallet!r}")
 
-        decision = decide_evm_message(self._policies.get(wallet), typed_data, halted=self._halts.halted)
-        if not decision.allowed:
-            await audited.deny(decision)
-        try:
+        now, session_id = time.time(), request.context.session_id
+        policy = self._policies.get(wallet)
+        if typed_data is None:
+            def decide() -> Decision:
+                return decide_eip191(policy, request.eip191.message, self._halts.halted)
+        else:
+            def decide() -> Decision:
+                return decide_eip712(policy, wallet, typed_data, self._ledger, now, self._halts.halted, session_id)
+        def sign():
             signed = evm.sign_message(
                 self._keystore.evm_key(wallet), eip191=request.eip191.message if kind == "eip191" else None, typed_data=typed_data
             )
-        except evm.MalformedTransaction as exc:
+            answer = signer_pb2.SignEvmMessageResponse(v=signed.v, r=signed.r, s=signed.s, signature=signed.signature,
+                                                       message_hash=signed.message_hash)
+            return answer, {"message_hash": signed.message_hash}
+
+        try:
+            outcome = self._decide_and_sign(audited, wallet, decide, sign, now, session_id)
+        except evm.MalformedTransaction as exc:  # typed data eth-account cannot encode; nothing was signed
             await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc))
-        await audited.allow(decision, message_hash=signed.message_hash)
-        return signer_pb2.SignEvmMessageResponse(v=signed.v, r=signed.r, s=signed.s, signature=signed.signature, message_hash=signed.message_hash)
+        return await self._answer(audited, *outcome)
 
     async def SignHyperliquidAction(self, request: signer_pb2.SignHyperliquidActionRequest, context):
         wallet = request.wallet_address
@@ -191,13 +248,21 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc))
         # A user-signed action names its chain itself; that is what the signature covers.
         mainnet = hyperliquid.user_signed_chain_is_mainnet(action) if user_signed else request.mainnet
-        decision = decide_hyperliquid_action(self._policies.get(wallet), effects, mainnet, halted=self._halts.halted)
-        if not decision.allowed:
-            await audited.deny(decision)
+        now = time.time()
+        policy = self._policies.get(wallet)
         expires = request.expires_after if request.HasField("expires_after") else None
-        signed, digest = hyperliquid.sign(self._keystore.evm_key(wallet), action, vault, request.nonce, expires, request.mainnet)
-        await audited.allow(decision, action_hash="0x" + digest.hex())
-        return signer_pb2.SignHyperliquidActionResponse(r=signed.r, s=signed.s, v=signed.v, action_hash="0x" + digest.hex())
+
+        def sign():
+            signed, digest = hyperliquid.sign(self._keystore.evm_key(wallet), action, vault, request.nonce, expires, request.mainnet)
+            answer = signer_pb2.SignHyperliquidActionResponse(r=signed.r, s=signed.s, v=signed.v, action_hash="0x" + digest.hex())
+            return answer, {"action_hash": "0x" + digest.hex()}
+
+        outcome = self._decide_and_sign(
+            audited, wallet,
+            lambda: decide_hyperliquid_action(policy, wallet, effects, mainnet, request.nonce, self._ledger, now, self._halts.halted,
+                                              expires_after=None if user_signed else expires),
+            sign, now, request.context.session_id)
+        return await self._answer(audited, *outcome)
 
     async def SignPolymarketOrder(self, request: signer_pb2.SignPolymarketOrderRequest, context):
         wallet = request.wallet_address
@@ -208,12 +273,18 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             order = polymarket.parse(request)
         except polymarket.MalformedOrder as exc:
             await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc))
-        decision = decide_polymarket_order(self._policies.get(wallet), wallet, order, halted=self._halts.halted)
-        if not decision.allowed:
-            await audited.deny(decision)
-        signed = polymarket.sign(self._keystore.evm_key(wallet), order)
-        await audited.allow(decision, order_hash=signed.message_hash)
-        return signer_pb2.SignPolymarketOrderResponse(signature=signed.signature, order_hash=signed.message_hash)
+        now = time.time()
+        policy = self._policies.get(wallet)
+
+        def sign():
+            signed = polymarket.sign(self._keystore.evm_key(wallet), order)
+            answer = signer_pb2.SignPolymarketOrderResponse(signature=signed.signature, order_hash=signed.message_hash)
+            return answer, {"order_hash": signed.message_hash}
+
+        outcome = self._decide_and_sign(
+            audited, wallet, lambda: decide_polymarket_order(policy, wallet, order, self._ledger, now, self._halts.halted),
+            sign, now, request.context.session_id)
+        return await self._answer(audited, *outcome)
 
     async def SignPolymarketAuth(self, request: signer_pb2.SignPolymarketAuthRequest, context):
         wallet = request.wallet_address
@@ -231,7 +302,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         wallet = request.wallet_address
         asset = request.asset.lower() if request.asset != "native" else "native"
         audited = Audited(self._audit, context, "open_session_budget", wallet, request)
-        if not request.amount.isdigit() or request.session_id <= 0:
+        if not re.fullmatch(r"[0-9]{1,78}", request.amount) or request.session_id <= 0:
             await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request",
                                  "amount must be a non-negative integer string and session_id positive")
         if not self._keystore.has(wallet):
@@ -257,11 +328,3 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         reason = "the wallet owner's halt still holds" if owner else "signing resumed"
         await Audited(self._audit, context, "resume_signing", "", request).allow(Decision(True, "kill-switch", reason))
         return signer_pb2.ResumeSigningResponse(halted_by_owner=owner)
-
-    def _count(self, wallet: str, decision: Decision, at: float, session_id: int) -> None:
-        for chain, asset, amount in decision.spends:
-            self._ledger.record(wallet, chain, asset, amount, at, session_id)
-
-
-def _spends(decision: Decision) -> list[list]:
-    return [[chain, asset, str(amount)] for chain, asset, amount in decision.spends]

@@ -42,9 +42,24 @@ _TOKEN_NAMES = {
     17: "SyncNative", 18: "InitializeAccount3", 19: "InitializeMultisig2", 20: "InitializeMint2",
     21: "GetAccountDataSize", 22: "InitializeImmutableOwner",
 }
-# Token instructions that cannot move or give away the wallet's tokens (TransferChecked and
-# CloseAccount are decoded and checked separately).
-_HARMLESS_TOKEN = {0, 1, 5, 7, 14, 16, 17, 18, 19, 20, 21, 22}
+# Token instructions that cannot move or give away the wallet's tokens (TransferChecked,
+# CloseAccount and MintTo/MintToChecked are decoded and checked separately).
+_HARMLESS_TOKEN = {0, 1, 5, 16, 17, 18, 19, 20, 21, 22}
+_MINT_TO, _MINT_TO_CHECKED = 7, 14
+
+# The network's fee per signature, paid by the fee payer (the first account).
+LAMPORTS_PER_SIGNATURE = 5_000
+# Rent-exempt minimum of an account of `size` bytes: (size + 128 bytes of metadata) x
+# 3,480 lamports per byte-year x 2 years (the Rent sysvar's values since genesis).
+def rent_exempt_lamports(size: int) -> int:
+    return (size + 128) * 3_480 * 2
+
+
+# An SPL Token account is 165 bytes (2,039,280 lamports of rent); a Token-2022 account
+# grows with its mint's extensions, so the signer, which cannot read the mint, counts the
+# rent of a 512-byte account as the most it can cost.
+RENT_TOKEN_ACCOUNT = rent_exempt_lamports(165)
+RENT_TOKEN_2022_ACCOUNT_AT_MOST = rent_exempt_lamports(512)
 
 # System program instruction tags.
 _SYS_CREATE_ACCOUNT, _SYS_ASSIGN, _SYS_TRANSFER, _SYS_CREATE_WITH_SEED = 0, 1, 2, 3
@@ -63,6 +78,15 @@ class Refusal:
     reason: str
 
 
+@dataclass(frozen=True)
+class TokenTransfer:
+    # None when the account comes from an address lookup table (the signer cannot see it).
+    mint: str | None
+    destination: str | None
+    amount: int
+    token_program: str = TOKEN_PROGRAM
+
+
 @dataclass
 class SolanaEffects:
     """What signing this transaction would let happen to the wallet."""
@@ -70,14 +94,28 @@ class SolanaEffects:
     programs: list[str] = field(default_factory=list)
     # (recipient or None when it comes from an address lookup table, lamports)
     lamport_transfers: list[tuple[str | None, int]] = field(default_factory=list)
-    # (mint or None when unknown, amount in base units)
-    token_transfers: list[tuple[str | None, int]] = field(default_factory=list)
+    # Rent the wallet pays for associated token accounts it creates for other owners:
+    # (owner or None when unknown, lamports at most).
+    rent_for_others: list[tuple[str | None, int]] = field(default_factory=list)
+    token_transfers: list[TokenTransfer] = field(default_factory=list)
+    # The network's fee the wallet pays as the fee payer: 5,000 lamports per signature plus
+    # the priority fee.
+    base_fee_lamports: int = 0
     priority_fee_lamports: int = 0
+    # MintTo/MintToChecked instructions with the wallet as the mint authority.
+    mints_by_wallet: int = 0
+    # An AdvanceNonceAccount instruction: a durable-nonce transaction, valid until used.
+    advances_nonce: bool = False
     refusals: list[Refusal] = field(default_factory=list)
 
     @property
     def lamports_out(self) -> int:
-        return sum(amount for _, amount in self.lamport_transfers)
+        """Lamports the wallet sends or locks up as rent for others (fees not included)."""
+        return sum(amount for _, amount in self.lamport_transfers) + sum(amount for _, amount in self.rent_for_others)
+
+    @property
+    def fee_lamports(self) -> int:
+        return self.base_fee_lamports + self.priority_fee_lamports
 
 
 def parse_transaction(raw: bytes) -> VersionedTransaction:
@@ -114,6 +152,8 @@ def decode(tx: VersionedTransaction, wallet: str) -> SolanaEffects:
     unit_price = 0
     counted = 0
     for instruction in message.instructions:
+        if instruction.program_id_index >= len(static):
+            raise MalformedSolanaTransaction("an instruction's program comes from an address lookup table, which a program id never may")
         program = static[instruction.program_id_index]
         accounts = [account(i) for i in bytes(instruction.accounts)]
         data = bytes(instruction.data)
@@ -129,12 +169,28 @@ def decode(tx: VersionedTransaction, wallet: str) -> SolanaEffects:
         if program == SYSTEM_PROGRAM:
             _system(accounts, data, wallet, effects)
         elif program in (TOKEN_PROGRAM, TOKEN_2022_PROGRAM):
-            _token(accounts, data, wallet, effects)
-        elif program == ASSOCIATED_TOKEN_PROGRAM and data[:1] not in (b"", b"\x00", b"\x01"):
-            effects.refusals.append(Refusal("solana-instruction", "associated-token RecoverNested is never signed"))
+            _token(program, accounts, data, wallet, effects)
+        elif program == ASSOCIATED_TOKEN_PROGRAM:
+            _associated_token(accounts, data, wallet, effects)
     units = unit_limit if unit_limit is not None else min(MAX_UNITS, DEFAULT_UNITS_PER_INSTRUCTION * counted)
-    effects.priority_fee_lamports = math.ceil(units * unit_price / 1_000_000)
+    if static and static[0] == wallet:  # the wallet pays the fees
+        effects.priority_fee_lamports = math.ceil(units * unit_price / 1_000_000)
+        effects.base_fee_lamports = LAMPORTS_PER_SIGNATURE * message.header.num_required_signatures
     return effects
+
+
+def _associated_token(accounts: list[str | None], data: bytes, wallet: str, effects: SolanaEffects) -> None:
+    """Create / CreateIdempotent: accounts are funder, the new account, its owner, mint,
+    System, token program. Rent for someone else's account is the wallet's outflow."""
+    if data[:1] not in (b"", b"\x00", b"\x01"):
+        effects.refusals.append(Refusal("solana-instruction", "associated-token RecoverNested is never signed"))
+        return
+    funder = accounts[0] if accounts else None
+    owner = accounts[2] if len(accounts) > 2 else None
+    if funder == wallet and owner != wallet:
+        token_program = accounts[5] if len(accounts) > 5 else None
+        rent = RENT_TOKEN_ACCOUNT if token_program == TOKEN_PROGRAM else RENT_TOKEN_2022_ACCOUNT_AT_MOST
+        effects.rent_for_others.append((owner, rent))
 
 
 def _u64(data: bytes, offset: int) -> int:
@@ -163,18 +219,23 @@ def _system(accounts: list[str | None], data: bytes, wallet: str, effects: Solan
     elif tag in (_SYS_ASSIGN, _SYS_ALLOCATE, _SYS_ASSIGN_WITH_SEED, _SYS_ALLOCATE_WITH_SEED):
         if first == wallet:
             effects.refusals.append(Refusal("solana-instruction", "assigning or allocating the wallet's own account is never signed"))
-    elif tag != _SYS_ADVANCE_NONCE:
+    elif tag == _SYS_ADVANCE_NONCE:
+        effects.advances_nonce = True
+    else:
         effects.refusals.append(Refusal("solana-instruction", f"system instruction {tag} is not one the signer signs"))
 
 
-def _token(accounts: list[str | None], data: bytes, wallet: str, effects: SolanaEffects) -> None:
+def _token(program: str, accounts: list[str | None], data: bytes, wallet: str, effects: SolanaEffects) -> None:
     if not data:
         raise MalformedSolanaTransaction("token instruction without data")
     tag = data[0]
     name = _TOKEN_NAMES.get(tag, f"extension instruction {tag}")
     if tag == 12:  # TransferChecked: source, mint, destination, authority; amount u64, decimals u8
         if len(accounts) > 3 and accounts[3] == wallet:
-            effects.token_transfers.append((accounts[1], _u64(data, 1)))
+            effects.token_transfers.append(TokenTransfer(accounts[1], accounts[2], _u64(data, 1), program))
+    elif tag in (_MINT_TO, _MINT_TO_CHECKED):  # mint, destination, authority
+        if len(accounts) > 2 and accounts[2] == wallet:
+            effects.mints_by_wallet += 1
     elif tag == 3:
         effects.refusals.append(Refusal("solana-token-transfer", "plain token Transfer does not name its mint; use TransferChecked"))
     elif tag == 9:  # CloseAccount: account, destination, owner: the rent goes to `destination`

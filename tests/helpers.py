@@ -7,6 +7,9 @@ import shutil
 import time
 from pathlib import Path
 
+from eth_utils import to_checksum_address
+
+from corral import contracts
 from corral.v1 import orchestrator_pb2 as pb
 
 
@@ -92,3 +95,22 @@ def refused_runtime_call(socket_path: Path, ticket, db, sender, suggestions, met
             await server.stop(None)
 
     return asyncio.run(scenario())
+
+
+class SwapMarket:
+    """Two test tokens (a 6-decimal stable and an 18-decimal token) in a Uniswap-V2 pool on the
+    stack's anvil, with liquidity."""
+
+    def __init__(self, stack) -> None:
+        w3, owner = stack.web3, stack.web3.eth.accounts[0]
+        self.stable = contracts.deploy(w3, "TestToken", "Test USD", "TUSD", 6)
+        self.token = contracts.deploy(w3, "TestToken", "Test Token", "TKN", 18)
+        self.erc20 = {a: contracts.at(w3, "TestToken", a) for a in (self.stable, self.token)}
+        router = contracts.at(w3, "UniswapV2Router02", stack.uniswap_router)
+        for address, amount in ((self.stable, 10_000_000_000), (self.token, 10**24)):
+            self.erc20[address].functions.mint(owner, amount).transact({"from": owner})
+            self.erc20[address].functions.approve(router.address, amount).transact({"from": owner})
+        router.functions.addLiquidity(self.stable, self.token, 10_000_000_000, 10**24).transact({"from": owner})
+
+    def balance(self, token: str, holder: str) -> int:
+        return self.erc20[token].functions.balanceOf(to_checksum_address(holder)).call()

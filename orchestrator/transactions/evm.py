@@ -27,6 +27,7 @@ from orchestrator.transactions.intents import Intents, check_common
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^0x([0-9a-fA-F]{2})*$")
+_WEI = re.compile(r"^[0-9]{1,77}$")  # ASCII digits only (str.isdigit() admits "²"); below 2^256
 
 
 class EvmSender:
@@ -119,13 +120,13 @@ class EvmSender:
         evm = request.evm
         if not _ADDRESS.match(evm.to_address):
             raise invalid(f"to_address {evm.to_address!r} must be a 0x-prefixed 20-byte hex address")
-        if not evm.value.isdigit():
-            raise invalid(f"value {evm.value!r} must be a non-negative integer string of wei")
+        if not _WEI.match(evm.value):
+            raise invalid(f"value {evm.value[:80]!r} must be a non-negative integer string of wei (digits 0-9)")
         if evm.data and not _HEX.match(evm.data):
             raise invalid("data must be 0x-prefixed hex with whole bytes")
         for name in ("max_fee_per_gas", "max_priority_fee_per_gas"):
-            if evm.HasField(name) and not getattr(evm, name).isdigit():
-                raise invalid(f"{name} must be a non-negative integer string of wei")
+            if evm.HasField(name) and not _WEI.match(getattr(evm, name)):
+                raise invalid(f"{name} must be a non-negative integer string of wei (digits 0-9); it can only lower the platform's fee")
         return chain, evm
 
     async def _sign_and_broadcast(self, chain: EvmChain, session: SessionRow, execution_id: int, tx: TransactionRow, evm) -> None:
@@ -133,21 +134,23 @@ class EvmSender:
         value = int(tx.value)
         async with self._nonce_locks[(chain.network, session.wallet_address.lower())]:
             try:
-                gas = evm.gas if evm.HasField("gas") else await chain.estimate_gas(session.wallet_address, tx.to_address, value, data)
+                gas = await chain.estimate_gas(session.wallet_address, tx.to_address, value, data)
             except SimulationFailed as exc:
                 raise precondition(str(exc)) from None
-            nonce = evm.nonce if evm.HasField("nonce") else await chain.pending_nonce(session.wallet_address)
+            # Nonce and fees are the platform's: an agent's nonce could stockpile a signature
+            # or replace another session's pending transaction, and its fees could pay the
+            # block producer. Its gas and fee values only ever lower the platform's.
+            nonce = await chain.pending_nonce(session.wallet_address)
             unsigned = signer_pb2.EvmUnsignedTransaction(
-                chain_id=chain.chain_id, nonce=nonce, to=tx.to_address, value=tx.value, data=data, gas=gas
+                chain_id=chain.chain_id, nonce=nonce, to=tx.to_address, value=tx.value, data=data, gas=_lower(gas, evm, "gas")
             )
             fees = await chain.fees()
             if fees.gas_price is not None:
-                unsigned.legacy.gas_price = str(fees.gas_price)
+                unsigned.legacy.gas_price = str(_lower(fees.gas_price, evm, "max_fee_per_gas"))
             else:
-                unsigned.eip1559.max_fee_per_gas = evm.max_fee_per_gas if evm.HasField("max_fee_per_gas") else str(fees.max_fee_per_gas)
-                unsigned.eip1559.max_priority_fee_per_gas = (
-                    evm.max_priority_fee_per_gas if evm.HasField("max_priority_fee_per_gas") else str(fees.max_priority_fee_per_gas)
-                )
+                max_fee = _lower(fees.max_fee_per_gas, evm, "max_fee_per_gas")
+                unsigned.eip1559.max_fee_per_gas = str(max_fee)
+                unsigned.eip1559.max_priority_fee_per_gas = str(min(max_fee, _lower(fees.max_priority_fee_per_gas, evm, "max_priority_fee_per_gas")))
             try:
                 signed = await self._signer.sign_evm_transaction(
                     signer_pb2.SignEvmTransactionRequest(
@@ -186,3 +189,8 @@ class EvmSender:
     def transaction_url(self, network: str, tx_hash: str) -> str | None:
         chain = self._chains.get(network)
         return chain.transaction_url(tx_hash) if chain else None
+
+
+def _lower(platform_value: int, request: runtime_pb2.EvmTransactionRequest, field: str) -> int:
+    """The platform's value, or the agent's where the agent asked for less."""
+    return min(platform_value, int(getattr(request, field))) if request.HasField(field) else platform_value

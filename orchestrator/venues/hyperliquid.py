@@ -36,6 +36,7 @@ SIGNATURE_CHAIN_ID = "0x66eee"
 MARKETS_TTL_SECONDS = 300.0
 AGENTS_TTL_SECONDS = 60.0
 LIQUIDATIONS_DEFAULT_MS = 30 * 24 * 3600 * 1000
+ACTION_TTL_MS = 60_000  # an L1 action's expiresAfter, from its nonce
 
 SIDES = {runtime_pb2.ORDER_SIDE_BUY: "buy", runtime_pb2.ORDER_SIDE_SELL: "sell"}
 TRIGGER_KINDS = {runtime_pb2.HYPERLIQUID_ORDER_TYPE_STOP: "sl", runtime_pb2.HYPERLIQUID_ORDER_TYPE_TAKE_PROFIT: "tp"}
@@ -353,8 +354,12 @@ class HyperliquidVenue:
     async def _post_l1(self, session: SessionRow, execution_id: int | None, action: dict) -> dict:
         wallet = await self.signing_wallet(session.wallet_address)
         nonce = await self._nonce()
-        signature = await self._sign(session, execution_id, wallet, action, nonce)
-        answer = await self._http.post_json("/exchange", {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None})
+        # The venue takes a nonce up to two days old: the expiry makes the signature worthless
+        # soon after it is made (the signer refuses L1 actions without one).
+        expires = nonce + ACTION_TTL_MS
+        signature = await self._sign(session, execution_id, wallet, action, nonce, expires)
+        answer = await self._http.post_json("/exchange", {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None,
+                                                          "expiresAfter": expires})
         return self._check(answer)
 
     @staticmethod
@@ -364,11 +369,14 @@ class HyperliquidVenue:
             raise precondition(f"hyperliquid: {said}")
         return answer
 
-    async def _sign(self, session: SessionRow, execution_id: int | None, wallet: str, action: dict, nonce: int) -> dict:
+    async def _sign(self, session: SessionRow, execution_id: int | None, wallet: str, action: dict, nonce: int,
+                    expires_after: int | None = None) -> dict:
         request = signer_pb2.SignHyperliquidActionRequest(
             wallet_address=wallet, action_json=json.dumps(action), nonce=nonce, mainnet=self.config.mainnet,
             context=signer_pb2.SigningContext(session_id=session.id, execution_id=execution_id or 0),
         )
+        if expires_after is not None:
+            request.expires_after = expires_after
         try:
             signed = await self._signer.sign_hyperliquid_action(request)
         except grpc.aio.AioRpcError as exc:

@@ -1,7 +1,8 @@
 """Polymarket for sessions: Circuit's `platforms.polymarket` calls.
 
 - `market_order`: a fill-or-kill CLOB order priced from the book, built as py-clob-client
-  builds one (its market-price walk and rounding per tick size), signed by the signer as the
+  builds one (its market-price walk and rounding per tick size) but with an expiry
+  (`order_ttl_seconds`: the signer signs no order that never expires), signed by the signer as the
   CTF Exchange's EIP-712 Order, and posted with the CLOB's HMAC (L2) headers. The API
   credentials behind those headers are derived once per wallet with an L1 (ClobAuth)
   signature, also from the signer, and kept in memory only.
@@ -130,9 +131,10 @@ class PolymarketVenue:
         if maker_amount <= 0 or taker_amount <= 0:
             raise invalid(f"polymarket: order too small ({size} at {price})")
         wallet = session.wallet_address
+        expiration = str(int(time.time()) + self.config.order_ttl_seconds)
         order = signer_pb2.PolymarketOrder(
             salt=str(secrets.randbelow(2**32)), maker=wallet, signer=wallet, taker=ZERO_ADDRESS, token_id=token,
-            maker_amount=str(maker_amount), taker_amount=str(taker_amount), expiration="0", nonce="0",
+            maker_amount=str(maker_amount), taker_amount=str(taker_amount), expiration=expiration, nonce="0",
             fee_rate_bps=str(int(fee.get("base_fee", 0))), side=0 if side == "BUY" else 1, signature_type=0,
         )
         exchange = self.config.neg_risk_exchange_address if neg_risk.get("neg_risk") else self.config.exchange_address
@@ -145,7 +147,7 @@ class PolymarketVenue:
             raise signer_refusal(exc) from None
         fields = {
             "salt": int(order.salt), "maker": order.maker, "signer": order.signer, "taker": order.taker, "tokenId": token,
-            "makerAmount": order.maker_amount, "takerAmount": order.taker_amount, "expiration": "0", "nonce": "0",
+            "makerAmount": order.maker_amount, "takerAmount": order.taker_amount, "expiration": expiration, "nonce": "0",
             "feeRateBps": order.fee_rate_bps, "side": side, "signatureType": 0, "signature": signed.signature,
         }
         try:

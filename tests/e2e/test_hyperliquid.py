@@ -26,8 +26,9 @@ from tests.standins.hyperliquid import HyperliquidStandIn
 
 VENUER = REPO_ROOT / "tests" / "agents" / "venuer"
 USDC = 10**8  # Circuit counts Hyperliquid USDC in 8 decimals
-POLICY = {"mainnet": True, "assets": {"BTC": 0, "ETH": 1, "PURR/USDC": 10000}, "max_notional_per_order": "5000",
-          "max_leverage": 10}
+POLICY = {"mainnet": True, "max_notional_per_order": "5000", "max_leverage": 10, "assets": {
+    "BTC": {"index": 0, "max_size": "1", "reference_price": "60000"}, "ETH": {"index": 1, "max_size": "10", "reference_price": "3000"},
+    "PURR/USDC": {"index": 10000, "max_size": "100000", "reference_price": "0.2"}}}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,8 @@ def signed_by(request: dict, mainnet: bool = True) -> str:
     if hyperliquid.is_user_signed(action):
         typed = hyperliquid.user_signed_typed_data(action)
     else:
-        typed = hyperliquid.typed_data(hyperliquid.action_hash(action, request.get("vaultAddress"), request["nonce"], None), mainnet)
+        digest = hyperliquid.action_hash(action, request.get("vaultAddress"), request["nonce"], request.get("expiresAfter"))
+        typed = hyperliquid.typed_data(digest, mainnet)
     return Account.recover_message(encode_typed_data(full_message=typed), vrs=vrs)
 
 
@@ -155,7 +157,7 @@ def test_an_api_wallet_trades_for_a_master_whose_key_never_signs(stack, venue, a
     [posted] = venue.exchange_requests[posted_before:]
     assert signed_by(posted) == api_wallet
     assert [(p["coin"], D(p["size"])) for p in positions["data"]] == [("ETH", D("0.1"))]  # on the master's account
-    assert transfer["success"] is False and "no Hyperliquid policy" in transfer["error"]
+    assert transfer["success"] is False and "no hyperliquid section" in transfer["error"]
     assert len(venue.exchange_requests) == posted_before + 1
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
 

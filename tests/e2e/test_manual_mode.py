@@ -41,7 +41,7 @@ def agent_id(stack, agent_image) -> int:
 
 def manual_session(stack: DevStack, agent_id: int, **settings) -> tuple[str, int]:
     wallet = stack.create_wallet()
-    stack.set_policy(wallet, {"allowed_chain_ids": [31337], "allow_eip191": True})
+    stack.set_policy(wallet, {"allowed_chain_ids": [31337], "eip191": {}})
     stack.fund(wallet, 10**18)
     session = stack.api.StartSession(pb.StartSessionRequest(
         agent_id=agent_id, wallet_address=wallet, execution_mode=common_pb2.EXECUTION_MODE_MANUAL, settings=settings,

@@ -8,67 +8,27 @@ redemption is a real `redeemPositions` transaction on a Conditional Tokens contr
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 
-from corral import contracts
 from corral.devstack import DevStack
 from corral.v1 import common_pb2, signer_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from signer import polymarket
 from tests.conftest import REPO_ROOT
 from tests.helpers import agent_from_template, venuer_results
-from tests.standins.polymarket import Market, PolymarketStandIn
+from tests.standins.polymarket import PolymarketChain, PolymarketStandIn
 
 VENUER = REPO_ROOT / "tests" / "agents" / "venuer"
 EXCHANGE = "0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E"
 NEG_RISK_EXCHANGE = "0xC5d563A36AE78145C45a50134d48A1215220f80a"
 USDC = 10**6
-ZERO32 = b"\x00" * 32
 ALLOCATION = 100 * USDC
 CAP = 50 * USDC
-
-
-class Chain:
-    """USDC and Conditional Tokens on anvil, two binary markets: A resolved YES, B open."""
-
-    def __init__(self, stack: DevStack) -> None:
-        w3 = self.web3 = stack.web3
-        self.deployer, self.oracle, self.maker = w3.eth.accounts[0], w3.eth.accounts[1], w3.eth.accounts[2]
-        self.usdc = contracts.at(w3, "TestToken", contracts.deploy(w3, "TestToken", "USD Coin", "USDC", 6))
-        self.ctf = contracts.at(w3, "ConditionalTokens", contracts.deploy(w3, "ConditionalTokens"))
-        self.resolved, self.open = self.market("Will it rain?"), self.market("Will it snow?")
-
-    def transact(self, function, sender: str) -> None:
-        receipt = self.web3.eth.wait_for_transaction_receipt(function.transact({"from": sender}), timeout=30)
-        assert receipt.status == 1
-
-    def market(self, question: str) -> Market:
-        question_id = Web3.keccak(text=question)
-        self.transact(self.ctf.functions.prepareCondition(self.oracle, question_id, 2), self.deployer)
-        condition = self.ctf.functions.getConditionId(self.oracle, question_id, 2).call()
-        tokens = tuple(self.ctf.functions.getPositionId(self.usdc.address, self.ctf.functions.getCollectionId(ZERO32, condition, i).call()).call()
-                       for i in (1, 2))
-        return Market(condition_id="0x" + condition.hex(), question_id="0x" + question_id.hex(), question=question, token_ids=tokens)
-
-    def give_outcome_tokens(self, market: Market, to: str, shares: int) -> None:
-        """A market maker splits collateral into YES and NO and hands YES shares over."""
-        self.transact(self.usdc.functions.mint(self.maker, shares), self.deployer)
-        self.transact(self.usdc.functions.approve(self.ctf.address, shares), self.maker)
-        self.transact(self.ctf.functions.splitPosition(self.usdc.address, ZERO32, market.condition_id, [1, 2], shares), self.maker)
-        self.transact(self.ctf.functions.safeTransferFrom(self.maker, Web3.to_checksum_address(to), market.token_ids[0], shares, b""), self.maker)
-
-    def resolve_yes(self, market: Market) -> None:
-        self.transact(self.ctf.functions.reportPayouts(market.question_id, [1, 0]), self.oracle)
-
-    def usdc_of(self, owner: str) -> int:
-        return self.usdc.functions.balanceOf(Web3.to_checksum_address(owner)).call()
-
-    def shares_of(self, owner: str, token: int) -> int:
-        return self.ctf.functions.balanceOf(Web3.to_checksum_address(owner), token).call()
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +39,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chain(stack):
-    return Chain(stack)
+    return PolymarketChain(stack)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +65,8 @@ def wallet(stack, chain, venue):
     stack.set_policy(address, {
         "allowed_chain_ids": [31337], "max_native_value_per_tx": "0",
         "contracts": [{"address": chain.ctf.address, "selectors": ["0x" + polymarket_redeem_selector()]}],
-        "polymarket": {"exchanges": [{"chain_id": 31337, "address": EXCHANGE}], "max_collateral_per_order": str(CAP)},
+        "polymarket": {"exchanges": [{"chain_id": 31337, "address": EXCHANGE}], "max_collateral_per_order": str(CAP),
+                       "max_shares_per_order": str(200 * USDC)},
     })
     stack.fund(address, 10**18)
     chain.transact(chain.usdc.functions.mint(Web3.to_checksum_address(address), ALLOCATION), chain.deployer)
@@ -156,14 +117,16 @@ def test_orders_positions_and_redemptions_in_auto_mode(stack, agent_image, tmp_p
     first = venue.orders[0]
     assert list(first) == ["order", "owner", "orderType"] and first["orderType"] == "FOK"
     order = first["order"]
-    assert {k: v for k, v in order.items() if k not in ("salt", "signature")} == {
+    assert {k: v for k, v in order.items() if k not in ("salt", "signature", "expiration")} == {
         "maker": wallet, "signer": wallet, "taker": "0x" + "00" * 20, "tokenId": open_yes, "makerAmount": "20000000",
-        "takerAmount": "40000000", "expiration": "0", "nonce": "0", "feeRateBps": "0", "side": "BUY", "signatureType": 0}
+        "takerAmount": "40000000", "nonce": "0", "feeRateBps": "0", "side": "BUY", "signatureType": 0}
+    # Unlike py-clob-client's market orders (expiration 0: never), a signed order here expires soon.
+    assert time.time() < int(order["expiration"]) <= time.time() + 120
     signed = polymarket.parse(signer_pb2.SignPolymarketOrderRequest(
         chain_id=31337, exchange_address=EXCHANGE, order=signer_pb2.PolymarketOrder(
             salt=str(order["salt"]), maker=order["maker"], signer=order["signer"], taker=order["taker"], token_id=order["tokenId"],
-            maker_amount=order["makerAmount"], taker_amount=order["takerAmount"], expiration="0", nonce="0", fee_rate_bps="0",
-            side=0, signature_type=0)))
+            maker_amount=order["makerAmount"], taker_amount=order["takerAmount"], expiration=order["expiration"], nonce="0",
+            fee_rate_bps="0", side=0, signature_type=0)))
     assert Account.recover_message(encode_typed_data(full_message=signed.typed_data()), signature=order["signature"]) == wallet
     assert over_cap["success"] is False and "polymarket-collateral" in over_cap["error"]
 

@@ -18,8 +18,8 @@ def test_messages_are_signed_within_the_policy(stack, agent_image, tmp_path):
     wallet = stack.create_wallet(31337)
     stack.fund(wallet, 10**16)
     stack.set_policy(wallet, {
-        "allowed_chain_ids": [31337], "allow_eip191": True,
-        "eip712_domains": [{"name": "Corral Exchange", "chain_id": 31337, "verifying_contract": "0x" + "cc" * 20}],
+        "allowed_chain_ids": [31337], "eip191": {},
+        "eip712": [{"name": "Corral Exchange", "chain_id": 31337, "verifying_contract": "0x" + "cc" * 20, "primary_types": ["Order"]}],
     })
     _, session = start_session(stack, agent_image(AGENTS_DIR / "messenger"), wallet)
     run = wait_for(lambda: finished(stack, session.id), what="the messenger's run")[0]

@@ -12,33 +12,16 @@ from pathlib import Path
 import pytest
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
-from corral import contracts
 from corral.devstack import DevStack
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from tests.conftest import REPO_ROOT
-from tests.helpers import agent_from_template, finished, log_lines, wait_for, wait_until_idle
+from tests.helpers import SwapMarket, agent_from_template, finished, log_lines, wait_for, wait_until_idle
 
 DCA = REPO_ROOT / "tests" / "agents" / "dca"
 TOKENER = REPO_ROOT / "tests" / "agents" / "tokener"
 SWAP_SELECTOR = "0x" + function_signature_to_4byte_selector("swapExactTokensForTokens(uint256,uint256,address[],address,uint256)").hex()
 PER_RUN, DCA_ALLOCATION, HOLDER_ALLOCATION, MINTED = 100_000, 500_000, 300_000, 1_000_000
-
-
-class Market:
-    def __init__(self, stack: DevStack) -> None:
-        w3, owner = stack.web3, stack.web3.eth.accounts[0]
-        self.stable = contracts.deploy(w3, "TestToken", "Test USD", "TUSD", 6)
-        self.token = contracts.deploy(w3, "TestToken", "Test Token", "TKN", 18)
-        self.erc20 = {a: contracts.at(w3, "TestToken", a) for a in (self.stable, self.token)}
-        router = contracts.at(w3, "UniswapV2Router02", stack.uniswap_router)
-        for address, amount in ((self.stable, 10_000_000_000), (self.token, 10**24)):
-            self.erc20[address].functions.mint(owner, amount).transact({"from": owner})
-            self.erc20[address].functions.approve(router.address, amount).transact({"from": owner})
-        router.functions.addLiquidity(self.stable, self.token, 10_000_000_000, 10**24).transact({"from": owner})
-
-    def balance(self, token: str, holder: str) -> int:
-        return self.erc20[token].functions.balanceOf(to_checksum_address(holder)).call()
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +34,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def market(stack):
-    return Market(stack)
+    return SwapMarket(stack)
 
 
 def agent(stack, agent_image, tmp_path, template: Path, name: str, **fields) -> int:

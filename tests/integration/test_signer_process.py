@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 
 import grpc
 import pytest
 from eth_account import Account
 
-from corral.devstack import DevStack
+from corral.devstack import CORRAL_COMMAND, DevStack
 from corral.v1 import signer_pb2, signer_pb2_grpc
 
 
@@ -46,6 +47,10 @@ def transfer(wallet: str, chain_id: int, nonce: int = 0) -> signer_pb2.SignEvmTr
         ),
         context=signer_pb2.SigningContext(request_id=f"test-{chain_id}-{nonce}", session_id=7, execution_id=9),
     )
+
+
+# What one `transfer` may cost the wallet: its value and its fee at the most (gas x max fee).
+COST = 1000 + 21_000 * 2_000_000_000
 
 
 def audit_entries(signer: DevStack) -> list[dict]:
@@ -121,23 +126,24 @@ def test_halt_refuses_everything_until_resume(signer, stub, wallet):
     signer.corral(*home, "halt")
     try:
         with pytest.raises(grpc.RpcError) as refused:
-            stub.SignEvmTransaction(transfer(wallet, 31337, nonce=40))
+            stub.SignEvmTransaction(transfer(wallet, 31337, nonce=2))
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED and "halted" in refused.value.details()
         assert audit_entries(signer)[-1]["rule"] == "halted"
     finally:
         signer.corral(*home, "resume")
-    assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=41)).raw_transaction
+    assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=2)).raw_transaction
 
 
 def test_spend_cap_holds_across_a_signer_restart(signer, tmp_path):
     wallet = signer.create_wallet(31337)
-    signer.set_policy(wallet, {"allowed_chain_ids": [31337], "spend_caps": [{"chain_id": 31337, "asset": "native", "amount": "2500"}]})
+    cap = 2 * COST + COST // 2
+    signer.set_policy(wallet, {"allowed_chain_ids": [31337], "spend_caps": [{"chain_id": 31337, "asset": "native", "amount": str(cap)}]})
     channel = grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}")
     stub = signer_pb2_grpc.SignerServiceStub(channel)
-    assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=0)).raw_transaction  # 1000
-    assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=1)).raw_transaction  # 2000
+    assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=0)).raw_transaction  # 1 x COST
+    assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=1)).raw_transaction  # 2 x COST
     with pytest.raises(grpc.RpcError) as over:
-        stub.SignEvmTransaction(transfer(wallet, 31337, nonce=2))  # 3000 > 2500
+        stub.SignEvmTransaction(transfer(wallet, 31337, nonce=2))  # 3 x COST > 2.5 x COST
     assert "spend-cap" in over.value.details()
     channel.close()
 
@@ -185,7 +191,7 @@ def test_owner_export_reencrypts_to_a_new_passphrase(signer, wallet, tmp_path):
 
 def test_session_budget_survives_a_signer_restart(signer, tmp_path):
     wallet = signer.create_wallet(31337)
-    signer.set_policy(wallet, {"allowed_chain_ids": [31337], "session_budgets": [{"chain_id": 31337, "max_amount": "5000"}]})
+    signer.set_policy(wallet, {"allowed_chain_ids": [31337], "session_budgets": [{"chain_id": 31337, "max_amount": str(5 * COST)}]})
 
     def stub_now():
         return signer_pb2_grpc.SignerServiceStub(grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}"))
@@ -199,16 +205,45 @@ def test_session_budget_survives_a_signer_restart(signer, tmp_path):
         stub_now().SignEvmTransaction(for_session(0))
     assert "no native budget opened" in unopened.value.details()
     with pytest.raises(grpc.RpcError) as too_big:
-        stub_now().OpenSessionBudget(signer_pb2.OpenSessionBudgetRequest(wallet_address=wallet, session_id=77, chain_id=31337, asset="native", amount="6000"))
+        stub_now().OpenSessionBudget(signer_pb2.OpenSessionBudgetRequest(wallet_address=wallet, session_id=77, chain_id=31337, asset="native",
+                                                                         amount=str(6 * COST)))
     assert too_big.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    opened = stub_now().OpenSessionBudget(signer_pb2.OpenSessionBudgetRequest(wallet_address=wallet, session_id=77, chain_id=31337, asset="native", amount="1500"))
+    budget = COST + COST // 2
+    opened = stub_now().OpenSessionBudget(signer_pb2.OpenSessionBudgetRequest(wallet_address=wallet, session_id=77, chain_id=31337, asset="native",
+                                                                              amount=str(budget)))
     assert opened.opened
-    assert stub_now().SignEvmTransaction(for_session(1)).raw_transaction  # 1000 of 1500
+    assert stub_now().SignEvmTransaction(for_session(1)).raw_transaction  # 1 x COST of 1.5
 
     process = signer.processes.pop("signer")
     process.terminate()
     process.wait(timeout=10)
     signer.start_signer()
     with pytest.raises(grpc.RpcError) as over:
-        stub_now().SignEvmTransaction(for_session(2))  # 2000 > 1500, counted from the audit log
-    assert "session-budget" in over.value.details() and "over its budget 1500" in over.value.details()
+        stub_now().SignEvmTransaction(for_session(2))  # 2 x COST > 1.5, counted from the audit log
+    assert "session-budget" in over.value.details() and f"over its budget {budget}" in over.value.details()
+
+
+def test_a_second_signer_on_the_same_home_refuses_to_start(signer, stub, wallet):
+    """Two signers on one home would each count spends in a ledger of their own: every cap
+    would hold twice. The second one exits; the first one keeps signing."""
+    second = subprocess.run([*CORRAL_COMMAND, "signer", "--home", str(signer.signer_home), "--passphrase-file",
+                             str(signer.passphrase_file), "serve"], cwd=signer.home, capture_output=True, text=True, timeout=60)
+    assert second.returncode != 0 and "another signer is serving" in second.stderr
+    assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=3)).raw_transaction
+
+
+def test_nested_json_is_refused_and_the_signer_lives_on(signer, stub, wallet):
+    """Typed data or a Hyperliquid action nested deep enough (a few hundred KB) overflowed the C
+    stack of json.loads and killed the signer; deep nesting is refused as malformed before it is
+    parsed, audited, and the next request is served."""
+    deep = "[" * 30_000 + "]" * 30_000
+    for call, request in [
+        (stub.SignEvmMessage, signer_pb2.SignEvmMessageRequest(wallet_address=wallet, eip712=signer_pb2.Eip712Message(typed_data_json=deep))),
+        (stub.SignHyperliquidAction, signer_pb2.SignHyperliquidActionRequest(wallet_address=wallet, action_json=deep, nonce=1)),
+    ]:
+        with pytest.raises(grpc.RpcError) as refused:
+            call(request)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "deeper than" in refused.value.details()
+        assert audit_entries(signer)[-1]["rule"] == "malformed-request"
+    assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=4)).raw_transaction
+    assert signer.processes["signer"].poll() is None

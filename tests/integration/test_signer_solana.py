@@ -107,7 +107,7 @@ def test_signed_transfer_executes_on_the_devchain(stack, chain, version):
     assert received == SOL // 4
     assert left == 2 * SOL - SOL // 4 - 5000  # the fee, one signature
     allowed = [e for e in audit_lines(stack) if e["action"] == "sign_solana_transaction" and e.get("signature") == signed.signature]
-    assert allowed and allowed[0]["decision"] == "allow" and allowed[0]["spends"] == [["solana", "native", str(SOL // 4)]]
+    assert allowed and allowed[0]["decision"] == "allow" and allowed[0]["spends"] == [["solana", "native", str(SOL // 4 + 5000)]]  # with the fee
 
 
 def test_over_the_cap_is_not_signed_and_nothing_moves(stack, chain):

@@ -6,6 +6,7 @@ audit log says which rule refused it; malformed requests get a clear error."""
 from __future__ import annotations
 
 import json
+import time
 
 import grpc
 import pytest
@@ -23,8 +24,10 @@ EXCHANGE = "0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E"
 def wallet(signer_only: DevStack) -> str:
     address = signer_only.create_wallet()
     signer_only.set_policy(address, {"allowed_chain_ids": [31337], "hyperliquid": {
-        "mainnet": False, "assets": {"BTC": 0, "ETH": 1}, "max_notional_per_order": "5000"}, "polymarket": {
-        "exchanges": [{"chain_id": 137, "address": EXCHANGE}], "max_collateral_per_order": "25000000"}})
+        "mainnet": False, "max_notional_per_order": "5000", "assets": {
+            "BTC": {"index": 0, "max_size": "1", "reference_price": "60000"}, "ETH": {"index": 1, "max_size": "10", "reference_price": "2000"}}},
+        "polymarket": {"exchanges": [{"chain_id": 137, "address": EXCHANGE}], "max_collateral_per_order": "25000000",
+                       "max_shares_per_order": "100000000"}})
     return address
 
 
@@ -33,10 +36,15 @@ def order_action(sz: str, asset: int = 1) -> str:
         {"a": asset, "b": True, "p": "2500.5", "s": sz, "r": False, "t": {"limit": {"tif": "Ioc"}}}]})
 
 
-def sign(stack: DevStack, wallet: str, action_json: str, **fields) -> signer_pb2.SignHyperliquidActionResponse:
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def sign(stack: DevStack, wallet: str, action_json: str, nonce: int | None = None, **fields) -> signer_pb2.SignHyperliquidActionResponse:
+    nonce = nonce or now_ms()
     with grpc.insecure_channel(f"unix:{stack.signer_home / 'signer.sock'}") as channel:
         return signer_pb2_grpc.SignerServiceStub(channel).SignHyperliquidAction(signer_pb2.SignHyperliquidActionRequest(
-            wallet_address=wallet, action_json=action_json, nonce=1_700_000_000_123, mainnet=False, **fields))
+            wallet_address=wallet, action_json=action_json, nonce=nonce, mainnet=False, **{"expires_after": nonce + 60_000, **fields}))
 
 
 def last_audit(stack: DevStack) -> dict:
@@ -45,8 +53,9 @@ def last_audit(stack: DevStack) -> dict:
 
 def test_an_allowed_order_is_signed_as_the_venue_verifies_it(signer_only, wallet):
     action = order_action("1.5")  # 3,750.75 USD
-    signed = sign(signer_only, wallet, action)
-    digest = hyperliquid.action_hash(json.loads(action), None, 1_700_000_000_123, None)
+    nonce = now_ms()
+    signed = sign(signer_only, wallet, action, nonce)
+    digest = hyperliquid.action_hash(json.loads(action), None, nonce, nonce + 60_000)
     assert signed.action_hash == "0x" + digest.hex()
     signature = bytes.fromhex(signed.r[2:] + signed.s[2:]) + bytes([signed.v])
     message = encode_typed_data(full_message=hyperliquid.typed_data(digest, mainnet=False))
@@ -70,7 +79,7 @@ def test_what_the_policy_refuses_is_never_signed(signer_only, wallet, action, ru
 def test_the_other_network_is_refused(signer_only, wallet):
     with grpc.insecure_channel(f"unix:{signer_only.signer_home / 'signer.sock'}") as channel, pytest.raises(grpc.RpcError) as denied:
         signer_pb2_grpc.SignerServiceStub(channel).SignHyperliquidAction(signer_pb2.SignHyperliquidActionRequest(
-            wallet_address=wallet, action_json=order_action("0.1"), nonce=1, mainnet=True))
+            wallet_address=wallet, action_json=order_action("0.1"), nonce=now_ms(), expires_after=now_ms() + 60_000, mainnet=True))
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "hyperliquid-chain" in denied.value.details()
 
 
@@ -80,7 +89,7 @@ def test_the_other_network_is_refused(signer_only, wallet):
     ({"action_json": order_action("1"), "wallet_address": "0x" + "33" * 20}, grpc.StatusCode.NOT_FOUND, "holds no Ethereum key"),
 ])
 def test_malformed_requests_get_clear_errors(signer_only, wallet, fields, code, fragment):
-    request = {"wallet_address": wallet, "nonce": 1, "mainnet": False, **fields}
+    request = {"wallet_address": wallet, "nonce": now_ms(), "mainnet": False, **fields}
     with grpc.insecure_channel(f"unix:{signer_only.signer_home / 'signer.sock'}") as channel, pytest.raises(grpc.RpcError) as refused:
         signer_pb2_grpc.SignerServiceStub(channel).SignHyperliquidAction(signer_pb2.SignHyperliquidActionRequest(**request))
     assert refused.value.code() == code and fragment in refused.value.details(), refused.value.details()
@@ -88,7 +97,8 @@ def test_malformed_requests_get_clear_errors(signer_only, wallet, fields, code, 
 
 def polymarket_order(wallet: str, usdc: str) -> signer_pb2.SignPolymarketOrderRequest:
     order = signer_pb2.PolymarketOrder(salt="7", maker=wallet, signer=wallet, taker="0x" + "00" * 20, token_id="4242", maker_amount=usdc,
-                                       taker_amount="40000000", expiration="0", nonce="0", fee_rate_bps="0", side=0, signature_type=0)
+                                       taker_amount="40000000", expiration=str(int(time.time()) + 120), nonce="0", fee_rate_bps="0",
+                                       side=0, signature_type=0)
     return signer_pb2.SignPolymarketOrderRequest(wallet_address=wallet, chain_id=137, exchange_address=EXCHANGE, order=order)
 
 
@@ -112,18 +122,19 @@ def class_transfer(nonce: int, chain: str = "Testnet") -> str:
 
 
 def test_spot_perp_transfers_are_signed_only_for_a_wallet_that_opted_in(signer_only, wallet):
+    nonce = now_ms()
     with pytest.raises(grpc.RpcError) as denied:
-        sign(signer_only, wallet, class_transfer(1_700_000_000_123))
+        sign(signer_only, wallet, class_transfer(nonce), nonce)
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "class_transfers" in denied.value.details()
     opted_in = signer_only.create_wallet()
     signer_only.set_policy(opted_in, {"hyperliquid": {"mainnet": False, "max_notional_per_order": "0", "class_transfers": True}})
-    signed = sign(signer_only, opted_in, class_transfer(1_700_000_000_123))
-    typed = hyperliquid.user_signed_typed_data(json.loads(class_transfer(1_700_000_000_123)))
+    signed = sign(signer_only, opted_in, class_transfer(nonce), nonce)
+    typed = hyperliquid.user_signed_typed_data(json.loads(class_transfer(nonce)))
     signature = bytes.fromhex(signed.r[2:] + signed.s[2:]) + bytes([signed.v])
     assert Account.recover_message(encode_typed_data(full_message=typed), signature=signature) == opted_in
     # What the signature covers names the chain: a mainnet transfer is refused to a testnet wallet.
     with pytest.raises(grpc.RpcError) as other_chain:
-        sign(signer_only, opted_in, class_transfer(1_700_000_000_123, chain="Mainnet"))
+        sign(signer_only, opted_in, class_transfer(nonce, chain="Mainnet"), nonce)
     assert "hyperliquid-chain" in other_chain.value.details()
     # The action's nonce is the request's: anything else is malformed, not signed.
     with pytest.raises(grpc.RpcError) as mismatched:

@@ -40,9 +40,11 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from web3 import Web3
 
+from corral import contracts
 from signer.polymarket import BUY, SELL, PolymarketOrder
 
 UNIT = 10**6  # USDC and outcome shares both have 6 decimals
+ZERO32 = b"\x00" * 32
 ZERO_ADDRESS = "0x" + "00" * 20
 ORDER_TYPES = ("FOK", "FAK", "GTC", "GTD")
 
@@ -503,3 +505,43 @@ async def _refusals(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     except _Refused as refused:
         return web.json_response(refused.body, status=refused.status)
+
+
+class PolymarketChain:
+    """USDC and Conditional Tokens on a dev stack's anvil, for the stand-in to read: two binary
+    markets, one to be resolved YES by the tests, one left open."""
+
+    def __init__(self, stack) -> None:
+        w3 = self.web3 = stack.web3
+        self.deployer, self.oracle, self.maker = w3.eth.accounts[0], w3.eth.accounts[1], w3.eth.accounts[2]
+        self.usdc = contracts.at(w3, "TestToken", contracts.deploy(w3, "TestToken", "USD Coin", "USDC", 6))
+        self.ctf = contracts.at(w3, "ConditionalTokens", contracts.deploy(w3, "ConditionalTokens"))
+        self.resolved, self.open = self.market("Will it rain?"), self.market("Will it snow?")
+
+    def transact(self, function, sender: str) -> None:
+        receipt = self.web3.eth.wait_for_transaction_receipt(function.transact({"from": sender}), timeout=30)
+        assert receipt.status == 1
+
+    def market(self, question: str) -> Market:
+        question_id = Web3.keccak(text=question)
+        self.transact(self.ctf.functions.prepareCondition(self.oracle, question_id, 2), self.deployer)
+        condition = self.ctf.functions.getConditionId(self.oracle, question_id, 2).call()
+        tokens = tuple(self.ctf.functions.getPositionId(self.usdc.address, self.ctf.functions.getCollectionId(ZERO32, condition, i).call()).call()
+                       for i in (1, 2))
+        return Market(condition_id="0x" + condition.hex(), question_id="0x" + question_id.hex(), question=question, token_ids=tokens)
+
+    def give_outcome_tokens(self, market: Market, to: str, shares: int) -> None:
+        """A market maker splits collateral into YES and NO and hands YES shares over."""
+        self.transact(self.usdc.functions.mint(self.maker, shares), self.deployer)
+        self.transact(self.usdc.functions.approve(self.ctf.address, shares), self.maker)
+        self.transact(self.ctf.functions.splitPosition(self.usdc.address, ZERO32, market.condition_id, [1, 2], shares), self.maker)
+        self.transact(self.ctf.functions.safeTransferFrom(self.maker, Web3.to_checksum_address(to), market.token_ids[0], shares, b""), self.maker)
+
+    def resolve_yes(self, market: Market) -> None:
+        self.transact(self.ctf.functions.reportPayouts(market.question_id, [1, 0]), self.oracle)
+
+    def usdc_of(self, owner: str) -> int:
+        return self.usdc.functions.balanceOf(Web3.to_checksum_address(owner)).call()
+
+    def shares_of(self, owner: str, token: int) -> int:
+        return self.ctf.functions.balanceOf(Web3.to_checksum_address(owner), token).call()

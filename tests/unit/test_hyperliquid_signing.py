@@ -12,7 +12,7 @@ from eth_account.messages import encode_typed_data
 from eth_keys import keys
 
 from signer import hyperliquid
-from signer.policy import HyperliquidPolicy, WalletPolicy, decide_hyperliquid_action
+from signer.policy import HyperliquidPolicy, SpendLedger, WalletPolicy, decide_hyperliquid_action
 
 KEY = keys.PrivateKey(bytes.fromhex("0123456789012345678901234567890123456789012345678901234567890123"))
 VAULT = "0x1719884eb866cb12b2287399b15f7db5e7d775ea"
@@ -62,19 +62,26 @@ def test_the_expiry_is_part_of_what_is_signed():
 
 
 CLASS_TRANSFER = {"type": "usdClassTransfer", "hyperliquidChain": "Mainnet", "signatureChainId": "0x66eee", "amount": "12.5",
-                  "toPerp": True, "nonce": 1700000000000}
+                  "toPerp": True, "nonce": 1700000000000}  # NOW in milliseconds
 
-POLICY = WalletPolicy(hyperliquid=HyperliquidPolicy(mainnet=True, assets={"BTC": 0, "ETH": 1}, max_notional_per_order="10000",
-                                                    max_leverage=5))
+NOW = 1_700_000_000.0
+ASSETS = {"BTC": {"index": 0, "max_size": "5", "reference_price": "50000"},
+          "ETH": {"index": 1, "max_size": "200", "reference_price": "50"}}
+POLICY = WalletPolicy(hyperliquid=HyperliquidPolicy(mainnet=True, assets=ASSETS, max_notional_per_order="10000", max_leverage=5))
 
 
-def decide(action: dict, mainnet: bool = True, policy: WalletPolicy | None = POLICY):
-    return decide_hyperliquid_action(policy, hyperliquid.decode(action), mainnet)
+def decide(action: dict, mainnet: bool = True, policy: WalletPolicy | None = POLICY, nonce: int = int(NOW * 1000), ledger=None,
+           expires_after: int | None = int(NOW * 1000) + 60_000):
+    return decide_hyperliquid_action(policy, "0x" + "11" * 20, hyperliquid.decode(action), mainnet, nonce, ledger or SpendLedger(), NOW,
+                                     expires_after=expires_after)
 
 
 @pytest.mark.parametrize("action, mainnet, rule", [
     (order(), True, "hyperliquid"),                                   # 100 x 100 = 10,000: at the cap
     (order(px="100", sz="100.01"), True, "hyperliquid-notional"),
+    (order(px="0.01", sz="200"), True, "hyperliquid"),                # at the reference price 50: 10,000
+    (order(px="0.01", sz="200.1"), True, "hyperliquid-size"),        # over ETH's max_size
+    (order(asset=0, px="0.01", sz="1"), True, "hyperliquid-notional"),  # a BTC sold at 0.01 is worth 50,000
     (order(asset=7), True, "hyperliquid-asset"),
     (order(), False, "hyperliquid-chain"),
     ({"type": "withdraw3", "destination": "0x" + "11" * 20, "amount": "1"}, True, "hyperliquid-action-type"),
@@ -90,8 +97,40 @@ def test_policy_decides_from_the_decoded_action(action, mainnet, rule):
     assert decision.rule == rule and decision.allowed == (rule == "hyperliquid"), decision.reason
 
 
+def test_a_trigger_order_counts_at_its_trigger_price():
+    trigger = {"trigger": {"isMarket": True, "triggerPx": "120", "tpsl": "sl"}}
+    assert decide(order(px="1", sz="80", t=trigger)).allowed  # 80 x max(1, 120, 50) = 9,600
+    assert decide(order(px="1", sz="90", t=trigger)).rule == "hyperliquid-notional"  # 10,800
+
+
+def test_a_nonce_far_from_the_signers_clock_is_a_stockpiled_signature():
+    assert decide(order(), nonce=int(NOW * 1000) + 299_000).allowed
+    assert decide(order(), nonce=int(NOW * 1000) + 301_000).rule == "hyperliquid-nonce"
+    assert decide(order(), nonce=int(NOW * 1000) - 3_600_000).rule == "hyperliquid-nonce"
+
+
+def test_an_l1_action_must_expire_soon():
+    """The venue takes a nonce up to two days old: without a near expiry a signed order could be
+    kept and sent after a halt, or together with the next window's orders."""
+    assert decide(order(), expires_after=None).rule == "hyperliquid-expiry"
+    assert decide(order(), expires_after=int(NOW * 1000) + 301_000).rule == "hyperliquid-expiry"
+    assert decide(order(), expires_after=int(NOW * 1000) - 1).rule == "hyperliquid-expiry"
+    assert decide(dict(CLASS_TRANSFER), policy=WalletPolicy(hyperliquid={**POLICY.hyperliquid.model_dump(), "class_transfers": True}),
+                  nonce=CLASS_TRANSFER["nonce"], expires_after=None).allowed  # user-signed: no expiry, moves nothing out
+
+
+def test_rolling_notional_caps_count_every_order():
+    capped = WalletPolicy(hyperliquid={**POLICY.hyperliquid.model_dump(), "notional_caps": [{"amount": "25000", "window_seconds": 60}]})
+    ledger = SpendLedger()
+    for _ in range(2):
+        decision = decide(order(), policy=capped, ledger=ledger)
+        assert decision.allowed
+        ledger.reserve("0x" + "11" * 20, decision.commitments, NOW, 0)
+    assert decide(order(), policy=capped, ledger=ledger).rule == "spend-cap"  # 30,000 > 25,000
+
+
 def test_reduce_only_mode_and_default_deny():
-    reducing = WalletPolicy(hyperliquid=HyperliquidPolicy(mainnet=True, assets={"ETH": 1}, max_notional_per_order="1e9", reduce_only=True))
+    reducing = WalletPolicy(hyperliquid=HyperliquidPolicy(mainnet=True, assets=ASSETS, max_notional_per_order="1000000000", reduce_only=True))
     assert decide(order(reduce_only=True), policy=reducing).allowed
     assert decide(order(), policy=reducing).rule == "hyperliquid-reduce-only"
     assert decide(order(), policy=WalletPolicy()).rule == "default-deny"
@@ -103,7 +142,15 @@ def test_reduce_only_mode_and_default_deny():
     ("[1, 2]", 'a JSON object with a "type"'),
     ('{"type": "order", "orders": [{"a": 1}]}', "order action is malformed"),
     ('{"type": "order", "orders": [{"a": 1, "b": "yes", "p": "1", "s": "1", "r": false}]}', "must be booleans"),
-    ('{"type": "order", "orders": [{"a": 1, "b": true, "p": "lots", "s": "1", "r": false}]}', "order action is malformed"),
+    ('{"type": "order", "orders": [{"a": 1, "b": true, "p": "lots", "s": "1", "r": false, "t": {"limit": {}}}]}', "price 'lots'"),
+    ('{"type": "order", "orders": [{"a": 1, "b": false, "p": "1", "s": "-5", "r": false, "t": {"limit": {}}}]}', "size '-5'"),
+    ('{"type": "order", "orders": [{"a": 1, "b": false, "p": "NaN", "s": "1", "r": false, "t": {"limit": {}}}]}', "price 'NaN'"),
+    ('{"type": "order", "orders": [{"a": 1, "b": false, "p": "1e3", "s": "1", "r": false, "t": {"limit": {}}}]}', "price '1e3'"),
+    ('{"type": "order", "orders": [{"a": 1, "b": false, "p": "1", "s": "0", "r": false, "t": {"limit": {}}}]}', "size '0'"),
+    ('{"type": "order", "orders": [{"a": 1, "b": false, "p": "1", "s": "1", "r": false, "t": {"trigger": {"triggerPx": "-1"}}}]}',
+     "triggerPx '-1'"),
+    ('{"type": "order", "orders": [{"a": 1, "b": false, "p": "1", "s": "1", "r": false, "t": {"market": {}}}]}', 'order type "t"'),
+    ('{"type": "order", "orders": [' + "[" * 20 + "]" * 20 + "]}", "too large"),
     ('{"type": "cancel", "cancels": [{"a": 1, "o": 100000000000000000000000000000}]}', "outside the 64-bit range"),
 ])
 def test_malformed_actions_are_named(text, fragment):
@@ -113,8 +160,9 @@ def test_malformed_actions_are_named(text, fragment):
 
 def test_a_spot_perp_transfer_is_signed_only_when_opted_in_and_for_its_own_chain():
     transfers = POLICY.model_copy(update={"hyperliquid": POLICY.hyperliquid.model_copy(update={"class_transfers": True})})
-    assert decide(dict(CLASS_TRANSFER), policy=transfers).allowed
-    assert decide(dict(CLASS_TRANSFER), mainnet=False, policy=transfers).rule == "hyperliquid-chain"
+    nonce = CLASS_TRANSFER["nonce"]
+    assert decide(dict(CLASS_TRANSFER), policy=transfers, nonce=nonce).allowed
+    assert decide(dict(CLASS_TRANSFER), mainnet=False, policy=transfers, nonce=nonce).rule == "hyperliquid-chain"
 
 
 def test_a_user_signed_transfer_signs_its_fields_in_the_venue_domain():

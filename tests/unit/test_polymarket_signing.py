@@ -9,7 +9,7 @@ from eth_keys import keys
 
 from corral.v1 import signer_pb2
 from signer import polymarket
-from signer.policy import PolymarketPolicy, WalletPolicy, decide_polymarket_order
+from signer.policy import PolymarketPolicy, SpendLedger, WalletPolicy, decide_polymarket_order
 
 # Anvil's first development key: publicly known.
 KEY = keys.PrivateKey(bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"))
@@ -42,16 +42,32 @@ def test_malformed_orders_are_named(fields, fragment):
         polymarket.parse(request(**fields))
 
 
+
+NOW = 1_700_000_000
 POLICY = WalletPolicy(polymarket=PolymarketPolicy(
-    exchanges=[{"chain_id": 80001, "address": EXCHANGE}], max_collateral_per_order="100000000", token_ids=["1234"], max_fee_rate_bps=100,
+    exchanges=[{"chain_id": 80001, "address": EXCHANGE}], max_collateral_per_order="100000000", max_shares_per_order="250000000",
+    token_ids=["1234"], max_fee_rate_bps=100, min_price="0.01", max_price="0.99", max_ttl_seconds=600,
 ))
 
 
+def decide(policy=POLICY, ledger=None, **kwargs):
+    order = polymarket.parse(request(**{"expiration": str(NOW + 300), "taker_amount": "200000000", **kwargs}))
+    return decide_polymarket_order(policy, MAKER, order, ledger or SpendLedger(), float(NOW))
+
+
 @pytest.mark.parametrize("kwargs, rule", [
-    ({}, "polymarket"),                                                   # BUY paying 100 USDC: at the cap
-    ({"maker_amount": "100000001"}, "polymarket-collateral"),
-    ({"side": 1, "maker_amount": "999999999", "taker_amount": "100000000"}, "polymarket"),   # SELL receiving 100 USDC
-    ({"side": 1, "taker_amount": "100000001"}, "polymarket-collateral"),
+    ({}, "polymarket"),                                                   # BUY 200 shares paying 100 USDC: at the cap
+    ({"maker_amount": "100000001", "taker_amount": "200000000"}, "polymarket-collateral"),
+    ({"side": 1, "maker_amount": "200000000", "taker_amount": "100000000"}, "polymarket"),   # SELL 200 shares for 100 USDC
+    ({"side": 1, "maker_amount": "200000000", "taker_amount": "100000001"}, "polymarket-collateral"),
+    ({"side": 1, "maker_amount": "250000001", "taker_amount": "100000000"}, "polymarket-shares"),
+    ({"side": 1, "maker_amount": str(10**15), "taker_amount": "1"}, "polymarket-shares"),    # the whole position for 1 unit
+    ({"side": 1, "maker_amount": "200000000", "taker_amount": "1000000"}, "polymarket-price"),  # 0.005 a share
+    ({"maker_amount": "100000000", "taker_amount": "100000000"}, "polymarket-price"),           # BUY at 1.00
+    ({"maker_amount": "0", "taker_amount": "100000000"}, "polymarket-price"),
+    ({"taker": "0x" + "33" * 20}, "polymarket-taker"),
+    ({"expiration": "0"}, "polymarket-expiration"),
+    ({"expiration": str(NOW + 601)}, "polymarket-expiration"),
     ({"token_id": "99"}, "polymarket-token"),
     ({"fee_rate_bps": "101"}, "polymarket-fee"),
     ({"maker": "0x" + "22" * 20}, "polymarket-funder"),
@@ -60,9 +76,19 @@ POLICY = WalletPolicy(polymarket=PolymarketPolicy(
     ({"exchange": "0x" + "44" * 20}, "polymarket-exchange"),
 ])
 def test_policy_decides_from_the_parsed_order(kwargs, rule):
-    decision = decide_polymarket_order(POLICY, MAKER, polymarket.parse(request(**kwargs)))
+    decision = decide(**kwargs)
     assert decision.rule == rule and decision.allowed == (rule == "polymarket"), decision.reason
 
 
+def test_rolling_value_caps_count_each_orders_maker_amount():
+    capped = WalletPolicy(polymarket={**POLICY.polymarket.model_dump(), "value_caps": [{"amount": "250", "window_seconds": 3600}]})
+    ledger = SpendLedger()
+    for _ in range(2):
+        decision = decide(capped, ledger)
+        assert decision.allowed
+        ledger.reserve(MAKER, decision.commitments, float(NOW), 0)
+    assert decide(capped, ledger).rule == "spend-cap"  # 300 USDC at risk > 250
+
+
 def test_no_policy_denies():
-    assert decide_polymarket_order(WalletPolicy(), MAKER, polymarket.parse(request())).rule == "default-deny"
+    assert decide(WalletPolicy()).rule == "default-deny"

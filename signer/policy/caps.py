@@ -1,0 +1,60 @@
+"""The caps that count across requests: rolling spend caps and per-session budgets.
+
+Both read what the ledger holds (every allowed request's reserved commitments) and add
+the request being decided, summed per chain and asset, so a request with two spends of
+one asset is judged on their sum.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Protocol
+
+from signer.policy.decision import Decision, deny
+from signer.policy.ledger import ChainKey, Spend, SpendLedger
+
+
+class RollingCap(Protocol):
+    chain_key: ChainKey
+    asset: str
+    amount: int
+    window_seconds: int
+
+
+def totals(spends: tuple[Spend, ...]) -> dict[tuple, int]:
+    summed: defaultdict[tuple, int] = defaultdict(int)
+    for spend in spends:
+        if spend.amount:
+            summed[(spend.chain, spend.asset)] += spend.amount
+    return summed
+
+
+def check_spend_caps(caps: list[RollingCap], wallet: str, spends: tuple[Spend, ...], ledger: SpendLedger, now: float) -> Decision | None:
+    """The rolling caps: what the signer allowed in each cap's window, plus this request,
+    stays within the cap."""
+    summed = totals(spends)
+    for cap in caps:
+        amount = summed.get((cap.chain_key, cap.asset), 0)
+        if not amount:
+            continue
+        already = ledger.spent_since(wallet, cap.chain_key, cap.asset, now - cap.window_seconds)
+        if already + amount > cap.amount:
+            return deny("spend-cap", f"{cap.asset} spend of {amount} on {cap.chain_key} would exceed the cap {cap.amount} per "
+                                     f"{cap.window_seconds}s ({already} already spent)")
+    return None
+
+
+def check_session_budget(caps: list, wallet: str, spends: tuple[Spend, ...], ledger: SpendLedger,
+                         session_id: int) -> Decision | None:
+    if not session_id:
+        return None
+    for (chain, asset), amount in totals(spends).items():
+        if not any(c.chain_id == chain and c.asset == asset for c in caps):
+            continue
+        budget = ledger.budget(wallet, session_id, chain, asset)
+        if budget is None:
+            return deny("session-budget", f"session {session_id} has no {asset} budget opened on chain {chain}")
+        already = ledger.spent_by_session(wallet, chain, asset, session_id)
+        if already + amount > budget:
+            return deny("session-budget", f"session {session_id} would spend {already + amount} of {asset}, over its budget {budget}")
+    return None

@@ -1,0 +1,214 @@
+"""What the signer has already committed each wallet to, counted by the signer alone.
+
+A positive decision carries its `Commitments`: the worst-case outflows it allows (`Spend`),
+the allowances it changes (`AllowanceChange`) and the EVM nonce it uses. The service
+reserves them in this ledger synchronously, in the same `exclusive` section as the decision
+and before any await, so a second request for the same wallet is decided against the
+first one's reservation (no race can pass a cap twice); if signing or writing the audit
+line fails, the reservation is released in that same section (so release can restore the
+values it saw: nothing else changed them meanwhile). On start-up the ledger is rebuilt from
+the audit log's `allow` lines, which carry the same commitments.
+
+Allowances are tracked per (wallet, chain, token, spender) as an upper bound of the real one:
+the signer cannot see whether a transaction it signed was mined, reverted or never sent, so
+the count only goes up. `approve` (which sets the allowance) makes it the larger of the count
+and the new amount, `increaseAllowance` adds; `decreaseAllowance` and draws never lower it.
+Each grant is also a spend (the spender may pull it at once), and is credited to the session
+that made it: a later draw by that session on that allowance (a router swap's `amountIn`) is
+covered by the credit and not counted twice; a draw no credit covers is counted as a spend of
+its own. So what can leave through allowances is never more than what was counted, whichever
+contract pulls it, and whichever of the signed transactions execute.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from signer.policy.values import wallet_key
+
+# The spend ledger's chain key: an EVM chain id, or the name of a non-EVM ledger.
+ChainKey = int | str
+SOLANA = "solana"
+HYPERLIQUID = "hyperliquid"
+POLYMARKET = "polymarket"
+# The asset venue notional is counted in: micro-dollars, so the ledger stays in integers.
+NOTIONAL_MICRO_USD = "notional-micro-usd"
+
+
+@dataclass(frozen=True)
+class Spend:
+    """`amount` of `asset` (smallest unit) that may leave the wallet on `chain`."""
+
+    chain: ChainKey
+    asset: str
+    amount: int
+
+    def __post_init__(self) -> None:
+        if self.amount < 0:  # a negative spend would give back cap that was never refunded
+            raise ValueError(f"a spend is never negative: {self.amount}")
+
+
+class AllowanceKind(StrEnum):
+    SET = "set"  # approve(spender, amount), or an EIP-2612 permit
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    DRAW = "draw"  # a known contract pulls this much through the allowance
+
+
+@dataclass(frozen=True)
+class AllowanceChange:
+    chain: int
+    token: str
+    spender: str
+    kind: AllowanceKind
+    amount: int
+
+    def __post_init__(self) -> None:
+        if self.amount < 0:
+            raise ValueError(f"an allowance change is never negative: {self.amount}")
+
+
+@dataclass(frozen=True)
+class Commitments:
+    spends: tuple[Spend, ...] = ()
+    allowances: tuple[AllowanceChange, ...] = ()
+    # (chain id, nonce) of a signed EVM transaction.
+    nonce: tuple[int, int] | None = None
+
+    def to_audit(self) -> dict:
+        """The audit line's fields that rebuild this reservation on start-up."""
+        fields: dict = {"spends": [[s.chain, s.asset, str(s.amount)] for s in self.spends]}
+        if self.allowances:
+            fields["allowances"] = [[a.chain, a.token, a.spender, a.kind.value, str(a.amount)] for a in self.allowances]
+        if self.nonce is not None:
+            fields["nonce"] = list(self.nonce)
+        return fields
+
+    @classmethod
+    def from_audit(cls, entry: dict) -> Commitments:
+        return cls(
+            spends=tuple(Spend(chain, asset, int(amount)) for chain, asset, amount in entry.get("spends", [])),
+            allowances=tuple(
+                AllowanceChange(int(chain), token, spender, AllowanceKind(kind), int(amount))
+                for chain, token, spender, kind, amount in entry.get("allowances", [])
+            ),
+            nonce=tuple(entry["nonce"]) if entry.get("nonce") else None,
+        )
+
+
+@dataclass
+class Reservation:
+    """What one reserve() changed, so release() can take exactly that back."""
+
+    wallet: str
+    spend_entries: list[tuple[tuple[str, ChainKey, str], tuple[float, int, int]]] = field(default_factory=list)
+    allowance_before: dict[tuple[str, int, str, str], int] = field(default_factory=dict)
+    credit_before: dict[tuple[str, int, str, str, int], int] = field(default_factory=dict)
+    nonce_before: tuple[tuple[str, int], int | None] | None = None
+
+
+class SpendLedger:
+    def __init__(self) -> None:
+        # (wallet, chain, asset) -> [(time, amount, session)]
+        self._entries: dict[tuple[str, ChainKey, str], list[tuple[float, int, int]]] = {}
+        self._budgets: dict[tuple[str, int, ChainKey, str], int] = {}
+        self._allowances: dict[tuple[str, int, str, str], int] = {}
+        self._credits: dict[tuple[str, int, str, str, int], int] = {}
+        self._nonces: dict[tuple[str, int], int] = {}
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    # ---- reading ------------------------------------------------------------------------
+
+    def spent_since(self, wallet: str, chain: ChainKey, asset: str, since: float) -> int:
+        return sum(amount for at, amount, _ in self._entries.get((wallet_key(wallet), chain, asset), []) if at > since)
+
+    def spent_by_session(self, wallet: str, chain: ChainKey, asset: str, session_id: int) -> int:
+        return sum(amount for _, amount, s in self._entries.get((wallet_key(wallet), chain, asset), []) if s == session_id)
+
+    def budget(self, wallet: str, session_id: int, chain: ChainKey, asset: str) -> int | None:
+        return self._budgets.get((wallet_key(wallet), session_id, chain, asset))
+
+    def allowance(self, wallet: str, chain: int, token: str, spender: str) -> int:
+        """At least the most `spender` can pull of `token` from the wallet, whichever of the
+        transactions the signer signed were mined (see the module's docstring)."""
+        return self._allowances.get((wallet_key(wallet), chain, token, spender), 0)
+
+    def credit(self, wallet: str, chain: int, token: str, spender: str, session_id: int) -> int:
+        """What `session_id` granted `spender` (counted already) and has not drawn yet."""
+        return self._credits.get((wallet_key(wallet), chain, token, spender, session_id), 0)
+
+    def last_nonce(self, wallet: str, chain: int) -> int | None:
+        """The highest EVM nonce the signer has signed for this wallet on this chain."""
+        return self._nonces.get((wallet_key(wallet), chain))
+
+    # ---- changing -----------------------------------------------------------------------
+
+    @contextmanager
+    def exclusive(self, wallet: str) -> Iterator[None]:
+        """One decision at a time per wallet, on every path (EVM, Solana, messages, venues).
+        Held only around synchronous code (decide, reserve, sign): never across an await."""
+        lock = self._locks[wallet_key(wallet)]
+        with lock:
+            yield
+
+    def reserve(self, wallet: str, commitments: Commitments, at: float, session_id: int) -> Reservation:
+        key = wallet_key(wallet)
+        reservation = Reservation(key)
+        for spend in commitments.spends:
+            if spend.amount:
+                entry_key, entry = (key, spend.chain, spend.asset), (at, spend.amount, session_id)
+                self._entries.setdefault(entry_key, []).append(entry)
+                reservation.spend_entries.append((entry_key, entry))
+        for change in commitments.allowances:
+            self._apply_allowance(key, change, session_id, reservation)
+        if commitments.nonce is not None:
+            chain, nonce = commitments.nonce
+            previous = self._nonces.get((key, chain))
+            reservation.nonce_before = ((key, chain), previous)
+            if previous is None or nonce > previous:
+                self._nonces[(key, chain)] = nonce
+        return reservation
+
+    def release(self, reservation: Reservation) -> None:
+        """Takes back what `reservation` added (its request was never signed, or its audit line
+        never written). Only within the `exclusive` section that reserved it."""
+        for entry_key, entry in reservation.spend_entries:
+            self._entries[entry_key].remove(entry)
+        for allowance_key, before in reservation.allowance_before.items():
+            self._allowances[allowance_key] = before
+        for credit_key, before in reservation.credit_before.items():
+            self._credits[credit_key] = before
+        if reservation.nonce_before is not None:
+            nonce_key, before = reservation.nonce_before
+            if before is None:
+                self._nonces.pop(nonce_key, None)
+            else:
+                self._nonces[nonce_key] = before
+
+    def open_budget(self, wallet: str, session_id: int, chain: ChainKey, asset: str, amount: int) -> None:
+        self._budgets[(wallet_key(wallet), session_id, chain, asset)] = amount
+
+    def replay(self, wallet: str, commitments: Commitments, at: float, session_id: int) -> None:
+        """Start-up: an audited allow line, reserved again."""
+        self.reserve(wallet, commitments, at, session_id)
+
+    def _apply_allowance(self, key: str, change: AllowanceChange, session_id: int, reservation: Reservation) -> None:
+        allowance_key = (key, change.chain, change.token, change.spender)
+        credit_key = (*allowance_key, session_id)
+        reservation.allowance_before.setdefault(allowance_key, self._allowances.get(allowance_key, 0))
+        reservation.credit_before.setdefault(credit_key, self._credits.get(credit_key, 0))
+        current, credit = self._allowances.get(allowance_key, 0), self._credits.get(credit_key, 0)
+        if change.kind is AllowanceKind.SET:
+            self._allowances[allowance_key] = max(current, change.amount)
+            self._credits[credit_key] = credit + change.amount
+        elif change.kind is AllowanceKind.INCREASE:
+            self._allowances[allowance_key] = current + change.amount
+            self._credits[credit_key] = credit + change.amount
+        elif change.kind is AllowanceKind.DRAW:
+            self._credits[credit_key] = max(0, credit - change.amount)
+        # DECREASE changes nothing the signer can count on: it may revert or never be sent.

@@ -114,7 +114,11 @@ def main() -> None:
         try:
             stack.start_signer()
             pid = stack.processes["signer"].pid
-            evm_wallet = stack.create_wallet(1, recipients=[TO])
+            evm_wallet = stack.create_wallet(1)
+            # A realistic policy: a recipient list, a per-transaction value cap and a daily cap
+            # (value + fees) that every decision sums against, large enough for the whole run.
+            stack.set_policy(evm_wallet, {"allowed_chain_ids": [1], "allowed_recipients": [TO], "max_native_value_per_tx": "1000",
+                                          "spend_caps": [{"chain_id": 1, "asset": "native", "amount": str(10**21)}]})
             solana_wallet = stack.create_solana_wallet()
             stack.set_policy(solana_wallet, {"solana": {"allowed_programs": ["11111111111111111111111111111111"]}})
             socket_path = stack.signer_home / "signer.sock"

@@ -210,12 +210,12 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
 
         now, session_id = time.time(), request.context.session_id
         policy = self._policies.get(wallet)
-        if typed_data is None:
-            def decide() -> Decision:
+
+        def decide() -> Decision:
+            if typed_data is None:
                 return decide_eip191(policy, request.eip191.message, self._halts.halted)
-        else:
-            def decide() -> Decision:
-                return decide_eip712(policy, wallet, typed_data, self._ledger, now, self._halts.halted, session_id)
+            return decide_eip712(policy, wallet, typed_data, self._ledger, now, self._halts.halted, session_id)
+
         def sign():
             signed = evm.sign_message(
                 self._keystore.evm_key(wallet), eip191=request.eip191.message if kind == "eip191" else None, typed_data=typed_data

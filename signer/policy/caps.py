@@ -21,6 +21,12 @@ class RollingCap(Protocol):
     window_seconds: int
 
 
+class BudgetCap(Protocol):
+    chain_id: int
+    asset: str
+    max_amount: int
+
+
 def totals(spends: tuple[Spend, ...]) -> dict[tuple, int]:
     summed: defaultdict[tuple, int] = defaultdict(int)
     for spend in spends:
@@ -44,7 +50,7 @@ def check_spend_caps(caps: list[RollingCap], wallet: str, spends: tuple[Spend, .
     return None
 
 
-def check_session_budget(caps: list, wallet: str, spends: tuple[Spend, ...], ledger: SpendLedger,
+def check_session_budget(caps: list[BudgetCap], wallet: str, spends: tuple[Spend, ...], ledger: SpendLedger,
                          session_id: int) -> Decision | None:
     if not session_id:
         return None

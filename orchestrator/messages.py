@@ -3,14 +3,16 @@ whose policy decides (EIP-191 only where allowed, EIP-712 only for listed domain
 
 from __future__ import annotations
 
-import json
-
 import grpc
 
+from corral import bounded_json
 from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator.errors import invalid
 from orchestrator.signer_client import SignerClient, signer_refusal
 from orchestrator.store import SessionRow
+
+# Typed data for a signature is small; the signer's own bound is 256 KiB.
+MAX_TYPED_DATA_BYTES = 64 * 1024
 
 
 def validate(session: SessionRow, request: runtime_pb2.SignMessageRequest) -> None:
@@ -20,19 +22,27 @@ def validate(session: SessionRow, request: runtime_pb2.SignMessageRequest) -> No
     if kind is None:
         raise invalid("give eip191_text or eip712_json")
     if kind == "eip712_json":
-        try:
-            typed = json.loads(request.eip712_json)
-        except ValueError as exc:
-            raise invalid(f"eip712 data is not JSON: {exc}") from None
+        typed = typed_data(request)
         if not isinstance(typed, dict) or not {"domain", "types", "primaryType", "message"} <= typed.keys():
             raise invalid("eip712 data must be an object with domain, types, primaryType and message")
+
+
+def typed_data(request: runtime_pb2.SignMessageRequest) -> object:
+    """The EIP-712 JSON, parsed within bounds (a deeply nested document would overflow the C
+    parser's stack and take the orchestrator down)."""
+    try:
+        return bounded_json.loads(request.eip712_json, max_bytes=MAX_TYPED_DATA_BYTES)
+    except bounded_json.JsonTooLarge as exc:
+        raise invalid(f"eip712 data is too large: {exc}") from None
+    except ValueError as exc:
+        raise invalid(f"eip712 data is not JSON: {exc}") from None
 
 
 def describe(request: runtime_pb2.SignMessageRequest) -> dict:
     """What a user approving this message is shown."""
     if request.WhichOneof("message") == "eip191_text":
         return {"messageType": "eip191", "chainId": request.chain_id, "message": request.eip191_text}
-    typed = json.loads(request.eip712_json)
+    typed = typed_data(request)
     return {"messageType": "eip712", "chainId": request.chain_id, "domain": typed["domain"], "primaryType": typed["primaryType"],
             "message": typed["message"]}
 

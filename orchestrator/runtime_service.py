@@ -28,6 +28,7 @@ from orchestrator.store import AssetChangeRow, Database, ExecutionLogRow, Sessio
 from orchestrator.suggestions import Suggestions
 from orchestrator.swaps.service import Swaps
 from orchestrator.transactions import TransactionSender
+from orchestrator.wire_errors import WireErrorsAsInvalidArgument
 
 log = logging.getLogger("corral.runtime")
 
@@ -299,7 +300,7 @@ async def start_runtime_server(
     suggestions: Suggestions | None = None,
 ) -> grpc.aio.Server:
     server = grpc.aio.server(
-        interceptors=[TokenInterceptor(ticket.token, ticket.budget)],
+        interceptors=[TokenInterceptor(ticket.token, ticket.budget), WireErrorsAsInvalidArgument()],
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
         maximum_concurrent_rpcs=16,
     )

@@ -36,6 +36,7 @@ from orchestrator.venues.hypercore import HypercoreAccount
 from orchestrator.venues.hyperliquid import HyperliquidVenue
 from orchestrator.venues.polymarket import PolymarketVenue
 from orchestrator.venues.service import Venues
+from orchestrator.wire_errors import WireErrorsAsInvalidArgument
 from sandbox_runner.backend import SandboxBackend
 
 log = logging.getLogger("corral.orchestrator")
@@ -100,7 +101,7 @@ async def serve(config: OrchestratorConfig) -> None:
         log.info("removed %d orphaned sandboxes and socket directories", removed)
 
     token = config.api_token()
-    server = grpc.aio.server(interceptors=[ApiTokenInterceptor(token)] if token else [])
+    server = grpc.aio.server(interceptors=[*([ApiTokenInterceptor(token)] if token else []), WireErrorsAsInvalidArgument()])
     orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(
         OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds), suggestions, signer, chains, kill_switch),
         server

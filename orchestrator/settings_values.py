@@ -15,6 +15,7 @@ import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from corral import bounded_json
 from orchestrator.manifest import Manifest, Setting, address_problem
 
 
@@ -89,8 +90,8 @@ def _multi_select(name: str, setting: Setting, raw: Any, given: str) -> list[str
         chosen = raw
     elif isinstance(raw, str) and raw.strip().startswith("["):
         try:
-            chosen = json.loads(raw)
-        except ValueError:
+            chosen = bounded_json.loads(raw, max_bytes=64 * 1024, max_depth=2)
+        except ValueError:  # not JSON, or not a flat list
             chosen = None
     elif isinstance(raw, str):
         chosen = [part.strip() for part in raw.split(",") if part.strip()]

@@ -12,7 +12,13 @@ from typing import Any
 import aiohttp
 import grpc
 
+from corral import bounded_json
 from orchestrator.errors import Refused
+
+# A venue's answers (market metadata, books, histories) are parsed within these bounds: a
+# hostile or broken venue cannot exhaust the parser.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+MAX_ANSWER_DEPTH = 64
 
 
 class VenueRefused(Refused):
@@ -48,8 +54,10 @@ class VenueHttp:
         if response.status >= 500:
             raise Refused(grpc.StatusCode.UNAVAILABLE, f"{self.name}: the venue failed (HTTP {response.status}): {text[:300]}")
         try:
-            answer = json.loads(text) if text else None
-        except json.JSONDecodeError:
+            answer = bounded_json.loads(text, max_bytes=MAX_ANSWER_BYTES, max_depth=MAX_ANSWER_DEPTH) if text else None
+        except bounded_json.JsonTooLarge as exc:
+            raise Refused(grpc.StatusCode.UNAVAILABLE, f"{self.name}: the venue's answer is out of bounds ({exc})") from None
+        except ValueError:
             answer = text
         if response.status >= 400:
             said = answer.get("error") or answer.get("errorMsg") or answer if isinstance(answer, dict) else answer

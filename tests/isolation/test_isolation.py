@@ -32,7 +32,7 @@ MAX_LOG_LINES = 200
 LOGGED_PROBES = [
     "tcp-egress", "udp-egress", "icmp", "dns", "ipv6", "metadata", "host-loopback", "signer-socket", "docker-socket",
     "other-socket", "write-outside-tmp", "fill-tmp", "exec-tmp", "secrets", "ptrace", "mount", "unshare", "setuid",
-    "fork-bomb", "stdout-flood", "oversized-message", "forged-token",
+    "fork-bomb", "stdout-flood", "oversized-message", "forged-token", "deep-json", "wide-json",
 ]
 # Probes stopped by the sandbox killing the agent or by the platform refusing it further.
 OUTCOME_PROBES = ["memory-bomb", "cpu-spin", "sdk-flood", "replayed-token"]

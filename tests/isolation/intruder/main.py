@@ -311,6 +311,67 @@ def oversized_message(agent, t):
     return result.error
 
 
+def _varint(n):
+    out = b""
+    while True:
+        low, n = n & 0x7F, n >> 7
+        if not n:
+            return out + bytes([low])
+        out += bytes([low | 0x80])
+
+
+def _nested_struct(depth):
+    """The bytes of a SwapQuoteRequest whose Struct nests `depth` Structs (built as bytes: a
+    Python message that deep could not even be built)."""
+    inner = b""
+    for _ in range(depth):
+        value = b"\x2a" + _varint(len(inner)) + inner  # Value.struct_value
+        entry = b"\x0a\x01a\x12" + _varint(len(value)) + value  # fields map entry {"a": value}
+        inner = b"\x0a" + _varint(len(entry)) + entry
+    return b"\x0a" + _varint(len(inner)) + inner
+
+
+def _refused_as_invalid(call, what):
+    refusal = must_fail(call, what)
+    if not refusal.startswith("INVALID_ARGUMENT"):
+        raise Open(f"{what} was refused as {refusal[:120]} (the platform must answer INVALID_ARGUMENT and keep serving)")
+    return refusal
+
+
+def _runtime():
+    channel = grpc.insecure_channel(f"unix:{os.environ['CORRAL_SOCKET']}", options=[("grpc.max_send_message_length", 2**21)])
+    return channel, (("authorization", f"Bearer {os.environ['CORRAL_TOKEN']}"),)
+
+
+def deep_json(agent, t):
+    """Nesting that overflowed the C JSON parser and killed the orchestrator, and a Struct past
+    protobuf's depth limit: both malformed input, answered INVALID_ARGUMENT."""
+    channel, auth = _runtime()
+    stub = runtime_pb2_grpc.AgentRuntimeStub(channel)
+    deep = "[" * 200_000 + "]" * 200_000
+    sign = runtime_pb2.SignMessageRequest(request_id="deep-json", chain_id=31337, eip712_json=deep)
+    raw_quote = channel.unary_unary("/corral.v1.AgentRuntime/SwapQuote", request_serializer=lambda b: b, response_deserializer=lambda b: b)
+    return "; ".join([
+        _refused_as_invalid(lambda: stub.SignMessage(sign, metadata=auth, timeout=60), "deep typed data"),
+        _refused_as_invalid(lambda: raw_quote(_nested_struct(300), metadata=auth, timeout=60), "a Struct 300 deep"),
+    ])
+
+
+def wide_json(agent, t):
+    """The same, wide instead of deep: 800 KB of typed data, a Struct with 40,000 keys."""
+    channel, auth = _runtime()
+    stub = runtime_pb2_grpc.AgentRuntimeStub(channel)
+    wide = "[" + "1," * 400_000 + "1]"
+    sign = runtime_pb2.SignMessageRequest(request_id="wide-json", chain_id=31337, eip712_json=wide)
+    quote = runtime_pb2.SwapQuoteRequest()
+    for n in range(40_000):
+        quote.request.fields[f"k{n}"].number_value = n
+    return "; ".join([
+        _refused_as_invalid(lambda: stub.SignMessage(sign, metadata=auth, timeout=60), "wide typed data"),
+        _refused_as_invalid(lambda: stub.SwapQuote(quote, metadata=auth, timeout=60), "a Struct with 40,000 keys"),
+    ])
+
+
 def forged_token(agent, t):
     channel = grpc.insecure_channel(f"unix:{os.environ['CORRAL_SOCKET']}")
     stub = runtime_pb2_grpc.AgentRuntimeStub(channel)
@@ -340,6 +401,7 @@ PROBES = {
     "ptrace": ptrace, "mount": mount, "unshare": unshare, "setuid": setuid,
     "fork-bomb": fork_bomb, "memory-bomb": memory_bomb, "cpu-spin": cpu_spin, "stdout-flood": stdout_flood,
     "sdk-flood": sdk_flood, "oversized-message": oversized_message, "forged-token": forged_token, "replayed-token": replayed_token,
+    "deep-json": deep_json, "wide-json": wide_json,
 }
 
 

@@ -22,10 +22,12 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -233,14 +235,76 @@ def ensure_base_image(client: docker.DockerClient | None = None) -> str:
 _AGENT_EXCLUDES = {".git", "__pycache__", ".venv", "venv", ".env", "node_modules", ".pytest_cache"}
 
 
-def _agent_files(agent_dir: Path) -> list[Path]:
-    return sorted(p for p in agent_dir.rglob("*") if p.is_file() and not (set(p.relative_to(agent_dir).parts) & _AGENT_EXCLUDES))
+@dataclass(frozen=True)
+class AgentFile:
+    """One regular file of an agent directory, read once: what goes into the image and its tag."""
+
+    path: str  # relative to the agent directory, "/"-separated
+    data: bytes
+    executable: bool
+
+    @property
+    def mode(self) -> int:
+        # Normalised: never setuid/setgid, never group- or world-writable.
+        return 0o755 if self.executable else 0o644
 
 
-def _agent_tag(manifest_name: str, base: str, agent_dir: Path, files: list[Path]) -> str:
+def agent_files(agent_dir: Path) -> list[AgentFile]:
+    """The agent directory's regular files, read without following links. A symlink, hard
+    link, device, socket or pipe is refused naming its path: copied as it points, it would
+    put a host file (a key, /etc/shadow) into the image and the shared cache."""
+    from orchestrator.manifest import ManifestError
+
+    found: list[AgentFile] = []
+    problems: list[str] = []
+    for directory, subdirs, names in os.walk(agent_dir):
+        relative_dir = Path(directory).relative_to(agent_dir)
+        for name in [d for d in subdirs if d in _AGENT_EXCLUDES or (Path(directory) / d).is_symlink()]:
+            subdirs.remove(name)
+            if name not in _AGENT_EXCLUDES:
+                problems.append(f"{relative_dir / name} is a symbolic link to a directory; copy what it holds into the agent directory")
+        for name in sorted(names):
+            if name in _AGENT_EXCLUDES:
+                continue
+            relative = relative_dir / name
+            try:
+                found.append(_read_regular(Path(directory) / name, relative))
+            except _NotRegular as problem:
+                problems.append(f"{relative} {problem}; agent directories hold regular files only")
+        subdirs.sort()
+    if problems:
+        raise ManifestError(f"{agent_dir}: " + "\n".join(problems))
+    return sorted(found, key=lambda f: f.path)
+
+
+class _NotRegular(Exception):
+    pass
+
+
+def _read_regular(path: Path, relative: Path) -> AgentFile:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if path.is_symlink():
+            raise _NotRegular(f"is a symbolic link (to {os.readlink(path)})") from None
+        raise _NotRegular(f"cannot be read ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _NotRegular("is a device, socket or pipe, not a file")
+        if info.st_nlink > 1:
+            raise _NotRegular(f"is a hard link ({info.st_nlink} names for one file); copy it so that it has one")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read()
+    finally:
+        os.close(fd)
+    return AgentFile(relative.as_posix(), data, bool(info.st_mode & stat.S_IXUSR))
+
+
+def _agent_tag(manifest_name: str, base: str, files: list[AgentFile]) -> str:
     parts = [base.encode()]
-    for path in files:
-        parts += [str(path.relative_to(agent_dir)).encode(), path.read_bytes()]
+    for file in files:
+        parts += [file.path.encode(), oct(file.mode).encode(), file.data]
     slug = re.sub(r"[^a-z0-9]+", "-", manifest_name.lower()).strip("-") or "agent"
     return f"corral-agent-{slug}:{_hash(*parts)}"
 
@@ -254,19 +318,17 @@ def build_agent_image(agent_dir: Path, client: docker.DockerClient | None = None
 
     client = client or docker.from_env()
     manifest, manifest_text = load_manifest_dir(agent_dir)
+    files = agent_files(agent_dir)
     base = ensure_base_image(client)
-    files = _agent_files(agent_dir)
-    tag = tag or _agent_tag(manifest.name, base, agent_dir, files)
+    tag = tag or _agent_tag(manifest.name, base, files)
     if _image_exists(client, tag):
         return tag
     dockerfile = f"FROM {base}\nCOPY --chown=0:0 . /agent\n".encode()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile))
-        for path in files:
-            tar.add(path, arcname=str(path.relative_to(agent_dir)), recursive=False)
+        _add_to_tar(tar, "Dockerfile", dockerfile, 0o644)
+        for file in files:
+            _add_to_tar(tar, file.path, file.data, file.mode)
     buf.seek(0)
     client.images.build(
         fileobj=buf,
@@ -280,6 +342,13 @@ def build_agent_image(agent_dir: Path, client: docker.DockerClient | None = None
     return tag
 
 
+def _add_to_tar(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
+    """A regular file entry with the given mode, owned by root (parent directories 0755)."""
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = len(data), mode, 0
+    tar.addfile(info, io.BytesIO(data))
+
+
 DIR_IMAGE_FILE = "image.json"
 
 
@@ -291,18 +360,18 @@ def build_agent_dir_image(agent_dir: Path) -> Path:
     from orchestrator.manifest import load_manifest_dir
 
     manifest, manifest_text = load_manifest_dir(agent_dir)
+    files = agent_files(agent_dir)
     rootfs, base = rootfs_dir(), base_dir()
-    files = _agent_files(agent_dir)
-    repository, digest = _agent_tag(manifest.name, base.name, agent_dir, files).split(":")
+    repository, digest = _agent_tag(manifest.name, base.name, files).split(":")
     target = image_cache_dir() / f"{repository}-{digest}"
     if target.exists():
         return target
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
     try:
-        for path in files:
-            dest = staging / "agent" / path.relative_to(agent_dir)
+        for file in files:
+            dest = staging / "agent" / file.path
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, dest)
+            dest.write_bytes(file.data)
         (staging / DIR_IMAGE_FILE).write_text(
             json.dumps(
                 {
@@ -314,8 +383,9 @@ def build_agent_dir_image(agent_dir: Path) -> Path:
                 indent=2,
             )
         )
+        modes = {f"agent/{file.path}": file.mode for file in files}
         for path in [staging, *staging.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
+            path.chmod(0o755 if path.is_dir() else modes.get(path.relative_to(staging).as_posix(), 0o644))
         staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -81,3 +81,55 @@ def test_register_refuses_an_image_that_breaks_the_entrypoint_contract(stack, do
         stack.api.RegisterAgent(pb.RegisterAgentRequest(image=tag))
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "entrypoint contract" in refused.value.details()
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink", "symlinked-dir", "fifo"])
+def test_an_agent_directory_cannot_carry_host_files(tmp_path, docker_client, base_image, link):
+    """A symlink (or hard link) to a host file would be copied as what it points to: into the
+    image, the shared image cache and the sandbox. The build refuses it, naming the path,
+    and nothing is built, with either backend's image."""
+    import os
+
+    from orchestrator.manifest import ManifestError
+    from sandbox_runner.images import build_agent_dir_image
+
+    assert corral("new", "Looter", cwd=tmp_path).returncode == 0
+    agent_dir = tmp_path / "Looter"
+    secret = tmp_path / "host-secret"
+    secret.write_text("the passphrase")
+    (tmp_path / "host-dir").mkdir()
+    if link == "symlink":
+        (agent_dir / "loot.txt").symlink_to(secret)
+    elif link == "hardlink":
+        os.link(secret, agent_dir / "loot.txt")
+    elif link == "symlinked-dir":
+        (agent_dir / "loot").symlink_to(tmp_path / "host-dir")
+    else:
+        os.mkfifo(agent_dir / "loot.txt")
+    images_before = {i.id for i in docker_client.images.list()}
+    for build in (lambda: build_agent_image(agent_dir, docker_client), lambda: build_agent_dir_image(agent_dir)):
+        with pytest.raises(ManifestError, match="loot") as refused:
+            build()
+        assert "regular files" in str(refused.value) or "symbolic link to a directory" in str(refused.value)
+        assert "the passphrase" not in str(refused.value)
+    assert {i.id for i in docker_client.images.list()} == images_before
+
+
+def test_file_modes_are_normalised_in_both_kinds_of_image(tmp_path, docker_client, base_image):
+    """No setuid or setgid bit, no group- or world-writable file reaches an image; an
+    executable stays executable."""
+    from sandbox_runner.images import build_agent_dir_image
+
+    assert corral("new", "Modes", cwd=tmp_path).returncode == 0
+    agent_dir = tmp_path / "Modes"
+    (agent_dir / "tool.sh").write_text("#!/bin/sh\necho hi\n")
+    (agent_dir / "tool.sh").chmod(0o6777)  # setuid, setgid, world-writable
+    (agent_dir / "data.txt").write_text("x")
+    (agent_dir / "data.txt").chmod(0o666)
+    tag = build_agent_image(agent_dir, docker_client)
+    listed = docker_client.containers.run(tag, entrypoint=["stat", "-c", "%a %n", "/agent/tool.sh", "/agent/data.txt"], remove=True,
+                                          network_mode="none").decode().split("\n")
+    assert listed[:2] == ["755 /agent/tool.sh", "644 /agent/data.txt"]
+    directory = build_agent_dir_image(agent_dir)
+    assert oct((directory / "agent" / "tool.sh").stat().st_mode & 0o7777) == "0o755"
+    assert oct((directory / "agent" / "data.txt").stat().st_mode & 0o7777) == "0o644"

@@ -5,7 +5,10 @@ for good is recovered by whichever live replica first sees its heartbeat go stal
 
 - Executions still `running` are `interrupted`, with the reason; their sandboxes and
   socket directories are removed; their sessions continue at their next interval, not at
-  once (the interval was the agent's promise, a crash does not shorten it).
+  once (the interval was the agent's promise, a crash does not shorten it). A session whose
+  previous execution was interrupted too is paused instead, with the reason: the
+  orchestrator stopped twice in a row while it ran, and an execution that kills the
+  orchestrator must not kill it again at every restart (a person resumes it).
 - Transactions still `pending` were never signed *and stored*, so never broadcast (the
   bytes are stored before any broadcast): they are `rejected`, saying so. If the signer had
   signed one, that signature was never sent anywhere.
@@ -33,6 +36,8 @@ from orchestrator.transactions import TransactionSender
 log = logging.getLogger("corral.recovery")
 
 INTERRUPTED = "the orchestrator stopped while this execution ran"
+QUARANTINED = ("paused after the orchestrator stopped twice in a row while this session's executions ran (an execution that "
+               "crashes the orchestrator would crash it at every restart); resume it once the cause is known")
 NEVER_BROADCAST = "the orchestrator stopped before this transaction was signed and stored; it was never broadcast"
 
 
@@ -96,13 +101,24 @@ class Recovery:
                 if execution.sandbox_id:
                     sandboxes.append(execution.sandbox_id)
                 session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == execution.session_id))
-                if session.status == "running":
+                if session.status == "running" and self._interrupted_before(db, execution):
+                    session.status, session.status_reason = "paused", QUARANTINED
+                    events.record(db, "session", "paused", session.id, session.id)
+                    log.warning("session %s quarantined: %s", session.id, QUARANTINED)
+                elif session.status == "running":
                     manifest = agent_manifest(session.agent)
                     session.next_run_at = next_run_after(now, manifest.runtimeIntervalMinutes, manifest.schedule, self._minute_seconds)
             db.commit()
         for sandbox_id in sandboxes:
             self._runner.remove_sandbox(sandbox_id)
         return sandboxes
+
+    @staticmethod
+    def _interrupted_before(db, execution: ExecutionRow) -> bool:
+        """Was the session's execution before this one interrupted by a stop too?"""
+        previous = db.scalar(select(ExecutionRow.error).where(ExecutionRow.session_id == execution.session_id, ExecutionRow.id < execution.id)
+                             .order_by(ExecutionRow.id.desc()).limit(1))
+        return previous == INTERRUPTED
 
     def _release_leases(self, replica_id: str) -> None:
         """Its sessions are free at once (their runs were closed above), rather than when

@@ -21,7 +21,7 @@ from corral.failpoints import ORCHESTRATOR_EXECUTION_POINTS, ORCHESTRATOR_TRANSA
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from orchestrator.manifest import NATIVE_EVM
-from orchestrator.recovery import INTERRUPTED, NEVER_BROADCAST
+from orchestrator.recovery import INTERRUPTED, NEVER_BROADCAST, QUARANTINED
 from sandbox_runner.backend import SANDBOX_ID_LABEL
 from tests.conftest import REPO_ROOT
 from tests.helpers import executions, log_lines, wait_for, wait_until_idle
@@ -187,3 +187,25 @@ def test_an_approval_cut_short_by_a_crash_is_finished_once_after_the_restart(sta
         stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=suggestion.id))
     assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert stack.web3.eth.get_balance(recipient) == TIP  # once
+
+
+def test_a_session_that_was_running_at_two_crashes_in_a_row_is_paused_not_run_again(stack, tipper):
+    """A poison pill: if the orchestrator died while this session's execution ran, twice in a
+    row, recovery pauses the session with the reason instead of running it into a third
+    crash; a person resumes it."""
+    stack.restart_orchestrator(crash_at="execution.sandbox_started")
+    _, _, session_id = start_tipping(stack, tipper)
+    assert stack.wait_for_crash("orchestrator") == -signal.SIGKILL
+    stack.restart_orchestrator(crash_at="execution.sandbox_started")  # recovers the first, crashes at the next run
+    assert stack.wait_for_crash("orchestrator") == -signal.SIGKILL
+    stack.restart_orchestrator()
+
+    session = stack.api.GetSession(pb.GetSessionRequest(session_id=session_id)).session
+    assert session.status == pb.SESSION_STATUS_PAUSED and session.status_reason == QUARANTINED
+    runs = executions(stack, session_id)
+    assert [(e.status, e.error) for e in runs] == [(pb.EXECUTION_STATUS_INTERRUPTED, INTERRUPTED)] * 2
+    # Nothing more runs until a person resumes it; then it runs again.
+    stack.api.ResumeSession(pb.ResumeSessionRequest(session_id=session_id))
+    wait_for(lambda: any(e.status == pb.EXECUTION_STATUS_SUCCEEDED for e in executions(stack, session_id)), what="a run after resuming")
+    stack.api.PauseSession(pb.PauseSessionRequest(session_id=session_id))
+    wait_until_idle(stack, session_id)

@@ -11,8 +11,10 @@ from orchestrator.errors import invalid
 from orchestrator.signer_client import SignerClient, signer_refusal
 from orchestrator.store import SessionRow
 
-# Typed data for a signature is small; the signer's own bound is 256 KiB.
+# Messages for a signature are small; the signer's own bounds are 256 KiB of typed data and,
+# by policy, at most 64 KiB of EIP-191 text.
 MAX_TYPED_DATA_BYTES = 64 * 1024
+MAX_EIP191_BYTES = 64 * 1024
 
 
 def validate(session: SessionRow, request: runtime_pb2.SignMessageRequest) -> None:
@@ -21,6 +23,8 @@ def validate(session: SessionRow, request: runtime_pb2.SignMessageRequest) -> No
     kind = request.WhichOneof("message")
     if kind is None:
         raise invalid("give eip191_text or eip712_json")
+    if kind == "eip191_text" and len(request.eip191_text.encode()) > MAX_EIP191_BYTES:
+        raise invalid(f"eip191 messages are at most {MAX_EIP191_BYTES} bytes")
     if kind == "eip712_json":
         typed = typed_data(request)
         if not isinstance(typed, dict) or not {"domain", "types", "primaryType", "message"} <= typed.keys():

@@ -27,6 +27,8 @@ from orchestrator.transactions.intents import Intents, check_common
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^0x([0-9a-fA-F]{2})*$")
+# Nodes relay transactions up to 128 KiB; calldata past that could never be sent.
+MAX_CALLDATA_BYTES = 128 * 1024
 _WEI = re.compile(r"^[0-9]{1,77}$")  # ASCII digits only (str.isdigit() admits "²"); below 2^256
 
 
@@ -122,6 +124,8 @@ class EvmSender:
             raise invalid(f"to_address {evm.to_address!r} must be a 0x-prefixed 20-byte hex address")
         if not _WEI.match(evm.value):
             raise invalid(f"value {evm.value[:80]!r} must be a non-negative integer string of wei (digits 0-9)")
+        if len(evm.data) > 2 + 2 * MAX_CALLDATA_BYTES:
+            raise invalid(f"data is {(len(evm.data) - 2) // 2} bytes; a transaction's calldata is at most {MAX_CALLDATA_BYTES} (what nodes relay)")
         if evm.data and not _HEX.match(evm.data):
             raise invalid("data must be 0x-prefixed hex with whole bytes")
         for name in ("max_fee_per_gas", "max_priority_fee_per_gas"):

@@ -69,6 +69,11 @@ CASES = [
     ("SetMemory", runtime_pb2.SetMemoryRequest(key="k" * 256, value="v"), grpc.StatusCode.INVALID_ARGUMENT, "1–255 characters"),
     ("SetMemory", runtime_pb2.SetMemoryRequest(key="k", value="v" * (64 * 1024 + 1)), grpc.StatusCode.INVALID_ARGUMENT, "limited to"),
     ("SignMessage", runtime_pb2.SignMessageRequest(request_id="m1", chain_id=1), grpc.StatusCode.INVALID_ARGUMENT, "eip191_text or eip712_json"),
+    ("SignAndSend", evm_request(evm={"data": "0x" + "ab" * (128 * 1024 + 1)}), grpc.StatusCode.INVALID_ARGUMENT, "calldata is at most"),
+    ("SignMessage", runtime_pb2.SignMessageRequest(request_id="m1", chain_id=1, eip191_text="x" * (64 * 1024 + 1)),
+     grpc.StatusCode.INVALID_ARGUMENT, "eip191 messages are at most"),
+    ("SignMessage", runtime_pb2.SignMessageRequest(request_id="m1", chain_id=1, eip712_json="[" * 40 + "]" * 40),
+     grpc.StatusCode.INVALID_ARGUMENT, "nests deeper than 32"),
     *SWAP_CASES,
 ]
 # Manual mode stores suggestions: a bad request must be refused the same way and store none.

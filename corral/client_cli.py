@@ -145,6 +145,8 @@ def _kill_switch(api, md, args) -> int:
         return 0
     status = api.GetPlatformStatus(pb.GetPlatformStatusRequest(), metadata=md).status
     print(f"halted since {status.halted_at.ToDatetime():%Y-%m-%d %H:%M:%S}: {status.reason}" if status.halted else "running")
+    if status.signer_audit_head:
+        print(f"signer audit log head: {status.signer_audit_head} (check: corral signer audit verify --expect-head {status.signer_audit_head})")
     return 0
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator import events, memory
 from orchestrator.agents import agent_manifest, register_agent
+from orchestrator.audit_heads import newest_head
 from orchestrator.breakers import settings_from_request, settings_message
 from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.errors import Refused, as_grpc_status
@@ -186,10 +187,10 @@ EVENT_KIND = {
 }
 
 
-def platform_status(halt: Halt | None) -> orchestrator_pb2.PlatformStatus:
+def platform_status(halt: Halt | None, audit_head: str = "") -> orchestrator_pb2.PlatformStatus:
     if halt is None:
-        return orchestrator_pb2.PlatformStatus(halted=False)
-    return orchestrator_pb2.PlatformStatus(halted=True, reason=halt.reason, halted_at=timestamp(halt.at))
+        return orchestrator_pb2.PlatformStatus(halted=False, signer_audit_head=audit_head)
+    return orchestrator_pb2.PlatformStatus(halted=True, reason=halt.reason, halted_at=timestamp(halt.at), signer_audit_head=audit_head)
 
 
 def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
@@ -385,4 +386,6 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
 
     @as_grpc_status
     async def GetPlatformStatus(self, request, context):
-        return orchestrator_pb2.GetPlatformStatusResponse(status=platform_status(self._kill_switch.read()))
+        with self._db.session() as db:
+            head = newest_head(db)
+        return orchestrator_pb2.GetPlatformStatusResponse(status=platform_status(self._kill_switch.read(), head))

@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 
 from corral.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator.api import OrchestratorApi
+from orchestrator.audit_heads import AuditHeads
 from orchestrator.chains import Chain
 from orchestrator.chains.evm import EvmChain
 from orchestrator.chains.solana import SolanaChain
@@ -76,6 +77,7 @@ async def serve(config: OrchestratorConfig) -> None:
     # Every chain sessions can hold assets on, by network name.
     chains: dict[str, Chain] = {**evm_chains, **({solana_chain.network: solana_chain} if solana_chain else {})}
     signer = SignerClient(config.signer_socket)
+    signer.record_heads_with(AuditHeads(db).record)
     backend = make_backend(config)
     sender = TransactionSender(db, EvmSender(db, evm_chains, signer), SolanaSender(db, solana_chain, signer))
     engines = [UniswapV2Engine(evm_chains[network], chain.uniswap_v2_router) for network, chain in config.chains.items() if chain.uniswap_v2_router]

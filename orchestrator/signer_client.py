@@ -16,11 +16,22 @@ class SignerClient:
         self._channel = grpc.aio.insecure_channel(f"unix:{socket_path.resolve()}")
         self._stub = signer_pb2_grpc.SignerServiceStub(self._channel)
         self._refusal: Callable[[], Refused | None] = lambda: None
+        self._record_head: Callable[[signer_pb2.AuditHead], None] = lambda head: None
 
     def refuse_while(self, refusal: Callable[[], Refused | None]) -> None:
         """Every signing request first asks `refusal()`; a Refused it returns is raised
         instead of asking the signer (the kill switch)."""
         self._refusal = refusal
+
+    def record_heads_with(self, record: Callable[[signer_pb2.AuditHead], None]) -> None:
+        """Every answer carries the signer's audit-log head after it; `record` keeps them
+        (the wallet owner checks the signer's log still holds the newest one)."""
+        self._record_head = record
+
+    async def _signed(self, call, request, timeout: float = 30):
+        answer = await call(request, timeout=timeout)
+        self._record_head(answer.audit_head)
+        return answer
 
     def _gate(self) -> None:
         if (refused := self._refusal()) is not None:
@@ -35,31 +46,31 @@ class SignerClient:
     async def sign_evm_transaction(self, request: signer_pb2.SignEvmTransactionRequest) -> signer_pb2.SignEvmTransactionResponse:
         """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused."""
         self._gate()
-        return await self._stub.SignEvmTransaction(request, timeout=30)
+        return await self._signed(self._stub.SignEvmTransaction, request)
 
     async def sign_solana_transaction(self, request: signer_pb2.SignSolanaTransactionRequest) -> signer_pb2.SignSolanaTransactionResponse:
         """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused."""
         self._gate()
-        return await self._stub.SignSolanaTransaction(request, timeout=30)
+        return await self._signed(self._stub.SignSolanaTransaction, request)
 
     async def sign_evm_message(self, request: signer_pb2.SignEvmMessageRequest) -> signer_pb2.SignEvmMessageResponse:
         self._gate()
-        return await self._stub.SignEvmMessage(request, timeout=30)
+        return await self._signed(self._stub.SignEvmMessage, request)
 
     async def sign_hyperliquid_action(self, request: signer_pb2.SignHyperliquidActionRequest) -> signer_pb2.SignHyperliquidActionResponse:
         self._gate()
-        return await self._stub.SignHyperliquidAction(request, timeout=30)
+        return await self._signed(self._stub.SignHyperliquidAction, request)
 
     async def sign_polymarket_order(self, request: signer_pb2.SignPolymarketOrderRequest) -> signer_pb2.SignPolymarketOrderResponse:
         self._gate()
-        return await self._stub.SignPolymarketOrder(request, timeout=30)
+        return await self._signed(self._stub.SignPolymarketOrder, request)
 
     async def sign_polymarket_auth(self, request: signer_pb2.SignPolymarketAuthRequest) -> signer_pb2.SignPolymarketAuthResponse:
         self._gate()
-        return await self._stub.SignPolymarketAuth(request, timeout=30)
+        return await self._signed(self._stub.SignPolymarketAuth, request)
 
     async def open_session_budget(self, request: signer_pb2.OpenSessionBudgetRequest) -> signer_pb2.OpenSessionBudgetResponse:
-        return await self._stub.OpenSessionBudget(request, timeout=10)
+        return await self._signed(self._stub.OpenSessionBudget, request, timeout=10)
 
     async def halt_signing(self, reason: str) -> None:
         await self._stub.HaltSigning(signer_pb2.HaltSigningRequest(reason=reason), timeout=10)

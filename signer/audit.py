@@ -1,16 +1,28 @@
-"""Append-only, hash-chained audit log: one JSON line per signing decision.
+"""Append-only, keyed hash chain: one JSON line per signing decision.
 
-Each line carries `prev` (the hash of the line before it, or GENESIS for the first)
-and `hash`, the SHA-256 of the line's canonical JSON without `hash`. Editing,
-removing or reordering any line breaks the chain at that line, which `verify`
-reports. The log holds full request payloads so a reviewer can replay a decision,
-and never key material: callers pass only requests, decisions and public results.
+Each line carries `prev` (the MAC of the line before it, or GENESIS for the first) and `mac`,
+an HMAC-SHA256 of the line's canonical JSON without `mac`, keyed from the owner's passphrase
+(`audit_key`). Editing, removing or reordering a line breaks the chain at that line, and
+without the passphrase nobody can write a chain that verifies: a full re-hash of an edited
+log, or one wallet's lines deleted and the rest re-chained, is found. What a chain alone
+cannot show is a log cut short at its end; for that the signer hands its head (sequence
+number and MAC) to the orchestrator with every answer, and `verify` checks an expected head.
+
+The signer verifies the whole log before it serves (its spend caps are rebuilt from it),
+writes a `signer_start` line saying whether the previous run ended cleanly (requests in
+flight at a crash were never decided), and a `signer_stop` line when it stops.
+
+Lines written before logs were keyed (with an unkeyed `hash` instead of `mac`) are still
+verified as their own chain; the first keyed line's `prev` is their last hash, so they can
+no longer be changed either. The log never holds key material, and fields longer than
+`MAX_FIELD_CHARS` (a request's calldata, typed data) are kept as their SHA-256 and length.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import os
 import time
@@ -19,23 +31,62 @@ from pathlib import Path
 from typing import Any
 
 GENESIS = "0" * 64
+MAX_FIELD_CHARS = 4096
+_KEY_SALT = b"corral signer audit log v1"
+START, STOP = "signer_start", "signer_stop"
+
+
+def audit_key(passphrase: str) -> bytes:
+    """The audit log's MAC key, derived from the keystore passphrase (the owner's secret)."""
+    return hashlib.pbkdf2_hmac("sha256", passphrase.encode(), _KEY_SALT, 100_000)
 
 
 def _canonical(entry: dict[str, Any]) -> bytes:
     return json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _entry_hash(entry_without_hash: dict[str, Any]) -> str:
+def _mac(key: bytes, entry_without_mac: dict[str, Any]) -> str:
+    return hmac.new(key, _canonical(entry_without_mac), hashlib.sha256).hexdigest()
+
+
+def _legacy_hash(entry_without_hash: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(entry_without_hash)).hexdigest()
 
 
+def _link(entry: dict[str, Any]) -> str:
+    return entry.get("mac") or entry.get("hash") or ""
+
+
+def bounded(value: Any) -> Any:
+    """`value` with every string longer than MAX_FIELD_CHARS replaced by its SHA-256 and
+    length: what a reviewer needs to match a request, without storing megabytes of it."""
+    if isinstance(value, dict):
+        return {k: bounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [bounded(v) for v in value]
+    if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+        return {"sha256": hashlib.sha256(value.encode()).hexdigest(), "chars": len(value)}
+    return value
+
+
 class AuditLog:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: bytes) -> None:
         self._path = path
-        self._seq, self._last_hash = self._tail()
+        self._key = key
+        self._seq, self._last_link, self._last_action = self._tail()
         self._fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._synced_seq = self._seq  # the last line known to be on disk
         self._syncing: asyncio.Task | None = None
+
+    @property
+    def head(self) -> tuple[int, str]:
+        """(sequence number, MAC) of the last line written."""
+        return self._seq, self._last_link
+
+    @property
+    def ended_cleanly(self) -> bool:
+        """Whether the log is empty or its last line is a `signer_stop`."""
+        return self._seq == 0 or self._last_action == STOP
 
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
         """Writes one decision and fsyncs it before returning."""
@@ -75,27 +126,26 @@ class AuditLog:
     def _write(self, record: dict[str, Any]) -> dict[str, Any]:
         # Lines are written in call order (one os.write each, O_APPEND), so the chain on
         # disk is the chain in memory even while an fsync is in flight.
-        entry = {"seq": self._seq + 1, "time": time.time(), "prev": self._last_hash, **record}
-        entry["hash"] = _entry_hash(entry)
+        entry = {"seq": self._seq + 1, "time": time.time(), "prev": self._last_link, **record}
+        entry["mac"] = _mac(self._key, entry)
         os.write(self._fd, _canonical(entry) + b"\n")
-        self._seq, self._last_hash = entry["seq"], entry["hash"]
+        self._seq, self._last_link, self._last_action = entry["seq"], entry["mac"], entry.get("action")
         return entry
 
     def close(self) -> None:
         os.close(self._fd)
 
-    def _tail(self) -> tuple[int, str]:
-        if not self._path.exists():
-            return 0, GENESIS
+    def _tail(self) -> tuple[int, str, str | None]:
         last = None
-        with self._path.open("rb") as f:
-            for line in f:
-                if line.strip():
-                    last = line
+        if self._path.exists():
+            with self._path.open("rb") as f:
+                for line in f:
+                    if line.strip():
+                        last = line
         if last is None:
-            return 0, GENESIS
+            return 0, GENESIS, None
         entry = json.loads(last)
-        return entry["seq"], entry["hash"]
+        return entry["seq"], _link(entry), entry.get("action")
 
 
 def read_entries(path: Path):
@@ -115,26 +165,53 @@ class VerifyResult:
     # 1-based line number of the first broken line, and why.
     bad_line: int | None = None
     problem: str | None = None
+    # (sequence number, MAC) of the last line.
+    head: tuple[int, str] | None = None
 
 
-def verify(path: Path) -> VerifyResult:
-    prev = GENESIS
-    count = 0
-    with path.open("rb") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                return VerifyResult(False, count, number, "empty line")
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError as exc:
-                return VerifyResult(False, count, number, f"not JSON: {exc}")
-            claimed = entry.pop("hash", None)
-            if entry.get("prev") != prev:
-                return VerifyResult(False, count, number, "chain broken: `prev` does not match the previous line (line removed, inserted or reordered)")
-            if entry.get("seq") != count + 1:
-                return VerifyResult(False, count, number, f"sequence number {entry.get('seq')} where {count + 1} was expected")
-            if claimed != _entry_hash(entry):
-                return VerifyResult(False, count, number, "content does not match its hash (line edited)")
-            prev = claimed
-            count += 1
-    return VerifyResult(True, count)
+def verify(path: Path, key: bytes, expect_head: tuple[int, str] | None = None) -> VerifyResult:
+    """Checks every line's MAC (or, before the first keyed line, its unkeyed hash) and the
+    chain; with `expect_head`, also that the log still holds that (seq, MAC)."""
+    prev, count, keyed, found_expected = GENESIS, 0, False, expect_head is None
+    if path.exists():
+        with path.open("rb") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    return VerifyResult(False, count, number, "empty line")
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    return VerifyResult(False, count, number, f"not JSON: {exc}")
+                if entry.get("prev") != prev:
+                    return VerifyResult(False, count, number, "chain broken: `prev` does not match the previous line "
+                                                              "(line removed, inserted or reordered)")
+                if entry.get("seq") != count + 1:
+                    return VerifyResult(False, count, number, f"sequence number {entry.get('seq')} where {count + 1} was expected")
+                if "mac" in entry:
+                    claimed = entry.pop("mac")
+                    if not hmac.compare_digest(claimed, _mac(key, entry)):
+                        return VerifyResult(False, count, number, "content does not match its MAC (line edited, or written "
+                                                                  "without the owner's passphrase)")
+                    keyed = True
+                elif keyed or "hash" not in entry:
+                    return VerifyResult(False, count, number, "a line without a MAC after keyed lines")
+                else:
+                    claimed = entry.pop("hash")
+                    if claimed != _legacy_hash(entry):
+                        return VerifyResult(False, count, number, "content does not match its hash (line edited)")
+                prev, count = claimed, count + 1
+                if expect_head is not None and (count, claimed) == expect_head:
+                    found_expected = True
+    head = (count, prev) if count else None
+    if not found_expected:
+        return VerifyResult(False, count, None, f"the log does not hold the expected head {expect_head[0]}:{expect_head[1]} "
+                                                "(cut short, or replaced)", head)
+    return VerifyResult(True, count, head=head)
+
+
+def parse_head(text: str) -> tuple[int, str]:
+    """"SEQ:MAC" as the orchestrator shows it."""
+    seq, _, mac = text.partition(":")
+    if not seq.isascii() or not seq.isdigit() or len(mac) != 64:
+        raise ValueError(f"{text!r} is not a head: give SEQ:MAC as `corral status` shows it")
+    return int(seq), mac

@@ -60,7 +60,9 @@ def add_parser(subparsers) -> None:
     commands.add_parser("resume", help="lift a halt")
 
     audit_cmd = commands.add_parser("audit", help="check the audit log").add_subparsers(dest="audit_command", required=True)
-    audit_cmd.add_parser("verify", help="verify the audit log's hash chain")
+    verify = audit_cmd.add_parser("verify", help="verify the audit log's keyed chain (needs the passphrase); prints its head")
+    verify.add_argument("--expect-head", metavar="SEQ:MAC",
+                        help="also check the log still holds this head (the one `corral status` shows the platform was given)")
 
 
 def _add_shorthand(parser: argparse.ArgumentParser, where: str) -> None:
@@ -91,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.signer_command == "serve":
             return _serve(args, paths)
-        passphrase = _passphrase(args) if args.signer_command == "wallet" and args.wallet_command != "list" else ""
+        needs_passphrase = (args.signer_command == "wallet" and args.wallet_command != "list") or args.signer_command == "audit"
+        passphrase = _passphrase(args) if needs_passphrase else ""
         paths.ensure()
         return _dispatch(args, paths, passphrase)
     except (KeystoreError, PrivilegeError) as exc:
@@ -176,10 +179,17 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths, passphrase: str) -> 
         print("resumed (the owner's halt and any kill-switch halt are lifted)")
         return 0
     if args.signer_command == "audit":
-        result = audit.verify(paths.audit_log) if paths.audit_log.exists() else audit.VerifyResult(True, 0)
+        try:
+            expected = audit.parse_head(args.expect_head) if args.expect_head else None
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        result = audit.verify(paths.audit_log, audit.audit_key(passphrase), expected)
+        head = f"head {result.head[0]}:{result.head[1]}" if result.head else "empty"
         if result.ok:
-            print(f"audit log intact: {result.entries} entries")
+            print(f"audit log intact: {result.entries} entries, {head}")
             return 0
-        print(f"audit log BROKEN at line {result.bad_line}: {result.problem}", file=sys.stderr)
+        where = f"at line {result.bad_line}: " if result.bad_line else ""
+        print(f"audit log BROKEN {where}{result.problem} ({head})", file=sys.stderr)
         return 1
     raise AssertionError(args)

@@ -28,7 +28,7 @@ from solders.transaction import VersionedTransaction
 from corral import bounded_json
 from corral.v1 import signer_pb2_grpc
 from signer import evm, hyperliquid, polymarket, solana
-from signer.audit import AuditLog
+from signer.audit import START, STOP, AuditLog, audit_key, verify
 from signer.config import SignerPaths
 from signer.halt import Halts
 from signer.keystore import Keystore
@@ -55,7 +55,7 @@ async def serve(
     paths.ensure()
     home_lock = hold_home_lock(paths)
     allowed_uids = allowed_uids or {os.geteuid()}
-    audit = AuditLog(paths.audit_log)
+    audit = open_verified_audit_log(paths, passphrase)
     keystore = Keystore(paths.keystore_dir, passphrase)
     servicer = SignerServicer(keystore, PolicyStore(paths.policy_dir), audit, paths.audit_log, Halts(paths))
     server = grpc.aio.server()
@@ -89,8 +89,25 @@ async def serve(
     await proxy.close()
     await server.stop(grace=1)
     keystore.lock()
+    audit.append({"action": STOP})
     audit.close()
     os.close(home_lock)
+
+
+def open_verified_audit_log(paths: SignerPaths, passphrase: str) -> AuditLog:
+    """The audit log, verified whole before anything is served: spend caps are rebuilt from
+    it, so a log that was edited, cut or re-chained must not be trusted. Notes in a start
+    line whether the previous run ended cleanly."""
+    key = audit_key(passphrase)
+    result = verify(paths.audit_log, key)
+    if not result.ok:
+        raise SystemExit(f"the audit log {paths.audit_log} is broken at line {result.bad_line}: {result.problem} (or the passphrase "
+                         "is not the one it was written with). The signer does not serve on a log it cannot trust: its spend caps "
+                         "are rebuilt from it. `corral signer audit verify` shows the same.")
+    audit = AuditLog(paths.audit_log, key)
+    previous = "clean" if audit.ended_cleanly else "unclean: requests in flight when it stopped were never decided"
+    audit.append({"action": START, "previous_stop": previous})
+    return audit
 
 
 def hold_home_lock(paths: SignerPaths) -> int:

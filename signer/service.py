@@ -13,6 +13,8 @@ survive restarts.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -24,7 +26,7 @@ from google.protobuf.json_format import MessageToDict
 from corral import bounded_json, failpoints
 from corral.v1 import signer_pb2, signer_pb2_grpc
 from signer import evm, hyperliquid, polymarket, solana
-from signer.audit import AuditLog, read_entries
+from signer.audit import AuditLog, bounded, read_entries
 from signer.halt import Halts
 from signer.keystore import Keystore
 from signer.policy import (
@@ -43,6 +45,8 @@ from signer.policy import (
     decide_solana_transaction,
 )
 
+log = logging.getLogger("corral.signer")
+
 WALLET_TYPES = {"ethereum": signer_pb2.WALLET_TYPE_ETHEREUM, "solana": signer_pb2.WALLET_TYPE_SOLANA}
 
 
@@ -53,10 +57,12 @@ class Audited:
     def __init__(self, audit: AuditLog, context, action: str, wallet: str, request) -> None:
         self._audit = audit
         self._context = context
-        self._base = {"action": action, "wallet": wallet, "request": MessageToDict(request, preserving_proto_field_name=True)}
+        self._base = {"action": action, "wallet": wallet, "request": bounded(MessageToDict(request, preserving_proto_field_name=True))}
 
-    async def allow(self, decision: Decision, **extra) -> None:
-        await self._audit.durable(self.write_allow(decision, **extra))
+    async def allow(self, decision: Decision, **extra) -> dict:
+        entry = self.write_allow(decision, **extra)
+        await self._audit.durable(entry)
+        return entry
 
     def write_allow(self, decision: Decision, **extra) -> dict:
         """Writes the allow line (with what the decision commits the wallet to) without
@@ -122,12 +128,13 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         return decision, answer, entry
 
     async def _answer(self, audited: Audited, decision: Decision, answer, entry: dict | None):
-        """A refusal (audited, raises), or the answer once its allow line is durable."""
+        """A refusal (audited, raises), or the answer once its allow line is durable, with the
+        log's head after it."""
         if not decision.allowed:
             await audited.deny(decision)
         await audited.durable(entry)
         failpoints.reach("signer.audited")
-        return answer
+        return with_head(answer, entry)
 
     async def ListSignerWallets(self, request, context):
         return signer_pb2.ListSignerWalletsResponse(
@@ -295,8 +302,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         if not decision.allowed:
             await audited.deny(decision)
         signed = polymarket.sign_auth(self._keystore.evm_key(wallet), wallet, request.chain_id, request.timestamp, request.nonce)
-        await audited.allow(decision, message_hash=signed.message_hash)
-        return signer_pb2.SignPolymarketAuthResponse(signature=signed.signature)
+        entry = await audited.allow(decision, message_hash=signed.message_hash)
+        return with_head(signer_pb2.SignPolymarketAuthResponse(signature=signed.signature), entry)
 
     async def OpenSessionBudget(self, request: signer_pb2.OpenSessionBudgetRequest, context):
         wallet = request.wallet_address
@@ -312,10 +319,10 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         if not decision.allowed:
             await audited.deny(decision)
         opened = any(c.chain_id == request.chain_id and c.asset == asset for c in policy.session_budgets)
-        await audited.allow(decision, opened=opened, asset=asset)
+        entry = await audited.allow(decision, opened=opened, asset=asset)
         if opened:
             self._ledger.open_budget(wallet, request.session_id, request.chain_id, asset, int(request.amount))
-        return signer_pb2.OpenSessionBudgetResponse(opened=opened)
+        return with_head(signer_pb2.OpenSessionBudgetResponse(opened=opened), entry)
 
     async def HaltSigning(self, request: signer_pb2.HaltSigningRequest, context):
         self._halts.halt_for_platform(request.reason)
@@ -328,3 +335,33 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         reason = "the wallet owner's halt still holds" if owner else "signing resumed"
         await Audited(self._audit, context, "resume_signing", "", request).allow(Decision(True, "kill-switch", reason))
         return signer_pb2.ResumeSigningResponse(halted_by_owner=owner)
+
+
+def with_head(answer, entry: dict):
+    """`answer` carrying the audit log's head after `entry`, for the orchestrator to record."""
+    answer.audit_head.seq, answer.audit_head.mac = entry["seq"], entry["mac"]
+    return answer
+
+
+def audits_failures(method):
+    """A request that ends in an unexpected error is audited as undecided, then refused as
+    INTERNAL: every request ends in one line, whatever went wrong."""
+
+    async def wrapper(self, request, context):
+        try:
+            return await method(self, request, context)
+        except (grpc.aio.AbortError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure, audited then answered
+            log.exception("%s failed", method.__name__)
+            self._audit.append({"action": method.__name__, "decision": "error", "rule": "internal-error",
+                                "reason": str(exc)[:300], "request": bounded(MessageToDict(request, preserving_proto_field_name=True))})
+            await context.abort(grpc.StatusCode.INTERNAL, f"the signer could not decide this request ({str(exc)[:200]}); it is audited as undecided")
+
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    return wrapper
+
+
+for _name in ("SignEvmTransaction", "SignSolanaTransaction", "SignEvmMessage", "SignHyperliquidAction", "SignPolymarketOrder",
+              "SignPolymarketAuth", "OpenSessionBudget", "HaltSigning", "ResumeSigning"):
+    setattr(SignerServicer, _name, audits_failures(getattr(SignerServicer, _name)))

@@ -117,14 +117,16 @@ EVENT_KIND_DRIFT: EventKind
 EVENT_KIND_PLATFORM: EventKind
 
 class PlatformStatus(_message.Message):
-    __slots__ = ("halted", "reason", "halted_at")
+    __slots__ = ("halted", "reason", "halted_at", "signer_audit_head")
     HALTED_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     HALTED_AT_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_AUDIT_HEAD_FIELD_NUMBER: _ClassVar[int]
     halted: bool
     reason: str
     halted_at: _timestamp_pb2.Timestamp
-    def __init__(self, halted: _Optional[bool] = ..., reason: _Optional[str] = ..., halted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    signer_audit_head: str
+    def __init__(self, halted: _Optional[bool] = ..., reason: _Optional[str] = ..., halted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., signer_audit_head: _Optional[str] = ...) -> None: ...
 
 class HaltPlatformRequest(_message.Message):
     __slots__ = ("reason",)

@@ -34,6 +34,14 @@ class ListSignerWalletsResponse(_message.Message):
     wallets: _containers.RepeatedCompositeFieldContainer[SignerWallet]
     def __init__(self, wallets: _Optional[_Iterable[_Union[SignerWallet, _Mapping]]] = ...) -> None: ...
 
+class AuditHead(_message.Message):
+    __slots__ = ("seq", "mac")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    mac: str
+    def __init__(self, seq: _Optional[int] = ..., mac: _Optional[str] = ...) -> None: ...
+
 class SigningContext(_message.Message):
     __slots__ = ("request_id", "session_id", "execution_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -89,12 +97,14 @@ class SignEvmTransactionRequest(_message.Message):
     def __init__(self, wallet_address: _Optional[str] = ..., transaction: _Optional[_Union[EvmUnsignedTransaction, _Mapping]] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
 
 class SignEvmTransactionResponse(_message.Message):
-    __slots__ = ("raw_transaction", "transaction_hash")
+    __slots__ = ("raw_transaction", "transaction_hash", "audit_head")
     RAW_TRANSACTION_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_HASH_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_HEAD_FIELD_NUMBER: _ClassVar[int]
     raw_transaction: bytes
     transaction_hash: str
-    def __init__(self, raw_transaction: _Optional[bytes] = ..., transaction_hash: _Optional[str] = ...) -> None: ...
+    audit_head: AuditHead
+    def __init__(self, raw_transaction: _Optional[bytes] = ..., transaction_hash: _Optional[str] = ..., audit_head: _Optional[_Union[AuditHead, _Mapping]] = ...) -> None: ...
 
 class Eip191Message(_message.Message):
     __slots__ = ("message",)
@@ -121,18 +131,20 @@ class SignEvmMessageRequest(_message.Message):
     def __init__(self, wallet_address: _Optional[str] = ..., eip191: _Optional[_Union[Eip191Message, _Mapping]] = ..., eip712: _Optional[_Union[Eip712Message, _Mapping]] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
 
 class SignEvmMessageResponse(_message.Message):
-    __slots__ = ("v", "r", "s", "signature", "message_hash")
+    __slots__ = ("v", "r", "s", "signature", "message_hash", "audit_head")
     V_FIELD_NUMBER: _ClassVar[int]
     R_FIELD_NUMBER: _ClassVar[int]
     S_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_HASH_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_HEAD_FIELD_NUMBER: _ClassVar[int]
     v: int
     r: str
     s: str
     signature: str
     message_hash: str
-    def __init__(self, v: _Optional[int] = ..., r: _Optional[str] = ..., s: _Optional[str] = ..., signature: _Optional[str] = ..., message_hash: _Optional[str] = ...) -> None: ...
+    audit_head: AuditHead
+    def __init__(self, v: _Optional[int] = ..., r: _Optional[str] = ..., s: _Optional[str] = ..., signature: _Optional[str] = ..., message_hash: _Optional[str] = ..., audit_head: _Optional[_Union[AuditHead, _Mapping]] = ...) -> None: ...
 
 class SignSolanaTransactionRequest(_message.Message):
     __slots__ = ("wallet_address", "transaction", "context")
@@ -163,16 +175,18 @@ class SignHyperliquidActionRequest(_message.Message):
     def __init__(self, wallet_address: _Optional[str] = ..., action_json: _Optional[str] = ..., nonce: _Optional[int] = ..., vault_address: _Optional[str] = ..., expires_after: _Optional[int] = ..., mainnet: _Optional[bool] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
 
 class SignHyperliquidActionResponse(_message.Message):
-    __slots__ = ("r", "s", "v", "action_hash")
+    __slots__ = ("r", "s", "v", "action_hash", "audit_head")
     R_FIELD_NUMBER: _ClassVar[int]
     S_FIELD_NUMBER: _ClassVar[int]
     V_FIELD_NUMBER: _ClassVar[int]
     ACTION_HASH_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_HEAD_FIELD_NUMBER: _ClassVar[int]
     r: str
     s: str
     v: int
     action_hash: str
-    def __init__(self, r: _Optional[str] = ..., s: _Optional[str] = ..., v: _Optional[int] = ..., action_hash: _Optional[str] = ...) -> None: ...
+    audit_head: AuditHead
+    def __init__(self, r: _Optional[str] = ..., s: _Optional[str] = ..., v: _Optional[int] = ..., action_hash: _Optional[str] = ..., audit_head: _Optional[_Union[AuditHead, _Mapping]] = ...) -> None: ...
 
 class PolymarketOrder(_message.Message):
     __slots__ = ("salt", "maker", "signer", "taker", "token_id", "maker_amount", "taker_amount", "expiration", "nonce", "fee_rate_bps", "side", "signature_type")
@@ -217,12 +231,14 @@ class SignPolymarketOrderRequest(_message.Message):
     def __init__(self, wallet_address: _Optional[str] = ..., chain_id: _Optional[int] = ..., exchange_address: _Optional[str] = ..., order: _Optional[_Union[PolymarketOrder, _Mapping]] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
 
 class SignPolymarketOrderResponse(_message.Message):
-    __slots__ = ("signature", "order_hash")
+    __slots__ = ("signature", "order_hash", "audit_head")
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     ORDER_HASH_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_HEAD_FIELD_NUMBER: _ClassVar[int]
     signature: str
     order_hash: str
-    def __init__(self, signature: _Optional[str] = ..., order_hash: _Optional[str] = ...) -> None: ...
+    audit_head: AuditHead
+    def __init__(self, signature: _Optional[str] = ..., order_hash: _Optional[str] = ..., audit_head: _Optional[_Union[AuditHead, _Mapping]] = ...) -> None: ...
 
 class SignPolymarketAuthRequest(_message.Message):
     __slots__ = ("wallet_address", "chain_id", "timestamp", "nonce", "context")
@@ -239,20 +255,24 @@ class SignPolymarketAuthRequest(_message.Message):
     def __init__(self, wallet_address: _Optional[str] = ..., chain_id: _Optional[int] = ..., timestamp: _Optional[int] = ..., nonce: _Optional[int] = ..., context: _Optional[_Union[SigningContext, _Mapping]] = ...) -> None: ...
 
 class SignPolymarketAuthResponse(_message.Message):
-    __slots__ = ("signature",)
+    __slots__ = ("signature", "audit_head")
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_HEAD_FIELD_NUMBER: _ClassVar[int]
     signature: str
-    def __init__(self, signature: _Optional[str] = ...) -> None: ...
+    audit_head: AuditHead
+    def __init__(self, signature: _Optional[str] = ..., audit_head: _Optional[_Union[AuditHead, _Mapping]] = ...) -> None: ...
 
 class SignSolanaTransactionResponse(_message.Message):
-    __slots__ = ("signed_transaction", "signature", "transaction_id")
+    __slots__ = ("signed_transaction", "signature", "transaction_id", "audit_head")
     SIGNED_TRANSACTION_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_HEAD_FIELD_NUMBER: _ClassVar[int]
     signed_transaction: bytes
     signature: str
     transaction_id: str
-    def __init__(self, signed_transaction: _Optional[bytes] = ..., signature: _Optional[str] = ..., transaction_id: _Optional[str] = ...) -> None: ...
+    audit_head: AuditHead
+    def __init__(self, signed_transaction: _Optional[bytes] = ..., signature: _Optional[str] = ..., transaction_id: _Optional[str] = ..., audit_head: _Optional[_Union[AuditHead, _Mapping]] = ...) -> None: ...
 
 class OpenSessionBudgetRequest(_message.Message):
     __slots__ = ("wallet_address", "session_id", "chain_id", "asset", "amount")
@@ -269,10 +289,12 @@ class OpenSessionBudgetRequest(_message.Message):
     def __init__(self, wallet_address: _Optional[str] = ..., session_id: _Optional[int] = ..., chain_id: _Optional[int] = ..., asset: _Optional[str] = ..., amount: _Optional[str] = ...) -> None: ...
 
 class OpenSessionBudgetResponse(_message.Message):
-    __slots__ = ("opened",)
+    __slots__ = ("opened", "audit_head")
     OPENED_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_HEAD_FIELD_NUMBER: _ClassVar[int]
     opened: bool
-    def __init__(self, opened: _Optional[bool] = ...) -> None: ...
+    audit_head: AuditHead
+    def __init__(self, opened: _Optional[bool] = ..., audit_head: _Optional[_Union[AuditHead, _Mapping]] = ...) -> None: ...
 
 class HaltSigningRequest(_message.Message):
     __slots__ = ("reason",)

@@ -86,3 +86,28 @@ def test_dev_run_runs_a_solana_agent_on_the_devchain(tmp_path):
     assert "funded with 10 SOL on the local Solana devchain" in done.stdout
     assert "execution 1 [succeeded]" in done.stdout and '"sent": true' in done.stdout
     assert "confirmed" in done.stdout.split("transactions:")[1]
+
+
+def test_the_platform_keeps_the_signers_audit_head_and_the_owner_checks_it(stack, agent_image, tmp_path):
+    """Every signer answer carries its audit log's head; the orchestrator stores the newest
+    and `corral status` shows it. The owner verifies the signer's log still holds it: a copy
+    of the log cut before that head (what whoever holds the signer's files could leave) fails."""
+    wallet = stack.create_wallet()
+    stack.fund(wallet, 10**18)
+    agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(REPO_ROOT / "images" / "example-agent"))).agent
+    session = stack.api.StartSession(pb.StartSessionRequest(agent_id=agent.id, wallet_address=wallet)).session
+    wait_for(lambda: stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions, what="a tip")
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    status = corral("status", "--server", stack.api_address)
+    assert status.returncode == 0, status.stderr
+    head = status.stdout.split("signer audit log head: ")[1].split()[0]
+    signer = ["signer", "--passphrase-file", str(stack.passphrase_file)]
+    verified = corral(*signer, "--home", str(stack.signer_home), "audit", "verify", "--expect-head", head)
+    assert verified.returncode == 0 and "intact" in verified.stdout, verified.stderr
+    seq = int(head.split(":")[0])
+    cut = tmp_path / "signer"
+    cut.mkdir()
+    lines = (stack.signer_home / "audit.jsonl").read_text().splitlines()
+    (cut / "audit.jsonl").write_text("\n".join(lines[: seq - 1]) + "\n")  # a valid chain, one line short of the head
+    cut_short = corral(*signer, "--home", str(cut), "audit", "verify", "--expect-head", head)
+    assert cut_short.returncode == 1 and "does not hold the expected head" in cut_short.stderr

@@ -116,9 +116,59 @@ def test_key_never_leaves_the_keystore(signer, stub, wallet):
         assert key.lower() not in text.lower(), f"private key found in {where}"
 
 
-def test_audit_verify_command(signer):
-    ok = signer.corral("signer", "--home", str(signer.signer_home), "audit", "verify")
-    assert "intact" in ok.stdout
+def audit_verify(stack: DevStack, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CORRAL_COMMAND, "signer", "--home", str(stack.signer_home), "--passphrase-file", str(stack.passphrase_file),
+                           "audit", "verify", *extra], cwd=stack.home, capture_output=True, text=True, timeout=60)
+
+
+def test_audit_verify_command_checks_the_keyed_chain_and_a_head(signer, stub, wallet):
+    signed = stub.SignEvmTransaction(transfer(wallet, 31337, nonce=5))
+    head = f"{signed.audit_head.seq}:{signed.audit_head.mac}"
+    entry = next(e for e in audit_entries(signer) if e["seq"] == signed.audit_head.seq)
+    assert entry["mac"] == signed.audit_head.mac and entry.get("transaction_hash") == signed.transaction_hash
+    ok = audit_verify(signer, "--expect-head", head)
+    assert ok.returncode == 0 and "intact" in ok.stdout and "head " in ok.stdout, ok.stderr
+    made_up = audit_verify(signer, "--expect-head", f"{signed.audit_head.seq}:{'0' * 64}")
+    assert made_up.returncode == 1 and "does not hold the expected head" in made_up.stderr
+
+
+def test_a_tampered_log_stops_the_signer_from_serving(tmp_path):
+    """The attack: remove one wallet's lines from the log and re-chain the rest (which reset
+    that wallet's spent caps after a restart). Without the passphrase the MACs cannot be
+    remade, and the signer refuses to start on the log, naming the line."""
+    import hashlib
+
+    stack = DevStack(tmp_path / "tamper")
+    stack.home.mkdir(parents=True, exist_ok=True)
+    try:
+        stack.start_signer()
+        spender, other = stack.create_wallet(31337), stack.create_wallet(31337)
+        for nonce, who in enumerate([spender, other, spender]):
+            channel = grpc.insecure_channel(f"unix:{stack.signer_home / 'signer.sock'}")
+            signer_pb2_grpc.SignerServiceStub(channel).SignEvmTransaction(transfer(who, 31337, nonce=nonce))
+            channel.close()
+        stack._stop("signer")
+        log = stack.signer_home / "audit.jsonl"
+        kept = [json.loads(line) for line in log.read_text().splitlines() if json.loads(line).get("wallet") != spender]
+        prev, lines = "0" * 64, []
+        for seq, entry in enumerate(kept, start=1):
+            entry.pop("mac")
+            entry.update(seq=seq, prev=prev)
+            entry["mac"] = prev = hashlib.sha256(json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+            lines.append(json.dumps(entry, sort_keys=True, separators=(",", ":")))
+        log.write_text("\n".join(lines) + "\n")
+        with pytest.raises(RuntimeError, match="exited"):
+            stack.start_signer()
+        assert "the audit log" in stack.log_text("signer") and "is broken at line 1" in stack.log_text("signer")
+        assert audit_verify(stack).returncode == 1
+    finally:
+        stack.close()
+
+
+def test_every_run_of_the_signer_is_in_the_log_with_how_the_previous_one_ended(signer):
+    starts = [e for e in audit_entries(signer) if e["action"] == "signer_start"]
+    assert starts and starts[0]["previous_stop"] == "clean"  # an empty log: nothing was in flight
+    assert [e["action"] for e in audit_entries(signer)].count("signer_stop") == len(starts) - 1
 
 
 def test_halt_refuses_everything_until_resume(signer, stub, wallet):

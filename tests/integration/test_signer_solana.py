@@ -127,7 +127,7 @@ def test_over_the_cap_is_not_signed_and_nothing_moves(stack, chain):
     denied, payer_balance, received = rpc(chain.url, scenario)
     assert denied.code() == grpc.StatusCode.PERMISSION_DENIED and "solana-lamport-cap" in denied.details()
     assert (payer_balance, received) == (SOL, 0)
-    last = [e for e in audit_lines(stack) if e["wallet"] == wallet][-1]
+    last = [e for e in audit_lines(stack) if e.get("wallet") == wallet][-1]
     assert last["decision"] == "deny" and last["rule"] == "solana-lamport-cap" and "signature" not in last
 
 

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
+import grpc
 import pytest
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
@@ -36,7 +37,7 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from corral.v1 import signer_pb2
-from signer.audit import AuditLog, read_entries
+from signer.audit import AuditLog, audit_key, read_entries
 from signer.config import SignerPaths
 from signer.halt import Halts
 from signer.keystore import Keystore
@@ -51,8 +52,8 @@ SOL_RECIPIENT = Pubkey.from_string("9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin
 GWEI = 10**9
 
 
-class Refused(Exception):
-    pass
+class Refused(grpc.aio.AbortError):
+    """What grpc.aio's context.abort raises (a handler's refusal), carrying (code, details)."""
 
 
 class Context:
@@ -212,7 +213,7 @@ def test_concurrent_requests_never_sign_past_any_cap(keys, drawn, limits, budget
         policies = PolicyStore(paths.policy_dir)
         policies.set(evm_wallet, policy_for(limits, budgets))
         policies.set(solana_wallet, solana_policy(limits))
-        audit = AuditLog(paths.audit_log)
+        audit = AuditLog(paths.audit_log, audit_key("pw"))
         servicer = SignerServicer(keystore, policies, audit, paths.audit_log, Halts(paths))
         if budgets:
             for session in (1, 2):
@@ -248,6 +249,10 @@ def _data(entry: dict) -> bytes:
     return base64.b64decode(entry["request"]["transaction"].get("data", ""))
 
 
+def servicer_log(servicer: SignerServicer) -> Path:
+    return servicer._audit._path
+
+
 @contextmanager
 def capped_wallet(native_cap: int):
     """A servicer over a fresh home with one EVM wallet whose native cap is `native_cap`."""
@@ -258,7 +263,7 @@ def capped_wallet(native_cap: int):
         wallet = keystore.create_wallet()
         PolicyStore(paths.policy_dir).set(wallet, WalletPolicy.model_validate({
             "allowed_chain_ids": [1], "spend_caps": [{"chain_id": 1, "asset": "native", "amount": str(native_cap)}]}))
-        audit = AuditLog(paths.audit_log)
+        audit = AuditLog(paths.audit_log, audit_key("pw"))
         try:
             yield SignerServicer(keystore, PolicyStore(paths.policy_dir), audit, paths.audit_log, Halts(paths)), wallet
         finally:
@@ -290,6 +295,9 @@ def test_a_request_that_fails_to_sign_gives_its_reservation_back(monkeypatch):
     with capped_wallet(TRANSFER_COST) as (servicer, wallet):
         monkeypatch.setattr(evm, "sign", failing_once)
         request = evm_request(wallet, 0, STRANGER, 10**15, b"", 21_000, GWEI, 0)
-        with pytest.raises(RuntimeError):
+        with pytest.raises(Refused) as failed:
             asyncio.run(servicer.SignEvmTransaction(request[1], Context()))
+        assert failed.value.args[0] == grpc.StatusCode.INTERNAL and "audited as undecided" in failed.value.args[1]
         assert asyncio.run(fire(servicer, [request, evm_request(wallet, 1, STRANGER, 10**15, b"", 21_000, GWEI, 0)])) == [True, False]
+        undecided = [e for e in read_entries(servicer_log(servicer)) if e.get("decision") == "error"]
+        assert [(e["action"], e["rule"], e["reason"]) for e in undecided] == [("SignEvmTransaction", "internal-error", "the key could not be used")]

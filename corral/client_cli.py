@@ -72,14 +72,18 @@ def add_parsers(sub) -> None:
 
     halt = sub.add_parser("halt", parents=[common], help="kill switch: stop all agents and all signing until `corral resume`")
     halt.add_argument("--reason", default="", help="shown with every refusal while halted, and in the signer's audit log")
-    sub.add_parser("resume", parents=[common], help="lift the kill switch")
+    resume = sub.add_parser("resume", parents=[common], help="lift the kill switch (needs the resume credential, not the API token)")
+    resume.add_argument("--resume-token-file", type=Path, default=os.environ.get("CORRAL_RESUME_TOKEN_FILE"),
+                        help="file holding the resume token (the orchestrator's resume_token_file)")
     sub.add_parser("status", parents=[common], help="is the platform halted?")
 
 
 def _stub(args) -> tuple[orchestrator_pb2_grpc.OrchestratorServiceStub, tuple]:
     metadata: tuple = ()
-    if args.token_file:
-        metadata = (("authorization", f"Bearer {Path(args.token_file).read_text().strip()}"),)
+    # Lifting a halt takes its own credential; every other call the API token.
+    token_file = getattr(args, "resume_token_file", None) or args.token_file
+    if token_file:
+        metadata = (("authorization", f"Bearer {Path(token_file).read_text().strip()}"),)
     if args.tls_ca:
         channel = grpc.secure_channel(args.server, grpc.ssl_channel_credentials(root_certificates=Path(args.tls_ca).read_bytes()))
     else:

@@ -135,6 +135,7 @@ class DevStack:
         max_parallel_executions: int = 4,
         signer_user: str | None = "auto",
         api_token: str | None = None,
+        resume_token: str | None = None,
         tls: tuple[Path, Path] | None = None,
         reconciliation: dict[str, object] | None = None,
         uniswap: bool = False,
@@ -147,6 +148,7 @@ class DevStack:
         venues: dict[str, dict[str, object]] | None = None,
     ) -> None:
         """`api_token`: the orchestrator requires it (the stack's own client sends it).
+        `resume_token`: the separate credential that lifts a platform halt.
         `tls`: (certificate, key) PEM files the orchestrator serves its API with; the
         stack's client trusts that certificate."""
         self.home = home.resolve()
@@ -157,6 +159,7 @@ class DevStack:
         self.sandbox = {"deadline_seconds": deadline_seconds, **(sandbox or {})}
         self.processes: dict[str, subprocess.Popen] = {}
         self.api_token = api_token
+        self.resume_token = resume_token
         self.tls = tls
         # The orchestrator's [reconciliation] and [swaps] settings (see orchestrator/config.py).
         self.reconciliation = reconciliation or {}
@@ -298,11 +301,12 @@ class DevStack:
         }
         if replica_id:
             top["replica_id"] = replica_id
-        if self.api_token:
-            token_file = self.home / "api-token"
-            token_file.write_text(self.api_token)
-            token_file.chmod(0o600)
-            top["api_token_file"] = str(token_file)
+        for field, token in (("api_token_file", self.api_token), ("resume_token_file", self.resume_token)):
+            if token:
+                token_file = self.home / field.removesuffix("_file").replace("_", "-")
+                token_file.write_text(token)
+                token_file.chmod(0o600)
+                top[field] = str(token_file)
         if self.tls:
             top["tls_cert_file"], top["tls_key_file"] = str(self.tls[0]), str(self.tls[1])
         chain: dict[str, object] = {"rpc_url": self.rpc_url, **self.chain}

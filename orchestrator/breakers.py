@@ -7,6 +7,9 @@
   start (or at its start, if later) less its holding now, from its own ledger and fees.
   Checked every cycle: before an execution runs the agent and after it ends.
 
+Every session also has the platform's breaker on signing requests the signer refused
+(`[breakers] max_signer_refusals_per_hour`, `SignerRefusals`).
+
 A tripped breaker pauses the session (a running one) and says why in `status_reason`; the
 user resumes it when they have looked.
 """
@@ -17,16 +20,17 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
+import grpc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from corral.v1 import orchestrator_pb2
 from orchestrator import events
-from orchestrator.errors import invalid, precondition
+from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.manifest import address_key
 from orchestrator.positions import session_positions
-from orchestrator.store import Database, SessionRow, TransactionRow, utcnow
+from orchestrator.store import Database, EventRow, SessionRow, TransactionRow, utcnow
 
 log = logging.getLogger("corral.breakers")
 
@@ -129,14 +133,71 @@ class Breakers:
         return reason
 
     def _trip(self, session_id: int, reason: str) -> None:
+        trip(self._db, session_id, reason)
+
+
+def trip(database: Database, session_id: int, reason: str) -> None:
+    """Pauses a running session, saying why in its status reason."""
+    with database.session() as db:
+        session = db.get(SessionRow, session_id)
+        if session.status != "running":
+            return
+        session.status, session.status_reason = "paused", reason
+        events.record(db, "session", "paused", session_id, session_id)
+        db.commit()
+    log.warning("session %s paused: %s", session_id, reason)
+
+
+class SignerRefusals:
+    """Counts, per session, the signing requests the signer refused, as `signing_refused`
+    session events (so a console sees each one). Past the platform's limit in the hour
+    (counted from the session's last resume, so a user who resumed it gets a fresh
+    allowance) the session is paused and its further requests are refused here, before
+    they reach the signer. Counted in the database, so replicas share one count."""
+
+    def __init__(self, db: Database, per_hour: int) -> None:
+        self._db = db
+        self._limit = per_hour
+
+    def before_signing(self, session_id: int) -> None:
+        if not session_id:
+            return  # the platform's own requests (a venue login), not a session's
         with self._db.session() as db:
-            session = db.get(SessionRow, session_id)
-            if session.status != "running":
+            refused = self._count(db, session_id)
+        if refused >= self._limit:
+            reason = self._reason(refused)
+            self._trip(session_id, reason)
+            raise Refused(grpc.StatusCode.PERMISSION_DENIED, f"{reason}; this request was not sent to the signer")
+
+    def refused(self, session_id: int) -> None:
+        """The signer refused one of the session's requests."""
+        if not session_id:
+            return
+        with self._db.session() as db:
+            if db.get(SessionRow, session_id) is None:
                 return
-            session.status, session.status_reason = "paused", reason
-            events.record(db, "session", "paused", session_id, session_id)
+            events.record(db, "session", "signing_refused", session_id, session_id)
             db.commit()
-        log.warning("session %s paused: %s", session_id, reason)
+            refused = self._count(db, session_id)
+        if refused >= self._limit:
+            self._trip(session_id, self._reason(refused))
+
+    def _count(self, db: Session, session_id: int) -> int:
+        hour_ago = utcnow() - timedelta(hours=1)
+        resumed = db.scalar(select(func.max(EventRow.occurred_at)).where(
+            EventRow.session_id == session_id, EventRow.kind == "session", EventRow.change == "running"))
+        since = max(hour_ago, resumed) if resumed is not None else hour_ago
+        return db.scalar(select(func.count()).select_from(EventRow).where(
+            EventRow.session_id == session_id, EventRow.kind == "session", EventRow.change == "signing_refused",
+            EventRow.occurred_at >= since,
+        ))
+
+    def _reason(self, refused: int) -> str:
+        return (f"breaker max_signer_refusals_per_hour tripped: the signer refused {refused} of this session's "
+                f"requests in the last hour, the platform's limit is {self._limit}")
+
+    def _trip(self, session_id: int, reason: str) -> None:
+        trip(self._db, session_id, reason)
 
 
 def _holding(db: Session, session: SessionRow, at) -> int:

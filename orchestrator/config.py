@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
 from pathlib import Path
@@ -87,6 +88,18 @@ class SchedulerConfig(BaseModel):
     lease_seconds: float = Field(default=30.0, ge=1)
 
 
+class PlatformBreakerConfig(BaseModel):
+    """Breakers every session has, whatever its user set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Signing requests the signer refused (policy or malformed) per session per hour
+    # before the session is paused and no more of its requests reach the signer. A
+    # refused request costs the signer a decision and an audit line; an agent probing its
+    # policy, or filling the audit log, stops here.
+    max_signer_refusals_per_hour: int = Field(default=20, ge=1, le=10_000)
+
+
 class SwapConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -166,6 +179,10 @@ class OrchestratorConfig(BaseModel):
     socket_root: Path = Path("var/run/executions")
     # When set, every frontend call must carry `authorization: Bearer <token>`.
     api_token_file: Path | None = None
+    # The credential that lifts a platform halt (ResumePlatform), apart from the API token:
+    # whoever runs sessions must not be able to undo an operator's emergency stop. With an
+    # API token set and no resume token, a halt is lifted only by an operator who sets one.
+    resume_token_file: Path | None = None
     # TLS for the frontend API: both set, or neither (plaintext, for local use).
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
@@ -177,6 +194,7 @@ class OrchestratorConfig(BaseModel):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
+    breakers: PlatformBreakerConfig = Field(default_factory=PlatformBreakerConfig)
     swaps: SwapConfig = Field(default_factory=SwapConfig)
     # Venues: off unless their table is present.
     hyperliquid: HyperliquidConfig | None = None
@@ -210,15 +228,57 @@ class OrchestratorConfig(BaseModel):
             raise ValueError("tls_cert_file and tls_key_file go together: set both (PEM files) or neither")
         return self
 
+    @model_validator(mode="after")
+    def _not_exposed_without_guards(self) -> "OrchestratorConfig":
+        # Off this machine, a plaintext or token-less API hands sessions, suggestions and
+        # the kill switch to anyone on the network.
+        if not listens_on_loopback(self.listen) and (self.api_token_file is None or self.tls_cert_file is None):
+            raise ValueError(
+                f"listen = {self.listen!r} is reachable from other machines: set api_token_file and "
+                "tls_cert_file/tls_key_file, or listen on 127.0.0.1 (a TLS-terminating proxy in front "
+                "then connects to the loopback address)"
+            )
+        if self.resume_token_file is not None and self.resume_token_file == self.api_token_file:
+            raise ValueError("resume_token_file must be its own file, with a credential different from the API token")
+        return self
+
     def server_credentials(self) -> grpc.ServerCredentials | None:
         if self.tls_cert_file is None:
             return None
         return grpc.ssl_server_credentials([(self.tls_key_file.read_bytes(), self.tls_cert_file.read_bytes())])
 
     def api_token(self) -> str | None:
-        if self.api_token_file is None:
-            return None
-        return self.api_token_file.read_text().strip() or None
+        return _read_token(self.api_token_file, "api_token_file")
+
+    def resume_token(self) -> str | None:
+        token = _read_token(self.resume_token_file, "resume_token_file")
+        if token is not None and token == self.api_token():
+            raise ValueError("resume_token_file holds the API token: the resume credential must be a different secret")
+        return token
+
+
+def _read_token(path: Path | None, field: str) -> str | None:
+    if path is None:
+        return None
+    token = path.read_text().strip()
+    if not token:
+        # An empty file must not silently turn the guard off.
+        raise ValueError(f"{field} {path} is empty: write the token into it (e.g. `openssl rand -hex 32 > {path}`)")
+    return token
+
+
+def listens_on_loopback(listen: str) -> bool:
+    """Whether a gRPC listen address ("host:port", "[v6]:port", "unix:path") is reachable
+    only from this machine."""
+    if listen.startswith(("unix:", "unix-abstract:")):
+        return True
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: whatever it resolves to may be public
 
 
 def load_config(path: Path | None) -> OrchestratorConfig:

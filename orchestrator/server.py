@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 from corral.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator.api import OrchestratorApi
 from orchestrator.audit_heads import AuditHeads
+from orchestrator.breakers import SignerRefusals
 from orchestrator.chains import Chain
 from orchestrator.chains.evm import EvmChain
 from orchestrator.chains.solana import SolanaChain
@@ -47,15 +48,36 @@ SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService
 OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
+RESUME_METHOD = f"/{SERVICE_NAME}/ResumePlatform"
+
+
 class ApiTokenInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
+    """Checks `authorization: Bearer <token>` on every call but health and reflection.
+    ResumePlatform takes the resume credential and nothing else: the API token that runs
+    sessions cannot lift an operator's halt, and the resume token can do nothing else."""
+
+    def __init__(self, token: str | None, resume_token: str | None) -> None:
+        self._expected = f"Bearer {token}".encode() if token else None
+        self._resume = f"Bearer {resume_token}".encode() if resume_token else None
 
     async def intercept_service(self, continuation, handler_call_details):
-        if handler_call_details.method.startswith(OPEN_METHOD_PREFIXES):
+        method = handler_call_details.method
+        if method.startswith(OPEN_METHOD_PREFIXES):
             return await continuation(handler_call_details)
-        supplied = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
-        if hmac.compare_digest(supplied.encode(), self._expected):
+        supplied = dict(handler_call_details.invocation_metadata or ()).get("authorization", "").encode()
+        if method == RESUME_METHOD:
+            if self._resume is None and self._expected is None:
+                return await continuation(handler_call_details)  # a local, unguarded API
+            if self._resume is None:
+                return refusing_handler(grpc.StatusCode.PERMISSION_DENIED, (
+                    "lifting a platform halt needs the resume credential, which is not the API token: "
+                    "set resume_token_file in the orchestrator's config and send that token"))
+            if hmac.compare_digest(supplied, self._resume):
+                return await continuation(handler_call_details)
+            return refusing_handler(grpc.StatusCode.PERMISSION_DENIED, (
+                "ResumePlatform needs the resume credential (authorization: Bearer <resume token>), "
+                "not the API token; with the CLI: corral resume --resume-token-file FILE"))
+        if self._expected is None or hmac.compare_digest(supplied, self._expected):
             return await continuation(handler_call_details)
         return refusing_handler(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong API token (authorization: Bearer <token>)")
 
@@ -78,6 +100,7 @@ async def serve(config: OrchestratorConfig) -> None:
     chains: dict[str, Chain] = {**evm_chains, **({solana_chain.network: solana_chain} if solana_chain else {})}
     signer = SignerClient(config.signer_socket)
     signer.record_heads_with(AuditHeads(db).record)
+    signer.count_refusals_with(SignerRefusals(db, config.breakers.max_signer_refusals_per_hour))
     backend = make_backend(config)
     sender = TransactionSender(db, EvmSender(db, evm_chains, signer), SolanaSender(db, solana_chain, signer))
     engines = [UniswapV2Engine(evm_chains[network], chain.uniswap_v2_router) for network, chain in config.chains.items() if chain.uniswap_v2_router]
@@ -102,8 +125,9 @@ async def serve(config: OrchestratorConfig) -> None:
     if removed:
         log.info("removed %d orphaned sandboxes and socket directories", removed)
 
-    token = config.api_token()
-    server = grpc.aio.server(interceptors=[*([ApiTokenInterceptor(token)] if token else []), WireErrorsAsInvalidArgument()])
+    token, resume_token = config.api_token(), config.resume_token()
+    guards = [ApiTokenInterceptor(token, resume_token)] if token or resume_token else []
+    server = grpc.aio.server(interceptors=[*guards, WireErrorsAsInvalidArgument()])
     orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(
         OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds), suggestions, signer, chains, kill_switch),
         server

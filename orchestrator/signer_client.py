@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import grpc
 
 from corral.v1 import signer_pb2, signer_pb2_grpc
 from orchestrator.errors import Refused
+
+# What the signer answers when it decided no (each one is an audit line).
+SIGNER_REFUSALS = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT)
+
+
+class RefusalCounter(Protocol):
+    def before_signing(self, session_id: int) -> None:
+        """Raises Refused when the session may send no more requests to the signer."""
+
+    def refused(self, session_id: int) -> None:
+        """The signer refused one of the session's requests."""
 
 
 class SignerClient:
@@ -17,6 +29,7 @@ class SignerClient:
         self._stub = signer_pb2_grpc.SignerServiceStub(self._channel)
         self._refusal: Callable[[], Refused | None] = lambda: None
         self._record_head: Callable[[signer_pb2.AuditHead], None] = lambda head: None
+        self._refusals: RefusalCounter | None = None
 
     def refuse_while(self, refusal: Callable[[], Refused | None]) -> None:
         """Every signing request first asks `refusal()`; a Refused it returns is raised
@@ -28,8 +41,23 @@ class SignerClient:
         (the wallet owner checks the signer's log still holds the newest one)."""
         self._record_head = record
 
+    def count_refusals_with(self, counter: "RefusalCounter") -> None:
+        """Each session's refused requests are counted by `counter`, which may stop a
+        session's requests before they reach the signer (a breaker)."""
+        self._refusals = counter
+
     async def _signed(self, call, request, timeout: float = 30):
-        answer = await call(request, timeout=timeout)
+        # Requests a session's agent or user made carry its id; the platform's own (a budget,
+        # a venue login) count for no session.
+        session_id = request.context.session_id if "context" in request.DESCRIPTOR.fields_by_name else 0
+        if self._refusals is not None:
+            self._refusals.before_signing(session_id)
+        try:
+            answer = await call(request, timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            if self._refusals is not None and exc.code() in SIGNER_REFUSALS:
+                self._refusals.refused(session_id)
+            raise
         self._record_head(answer.audit_head)
         return answer
 
@@ -85,5 +113,4 @@ class SignerClient:
 def signer_refusal(exc: grpc.aio.AioRpcError) -> Refused:
     """What the agent or user is told when the signer says no (or cannot be reached): its
     policy denials and argument errors keep their status; anything else is UNAVAILABLE."""
-    passed_on = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT)
-    return Refused(exc.code() if exc.code() in passed_on else grpc.StatusCode.UNAVAILABLE, f"signer: {exc.details()}")
+    return Refused(exc.code() if exc.code() in SIGNER_REFUSALS else grpc.StatusCode.UNAVAILABLE, f"signer: {exc.details()}")

@@ -1,5 +1,6 @@
 """The frontend API's own guards: TLS when configured (a plaintext client cannot talk to
-it), and the bearer token on every call (health stays open for probes)."""
+it), the bearer token on every call (health stays open for probes), and a halt that only
+the separate resume credential lifts."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
 
 TOKEN = "s3cret-frontend-token-0123456789"
+RESUME_TOKEN = "s3cret-resume-token-9876543210"
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def stack(tmp_path_factory):
          "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )
-    with DevStack(home / "stack", api_token=TOKEN, tls=(cert, key)) as stack:
+    with DevStack(home / "stack", api_token=TOKEN, resume_token=RESUME_TOKEN, tls=(cert, key)) as stack:
         yield stack
 
 
@@ -64,3 +66,30 @@ def test_the_cli_speaks_tls_with_a_token(stack, tmp_path):
     assert ok.returncode == 0 and "(none)" in ok.stdout
     refused = subprocess.run([*CORRAL_COMMAND, *args], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "UNAUTHENTICATED" in refused.stderr
+
+
+def test_only_the_resume_credential_lifts_a_halt(stack, tmp_path):
+    operator = api(stack.open_channel(token=TOKEN))
+    operator.HaltPlatform(pb.HaltPlatformRequest(reason="incident 7"), timeout=30)
+    try:
+        # The token that runs sessions cannot undo the emergency stop, by API or CLI.
+        with pytest.raises(grpc.RpcError) as refused:
+            operator.ResumePlatform(pb.ResumePlatformRequest(), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "resume credential" in refused.value.details()
+        token_file, resume_file = tmp_path / "token", tmp_path / "resume"
+        token_file.write_text(TOKEN)
+        resume_file.write_text(RESUME_TOKEN)
+        cli = [*CORRAL_COMMAND, "resume", "--server", stack.api_address, "--tls-ca", str(stack.tls[0])]
+        by_api_token = subprocess.run([*cli, "--token-file", str(token_file)], capture_output=True, text=True, timeout=60)
+        assert by_api_token.returncode == 1 and "PERMISSION_DENIED" in by_api_token.stderr
+        assert operator.GetPlatformStatus(pb.GetPlatformStatusRequest(), timeout=10).status.halted
+        # The resume credential does nothing else.
+        with pytest.raises(grpc.RpcError) as not_a_session_token:
+            api(stack.open_channel(token=RESUME_TOKEN)).ListSessions(pb.ListSessionsRequest(), timeout=10)
+        assert not_a_session_token.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        resumed = subprocess.run([*cli, "--resume-token-file", str(resume_file)], capture_output=True, text=True, timeout=60)
+        assert resumed.returncode == 0 and "resumed" in resumed.stdout, resumed.stderr
+        assert not operator.GetPlatformStatus(pb.GetPlatformStatusRequest(), timeout=10).status.halted
+    finally:
+        api(stack.open_channel(token=RESUME_TOKEN)).ResumePlatform(pb.ResumePlatformRequest(), timeout=30)

@@ -1,0 +1,44 @@
+"""The orchestrator will not serve its frontend API to other machines without a token and
+TLS, and the resume credential is its own secret."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from orchestrator.config import OrchestratorConfig, listens_on_loopback
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:50051", "127.8.0.1:1", "[::1]:50051", "localhost:50051", "unix:/run/corral/api.sock"])
+def test_loopback_addresses_need_no_guards(listen):
+    assert listens_on_loopback(listen)
+    OrchestratorConfig(listen=listen)
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:50051", "[::]:50051", "10.0.0.5:50051", "orchestrator.example:443", "localhost.example:1"])
+@pytest.mark.parametrize("guards", [{}, {"api_token_file": "token"}, {"tls_cert_file": "c.pem", "tls_key_file": "k.pem"}])
+def test_reachable_addresses_without_token_and_tls_are_refused(listen, guards, tmp_path):
+    assert not listens_on_loopback(listen)
+    with pytest.raises(ValidationError) as refused:
+        OrchestratorConfig(listen=listen, **{k: tmp_path / v for k, v in guards.items()})
+    message = str(refused.value)
+    assert "reachable from other machines" in message and "api_token_file" in message and "tls_cert_file" in message
+
+
+def test_reachable_address_with_token_and_tls_is_accepted(tmp_path):
+    OrchestratorConfig(listen="0.0.0.0:50051", api_token_file=tmp_path / "t", tls_cert_file=tmp_path / "c", tls_key_file=tmp_path / "k")
+
+
+def test_an_empty_token_file_does_not_turn_the_guard_off(tmp_path):
+    (tmp_path / "token").write_text("\n")
+    with pytest.raises(ValueError, match="api_token_file .* is empty"):
+        OrchestratorConfig(api_token_file=tmp_path / "token").api_token()
+
+
+def test_the_resume_credential_must_differ_from_the_api_token(tmp_path):
+    (tmp_path / "token").write_text("same-secret")
+    (tmp_path / "resume").write_text("same-secret\n")
+    with pytest.raises(ValidationError, match="own file"):
+        OrchestratorConfig(api_token_file=tmp_path / "token", resume_token_file=tmp_path / "token")
+    with pytest.raises(ValueError, match="different secret"):
+        OrchestratorConfig(api_token_file=tmp_path / "token", resume_token_file=tmp_path / "resume").resume_token()

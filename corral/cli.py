@@ -11,6 +11,7 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
+    from sandbox_runner import launcher_cli
     from signer import cli as signer_cli
 
     parser = argparse.ArgumentParser(prog="corral", description="Run untrusted trading agents against real wallets, safely.")
@@ -20,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="orchestrator TOML config (defaults are embedded)")
 
     signer_cli.add_parser(sub)
+    launcher_cli.add_parser(sub)
 
     new = sub.add_parser("new", help="scaffold an agent directory (main.py, circuit.toml, DESCRIPTION.md)")
     new.add_argument("name", type=Path, help="directory to create; its name is the agent's name")
@@ -59,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         from signer import cli as signer_cli
 
         return signer_cli.run(args)
+    if args.command == "launcher":
+        from sandbox_runner import launcher_cli
+
+        return launcher_cli.run(args)
     if args.command == "new":
         from corral.scaffold import create_agent_directory
 

@@ -27,7 +27,10 @@ def run_demo(home: Path, runs: int, minute_seconds: float) -> int:
     # anvil starts empty every time, so the demo's database and keys do too.
     shutil.rmtree(home, ignore_errors=True)
     with DevStack(home, minute_seconds=minute_seconds) as stack:
-        print(f"anvil on {stack.rpc_url}, signer on {stack.signer_home / 'signer.sock'}, orchestrator on {stack.api_address}")
+        print(f"anvil on {stack.rpc_url}, signer on {stack.signer_socket}, orchestrator on {stack.api_address}")
+        if stack.orchestrator_user:
+            print(f"the orchestrator runs as {stack.orchestrator_user} (no root, no keys); the launcher on {stack.launcher_socket} "
+                  f"starts its sandboxes; the signer runs as {stack.signer_user}")
         wallet = stack.create_wallet(recipients=[RECIPIENT])
         stack.fund(wallet, 10**18)
         print(f"wallet {wallet} created by the signer and funded with 1 ETH on ethereum:31337; its policy pays only {RECIPIENT}, "

@@ -7,6 +7,7 @@ real socket or port, and is stopped by the PID this module started.
 
 from __future__ import annotations
 
+import grp
 import json
 import os
 import pwd
@@ -74,16 +75,18 @@ def _channel_ready(channel: grpc.Channel) -> bool:
 
 
 SIGNER_USER = "corral-signer"
+ORCHESTRATOR_USER = "corral-orchestrator"
 
 
-def _default_signer_user() -> str | None:
+def _service_user(name: str) -> str | None:
+    """`name` when this process is root and the user exists (scripts/setup makes it)."""
     if os.geteuid() != 0:
         return None
     try:
-        pwd.getpwnam(SIGNER_USER)
+        pwd.getpwnam(name)
     except KeyError:
         return None
-    return SIGNER_USER
+    return name
 
 
 def _toml(top: dict[str, object], tables: dict[str, dict[str, object]]) -> str:
@@ -134,6 +137,7 @@ class DevStack:
         sandbox: dict[str, object] | None = None,
         max_parallel_executions: int = 4,
         signer_user: str | None = "auto",
+        orchestrator_user: str | None = "auto",
         api_token: str | None = None,
         resume_token: str | None = None,
         tls: tuple[Path, Path] | None = None,
@@ -147,7 +151,10 @@ class DevStack:
         scheduler: dict[str, object] | None = None,
         venues: dict[str, dict[str, object]] | None = None,
     ) -> None:
-        """`api_token`: the orchestrator requires it (the stack's own client sends it).
+        """`orchestrator_user`: run the orchestrator as this unprivileged user ("auto":
+        corral-orchestrator when started as root), with sandboxes started by a privileged
+        launcher, the layout of docs/deploy.md.
+        `api_token`: the orchestrator requires it (the stack's own client sends it).
         `resume_token`: the separate credential that lifts a platform halt.
         `tls`: (certificate, key) PEM files the orchestrator serves its API with; the
         stack's client trusts that certificate."""
@@ -183,7 +190,8 @@ class DevStack:
         self.solana_rpc_url = ""
         # Started by root on a host with the `corral-signer` user (scripts/setup makes it),
         # the signer runs as that user, as in production.
-        self.signer_user = signer_user if signer_user != "auto" else _default_signer_user()
+        self.signer_user = signer_user if signer_user != "auto" else _service_user(SIGNER_USER)
+        self.orchestrator_user = orchestrator_user if orchestrator_user != "auto" else _service_user(ORCHESTRATOR_USER)
         self.signer_home = self.home / "signer"
         self._signer_home_parent: Path | None = None
         if self.signer_user and not _reachable_by_others(self.home):
@@ -196,11 +204,45 @@ class DevStack:
         # The sandbox user must be able to reach its socket directory (bubblewrap binds as that user).
         self.socket_root.parent.chmod(0o711)
         self.passphrase_file = self.home / "passphrase"
+        # Where the orchestrator keeps its database (it must be able to write it).
+        self.orchestrator_dir = self.home
+        self.signer_socket = self.signer_home / "signer.sock"
+        self.launcher_socket: Path | None = None
+        if self.orchestrator_user:
+            self._unprivileged_layout()
         self.rpc_url = ""
         self.api_address = ""
         self.channel: grpc.Channel | None = None
         self.api: orchestrator_pb2_grpc.OrchestratorServiceStub | None = None
         self.web3: Web3 | None = None
+
+    def _unprivileged_layout(self) -> None:
+        """docs/deploy.md's layout, under one root-owned directory in /tmp: the
+        orchestrator's own state (its user's, 0700), the signer's socket directory (the
+        signer's user, the orchestrator's group, 0750), and the launcher's socket and
+        sandbox directories (root's)."""
+        account = pwd.getpwnam(self.orchestrator_user)
+        shutil.rmtree(self.socket_root.parent)  # the launcher's directories replace it
+        run = Path(tempfile.mkdtemp(prefix="corral-run-"))
+        run.chmod(0o711)
+        self.orchestrator_dir = run / "orchestrator"
+        self.orchestrator_dir.mkdir(mode=0o700)
+        os.chown(self.orchestrator_dir, account.pw_uid, account.pw_gid)
+        self.signer_socket = run / "signer" / "signer.sock"
+        self.launcher_socket = run / "launcher" / "launcher.sock"
+        self.socket_root = run / "sandboxes"
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite database (when no database_url was given)."""
+        return self.orchestrator_dir / "orchestrator.db"
+
+    def _as_orchestrator(self, path: Path) -> Path:
+        """Hands a file the stack wrote to the orchestrator's user (when it has one)."""
+        if self.orchestrator_user:
+            account = pwd.getpwnam(self.orchestrator_user)
+            os.chown(path, account.pw_uid, account.pw_gid)
+        return path
 
     # -- processes ----------------------------------------------------------------
 
@@ -264,18 +306,41 @@ class DevStack:
             fd = os.open(self.passphrase_file, os.O_WRONLY | os.O_CREAT, 0o600)
             os.write(fd, os.urandom(24).hex().encode())
             os.close(fd)
-        (self.signer_home / "signer.sock").unlink(missing_ok=True)  # a stale one would look ready
+        self.signer_socket.unlink(missing_ok=True)  # a stale one would look ready
         serve = ["serve", "--user", self.signer_user, "--allow-uid", str(os.getuid())] if self.signer_user else ["serve"]
+        if self.orchestrator_user:
+            account = pwd.getpwnam(self.orchestrator_user)
+            serve += ["--allow-uid", str(account.pw_uid), "--socket-dir", str(self.signer_socket.parent),
+                      "--client-group", grp.getgrgid(account.pw_gid).gr_name]
         process = self._spawn(
             "signer", CORRAL_COMMAND + ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file), *serve],
             crash_at,
         )
-        _wait_for(lambda: (self.signer_home / "signer.sock").exists(), "the signer", 30, process)
+        _wait_for(lambda: self.signer_socket.exists(), "the signer", 30, process)
+
+    def start_launcher(self) -> None:
+        """The privileged launcher the unprivileged orchestrator asks for sandboxes."""
+        argv = ["launcher", "serve", "--client-user", self.orchestrator_user, "--socket", str(self.launcher_socket),
+                "--socket-root", str(self.socket_root), "--backend", str(self.sandbox.get("backend", "docker"))]
+        if self.sandbox.get("runtime"):
+            argv += ["--runtime", str(self.sandbox["runtime"])]
+        self.launcher_socket.unlink(missing_ok=True)
+        process = self._spawn("launcher", CORRAL_COMMAND + argv)
+        _wait_for(lambda: self.launcher_socket.exists(), "the launcher", 30, process)
+
+    def _orchestrator_argv(self, config: Path) -> list[str]:
+        argv = CORRAL_COMMAND + ["serve", "--config", str(config)]
+        if not self.orchestrator_user:
+            return argv
+        # Exec'd, not Popen(user=): no fork of this (gRPC-threaded) process runs Python.
+        return ["setpriv", "--reuid", self.orchestrator_user, "--regid", self.orchestrator_user, "--clear-groups", *argv]
 
     def start_orchestrator(self, crash_at: str | None = None) -> None:
+        if self.orchestrator_user and "launcher" not in self.processes:
+            self.start_launcher()
         self.api_address = f"127.0.0.1:{free_port()}"
         config = self._orchestrator_config("orchestrator", self.api_address, self.replica_id, self.socket_root)
-        process = self._spawn("orchestrator", CORRAL_COMMAND + ["serve", "--config", str(config)], crash_at)
+        process = self._spawn("orchestrator", self._orchestrator_argv(config), crash_at)
         self.channel = self.open_channel(token=self.api_token)
         self.api = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channel)
         _wait_for(lambda: _channel_ready(self.channel), "the orchestrator", 60, process)
@@ -286,42 +351,51 @@ class DevStack:
         address = f"127.0.0.1:{free_port()}"
         socket_root = Path(tempfile.mkdtemp(prefix="corral-", dir=self.socket_root.parent)) / "x"
         config = self._orchestrator_config(name, address, name, socket_root)
-        process = self._spawn(name, CORRAL_COMMAND + ["serve", "--config", str(config)])
+        process = self._spawn(name, self._orchestrator_argv(config))
         with grpc.insecure_channel(address) as channel:
             _wait_for(lambda: _channel_ready(channel), f"orchestrator {name}", 60, process)
         return address
 
     def _orchestrator_config(self, name: str, listen: str, replica_id: str | None, socket_root: Path) -> Path:
-        config = self.home / f"{name}.toml"
+        config = self.orchestrator_dir / f"{name}.toml"
         top: dict[str, object] = {
             "listen": listen,
-            "database_url": self.database_url or f"sqlite:///{self.home / 'orchestrator.db'}",
-            "signer_socket": str(self.signer_home / "signer.sock"),
+            "database_url": self.database_url or f"sqlite:///{self.database_path}",
+            "signer_socket": str(self.signer_socket),
             "socket_root": str(socket_root),
         }
         if replica_id:
             top["replica_id"] = replica_id
         for field, token in (("api_token_file", self.api_token), ("resume_token_file", self.resume_token)):
             if token:
-                token_file = self.home / field.removesuffix("_file").replace("_", "-")
+                token_file = self.orchestrator_dir / field.removesuffix("_file").replace("_", "-")
                 token_file.write_text(token)
                 token_file.chmod(0o600)
+                self._as_orchestrator(token_file)
                 top[field] = str(token_file)
-        if self.tls:
-            top["tls_cert_file"], top["tls_key_file"] = str(self.tls[0]), str(self.tls[1])
+        if self.tls:  # copied where the orchestrator's user may read them
+            for field, source in (("tls_cert_file", self.tls[0]), ("tls_key_file", self.tls[1])):
+                copy = self.orchestrator_dir / f"tls-{source.name}"
+                shutil.copyfile(source, copy)
+                copy.chmod(0o600)
+                top[field] = str(self._as_orchestrator(copy))
         chain: dict[str, object] = {"rpc_url": self.rpc_url, **self.chain}
         if self.uniswap_router:
             chain["uniswap_v2_router"] = self.uniswap_router
         scheduler = {"minute_seconds": self.minute_seconds, "tick_seconds": self.tick_seconds,
                      "max_parallel_executions": self.max_parallel_executions, **self.scheduler}
+        sandbox = self.sandbox
+        if self.launcher_socket:  # the backend and runtime are the launcher's
+            sandbox = {k: v for k, v in sandbox.items() if k not in ("backend", "runtime")} | {"launcher_socket": str(self.launcher_socket)}
         tables = {
-            f'chains."ethereum:{ANVIL_CHAIN_ID}"': chain, "sandbox": self.sandbox, "scheduler": scheduler,
+            f'chains."ethereum:{ANVIL_CHAIN_ID}"': chain, "sandbox": sandbox, "scheduler": scheduler,
             "reconciliation": self.reconciliation, "swaps": self.swaps,
         }
         tables.update(self.venues)
         if self.solana_rpc_url:
             tables["solana"] = {"rpc_url": self.solana_rpc_url, "confirmation_timeout_seconds": 30.0}
         config.write_text(_toml(top, tables))
+        self._as_orchestrator(config)
         return config
 
     def open_channel(self, token: str | None = None, tls: bool | None = None) -> grpc.Channel:
@@ -396,12 +470,13 @@ class DevStack:
             args.append("--allow-any-recipient")
         for recipient in recipients or []:
             args += ["--allow-recipient", recipient]
-        return self.corral(*args, "--count", str(count)).stdout.split()
+        # Throwaway keys on a development chain: geth's light scrypt cost keeps tests fast.
+        return self.corral(*args, "--count", str(count), "--light-kdf").stdout.split()
 
     def create_solana_wallet(self) -> str:
         """A Solana wallet; its policy allows nothing until `set_policy`."""
         args = ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file)]
-        return self.corral(*args, "wallet", "create", "--type", "solana").stdout.strip()
+        return self.corral(*args, "wallet", "create", "--type", "solana", "--light-kdf").stdout.strip()
 
     def airdrop(self, address: str, lamports: int) -> None:
         """Funds a Solana address on the devchain (requestAirdrop lands at once there)."""

@@ -54,6 +54,10 @@ class SandboxConfig(BaseModel):
     backend: Literal["docker", "bubblewrap"] = "docker"
     # Docker runtime: None/"runc" (the engine's default) or "runsc" for gVisor.
     runtime: str | None = None
+    # The privileged launcher's socket (`corral launcher serve`): sandboxes and their
+    # socket directories are then made by it, and this orchestrator needs no access to
+    # the Docker socket and no root. `backend` and `runtime` are the launcher's then.
+    launcher_socket: Path | None = None
     memory_mb: int = Field(default=256, ge=32)
     cpus: float = Field(default=0.5, gt=0)
     pids: int = Field(default=64, ge=8)

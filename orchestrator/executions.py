@@ -11,8 +11,6 @@ import asyncio
 import logging
 import os
 import secrets
-import shutil
-import sys
 import threading
 import uuid
 from datetime import timedelta
@@ -50,6 +48,7 @@ from sandbox_runner.backend import (
     SandboxStartError,
     StartedSandbox,
 )
+from sandbox_runner.socket_dirs import LocalSocketDirs, SocketDirs
 
 log = logging.getLogger("corral.executions")
 
@@ -61,8 +60,10 @@ INSTALLATION_LABEL = "org.corral.installation"
 class ExecutionRunner:
     def __init__(
         self, config: OrchestratorConfig, db: Database, backend: SandboxBackend, sender: TransactionSender, signer: SignerClient,
-        suggestions: Suggestions | None = None,
+        suggestions: Suggestions | None = None, socket_dirs: SocketDirs | None = None,
     ) -> None:
+        """`socket_dirs`: where sandboxes' socket directories are made; default: under
+        `config.socket_root`, by this process."""
         self._config = config
         self._db = db
         self._backend = backend
@@ -70,9 +71,7 @@ class ExecutionRunner:
         self._signer = signer
         self._suggestions = suggestions
         self._breakers = Breakers(db)
-        self._socket_root = config.socket_root.resolve()
-        self._socket_root.mkdir(parents=True, exist_ok=True)
-        os.chmod(self._socket_root, 0o711)
+        self._dirs = socket_dirs or LocalSocketDirs(config.socket_root)
         # This process's identity on the sandboxes it starts, and what it has running.
         self.owner_id = uuid.uuid4().hex
         self.installation_id = db.installation_id()
@@ -227,24 +226,18 @@ class ExecutionRunner:
         return execution.id
 
     def new_socket_dir(self, sandbox_id: str) -> Path:
-        """A fresh directory for one sandbox's socket, reachable by the sandbox user only.
+        """A fresh directory for one sandbox's socket.
 
         Claims the sandbox id first: from here until `release_socket_dir`, the reaper
         leaves this directory and any container labelled with the id alone."""
         self.claimed.claim(sandbox_id)
-        socket_dir = self._socket_root / f"sbx-{sandbox_id}"
-        socket_dir.mkdir(mode=0o700)
-        try:
-            os.chown(socket_dir, SANDBOX_UID, SANDBOX_GID)
-        except PermissionError:
-            # Not root: the directory's unguessable name (under a 0711 root) is the guard.
-            os.chmod(socket_dir, 0o711)
-        return socket_dir
+        return self._dirs.make(sandbox_id)
 
     def release_socket_dir(self, socket_dir: Path) -> None:
         """Removes a sandbox's socket directory and gives up its claim (its container is gone)."""
-        _remove_dir(socket_dir)
-        self.claimed.release(socket_dir.name.removeprefix("sbx-"))
+        sandbox_id = socket_dir.name.removeprefix("sbx-")
+        self._dirs.remove(sandbox_id)
+        self.claimed.release(sandbox_id)
 
     def sandbox_spec(
         self, image_id: str, limits: SandboxLimits, socket_dir: Path, token: str, idle_seconds: float, sandbox_id: str | None = None
@@ -293,16 +286,15 @@ class ExecutionRunner:
         """Removes one sandbox (whoever started it) and its socket directory: at start-up, for
         executions a previous process left running."""
         self._backend.remove_orphans({INSTALLATION_LABEL: self.installation_id, SANDBOX_ID_LABEL: sandbox_id}, lambda labels: False)
-        shutil.rmtree(self._socket_root / f"sbx-{sandbox_id}", ignore_errors=True)
+        self._dirs.remove(sandbox_id)
 
     def remove_everything_owned(self) -> int:
         """Shutdown, last step, once no thread can start another sandbox: removes every
         sandbox and socket directory this process made."""
         self.pool.drain()
         removed = self._backend.remove_orphans({OWNER_LABEL: self.owner_id}, lambda labels: False)
-        for entry in self._socket_root.iterdir():
-            if entry.name.startswith("sbx-"):
-                _remove_dir(entry)
+        for sandbox_id in self._dirs.sandbox_ids():
+            self._dirs.remove(sandbox_id)
         return removed
 
     def _spawn(self, coroutine) -> None:
@@ -328,20 +320,11 @@ class ExecutionRunner:
             return self.claimed.holds(labels.get(SANDBOX_ID_LABEL, ""))
 
         removed = self._backend.remove_orphans({INSTALLATION_LABEL: self.installation_id}, is_live)
-        for entry in self._socket_root.iterdir():
-            if entry.name.startswith("sbx-") and not self.claimed.holds(entry.name.removeprefix("sbx-")):
-                shutil.rmtree(entry, ignore_errors=True)
+        for sandbox_id in self._dirs.sandbox_ids():
+            if not self.claimed.holds(sandbox_id):
+                self._dirs.remove(sandbox_id)
                 removed += 1
         return removed
-
-
-def _remove_dir(path: Path) -> None:
-    """rmtree that says what it could not remove (a leftover directory is worth a line)."""
-    def failed(function, name, exc) -> None:
-        if not isinstance(exc, FileNotFoundError):
-            log.warning("could not remove %s (%s): %s", name, function.__name__, exc)
-
-    shutil.rmtree(path, onexc=failed) if sys.version_info >= (3, 12) else shutil.rmtree(path, onerror=lambda f, n, info: failed(f, n, info[1]))
 
 
 class ClaimedSandboxes:

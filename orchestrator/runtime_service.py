@@ -302,6 +302,8 @@ async def start_runtime_server(
     server = grpc.aio.server(
         interceptors=[TokenInterceptor(ticket.token, ticket.budget), WireErrorsAsInvalidArgument()],
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
+        # At most 16 RPCs of one execution at once, each request at most 1 MiB: what one
+        # sandbox can hold in flight is bounded (isolation case stream-flood).
         maximum_concurrent_rpcs=16,
     )
     runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, sender, signer, suggestions), server)

@@ -40,6 +40,7 @@ from orchestrator.venues.polymarket import PolymarketVenue
 from orchestrator.venues.service import Venues
 from orchestrator.wire_errors import WireErrorsAsInvalidArgument
 from sandbox_runner.backend import SandboxBackend
+from sandbox_runner.socket_dirs import LocalSocketDirs, SocketDirs
 
 log = logging.getLogger("corral.orchestrator")
 
@@ -82,14 +83,22 @@ class ApiTokenInterceptor(grpc.aio.ServerInterceptor):
         return refusing_handler(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong API token (authorization: Bearer <token>)")
 
 
-def make_backend(config: OrchestratorConfig) -> SandboxBackend:
+def make_backend(config: OrchestratorConfig) -> tuple[SandboxBackend, SocketDirs]:
+    """Where sandboxes come from: the launcher when one is configured (this process then
+    holds no privilege), otherwise a backend in this process."""
+    if config.sandbox.launcher_socket is not None:
+        from sandbox_runner.launcher_client import LauncherClient
+
+        launcher = LauncherClient(config.sandbox.launcher_socket)
+        return launcher, launcher
+    dirs = LocalSocketDirs(config.socket_root)
     if config.sandbox.backend == "bubblewrap":
         from sandbox_runner.bwrap_backend import BubblewrapBackend
 
-        return BubblewrapBackend(state_dir=config.socket_root.resolve().parent / "bwrap-state")
+        return BubblewrapBackend(state_dir=config.socket_root.resolve().parent / "bwrap-state"), dirs
     from sandbox_runner.docker_backend import DockerBackend
 
-    return DockerBackend(runtime=config.sandbox.runtime)
+    return DockerBackend(runtime=config.sandbox.runtime), dirs
 
 
 async def serve(config: OrchestratorConfig) -> None:
@@ -101,7 +110,7 @@ async def serve(config: OrchestratorConfig) -> None:
     signer = SignerClient(config.signer_socket)
     signer.record_heads_with(AuditHeads(db).record)
     signer.count_refusals_with(SignerRefusals(db, config.breakers.max_signer_refusals_per_hour))
-    backend = make_backend(config)
+    backend, socket_dirs = make_backend(config)
     sender = TransactionSender(db, EvmSender(db, evm_chains, signer), SolanaSender(db, solana_chain, signer))
     engines = [UniswapV2Engine(evm_chains[network], chain.uniswap_v2_router) for network, chain in config.chains.items() if chain.uniswap_v2_router]
     swaps = Swaps(db, sender, engines, config.swaps.quote_ttl_seconds)
@@ -112,7 +121,7 @@ async def serve(config: OrchestratorConfig) -> None:
     if venues.hyperliquid is not None:  # a Hyperliquid account is where such sessions' USDC is
         chains.update({network: HypercoreAccount(network, venues.hyperliquid) for network in ("hypercore:perp", "hypercore:spot")})
     suggestions = Suggestions(db, sender, signer, swaps, venues)
-    runner = ExecutionRunner(config, db, backend, sender, signer, suggestions)
+    runner = ExecutionRunner(config, db, backend, sender, signer, suggestions, socket_dirs)
     kill_switch = KillSwitch(db, signer, runner)
     signer.refuse_while(kill_switch.refusal)
     recovery = Recovery(db, runner, sender, suggestions, config.scheduler.minute_seconds)

@@ -22,7 +22,7 @@ from signer.halt import Halts
 from signer.keystore import Keystore, KeystoreError, read_passphrase_file
 from signer.policy import PolicyStore, PolicyUnreadable, SolanaPolicy, WalletPolicy
 from signer.policy.document import SHORTHAND_DAILY_CAP, SHORTHAND_MAX_VALUE, shorthand_policy
-from signer.privileges import PrivilegeError, hand_over, lookup
+from signer.privileges import PrivilegeError, hand_over, lookup, share_socket_dir
 
 
 def add_parser(subparsers) -> None:
@@ -35,6 +35,10 @@ def add_parser(subparsers) -> None:
     serve.add_argument("--allow-uid", type=int, action="append", default=[],
                        help="uid allowed to connect (repeatable; default: the uid that started the signer)")
     serve.add_argument("--user", help="started as root: run as this user (e.g. corral-signer), which then owns the signer's home")
+    serve.add_argument("--socket-dir", type=Path,
+                       help="serve the socket in this directory instead of the home (made 0750, group --client-group): "
+                            "how an orchestrator running as another user reaches it")
+    serve.add_argument("--client-group", help="with --socket-dir: the group whose members may enter it (e.g. corral-orchestrator)")
 
     wallet = commands.add_parser("wallet", help="create and list wallets").add_subparsers(dest="wallet_command", required=True)
     create = wallet.add_parser("create", help="create a wallet; prints its address")
@@ -42,6 +46,8 @@ def add_parser(subparsers) -> None:
     _add_shorthand(create, "in the new wallet's policy; a Solana wallet starts with an empty Solana policy that allows nothing "
                            "until `policy set`")
     create.add_argument("--count", type=int, default=1, help="how many wallets to create (one address per line)")
+    create.add_argument("--light-kdf", action="store_true",
+                        help="scrypt at geth's --lightkdf cost: for throwaway development-chain wallets only (much cheaper to brute-force)")
     wallet.add_parser("list", help="list wallet addresses and their types")
     export = wallet.add_parser("export", help="owner export: the key re-encrypted (keystore v3) to a new passphrase")
     export.add_argument("address")
@@ -107,6 +113,10 @@ def _serve(args: argparse.Namespace, paths: SignerPaths) -> int:
 
     passphrase = _passphrase(args)
     allowed = set(args.allow_uid) or {os.getuid()}
+    if args.client_group and not args.socket_dir:
+        raise PrivilegeError("--client-group goes with --socket-dir (the home itself stays private)")
+    if args.socket_dir:
+        paths = paths.model_copy(update={"socket_dir": args.socket_dir.absolute()})
     account = None
     if args.user:
         if os.geteuid() != 0:
@@ -116,6 +126,8 @@ def _serve(args: argparse.Namespace, paths: SignerPaths) -> int:
         hand_over(paths.home, account)
     else:
         paths.ensure()
+    if paths.socket_dir is not None:
+        share_socket_dir(paths.socket_dir, account, args.client_group)
     asyncio.run(serve(paths, passphrase, allowed, run_as=account))
     return 0
 
@@ -131,8 +143,11 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths, passphrase: str) -> 
     if args.signer_command == "wallet":
         if args.wallet_command == "create":
             keystore = Keystore(paths.keystore_dir, passphrase)
+            if args.light_kdf:
+                print("warning: --light-kdf: these keys are cheap to brute-force if their files leak; use only on development chains",
+                      file=sys.stderr)
             for _ in range(args.count):
-                address = keystore.create_wallet(args.type)
+                address = keystore.create_wallet(args.type, light_kdf=args.light_kdf)
                 if args.type == "solana":
                     policies.set(address, WalletPolicy(solana=SolanaPolicy()))
                 else:

@@ -13,6 +13,9 @@ class SignerPaths(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     home: Path
+    # Where the public socket lives when clients other than the signer's user connect: a
+    # directory of its own, shared with the clients' group, apart from the 0700 home.
+    socket_dir: Path | None = None
 
     @property
     def keystore_dir(self) -> Path:
@@ -28,7 +31,7 @@ class SignerPaths(BaseModel):
 
     @property
     def socket_path(self) -> Path:
-        return self.home / "signer.sock"
+        return (self.socket_dir or self.home) / "signer.sock"
 
     @property
     def halt_file(self) -> Path:

@@ -11,6 +11,7 @@ signer's.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 from pathlib import Path
@@ -33,6 +34,23 @@ def hand_over(home: Path, account: pwd.struct_passwd) -> None:
         os.chown(directory, account.pw_uid, account.pw_gid)
         for name in files:
             os.chown(os.path.join(directory, name), account.pw_uid, account.pw_gid, follow_symlinks=False)
+
+
+def share_socket_dir(directory: Path, account: pwd.struct_passwd | None, group: str | None) -> None:
+    """Makes the public socket's directory: the signer's user owns it, `group` may enter
+    it (0750; setgid, so the socket made in it is that group's too), nobody else may."""
+    try:
+        gid = grp.getgrnam(group).gr_gid if group else os.getegid()
+    except KeyError:
+        raise PrivilegeError(f"no group {group!r} (scripts/setup makes corral-orchestrator)") from None
+    directory.mkdir(parents=True, exist_ok=True)
+    if directory.is_symlink() or not directory.is_dir():
+        raise PrivilegeError(f"--socket-dir {directory} must be a directory, not a link")
+    try:
+        os.chown(directory, account.pw_uid if account else os.geteuid(), gid)
+    except PermissionError:
+        raise PrivilegeError(f"cannot give {directory} to group {group}: start the signer as root, or as a member of it") from None
+    os.chmod(directory, 0o2750)
 
 
 def drop_to(account: pwd.struct_passwd) -> None:

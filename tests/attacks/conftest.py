@@ -78,7 +78,7 @@ def funded_wallet(stack: DevStack, policy: dict | None = None, wei: int = 10**17
 
 def signer_stub(stack: DevStack) -> signer_pb2_grpc.SignerServiceStub:
     """The signer's socket, as the orchestrator (or whoever holds its process) reaches it."""
-    return signer_pb2_grpc.SignerServiceStub(grpc.insecure_channel(f"unix:{stack.signer_home / 'signer.sock'}"))
+    return signer_pb2_grpc.SignerServiceStub(grpc.insecure_channel(f"unix:{stack.signer_socket}"))
 
 
 def refused(call, request) -> grpc.RpcError:

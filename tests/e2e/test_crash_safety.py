@@ -98,7 +98,7 @@ def logged_run_numbers(stack: DevStack, session_id: int) -> list[int]:
 def containers_of(stack: DevStack, execution_id: int) -> list[str]:
     """The containers (running or not) of the sandbox an execution ran in, found by the
     sandbox id the orchestrator recorded for it."""
-    with sqlite3.connect(stack.home / "orchestrator.db") as db:
+    with sqlite3.connect(stack.database_path) as db:
         (sandbox_id,) = db.execute("SELECT sandbox_id FROM executions WHERE id = ?", (execution_id,)).fetchone()
     if not sandbox_id:
         return []

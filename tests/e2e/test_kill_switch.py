@@ -42,7 +42,7 @@ def sign_directly(stack: DevStack, wallet: str) -> grpc.RpcError | None:
     the wallet's policy allows); its refusal, or None when it was signed."""
     unsigned = signer_pb2.EvmUnsignedTransaction(chain_id=31337, nonce=0, to="0x" + "11" * 20, value="1", gas=21000)
     unsigned.legacy.gas_price = "1000000000"
-    with grpc.insecure_channel(f"unix:{stack.signer_home / 'signer.sock'}") as channel:
+    with grpc.insecure_channel(f"unix:{stack.signer_socket}") as channel:
         try:
             signer_pb2_grpc.SignerServiceStub(channel).SignEvmTransaction(
                 signer_pb2.SignEvmTransactionRequest(wallet_address=wallet, transaction=unsigned))

@@ -138,7 +138,7 @@ def test_an_approval_cut_short_by_a_restart_is_settled(stack, agent_id):
     _, session_id = manual_session(stack, agent_id)
     first_run_then_pause(stack, session_id)
     message, transfer = suggestions(stack, session_id)
-    with sqlite3.connect(stack.home / "orchestrator.db") as db:  # as this replica (default id: the host name) left it
+    with sqlite3.connect(stack.database_path) as db:  # as this replica (default id: the host name) left it
         db.execute("UPDATE suggestions SET status = 'approving', replica_id = ? WHERE id = ?", (socket.gethostname(), transfer.id))
     stack.restart_orchestrator()
     assert {s.id: s.status for s in suggestions(stack, session_id)}[transfer.id] == PENDING

@@ -85,7 +85,7 @@ def test_pause_resume_unwind_stop(stack, agent_image):
     assert last.command == common_pb2.EXECUTION_COMMAND_UNWIND
     runs_before_unwind = len([e for e in executions(stack, sid) if e.command == common_pb2.EXECUTION_COMMAND_RUN])
     assert log_lines(last) == [f"unwinding ['ethereum:31337/{NATIVE}'] after {runs_before_unwind} runs"]
-    with sqlite3.connect(stack.home / "orchestrator.db") as db:
+    with sqlite3.connect(stack.database_path) as db:
         assert db.execute("SELECT count(*) FROM memory WHERE namespace = ?", (f"session:{sid}",)).fetchone()[0] == 0
 
     for call, request in [
@@ -180,7 +180,7 @@ def test_a_wallet_runs_one_hyperliquid_agent_at_a_time(stack, agent_image, tmp_p
     wallet, other_wallet = stack.create_wallets(2)
     # Hyperliquid is not a configured venue on this stack, so the first agent's session is
     # put in place directly, as if it had been started.
-    database = Database(f"sqlite:///{stack.home / 'orchestrator.db'}")
+    database = Database(f"sqlite:///{stack.database_path}")
     with database.session() as db:
         db.add(SessionRow(agent_id=first, wallet_address=wallet, status="running", execution_mode="auto", settings={},
                           allocation_network="hypercore:perp", allocation_asset="USDC", allocation_amount="100000000",

@@ -246,7 +246,7 @@ def test_an_outside_withdrawal_is_a_drift_and_pauses_the_wallets_sessions(stack,
     async def withdraw(client: AsyncClient) -> None:
         recent = (await client.get_latest_blockhash()).value.blockhash
         message = Message.new_with_blockhash([transfer(TransferParams(from_pubkey=owner, to_pubkey=elsewhere, lamports=SOL // 2))], owner, recent)
-        with grpc.insecure_channel(f"unix:{stack.signer_home / 'signer.sock'}") as channel:
+        with grpc.insecure_channel(f"unix:{stack.signer_socket}") as channel:
             signed = signer_pb2_grpc.SignerServiceStub(channel).SignSolanaTransaction(signer_pb2.SignSolanaTransactionRequest(
                 wallet_address=wallet, transaction=bytes(VersionedTransaction.populate(message, [Signature.default()]))))
         await client.send_raw_transaction(signed.signed_transaction)

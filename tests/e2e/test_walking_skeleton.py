@@ -160,7 +160,7 @@ def test_private_keys_appear_nowhere(stack, example_run):
         "signer log": stack.log_text("signer"),
         "anvil log": stack.log_text("anvil"),
         "audit log": (stack.signer_home / "audit.jsonl").read_text(),
-        "database": "".join(p.read_bytes().hex() for p in stack.home.glob("orchestrator.db*")),
+        "database": "".join(p.read_bytes().hex() for p in stack.orchestrator_dir.glob("orchestrator.db*")),
         "API answers": stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session.id)).SerializeToString().hex()
         + stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).SerializeToString().hex()
         + stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=session.id)).SerializeToString().hex()

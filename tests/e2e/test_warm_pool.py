@@ -13,11 +13,14 @@ from tests.helpers import executions, finished, log_lines, start_session, wait_f
 EXAMPLE_AGENT = REPO_ROOT / "images" / "example-agent"
 
 
-def installation_containers(docker_client, stack: DevStack) -> list:
+def installation_of(stack: DevStack) -> str:
     import sqlite3
 
-    with sqlite3.connect(stack.home / "orchestrator.db") as db:
-        installation = db.execute("SELECT value FROM platform_settings WHERE key = 'installation_id'").fetchone()[0]
+    with sqlite3.connect(stack.database_path) as db:
+        return db.execute("SELECT value FROM platform_settings WHERE key = 'installation_id'").fetchone()[0]
+
+
+def installation_containers(docker_client, installation: str) -> list:
     return docker_client.containers.list(all=True, filters={"label": f"org.corral.installation={installation}"})
 
 
@@ -28,8 +31,10 @@ def test_warm_pool_runs_each_execution_in_a_fresh_pre_started_sandbox(tmp_path, 
         recipient = Account.create().address
         _, session = start_session(stack, agent_image(EXAMPLE_AGENT), wallet, {"recipient": recipient})
         runs = wait_for(lambda: (r := finished(stack, session.id)) and len(r) >= 3 and r, what="three executions")
+        installation = installation_of(stack)
         # Once warm, the pool holds its size in idle, running sandboxes.
-        idle = wait_for(lambda: len(installation_containers(docker_client, stack)) >= 2 and installation_containers(docker_client, stack))
+        idle = wait_for(lambda: len(installation_containers(docker_client, installation)) >= 2
+                        and installation_containers(docker_client, installation))
         ids_seen = {c.labels["org.corral.sandbox-id"] for c in idle}
         stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
         wait_for(lambda: all(e.status != pb.EXECUTION_STATUS_RUNNING for e in executions(stack, session.id)))
@@ -40,4 +45,4 @@ def test_warm_pool_runs_each_execution_in_a_fresh_pre_started_sandbox(tmp_path, 
         assert stack.web3.eth.get_balance(recipient) == 1_000_000_000_000 * len(txs)
         assert len(ids_seen) == 2
     # Stopping the orchestrator drains its pool.
-    assert installation_containers(docker_client, stack) == []
+    assert installation_containers(docker_client, installation) == []

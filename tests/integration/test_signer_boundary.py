@@ -183,7 +183,7 @@ def test_signer_runs_as_its_own_user_with_private_memory(tmp_path):
         assert Path(f"/proc/{pid}/mem").stat().st_uid == 0  # not dumpable
         for path in [stack.signer_home / "keystore" / f"{wallet}.json", stack.signer_home / "policies" / f"{wallet.lower()}.json"]:
             assert (path.stat().st_uid, path.stat().st_mode & 0o777) == (account.pw_uid, 0o600)
-        assert speaks_grpc_as(0, stack.signer_home / "signer.sock") == "answered"  # the orchestrator's uid
-        assert speaks_grpc_as(account.pw_uid, stack.signer_home / "signer.sock") == "closed"  # not listed
+        assert speaks_grpc_as(0, stack.signer_socket) == "answered"  # the orchestrator's uid
+        assert speaks_grpc_as(account.pw_uid, stack.signer_socket) == "closed"  # not listed
     finally:
         stack.close()

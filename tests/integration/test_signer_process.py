@@ -4,6 +4,7 @@ orchestrator is not involved, so these show the signer's own checks."""
 from __future__ import annotations
 
 import json
+import pwd
 import stat
 import subprocess
 
@@ -27,7 +28,7 @@ def wallet(signer) -> str:
 
 @pytest.fixture()
 def stub(signer):
-    channel = grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}")
+    channel = grpc.insecure_channel(f"unix:{signer.signer_socket}")
     yield signer_pb2_grpc.SignerServiceStub(channel)
     channel.close()
 
@@ -57,10 +58,17 @@ def audit_entries(signer: DevStack) -> list[dict]:
     return [json.loads(line) for line in (signer.signer_home / "audit.jsonl").read_text().splitlines()]
 
 
-def test_socket_is_private_to_the_signer_user(signer):
-    mode = stat.S_IMODE((signer.signer_home / "signer.sock").stat().st_mode)
-    assert mode == 0o600
+def test_socket_is_reachable_only_by_the_signer_and_its_clients(signer):
+    """Its home stays the signer's alone; the socket lives in a directory of its own that
+    only the orchestrator's group may enter (or, one user for everything, 0600 in the home)."""
     assert stat.S_IMODE(signer.signer_home.stat().st_mode) == 0o700
+    if not signer.orchestrator_user:
+        assert stat.S_IMODE(signer.signer_socket.stat().st_mode) == 0o600
+        return
+    directory = signer.signer_socket.parent.stat()
+    assert signer.signer_socket.parent != signer.signer_home
+    assert stat.S_IMODE(directory.st_mode) == 0o2750
+    assert (pwd.getpwuid(directory.st_uid).pw_name, directory.st_gid) == ("corral-signer", pwd.getpwnam(signer.orchestrator_user).pw_gid)
 
 
 def test_allowed_chain_is_signed_by_the_wallet_key(stub, wallet):
@@ -144,7 +152,7 @@ def test_a_tampered_log_stops_the_signer_from_serving(tmp_path):
         stack.start_signer()
         spender, other = stack.create_wallet(31337), stack.create_wallet(31337)
         for nonce, who in enumerate([spender, other, spender]):
-            channel = grpc.insecure_channel(f"unix:{stack.signer_home / 'signer.sock'}")
+            channel = grpc.insecure_channel(f"unix:{stack.signer_socket}")
             signer_pb2_grpc.SignerServiceStub(channel).SignEvmTransaction(transfer(who, 31337, nonce=nonce))
             channel.close()
         stack._stop("signer")
@@ -188,7 +196,7 @@ def test_spend_cap_holds_across_a_signer_restart(signer, tmp_path):
     wallet = signer.create_wallet(31337)
     cap = 2 * COST + COST // 2
     signer.set_policy(wallet, {"allowed_chain_ids": [31337], "spend_caps": [{"chain_id": 31337, "asset": "native", "amount": str(cap)}]})
-    channel = grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}")
+    channel = grpc.insecure_channel(f"unix:{signer.signer_socket}")
     stub = signer_pb2_grpc.SignerServiceStub(channel)
     assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=0)).raw_transaction  # 1 x COST
     assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=1)).raw_transaction  # 2 x COST
@@ -202,7 +210,7 @@ def test_spend_cap_holds_across_a_signer_restart(signer, tmp_path):
     process.terminate()
     process.wait(timeout=10)
     signer.start_signer()
-    channel = grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}")
+    channel = grpc.insecure_channel(f"unix:{signer.signer_socket}")
     with pytest.raises(grpc.RpcError) as still_over:
         signer_pb2_grpc.SignerServiceStub(channel).SignEvmTransaction(transfer(wallet, 31337, nonce=3))
     assert "spend-cap" in still_over.value.details()
@@ -244,7 +252,7 @@ def test_session_budget_survives_a_signer_restart(signer, tmp_path):
     signer.set_policy(wallet, {"allowed_chain_ids": [31337], "session_budgets": [{"chain_id": 31337, "max_amount": str(5 * COST)}]})
 
     def stub_now():
-        return signer_pb2_grpc.SignerServiceStub(grpc.insecure_channel(f"unix:{signer.signer_home / 'signer.sock'}"))
+        return signer_pb2_grpc.SignerServiceStub(grpc.insecure_channel(f"unix:{signer.signer_socket}"))
 
     def for_session(nonce):
         request = transfer(wallet, 31337, nonce=nonce)

@@ -55,7 +55,7 @@ def solana_wallet(stack: DevStack, policy: dict) -> str:
 
 
 def sign(stack: DevStack, wallet: str, tx: VersionedTransaction) -> signer_pb2.SignSolanaTransactionResponse:
-    with grpc.insecure_channel(f"unix:{stack.signer_home / 'signer.sock'}") as channel:
+    with grpc.insecure_channel(f"unix:{stack.signer_socket}") as channel:
         return signer_pb2_grpc.SignerServiceStub(channel).SignSolanaTransaction(
             signer_pb2.SignSolanaTransactionRequest(wallet_address=wallet, transaction=bytes(tx))
         )
@@ -186,7 +186,7 @@ def test_spl_transfer_within_its_mint_cap_executes_and_above_it_is_refused(stack
 
 def test_malformed_and_unknown_wallet_requests_get_clear_errors(stack):
     wallet = solana_wallet(stack, {"allowed_programs": [SYSTEM_PROGRAM]})
-    with grpc.insecure_channel(f"unix:{stack.signer_home / 'signer.sock'}") as channel:
+    with grpc.insecure_channel(f"unix:{stack.signer_socket}") as channel:
         stub = signer_pb2_grpc.SignerServiceStub(channel)
         with pytest.raises(grpc.RpcError) as garbage:
             stub.SignSolanaTransaction(signer_pb2.SignSolanaTransactionRequest(wallet_address=wallet, transaction=b"\x01garbage"))

@@ -42,7 +42,7 @@ def now_ms() -> int:
 
 def sign(stack: DevStack, wallet: str, action_json: str, nonce: int | None = None, **fields) -> signer_pb2.SignHyperliquidActionResponse:
     nonce = nonce or now_ms()
-    with grpc.insecure_channel(f"unix:{stack.signer_home / 'signer.sock'}") as channel:
+    with grpc.insecure_channel(f"unix:{stack.signer_socket}") as channel:
         return signer_pb2_grpc.SignerServiceStub(channel).SignHyperliquidAction(signer_pb2.SignHyperliquidActionRequest(
             wallet_address=wallet, action_json=action_json, nonce=nonce, mainnet=False, **{"expires_after": nonce + 60_000, **fields}))
 
@@ -77,7 +77,7 @@ def test_what_the_policy_refuses_is_never_signed(signer_only, wallet, action, ru
 
 
 def test_the_other_network_is_refused(signer_only, wallet):
-    with grpc.insecure_channel(f"unix:{signer_only.signer_home / 'signer.sock'}") as channel, pytest.raises(grpc.RpcError) as denied:
+    with grpc.insecure_channel(f"unix:{signer_only.signer_socket}") as channel, pytest.raises(grpc.RpcError) as denied:
         signer_pb2_grpc.SignerServiceStub(channel).SignHyperliquidAction(signer_pb2.SignHyperliquidActionRequest(
             wallet_address=wallet, action_json=order_action("0.1"), nonce=now_ms(), expires_after=now_ms() + 60_000, mainnet=True))
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and "hyperliquid-chain" in denied.value.details()
@@ -90,7 +90,7 @@ def test_the_other_network_is_refused(signer_only, wallet):
 ])
 def test_malformed_requests_get_clear_errors(signer_only, wallet, fields, code, fragment):
     request = {"wallet_address": wallet, "nonce": now_ms(), "mainnet": False, **fields}
-    with grpc.insecure_channel(f"unix:{signer_only.signer_home / 'signer.sock'}") as channel, pytest.raises(grpc.RpcError) as refused:
+    with grpc.insecure_channel(f"unix:{signer_only.signer_socket}") as channel, pytest.raises(grpc.RpcError) as refused:
         signer_pb2_grpc.SignerServiceStub(channel).SignHyperliquidAction(signer_pb2.SignHyperliquidActionRequest(**request))
     assert refused.value.code() == code and fragment in refused.value.details(), refused.value.details()
 
@@ -103,7 +103,7 @@ def polymarket_order(wallet: str, usdc: str) -> signer_pb2.SignPolymarketOrderRe
 
 
 def test_a_polymarket_order_within_the_cap_is_signed_and_one_above_is_not(signer_only, wallet):
-    with grpc.insecure_channel(f"unix:{signer_only.signer_home / 'signer.sock'}") as channel:
+    with grpc.insecure_channel(f"unix:{signer_only.signer_socket}") as channel:
         stub = signer_pb2_grpc.SignerServiceStub(channel)
         request = polymarket_order(wallet, "25000000")  # 25 USDC for 40 shares
         signed = stub.SignPolymarketOrder(request)
@@ -143,7 +143,7 @@ def test_spot_perp_transfers_are_signed_only_for_a_wallet_that_opted_in(signer_o
 
 
 def test_clob_authentication_is_signed_only_on_a_chain_the_polymarket_policy_names(signer_only, wallet):
-    with grpc.insecure_channel(f"unix:{signer_only.signer_home / 'signer.sock'}") as channel:
+    with grpc.insecure_channel(f"unix:{signer_only.signer_socket}") as channel:
         stub = signer_pb2_grpc.SignerServiceStub(channel)
         signed = stub.SignPolymarketAuth(signer_pb2.SignPolymarketAuthRequest(wallet_address=wallet, chain_id=137, timestamp=1_700_000_000, nonce=0))
         typed = polymarket.auth_typed_data(wallet, 137, 1_700_000_000, 0)

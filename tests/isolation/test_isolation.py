@@ -33,6 +33,7 @@ LOGGED_PROBES = [
     "tcp-egress", "udp-egress", "icmp", "dns", "ipv6", "metadata", "host-loopback", "signer-socket", "docker-socket",
     "other-socket", "write-outside-tmp", "fill-tmp", "exec-tmp", "secrets", "ptrace", "mount", "unshare", "setuid",
     "fork-bomb", "stdout-flood", "oversized-message", "forged-token", "deep-json", "wide-json",
+    "stream-flood",
 ]
 # Probes stopped by the sandbox killing the agent or by the platform refusing it further.
 OUTCOME_PROBES = ["memory-bomb", "cpu-spin", "sdk-flood", "replayed-token"]
@@ -67,9 +68,9 @@ def suite(request, tmp_path_factory, agent_image, agent_dir_image):
         targets = json.dumps({
             "orchestrator_port": stack.api_address.rsplit(":", 1)[1],
             "anvil_port": stack.rpc_url.rsplit(":", 1)[1],
-            "signer_socket": str(stack.signer_home / "signer.sock"),
+            "signer_socket": str(stack.signer_socket),
             "signer_home": str(stack.signer_home),
-            "database": str(stack.home / "orchestrator.db"),
+            "database": str(stack.database_path),
             # The honest session's executions each get a socket under here.
             "other_socket": str(stack.socket_root),
             "secret_sha256": secret_hashes(stack),
@@ -117,9 +118,9 @@ def assert_platform_unharmed(suite: Suite) -> None:
     honest_runs = finished(stack, suite.honest.id)
     assert honest_runs and all(e.status == pb.EXECUTION_STATUS_SUCCEEDED for e in honest_runs), [e.error for e in honest_runs]
     assert stack.api.GetSession(pb.GetSessionRequest(session_id=suite.honest.id)).session.status == pb.SESSION_STATUS_RUNNING
-    with sqlite3.connect(stack.home / "orchestrator.db") as db:
+    with sqlite3.connect(stack.database_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert (stack.signer_home / "signer.sock").exists()
+    assert stack.signer_socket.exists()
     for name in ("orchestrator", "signer", "anvil"):
         assert stack.processes[name].poll() is None, f"{name} died"
 
@@ -137,7 +138,7 @@ def test_escape_is_blocked(suite, probe):
 def test_stdout_flood_is_bounded(suite):
     run = first_finished(suite, "stdout-flood")
     assert run.status == pb.EXECUTION_STATUS_SUCCEEDED
-    with sqlite3.connect(suite.stack.home / "orchestrator.db") as db:
+    with sqlite3.connect(suite.stack.database_path) as db:
         kept, dropped = db.execute("SELECT length(output), output_dropped_bytes FROM executions WHERE id = ?", (run.id,)).fetchone()
     assert kept <= 64 * 1024 and dropped > 0
 
@@ -163,7 +164,7 @@ def test_sdk_flood_is_cut_off(suite):
     assert run.status == pb.EXECUTION_STATUS_FAILED
     assert run.error.startswith("RuntimeError: probe sdk-flood: blocked") and f"all {MAX_SDK_CALLS} of its SDK calls" in run.error, run.error
     assert len(run.logs) == MAX_LOG_LINES
-    with sqlite3.connect(suite.stack.home / "orchestrator.db") as db:
+    with sqlite3.connect(suite.stack.database_path) as db:
         calls, dropped = db.execute("SELECT sdk_calls, log_lines_dropped FROM executions WHERE id = ?", (run.id,)).fetchone()
     assert calls == MAX_SDK_CALLS + 1  # the refused call is counted too
     assert dropped == 300 - MAX_LOG_LINES
@@ -180,7 +181,7 @@ def test_replayed_token_from_an_earlier_execution_is_refused(suite):
 def test_no_sandbox_outlives_the_orchestrator(suite, docker_client):
     """Runs last: stopping the orchestrator leaves no sandbox, socket, mount or cgroup behind."""
     stack = suite.stack
-    with sqlite3.connect(stack.home / "orchestrator.db") as db:
+    with sqlite3.connect(stack.database_path) as db:
         installation = db.execute("SELECT value FROM platform_settings WHERE key = 'installation_id'").fetchone()[0]
     orchestrator = stack.processes["orchestrator"]
     orchestrator.terminate()

@@ -46,3 +46,17 @@ def test_key_files_are_private_and_never_overwritten(tmp_path):
         write_private_file(path, b"{}", overwrite=False)
     assert path.read_bytes() == before and json.loads(before)["crypto"]["kdf"] == "scrypt"
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("wallet_type", ["ethereum", "solana"])
+def test_keys_use_the_standard_scrypt_cost_unless_light_is_asked_for(tmp_path, wallet_type):
+    """Light (geth's --lightkdf cost) only when asked, for throwaway development wallets;
+    the cost is in each file, so both kinds unlock the same way."""
+    keystore = Keystore(tmp_path, "correct horse")
+    standard, light = keystore.create_wallet(wallet_type), keystore.create_wallet(wallet_type, light_kdf=True)
+    cost = {address: json.loads(path.read_text())["crypto"]["kdfparams"]["n"]
+            for address in (standard, light) for path in tmp_path.glob(f"{address}.json")}
+    assert cost == {standard: 262144, light: 4096}
+    fresh = Keystore(tmp_path, "correct horse")
+    unlock = fresh.evm_key if wallet_type == "ethereum" else fresh.solana_keypair
+    assert unlock(standard) and unlock(light)

@@ -394,6 +394,105 @@ def replayed_token(agent, t):
     return must_fail(lambda: stub.SetMemory(request, metadata=(("authorization", f"Bearer {old}"),), timeout=5), "replayed token")
 
 
+def _hpack_literal(name, value):
+    """One header as an HPACK literal without indexing, new name, no Huffman coding."""
+    def string(data):
+        data = data.encode()
+        if len(data) < 127:
+            return bytes([len(data)]) + data
+        rest, out = len(data) - 127, b""
+        while rest >= 128:
+            out, rest = out + bytes([rest & 0x7F | 0x80]), rest >> 7
+        return b"\x7f" + out + bytes([rest]) + data
+    return b"\x00" + string(name) + string(value)
+
+
+def _frame(kind, flags, stream, payload):
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def stream_flood(agent, t):
+    """Raw HTTP/2 on the runtime socket: 4 connections x 40 streams, each announcing a
+    1 MB SetMemory and sending 1 KB of it, then holding the stream open. At most 16 may be
+    held by the platform at once (each one's bytes bounded by the 1 MiB message limit); the
+    rest must be refused at once."""
+    import select
+    import time
+
+    headers = b"".join(_hpack_literal(n, v) for n, v in [
+        (":method", "POST"), (":scheme", "http"), (":path", "/corral.v1.AgentRuntime/SetMemory"), (":authority", "localhost"),
+        ("content-type", "application/grpc"), ("te", "trailers"), ("authorization", f"Bearer {os.environ['CORRAL_TOKEN']}"),
+    ])
+    # 40 streams x 1 KB stays inside HTTP/2's initial 64 KiB connection window: a client
+    # that keeps the protocol's rules, so only the platform's own bounds can stop it.
+    body = b"\x00" + (1_000_000).to_bytes(4, "big") + b"\x0a" * 1000
+    connections = []
+    for _ in range(4):
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect(os.environ["CORRAL_SOCKET"])
+        conn.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + _frame(4, 0, 0, b""))
+        frames = b""
+        for stream in range(1, 80, 2):
+            frames += _frame(1, 0x4, stream, headers) + _frame(0, 0, stream, body)
+        conn.setblocking(False)
+        connections.append((conn, frames))
+    ended, closed, sent = set(), set(), [0] * len(connections)
+    buffers = [b""] * len(connections)
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        for i, (conn, frames) in enumerate(connections):
+            if i not in closed and sent[i] < len(frames):
+                try:
+                    sent[i] += conn.send(frames[sent[i]:sent[i] + 65536])
+                except BlockingIOError:
+                    pass
+                except OSError:  # the server dropped the connection: its streams are over
+                    closed.add(i)
+                    ended.update((i, s) for s in range(1, 80, 2))
+        readable, _, _ = select.select([c for n, (c, _) in enumerate(connections) if n not in closed], [], [], 0.2)
+        for conn in readable:
+            i = next(n for n, (c, _) in enumerate(connections) if c is conn)
+            try:
+                chunk = conn.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:  # closed by the server
+                ended.update((i, s) for s in range(1, 80, 2))
+                closed.add(i)
+                continue
+            buffers[i] += chunk
+            while len(buffers[i]) >= 9:
+                length = int.from_bytes(buffers[i][:3], "big")
+                if len(buffers[i]) < 9 + length:
+                    break
+                kind, flags, stream = buffers[i][3], buffers[i][4], int.from_bytes(buffers[i][5:9], "big") & 0x7FFFFFFF
+                if kind == 4 and not flags & 1:
+                    conn.sendall(_frame(4, 1, 0, b""))  # acknowledge the server's settings
+                if stream and (kind == 3 or (kind == 1 and flags & 1)):  # RST_STREAM, or trailers ending it
+                    ended.add((i, stream))
+                if kind == 7:  # GOAWAY: streams after its last stream id are over
+                    last = int.from_bytes(buffers[i][9:13], "big") & 0x7FFFFFFF
+                    ended.update((i, s) for s in range(1, 80, 2) if s > last)
+                buffers[i] = buffers[i][9 + length:]
+    opened = 4 * 40
+    held = opened - len(ended)
+    for conn, _ in connections:
+        conn.close()
+    # The held streams end with their connections: the platform serves this execution
+    # again (and the verdict can be logged) once it has noticed.
+    closed_at = time.monotonic()
+    while not agent.memory.get("stream-flood").success:
+        if time.monotonic() - closed_at > 15:
+            raise Open("the runtime kept refusing calls 15 s after the flooding connections closed")
+        time.sleep(0.1)
+    freed = time.monotonic() - closed_at
+    if held > 16:
+        raise Open(f"{held} of {opened} streams held open at once (sent {sum(sent)} bytes)")
+    return f"{held} of {opened} streams held, {len(ended)} refused, {sum(sent)} bytes sent; served again {freed:.1f} s after closing"
+
+
 PROBES = {
     "tcp-egress": tcp_egress, "udp-egress": udp_egress, "icmp": icmp, "dns": dns, "ipv6": ipv6, "metadata": metadata,
     "host-loopback": host_loopback, "signer-socket": signer_socket, "docker-socket": docker_socket, "other-socket": other_socket,
@@ -401,7 +500,7 @@ PROBES = {
     "ptrace": ptrace, "mount": mount, "unshare": unshare, "setuid": setuid,
     "fork-bomb": fork_bomb, "memory-bomb": memory_bomb, "cpu-spin": cpu_spin, "stdout-flood": stdout_flood,
     "sdk-flood": sdk_flood, "oversized-message": oversized_message, "forged-token": forged_token, "replayed-token": replayed_token,
-    "deep-json": deep_json, "wide-json": wide_json,
+    "deep-json": deep_json, "wide-json": wide_json, "stream-flood": stream_flood,
 }
 
 

@@ -26,6 +26,7 @@ import grpc
 from web3 import Web3
 
 from corral.v1 import orchestrator_pb2_grpc
+from sandbox_runner.socket_dirs import remove_tree
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ANVIL_CANDIDATES = [REPO_ROOT / ".tools/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"]
@@ -204,8 +205,10 @@ class DevStack:
         # The sandbox user must be able to reach its socket directory (bubblewrap binds as that user).
         self.socket_root.parent.chmod(0o711)
         self.passphrase_file = self.home / "passphrase"
-        # Where the orchestrator keeps its database (it must be able to write it).
+        # Where the orchestrator keeps its database (it must be able to write it), and where
+        # its configuration and credentials are (it must be able only to read them).
         self.orchestrator_dir = self.home
+        self.orchestrator_config_dir = self.home
         self.signer_socket = self.signer_home / "signer.sock"
         self.launcher_socket: Path | None = None
         if self.orchestrator_user:
@@ -218,8 +221,10 @@ class DevStack:
 
     def _unprivileged_layout(self) -> None:
         """docs/deploy.md's layout, under one root-owned directory in /tmp: the
-        orchestrator's own state (its user's, 0700), the signer's socket directory (the
-        signer's user, the orchestrator's group, 0750), and the launcher's socket and
+        orchestrator's own state (its user's, 0700), its configuration and credentials
+        (root's, readable by its group: root never writes into a directory the orchestrator
+        owns, where a link could send the write elsewhere), the signer's socket directory
+        (the signer's user, the orchestrator's group, 2750), and the launcher's socket and
         sandbox directories (root's)."""
         account = pwd.getpwnam(self.orchestrator_user)
         shutil.rmtree(self.socket_root.parent)  # the launcher's directories replace it
@@ -228,6 +233,9 @@ class DevStack:
         self.orchestrator_dir = run / "orchestrator"
         self.orchestrator_dir.mkdir(mode=0o700)
         os.chown(self.orchestrator_dir, account.pw_uid, account.pw_gid)
+        self.orchestrator_config_dir = run / "config"
+        self.orchestrator_config_dir.mkdir(mode=0o750)
+        os.chown(self.orchestrator_config_dir, 0, account.pw_gid)
         self.signer_socket = run / "signer" / "signer.sock"
         self.launcher_socket = run / "launcher" / "launcher.sock"
         self.socket_root = run / "sandboxes"
@@ -237,11 +245,19 @@ class DevStack:
         """The SQLite database (when no database_url was given)."""
         return self.orchestrator_dir / "orchestrator.db"
 
-    def _as_orchestrator(self, path: Path) -> Path:
-        """Hands a file the stack wrote to the orchestrator's user (when it has one)."""
-        if self.orchestrator_user:
-            account = pwd.getpwnam(self.orchestrator_user)
-            os.chown(path, account.pw_uid, account.pw_gid)
+    def _write_config_file(self, name: str, content: bytes) -> Path:
+        """A file of the orchestrator's configuration: root's, readable by the orchestrator's
+        group (when it has its own user), never writable by it."""
+        path = self.orchestrator_config_dir / name
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, content)
+            if self.orchestrator_user:
+                os.fchown(fd, 0, pwd.getpwnam(self.orchestrator_user).pw_gid)
+                os.fchmod(fd, 0o640)
+        finally:
+            os.close(fd)
         return path
 
     # -- processes ----------------------------------------------------------------
@@ -357,7 +373,6 @@ class DevStack:
         return address
 
     def _orchestrator_config(self, name: str, listen: str, replica_id: str | None, socket_root: Path) -> Path:
-        config = self.orchestrator_dir / f"{name}.toml"
         top: dict[str, object] = {
             "listen": listen,
             "database_url": self.database_url or f"sqlite:///{self.database_path}",
@@ -368,17 +383,10 @@ class DevStack:
             top["replica_id"] = replica_id
         for field, token in (("api_token_file", self.api_token), ("resume_token_file", self.resume_token)):
             if token:
-                token_file = self.orchestrator_dir / field.removesuffix("_file").replace("_", "-")
-                token_file.write_text(token)
-                token_file.chmod(0o600)
-                self._as_orchestrator(token_file)
-                top[field] = str(token_file)
+                top[field] = str(self._write_config_file(field.removesuffix("_file").replace("_", "-"), token.encode()))
         if self.tls:  # copied where the orchestrator's user may read them
             for field, source in (("tls_cert_file", self.tls[0]), ("tls_key_file", self.tls[1])):
-                copy = self.orchestrator_dir / f"tls-{source.name}"
-                shutil.copyfile(source, copy)
-                copy.chmod(0o600)
-                top[field] = str(self._as_orchestrator(copy))
+                top[field] = str(self._write_config_file(f"tls-{source.name}", source.read_bytes()))
         chain: dict[str, object] = {"rpc_url": self.rpc_url, **self.chain}
         if self.uniswap_router:
             chain["uniswap_v2_router"] = self.uniswap_router
@@ -394,9 +402,7 @@ class DevStack:
         tables.update(self.venues)
         if self.solana_rpc_url:
             tables["solana"] = {"rpc_url": self.solana_rpc_url, "confirmation_timeout_seconds": 30.0}
-        config.write_text(_toml(top, tables))
-        self._as_orchestrator(config)
-        return config
+        return self._write_config_file(f"{name}.toml", _toml(top, tables).encode())
 
     def open_channel(self, token: str | None = None, tls: bool | None = None) -> grpc.Channel:
         """A channel to the API as a client would open it: over TLS when the stack serves
@@ -444,7 +450,8 @@ class DevStack:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
         self.processes.clear()
-        shutil.rmtree(self.socket_root.parent, ignore_errors=True)
+        # Holds the orchestrator's files: removed without following its links or opening them.
+        remove_tree(self.socket_root.parent)
         if self._signer_home_parent is not None:
             shutil.rmtree(self._signer_home_parent, ignore_errors=True)
 

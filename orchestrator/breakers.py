@@ -153,13 +153,20 @@ class SignerRefusals:
     session events (so a console sees each one). Past the platform's limit in the hour
     (counted from the session's last resume, so a user who resumed it gets a fresh
     allowance) the session is paused and its further requests are refused here, before
-    they reach the signer. Counted in the database, so replicas share one count."""
+    they reach the signer. Counted in the database, so replicas share one count.
+
+    Requests still at the signer may each come back refused, so they count against the
+    limit while in flight (in this process): concurrent requests cannot race past it.
+    Near the limit, a request beyond it is turned away (RESOURCE_EXHAUSTED, retry later)
+    without pausing the session, since those in flight may yet succeed."""
 
     def __init__(self, db: Database, per_hour: int) -> None:
         self._db = db
         self._limit = per_hour
+        self._in_flight: dict[int, int] = {}
 
     def before_signing(self, session_id: int) -> None:
+        """Raises Refused, or admits the request: call `done` when it has its answer."""
         if not session_id:
             return  # the platform's own requests (a venue login), not a session's
         with self._db.session() as db:
@@ -168,6 +175,19 @@ class SignerRefusals:
             reason = self._reason(refused)
             self._trip(session_id, reason)
             raise Refused(grpc.StatusCode.PERMISSION_DENIED, f"{reason}; this request was not sent to the signer")
+        in_flight = self._in_flight.get(session_id, 0)
+        if refused + in_flight >= self._limit:
+            raise Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, (
+                f"{in_flight} of this session's signing requests are still at the signer and {refused} were refused in the "
+                f"last hour (the limit is {self._limit}): retry once they are answered"))
+        self._in_flight[session_id] = in_flight + 1
+
+    def done(self, session_id: int) -> None:
+        """An admitted request has its answer (whatever it was)."""
+        if session_id and (left := self._in_flight.get(session_id, 0) - 1) > 0:
+            self._in_flight[session_id] = left
+        else:
+            self._in_flight.pop(session_id, None)
 
     def refused(self, session_id: int) -> None:
         """The signer refused one of the session's requests."""

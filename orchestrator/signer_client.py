@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -20,7 +21,10 @@ class RefusalCounter(Protocol):
         """Raises Refused when the session may send no more requests to the signer."""
 
     def refused(self, session_id: int) -> None:
-        """The signer refused one of the session's requests."""
+        """The signer refused one of the session's requests (or did not answer it)."""
+
+    def done(self, session_id: int) -> None:
+        """A request `before_signing` admitted has its answer."""
 
 
 class SignerClient:
@@ -50,14 +54,25 @@ class SignerClient:
         # Requests a session's agent or user made carry its id; the platform's own (a budget,
         # a venue login) count for no session.
         session_id = request.context.session_id if "context" in request.DESCRIPTOR.fields_by_name else 0
-        if self._refusals is not None:
-            self._refusals.before_signing(session_id)
-        try:
+        refusals = self._refusals
+        if refusals is None:
             answer = await call(request, timeout=timeout)
-        except grpc.aio.AioRpcError as exc:
-            if self._refusals is not None and exc.code() in SIGNER_REFUSALS:
-                self._refusals.refused(session_id)
-            raise
+        else:
+            refusals.before_signing(session_id)
+            try:
+                answer = await call(request, timeout=timeout)
+            except asyncio.CancelledError:
+                # The caller gave up (an agent can cancel its own call): the signer may have
+                # decided, and audited, already; counted as refused so cancelling is no way
+                # around the breaker.
+                refusals.refused(session_id)
+                raise
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE:  # every answer but "not reached" cost an audit line
+                    refusals.refused(session_id)
+                raise
+            finally:
+                refusals.done(session_id)
         self._record_head(answer.audit_head)
         return answer
 

@@ -23,7 +23,10 @@ SANDBOX_GID = 65534
 ENTRYPOINT = ["python3", "-m", "sandbox_runner.entrypoint"]
 # PID 1 of every sandbox: ends it past the deadline even if nobody is watching
 # (the orchestrator crashed), SELF_KILL_GRACE_SECONDS after the orchestrator would have.
-WATCHDOG = ["python3", "-m", "sandbox_runner.watchdog"]
+# Run as a script in isolated mode (-I: no PYTHON* variables, no working directory or
+# script directory on the path), so neither the agent's files in /agent nor anything in
+# the environment can stand in for it.
+WATCHDOG = ["python3", "-I", "/opt/corral/lib/sandbox_runner/watchdog.py"]
 SELF_KILL_GRACE_SECONDS = 5
 
 # Labels every sandbox carries, so orphans can be found and owners identified.

@@ -44,9 +44,9 @@ from sandbox_runner.backend import (
     StartedSandbox,
 )
 from sandbox_runner.cgroups import CgroupError, SandboxCgroup
+from sandbox_runner.image_cache import DIR_IMAGE_FILE
 from sandbox_runner.seccomp_filter import compiled_filter_file
 
-IMAGE_FILE = "image.json"
 # Enters the cgroups, rlimits and user of a sandbox, then executes bwrap.
 LAUNCHER = Path(__file__).resolve().with_name("bwrap_launch.py")
 MOUNT_POINTS = ("opt/corral", "agent", "run/corral", "tmp")
@@ -82,7 +82,7 @@ class BubblewrapBackend:
     def inspect_image(self, image: str) -> ImageInfo:
         path = Path(image)
         try:
-            meta = json.loads((path / IMAGE_FILE).read_text())
+            meta = json.loads((path / DIR_IMAGE_FILE).read_text())
         except (OSError, ValueError):
             raise LookupError(f"{image!r} is not a directory image; build one with `corral build --dir`") from None
         return ImageInfo(image_id=str(path.resolve()), labels=dict(meta.get("labels", {})), entrypoint=list(meta.get("entrypoint", [])))
@@ -90,7 +90,7 @@ class BubblewrapBackend:
     def start(self, spec: SandboxSpec) -> StartedSandbox:
         image = Path(spec.image)
         try:
-            meta = json.loads((image / IMAGE_FILE).read_text())
+            meta = json.loads((image / DIR_IMAGE_FILE).read_text())
         except (OSError, ValueError) as exc:
             raise SandboxStartError(f"not a directory image: {spec.image} ({exc})") from None
         rootfs, base = Path(meta["rootfs"]), Path(meta["base"])

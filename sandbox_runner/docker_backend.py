@@ -175,7 +175,7 @@ def _kill(container) -> None:
 
 def _remove(container) -> None:
     try:
-        container.remove(force=True)
+        container.remove(force=True, v=True)  # with any anonymous volume its image declared
     except docker.errors.NotFound:
         pass
     except docker.errors.APIError as exc:

@@ -34,6 +34,7 @@ import docker
 import docker.errors
 
 from sandbox_runner.backend import ENTRYPOINT
+from sandbox_runner.image_cache import DIR_IMAGE_FILE, image_cache_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEBIAN_SUITE = "bookworm"
@@ -96,14 +97,6 @@ def debian_mirror() -> str:
             if "security" not in uri:
                 return uri
     return "http://deb.debian.org/debian"
-
-
-def image_cache_dir() -> Path:
-    """Where root filesystems and directory images live: shared by every clone on the host."""
-    default = Path("/var/cache/corral/images") if os.geteuid() == 0 else Path.home() / ".cache" / "corral" / "images"
-    path = Path(os.environ.get("CORRAL_IMAGE_CACHE", default))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _rootfs_hash() -> str:
@@ -349,7 +342,6 @@ def _add_to_tar(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None
     tar.addfile(info, io.BytesIO(data))
 
 
-DIR_IMAGE_FILE = "image.json"
 
 
 def build_agent_dir_image(agent_dir: Path) -> Path:

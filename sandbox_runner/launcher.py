@@ -30,11 +30,14 @@ request cannot express a mount needs neither, and serves bubblewrap the same way
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 import os
 import re
 import signal
 import stat
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -51,6 +54,7 @@ from sandbox_runner.backend import (
     SandboxStartError,
     StartedSandbox,
 )
+from sandbox_runner.image_cache import DIR_IMAGE_FILE
 from sandbox_runner.socket_dirs import PREFIX, SANDBOX_ID, remove_tree
 
 log = logging.getLogger("corral.launcher")
@@ -66,10 +70,25 @@ MAX_THREADS = 128
 # Labels the backend sets itself; the orchestrator may add its own `org.corral.*` ones.
 LAUNCHER_LABELS = {MANAGED_LABEL, SANDBOX_ID_LABEL, DEADLINE_LABEL}
 ORCHESTRATOR_LABEL = re.compile(r"org\.corral\.[a-z][a-z0-9-]{0,31}")
-ENVIRONMENT_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+MAX_LABELS = 8
+# Only the platform's own variables: PYTHONPATH, LD_PRELOAD, PATH and the like would let the
+# orchestrator replace the watchdog or the interpreter inside the sandbox.
+ENVIRONMENT_NAME = re.compile(r"CORRAL_[A-Z0-9_]{1,57}")
 MAX_ENVIRONMENT = 32
 MAX_COMMAND = 16
 MAX_STRING = 4096
+# A Docker image id, or a reference (name[:tag][@digest]) whose path segments are plain
+# names: the name goes into the engine's API URL, where ".." would reach another object.
+IMAGE_REFERENCE = re.compile(
+    r"sha256:[0-9a-f]{64}"
+    r"|[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+# Sandboxes running at once, and socket directories existing at once, per launcher.
+DEFAULT_MAX_SANDBOXES = 64
+# How long past its own deadline (idle + run time) the launcher lets a sandbox live when
+# nobody finishes it: then it discards it itself, whatever the orchestrator does.
+LIFETIME_GRACE_SECONDS = 30.0
+SWEEP_SECONDS = 5.0
 
 
 class Refusal(Exception):
@@ -78,11 +97,11 @@ class Refusal(Exception):
         self.code = code
 
 
-def check_only_root_can_move(path: Path) -> None:
+def check_only_root_can_move(path: Path, *, ancestors_only: bool = False) -> None:
     """`path` and every directory above it are root's and writable by no one else (or
     sticky, like /tmp, where only an entry's owner may rename it): nobody but root can
-    replace `path` with something else."""
-    for directory in [path, *path.parents]:
+    replace `path` with something else. `ancestors_only`: check only what is above it."""
+    for directory in (list(path.parents) if ancestors_only else [path, *path.parents]):
         info = directory.lstat()
         if stat.S_ISLNK(info.st_mode):
             raise ValueError(f"{directory} is a symbolic link; give the launcher a real directory")
@@ -98,7 +117,7 @@ def check_only_root_can_move(path: Path) -> None:
 class Launcher(launcher_pb2_grpc.SandboxLauncherServicer):
     def __init__(
         self, backend: SandboxBackend, socket_root: Path, client_uid: int, client_gid: int, *,
-        ceilings: SandboxLimits = DEFAULT_CEILINGS, image_root: Path | None = None,
+        ceilings: SandboxLimits = DEFAULT_CEILINGS, image_root: Path | None = None, max_sandboxes: int = DEFAULT_MAX_SANDBOXES,
     ) -> None:
         """`image_root`: bubblewrap only; images (directories) must lie inside it."""
         self._backend = backend
@@ -106,12 +125,30 @@ class Launcher(launcher_pb2_grpc.SandboxLauncherServicer):
         self._client = (client_uid, client_gid)
         self._ceilings = ceilings
         self._image_root = image_root
+        self._max_sandboxes = max_sandboxes
         self._running: dict[str, StartedSandbox] = {}
+        # When each running sandbox must be gone, by the launcher's monotonic clock.
+        self._ends: dict[str, float] = {}
+        self._starting: set[str] = set()
 
     def discard_all(self) -> None:
         """Shutdown: no sandbox outlives the launcher that watches it."""
         for sandbox_id in list(self._running):
+            self._ends.pop(sandbox_id, None)
             self._backend.discard(self._running.pop(sandbox_id))
+
+    def discard_overdue(self, now: float | None = None) -> int:
+        """Discards the sandboxes past their lifetime that nobody finished (an orchestrator
+        that crashed, or one that starts sandboxes and never ends them)."""
+        now = time.monotonic() if now is None else now
+        overdue = [sandbox_id for sandbox_id, end in self._ends.items() if end < now]
+        for sandbox_id in overdue:
+            self._ends.pop(sandbox_id, None)
+            started = self._running.pop(sandbox_id, None)
+            if started is not None:
+                log.warning("sandbox %s outlived its deadline unfinished: discarded", sandbox_id)
+                self._backend.discard(started)
+        return len(overdue)
 
     # -- socket directories -------------------------------------------------------
 
@@ -122,6 +159,9 @@ class Launcher(launcher_pb2_grpc.SandboxLauncherServicer):
 
     def prepare(self, sandbox_id: str) -> Path:
         directory = self._directory(sandbox_id)
+        if sum(1 for _ in self._root.iterdir()) >= 2 * self._max_sandboxes:
+            raise Refusal(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                          f"this launcher keeps at most {2 * self._max_sandboxes} sandbox directories: remove unused ones")
         try:
             directory.mkdir(mode=0o700)
         except FileExistsError:
@@ -147,11 +187,7 @@ class Launcher(launcher_pb2_grpc.SandboxLauncherServicer):
     def spec(self, request: launcher_pb2.StartSandboxRequest) -> SandboxSpec:
         """The sandbox a request asks for, or Refusal naming the field at fault."""
         directory = self._prepared(request.sandbox_id)
-        image = _bounded_string(request.image, "image")
-        if not image:
-            raise _invalid("image: name the image to run")
-        if self._image_root is not None:
-            self._check_directory_image(image)
+        image = self._checked_image(request.image)
         if not 1 <= len(request.command) <= MAX_COMMAND:
             raise _invalid(f"command: 1 to {MAX_COMMAND} arguments")
         command = [_bounded_string(arg, "command") for arg in request.command]
@@ -159,8 +195,10 @@ class Launcher(launcher_pb2_grpc.SandboxLauncherServicer):
             raise _invalid(f"environment: at most {MAX_ENVIRONMENT} variables")
         for name, value in request.environment.items():
             if not ENVIRONMENT_NAME.fullmatch(name):
-                raise _invalid(f"environment: {name[:80]!r} is not a variable name (A-Z, 0-9, _)")
+                raise _invalid(f"environment: {name[:80]!r} is not one of the platform's variables (CORRAL_<NAME>)")
             _bounded_string(value, f"environment.{name}")
+        if len(request.labels) > MAX_LABELS:
+            raise _invalid(f"labels: at most {MAX_LABELS}")
         for name, value in request.labels.items():
             if name in LAUNCHER_LABELS or not ORCHESTRATOR_LABEL.fullmatch(name):
                 raise _invalid(f"labels: {name[:80]!r} is not a label the orchestrator may set (org.corral.<name>, not {sorted(LAUNCHER_LABELS)})")
@@ -182,25 +220,28 @@ class Launcher(launcher_pb2_grpc.SandboxLauncherServicer):
             values[name] = value
         return SandboxLimits(**values)
 
-    def _check_directory_image(self, image: str) -> None:
-        """A bubblewrap image is a directory whose image.json names its root filesystems:
-        all of it must be inside the launcher's image cache, or the orchestrator could
-        hand the sandbox the host's own root as its filesystem."""
-        import json
-
-        from sandbox_runner.images import DIR_IMAGE_FILE
-
+    def _checked_image(self, image: str) -> str:
+        """The image to run, as the backend will use it: a Docker reference that names
+        only an image, or (bubblewrap) the resolved path of a directory image inside the
+        launcher's image cache whose root filesystems are inside it too (or the
+        orchestrator could hand the sandbox the host's own root as its filesystem)."""
+        _bounded_string(image, "image")
+        if self._image_root is None:
+            if not IMAGE_REFERENCE.fullmatch(image):
+                raise _invalid(f"image: {image[:200]!r} is not an image id (sha256:...) or reference (name[:tag][@sha256:...])")
+            return image
         root = self._image_root.resolve()
         path = Path(image).resolve()
-        if not path.is_relative_to(root):
+        if not image.startswith("/") or not path.is_relative_to(root):
             raise _invalid(f"image: {image[:200]} is not in this launcher's image cache {root}")
         try:
             meta = json.loads((path / DIR_IMAGE_FILE).read_text())
-            parts = [Path(meta["rootfs"]).resolve(), Path(meta["base"]).resolve()]
+            parts = [Path(meta["rootfs"]), Path(meta["base"])]
         except (OSError, ValueError, KeyError, TypeError):
             raise Refusal(grpc.StatusCode.NOT_FOUND, f"image: {image[:200]} is not a directory image") from None
-        if not all(part.is_relative_to(root) for part in parts):
+        if not all(part.is_absolute() and part.resolve() == part and part.is_relative_to(root) for part in parts):
             raise _invalid(f"image: {image[:200]} names a root filesystem outside the image cache")
+        return str(path)
 
     # -- the API --------------------------------------------------------------------
 
@@ -218,12 +259,19 @@ class Launcher(launcher_pb2_grpc.SandboxLauncherServicer):
 
     async def StartSandbox(self, request, context):
         spec = await _answer(context, self.spec, request)
-        if spec.sandbox_id in self._running:
+        if spec.sandbox_id in self._running or spec.sandbox_id in self._starting:
             await context.abort(grpc.StatusCode.ALREADY_EXISTS, f"sandbox {spec.sandbox_id} is already running")
+        if len(self._running) + len(self._starting) >= self._max_sandboxes:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"this launcher runs at most {self._max_sandboxes} sandboxes at once")
+        self._starting.add(spec.sandbox_id)
         try:
-            self._running[spec.sandbox_id] = await asyncio.to_thread(self._backend.start, spec)
+            started = await asyncio.to_thread(self._backend.start, spec)
         except SandboxStartError as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        finally:
+            self._starting.discard(spec.sandbox_id)
+        self._running[spec.sandbox_id] = started
+        self._ends[spec.sandbox_id] = time.monotonic() + spec.idle_seconds + spec.limits.deadline_seconds + LIFETIME_GRACE_SECONDS
         return launcher_pb2.StartSandboxResponse()
 
     async def FinishSandbox(self, request, context):
@@ -231,11 +279,14 @@ class Launcher(launcher_pb2_grpc.SandboxLauncherServicer):
         if started is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"sandbox {request.sandbox_id[:80]} is not running here")
         # Never longer than the sandbox may live, whatever is asked.
-        deadline = min(max(request.deadline_seconds, 0.0), started.spec.idle_seconds + started.spec.limits.deadline_seconds)
+        lifetime = started.spec.idle_seconds + started.spec.limits.deadline_seconds
+        asked = request.deadline_seconds
+        deadline = min(asked, lifetime) if math.isfinite(asked) and asked > 0 else lifetime
         try:
             result = await asyncio.to_thread(self._backend.finish, started, deadline)
         finally:
             self._running.pop(request.sandbox_id, None)
+            self._ends.pop(request.sandbox_id, None)
         answer = launcher_pb2.FinishSandboxResponse(
             timed_out=result.timed_out, output=result.output, output_dropped_bytes=result.output_dropped_bytes,
             error=result.start_error or "", oom_killed=result.oom_killed,
@@ -246,6 +297,7 @@ class Launcher(launcher_pb2_grpc.SandboxLauncherServicer):
 
     async def DiscardSandbox(self, request, context):
         started = self._running.pop(request.sandbox_id, None)
+        self._ends.pop(request.sandbox_id, None)
         if started is not None:
             await asyncio.to_thread(self._backend.discard, started)
         elif SANDBOX_ID.fullmatch(request.sandbox_id):  # one a previous launcher started
@@ -265,9 +317,7 @@ class Launcher(launcher_pb2_grpc.SandboxLauncherServicer):
         return launcher_pb2.ListSandboxesResponse(sandboxes=[launcher_pb2.SandboxLabels(labels=labels) for labels in found])
 
     async def InspectImage(self, request, context):
-        image = await _answer(context, _bounded_string, request.image, "image")
-        if self._image_root is not None:
-            await _answer(context, self._check_directory_image, image)
+        image = await _answer(context, self._checked_image, request.image)
         try:
             info = await asyncio.to_thread(self._backend.inspect_image, image)
         except LookupError as exc:
@@ -293,11 +343,15 @@ async def _answer(context, check, *args):
 
 
 def prepare_root(path: Path, mode: int, group: int | None = None) -> Path:
-    """Makes (or takes) a root-owned directory and checks nobody else can move it."""
+    """Makes (or takes) a root-owned directory, after checking that nobody else can move
+    it or anything above it (so no link stands in for it when it is changed)."""
     path = path.absolute()
     path.mkdir(parents=True, exist_ok=True)
-    os.chown(path, 0, group if group is not None else 0)
-    os.chmod(path, mode)
+    if path.is_symlink() or not path.is_dir():
+        raise ValueError(f"{path} must be a directory, not a link")
+    check_only_root_can_move(path, ancestors_only=True)
+    os.chown(path, 0, group if group is not None else 0, follow_symlinks=False)
+    os.chmod(path, mode, follow_symlinks=False)
     check_only_root_can_move(path)
     return path
 
@@ -317,10 +371,21 @@ async def serve(launcher: Launcher, socket_path: Path, client_gid: int) -> None:
     os.chown(socket_path, 0, client_gid)
     os.chmod(socket_path, 0o660)
     print(f"launcher listening on unix:{socket_path}", flush=True)
+    sweeping = asyncio.create_task(_sweep(launcher))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    sweeping.cancel()
     await server.stop(grace=1)
     await asyncio.to_thread(launcher.discard_all)
+
+
+async def _sweep(launcher: Launcher) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            await asyncio.to_thread(launcher.discard_overdue)
+        except Exception:  # noqa: BLE001 — an engine hiccup must not end the sweeping
+            log.exception("sweeping overdue sandboxes failed; trying again")

@@ -25,6 +25,7 @@ def add_parser(sub) -> None:
     serve.add_argument("--backend", choices=["docker", "bubblewrap"], default="docker")
     serve.add_argument("--runtime", help="Docker runtime, e.g. runsc for gVisor (default: the engine's)")
     serve.add_argument("--image-root", type=Path, help="bubblewrap: the directory images must be in (default: the image cache)")
+    serve.add_argument("--max-sandboxes", type=int, default=64, help="sandboxes running at once (default 64)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     image_root = None
     if args.backend == "bubblewrap":
         from sandbox_runner.bwrap_backend import BubblewrapBackend
-        from sandbox_runner.images import image_cache_dir
+        from sandbox_runner.image_cache import image_cache_dir
 
         image_root = (args.image_root or image_cache_dir()).resolve()
         backend = BubblewrapBackend(state_dir=socket_root.parent / "bwrap-state")
@@ -60,6 +61,6 @@ def run(args: argparse.Namespace) -> int:
         from sandbox_runner.docker_backend import DockerBackend
 
         backend = DockerBackend(runtime=args.runtime)
-    launcher = Launcher(backend, socket_root, client.pw_uid, client.pw_gid, image_root=image_root)
+    launcher = Launcher(backend, socket_root, client.pw_uid, client.pw_gid, image_root=image_root, max_sandboxes=args.max_sandboxes)
     asyncio.run(serve(launcher, args.socket, client.pw_gid))
     return 0

@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
-import sys
 from pathlib import Path
 from typing import Protocol
 
@@ -76,14 +74,62 @@ class LocalSocketDirs:
                 if entry.name.startswith(PREFIX) and SANDBOX_ID.fullmatch(entry.name.removeprefix(PREFIX))]
 
 
-def remove_tree(path: Path) -> None:
-    """rmtree that says what it could not remove (a leftover directory is worth a line).
-    It never follows links, so a link planted inside cannot make it delete elsewhere."""
-    def failed(function, name, exc) -> None:
-        if not isinstance(exc, FileNotFoundError):
-            log.warning("could not remove %s (%s): %s", name, function.__name__, exc)
+# How deep a socket directory may nest before removal gives up on it (it holds a socket or
+# two; anything deeper was made to exhaust the remover).
+MAX_DEPTH = 16
+# Opening an entry must never block, follow a link, open a device for real or make it a
+# controlling terminal: the tree's owner may swap any entry for a FIFO or a link at any time.
+_OPEN_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=failed)
-    else:
-        shutil.rmtree(path, onerror=lambda function, name, info: failed(function, name, info[1]))
+
+def remove_tree(path: Path) -> None:
+    """Removes a directory and what is in it, without following links and without opening
+    anything but directories (O_NOFOLLOW|O_DIRECTORY|O_NONBLOCK), so a root remover cannot be
+    made to open a FIFO or a device, or to delete outside the tree, by whoever owns it. Says
+    what it could not remove (a leftover directory is worth a line)."""
+    try:
+        top = os.open(path, _OPEN_DIRECTORY)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        log.warning("could not remove %s: %s", path, exc)
+        return
+    try:
+        _remove_contents(top, path, 0)
+    finally:
+        os.close(top)
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("could not remove %s: %s", path, exc)
+
+
+def _remove_contents(directory_fd: int, where: Path, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        log.warning("could not remove %s: it nests deeper than %d levels", where, MAX_DEPTH)
+        return
+    for name in os.listdir(directory_fd):
+        try:
+            child = os.open(name, _OPEN_DIRECTORY, dir_fd=directory_fd)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            # Not a directory (or a link to one): the entry itself goes, never its target.
+            try:
+                os.unlink(name, dir_fd=directory_fd)
+            except FileNotFoundError:
+                pass
+            except OSError as unlink_failed:
+                log.warning("could not remove %s: %s", where / name, unlink_failed)
+            continue
+        try:
+            _remove_contents(child, where / name, depth + 1)
+        finally:
+            os.close(child)
+        try:
+            os.rmdir(name, dir_fd=directory_fd)
+        except OSError as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.warning("could not remove %s: %s", where / name, exc)

@@ -1,4 +1,4 @@
-"""PID 1 of every sandbox: `python3 -m sandbox_runner.watchdog SECONDS -- COMMAND...`.
+"""PID 1 of every sandbox: `python3 -I /opt/corral/lib/sandbox_runner/watchdog.py SECONDS -- COMMAND...`.
 
 It starts COMMAND (the agent entrypoint), and if it has not ended after SECONDS, exits
 with 137 — which tears down the sandbox's whole PID namespace. So a sandbox ends by its
@@ -22,7 +22,7 @@ KILLED_EXIT_CODE = 137
 
 def main(argv: list[str]) -> int:
     if len(argv) < 4 or argv[2] != "--":
-        print("usage: python3 -m sandbox_runner.watchdog SECONDS -- COMMAND...", file=sys.stderr)
+        print("usage: python3 -I watchdog.py SECONDS -- COMMAND...", file=sys.stderr)
         return 2
     seconds = float(argv[1])
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)

@@ -44,13 +44,19 @@ def share_socket_dir(directory: Path, account: pwd.struct_passwd | None, group: 
     except KeyError:
         raise PrivilegeError(f"no group {group!r} (scripts/setup makes corral-orchestrator)") from None
     directory.mkdir(parents=True, exist_ok=True)
-    if directory.is_symlink() or not directory.is_dir():
-        raise PrivilegeError(f"--socket-dir {directory} must be a directory, not a link")
+    # Changed through a descriptor opened without following links: whatever replaces the
+    # path meanwhile, root changes only the directory it opened.
     try:
-        os.chown(directory, account.pw_uid if account else os.geteuid(), gid)
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        raise PrivilegeError(f"--socket-dir {directory} must be a directory, not a link") from None
+    try:
+        os.fchown(fd, account.pw_uid if account else os.geteuid(), gid)
+        os.fchmod(fd, 0o2750)
     except PermissionError:
         raise PrivilegeError(f"cannot give {directory} to group {group}: start the signer as root, or as a member of it") from None
-    os.chmod(directory, 0o2750)
+    finally:
+        os.close(fd)
 
 
 def drop_to(account: pwd.struct_passwd) -> None:

@@ -154,8 +154,9 @@ def test_manual_mode_turns_orders_into_suggestions_that_run_once_approved(stack,
     session = start_venuer(stack, agent_image, tmp_path, chain, wallet, "Suggester", [
         ["polymarket.market_order", [{"tokenId": open_yes, "size": 6, "side": "BUY"}]],
         ["polymarket.market_order", [{"tokenId": "not-a-token", "size": 6, "side": "BUY"}]],
+        ["polymarket.market_order", [{"tokenId": open_yes, "size": 7, "side": "BUY"}]],
     ], mode=common_pb2.EXECUTION_MODE_MANUAL)
-    suggested, bad = venuer_results(stack, session.id)
+    suggested, bad, later = venuer_results(stack, session.id)
     assert suggested["success"] and suggested["data"]["suggested"] is True
     assert suggested["data"]["details"] == {"venue": "polymarket", "action": "market_order", "tokenId": open_yes, "side": "BUY",
                                             "size": "6", "sizeUnit": "USD"}
@@ -163,9 +164,14 @@ def test_manual_mode_turns_orders_into_suggestions_that_run_once_approved(stack,
     assert len(venue.order_requests) == posted, "a suggestion reaches the venue only once approved"
 
     stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))  # no next run clears it meanwhile
-    venue.revoke_api_keys()  # the platform's CLOB credentials are stale: it logs in again, once
     approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=suggested["data"]["suggestionId"])).suggestion
     assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
-    assert len(venue.order_requests) == posted + 2, "refused once (401), then posted with fresh credentials"
-    assert venue.orders[-1]["order"]["makerAmount"] == "6000000"
+    assert len(venue.order_requests) == posted + 1 and venue.orders[-1]["order"]["makerAmount"] == "6000000"
+    # Whether or not an earlier test logged the platform in, it is now: make its CLOB
+    # credentials stale, and the next approval logs in again, once.
+    venue.revoke_api_keys()
+    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=later["data"]["suggestionId"])).suggestion
+    assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
+    assert len(venue.order_requests) == posted + 3, "refused once (401), then posted with fresh credentials"
+    assert venue.orders[-1]["order"]["makerAmount"] == "7000000"
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))

@@ -62,7 +62,7 @@ def test_container_is_created_locked_down(docker_client, backend, base_image, tm
         else:
             assert host["PidsLimit"] == 32
         assert ulimits["nofile"] == 256 and ulimits["fsize"] == 64 * 2**20 and ulimits["core"] == 0
-        assert container.attrs["Config"]["Entrypoint"][:3] == ["python3", "-m", "sandbox_runner.watchdog"]
+        assert container.attrs["Config"]["Entrypoint"][:3] == ["python3", "-I", "/opt/corral/lib/sandbox_runner/watchdog.py"]
         assert "noexec" in host["Tmpfs"]["/tmp"]
         assert not host.get("Devices")
         assert container.attrs["Config"]["User"] == "65534:65534"

@@ -3,13 +3,16 @@ checked against the launcher's own rules, and the error names the field."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import time
 
 import grpc
 import pytest
 
 from corral.v1 import launcher_pb2 as pb
+from sandbox_runner.backend import StartedSandbox
 from sandbox_runner.launcher import Launcher, Refusal, check_only_root_can_move
 from sandbox_runner.socket_dirs import PREFIX
 
@@ -61,7 +64,10 @@ def test_a_well_formed_request_becomes_the_launchers_spec(launcher):
     ({"command": []}, grpc.StatusCode.INVALID_ARGUMENT, "command"),
     ({"command": ["x"] * 17}, grpc.StatusCode.INVALID_ARGUMENT, "command"),
     ({"environment": {"LD_PRELOAD=x": "1"}}, grpc.StatusCode.INVALID_ARGUMENT, "environment"),
-    ({"environment": {"BIG": "x" * 5000}}, grpc.StatusCode.INVALID_ARGUMENT, "environment.BIG"),
+    ({"environment": {"CORRAL_BIG": "x" * 5000}}, grpc.StatusCode.INVALID_ARGUMENT, "environment.CORRAL_BIG"),
+    ({"environment": {"PYTHONPATH": "/run/corral"}}, grpc.StatusCode.INVALID_ARGUMENT, "CORRAL_<NAME>"),
+    ({"environment": {"LD_PRELOAD": "/run/corral/x.so"}}, grpc.StatusCode.INVALID_ARGUMENT, "CORRAL_<NAME>"),
+    ({"labels": {f"org.corral.l{n}": "x" for n in range(9)}}, grpc.StatusCode.INVALID_ARGUMENT, "at most 8"),
     ({"labels": {"org.corral.managed": "0"}}, grpc.StatusCode.INVALID_ARGUMENT, "org.corral.managed"),
     ({"labels": {"com.docker.compose.project": "x"}}, grpc.StatusCode.INVALID_ARGUMENT, "labels"),
     ({"limits": pb.SandboxLimits(memory_mb=128, cpus=64, pids=32, tmpfs_mb=8, deadline_seconds=20, output_bytes=4096, nofile=64,
@@ -91,3 +97,57 @@ def test_a_directory_another_user_can_move_is_not_a_root(tmp_path):
             check_only_root_can_move(mine)
     finally:
         os.chown(tmp_path, 0, 0)
+
+
+@pytest.mark.parametrize("image", ["x/../../containers/abc", "../etc", "/var/lib/docker", "a b", "UPPER", "name:tag/../x"])
+def test_a_docker_image_must_be_a_plain_reference(launcher, image):
+    docker_launcher = Launcher(backend=None, socket_root=launcher._root, client_uid=os.getuid(), client_gid=os.getgid())
+    with pytest.raises(Refusal) as refused:
+        docker_launcher.spec(request(launcher, image=image))
+    assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT and "not an image id" in str(refused.value)
+
+
+@pytest.mark.parametrize("image", ["corral-agent-x:0123abcd", "registry.example:5000/team/agent:v1.2", "sha256:" + "a" * 64])
+def test_plain_docker_references_are_accepted(launcher, image):
+    docker_launcher = Launcher(backend=None, socket_root=launcher._root, client_uid=os.getuid(), client_gid=os.getgid())
+    assert docker_launcher.spec(request(launcher, image=image)).image == image
+
+
+class CountingBackend:
+    """Starts nothing; remembers what it was asked to start and discard."""
+
+    def __init__(self) -> None:
+        self.discarded: list[str] = []
+
+    def start(self, spec):
+        return StartedSandbox(spec=spec, handle=spec.sandbox_id)
+
+    def discard(self, started) -> None:
+        self.discarded.append(started.handle)
+
+
+class FakeContext:
+    async def abort(self, code, details):
+        raise Refusal(code, details)
+
+
+def start(launcher, sandbox_id: str, **changes):
+    (launcher._root / f"{PREFIX}{sandbox_id}").mkdir(exist_ok=True)
+    message = request(launcher, sandbox_id=sandbox_id, **changes)
+    return asyncio.run(launcher.StartSandbox(message, FakeContext()))
+
+
+def test_the_launcher_bounds_how_many_run_and_ends_those_nobody_finishes(tmp_path, launcher):
+    backend = CountingBackend()
+    bounded = Launcher(backend=backend, socket_root=launcher._root, client_uid=os.getuid(), client_gid=os.getgid(),
+                       image_root=launcher._image_root, max_sandboxes=2)
+    start(bounded, "a" * 16)
+    start(bounded, "b" * 16)
+    with pytest.raises(Refusal) as full:
+        start(bounded, "c" * 16)
+    assert full.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED and "at most 2" in str(full.value)
+    # Nobody finishes them: past their lifetime (20 s deadline + grace) the launcher discards them itself.
+    assert bounded.discard_overdue(time.monotonic() + 10) == 0
+    assert bounded.discard_overdue(time.monotonic() + 20 + 31) == 2
+    assert sorted(backend.discarded) == ["a" * 16, "b" * 16]
+    start(bounded, "c" * 16)  # room again

@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sandbox_runner.launcher import Launcher, prepare_root, serve
+    from sandbox_runner.launcher import Launcher, check_only_root_can_move, prepare_root, serve
 
     if os.geteuid() != 0:
         print("error: the launcher starts sandboxes for others and must run as root", file=sys.stderr)
@@ -56,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
         from sandbox_runner.image_cache import image_cache_dir
 
         image_root = (args.image_root or image_cache_dir()).resolve()
+        try:  # images are trusted because only root can change what is in the cache
+            check_only_root_can_move(image_root)
+        except ValueError as exc:
+            print(f"error: --image-root: {exc}", file=sys.stderr)
+            return 2
         backend = BubblewrapBackend(state_dir=socket_root.parent / "bwrap-state")
     else:
         from sandbox_runner.docker_backend import DockerBackend

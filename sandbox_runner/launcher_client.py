@@ -23,7 +23,9 @@ class LauncherError(RuntimeError):
 
 class LauncherClient:
     def __init__(self, socket_path: Path) -> None:
-        self._channel = grpc.insecure_channel(f"unix:{socket_path.absolute()}")
+        # A finish carries the sandbox's output: up to the launcher's 4 MiB ceiling, which
+        # decoding with replacement characters can triple.
+        self._channel = grpc.insecure_channel(f"unix:{socket_path.absolute()}", options=[("grpc.max_receive_message_length", 16 << 20)])
         self._stub = launcher_pb2_grpc.SandboxLauncherStub(self._channel)
 
     def _call(self, method, request, timeout: float = TIMEOUT_SECONDS):

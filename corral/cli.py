@@ -52,10 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        from orchestrator.config import load_config
+        from orchestrator.config import config_problem, load_config
         from orchestrator.server import serve
 
-        asyncio.run(serve(load_config(args.config)))
+        try:
+            config = load_config(args.config)
+            config.api_token(), config.resume_token()  # read now: a bad token file is a config error
+        except (ValueError, OSError) as exc:
+            print(f"error: orchestrator config: {config_problem(exc)}", file=sys.stderr)
+            return 2
+        asyncio.run(serve(config))
         return 0
     if args.command == "signer":
         from signer import cli as signer_cli

@@ -11,7 +11,7 @@ from typing import Literal
 
 import grpc
 import tomli
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ChainConfig(BaseModel):
@@ -283,6 +283,15 @@ def listens_on_loopback(listen: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a host name: whatever it resolves to may be public
+
+
+def config_problem(exc: Exception) -> str:
+    """What is wrong with a config, in the config's own terms (field: what to do)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+        )
+    return str(exc)
 
 
 def load_config(path: Path | None) -> OrchestratorConfig:

@@ -3,9 +3,12 @@ TLS, and the resume credential is its own secret."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from pydantic import ValidationError
 
+from corral.devstack import CORRAL_COMMAND
 from orchestrator.config import OrchestratorConfig, listens_on_loopback
 
 
@@ -42,3 +45,16 @@ def test_the_resume_credential_must_differ_from_the_api_token(tmp_path):
         OrchestratorConfig(api_token_file=tmp_path / "token", resume_token_file=tmp_path / "token")
     with pytest.raises(ValueError, match="different secret"):
         OrchestratorConfig(api_token_file=tmp_path / "token", resume_token_file=tmp_path / "resume").resume_token()
+
+
+@pytest.mark.parametrize(("config", "says"), [
+    ('listen = "0.0.0.0:50051"\n', "reachable from other machines"),
+    ('api_token_file = "{empty}"\n', "is empty: write the token into it"),
+])
+def test_corral_serve_says_what_is_wrong_with_its_config_and_does_not_start(tmp_path, config, says):
+    (tmp_path / "empty").write_text("")
+    path = tmp_path / "orchestrator.toml"
+    path.write_text(config.format(empty=tmp_path / "empty"))
+    refused = subprocess.run([*CORRAL_COMMAND, "serve", "--config", str(path)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "error: orchestrator config:" in refused.stderr and says in refused.stderr and "Traceback" not in refused.stderr

@@ -107,7 +107,7 @@ class Breakers:
             ))
         if sent >= limit:
             reason = f"breaker max_transactions_per_hour tripped: {sent} transactions in the last hour, the limit is {limit}"
-            self._trip(session.id, reason)
+            trip(self._db, session.id, reason)
             raise precondition(f"{reason}; this one was not sent and the session is paused")
 
     def check_loss(self, session_id: int) -> str | None:
@@ -129,12 +129,8 @@ class Breakers:
             return None
         reason = (f"breaker max_loss tripped: the session lost {lost} of its starting asset in the last "
                   f"{settings.max_loss_window_seconds} s, the limit is {limit}")
-        self._trip(session_id, reason)
-        return reason
-
-    def _trip(self, session_id: int, reason: str) -> None:
         trip(self._db, session_id, reason)
-
+        return reason
 
 def trip(database: Database, session_id: int, reason: str) -> None:
     """Pauses a running session, saying why in its status reason."""
@@ -173,7 +169,7 @@ class SignerRefusals:
             refused = self._count(db, session_id)
         if refused >= self._limit:
             reason = self._reason(refused)
-            self._trip(session_id, reason)
+            trip(self._db, session_id, reason)
             raise Refused(grpc.StatusCode.PERMISSION_DENIED, f"{reason}; this request was not sent to the signer")
         in_flight = self._in_flight.get(session_id, 0)
         if refused + in_flight >= self._limit:
@@ -200,7 +196,7 @@ class SignerRefusals:
             db.commit()
             refused = self._count(db, session_id)
         if refused >= self._limit:
-            self._trip(session_id, self._reason(refused))
+            trip(self._db, session_id, self._reason(refused))
 
     def _count(self, db: Session, session_id: int) -> int:
         hour_ago = utcnow() - timedelta(hours=1)
@@ -215,9 +211,6 @@ class SignerRefusals:
     def _reason(self, refused: int) -> str:
         return (f"breaker max_signer_refusals_per_hour tripped: the signer refused {refused} of this session's "
                 f"requests in the last hour, the platform's limit is {self._limit}")
-
-    def _trip(self, session_id: int, reason: str) -> None:
-        trip(self._db, session_id, reason)
 
 
 def _holding(db: Session, session: SessionRow, at) -> int:

@@ -277,7 +277,10 @@ class ExecutionRunner:
         (so the threads waiting on them return)."""
         self.pool.close()
         for started in list(self._running.values()):
-            await asyncio.to_thread(self._backend.discard, started)
+            try:
+                await asyncio.to_thread(self._backend.discard, started)
+            except Exception as exc:  # noqa: BLE001 — the others must still be stopped
+                log.warning("could not discard sandbox %s at shutdown: %s", started.spec.sandbox_id, exc)
         # Not cancelled: a refill's container start runs in a thread and would be lost;
         # closed, the pool discards what it finishes starting.
         await asyncio.gather(*self._background, return_exceptions=True)

@@ -7,6 +7,7 @@ the paths are never assumed to be v2 `memory.max`-style files.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
@@ -44,16 +45,12 @@ class SandboxCgroup:
         return [path / "cgroup.procs" for path in self.paths.values()]
 
     def pids(self) -> list[int]:
-        procs = self.paths["pids"] / "cgroup.procs"
-        if not procs.exists():
-            return []
-        return [int(line) for line in procs.read_text().split()]
+        procs = _read_if_present(self.paths["pids"] / "cgroup.procs")
+        return [int(line) for line in procs.split()]
 
     def oom_killed(self) -> bool:
-        control = self.paths["memory"] / "memory.oom_control"
-        if not control.exists():
-            return False
-        fields = dict(line.split() for line in control.read_text().splitlines() if len(line.split()) == 2)
+        control = _read_if_present(self.paths["memory"] / "memory.oom_control")
+        fields = dict(line.split() for line in control.splitlines() if len(line.split()) == 2)
         return int(fields.get("oom_kill", 0)) > 0
 
     def kill_all(self) -> None:
@@ -79,6 +76,17 @@ class SandboxCgroup:
                     break
                 except OSError:
                     time.sleep(0.02)  # the last processes are still exiting
+
+
+def _read_if_present(path: Path) -> str:
+    """The file's text, or "" once its group is gone: a group removed while it is read
+    (a discard racing a finish) answers ENODEV, not ENOENT."""
+    try:
+        return path.read_text()
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENODEV):
+            return ""
+        raise
 
 
 def _write(path: Path, value: int) -> None:

@@ -335,6 +335,32 @@ def _bounded_string(value: str, field: str) -> str:
     return value
 
 
+class UnexpectedErrors(grpc.aio.ServerInterceptor):
+    """A failure nobody foresaw (an engine or kernel error) answers INTERNAL naming the call
+    and the system's reason, and is logged; never UNKNOWN with a Python class name."""
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        call = handler_call_details.method.rsplit("/", 1)[-1]
+        inner = handler.unary_unary
+
+        async def guarded(request, context):
+            try:
+                return await inner(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:  # noqa: BLE001 — answered, and logged with its traceback
+                log.exception("%s failed", call)
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                await context.abort(grpc.StatusCode.INTERNAL, f"{call} failed in the launcher: {reason[:200]}; see the launcher's log")
+
+        return grpc.unary_unary_rpc_method_handler(
+            guarded, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer,
+        )
+
+
 async def _answer(context, check, *args):
     try:
         return check(*args)
@@ -356,6 +382,12 @@ def prepare_root(path: Path, mode: int, group: int | None = None) -> Path:
     return path
 
 
+def grpc_server(launcher: Launcher) -> grpc.aio.Server:
+    server = grpc.aio.server(options=[("grpc.max_receive_message_length", 1 << 20)], interceptors=[UnexpectedErrors()])
+    launcher_pb2_grpc.add_SandboxLauncherServicer_to_server(launcher, server)
+    return server
+
+
 async def serve(launcher: Launcher, socket_path: Path, client_gid: int) -> None:
     """Serves until SIGTERM/SIGINT on `socket_path`, inside a directory only root and the
     orchestrator's group may enter."""
@@ -364,8 +396,7 @@ async def serve(launcher: Launcher, socket_path: Path, client_gid: int) -> None:
     # Each running sandbox holds a thread (FinishSandbox waits for it), so the default pool
     # (cores + 4) would make starts queue behind long runs.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="launcher"))
-    server = grpc.aio.server(options=[("grpc.max_receive_message_length", 1 << 20)])
-    launcher_pb2_grpc.add_SandboxLauncherServicer_to_server(launcher, server)
+    server = grpc_server(launcher)
     server.add_insecure_port(f"unix:{socket_path}")
     await server.start()
     os.chown(socket_path, 0, client_gid)

@@ -11,6 +11,7 @@ the poller aborted the child before exec (grpc/grpc#43055). See sandbox_runner/b
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -172,3 +173,40 @@ def open_pipes(pid: int) -> list[int]:
         except FileNotFoundError:
             pass
     return pipes
+
+
+def test_a_discard_racing_a_finish_leaves_nothing_and_raises_nothing(dir_image, host_dir):
+    """The orchestrator's shutdown discards a sandbox while its execution finishes it: both
+    kill and remove the same cgroup, and a group removed while the other reads it answers
+    ENODEV (what once failed the shutdown)."""
+    backend = BubblewrapBackend(host_dir / "state")
+    sockets = socket_dir(host_dir)
+    for _ in range(5):
+        spec = SandboxSpec(image=dir_image, command=["run"], socket_dir=sockets, environment={WAIT_FOR_SOCKET_ENV: "30"})
+        started = backend.start(spec)
+        wait_for_pids(SandboxCgroup(spec.sandbox_id), 4)
+        with ThreadPoolExecutor(2) as pool:
+            finishing = pool.submit(backend.finish, started, 60)
+            discarding = pool.submit(backend.discard, started)
+            discarding.result(timeout=60)
+            finishing.result(timeout=60)
+        assert not any(path.exists() for path in SandboxCgroup(spec.sandbox_id).paths.values())
+    assert list((host_dir / "state").iterdir()) == []
+
+
+def test_a_group_removed_while_it_is_read_counts_as_empty(monkeypatch):
+    # The kernel answers ENODEV to a read of a cgroup file whose group was removed after the
+    # file was found: the race above, made certain.
+    def removed_under_the_reader(self, *args, **kwargs):
+        raise OSError(errno.ENODEV, "No such device")
+
+    cgroup = SandboxCgroup("0123456789abcdef")
+    cgroup.create(memory_mb=64, cpus=0.5, pids=8)
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(Path, "read_text", removed_under_the_reader)
+            assert cgroup.pids() == [] and cgroup.oom_killed() is False
+            cgroup.kill_all()
+    finally:
+        cgroup.remove()
+    assert not any(path.exists() for path in cgroup.paths.values())

@@ -4,6 +4,7 @@ checked against the launcher's own rules, and the error names the field."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import time
@@ -12,8 +13,9 @@ import grpc
 import pytest
 
 from corral.v1 import launcher_pb2 as pb
+from corral.v1 import launcher_pb2_grpc
 from sandbox_runner.backend import StartedSandbox
-from sandbox_runner.launcher import Launcher, Refusal, check_only_root_can_move
+from sandbox_runner.launcher import Launcher, Refusal, check_only_root_can_move, grpc_server
 from sandbox_runner.socket_dirs import PREFIX
 
 SANDBOX_ID = "0123456789abcdef"
@@ -151,3 +153,33 @@ def test_the_launcher_bounds_how_many_run_and_ends_those_nobody_finishes(tmp_pat
     assert bounded.discard_overdue(time.monotonic() + 20 + 31) == 2
     assert sorted(backend.discarded) == ["a" * 16, "b" * 16]
     start(bounded, "c" * 16)  # room again
+
+
+class FailingDiscardBackend(CountingBackend):
+    """A discard that meets a cgroup removed under it (what a finish racing a discard did)."""
+
+    def discard(self, sandbox):
+        raise OSError(errno.ENODEV, "No such device")
+
+
+def test_an_unforeseen_failure_is_answered_internal_with_the_systems_reason(tmp_path, launcher):
+    failing = Launcher(backend=FailingDiscardBackend(), socket_root=launcher._root, client_uid=os.getuid(), client_gid=os.getgid(),
+                       image_root=launcher._image_root)
+    start(failing, "d" * 16)
+
+    async def discard_over_the_wire() -> grpc.RpcError:
+        server = grpc_server(failing)
+        server.add_insecure_port(f"unix:{tmp_path}/launcher.sock")
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"unix:{tmp_path}/launcher.sock") as channel:
+                stub = launcher_pb2_grpc.SandboxLauncherStub(channel)
+                with pytest.raises(grpc.aio.AioRpcError) as failed:
+                    await stub.DiscardSandbox(pb.DiscardSandboxRequest(sandbox_id="d" * 16))
+                return failed.value
+        finally:
+            await server.stop(None)
+
+    error = asyncio.run(discard_over_the_wire())
+    assert error.code() == grpc.StatusCode.INTERNAL
+    assert error.details() == "DiscardSandbox failed in the launcher: No such device; see the launcher's log"

@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 
 from bench.common import percentile
-from corral.devpostgres import PostgresServer
+from devtools.devpostgres import PostgresServer
 from orchestrator.config import SchedulerConfig
 from orchestrator.kill_switch import KillSwitch
 from orchestrator.recovery import Recovery

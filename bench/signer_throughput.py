@@ -29,8 +29,8 @@ from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
-from corral.devstack import DevStack
 from corral.v1 import signer_pb2, signer_pb2_grpc
+from devtools.devstack import DevStack
 
 TO = "0x" + "11" * 20
 SOLANA_TO = Pubkey.from_string("9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin")

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from orchestrator.errors import invalid, not_found
 from orchestrator.manifest import Manifest, ManifestError, parse_manifest
 from orchestrator.store import AgentRow, Database, utcnow
-from sandbox_runner.backend import ENTRYPOINT, SandboxBackend
-from sandbox_runner.images import CONTRACT_LABEL, ENTRYPOINT_CONTRACT, MANIFEST_LABEL
+from sandbox_runner.host.backend import ENTRYPOINT, SandboxBackend
+from sandbox_runner.host.images import CONTRACT_LABEL, ENTRYPOINT_CONTRACT, MANIFEST_LABEL
 
 
 def register_agent(db: Database, backend: SandboxBackend, image: str) -> AgentRow:

@@ -35,7 +35,7 @@ from orchestrator.store import (
     TransactionRow,
 )
 from orchestrator.suggestions import Suggestions
-from sandbox_runner.backend import SandboxBackend
+from sandbox_runner.host.backend import SandboxBackend
 
 MODES = {"auto": common_pb2.EXECUTION_MODE_AUTO, "manual": common_pb2.EXECUTION_MODE_MANUAL}
 MODE_NAMES = {v: k for k, v in MODES.items()}

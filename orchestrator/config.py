@@ -50,7 +50,7 @@ class SandboxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # "docker" (images from the Docker engine) or "bubblewrap" (directory images, for
-    # hosts without a Docker daemon; see sandbox_runner/bwrap_backend.py).
+    # hosts without a Docker daemon; see sandbox_runner/host/bwrap_backend.py).
     backend: Literal["docker", "bubblewrap"] = "docker"
     # Docker runtime: None/"runc" (the engine's default) or "runsc" for gVisor.
     runtime: str | None = None

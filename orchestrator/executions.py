@@ -34,7 +34,7 @@ from orchestrator.store import Database, ExecutionRow, SessionRow, utcnow
 from orchestrator.suggestions import Suggestions
 from orchestrator.transactions import TransactionSender
 from orchestrator.warm_pool import WarmPool
-from sandbox_runner.backend import (
+from sandbox_runner.host.backend import (
     SANDBOX_GID,
     SANDBOX_ID_LABEL,
     SANDBOX_SOCKET_DIR,
@@ -48,7 +48,7 @@ from sandbox_runner.backend import (
     SandboxStartError,
     StartedSandbox,
 )
-from sandbox_runner.socket_dirs import LocalSocketDirs, SocketDirs
+from sandbox_runner.host.socket_dirs import LocalSocketDirs, SocketDirs
 
 log = logging.getLogger("corral.executions")
 

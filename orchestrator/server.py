@@ -39,8 +39,8 @@ from orchestrator.venues.hyperliquid import HyperliquidVenue
 from orchestrator.venues.polymarket import PolymarketVenue
 from orchestrator.venues.service import Venues
 from orchestrator.wire_errors import WireErrorsAsInvalidArgument
-from sandbox_runner.backend import SandboxBackend
-from sandbox_runner.socket_dirs import LocalSocketDirs, SocketDirs
+from sandbox_runner.host.backend import SandboxBackend
+from sandbox_runner.host.socket_dirs import LocalSocketDirs, SocketDirs
 
 log = logging.getLogger("corral.orchestrator")
 
@@ -87,16 +87,16 @@ def make_backend(config: OrchestratorConfig) -> tuple[SandboxBackend, SocketDirs
     """Where sandboxes come from: the launcher when one is configured (this process then
     holds no privilege), otherwise a backend in this process."""
     if config.sandbox.launcher_socket is not None:
-        from sandbox_runner.launcher_client import LauncherClient
+        from sandbox_runner.host.launcher_client import LauncherClient
 
         launcher = LauncherClient(config.sandbox.launcher_socket)
         return launcher, launcher
     dirs = LocalSocketDirs(config.socket_root)
     if config.sandbox.backend == "bubblewrap":
-        from sandbox_runner.bwrap_backend import BubblewrapBackend
+        from sandbox_runner.host.bwrap_backend import BubblewrapBackend
 
         return BubblewrapBackend(state_dir=config.socket_root.resolve().parent / "bwrap-state"), dirs
-    from sandbox_runner.docker_backend import DockerBackend
+    from sandbox_runner.host.docker_backend import DockerBackend
 
     return DockerBackend(runtime=config.sandbox.runtime), dirs
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from sandbox_runner.backend import SandboxBackend, SandboxLimits, SandboxSpec, SandboxStartError, StartedSandbox
+from sandbox_runner.host.backend import SandboxBackend, SandboxLimits, SandboxSpec, SandboxStartError, StartedSandbox
 
 log = logging.getLogger("corral.warm_pool")
 

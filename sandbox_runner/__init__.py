@@ -1,11 +1,11 @@
-"""Sandbox side of the platform.
+"""Sandboxes, in two halves that never share code in the wrong direction.
 
-- `backend`          the interface every sandbox backend implements (spec in, result out)
-- `docker_backend`   one locked-down Docker container per execution
-- `images`           offline build of the base agent image and of agent images
-- `watchdog`         runs INSIDE, as PID 1: ends the sandbox at its deadline on its own
-- `entrypoint`       runs INSIDE the container: builds the AgentContext and calls the agent
+- `inside/`  runs INSIDE every sandbox and is copied into agent images: the entrypoint,
+             the watchdog (PID 1) and the contract both halves agree on. It imports only
+             `sdk` and `corral`.
+- `host/`    runs on the host: the backend interface, the Docker and bubblewrap backends,
+             cgroups, seccomp, the root launcher and its client, socket directories and
+             the base image. It never imports the orchestrator.
 
-This `__init__` imports nothing, because `entrypoint`, `watchdog` and `backend` (stdlib
-only) are copied into agent images, which carry only the SDK and its few dependencies.
+This `__init__` imports nothing: it is copied into agent images too.
 """

@@ -10,8 +10,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from corral.devstack import DevStack
-from sandbox_runner.images import build_agent_dir_image, build_agent_image, ensure_base_image
+from devtools.devstack import DevStack
+from orchestrator.agent_images import build_agent_dir_image, build_agent_image
+from sandbox_runner.host.images import ensure_base_image
 
 TESTS_DIR = Path(__file__).resolve().parent
 AGENTS_DIR = TESTS_DIR / "agents"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from eth_utils import to_checksum_address
 
-from corral import contracts
 from corral.v1 import orchestrator_pb2 as pb
+from devtools import contracts
 
 
 def wait_for(predicate, timeout: float = 120.0, interval: float = 0.3, what: str = "condition"):

@@ -1,1 +1,1 @@
-"""Generated from protos/corral/v1 by `python -m corral.protogen`. Do not edit."""
+"""Generated from protos/corral/v1 by `python -m devtools.protogen`. Do not edit."""

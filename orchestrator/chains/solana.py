@@ -1,7 +1,7 @@
 """Solana JSON-RPC access with solana-py: balances, blockhashes, broadcast, confirmation,
 and what a landed transaction moved for a wallet (from its metadata's balances).
 
-The same calls work against a real cluster and against `corral.solana_devchain`.
+The same calls work against a real cluster and against `devtools.solana_devchain`.
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ import grpc
 import pytest
 from web3 import Web3
 
-from corral import contracts
-from corral.devstack import DevStack
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import signer_pb2, signer_pb2_grpc
+from devtools import contracts
+from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import agent_from_template, wait_for
 

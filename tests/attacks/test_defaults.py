@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from corral.devstack import CORRAL_COMMAND
+from devtools.devstack import CORRAL_COMMAND
 from tests.attacks.conftest import attack, balance, nonce_of
 
 STRANGER = "0x000000000000000000000000000000000000bad1"

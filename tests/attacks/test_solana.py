@@ -22,8 +22,8 @@ from spl.token.constants import TOKEN_PROGRAM_ID
 from spl.token.instructions import create_associated_token_account, initialize_mint2, mint_to
 from spl.token.models import InitializeMint2Params, MintToParams
 
-from corral.devstack import DevStack
-from corral.solana_devchain import MINT_LEN
+from devtools.devstack import DevStack
+from devtools.solana_devchain import MINT_LEN
 from signer.solana import ASSOCIATED_TOKEN_PROGRAM, COMPUTE_BUDGET_PROGRAM, RENT_TOKEN_ACCOUNT, SYSTEM_PROGRAM, TOKEN_PROGRAM
 from tests.attacks.conftest import attack, attacker_agent
 

@@ -13,8 +13,8 @@ import time
 import grpc
 import pytest
 
-from corral.devstack import DevStack
 from corral.v1 import signer_pb2
+from devtools.devstack import DevStack
 from tests.attacks.conftest import attack, attacker_agent, funded_wallet, refused, signer_stub
 from tests.standins.hyperliquid import HyperliquidStandIn
 from tests.standins.polymarket import PolymarketChain, PolymarketStandIn

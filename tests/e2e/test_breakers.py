@@ -9,8 +9,8 @@ import grpc
 import pytest
 from eth_account import Account
 
-from corral.devstack import DevStack
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import executions, log_lines, wait_for, wait_until_idle
 

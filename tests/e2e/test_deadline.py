@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from corral.devstack import DevStack
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import DevStack
 from tests.conftest import AGENTS_DIR
 from tests.helpers import finished, log_lines, start_session, wait_for
 

@@ -16,9 +16,9 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from corral.devstack import DevStack
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import DevStack
 from signer import hyperliquid
 from tests.conftest import REPO_ROOT
 from tests.helpers import agent_from_template, venuer_results

@@ -13,9 +13,9 @@ import grpc
 import pytest
 from eth_account import Account
 
-from corral.devstack import CORRAL_COMMAND, DevStack
 from corral.v1 import common_pb2, signer_pb2, signer_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import CORRAL_COMMAND, DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import executions, wait_for, wait_until_idle
 

@@ -14,9 +14,9 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from google.protobuf.json_format import MessageToDict
 
-from corral.devstack import DevStack
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import finished, log_lines, wait_for
 

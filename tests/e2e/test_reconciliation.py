@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from corral.devstack import DevStack
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import finished, start_session, wait_for
 

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from eth_account import Account
 
-from corral.devpostgres import PostgresServer
-from corral.devstack import DevStack
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devpostgres import PostgresServer
+from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import executions, log_lines, wait_for, wait_until_idle
 

@@ -12,9 +12,9 @@ import time
 import grpc
 import pytest
 
-from corral.devstack import DevStack
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import executions, finished, log_lines, start_session, wait_for, wait_until_idle
 

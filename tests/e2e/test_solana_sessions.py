@@ -23,10 +23,10 @@ from spl.token.constants import TOKEN_PROGRAM_ID
 from spl.token.instructions import create_associated_token_account, get_associated_token_address, initialize_mint2, mint_to
 from spl.token.models import InitializeMint2Params, MintToParams
 
-from corral.devstack import DevStack
-from corral.solana_devchain import MINT_LEN
 from corral.v1 import common_pb2, signer_pb2, signer_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import DevStack
+from devtools.solana_devchain import MINT_LEN
 from orchestrator.manifest import NATIVE_SOLANA
 from signer.solana import SYSTEM_PROGRAM, TOKEN_PROGRAM
 from tests.conftest import REPO_ROOT

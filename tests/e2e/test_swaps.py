@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
-from corral.devstack import DevStack
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import SwapMarket, agent_from_template, finished, log_lines, wait_for, wait_until_idle
 

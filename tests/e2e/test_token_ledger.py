@@ -12,9 +12,9 @@ import pytest
 from eth_utils import to_checksum_address
 from web3 import Web3
 
-from corral import contracts
-from corral.devstack import DevStack
 from corral.v1 import orchestrator_pb2 as pb
+from devtools import contracts
+from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import agent_from_template, finished, log_lines, wait_for, wait_until_idle
 

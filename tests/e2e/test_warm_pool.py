@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from eth_account import Account
 
-from corral.devstack import DevStack
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import executions, finished, log_lines, start_session, wait_for
 

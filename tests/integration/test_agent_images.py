@@ -9,9 +9,10 @@ import grpc
 import pytest
 
 from corral.v1 import orchestrator_pb2 as pb
-from sandbox_runner.images import MANIFEST_LABEL, build_agent_image, ensure_base_image
+from orchestrator.agent_images import build_agent_image
+from sandbox_runner.host.images import MANIFEST_LABEL, ensure_base_image
 
-CORRAL = [sys.executable, "-P", "-m", "corral.cli"]
+CORRAL = [sys.executable, "-P", "-m", "corral_cli.main"]
 
 
 def corral(*args, cwd):
@@ -29,7 +30,7 @@ def test_new_then_build_then_rebuild_is_a_no_op(tmp_path, docker_client, base_im
     tag = built.stdout.strip()
     image = docker_client.images.get(tag)
     assert image.labels[MANIFEST_LABEL] == (agent_dir / "circuit.toml").read_text()
-    assert image.attrs["Config"]["Entrypoint"] == ["python3", "-m", "sandbox_runner.entrypoint"]
+    assert image.attrs["Config"]["Entrypoint"] == ["python3", "-m", "sandbox_runner.inside.entrypoint"]
     assert f"image id {image.id}" in built.stderr
     # The manifest is also a file in the image.
     assert docker_client.containers.run(tag, entrypoint=["cat", "/agent/circuit.toml"], remove=True, network_mode="none").decode() == (
@@ -90,8 +91,8 @@ def test_an_agent_directory_cannot_carry_host_files(tmp_path, docker_client, bas
     and nothing is built, with either backend's image."""
     import os
 
+    from orchestrator.agent_images import build_agent_dir_image
     from orchestrator.manifest import ManifestError
-    from sandbox_runner.images import build_agent_dir_image
 
     assert corral("new", "Looter", cwd=tmp_path).returncode == 0
     agent_dir = tmp_path / "Looter"
@@ -118,7 +119,7 @@ def test_an_agent_directory_cannot_carry_host_files(tmp_path, docker_client, bas
 def test_file_modes_are_normalised_in_both_kinds_of_image(tmp_path, docker_client, base_image):
     """No setuid or setgid bit, no group- or world-writable file reaches an image; an
     executable stays executable."""
-    from sandbox_runner.images import build_agent_dir_image
+    from orchestrator.agent_images import build_agent_dir_image
 
     assert corral("new", "Modes", cwd=tmp_path).returncode == 0
     agent_dir = tmp_path / "Modes"

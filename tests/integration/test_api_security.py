@@ -10,9 +10,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from corral.devstack import CORRAL_COMMAND, DevStack
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
+from devtools.devstack import CORRAL_COMMAND, DevStack
 
 TOKEN = "s3cret-frontend-token-0123456789"
 RESUME_TOKEN = "s3cret-resume-token-9876543210"

@@ -6,7 +6,7 @@ The first test is a regression test for an isolation-suite flake: a bwrap sandbo
 `Epoll1Poller ... encountered epoll_wait error: Bad file descriptor`. It was never the
 agent: the child that Popen forked to become bwrap ran gRPC's fork handlers (because of
 preexec_fn), those restarted gRPC's poller thread, close_fds closed its epoll fd, and
-the poller aborted the child before exec (grpc/grpc#43055). See sandbox_runner/bwrap_launch.py.
+the poller aborted the child before exec (grpc/grpc#43055). See sandbox_runner/host/bwrap_launch.py.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from sandbox_runner.backend import WAIT_FOR_SOCKET_ENV, SandboxLimits, SandboxSpec, SandboxStartError, run_sandbox
-from sandbox_runner.bwrap_backend import BubblewrapBackend
-from sandbox_runner.cgroups import SandboxCgroup
+from sandbox_runner.host.backend import WAIT_FOR_SOCKET_ENV, SandboxLimits, SandboxSpec, SandboxStartError, run_sandbox
+from sandbox_runner.host.bwrap_backend import BubblewrapBackend
+from sandbox_runner.host.cgroups import SandboxCgroup
 from tests.conftest import AGENTS_DIR
 
 # Before the fix, 0.5-1% of starts died this way on a 2-CPU host: 1000 starts catch it
@@ -148,7 +148,7 @@ def wait_for_pids(cgroup: SandboxCgroup, count: int) -> list[int]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         pids = sorted(cgroup.pids())
-        if len(pids) >= count and any(b"sandbox_runner.entrypoint" in cmdline(pid) for pid in pids):
+        if len(pids) >= count and any(b"sandbox_runner.inside.entrypoint" in cmdline(pid) for pid in pids):
             time.sleep(0.3)
             return sorted(cgroup.pids())
         time.sleep(0.05)

@@ -11,18 +11,18 @@ import time
 import docker
 import pytest
 
-from sandbox_runner.backend import SELF_KILL_GRACE_SECONDS, SandboxLimits, SandboxSpec, run_sandbox
-from sandbox_runner.docker_backend import MANAGED_LABEL, DockerBackend
+from sandbox_runner.host.backend import SELF_KILL_GRACE_SECONDS, SandboxLimits, SandboxSpec, run_sandbox
+from sandbox_runner.host.docker_backend import MANAGED_LABEL, DockerBackend
 
 
 def image_with_entrypoint(client, base_image: str, name: str, code: str) -> str:
     """A throwaway image FROM the base image whose in-image entrypoint module runs `code`
-    (the backend always starts `python3 -m sandbox_runner.entrypoint`)."""
+    (the backend always starts `python3 -m sandbox_runner.inside.entrypoint`)."""
     tag = f"corral-test-{name}:{hashlib.sha256((base_image + code).encode()).hexdigest()[:12]}"
     try:
         client.images.get(tag)
     except docker.errors.ImageNotFound:
-        target = "/opt/corral/lib/sandbox_runner/entrypoint.py"
+        target = "/opt/corral/lib/sandbox_runner/inside/entrypoint.py"
         encoded = base64.b64encode(code.encode()).decode()
         dockerfile = f"FROM {base_image}\nUSER 0\nRUN echo {encoded} | base64 -d > {target}\nUSER 65534:65534\n"
         client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, network_mode="none")
@@ -62,7 +62,7 @@ def test_container_is_created_locked_down(docker_client, backend, base_image, tm
         else:
             assert host["PidsLimit"] == 32
         assert ulimits["nofile"] == 256 and ulimits["fsize"] == 64 * 2**20 and ulimits["core"] == 0
-        assert container.attrs["Config"]["Entrypoint"][:3] == ["python3", "-I", "/opt/corral/lib/sandbox_runner/watchdog.py"]
+        assert container.attrs["Config"]["Entrypoint"][:3] == ["python3", "-I", "/opt/corral/lib/sandbox_runner/inside/watchdog.py"]
         assert "noexec" in host["Tmpfs"]["/tmp"]
         assert not host.get("Devices")
         assert container.attrs["Config"]["User"] == "65534:65534"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from corral.devpostgres import PostgresServer
+from devtools.devpostgres import PostgresServer
 from orchestrator import memory
 from orchestrator.errors import Refused
 from orchestrator.store import Database, MemoryRow

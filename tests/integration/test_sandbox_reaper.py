@@ -10,8 +10,8 @@ from pathlib import Path
 from orchestrator.config import OrchestratorConfig
 from orchestrator.executions import ExecutionRunner
 from orchestrator.store import Database
-from sandbox_runner.backend import SANDBOX_ID_LABEL, SandboxLimits
-from sandbox_runner.docker_backend import DockerBackend
+from sandbox_runner.host.backend import SANDBOX_ID_LABEL, SandboxLimits
+from sandbox_runner.host.docker_backend import DockerBackend
 
 
 def test_reaper_spares_claimed_sandboxes_and_removes_released_ones(docker_client, base_image, tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from corral.devstack import CORRAL_COMMAND, REPO_ROOT
+from devtools.devstack import CORRAL_COMMAND, REPO_ROOT
 
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # + empty SETTINGS
 
@@ -163,7 +163,7 @@ def test_signer_runs_as_its_own_user_with_private_memory(tmp_path):
     dumpable (its /proc files belong to root, so no process of its own uid can read its memory)."""
     import pwd
 
-    from corral.devstack import SIGNER_USER, DevStack
+    from devtools.devstack import SIGNER_USER, DevStack
 
     if os.geteuid() != 0:
         pytest.skip("needs root to start the signer as another user")

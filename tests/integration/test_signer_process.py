@@ -12,8 +12,8 @@ import grpc
 import pytest
 from eth_account import Account
 
-from corral.devstack import CORRAL_COMMAND, DevStack
 from corral.v1 import signer_pb2, signer_pb2_grpc
+from devtools.devstack import CORRAL_COMMAND, DevStack
 
 
 @pytest.fixture(scope="module")

@@ -28,9 +28,9 @@ from spl.token.instructions import (
 )
 from spl.token.models import InitializeMint2Params, MintToParams, TransferCheckedParams
 
-from corral.devstack import DevStack
-from corral.solana_devchain import MINT_LEN, DevChainServer
 from corral.v1 import signer_pb2, signer_pb2_grpc
+from devtools.devstack import DevStack
+from devtools.solana_devchain import MINT_LEN, DevChainServer
 from signer.solana import ASSOCIATED_TOKEN_PROGRAM, SYSTEM_PROGRAM, TOKEN_PROGRAM
 
 SOL = 1_000_000_000

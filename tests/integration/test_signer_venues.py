@@ -13,8 +13,8 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from corral.devstack import DevStack
 from corral.v1 import signer_pb2, signer_pb2_grpc
+from devtools.devstack import DevStack
 from signer import hyperliquid, polymarket
 
 EXCHANGE = "0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E"

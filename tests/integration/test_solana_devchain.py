@@ -46,7 +46,7 @@ from spl.token.instructions import (
 )
 from spl.token.models import InitializeMint2Params, MintToParams, TransferCheckedParams
 
-from corral.solana_devchain import MINT_LEN, DevChainServer
+from devtools.solana_devchain import MINT_LEN, DevChainServer
 
 SOL = 1_000_000_000
 FEE = 5000  # one signature, no priority fee
@@ -55,7 +55,7 @@ FEE = 5000  # one signature, no priority fee
 @pytest.fixture(scope="module")
 def devchain_url():
     process = subprocess.Popen(
-        [sys.executable, "-m", "corral.solana_devchain", "--port", "0"],
+        [sys.executable, "-m", "devtools.solana_devchain", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

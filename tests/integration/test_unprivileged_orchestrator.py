@@ -16,7 +16,7 @@ import textwrap
 import pytest
 from web3 import Web3
 
-from corral.devstack import ORCHESTRATOR_USER, DevStack
+from devtools.devstack import ORCHESTRATOR_USER, DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import finished, log_lines, start_session, wait_for
 

@@ -17,8 +17,8 @@ import pytest
 from eth_account import Account
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from corral.devstack import DevStack
 from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import finished, log_lines, start_session, wait_for
 

@@ -40,7 +40,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from web3 import Web3
 
-from corral import contracts
+from devtools import contracts
 from signer.polymarket import BUY, SELL, PolymarketOrder
 
 UNIT = 10**6  # USDC and outcome shares both have 6 decimals

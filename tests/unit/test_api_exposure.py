@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from pydantic import ValidationError
 
-from corral.devstack import CORRAL_COMMAND
+from devtools.devstack import CORRAL_COMMAND
 from orchestrator.config import OrchestratorConfig, listens_on_loopback
 
 

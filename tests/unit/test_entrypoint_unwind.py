@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox_runner.entrypoint import call_unwind
+from sandbox_runner.inside.entrypoint import call_unwind
 from sdk.envelopes import CurrentPosition
 from sdk.portfolio import SessionPortfolio
 

@@ -14,9 +14,9 @@ import pytest
 
 from corral.v1 import launcher_pb2 as pb
 from corral.v1 import launcher_pb2_grpc
-from sandbox_runner.backend import StartedSandbox
-from sandbox_runner.launcher import Launcher, Refusal, check_only_root_can_move, grpc_server
-from sandbox_runner.socket_dirs import PREFIX
+from sandbox_runner.host.backend import StartedSandbox
+from sandbox_runner.host.launcher import Launcher, Refusal, check_only_root_can_move, grpc_server
+from sandbox_runner.host.socket_dirs import PREFIX
 
 SANDBOX_ID = "0123456789abcdef"
 LIMITS = pb.SandboxLimits(memory_mb=128, cpus=0.5, pids=32, tmpfs_mb=8, deadline_seconds=20, output_bytes=4096, nofile=64, fsize_mb=8)

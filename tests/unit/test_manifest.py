@@ -533,7 +533,7 @@ def test_settings_resolution_and_typing():
 
 
 def test_agent_may_ask_for_tighter_sandbox_limits_never_looser():
-    from sandbox_runner.backend import SandboxLimits
+    from sandbox_runner.host.backend import SandboxLimits
 
     platform = SandboxLimits(memory_mb=256, cpus=0.5, pids=64, deadline_seconds=120)
     m = parse_manifest('name = "A"\nwalletType = "ethereum"\n[sandbox]\nmemoryMb = 128\ncpus = 2.0\ntimeoutSeconds = 600\n')

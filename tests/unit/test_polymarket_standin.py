@@ -25,8 +25,8 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from corral import contracts
-from corral.devstack import find_anvil, free_port
+from devtools import contracts
+from devtools.devstack import find_anvil, free_port
 from signer import polymarket
 from tests.standins.polymarket import Market, PolymarketStandIn
 

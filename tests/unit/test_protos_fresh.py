@@ -1,9 +1,9 @@
-"""The committed generated code must match the protos (run `python -m corral.protogen`)."""
+"""The committed generated code must match the protos (run `python -m devtools.protogen`)."""
 
 import filecmp
 from pathlib import Path
 
-from corral import protogen
+from devtools import protogen
 
 
 def test_generated_code_matches_protos(tmp_path: Path):
@@ -11,9 +11,9 @@ def test_generated_code_matches_protos(tmp_path: Path):
     committed = protogen.GENERATED_PACKAGE
     fresh_files = sorted(p.name for p in fresh.iterdir() if p.is_file())
     committed_files = sorted(p.name for p in committed.iterdir() if p.is_file() and p.suffix in (".py", ".pyi"))
-    assert fresh_files == committed_files, "generated files differ: run `python -m corral.protogen`"
+    assert fresh_files == committed_files, "generated files differ: run `python -m devtools.protogen`"
     stale = [name for name in fresh_files if not filecmp.cmp(fresh / name, committed / name, shallow=False)]
-    assert not stale, f"stale generated code {stale}: run `python -m corral.protogen`"
+    assert not stale, f"stale generated code {stale}: run `python -m devtools.protogen`"
 
 
 def test_enums_follow_the_style_guide():

@@ -169,7 +169,7 @@ def _run_entrypoint(monkeypatch, agent_dir, command: int, fake: FakeTransport) -
     import sys
 
     from corral.v1 import common_pb2, runtime_pb2
-    from sandbox_runner import entrypoint
+    from sandbox_runner.inside import entrypoint
 
     fake.responses.setdefault("GetExecutionContext", runtime_pb2.GetExecutionContextResponse(
         session_id=4, session_wallet_address="0x" + "ab" * 20, execution_mode=common_pb2.EXECUTION_MODE_AUTO, command=command,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from sandbox_runner.socket_dirs import MAX_DEPTH, remove_tree
+from sandbox_runner.host.socket_dirs import MAX_DEPTH, remove_tree
 
 
 def test_links_fifos_and_nesting_cannot_turn_the_remover(tmp_path, caplog):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from corral.client_cli import describe_suggestion
 from corral.v1 import orchestrator_pb2 as pb
+from corral_cli.client import describe_suggestion
 
 
 @pytest.mark.parametrize("kind, details, line", [

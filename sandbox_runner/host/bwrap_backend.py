@@ -11,7 +11,7 @@ watchdog as in Docker, which ends it at its deadline. The cgroups, rlimits and u
 entered by `bwrap_launch`, which then executes bwrap: never in the orchestrator between
 fork and exec, where gRPC's fork handlers kill or hang the child.
 
-Images are directories made by `sandbox_runner.images.build_agent_dir_image`.
+Images are directories made by `sandbox_runner.host.images.build_agent_dir_image`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from sandbox_runner.backend import (
+from sandbox_runner.host.backend import (
     DEADLINE_LABEL,
     ENTRYPOINT,
     MANAGED_LABEL,
@@ -43,9 +43,9 @@ from sandbox_runner.backend import (
     SandboxStartError,
     StartedSandbox,
 )
-from sandbox_runner.cgroups import CgroupError, SandboxCgroup
-from sandbox_runner.image_cache import DIR_IMAGE_FILE
-from sandbox_runner.seccomp_filter import compiled_filter_file
+from sandbox_runner.host.cgroups import CgroupError, SandboxCgroup
+from sandbox_runner.host.image_cache import DIR_IMAGE_FILE
+from sandbox_runner.host.seccomp_filter import compiled_filter_file
 
 # Enters the cgroups, rlimits and user of a sandbox, then executes bwrap.
 LAUNCHER = Path(__file__).resolve().with_name("bwrap_launch.py")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sandbox_runner import launcher_cli
+    from sandbox_runner.host import launcher_cli
     from signer import cli as signer_cli
 
     parser = argparse.ArgumentParser(prog="corral", description="Run untrusted trading agents against real wallets, safely.")
@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     dev_run.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE")
     dev_run.add_argument("--runs", type=int, default=1, help="how many runs to wait for")
 
-    from corral import client_cli
+    from corral_cli import client as client_cli
 
     client_cli.add_parsers(sub)
     return parser
@@ -68,11 +68,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return signer_cli.run(args)
     if args.command == "launcher":
-        from sandbox_runner import launcher_cli
+        from sandbox_runner.host import launcher_cli
 
         return launcher_cli.run(args)
     if args.command == "new":
-        from corral.scaffold import create_agent_directory
+        from corral_cli.scaffold import create_agent_directory
 
         try:
             path = create_agent_directory(args.name)
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "build":
         import docker
 
+        from orchestrator.agent_images import build_agent_dir_image, build_agent_image
         from orchestrator.manifest import ManifestError
-        from sandbox_runner.images import build_agent_dir_image, build_agent_image
 
         try:
             if args.dir:
@@ -99,16 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         print(tag)
         return 0
     if args.command == "demo":
-        from corral.demo import run_demo
+        from corral_cli.demo import run_demo
 
         return run_demo(args.home, args.runs, args.minute_seconds)
     if args.command == "dev":
-        from corral.client_cli import parse_settings
-        from corral.dev_run import dev_run
+        from corral_cli.client import parse_settings
+        from corral_cli.dev_run import dev_run
 
         settings = parse_settings(args.setting)
         return 2 if settings is None else dev_run(args.path, args.mode, settings, args.runs)
-    from corral import client_cli
+    from corral_cli import client as client_cli
 
     return client_cli.run(args)
 

@@ -5,7 +5,7 @@ for EVM: an HTTP JSON-RPC 2.0 server on 127.0.0.1 that speaks the subset of the 
 JSON-RPC API (https://solana.com/docs/rpc) the platform uses, backed by one in-process
 LiteSVM bank. Production client code (solana-py's `AsyncClient`) talks to it unchanged.
 
-    python -m corral.solana_devchain --port 0 --airdrop <pubkey>=<lamports>
+    python -m devtools.solana_devchain --port 0 --airdrop <pubkey>=<lamports>
 
 The chain it presents:
 
@@ -1148,7 +1148,7 @@ def _airdrop_arg(text: str) -> tuple[Pubkey, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m corral.solana_devchain", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.solana_devchain", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8899, help="port to bind; 0 picks a free one (default: 8899)")
     parser.add_argument("--airdrop", type=_airdrop_arg, action="append", default=[], metavar="PUBKEY=LAMPORTS",

@@ -13,29 +13,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-# Where the execution's socket directory appears inside the sandbox.
-SANDBOX_SOCKET_DIR = "/run/corral"
-SOCKET_NAME = "runtime.sock"
+from sandbox_runner.inside.contract import (  # noqa: F401 — the host's names for the contract
+    ENTRYPOINT,
+    SANDBOX_SOCKET_DIR,
+    SOCKET_NAME,
+    WAIT_FOR_SOCKET_ENV,
+    WATCHDOG,
+)
+
 # The unprivileged user agent code runs as ("nobody").
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
-# The in-image entrypoint every agent image runs (the base image's ENTRYPOINT).
-ENTRYPOINT = ["python3", "-m", "sandbox_runner.entrypoint"]
-# PID 1 of every sandbox: ends it past the deadline even if nobody is watching
-# (the orchestrator crashed), SELF_KILL_GRACE_SECONDS after the orchestrator would have.
-# Run as a script in isolated mode (-I: no PYTHON* variables, no working directory or
-# script directory on the path), so neither the agent's files in /agent nor anything in
-# the environment can stand in for it.
-WATCHDOG = ["python3", "-I", "/opt/corral/lib/sandbox_runner/watchdog.py"]
+# The watchdog ends a sandbox SELF_KILL_GRACE_SECONDS after the orchestrator would have.
 SELF_KILL_GRACE_SECONDS = 5
 
 # Labels every sandbox carries, so orphans can be found and owners identified.
 MANAGED_LABEL = "org.corral.managed"
 SANDBOX_ID_LABEL = "org.corral.sandbox-id"
 DEADLINE_LABEL = "org.corral.deadline"
-# Set for a pre-started (warm pool) sandbox: how long its entrypoint waits for the
-# execution's socket to appear before giving up unused.
-WAIT_FOR_SOCKET_ENV = "CORRAL_WAIT_FOR_SOCKET_SECONDS"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`corral launcher serve`: the privileged sandbox launcher (see sandbox_runner/launcher.py)."""
+"""`corral launcher serve`: the privileged sandbox launcher (see sandbox_runner/host/launcher.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sandbox_runner.launcher import Launcher, check_only_root_can_move, prepare_root, serve
+    from sandbox_runner.host.launcher import Launcher, check_only_root_can_move, prepare_root, serve
 
     if os.geteuid() != 0:
         print("error: the launcher starts sandboxes for others and must run as root", file=sys.stderr)
@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     image_root = None
     if args.backend == "bubblewrap":
-        from sandbox_runner.bwrap_backend import BubblewrapBackend
-        from sandbox_runner.image_cache import image_cache_dir
+        from sandbox_runner.host.bwrap_backend import BubblewrapBackend
+        from sandbox_runner.host.image_cache import image_cache_dir
 
         image_root = (args.image_root or image_cache_dir()).resolve()
         try:  # images are trusted because only root can change what is in the cache
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         backend = BubblewrapBackend(state_dir=socket_root.parent / "bwrap-state")
     else:
-        from sandbox_runner.docker_backend import DockerBackend
+        from sandbox_runner.host.docker_backend import DockerBackend
 
         backend = DockerBackend(runtime=args.runtime)
     launcher = Launcher(backend, socket_root, client.pw_uid, client.pw_gid, image_root=image_root, max_sandboxes=args.max_sandboxes)

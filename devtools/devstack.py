@@ -26,13 +26,13 @@ import grpc
 from web3 import Web3
 
 from corral.v1 import orchestrator_pb2_grpc
-from sandbox_runner.socket_dirs import remove_tree
+from sandbox_runner.host.socket_dirs import remove_tree
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ANVIL_CANDIDATES = [REPO_ROOT / ".tools/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"]
 ANVIL_CHAIN_ID = 31337
 # -P: the working directory (which holds e.g. a `signer/` home) must not shadow packages.
-CORRAL_COMMAND = [sys.executable, "-P", "-m", "corral.cli"]
+CORRAL_COMMAND = [sys.executable, "-P", "-m", "corral_cli.main"]
 
 
 def find_anvil() -> str:
@@ -173,7 +173,7 @@ class DevStack:
         self.reconciliation = reconciliation or {}
         # Extra settings of the anvil chain's [chains."ethereum:31337"] table.
         self.chain = chain or {}
-        # Default: a SQLite file in `home`. PostgreSQL (corral.devpostgres) for several replicas.
+        # Default: a SQLite file in `home`. PostgreSQL (devtools.devpostgres) for several replicas.
         self.database_url = database_url
         self.replica_id = replica_id
         # Extra [scheduler] settings, e.g. lease_seconds.
@@ -186,7 +186,7 @@ class DevStack:
         # and the orchestrator's uniswap-v2 swap engine is pointed at it.
         self.uniswap = uniswap
         self.uniswap_factory = self.uniswap_router = ""
-        # With `solana`, a LiteSVM devchain (corral.solana_devchain) runs as network "solana".
+        # With `solana`, a LiteSVM devchain (devtools.solana_devchain) runs as network "solana".
         self.solana = solana
         self.solana_rpc_url = ""
         # Started by root on a host with the `corral-signer` user (scripts/setup makes it),
@@ -294,7 +294,7 @@ class DevStack:
         self.web3 = Web3(Web3.HTTPProvider(self.rpc_url))
         _wait_for(lambda: self.web3.eth.chain_id == ANVIL_CHAIN_ID, "anvil", 30, process)
         if self.uniswap:
-            from corral import contracts
+            from devtools import contracts
 
             # From an account nothing else uses, so the addresses are the same on every run.
             deployer = self.web3.eth.accounts[9]
@@ -304,7 +304,7 @@ class DevStack:
     def start_solana_devchain(self) -> None:
         port = free_port()
         self.solana_rpc_url = f"http://127.0.0.1:{port}"
-        process = self._spawn("solana-devchain", [sys.executable, "-m", "corral.solana_devchain", "--port", str(port)])
+        process = self._spawn("solana-devchain", [sys.executable, "-m", "devtools.solana_devchain", "--port", str(port)])
         _wait_for(lambda: self.solana_rpc("getHealth") == "ok", "the Solana devchain", 30, process)
 
     def solana_rpc(self, method: str, *params: object) -> object:

@@ -11,10 +11,10 @@ import shutil
 import time
 from pathlib import Path
 
-from corral.client_cli import STATUS_NAMES, TX_NAMES, print_executions
-from corral.devstack import REPO_ROOT, DevStack
 from corral.v1 import orchestrator_pb2 as pb
-from sandbox_runner.images import build_agent_image
+from corral_cli.client import STATUS_NAMES, TX_NAMES, print_executions
+from devtools.devstack import REPO_ROOT, DevStack
+from orchestrator.agent_images import build_agent_image
 
 EXAMPLE_AGENT = REPO_ROOT / "images" / "example-agent"
 RECIPIENT = "0x000000000000000000000000000000000000dEaD"

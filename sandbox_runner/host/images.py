@@ -33,10 +33,10 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from sandbox_runner.backend import ENTRYPOINT
-from sandbox_runner.image_cache import DIR_IMAGE_FILE, image_cache_dir
+from sandbox_runner.host.backend import ENTRYPOINT
+from sandbox_runner.host.image_cache import DIR_IMAGE_FILE, image_cache_dir
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEBIAN_SUITE = "bookworm"
 ROOTFS_PACKAGES = ["python3"]
 # Bump when the way the root filesystem is made changes (trimming, permissions).
@@ -51,7 +51,8 @@ ROOTFS_REPOSITORY = "corral-rootfs"
 MANIFEST_LABEL = "org.corral.manifest"
 BASE_LABEL = "org.corral.base"
 CONTRACT_LABEL = "org.corral.entrypoint-contract"
-ENTRYPOINT_CONTRACT = "1"
+# 2: the entrypoint and watchdog moved to sandbox_runner/inside/ (images of contract 1 lack them).
+ENTRYPOINT_CONTRACT = "2"
 
 # What of the repository goes into the base image: the SDK, the in-container
 # entrypoint and the generated runtime-API messages. Never the signer, web3 or the
@@ -59,9 +60,7 @@ ENTRYPOINT_CONTRACT = "1"
 IMAGE_SOURCES = [
     "sdk",
     "sandbox_runner/__init__.py",
-    "sandbox_runner/backend.py",
-    "sandbox_runner/entrypoint.py",
-    "sandbox_runner/watchdog.py",
+    "sandbox_runner/inside",
     "corral/__init__.py",
     "corral/v1/__init__.py",
     "corral/v1/common_pb2.py",
@@ -242,12 +241,14 @@ class AgentFile:
         return 0o755 if self.executable else 0o644
 
 
+class AgentFilesError(ValueError):
+    """The agent directory holds something that is not a plain file; names each path."""
+
+
 def agent_files(agent_dir: Path) -> list[AgentFile]:
     """The agent directory's regular files, read without following links. A symlink, hard
     link, device, socket or pipe is refused naming its path: copied as it points, it would
     put a host file (a key, /etc/shadow) into the image and the shared cache."""
-    from orchestrator.manifest import ManifestError
-
     found: list[AgentFile] = []
     problems: list[str] = []
     for directory, subdirs, names in os.walk(agent_dir):
@@ -266,7 +267,7 @@ def agent_files(agent_dir: Path) -> list[AgentFile]:
                 problems.append(f"{relative} {problem}; agent directories hold regular files only")
         subdirs.sort()
     if problems:
-        raise ManifestError(f"{agent_dir}: " + "\n".join(problems))
+        raise AgentFilesError(f"{agent_dir}: " + "\n".join(problems))
     return sorted(found, key=lambda f: f.path)
 
 
@@ -294,26 +295,21 @@ def _read_regular(path: Path, relative: Path) -> AgentFile:
     return AgentFile(relative.as_posix(), data, bool(info.st_mode & stat.S_IXUSR))
 
 
-def _agent_tag(manifest_name: str, base: str, files: list[AgentFile]) -> str:
+def agent_tag(agent_name: str, base: str, files: list[AgentFile]) -> str:
+    """`corral-agent-<name>:<hash of base + files>`: an unchanged agent is never rebuilt."""
     parts = [base.encode()]
     for file in files:
         parts += [file.path.encode(), oct(file.mode).encode(), file.data]
-    slug = re.sub(r"[^a-z0-9]+", "-", manifest_name.lower()).strip("-") or "agent"
+    slug = re.sub(r"[^a-z0-9]+", "-", agent_name.lower()).strip("-") or "agent"
     return f"corral-agent-{slug}:{_hash(*parts)}"
 
 
-def build_agent_image(agent_dir: Path, client: docker.DockerClient | None = None, tag: str | None = None) -> str:
-    """Builds an agent directory FROM the base image; returns the image tag.
-
-    The tag is `corral-agent-<name>:<hash of base tag + files>`, so rebuilding an
-    unchanged agent is a no-op."""
-    from orchestrator.manifest import load_manifest_dir
-
+def build_docker_agent_image(agent_name: str, manifest_text: str, files: list[AgentFile],
+                             client: docker.DockerClient | None = None, tag: str | None = None) -> str:
+    """Builds the files FROM the base image, labelled with the manifest; returns the tag."""
     client = client or docker.from_env()
-    manifest, manifest_text = load_manifest_dir(agent_dir)
-    files = agent_files(agent_dir)
     base = ensure_base_image(client)
-    tag = tag or _agent_tag(manifest.name, base, files)
+    tag = tag or agent_tag(agent_name, base, files)
     if _image_exists(client, tag):
         return tag
     dockerfile = f"FROM {base}\nCOPY --chown=0:0 . /agent\n".encode()
@@ -342,19 +338,13 @@ def _add_to_tar(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None
     tar.addfile(info, io.BytesIO(data))
 
 
-
-
-def build_agent_dir_image(agent_dir: Path) -> Path:
+def build_directory_agent_image(agent_name: str, manifest_text: str, files: list[AgentFile]) -> Path:
     """The same agent as a directory image, for sandbox backends without a Docker engine
     (bubblewrap): `agent/` (its files) and `image.json`, which names the root filesystem
     and base directories it runs on and carries the same labels and entrypoint as the
     Docker image. Returns the directory; unchanged input is a no-op."""
-    from orchestrator.manifest import load_manifest_dir
-
-    manifest, manifest_text = load_manifest_dir(agent_dir)
-    files = agent_files(agent_dir)
     rootfs, base = rootfs_dir(), base_dir()
-    repository, digest = _agent_tag(manifest.name, base.name, files).split(":")
+    repository, digest = agent_tag(agent_name, base.name, files).split(":")
     target = image_cache_dir() / f"{repository}-{digest}"
     if target.exists():
         return target
@@ -386,19 +376,11 @@ def build_agent_dir_image(agent_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sandbox_runner.images")
+    parser = argparse.ArgumentParser(prog="python -m sandbox_runner.host.images", description="agent images are built with `corral build`")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("base", help="build the base agent image (cached by content hash)")
-    agent = sub.add_parser("agent", help="build an agent directory into an image")
-    agent.add_argument("path", type=Path)
-    agent.add_argument("--dir", action="store_true", help="build a directory image (bubblewrap backend) instead")
-    args = parser.parse_args(argv)
-    if args.command == "base":
-        print(ensure_base_image())
-    elif args.dir:
-        print(build_agent_dir_image(args.path))
-    else:
-        print(build_agent_image(args.path))
+    parser.parse_args(argv)
+    print(ensure_base_image())
     return 0
 
 

@@ -44,7 +44,7 @@ from pathlib import Path
 import grpc
 
 from corral.v1 import launcher_pb2, launcher_pb2_grpc
-from sandbox_runner.backend import (
+from sandbox_runner.host.backend import (
     DEADLINE_LABEL,
     MANAGED_LABEL,
     SANDBOX_ID_LABEL,
@@ -54,8 +54,8 @@ from sandbox_runner.backend import (
     SandboxStartError,
     StartedSandbox,
 )
-from sandbox_runner.image_cache import DIR_IMAGE_FILE
-from sandbox_runner.socket_dirs import PREFIX, SANDBOX_ID, remove_tree
+from sandbox_runner.host.image_cache import DIR_IMAGE_FILE
+from sandbox_runner.host.socket_dirs import PREFIX, SANDBOX_ID, remove_tree
 
 log = logging.getLogger("corral.launcher")
 

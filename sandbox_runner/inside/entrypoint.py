@@ -1,4 +1,4 @@
-"""The in-container entrypoint: `python3 -m sandbox_runner.entrypoint run|unwind`.
+"""The in-container entrypoint: `python3 -m sandbox_runner.inside.entrypoint run|unwind`.
 
 Runs inside the sandbox, as the image's ENTRYPOINT. It asks the execution's socket
 what to do, imports the agent's `main.py` from /agent, calls `run(agent)` or
@@ -19,7 +19,7 @@ import traceback
 from google.protobuf.json_format import MessageToDict
 
 from corral.v1 import common_pb2, runtime_pb2
-from sandbox_runner.backend import WAIT_FOR_SOCKET_ENV
+from sandbox_runner.inside.contract import WAIT_FOR_SOCKET_ENV
 from sdk.context import AgentContext, position_from_proto
 from sdk.portfolio import portfolio_from_positions
 from sdk.transport import RuntimeTransport

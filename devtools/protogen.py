@@ -2,7 +2,7 @@
 
 The protos are the single source of truth for the wire; the generated modules are
 committed so that a clone works without a build step, and `tests/unit/test_protos_fresh.py`
-fails when they drift from the protos. Run `python -m corral.protogen` after editing a proto.
+fails when they drift from the protos. Run `python -m devtools.protogen` after editing a proto.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def generate(out_root: Path) -> Path:
     if protoc.main(args) != 0:
         raise RuntimeError("protoc failed; see its message above")
     package = out_root / "corral" / "v1"
-    (package / "__init__.py").write_text('"""Generated from protos/corral/v1 by `python -m corral.protogen`. Do not edit."""\n')
+    (package / "__init__.py").write_text('"""Generated from protos/corral/v1 by `python -m devtools.protogen`. Do not edit."""\n')
     return package
 
 

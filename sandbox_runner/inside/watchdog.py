@@ -1,4 +1,4 @@
-"""PID 1 of every sandbox: `python3 -I /opt/corral/lib/sandbox_runner/watchdog.py SECONDS -- COMMAND...`.
+"""PID 1 of every sandbox: `python3 -I /opt/corral/lib/sandbox_runner/inside/watchdog.py SECONDS -- COMMAND...`.
 
 It starts COMMAND (the agent entrypoint), and if it has not ended after SECONDS, exits
 with 137 — which tears down the sandbox's whole PID namespace. So a sandbox ends by its

@@ -1,5 +1,5 @@
 """The orchestrator's side of the launcher socket: a `SandboxBackend` and `SocketDirs`
-whose every action is a request to the privileged launcher (`sandbox_runner/launcher.py`).
+whose every action is a request to the privileged launcher (`sandbox_runner/host/launcher.py`).
 The orchestrator using it needs no access to the Docker socket and no root."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import grpc
 
 from corral.v1 import launcher_pb2, launcher_pb2_grpc
-from sandbox_runner.backend import SANDBOX_ID_LABEL, ImageInfo, SandboxResult, SandboxSpec, SandboxStartError, StartedSandbox
+from sandbox_runner.host.backend import SANDBOX_ID_LABEL, ImageInfo, SandboxResult, SandboxSpec, SandboxStartError, StartedSandbox
 
 TIMEOUT_SECONDS = 60
 # How long past its deadline a FinishSandbox may take (kill, wait, collect, remove).

@@ -22,7 +22,7 @@ import docker
 import docker.errors
 from docker.types import LogConfig, Mount, Ulimit
 
-from sandbox_runner.backend import (
+from sandbox_runner.host.backend import (
     DEADLINE_LABEL,
     ENTRYPOINT,
     MANAGED_LABEL,

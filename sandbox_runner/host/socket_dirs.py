@@ -4,7 +4,7 @@ read-only into its sandbox at /run/corral.
 Two places make them:
 - `LocalSocketDirs`: the orchestrator itself, under its own `socket_root` (one user runs
   everything, or the orchestrator is root).
-- the launcher (`sandbox_runner/launcher.py`), when the orchestrator is unprivileged: the
+- the launcher (`sandbox_runner/host/launcher.py`), when the orchestrator is unprivileged: the
   root of the directories is the launcher's, so the orchestrator cannot move a directory
   aside and put a link to a host path in its place between the launcher's check and the
   mount.
@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 
-from sandbox_runner.backend import SANDBOX_GID, SANDBOX_UID
+from sandbox_runner.host.backend import SANDBOX_GID, SANDBOX_UID
 
 log = logging.getLogger("corral.sandbox")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.common import percentile, summary
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
-from orchestrator.agent_images import build_agent_dir_image, build_agent_image
+from orchestrator.agents.images import build_agent_dir_image, build_agent_image
 
 NOOP_AGENT = Path(__file__).resolve().parent / "agents" / "noop"
 INTERVAL_SECONDS = 0.5

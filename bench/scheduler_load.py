@@ -29,9 +29,9 @@ from sqlalchemy import insert, select, update
 from bench.common import percentile
 from devtools.devpostgres import PostgresServer
 from orchestrator.config import SchedulerConfig
-from orchestrator.kill_switch import KillSwitch
-from orchestrator.recovery import Recovery
-from orchestrator.scheduler import Scheduler
+from orchestrator.sessions.kill_switch import KillSwitch
+from orchestrator.sessions.recovery import Recovery
+from orchestrator.sessions.scheduler import Scheduler
 from orchestrator.store import AgentRow, Database, ExecutionRow, SessionRow, utcnow
 
 INTERVAL_SECONDS = 60.0

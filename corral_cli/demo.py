@@ -14,7 +14,7 @@ from pathlib import Path
 from corral.v1 import orchestrator_pb2 as pb
 from corral_cli.client import STATUS_NAMES, TX_NAMES, print_executions
 from devtools.devstack import REPO_ROOT, DevStack
-from orchestrator.agent_images import build_agent_image
+from orchestrator.agents.images import build_agent_image
 
 EXAMPLE_AGENT = REPO_ROOT / "images" / "example-agent"
 RECIPIENT = "0x000000000000000000000000000000000000dEaD"

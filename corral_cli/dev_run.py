@@ -16,8 +16,8 @@ from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from corral_cli.client import TX_NAMES, print_executions, print_suggestions, print_table
 from devtools.devstack import DevStack
-from orchestrator.agent_images import build_agent_image
-from orchestrator.manifest import ManifestError, load_manifest_dir
+from orchestrator.agents.images import build_agent_image
+from orchestrator.agents.manifest import ManifestError, load_manifest_dir
 from signer.solana import ASSOCIATED_TOKEN_PROGRAM, COMPUTE_BUDGET_PROGRAM, SYSTEM_PROGRAM, TOKEN_PROGRAM
 
 FUNDING_WEI = 10 * 10**18

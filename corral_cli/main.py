@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
     if args.command == "serve":
+        from orchestrator.app.server import serve
         from orchestrator.config import config_problem, load_config
-        from orchestrator.server import serve
 
         try:
             config = load_config(args.config)
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "build":
         import docker
 
-        from orchestrator.agent_images import build_agent_dir_image, build_agent_image
-        from orchestrator.manifest import ManifestError
+        from orchestrator.agents.images import build_agent_dir_image, build_agent_image
+        from orchestrator.agents.manifest import ManifestError
 
         try:
             if args.dir:

@@ -11,7 +11,7 @@ import docker
 import pytest
 
 from devtools.devstack import DevStack
-from orchestrator.agent_images import build_agent_dir_image, build_agent_image
+from orchestrator.agents.images import build_agent_dir_image, build_agent_image
 from sandbox_runner.host.images import ensure_base_image
 
 TESTS_DIR = Path(__file__).resolve().parent

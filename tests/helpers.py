@@ -79,7 +79,7 @@ def refused_runtime_call(socket_path: Path, ticket, db, sender, suggestions, met
     import grpc
 
     from corral.v1 import runtime_pb2_grpc
-    from orchestrator.runtime_service import start_runtime_server
+    from orchestrator.executions.runtime_service import start_runtime_server
 
     async def scenario():
         server = await start_runtime_server(str(socket_path), ticket, db, sender, signer=None, suggestions=suggestions)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 
+from corral.networks import NATIVE_EVM
 from orchestrator.chains import SimulationFailed
 from orchestrator.config import ChainConfig
-from orchestrator.manifest import NATIVE_EVM
 
 __all__ = ["EvmChain", "Fees", "Receipt", "SimulationFailed", "TokenTransfer"]
 

@@ -22,9 +22,9 @@ from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 from solders.transaction_status import TransactionConfirmationStatus, UiTransactionStatusMeta
 
+from corral.networks import NATIVE_SOLANA
 from orchestrator.chains import SimulationFailed
 from orchestrator.config import SolanaConfig
-from orchestrator.manifest import NATIVE_SOLANA
 
 NETWORK = "solana"
 POLL_SECONDS = 0.2

@@ -45,7 +45,7 @@ class SettingRow(Base):
 class ReplicaRow(Base):
     """An orchestrator process working on this database, and when it last said it was alive.
     A replica whose heartbeat is older than the lease period is dead: another one recovers
-    its work (orchestrator/recovery.py) and removes the row."""
+    its work (orchestrator/sessions/recovery.py) and removes the row."""
 
     __tablename__ = "replicas"
 
@@ -87,7 +87,7 @@ class SessionRow(Base):
     stopped_at: Mapped[datetime | None]
     # While unwinding: [{"network", "asset_address"}] to unwind; None = all positions.
     unwind_positions: Mapped[list[dict[str, str]] | None]
-    # The user's circuit breakers (orchestrator/breakers.py BreakerSettings), {} for none.
+    # The user's circuit breakers (orchestrator/actions/breakers.py BreakerSettings), {} for none.
     breakers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Why the platform put the session in its status (a tripped breaker, a drift); "" when the user did.
     status_reason: Mapped[str] = mapped_column(Text, default="")

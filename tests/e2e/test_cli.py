@@ -12,7 +12,7 @@ from solders.keypair import Keypair
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import CORRAL_COMMAND, DevStack
-from orchestrator.manifest import NATIVE_SOLANA
+from orchestrator.agents.manifest import NATIVE_SOLANA
 from tests.conftest import REPO_ROOT
 from tests.helpers import agent_from_template, finished, wait_for
 

@@ -21,8 +21,8 @@ from corral.failpoints import ORCHESTRATOR_EXECUTION_POINTS, ORCHESTRATOR_TRANSA
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
-from orchestrator.manifest import NATIVE_EVM
-from orchestrator.recovery import INTERRUPTED, NEVER_BROADCAST, QUARANTINED
+from orchestrator.agents.manifest import NATIVE_EVM
+from orchestrator.sessions.recovery import INTERRUPTED, NEVER_BROADCAST, QUARANTINED
 from sandbox_runner.host.backend import SANDBOX_ID_LABEL
 from tests.conftest import REPO_ROOT
 from tests.helpers import executions, log_lines, wait_for, wait_until_idle

@@ -77,7 +77,7 @@ def wallet(stack, chain, venue):
 
 
 def polymarket_redeem_selector() -> str:
-    from orchestrator.venues.polymarket import REDEEM_SELECTOR
+    from orchestrator.actions.venues.polymarket import REDEEM_SELECTOR
 
     return REDEEM_SELECTOR.hex()
 

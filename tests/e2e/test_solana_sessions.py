@@ -27,7 +27,7 @@ from corral.v1 import common_pb2, signer_pb2, signer_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from devtools.solana_devchain import MINT_LEN
-from orchestrator.manifest import NATIVE_SOLANA
+from orchestrator.agents.manifest import NATIVE_SOLANA
 from signer.solana import SYSTEM_PROGRAM, TOKEN_PROGRAM
 from tests.conftest import REPO_ROOT
 from tests.helpers import agent_from_template, finished, log_lines, wait_for, wait_until_idle

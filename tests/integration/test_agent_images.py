@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from corral.v1 import orchestrator_pb2 as pb
-from orchestrator.agent_images import build_agent_image
+from orchestrator.agents.images import build_agent_image
 from sandbox_runner.host.images import MANIFEST_LABEL, ensure_base_image
 
 CORRAL = [sys.executable, "-P", "-m", "corral_cli.main"]
@@ -91,8 +91,8 @@ def test_an_agent_directory_cannot_carry_host_files(tmp_path, docker_client, bas
     and nothing is built, with either backend's image."""
     import os
 
-    from orchestrator.agent_images import build_agent_dir_image
-    from orchestrator.manifest import ManifestError
+    from orchestrator.agents.images import build_agent_dir_image
+    from orchestrator.agents.manifest import ManifestError
 
     assert corral("new", "Looter", cwd=tmp_path).returncode == 0
     agent_dir = tmp_path / "Looter"
@@ -119,7 +119,7 @@ def test_an_agent_directory_cannot_carry_host_files(tmp_path, docker_client, bas
 def test_file_modes_are_normalised_in_both_kinds_of_image(tmp_path, docker_client, base_image):
     """No setuid or setgid bit, no group- or world-writable file reaches an image; an
     executable stays executable."""
-    from orchestrator.agent_images import build_agent_dir_image
+    from orchestrator.agents.images import build_agent_dir_image
 
     assert corral("new", "Modes", cwd=tmp_path).returncode == 0
     agent_dir = tmp_path / "Modes"

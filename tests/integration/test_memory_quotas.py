@@ -8,8 +8,8 @@ import grpc
 import pytest
 
 from devtools.devpostgres import PostgresServer
-from orchestrator import memory
 from orchestrator.errors import Refused
+from orchestrator.executions import memory
 from orchestrator.store import Database, MemoryRow
 
 

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from corral.v1 import runtime_pb2, runtime_pb2_grpc
-from orchestrator.runtime_service import ExecutionTicket, start_runtime_server
+from orchestrator.executions.runtime_service import ExecutionTicket, start_runtime_server
 from orchestrator.store import Database, MemoryRow, SessionRow
 
 

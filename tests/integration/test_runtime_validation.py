@@ -14,15 +14,15 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
 
 from corral.v1 import runtime_pb2
+from orchestrator.actions.suggestions import Suggestions
+from orchestrator.actions.swaps.service import Swaps
+from orchestrator.actions.transactions import EvmSender, SolanaSender, TransactionSender
+from orchestrator.agents.manifest import NATIVE_SOLANA
 from orchestrator.chains.evm import EvmChain
 from orchestrator.chains.solana import SolanaChain
 from orchestrator.config import ChainConfig, SolanaConfig
-from orchestrator.manifest import NATIVE_SOLANA
-from orchestrator.runtime_service import ExecutionTicket
+from orchestrator.executions.runtime_service import ExecutionTicket
 from orchestrator.store import AgentRow, Database, MemoryRow, QuoteRow, SessionRow, SuggestionRow, TransactionRow
-from orchestrator.suggestions import Suggestions
-from orchestrator.swaps.service import Swaps
-from orchestrator.transactions import EvmSender, SolanaSender, TransactionSender
 from tests.helpers import refused_runtime_call
 
 TOKEN = "t" * 43

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from orchestrator.config import OrchestratorConfig
-from orchestrator.executions import ExecutionRunner
+from orchestrator.executions.runner import ExecutionRunner
 from orchestrator.store import Database
 from sandbox_runner.host.backend import SANDBOX_ID_LABEL, SandboxLimits
 from sandbox_runner.host.docker_backend import DockerBackend

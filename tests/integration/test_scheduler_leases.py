@@ -9,9 +9,9 @@ import asyncio
 from datetime import timedelta
 
 from orchestrator.config import SchedulerConfig
-from orchestrator.kill_switch import KillSwitch
-from orchestrator.recovery import Recovery
-from orchestrator.scheduler import Scheduler
+from orchestrator.sessions.kill_switch import KillSwitch
+from orchestrator.sessions.recovery import Recovery
+from orchestrator.sessions.scheduler import Scheduler
 from orchestrator.store import AgentRow, Database, SessionRow, utcnow
 
 LEASE_SECONDS, RUN_SECONDS = 1.0, 2.5  # each run outlasts two lease periods

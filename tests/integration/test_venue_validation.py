@@ -13,14 +13,14 @@ import grpc
 import pytest
 
 from corral.v1 import runtime_pb2
+from orchestrator.actions.suggestions import Suggestions
+from orchestrator.actions.venues.hyperliquid import HyperliquidVenue, Market, order_price, order_size, wire_decimal
+from orchestrator.actions.venues.polymarket import PolymarketVenue, market_price, order_amounts
+from orchestrator.actions.venues.service import Venues
 from orchestrator.config import HyperliquidConfig, PolymarketConfig
 from orchestrator.errors import Refused
-from orchestrator.runtime_service import ExecutionTicket
+from orchestrator.executions.runtime_service import ExecutionTicket
 from orchestrator.store import AgentRow, Database, SessionRow, SuggestionRow, TransactionRow, utcnow
-from orchestrator.suggestions import Suggestions
-from orchestrator.venues.hyperliquid import HyperliquidVenue, Market, order_price, order_size, wire_decimal
-from orchestrator.venues.polymarket import PolymarketVenue, market_price, order_amounts
-from orchestrator.venues.service import Venues
 from tests.helpers import refused_runtime_call
 
 TOKEN = "t" * 43

@@ -1,7 +1,7 @@
 import pytest
 
-from orchestrator.manifest import NATIVE_EVM, NATIVE_SOLANA, Manifest, ManifestError, load_manifest_dir, parse_manifest
-from orchestrator.settings_values import SettingError, resolve
+from orchestrator.agents.manifest import NATIVE_EVM, NATIVE_SOLANA, Manifest, ManifestError, load_manifest_dir, parse_manifest
+from orchestrator.agents.settings import SettingError, resolve
 
 GOOD = """
 name = "DCA"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from orchestrator.schedule import next_run_after, resume_at
+from orchestrator.executions.schedule import next_run_after, resume_at
 
 T = datetime(2026, 11, 22, 10, 7, 30)
 

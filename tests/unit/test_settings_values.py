@@ -2,8 +2,8 @@
 
 import pytest
 
-from orchestrator.manifest import parse_manifest
-from orchestrator.settings_values import SettingError, coerce, resolve
+from orchestrator.agents.manifest import parse_manifest
+from orchestrator.agents.settings import SettingError, coerce, resolve
 
 EVM_AGENT = parse_manifest("""
 name = "DCA"

@@ -6,10 +6,9 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from orchestrator import events
-from orchestrator.breakers import SignerRefusals
+from orchestrator.actions.breakers import SignerRefusals
 from orchestrator.errors import Refused
-from orchestrator.store import AgentRow, Database, SessionRow, utcnow
+from orchestrator.store import AgentRow, Database, SessionRow, events, utcnow
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import json
 
 from solders.transaction_status import UiTransactionStatusMeta
 
+from orchestrator.agents.manifest import NATIVE_SOLANA
 from orchestrator.chains.solana import BalanceChange, balance_changes
-from orchestrator.manifest import NATIVE_SOLANA
 
 # Real-looking base58 keys: solders parses the owners and mints.
 WALLET, OTHER = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin", "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T"

@@ -1,0 +1,11 @@
+"""What an agent asks for that moves value or signs, in auto and in manual mode.
+
+- `transactions`   validate, fill, sign (by the signer), broadcast, confirm; EVM and Solana
+- `swaps`          quotes and swaps (Uniswap v2 on EVM)
+- `venues`         Hyperliquid and Polymarket orders
+- `messages`       EIP-191 / EIP-712 message signing
+- `suggestions`    manual mode: the same requests stored for a person to approve
+- `breakers`       per-session circuit breakers and the signer-refusal breaker
+- `positions`      a session's positions from its allocation and its ledger
+- `signer_client`  the client side of the signer socket
+"""

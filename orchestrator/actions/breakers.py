@@ -1,0 +1,222 @@
+"""Per-session circuit breakers, set by the user when starting a session.
+
+- `max_transactions_per_hour`: checked before each transaction is stored; the one that
+  would exceed the limit is refused (never signed) and the session paused.
+- `max_loss` / `max_loss_percent` (of the starting allocation) within
+  `max_loss_window_seconds`: the session's holding of its starting asset at the window's
+  start (or at its start, if later) less its holding now, from its own ledger and fees.
+  Checked every cycle: before an execution runs the agent and after it ends.
+
+Every session also has the platform's breaker on signing requests the signer refused
+(`[breakers] max_signer_refusals_per_hour`, `SignerRefusals`).
+
+A tripped breaker pauses the session (a running one) and says why in `status_reason`; the
+user resumes it when they have looked.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+import grpc
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from corral.networks import address_key
+from corral.v1 import orchestrator_pb2
+from orchestrator.actions.positions import session_positions
+from orchestrator.errors import Refused, invalid, precondition
+from orchestrator.store import Database, EventRow, SessionRow, TransactionRow, events, utcnow
+
+log = logging.getLogger("corral.breakers")
+
+# Transactions that were, or may have been, sent.
+SENT = ("pending", "signed", "confirmed", "reverted")
+
+
+class BreakerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_loss: int | None = Field(default=None, ge=1)
+    max_loss_percent: Decimal | None = Field(default=None, gt=0, le=100)
+    max_loss_window_seconds: int = Field(default=86400, ge=1)
+    max_transactions_per_hour: int | None = Field(default=None, ge=1)
+
+    @field_validator("max_loss", mode="before")
+    @classmethod
+    def _integer_string(cls, value):
+        if isinstance(value, str) and not value.isdigit():
+            raise ValueError(f"{value!r} must be a positive integer string in the starting asset's smallest unit")
+        return value
+
+    @field_validator("max_loss_percent", mode="before")
+    @classmethod
+    def _percent(cls, value):
+        try:
+            return Decimal(value) if isinstance(value, str) else value
+        except ArithmeticError:
+            raise ValueError(f"{value!r} must be a percentage, e.g. \"10\" or \"2.5\"") from None
+
+
+def settings_from_request(message: orchestrator_pb2.SessionBreakers) -> BreakerSettings:
+    """The breakers a StartSession asked for, or INVALID_ARGUMENT naming what to fix."""
+    given = {field.name: value for field, value in message.ListFields()}
+    try:
+        return BreakerSettings.model_validate(given)
+    except ValidationError as exc:
+        problems = "; ".join(f"breakers.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise invalid(problems) from None
+
+
+def settings_message(stored: dict) -> orchestrator_pb2.SessionBreakers:
+    settings = BreakerSettings.model_validate(stored or {})
+    message = orchestrator_pb2.SessionBreakers()
+    if settings.max_loss is not None:
+        message.max_loss = str(settings.max_loss)
+    if settings.max_loss_percent is not None:
+        message.max_loss_percent = str(settings.max_loss_percent)
+    if settings.max_loss is not None or settings.max_loss_percent is not None:
+        message.max_loss_window_seconds = settings.max_loss_window_seconds
+    if settings.max_transactions_per_hour is not None:
+        message.max_transactions_per_hour = settings.max_transactions_per_hour
+    return message
+
+
+def stored_settings(settings: BreakerSettings) -> dict:
+    return settings.model_dump(mode="json", exclude_none=True)
+
+
+class Breakers:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def before_sending(self, session: SessionRow) -> None:
+        """Refuses (and pauses the session) when one more transaction would exceed the
+        hourly limit."""
+        limit = BreakerSettings.model_validate(session.breakers or {}).max_transactions_per_hour
+        if limit is None:
+            return
+        with self._db.session() as db:
+            sent = db.scalar(select(func.count()).select_from(TransactionRow).where(
+                TransactionRow.session_id == session.id, TransactionRow.status.in_(SENT),
+                TransactionRow.created_at >= utcnow() - timedelta(hours=1),
+            ))
+        if sent >= limit:
+            reason = f"breaker max_transactions_per_hour tripped: {sent} transactions in the last hour, the limit is {limit}"
+            trip(self._db, session.id, reason)
+            raise precondition(f"{reason}; this one was not sent and the session is paused")
+
+    def check_loss(self, session_id: int) -> str | None:
+        """Pauses the session if it lost more than its breaker allows; returns the reason."""
+        with self._db.session() as db:
+            session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
+            settings = BreakerSettings.model_validate(session.breakers or {})
+            if session.status != "running" or (settings.max_loss is None and settings.max_loss_percent is None):
+                return None
+            now = utcnow()
+            since = max(now - timedelta(seconds=settings.max_loss_window_seconds), session.created_at)
+            lost = _holding(db, session, since) - _holding(db, session, None)
+        allocation = int(session.allocation_amount)
+        limits = [settings.max_loss] if settings.max_loss is not None else []
+        if settings.max_loss_percent is not None:
+            limits.append(int(allocation * settings.max_loss_percent / 100))
+        limit = min(limits)
+        if lost <= limit:
+            return None
+        reason = (f"breaker max_loss tripped: the session lost {lost} of its starting asset in the last "
+                  f"{settings.max_loss_window_seconds} s, the limit is {limit}")
+        trip(self._db, session_id, reason)
+        return reason
+
+def trip(database: Database, session_id: int, reason: str) -> None:
+    """Pauses a running session, saying why in its status reason."""
+    with database.session() as db:
+        session = db.get(SessionRow, session_id)
+        if session.status != "running":
+            return
+        session.status, session.status_reason = "paused", reason
+        events.record(db, "session", "paused", session_id, session_id)
+        db.commit()
+    log.warning("session %s paused: %s", session_id, reason)
+
+
+class SignerRefusals:
+    """Counts, per session, the signing requests the signer refused, as `signing_refused`
+    session events (so a console sees each one). Past the platform's limit in the hour
+    (counted from the session's last resume, so a user who resumed it gets a fresh
+    allowance) the session is paused and its further requests are refused here, before
+    they reach the signer. Counted in the database, so replicas share one count.
+
+    Requests still at the signer may each come back refused, so they count against the
+    limit while in flight (in this process): concurrent requests cannot race past it.
+    Near the limit, a request beyond it is turned away (RESOURCE_EXHAUSTED, retry later)
+    without pausing the session, since those in flight may yet succeed."""
+
+    def __init__(self, db: Database, per_hour: int) -> None:
+        self._db = db
+        self._limit = per_hour
+        self._in_flight: dict[int, int] = {}
+
+    def before_signing(self, session_id: int) -> None:
+        """Raises Refused, or admits the request: call `done` when it has its answer."""
+        if not session_id:
+            return  # the platform's own requests (a venue login), not a session's
+        with self._db.session() as db:
+            refused = self._count(db, session_id)
+        if refused >= self._limit:
+            reason = self._reason(refused)
+            trip(self._db, session_id, reason)
+            raise Refused(grpc.StatusCode.PERMISSION_DENIED, f"{reason}; this request was not sent to the signer")
+        in_flight = self._in_flight.get(session_id, 0)
+        if refused + in_flight >= self._limit:
+            raise Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, (
+                f"{in_flight} of this session's signing requests are still at the signer and {refused} were refused in the "
+                f"last hour (the limit is {self._limit}): retry once they are answered"))
+        self._in_flight[session_id] = in_flight + 1
+
+    def done(self, session_id: int) -> None:
+        """An admitted request has its answer (whatever it was)."""
+        if session_id and (left := self._in_flight.get(session_id, 0) - 1) > 0:
+            self._in_flight[session_id] = left
+        else:
+            self._in_flight.pop(session_id, None)
+
+    def refused(self, session_id: int) -> None:
+        """The signer refused one of the session's requests."""
+        if not session_id:
+            return
+        with self._db.session() as db:
+            if db.get(SessionRow, session_id) is None:
+                return
+            events.record(db, "session", "signing_refused", session_id, session_id)
+            db.commit()
+            refused = self._count(db, session_id)
+        if refused >= self._limit:
+            trip(self._db, session_id, self._reason(refused))
+
+    def _count(self, db: Session, session_id: int) -> int:
+        hour_ago = utcnow() - timedelta(hours=1)
+        resumed = db.scalar(select(func.max(EventRow.occurred_at)).where(
+            EventRow.session_id == session_id, EventRow.kind == "session", EventRow.change == "running"))
+        since = max(hour_ago, resumed) if resumed is not None else hour_ago
+        return db.scalar(select(func.count()).select_from(EventRow).where(
+            EventRow.session_id == session_id, EventRow.kind == "session", EventRow.change == "signing_refused",
+            EventRow.occurred_at >= since,
+        ))
+
+    def _reason(self, refused: int) -> str:
+        return (f"breaker max_signer_refusals_per_hour tripped: the signer refused {refused} of this session's "
+                f"requests in the last hour, the platform's limit is {self._limit}")
+
+
+def _holding(db: Session, session: SessionRow, at) -> int:
+    """The session's holding of its starting asset at `at` (None: now)."""
+    if at is not None and at <= session.created_at:
+        return int(session.allocation_amount)
+    key = (session.allocation_network, address_key(session.allocation_network, session.allocation_asset))
+    positions, _ = session_positions(db, session, until=at)
+    return next(int(p.current_qty) for p in positions if (p.network, address_key(p.network, p.asset_address)) == key)
+

@@ -1,0 +1,50 @@
+"""Sending transactions for sessions: one sender per kind of chain, chosen by network.
+
+- `intents`  the durable record every sender writes before and after each step
+- `evm`      networks "ethereum:<chainId>" (nonce, gas and fees filled from the chain)
+- `solana`   network "solana" (recent blockhash filled from the chain)
+
+Every path stores the intent before signing and the signed bytes before broadcast; the
+signer applies the wallet's policy; a retried request id returns the first result.
+"""
+
+from __future__ import annotations
+
+from corral.v1 import runtime_pb2
+from orchestrator.actions.breakers import Breakers
+from orchestrator.actions.transactions.evm import EvmSender
+from orchestrator.actions.transactions.intents import Intents
+from orchestrator.actions.transactions.solana import SolanaSender
+from orchestrator.store import Database, SessionRow, TransactionRow
+
+__all__ = ["EvmSender", "SolanaSender", "TransactionSender"]
+
+
+class TransactionSender:
+    """The one entry point agents' and approved suggestions' transactions go through."""
+
+    def __init__(self, db: Database, evm: EvmSender, solana: SolanaSender) -> None:
+        self.evm = evm
+        self.solana = solana
+        self._breakers = Breakers(db)
+        self._intents = Intents(db)
+
+    def _for(self, network: str) -> EvmSender | SolanaSender:
+        return self.solana if network == "solana" else self.evm
+
+    async def sign_and_send(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest) -> TransactionRow:
+        if not self._intents.exists(request.request_id):  # a retry returns its first result, whatever the breakers say now
+            self._breakers.before_sending(session)
+        return await self._for(request.network).sign_and_send(session, execution_id, request)
+
+    async def resume(self, tx: TransactionRow) -> None:
+        """After a restart, finishes a transaction left `signed` (see the senders' resume)."""
+        await self._for(tx.network).resume(tx)
+
+    async def preview(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> dict:
+        return await self._for(request.network).preview(session, request)
+
+    def transaction_url(self, network: str, tx_hash: str) -> str | None:
+        if network == "solana":
+            return self.solana.transaction_url(tx_hash)
+        return self.evm.transaction_url(network, tx_hash)

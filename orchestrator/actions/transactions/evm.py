@@ -1,0 +1,200 @@
+"""The EVM sign-and-send path, in the order that keeps money safe:
+
+validate → store the intent (with the SDK's request id) → fill nonce, gas and fees from
+the chain → ask the signer (which applies its own policy) → store the signed bytes →
+broadcast → wait for the receipt → record the outcome.
+
+A retried call with the same request id returns the first result instead of sending again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import grpc
+
+from corral import failpoints
+from corral.networks import NATIVE_EVM
+from corral.v1 import runtime_pb2, signer_pb2
+from orchestrator.actions.signer_client import SignerClient, signer_refusal
+from orchestrator.actions.transactions.intents import Intents, check_common
+from orchestrator.chains.evm import EvmChain, Receipt, SimulationFailed
+from orchestrator.errors import Refused, invalid, precondition
+from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, utcnow
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_HEX = re.compile(r"^0x([0-9a-fA-F]{2})*$")
+# Nodes relay transactions up to 128 KiB; calldata past that could never be sent.
+MAX_CALLDATA_BYTES = 128 * 1024
+_WEI = re.compile(r"^[0-9]{1,77}$")  # ASCII digits only (str.isdigit() admits "²"); below 2^256
+
+
+class EvmSender:
+    def __init__(self, db: Database, chains: dict[str, EvmChain], signer: SignerClient) -> None:
+        self._intents = Intents(db)
+        self._chains = chains
+        self._signer = signer
+        # One nonce sequence per wallet and chain: fill → sign → broadcast is serialized.
+        self._nonce_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def sign_and_send(
+        self, session: SessionRow, execution_id: int, request: runtime_pb2.SignAndSendRequest
+    ) -> TransactionRow:
+        chain, evm = self.validate(session, request)
+        tx, new = self._intents.claim(session, execution_id, request, to_address=evm.to_address, value=evm.value, data=evm.data or "0x")
+        if not new:
+            return tx
+        failpoints.reach("tx.intent_stored")
+
+        try:
+            await self._sign_and_broadcast(chain, session, execution_id, tx, evm)
+        except Refused as refused:
+            self._intents.update(tx, status="rejected", error=refused.message)
+            raise
+        failpoints.reach("tx.broadcast")
+        receipt = await self._settle(chain, tx)
+        if receipt is None:
+            # Stays `signed`: the bytes are stored and can be re-broadcast, never re-signed.
+            raise Refused(grpc.StatusCode.DEADLINE_EXCEEDED, f"transaction {tx.tx_hash} was broadcast but not yet confirmed")
+        if not receipt.succeeded:
+            raise precondition(f"transaction {tx.tx_hash} reverted in block {receipt.block_number}")
+        return tx
+
+    async def resume(self, tx: TransactionRow) -> None:
+        """After a restart: a transaction left `signed` is broadcast again byte for byte
+        (same hash; a node that has it, or has mined it, says so) and settled. It is never
+        signed again, so it can never be sent twice."""
+        chain = self._chains.get(tx.network)
+        if chain is None:
+            raise precondition(f"network {tx.network} is no longer configured; transaction {tx.tx_hash} stays signed")
+        try:
+            await chain.send_raw(tx.signed_raw)
+        except ValueError:
+            pass  # known already, or mined: the receipt says which
+        await self._settle(chain, tx)
+
+    async def _settle(self, chain: EvmChain, tx: TransactionRow) -> Receipt | None:
+        """Waits for the receipt and records the outcome and the ledger in one database
+        transaction; None (and still `signed`) when no receipt came in time."""
+        receipt = await chain.wait_for_receipt(tx.tx_hash)
+        if receipt is None:
+            return None
+        failpoints.reach("tx.confirmed")
+        self._intents.settle(
+            tx, self._asset_changes(tx, receipt) if receipt.succeeded else [],
+            status="confirmed" if receipt.succeeded else "reverted",
+            block_number=receipt.block_number,
+            gas_used=receipt.gas_used,
+            effective_gas_price=str(receipt.effective_gas_price),
+            error="" if receipt.succeeded else "reverted on chain",
+        )
+        return receipt
+
+    async def preview(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> dict:
+        """What the user is shown before approving this transaction (manual mode): the
+        call, and whether it succeeds in simulation now (with its gas)."""
+        chain, evm = self.validate(session, request)
+        details = {"network": request.network, "from": session.wallet_address, "to": evm.to_address, "value": evm.value,
+                   "data": evm.data or "0x"}
+        try:
+            gas = await chain.estimate_gas(session.wallet_address, evm.to_address, int(evm.value), bytes.fromhex((evm.data or "0x")[2:]))
+            details["simulation"] = {"succeeded": True, "gas": gas}
+        except (SimulationFailed, OSError) as exc:  # a preview only: an unreachable node does not stop the suggestion
+            details["simulation"] = {"succeeded": False, "error": str(exc)}
+        return details
+
+    def validate(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> tuple[EvmChain, runtime_pb2.EvmTransactionRequest]:
+        """Checks a request against the session and the platform; raises Refused naming the fix."""
+        check_common(request)
+        network = request.network
+        if not re.fullmatch(r"ethereum:[1-9]\d*", network):
+            raise invalid(f"Unsupported network: {network!r}; use 'ethereum:<chainId>' or 'solana'")
+        if request.WhichOneof("request") != "evm":
+            raise invalid("Ethereum network requires EthereumSignRequest (request.evm)")
+        if session.agent.wallet_type != "ethereum":
+            raise invalid(f"network {network} does not match the session's {session.agent.wallet_type} wallet")
+        chain = self._chains.get(network)
+        if chain is None:
+            raise invalid(f"network {network} is not configured on this platform (configured: {sorted(self._chains)})")
+        evm = request.evm
+        if not _ADDRESS.match(evm.to_address):
+            raise invalid(f"to_address {evm.to_address!r} must be a 0x-prefixed 20-byte hex address")
+        if not _WEI.match(evm.value):
+            raise invalid(f"value {evm.value[:80]!r} must be a non-negative integer string of wei (digits 0-9)")
+        if len(evm.data) > 2 + 2 * MAX_CALLDATA_BYTES:
+            raise invalid(f"data is {(len(evm.data) - 2) // 2} bytes; a transaction's calldata is at most {MAX_CALLDATA_BYTES} (what nodes relay)")
+        if evm.data and not _HEX.match(evm.data):
+            raise invalid("data must be 0x-prefixed hex with whole bytes")
+        for name in ("max_fee_per_gas", "max_priority_fee_per_gas"):
+            if evm.HasField(name) and not _WEI.match(getattr(evm, name)):
+                raise invalid(f"{name} must be a non-negative integer string of wei (digits 0-9); it can only lower the platform's fee")
+        return chain, evm
+
+    async def _sign_and_broadcast(self, chain: EvmChain, session: SessionRow, execution_id: int, tx: TransactionRow, evm) -> None:
+        data = bytes.fromhex(tx.data[2:])
+        value = int(tx.value)
+        async with self._nonce_locks[(chain.network, session.wallet_address.lower())]:
+            try:
+                gas = await chain.estimate_gas(session.wallet_address, tx.to_address, value, data)
+            except SimulationFailed as exc:
+                raise precondition(str(exc)) from None
+            # Nonce and fees are the platform's: an agent's nonce could stockpile a signature
+            # or replace another session's pending transaction, and its fees could pay the
+            # block producer. Its gas and fee values only ever lower the platform's.
+            nonce = await chain.pending_nonce(session.wallet_address)
+            unsigned = signer_pb2.EvmUnsignedTransaction(
+                chain_id=chain.chain_id, nonce=nonce, to=tx.to_address, value=tx.value, data=data, gas=_lower(gas, evm, "gas")
+            )
+            fees = await chain.fees()
+            if fees.gas_price is not None:
+                unsigned.legacy.gas_price = str(_lower(fees.gas_price, evm, "max_fee_per_gas"))
+            else:
+                max_fee = _lower(fees.max_fee_per_gas, evm, "max_fee_per_gas")
+                unsigned.eip1559.max_fee_per_gas = str(max_fee)
+                unsigned.eip1559.max_priority_fee_per_gas = str(min(max_fee, _lower(fees.max_priority_fee_per_gas, evm, "max_priority_fee_per_gas")))
+            try:
+                signed = await self._signer.sign_evm_transaction(
+                    signer_pb2.SignEvmTransactionRequest(
+                        wallet_address=session.wallet_address,
+                        transaction=unsigned,
+                        context=signer_pb2.SigningContext(request_id=tx.request_id, session_id=session.id, execution_id=execution_id),
+                    )
+                )
+            except grpc.aio.AioRpcError as exc:
+                raise signer_refusal(exc) from None
+            failpoints.reach("tx.signed")
+            # The signed bytes are durable before they are broadcast.
+            self._intents.update(tx, status="signed", nonce=nonce, signed_raw=signed.raw_transaction, tx_hash=signed.transaction_hash)
+            failpoints.reach("tx.signed_stored")
+            try:
+                await chain.send_raw(signed.raw_transaction)
+            except ValueError as exc:
+                raise precondition(f"the node refused the transaction: {exc}") from None
+
+    def _asset_changes(self, tx: TransactionRow, receipt: Receipt) -> list[AssetChangeRow]:
+        """The session's ledger: what this confirmed transaction moved in or out of the
+        wallet (its native value; ERC-20 Transfer events to or from the wallet)."""
+        wallet = tx.from_address.lower()
+        at = datetime.fromtimestamp(receipt.block_timestamp, UTC).replace(tzinfo=None) if receipt.block_timestamp else utcnow()
+        base = {"session_id": tx.session_id, "transaction_id": tx.id, "network": tx.network, "tx_hash": tx.tx_hash, "occurred_at": at}
+        changes = []
+        if int(tx.value):
+            changes.append(AssetChangeRow(**base, from_address=wallet, to_address=tx.to_address.lower(), token_address=NATIVE_EVM,
+                                          token_type="native", amount=tx.value))
+        for transfer in receipt.token_transfers:
+            if wallet in (transfer.sender, transfer.recipient):
+                changes.append(AssetChangeRow(**base, from_address=transfer.sender, to_address=transfer.recipient,
+                                              token_address=transfer.token, token_type="ERC20", amount=str(transfer.amount)))
+        return changes
+
+    def transaction_url(self, network: str, tx_hash: str) -> str | None:
+        chain = self._chains.get(network)
+        return chain.transaction_url(tx_hash) if chain else None
+
+
+def _lower(platform_value: int, request: runtime_pb2.EvmTransactionRequest, field: str) -> int:
+    """The platform's value, or the agent's where the agent asked for less."""
+    return min(platform_value, int(getattr(request, field))) if request.HasField(field) else platform_value

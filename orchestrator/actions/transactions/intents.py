@@ -1,0 +1,99 @@
+"""The durable record of a transaction, shared by every chain's sender.
+
+An intent is stored (with the SDK call's request id) before anything is signed, and every
+later step (signed bytes, broadcast, outcome) updates the same row and announces it as an
+event. A retried call with the same request id finds the first row instead of sending again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from corral.v1 import runtime_pb2
+from orchestrator.errors import invalid
+from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, events, utcnow
+
+
+def check_common(request: runtime_pb2.SignAndSendRequest) -> None:
+    """The checks every network's request passes first."""
+    if not request.request_id:
+        raise invalid("request_id is required")
+    if len(request.request_id) > 64:
+        raise invalid("request_id must be at most 64 characters")
+    if request.HasField("message") and len(request.message) > 250:
+        raise invalid("message must be at most 250 characters")
+
+
+class Intents:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def exists(self, request_id: str) -> bool:
+        with self._db.session() as db:
+            return db.scalar(select(TransactionRow.id).where(TransactionRow.request_id == request_id)) is not None
+
+    def claim(
+        self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest, *, to_address: str, value: str, data: str
+    ) -> tuple[TransactionRow, bool]:
+        """(row, True) for a new intent stored as `pending`; (first row, False) when this
+        request id was seen before."""
+        with self._db.session() as db:
+            existing = db.scalar(select(TransactionRow).where(TransactionRow.request_id == request.request_id))
+            if existing is not None:
+                if existing.session_id != session.id:
+                    raise invalid("request_id is already used; send a fresh one")
+                return existing, False
+            now = utcnow()
+            tx = TransactionRow(
+                session_id=session.id,
+                execution_id=execution_id,
+                request_id=request.request_id,
+                replica_id=self._db.replica_id,
+                network=request.network,
+                from_address=session.wallet_address,
+                to_address=to_address,
+                value=value,
+                data=data,
+                message=request.message if request.HasField("message") else "",
+                nonce=None,
+                status="pending",
+                signed_raw=None,
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(tx)
+            db.flush()
+            events.record(db, "transaction", "pending", session.id, tx.id)
+            db.commit()
+        return tx, True
+
+    def update(self, tx: TransactionRow, **fields) -> None:
+        """Sets `fields` on the stored row and on `tx`; a status change is an event."""
+        with self._db.session() as db:
+            row = db.get(TransactionRow, tx.id)
+            for name, value in fields.items():
+                setattr(row, name, value)
+                setattr(tx, name, value)
+            row.updated_at = tx.updated_at = utcnow()
+            if "status" in fields:
+                events.record(db, "transaction", fields["status"], row.session_id, row.id)
+            db.commit()
+
+    def settle(self, tx: TransactionRow, changes: list[AssetChangeRow], **fields) -> None:
+        """Records a landed transaction's outcome (`fields`) and what it moved (`changes`, its
+        session's ledger) in one database transaction: a crash leaves both or neither. Only
+        a `signed` one is settled, so two replicas settling it (one resuming a transaction
+        the other still waits on) record it once."""
+        now = utcnow()
+        with self._db.session() as db:
+            settled = db.execute(
+                update(TransactionRow).where(TransactionRow.id == tx.id, TransactionRow.status == "signed")
+                .values(**fields, updated_at=now).execution_options(synchronize_session=False)
+            ).rowcount
+            if settled:
+                events.record(db, "transaction", fields["status"], tx.session_id, tx.id)
+                db.add_all(changes)
+            db.commit()
+        for name, value in fields.items():
+            setattr(tx, name, value)
+        tx.updated_at = now

@@ -1,0 +1,86 @@
+"""The venues a platform has configured, and the calls that act on them by name.
+
+Acting calls (orders, cancels, transfers, redemptions) have a kind name, so manual mode
+can store one as a suggestion (the request's bytes) and run it when approved through the
+very same code as auto mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+
+from corral.v1 import runtime_pb2
+from orchestrator.actions.venues import hyperliquid, polymarket
+from orchestrator.actions.venues.hyperliquid import HyperliquidVenue
+from orchestrator.actions.venues.polymarket import PolymarketVenue
+from orchestrator.errors import Refused
+from orchestrator.store import SessionRow
+
+# Suggestion kind -> the runtime request it stores.
+ACTIONS: dict[str, type[Message]] = {
+    "hl_order": runtime_pb2.HyperliquidPlaceOrderRequest,
+    "hl_cancel": runtime_pb2.HyperliquidCancelOrderRequest,
+    "hl_transfer": runtime_pb2.HyperliquidTransferRequest,
+    "pm_order": runtime_pb2.PolymarketMarketOrderRequest,
+    "pm_redeem": runtime_pb2.PolymarketRedeemPositionsRequest,
+}
+
+
+@dataclass
+class Venues:
+    hyperliquid: HyperliquidVenue | None = None
+    polymarket: PolymarketVenue | None = None
+
+    def require_hyperliquid(self) -> HyperliquidVenue:
+        if self.hyperliquid is None:
+            raise Refused(grpc.StatusCode.UNIMPLEMENTED, "Hyperliquid is not configured on this platform ([hyperliquid] in the orchestrator config)")
+        return self.hyperliquid
+
+    def require_polymarket(self) -> PolymarketVenue:
+        if self.polymarket is None:
+            raise Refused(grpc.StatusCode.UNIMPLEMENTED, "Polymarket is not configured on this platform ([polymarket] in the orchestrator config)")
+        return self.polymarket
+
+    async def details(self, session: SessionRow, kind: str, request: Message) -> dict:
+        """Checks an acting call exactly as running it would (a bad one is refused, nothing is
+        stored) and says what the user approving it is shown."""
+        if kind == "hl_order":
+            action, _ = await self.require_hyperliquid().order_action(request)
+            return hyperliquid.describe_order(request, action)
+        if kind == "hl_cancel":
+            await self.require_hyperliquid().cancel_action(request)
+            return {"venue": "hyperliquid", "action": "cancel", "orderId": request.order_id, "coin": request.coin}
+        if kind == "hl_transfer":
+            amount = self.require_hyperliquid().transfer_amount(request)
+            return {"venue": "hyperliquid", "action": "transfer", "amount": amount, "toPerp": request.to_perp,
+                    "from": "spot" if request.to_perp else "perp", "to": "perp" if request.to_perp else "spot"}
+        if kind == "pm_order":
+            self.require_polymarket().check_order(request)
+            return polymarket.describe_order(request)
+        if kind == "pm_redeem":
+            venue = self.require_polymarket()
+            positions = await venue.redeemable(session, list(request.token_ids))
+            return {"venue": "polymarket", "action": "redeem_positions", "tokenIds": list(request.token_ids),
+                    "positions": [venue.position(p) for p in positions]}
+        raise ValueError(f"unknown venue action {kind!r}")
+
+    async def run(self, session: SessionRow, execution_id: int | None, kind: str, request: Message) -> Any:
+        """Runs an acting call; returns Circuit's `data`."""
+        runners: dict[str, Callable[[], Awaitable[Any]]] = {
+            "hl_order": lambda: self.require_hyperliquid().place_order(session, execution_id, request),
+            "hl_cancel": lambda: self.require_hyperliquid().cancel_order(session, execution_id, request),
+            "hl_transfer": lambda: self.require_hyperliquid().transfer(session, execution_id, request),
+            "pm_order": lambda: self.require_polymarket().market_order(session, execution_id, request),
+            "pm_redeem": lambda: self.require_polymarket().redeem_positions(session, execution_id, request),
+        }
+        return await runners[kind]()
+
+    async def close(self) -> None:
+        for venue in (self.hyperliquid, self.polymarket):
+            if venue is not None:
+                await venue.close()

@@ -1,0 +1,392 @@
+"""OrchestratorService: the frontend API. Converts between the wire and the domain
+modules; every refusal becomes a gRPC status with a message that says what to fix."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
+from orchestrator.actions.breakers import settings_from_request, settings_message
+from orchestrator.actions.positions import session_positions
+from orchestrator.actions.signer_client import SignerClient
+from orchestrator.actions.suggestions import Suggestions
+from orchestrator.agents.registry import agent_manifest, register_agent
+from orchestrator.chains import Chain, SimulationFailed
+from orchestrator.errors import Refused, as_grpc_status
+from orchestrator.executions import memory
+from orchestrator.sessions.kill_switch import Halt, KillSwitch, stored_halt
+from orchestrator.sessions.lifecycle import Sessions
+from orchestrator.store import (
+    AgentRow,
+    Database,
+    DriftRow,
+    EventRow,
+    ExecutionLogRow,
+    ExecutionRow,
+    SessionRow,
+    SuggestionRow,
+    TransactionRow,
+    events,
+)
+from orchestrator.store.audit_heads import newest_head
+from sandbox_runner.host.backend import SandboxBackend
+
+MODES = {"auto": common_pb2.EXECUTION_MODE_AUTO, "manual": common_pb2.EXECUTION_MODE_MANUAL}
+MODE_NAMES = {v: k for k, v in MODES.items()}
+SESSION_STATUS = {
+    "created": orchestrator_pb2.SESSION_STATUS_CREATED,
+    "running": orchestrator_pb2.SESSION_STATUS_RUNNING,
+    "paused": orchestrator_pb2.SESSION_STATUS_PAUSED,
+    "unwinding": orchestrator_pb2.SESSION_STATUS_UNWINDING,
+    "stopped": orchestrator_pb2.SESSION_STATUS_STOPPED,
+}
+EXECUTION_STATUS = {
+    "running": orchestrator_pb2.EXECUTION_STATUS_RUNNING,
+    "succeeded": orchestrator_pb2.EXECUTION_STATUS_SUCCEEDED,
+    "failed": orchestrator_pb2.EXECUTION_STATUS_FAILED,
+    "interrupted": orchestrator_pb2.EXECUTION_STATUS_INTERRUPTED,
+}
+TX_STATUS = {
+    "pending": orchestrator_pb2.TRANSACTION_STATUS_PENDING,
+    "signed": orchestrator_pb2.TRANSACTION_STATUS_SIGNED,
+    "confirmed": orchestrator_pb2.TRANSACTION_STATUS_CONFIRMED,
+    "reverted": orchestrator_pb2.TRANSACTION_STATUS_REVERTED,
+    "rejected": orchestrator_pb2.TRANSACTION_STATUS_REJECTED,
+    "expired": orchestrator_pb2.TRANSACTION_STATUS_EXPIRED,
+}
+SUGGESTION_KIND = {
+    "transaction": orchestrator_pb2.SUGGESTION_KIND_TRANSACTION, "message": orchestrator_pb2.SUGGESTION_KIND_MESSAGE,
+    "swap": orchestrator_pb2.SUGGESTION_KIND_SWAP,
+    "hl_order": orchestrator_pb2.SUGGESTION_KIND_HYPERLIQUID_ORDER, "hl_cancel": orchestrator_pb2.SUGGESTION_KIND_HYPERLIQUID_CANCEL,
+    "hl_transfer": orchestrator_pb2.SUGGESTION_KIND_HYPERLIQUID_TRANSFER,
+    "pm_order": orchestrator_pb2.SUGGESTION_KIND_POLYMARKET_ORDER, "pm_redeem": orchestrator_pb2.SUGGESTION_KIND_POLYMARKET_REDEEM,
+}
+SUGGESTION_STATUS = {
+    name: orchestrator_pb2.SuggestionStatus.Value(f"SUGGESTION_STATUS_{name.upper()}")
+    for name in ("pending", "approving", "executed", "failed", "rejected", "expired", "cleared")
+}
+COMMANDS = {"run": common_pb2.EXECUTION_COMMAND_RUN, "unwind": common_pb2.EXECUTION_COMMAND_UNWIND}
+
+log = logging.getLogger("corral.api")
+
+
+def timestamp(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value.replace(tzinfo=UTC))
+    return ts
+
+
+def agent_message(row: AgentRow) -> orchestrator_pb2.Agent:
+    manifest = agent_manifest(row)
+    return orchestrator_pb2.Agent(
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        image=row.image,
+        image_id=row.image_id,
+        wallet_type=row.wallet_type,
+        allowed_execution_modes=[MODES[m] for m in manifest.allowedExecutionModes],
+        runtime_interval_minutes=manifest.runtimeIntervalMinutes,
+        manifest_toml=row.manifest_toml,
+        registered_at=timestamp(row.registered_at),
+    )
+
+
+def session_message(row: SessionRow) -> orchestrator_pb2.Session:
+    message = orchestrator_pb2.Session(
+        id=row.id,
+        agent_id=row.agent_id,
+        wallet_address=row.wallet_address,
+        status=SESSION_STATUS[row.status],
+        execution_mode=MODES[row.execution_mode],
+        settings={k: str(v) for k, v in row.settings.items()},
+        allocation=common_pb2.Position(
+            network=row.allocation_network, asset_address=row.allocation_asset, avg_unit_cost="0", current_qty=row.allocation_amount
+        ),
+        created_at=timestamp(row.created_at),
+        breakers=settings_message(row.breakers),
+        status_reason=row.status_reason,
+    )
+    if row.next_run_at is not None:
+        message.next_run_at.CopyFrom(timestamp(row.next_run_at))
+    if row.stopped_at is not None:
+        message.stopped_at.CopyFrom(timestamp(row.stopped_at))
+    for position in row.unwind_positions or []:
+        message.unwind_positions.add(network=position["network"], asset_address=position["asset_address"])
+    return message
+
+
+def log_message(row: ExecutionLogRow) -> orchestrator_pb2.ExecutionLog:
+    return orchestrator_pb2.ExecutionLog(level=row.level, message=row.message, logged_at=timestamp(row.logged_at))
+
+
+def execution_message(row: ExecutionRow, with_logs: bool = True) -> orchestrator_pb2.Execution:
+    message = orchestrator_pb2.Execution(
+        id=row.id,
+        session_id=row.session_id,
+        command=COMMANDS[row.command],
+        status=EXECUTION_STATUS[row.status],
+        error=row.error,
+        started_at=timestamp(row.started_at),
+        logs=[log_message(line) for line in row.logs] if with_logs else [],
+    )
+    if row.finished_at is not None:
+        message.finished_at.CopyFrom(timestamp(row.finished_at))
+    return message
+
+
+def transaction_message(row: TransactionRow) -> orchestrator_pb2.Transaction:
+    message = orchestrator_pb2.Transaction(
+        id=row.id,
+        session_id=row.session_id,
+        execution_id=row.execution_id or 0,
+        network=row.network,
+        from_address=row.from_address,
+        to_address=row.to_address,
+        value=row.value,
+        tx_hash=row.tx_hash,
+        status=TX_STATUS[row.status],
+        error=row.error,
+        created_at=timestamp(row.created_at),
+    )
+    if row.block_number is not None:
+        message.block_number = row.block_number
+    return message
+
+
+def suggestion_message(row: SuggestionRow) -> orchestrator_pb2.Suggestion:
+    message = orchestrator_pb2.Suggestion(
+        id=row.id,
+        session_id=row.session_id,
+        execution_id=row.execution_id or 0,
+        kind=SUGGESTION_KIND[row.kind],
+        status=SUGGESTION_STATUS[row.status],
+        error=row.error,
+        created_at=timestamp(row.created_at),
+    )
+    message.details.update(row.details)
+    message.result.update(row.result)
+    if row.expires_at is not None:
+        message.expires_at.CopyFrom(timestamp(row.expires_at))
+    if row.decided_at is not None:
+        message.decided_at.CopyFrom(timestamp(row.decided_at))
+    return message
+
+
+EVENT_KIND = {
+    "session": orchestrator_pb2.EVENT_KIND_SESSION, "execution": orchestrator_pb2.EVENT_KIND_EXECUTION,
+    "log": orchestrator_pb2.EVENT_KIND_LOG, "suggestion": orchestrator_pb2.EVENT_KIND_SUGGESTION,
+    "transaction": orchestrator_pb2.EVENT_KIND_TRANSACTION, "drift": orchestrator_pb2.EVENT_KIND_DRIFT,
+    "platform": orchestrator_pb2.EVENT_KIND_PLATFORM,
+}
+
+
+def platform_status(halt: Halt | None, audit_head: str = "") -> orchestrator_pb2.PlatformStatus:
+    if halt is None:
+        return orchestrator_pb2.PlatformStatus(halted=False, signer_audit_head=audit_head)
+    return orchestrator_pb2.PlatformStatus(halted=True, reason=halt.reason, halted_at=timestamp(halt.at), signer_audit_head=audit_head)
+
+
+def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
+    message = orchestrator_pb2.Event(
+        id=row.id, kind=EVENT_KIND[row.kind], change=row.change, session_id=row.session_id or 0, occurred_at=timestamp(row.occurred_at)
+    )
+    if row.kind == "session":
+        message.session.CopyFrom(session_message(db.get(SessionRow, row.ref_id)))
+    elif row.kind == "execution":
+        message.execution.CopyFrom(execution_message(db.get(ExecutionRow, row.ref_id), with_logs=False))
+    elif row.kind == "log":
+        line = db.get(ExecutionLogRow, row.ref_id)
+        message.log.CopyFrom(orchestrator_pb2.LogEvent(execution_id=line.execution_id, line=log_message(line)))
+    elif row.kind == "suggestion":
+        message.suggestion.CopyFrom(suggestion_message(db.get(SuggestionRow, row.ref_id)))
+    elif row.kind == "transaction":
+        message.transaction.CopyFrom(transaction_message(db.get(TransactionRow, row.ref_id)))
+    elif row.kind == "drift":
+        drift = db.get(DriftRow, row.ref_id)
+        message.drift.CopyFrom(orchestrator_pb2.Drift(
+            id=drift.id, wallet_address=drift.wallet_address, network=drift.network, asset_address=drift.asset_address,
+            expected=drift.expected, on_chain=drift.on_chain, paused_sessions=drift.paused_sessions,
+            detected_at=timestamp(drift.detected_at),
+        ))
+    elif row.kind == "platform":
+        message.platform.CopyFrom(platform_status(stored_halt(db)))
+    return message
+
+
+class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
+    def __init__(
+        self, db: Database, backend: SandboxBackend, sessions: Sessions, suggestions: Suggestions, signer: SignerClient,
+        chains: dict[str, Chain], kill_switch: KillSwitch,
+    ) -> None:
+        self._kill_switch = kill_switch
+        self._db = db
+        self._backend = backend
+        self._sessions = sessions
+        self._suggestions = suggestions
+        self._signer = signer
+        self._chains = chains
+
+    @as_grpc_status
+    async def RegisterAgent(self, request, context):
+        row = await asyncio.to_thread(register_agent, self._db, self._backend, request.image)
+        return orchestrator_pb2.RegisterAgentResponse(agent=agent_message(row))
+
+    @as_grpc_status
+    async def ListAgents(self, request, context):
+        with self._db.session() as db:
+            rows = db.scalars(select(AgentRow).order_by(AgentRow.id)).all()
+        return orchestrator_pb2.ListAgentsResponse(agents=[agent_message(r) for r in rows])
+
+    @as_grpc_status
+    async def ListWallets(self, request, context):
+        try:
+            held = await self._signer.wallets()
+        except grpc.aio.AioRpcError as exc:
+            raise Refused(grpc.StatusCode.UNAVAILABLE, f"the signer did not answer: {exc.details()}") from None
+        wallets = []
+        for address, wallet_type in held.items():
+            balances = []
+            for network, chain in sorted(self._chains.items()):
+                if chain.wallet_type == wallet_type:
+                    try:
+                        amount = await chain.balance(address)
+                    except SimulationFailed as exc:  # a venue account that cannot be read now
+                        log.warning("could not read %s on %s: %s", address, network, exc)
+                        continue
+                    balances.append(orchestrator_pb2.Balance(network=network, asset_address=chain.native_asset, amount=str(amount)))
+            wallets.append(orchestrator_pb2.Wallet(address=address, wallet_type=wallet_type, balances=balances))
+        return orchestrator_pb2.ListWalletsResponse(wallets=wallets)
+
+    @as_grpc_status
+    async def StartSession(self, request, context):
+        mode = None
+        if request.execution_mode != common_pb2.EXECUTION_MODE_UNSPECIFIED:
+            mode = MODE_NAMES[request.execution_mode]
+        allocation = request.allocation_amount if request.HasField("allocation_amount") else None
+        breakers = settings_from_request(request.breakers)
+        row = await self._sessions.start(request.agent_id, request.wallet_address, mode, dict(request.settings), allocation, breakers)
+        return orchestrator_pb2.StartSessionResponse(session=session_message(row))
+
+    @as_grpc_status
+    async def StopSession(self, request, context):
+        return orchestrator_pb2.StopSessionResponse(session=session_message(self._sessions.stop(request.session_id)))
+
+    @as_grpc_status
+    async def PauseSession(self, request, context):
+        return orchestrator_pb2.PauseSessionResponse(session=session_message(self._sessions.pause(request.session_id)))
+
+    @as_grpc_status
+    async def ResumeSession(self, request, context):
+        return orchestrator_pb2.ResumeSessionResponse(session=session_message(self._sessions.resume(request.session_id)))
+
+    @as_grpc_status
+    async def UnwindSession(self, request, context):
+        positions = [(p.network, p.asset_address) for p in request.positions]
+        return orchestrator_pb2.UnwindSessionResponse(session=session_message(self._sessions.unwind(request.session_id, positions)))
+
+    @as_grpc_status
+    async def GetSession(self, request, context):
+        return orchestrator_pb2.GetSessionResponse(session=self._with_positions(self._sessions.get(request.session_id)))
+
+    @as_grpc_status
+    async def ListSessions(self, request, context):
+        return orchestrator_pb2.ListSessionsResponse(sessions=[self._with_positions(s) for s in self._sessions.list()])
+
+    def _with_positions(self, row: SessionRow) -> orchestrator_pb2.Session:
+        message = session_message(row)
+        with self._db.session() as db:
+            positions, pending = session_positions(db, row)
+        message.positions.extend(positions)
+        message.has_pending_transactions = pending
+        return message
+
+    @as_grpc_status
+    async def ListExecutions(self, request, context):
+        self._sessions.get(request.session_id)  # NOT_FOUND for an unknown session
+        limit = request.page_size or 50
+        with self._db.session() as db:
+            rows = db.scalars(
+                select(ExecutionRow)
+                .options(selectinload(ExecutionRow.logs))
+                .where(ExecutionRow.session_id == request.session_id)
+                .order_by(ExecutionRow.id.desc())
+                .limit(limit)
+            ).all()
+        return orchestrator_pb2.ListExecutionsResponse(executions=[execution_message(r) for r in rows])
+
+    @as_grpc_status
+    async def ListTransactions(self, request, context):
+        self._sessions.get(request.session_id)
+        with self._db.session() as db:
+            rows = db.scalars(
+                select(TransactionRow).where(TransactionRow.session_id == request.session_id).order_by(TransactionRow.id)
+            ).all()
+        return orchestrator_pb2.ListTransactionsResponse(transactions=[transaction_message(r) for r in rows])
+
+    @as_grpc_status
+    async def ListSuggestions(self, request, context):
+        self._sessions.get(request.session_id)
+        rows = self._suggestions.list(request.session_id, request.include_discarded)
+        return orchestrator_pb2.ListSuggestionsResponse(suggestions=[suggestion_message(r) for r in rows])
+
+    @as_grpc_status
+    async def ApproveSuggestion(self, request, context):
+        row = await self._suggestions.approve(request.suggestion_id)
+        return orchestrator_pb2.ApproveSuggestionResponse(suggestion=suggestion_message(row))
+
+    @as_grpc_status
+    async def RejectSuggestion(self, request, context):
+        return orchestrator_pb2.RejectSuggestionResponse(suggestion=suggestion_message(self._suggestions.reject(request.suggestion_id)))
+
+    @as_grpc_status
+    async def ListSessionMemory(self, request, context):
+        session = self._sessions.get(request.session_id)
+        namespace = memory.shared_namespace(session.agent_id) if request.shared else memory.session_namespace(session.id)
+        with self._db.session() as db:
+            rows = memory.list_entries(db, namespace)
+        return orchestrator_pb2.ListSessionMemoryResponse(
+            entries=[orchestrator_pb2.MemoryEntry(key=r.key, value=r.value, updated_at=timestamp(r.updated_at)) for r in rows]
+        )
+
+    async def WatchEvents(self, request, context):
+        # A stream: refusals are raised before the first event, so as_grpc_status does not apply.
+        session_id = request.session_id if request.HasField("session_id") else None
+        if session_id is not None:
+            try:
+                self._sessions.get(session_id)
+            except Refused as refused:
+                await context.abort(refused.code, refused.message)
+        after = request.after_event_id if request.HasField("after_event_id") else events.latest_id(self._db)
+        async for row in events.watch(self._db, session_id, after):
+            with self._db.session() as db:
+                yield event_message(db, row)
+
+    @as_grpc_status
+    async def HaltPlatform(self, request, context):
+        outcome = await self._kill_switch.halt(request.reason)
+        return orchestrator_pb2.HaltPlatformResponse(
+            status=platform_status(outcome.halt), sandboxes_stopped=outcome.sandboxes_stopped,
+            signer_halted=not outcome.signer_error, signer_error=outcome.signer_error,
+        )
+
+    @as_grpc_status
+    async def ResumePlatform(self, request, context):
+        outcome = await self._kill_switch.resume()
+        return orchestrator_pb2.ResumePlatformResponse(
+            status=platform_status(None), signer_resumed=not outcome.signer_error and not outcome.signer_halted_by_owner,
+            signer_halted_by_owner=outcome.signer_halted_by_owner, signer_error=outcome.signer_error,
+        )
+
+    @as_grpc_status
+    async def GetPlatformStatus(self, request, context):
+        with self._db.session() as db:
+            head = newest_head(db)
+        return orchestrator_pb2.GetPlatformStatusResponse(status=platform_status(self._kill_switch.read(), head))

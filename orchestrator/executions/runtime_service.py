@@ -1,0 +1,313 @@
+"""The AgentRuntime API one execution's sandbox calls, served on that execution's socket.
+
+Each execution gets its own servicer and server, bound to one session: requests never
+name a session, so an agent can only ever touch its own. The token interceptor refuses
+any call without the execution's token before a handler runs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+import grpc
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.struct_pb2 import Struct
+from sqlalchemy import select
+
+from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
+from orchestrator.actions import messages
+from orchestrator.actions.positions import session_positions
+from orchestrator.actions.signer_client import SignerClient
+from orchestrator.actions.suggestions import Suggestions
+from orchestrator.actions.swaps.service import Swaps
+from orchestrator.actions.transactions import TransactionSender
+from orchestrator.errors import Refused, as_grpc_status, precondition, refusing_handler
+from orchestrator.executions import memory
+from orchestrator.store import AssetChangeRow, Database, ExecutionLogRow, SessionRow, events, utcnow
+from orchestrator.wire_errors import WireErrorsAsInvalidArgument
+
+log = logging.getLogger("corral.runtime")
+
+# The largest request an agent may send; bigger ones are refused by gRPC itself.
+MAX_REQUEST_BYTES = 1 * 1024 * 1024
+
+
+@dataclass
+class CallBudget:
+    """How much of the platform one execution may use; a flood of calls stops here."""
+
+    max_calls: int = 5000
+    max_log_lines: int = 1000
+    calls: int = 0
+    log_lines: int = 0
+    log_lines_dropped: int = 0
+
+
+@dataclass
+class ExecutionTicket:
+    """What one execution is allowed to act on."""
+
+    execution_id: int
+    session: SessionRow
+    command: int
+    token: str
+    settings: dict[str, Any]
+    positions_snapshot: list[common_pb2.Position]
+    # For an unwind: the positions the user chose to unwind (all of them by default).
+    unwind_positions: list[common_pb2.Position] = field(default_factory=list)
+    budget: CallBudget = field(default_factory=CallBudget)
+    # Filled by CompleteExecution: (success, error).
+    outcome: tuple[bool, str] | None = field(default=None)
+
+
+class TokenInterceptor(grpc.aio.ServerInterceptor):
+    """Refuses calls without this execution's token, and calls past its budget."""
+
+    def __init__(self, token: str, budget: CallBudget) -> None:
+        self._expected = f"Bearer {token}".encode()
+        self._budget = budget
+
+    async def intercept_service(self, continuation, handler_call_details):
+        supplied = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
+        if not hmac.compare_digest(supplied.encode(), self._expected):
+            return refusing_handler(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong execution token")
+        if handler_call_details.method.endswith("/CompleteExecution"):
+            return await continuation(handler_call_details)  # the outcome report always gets through
+        self._budget.calls += 1
+        if self._budget.calls > self._budget.max_calls:
+            return refusing_handler(grpc.StatusCode.RESOURCE_EXHAUSTED, f"this execution has used all {self._budget.max_calls} of its SDK calls")
+        return await continuation(handler_call_details)
+
+
+class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
+    def __init__(
+        self, ticket: ExecutionTicket, db: Database, sender: TransactionSender, signer: SignerClient, suggestions: Suggestions | None
+    ) -> None:
+        self._ticket = ticket
+        self._db = db
+        self._sender = sender
+        self._signer = signer
+        self._suggestions = suggestions
+
+    @property
+    def _manual(self) -> bool:
+        return self._ticket.session.execution_mode == "manual"
+
+    def _namespace(self, scope: int) -> str:
+        session = self._ticket.session
+        if scope == runtime_pb2.MEMORY_SCOPE_SHARED:
+            return memory.shared_namespace(session.agent_id)
+        return memory.session_namespace(session.id)
+
+    def _writable_namespace(self, db, scope: int) -> str:
+        """Session memory ends with the session: once it is stopped (its memory cleared), a
+        run still finishing may not write it again."""
+        if scope != runtime_pb2.MEMORY_SCOPE_SHARED:
+            status = db.scalar(select(SessionRow.status).where(SessionRow.id == self._ticket.session.id))
+            if status == "stopped":
+                raise precondition(f"session {self._ticket.session.id} is stopped: its memory was cleared and takes no more writes")
+        return self._namespace(scope)
+
+    @as_grpc_status
+    async def GetExecutionContext(self, request, context):
+        t = self._ticket
+        mode = common_pb2.EXECUTION_MODE_MANUAL if t.session.execution_mode == "manual" else common_pb2.EXECUTION_MODE_AUTO
+        return runtime_pb2.GetExecutionContextResponse(
+            session_id=t.session.id,
+            session_wallet_address=t.session.wallet_address,
+            execution_mode=mode,
+            command=t.command,
+            settings=_struct(t.settings),
+            current_positions=t.positions_snapshot,
+            unwind_positions=t.unwind_positions,
+            execution_id=t.execution_id,
+        )
+
+    @as_grpc_status
+    async def AppendLogs(self, request, context):
+        budget = self._ticket.budget
+        with self._db.session() as db:
+            for entry in request.entries:
+                if budget.log_lines >= budget.max_log_lines:
+                    budget.log_lines_dropped += 1
+                    continue
+                budget.log_lines += 1
+                level = "error" if entry.level == runtime_pb2.LOG_LEVEL_ERROR else "info"
+                message = entry.message if len(entry.message) <= 250 else entry.message[:247] + "..."
+                line = ExecutionLogRow(execution_id=self._ticket.execution_id, level=level, message=message, logged_at=utcnow())
+                db.add(line)
+                db.flush()
+                events.record(db, "log", "appended", self._ticket.session.id, line.id)
+            db.commit()
+        return runtime_pb2.AppendLogsResponse()
+
+    @as_grpc_status
+    async def SetMemory(self, request, context):
+        with self._db.session() as db:
+            memory.set_value(db, self._writable_namespace(db, request.scope), request.key, request.value)
+        return runtime_pb2.SetMemoryResponse(key=request.key)
+
+    @as_grpc_status
+    async def GetMemory(self, request, context):
+        with self._db.session() as db:
+            row = memory.get_value(db, self._namespace(request.scope), request.key)
+        if row is None:
+            return runtime_pb2.GetMemoryResponse(key=request.key)
+        return runtime_pb2.GetMemoryResponse(key=row.key, value=row.value, updated_at_ms=int(row.updated_at.timestamp() * 1000))
+
+    @as_grpc_status
+    async def DeleteMemory(self, request, context):
+        with self._db.session() as db:
+            memory.delete_value(db, self._writable_namespace(db, request.scope), request.key)
+        return runtime_pb2.DeleteMemoryResponse(key=request.key)
+
+    @as_grpc_status
+    async def ListMemory(self, request, context):
+        with self._db.session() as db:
+            rows = memory.list_keys(db, self._namespace(request.scope), request.prefix if request.HasField("prefix") else None)
+        return runtime_pb2.ListMemoryResponse(
+            items=[runtime_pb2.MemoryItem(key=r.key, updated_at_ms=int(r.updated_at.timestamp() * 1000)) for r in rows]
+        )
+
+    @as_grpc_status
+    async def SignAndSend(self, request, context):
+        session, execution_id = self._ticket.session, self._ticket.execution_id
+        if self._manual:
+            suggestion = await self._suggestions.suggest_transaction(session, execution_id, request)
+            return runtime_pb2.SignAndSendResponse(
+                suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details)
+            )
+        tx = await self._sender.sign_and_send(session, execution_id, request)
+        chain_url = self._sender.transaction_url(tx.network, tx.tx_hash)
+        response = runtime_pb2.SignAndSendResponse(internal_transaction_id=tx.id, tx_hash=tx.tx_hash)
+        if chain_url:
+            response.transaction_url = chain_url
+        return response
+
+    @as_grpc_status
+    async def SignMessage(self, request, context):
+        session, execution_id = self._ticket.session, self._ticket.execution_id
+        if self._manual:
+            suggestion = self._suggestions.suggest_message(session, execution_id, request)
+            return runtime_pb2.SignMessageResponse(suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details))
+        return await messages.sign(self._signer, session, execution_id, request)
+
+    @as_grpc_status
+    async def SwapQuote(self, request, context):
+        quote = await self._swaps().quote(self._ticket.session, MessageToDict(request.request))
+        return runtime_pb2.SwapQuoteResponse(quote=_struct(quote))
+
+    @as_grpc_status
+    async def SwapExecute(self, request, context):
+        session, execution_id = self._ticket.session, self._ticket.execution_id
+        if self._manual:
+            suggestion = self._suggestions.suggest_swap(session, execution_id, request)
+            return runtime_pb2.SwapExecuteResponse(suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details))
+        result = await self._swaps().execute(session, execution_id, MessageToDict(request.quote))
+        return runtime_pb2.SwapExecuteResponse(result=_struct(result))
+
+    def _swaps(self) -> Swaps:
+        if self._suggestions is None or self._suggestions.swaps is None:
+            raise Refused(grpc.StatusCode.UNIMPLEMENTED, "NO_COMPATIBLE_ENGINES: swaps are not configured on this platform")
+        return self._suggestions.swaps
+
+    @as_grpc_status
+    async def ClearSuggestions(self, request, context):
+        return runtime_pb2.ClearSuggestionsResponse(cleared=self._suggestions.clear_pending(self._ticket.session.id))
+
+    @as_grpc_status
+    async def ListAssetChanges(self, request, context):
+        with self._db.session() as db:
+            rows = db.scalars(
+                select(AssetChangeRow).where(AssetChangeRow.session_id == self._ticket.session.id).order_by(AssetChangeRow.id)
+            ).all()
+        return runtime_pb2.ListAssetChangesResponse(changes=[
+            common_pb2.AssetChange(
+                network=r.network, transaction_hash=r.tx_hash, from_address=r.from_address, to_address=r.to_address,
+                amount=r.amount, token_address=r.token_address, token_type=r.token_type,
+                timestamp_ms=int(r.occurred_at.replace(tzinfo=UTC).timestamp() * 1000),
+            )
+            for r in rows
+        ])
+
+    @as_grpc_status
+    async def GetCurrentPositions(self, request, context):
+        with self._db.session() as db:
+            positions, pending = session_positions(db, self._ticket.session)
+        return runtime_pb2.GetCurrentPositionsResponse(positions=positions, has_pending_txs=pending)
+
+    # ---- venues ---------------------------------------------------------------------------
+
+    async def _venue_action(self, kind: str, request) -> runtime_pb2.VenueResponse:
+        """An order, cancel, transfer or redemption: a suggestion in manual mode, else run."""
+        session, execution_id = self._ticket.session, self._ticket.execution_id
+        if self._manual:
+            suggestion = await self._suggestions.suggest_venue(session, execution_id, kind, request)
+            return runtime_pb2.VenueResponse(suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details))
+        return _venue_data(await self._suggestions.venues.run(session, execution_id, kind, request))
+
+    @as_grpc_status
+    async def HyperliquidPlaceOrder(self, request, context):
+        return await self._venue_action("hl_order", request)
+
+    @as_grpc_status
+    async def HyperliquidCancelOrder(self, request, context):
+        return await self._venue_action("hl_cancel", request)
+
+    @as_grpc_status
+    async def HyperliquidTransfer(self, request, context):
+        return await self._venue_action("hl_transfer", request)
+
+    @as_grpc_status
+    async def HyperliquidRead(self, request, context):
+        return _venue_data(await self._suggestions.venues.require_hyperliquid().read(self._ticket.session, request))
+
+    @as_grpc_status
+    async def PolymarketMarketOrder(self, request, context):
+        return await self._venue_action("pm_order", request)
+
+    @as_grpc_status
+    async def PolymarketRedeemPositions(self, request, context):
+        return await self._venue_action("pm_redeem", request)
+
+    @as_grpc_status
+    async def PolymarketPositions(self, request, context):
+        return _venue_data(await self._suggestions.venues.require_polymarket().positions(self._ticket.session))
+
+    @as_grpc_status
+    async def CompleteExecution(self, request, context):
+        if self._ticket.outcome is None:
+            self._ticket.outcome = (request.success, request.error if request.HasField("error") else "")
+        return runtime_pb2.CompleteExecutionResponse()
+
+
+def _venue_data(data) -> runtime_pb2.VenueResponse:
+    return runtime_pb2.VenueResponse(data_json=json.dumps(data))
+
+
+def _struct(values: dict) -> Struct:
+    message = Struct()
+    message.update(values)
+    return message
+
+
+async def start_runtime_server(
+    socket_path: str, ticket: ExecutionTicket, db: Database, sender: TransactionSender, signer: SignerClient,
+    suggestions: Suggestions | None = None,
+) -> grpc.aio.Server:
+    server = grpc.aio.server(
+        interceptors=[TokenInterceptor(ticket.token, ticket.budget), WireErrorsAsInvalidArgument()],
+        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
+        # At most 16 RPCs of one execution at once, each request at most 1 MiB: what one
+        # sandbox can hold in flight is bounded (isolation case stream-flood).
+        maximum_concurrent_rpcs=16,
+    )
+    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, sender, signer, suggestions), server)
+    server.add_insecure_port(f"unix:{socket_path}")
+    await server.start()
+    return server

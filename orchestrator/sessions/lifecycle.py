@@ -1,0 +1,238 @@
+"""A session's life: start (with every check answered by a clear status), pause, resume,
+unwind and stop. Every transition not allowed from the current state is refused with
+FAILED_PRECONDITION, naming the state and what is allowed.
+
+    created -> running <-> paused
+    running | paused -> unwinding -> stopped      (one unwind execution, then stop)
+    any state but stopped -> stopped
+"""
+
+from __future__ import annotations
+
+import grpc
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from corral.networks import address_key
+from corral.v1 import signer_pb2
+from orchestrator.actions.breakers import BreakerSettings, stored_settings
+from orchestrator.actions.positions import session_positions
+from orchestrator.actions.signer_client import SignerClient
+from orchestrator.agents.registry import agent_manifest
+from orchestrator.agents.settings import SettingError, resolve
+from orchestrator.chains import Chain, SimulationFailed
+from orchestrator.chains.evm import EvmChain
+from orchestrator.errors import invalid, not_found, precondition
+from orchestrator.executions import memory
+from orchestrator.executions.schedule import resume_at
+from orchestrator.store import AgentRow, Database, SessionRow, events, utcnow
+
+ACTIVE = ("created", "running", "paused", "unwinding")
+
+
+class Sessions:
+    def __init__(self, db: Database, signer: SignerClient, chains: dict[str, Chain], minute_seconds: float = 60.0) -> None:
+        self._db = db
+        self._signer = signer
+        self._chains = chains
+        self._minute_seconds = minute_seconds
+
+    async def start(
+        self, agent_id: int, wallet_address: str, mode: str | None, settings: dict[str, str], allocation: str | None,
+        breakers: BreakerSettings | None = None,
+    ) -> SessionRow:
+        with self._db.session() as db:
+            agent = db.get(AgentRow, agent_id)
+        if agent is None:
+            raise not_found(f"agent {agent_id} is not registered")
+        manifest = agent_manifest(agent)
+
+        held = await self._signer.wallets()
+        # EVM addresses match in any case; Solana's base58 addresses only exactly.
+        wallet = next((a for a in held if a == wallet_address or (a.startswith("0x") and a.lower() == wallet_address.lower())), None)
+        if wallet is None:
+            raise not_found(f"wallet {wallet_address!r} is not held by the signer; create it with `corral signer wallet create`")
+        if manifest.walletType != held[wallet]:
+            raise precondition(f"agent {agent.name!r} needs a {manifest.walletType} wallet; {wallet} is a {held[wallet]} wallet")
+
+        mode = mode or manifest.default_execution_mode
+        if mode not in manifest.allowedExecutionModes:
+            raise precondition(f"execution mode {mode!r} is not allowed by this agent; allowed: {manifest.allowedExecutionModes}")
+        try:
+            resolve(manifest, settings)
+        except SettingError as exc:
+            raise invalid(str(exc)) from None
+
+        asset = manifest.startingAsset
+        if asset is None:
+            raise precondition(f"agent {agent.name!r} declares no [startingAsset]; it cannot be allocated funds")
+        if asset.network.startswith("hypercore:"):
+            self._check_one_hyperliquid_agent(wallet)
+        chain = self._chains.get(asset.network)
+        if chain is None:
+            raise precondition(f"the agent's starting asset is on {asset.network}, which this platform has not configured")
+        amount = allocation if allocation is not None else asset.minimumAmount
+        if not amount.isdigit():
+            raise invalid(f"allocation_amount {amount!r} must be an integer string in the asset's smallest unit")
+        if int(amount) < int(asset.minimumAmount):
+            raise precondition(f"allocation {amount} is below the agent's minimumAmount {asset.minimumAmount}")
+
+        native = address_key(asset.network, asset.address) == address_key(asset.network, chain.native_asset)
+        try:
+            balance = await chain.balance(wallet) if native else await chain.token_balance(asset.address, wallet)
+        except SimulationFailed as exc:
+            raise precondition(f"the agent's starting asset {asset.address} on {asset.network} cannot be read: {exc}") from None
+        with self._db.session() as db:
+            duplicate = db.scalar(
+                select(SessionRow).where(
+                    SessionRow.agent_id == agent_id, func.lower(SessionRow.wallet_address) == wallet.lower(), SessionRow.status.in_(ACTIVE)
+                )
+            )
+            if duplicate is not None:
+                raise precondition(f"agent {agent.name!r} already runs on wallet {wallet} in session {duplicate.id}; stop it first")
+            others = db.scalars(
+                select(SessionRow.allocation_amount).where(
+                    func.lower(SessionRow.wallet_address) == wallet.lower(),
+                    SessionRow.allocation_network == asset.network,
+                    func.lower(SessionRow.allocation_asset) == asset.address.lower(),
+                    SessionRow.status.in_(ACTIVE),
+                )
+            ).all()
+            unallocated = balance - sum(int(a) for a in others)
+            if int(amount) > unallocated:
+                raise precondition(
+                    f"wallet {wallet} has {unallocated} unallocated of the starting asset on {asset.network}; "
+                    f"the session needs {amount}. Fund the wallet or allocate less"
+                )
+            now = utcnow()
+            session = SessionRow(
+                agent_id=agent_id,
+                wallet_address=wallet,
+                status="created",
+                execution_mode=mode,
+                settings=dict(settings),
+                allocation_network=asset.network,
+                allocation_asset=asset.address,
+                allocation_amount=amount,
+                created_at=now,
+                next_run_at=None,
+                stopped_at=None,
+                breakers=stored_settings(breakers or BreakerSettings()),
+            )
+            db.add(session)
+            db.commit()
+
+        # The signer bounds what the session may spend, by the wallet owner's policy.
+        # (EVM chains so far: Solana policies cap per transaction and per rolling window.)
+        if isinstance(chain, EvmChain):
+            await self._open_budget(session, chain, native)
+        with self._db.session() as db:
+            row = db.get(SessionRow, session.id)
+            row.status, row.next_run_at = "running", utcnow()
+            events.record(db, "session", "running", row.id, row.id)
+            db.commit()
+        return self.get(session.id)
+
+    async def _open_budget(self, session: SessionRow, chain: EvmChain, native: bool) -> None:
+        wallet, asset, amount = session.wallet_address, session.allocation_asset, session.allocation_amount
+        try:
+            await self._signer.open_session_budget(
+                signer_pb2.OpenSessionBudgetRequest(
+                    wallet_address=wallet, session_id=session.id, chain_id=chain.chain_id, asset="native" if native else asset.lower(), amount=amount
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            with self._db.session() as db:  # it never ran: nothing else refers to it
+                db.delete(db.get(SessionRow, session.id))
+                db.commit()
+            raise precondition(f"the signer did not open the session's budget: {exc.details()}") from None
+
+    def _check_one_hyperliquid_agent(self, wallet: str) -> None:
+        """Hyperliquid has one account per wallet: two agents trading it would trade each
+        other's positions, so a wallet runs at most one Hyperliquid agent at a time."""
+        with self._db.session() as db:
+            active = db.scalars(
+                select(SessionRow).options(joinedload(SessionRow.agent))
+                .where(func.lower(SessionRow.wallet_address) == wallet.lower(), SessionRow.status.in_(ACTIVE))
+            ).all()
+        for other in active:
+            starting = agent_manifest(other.agent).startingAsset
+            if starting is not None and starting.network.startswith("hypercore:"):
+                raise precondition(
+                    f"wallet {wallet} already runs the Hyperliquid agent {other.agent.name!r} in session {other.id}; "
+                    "a wallet runs one Hyperliquid agent at a time: stop that session first"
+                )
+
+    def stop(self, session_id: int) -> SessionRow:
+        with self._db.session() as db:
+            session = _row(db, session_id)
+            if session.status == "stopped":
+                raise precondition(f"session {session_id} is already stopped")
+            session.status, session.next_run_at, session.stopped_at, session.status_reason = "stopped", None, utcnow(), ""
+            events.record(db, "session", "stopped", session_id, session_id)
+            db.commit()
+            # Session memory ends with the session; shared memory stays with the agent.
+            memory.clear_namespace(db, memory.session_namespace(session_id))
+        return self.get(session_id)
+
+    def pause(self, session_id: int) -> SessionRow:
+        with self._db.session() as db:
+            session = _row(db, session_id)
+            if session.status != "running":
+                raise precondition(f"session {session_id} is {session.status}; only a running session can be paused")
+            session.status, session.status_reason = "paused", ""  # next_run_at is kept: resume picks up from it
+            events.record(db, "session", "paused", session_id, session_id)
+            db.commit()
+        return self.get(session_id)
+
+    def resume(self, session_id: int) -> SessionRow:
+        with self._db.session() as db:
+            session = _row(db, session_id)
+            if session.status != "paused":
+                raise precondition(f"session {session_id} is {session.status}; only a paused session can be resumed")
+            manifest = agent_manifest(session.agent)
+            session.status, session.status_reason = "running", ""
+            session.next_run_at = resume_at(
+                session.next_run_at, utcnow(), manifest.runtimeIntervalMinutes, manifest.schedule, self._minute_seconds
+            )
+            events.record(db, "session", "running", session_id, session_id)
+            db.commit()
+        return self.get(session_id)
+
+    def unwind(self, session_id: int, positions: list[tuple[str, str]]) -> SessionRow:
+        """`positions`: (network, asset_address) pairs the session holds; empty = all."""
+        with self._db.session() as db:
+            session = _row(db, session_id)
+            if session.status not in ("running", "paused"):
+                raise precondition(f"session {session_id} is {session.status}; only a running or paused session can be unwound")
+            held = {(p.network, p.asset_address.lower()) for p in session_positions(db, session)[0]}
+            chosen = []
+            for network, asset in positions:
+                if (network, asset.lower()) not in held:
+                    raise invalid(
+                        f"session {session_id} holds no position {asset} on {network}; it holds "
+                        + ", ".join(f"{a} on {n}" for n, a in sorted(held))
+                    )
+                chosen.append({"network": network, "asset_address": asset})
+            session.status, session.unwind_positions, session.next_run_at = "unwinding", chosen or None, utcnow()
+            events.record(db, "session", "unwinding", session_id, session_id)
+            db.commit()
+        return self.get(session_id)
+
+    def get(self, session_id: int) -> SessionRow:
+        with self._db.session() as db:
+            session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
+        if session is None:
+            raise not_found(f"session {session_id} does not exist")
+        return session
+
+    def list(self) -> list[SessionRow]:
+        with self._db.session() as db:
+            return list(db.scalars(select(SessionRow).options(joinedload(SessionRow.agent)).order_by(SessionRow.id)))
+
+
+def _row(db, session_id: int) -> SessionRow:
+    session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
+    if session is None:
+        raise not_found(f"session {session_id} does not exist")
+    return session

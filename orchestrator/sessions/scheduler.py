@@ -1,0 +1,120 @@
+"""Finds due sessions and dispatches their executions.
+
+`next_run_at` is durable in the database, so schedules survive restarts. A due session is
+leased (`lease_owner`, `lease_expires_at`) by the orchestrator replica that runs it, renewed
+while it runs and released after, so with several replicas on one database each run
+happens once, and the sessions of a replica that died move to another within one lease
+period. Different sessions run in parallel up to `max_parallel_executions` per replica.
+A running session gets `run` executions on its schedule; an unwinding one gets its single
+`unwind` execution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from orchestrator.config import SchedulerConfig
+from orchestrator.executions.runner import ExecutionRunner
+from orchestrator.sessions.kill_switch import KillSwitch
+from orchestrator.sessions.recovery import Recovery
+from orchestrator.store import Database, SessionRow, utcnow
+
+log = logging.getLogger("corral.scheduler")
+
+
+class Scheduler:
+    def __init__(self, db: Database, runner: ExecutionRunner, kill_switch: KillSwitch, recovery: Recovery, config: SchedulerConfig) -> None:
+        self._db = db
+        self._runner = runner
+        self._kill_switch = kill_switch
+        self._recovery = recovery
+        self._tick = config.tick_seconds
+        self._max_parallel = config.max_parallel_executions
+        self._lease = timedelta(seconds=config.lease_seconds)
+        self._renewed_at = 0.0
+        self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task] = set()
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                # While the kill switch holds, nothing is dispatched and whatever still
+                # runs here is killed (it may have been thrown by another orchestrator).
+                if await self._kill_switch.enforce() is None:
+                    self.dispatch_due()
+                self._renew_leases()
+            except Exception:
+                log.exception("scheduler tick failed")
+            await asyncio.sleep(self._tick)
+
+    def dispatch_due(self) -> None:
+        room = self._max_parallel - len(self._in_flight)
+        if room <= 0:
+            return
+        for session_id, status in self._claim_due(room):
+            self._in_flight.add(session_id)
+            task = asyncio.create_task(self._run(session_id, "unwind" if status == "unwinding" else "run"))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _claim_due(self, limit: int) -> list[tuple[int, str]]:
+        """Leases up to `limit` due sessions nobody holds, oldest due first. On PostgreSQL the
+        candidates are locked with SKIP LOCKED, so replicas claiming at the same moment take
+        different sessions instead of waiting on each other; SQLite has one writer at a time."""
+        now = utcnow()
+        free = or_(SessionRow.lease_expires_at.is_(None), SessionRow.lease_expires_at < now)
+        due = (
+            select(SessionRow.id)
+            .where(SessionRow.status.in_(("running", "unwinding")), SessionRow.next_run_at <= now, free)
+            .order_by(SessionRow.next_run_at).limit(limit).with_for_update(skip_locked=True)
+        )
+        with self._db.session() as db:
+            claimed = db.execute(
+                update(SessionRow).where(SessionRow.id.in_(due.scalar_subquery()), free)
+                .values(lease_owner=self._db.replica_id, lease_expires_at=now + self._lease)
+                .returning(SessionRow.id, SessionRow.status)
+                .execution_options(synchronize_session=False)
+            ).all()
+            db.commit()
+        return [(session_id, status) for session_id, status in claimed]
+
+    def _renew_leases(self) -> None:
+        """Every third of a lease period, extends the leases of the sessions running here."""
+        if not self._in_flight or time.monotonic() - self._renewed_at < self._lease.total_seconds() / 3:
+            return
+        with self._db.session() as db:
+            db.execute(
+                update(SessionRow).where(SessionRow.id.in_(self._in_flight), SessionRow.lease_owner == self._db.replica_id)
+                .values(lease_expires_at=utcnow() + self._lease).execution_options(synchronize_session=False)
+            )
+            db.commit()
+        self._renewed_at = time.monotonic()
+
+    async def _run(self, session_id: int, command: str) -> None:
+        try:
+            # A run still recorded as running was its previous holder's, who died with it.
+            if not self._recovery.take_over_session(session_id):
+                await self._runner.execute(session_id, command)
+        except Exception:
+            log.exception("execution of session %s failed to run", session_id)
+        finally:
+            self._release(session_id)
+            self._in_flight.discard(session_id)
+
+    def _release(self, session_id: int) -> None:
+        with self._db.session() as db:
+            db.execute(
+                update(SessionRow).where(SessionRow.id == session_id, SessionRow.lease_owner == self._db.replica_id)
+                .values(lease_owner=None, lease_expires_at=None).execution_options(synchronize_session=False)
+            )
+            db.commit()
+
+    async def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

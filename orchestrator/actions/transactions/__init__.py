@@ -1,5 +1,6 @@
 """Sending transactions for sessions: one sender per kind of chain, chosen by network.
 
+- `sender`   `ChainSender`: the path every chain's sender follows, written once
 - `intents`  the durable record every sender writes before and after each step
 - `evm`      networks "ethereum:<chainId>" (nonce, gas and fees filled from the chain)
 - `solana`   network "solana" (recent blockhash filled from the chain)
@@ -10,14 +11,16 @@ signer applies the wallet's policy; a retried request id returns the first resul
 
 from __future__ import annotations
 
+from corral.networks import is_solana
 from corral.v1 import runtime_pb2
 from orchestrator.actions.breakers import Breakers
 from orchestrator.actions.transactions.evm import EvmSender
 from orchestrator.actions.transactions.intents import Intents
+from orchestrator.actions.transactions.sender import ChainSender
 from orchestrator.actions.transactions.solana import SolanaSender
 from orchestrator.store import Database, SessionRow, TransactionRow
 
-__all__ = ["EvmSender", "SolanaSender", "TransactionSender"]
+__all__ = ["ChainSender", "EvmSender", "SolanaSender", "TransactionSender"]
 
 
 class TransactionSender:
@@ -30,7 +33,8 @@ class TransactionSender:
         self._intents = Intents(db)
 
     def _for(self, network: str) -> EvmSender | SolanaSender:
-        return self.solana if network == "solana" else self.evm
+        # Anything not "solana" goes to the EVM sender, whose validation names the networks.
+        return self.solana if is_solana(network) else self.evm
 
     async def sign_and_send(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest) -> TransactionRow:
         if not self._intents.exists(request.request_id):  # a retry returns its first result, whatever the breakers say now
@@ -45,6 +49,4 @@ class TransactionSender:
         return await self._for(request.network).preview(session, request)
 
     def transaction_url(self, network: str, tx_hash: str) -> str | None:
-        if network == "solana":
-            return self.solana.transaction_url(tx_hash)
-        return self.evm.transaction_url(network, tx_hash)
+        return self._for(network).transaction_url(network, tx_hash)

@@ -1,11 +1,6 @@
-"""The EVM sign-and-send path, in the order that keeps money safe:
-
-validate → store the intent (with the SDK's request id) → fill nonce, gas and fees from
-the chain → ask the signer (which applies its own policy) → store the signed bytes →
-broadcast → wait for the receipt → record the outcome.
-
-A retried call with the same request id returns the first result instead of sending again.
-"""
+"""The EVM sender (networks "ethereum:<chainId>"), on the `ChainSender` path: nonce, gas and
+fees are filled from the chain, the outcome is the receipt, the ledger its native value and
+ERC-20 transfers."""
 
 from __future__ import annotations
 
@@ -14,13 +9,12 @@ import re
 from collections import defaultdict
 from datetime import UTC, datetime
 
-import grpc
-
 from corral import failpoints
 from corral.networks import NATIVE_EVM
 from corral.v1 import runtime_pb2, signer_pb2
-from orchestrator.actions.signer_client import SignerClient, signer_refusal
-from orchestrator.actions.transactions.intents import Intents, check_common
+from orchestrator.actions.signer_client import SignerClient
+from orchestrator.actions.transactions.intents import check_common
+from orchestrator.actions.transactions.sender import ChainSender
 from orchestrator.chains.evm import EvmChain, Receipt, SimulationFailed
 from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, utcnow
@@ -32,51 +26,20 @@ MAX_CALLDATA_BYTES = 128 * 1024
 _WEI = re.compile(r"^[0-9]{1,77}$")  # ASCII digits only (str.isdigit() admits "²"); below 2^256
 
 
-class EvmSender:
+class EvmSender(ChainSender[EvmChain, runtime_pb2.EvmTransactionRequest, Receipt]):
     def __init__(self, db: Database, chains: dict[str, EvmChain], signer: SignerClient) -> None:
-        self._intents = Intents(db)
+        super().__init__(db, signer)
         self._chains = chains
-        self._signer = signer
         # One nonce sequence per wallet and chain: fill → sign → broadcast is serialized.
         self._nonce_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def sign_and_send(
-        self, session: SessionRow, execution_id: int, request: runtime_pb2.SignAndSendRequest
-    ) -> TransactionRow:
-        chain, evm = self.validate(session, request)
-        tx, new = self._intents.claim(session, execution_id, request, to_address=evm.to_address, value=evm.value, data=evm.data or "0x")
-        if not new:
-            return tx
-        failpoints.reach("tx.intent_stored")
+    def chain_for(self, network: str) -> EvmChain | None:
+        return self._chains.get(network)
 
-        try:
-            await self._sign_and_broadcast(chain, session, execution_id, tx, evm)
-        except Refused as refused:
-            self._intents.update(tx, status="rejected", error=refused.message)
-            raise
-        failpoints.reach("tx.broadcast")
-        receipt = await self._settle(chain, tx)
-        if receipt is None:
-            # Stays `signed`: the bytes are stored and can be re-broadcast, never re-signed.
-            raise Refused(grpc.StatusCode.DEADLINE_EXCEEDED, f"transaction {tx.tx_hash} was broadcast but not yet confirmed")
-        if not receipt.succeeded:
-            raise precondition(f"transaction {tx.tx_hash} reverted in block {receipt.block_number}")
-        return tx
+    def intent_fields(self, payload: runtime_pb2.EvmTransactionRequest) -> dict[str, str]:
+        return {"to_address": payload.to_address, "value": payload.value, "data": payload.data or "0x"}
 
-    async def resume(self, tx: TransactionRow) -> None:
-        """After a restart: a transaction left `signed` is broadcast again byte for byte
-        (same hash; a node that has it, or has mined it, says so) and settled. It is never
-        signed again, so it can never be sent twice."""
-        chain = self._chains.get(tx.network)
-        if chain is None:
-            raise precondition(f"network {tx.network} is no longer configured; transaction {tx.tx_hash} stays signed")
-        try:
-            await chain.send_raw(tx.signed_raw)
-        except ValueError:
-            pass  # known already, or mined: the receipt says which
-        await self._settle(chain, tx)
-
-    async def _settle(self, chain: EvmChain, tx: TransactionRow) -> Receipt | None:
+    async def settle(self, chain: EvmChain, tx: TransactionRow) -> Receipt | None:
         """Waits for the receipt and records the outcome and the ledger in one database
         transaction; None (and still `signed`) when no receipt came in time."""
         receipt = await chain.wait_for_receipt(tx.tx_hash)
@@ -93,18 +56,17 @@ class EvmSender:
         )
         return receipt
 
-    async def preview(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> dict:
-        """What the user is shown before approving this transaction (manual mode): the
-        call, and whether it succeeds in simulation now (with its gas)."""
-        chain, evm = self.validate(session, request)
-        details = {"network": request.network, "from": session.wallet_address, "to": evm.to_address, "value": evm.value,
-                   "data": evm.data or "0x"}
-        try:
-            gas = await chain.estimate_gas(session.wallet_address, evm.to_address, int(evm.value), bytes.fromhex((evm.data or "0x")[2:]))
-            details["simulation"] = {"succeeded": True, "gas": gas}
-        except (SimulationFailed, OSError) as exc:  # a preview only: an unreachable node does not stop the suggestion
-            details["simulation"] = {"succeeded": False, "error": str(exc)}
-        return details
+    def refusal_for(self, tx: TransactionRow, outcome: Receipt) -> Refused | None:
+        return None if outcome.succeeded else precondition(f"transaction {tx.tx_hash} reverted in block {outcome.block_number}")
+
+    def describe(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest, payload: runtime_pb2.EvmTransactionRequest) -> dict:
+        """The call as the user is shown it before approving (manual mode)."""
+        return {"network": request.network, "from": session.wallet_address, "to": payload.to_address, "value": payload.value,
+                "data": payload.data or "0x"}
+
+    async def simulate(self, chain: EvmChain, session: SessionRow, payload: runtime_pb2.EvmTransactionRequest) -> dict:
+        gas = await chain.estimate_gas(session.wallet_address, payload.to_address, int(payload.value), bytes.fromhex((payload.data or "0x")[2:]))
+        return {"succeeded": True, "gas": gas}
 
     def validate(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> tuple[EvmChain, runtime_pb2.EvmTransactionRequest]:
         """Checks a request against the session and the platform; raises Refused naming the fix."""
@@ -133,7 +95,8 @@ class EvmSender:
                 raise invalid(f"{name} must be a non-negative integer string of wei (digits 0-9); it can only lower the platform's fee")
         return chain, evm
 
-    async def _sign_and_broadcast(self, chain: EvmChain, session: SessionRow, execution_id: int, tx: TransactionRow, evm) -> None:
+    async def sign_and_broadcast(self, chain: EvmChain, session: SessionRow, execution_id: int | None, tx: TransactionRow,
+                                 evm: runtime_pb2.EvmTransactionRequest) -> None:
         data = bytes.fromhex(tx.data[2:])
         value = int(tx.value)
         async with self._nonce_locks[(chain.network, session.wallet_address.lower())]:
@@ -155,24 +118,14 @@ class EvmSender:
                 max_fee = _lower(fees.max_fee_per_gas, evm, "max_fee_per_gas")
                 unsigned.eip1559.max_fee_per_gas = str(max_fee)
                 unsigned.eip1559.max_priority_fee_per_gas = str(min(max_fee, _lower(fees.max_priority_fee_per_gas, evm, "max_priority_fee_per_gas")))
-            try:
-                signed = await self._signer.sign_evm_transaction(
-                    signer_pb2.SignEvmTransactionRequest(
-                        wallet_address=session.wallet_address,
-                        transaction=unsigned,
-                        context=signer_pb2.SigningContext(request_id=tx.request_id, session_id=session.id, execution_id=execution_id),
-                    )
+            signed = await self._ask_signer(self._signer.sign_evm_transaction(
+                signer_pb2.SignEvmTransactionRequest(
+                    wallet_address=session.wallet_address,
+                    transaction=unsigned,
+                    context=signer_pb2.SigningContext(request_id=tx.request_id, session_id=session.id, execution_id=execution_id),
                 )
-            except grpc.aio.AioRpcError as exc:
-                raise signer_refusal(exc) from None
-            failpoints.reach("tx.signed")
-            # The signed bytes are durable before they are broadcast.
-            self._intents.update(tx, status="signed", nonce=nonce, signed_raw=signed.raw_transaction, tx_hash=signed.transaction_hash)
-            failpoints.reach("tx.signed_stored")
-            try:
-                await chain.send_raw(signed.raw_transaction)
-            except ValueError as exc:
-                raise precondition(f"the node refused the transaction: {exc}") from None
+            ))
+            await self._store_and_broadcast(chain, tx, signed.raw_transaction, nonce=nonce, tx_hash=signed.transaction_hash)
 
     def _asset_changes(self, tx: TransactionRow, receipt: Receipt) -> list[AssetChangeRow]:
         """The session's ledger: what this confirmed transaction moved in or out of the
@@ -189,10 +142,6 @@ class EvmSender:
                 changes.append(AssetChangeRow(**base, from_address=transfer.sender, to_address=transfer.recipient,
                                               token_address=transfer.token, token_type="ERC20", amount=str(transfer.amount)))
         return changes
-
-    def transaction_url(self, network: str, tx_hash: str) -> str | None:
-        chain = self._chains.get(network)
-        return chain.transaction_url(tx_hash) if chain else None
 
 
 def _lower(platform_value: int, request: runtime_pb2.EvmTransactionRequest, field: str) -> int:

@@ -1,9 +1,6 @@
-"""The Solana sign-and-send path, in the same order as the EVM one:
-
-validate → store the intent → set a recent blockhash (the sandbox has no network, so an
-agent cannot know one) → ask the signer (which applies the wallet's Solana policy) →
-store the signed bytes → broadcast (the node simulates first) → wait until it is confirmed
-or its blockhash expired → record the outcome and what it moved.
+"""The Solana sender (network "solana"), on the `ChainSender` path: the platform sets a recent
+blockhash (the sandbox has no network, so an agent cannot know one), the node simulates
+before it broadcasts, and the outcome is a landing or the blockhash's expiry.
 
 The session wallet must be the transaction's only signer and its fee payer: the platform
 replaces the blockhash, which would invalidate any other signature.
@@ -13,16 +10,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import grpc
 from solders.message import Message, MessageV0
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
 from corral import failpoints
+from corral.networks import is_solana
 from corral.v1 import runtime_pb2, signer_pb2
-from orchestrator.actions.signer_client import SignerClient, signer_refusal
-from orchestrator.actions.transactions.intents import Intents, check_common
-from orchestrator.chains import SimulationFailed
+from orchestrator.actions.signer_client import SignerClient
+from orchestrator.actions.transactions.intents import check_common
+from orchestrator.actions.transactions.sender import ChainSender
 from orchestrator.chains.solana import Expired, Landed, SolanaChain
 from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, utcnow
@@ -31,48 +28,18 @@ from orchestrator.store import AssetChangeRow, Database, SessionRow, Transaction
 PACKET_DATA_SIZE = 1232
 
 
-class SolanaSender:
+class SolanaSender(ChainSender[SolanaChain, VersionedTransaction, "Landed | Expired"]):
     def __init__(self, db: Database, chain: SolanaChain | None, signer: SignerClient) -> None:
-        self._intents = Intents(db)
+        super().__init__(db, signer)
         self._chain = chain
-        self._signer = signer
 
-    async def sign_and_send(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest) -> TransactionRow:
-        chain, unsigned = self.validate(session, request)
-        tx, new = self._intents.claim(session, execution_id, request, to_address=_first_program(unsigned), value="0",
-                                      data=bytes(unsigned).hex())
-        if not new:
-            return tx
-        failpoints.reach("tx.intent_stored")
-        try:
-            await self._sign_and_broadcast(chain, session, execution_id, tx, unsigned)
-        except Refused as refused:
-            self._intents.update(tx, status="rejected", error=refused.message)
-            raise
-        failpoints.reach("tx.broadcast")
-        outcome = await self._settle(chain, tx)
-        if outcome is None:
-            # Stays `signed`: the bytes are stored and can be re-broadcast until the blockhash expires.
-            raise Refused(grpc.StatusCode.DEADLINE_EXCEEDED, f"transaction {tx.tx_hash} was broadcast but not yet confirmed")
-        if isinstance(outcome, Expired):
-            raise precondition(tx.error)
-        if not outcome.succeeded:
-            raise precondition(f"transaction {tx.tx_hash} {outcome.error} (slot {outcome.slot}); only its fee was paid")
-        return tx
+    def chain_for(self, network: str) -> SolanaChain | None:
+        return self._chain if is_solana(network) else None
 
-    async def resume(self, tx: TransactionRow) -> None:
-        """After a restart: a transaction left `signed` is broadcast again byte for byte
-        while its blockhash is valid (same signature: it can land at most once) and settled;
-        it is never signed again."""
-        if self._chain is None:
-            raise precondition(f"network solana is no longer configured; transaction {tx.tx_hash} stays signed")
-        try:
-            await self._chain.send_raw(tx.signed_raw)
-        except ValueError:
-            pass  # landed already, or its blockhash expired: settling says which
-        await self._settle(self._chain, tx)
+    def intent_fields(self, payload: VersionedTransaction) -> dict[str, str]:
+        return {"to_address": _first_program(payload), "value": "0", "data": bytes(payload).hex()}
 
-    async def _settle(self, chain: SolanaChain, tx: TransactionRow) -> Landed | Expired | None:
+    async def settle(self, chain: SolanaChain, tx: TransactionRow) -> Landed | Expired | None:
         """Waits until the transaction landed or its blockhash expired and records that (a
         landed one with its ledger, in one database transaction); None when still unknown."""
         outcome = await chain.wait_for_landing(tx.tx_hash, tx.from_address, tx.valid_until_block)
@@ -89,6 +56,13 @@ class SolanaSender:
             block_number=outcome.slot, gas_used=outcome.fee, effective_gas_price="1", error=outcome.error,
         )
         return outcome
+
+    def refusal_for(self, tx: TransactionRow, outcome: Landed | Expired) -> Refused | None:
+        if isinstance(outcome, Expired):
+            return precondition(tx.error)
+        if not outcome.succeeded:
+            return precondition(f"transaction {tx.tx_hash} {outcome.error} (slot {outcome.slot}); only its fee was paid")
+        return None
 
     def validate(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> tuple[SolanaChain, VersionedTransaction]:
         """Checks a request against the session and the platform; raises Refused naming the fix."""
@@ -120,43 +94,28 @@ class SolanaSender:
             raise invalid(f"the fee payer (first account) is {keys[0]}; it must be the session wallet {session.wallet_address}")
         return self._chain, tx
 
-    async def preview(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> dict:
-        """What the user is shown before approving (manual mode): the transaction, the
-        programs it calls, and whether it succeeds in simulation now."""
-        chain, tx = self.validate(session, request)
-        details = {
+    def describe(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest, payload: VersionedTransaction) -> dict:
+        """The transaction and the programs it calls, as the user is shown them (manual mode)."""
+        return {
             "network": "solana", "from": session.wallet_address, "transaction": request.solana.hex_transaction.removeprefix("0x"),
-            "programs": sorted(set(_programs(tx))),
+            "programs": sorted(set(_programs(payload))),
         }
-        try:
-            succeeded, error, units = await chain.simulate(tx)
-            details["simulation"] = {"succeeded": succeeded, "computeUnits": units} | ({"error": error} if error else {})
-        except (SimulationFailed, OSError) as exc:  # a preview only: an unreachable node does not stop the suggestion
-            details["simulation"] = {"succeeded": False, "error": str(exc)}
-        return details
 
-    async def _sign_and_broadcast(self, chain: SolanaChain, session: SessionRow, execution_id: int | None, tx: TransactionRow,
-                                  unsigned: VersionedTransaction) -> None:
+    async def simulate(self, chain: SolanaChain, session: SessionRow, payload: VersionedTransaction) -> dict:
+        succeeded, error, units = await chain.simulate(payload)
+        return {"succeeded": succeeded, "computeUnits": units} | ({"error": error} if error else {})
+
+    async def sign_and_broadcast(self, chain: SolanaChain, session: SessionRow, execution_id: int | None, tx: TransactionRow,
+                                 unsigned: VersionedTransaction) -> None:
         blockhash, valid_until = await chain.latest_blockhash()
         fresh = VersionedTransaction.populate(_with_blockhash(unsigned.message, blockhash), [Signature.default()])
-        try:
-            signed = await self._signer.sign_solana_transaction(
-                signer_pb2.SignSolanaTransactionRequest(
-                    wallet_address=session.wallet_address, transaction=bytes(fresh),
-                    context=signer_pb2.SigningContext(request_id=tx.request_id, session_id=session.id, execution_id=execution_id),
-                )
+        signed = await self._ask_signer(self._signer.sign_solana_transaction(
+            signer_pb2.SignSolanaTransactionRequest(
+                wallet_address=session.wallet_address, transaction=bytes(fresh),
+                context=signer_pb2.SigningContext(request_id=tx.request_id, session_id=session.id, execution_id=execution_id),
             )
-        except grpc.aio.AioRpcError as exc:
-            raise signer_refusal(exc) from None
-        failpoints.reach("tx.signed")
-        # The signed bytes are durable before they are broadcast.
-        self._intents.update(tx, status="signed", signed_raw=signed.signed_transaction, tx_hash=signed.transaction_id,
-                             valid_until_block=valid_until)
-        failpoints.reach("tx.signed_stored")
-        try:
-            await chain.send_raw(signed.signed_transaction)
-        except ValueError as exc:
-            raise precondition(f"the node refused the transaction: {exc}") from None
+        ))
+        await self._store_and_broadcast(chain, tx, signed.signed_transaction, tx_hash=signed.transaction_id, valid_until_block=valid_until)
 
     def _asset_changes(self, tx: TransactionRow, landed: Landed) -> list[AssetChangeRow]:
         at = datetime.fromtimestamp(landed.block_time, UTC).replace(tzinfo=None) if landed.block_time else utcnow()
@@ -166,9 +125,6 @@ class SolanaSender:
                            token_type=change.token_type, amount=str(change.amount))
             for change in landed.changes
         ]
-
-    def transaction_url(self, tx_hash: str) -> str | None:
-        return self._chain.transaction_url(tx_hash) if self._chain else None
 
 
 def _with_blockhash(message: Message | MessageV0, blockhash) -> Message | MessageV0:

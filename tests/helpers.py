@@ -71,7 +71,7 @@ def venuer_results(stack, session_id: int) -> list[dict]:
     return [json.loads(entries[f"call-{i}"]) for i in range(len(entries) - 1)]
 
 
-def refused_runtime_call(socket_path: Path, ticket, db, sender, suggestions, method: str, request):
+def refused_runtime_call(socket_path: Path, ticket, db, gateway, method: str, request):
     """Calls `method` on a real runtime server for `ticket` over a Unix socket and returns the
     refusal (AssertionError if the call succeeded)."""
     import asyncio
@@ -82,7 +82,7 @@ def refused_runtime_call(socket_path: Path, ticket, db, sender, suggestions, met
     from orchestrator.executions.runtime_service import start_runtime_server
 
     async def scenario():
-        server = await start_runtime_server(str(socket_path), ticket, db, sender, signer=None, suggestions=suggestions)
+        server = await start_runtime_server(str(socket_path), ticket, db, gateway)
         try:
             async with grpc.aio.insecure_channel(f"unix:{socket_path}") as channel:
                 try:

@@ -30,11 +30,12 @@ from corral.v1 import orchestrator_pb2
 from orchestrator.actions.positions import session_positions
 from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.store import Database, EventRow, SessionRow, TransactionRow, events, utcnow
+from orchestrator.store.statuses import SessionStatus, TransactionStatus
 
 log = logging.getLogger("corral.breakers")
 
 # Transactions that were, or may have been, sent.
-SENT = ("pending", "signed", "confirmed", "reverted")
+SENT = (TransactionStatus.PENDING, TransactionStatus.SIGNED, TransactionStatus.CONFIRMED, TransactionStatus.REVERTED)
 
 
 class BreakerSettings(BaseModel):
@@ -114,7 +115,7 @@ class Breakers:
         with self._db.session() as db:
             session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
             settings = BreakerSettings.model_validate(session.breakers or {})
-            if session.status != "running" or (settings.max_loss is None and settings.max_loss_percent is None):
+            if session.status != SessionStatus.RUNNING or (settings.max_loss is None and settings.max_loss_percent is None):
                 return None
             now = utcnow()
             since = max(now - timedelta(seconds=settings.max_loss_window_seconds), session.created_at)
@@ -135,10 +136,10 @@ def trip(database: Database, session_id: int, reason: str) -> None:
     """Pauses a running session, saying why in its status reason."""
     with database.session() as db:
         session = db.get(SessionRow, session_id)
-        if session.status != "running":
+        if session.status != SessionStatus.RUNNING:
             return
-        session.status, session.status_reason = "paused", reason
-        events.record(db, "session", "paused", session_id, session_id)
+        session.status, session.status_reason = SessionStatus.PAUSED, reason
+        events.record(db, "session", SessionStatus.PAUSED, session_id, session_id)
         db.commit()
     log.warning("session %s paused: %s", session_id, reason)
 
@@ -200,7 +201,7 @@ class SignerRefusals:
     def _count(self, db: Session, session_id: int) -> int:
         hour_ago = utcnow() - timedelta(hours=1)
         resumed = db.scalar(select(func.max(EventRow.occurred_at)).where(
-            EventRow.session_id == session_id, EventRow.kind == "session", EventRow.change == "running"))
+            EventRow.session_id == session_id, EventRow.kind == "session", EventRow.change == SessionStatus.RUNNING))
         since = max(hour_ago, resumed) if resumed is not None else hour_ago
         return db.scalar(select(func.count()).select_from(EventRow).where(
             EventRow.session_id == session_id, EventRow.kind == "session", EventRow.change == "signing_refused",

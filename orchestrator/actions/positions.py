@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from corral.v1 import common_pb2
 from orchestrator.agents.manifest import address_key, native_asset
 from orchestrator.store import AssetChangeRow, SessionRow, TransactionRow
+from orchestrator.store.statuses import TransactionStatus
 
 
 def session_positions(db: Session, session: SessionRow, until: datetime | None = None) -> tuple[list[common_pb2.Position], bool]:
@@ -45,9 +46,9 @@ def session_positions(db: Session, session: SessionRow, until: datetime | None =
     if until is not None:
         transactions = transactions.where(TransactionRow.updated_at <= until)
     for tx in db.scalars(transactions):
-        pending = pending or tx.status == "signed"
+        pending = pending or tx.status == TransactionStatus.SIGNED
         fee_asset = (tx.network, address_key(tx.network, native_asset(tx.network)))
-        if tx.status in ("confirmed", "reverted") and tx.gas_used is not None and fee_asset in held:
+        if tx.status in (TransactionStatus.CONFIRMED, TransactionStatus.REVERTED) and tx.gas_used is not None and fee_asset in held:
             held[fee_asset] -= tx.gas_used * int(tx.effective_gas_price or 0)
     positions = [
         common_pb2.Position(network=network, asset_address=spelling.get((network, asset), asset), avg_unit_cost="0", current_qty=str(amount))

@@ -36,42 +36,17 @@ from orchestrator.store import (
     events,
 )
 from orchestrator.store.audit_heads import newest_head
+from orchestrator.store.statuses import ActionKind, ExecutionMode, ExecutionStatus, SessionStatus, SuggestionStatus, TransactionStatus
 from sandbox_runner.host.backend import SandboxBackend
 
-MODES = {"auto": common_pb2.EXECUTION_MODE_AUTO, "manual": common_pb2.EXECUTION_MODE_MANUAL}
+# The wire's enums by the store's names: a state missing on either side fails here, at import.
+MODES = {mode: common_pb2.ExecutionMode.Value(f"EXECUTION_MODE_{mode.name}") for mode in ExecutionMode}
 MODE_NAMES = {v: k for k, v in MODES.items()}
-SESSION_STATUS = {
-    "created": orchestrator_pb2.SESSION_STATUS_CREATED,
-    "running": orchestrator_pb2.SESSION_STATUS_RUNNING,
-    "paused": orchestrator_pb2.SESSION_STATUS_PAUSED,
-    "unwinding": orchestrator_pb2.SESSION_STATUS_UNWINDING,
-    "stopped": orchestrator_pb2.SESSION_STATUS_STOPPED,
-}
-EXECUTION_STATUS = {
-    "running": orchestrator_pb2.EXECUTION_STATUS_RUNNING,
-    "succeeded": orchestrator_pb2.EXECUTION_STATUS_SUCCEEDED,
-    "failed": orchestrator_pb2.EXECUTION_STATUS_FAILED,
-    "interrupted": orchestrator_pb2.EXECUTION_STATUS_INTERRUPTED,
-}
-TX_STATUS = {
-    "pending": orchestrator_pb2.TRANSACTION_STATUS_PENDING,
-    "signed": orchestrator_pb2.TRANSACTION_STATUS_SIGNED,
-    "confirmed": orchestrator_pb2.TRANSACTION_STATUS_CONFIRMED,
-    "reverted": orchestrator_pb2.TRANSACTION_STATUS_REVERTED,
-    "rejected": orchestrator_pb2.TRANSACTION_STATUS_REJECTED,
-    "expired": orchestrator_pb2.TRANSACTION_STATUS_EXPIRED,
-}
-SUGGESTION_KIND = {
-    "transaction": orchestrator_pb2.SUGGESTION_KIND_TRANSACTION, "message": orchestrator_pb2.SUGGESTION_KIND_MESSAGE,
-    "swap": orchestrator_pb2.SUGGESTION_KIND_SWAP,
-    "hl_order": orchestrator_pb2.SUGGESTION_KIND_HYPERLIQUID_ORDER, "hl_cancel": orchestrator_pb2.SUGGESTION_KIND_HYPERLIQUID_CANCEL,
-    "hl_transfer": orchestrator_pb2.SUGGESTION_KIND_HYPERLIQUID_TRANSFER,
-    "pm_order": orchestrator_pb2.SUGGESTION_KIND_POLYMARKET_ORDER, "pm_redeem": orchestrator_pb2.SUGGESTION_KIND_POLYMARKET_REDEEM,
-}
-SUGGESTION_STATUS = {
-    name: orchestrator_pb2.SuggestionStatus.Value(f"SUGGESTION_STATUS_{name.upper()}")
-    for name in ("pending", "approving", "executed", "failed", "rejected", "expired", "cleared")
-}
+SESSION_STATUS = {status: orchestrator_pb2.SessionStatus.Value(f"SESSION_STATUS_{status.name}") for status in SessionStatus}
+EXECUTION_STATUS = {status: orchestrator_pb2.ExecutionStatus.Value(f"EXECUTION_STATUS_{status.name}") for status in ExecutionStatus}
+TX_STATUS = {status: orchestrator_pb2.TransactionStatus.Value(f"TRANSACTION_STATUS_{status.name}") for status in TransactionStatus}
+SUGGESTION_KIND = {kind: orchestrator_pb2.SuggestionKind.Value(f"SUGGESTION_KIND_{kind.name}") for kind in ActionKind}
+SUGGESTION_STATUS = {status: orchestrator_pb2.SuggestionStatus.Value(f"SUGGESTION_STATUS_{status.name}") for status in SuggestionStatus}
 COMMANDS = {"run": common_pb2.EXECUTION_COMMAND_RUN, "unwind": common_pb2.EXECUTION_COMMAND_UNWIND}
 
 log = logging.getLogger("corral.api")

@@ -14,8 +14,8 @@ from grpc_reflection.v1alpha import reflection
 
 from corral.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator.actions.breakers import SignerRefusals
+from orchestrator.actions.gateway import ActionGateway
 from orchestrator.actions.signer_client import SignerClient
-from orchestrator.actions.suggestions import Suggestions
 from orchestrator.actions.swaps.service import Swaps
 from orchestrator.actions.swaps.uniswap_v2 import UniswapV2Engine
 from orchestrator.actions.transactions import EvmSender, SolanaSender, TransactionSender
@@ -120,8 +120,9 @@ async def serve(config: OrchestratorConfig) -> None:
     )
     if venues.hyperliquid is not None:  # a Hyperliquid account is where such sessions' USDC is
         chains.update({network: HypercoreAccount(network, venues.hyperliquid) for network in ("hypercore:perp", "hypercore:spot")})
-    suggestions = Suggestions(db, sender, signer, swaps, venues)
-    runner = ExecutionRunner(config, db, backend, sender, signer, suggestions, socket_dirs)
+    gateway = ActionGateway(db, sender, signer, swaps, venues)
+    suggestions = gateway.suggestions
+    runner = ExecutionRunner(config, db, backend, gateway, socket_dirs)
     kill_switch = KillSwitch(db, signer, runner)
     signer.refuse_while(kill_switch.refusal)
     recovery = Recovery(db, runner, sender, suggestions, config.scheduler.minute_seconds)

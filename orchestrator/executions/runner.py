@@ -22,10 +22,8 @@ from sqlalchemy.orm import joinedload
 from corral import failpoints
 from corral.v1 import common_pb2
 from orchestrator.actions.breakers import Breakers
+from orchestrator.actions.gateway import ActionGateway
 from orchestrator.actions.positions import session_positions
-from orchestrator.actions.signer_client import SignerClient
-from orchestrator.actions.suggestions import Suggestions
-from orchestrator.actions.transactions import TransactionSender
 from orchestrator.agents.manifest import Manifest, parse_manifest
 from orchestrator.agents.settings import resolve
 from orchestrator.config import OrchestratorConfig
@@ -34,6 +32,7 @@ from orchestrator.executions.runtime_service import CallBudget, ExecutionTicket,
 from orchestrator.executions.schedule import next_run_after
 from orchestrator.executions.warm_pool import WarmPool
 from orchestrator.store import Database, ExecutionRow, SessionRow, events, utcnow
+from orchestrator.store.statuses import ExecutionStatus, SessionStatus
 from sandbox_runner.host.backend import (
     SANDBOX_GID,
     SANDBOX_ID_LABEL,
@@ -59,17 +58,15 @@ INSTALLATION_LABEL = "org.corral.installation"
 
 class ExecutionRunner:
     def __init__(
-        self, config: OrchestratorConfig, db: Database, backend: SandboxBackend, sender: TransactionSender, signer: SignerClient,
-        suggestions: Suggestions | None = None, socket_dirs: SocketDirs | None = None,
+        self, config: OrchestratorConfig, db: Database, backend: SandboxBackend, gateway: ActionGateway | None,
+        socket_dirs: SocketDirs | None = None,
     ) -> None:
         """`socket_dirs`: where sandboxes' socket directories are made; default: under
         `config.socket_root`, by this process."""
         self._config = config
         self._db = db
         self._backend = backend
-        self._sender = sender
-        self._signer = signer
-        self._suggestions = suggestions
+        self._gateway = gateway
         self._breakers = Breakers(db)
         self._dirs = socket_dirs or LocalSocketDirs(config.socket_root)
         # This process's identity on the sandboxes it starts, and what it has running.
@@ -103,18 +100,18 @@ class ExecutionRunner:
     async def execute(self, session_id: int, command: str = "run") -> int | None:
         """Runs one execution of the session and records its outcome; returns its id, or
         None when the session is no longer in a state to run it (stopped meanwhile)."""
-        wanted = "running" if command == "run" else "unwinding"
+        wanted = SessionStatus.RUNNING if command == "run" else SessionStatus.UNWINDING
         with self._db.session() as db:
             session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
             if session is None or session.status != wanted:
                 return None
         if command == "run" and self._breakers.check_loss(session_id) is not None:
             return None  # a breaker tripped since the last run: paused, the agent does not run
-        if self._suggestions is not None:
+        if self._gateway is not None:
             # What the previous run suggested and nobody approved is stale now.
-            self._suggestions.clear_pending(session_id)
+            self._gateway.suggestions.clear_pending(session_id)
         with self._db.session() as db:
-            execution = ExecutionRow(session_id=session_id, command=command, status="running", started_at=utcnow(),
+            execution = ExecutionRow(session_id=session_id, command=command, status=ExecutionStatus.RUNNING, started_at=utcnow(),
                                      replica_id=self._db.replica_id)
             db.add(execution)
             db.flush()
@@ -132,11 +129,11 @@ class ExecutionRunner:
             log.exception("execution %s failed before its sandbox ran", execution.id)
             with self._db.session() as db:
                 row = db.get(ExecutionRow, execution.id)
-                if row.status == "running":
-                    row.status, row.error, row.finished_at = "failed", f"{type(exc).__name__}: {exc}", utcnow()
+                if row.status == ExecutionStatus.RUNNING:
+                    row.status, row.error, row.finished_at = ExecutionStatus.FAILED, f"{type(exc).__name__}: {exc}", utcnow()
                     events.record(db, "execution", "finished", session_id, row.id)
                 current = db.get(SessionRow, session_id)
-                if current.status in ("running", "unwinding"):  # retry after one interval minute, not at once
+                if current.status in (SessionStatus.RUNNING, SessionStatus.UNWINDING):  # retry after one interval minute, not at once
                     current.next_run_at = utcnow() + timedelta(seconds=self._config.scheduler.minute_seconds)
                 db.commit()
             return execution.id
@@ -167,7 +164,7 @@ class ExecutionRunner:
             # Bound under a temporary name and renamed once the sandbox user may use it:
             # a pooled sandbox takes the socket appearing as its signal to connect.
             binding = socket_dir / f".{SOCKET_NAME}.binding"
-            server = await start_runtime_server(str(binding), ticket, self._db, self._sender, self._signer, self._suggestions)
+            server = await start_runtime_server(str(binding), ticket, self._db, self._gateway)
             _hand_to_sandbox_user(binding)
             os.rename(binding, socket_dir / SOCKET_NAME)
             if pooled:
@@ -199,7 +196,7 @@ class ExecutionRunner:
 
         status, error = _outcome(result, ticket, limits)
         if (killed_because := self._killed.pop(sandbox_id, None)) is not None:
-            status, error = "interrupted", killed_because
+            status, error = ExecutionStatus.INTERRUPTED, killed_because
         with self._db.session() as db:
             row = db.get(ExecutionRow, execution.id)
             row.status, row.error, row.finished_at = status, error, utcnow()
@@ -207,15 +204,15 @@ class ExecutionRunner:
             row.sdk_calls, row.log_lines_dropped = ticket.budget.calls, ticket.budget.log_lines_dropped
             events.record(db, "execution", "finished", session.id, row.id)
             current = db.get(SessionRow, session.id)
-            if command == "unwind" and current.status == "unwinding":
+            if command == "unwind" and current.status == SessionStatus.UNWINDING:
                 # Unwound (or tried to: its outcome is the execution's): the session ends.
-                current.status, current.next_run_at, current.stopped_at = "stopped", None, row.finished_at
-                events.record(db, "session", "stopped", session.id, session.id)
+                current.status, current.next_run_at, current.stopped_at = SessionStatus.STOPPED, None, row.finished_at
+                events.record(db, "session", SessionStatus.STOPPED, session.id, session.id)
                 memory.clear_namespace(db, memory.session_namespace(session.id))
-            elif current.status == "stopped":
+            elif current.status == SessionStatus.STOPPED:
                 # Stopped during the run: what the run wrote in between goes with the rest.
                 memory.clear_namespace(db, memory.session_namespace(session.id))
-            elif current.status == "running":
+            elif current.status == SessionStatus.RUNNING:
                 current.next_run_at = next_run_after(
                     row.finished_at, manifest.runtimeIntervalMinutes, manifest.schedule, self._config.scheduler.minute_seconds
                 )
@@ -364,17 +361,17 @@ def _hand_to_sandbox_user(socket_path: Path) -> None:
 
 def _outcome(result: SandboxResult, ticket: ExecutionTicket, limits: SandboxLimits) -> tuple[str, str]:
     if result.start_error:
-        return "failed", result.start_error
+        return ExecutionStatus.FAILED, result.start_error
     if result.timed_out:
-        return "failed", f"deadline of {limits.deadline_seconds:g}s exceeded; the sandbox was killed"
+        return ExecutionStatus.FAILED, f"deadline of {limits.deadline_seconds:g}s exceeded; the sandbox was killed"
     if ticket.outcome is not None and result.exit_code in (0, 1):
         success, error = ticket.outcome
-        return ("succeeded", "") if success and result.exit_code == 0 else ("failed", error or f"exit code {result.exit_code}")
+        return (ExecutionStatus.SUCCEEDED, "") if success and result.exit_code == 0 else (ExecutionStatus.FAILED, error or f"exit code {result.exit_code}")
     if result.oom_killed:
-        return "failed", f"killed: out of memory (limit {limits.memory_mb} MB)"
+        return ExecutionStatus.FAILED, f"killed: out of memory (limit {limits.memory_mb} MB)"
     if result.exit_code == 137:
         # gVisor enforces memory inside its own kernel, so the engine does not flag the
         # OOM kill there; a SIGKILL nobody asked for is almost always that limit.
-        return "failed", f"the sandbox was killed (SIGKILL), most likely at its memory limit of {limits.memory_mb} MB"
+        return ExecutionStatus.FAILED, f"the sandbox was killed (SIGKILL), most likely at its memory limit of {limits.memory_mb} MB"
     tail = result.output.strip().splitlines()[-1:] or [""]
-    return "failed", f"the agent exited with code {result.exit_code} without reporting an outcome: {tail[0][:300]}"
+    return ExecutionStatus.FAILED, f"the agent exited with code {result.exit_code} without reporting an outcome: {tail[0][:300]}"

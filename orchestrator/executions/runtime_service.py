@@ -16,19 +16,17 @@ from typing import Any
 
 import grpc
 from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
 from sqlalchemy import select
 
 from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
-from orchestrator.actions import messages
+from orchestrator.actions.gateway import ActionGateway, Suggested
 from orchestrator.actions.positions import session_positions
-from orchestrator.actions.signer_client import SignerClient
-from orchestrator.actions.suggestions import Suggestions
-from orchestrator.actions.swaps.service import Swaps
-from orchestrator.actions.transactions import TransactionSender
-from orchestrator.errors import Refused, as_grpc_status, precondition, refusing_handler
+from orchestrator.errors import as_grpc_status, precondition, refusing_handler
 from orchestrator.executions import memory
 from orchestrator.store import AssetChangeRow, Database, ExecutionLogRow, SessionRow, events, utcnow
+from orchestrator.store.statuses import ActionKind, ExecutionMode, SessionStatus
 from orchestrator.wire_errors import WireErrorsAsInvalidArgument
 
 log = logging.getLogger("corral.runtime")
@@ -85,18 +83,14 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
 
 
 class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
-    def __init__(
-        self, ticket: ExecutionTicket, db: Database, sender: TransactionSender, signer: SignerClient, suggestions: Suggestions | None
-    ) -> None:
+    def __init__(self, ticket: ExecutionTicket, db: Database, gateway: ActionGateway) -> None:
         self._ticket = ticket
         self._db = db
-        self._sender = sender
-        self._signer = signer
-        self._suggestions = suggestions
+        self._gateway = gateway
 
-    @property
-    def _manual(self) -> bool:
-        return self._ticket.session.execution_mode == "manual"
+    async def _submit(self, kind: ActionKind, request: Message) -> Any:
+        """The gateway's answer: the action's result (auto mode) or `Suggested` (manual mode)."""
+        return await self._gateway.submit(self._ticket.session, self._ticket.execution_id, kind, request)
 
     def _namespace(self, scope: int) -> str:
         session = self._ticket.session
@@ -109,14 +103,14 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
         run still finishing may not write it again."""
         if scope != runtime_pb2.MEMORY_SCOPE_SHARED:
             status = db.scalar(select(SessionRow.status).where(SessionRow.id == self._ticket.session.id))
-            if status == "stopped":
+            if status == SessionStatus.STOPPED:
                 raise precondition(f"session {self._ticket.session.id} is stopped: its memory was cleared and takes no more writes")
         return self._namespace(scope)
 
     @as_grpc_status
     async def GetExecutionContext(self, request, context):
         t = self._ticket
-        mode = common_pb2.EXECUTION_MODE_MANUAL if t.session.execution_mode == "manual" else common_pb2.EXECUTION_MODE_AUTO
+        mode = common_pb2.EXECUTION_MODE_MANUAL if t.session.execution_mode == ExecutionMode.MANUAL else common_pb2.EXECUTION_MODE_AUTO
         return runtime_pb2.GetExecutionContextResponse(
             session_id=t.session.id,
             session_wallet_address=t.session.wallet_address,
@@ -176,49 +170,35 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
 
     @as_grpc_status
     async def SignAndSend(self, request, context):
-        session, execution_id = self._ticket.session, self._ticket.execution_id
-        if self._manual:
-            suggestion = await self._suggestions.suggest_transaction(session, execution_id, request)
-            return runtime_pb2.SignAndSendResponse(
-                suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details)
-            )
-        tx = await self._sender.sign_and_send(session, execution_id, request)
-        chain_url = self._sender.transaction_url(tx.network, tx.tx_hash)
-        response = runtime_pb2.SignAndSendResponse(internal_transaction_id=tx.id, tx_hash=tx.tx_hash)
+        outcome = await self._submit(ActionKind.TRANSACTION, request)
+        if isinstance(outcome, Suggested):
+            return _suggested(runtime_pb2.SignAndSendResponse, outcome)
+        response = runtime_pb2.SignAndSendResponse(internal_transaction_id=outcome.id, tx_hash=outcome.tx_hash)
+        chain_url = self._gateway.transaction_url(outcome.network, outcome.tx_hash)
         if chain_url:
             response.transaction_url = chain_url
         return response
 
     @as_grpc_status
     async def SignMessage(self, request, context):
-        session, execution_id = self._ticket.session, self._ticket.execution_id
-        if self._manual:
-            suggestion = self._suggestions.suggest_message(session, execution_id, request)
-            return runtime_pb2.SignMessageResponse(suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details))
-        return await messages.sign(self._signer, session, execution_id, request)
+        outcome = await self._submit(ActionKind.MESSAGE, request)
+        return _suggested(runtime_pb2.SignMessageResponse, outcome) if isinstance(outcome, Suggested) else outcome
 
     @as_grpc_status
     async def SwapQuote(self, request, context):
-        quote = await self._swaps().quote(self._ticket.session, MessageToDict(request.request))
+        quote = await self._gateway.swaps.quote(self._ticket.session, MessageToDict(request.request))
         return runtime_pb2.SwapQuoteResponse(quote=_struct(quote))
 
     @as_grpc_status
     async def SwapExecute(self, request, context):
-        session, execution_id = self._ticket.session, self._ticket.execution_id
-        if self._manual:
-            suggestion = self._suggestions.suggest_swap(session, execution_id, request)
-            return runtime_pb2.SwapExecuteResponse(suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details))
-        result = await self._swaps().execute(session, execution_id, MessageToDict(request.quote))
-        return runtime_pb2.SwapExecuteResponse(result=_struct(result))
-
-    def _swaps(self) -> Swaps:
-        if self._suggestions is None or self._suggestions.swaps is None:
-            raise Refused(grpc.StatusCode.UNIMPLEMENTED, "NO_COMPATIBLE_ENGINES: swaps are not configured on this platform")
-        return self._suggestions.swaps
+        outcome = await self._submit(ActionKind.SWAP, request)
+        if isinstance(outcome, Suggested):
+            return _suggested(runtime_pb2.SwapExecuteResponse, outcome)
+        return runtime_pb2.SwapExecuteResponse(result=_struct(outcome))
 
     @as_grpc_status
     async def ClearSuggestions(self, request, context):
-        return runtime_pb2.ClearSuggestionsResponse(cleared=self._suggestions.clear_pending(self._ticket.session.id))
+        return runtime_pb2.ClearSuggestionsResponse(cleared=self._gateway.suggestions.clear_pending(self._ticket.session.id))
 
     @as_grpc_status
     async def ListAssetChanges(self, request, context):
@@ -243,41 +223,38 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
 
     # ---- venues ---------------------------------------------------------------------------
 
-    async def _venue_action(self, kind: str, request) -> runtime_pb2.VenueResponse:
-        """An order, cancel, transfer or redemption: a suggestion in manual mode, else run."""
-        session, execution_id = self._ticket.session, self._ticket.execution_id
-        if self._manual:
-            suggestion = await self._suggestions.suggest_venue(session, execution_id, kind, request)
-            return runtime_pb2.VenueResponse(suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details))
-        return _venue_data(await self._suggestions.venues.run(session, execution_id, kind, request))
+    async def _venue_action(self, kind: ActionKind, request: Message) -> runtime_pb2.VenueResponse:
+        """An order, cancel, transfer or redemption, through the gateway like every action."""
+        outcome = await self._submit(kind, request)
+        return _suggested(runtime_pb2.VenueResponse, outcome) if isinstance(outcome, Suggested) else _venue_data(outcome)
 
     @as_grpc_status
     async def HyperliquidPlaceOrder(self, request, context):
-        return await self._venue_action("hl_order", request)
+        return await self._venue_action(ActionKind.HYPERLIQUID_ORDER, request)
 
     @as_grpc_status
     async def HyperliquidCancelOrder(self, request, context):
-        return await self._venue_action("hl_cancel", request)
+        return await self._venue_action(ActionKind.HYPERLIQUID_CANCEL, request)
 
     @as_grpc_status
     async def HyperliquidTransfer(self, request, context):
-        return await self._venue_action("hl_transfer", request)
+        return await self._venue_action(ActionKind.HYPERLIQUID_TRANSFER, request)
 
     @as_grpc_status
     async def HyperliquidRead(self, request, context):
-        return _venue_data(await self._suggestions.venues.require_hyperliquid().read(self._ticket.session, request))
+        return _venue_data(await self._gateway.venues.require_hyperliquid().read(self._ticket.session, request))
 
     @as_grpc_status
     async def PolymarketMarketOrder(self, request, context):
-        return await self._venue_action("pm_order", request)
+        return await self._venue_action(ActionKind.POLYMARKET_ORDER, request)
 
     @as_grpc_status
     async def PolymarketRedeemPositions(self, request, context):
-        return await self._venue_action("pm_redeem", request)
+        return await self._venue_action(ActionKind.POLYMARKET_REDEEM, request)
 
     @as_grpc_status
     async def PolymarketPositions(self, request, context):
-        return _venue_data(await self._suggestions.venues.require_polymarket().positions(self._ticket.session))
+        return _venue_data(await self._gateway.venues.require_polymarket().positions(self._ticket.session))
 
     @as_grpc_status
     async def CompleteExecution(self, request, context):
@@ -290,16 +267,19 @@ def _venue_data(data) -> runtime_pb2.VenueResponse:
     return runtime_pb2.VenueResponse(data_json=json.dumps(data))
 
 
+def _suggested(response_type: type[Message], outcome: Suggested) -> Any:
+    """Manual mode's answer to any acting call: which suggestion now waits for a person."""
+    suggestion = outcome.suggestion
+    return response_type(suggested=True, suggestion_id=suggestion.id, suggestion_details=_struct(suggestion.details))
+
+
 def _struct(values: dict) -> Struct:
     message = Struct()
     message.update(values)
     return message
 
 
-async def start_runtime_server(
-    socket_path: str, ticket: ExecutionTicket, db: Database, sender: TransactionSender, signer: SignerClient,
-    suggestions: Suggestions | None = None,
-) -> grpc.aio.Server:
+async def start_runtime_server(socket_path: str, ticket: ExecutionTicket, db: Database, gateway: ActionGateway) -> grpc.aio.Server:
     server = grpc.aio.server(
         interceptors=[TokenInterceptor(ticket.token, ticket.budget), WireErrorsAsInvalidArgument()],
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
@@ -307,7 +287,7 @@ async def start_runtime_server(
         # sandbox can hold in flight is bounded (isolation case stream-flood).
         maximum_concurrent_rpcs=16,
     )
-    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, sender, signer, suggestions), server)
+    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, gateway), server)
     server.add_insecure_port(f"unix:{socket_path}")
     await server.start()
     return server

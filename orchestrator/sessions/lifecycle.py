@@ -26,8 +26,9 @@ from orchestrator.errors import invalid, not_found, precondition
 from orchestrator.executions import memory
 from orchestrator.executions.schedule import resume_at
 from orchestrator.store import AgentRow, Database, SessionRow, events, utcnow
+from orchestrator.store.statuses import SessionStatus
 
-ACTIVE = ("created", "running", "paused", "unwinding")
+ACTIVE = (SessionStatus.CREATED, SessionStatus.RUNNING, SessionStatus.PAUSED, SessionStatus.UNWINDING)
 
 
 class Sessions:
@@ -108,7 +109,7 @@ class Sessions:
             session = SessionRow(
                 agent_id=agent_id,
                 wallet_address=wallet,
-                status="created",
+                status=SessionStatus.CREATED,
                 execution_mode=mode,
                 settings=dict(settings),
                 allocation_network=asset.network,
@@ -128,8 +129,8 @@ class Sessions:
             await self._open_budget(session, chain, native)
         with self._db.session() as db:
             row = db.get(SessionRow, session.id)
-            row.status, row.next_run_at = "running", utcnow()
-            events.record(db, "session", "running", row.id, row.id)
+            row.status, row.next_run_at = SessionStatus.RUNNING, utcnow()
+            events.record(db, "session", SessionStatus.RUNNING, row.id, row.id)
             db.commit()
         return self.get(session.id)
 
@@ -166,10 +167,10 @@ class Sessions:
     def stop(self, session_id: int) -> SessionRow:
         with self._db.session() as db:
             session = _row(db, session_id)
-            if session.status == "stopped":
+            if session.status == SessionStatus.STOPPED:
                 raise precondition(f"session {session_id} is already stopped")
-            session.status, session.next_run_at, session.stopped_at, session.status_reason = "stopped", None, utcnow(), ""
-            events.record(db, "session", "stopped", session_id, session_id)
+            session.status, session.next_run_at, session.stopped_at, session.status_reason = SessionStatus.STOPPED, None, utcnow(), ""
+            events.record(db, "session", SessionStatus.STOPPED, session_id, session_id)
             db.commit()
             # Session memory ends with the session; shared memory stays with the agent.
             memory.clear_namespace(db, memory.session_namespace(session_id))
@@ -178,24 +179,24 @@ class Sessions:
     def pause(self, session_id: int) -> SessionRow:
         with self._db.session() as db:
             session = _row(db, session_id)
-            if session.status != "running":
+            if session.status != SessionStatus.RUNNING:
                 raise precondition(f"session {session_id} is {session.status}; only a running session can be paused")
-            session.status, session.status_reason = "paused", ""  # next_run_at is kept: resume picks up from it
-            events.record(db, "session", "paused", session_id, session_id)
+            session.status, session.status_reason = SessionStatus.PAUSED, ""  # next_run_at is kept: resume picks up from it
+            events.record(db, "session", SessionStatus.PAUSED, session_id, session_id)
             db.commit()
         return self.get(session_id)
 
     def resume(self, session_id: int) -> SessionRow:
         with self._db.session() as db:
             session = _row(db, session_id)
-            if session.status != "paused":
+            if session.status != SessionStatus.PAUSED:
                 raise precondition(f"session {session_id} is {session.status}; only a paused session can be resumed")
             manifest = agent_manifest(session.agent)
-            session.status, session.status_reason = "running", ""
+            session.status, session.status_reason = SessionStatus.RUNNING, ""
             session.next_run_at = resume_at(
                 session.next_run_at, utcnow(), manifest.runtimeIntervalMinutes, manifest.schedule, self._minute_seconds
             )
-            events.record(db, "session", "running", session_id, session_id)
+            events.record(db, "session", SessionStatus.RUNNING, session_id, session_id)
             db.commit()
         return self.get(session_id)
 
@@ -203,7 +204,7 @@ class Sessions:
         """`positions`: (network, asset_address) pairs the session holds; empty = all."""
         with self._db.session() as db:
             session = _row(db, session_id)
-            if session.status not in ("running", "paused"):
+            if session.status not in (SessionStatus.RUNNING, SessionStatus.PAUSED):
                 raise precondition(f"session {session_id} is {session.status}; only a running or paused session can be unwound")
             held = {(p.network, p.asset_address.lower()) for p in session_positions(db, session)[0]}
             chosen = []
@@ -214,8 +215,8 @@ class Sessions:
                         + ", ".join(f"{a} on {n}" for n, a in sorted(held))
                     )
                 chosen.append({"network": network, "asset_address": asset})
-            session.status, session.unwind_positions, session.next_run_at = "unwinding", chosen or None, utcnow()
-            events.record(db, "session", "unwinding", session_id, session_id)
+            session.status, session.unwind_positions, session.next_run_at = SessionStatus.UNWINDING, chosen or None, utcnow()
+            events.record(db, "session", SessionStatus.UNWINDING, session_id, session_id)
             db.commit()
         return self.get(session_id)
 

@@ -21,10 +21,11 @@ from orchestrator.actions.positions import session_positions
 from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.config import ReconciliationConfig
 from orchestrator.store import Database, DriftRow, SessionRow, events, utcnow
+from orchestrator.store.statuses import SessionStatus
 
 log = logging.getLogger("corral.reconcile")
 
-ACTIVE = ("running", "paused", "unwinding")
+ACTIVE = (SessionStatus.RUNNING, SessionStatus.PAUSED, SessionStatus.UNWINDING)
 
 
 class Reconciler:
@@ -76,10 +77,10 @@ class Reconciler:
             db.flush()
             for session in db.scalars(select(SessionRow).where(SessionRow.id.in_(session_ids))):
                 events.record(db, "drift", "detected", session.id, drift.id)
-                if pause and session.status == "running":
-                    session.status = "paused"
+                if pause and session.status == SessionStatus.RUNNING:
+                    session.status = SessionStatus.PAUSED
                     session.status_reason = f"drift: the wallet holds {on_chain} of {asset} on {network}; its sessions are owed {expected}"
-                    events.record(db, "session", "paused", session.id, session.id)
+                    events.record(db, "session", SessionStatus.PAUSED, session.id, session.id)
             db.commit()
         log.warning("drift on %s: %s of %s on %s where the sessions hold %s%s", wallet, on_chain, asset, network, expected,
                     "; its running sessions are paused" if pause else "")

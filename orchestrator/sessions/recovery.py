@@ -31,6 +31,7 @@ from orchestrator.errors import Refused
 from orchestrator.executions.runner import ExecutionRunner
 from orchestrator.executions.schedule import next_run_after
 from orchestrator.store import Database, ExecutionRow, SessionRow, TransactionRow, events, utcnow
+from orchestrator.store.statuses import ExecutionStatus, SessionStatus, TransactionStatus
 
 log = logging.getLogger("corral.recovery")
 
@@ -67,7 +68,7 @@ class Recovery:
         """The part that waits on chains: runs beside the scheduler (a session with a
         transaction still `signed` shows it as pending meanwhile)."""
         with self._db.session() as db:
-            signed = list(db.scalars(select(TransactionRow).where(TransactionRow.status == "signed", TransactionRow.replica_id == replica_id)
+            signed = list(db.scalars(select(TransactionRow).where(TransactionRow.status == TransactionStatus.SIGNED, TransactionRow.replica_id == replica_id)
                                      .order_by(TransactionRow.id)))
         for tx in signed:
             try:
@@ -94,17 +95,17 @@ class Recovery:
         now = utcnow()
         sandboxes = []
         with self._db.session() as db:
-            for execution in db.scalars(select(ExecutionRow).where(ExecutionRow.status == "running", which)):
-                execution.status, execution.error, execution.finished_at = "interrupted", INTERRUPTED, now
+            for execution in db.scalars(select(ExecutionRow).where(ExecutionRow.status == ExecutionStatus.RUNNING, which)):
+                execution.status, execution.error, execution.finished_at = ExecutionStatus.INTERRUPTED, INTERRUPTED, now
                 events.record(db, "execution", "finished", execution.session_id, execution.id)
                 if execution.sandbox_id:
                     sandboxes.append(execution.sandbox_id)
                 session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == execution.session_id))
-                if session.status == "running" and self._interrupted_before(db, execution):
-                    session.status, session.status_reason = "paused", QUARANTINED
-                    events.record(db, "session", "paused", session.id, session.id)
+                if session.status == SessionStatus.RUNNING and self._interrupted_before(db, execution):
+                    session.status, session.status_reason = SessionStatus.PAUSED, QUARANTINED
+                    events.record(db, "session", SessionStatus.PAUSED, session.id, session.id)
                     log.warning("session %s quarantined: %s", session.id, QUARANTINED)
-                elif session.status == "running":
+                elif session.status == SessionStatus.RUNNING:
                     manifest = agent_manifest(session.agent)
                     session.next_run_at = next_run_after(now, manifest.runtimeIntervalMinutes, manifest.schedule, self._minute_seconds)
             db.commit()
@@ -130,11 +131,11 @@ class Recovery:
     def _reject_unsigned_intents(self, replica_id: str) -> int:
         with self._db.session() as db:
             rows = db.execute(
-                update(TransactionRow).where(TransactionRow.status == "pending", TransactionRow.replica_id == replica_id)
-                .values(status="rejected", error=NEVER_BROADCAST, updated_at=utcnow())
+                update(TransactionRow).where(TransactionRow.status == TransactionStatus.PENDING, TransactionRow.replica_id == replica_id)
+                .values(status=TransactionStatus.REJECTED, error=NEVER_BROADCAST, updated_at=utcnow())
                 .returning(TransactionRow.id, TransactionRow.session_id)
             ).all()
             for tx_id, session_id in rows:
-                events.record(db, "transaction", "rejected", session_id, tx_id)
+                events.record(db, "transaction", TransactionStatus.REJECTED, session_id, tx_id)
             db.commit()
         return len(rows)

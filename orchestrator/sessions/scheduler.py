@@ -23,6 +23,7 @@ from orchestrator.executions.runner import ExecutionRunner
 from orchestrator.sessions.kill_switch import KillSwitch
 from orchestrator.sessions.recovery import Recovery
 from orchestrator.store import Database, SessionRow, utcnow
+from orchestrator.store.statuses import SessionStatus
 
 log = logging.getLogger("corral.scheduler")
 
@@ -58,7 +59,7 @@ class Scheduler:
             return
         for session_id, status in self._claim_due(room):
             self._in_flight.add(session_id)
-            task = asyncio.create_task(self._run(session_id, "unwind" if status == "unwinding" else "run"))
+            task = asyncio.create_task(self._run(session_id, "unwind" if status == SessionStatus.UNWINDING else "run"))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -70,7 +71,7 @@ class Scheduler:
         free = or_(SessionRow.lease_expires_at.is_(None), SessionRow.lease_expires_at < now)
         due = (
             select(SessionRow.id)
-            .where(SessionRow.status.in_(("running", "unwinding")), SessionRow.next_run_at <= now, free)
+            .where(SessionRow.status.in_((SessionStatus.RUNNING, SessionStatus.UNWINDING)), SessionRow.next_run_at <= now, free)
             .order_by(SessionRow.next_run_at).limit(limit).with_for_update(skip_locked=True)
         )
         with self._db.session() as db:

@@ -32,8 +32,8 @@ def test_another_executions_token_is_refused(tmp_path):
 
     async def scenario():
         a, b = ticket(1, 10, "token-of-a" * 4), ticket(2, 20, "token-of-b" * 4)
-        server_a = await start_runtime_server(str(tmp_path / "a.sock"), a, db, sender=None, signer=None)
-        server_b = await start_runtime_server(str(tmp_path / "b.sock"), b, db, sender=None, signer=None)
+        server_a = await start_runtime_server(str(tmp_path / "a.sock"), a, db, gateway=None)
+        server_b = await start_runtime_server(str(tmp_path / "b.sock"), b, db, gateway=None)
         try:
             await call_set_memory(tmp_path / "a.sock", a.token, "mine")  # its own token works
             for socket_name, token in (("a.sock", b.token), ("b.sock", a.token), ("a.sock", "")):

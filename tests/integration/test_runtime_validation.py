@@ -14,7 +14,7 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
 
 from corral.v1 import runtime_pb2
-from orchestrator.actions.suggestions import Suggestions
+from orchestrator.actions.gateway import ActionGateway
 from orchestrator.actions.swaps.service import Swaps
 from orchestrator.actions.transactions import EvmSender, SolanaSender, TransactionSender
 from orchestrator.agents.manifest import NATIVE_SOLANA
@@ -145,9 +145,9 @@ def test_bad_requests_are_refused_and_leave_nothing(tmp_path, mode, wallet_type,
     evm = EvmSender(db, {"ethereum:31337": EvmChain("ethereum:31337", ChainConfig(rpc_url="http://127.0.0.1:9"))}, signer=None)
     solana = SolanaChain(SolanaConfig(rpc_url="http://127.0.0.1:9"))
     sender = TransactionSender(db, evm, SolanaSender(db, solana, signer=None))
-    suggestions = Suggestions(db, sender, signer=None, swaps=Swaps(db, sender, engines=[], quote_ttl_seconds=30))
+    gateway = ActionGateway(db, sender, signer=None, swaps=Swaps(db, sender, engines=[], quote_ttl_seconds=30))
 
-    error = refused_runtime_call(tmp_path / "r.sock", ticket, db, sender, suggestions, method, request_message)
+    error = refused_runtime_call(tmp_path / "r.sock", ticket, db, gateway, method, request_message)
     assert error.code() == code and fragment in error.details(), error.details()
     with db.session() as s:
         assert s.query(TransactionRow).count() == 0

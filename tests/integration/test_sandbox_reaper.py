@@ -18,7 +18,7 @@ def test_reaper_spares_claimed_sandboxes_and_removes_released_ones(docker_client
     socket_root = Path(tempfile.mkdtemp(prefix="corral-reaper-"))
     config = OrchestratorConfig(database_url=f"sqlite:///{tmp_path}/o.db", socket_root=socket_root)
     backend = DockerBackend(docker_client)
-    runner = ExecutionRunner(config, Database(config.database_url), backend, sender=None, signer=None)
+    runner = ExecutionRunner(config, Database(config.database_url), backend, gateway=None)
 
     # What a pool refill does in its thread: claim an id, make its directory, create its container.
     socket_dir = runner.new_socket_dir("0123456789abcdef")

@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from corral.v1 import runtime_pb2
-from orchestrator.actions.suggestions import Suggestions
+from orchestrator.actions.gateway import ActionGateway
 from orchestrator.actions.venues.hyperliquid import HyperliquidVenue, Market, order_price, order_size, wire_decimal
 from orchestrator.actions.venues.polymarket import PolymarketVenue, market_price, order_amounts
 from orchestrator.actions.venues.service import Venues
@@ -59,10 +59,10 @@ def runtime_call(tmp_path, mode: str, venues: Venues, method: str, request) -> t
                          allocation_network="hypercore:perp", allocation_asset="USDC", allocation_amount="0")
     session.agent = AgentRow(id=1, name="a", version="0.0.1", image="i", image_id="i", wallet_type="ethereum", manifest_toml="")
     ticket = ExecutionTicket(execution_id=9, session=session, command=1, token=TOKEN, settings={}, positions_snapshot=[])
-    suggestions = Suggestions(db, sender=None, signer=None, venues=venues)
+    gateway = ActionGateway(db, sender=None, signer=None, venues=venues)
 
     try:
-        return refused_runtime_call(tmp_path / "r.sock", ticket, db, None, suggestions, method, request), db
+        return refused_runtime_call(tmp_path / "r.sock", ticket, db, gateway, method, request), db
     finally:
         asyncio.run(venues.close())
 
@@ -143,7 +143,7 @@ def test_recovery_fails_a_venue_suggestion_cut_off_while_it_ran(tmp_path):
         s.add(SuggestionRow(id=5, session_id=3, execution_id=None, kind="hl_order", replica_id="r1", request=hl_order().SerializeToString(),
                             details={}, status="approving", result={}, error="", created_at=utcnow()))
         s.commit()
-    assert Suggestions(db, sender=None, signer=None).recover("r1") == 1
+    assert ActionGateway(db, sender=None, signer=None).suggestions.recover("r1") == 1
     with db.session() as s:
         row = s.get(SuggestionRow, 5)
         assert row.status == "failed" and "check the venue" in row.error

@@ -18,6 +18,7 @@ from orchestrator.actions.transactions.sender import ChainSender
 from orchestrator.chains.evm import EvmChain, Receipt, SimulationFailed
 from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, utcnow
+from orchestrator.store.statuses import TransactionStatus
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^0x([0-9a-fA-F]{2})*$")
@@ -48,7 +49,7 @@ class EvmSender(ChainSender[EvmChain, runtime_pb2.EvmTransactionRequest, Receipt
         failpoints.reach("tx.confirmed")
         self._intents.settle(
             tx, self._asset_changes(tx, receipt) if receipt.succeeded else [],
-            status="confirmed" if receipt.succeeded else "reverted",
+            status=TransactionStatus.CONFIRMED if receipt.succeeded else TransactionStatus.REVERTED,
             block_number=receipt.block_number,
             gas_used=receipt.gas_used,
             effective_gas_price=str(receipt.effective_gas_price),

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from corral.v1 import runtime_pb2
 from orchestrator.errors import invalid
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, events, utcnow
+from orchestrator.store.statuses import TransactionStatus
 
 
 def check_common(request: runtime_pb2.SignAndSendRequest) -> None:
@@ -56,14 +57,14 @@ class Intents:
                 data=data,
                 message=request.message if request.HasField("message") else "",
                 nonce=None,
-                status="pending",
+                status=TransactionStatus.PENDING,
                 signed_raw=None,
                 created_at=now,
                 updated_at=now,
             )
             db.add(tx)
             db.flush()
-            events.record(db, "transaction", "pending", session.id, tx.id)
+            events.record(db, "transaction", TransactionStatus.PENDING, session.id, tx.id)
             db.commit()
         return tx, True
 
@@ -87,7 +88,7 @@ class Intents:
         now = utcnow()
         with self._db.session() as db:
             settled = db.execute(
-                update(TransactionRow).where(TransactionRow.id == tx.id, TransactionRow.status == "signed")
+                update(TransactionRow).where(TransactionRow.id == tx.id, TransactionRow.status == TransactionStatus.SIGNED)
                 .values(**fields, updated_at=now).execution_options(synchronize_session=False)
             ).rowcount
             if settled:

@@ -25,6 +25,7 @@ from orchestrator.actions.transactions.intents import Intents
 from orchestrator.chains import SimulationFailed
 from orchestrator.errors import Refused, precondition
 from orchestrator.store import Database, SessionRow, TransactionRow
+from orchestrator.store.statuses import TransactionStatus
 
 
 class BroadcastingChain(Protocol):
@@ -90,7 +91,7 @@ class ChainSender(ABC, Generic[Chain, Payload, Outcome]):
         try:
             await self.sign_and_broadcast(chain, session, execution_id, tx, payload)
         except Refused as refused:
-            self._intents.update(tx, status="rejected", error=refused.message)
+            self._intents.update(tx, status=TransactionStatus.REJECTED, error=refused.message)
             raise
         failpoints.reach("tx.broadcast")
         outcome = await self.settle(chain, tx)
@@ -135,7 +136,7 @@ class ChainSender(ABC, Generic[Chain, Payload, Outcome]):
 
     async def _store_and_broadcast(self, chain: Chain, tx: TransactionRow, raw: bytes, **signed_fields: Any) -> None:
         """The signed bytes are durable before they are broadcast."""
-        self._intents.update(tx, status="signed", signed_raw=raw, **signed_fields)
+        self._intents.update(tx, status=TransactionStatus.SIGNED, signed_raw=raw, **signed_fields)
         failpoints.reach("tx.signed_stored")
         try:
             await chain.send_raw(raw)

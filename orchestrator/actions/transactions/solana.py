@@ -23,6 +23,7 @@ from orchestrator.actions.transactions.sender import ChainSender
 from orchestrator.chains.solana import Expired, Landed, SolanaChain
 from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, utcnow
+from orchestrator.store.statuses import TransactionStatus
 
 # The most a transaction may weigh on the wire (one UDP packet, as validators accept it).
 PACKET_DATA_SIZE = 1232
@@ -47,12 +48,12 @@ class SolanaSender(ChainSender[SolanaChain, VersionedTransaction, "Landed | Expi
             return None
         failpoints.reach("tx.confirmed")
         if isinstance(outcome, Expired):
-            self._intents.update(tx, status="expired", error=(
+            self._intents.update(tx, status=TransactionStatus.EXPIRED, error=(
                 f"transaction {tx.tx_hash} did not land before its blockhash expired "
                 f"(block height {outcome.last_valid_block_height}); nothing moved"))
             return outcome
         self._intents.settle(
-            tx, self._asset_changes(tx, outcome), status="confirmed" if outcome.succeeded else "reverted",
+            tx, self._asset_changes(tx, outcome), status=TransactionStatus.CONFIRMED if outcome.succeeded else TransactionStatus.REVERTED,
             block_number=outcome.slot, gas_used=outcome.fee, effective_gas_price="1", error=outcome.error,
         )
         return outcome

@@ -16,7 +16,7 @@ NATIVE_EVM = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
 NATIVE_SOLANA = "11111111111111111111111111111111"
 LEGACY_NATIVE_EVM = "0x0000000000000000000000000000000000000000"
 
-_EVM = re.compile(r"ethereum:([1-9]\d{0,18})")
+_EVM = re.compile(r"ethereum:([1-9][0-9]{0,18})")
 _HYPERCORE = re.compile(r"hypercore:([a-z0-9-]{1,32})")
 
 
@@ -72,6 +72,16 @@ class Network:
         """An address as compared on this network: hex addresses in any case are one
         address, base58 (Solana) addresses are case-sensitive."""
         return address if self.is_solana else address.lower()
+
+
+def parse_or_none(text: object) -> Network | None:
+    """The network `text` names, or None (for checks that answer with their own message)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return Network.parse(text)
+    except ValueError:
+        return None
 
 
 def is_solana(network: str) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import grpc
 
+from corral.networks import is_solana
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from corral_cli.client import TX_NAMES, print_executions, print_suggestions, print_table
@@ -32,7 +33,7 @@ def dev_run(path: Path, mode: str | None, settings: dict[str, str], runs: int = 
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"built {image}", flush=True)
-    solana = load_manifest_dir(path)[0].walletType == "solana"
+    solana = is_solana(load_manifest_dir(path)[0].walletType)
     with tempfile.TemporaryDirectory(prefix="corral-dev-run-") as home, DevStack(Path(home), minute_seconds=1.0, solana=solana) as stack:
         wallet, funding = _funded_wallet(stack, solana)
         agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=image)).agent

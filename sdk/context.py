@@ -21,6 +21,8 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel, ValidationError
 
+from corral.limits import ACTION_MESSAGE_MAX_CHARS, LOG_LINE_MAX_CHARS, shortened
+from corral.networks import parse_or_none
 from corral.v1 import common_pb2, runtime_pb2
 from sdk.envelopes import (
     AssetChange,
@@ -45,10 +47,6 @@ from sdk.portfolio import as_portfolio, portfolio_from_positions, positions_from
 from sdk.swap import SwapApi
 from sdk.transport import RuntimeTransport, describe_rpc_error
 
-# Stored log lines are cut to this length, as on Circuit.
-LOG_MAX_CHARS = 250
-# `message` on a transaction is at most this long.
-TX_MESSAGE_MAX_CHARS = 250
 # Circuit's session id for local runs.
 LOCAL_SESSION_SENTINEL = -1
 
@@ -68,7 +66,8 @@ def _enriched_from_proto(p: common_pb2.Position) -> EnrichedPosition:
 
 
 def _truncate(message: str) -> str:
-    return message if len(message) <= LOG_MAX_CHARS else message[: LOG_MAX_CHARS - 3] + "..."
+    # Stored log lines are cut to this length, as on Circuit.
+    return shortened(message, LOG_LINE_MAX_CHARS)
 
 
 # -- console logging: logger `circuit_agent`, `%(message)s`, INFO to stdout, ERROR to stderr
@@ -152,12 +151,6 @@ def _as_dict(value: Any, what: str) -> dict[str, Any]:
 
 class _BadRequest(Exception):
     pass
-
-
-def _chain_id(network: str) -> int | None:
-    """The chain id of `ethereum:<positive int>`, else None."""
-    chain = network.split(":", 1)[1]
-    return int(chain) if chain.isascii() and chain.isdigit() and int(chain) > 0 else None
 
 
 class AgentContext:
@@ -272,15 +265,16 @@ class AgentContext:
         """Signs and broadcasts a transaction (auto mode) or stores a suggestion (manual)."""
         try:
             parsed = SignAndSendRequest.model_validate(_as_dict(request, "request"))
-            if parsed.message is not None and len(parsed.message) > TX_MESSAGE_MAX_CHARS:
-                return Envelope(success=False, error=f"message must be at most {TX_MESSAGE_MAX_CHARS} characters")
+            if parsed.message is not None and len(parsed.message) > ACTION_MESSAGE_MAX_CHARS:
+                return Envelope(success=False, error=f"message must be at most {ACTION_MESSAGE_MAX_CHARS} characters")
             inner = _as_dict(parsed.request, "request.request")
             wire = runtime_pb2.SignAndSendRequest(request_id=str(uuid.uuid4()), network=parsed.network)
             if parsed.message is not None:
                 wire.message = parsed.message
             if parsed.expires_at is not None:
                 wire.expires_at = parsed.expires_at
-            if parsed.network.startswith("ethereum:") and _chain_id(parsed.network) is not None:
+            network = parse_or_none(parsed.network)
+            if network is not None and network.is_evm:
                 try:
                     evm = EthereumSignRequest.model_validate(inner)
                 except ValidationError:
@@ -289,7 +283,7 @@ class AgentContext:
                     raise
                 fields = {k: v for k, v in evm.model_dump().items() if v is not None}
                 wire.evm.CopyFrom(runtime_pb2.EvmTransactionRequest(**fields))
-            elif parsed.network == "solana":
+            elif network is not None and network.is_solana:
                 try:
                     solana = SolanaSignRequest.model_validate(inner)
                 except ValidationError:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from corral.networks import LEGACY_NATIVE_EVM, NATIVE_EVM, NATIVE_SOLANA, parse_or_none
 from sdk.envelopes import CurrentPosition, SessionBalance, SessionPortfolio
-
-NATIVE_EVM = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-NATIVE_SOLANA = "11111111111111111111111111111111"
 
 # (network, lower-cased address) -> (symbol, decimals, assetClass)
 _KNOWN_TOKENS: dict[tuple[str, str], tuple[str, int, str]] = {
@@ -36,7 +34,8 @@ _EVM_NATIVE_SYMBOLS = {1: "ETH", 10: "ETH", 56: "BNB", 137: "POL", 8453: "ETH", 
 
 def asset_key(network: str, address: str, token_id: str | None) -> str:
     """Corral's `assetKey`: `<network>:<address>[:<tokenId>]`, address lower-cased on EVM."""
-    if network.startswith("ethereum:"):
+    parsed = parse_or_none(network)
+    if parsed is not None and parsed.is_evm:
         address = address.lower()
     return f"{network}:{address}" if token_id is None else f"{network}:{address}:{token_id}"
 
@@ -46,13 +45,13 @@ def balance_from_position(position: CurrentPosition) -> SessionBalance:
     symbol, decimals, asset_class = None, None, "spot"
     # Lower-cased on every network: base58 addresses differing only in case do not collide in practice.
     known = _KNOWN_TOKENS.get((network, address.lower()))
+    parsed = parse_or_none(network)
     if known is not None:
         symbol, decimals, asset_class = known
-    elif network.startswith("ethereum:") and address.lower() in (NATIVE_EVM, "0x" + "0" * 40):
-        chain = network.split(":", 1)[1]
-        symbol = _EVM_NATIVE_SYMBOLS.get(int(chain)) if chain.isdigit() else None
+    elif parsed is not None and parsed.is_evm and address.lower() in (NATIVE_EVM, LEGACY_NATIVE_EVM):
+        symbol = _EVM_NATIVE_SYMBOLS.get(parsed.chain_id)
         decimals = 18
-    elif network.startswith("hypercore:perp"):
+    elif parsed is not None and parsed.is_hypercore and parsed.venue == "perp":
         asset_class = "perp"
     return SessionBalance(
         network=network,

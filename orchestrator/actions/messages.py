@@ -6,6 +6,7 @@ from __future__ import annotations
 import grpc
 
 from corral import bounded_json
+from corral.networks import NetworkKind
 from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator.actions.signer_client import SignerClient, signer_refusal
 from orchestrator.errors import invalid
@@ -18,7 +19,7 @@ MAX_EIP191_BYTES = 64 * 1024
 
 
 def validate(session: SessionRow, request: runtime_pb2.SignMessageRequest) -> None:
-    if session.agent.wallet_type != "ethereum":
+    if session.agent.wallet_type != NetworkKind.EVM:
         raise invalid("sign_message signs EVM messages; this session's wallet is not an EVM wallet")
     kind = request.WhichOneof("message")
     if kind is None:

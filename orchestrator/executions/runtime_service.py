@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
 from sqlalchemy import select
 
+from corral.limits import LOG_LINE_MAX_CHARS, RUNTIME_REQUEST_MAX_BYTES, shortened
 from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
 from orchestrator.actions.gateway import ActionGateway, Suggested
 from orchestrator.actions.positions import session_positions
@@ -31,8 +32,6 @@ from orchestrator.wire_errors import WireErrorsAsInvalidArgument
 
 log = logging.getLogger("corral.runtime")
 
-# The largest request an agent may send; bigger ones are refused by gRPC itself.
-MAX_REQUEST_BYTES = 1 * 1024 * 1024
 
 
 @dataclass
@@ -132,7 +131,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
                     continue
                 budget.log_lines += 1
                 level = "error" if entry.level == runtime_pb2.LOG_LEVEL_ERROR else "info"
-                message = entry.message if len(entry.message) <= 250 else entry.message[:247] + "..."
+                message = shortened(entry.message, LOG_LINE_MAX_CHARS)
                 line = ExecutionLogRow(execution_id=self._ticket.execution_id, level=level, message=message, logged_at=utcnow())
                 db.add(line)
                 db.flush()
@@ -282,7 +281,7 @@ def _struct(values: dict) -> Struct:
 async def start_runtime_server(socket_path: str, ticket: ExecutionTicket, db: Database, gateway: ActionGateway) -> grpc.aio.Server:
     server = grpc.aio.server(
         interceptors=[TokenInterceptor(ticket.token, ticket.budget), WireErrorsAsInvalidArgument()],
-        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
+        options=[("grpc.max_receive_message_length", RUNTIME_REQUEST_MAX_BYTES)],
         # At most 16 RPCs of one execution at once, each request at most 1 MiB: what one
         # sandbox can hold in flight is bounded (isolation case stream-flood).
         maximum_concurrent_rpcs=16,

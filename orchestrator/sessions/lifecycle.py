@@ -13,7 +13,7 @@ import grpc
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from corral.networks import address_key
+from corral.networks import Network, address_key
 from corral.v1 import signer_pb2
 from orchestrator.actions.breakers import BreakerSettings, stored_settings
 from orchestrator.actions.positions import session_positions
@@ -67,7 +67,7 @@ class Sessions:
         asset = manifest.startingAsset
         if asset is None:
             raise precondition(f"agent {agent.name!r} declares no [startingAsset]; it cannot be allocated funds")
-        if asset.network.startswith("hypercore:"):
+        if Network.parse(asset.network).is_hypercore:
             self._check_one_hyperliquid_agent(wallet)
         chain = self._chains.get(asset.network)
         if chain is None:
@@ -158,7 +158,7 @@ class Sessions:
             ).all()
         for other in active:
             starting = agent_manifest(other.agent).startingAsset
-            if starting is not None and starting.network.startswith("hypercore:"):
+            if starting is not None and Network.parse(starting.network).is_hypercore:
                 raise precondition(
                     f"wallet {wallet} already runs the Hyperliquid agent {other.agent.name!r} in session {other.id}; "
                     "a wallet runs one Hyperliquid agent at a time: stop that session first"

@@ -62,6 +62,8 @@ IMAGE_SOURCES = [
     "sandbox_runner/__init__.py",
     "sandbox_runner/inside",
     "corral/__init__.py",
+    "corral/limits.py",
+    "corral/networks.py",
     "corral/v1/__init__.py",
     "corral/v1/common_pb2.py",
     "corral/v1/runtime_pb2.py",

@@ -22,6 +22,7 @@ from google.protobuf.struct_pb2 import Struct
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from corral.limits import ACTION_MESSAGE_MAX_CHARS
 from corral.v1 import runtime_pb2
 from orchestrator.actions.swaps.model import EngineQuote, QuoteRequest, SwapError
 from orchestrator.actions.transactions import TransactionSender
@@ -129,7 +130,7 @@ class Swaps:
         for n, step in enumerate(steps):
             details = step["transactionDetails"]
             request = runtime_pb2.SignAndSendRequest(
-                request_id=f"swap-{row.id}-{n}", network=network, message=step["description"][:250],
+                request_id=f"swap-{row.id}-{n}", network=network, message=step["description"][:ACTION_MESSAGE_MAX_CHARS],
                 evm=runtime_pb2.EvmTransactionRequest(to_address=details["to"], data=details["data"], value=details["value"]),
             )
             try:

@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from corral import failpoints
-from corral.networks import NATIVE_EVM
+from corral.networks import NATIVE_EVM, NetworkKind, parse_or_none
 from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator.actions.signer_client import SignerClient
 from orchestrator.actions.transactions.intents import check_common
@@ -73,11 +73,12 @@ class EvmSender(ChainSender[EvmChain, runtime_pb2.EvmTransactionRequest, Receipt
         """Checks a request against the session and the platform; raises Refused naming the fix."""
         check_common(request)
         network = request.network
-        if not re.fullmatch(r"ethereum:[1-9]\d*", network):
+        parsed = parse_or_none(network)
+        if parsed is None or not parsed.is_evm:
             raise invalid(f"Unsupported network: {network!r}; use 'ethereum:<chainId>' or 'solana'")
         if request.WhichOneof("request") != "evm":
             raise invalid("Ethereum network requires EthereumSignRequest (request.evm)")
-        if session.agent.wallet_type != "ethereum":
+        if session.agent.wallet_type != NetworkKind.EVM:
             raise invalid(f"network {network} does not match the session's {session.agent.wallet_type} wallet")
         chain = self._chains.get(network)
         if chain is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from corral.limits import ACTION_MESSAGE_MAX_CHARS
 from corral.v1 import runtime_pb2
 from orchestrator.errors import invalid
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, events, utcnow
@@ -21,8 +22,8 @@ def check_common(request: runtime_pb2.SignAndSendRequest) -> None:
         raise invalid("request_id is required")
     if len(request.request_id) > 64:
         raise invalid("request_id must be at most 64 characters")
-    if request.HasField("message") and len(request.message) > 250:
-        raise invalid("message must be at most 250 characters")
+    if request.HasField("message") and len(request.message) > ACTION_MESSAGE_MAX_CHARS:
+        raise invalid(f"message must be at most {ACTION_MESSAGE_MAX_CHARS} characters")
 
 
 class Intents:

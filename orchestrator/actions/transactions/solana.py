@@ -15,7 +15,7 @@ from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
 from corral import failpoints
-from corral.networks import is_solana
+from corral.networks import NetworkKind, is_solana
 from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator.actions.signer_client import SignerClient
 from orchestrator.actions.transactions.intents import check_common
@@ -70,7 +70,7 @@ class SolanaSender(ChainSender[SolanaChain, VersionedTransaction, "Landed | Expi
         check_common(request)
         if request.WhichOneof("request") != "solana":
             raise invalid("Solana network requires SolanaSignRequest (request.solana with hex_transaction)")
-        if session.agent.wallet_type != "solana":
+        if session.agent.wallet_type != NetworkKind.SOLANA:
             raise invalid(f"network solana does not match the session's {session.agent.wallet_type} wallet")
         if self._chain is None:
             raise invalid("network solana is not configured on this platform (set [solana] rpc_url)")

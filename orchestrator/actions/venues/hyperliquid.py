@@ -24,6 +24,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation
 
 import grpc
 
+from corral.limits import ACTION_MESSAGE_MAX_CHARS
 from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator.actions.signer_client import SignerClient, signer_refusal
 from orchestrator.actions.venues.http import VenueHttp
@@ -286,8 +287,8 @@ class HyperliquidVenue:
         kind = request.type or runtime_pb2.HYPERLIQUID_ORDER_TYPE_MARKET
         if kind not in ORDER_TYPE_NAMES:
             raise invalid("hyperliquid: type must be 'market', 'limit', 'stop' or 'take_profit'")
-        if request.HasField("message") and len(request.message) > 250:
-            raise invalid("hyperliquid: message is at most 250 characters")
+        if request.HasField("message") and len(request.message) > ACTION_MESSAGE_MAX_CHARS:
+            raise invalid(f"hyperliquid: message is at most {ACTION_MESSAGE_MAX_CHARS} characters")
         if request.post_only and kind != runtime_pb2.HYPERLIQUID_ORDER_TYPE_LIMIT:
             raise invalid("hyperliquid: postOnly applies to limit orders only")
         if kind in TRIGGER_KINDS and not request.HasField("trigger_price"):

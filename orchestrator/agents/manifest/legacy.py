@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 
+from corral.networks import parse_or_none
 from orchestrator.agents.manifest.choices import EXECUTION_MODES, WALLET_TYPES
 from orchestrator.agents.manifest.problems import _did_you_mean, _one_of, _Problem, _toml
 
@@ -108,7 +109,8 @@ def map_legacy_keys(data: dict) -> tuple[dict, dict[str, str], list[_Problem]]:
             asset = data.get("startingAsset")
             network = asset.get("network") if isinstance(asset, dict) else None
             if isinstance(network, str):
-                matching = "solana" if network == "solana" else "ethereum" if network.startswith(("ethereum:", "hypercore:")) else None
+                parsed = parse_or_none(network)
+                matching = None if parsed is None else "solana" if parsed.is_solana else "ethereum"
                 if matching in listed:
                     chosen = matching
             data["walletType"] = chosen

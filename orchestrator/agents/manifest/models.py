@@ -15,9 +15,8 @@ from pydantic import (
     model_validator,
 )
 
+from corral.networks import Network, NetworkKind, is_solana, parse_or_none
 from orchestrator.agents.manifest.addresses import (
-    _EVM_NETWORK,
-    _HYPERCORE_NETWORK,
     _KNOWN_CHAINS,
     LEGACY_NATIVE_EVM,
     NATIVE_EVM,
@@ -61,7 +60,7 @@ class StartingAsset(BaseModel):
     @classmethod
     def _network(cls, v: Any) -> str:
         v = _string(v, 'network = "ethereum:1"')
-        if v == "solana" or _EVM_NETWORK.match(v) or _HYPERCORE_NETWORK.match(v):
+        if parse_or_none(v) is not None:
             return v
         lowered = v.strip().lower()
         if lowered.startswith("solana"):
@@ -101,7 +100,8 @@ class StartingAsset(BaseModel):
     @model_validator(mode="after")
     def _address_matches_network(self) -> StartingAsset:
         network, address = self.network, self.address
-        if network.startswith("ethereum:"):
+        kind = Network.parse(network).kind
+        if kind is NetworkKind.EVM:
             if address == NATIVE_SOLANA:
                 raise _Problem(
                     f"is Solana's native-token address, but network = {json.dumps(network)} is an EVM chain; "
@@ -115,7 +115,7 @@ class StartingAsset(BaseModel):
                     f"for the native token write \"{NATIVE_EVM}\"",
                     key=("address",), value=address,
                 )
-        elif network == "solana":
+        elif kind is NetworkKind.SOLANA:
             if address.lower() == NATIVE_EVM:
                 raise _Problem(
                     f"is the EVM native-token address, but network = \"solana\"; for native SOL write address = \"{NATIVE_SOLANA}\"",
@@ -434,13 +434,13 @@ class Manifest(BaseModel):
         problems: list[_Problem] = []
         asset = self.startingAsset
         if asset is not None:
-            if self.walletType == "ethereum" and asset.network == "solana":
+            if self.walletType == NetworkKind.EVM and is_solana(asset.network):
                 problems.append(_Problem(
                     'is a Solana network, but walletType = "ethereum"; an ethereum agent\'s starting asset is on an '
                     '"ethereum:<chainId>" network (e.g. "ethereum:1"): fix network, or write walletType = "solana"',
                     ("startingAsset", "network"), asset.network,
                 ))
-            elif self.walletType == "solana" and asset.network != "solana":
+            elif self.walletType == NetworkKind.SOLANA and not is_solana(asset.network):
                 problems.append(_Problem(
                     f'is not Solana, but walletType = "solana"; a solana agent\'s starting asset is on network = "solana": '
                     f'fix network (and address, e.g. "{NATIVE_SOLANA}" for native SOL), or write walletType = "ethereum"',

@@ -274,7 +274,7 @@ class DevStack:
         self.processes[name] = process
         return process
 
-    def start(self) -> "DevStack":
+    def start(self) -> DevStack:
         self.home.mkdir(parents=True, exist_ok=True)
         try:
             self.start_anvil()
@@ -455,7 +455,7 @@ class DevStack:
         if self._signer_home_parent is not None:
             shutil.rmtree(self._signer_home_parent, ignore_errors=True)
 
-    def __enter__(self) -> "DevStack":
+    def __enter__(self) -> DevStack:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -221,19 +221,19 @@ class OrchestratorConfig(BaseModel):
         return chains
 
     @model_validator(mode="after")
-    def _polymarket_chain(self) -> "OrchestratorConfig":
+    def _polymarket_chain(self) -> OrchestratorConfig:
         if self.polymarket is not None and self.polymarket.network not in self.chains:
             raise ValueError(f"polymarket.network {self.polymarket.network!r} is not one of the configured chains ({sorted(self.chains)})")
         return self
 
     @model_validator(mode="after")
-    def _tls_pair(self) -> "OrchestratorConfig":
+    def _tls_pair(self) -> OrchestratorConfig:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("tls_cert_file and tls_key_file go together: set both (PEM files) or neither")
         return self
 
     @model_validator(mode="after")
-    def _not_exposed_without_guards(self) -> "OrchestratorConfig":
+    def _not_exposed_without_guards(self) -> OrchestratorConfig:
         # Off this machine, a plaintext or token-less API hands sessions, suggestions and
         # the kill switch to anyone on the network.
         if not listens_on_loopback(self.listen) and (self.api_token_file is None or self.tls_cert_file is None):

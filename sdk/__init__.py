@@ -7,6 +7,8 @@ the execution's Unix socket, authenticated with the execution's token.
 - `portfolio`  `agent.portfolio` (Circuit 2.10) built from the session's positions
 - `platforms`  `agent.swap`/`swidge` and `agent.platforms.*`: present, "not available yet"
 - `context`    `AgentContext`, what `run(agent)` receives
+- `swap`       `agent.swap.quote/execute`
+- `testing`    `MockRuntime` and `mock_context`: unit-test an agent without a platform
 
 Circuit-style agents import it as `agent_sdk` (or `circuit_sdk`; see `sdk/compat`).
 """

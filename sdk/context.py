@@ -14,8 +14,9 @@ import logging
 import math
 import sys
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import grpc
 from google.protobuf.json_format import MessageToDict
@@ -349,7 +350,7 @@ class AgentContext:
                     network=c.network, transactionHash=c.transaction_hash, fromAddress=c.from_address, toAddress=c.to_address,
                     amount=c.amount, tokenAddress=c.token_address, tokenId=c.token_id if c.HasField("token_id") else None,
                     tokenType=c.token_type, tokenUsdPrice=None,
-                    timestamp=datetime.fromtimestamp(c.timestamp_ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z"),
+                    timestamp=datetime.fromtimestamp(c.timestamp_ms / 1000, UTC).isoformat().replace("+00:00", "Z"),
                 )
                 for c in r.changes
             ],

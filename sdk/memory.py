@@ -8,7 +8,8 @@ same envelope the platform would answer with. A miss is `success=True, value=Non
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from corral.v1 import runtime_pb2
 from sdk.envelopes import (

@@ -16,7 +16,8 @@ have (e.g. `send_usdc`) answer "not available" instead of raising.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel

@@ -8,7 +8,8 @@ perp or prediction-market venue yet, so `positions` is always empty.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from corral.networks import LEGACY_NATIVE_EVM, NATIVE_EVM, NATIVE_SOLANA, parse_or_none
 from sdk.envelopes import CurrentPosition, SessionBalance, SessionPortfolio

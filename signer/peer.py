@@ -19,8 +19,8 @@ import logging
 import os
 import socket
 import struct
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger("corral.signer.peer")
 

@@ -45,7 +45,7 @@ class SignerClient:
         (the wallet owner checks the signer's log still holds the newest one)."""
         self._record_head = record
 
-    def count_refusals_with(self, counter: "RefusalCounter") -> None:
+    def count_refusals_with(self, counter: RefusalCounter) -> None:
         """Each session's refused requests are counted by `counter`, which may stop a
         session's requests before they reach the signer (a breaker)."""
         self._refusals = counter

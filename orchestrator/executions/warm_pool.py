@@ -15,9 +15,9 @@ import logging
 import secrets
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from sandbox_runner.host.backend import SandboxBackend, SandboxLimits, SandboxSpec, SandboxStartError, StartedSandbox
 

@@ -8,7 +8,7 @@ which works the same when several orchestrators share the database.
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session

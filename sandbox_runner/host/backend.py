@@ -9,9 +9,10 @@ backend implements the same three methods and nothing else changes.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from sandbox_runner.inside.contract import (  # noqa: F401 — the host's names for the contract
     ENTRYPOINT,
@@ -46,7 +47,7 @@ class SandboxLimits:
     nofile: int = 256
     fsize_mb: int = 64
 
-    def at_most(self, **asked: float | int | None) -> "SandboxLimits":
+    def at_most(self, **asked: float | int | None) -> SandboxLimits:
         """These limits lowered to what an agent asks for; never raised above them."""
         lowered = {name: min(getattr(self, name), value) for name, value in asked.items() if value is not None}
         return replace(self, **lowered)

@@ -63,7 +63,8 @@ class SolanaPolicy(BaseModel):
     spend_caps: list[SolanaSpendCap] = Field(default_factory=list)
 
 
-def decide_solana_transaction(
+# Complex by design: the Solana rules read top to bottom in the order they are checked, as reviewers read them.
+def decide_solana_transaction(  # noqa: C901
     policy: WalletPolicy | None, wallet: str, effects: SolanaEffects, ledger: SpendLedger, now: float, halted: bool = False,
     session_id: int = 0,
 ) -> Decision:

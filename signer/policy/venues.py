@@ -143,7 +143,8 @@ def worst_notional(order: Order, reference_price: Decimal) -> Decimal:
     return order.size * max(order.price, order.trigger_price or Decimal(0), reference_price)
 
 
-def decide_hyperliquid_action(
+# Complex by design: the Hyperliquid rules read top to bottom in the order they are checked.
+def decide_hyperliquid_action(  # noqa: C901
     policy: WalletPolicy | None, wallet: str, effects: ActionEffects, mainnet: bool, nonce: int, ledger: SpendLedger, now: float,
     halted: bool = False, expires_after: int | None = None,
 ) -> Decision:

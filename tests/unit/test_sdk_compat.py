@@ -10,7 +10,7 @@ import pytest
 
 import tests.unit.test_sdk_fakes  # noqa: F401  (puts sdk/compat on sys.path)
 from sdk.envelopes import Envelope
-from tests.unit.test_sdk_fakes import FakeRpcError, FakeTransport, make_context
+from sdk.testing import MockRuntime, RpcRefusal, mock_context
 
 
 @pytest.fixture
@@ -78,11 +78,11 @@ def test_network_helpers(agent_sdk):
 def test_swidge_is_swap_and_typed_errors_keep_their_code():
     from corral.v1 import runtime_pb2
 
-    stale = FakeRpcError(grpc.StatusCode.FAILED_PRECONDITION, "QUOTE_STALE: quote q1 expired at 10:00:00 UTC; ask for a new one")
+    stale = RpcRefusal(grpc.StatusCode.FAILED_PRECONDITION, "QUOTE_STALE: quote q1 expired at 10:00:00 UTC; ask for a new one")
     result = runtime_pb2.SwapExecuteResponse()
     result.result.update({"status": "failure", "in": {"network": "ethereum:1", "txs": ["0xaa"]}, "error": "step 2 of 2 failed"})
-    fake = FakeTransport(SwapExecute=lambda request: result if request.quote["engine"] == "ok" else (_ for _ in ()).throw(stale))
-    ctx = make_context(fake)
+    fake = MockRuntime(SwapExecute=lambda request: result if request.quote["engine"] == "ok" else (_ for _ in ()).throw(stale))
+    ctx = mock_context(fake)
     assert ctx.swidge is ctx.swap
     refused = ctx.swap.execute({"engine": "stale"})
     assert (refused.success, refused.error, refused["code"]) == (False, "quote q1 expired at 10:00:00 UTC; ask for a new one", "QUOTE_STALE")
@@ -98,9 +98,9 @@ def test_platform_methods_send_circuits_requests_and_return_venue_data():
     from corral.v1 import runtime_pb2
 
     order = runtime_pb2.VenueResponse(data_json='{"orderId": 9007199254740993, "coin": "BTC", "status": "filled", "filled": "0.001"}')
-    fake = FakeTransport(HyperliquidPlaceOrder=order, PolymarketMarketOrder=runtime_pb2.VenueResponse(
+    fake = MockRuntime(HyperliquidPlaceOrder=order, PolymarketMarketOrder=runtime_pb2.VenueResponse(
         suggested=True, suggestion_id=4, suggestion_details={"venue": "polymarket"}))
-    ctx = make_context(fake)
+    ctx = mock_context(fake)
     placed = ctx.platforms.hyperliquid.placeOrder({"symbol": "BTC", "side": "buy", "size": 0.001, "price": 61000.5, "market": "perp",
                                                    "type": "take_profit", "triggerPrice": 60000, "reduceOnly": True})
     # Integers stay integers (a protobuf Value would have made the order id a double).
@@ -133,8 +133,8 @@ def test_transactions_returns_the_ledger_in_circuits_asset_change_shape():
         network="ethereum:1", transaction_hash="0x" + "ab" * 32, from_address="0x" + "11" * 20, to_address="0x" + "22" * 20,
         amount="250000", token_address="0x" + "33" * 20, token_type="ERC20", timestamp_ms=1_700_000_000_000,
     )
-    fake = FakeTransport(ListAssetChanges=runtime_pb2.ListAssetChangesResponse(changes=[change]))
-    result = make_context(fake).transactions()
+    fake = MockRuntime(ListAssetChanges=runtime_pb2.ListAssetChangesResponse(changes=[change]))
+    result = mock_context(fake).transactions()
     assert result.success
     [entry] = result.data
     assert (entry.amount, entry.tokenType, entry.tokenAddress, entry.tokenId, entry.tokenUsdPrice) == ("250000", "ERC20", "0x" + "33" * 20, None, None)
@@ -154,8 +154,8 @@ def test_a_v2_10_style_agent_runs_against_a_context(agent_sdk):
         if not quote.success:
             agent.log(quote.error, error=True)
 
-    fake = FakeTransport(SwapQuote=FakeRpcError(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST: from: Field required"))
-    ctx = make_context(fake, currentPositions=[{"network": "ethereum:1", "assetAddress": "0x" + "e" * 40, "currentQty": "9"}])
+    fake = MockRuntime(SwapQuote=RpcRefusal(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST: from: Field required"))
+    ctx = mock_context(fake, currentPositions=[{"network": "ethereum:1", "assetAddress": "0x" + "e" * 40, "currentQty": "9"}])
     run(ctx)
     logged = [e.message for r in fake.requests("AppendLogs") for e in r.entries]
     assert logged == ["ETH 9", "from: Field required"]
@@ -165,7 +165,7 @@ def test_a_v2_10_style_agent_runs_against_a_context(agent_sdk):
 # -- through the real in-container entrypoint, against the socket stand-in -----------------
 
 
-def _run_entrypoint(monkeypatch, agent_dir, command: int, fake: FakeTransport) -> int:
+def _run_entrypoint(monkeypatch, agent_dir, command: int, fake: MockRuntime) -> int:
     import sys
 
     from corral.v1 import common_pb2, runtime_pb2
@@ -186,7 +186,7 @@ def _run_entrypoint(monkeypatch, agent_dir, command: int, fake: FakeTransport) -
         sys.modules.pop("main", None)
 
 
-def _outcome(fake: FakeTransport) -> tuple[bool, str | None]:
+def _outcome(fake: MockRuntime) -> tuple[bool, str | None]:
     (report,) = fake.requests("CompleteExecution")
     return report.success, report.error if report.HasField("error") else None
 
@@ -208,12 +208,12 @@ def test_v1_agent_main_py_runs_and_unwinds_through_the_entrypoint(agent_sdk, mon
         "if __name__ == '__main__':\n"
         "    agent.run()\n"
     )
-    fake = FakeTransport(SwapQuote=FakeRpcError(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST: from: Field required"))
+    fake = MockRuntime(SwapQuote=RpcRefusal(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST: from: Field required"))
     assert _run_entrypoint(monkeypatch, tmp_path, common_pb2.EXECUTION_COMMAND_RUN, fake) == 0
     assert _outcome(fake) == (True, None)
     # An integer setting arrives as an int (6, not 6.0), as over Circuit's JSON wire.
     assert [e.message for r in fake.requests("AppendLogs") for e in r.entries] == ["6 0.25 5", "pending=False swidge=False"]
-    unwind = FakeTransport()
+    unwind = MockRuntime()
     assert _run_entrypoint(monkeypatch, tmp_path, common_pb2.EXECUTION_COMMAND_UNWIND, unwind) == 0
     assert [e.message for r in unwind.requests("AppendLogs") for e in r.entries] == ["unwinding 1"]
 
@@ -226,7 +226,7 @@ def test_an_uncaught_agent_exception_fails_the_execution(agent_sdk, monkeypatch,
         "    agent.memory.set('k', 5)  # an envelope, not an exception\n"
         "    raise ValueError('the strategy found no price')\n"
     )
-    fake = FakeTransport()
+    fake = MockRuntime()
     assert _run_entrypoint(monkeypatch, tmp_path, common_pb2.EXECUTION_COMMAND_RUN, fake) == 1
     assert _outcome(fake) == (False, "ValueError: the strategy found no price")
     assert fake.requests("SetMemory") == []

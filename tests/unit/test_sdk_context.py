@@ -12,14 +12,14 @@ from pydantic import BaseModel
 from corral.v1 import common_pb2, runtime_pb2
 from sdk.context import AgentContext
 from sdk.envelopes import Envelope, LogResponse, SessionPortfolio
-from tests.unit.test_sdk_fakes import FakeRpcError, FakeTransport, make_context
+from sdk.testing import MockRuntime, RpcRefusal, mock_context
 
 WALLET = "0x" + "ab" * 20
 NATIVE_EVM = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
 USDC_POLYGON = "0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174"
 
 
-def stored_logs(fake: FakeTransport) -> list[tuple[int, str]]:
+def stored_logs(fake: MockRuntime) -> list[tuple[int, str]]:
     return [(e.level, e.message) for r in fake.requests("AppendLogs") for e in r.entries]
 
 
@@ -27,8 +27,8 @@ def stored_logs(fake: FakeTransport) -> list[tuple[int, str]]:
 
 
 def test_log_prints_to_stdout_and_stores_an_info_line(capsys):
-    fake = FakeTransport()
-    result = make_context(fake).log("bought 1 ETH")
+    fake = MockRuntime()
+    result = mock_context(fake).log("bought 1 ETH")
     assert isinstance(result, LogResponse) and result.success and result.error is None
     out = capsys.readouterr()
     assert out.out == "bought 1 ETH\n" and out.err == ""
@@ -36,16 +36,16 @@ def test_log_prints_to_stdout_and_stores_an_info_line(capsys):
 
 
 def test_log_error_goes_to_stderr_and_is_stored_as_an_error(capsys):
-    fake = FakeTransport()
-    assert make_context(fake).log("no price", error=True).success
+    fake = MockRuntime()
+    assert mock_context(fake).log("no price", error=True).success
     out = capsys.readouterr()
     assert out.out == "" and out.err == "no price\n"
     assert stored_logs(fake) == [(runtime_pb2.LOG_LEVEL_ERROR, "no price")]
 
 
 def test_debug_log_is_console_only(capsys):
-    fake = FakeTransport()
-    ctx = make_context(fake)
+    fake = MockRuntime()
+    ctx = mock_context(fake)
     assert ctx.log("just for me", debug=True).success
     assert ctx.log("bad, locally", error=True, debug=True).success
     assert ctx.log("options, TypeScript style", {"debug": True}).success
@@ -55,8 +55,8 @@ def test_debug_log_is_console_only(capsys):
 
 
 def test_stored_copy_is_cut_to_250_characters_and_the_console_keeps_all(capsys):
-    fake = FakeTransport()
-    ctx = make_context(fake)
+    fake = MockRuntime()
+    ctx = mock_context(fake)
     ctx.log("x" * 250)
     ctx.log("y" * 251)
     ctx.log("z" * 5000)
@@ -73,8 +73,8 @@ class Trade(BaseModel):
 
 
 def test_objects_are_pretty_printed_on_the_console_and_stored_as_compact_json(capsys):
-    fake = FakeTransport()
-    ctx = make_context(fake)
+    fake = MockRuntime()
+    ctx = mock_context(fake)
     ctx.log({"coin": "ETH", "sizes": [1, 2]})
     ctx.log([1, "two"])
     ctx.log(Trade(coin="BTC", size=0.5))
@@ -85,15 +85,15 @@ def test_objects_are_pretty_printed_on_the_console_and_stored_as_compact_json(ca
 
 
 def test_a_long_object_is_truncated_after_serialization():
-    fake = FakeTransport()
-    make_context(fake).log({"k": "v" * 400})
+    fake = MockRuntime()
+    mock_context(fake).log({"k": "v" * 400})
     (_, stored), = stored_logs(fake)
     assert len(stored) == 250 and stored.startswith('{"k": "vvv') and stored.endswith("...")
 
 
 def test_a_failed_delivery_is_an_envelope_not_an_exception(capsys):
-    fake = FakeTransport(AppendLogs=FakeRpcError(grpc.StatusCode.UNAVAILABLE, "socket closed"))
-    result = make_context(fake).log("hello")
+    fake = MockRuntime(AppendLogs=RpcRefusal(grpc.StatusCode.UNAVAILABLE, "socket closed"))
+    result = mock_context(fake).log("hello")
     assert result == LogResponse(success=False, error="socket closed")
     assert capsys.readouterr().out == "hello\n"  # the console copy still printed
 
@@ -108,8 +108,8 @@ def test_unprintable_messages_still_log(capsys):
 
     circular: list = []
     circular.append(circular)
-    fake = FakeTransport()
-    ctx = make_context(fake)
+    fake = MockRuntime()
+    ctx = mock_context(fake)
     assert ctx.log(Broken()).success
     assert ctx.log(circular).success
     assert ctx.log("\ud800 lone surrogate").success
@@ -124,7 +124,7 @@ def test_get_current_positions_returns_live_positions_and_has_pending_txs():
         positions=[common_pb2.Position(network="ethereum:1", asset_address=NATIVE_EVM, avg_unit_cost="0", current_qty="42")],
         has_pending_txs=True,
     )
-    ctx = make_context(FakeTransport(GetCurrentPositions=live))
+    ctx = mock_context(MockRuntime(GetCurrentPositions=live))
     result = ctx.get_current_positions()
     assert result.success and result.data.hasPendingTxs is True
     assert result.data.has_pending_txs is True and result["data"]["hasPendingTxs"] is True
@@ -135,7 +135,7 @@ def test_get_current_positions_returns_live_positions_and_has_pending_txs():
 
 
 def test_portfolio_is_built_from_the_positions_snapshot():
-    ctx = make_context(
+    ctx = mock_context(
         currentPositions=[
             {"network": "ethereum:1", "assetAddress": NATIVE_EVM, "currentQty": "1000"},
             {"network": "ethereum:137", "assetAddress": USDC_POLYGON, "currentQty": "2500000"},
@@ -159,7 +159,7 @@ def test_portfolio_is_built_from_the_positions_snapshot():
 def test_a_context_built_from_a_portfolio_also_has_current_positions():
     portfolio = {"balances": [{"network": "ethereum:1", "assetKey": "k", "tokenAddress": NATIVE_EVM, "decimals": 18,
                                "amountRaw": "7", "assetClass": "spot", "somethingNew": 1}], "positions": []}
-    ctx = make_context(portfolio=portfolio)
+    ctx = mock_context(portfolio=portfolio)
     assert ctx.portfolio.balances[0].somethingNew == 1  # unknown response keys are kept
     (position,) = ctx.currentPositions
     assert (position.network, position.assetAddress, position.currentQty) == ("ethereum:1", NATIVE_EVM, "7")
@@ -178,7 +178,7 @@ def test_manual_construction_as_circuit_documents_it():
         settings={"slippage": 0.5, "count": 3.0, "name": "x", "flag": True, "empty": None},
         base_url="https://agents.circuit.org",
         authorization_header="Bearer abc",
-        transport=FakeTransport(),
+        transport=MockRuntime(),
         jobId="job-1",
         userId=9,
         log="not allowed to hide a method",
@@ -205,9 +205,9 @@ def test_without_a_platform_calls_fail_as_envelopes(tmp_path):
 
 
 def test_sign_and_send_accepts_snake_and_camel_case_and_ignores_unknown_keys():
-    fake = FakeTransport(SignAndSend=runtime_pb2.SignAndSendResponse(
+    fake = MockRuntime(SignAndSend=runtime_pb2.SignAndSendResponse(
         internal_transaction_id=5, tx_hash="0xfeed", transaction_url="https://scan/tx/0xfeed"))
-    ctx = make_context(fake)
+    ctx = mock_context(fake)
     camel = ctx.signAndSend({"network": "ethereum:8453", "expiresAt": "2030-01-01T00:00:00Z", "message": "m", "surprise": 1,
                              "request": {"toAddress": "0x" + "11" * 20, "value": "10", "maxFeePerGas": "7",
                                          "enforceTransactionSuccess": True, "extra": "ignored"}})
@@ -227,8 +227,8 @@ def test_sign_and_send_accepts_snake_and_camel_case_and_ignores_unknown_keys():
 def test_sign_and_send_takes_pydantic_request_models():
     from agent_sdk import EthereumSignRequest, SignAndSendRequest, SolanaSignRequest
 
-    fake = FakeTransport()
-    ctx = make_context(fake)
+    fake = MockRuntime()
+    ctx = mock_context(fake)
     assert ctx.sign_and_send(SignAndSendRequest(network="ethereum:1", request=EthereumSignRequest(to_address="0x" + "22" * 20))).success
     assert ctx.sign_and_send(SignAndSendRequest(network="solana", request=SolanaSignRequest(hex_transaction="00ff"))).success
     evm, solana = fake.requests("SignAndSend")
@@ -253,8 +253,8 @@ def test_sign_and_send_takes_pydantic_request_models():
     ],
 )
 def test_bad_sign_and_send_requests_are_refused_before_the_wire(request_, error):
-    fake = FakeTransport()
-    result = make_context(fake).sign_and_send(request_)
+    fake = MockRuntime()
+    result = mock_context(fake).sign_and_send(request_)
     assert result.success is False and result.data is None and result.error.startswith(error), result.error
     assert fake.calls == []
 
@@ -262,8 +262,8 @@ def test_bad_sign_and_send_requests_are_refused_before_the_wire(request_, error)
 def test_manual_mode_suggestion_comes_back_as_data():
     details = runtime_pb2.SignAndSendResponse(suggested=True, suggestion_id=12)
     details.suggestion_details.update({"to": "0xdead"})
-    fake = FakeTransport(SignAndSend=details, SignMessage=runtime_pb2.SignMessageResponse(suggested=True, suggestion_id=13))
-    ctx = make_context(fake, executionMode="manual")
+    fake = MockRuntime(SignAndSend=details, SignMessage=runtime_pb2.SignMessageResponse(suggested=True, suggestion_id=13))
+    ctx = mock_context(fake, executionMode="manual")
     tx = ctx.sign_and_send({"network": "solana", "request": {"hex_transaction": "00"}})
     assert tx.success and tx.data.suggested and tx.data.suggestionId == 12 and tx.data.suggestion_id == 12
     assert tx.data["details"] == {"to": "0xdead"} and tx.data.tx_hash is None
@@ -273,8 +273,8 @@ def test_manual_mode_suggestion_comes_back_as_data():
 
 def test_sign_message_both_kinds_and_a_refusal():
     signed = runtime_pb2.SignMessageResponse(v=27, r="0x01", s="0x02", formatted_signature="0x0102")
-    fake = FakeTransport(SignMessage=signed)
-    ctx = make_context(fake)
+    fake = MockRuntime(SignMessage=signed)
+    ctx = mock_context(fake)
     personal = ctx.signMessage({"message_type": "eip191", "chain_id": 1, "data": {"message": "hello"}, "junk": 1})
     assert personal.success and personal.data.formattedSignature == "0x0102" and personal.data.formatted_signature == "0x0102"
     assert personal.data.type == "evm" and personal.data.v == 27
@@ -285,14 +285,14 @@ def test_sign_message_both_kinds_and_a_refusal():
     assert first.eip191_text == "hello" and json.loads(second.eip712_json) == typed
     bad = ctx.sign_message({"messageType": "eip712", "chainId": 1, "data": {"message": {1, 2}}})  # a set: not JSON
     assert bad.success is False and bad.error.startswith("invalid sign_message request")
-    fake.responses["SignMessage"] = FakeRpcError(grpc.StatusCode.PERMISSION_DENIED, "eip712-domain-allowlist: not allowed")
+    fake.responses["SignMessage"] = RpcRefusal(grpc.StatusCode.PERMISSION_DENIED, "eip712-domain-allowlist: not allowed")
     refused = ctx.sign_message({"messageType": "eip191", "chainId": 1, "data": {"message": "x"}})
     assert refused == Envelope(success=False, error="eip712-domain-allowlist: not allowed")
 
 
 def test_clear_suggested_transactions():
-    fake = FakeTransport()
-    ctx = make_context(fake)
+    fake = MockRuntime()
+    ctx = mock_context(fake)
     assert ctx.clear_suggested_transactions() == Envelope(success=True, data=None, error=None)
     assert ctx.clearSuggestedTransactions().success
     assert [name for name, _ in fake.calls] == ["ClearSuggestions", "ClearSuggestions"]
@@ -316,15 +316,15 @@ def test_envelopes_read_like_dicts_and_keep_unknown_keys():
 
 
 def test_transport_failures_of_any_kind_become_envelopes():
-    ctx = make_context(FakeTransport(
+    ctx = mock_context(MockRuntime(
         GetCurrentPositions=RuntimeError("socket exploded"),
         ClearSuggestions=lambda request: "not a protobuf message",
-        SignAndSend=FakeRpcError(grpc.StatusCode.INVALID_ARGUMENT, "to_address must be a 20-byte hex address"),
+        SignAndSend=RpcRefusal(grpc.StatusCode.INVALID_ARGUMENT, "to_address must be a 20-byte hex address"),
     ))
     assert ctx.get_current_positions() == Envelope(success=False, error="RuntimeError: socket exploded")
     assert ctx.clear_suggested_transactions().success  # no data expected: any answer is fine
     refused = ctx.sign_and_send({"network": "ethereum:1", "request": {"to_address": "0x1234"}})
     assert refused.success is False and "to_address" in refused.error
-    odd = make_context(FakeTransport(GetMemory=lambda request: None))
+    odd = mock_context(MockRuntime(GetMemory=lambda request: None))
     result = odd.memory.get("k")
     assert result.success is False and result.error.startswith("unexpected response")

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from corral.v1 import runtime_pb2
 from sdk.envelopes import Envelope, LogResponse
-from tests.unit.test_sdk_fakes import RUNTIME_METHODS, FakeRpcError, FakeTransport, make_context
+from sdk.testing import RUNTIME_METHODS, MockRuntime, RpcRefusal, mock_context
 
 # Methods that return a value rather than an envelope (still must not raise).
 VALUE_METHODS = {"get_setting", "getSetting"}
@@ -39,7 +39,7 @@ def public_methods(ctx) -> dict[str, object]:
     return methods
 
 
-METHOD_NAMES = sorted(public_methods(make_context()))
+METHOD_NAMES = sorted(public_methods(mock_context()))
 
 
 def resolve(ctx, dotted: str):
@@ -124,7 +124,7 @@ def _garbage_answer(kind: str):
 
 answers = st.one_of(
     st.just(None),  # the method's normal (empty) answer
-    st.builds(FakeRpcError, st.sampled_from([grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAVAILABLE]), text),
+    st.builds(RpcRefusal, st.sampled_from([grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAVAILABLE]), text),
     st.builds(RuntimeError, text),
     st.sampled_from(["none", "str", "wrong-message"]).map(_garbage_answer),
     st.just(runtime_pb2.GetMemoryResponse(key="k", value="v", updated_at_ms=1)),
@@ -132,7 +132,7 @@ answers = st.one_of(
 
 
 def transports():
-    return st.dictionaries(st.sampled_from(sorted(RUNTIME_METHODS)), answers, max_size=4).map(lambda r: FakeTransport(**r))
+    return st.dictionaries(st.sampled_from(sorted(RUNTIME_METHODS)), answers, max_size=4).map(lambda r: MockRuntime(**r))
 
 
 def assert_envelope(result) -> None:
@@ -152,7 +152,7 @@ def assert_envelope(result) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(transport=transports(), args=arguments, kwargs=keywords)
 def test_no_public_method_raises_on_junk(name, transport, args, kwargs):
-    ctx = make_context(transport)
+    ctx = mock_context(transport)
     result = resolve(ctx, name)(*args, **kwargs)
     if name.rsplit(".", 1)[-1] not in VALUE_METHODS:
         assert_envelope(result)
@@ -161,7 +161,7 @@ def test_no_public_method_raises_on_junk(name, transport, args, kwargs):
 @settings(max_examples=100, deadline=None)
 @given(transport=transports(), request_=plausible)
 def test_sign_and_send_with_half_valid_requests(transport, request_):
-    ctx = make_context(transport)
+    ctx = mock_context(transport)
     assert_envelope(ctx.sign_and_send(request_))
     assert_envelope(ctx.sign_message(request_))
 

@@ -36,7 +36,8 @@ _LEGACY_TARGETS = {
 }
 
 
-def map_legacy_keys(data: dict) -> tuple[dict, dict[str, str], list[_Problem]]:
+# Complex by design: one branch per legacy key Circuit's older docs used; each is independent.
+def map_legacy_keys(data: dict) -> tuple[dict, dict[str, str], list[_Problem]]:  # noqa: C901
     """Maps legacy keys onto current ones. Returns (mapped data, {current key: legacy key it came from}, problems)."""
     data = dict(data)
     origins: dict[str, str] = {}

@@ -219,7 +219,8 @@ class Setting(BaseModel):
         return self
 
 
-def _default_problem(kind: str, default: Any, options: list[str] | None) -> str | None:
+# Complex by design: one message per kind of wrong default; each is independent.
+def _default_problem(kind: str, default: Any, options: list[str] | None) -> str | None:  # noqa: C901
     """Why a TOML default does not fit its setting type (address defaults are checked against walletType later)."""
     number = isinstance(default, (int, float)) and not isinstance(default, bool)
     unquote = ""

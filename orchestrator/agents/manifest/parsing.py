@@ -81,7 +81,8 @@ def _describe_toml_error(exc: tomli.TOMLDecodeError, text: str, source: str) -> 
     return f"{source}: not valid TOML{where}: {msg}; {fix}"
 
 
-def _check_misplaced_top_level_keys(data: dict, source: str) -> None:
+# Complex by design: one hint per misplaced key; each is independent.
+def _check_misplaced_top_level_keys(data: dict, source: str) -> None:  # noqa: C901
     """The classic TOML mistake: a top-level key written after a [table] header lands in that table."""
     lines: list[str] = []
 
@@ -157,7 +158,8 @@ def _line(source: str, problem: _Problem, loc: tuple, input_value: Any, origins:
     return f"{source}: {key} = {_toml(value)} {problem.text}"
 
 
-def _describe(exc: ValidationError, source: str, origins: dict[str, str] | None = None, skip_missing: set[str] = frozenset()) -> list[str]:
+# Complex by design: one phrasing per pydantic error type.
+def _describe(exc: ValidationError, source: str, origins: dict[str, str] | None = None, skip_missing: set[str] = frozenset()) -> list[str]:  # noqa: C901
     origins = origins or {}
     lines: list[str] = []
     for err in exc.errors():

@@ -8,7 +8,8 @@ module-level `run`/`unwind` functions (v2.10, with `SessionPortfolio`).
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sdk.context import LOCAL_SESSION_SENTINEL, AgentContext
 from sdk.envelopes import (
@@ -51,7 +52,7 @@ __all__ = [
 BaseResponse = Envelope
 
 # The most recently constructed Agent; the entrypoint calls its functions.
-registered_agent: "Agent | None" = None
+registered_agent: Agent | None = None
 
 _CORRAL_NOTE = "agent_sdk: on Corral, agents are started by the platform (`corral dev run`)."
 

@@ -57,10 +57,9 @@ def venue(stack, chain):
         yield venue
 
 
-@pytest.fixture(scope="module")
-def wallet(stack, chain, venue):
-    """A wallet holding 100 USDC, 40 YES of the resolved market and 10 YES of the open one;
-    its policy allows redemptions on the Conditional Tokens contract and CLOB orders up to 50 USDC."""
+def trading_wallet(stack, chain) -> str:
+    """A fresh wallet holding 100 USDC whose policy allows redemptions on the Conditional Tokens
+    contract and CLOB orders up to 50 USDC: each test trades from its own, so none sees another's fills."""
     address = stack.create_wallet()
     stack.set_policy(address, {
         "allowed_chain_ids": [31337], "max_native_value_per_tx": "0",
@@ -70,6 +69,13 @@ def wallet(stack, chain, venue):
     })
     stack.fund(address, 10**18)
     chain.transact(chain.usdc.functions.mint(Web3.to_checksum_address(address), ALLOCATION), chain.deployer)
+    return address
+
+
+@pytest.fixture(scope="module")
+def wallet(stack, chain, venue):
+    """A trading wallet that also holds 40 YES of the resolved market and 10 YES of the open one."""
+    address = trading_wallet(stack, chain)
     chain.give_outcome_tokens(chain.resolved, address, 40 * USDC)
     chain.give_outcome_tokens(chain.open, address, 10 * USDC)
     chain.resolve_yes(chain.resolved)
@@ -94,6 +100,7 @@ def test_orders_positions_and_redemptions_in_auto_mode(stack, agent_image, tmp_p
     resolved_yes, open_yes = (str(chain.resolved.token_ids[0]), str(chain.open.token_ids[0]))
     venue.set_book(int(open_yes), bids=[("0.40", "100"), ("0.45", "100")], asks=[("0.55", "100"), ("0.50", "50")])
     usdc_before = chain.usdc_of(wallet)
+    posted, accepted = len(venue.order_requests), len(venue.orders)  # whatever other tests sent before
     session = start_venuer(stack, agent_image, tmp_path, chain, wallet, "Predictor", [
         ["polymarket.positions", []],
         ["polymarket.market_order", [{"tokenId": open_yes, "size": 20, "side": "BUY"}]],   # 20 USD at 0.50: 40 shares
@@ -113,8 +120,8 @@ def test_orders_positions_and_redemptions_in_auto_mode(stack, agent_image, tmp_p
     assert buy["success"] and buy["data"]["success"] and buy["data"]["orderInfo"]["side"] == "BUY"
     assert (buy["data"]["orderInfo"]["size"], buy["data"]["orderInfo"]["totalPriceUsd"]) == ("40", "20")
     assert sell["success"] and sell["data"]["orderInfo"]["totalPriceUsd"] == "2.25"
-    assert len(venue.order_requests) == 2, "the refused order must never reach the venue"
-    first = venue.orders[0]
+    assert len(venue.order_requests) == posted + 2, "the refused order must never reach the venue"
+    first = venue.orders[accepted]
     assert list(first) == ["order", "owner", "orderType"] and first["orderType"] == "FOK"
     order = first["order"]
     assert {k: v for k, v in order.items() if k not in ("salt", "signature", "expiration")} == {
@@ -147,7 +154,8 @@ def test_orders_positions_and_redemptions_in_auto_mode(stack, agent_image, tmp_p
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
 
 
-def test_manual_mode_turns_orders_into_suggestions_that_run_once_approved(stack, agent_image, tmp_path, chain, venue, wallet):
+def test_manual_mode_turns_orders_into_suggestions_that_run_once_approved(stack, agent_image, tmp_path, chain, venue):
+    wallet = trading_wallet(stack, chain)
     open_yes = str(chain.open.token_ids[0])
     venue.set_book(int(open_yes), bids=[("0.40", "100")], asks=[("0.60", "100")])
     posted = len(venue.order_requests)

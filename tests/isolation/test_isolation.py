@@ -179,13 +179,21 @@ def test_replayed_token_from_an_earlier_execution_is_refused(suite):
 
 
 def test_no_sandbox_outlives_the_orchestrator(suite, docker_client):
-    """Runs last: stopping the orchestrator leaves no sandbox, socket, mount or cgroup behind."""
+    """Stopping the orchestrator leaves no sandbox, socket, mount or cgroup behind. It is started
+    again afterwards, so the tests that run after this one (in any order) have a platform."""
     stack = suite.stack
     with sqlite3.connect(stack.database_path) as db:
         installation = db.execute("SELECT value FROM platform_settings WHERE key = 'installation_id'").fetchone()[0]
     orchestrator = stack.processes["orchestrator"]
     orchestrator.terminate()
-    exit_code = orchestrator.wait(timeout=60)
+    try:
+        exit_code = orchestrator.wait(timeout=60)
+        assert_nothing_left_behind(stack, docker_client, installation, exit_code)
+    finally:
+        stack.restart_orchestrator()
+
+
+def assert_nothing_left_behind(stack: DevStack, docker_client, installation: str, exit_code: int) -> None:
     # What the orchestrator said last (e.g. a directory it could not remove) explains a failure here.
     said = stack.log_text("orchestrator")[-4000:]
     assert exit_code == 0, said

@@ -22,9 +22,43 @@ from sandbox_runner.inside.contract import (  # noqa: F401 — the host's names 
     WATCHDOG,
 )
 
-# The unprivileged user agent code runs as ("nobody").
-SANDBOX_UID = 65534
-SANDBOX_GID = 65534
+
+@dataclass(frozen=True)
+class Isolation:
+    """What every sandbox is promised, whatever the backend, as one value (restrictions as
+    data, as the Temporal SDK keeps its sandbox restrictions apart from the runner). Each
+    backend translates it into its own terms (`docker_backend.container_options`,
+    `bwrap_backend`'s argv) and refuses to start a sandbox it could not honour it for.
+    SECURITY.md lists each promise with the isolation case that tries to break it."""
+
+    # The unprivileged user agent code runs as ("nobody"), with no supplementary groups.
+    uid: int = 65534
+    gid: int = 65534
+    # No network interface but loopback: the execution's socket is the only way out.
+    network: bool = False
+    read_only_root: bool = True
+    # Every capability dropped, and no way to gain privileges (setuid, file capabilities).
+    capabilities: tuple[str, ...] = ()
+    no_new_privileges: bool = True
+    private_ipc: bool = True
+    # /tmp: writable, bounded (`SandboxLimits.tmpfs_mb`), never executable.
+    tmp_mount_options: str = "noexec,nosuid,nodev"
+    # The execution's socket directory, the only host path inside, read-only.
+    socket_dir: str = SANDBOX_SOCKET_DIR
+    core_dumps: bool = False
+
+    def require(self, backend: str, **supported: object) -> None:
+        """Raises unless every promise is the value `backend` implements (a changed promise
+        must change every backend, not weaken one silently)."""
+        for name, value in supported.items():
+            if getattr(self, name) != value:
+                raise ValueError(f"the {backend} backend cannot honour isolation.{name} = {getattr(self, name)!r}")
+
+
+ISOLATION = Isolation()
+# The names the host uses for the sandbox user (socket ownership).
+SANDBOX_UID = ISOLATION.uid
+SANDBOX_GID = ISOLATION.gid
 # The watchdog ends a sandbox SELF_KILL_GRACE_SECONDS after the orchestrator would have.
 SELF_KILL_GRACE_SECONDS = 5
 

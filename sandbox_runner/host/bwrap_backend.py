@@ -29,11 +29,9 @@ from pathlib import Path
 from sandbox_runner.host.backend import (
     DEADLINE_LABEL,
     ENTRYPOINT,
+    ISOLATION,
     MANAGED_LABEL,
-    SANDBOX_GID,
     SANDBOX_ID_LABEL,
-    SANDBOX_SOCKET_DIR,
-    SANDBOX_UID,
     SELF_KILL_GRACE_SECONDS,
     WATCHDOG,
     BoundedOutput,
@@ -88,6 +86,10 @@ class BubblewrapBackend:
         return ImageInfo(image_id=str(path.resolve()), labels=dict(meta.get("labels", {})), entrypoint=list(meta.get("entrypoint", [])))
 
     def start(self, spec: SandboxSpec) -> StartedSandbox:
+        # --unshare-all (no network), read-only binds, --cap-drop ALL, the seccomp filter
+        # (no_new_privileges), RLIMIT_CORE 0: what this backend implements of the promise.
+        ISOLATION.require("bubblewrap", network=False, read_only_root=True, capabilities=(), no_new_privileges=True, private_ipc=True,
+                          core_dumps=False)
         image = Path(spec.image)
         try:
             meta = json.loads((image / DIR_IMAGE_FILE).read_text())
@@ -101,7 +103,7 @@ class BubblewrapBackend:
         tmp_dir = self._state_dir / f"tmp-{spec.sandbox_id}"
         tmp_dir.mkdir(mode=0o700, exist_ok=True)
         subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={limits.tmpfs_mb}m,mode=1777,noexec,nosuid,nodev", "tmpfs", str(tmp_dir)],
+            ["mount", "-t", "tmpfs", "-o", f"size={limits.tmpfs_mb}m,mode=1777,{ISOLATION.tmp_mount_options}", "tmpfs", str(tmp_dir)],
             check=True, capture_output=True,
         )
         cgroup = SandboxCgroup(spec.sandbox_id)
@@ -120,14 +122,14 @@ class BubblewrapBackend:
         seccomp = compiled_filter_file()
         argv = [
             self._bwrap,
-            "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID),
+            "--unshare-all", "--unshare-user", "--uid", str(ISOLATION.uid), "--gid", str(ISOLATION.gid),
             "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
             "--ro-bind", str(rootfs), "/",
             "--ro-bind", str(base), "/opt/corral",
             "--ro-bind", str(image / "agent"), "/agent",
             "--proc", "/proc", "--dev", "/dev",
             "--bind", str(tmp_dir), "/tmp",
-            "--ro-bind", str(spec.socket_dir), SANDBOX_SOCKET_DIR,
+            "--ro-bind", str(spec.socket_dir), ISOLATION.socket_dir,
             "--clearenv", *[arg for key, value in environment.items() for arg in ("--setenv", key, value)],
             "--chdir", "/agent",
             "--seccomp", str(seccomp.fileno()),
@@ -143,8 +145,8 @@ class BubblewrapBackend:
                 "RLIMIT_FSIZE": limits.fsize_mb * 2**20,
                 "RLIMIT_CORE": 0,
             },
-            "uid": SANDBOX_UID,
-            "gid": SANDBOX_GID,
+            "uid": ISOLATION.uid,
+            "gid": ISOLATION.gid,
         }
         status_read, status_write = os.pipe()
         launch = [sys.executable or "python3", "-I", "-S", str(LAUNCHER), str(status_write), json.dumps(setup), "--", *argv]

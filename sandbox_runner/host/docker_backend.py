@@ -26,15 +26,14 @@ from docker.types import LogConfig, Mount, Ulimit
 from sandbox_runner.host.backend import (
     DEADLINE_LABEL,
     ENTRYPOINT,
+    ISOLATION,
     MANAGED_LABEL,
-    SANDBOX_GID,
     SANDBOX_ID_LABEL,
-    SANDBOX_SOCKET_DIR,
-    SANDBOX_UID,
     SELF_KILL_GRACE_SECONDS,
     WATCHDOG,
     BoundedOutput,
     ImageInfo,
+    Isolation,
     SandboxResult,
     SandboxSpec,
     SandboxStartError,
@@ -58,13 +57,15 @@ class DockerBackend:
         config = found.attrs.get("Config") or {}
         return ImageInfo(image_id=found.id, labels=dict(found.labels or {}), entrypoint=list(config.get("Entrypoint") or []))
 
-    def container_options(self, spec: SandboxSpec) -> dict:
+    def container_options(self, spec: SandboxSpec, isolation: Isolation = ISOLATION) -> dict:
+        isolation.require("docker", network=False, read_only_root=True, capabilities=(), no_new_privileges=True, private_ipc=True,
+                          core_dumps=False)
         limits = spec.limits
         self_kill_after = int(spec.idle_seconds + limits.deadline_seconds) + SELF_KILL_GRACE_SECONDS
         ulimits = [
             Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
             Ulimit(name="fsize", soft=limits.fsize_mb * 2**20, hard=limits.fsize_mb * 2**20),
-            Ulimit(name="core", soft=0, hard=0),
+            Ulimit(name="core", soft=0, hard=0),  # isolation.core_dumps
         ]
         pids_limit: int | None = limits.pids
         if self._runtime == GVISOR_RUNTIME:
@@ -85,10 +86,10 @@ class DockerBackend:
                 DEADLINE_LABEL: str(int(time.time() + self_kill_after)),
                 **spec.labels,
             },
-            user=f"{SANDBOX_UID}:{SANDBOX_GID}",
+            user=f"{isolation.uid}:{isolation.gid}",
             network_mode="none",
             read_only=True,
-            tmpfs={"/tmp": f"rw,noexec,nosuid,nodev,size={limits.tmpfs_mb}m,mode=1777"},
+            tmpfs={"/tmp": f"rw,{isolation.tmp_mount_options},size={limits.tmpfs_mb}m,mode=1777"},
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             ipc_mode="private",
@@ -97,7 +98,7 @@ class DockerBackend:
             nano_cpus=int(limits.cpus * 1e9),
             pids_limit=pids_limit,
             ulimits=ulimits,
-            mounts=[Mount(target=SANDBOX_SOCKET_DIR, source=str(spec.socket_dir), type="bind", read_only=True)],
+            mounts=[Mount(target=isolation.socket_dir, source=str(spec.socket_dir), type="bind", read_only=True)],
             log_config=LogConfig(type="none"),
             runtime=self._runtime,
             detach=True,

@@ -1,5 +1,6 @@
 """What an agent asks for that moves value or signs, in auto and in manual mode.
 
+- `gateway`        every acting call, run (auto) or stored as a suggestion (manual), one Action per kind
 - `transactions`   validate, fill, sign (by the signer), broadcast, confirm; EVM and Solana
 - `swaps`          quotes and swaps (Uniswap v2 on EVM)
 - `venues`         Hyperliquid and Polymarket orders

@@ -5,5 +5,5 @@ what the signer signed; it never holds a key.
 - `hyperliquid`  Hyperliquid's info and exchange endpoints (perps and spot)
 - `hypercore`    a Hyperliquid account read as a session's starting-asset "chain"
 - `polymarket`   Polymarket's CLOB (orders), data API (positions) and Conditional Tokens (redemptions)
-- `suggestions`  manual mode: venue calls stored for approval, and run when approved
+- `service`      the configured venues, and each acting call by its kind (what the gateway runs)
 """

@@ -6,6 +6,14 @@ Every error names the key, the offending value and what to write instead, e.g.
 
 Legacy keys are accepted and mapped to the current ones first (see `legacy`). This package re-exports
 the public names, so `from orchestrator.agents.manifest import X` works for all of them.
+
+- `parsing`    reading circuit.toml (or a directory's) into a `Manifest`, errors phrased as fixes
+- `models`     the pydantic models (`Manifest`, `StartingAsset`, `Setting`, `SandboxRequest`)
+- `checks`     the value checks the models share (strings, raw amounts, choices)
+- `legacy`     older keys mapped to the current ones
+- `addresses`  address checks per wallet type (native assets come from `corral.networks`)
+- `choices`    the fixed sets of values keys accept
+- `problems`   `ManifestError` and how a problem is written
 """
 
 from orchestrator.agents.manifest.addresses import LEGACY_NATIVE_EVM, NATIVE_EVM, NATIVE_SOLANA, address_key, address_problem, native_asset

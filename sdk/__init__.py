@@ -13,7 +13,7 @@ the execution's Unix socket, authenticated with the execution's token.
 Circuit-style agents import it as `agent_sdk` (or `circuit_sdk`; see `sdk/compat`).
 """
 
-from sdk.context import AgentContext, CurrentPosition
-from sdk.envelopes import SessionPortfolio
+from sdk.context import AgentContext
+from sdk.envelopes import CurrentPosition, SessionPortfolio
 
 __all__ = ["AgentContext", "CurrentPosition", "SessionPortfolio"]

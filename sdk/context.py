@@ -16,7 +16,7 @@ import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.json_format import MessageToDict
@@ -39,6 +39,7 @@ from sdk.envelopes import (
     SignAndSendData,
     SignAndSendRequest,
     SolanaSignRequest,
+    T,
     describe_exception,
     never_raises,
 )
@@ -46,7 +47,10 @@ from sdk.memory import MemoryApi
 from sdk.platforms import PlatformsApi
 from sdk.portfolio import as_portfolio, portfolio_from_positions, positions_from_portfolio
 from sdk.swap import SwapApi
-from sdk.transport import RuntimeTransport, describe_rpc_error
+from sdk.transport import RuntimeTransport, Transport, describe_rpc_error
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
 
 # Circuit's session id for local runs.
 LOCAL_SESSION_SENTINEL = -1
@@ -168,9 +172,9 @@ class AgentContext:
         executionMode: str = "auto",
         settings: dict[str, Any] | None = None,
         currentPositions: list[CurrentPosition] | None = None,
-        transport: RuntimeTransport | None = None,
+        transport: Transport | None = None,
         *,
-        portfolio: SessionPortfolio | dict | None = None,
+        portfolio: SessionPortfolio | dict[str, Any] | None = None,
         base_url: str | None = None,
         authorization_header: str | None = None,
         **extra: Any,
@@ -221,7 +225,7 @@ class AgentContext:
 
     # -- plumbing ---------------------------------------------------------------
 
-    def _call(self, method: str, request, to_data: Callable | None = None) -> Envelope:
+    def _call(self, method: str, request: Message, to_data: Callable[[Any], T] | None = None) -> Envelope[T]:
         try:
             response = self._transport.call(method, request)
         except grpc.RpcError as exc:
@@ -240,12 +244,13 @@ class AgentContext:
     # -- logging ----------------------------------------------------------------
 
     @never_raises(LogResponse)
-    def log(self, message: Any, error: bool = False, debug: bool = False) -> LogResponse:
+    def log(self, message: Any, error: bool | dict[str, Any] = False, debug: bool = False) -> LogResponse:
         """Prints the message (stderr when `error`); unless `debug`, also stores it, cut to
         250 characters, with the execution. Dicts, lists and pydantic models are printed as
         indented JSON and stored as compact JSON."""
         if isinstance(error, dict):  # TypeScript-style `log(message, {error, debug})`
-            error, debug = error.get("error", False), error.get("debug", debug)
+            options = error  # (mypy narrows `error` before reading the second get)
+            error, debug = options.get("error", False), options.get("debug", debug)
         console, stored = _format_log_message(message)
         # Lone surrogates and the like cannot go over the wire: store a replacement character.
         stored = stored.encode("utf-8", "replace").decode("utf-8")
@@ -254,7 +259,7 @@ class AgentContext:
         if is_debug:
             return LogResponse(success=True)
         level = runtime_pb2.LOG_LEVEL_ERROR if is_error else runtime_pb2.LOG_LEVEL_INFO
-        result = self._call(
+        result: Envelope[None] = self._call(
             "AppendLogs", runtime_pb2.AppendLogsRequest(entries=[runtime_pb2.LogEntry(level=level, message=_truncate(stored))])
         )
         return LogResponse(success=result.success, error=result.error)
@@ -262,7 +267,7 @@ class AgentContext:
     # -- transactions -----------------------------------------------------------
 
     @never_raises()
-    def sign_and_send(self, request: dict | BaseModel) -> Envelope[SignAndSendData]:
+    def sign_and_send(self, request: dict[str, Any] | BaseModel) -> Envelope[SignAndSendData]:
         """Signs and broadcasts a transaction (auto mode) or stores a suggestion (manual)."""
         try:
             parsed = SignAndSendRequest.model_validate(_as_dict(request, "request"))
@@ -309,7 +314,7 @@ class AgentContext:
         )
 
     @never_raises()
-    def sign_message(self, request: dict | BaseModel) -> Envelope[EvmMessageSignData]:
+    def sign_message(self, request: dict[str, Any] | BaseModel) -> Envelope[EvmMessageSignData | SignAndSendData]:
         """Signs an EIP-712 (`data` = {domain, types, primaryType, message}) or EIP-191
         (`data` = {message}) message with the session's wallet, as the wallet's policy allows."""
         try:
@@ -392,7 +397,7 @@ def _validates(model: type[BaseModel], value: Any) -> bool:
     return True
 
 
-def _suggestion(response) -> SignAndSendData:
+def _suggestion(response: Any) -> SignAndSendData:
     """Manual mode's answer to a value- or signature-producing call: nothing happened yet."""
     return SignAndSendData(
         suggested=True, suggestionId=response.suggestion_id, details=MessageToDict(response.suggestion_details),

@@ -11,11 +11,16 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, Protocol, TypeVar, cast
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
 
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # The error string of an SDK call whose platform feature does not exist on Corral yet.
 NOT_AVAILABLE_CODE = "FEATURE_NOT_AVAILABLE"
@@ -38,7 +43,7 @@ class _Response(BaseModel):
 
     def __getattr__(self, name: str) -> Any:
         try:
-            return super().__getattr__(name)
+            return super().__getattr__(name)  # type: ignore[misc]  # pydantic defines it at run time only (not TYPE_CHECKING)
         except AttributeError:
             if not name.startswith("_"):
                 for other in (_snake(name), _camel(name)):
@@ -107,28 +112,36 @@ def describe_exception(exc: BaseException) -> str:
         return type(exc).__name__
 
 
-def never_raises(response: type[_Response] = Envelope) -> Callable:
+def never_raises(response: type[Envelope[Any]] | type[LogResponse] = Envelope) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorates a public SDK method: whatever goes wrong inside it (bad arguments,
     garbage input, a broken transport) comes back as `response(success=False, error=...)`."""
 
-    def decorate(method: Callable) -> Callable:
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return method(*args, **kwargs)
             except Exception as exc:
-                return response(success=False, error=describe_exception(exc))
+                # `response` is the kind of envelope the method returns (Envelope or LogResponse).
+                return cast(R, response(success=False, error=describe_exception(exc)))
 
         return wrapper
 
     return decorate
 
 
+class RuntimeCall(Protocol):
+    """`call(method, request, to_data)`: one runtime API call, answered as an envelope whose
+    data is `to_data(response)` (AgentContext._call); never raises."""
+
+    def __call__(self, method: str, request: Message, to_data: Callable[[Any], T] | None = None, /) -> Envelope[T]: ...
+
+
 def not_available(feature: str) -> Envelope[Any]:
     return Envelope(
         success=False,
         error=f"{feature} is not available on this platform yet",
-        code=NOT_AVAILABLE_CODE,
+        code=NOT_AVAILABLE_CODE,  # type: ignore[call-arg]  # an extra field (extra="allow"), which pydantic's typed signature omits
     )
 
 
@@ -212,12 +225,12 @@ class MemoryListData(_Response):
     items: list[MemoryListItem]
 
     # Circuit ≤1.x answered `memory.list()` with `{keys, count}`.
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented spelling, which mypy does not model
     @property
     def keys(self) -> list[str]:
         return [item.key for item in self.items]
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented spelling, which mypy does not model
     @property
     def count(self) -> int:
         return len(self.items)

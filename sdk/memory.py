@@ -8,7 +8,6 @@ same envelope the platform would answer with. A miss is `success=True, value=Non
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from corral.v1 import runtime_pb2
@@ -18,6 +17,7 @@ from sdk.envelopes import (
     MemoryListData,
     MemoryListItem,
     MemoryValueData,
+    RuntimeCall,
     never_raises,
 )
 
@@ -25,7 +25,7 @@ MAX_KEY_CHARS = 255
 MAX_LIST_ITEMS = 1000
 
 
-def _scope(shared: Any) -> int:
+def _scope(shared: Any) -> runtime_pb2.MemoryScope:
     # TypeScript-style options (`{"shared": True}`) are read too.
     if isinstance(shared, dict):
         shared = shared.get("shared", False)
@@ -46,7 +46,7 @@ def sorted_capped(items: list[MemoryListItem]) -> list[MemoryListItem]:
 
 
 class MemoryApi:
-    def __init__(self, call: Callable) -> None:
+    def __init__(self, call: RuntimeCall) -> None:
         # `call(method, request, to_data)` returns an envelope and never raises.
         self._call = call
 
@@ -54,7 +54,8 @@ class MemoryApi:
     def set(self, key: str, value: str, shared: bool = False) -> Envelope[MemoryKeyData]:
         if (problem := key_error(key)) is not None:
             return Envelope(success=False, error=problem)
-        if not isinstance(value, str):
+        given: object = value  # `str` for a type checker; agents without one pass anything
+        if not isinstance(given, str):
             return Envelope(success=False, error=f"memory values must be strings, got {type(value).__name__}; serialize it first (json.dumps)")
         return self._call(
             "SetMemory",
@@ -87,9 +88,10 @@ class MemoryApi:
         )
 
     @never_raises()
-    def list(self, prefix: str | None = None, shared: bool = False) -> Envelope[MemoryListData]:
+    def list(self, prefix: str | dict[str, Any] | None = None, shared: bool = False) -> Envelope[MemoryListData]:
         if isinstance(prefix, dict):  # TypeScript-style `list({prefix, shared})`
-            prefix, shared = prefix.get("prefix"), prefix.get("shared", shared)
+            options = prefix  # (mypy narrows `prefix` before reading the second get)
+            prefix, shared = options.get("prefix"), options.get("shared", shared)
         if prefix is not None and not isinstance(prefix, str):
             return Envelope(success=False, error=f"memory list prefix must be a string, got {type(prefix).__name__}")
         request = runtime_pb2.ListMemoryRequest(scope=_scope(shared))

@@ -16,14 +16,16 @@ have (e.g. `send_usdc`) answer "not available" instead of raising.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel
 
 from corral.v1 import runtime_pb2
-from sdk.envelopes import Envelope, SignAndSendData, _Response, never_raises, not_available
+from sdk.envelopes import Envelope, RuntimeCall, SignAndSendData, _Response, never_raises, not_available
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
 
 
 class VenueData(_Response):
@@ -39,7 +41,7 @@ def _wrap(value: Any) -> Any:
     return value
 
 
-def _fields(request: Any, kwargs: dict) -> dict:
+def _fields(request: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     """A request given as a dict, a pydantic model or keyword arguments."""
     if isinstance(request, BaseModel):
         request = request.model_dump(by_alias=True, exclude_none=True)
@@ -50,7 +52,7 @@ def _fields(request: Any, kwargs: dict) -> dict:
     return fields
 
 
-def _pick(fields: dict, *names: str, default: Any = None) -> Any:
+def _pick(fields: dict[str, Any], *names: str, default: Any = None) -> Any:
     return next((fields[n] for n in names if fields.get(n) is not None), default)
 
 
@@ -60,7 +62,7 @@ def _decimal_text(value: Any, name: str) -> str:
     return str(value)  # repr of a float ("0.001", "1e-05"): the platform reads both exactly
 
 
-def _side(value: Any) -> int:
+def _side(value: Any) -> runtime_pb2.OrderSide:
     side = str(value or "").lower()
     if side not in ("buy", "sell"):
         raise ValueError(f"side must be 'buy' or 'sell', got {value!r}")
@@ -70,14 +72,14 @@ def _side(value: Any) -> int:
 class _VenueApi:
     _name = "platform"
 
-    def __init__(self, call: Callable[..., Envelope]) -> None:
+    def __init__(self, call: RuntimeCall) -> None:
         self._call = call
 
-    def _send(self, method: str, request) -> Envelope:
+    def _send(self, method: str, request: Message) -> Envelope[Any]:
         envelope = self._call(method, request, lambda r: r)
         if not envelope.success:
             return envelope
-        response: runtime_pb2.VenueResponse = envelope.data
+        response = cast(runtime_pb2.VenueResponse, envelope.data)  # the response itself (to_data above)
         if response.suggested:
             details = MessageToDict(response.suggestion_details)
             return Envelope(success=True, data=SignAndSendData(suggested=True, suggestionId=response.suggestion_id, details=details))
@@ -93,11 +95,11 @@ class _VenueApi:
 class HyperliquidApi(_VenueApi):
     _name = "platforms.hyperliquid"
 
-    def _read(self, kind: int, **fields: Any) -> Envelope:
+    def _read(self, kind: runtime_pb2.HyperliquidReadKind, **fields: Any) -> Envelope[Any]:
         return self._send("HyperliquidRead", runtime_pb2.HyperliquidReadRequest(kind=kind, **fields))
 
     @never_raises()
-    def place_order(self, request: Any = None, **kwargs: Any) -> Envelope:
+    def place_order(self, request: Any = None, **kwargs: Any) -> Envelope[Any]:
         """{coin, side: buy|sell, size, price (the worst price for a market order), market:
         perp|spot, type?: market|limit|stop|take_profit, triggerPrice?, reduceOnly?, postOnly?,
         message?, expiresAt?} -> OrderInfo {orderId, coin, side, price, size, filled, status,
@@ -135,44 +137,44 @@ class HyperliquidApi(_VenueApi):
     placeOrder = place_order
 
     @never_raises()
-    def order(self, order_id: Any) -> Envelope:
+    def order(self, order_id: Any) -> Envelope[Any]:
         return self._read(runtime_pb2.HYPERLIQUID_READ_KIND_ORDER, order_id=int(order_id))
 
     @never_raises()
-    def delete_order(self, order_id: Any, coin: str) -> Envelope:
+    def delete_order(self, order_id: Any, coin: str) -> Envelope[Any]:
         """Cancels an open order; data is None."""
         return self._send("HyperliquidCancelOrder", runtime_pb2.HyperliquidCancelOrderRequest(order_id=int(order_id), coin=str(coin)))
 
     deleteOrder = delete_order
 
     @never_raises()
-    def balances(self) -> Envelope:
+    def balances(self) -> Envelope[Any]:
         """{perp: {accountValue, totalMarginUsed, withdrawable}, spot: [{coin, total, hold, ...}]}"""
         return self._read(runtime_pb2.HYPERLIQUID_READ_KIND_BALANCES)
 
     @never_raises()
-    def positions(self, dex: str | None = None) -> Envelope:
+    def positions(self, dex: str | None = None) -> Envelope[Any]:
         return self._read(runtime_pb2.HYPERLIQUID_READ_KIND_POSITIONS, **({"dex": dex} if dex else {}))
 
     @never_raises()
-    def open_orders(self) -> Envelope:
+    def open_orders(self) -> Envelope[Any]:
         return self._read(runtime_pb2.HYPERLIQUID_READ_KIND_OPEN_ORDERS)
 
     openOrders = open_orders
 
     @never_raises()
-    def order_fills(self) -> Envelope:
+    def order_fills(self) -> Envelope[Any]:
         return self._read(runtime_pb2.HYPERLIQUID_READ_KIND_ORDER_FILLS)
 
     orderFills = order_fills
 
     @never_raises()
-    def orders(self) -> Envelope:
+    def orders(self) -> Envelope[Any]:
         """Historical orders, with their status."""
         return self._read(runtime_pb2.HYPERLIQUID_READ_KIND_ORDERS)
 
     @never_raises()
-    def transfer(self, request: Any = None, **kwargs: Any) -> Envelope:
+    def transfer(self, request: Any = None, **kwargs: Any) -> Envelope[Any]:
         """{amount (USDC), toPerp: bool, expiresAt?}: between the account's spot and perp."""
         fields = _fields(request, kwargs)
         to_perp = _pick(fields, "toPerp", "to_perp")
@@ -184,12 +186,12 @@ class HyperliquidApi(_VenueApi):
         return self._send("HyperliquidTransfer", request_pb)
 
     @never_raises()
-    def liquidations(self, start_time: int | None = None, **kwargs: Any) -> Envelope:
+    def liquidations(self, start_time: int | None = None, **kwargs: Any) -> Envelope[Any]:
         start = start_time if start_time is not None else kwargs.get("startTime")
         return self._read(runtime_pb2.HYPERLIQUID_READ_KIND_LIQUIDATIONS, **({"start_time_ms": int(start)} if start is not None else {}))
 
     @never_raises()
-    def midpoint_price(self, coin: str | list[str], dex: str = "perp") -> Envelope:
+    def midpoint_price(self, coin: str | list[str], dex: str = "perp") -> Envelope[Any]:
         """One coin -> {coin, network, priceUsd, timestamp, isStale}; a list -> a list."""
         coins = [coin] if isinstance(coin, str) else list(coin)
         envelope = self._read(runtime_pb2.HYPERLIQUID_READ_KIND_MIDPOINT_PRICE, coins=coins, dex=dex or "perp")
@@ -207,7 +209,7 @@ class PolymarketApi(_VenueApi):
     _name = "platforms.polymarket"
 
     @never_raises()
-    def market_order(self, request: Any = None, **kwargs: Any) -> Envelope:
+    def market_order(self, request: Any = None, **kwargs: Any) -> Envelope[Any]:
         """{tokenId, size (BUY: USD to spend, SELL: shares), side: BUY|SELL, expiresAt?} ->
         {success, orderInfo: {orderId, side, size, priceUsd, totalPriceUsd, txHashes}}."""
         fields = _fields(request, kwargs)
@@ -224,7 +226,7 @@ class PolymarketApi(_VenueApi):
     marketOrder = market_order
 
     @never_raises()
-    def redeem_positions(self, request: Any = None, **kwargs: Any) -> Envelope:
+    def redeem_positions(self, request: Any = None, **kwargs: Any) -> Envelope[Any]:
         """{tokenIds: [...]} (required): redeems resolved positions -> [{success, position, transactionHash}]."""
         fields = _fields(request, kwargs)
         tokens = _pick(fields, "tokenIds", "token_ids", default=[])
@@ -235,7 +237,7 @@ class PolymarketApi(_VenueApi):
     redeemPositions = redeem_positions
 
     @never_raises()
-    def positions(self) -> Envelope:
+    def positions(self) -> Envelope[Any]:
         """{totalValue, positions: [PolymarketPosition]}"""
         return self._send("PolymarketPositions", runtime_pb2.PolymarketPositionsRequest())
 
@@ -252,7 +254,7 @@ class PlatformsApi:
     """`agent.platforms`: `.hyperliquid` and `.polymarket`; any other venue name gives a
     namespace whose calls all answer "not available"."""
 
-    def __init__(self, call: Callable[..., Envelope]) -> None:
+    def __init__(self, call: RuntimeCall) -> None:
         self._call = call
         self.hyperliquid = HyperliquidApi(call)
         self.polymarket = PolymarketApi(call)

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from corral.networks import LEGACY_NATIVE_EVM, NATIVE_EVM, NATIVE_SOLANA, parse_or_none
-from sdk.envelopes import CurrentPosition, SessionBalance, SessionPortfolio
+from sdk.envelopes import AssetClass, CurrentPosition, SessionBalance, SessionPortfolio
 
 # (network, lower-cased address) -> (symbol, decimals, assetClass)
-_KNOWN_TOKENS: dict[tuple[str, str], tuple[str, int, str]] = {
+_KNOWN_TOKENS: dict[tuple[str, str], tuple[str, int, AssetClass]] = {
     ("solana", NATIVE_SOLANA): ("SOL", 9, "spot"),
     ("solana", "epjfwdd5aufqssqem2qn1xzybapc8g4wegkzwytdt1v"): ("USDC", 6, "cash"),
     ("ethereum:1", "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"): ("USDC", 6, "cash"),
@@ -43,6 +43,7 @@ def asset_key(network: str, address: str, token_id: str | None) -> str:
 
 def balance_from_position(position: CurrentPosition) -> SessionBalance:
     network, address = position.network, position.assetAddress
+    asset_class: AssetClass
     symbol, decimals, asset_class = None, None, "spot"
     # Lower-cased on every network: base58 addresses differing only in case do not collide in practice.
     known = _KNOWN_TOKENS.get((network, address.lower()))
@@ -50,6 +51,7 @@ def balance_from_position(position: CurrentPosition) -> SessionBalance:
     if known is not None:
         symbol, decimals, asset_class = known
     elif parsed is not None and parsed.is_evm and address.lower() in (NATIVE_EVM, LEGACY_NATIVE_EVM):
+        assert parsed.chain_id is not None  # an EVM network always has one (Network.parse)
         symbol = _EVM_NATIVE_SYMBOLS.get(parsed.chain_id)
         decimals = 18
     elif parsed is not None and parsed.is_hypercore and parsed.venue == "perp":

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any, Protocol
 
 import grpc
 
 from corral.v1 import runtime_pb2_grpc
 
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
 DEFAULT_SOCKET = "/run/corral/runtime.sock"
 # Circuit's SDK allows 900 s per call; a transaction waits for its receipt.
 CALL_TIMEOUT_SECONDS = 900.0
+
+
+class Transport(Protocol):
+    """Where AgentContext's calls go: a RuntimeTransport, or a stand-in such as sdk.testing.MockRuntime."""
+
+    def call(self, method: str, request: Message) -> Any: ...
 
 
 class RuntimeTransport:
@@ -18,9 +28,9 @@ class RuntimeTransport:
         self.socket_path = socket_path or os.environ.get("CORRAL_SOCKET", DEFAULT_SOCKET)
         self._metadata = (("authorization", f"Bearer {token or os.environ.get('CORRAL_TOKEN', '')}"),)
         self._channel = grpc.insecure_channel(f"unix:{self.socket_path}")
-        self.stub = runtime_pb2_grpc.AgentRuntimeStub(self._channel)
+        self.stub = runtime_pb2_grpc.AgentRuntimeStub(self._channel)  # type: ignore[no-untyped-call]  # generated code, unannotated
 
-    def call(self, method: str, request):
+    def call(self, method: str, request: Message) -> Any:
         """Calls one RPC; raises grpc.RpcError, which callers turn into an envelope."""
         return getattr(self.stub, method)(request, metadata=self._metadata, timeout=CALL_TIMEOUT_SECONDS)
 

@@ -26,6 +26,7 @@ import hmac
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ class AuditLog:
         self._seq, self._last_link, self._last_action = self._tail()
         self._fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._synced_seq = self._seq  # the last line known to be on disk
-        self._syncing: asyncio.Task | None = None
+        self._syncing: asyncio.Task[None] | None = None
 
     @property
     def head(self) -> tuple[int, str]:
@@ -148,7 +149,7 @@ class AuditLog:
         return entry["seq"], _link(entry), entry.get("action")
 
 
-def read_entries(path: Path):
+def read_entries(path: Path) -> Iterator[dict[str, Any]]:
     """Yields the log's entries in order (for rebuilding state such as spend totals)."""
     if not path.exists():
         return
@@ -204,6 +205,7 @@ def verify(path: Path, key: bytes, expect_head: tuple[int, str] | None = None) -
                     found_expected = True
     head = (count, prev) if count else None
     if not found_expected:
+        assert expect_head is not None  # found_expected starts True without one
         return VerifyResult(False, count, None, f"the log does not hold the expected head {expect_head[0]}:{expect_head[1]} "
                                                 "(cut short, or replaced)", head)
     return VerifyResult(True, count, head=head)

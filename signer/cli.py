@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import cast
 
 from pydantic import ValidationError
 
@@ -25,7 +26,7 @@ from signer.policy.document import SHORTHAND_DAILY_CAP, SHORTHAND_MAX_VALUE, sho
 from signer.privileges import PrivilegeError, hand_over, lookup, share_socket_dir
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("signer", help="run and administer the signer")
     parser.add_argument("--home", type=Path, default=Path("var/signer"), help="signer home directory (default: var/signer)")
     parser.add_argument("--passphrase-file", type=Path, help="file holding the keystore passphrase (mode 600); prompted for when absent")
@@ -183,7 +184,8 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths, passphrase: str) -> 
             print(f"error: the policy is not valid: {exc}", file=sys.stderr)
             return 2
         policies.set(args.address, policy)
-        print(json.dumps(policies.get(args.address).model_dump(mode="json"), indent=2))
+        # Read back as stored: the policy just set.
+        print(json.dumps(cast(WalletPolicy, policies.get(args.address)).model_dump(mode="json"), indent=2))
         _print_warnings(policy)
         return 0
     if args.signer_command == "halt":

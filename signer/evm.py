@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
-from eth_keys import keys
-from eth_utils import to_checksum_address
+from eth_keys import keys  # type: ignore[attr-defined]  # noqa: F401 - not marked exported by eth-keys; callers use evm.keys
+from eth_utils.address import to_checksum_address
 
 from corral.v1 import signer_pb2
+
+if TYPE_CHECKING:
+    from eth_keys.datatypes import PrivateKey
 
 _WEI = re.compile(r"^[0-9]{1,77}$")  # ASCII digits only: str.isdigit() admits "²" and other scripts' digits
 
@@ -25,7 +29,7 @@ class SignedTransaction:
     tx_hash: str
 
 
-def transaction_dict(tx: signer_pb2.EvmUnsignedTransaction) -> dict:
+def transaction_dict(tx: signer_pb2.EvmUnsignedTransaction) -> dict[str, Any]:
     """The eth-account form of a wire transaction; raises MalformedTransaction with the field to fix."""
     if tx.chain_id <= 0:
         raise MalformedTransaction("chain_id must be a positive integer")
@@ -33,7 +37,7 @@ def transaction_dict(tx: signer_pb2.EvmUnsignedTransaction) -> dict:
         to = to_checksum_address(tx.to)
     except ValueError:
         raise MalformedTransaction(f"to {tx.to!r} is not a 20-byte hex address") from None
-    fields: dict = {
+    fields: dict[str, Any] = {
         "chainId": tx.chain_id,
         "nonce": tx.nonce,
         "to": to,
@@ -55,7 +59,7 @@ def transaction_dict(tx: signer_pb2.EvmUnsignedTransaction) -> dict:
     return fields
 
 
-def sign(key: keys.PrivateKey, fields: dict) -> SignedTransaction:
+def sign(key: PrivateKey, fields: dict[str, Any]) -> SignedTransaction:
     signed = Account.sign_transaction(fields, key)
     return SignedTransaction(raw=bytes(signed.raw_transaction), tx_hash="0x" + bytes(signed.hash).hex())
 
@@ -75,7 +79,7 @@ class SignedMessage:
     message_hash: str
 
 
-def sign_message(key: keys.PrivateKey, eip191: bytes | None = None, typed_data: dict | None = None) -> SignedMessage:
+def sign_message(key: PrivateKey, eip191: bytes | None = None, typed_data: dict[str, Any] | None = None) -> SignedMessage:
     """EIP-191 (personal_sign) of `eip191`, or EIP-712 of the full `typed_data` object."""
     if typed_data is not None:
         try:

@@ -22,12 +22,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, cast
 
 import msgpack
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from corral import bounded_json
 from signer import evm
+
+if TYPE_CHECKING:
+    from eth_keys.datatypes import PrivateKey
 
 DOMAIN = {"chainId": 1337, "name": "Exchange", "verifyingContract": "0x0000000000000000000000000000000000000000", "version": "1"}
 AGENT_TYPES = {
@@ -68,7 +72,7 @@ class ActionEffects:
     to_perp: bool | None = None
 
 
-def parse_action(action_json: str) -> dict:
+def parse_action(action_json: str) -> dict[str, Any]:
     try:
         action = bounded_json.loads(action_json, max_bytes=64 * 1024, max_depth=8)
     except bounded_json.JsonTooLarge as exc:
@@ -84,7 +88,7 @@ def parse_action(action_json: str) -> dict:
     return action
 
 
-def decode(action: dict) -> ActionEffects:
+def decode(action: dict[str, Any]) -> ActionEffects:
     """The orders, cancels and leverage changes in `action`; anything else is its type only."""
     kind = action["type"]
     try:
@@ -114,7 +118,7 @@ def _wire_decimal(value: object, field: str) -> Decimal:
     return Decimal(value)
 
 
-def _order(wire: dict) -> Order:
+def _order(wire: dict[str, Any]) -> Order:
     if not isinstance(wire["b"], bool) or not isinstance(wire["r"], bool):
         raise ValueError('"b" and "r" must be booleans')
     if not isinstance(wire["a"], int) or isinstance(wire["a"], bool) or wire["a"] < 0:
@@ -140,7 +144,7 @@ USER_SIGNED_TYPES = {
 }
 
 
-def _class_transfer(action: dict) -> ActionEffects:
+def _class_transfer(action: dict[str, Any]) -> ActionEffects:
     amount = Decimal(action["amount"])
     if not isinstance(action["amount"], str) or not amount.is_finite() or amount <= 0:
         raise ValueError(f"amount {action['amount']!r} must be a positive decimal string")
@@ -152,11 +156,11 @@ def _class_transfer(action: dict) -> ActionEffects:
     return ActionEffects("usdClassTransfer", transfer_amount=amount, to_perp=action["toPerp"])
 
 
-def is_user_signed(action: dict) -> bool:
+def is_user_signed(action: dict[str, Any]) -> bool:
     return action["type"] in USER_SIGNED_TYPES
 
 
-def user_signed_typed_data(action: dict) -> dict:
+def user_signed_typed_data(action: dict[str, Any]) -> dict[str, Any]:
     primary, fields = USER_SIGNED_TYPES[action["type"]]
     return {
         "domain": {"name": "HyperliquidSignTransaction", "version": "1", "chainId": int(action["signatureChainId"], 16),
@@ -167,11 +171,11 @@ def user_signed_typed_data(action: dict) -> dict:
     }
 
 
-def user_signed_chain_is_mainnet(action: dict) -> bool:
-    return action["hyperliquidChain"] == "Mainnet"
+def user_signed_chain_is_mainnet(action: dict[str, Any]) -> bool:
+    return cast(bool, action["hyperliquidChain"] == "Mainnet")
 
 
-def action_hash(action: dict, vault_address: str | None, nonce: int, expires_after: int | None) -> bytes:
+def action_hash(action: dict[str, Any], vault_address: str | None, nonce: int, expires_after: int | None) -> bytes:
     data = msgpack.packb(action) + nonce.to_bytes(8, "big")
     if vault_address is None:
         data += b"\x00"
@@ -182,12 +186,13 @@ def action_hash(action: dict, vault_address: str | None, nonce: int, expires_aft
     return keccak(data)
 
 
-def typed_data(connection_id: bytes, mainnet: bool) -> dict:
+def typed_data(connection_id: bytes, mainnet: bool) -> dict[str, Any]:
     return {"domain": DOMAIN, "types": AGENT_TYPES, "primaryType": "Agent",
             "message": {"source": "a" if mainnet else "b", "connectionId": connection_id}}
 
 
-def sign(key, action: dict, vault_address: str | None, nonce: int, expires_after: int | None, mainnet: bool) -> tuple[evm.SignedMessage, bytes]:
+def sign(key: PrivateKey, action: dict[str, Any], vault_address: str | None, nonce: int, expires_after: int | None,
+         mainnet: bool) -> tuple[evm.SignedMessage, bytes]:
     """(the signature, the hash it covers: the action hash of an L1 action, the EIP-712 hash
     of a user-signed one)."""
     if is_user_signed(action):

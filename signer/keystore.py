@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-import eth_keyfile
 from eth_account import Account
-from eth_keys import keys
-from eth_utils import to_checksum_address
+from eth_keyfile.keyfile import create_keyfile_json
+from eth_keys.datatypes import PrivateKey
+from eth_utils.address import to_checksum_address
 from solders.keypair import Keypair
 
 from signer.privileges import write_private_file
@@ -41,7 +41,7 @@ class Keystore:
     def __init__(self, directory: Path, passphrase: str) -> None:
         self._directory = directory
         self._passphrase = passphrase
-        self._evm: dict[str, keys.PrivateKey] = {}
+        self._evm: dict[str, PrivateKey] = {}
         self._solana: dict[str, Keypair] = {}
         self._known: set[str] = set()
 
@@ -56,7 +56,7 @@ class Keystore:
             keypair = Keypair()
             seed = bytes(keypair.secret())
             address = str(keypair.pubkey())
-            keyfile = eth_keyfile.create_keyfile_json(seed, self._passphrase.encode(), kdf="scrypt", iterations=iterations)
+            keyfile = create_keyfile_json(seed, self._passphrase.encode(), kdf="scrypt", iterations=iterations)
             keyfile["address"] = address
             keyfile["corral"] = {"wallet_type": "solana"}
             wipe(seed)
@@ -82,7 +82,7 @@ class Keystore:
     def addresses(self) -> list[str]:
         return [address for address, _ in self.wallets()]
 
-    def evm_key(self, address: str) -> keys.PrivateKey:
+    def evm_key(self, address: str) -> PrivateKey:
         """The unlocked Ethereum key for `address`; decrypts it on first use. Kept as an
         eth_keys PrivateKey (public key derived once), which eth-account signs with."""
         if address in self._evm:  # as asked (any case); checked against the key when first unlocked
@@ -90,7 +90,7 @@ class Keystore:
         canonical = _canonical(address)
         if canonical not in self._evm:
             raw = self._decrypt(canonical)
-            key = keys.PrivateKey(raw)
+            key = PrivateKey(raw)
             if raw is not key.to_bytes():
                 wipe(raw)
             if key.public_key.to_checksum_address() != canonical:
@@ -119,7 +119,7 @@ class Keystore:
             raise KeystoreError("the export passphrase must be at least 8 characters")
         key = self._decrypt(_canonical(address))
         try:
-            keyfile = eth_keyfile.create_keyfile_json(key, new_passphrase.encode(), kdf="scrypt")
+            keyfile = create_keyfile_json(key, new_passphrase.encode(), kdf="scrypt")
         finally:
             wipe(key)
         original = json.loads(self._path_for(address).read_text())
@@ -158,7 +158,7 @@ class Keystore:
         except ValueError as exc:  # wrong passphrase (MAC mismatch)
             raise KeystoreError(f"cannot unlock wallet {address}: {exc}") from None
 
-    def _write(self, path: Path, keyfile: dict) -> None:
+    def _write(self, path: Path, keyfile: dict[str, Any]) -> None:
         write_private_file(path, json.dumps(keyfile).encode(), overwrite=False)  # never replaces a key
 
     def _path_for(self, address: str) -> Path:

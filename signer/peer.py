@@ -21,6 +21,7 @@ import socket
 import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 log = logging.getLogger("corral.signer.peer")
 
@@ -39,15 +40,19 @@ class _Forward(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.other: _Forward | None = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A Unix stream socket's transport: asyncio types the argument as the base class.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        assert self.other is not None and self.other.transport is not None  # linked before any data flows (_connect_upstream)
         self.other.transport.write(data)
 
     def eof_received(self) -> bool:
-        if self.other and self.other.transport.can_write_eof():
-            self.other.transport.write_eof()
+        if self.other:
+            assert self.other.transport is not None  # `other` is set only once both sides are connected
+            if self.other.transport.can_write_eof():
+                self.other.transport.write_eof()
         return True  # keep our write side open until the other side finishes too
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -56,9 +61,11 @@ class _Forward(asyncio.Protocol):
 
     # Backpressure: while the other side's buffer is full, stop reading ours.
     def pause_writing(self) -> None:
+        assert self.other is not None and self.other.transport is not None  # linked before any data flows (_connect_upstream)
         self.other.transport.pause_reading()
 
     def resume_writing(self) -> None:
+        assert self.other is not None and self.other.transport is not None  # linked before any data flows (_connect_upstream)
         self.other.transport.resume_reading()
 
 
@@ -67,8 +74,9 @@ class _Client(_Forward):
         super().__init__()
         self._proxy = proxy
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        transport = cast(asyncio.Transport, transport)  # as in _Forward
         pid, uid, gid = peer_credentials(transport.get_extra_info("socket"))
         if uid not in self._proxy.allowed:
             transport.abort()
@@ -78,6 +86,7 @@ class _Client(_Forward):
         asyncio.get_running_loop().create_task(self._connect_upstream())
 
     async def _connect_upstream(self) -> None:
+        assert self.transport is not None  # connection_made set it, then started this task
         try:
             _, upstream = await asyncio.get_running_loop().create_unix_connection(_Forward, str(self._proxy.internal))
         except OSError as exc:
@@ -86,6 +95,7 @@ class _Client(_Forward):
             return
         upstream.other, self.other = self, upstream
         if self.transport.is_closing():
+            assert upstream.transport is not None  # set when the connection was made
             upstream.transport.close()
             return
         self.transport.resume_reading()

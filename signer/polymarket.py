@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from corral.v1 import signer_pb2
 from signer import evm
+
+if TYPE_CHECKING:
+    from eth_keys.datatypes import PrivateKey
 
 DOMAIN_NAME, DOMAIN_VERSION = "Polymarket CTF Exchange", "1"
 BUY, SELL = 0, 1
@@ -42,18 +46,18 @@ class MalformedOrder(ValueError):
 class PolymarketOrder:
     chain_id: int
     exchange: str
-    message: dict
+    message: dict[str, Any]
 
     @property
     def collateral(self) -> int:
         """The USDC (base units) the order moves: paid on a BUY, received on a SELL."""
-        return self.message["makerAmount"] if self.message["side"] == BUY else self.message["takerAmount"]
+        return cast(int, self.message["makerAmount"] if self.message["side"] == BUY else self.message["takerAmount"])
 
     @property
     def token_id(self) -> int:
-        return self.message["tokenId"]
+        return cast(int, self.message["tokenId"])
 
-    def typed_data(self) -> dict:
+    def typed_data(self) -> dict[str, Any]:
         domain = {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": self.chain_id, "verifyingContract": self.exchange}
         return {"types": TYPES, "primaryType": "Order", "domain": domain, "message": self.message}
 
@@ -61,7 +65,7 @@ class PolymarketOrder:
 def parse(request: signer_pb2.SignPolymarketOrderRequest) -> PolymarketOrder:
     """The order in the request, every field checked; raises MalformedOrder naming the field."""
     order = request.order
-    message: dict = {}
+    message: dict[str, Any] = {}
     for name, kind in ORDER_FIELDS:
         value = getattr(order, _proto_name(name))
         if kind == "address":
@@ -83,7 +87,7 @@ def parse(request: signer_pb2.SignPolymarketOrderRequest) -> PolymarketOrder:
     return PolymarketOrder(request.chain_id, request.exchange_address, message)
 
 
-def sign(key, order: PolymarketOrder) -> evm.SignedMessage:
+def sign(key: PrivateKey, order: PolymarketOrder) -> evm.SignedMessage:
     return evm.sign_message(key, typed_data=order.typed_data())
 
 
@@ -103,7 +107,7 @@ AUTH_TYPES = {
 }
 
 
-def auth_typed_data(wallet: str, chain_id: int, timestamp: int, nonce: int) -> dict:
+def auth_typed_data(wallet: str, chain_id: int, timestamp: int, nonce: int) -> dict[str, Any]:
     return {
         "domain": {"name": "ClobAuthDomain", "version": "1", "chainId": chain_id},
         "types": AUTH_TYPES,
@@ -112,5 +116,5 @@ def auth_typed_data(wallet: str, chain_id: int, timestamp: int, nonce: int) -> d
     }
 
 
-def sign_auth(key, wallet: str, chain_id: int, timestamp: int, nonce: int) -> evm.SignedMessage:
+def sign_auth(key: PrivateKey, wallet: str, chain_id: int, timestamp: int, nonce: int) -> evm.SignedMessage:
     return evm.sign_message(key, typed_data=auth_typed_data(wallet, chain_id, timestamp, nonce))

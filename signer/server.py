@@ -14,10 +14,10 @@ import resource
 import signal
 import time
 
-import eth_abi
 import grpc
+from eth_abi.abi import encode
 from eth_account import Account
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.message import Message
@@ -59,7 +59,7 @@ async def serve(
     keystore = Keystore(paths.keystore_dir, passphrase)
     servicer = SignerServicer(keystore, PolicyStore(paths.policy_dir), audit, paths.audit_log, Halts(paths))
     server = grpc.aio.server()
-    signer_pb2_grpc.add_SignerServiceServicer_to_server(servicer, server)
+    signer_pb2_grpc.add_SignerServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]  # generated code, unannotated
 
     internal_dir = paths.home / "internal"
     internal_dir.mkdir(mode=0o700, exist_ok=True)
@@ -126,7 +126,7 @@ async def load_every_code_path() -> None:
     """Runs each signing path once with a throwaway key, so every module it imports is
     loaded while the interpreter's own files are still readable: after dropping root
     they may not be (an interpreter installed under /root, for instance)."""
-    throwaway = keys.PrivateKey(os.urandom(32))
+    throwaway = PrivateKey(os.urandom(32))
     Account.decrypt(Account.encrypt(throwaway.to_bytes(), "warm-up", iterations=2), "warm-up")
     for fees in ({"maxFeePerGas": 2, "maxPriorityFeePerGas": 1}, {"gasPrice": 1}):
         evm.sign(throwaway, {"chainId": 1, "nonce": 0, "to": "0x" + "00" * 20, "value": 0, "data": b"", "gas": 21000, **fees})
@@ -162,7 +162,7 @@ def warm_up_policy_decisions() -> None:
                     "permit": {"spenders": [wallet], "max_amount": "1"}}],
     })
     swap = UNISWAP_V2_ROUTER_FUNCTIONS[0]
-    data = bytes.fromhex(swap.selector[2:]) + eth_abi.encode([p.type for p in swap.parameters], [1, 1, [router, wallet], wallet, 0])
+    data = bytes.fromhex(swap.selector[2:]) + encode([p.type for p in swap.parameters], [1, 1, [router, wallet], wallet, 0])
     transaction = EvmTransaction(chain_id=1, nonce=0, to=router, value=0, data=data, gas=21_000, fee_per_gas=1)
     decide_evm_transaction(policy, wallet, transaction, SpendLedger(), time.time())
     permit = {"types": {"Permit": [{"name": n, "type": t} for n, t in PERMIT_SCHEMAS["Permit"]["Permit"]]}, "primaryType": "Permit",

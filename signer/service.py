@@ -17,8 +17,9 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeAlias, TypeVar
 
 import grpc
 from google.protobuf.json_format import MessageToDict
@@ -34,6 +35,7 @@ from signer.policy import (
     Decision,
     EvmTransaction,
     PolicyStore,
+    PolicyUnreadable,
     SpendLedger,
     decide_eip191,
     decide_eip712,
@@ -45,41 +47,56 @@ from signer.policy import (
     decide_solana_transaction,
 )
 
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
+    Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
 log = logging.getLogger("corral.signer")
 
 WALLET_TYPES = {"ethereum": signer_pb2.WALLET_TYPE_ETHEREUM, "solana": signer_pb2.WALLET_TYPE_SOLANA}
+
+
+class _HeadedAnswer(Protocol):
+    """A signing response: it carries the audit log's head (see with_head)."""
+
+    @property
+    def audit_head(self) -> signer_pb2.AuditHead: ...
+
+
+_AnswerT = TypeVar("_AnswerT", bound=_HeadedAnswer)
 
 
 class Audited:
     """One request's audit trail: every outcome of it is one durable line, and a refusal
     is also the gRPC error the caller gets."""
 
-    def __init__(self, audit: AuditLog, context, action: str, wallet: str, request) -> None:
+    def __init__(self, audit: AuditLog, context: Context, action: str, wallet: str, request: Message) -> None:
         self._audit = audit
         self._context = context
         self._base = {"action": action, "wallet": wallet, "request": bounded(MessageToDict(request, preserving_proto_field_name=True))}
 
-    async def allow(self, decision: Decision, **extra) -> dict:
+    async def allow(self, decision: Decision, **extra: Any) -> dict[str, Any]:
         entry = self.write_allow(decision, **extra)
         await self._audit.durable(entry)
         return entry
 
-    def write_allow(self, decision: Decision, **extra) -> dict:
+    def write_allow(self, decision: Decision, **extra: Any) -> dict[str, Any]:
         """Writes the allow line (with what the decision commits the wallet to) without
         waiting for it to be durable: see SignerServicer._decide_and_sign."""
         return self._audit.write({
             **self._base, "decision": "allow", "rule": decision.rule, "reason": decision.reason, **decision.commitments.to_audit(), **extra,
         })
 
-    async def durable(self, entry: dict) -> None:
+    async def durable(self, entry: dict[str, Any]) -> None:
         await self._audit.durable(entry)
 
-    async def refuse(self, code: grpc.StatusCode, rule: str, reason: str, message: str | None = None) -> None:
+    async def refuse(self, code: grpc.StatusCode, rule: str, reason: str, message: str | None = None) -> NoReturn:
         """Records the denial, then aborts the RPC (raises)."""
         await self._audit.commit({**self._base, "decision": "deny", "rule": rule, "reason": reason})
         await self._context.abort(code, message or reason)
 
-    async def deny(self, decision: Decision) -> None:
+    async def deny(self, decision: Decision) -> NoReturn:
         await self.refuse(
             grpc.StatusCode.PERMISSION_DENIED, decision.rule, decision.reason,
             f"denied by policy rule {decision.rule}: {decision.reason}",
@@ -103,8 +120,9 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             session_id = int(entry.get("request", {}).get("context", {}).get("session_id", 0))
             self._ledger.replay(entry["wallet"], Commitments.from_audit(entry), entry["time"], session_id)
 
-    def _decide_and_sign(self, audited: Audited, wallet: str, decide: Callable[[], Decision], sign: Callable[[], tuple], at: float,
-                         session_id: int) -> tuple[Decision, object, dict | None]:
+    def _decide_and_sign(self, audited: Audited, wallet: str, decide: Callable[[], Decision],
+                         sign: Callable[[], tuple[_AnswerT, dict[str, Any]]], at: float,
+                         session_id: int) -> tuple[Decision, _AnswerT | None, dict[str, Any] | None]:
         """(decision, answer, audit entry). One synchronous step per wallet, on every path:
         decide; if allowed, reserve what the request commits the wallet to, sign (`sign()`
         returns the answer and the audit line's fields) and write the allow line. The next
@@ -127,16 +145,18 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
                 raise
         return decision, answer, entry
 
-    async def _answer(self, audited: Audited, decision: Decision, answer, entry: dict | None):
+    async def _answer(self, audited: Audited, decision: Decision, answer: _AnswerT | None, entry: dict[str, Any] | None) -> _AnswerT:
         """A refusal (audited, raises), or the answer once its allow line is durable, with the
         log's head after it."""
         if not decision.allowed:
             await audited.deny(decision)
+        assert answer is not None and entry is not None  # _decide_and_sign gives both for an allowed decision
         await audited.durable(entry)
         failpoints.reach("signer.audited")
         return with_head(answer, entry)
 
-    async def ListSignerWallets(self, request, context):
+    async def ListSignerWallets(self, request: signer_pb2.ListSignerWalletsRequest, context: Context
+                                ) -> signer_pb2.ListSignerWalletsResponse:
         return signer_pb2.ListSignerWalletsResponse(
             wallets=[
                 signer_pb2.SignerWallet(address=address, wallet_type=WALLET_TYPES[wallet_type])
@@ -144,7 +164,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             ]
         )
 
-    async def SignEvmTransaction(self, request: signer_pb2.SignEvmTransactionRequest, context):
+    async def SignEvmTransaction(self, request: signer_pb2.SignEvmTransactionRequest,
+                                 context: Context) -> signer_pb2.SignEvmTransactionResponse:
         wallet = request.wallet_address
         audited = Audited(self._audit, context, "sign_evm_transaction", wallet, request)
         try:
@@ -161,7 +182,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         now, session_id = time.time(), request.context.session_id
         policy = self._policies.get(wallet)
 
-        def sign():
+        def sign() -> tuple[signer_pb2.SignEvmTransactionResponse, dict[str, Any]]:
             signed = evm.sign(self._keystore.evm_key(wallet), fields)
             answer = signer_pb2.SignEvmTransactionResponse(raw_transaction=signed.raw, transaction_hash=signed.tx_hash)
             return answer, {"transaction_hash": signed.tx_hash}
@@ -171,7 +192,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             sign, now, session_id)
         return await self._answer(audited, *outcome)
 
-    async def SignSolanaTransaction(self, request: signer_pb2.SignSolanaTransactionRequest, context):
+    async def SignSolanaTransaction(self, request: signer_pb2.SignSolanaTransactionRequest,
+                                    context: Context) -> signer_pb2.SignSolanaTransactionResponse:
         wallet = request.wallet_address
         audited = Audited(self._audit, context, "sign_solana_transaction", wallet, request)
         if not solana.is_solana_address(wallet) or not self._keystore.has(wallet):
@@ -186,7 +208,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         now, session_id = time.time(), request.context.session_id
         policy = self._policies.get(wallet)
 
-        def sign():
+        def sign() -> tuple[signer_pb2.SignSolanaTransactionResponse, dict[str, Any]]:
             signed = solana.sign(self._keystore.solana_keypair(wallet), tx, index)
             answer = signer_pb2.SignSolanaTransactionResponse(
                 signed_transaction=signed.raw, signature=signed.signature, transaction_id=signed.transaction_id)
@@ -197,16 +219,17 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             sign, now, session_id)
         return await self._answer(audited, *outcome)
 
-    async def SignEvmMessage(self, request: signer_pb2.SignEvmMessageRequest, context):
+    async def SignEvmMessage(self, request: signer_pb2.SignEvmMessageRequest, context: Context) -> signer_pb2.SignEvmMessageResponse:
         wallet = request.wallet_address
         audited = Audited(self._audit, context, "sign_evm_message", wallet, request)
         kind = request.WhichOneof("message")
-        typed_data = None
+        typed_data: dict[str, Any] | None = None
         if kind == "eip712":
             try:
-                typed_data = bounded_json.loads(request.eip712.typed_data_json)
-                if not isinstance(typed_data, dict):
+                parsed = bounded_json.loads(request.eip712.typed_data_json)
+                if not isinstance(parsed, dict):
                     raise ValueError("not a JSON object")
+                typed_data = parsed
             except ValueError as exc:
                 await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request",
                                      f"eip712.typed_data_json must be a JSON object: {exc}")
@@ -223,7 +246,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
                 return decide_eip191(policy, request.eip191.message, self._halts.halted)
             return decide_eip712(policy, wallet, typed_data, self._ledger, now, self._halts.halted, session_id)
 
-        def sign():
+        def sign() -> tuple[signer_pb2.SignEvmMessageResponse, dict[str, Any]]:
             signed = evm.sign_message(
                 self._keystore.evm_key(wallet), eip191=request.eip191.message if kind == "eip191" else None, typed_data=typed_data
             )
@@ -237,7 +260,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             await audited.refuse(grpc.StatusCode.INVALID_ARGUMENT, "malformed-request", str(exc))
         return await self._answer(audited, *outcome)
 
-    async def SignHyperliquidAction(self, request: signer_pb2.SignHyperliquidActionRequest, context):
+    async def SignHyperliquidAction(self, request: signer_pb2.SignHyperliquidActionRequest,
+                                    context: Context) -> signer_pb2.SignHyperliquidActionResponse:
         wallet = request.wallet_address
         audited = Audited(self._audit, context, "sign_hyperliquid_action", wallet, request)
         if not self._keystore.has(wallet) or not wallet.startswith("0x"):
@@ -259,7 +283,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         policy = self._policies.get(wallet)
         expires = request.expires_after if request.HasField("expires_after") else None
 
-        def sign():
+        def sign() -> tuple[signer_pb2.SignHyperliquidActionResponse, dict[str, Any]]:
             signed, digest = hyperliquid.sign(self._keystore.evm_key(wallet), action, vault, request.nonce, expires, request.mainnet)
             answer = signer_pb2.SignHyperliquidActionResponse(r=signed.r, s=signed.s, v=signed.v, action_hash="0x" + digest.hex())
             return answer, {"action_hash": "0x" + digest.hex()}
@@ -271,7 +295,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             sign, now, request.context.session_id)
         return await self._answer(audited, *outcome)
 
-    async def SignPolymarketOrder(self, request: signer_pb2.SignPolymarketOrderRequest, context):
+    async def SignPolymarketOrder(self, request: signer_pb2.SignPolymarketOrderRequest,
+                                  context: Context) -> signer_pb2.SignPolymarketOrderResponse:
         wallet = request.wallet_address
         audited = Audited(self._audit, context, "sign_polymarket_order", wallet, request)
         if not self._keystore.has(wallet) or not wallet.startswith("0x"):
@@ -283,7 +308,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         now = time.time()
         policy = self._policies.get(wallet)
 
-        def sign():
+        def sign() -> tuple[signer_pb2.SignPolymarketOrderResponse, dict[str, Any]]:
             signed = polymarket.sign(self._keystore.evm_key(wallet), order)
             answer = signer_pb2.SignPolymarketOrderResponse(signature=signed.signature, order_hash=signed.message_hash)
             return answer, {"order_hash": signed.message_hash}
@@ -293,7 +318,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             sign, now, request.context.session_id)
         return await self._answer(audited, *outcome)
 
-    async def SignPolymarketAuth(self, request: signer_pb2.SignPolymarketAuthRequest, context):
+    async def SignPolymarketAuth(self, request: signer_pb2.SignPolymarketAuthRequest,
+                                 context: Context) -> signer_pb2.SignPolymarketAuthResponse:
         wallet = request.wallet_address
         audited = Audited(self._audit, context, "sign_polymarket_auth", wallet, request)
         if not self._keystore.has(wallet) or not wallet.startswith("0x"):
@@ -305,7 +331,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         entry = await audited.allow(decision, message_hash=signed.message_hash)
         return with_head(signer_pb2.SignPolymarketAuthResponse(signature=signed.signature), entry)
 
-    async def OpenSessionBudget(self, request: signer_pb2.OpenSessionBudgetRequest, context):
+    async def OpenSessionBudget(self, request: signer_pb2.OpenSessionBudgetRequest,
+                                context: Context) -> signer_pb2.OpenSessionBudgetResponse:
         wallet = request.wallet_address
         asset = request.asset.lower() if request.asset != "native" else "native"
         audited = Audited(self._audit, context, "open_session_budget", wallet, request)
@@ -318,18 +345,19 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         decision = decide_session_budget(policy, request.chain_id, asset, int(request.amount), halted=self._halts.halted)
         if not decision.allowed:
             await audited.deny(decision)
+        assert policy is not None and not isinstance(policy, PolicyUnreadable)  # the decision's guard refused both
         opened = any(c.chain_id == request.chain_id and c.asset == asset for c in policy.session_budgets)
         entry = await audited.allow(decision, opened=opened, asset=asset)
         if opened:
             self._ledger.open_budget(wallet, request.session_id, request.chain_id, asset, int(request.amount))
         return with_head(signer_pb2.OpenSessionBudgetResponse(opened=opened), entry)
 
-    async def HaltSigning(self, request: signer_pb2.HaltSigningRequest, context):
+    async def HaltSigning(self, request: signer_pb2.HaltSigningRequest, context: Context) -> signer_pb2.HaltSigningResponse:
         self._halts.halt_for_platform(request.reason)
         await Audited(self._audit, context, "halt_signing", "", request).allow(Decision(True, "kill-switch", request.reason or "halted"))
         return signer_pb2.HaltSigningResponse()
 
-    async def ResumeSigning(self, request: signer_pb2.ResumeSigningRequest, context):
+    async def ResumeSigning(self, request: signer_pb2.ResumeSigningRequest, context: Context) -> signer_pb2.ResumeSigningResponse:
         self._halts.resume_for_platform()
         owner = self._halts.halted_by_owner
         reason = "the wallet owner's halt still holds" if owner else "signing resumed"
@@ -337,17 +365,18 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         return signer_pb2.ResumeSigningResponse(halted_by_owner=owner)
 
 
-def with_head(answer, entry: dict):
+def with_head(answer: _AnswerT, entry: dict[str, Any]) -> _AnswerT:
     """`answer` carrying the audit log's head after `entry`, for the orchestrator to record."""
     answer.audit_head.seq, answer.audit_head.mac = entry["seq"], entry["mac"]
     return answer
 
 
-def audits_failures(method):
+def audits_failures(method: Callable[[SignerServicer, Any, Context], Awaitable[Any]]
+                    ) -> Callable[[SignerServicer, Any, Context], Awaitable[Any]]:
     """A request that ends in an unexpected error is audited as undecided, then refused as
     INTERNAL: every request ends in one line, whatever went wrong."""
 
-    async def wrapper(self, request, context):
+    async def wrapper(self: SignerServicer, request: Message, context: Context) -> Any:
         try:
             return await method(self, request, context)
         except (grpc.aio.AbortError, asyncio.CancelledError):

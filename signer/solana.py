@@ -196,7 +196,8 @@ def _associated_token(accounts: list[str | None], data: bytes, wallet: str, effe
 def _u64(data: bytes, offset: int) -> int:
     if len(data) < offset + 8:
         raise MalformedSolanaTransaction("instruction data too short")
-    return struct.unpack_from("<Q", data, offset)[0]
+    value: int = struct.unpack_from("<Q", data, offset)[0]
+    return value
 
 
 def _system(accounts: list[str | None], data: bytes, wallet: str, effects: SolanaEffects) -> None:

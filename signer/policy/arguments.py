@@ -26,10 +26,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, cast
 
-from eth_abi import decode
+from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils.abi import function_signature_to_4byte_selector
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from signer.policy.values import WALLET, Amount, amount, evm_address
@@ -158,7 +159,7 @@ def _token_reference(reference: str, parameters: dict[str, Parameter], signature
         return
     match = _REFERENCE.match(reference)
     target = parameters.get(match.group(1)) if match else None
-    if target is None or target.base != "address" or (target.is_array != (match.group(2) is not None)):
+    if match is None or target is None or target.base != "address" or (target.is_array != (match.group(2) is not None)):
         raise ValueError(
             f"{signature}: spends {reference!r} must be \"$contract\", a token address, or an address argument "
             "(an element of an address array as name[index])"
@@ -216,11 +217,13 @@ def check_call(rule: FunctionRule, contract: str, data: bytes, wallet: str, reci
             token = _resolve_token(argument.spends, contract, decoded)
             if token is None:
                 return CallCheck(f"{_function_name(rule)} argument {name!r}: the token it spends ({argument.spends}) is not in the call")
-            outflows.append(TokenOutflow(token, value, via_allowance=token != contract))
+            # `spends` is only allowed on a uint argument (FunctionRule checks), so the value is an int.
+            outflows.append(TokenOutflow(token, cast(int, value), via_allowance=token != contract))
     return CallCheck(None, tuple(outflows))
 
 
-def _check_argument(rule: ArgumentRule, parameter: Parameter, items: list, wallet: str, recipients: list[str] | None, now: float) -> str | None:
+def _check_argument(rule: ArgumentRule, parameter: Parameter, items: list[Any], wallet: str, recipients: list[str] | None,
+                    now: float) -> str | None:
     def expected(literal: str) -> object:
         return wallet if literal == WALLET else _literal(parameter, literal)
 
@@ -240,17 +243,20 @@ def _check_argument(rule: ArgumentRule, parameter: Parameter, items: list, walle
     return None
 
 
-def _resolve_token(reference: str, contract: str, decoded: dict) -> str | None:
+def _resolve_token(reference: str, contract: str, decoded: dict[str, object]) -> str | None:
     if reference == CONTRACT:
         return contract
     if reference.startswith("0x"):
         return reference.lower()
-    name, index = _REFERENCE.match(reference).groups()
+    match = _REFERENCE.match(reference)
+    assert match is not None  # FunctionRule checked every reference (_token_reference)
+    name, index = match.groups()
+    # An address argument, or an address array when indexed (_token_reference checks).
     value = decoded[name]
     if index is None:
-        return value
+        return cast(str, value)
     try:
-        return value[int(index)]
+        return cast("list[str]", value)[int(index)]
     except IndexError:
         return None
 

@@ -8,6 +8,7 @@ one asset is judged on their sum.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Protocol
 
 from signer.policy.decision import Decision, deny
@@ -15,10 +16,15 @@ from signer.policy.ledger import ChainKey, Spend, SpendLedger
 
 
 class RollingCap(Protocol):
-    chain_key: ChainKey
-    asset: str
-    amount: int
-    window_seconds: int
+    # Read-only: SpendCap and SolanaSpendCap derive chain_key from their fields.
+    @property
+    def chain_key(self) -> ChainKey: ...
+    @property
+    def asset(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def window_seconds(self) -> int: ...
 
 
 class BudgetCap(Protocol):
@@ -27,15 +33,16 @@ class BudgetCap(Protocol):
     max_amount: int
 
 
-def totals(spends: tuple[Spend, ...]) -> dict[tuple, int]:
-    summed: defaultdict[tuple, int] = defaultdict(int)
+def totals(spends: tuple[Spend, ...]) -> dict[tuple[ChainKey, str], int]:
+    summed: defaultdict[tuple[ChainKey, str], int] = defaultdict(int)
     for spend in spends:
         if spend.amount:
             summed[(spend.chain, spend.asset)] += spend.amount
     return summed
 
 
-def check_spend_caps(caps: list[RollingCap], wallet: str, spends: tuple[Spend, ...], ledger: SpendLedger, now: float) -> Decision | None:
+def check_spend_caps(caps: Sequence[RollingCap], wallet: str, spends: tuple[Spend, ...], ledger: SpendLedger,
+                     now: float) -> Decision | None:
     """The rolling caps: what the signer allowed in each cap's window, plus this request,
     stays within the cap."""
     summed = totals(spends)
@@ -50,7 +57,7 @@ def check_spend_caps(caps: list[RollingCap], wallet: str, spends: tuple[Spend, .
     return None
 
 
-def check_session_budget(caps: list[BudgetCap], wallet: str, spends: tuple[Spend, ...], ledger: SpendLedger,
+def check_session_budget(caps: Sequence[BudgetCap], wallet: str, spends: tuple[Spend, ...], ledger: SpendLedger,
                          session_id: int) -> Decision | None:
     if not session_id:
         return None

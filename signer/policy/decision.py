@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from signer.policy.ledger import Commitments
+from signer.policy.ledger import Commitments, Spend
+
+if TYPE_CHECKING:
+    from signer.policy.document import WalletPolicy
 
 
 @dataclass(frozen=True)
@@ -18,7 +22,7 @@ class Decision:
     commitments: Commitments = Commitments()
 
     @property
-    def spends(self):
+    def spends(self) -> tuple[Spend, ...]:
         return self.commitments.spends
 
 
@@ -35,7 +39,7 @@ class PolicyUnreadable(Exception):
     version): every request is refused until the owner sets it again."""
 
 
-def guard(policy, halted: bool, section: str | None = None) -> Decision | None:
+def guard(policy: WalletPolicy | PolicyUnreadable | None, halted: bool, section: str | None = None) -> Decision | None:
     """The refusal that comes before any rule, or None. `policy` is the wallet's policy,
     None when it has none, or a PolicyUnreadable; `section` names the part the request
     needs (e.g. "solana")."""

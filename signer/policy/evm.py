@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from eth_abi import decode
+from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from signer.policy.arguments import FunctionRule, check_call
 from signer.policy.caps import check_session_budget, check_spend_caps
-from signer.policy.decision import Decision, allow, deny, guard
+from signer.policy.decision import Decision, PolicyUnreadable, allow, deny, guard
 from signer.policy.ledger import AllowanceChange, AllowanceKind, Commitments, Spend, SpendLedger
 from signer.policy.presets import KNOWN_FUNCTIONS, PRESETS, Preset
 from signer.policy.values import DAY, MAX_UINT256, NATIVE, Amount, Asset, EvmAddress, WindowSeconds
@@ -162,11 +162,12 @@ class _CallEffects:
 
 
 def decide_evm_transaction(
-    policy: WalletPolicy | None, wallet: str, tx: EvmTransaction, ledger: SpendLedger, now: float, halted: bool = False,
-    session_id: int = 0,
+    policy: WalletPolicy | PolicyUnreadable | None, wallet: str, tx: EvmTransaction, ledger: SpendLedger, now: float,
+    halted: bool = False, session_id: int = 0,
 ) -> Decision:
     if (refusal := guard(policy, halted)) is not None:
         return refusal
+    assert policy is not None and not isinstance(policy, PolicyUnreadable)  # guard refused both
     if tx.chain_id not in policy.allowed_chain_ids:
         return deny("chain-allowlist", f"chain id {tx.chain_id} is not in the wallet's allowed chains {policy.allowed_chain_ids}")
     fees = policy.fees_for(tx.chain_id)
@@ -235,6 +236,7 @@ def _call_effects(policy: WalletPolicy, wallet: str, tx: EvmTransaction, ledger:
 
 
 def _allowance_effects(policy: WalletPolicy, wallet: str, tx: EvmTransaction, ledger: SpendLedger) -> _CallEffects | Decision:
+    assert tx.selector is not None  # the caller checked it is one of ALLOWANCE_SELECTORS
     kind = ALLOWANCE_SELECTORS[tx.selector]
     try:
         spender, amount = decode(["address", "uint256"], tx.data[4:], strict=True)
@@ -257,10 +259,12 @@ def _allowance_effects(policy: WalletPolicy, wallet: str, tx: EvmTransaction, le
     return _CallEffects("approval-limit", token_spends=(Spend(tx.chain_id, token, amount),), allowances=(change,))
 
 
-def decide_session_budget(policy: WalletPolicy | None, chain_id: int, asset: str, amount: int, halted: bool = False) -> Decision:
+def decide_session_budget(policy: WalletPolicy | PolicyUnreadable | None, chain_id: int, asset: str, amount: int,
+                          halted: bool = False) -> Decision:
     """May a session be given a budget of `amount` of `asset` on `chain_id`?"""
     if (refusal := guard(policy, halted)) is not None:
         return refusal
+    assert policy is not None and not isinstance(policy, PolicyUnreadable)  # guard refused both
     caps = [c for c in policy.session_budgets if c.chain_id == chain_id and c.asset == asset]
     if not caps:
         return allow("session-budget", "the wallet's policy sets no session budget for this asset; nothing to open")

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from signer.policy.values import wallet_key
 
@@ -80,9 +81,9 @@ class Commitments:
     # (chain id, nonce) of a signed EVM transaction.
     nonce: tuple[int, int] | None = None
 
-    def to_audit(self) -> dict:
+    def to_audit(self) -> dict[str, Any]:
         """The audit line's fields that rebuild this reservation on start-up."""
-        fields: dict = {"spends": [[s.chain, s.asset, str(s.amount)] for s in self.spends]}
+        fields: dict[str, Any] = {"spends": [[s.chain, s.asset, str(s.amount)] for s in self.spends]}
         if self.allowances:
             fields["allowances"] = [[a.chain, a.token, a.spender, a.kind.value, str(a.amount)] for a in self.allowances]
         if self.nonce is not None:
@@ -90,7 +91,7 @@ class Commitments:
         return fields
 
     @classmethod
-    def from_audit(cls, entry: dict) -> Commitments:
+    def from_audit(cls, entry: dict[str, Any]) -> Commitments:
         return cls(
             spends=tuple(Spend(chain, asset, int(amount)) for chain, asset, amount in entry.get("spends", [])),
             allowances=tuple(
@@ -184,11 +185,11 @@ class SpendLedger:
         for credit_key, before in reservation.credit_before.items():
             self._credits[credit_key] = before
         if reservation.nonce_before is not None:
-            nonce_key, before = reservation.nonce_before
-            if before is None:
+            nonce_key, previous = reservation.nonce_before
+            if previous is None:
                 self._nonces.pop(nonce_key, None)
             else:
-                self._nonces[nonce_key] = before
+                self._nonces[nonce_key] = previous
 
     def open_budget(self, wallet: str, session_id: int, chain: ChainKey, asset: str, amount: int) -> None:
         self._budgets[(wallet_key(wallet), session_id, chain, asset)] = amount

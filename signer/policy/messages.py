@@ -18,13 +18,13 @@ approval of a transaction. So:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from eth_utils import is_hexstr
+from eth_utils.hexadecimal import is_hexstr
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from signer.policy.caps import check_session_budget, check_spend_caps
-from signer.policy.decision import Decision, allow, deny, guard
+from signer.policy.decision import Decision, PolicyUnreadable, allow, deny, guard
 from signer.policy.ledger import AllowanceChange, AllowanceKind, Commitments, Spend, SpendLedger
 from signer.policy.values import Amount, EvmAddress
 
@@ -114,7 +114,7 @@ class Eip712Rule(BaseModel):
                 raise ValueError("SafeTx moves a Safe's funds: name its limits in \"safe_tx\" (allowed_to, max_value)")
         return self
 
-    def matches(self, domain: dict) -> bool:
+    def matches(self, domain: dict[str, Any]) -> bool:
         contract = domain.get("verifyingContract")
         return (
             _integer(domain.get("chainId")) == self.chain_id
@@ -124,9 +124,10 @@ class Eip712Rule(BaseModel):
         )
 
 
-def decide_eip191(policy: WalletPolicy | None, message: bytes, halted: bool = False) -> Decision:
+def decide_eip191(policy: WalletPolicy | PolicyUnreadable | None, message: bytes, halted: bool = False) -> Decision:
     if (refusal := guard(policy, halted)) is not None:
         return refusal
+    assert policy is not None and not isinstance(policy, PolicyUnreadable)  # guard refused both
     rules = policy.eip191
     if rules is None:
         return deny("eip191-allowed", "the wallet's policy does not allow EIP-191 messages (add an eip191 section)")
@@ -147,11 +148,12 @@ def decide_eip191(policy: WalletPolicy | None, message: bytes, halted: bool = Fa
 
 
 def decide_eip712(
-    policy: WalletPolicy | None, wallet: str, typed_data: dict, ledger: SpendLedger, now: float, halted: bool = False,
-    session_id: int = 0,
+    policy: WalletPolicy | PolicyUnreadable | None, wallet: str, typed_data: dict[str, Any], ledger: SpendLedger, now: float,
+    halted: bool = False, session_id: int = 0,
 ) -> Decision:
     if (refusal := guard(policy, halted)) is not None:
         return refusal
+    assert policy is not None and not isinstance(policy, PolicyUnreadable)  # guard refused both
     domain, types, primary = typed_data.get("domain"), typed_data.get("types"), typed_data.get("primaryType")
     message = typed_data.get("message")
     if not isinstance(domain, dict) or not isinstance(types, dict) or not isinstance(primary, str) or not isinstance(message, dict):
@@ -180,11 +182,12 @@ def decide_eip712(
     return allow("eip712-primary-type", f"{primary} for contract {rule.verifying_contract} on chain {chain}")
 
 
-def _permit(policy: WalletPolicy, wallet: str, rule: Eip712Rule, chain: int, primary: str, types: dict, message: dict,
-            ledger: SpendLedger, now: float, session_id: int) -> Decision:
+def _permit(policy: WalletPolicy, wallet: str, rule: Eip712Rule, chain: int, primary: str, types: dict[str, Any],
+            message: dict[str, Any], ledger: SpendLedger, now: float, session_id: int) -> Decision:
     if (problem := _schema_problem(types, PERMIT_SCHEMAS[primary])) is not None:
         return deny("eip712-permit", f"{primary}: {problem}")
     limits = rule.permit
+    assert limits is not None  # Eip712Rule requires permit limits for every permit type it names
     spender = message.get("spender")
     if not isinstance(spender, str) or spender.lower() not in limits.spenders:
         return deny("eip712-permit", f"{primary} spender {spender!r} is not one of the rule's spenders")
@@ -229,10 +232,11 @@ def _permit(policy: WalletPolicy, wallet: str, rule: Eip712Rule, chain: int, pri
                  Commitments(spends=spends_tuple, allowances=tuple(allowances)))
 
 
-def _safe_tx(rule: Eip712Rule, types: dict, message: dict) -> Decision:
+def _safe_tx(rule: Eip712Rule, types: dict[str, Any], message: dict[str, Any]) -> Decision:
     if (problem := _schema_problem(types, SAFE_TX_SCHEMA)) is not None:
         return deny("eip712-safe-tx", f"SafeTx: {problem}")
     limits = rule.safe_tx
+    assert limits is not None  # Eip712Rule requires safe_tx limits when it names SafeTx
     to, value, operation = message.get("to"), _integer(message.get("value")), _integer(message.get("operation"))
     if not isinstance(to, str) or to.lower() not in limits.allowed_to:
         return deny("eip712-safe-tx", f"SafeTx to {to!r} is not one of the rule's allowed_to")
@@ -248,14 +252,14 @@ def _safe_tx(rule: Eip712Rule, types: dict, message: dict) -> Decision:
     return allow("eip712-safe-tx", f"SafeTx to {to} within the rule")
 
 
-def _fields(types: dict, name: str) -> list[tuple[str, str]] | None:
+def _fields(types: dict[str, Any], name: str) -> list[tuple[str, str]] | None:
     fields = types.get(name)
     if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields):
         return None
     return [(f.get("name"), f.get("type")) for f in fields]
 
 
-def _schema_problem(types: dict, schema: dict[str, list[tuple[str, str]]]) -> str | None:
+def _schema_problem(types: dict[str, Any], schema: dict[str, list[tuple[str, str]]]) -> str | None:
     for name, expected in schema.items():
         if _fields(types, name) != expected:
             return f"the {name} type is not the standard one ({', '.join(f'{t} {n}' for n, t in expected)})"

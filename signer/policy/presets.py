@@ -14,6 +14,7 @@ Approvals (`approve`, `increaseAllowance`, `decreaseAllowance`) are not here: th
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from signer.policy.arguments import CONTRACT, ArgumentRule, FunctionRule
 
@@ -28,13 +29,14 @@ class Preset(StrEnum):
     UNISWAP_V2_ROUTER = "uniswap-v2-router"
 
 
-def _rule(signature: str, **arguments: dict) -> FunctionRule:
+def _rule(signature: str, **arguments: dict[str, Any]) -> FunctionRule:
     return FunctionRule(signature=signature, arguments={name: ArgumentRule(**rule) for name, rule in arguments.items()})
 
 
-_TO_WALLET = {"equals": "$wallet"}
-_DEADLINE = {"within_seconds": SWAP_DEADLINE_SECONDS}
-_SOME_OUTPUT = {"min": "1"}
+# dict[str, Any]: ArgumentRule's fields, of several types (the router table below mixes them).
+_TO_WALLET: dict[str, Any] = {"equals": "$wallet"}
+_DEADLINE: dict[str, Any] = {"within_seconds": SWAP_DEADLINE_SECONDS}
+_SOME_OUTPUT: dict[str, Any] = {"min": "1"}
 
 ERC20_FUNCTIONS = (
     _rule("transfer(address to,uint256 amount)", to={"recipient": True}, amount={"spends": CONTRACT}),

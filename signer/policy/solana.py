@@ -9,7 +9,7 @@ from solders.pubkey import Pubkey
 from solders.token.associated import get_associated_token_address
 
 from signer.policy.caps import check_spend_caps
-from signer.policy.decision import Decision, allow, deny, guard
+from signer.policy.decision import Decision, PolicyUnreadable, allow, deny, guard
 from signer.policy.ledger import SOLANA, Commitments, Spend, SpendLedger
 from signer.policy.values import DAY, NATIVE, Amount, SolanaAddress, SolanaAsset, WindowSeconds
 from signer.solana import SolanaEffects, TokenTransfer
@@ -65,12 +65,14 @@ class SolanaPolicy(BaseModel):
 
 # Complex by design: the Solana rules read top to bottom in the order they are checked, as reviewers read them.
 def decide_solana_transaction(  # noqa: C901
-    policy: WalletPolicy | None, wallet: str, effects: SolanaEffects, ledger: SpendLedger, now: float, halted: bool = False,
-    session_id: int = 0,
+    policy: WalletPolicy | PolicyUnreadable | None, wallet: str, effects: SolanaEffects, ledger: SpendLedger, now: float,
+    halted: bool = False, session_id: int = 0,
 ) -> Decision:
     if (refusal := guard(policy, halted, "solana")) is not None:
         return refusal
+    assert policy is not None and not isinstance(policy, PolicyUnreadable)  # guard refused both
     rules = policy.solana
+    assert rules is not None  # guard refused a policy without this section
     unlisted = [p for p in effects.programs if p not in rules.allowed_programs]
     if unlisted:
         return deny("solana-program-allowlist", f"program(s) {', '.join(unlisted)} are not in the wallet's allowed programs")
@@ -120,6 +122,7 @@ def _allowed_destination(transfer: TokenTransfer, wallet: str, recipients: list[
         return False
     if transfer.destination in recipients:
         return True
+    assert transfer.mint is not None  # the caller refused transfers without a mint
     mint, program = Pubkey.from_string(transfer.mint), Pubkey.from_string(transfer.token_program)
     return any(
         str(get_associated_token_address(Pubkey.from_string(owner), mint, program)) == transfer.destination

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from signer.hyperliquid import ActionEffects, Order
 from signer.policy.caps import check_spend_caps
-from signer.policy.decision import Decision, allow, deny, guard
+from signer.policy.decision import Decision, PolicyUnreadable, allow, deny, guard
 from signer.policy.ledger import HYPERLIQUID, NOTIONAL_MICRO_USD, POLYMARKET, Commitments, Spend, SpendLedger
 from signer.policy.values import DAY, Amount, EvmAddress, PositiveDecimal, UsdAmount, WindowSeconds
 from signer.polymarket import BUY, PolymarketOrder
@@ -145,14 +145,16 @@ def worst_notional(order: Order, reference_price: Decimal) -> Decimal:
 
 # Complex by design: the Hyperliquid rules read top to bottom in the order they are checked.
 def decide_hyperliquid_action(  # noqa: C901
-    policy: WalletPolicy | None, wallet: str, effects: ActionEffects, mainnet: bool, nonce: int, ledger: SpendLedger, now: float,
-    halted: bool = False, expires_after: int | None = None,
+    policy: WalletPolicy | PolicyUnreadable | None, wallet: str, effects: ActionEffects, mainnet: bool, nonce: int, ledger: SpendLedger,
+    now: float, halted: bool = False, expires_after: int | None = None,
 ) -> Decision:
     """`expires_after` (ms) is the L1 action's expiry, part of what is signed; user-signed
     actions (usdClassTransfer) have none."""
     if (refusal := guard(policy, halted, "hyperliquid")) is not None:
         return refusal
+    assert policy is not None and not isinstance(policy, PolicyUnreadable)  # guard refused both
     rules = policy.hyperliquid
+    assert rules is not None  # guard refused a policy without this section
     if mainnet != rules.mainnet:
         wanted = "mainnet" if rules.mainnet else "testnet"
         return deny("hyperliquid-chain", f"the action is for {'mainnet' if mainnet else 'testnet'}; this wallet signs for {wanted} only")
@@ -194,22 +196,27 @@ def decide_hyperliquid_action(  # noqa: C901
     return allow("hyperliquid", f"{effects.kind} within the wallet's Hyperliquid policy", Commitments(spends=spends))
 
 
-def decide_polymarket_auth(policy: WalletPolicy | None, chain_id: int, halted: bool = False) -> Decision:
+def decide_polymarket_auth(policy: WalletPolicy | PolicyUnreadable | None, chain_id: int, halted: bool = False) -> Decision:
     """The CLOB's API credentials only let the platform post orders the signer signed, so
     any wallet with a Polymarket policy on that chain may derive them."""
     if (refusal := guard(policy, halted, "polymarket")) is not None:
         return refusal
+    assert policy is not None and not isinstance(policy, PolicyUnreadable)  # guard refused both
+    assert policy.polymarket is not None  # guard refused a policy without this section
     if not any(e.chain_id == chain_id for e in policy.polymarket.exchanges):
         return deny("polymarket-exchange", f"the wallet's Polymarket policy names no exchange on chain {chain_id}")
     return allow("polymarket-auth", f"CLOB authentication on chain {chain_id}")
 
 
 def decide_polymarket_order(
-    policy: WalletPolicy | None, wallet: str, order: PolymarketOrder, ledger: SpendLedger, now: float, halted: bool = False,
+    policy: WalletPolicy | PolicyUnreadable | None, wallet: str, order: PolymarketOrder, ledger: SpendLedger, now: float,
+    halted: bool = False,
 ) -> Decision:
     if (refusal := guard(policy, halted, "polymarket")) is not None:
         return refusal
+    assert policy is not None and not isinstance(policy, PolicyUnreadable)  # guard refused both
     rules = policy.polymarket
+    assert rules is not None  # guard refused a policy without this section
     if not any(e.chain_id == order.chain_id and e.address == order.exchange.lower() for e in rules.exchanges):
         return deny("polymarket-exchange", f"exchange {order.exchange} on chain {order.chain_id} is not one of the wallet's exchanges")
     message = order.message

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from sdk.context import LOCAL_SESSION_SENTINEL, AgentContext
 from sdk.envelopes import (
@@ -81,11 +81,11 @@ class Agent:
 
     def __init__(
         self,
-        run_function: Callable | None = None,
-        unwind_function: Callable | None = None,
+        run_function: Callable[..., Any] | None = None,
+        unwind_function: Callable[..., Any] | None = None,
         *,
-        execution_function: Callable | None = None,
-        stop_function: Callable | None = None,
+        execution_function: Callable[..., Any] | None = None,
+        stop_function: Callable[..., Any] | None = None,
         **_ignored: Any,
     ) -> None:
         global registered_agent
@@ -97,18 +97,18 @@ class Agent:
 
     # v0.3's names for the same functions.
     @property
-    def execution_function(self) -> Callable:
-        return self.run_function
+    def execution_function(self) -> Callable[..., Any]:
+        return cast(Callable[..., Any], self.run_function)  # __init__ refuses an Agent without one
 
     @property
-    def stop_function(self) -> Callable | None:
+    def stop_function(self) -> Callable[..., Any] | None:
         return self.unwind_function
 
-    def get_handler(self) -> Callable[..., dict]:
+    def get_handler(self) -> Callable[..., dict[str, Any]]:
         """Circuit's AWS Lambda handler. On Corral nothing calls it: the platform's
         entrypoint runs the agent. Calling it answers a 501 in Circuit's HandlerResponse shape."""
 
-        def handler(event: Any = None, context: Any = None) -> dict:
+        def handler(event: Any = None, context: Any = None) -> dict[str, Any]:
             body = {"success": False, "error": "agents on Corral are started by the platform, not through a handler"}
             return {"statusCode": 501, "body": json.dumps(body), "headers": {"Content-Type": "application/json"}}
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
-from eth_keys import keys  # type: ignore[attr-defined]  # noqa: F401 - not marked exported by eth-keys; callers use evm.keys
 from eth_utils.address import to_checksum_address
 
 from corral.v1 import signer_pb2

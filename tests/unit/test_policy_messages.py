@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from eth_account.messages import encode_typed_data
+from eth_keys.datatypes import PrivateKey
 from pydantic import ValidationError
 
 from signer import evm
@@ -166,5 +167,5 @@ def test_what_is_checked_is_what_eth_account_hashes():
     signed_as = encode_typed_data(full_message=as_text)
     assert signed_as.header == encode_typed_data(full_message=permit(value=500)).header  # same domain separator
     assert signed_as.body == encode_typed_data(full_message=permit(value=500)).body
-    key = evm.keys.PrivateKey(b"\x01" * 32)
+    key = PrivateKey(b"\x01" * 32)
     assert evm.sign_message(key, typed_data=as_text).signature == evm.sign_message(key, typed_data=permit(value=500)).signature

@@ -13,6 +13,8 @@ import grpc
 import tomli
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from corral.networks import parse_or_none
+
 
 class ChainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -216,7 +218,8 @@ class OrchestratorConfig(BaseModel):
     @classmethod
     def _network_ids(cls, chains: dict[str, ChainConfig]) -> dict[str, ChainConfig]:
         for network in chains:
-            if not re.fullmatch(r"ethereum:[1-9]\d*", network):
+            parsed = parse_or_none(network)
+            if parsed is None or not parsed.is_evm:
                 raise ValueError(f"chain {network!r}: EVM networks are named 'ethereum:<chainId>'")
         return chains
 

@@ -25,6 +25,7 @@ from orchestrator.actions.signer_client import SignerClient
 from orchestrator.actions.suggestions import Suggestions
 from orchestrator.actions.swaps.service import Swaps
 from orchestrator.actions.transactions import TransactionSender
+from orchestrator.actions.transactions.intents import check_agent_request_id, suggestion_request_id
 from orchestrator.actions.venues.service import ACTIONS as VENUE_REQUESTS
 from orchestrator.actions.venues.service import Venues
 from orchestrator.errors import Refused, invalid
@@ -68,15 +69,18 @@ class TransactionAction(Action):
         self.sender = sender
 
     async def preview(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> dict[str, Any]:
+        check_agent_request_id(request.request_id)
         details = await self.sender.preview(session, request)
         if request.HasField("message"):
             details["message"] = request.message
         return details
 
     async def run(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest, approved: int | None) -> Any:
-        if approved is not None:
+        if approved is None:
+            check_agent_request_id(request.request_id)
+        else:
             # A request id of its own: approving can never send it twice.
-            request.request_id = f"suggestion-{approved}"
+            request.request_id = suggestion_request_id(approved)
         return await self.sender.sign_and_send(session, execution_id, request)
 
     def recorded(self, tx: Any) -> dict[str, Any]:

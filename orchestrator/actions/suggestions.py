@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
+from orchestrator.actions.transactions.intents import suggestion_request_id
 from orchestrator.errors import Refused, not_found, precondition
 from orchestrator.store import Database, SessionRow, SuggestionRow, TransactionRow, events, utcnow
 from orchestrator.store.statuses import ActionKind, SessionStatus, SuggestionStatus, TransactionStatus
@@ -64,7 +65,8 @@ class Suggestions:
                     events.record(db, "suggestion", row.status, row.session_id, row.id)
                     settled += 1
                     continue
-                tx = db.scalar(select(TransactionRow).where(TransactionRow.request_id == f"suggestion-{row.id}"))
+                tx = db.scalar(select(TransactionRow).where(
+                    TransactionRow.request_id == suggestion_request_id(row.id), TransactionRow.session_id == row.session_id))
                 if tx is None:
                     row.status, row.decided_at = SuggestionStatus.PENDING, None
                 elif tx.status == TransactionStatus.CONFIRMED:

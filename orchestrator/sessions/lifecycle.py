@@ -58,7 +58,7 @@ class Sessions:
 
         mode = mode or manifest.default_execution_mode
         if mode not in manifest.allowedExecutionModes:
-            raise precondition(f"execution mode {mode!r} is not allowed by this agent; allowed: {manifest.allowedExecutionModes}")
+            raise precondition(f"execution mode {str(mode)!r} is not allowed by this agent; allowed: {manifest.allowedExecutionModes}")
         try:
             resolve(manifest, settings)
         except SettingError as exc:

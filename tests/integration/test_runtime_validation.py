@@ -65,6 +65,9 @@ CASES = [
     ("SignAndSend", evm_request(network="ethereum:1"), grpc.StatusCode.INVALID_ARGUMENT, "not configured"),
     ("SignAndSend", evm_request(network="bitcoin"), grpc.StatusCode.INVALID_ARGUMENT, "Unsupported network"),
     ("SignAndSend", evm_request(message="m" * 251), grpc.StatusCode.INVALID_ARGUMENT, "at most 250"),
+    # The platform's own request ids: claimed ahead, one would stand in for an approved suggestion or a swap step.
+    ("SignAndSend", evm_request(request_id="suggestion-1"), grpc.StatusCode.INVALID_ARGUMENT, "the platform's own ids"),
+    ("SignAndSend", evm_request(request_id="swap-q1-0"), grpc.StatusCode.INVALID_ARGUMENT, "the platform's own ids"),
     ("SetMemory", runtime_pb2.SetMemoryRequest(key="", value="v"), grpc.StatusCode.INVALID_ARGUMENT, "1–255 characters"),
     ("SetMemory", runtime_pb2.SetMemoryRequest(key="k" * 256, value="v"), grpc.StatusCode.INVALID_ARGUMENT, "1–255 characters"),
     ("SetMemory", runtime_pb2.SetMemoryRequest(key="k", value="v" * (64 * 1024 + 1)), grpc.StatusCode.INVALID_ARGUMENT, "limited to"),
@@ -80,6 +83,7 @@ CASES = [
 MANUAL_CASES = [
     ("SignAndSend", evm_request(evm={"to_address": "0x1234"}), grpc.StatusCode.INVALID_ARGUMENT, "20-byte hex address"),
     ("SignAndSend", evm_request(expires_at="tomorrow"), grpc.StatusCode.INVALID_ARGUMENT, "not an ISO-8601 time"),
+    ("SignAndSend", evm_request(request_id="suggestion-1"), grpc.StatusCode.INVALID_ARGUMENT, "the platform's own ids"),
     ("SignMessage", runtime_pb2.SignMessageRequest(request_id="m1", chain_id=1, eip712_json="{}"), grpc.StatusCode.INVALID_ARGUMENT,
      "domain, types, primaryType and message"),
     ("SwapExecute", runtime_pb2.SwapExecuteRequest(quote=struct({"engine": "uniswap-v2"})), grpc.StatusCode.INVALID_ARGUMENT,

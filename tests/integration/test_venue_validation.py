@@ -147,3 +147,28 @@ def test_recovery_fails_a_venue_suggestion_cut_off_while_it_ran(tmp_path):
     with db.session() as s:
         row = s.get(SuggestionRow, 5)
         assert row.status == "failed" and "check the venue" in row.error
+
+
+def test_recovery_takes_only_its_own_sessions_transaction_for_a_suggestion(tmp_path):
+    """A transaction of another session under the suggestion's request id (claimed before such ids
+    were refused) is not taken for the approved suggestion's: it stays pending, to run again."""
+    db = Database(f"sqlite:///{tmp_path / 'o.db'}", replica_id="r1")
+    with db.session() as s:
+        s.add(AgentRow(id=1, name="a", version="0.0.1", image="i", image_id="i", wallet_type="ethereum", manifest_toml="",
+                       registered_at=utcnow()))
+        s.flush()
+        for session_id in (3, 4):
+            s.add(SessionRow(id=session_id, agent_id=1, wallet_address="0x" + "22" * 20, status="running", execution_mode="manual",
+                             settings={}, allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="0",
+                             created_at=utcnow()))
+        s.flush()
+        s.add(TransactionRow(session_id=4, execution_id=None, request_id="suggestion-5", replica_id="r1", network="ethereum:31337",
+                             from_address="0x" + "22" * 20, to_address="0x" + "33" * 20, value="1", data="0x", message="",
+                             status="confirmed", tx_hash="0x" + "ab" * 32, created_at=utcnow(), updated_at=utcnow()))
+        s.add(SuggestionRow(id=5, session_id=3, execution_id=None, kind="transaction", replica_id="r1", request=b"", details={},
+                            status="approving", result={}, error="", created_at=utcnow()))
+        s.commit()
+    ActionGateway(db, sender=None, signer=None).suggestions.recover("r1")
+    with db.session() as s:
+        row = s.get(SuggestionRow, 5)
+        assert (row.status, row.result) == ("pending", {})

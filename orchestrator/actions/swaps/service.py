@@ -26,6 +26,7 @@ from corral.limits import ACTION_MESSAGE_MAX_CHARS
 from corral.v1 import runtime_pb2
 from orchestrator.actions.swaps.model import EngineQuote, QuoteRequest, SwapError
 from orchestrator.actions.transactions import TransactionSender
+from orchestrator.actions.transactions.intents import swap_step_request_id
 from orchestrator.errors import Refused
 from orchestrator.store import Database, QuoteRow, SessionRow, TransactionRow, utcnow
 
@@ -130,7 +131,7 @@ class Swaps:
         for n, step in enumerate(steps):
             details = step["transactionDetails"]
             request = runtime_pb2.SignAndSendRequest(
-                request_id=f"swap-{row.id}-{n}", network=network, message=step["description"][:ACTION_MESSAGE_MAX_CHARS],
+                request_id=swap_step_request_id(row.id, n), network=network, message=step["description"][:ACTION_MESSAGE_MAX_CHARS],
                 evm=runtime_pb2.EvmTransactionRequest(to_address=details["to"], data=details["data"], value=details["value"]),
             )
             try:

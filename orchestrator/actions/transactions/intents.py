@@ -15,6 +15,27 @@ from orchestrator.errors import invalid
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, events, utcnow
 from orchestrator.store.statuses import TransactionStatus
 
+# Request ids the platform gives the transactions it sends for an agent (an approved suggestion,
+# a swap's steps). An agent may not take them: claimed ahead, one would stand in for the
+# platform's transaction (a retried request id returns the first transaction sent under it).
+SUGGESTION_REQUEST_PREFIX = "suggestion-"
+SWAP_REQUEST_PREFIX = "swap-"
+
+
+def suggestion_request_id(suggestion_id: int) -> str:
+    return f"{SUGGESTION_REQUEST_PREFIX}{suggestion_id}"
+
+
+def swap_step_request_id(quote_id: str, step: int) -> str:
+    return f"{SWAP_REQUEST_PREFIX}{quote_id}-{step}"
+
+
+def check_agent_request_id(request_id: str) -> None:
+    """An agent's own request id: not one of the platform's."""
+    if request_id.startswith((SUGGESTION_REQUEST_PREFIX, SWAP_REQUEST_PREFIX)):
+        raise invalid(f"request_id may not start with {SUGGESTION_REQUEST_PREFIX!r} or {SWAP_REQUEST_PREFIX!r} (the platform's own ids); "
+                      "send a fresh one")
+
 
 def check_common(request: runtime_pb2.SignAndSendRequest) -> None:
     """The checks every network's request passes first."""

@@ -52,6 +52,9 @@ from sandbox_runner.host.socket_dirs import LocalSocketDirs, SocketDirs
 log = logging.getLogger("corral.executions")
 
 COMMANDS = {"run": common_pb2.EXECUTION_COMMAND_RUN, "unwind": common_pb2.EXECUTION_COMMAND_UNWIND}
+# Why an execution the orchestrator's own shutdown cut short ended (not the agent's doing, and
+# not a crash: recovery's quarantine counts crashes only).
+SHUT_DOWN = "the orchestrator shut down while this execution ran; its session runs again at its next interval"
 OWNER_LABEL = "org.corral.owner"
 INSTALLATION_LABEL = "org.corral.installation"
 
@@ -273,7 +276,9 @@ class ExecutionRunner:
         """Shutdown, first step: no more refills, and sandboxes still running are killed
         (so the threads waiting on them return)."""
         self.pool.close()
-        for started in list(self._running.values()):
+        for sandbox_id, started in list(self._running.items()):
+            # Recorded `interrupted` with why, not as the SIGKILL (an "out of memory") it is.
+            self._killed.setdefault(sandbox_id, SHUT_DOWN)
             try:
                 await asyncio.to_thread(self._backend.discard, started)
             except Exception as exc:  # noqa: BLE001 — the others must still be stopped

@@ -115,7 +115,12 @@ class Scheduler:
             )
             db.commit()
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, grace_seconds: float = 10.0) -> None:
+        """After the runner killed the running sandboxes: each run records how it ended
+        (`interrupted`, the shutdown's reason) within `grace_seconds`; what is left is cancelled
+        (recovery closes it at the next start)."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace_seconds)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

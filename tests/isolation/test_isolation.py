@@ -19,7 +19,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
-from tests.conftest import REPO_ROOT
+from orchestrator.executions.runner import SHUT_DOWN
+from tests.conftest import AGENTS_DIR, REPO_ROOT
 from tests.helpers import finished, log_lines, start_session, wait_for
 
 INTRUDER = REPO_ROOT / "tests" / "isolation" / "intruder"
@@ -178,19 +179,36 @@ def test_replayed_token_from_an_earlier_execution_is_refused(suite):
     assert_platform_unharmed(suite)
 
 
-def test_no_sandbox_outlives_the_orchestrator(suite, docker_client):
-    """Stopping the orchestrator leaves no sandbox, socket, mount or cgroup behind. It is started
-    again afterwards, so the tests that run after this one (in any order) have a platform."""
-    stack = suite.stack
-    with sqlite3.connect(stack.database_path) as db:
-        installation = db.execute("SELECT value FROM platform_settings WHERE key = 'installation_id'").fetchone()[0]
-    orchestrator = stack.processes["orchestrator"]
-    orchestrator.terminate()
-    try:
-        exit_code = orchestrator.wait(timeout=60)
-        assert_nothing_left_behind(stack, docker_client, installation, exit_code)
-    finally:
-        stack.restart_orchestrator()
+@pytest.mark.parametrize("runtime", ["runc", "gvisor", "bubblewrap"])
+def test_no_sandbox_outlives_the_orchestrator(runtime, tmp_path_factory, agent_image, agent_dir_image, docker_client):
+    """Stopping the orchestrator while an execution runs (and a warm sandbox waits) leaves no
+    sandbox, socket, mount or cgroup behind. On a platform of its own: stopping the shared one
+    would cut short the runs other tests of this module are waiting for."""
+    sandbox: dict[str, object] = {}
+    image_of = agent_image
+    if runtime == "gvisor":
+        sandbox["runtime"] = "runsc"
+    if runtime == "bubblewrap":
+        sandbox["backend"] = "bubblewrap"
+        image_of = agent_dir_image
+    with DevStack(tmp_path_factory.mktemp(f"shutdown-{runtime}"), minute_seconds=1.0, sandbox=sandbox) as stack:
+        wallet = stack.create_wallet(31337)
+        stack.fund(wallet, 10**15)
+        _, session = start_session(stack, image_of(AGENTS_DIR / "sleeper"), wallet)
+
+        def sleeping():
+            runs = stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session.id)).executions
+            return any(run.status == pb.EXECUTION_STATUS_RUNNING and log_lines(run) == ["going to sleep"] for run in runs)
+
+        wait_for(sleeping, what="the sleeper's run to be under way")
+        with sqlite3.connect(stack.database_path) as db:
+            installation = db.execute("SELECT value FROM platform_settings WHERE key = 'installation_id'").fetchone()[0]
+        orchestrator = stack.processes["orchestrator"]
+        orchestrator.terminate()
+        assert_nothing_left_behind(stack, docker_client, installation, orchestrator.wait(timeout=60))
+        with sqlite3.connect(stack.database_path) as db:
+            ended = db.execute("SELECT status, error FROM executions WHERE session_id = ?", (session.id,)).fetchall()
+        assert ended == [("interrupted", SHUT_DOWN)]  # the run the shutdown cut short, not a "memory limit" kill
 
 
 def assert_nothing_left_behind(stack: DevStack, docker_client, installation: str, exit_code: int) -> None:

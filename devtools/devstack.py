@@ -94,7 +94,11 @@ def _toml(top: dict[str, object], tables: dict[str, dict[str, object]]) -> str:
     """A TOML document: top-level keys first (a key after a [table] would belong to it)."""
     lines = [f"{key} = {json.dumps(value)}" for key, value in top.items()]
     for name, values in tables.items():
-        lines += [f"[{name}]", *(f"{key} = {json.dumps(value)}" for key, value in values.items())]
+        # Nested tables ([egress.limits], [egress.resolve]) after the table's own keys.
+        lines += [f"[{name}]", *(f"{json.dumps(key)} = {json.dumps(value)}" for key, value in values.items() if not isinstance(value, dict))]
+        for key, value in values.items():
+            if isinstance(value, dict):
+                lines += [f"[{name}.{json.dumps(key)}]", *(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in value.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -151,6 +155,7 @@ class DevStack:
         replica_id: str | None = None,
         scheduler: dict[str, object] | None = None,
         venues: dict[str, dict[str, object]] | None = None,
+        egress: dict[str, object] | None = None,
     ) -> None:
         """`orchestrator_user`: run the orchestrator as this unprivileged user ("auto":
         corral-orchestrator when started as root), with sandboxes started by a privileged
@@ -178,6 +183,8 @@ class DevStack:
         self.replica_id = replica_id
         # Extra [scheduler] settings, e.g. lease_seconds.
         self.scheduler = scheduler or {}
+        # The orchestrator's [egress] settings; `extra_ca_file` is copied where it may read it.
+        self.egress = egress or {}
         self.swaps = swaps or {}
         # The orchestrator's venue tables, e.g. {"hyperliquid": {"api_url": ...}}; `venues`
         # may be filled in after construction (a venue's address known once anvil runs).
@@ -400,6 +407,12 @@ class DevStack:
             "reconciliation": self.reconciliation, "swaps": self.swaps,
         }
         tables.update(self.venues)
+        if self.egress:
+            egress = dict(self.egress)
+            if "extra_ca_file" in egress:
+                source = Path(str(egress["extra_ca_file"]))
+                egress["extra_ca_file"] = str(self._write_config_file(f"egress-{source.name}", source.read_bytes()))
+            tables["egress"] = egress
         if self.solana_rpc_url:
             tables["solana"] = {"rpc_url": self.solana_rpc_url, "confirmation_timeout_seconds": 30.0}
         return self._write_config_file(f"{name}.toml", _toml(top, tables).encode())

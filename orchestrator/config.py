@@ -13,6 +13,7 @@ import grpc
 import tomli
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from corral.hosts import Ceiling, HostRuleError
 from corral.networks import parse_or_none
 
 
@@ -78,6 +79,78 @@ class SandboxConfig(BaseModel):
     warm_pool_idle_seconds: float = Field(default=300.0, ge=10)
     # How often orphaned sandboxes and socket directories are looked for.
     reap_interval_seconds: float = Field(default=30.0, gt=0)
+
+
+class EgressLimits(BaseModel):
+    """What one execution may do through the egress proxy (orchestrator/egress/proxy.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_connections: int = Field(default=32, ge=1, le=10_000)
+    max_concurrent: int = Field(default=8, ge=1, le=256)
+    connections_per_second: float = Field(default=10.0, gt=0)
+    bytes_out: int = Field(default=1024 * 1024, ge=1024)
+    bytes_in: int = Field(default=32 * 1024 * 1024, ge=1024)
+    connection_seconds: float = Field(default=60.0, gt=0)
+    idle_seconds: float = Field(default=20.0, gt=0)
+    head_seconds: float = Field(default=10.0, gt=0)
+    head_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    connect_seconds: float = Field(default=10.0, gt=0)
+
+
+class EgressConfig(BaseModel):
+    """The installation's ceiling on what agents may reach (SECURITY.md, "Egress").
+
+    An agent declares hosts in circuit.toml `[network] allow`; a session starts only if every
+    one is within `allow_hosts`. `["*"]` permits any public HTTPS host on port 443; the
+    default, `[]`, permits none (the sandbox then has no way out at all)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow_hosts: list[str] = Field(default_factory=list)
+    # Non-public ranges agents may reach (e.g. an internal price service at 10.1.2.3/32).
+    # Loopback, private, link-local and metadata addresses are refused unless listed here.
+    allow_networks: list[str] = Field(default_factory=list)
+    # Names resolved from this table before DNS (as `curl --resolve`): name -> addresses.
+    resolve: dict[str, list[str]] = Field(default_factory=dict)
+    # PEM certificates agents' HTTPS clients trust besides the image's bundle (a TLS-inspecting
+    # corporate proxy's CA, or a stand-in's in tests).
+    extra_ca_file: Path | None = None
+    limits: EgressLimits = Field(default_factory=EgressLimits)
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _hosts(cls, hosts: list[str]) -> list[str]:
+        try:
+            Ceiling.parse(hosts)
+        except HostRuleError as exc:
+            raise ValueError(str(exc)) from None
+        return hosts
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network)
+            except ValueError:
+                raise ValueError(f"egress.allow_networks: {network!r} is not a network such as '10.1.2.0/24' (host bits unset)") from None
+        return networks
+
+    @field_validator("resolve")
+    @classmethod
+    def _resolve(cls, table: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, addresses in table.items():
+            for address in addresses:
+                try:
+                    ipaddress.ip_address(address)
+                except ValueError:
+                    raise ValueError(f"egress.resolve.{name}: {address!r} is not an IP address") from None
+        return table
+
+    @property
+    def ceiling(self) -> Ceiling:
+        return Ceiling.parse(self.allow_hosts)
 
 
 class SchedulerConfig(BaseModel):
@@ -198,6 +271,7 @@ class OrchestratorConfig(BaseModel):
     # Off unless set: `[solana] rpc_url = "..."` enables Solana sessions.
     solana: SolanaConfig | None = None
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    egress: EgressConfig = Field(default_factory=EgressConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
     breakers: PlatformBreakerConfig = Field(default_factory=PlatformBreakerConfig)

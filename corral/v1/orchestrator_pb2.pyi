@@ -29,6 +29,13 @@ class ExecutionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXECUTION_STATUS_FAILED: _ClassVar[ExecutionStatus]
     EXECUTION_STATUS_INTERRUPTED: _ClassVar[ExecutionStatus]
 
+class EgressOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EGRESS_OUTCOME_UNSPECIFIED: _ClassVar[EgressOutcome]
+    EGRESS_OUTCOME_ALLOWED: _ClassVar[EgressOutcome]
+    EGRESS_OUTCOME_REFUSED: _ClassVar[EgressOutcome]
+    EGRESS_OUTCOME_FAILED: _ClassVar[EgressOutcome]
+
 class TransactionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TRANSACTION_STATUS_UNSPECIFIED: _ClassVar[TransactionStatus]
@@ -83,6 +90,10 @@ EXECUTION_STATUS_RUNNING: ExecutionStatus
 EXECUTION_STATUS_SUCCEEDED: ExecutionStatus
 EXECUTION_STATUS_FAILED: ExecutionStatus
 EXECUTION_STATUS_INTERRUPTED: ExecutionStatus
+EGRESS_OUTCOME_UNSPECIFIED: EgressOutcome
+EGRESS_OUTCOME_ALLOWED: EgressOutcome
+EGRESS_OUTCOME_REFUSED: EgressOutcome
+EGRESS_OUTCOME_FAILED: EgressOutcome
 TRANSACTION_STATUS_UNSPECIFIED: TransactionStatus
 TRANSACTION_STATUS_PENDING: TransactionStatus
 TRANSACTION_STATUS_SIGNED: TransactionStatus
@@ -185,7 +196,7 @@ class SessionBreakers(_message.Message):
     def __init__(self, max_loss: _Optional[str] = ..., max_loss_percent: _Optional[str] = ..., max_loss_window_seconds: _Optional[int] = ..., max_transactions_per_hour: _Optional[int] = ...) -> None: ...
 
 class Agent(_message.Message):
-    __slots__ = ("id", "name", "version", "image", "image_id", "wallet_type", "allowed_execution_modes", "runtime_interval_minutes", "manifest_toml", "registered_at")
+    __slots__ = ("id", "name", "version", "image", "image_id", "wallet_type", "allowed_execution_modes", "runtime_interval_minutes", "manifest_toml", "registered_at", "egress_hosts")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +207,7 @@ class Agent(_message.Message):
     RUNTIME_INTERVAL_MINUTES_FIELD_NUMBER: _ClassVar[int]
     MANIFEST_TOML_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_AT_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_HOSTS_FIELD_NUMBER: _ClassVar[int]
     id: int
     name: str
     version: str
@@ -206,7 +218,8 @@ class Agent(_message.Message):
     runtime_interval_minutes: int
     manifest_toml: str
     registered_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., image_id: _Optional[str] = ..., wallet_type: _Optional[str] = ..., allowed_execution_modes: _Optional[_Iterable[_Union[_common_pb2.ExecutionMode, str]]] = ..., runtime_interval_minutes: _Optional[int] = ..., manifest_toml: _Optional[str] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    egress_hosts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., image_id: _Optional[str] = ..., wallet_type: _Optional[str] = ..., allowed_execution_modes: _Optional[_Iterable[_Union[_common_pb2.ExecutionMode, str]]] = ..., runtime_interval_minutes: _Optional[int] = ..., manifest_toml: _Optional[str] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., egress_hosts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RegisterAgentRequest(_message.Message):
     __slots__ = ("image",)
@@ -261,7 +274,7 @@ class ListWalletsResponse(_message.Message):
     def __init__(self, wallets: _Optional[_Iterable[_Union[Wallet, _Mapping]]] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions", "breakers", "status_reason")
+    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions", "breakers", "status_reason", "egress_hosts")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -284,6 +297,7 @@ class Session(_message.Message):
     HAS_PENDING_TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
     BREAKERS_FIELD_NUMBER: _ClassVar[int]
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_HOSTS_FIELD_NUMBER: _ClassVar[int]
     id: int
     agent_id: int
     wallet_address: str
@@ -299,7 +313,8 @@ class Session(_message.Message):
     has_pending_transactions: bool
     breakers: SessionBreakers
     status_reason: str
-    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., status_reason: _Optional[str] = ...) -> None: ...
+    egress_hosts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., status_reason: _Optional[str] = ..., egress_hosts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PositionRef(_message.Message):
     __slots__ = ("network", "asset_address")
@@ -421,7 +436,7 @@ class ExecutionLog(_message.Message):
     def __init__(self, level: _Optional[str] = ..., message: _Optional[str] = ..., logged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Execution(_message.Message):
-    __slots__ = ("id", "session_id", "command", "status", "error", "started_at", "finished_at", "logs")
+    __slots__ = ("id", "session_id", "command", "status", "error", "started_at", "finished_at", "logs", "egress_connections")
     ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
@@ -430,6 +445,7 @@ class Execution(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     LOGS_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
     id: int
     session_id: int
     command: _common_pb2.ExecutionCommand
@@ -438,7 +454,30 @@ class Execution(_message.Message):
     started_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
     logs: _containers.RepeatedCompositeFieldContainer[ExecutionLog]
-    def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., command: _Optional[_Union[_common_pb2.ExecutionCommand, str]] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., error: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., logs: _Optional[_Iterable[_Union[ExecutionLog, _Mapping]]] = ...) -> None: ...
+    egress_connections: _containers.RepeatedCompositeFieldContainer[EgressConnection]
+    def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., command: _Optional[_Union[_common_pb2.ExecutionCommand, str]] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., error: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., logs: _Optional[_Iterable[_Union[ExecutionLog, _Mapping]]] = ..., egress_connections: _Optional[_Iterable[_Union[EgressConnection, _Mapping]]] = ...) -> None: ...
+
+class EgressConnection(_message.Message):
+    __slots__ = ("method", "host", "port", "address", "bytes_out", "bytes_in", "duration_ms", "outcome", "reason")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_OUT_FIELD_NUMBER: _ClassVar[int]
+    BYTES_IN_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    host: str
+    port: int
+    address: str
+    bytes_out: int
+    bytes_in: int
+    duration_ms: int
+    outcome: EgressOutcome
+    reason: str
+    def __init__(self, method: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., address: _Optional[str] = ..., bytes_out: _Optional[int] = ..., bytes_in: _Optional[int] = ..., duration_ms: _Optional[int] = ..., outcome: _Optional[_Union[EgressOutcome, str]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ListExecutionsRequest(_message.Message):
     __slots__ = ("session_id", "page_size")

@@ -27,6 +27,7 @@ from orchestrator.store import (
     AgentRow,
     Database,
     DriftRow,
+    EgressConnectionRow,
     EventRow,
     ExecutionLogRow,
     ExecutionRow,
@@ -36,7 +37,15 @@ from orchestrator.store import (
     events,
 )
 from orchestrator.store.audit_heads import newest_head
-from orchestrator.store.statuses import ActionKind, ExecutionMode, ExecutionStatus, SessionStatus, SuggestionStatus, TransactionStatus
+from orchestrator.store.statuses import (
+    ActionKind,
+    EgressOutcome,
+    ExecutionMode,
+    ExecutionStatus,
+    SessionStatus,
+    SuggestionStatus,
+    TransactionStatus,
+)
 from sandbox_runner.host.backend import SandboxBackend
 
 # The wire's enums by the store's names: a state missing on either side fails here, at import.
@@ -47,6 +56,7 @@ EXECUTION_STATUS = {status: orchestrator_pb2.ExecutionStatus.Value(f"EXECUTION_S
 TX_STATUS = {status: orchestrator_pb2.TransactionStatus.Value(f"TRANSACTION_STATUS_{status.name}") for status in TransactionStatus}
 SUGGESTION_KIND = {kind: orchestrator_pb2.SuggestionKind.Value(f"SUGGESTION_KIND_{kind.name}") for kind in ActionKind}
 SUGGESTION_STATUS = {status: orchestrator_pb2.SuggestionStatus.Value(f"SUGGESTION_STATUS_{status.name}") for status in SuggestionStatus}
+EGRESS_OUTCOMES = {outcome: orchestrator_pb2.EgressOutcome.Value(f"EGRESS_OUTCOME_{outcome.name}") for outcome in EgressOutcome}
 COMMANDS = {"run": common_pb2.EXECUTION_COMMAND_RUN, "unwind": common_pb2.EXECUTION_COMMAND_UNWIND}
 
 log = logging.getLogger("corral.api")
@@ -71,6 +81,7 @@ def agent_message(row: AgentRow) -> orchestrator_pb2.Agent:
         runtime_interval_minutes=manifest.runtimeIntervalMinutes,
         manifest_toml=row.manifest_toml,
         registered_at=timestamp(row.registered_at),
+        egress_hosts=manifest.network.allow,
     )
 
 
@@ -88,6 +99,7 @@ def session_message(row: SessionRow) -> orchestrator_pb2.Session:
         created_at=timestamp(row.created_at),
         breakers=settings_message(row.breakers),
         status_reason=row.status_reason,
+        egress_hosts=row.egress_hosts,
     )
     if row.next_run_at is not None:
         message.next_run_at.CopyFrom(timestamp(row.next_run_at))
@@ -102,6 +114,13 @@ def log_message(row: ExecutionLogRow) -> orchestrator_pb2.ExecutionLog:
     return orchestrator_pb2.ExecutionLog(level=row.level, message=row.message, logged_at=timestamp(row.logged_at))
 
 
+def egress_message(row: EgressConnectionRow) -> orchestrator_pb2.EgressConnection:
+    return orchestrator_pb2.EgressConnection(
+        method=row.method, host=row.host, port=row.port, address=row.address, bytes_out=row.bytes_out, bytes_in=row.bytes_in,
+        duration_ms=row.duration_ms, outcome=EGRESS_OUTCOMES[EgressOutcome(row.outcome)], reason=row.reason,
+    )
+
+
 def execution_message(row: ExecutionRow, with_logs: bool = True) -> orchestrator_pb2.Execution:
     message = orchestrator_pb2.Execution(
         id=row.id,
@@ -111,6 +130,7 @@ def execution_message(row: ExecutionRow, with_logs: bool = True) -> orchestrator
         error=row.error,
         started_at=timestamp(row.started_at),
         logs=[log_message(line) for line in row.logs] if with_logs else [],
+        egress_connections=[egress_message(connection) for connection in row.egress_connections] if with_logs else [],
     )
     if row.finished_at is not None:
         message.finished_at.CopyFrom(timestamp(row.finished_at))
@@ -290,7 +310,7 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         with self._db.session() as db:
             rows = db.scalars(
                 select(ExecutionRow)
-                .options(selectinload(ExecutionRow.logs))
+                .options(selectinload(ExecutionRow.logs), selectinload(ExecutionRow.egress_connections))
                 .where(ExecutionRow.session_id == request.session_id)
                 .order_by(ExecutionRow.id.desc())
                 .limit(limit)

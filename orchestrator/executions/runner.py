@@ -8,11 +8,13 @@ execution's token (or none, or a replayed one) is refused.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import threading
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +29,8 @@ from orchestrator.actions.positions import session_positions
 from orchestrator.agents.manifest import Manifest, parse_manifest
 from orchestrator.agents.settings import resolve
 from orchestrator.config import OrchestratorConfig
+from orchestrator.egress import gates as egress_gates
+from orchestrator.egress.proxy import EgressGate
 from orchestrator.executions import memory
 from orchestrator.executions.runtime_service import CallBudget, ExecutionTicket, start_runtime_server
 from orchestrator.executions.schedule import next_run_after
@@ -72,6 +76,7 @@ class ExecutionRunner:
         self._gateway = gateway
         self._breakers = Breakers(db)
         self._dirs = socket_dirs or LocalSocketDirs(config.socket_root)
+        self._egress = egress_gates.EgressGates(config.egress)
         # This process's identity on the sandboxes it starts, and what it has running.
         self.owner_id = uuid.uuid4().hex
         self.installation_id = db.installation_id()
@@ -161,26 +166,21 @@ class ExecutionRunner:
             db.get(ExecutionRow, execution.id).sandbox_id = sandbox_id
             db.commit()
         socket_dir = pooled.socket_dir if pooled else None
-        server = None
+        gate: EgressGate | None = None
         try:
             socket_dir = socket_dir or self.new_socket_dir(sandbox_id)
-            # Bound under a temporary name and renamed once the sandbox user may use it:
-            # a pooled sandbox takes the socket appearing as its signal to connect.
-            binding = socket_dir / f".{SOCKET_NAME}.binding"
-            server = await start_runtime_server(str(binding), ticket, self._db, self._gateway)
-            _hand_to_sandbox_user(binding)
-            os.rename(binding, socket_dir / SOCKET_NAME)
-            if pooled:
-                started = pooled.started
-            else:
-                spec = self.sandbox_spec(image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id)
-                started = await asyncio.to_thread(self._backend.start, spec)
-            self._running[sandbox_id] = started
-            if self._halted_because:  # the kill switch was thrown while this one was starting
-                await self.kill_running(self._halted_because)
-            failpoints.reach("execution.sandbox_started")
-            result = await asyncio.to_thread(self._backend.finish, started, limits.deadline_seconds)
-            failpoints.reach("execution.sandbox_finished")
+            async with self._execution_sockets(socket_dir, session, ticket) as gate:
+                if pooled:
+                    started = pooled.started
+                else:
+                    spec = self.sandbox_spec(image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id)
+                    started = await asyncio.to_thread(self._backend.start, spec)
+                self._running[sandbox_id] = started
+                if self._halted_because:  # the kill switch was thrown while this one was starting
+                    await self.kill_running(self._halted_because)
+                failpoints.reach("execution.sandbox_started")
+                result = await asyncio.to_thread(self._backend.finish, started, limits.deadline_seconds)
+                failpoints.reach("execution.sandbox_finished")
         except SandboxStartError as exc:
             result = SandboxResult(exit_code=None, timed_out=False, output="", start_error=str(exc))
         except Exception as exc:  # an orchestrator-side failure still ends the execution
@@ -189,8 +189,6 @@ class ExecutionRunner:
             if pooled and sandbox_id not in self._running:
                 await asyncio.to_thread(self._backend.discard, pooled.started)
         finally:
-            if server is not None:
-                await server.stop(grace=None)
             self._running.pop(sandbox_id, None)
             if socket_dir is not None:
                 self.release_socket_dir(socket_dir)
@@ -205,6 +203,8 @@ class ExecutionRunner:
             row.status, row.error, row.finished_at = status, error, utcnow()
             row.output, row.output_dropped_bytes = result.output, result.output_dropped_bytes
             row.sdk_calls, row.log_lines_dropped = ticket.budget.calls, ticket.budget.log_lines_dropped
+            if gate is not None:
+                egress_gates.store(db, row.id, gate)
             events.record(db, "execution", "finished", session.id, row.id)
             current = db.get(SessionRow, session.id)
             if command == "unwind" and current.status == SessionStatus.UNWINDING:
@@ -224,6 +224,26 @@ class ExecutionRunner:
         if command == "run":
             self._breakers.check_loss(session.id)
         return execution.id
+
+    @contextlib.asynccontextmanager
+    async def _execution_sockets(self, socket_dir: Path, session: SessionRow, ticket: ExecutionTicket) -> AsyncIterator[EgressGate | None]:
+        """The execution's sockets in its socket directory while the sandbox runs: the egress
+        proxy (if the session may reach any host) and then the runtime API."""
+        gate = await self._egress.open(session.egress_hosts, socket_dir, _hand_to_sandbox_user)
+        server = None
+        try:
+            # Bound under a temporary name and renamed once the sandbox user may use it:
+            # a pooled sandbox takes the socket appearing as its signal to connect.
+            binding = socket_dir / f".{SOCKET_NAME}.binding"
+            server = await start_runtime_server(str(binding), ticket, self._db, self._gateway)
+            _hand_to_sandbox_user(binding)
+            os.rename(binding, socket_dir / SOCKET_NAME)
+            yield gate
+        finally:
+            if server is not None:
+                await server.stop(grace=None)
+            if gate is not None:
+                await gate.close()
 
     def new_socket_dir(self, sandbox_id: str) -> Path:
         """A fresh directory for one sandbox's socket.

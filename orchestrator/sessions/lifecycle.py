@@ -13,11 +13,13 @@ import grpc
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from corral.hosts import Ceiling
 from corral.networks import Network, address_key
 from corral.v1 import signer_pb2
 from orchestrator.actions.breakers import BreakerSettings, stored_settings
 from orchestrator.actions.positions import session_positions
 from orchestrator.actions.signer_client import SignerClient
+from orchestrator.agents.manifest import Manifest
 from orchestrator.agents.registry import agent_manifest
 from orchestrator.agents.settings import SettingError, resolve
 from orchestrator.chains import Chain, SimulationFailed
@@ -32,11 +34,20 @@ ACTIVE = (SessionStatus.CREATED, SessionStatus.RUNNING, SessionStatus.PAUSED, Se
 
 
 class Sessions:
-    def __init__(self, db: Database, signer: SignerClient, chains: dict[str, Chain], minute_seconds: float = 60.0) -> None:
+    def __init__(self, db: Database, signer: SignerClient, chains: dict[str, Chain], minute_seconds: float = 60.0,
+                 egress_ceiling: Ceiling | None = None) -> None:
         self._db = db
         self._signer = signer
         self._chains = chains
         self._minute_seconds = minute_seconds
+        self._egress_ceiling = egress_ceiling or Ceiling(rules=())
+
+    def _check_egress(self, agent_name: str, manifest: Manifest) -> None:
+        if refused := self._egress_ceiling.refused(manifest.network.rules):
+            raise precondition(
+                f"agent {agent_name!r} fetches from {', '.join(map(str, refused))}, which this installation does not permit; "
+                "an operator can add the hosts to egress.allow_hosts in the orchestrator's config"
+            )
 
     async def start(
         self, agent_id: int, wallet_address: str, mode: str | None, settings: dict[str, str], allocation: str | None,
@@ -63,6 +74,7 @@ class Sessions:
             resolve(manifest, settings)
         except SettingError as exc:
             raise invalid(str(exc)) from None
+        self._check_egress(agent.name, manifest)
 
         asset = manifest.startingAsset
         if asset is None:
@@ -119,6 +131,7 @@ class Sessions:
                 next_run_at=None,
                 stopped_at=None,
                 breakers=stored_settings(breakers or BreakerSettings()),
+                egress_hosts=list(manifest.network.allow),
             )
             db.add(session)
             db.commit()

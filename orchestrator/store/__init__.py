@@ -13,6 +13,7 @@ from orchestrator.store.models import (
     AssetChangeRow,
     Base,
     DriftRow,
+    EgressConnectionRow,
     EventRow,
     ExecutionLogRow,
     ExecutionRow,
@@ -26,5 +27,5 @@ from orchestrator.store.models import (
 )
 
 __all__ = [
-    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "ReplicaRow", "SessionRow", "SettingRow", "SuggestionRow", "TransactionRow", "utcnow",
+    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "ReplicaRow", "SessionRow", "SettingRow", "SuggestionRow", "TransactionRow", "utcnow",
 ]

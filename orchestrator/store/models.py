@@ -30,7 +30,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, list[dict[str, str]]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[dict[str, str]]: JSON, list[str]: JSON}
 
 
 class SettingRow(Base):
@@ -95,8 +95,9 @@ class SessionRow(Base):
     # holds a lease on it until `lease_expires_at` (renewed while it runs, released after).
     lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
-
-    __table_args__ = (Index("ix_sessions_due", "status", "next_run_at"),)
+    # The hosts the agent declared (circuit.toml [network] allow) as the user saw them when
+    # starting the session: the egress proxy lets its executions reach these and nothing else.
+    egress_hosts: Mapped[list[str]] = mapped_column(default=list)
 
     agent: Mapped[AgentRow] = relationship()
 
@@ -127,6 +128,7 @@ class ExecutionRow(Base):
     finished_at: Mapped[datetime | None]
 
     logs: Mapped[list[ExecutionLogRow]] = relationship(order_by="ExecutionLogRow.id")
+    egress_connections: Mapped[list[EgressConnectionRow]] = relationship(order_by="EgressConnectionRow.id")
 
 
 class ExecutionLogRow(Base):
@@ -138,6 +140,26 @@ class ExecutionLogRow(Base):
     level: Mapped[str] = mapped_column(String(8))
     message: Mapped[str] = mapped_column(String(256))
     logged_at: Mapped[datetime]
+
+
+class EgressConnectionRow(Base):
+    """One connection an execution opened through the egress proxy, allowed or not."""
+
+    __tablename__ = "egress_connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id"), index=True)
+    method: Mapped[str] = mapped_column(String(8))
+    host: Mapped[str] = mapped_column(String(256))
+    port: Mapped[int]
+    # The address the proxy connected to (after its own resolution and checks), "" if none.
+    address: Mapped[str] = mapped_column(String(64))
+    bytes_out: Mapped[int]
+    bytes_in: Mapped[int]
+    duration_ms: Mapped[int]
+    # allowed | refused | failed (orchestrator/egress/proxy.EgressOutcome)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(320))
 
 
 class MemoryRow(Base):

@@ -64,3 +64,11 @@ class ActionKind(StrEnum):
     @property
     def is_venue(self) -> bool:
         return self not in (ActionKind.TRANSACTION, ActionKind.SWAP, ActionKind.MESSAGE)
+
+
+class EgressOutcome(StrEnum):
+    """How a connection through the egress proxy ended (orchestrator/egress/proxy.py)."""
+
+    ALLOWED = "allowed"  # the tunnel or request ran (what the far side answered is its business)
+    REFUSED = "refused"  # the policy or a limit said no; nothing reached the host
+    FAILED = "failed"  # allowed, but the host could not be reached or the transfer broke off

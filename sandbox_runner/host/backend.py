@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sandbox_runner.inside.contract import (  # noqa: F401 — the host's names for the contract
+    EGRESS_CA_NAME,
+    EGRESS_SOCKET_NAME,
     ENTRYPOINT,
     SANDBOX_SOCKET_DIR,
     SOCKET_NAME,

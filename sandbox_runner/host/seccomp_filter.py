@@ -1,5 +1,9 @@
-"""The seccomp filter of the bubblewrap backend: sockets only of family AF_UNIX, and no
-kernel surface an agent has no use for (ptrace, mounts, namespaces, BPF, keyrings, …).
+"""The seccomp filter of the bubblewrap backend: sockets only of families AF_UNIX and AF_INET,
+and no kernel surface an agent has no use for (ptrace, mounts, namespaces, BPF, keyrings, …).
+
+AF_INET is for the loopback listener of the egress path (sandbox_runner/inside/egress.py): the
+sandbox's network namespace holds only `lo`, so an AF_INET socket reaches nothing but other
+sockets of the same sandbox. Raw, packet, netlink and IPv6 sockets stay refused.
 
 Compiled with libseccomp (through pyseccomp) to a BPF program that bwrap installs
 right before it executes the sandbox's first process.
@@ -27,7 +31,12 @@ _DENIED_SYSCALLS = [
 def build_filter() -> seccomp.SyscallFilter:
     f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
     for family_rule in ("socket", "socketpair"):
-        f.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), family_rule, seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
+        # Families are numbered AF_UNSPEC 0, AF_UNIX 1, AF_INET 2: refuse below and above.
+        f.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), family_rule, seccomp.Arg(0, seccomp.LT, socket.AF_UNIX))
+        f.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), family_rule, seccomp.Arg(0, seccomp.GT, socket.AF_INET))
+    # Raw IPv4 sockets (ping, hand-made packets) are refused too; stream and datagram stay.
+    f.add_rule(seccomp.ERRNO(errno.EPERM), "socket", seccomp.Arg(0, seccomp.EQ, socket.AF_INET),
+               seccomp.Arg(1, seccomp.MASKED_EQ, 0xF, socket.SOCK_RAW))
     for name in _DENIED_SYSCALLS:
         try:
             f.add_rule(seccomp.ERRNO(errno.EPERM), name)

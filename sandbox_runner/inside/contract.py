@@ -7,6 +7,10 @@ from __future__ import annotations
 # Where the execution's socket directory appears inside the sandbox.
 SANDBOX_SOCKET_DIR = "/run/corral"
 SOCKET_NAME = "runtime.sock"
+# Present when the execution may reach declared hosts: the egress proxy (orchestrator/egress),
+# and the operator's extra CA certificates for the sandbox's HTTPS clients, if any.
+EGRESS_SOCKET_NAME = "egress.sock"
+EGRESS_CA_NAME = "egress-ca.pem"
 # The in-image entrypoint every agent image runs (the base image's ENTRYPOINT).
 ENTRYPOINT = ["python3", "-m", "sandbox_runner.inside.entrypoint"]
 # PID 1 of every sandbox: ends it past the deadline even if nobody is watching (the

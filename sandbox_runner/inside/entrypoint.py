@@ -20,6 +20,7 @@ from google.protobuf.json_format import MessageToDict
 
 from corral.v1 import common_pb2, runtime_pb2
 from sandbox_runner.inside.contract import WAIT_FOR_SOCKET_ENV
+from sandbox_runner.inside.egress import open_egress
 from sdk.context import AgentContext, position_from_proto
 from sdk.portfolio import portfolio_from_positions
 from sdk.transport import RuntimeTransport
@@ -97,6 +98,8 @@ def main(argv: list[str]) -> int:
             currentPositions=[position_from_proto(p) for p in ctx.current_positions],
             transport=transport,
         )
+        # Before the agent's code is imported: clients read the proxy variables when made.
+        open_egress(os.path.dirname(transport.socket_path))
         run, unwind = load_agent_functions()
         if command == "unwind":
             positions = [position_from_proto(p) for p in ctx.unwind_positions] or agent.currentPositions

@@ -21,11 +21,13 @@ from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from orchestrator.executions.runner import SHUT_DOWN
 from tests.conftest import AGENTS_DIR, REPO_ROOT
-from tests.helpers import finished, log_lines, start_session, wait_for
+from tests.helpers import agent_from_template, finished, log_lines, start_session, wait_for
+from tests.standins.https_service import PRICE, HttpsService
 
 INTRUDER = REPO_ROOT / "tests" / "isolation" / "intruder"
 EXAMPLE_AGENT = REPO_ROOT / "images" / "example-agent"
 DEADLINE_SECONDS = 20
+STANDIN_ADDRESS = "127.0.0.2"
 MAX_SDK_CALLS = 600
 MAX_LOG_LINES = 200
 
@@ -34,7 +36,8 @@ LOGGED_PROBES = [
     "tcp-egress", "udp-egress", "icmp", "dns", "ipv6", "metadata", "host-loopback", "signer-socket", "docker-socket",
     "other-socket", "write-outside-tmp", "fill-tmp", "exec-tmp", "secrets", "ptrace", "mount", "unshare", "setuid",
     "fork-bomb", "stdout-flood", "oversized-message", "forged-token", "deep-json", "wide-json",
-    "stream-flood",
+    "stream-flood", "egress-undeclared", "egress-ip-direct", "egress-private-names", "egress-dns", "egress-smuggling",
+    "egress-oversized", "egress-slowloris", "egress-flood",
 ]
 # Probes stopped by the sandbox killing the agent or by the platform refusing it further.
 OUTCOME_PROBES = ["memory-bomb", "cpu-spin", "sdk-flood", "replayed-token"]
@@ -49,6 +52,8 @@ class Suite:
         self.wallet = wallet
         self.honest = honest_session
         self.sessions: dict[str, int] = {}
+        self.service: HttpsService
+        self.fetcher: str
 
 
 @pytest.fixture(scope="module", params=["runc", "gvisor", "bubblewrap"])
@@ -60,12 +65,27 @@ def suite(request, tmp_path_factory, agent_image, agent_dir_image):
         sandbox["backend"] = "bubblewrap"
         agent_image = agent_dir_image
     home = tmp_path_factory.mktemp(f"isolation-{request.param}")
-    with DevStack(home, minute_seconds=1.0, deadline_seconds=DEADLINE_SECONDS, sandbox=sandbox, max_parallel_executions=4) as stack:
+    # The stand-in HTTPS service the fetcher reaches, on a loopback address of its own: the
+    # operator allows that one address; every other loopback, private and metadata address
+    # stays refused, including through the names the intruder declares.
+    service = HttpsService(home / "tls", ["prices.test", "other.test"], address=STANDIN_ADDRESS)
+    egress = {
+        "allow_hosts": ["*", f"prices.test:{service.port}"],
+        "allow_networks": [f"{STANDIN_ADDRESS}/32"],
+        "resolve": {"prices.test": [STANDIN_ADDRESS], "other.test": [STANDIN_ADDRESS], "loopback.test": ["127.0.0.1"],
+                    "private.test": ["10.0.0.1"], "metadata.test": ["169.254.169.254"]},
+        "extra_ca_file": str(service.ca_file),
+        "limits": {"head_seconds": 3.0, "max_connections": 24},
+    }
+    with service, DevStack(home, minute_seconds=1.0, deadline_seconds=DEADLINE_SECONDS, sandbox=sandbox, max_parallel_executions=4,
+                           egress=egress) as stack:
         wallet = stack.create_wallet(31337)
         stack.fund(wallet, 10**18)
         _, honest = start_session(stack, agent_image(EXAMPLE_AGENT), wallet)
         wait_for(lambda: finished(stack, honest.id), what="the honest session's first run")
         suite = Suite(stack, agent_image(INTRUDER), wallet, honest)
+        suite.service = service
+        suite.fetcher = agent_image(agent_from_template(AGENTS_DIR / "fetcher", home / "fetcher", port=service.port))
         targets = json.dumps({
             "orchestrator_port": stack.api_address.rsplit(":", 1)[1],
             "anvil_port": stack.rpc_url.rsplit(":", 1)[1],
@@ -124,6 +144,37 @@ def assert_platform_unharmed(suite: Suite) -> None:
     assert stack.signer_socket.exists()
     for name in ("orchestrator", "signer", "anvil"):
         assert stack.processes[name].poll() is None, f"{name} died"
+
+
+def test_a_declared_https_host_is_reached_and_an_undeclared_one_refused_with_a_clear_error(suite):
+    """The way out that is meant to work: the fetcher's urllib call goes through the loopback
+    forwarder and the egress proxy to the stand-in, trusting its CA through the standard
+    bundle variables; the same agent aimed at an undeclared host fails with the reason."""
+    stack, port = suite.stack, suite.service.port
+    wallets = stack.create_wallets(2, 31337)
+    sessions = []
+    for wallet, host in zip(wallets, ("prices.test", "other.test"), strict=True):
+        stack.fund(wallet, 10**15)
+        _, session = start_session(stack, suite.fetcher, wallet, {"url": f"https://{host}:{port}/prices/current/coingecko:ethereum"})
+        sessions.append(session)
+        assert list(session.egress_hosts) == [f"prices.test:{port}"]
+    allowed = wait_for(lambda: finished(stack, sessions[0].id), timeout=240, what="the fetcher's run")[0]
+    assert allowed.status == pb.EXECUTION_STATUS_SUCCEEDED, allowed.error
+    assert f"price of coingecko:ethereum: {PRICE}" in log_lines(allowed)
+    [connection] = allowed.egress_connections
+    assert (connection.host, connection.port, connection.address, connection.outcome) == (
+        "prices.test", port, STANDIN_ADDRESS, pb.EGRESS_OUTCOME_ALLOWED)
+    assert connection.bytes_in > 0 and connection.bytes_out > 0
+
+    refused = wait_for(lambda: finished(stack, sessions[1].id), timeout=240, what="the misaimed fetcher's run")[0]
+    assert refused.status == pb.EXECUTION_STATUS_FAILED
+    assert f"other.test:{port} is not declared in circuit.toml [network] allow" in refused.error
+    assert any("egress refused other.test" in line for line in log_lines(refused))
+    assert [c.outcome for c in refused.egress_connections] == [pb.EGRESS_OUTCOME_REFUSED]
+    assert [r["headers"].get("Host") for r in suite.service.requests].count(f"other.test:{port}") == 0
+    for session in sessions:
+        stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    assert_platform_unharmed(suite)
 
 
 @pytest.mark.parametrize("probe", LOGGED_PROBES)

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from corral.hosts import HostRule, HostRuleError, parse_rules
 from corral.networks import Network, NetworkKind, is_solana, parse_or_none
 from orchestrator.agents.manifest.addresses import (
     _KNOWN_CHAINS,
@@ -277,6 +278,31 @@ class BenchmarkCurrency(BaseModel):
     address: str = ""
 
 
+class NetworkRequest(BaseModel):
+    """Corral extension, `[network]`: the hosts the agent's code fetches from (HTTPS on 443
+    unless a rule says `host:port` or `http://host`). Nothing else is reachable; the operator's
+    `egress.allow_hosts` is the ceiling, and a session's user sees these hosts when starting it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    allow: list[str] = Field(default_factory=list)
+
+    @field_validator("allow", mode="before")
+    @classmethod
+    def _allow(cls, v: Any) -> list[str]:
+        if not isinstance(v, list) or not all(isinstance(item, str) for item in v):
+            raise _Problem('must be a list of host names, e.g. allow = ["api.llama.fi", "*.coingecko.com"]')
+        try:
+            rules = parse_rules(v, "allow")
+        except HostRuleError as exc:
+            raise _Problem(str(exc).removeprefix("allow: ")) from None
+        return [str(rule) for rule in rules]
+
+    @property
+    def rules(self) -> tuple[HostRule, ...]:
+        return tuple(HostRule.parse(text) for text in self.allow)
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -295,6 +321,7 @@ class Manifest(BaseModel):
     startingAsset: StartingAsset | None = None
     settings: dict[str, Setting] = Field(default_factory=dict)
     sandbox: SandboxRequest = Field(default_factory=SandboxRequest)
+    network: NetworkRequest = Field(default_factory=NetworkRequest)
     # Legacy, kept for reference only: the text now lives in DESCRIPTION.md; slug and the benchmark are unused.
     description: str | None = None
     slug: str | None = None

@@ -493,6 +493,88 @@ def stream_flood(agent, t):
     return f"{held} of {opened} streams held, {len(ended)} refused, {sum(sent)} bytes sent; served again {freed:.1f} s after closing"
 
 
+
+# -- egress (the proxy of orchestrator/egress: a loopback forwarder is this sandbox's only way) --
+
+
+def _proxy():
+    url = os.environ.get("HTTPS_PROXY", "")
+    if not url:
+        raise Open("no egress proxy configured: the probe cannot aim at it")
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+def _exchange(data, timeout=20, expect_close=True):
+    with socket.create_connection(_proxy(), timeout=timeout) as s:
+        s.sendall(data)
+        reply = b""
+        while chunk := s.recv(4096):
+            reply += chunk
+            if not expect_close and b"\r\n\r\n" in reply:
+                break
+        return reply
+
+
+def _refused(reply, what, codes=(b"403",)):
+    status = reply.split(b"\r\n", 1)[0]
+    if not any(status.startswith(b"HTTP/1.1 " + code) for code in codes):
+        raise Open(f"{what}: {status[:120]!r}")
+    return status.decode("ascii", "replace")[:160]
+
+
+def egress_undeclared(agent, t):
+    """A host the agent did not declare: refused before the proxy looks the name up (no DNS leak)."""
+    return _refused(_exchange(b"CONNECT exfil-4f2a.attacker.test:443 HTTP/1.1\r\n\r\n"), "undeclared host")
+
+
+def egress_ip_direct(agent, t):
+    """A declared host's address, or any address, instead of its name."""
+    out = [_refused(_exchange(f"CONNECT {ip}:443 HTTP/1.1\r\n\r\n".encode()), f"CONNECT {ip}")
+           for ip in ("127.0.0.2", "1.1.1.1", "[::1]", "169.254.169.254")]
+    return "; ".join(out)
+
+
+def egress_private_names(agent, t):
+    """Declared names that resolve to loopback, private and metadata addresses (DNS rebinding)."""
+    return "; ".join(_refused(_exchange(f"CONNECT {name}:443 HTTP/1.1\r\n\r\n".encode()), name)
+                     for name in ("loopback.test", "private.test", "metadata.test"))
+
+
+def egress_dns(agent, t):
+    """No resolver in the sandbox: a lookup (the usual DNS exfiltration channel) fails."""
+    def lookup():
+        socket.getaddrinfo("exfil-4f2a.attacker.test", 443)
+    return must_fail(lookup, "a DNS lookup from inside the sandbox")
+
+
+def egress_smuggling(agent, t):
+    """Request smuggling: both Content-Length and chunked, bare LF heads, and absolute https."""
+    out = [_refused(_exchange(b"POST http://prices.test/a HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               b"0\r\n\r\nGET /admin HTTP/1.1\r\n\r\n"), "CL+TE", (b"400", b"403", b"411")),
+           _refused(_exchange(b"GET http://prices.test/ HTTP/1.1\nHost: prices.test\n\n"), "bare LF", (b"400", b"408")),
+           _refused(_exchange(b"GET https://prices.test/ HTTP/1.1\r\n\r\n"), "absolute https", (b"400", b"403"))]
+    return "; ".join(out)
+
+
+def egress_oversized(agent, t):
+    """A request head larger than the proxy reads."""
+    return _refused(_exchange(b"CONNECT prices.test:443 HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n"), "oversized head",
+                    (b"431",))
+
+
+def egress_slowloris(agent, t):
+    """A head that never ends: the proxy answers 408 at its deadline instead of waiting forever."""
+    return _refused(_exchange(b"CONNECT prices.test:443 HTTP/1.1\r\n", timeout=60), "slowloris", (b"408",))
+
+
+def egress_flood(agent, t):
+    """More connections than an execution may open: refused with 429 once the budget is spent."""
+    statuses = [_exchange(b"CONNECT undeclared.test:443 HTTP/1.1\r\n\r\n").split(b" ", 2)[1] for _ in range(60)]
+    if b"429" not in statuses:
+        raise Open(f"60 connections, none refused for the execution's limits: {sorted(set(statuses))}")
+    return f"{statuses.count(b'429')} of 60 refused with 429"
+
 PROBES = {
     "tcp-egress": tcp_egress, "udp-egress": udp_egress, "icmp": icmp, "dns": dns, "ipv6": ipv6, "metadata": metadata,
     "host-loopback": host_loopback, "signer-socket": signer_socket, "docker-socket": docker_socket, "other-socket": other_socket,
@@ -501,6 +583,9 @@ PROBES = {
     "fork-bomb": fork_bomb, "memory-bomb": memory_bomb, "cpu-spin": cpu_spin, "stdout-flood": stdout_flood,
     "sdk-flood": sdk_flood, "oversized-message": oversized_message, "forged-token": forged_token, "replayed-token": replayed_token,
     "deep-json": deep_json, "wide-json": wide_json, "stream-flood": stream_flood,
+    "egress-undeclared": egress_undeclared, "egress-ip-direct": egress_ip_direct, "egress-private-names": egress_private_names,
+    "egress-dns": egress_dns, "egress-smuggling": egress_smuggling, "egress-oversized": egress_oversized,
+    "egress-slowloris": egress_slowloris, "egress-flood": egress_flood,
 }
 
 

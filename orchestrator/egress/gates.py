@@ -1,0 +1,72 @@
+"""Opening an execution's egress proxy and keeping what it recorded.
+
+The runner calls `open` with the hosts recorded on the session (what its user saw), each
+still checked against the installation's ceiling (an operator may have narrowed it since),
+and `store` once the execution ended: a row per connection, and for each refusal a line
+in the execution's log, where the agent's author looks first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from corral.hosts import HostRuleError, parse_rules
+from corral.limits import LOG_LINE_MAX_CHARS
+from orchestrator.config import EgressConfig
+from orchestrator.egress.addresses import policy_from
+from orchestrator.egress.proxy import EgressGate
+from orchestrator.store import EgressConnectionRow, ExecutionLogRow, utcnow
+from orchestrator.store.statuses import EgressOutcome
+from sandbox_runner.host.backend import EGRESS_CA_NAME, EGRESS_SOCKET_NAME
+
+
+class EgressGates:
+    def __init__(self, config: EgressConfig) -> None:
+        self._config = config
+        self._addresses = policy_from(config.allow_networks, config.resolve)
+
+    async def open(self, hosts: list[str], socket_dir: Path, hand_to_sandbox: Callable[[Path], None]) -> EgressGate | None:
+        """The execution's proxy on `socket_dir/egress.sock`, or None when it may reach nothing
+        (no socket then: the sandbox starts no forwarder and has no way out)."""
+        try:
+            declared = parse_rules(hosts, "the session's egress hosts")
+        except HostRuleError:
+            return None  # recorded by an older parser and no longer valid: reach nothing
+        ceiling = self._config.ceiling
+        rules = tuple(rule for rule in declared if ceiling.permits(rule))
+        if not rules:
+            return None
+        if self._config.extra_ca_file is not None:
+            shutil.copyfile(self._config.extra_ca_file, socket_dir / EGRESS_CA_NAME)
+            os.chmod(socket_dir / EGRESS_CA_NAME, 0o644)
+        gate = EgressGate(rules, self._config.limits, self._addresses)
+        # Bound under a temporary name and renamed once the sandbox user may use it, before
+        # the runtime socket appears (a pooled sandbox looks for this one when that one does).
+        binding = socket_dir / f".{EGRESS_SOCKET_NAME}.binding"
+        await gate.start(binding)
+        hand_to_sandbox(binding)
+        os.rename(binding, socket_dir / EGRESS_SOCKET_NAME)
+        return gate
+
+
+def store(db: Session, execution_id: int, gate: EgressGate) -> None:
+    """Adds the gate's records to `db`'s transaction (the caller commits with the outcome)."""
+    now = utcnow()
+    for record in gate.records:
+        db.add(EgressConnectionRow(
+            execution_id=execution_id, method=record.method, host=record.host[:256], port=record.port, address=record.address,
+            bytes_out=record.bytes_out, bytes_in=record.bytes_in, duration_ms=record.duration_ms, outcome=record.outcome,
+            reason=record.reason[:320],
+        ))
+        if record.outcome is EgressOutcome.REFUSED:
+            target = f"{record.host}:{record.port}" if record.host else "a connection"
+            message = f"egress refused {target}: {record.reason}"
+            db.add(ExecutionLogRow(execution_id=execution_id, level="error", message=message[:LOG_LINE_MAX_CHARS], logged_at=now))
+    if gate.records_dropped:
+        db.add(ExecutionLogRow(execution_id=execution_id, level="error", logged_at=now,
+                               message=f"egress: {gate.records_dropped} more connections were refused and not recorded one by one"))

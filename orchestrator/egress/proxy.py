@@ -1,0 +1,358 @@
+"""One execution's egress proxy: an HTTP proxy on a Unix socket in the sandbox's socket
+directory, the sandbox's only way to the network.
+
+Inside, a loopback listener forwards each connection here (sandbox_runner/inside/egress.py)
+and the usual proxy variables point clients at it. Per connection:
+1. admission: the execution's connection count, concurrency and rate;
+2. the request head, bounded in bytes and time (a slowloris gets 408, a flood 431);
+3. `CONNECT host:port` to an HTTPS rule, or an absolute-form `http://` request to an HTTP
+   rule; a host must be a declared name (an IP address is refused, so is anything else);
+4. the name resolved here and every address checked (`addresses`), then a connection to a
+   checked address, never to the name again;
+5. CONNECT: the tunnel's first bytes must be a TLS ClientHello whose SNI is the CONNECT host;
+   plain HTTP: one request (Content-Length bodies only, hop-by-hop headers dropped,
+   `Connection: close`), so nothing can be smuggled behind it;
+6. bytes counted against the execution's budgets each way, idle and total time bounded.
+Every connection, allowed or not, becomes a `ConnectionRecord` the runner stores.
+
+Refusals are answered `403` with the reason in the status line, because that line is what
+`requests`, `urllib` and `httpx` put into the exception an agent's log shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from corral.hosts import HostRule, Scheme
+from orchestrator.config import EgressLimits
+from orchestrator.egress.addresses import AddressPolicy, AddressRefused, IPAddress
+from orchestrator.egress.sni import NotTls, read_client_hello
+from orchestrator.store.statuses import EgressOutcome
+
+_REQUEST_LINE = re.compile(r"(?P<method>[A-Z]{3,7}) (?P<target>[\x21-\x7e]{1,8000}) HTTP/1\.[01]")
+_HEADER = re.compile(r"(?P<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(?P<value>[\x20-\x7e\t]*?)[ \t]*")
+_AUTHORITY = re.compile(r"(?P<host>[a-z0-9.-]{1,253}):(?P<port>[0-9]{1,5})")
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "upgrade"}
+_CHUNK = 64 * 1024
+_LINGER_SECONDS = 1.0
+
+
+@dataclass
+class ConnectionRecord:
+    method: str = ""
+    host: str = ""
+    port: int = 0
+    address: str = ""
+    bytes_out: int = 0
+    bytes_in: int = 0
+    duration_ms: int = 0
+    outcome: EgressOutcome = EgressOutcome.REFUSED
+    reason: str = ""
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class _Failure(Exception):
+    pass
+
+
+@dataclass
+class _Budget:
+    limits: EgressLimits
+    opened: int = 0
+    active: int = 0
+    bytes_out: int = 0
+    bytes_in: int = 0
+    tokens: float = 0.0
+    refilled_at: float = field(default_factory=time.monotonic)
+
+    def admit(self) -> None:
+        now = time.monotonic()
+        burst = float(self.limits.max_concurrent)
+        self.tokens = min(burst, self.tokens + (now - self.refilled_at) * self.limits.connections_per_second)
+        self.refilled_at = now
+        if self.opened >= self.limits.max_connections:
+            raise _Refusal(429, f"this execution has used its {self.limits.max_connections} connections")
+        if self.active >= self.limits.max_concurrent:
+            raise _Refusal(429, f"at most {self.limits.max_concurrent} connections may be open at once")
+        if self.tokens < 1:
+            raise _Refusal(429, f"at most {self.limits.connections_per_second:g} new connections per second")
+        self.tokens -= 1
+        self.opened += 1
+
+
+class EgressGate:
+    """The proxy of one execution: `await gate.start(path)`, then `await gate.close()`,
+    which ends every connection and returns what was recorded."""
+
+    def __init__(self, rules: tuple[HostRule, ...], limits: EgressLimits, addresses: AddressPolicy) -> None:
+        self.rules = rules
+        self.limits = limits
+        self.addresses = addresses
+        self.records: list[ConnectionRecord] = []
+        self.records_dropped = 0
+        self._budget = _Budget(limits, tokens=float(limits.max_concurrent))
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, socket_path: Path) -> None:
+        self._server = await asyncio.start_unix_server(self._handle, path=str(socket_path), limit=self.limits.head_bytes)
+
+    async def close(self) -> list[ConnectionRecord]:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        return self.records
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        record = ConnectionRecord()
+        started = time.monotonic()
+        admitted = False
+        try:
+            self._budget.admit()
+            admitted = True
+            self._budget.active += 1
+            async with asyncio.timeout(self.limits.connection_seconds):
+                await self._serve(reader, writer, record)
+            record.outcome = EgressOutcome.ALLOWED
+        except _Refusal as refusal:
+            record.outcome, record.reason = EgressOutcome.REFUSED, refusal.reason
+            await _answer(reader, writer, refusal.status, refusal.reason)
+        except _Failure as failure:
+            record.outcome, record.reason = EgressOutcome.FAILED, str(failure)
+        except TimeoutError:
+            record.outcome = EgressOutcome.FAILED
+            record.reason = f"the connection was open longer than {self.limits.connection_seconds:g}s or idle past {self.limits.idle_seconds:g}s"
+        except asyncio.CancelledError:
+            if record.outcome is not EgressOutcome.ALLOWED:
+                record.outcome = EgressOutcome.FAILED
+            record.reason = "still open when the execution ended"
+        except (ConnectionError, asyncio.IncompleteReadError, OSError):
+            if record.outcome is not EgressOutcome.ALLOWED:  # a relayed connection may end abruptly
+                record.outcome, record.reason = EgressOutcome.FAILED, "the connection was closed before it completed"
+        finally:
+            if admitted:
+                self._budget.active -= 1
+            writer.close()
+            record.duration_ms = int((time.monotonic() - started) * 1000)
+            self._record(record)
+            self._tasks.discard(task)
+
+    def _record(self, record: ConnectionRecord) -> None:
+        # Bounded: a refused flood is one record per admitted connection plus a count.
+        if len(self.records) < self.limits.max_connections * 2:
+            self.records.append(record)
+        else:
+            self.records_dropped += 1
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
+        method, target, headers = await self._read_head(reader)
+        record.method = method
+        if method == "CONNECT":
+            await self._tunnel(target, headers, reader, writer, record)
+        else:
+            await self._forward(method, target, headers, reader, writer, record)
+
+    async def _read_head(self, reader: asyncio.StreamReader) -> tuple[str, str, list[tuple[str, str]]]:
+        try:
+            async with asyncio.timeout(self.limits.head_seconds):
+                raw = await reader.readuntil(b"\r\n\r\n")
+        except TimeoutError:
+            raise _Refusal(408, f"the request head did not arrive within {self.limits.head_seconds:g}s") from None
+        except asyncio.LimitOverrunError:
+            raise _Refusal(431, f"the request head is larger than {self.limits.head_bytes} bytes") from None
+        lines = raw[:-4].decode("latin-1").split("\r\n")
+        request = _REQUEST_LINE.fullmatch(lines[0])
+        if request is None:
+            raise _Refusal(400, "malformed request line (expected 'CONNECT host:443 HTTP/1.1')")
+        headers: list[tuple[str, str]] = []
+        for line in lines[1:]:
+            header = _HEADER.fullmatch(line)
+            if header is None:  # bare LF, NUL, obs-fold, spaces before the colon: all ambiguous
+                raise _Refusal(400, "malformed request header line")
+            headers.append((header["name"].lower(), header["value"]))
+        return request["method"], request["target"], headers
+
+    def _allowed(self, scheme: Scheme, host: str, port: int) -> None:
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            pass
+        else:
+            raise _Refusal(403, f"corral egress: {host} is an IP address; connect by a declared host name")
+        if not any(rule.matches(scheme, host, port) for rule in self.rules):
+            shown = f"{host}:{port}" if scheme is Scheme.HTTPS else f"http://{host}:{port}"
+            raise _Refusal(403, f"corral egress: {shown} is not declared in circuit.toml [network] allow")
+
+    async def _connect(self, host: str, port: int, record: ConnectionRecord) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        try:
+            addresses: list[IPAddress] = await self.addresses.resolve(host, port)
+        except AddressRefused as refused:
+            raise _Refusal(403, f"corral egress: {refused}") from None
+        last = ""
+        for address in addresses:
+            record.address = str(address)
+            try:
+                async with asyncio.timeout(self.limits.connect_seconds):
+                    return await asyncio.open_connection(str(address), port, limit=_CHUNK)
+            except (OSError, TimeoutError) as exc:
+                last = str(exc) or type(exc).__name__
+        raise _Refusal(502, f"corral egress: {host}:{port} could not be reached ({last[:120]})")
+
+    async def _tunnel(self, target: str, headers: list[tuple[str, str]], reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
+        authority = _AUTHORITY.fullmatch(target.lower())
+        if authority is None:
+            raise _Refusal(403, "corral egress: CONNECT takes a declared host name and port, e.g. api.example.com:443")
+        host, port = authority["host"], int(authority["port"])
+        record.host, record.port = host, port
+        if any(name in ("content-length", "transfer-encoding") for name, _ in headers):
+            raise _Refusal(400, "a CONNECT request carries no body")
+        self._allowed(Scheme.HTTPS, host, port)
+        upstream_reader, upstream_writer = await self._connect(host, port, record)
+        try:
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await writer.drain()
+            try:
+                async with asyncio.timeout(self.limits.head_seconds):
+                    hello, server_name = await read_client_hello(reader)
+            except NotTls as exc:
+                raise _Failure(f"refused inside the tunnel: {exc}") from None
+            except TimeoutError:
+                raise _Failure(f"no TLS ClientHello within {self.limits.head_seconds:g}s") from None
+            if server_name != host:
+                raise _Failure(f"refused inside the tunnel: TLS names {server_name[:80]!r}, the tunnel was opened to {host!r}")
+            record.outcome = EgressOutcome.ALLOWED
+            self._count_out(len(hello), record)
+            upstream_writer.write(hello)
+            await self._relay(reader, writer, upstream_reader, upstream_writer, record)
+        finally:
+            upstream_writer.close()
+
+    async def _forward(self, method: str, target: str, headers: list[tuple[str, str]], reader: asyncio.StreamReader,
+                       writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
+        url = urlsplit(target)
+        if url.scheme != "http" or url.username is not None or url.password is not None or not url.hostname:
+            raise _Refusal(400, "corral egress: send https:// through CONNECT; plain requests take an absolute http:// URL")
+        host = url.hostname
+        try:
+            port = url.port or 80
+        except ValueError:
+            raise _Refusal(400, "corral egress: the URL's port is not a number between 1 and 65535") from None
+        record.host, record.port = host, port
+        self._allowed(Scheme.HTTP, host, port)
+        body_length = _body_length(headers, self.limits.bytes_out)
+        upstream_reader, upstream_writer = await self._connect(host, port, record)
+        try:
+            path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+            kept = [(name, value) for name, value in headers if name not in _HOP_BY_HOP and name != "host"]
+            head = f"{method} {path} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            head += "".join(f"{name}: {value}\r\n" for name, value in kept) + "Connection: close\r\n\r\n"
+            data = head.encode("latin-1")
+            record.outcome = EgressOutcome.ALLOWED
+            self._count_out(len(data), record)
+            upstream_writer.write(data)
+            remaining = body_length
+            while remaining:
+                chunk = await self._read(reader, min(remaining, _CHUNK))
+                if not chunk:
+                    raise _Failure("the request body ended before its Content-Length")
+                self._count_out(len(chunk), record)
+                upstream_writer.write(chunk)
+                remaining -= len(chunk)
+            await upstream_writer.drain()
+            # One request per connection: whatever the client sends after it is never read.
+            await self._copy(upstream_reader, writer, record, inbound=True)
+        finally:
+            upstream_writer.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream_reader: asyncio.StreamReader,
+                     upstream_writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
+        outbound = asyncio.ensure_future(self._copy(reader, upstream_writer, record, inbound=False))
+        inbound = asyncio.ensure_future(self._copy(upstream_reader, writer, record, inbound=True))
+        try:
+            # Either side may half-close; the tunnel ends when both have (or on an error).
+            for finished in asyncio.as_completed([outbound, inbound]):
+                await finished
+        finally:
+            outbound.cancel()
+            inbound.cancel()
+            await asyncio.gather(outbound, inbound, return_exceptions=True)
+
+    async def _copy(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, record: ConnectionRecord, inbound: bool) -> None:
+        while chunk := await self._read(source, _CHUNK):
+            if inbound:
+                self._count_in(len(chunk), record)
+            else:
+                self._count_out(len(chunk), record)
+            sink.write(chunk)
+            await sink.drain()
+        if sink.can_write_eof():
+            with contextlib.suppress(OSError):
+                sink.write_eof()
+
+    async def _read(self, source: asyncio.StreamReader, size: int) -> bytes:
+        try:
+            async with asyncio.timeout(self.limits.idle_seconds):
+                return await source.read(size)
+        except TimeoutError:
+            raise _Failure(f"no data for {self.limits.idle_seconds:g}s") from None
+
+    def _count_out(self, size: int, record: ConnectionRecord) -> None:
+        record.bytes_out += size
+        self._budget.bytes_out += size
+        if self._budget.bytes_out > self.limits.bytes_out:
+            raise _Failure(f"this execution sent more than its {self.limits.bytes_out} bytes")
+
+    def _count_in(self, size: int, record: ConnectionRecord) -> None:
+        record.bytes_in += size
+        self._budget.bytes_in += size
+        if self._budget.bytes_in > self.limits.bytes_in:
+            raise _Failure(f"this execution received more than its {self.limits.bytes_in} bytes")
+
+
+def _body_length(headers: list[tuple[str, str]], limit: int) -> int:
+    lengths = [value for name, value in headers if name == "content-length"]
+    if any(name == "transfer-encoding" for name, _ in headers):
+        raise _Refusal(411, "corral egress: chunked request bodies are not forwarded; send a Content-Length")
+    if not lengths:
+        return 0
+    if len(lengths) > 1 or not lengths[0].isascii() or not lengths[0].isdigit() or len(lengths[0]) > 12:
+        raise _Refusal(400, "corral egress: one Content-Length of ASCII digits")
+    length = int(lengths[0])
+    if length > limit:
+        raise _Refusal(413, f"corral egress: a request body of {length} bytes is over this execution's {limit}")
+    return length
+
+
+async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, status: int, reason: str) -> None:
+    phrase = re.sub(r"[^\x20-\x7e]", " ", reason)[:300]
+    body = (phrase + "\n").encode("ascii")
+    with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+        writer.write(
+            f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode("ascii")
+            + body
+        )
+        await writer.drain()
+        # Closing a socket with unread input resets it, and the reset can overtake the answer:
+        # half-close, then read (and drop) what the client already sent, briefly and bounded.
+        writer.write_eof()
+        async with asyncio.timeout(_LINGER_SECONDS):
+            await reader.read(_CHUNK)

@@ -1,0 +1,180 @@
+"""The egress proxy on its own (no sandbox): the host side of the path an agent's HTTPS
+requests take, driven by the same loopback forwarder and standard clients a sandbox uses,
+against a stand-in HTTPS service with its own CA. The sandboxed versions of these attacks,
+under each backend, are in tests/isolation/test_egress.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import ssl
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from corral.hosts import parse_rules
+from orchestrator.config import EgressLimits
+from orchestrator.egress.addresses import policy_from
+from orchestrator.egress.proxy import EgressGate
+from orchestrator.store.statuses import EgressOutcome
+from sandbox_runner.inside.egress import LoopbackForwarder
+from tests.standins.https_service import PRICE, HttpsService
+
+
+class Loop:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+
+@pytest.fixture
+def loop() -> Iterator[Loop]:
+    loop = Loop()
+    yield loop
+    loop.loop.call_soon_threadsafe(loop.loop.stop)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[HttpsService]:
+    with HttpsService(tmp_path / "tls", ["prices.test", "other.test"]) as service:
+        yield service
+
+
+def open_gate(loop: Loop, tmp_path: Path, allow: list[str], networks=("127.0.0.1/32",), **limits) -> tuple[EgressGate, str]:
+    gate = EgressGate(parse_rules(allow, "allow"), EgressLimits(**limits),
+                      policy_from(list(networks), {"prices.test": ["127.0.0.1"], "other.test": ["127.0.0.1"],
+                                                   "metadata.test": ["169.254.169.254"], "private.test": ["10.0.0.1"]}))
+    path = tmp_path / "egress.sock"
+    loop.run(gate.start(path))
+    port = LoopbackForwarder(str(path)).start()
+    return gate, f"http://127.0.0.1:{port}"
+
+
+def fetch(proxy: str, url: str, ca: Path, server_hostname: str | None = None) -> dict:
+    context = ssl.create_default_context(cafile=str(ca))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"https": proxy, "http": proxy}),
+                                         urllib.request.HTTPSHandler(context=context))
+    with opener.open(url, timeout=20) as reply:
+        return json.loads(reply.read())
+
+
+def records(loop: Loop, gate: EgressGate):
+    return loop.run(gate.close())
+
+
+def test_a_declared_host_is_reached_and_the_connection_recorded(loop, tmp_path, service):
+    gate, proxy = open_gate(loop, tmp_path, [f"prices.test:{service.port}"])
+    answer = fetch(proxy, f"https://prices.test:{service.port}/prices/current/coingecko:ethereum", service.ca_file)
+    assert answer["coins"]["coingecko:ethereum"]["price"] == PRICE
+    [record] = records(loop, gate)
+    assert (record.method, record.host, record.port, record.address, record.outcome) == (
+        "CONNECT", "prices.test", service.port, "127.0.0.1", EgressOutcome.ALLOWED)
+    assert record.bytes_out > 100 and record.bytes_in > 100
+
+
+@pytest.mark.parametrize(
+    ("allow", "host", "expected"),
+    [
+        (["prices.test:{port}"], "other.test", "is not declared in circuit.toml [network] allow"),
+        (["prices.test:{port}"], "127.0.0.1", "is an IP address"),
+        (["prices.test"], "prices.test", "is not declared"),  # declared on 443, asked on another port
+        (["metadata.test:{port}"], "metadata.test", "not a public address"),
+        (["private.test:{port}"], "private.test", "not a public address"),
+    ],
+)
+def test_what_is_not_declared_or_not_public_is_refused_before_any_byte_leaves(loop, tmp_path, service, allow, host, expected):
+    gate, proxy = open_gate(loop, tmp_path, [a.format(port=service.port) for a in allow])
+    with pytest.raises(OSError, match="403") as refused:
+        fetch(proxy, f"https://{host}:{service.port}/prices/current/x", service.ca_file)
+    assert expected in str(refused.value)
+    [record] = records(loop, gate)
+    assert record.outcome == EgressOutcome.REFUSED and expected in record.reason
+    assert service.requests == []
+
+
+def test_loopback_is_refused_unless_the_operator_allows_its_range(loop, tmp_path, service):
+    gate, proxy = open_gate(loop, tmp_path, [f"prices.test:{service.port}"], networks=())
+    with pytest.raises(OSError, match="not a public address"):
+        fetch(proxy, f"https://prices.test:{service.port}/prices/current/x", service.ca_file)
+    records(loop, gate)
+    assert service.requests == []
+
+
+def raw_tunnel(proxy: str, target: str) -> socket.socket:
+    host, port = proxy.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=20)
+    sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    reply = sock.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 200"), reply
+    return sock
+
+
+def test_a_tunnel_opened_for_one_host_cannot_speak_tls_to_another_or_carry_anything_but_tls(loop, tmp_path, service):
+    gate, proxy = open_gate(loop, tmp_path, [f"prices.test:{service.port}"])
+    context = ssl.create_default_context(cafile=str(service.ca_file))
+    with raw_tunnel(proxy, f"prices.test:{service.port}") as sock, pytest.raises((ssl.SSLError, OSError)):
+        context.wrap_socket(sock, server_hostname="other.test").do_handshake()
+    with raw_tunnel(proxy, f"prices.test:{service.port}") as sock:
+        sock.sendall(b"GET /prices/current/x HTTP/1.1\r\nHost: prices.test\r\n\r\n")
+        assert sock.recv(4096) == b""  # closed: not a ClientHello
+    reasons = [r.reason for r in records(loop, gate)]
+    assert any("TLS names 'other.test'" in r for r in reasons), reasons
+    assert any("not a TLS handshake" in r for r in reasons), reasons
+    assert service.requests == []
+
+
+def raw_request(proxy: str, data: bytes) -> bytes:
+    host, port = proxy.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        sock.sendall(data)
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+        return reply
+
+
+def test_heads_that_are_slow_huge_or_ambiguous_are_answered_with_their_status(loop, tmp_path, service):
+    gate, proxy = open_gate(loop, tmp_path, [f"prices.test:{service.port}", f"http://prices.test:{service.port}"],
+                            head_seconds=0.5, head_bytes=2048)
+    assert raw_request(proxy, b"CONNECT prices.test:1 HTTP/1.1\r\n").startswith(b"HTTP/1.1 408")  # slowloris
+    assert raw_request(proxy, b"CONNECT prices.test:1 HTTP/1.1\r\nX: " + b"a" * 4096 + b"\r\n\r\n").startswith(b"HTTP/1.1 431")
+    assert raw_request(proxy, b"CONNECT prices.test:1 HTTP/1.1\nHost: x\n\n\r\n\r\n").startswith(b"HTTP/1.1 400")  # bare LF
+    smuggled = (f"POST http://prices.test:{service.port}/a HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "0\r\n\r\nGET /b HTTP/1.1\r\n\r\n").encode()
+    assert raw_request(proxy, smuggled).startswith(b"HTTP/1.1 411")
+    assert raw_request(proxy, b"CONNECT [::1]:443 HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 403")
+    records(loop, gate)
+    assert service.requests == []
+
+
+def test_one_plain_request_per_connection_so_nothing_rides_behind_it(loop, tmp_path):
+    with HttpsService(tmp_path / "plain", ["prices.test"], tls=False) as plain:
+        gate, proxy = open_gate(loop, tmp_path, [f"http://prices.test:{plain.port}"])
+        pipelined = (f"GET http://prices.test:{plain.port}/prices/current/a HTTP/1.1\r\nHost: prices.test\r\n\r\n"
+                     f"GET http://prices.test:{plain.port}/prices/current/b HTTP/1.1\r\nHost: prices.test\r\n\r\n").encode()
+        reply = raw_request(proxy, pipelined)
+        assert reply.startswith(b"HTTP/1.1 200") and reply.count(b"HTTP/1.1") == 1
+        records(loop, gate)
+        assert [r["path"] for r in plain.requests] == ["/prices/current/a"]
+
+
+def test_the_executions_limits_hold(loop, tmp_path, service):
+    gate, proxy = open_gate(loop, tmp_path, [f"prices.test:{service.port}"], max_connections=2, bytes_in=1024)
+    with pytest.raises(OSError):  # the reply is larger than 1 KiB in total with the handshake
+        fetch(proxy, f"https://prices.test:{service.port}/prices/current/x", service.ca_file)
+    with pytest.raises(OSError):
+        fetch(proxy, f"https://prices.test:{service.port}/prices/current/x", service.ca_file)
+    with pytest.raises(OSError, match="429"):
+        fetch(proxy, f"https://prices.test:{service.port}/prices/current/x", service.ca_file)
+    reasons = [r.reason for r in records(loop, gate)]
+    assert any("received more than its 1024 bytes" in r for r in reasons), reasons
+    assert any("used its 2 connections" in r for r in reasons), reasons

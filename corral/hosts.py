@@ -14,6 +14,10 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+# Where an agent's JSON-RPC reads go (`http://rpc.corral.internal/ethereum:1`): answered by the
+# egress proxy itself from the operator's nodes (orchestrator/egress/chain_reads.py).
+CHAIN_READS_HOST = "rpc.corral.internal"
+CHAIN_READS_URL = f"http://{CHAIN_READS_HOST}"
 MAX_RULES = 64
 MAX_HOST_CHARS = 253
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"

@@ -86,9 +86,11 @@ class EgressLimits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_connections: int = Field(default=32, ge=1, le=10_000)
+    # Every HTTPS tunnel, plain request and chain read is one connection.
+    max_connections: int = Field(default=256, ge=1, le=10_000)
     max_concurrent: int = Field(default=8, ge=1, le=256)
-    connections_per_second: float = Field(default=10.0, gt=0)
+    # Averaged; bursts of `max_concurrent` or a second's worth, whichever is more.
+    connections_per_second: float = Field(default=20.0, gt=0)
     bytes_out: int = Field(default=1024 * 1024, ge=1024)
     bytes_in: int = Field(default=32 * 1024 * 1024, ge=1024)
     connection_seconds: float = Field(default=60.0, gt=0)
@@ -279,6 +281,13 @@ class OrchestratorConfig(BaseModel):
     # Venues: off unless their table is present.
     hyperliquid: HyperliquidConfig | None = None
     polymarket: PolymarketConfig | None = None
+
+    def chain_nodes(self) -> dict[str, str]:
+        """Every configured network's JSON-RPC URL (EVM chains and Solana)."""
+        nodes = {network: chain.rpc_url for network, chain in self.chains.items()}
+        if self.solana is not None:
+            nodes["solana"] = self.solana.rpc_url
+        return nodes
 
     @field_validator("socket_root")
     @classmethod

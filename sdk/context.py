@@ -22,6 +22,7 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel, ValidationError
 
+from corral.hosts import CHAIN_READS_URL
 from corral.limits import ACTION_MESSAGE_MAX_CHARS, LOG_LINE_MAX_CHARS, shortened
 from corral.networks import parse_or_none
 from corral.v1 import common_pb2, runtime_pb2
@@ -222,6 +223,13 @@ class AgentContext:
             return _get_setting(self.settings, *args, **kwargs)
         except Exception:
             return None
+
+    def rpc_url(self, network: str) -> str:
+        """A JSON-RPC URL for reading `network` ("ethereum:1", "solana") with web3.py, solana-py
+        or plain HTTP, e.g. `Web3(Web3.HTTPProvider(agent.rpc_url("ethereum:1")))`. Reads only:
+        the platform relays read methods to its own node and refuses the rest; transactions go
+        through `sign_and_send`. Reachable through the sandbox's proxy variables."""
+        return f"{CHAIN_READS_URL}/{network}"
 
     # -- plumbing ---------------------------------------------------------------
 

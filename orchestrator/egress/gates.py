@@ -2,6 +2,7 @@
 
 The runner calls `open` with the hosts recorded on the session (what its user saw), each
 still checked against the installation's ceiling (an operator may have narrowed it since),
+and the session's wallet type (it may read the chains of its kind through the operator's nodes),
 and `store` once the execution ended: a row per connection, and for each refusal a line
 in the execution's log, where the agent's author looks first.
 """
@@ -13,12 +14,15 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
 from sqlalchemy.orm import Session
 
 from corral.hosts import HostRuleError, parse_rules
 from corral.limits import LOG_LINE_MAX_CHARS
+from corral.networks import Network, NetworkKind
 from orchestrator.config import EgressConfig
 from orchestrator.egress.addresses import policy_from
+from orchestrator.egress.chain_reads import ChainReads
 from orchestrator.egress.proxy import EgressGate
 from orchestrator.store import EgressConnectionRow, ExecutionLogRow, utcnow
 from orchestrator.store.statuses import EgressOutcome
@@ -26,25 +30,44 @@ from sandbox_runner.host.backend import EGRESS_CA_NAME, EGRESS_SOCKET_NAME
 
 
 class EgressGates:
-    def __init__(self, config: EgressConfig) -> None:
-        self._config = config
-        self._addresses = policy_from(config.allow_networks, config.resolve)
+    """`nodes`: network -> the JSON-RPC URL of the operator's node, for chain reads."""
 
-    async def open(self, hosts: list[str], socket_dir: Path, hand_to_sandbox: Callable[[Path], None]) -> EgressGate | None:
+    def __init__(self, config: EgressConfig, nodes: dict[str, str]) -> None:
+        self._config = config
+        self._nodes = nodes
+        self._addresses = policy_from(config.allow_networks, config.resolve)
+        self._http: aiohttp.ClientSession | None = None
+
+    def _chain_reads(self, wallet_type: str) -> ChainReads | None:
+        """The networks a session of this wallet type may read (its wallet's kind of chain)."""
+        solana = wallet_type == NetworkKind.SOLANA
+        endpoints = {network: url for network, url in self._nodes.items() if Network.parse(network).is_solana == solana}
+        if not endpoints:
+            return None
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        return ChainReads(endpoints, self._http)
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    async def open(self, hosts: list[str], wallet_type: str, socket_dir: Path, hand_to_sandbox: Callable[[Path], None]) -> EgressGate | None:
         """The execution's proxy on `socket_dir/egress.sock`, or None when it may reach nothing
         (no socket then: the sandbox starts no forwarder and has no way out)."""
         try:
             declared = parse_rules(hosts, "the session's egress hosts")
         except HostRuleError:
-            return None  # recorded by an older parser and no longer valid: reach nothing
+            declared = ()  # recorded by an older parser and no longer valid: reach none of them
         ceiling = self._config.ceiling
         rules = tuple(rule for rule in declared if ceiling.permits(rule))
-        if not rules:
+        chain_reads = self._chain_reads(wallet_type)
+        if not rules and chain_reads is None:
             return None
         if self._config.extra_ca_file is not None:
             shutil.copyfile(self._config.extra_ca_file, socket_dir / EGRESS_CA_NAME)
             os.chmod(socket_dir / EGRESS_CA_NAME, 0o644)
-        gate = EgressGate(rules, self._config.limits, self._addresses)
+        gate = EgressGate(rules, self._config.limits, self._addresses, chain_reads)
         # Bound under a temporary name and renamed once the sandbox user may use it, before
         # the runtime socket appears (a pooled sandbox looks for this one when that one does).
         binding = socket_dir / f".{EGRESS_SOCKET_NAME}.binding"

@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from corral.hosts import HostRule, Scheme
+from corral.hosts import CHAIN_READS_HOST, HostRule, Scheme
 from orchestrator.config import EgressLimits
 from orchestrator.egress.addresses import AddressPolicy, AddressRefused, IPAddress
+from orchestrator.egress.chain_reads import MAX_REQUEST_BYTES, ChainReads
 from orchestrator.egress.sni import NotTls, read_client_hello
 from orchestrator.store.statuses import EgressOutcome
 
@@ -79,7 +80,7 @@ class _Budget:
 
     def admit(self) -> None:
         now = time.monotonic()
-        burst = float(self.limits.max_concurrent)
+        burst = max(float(self.limits.max_concurrent), self.limits.connections_per_second)
         self.tokens = min(burst, self.tokens + (now - self.refilled_at) * self.limits.connections_per_second)
         self.refilled_at = now
         if self.opened >= self.limits.max_connections:
@@ -96,13 +97,15 @@ class EgressGate:
     """The proxy of one execution: `await gate.start(path)`, then `await gate.close()`,
     which ends every connection and returns what was recorded."""
 
-    def __init__(self, rules: tuple[HostRule, ...], limits: EgressLimits, addresses: AddressPolicy) -> None:
+    def __init__(self, rules: tuple[HostRule, ...], limits: EgressLimits, addresses: AddressPolicy,
+                 chain_reads: ChainReads | None = None) -> None:
         self.rules = rules
+        self.chain_reads = chain_reads
         self.limits = limits
         self.addresses = addresses
         self.records: list[ConnectionRecord] = []
         self.records_dropped = 0
-        self._budget = _Budget(limits, tokens=float(limits.max_concurrent))
+        self._budget = _Budget(limits, tokens=max(float(limits.max_concurrent), limits.connections_per_second))
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -257,6 +260,9 @@ class EgressGate:
         except ValueError:
             raise _Refusal(400, "corral egress: the URL's port is not a number between 1 and 65535") from None
         record.host, record.port = host, port
+        if host == CHAIN_READS_HOST and port == 80 and self.chain_reads is not None:
+            await self._chain_read(method, url.path, headers, reader, writer, record)
+            return
         self._allowed(Scheme.HTTP, host, port)
         body_length = _body_length(headers, self.limits.bytes_out)
         upstream_reader, upstream_writer = await self._connect(host, port, record)
@@ -282,6 +288,26 @@ class EgressGate:
             await self._copy(upstream_reader, writer, record, inbound=True)
         finally:
             upstream_writer.close()
+
+    async def _chain_read(self, method: str, path: str, headers: list[tuple[str, str]], reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
+        assert self.chain_reads is not None
+        remaining = _body_length(headers, min(self.limits.bytes_out, MAX_REQUEST_BYTES))
+        body = b""
+        while remaining:
+            chunk = await self._read(reader, remaining)
+            if not chunk:
+                raise _Failure("the request body ended before its Content-Length")
+            body += chunk
+            remaining -= len(chunk)
+        self._count_out(len(body), record)
+        record.outcome = EgressOutcome.ALLOWED
+        status, data = await self.chain_reads.answer(method, path, body)
+        self._count_in(len(data), record)
+        record.reason = f"chain read ({status})"
+        head = f"HTTP/1.1 {status} {'OK' if status == 200 else 'Refused'}\r\nContent-Type: application/json\r\n"
+        writer.write(f"{head}Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode("ascii") + data)
+        await writer.drain()
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream_reader: asyncio.StreamReader,
                      upstream_writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:

@@ -76,7 +76,7 @@ class ExecutionRunner:
         self._gateway = gateway
         self._breakers = Breakers(db)
         self._dirs = socket_dirs or LocalSocketDirs(config.socket_root)
-        self._egress = egress_gates.EgressGates(config.egress)
+        self._egress = egress_gates.EgressGates(config.egress, config.chain_nodes())
         # This process's identity on the sandboxes it starts, and what it has running.
         self.owner_id = uuid.uuid4().hex
         self.installation_id = db.installation_id()
@@ -229,7 +229,7 @@ class ExecutionRunner:
     async def _execution_sockets(self, socket_dir: Path, session: SessionRow, ticket: ExecutionTicket) -> AsyncIterator[EgressGate | None]:
         """The execution's sockets in its socket directory while the sandbox runs: the egress
         proxy (if the session may reach any host) and then the runtime API."""
-        gate = await self._egress.open(session.egress_hosts, socket_dir, _hand_to_sandbox_user)
+        gate = await self._egress.open(session.egress_hosts, session.agent.wallet_type, socket_dir, _hand_to_sandbox_user)
         server = None
         try:
             # Bound under a temporary name and renamed once the sandbox user may use it:
@@ -306,6 +306,7 @@ class ExecutionRunner:
         # Not cancelled: a refill's container start runs in a thread and would be lost;
         # closed, the pool discards what it finishes starting.
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self._egress.close()
 
     def remove_sandbox(self, sandbox_id: str) -> None:
         """Removes one sandbox (whoever started it) and its socket directory: at start-up, for

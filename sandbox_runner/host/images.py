@@ -62,6 +62,7 @@ IMAGE_SOURCES = [
     "sandbox_runner/__init__.py",
     "sandbox_runner/inside",
     "corral/__init__.py",
+    "corral/hosts.py",
     "corral/limits.py",
     "corral/networks.py",
     "corral/v1/__init__.py",

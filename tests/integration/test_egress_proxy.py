@@ -13,13 +13,16 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from corral.hosts import parse_rules
 from orchestrator.config import EgressLimits
 from orchestrator.egress.addresses import policy_from
+from orchestrator.egress.chain_reads import ChainReads
 from orchestrator.egress.proxy import EgressGate
 from orchestrator.store.statuses import EgressOutcome
 from sandbox_runner.inside.egress import LoopbackForwarder
@@ -178,3 +181,68 @@ def test_the_executions_limits_hold(loop, tmp_path, service):
     reasons = [r.reason for r in records(loop, gate)]
     assert any("received more than its 1024 bytes" in r for r in reasons), reasons
     assert any("used its 2 connections" in r for r in reasons), reasons
+
+
+class FakeNode:
+    """A JSON-RPC node that answers every call with its method name and records the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[object] = []
+        node = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 — the stdlib's name
+                document = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                node.calls.append(document)
+                calls = document if isinstance(document, list) else [document]
+                replies = [{"jsonrpc": "2.0", "id": c["id"], "result": c["method"]} for c in calls]
+                body = json.dumps(replies if isinstance(document, list) else replies[0]).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def rpc(proxy: str, network: str, document: object) -> tuple[int, object]:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy}))
+    request = urllib.request.Request(f"http://rpc.corral.internal/{network}", data=json.dumps(document).encode(), method="POST")
+    try:
+        with opener.open(request, timeout=20) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_chain_reads_relay_reads_to_the_operators_node_and_refuse_the_rest(loop, tmp_path):
+    node = FakeNode()
+
+    async def make_gate() -> EgressGate:
+        reads = ChainReads({"ethereum:31337": node.url}, aiohttp.ClientSession())
+        gate = EgressGate((), EgressLimits(connections_per_second=1000), policy_from([], {}), reads)
+        await gate.start(tmp_path / "egress.sock")
+        return gate
+
+    gate = loop.run(make_gate())
+    proxy = f"http://127.0.0.1:{LoopbackForwarder(str(tmp_path / 'egress.sock')).start()}"
+    call = {"jsonrpc": "2.0", "id": 7, "method": "eth_getBalance", "params": ["0x" + "11" * 20, "latest"]}
+    assert rpc(proxy, "ethereum:31337", call) == (200, {"jsonrpc": "2.0", "id": 7, "result": "eth_getBalance"})
+    for refused in ("eth_sendRawTransaction", "eth_sendTransaction", "personal_sign", "debug_traceTransaction", "anvil_setBalance",
+                    "eth_sign"):
+        status, reply = rpc(proxy, "ethereum:31337", [call, {**call, "method": refused}])
+        assert status == 200 and all(r["error"]["code"] == -32601 for r in reply), reply
+    assert rpc(proxy, "ethereum:1", call)[0] == 404  # a network the session may not read
+    assert rpc(proxy, "ethereum:31337", [call] * 21)[0] == 400  # batch bound
+    deep: object = []
+    for _ in range(40):
+        deep = [deep]
+    assert rpc(proxy, "ethereum:31337", {**call, "params": deep})[0] == 400  # nesting bound, before parsing
+    assert node.calls == [call]  # only the one read reached the node
+    loop.run(gate.close())
+    loop.run(gate.chain_reads.http.close())

@@ -155,16 +155,22 @@ def test_a_declared_https_host_is_reached_and_an_undeclared_one_refused_with_a_c
     sessions = []
     for wallet, host in zip(wallets, ("prices.test", "other.test"), strict=True):
         stack.fund(wallet, 10**15)
-        _, session = start_session(stack, suite.fetcher, wallet, {"url": f"https://{host}:{port}/prices/current/coingecko:ethereum"})
+        url = f"https://{host}:{port}/prices/current/coingecko:ethereum"
+        _, session = start_session(stack, suite.fetcher, wallet, {"url": url, "read_chain": "yes"})
         sessions.append(session)
         assert list(session.egress_hosts) == [f"prices.test:{port}"]
     allowed = wait_for(lambda: finished(stack, sessions[0].id), timeout=240, what="the fetcher's run")[0]
     assert allowed.status == pb.EXECUTION_STATUS_SUCCEEDED, allowed.error
-    assert f"price of coingecko:ethereum: {PRICE}" in log_lines(allowed)
-    [connection] = allowed.egress_connections
+    lines = log_lines(allowed)
+    assert f"price of coingecko:ethereum: {PRICE}" in lines
+    # Chain reads: the platform's node answers reads and refuses sends.
+    assert f"balance read through the chain: {stack.web3.eth.get_balance(stack.web3.to_checksum_address(wallets[0]))}" in lines
+    assert any(line.startswith("send through the chain reads: eth_sendRawTransaction is not a chain read") for line in lines)
+    connection, *reads = allowed.egress_connections
     assert (connection.host, connection.port, connection.address, connection.outcome) == (
         "prices.test", port, STANDIN_ADDRESS, pb.EGRESS_OUTCOME_ALLOWED)
     assert connection.bytes_in > 0 and connection.bytes_out > 0
+    assert [(r.host, r.reason) for r in reads] == [("rpc.corral.internal", "chain read (200)")] * 2
 
     refused = wait_for(lambda: finished(stack, sessions[1].id), timeout=240, what="the misaimed fetcher's run")[0]
     assert refused.status == pb.EXECUTION_STATUS_FAILED

@@ -35,8 +35,9 @@ SDK_METHODS = {
     "PolymarketRedeemPositions": "platforms.polymarket.redeem_positions",
     "PolymarketPositions": "platforms.polymarket.positions",
 }
-# Calls the platform's own entrypoint makes around the agent's code: not the agent's doing.
-PLATFORM_METHODS = frozenset({"GetExecutionContext", "CompleteExecution"})
+# Not noted: the calls the platform's own entrypoint makes around the agent's code
+# (GetExecutionContext, CompleteExecution), which are not the agent's doing.
+SERVICE_PATH = "/corral.v1.AgentRuntime/"
 # The last log line as quoted in a deadline report.
 QUOTED_LOG_MAX_CHARS = 120
 # Control characters (a newline, an escape sequence's start) have no place in a one-line error.
@@ -50,9 +51,10 @@ class AgentProgress:
     last_log_line: str = ""
 
     def called(self, full_method: str, at: datetime) -> None:
-        """Notes a call by its gRPC path ("/corral.v1.AgentRuntime/SetMemory")."""
-        method = full_method.rsplit("/", 1)[-1]
-        if method not in PLATFORM_METHODS:
+        """Notes a call by its gRPC path ("/corral.v1.AgentRuntime/SetMemory"). The sandbox
+        chooses the path: only the SDK's own methods are noted (never its text otherwise)."""
+        method = full_method.removeprefix(SERVICE_PATH)
+        if full_method.startswith(SERVICE_PATH) and method in SDK_METHODS:
             self.last_call, self.last_call_at = method, at
 
     def logged(self, line: str) -> None:

@@ -9,11 +9,12 @@ import pytest
 
 from corral.limits import TRACEBACK_MAX_CHARS, tail_shortened
 from corral.v1 import orchestrator_pb2 as pb
+from corral.v1 import runtime_pb2
 from corral_cli.logs import render
 from corral_cli.terminal import safe_text
 from orchestrator.api import execution_logs
 from orchestrator.errors import Refused
-from orchestrator.executions.progress import AgentProgress
+from orchestrator.executions.progress import SDK_METHODS, AgentProgress
 
 START = datetime(2026, 11, 30, 6, 0, 0)
 
@@ -38,6 +39,9 @@ def test_the_deadline_report_names_the_last_log_line_and_sdk_call():
     progress.logged("fetching prices\x1b[2J")
     progress.called("/corral.v1.AgentRuntime/SetMemory", START + timedelta(seconds=0.5))
     progress.called("/corral.v1.AgentRuntime/CompleteExecution", START + timedelta(seconds=9))
+    # The sandbox names the method it calls: what is not the SDK's is not noted (nor its text kept).
+    progress.called("/corral.v1.AgentRuntime/" + "x" * 10_000, START + timedelta(seconds=9))
+    progress.called("/evil.Service/SignAndSend", START + timedelta(seconds=9))
     assert progress.report(START) == (
         "its last log line was 'fetching prices [2J'; its last SDK call was memory.set (SetMemory), 0.5s into the run"
     )
@@ -90,3 +94,8 @@ def test_corral_logs_shows_every_section_and_what_was_dropped():
         "  ...",
         "ValueError: no price\\x1b[31m",
     ]
+
+
+def test_every_runtime_method_an_agent_calls_has_its_sdk_name():
+    service = runtime_pb2.DESCRIPTOR.services_by_name["AgentRuntime"]
+    assert set(SDK_METHODS) == {method.name for method in service.methods} - {"GetExecutionContext", "CompleteExecution"}

@@ -13,8 +13,23 @@ LOG_LINE_MAX_CHARS = 250
 ACTION_MESSAGE_MAX_CHARS = 250
 # The largest request a sandbox may send on its runtime socket (gRPC refuses bigger ones).
 RUNTIME_REQUEST_MAX_BYTES = 1 << 20
+# A failed run's traceback is kept to this many characters: its end (the innermost frames
+# and the exception), its start cut and marked.
+TRACEBACK_MAX_CHARS = 16_000
+# Per execution, by default (the operator's config may change both): bytes of the
+# sandbox's stdout+stderr kept, and log lines kept. What is past them is counted as dropped.
+OUTPUT_BYTES_DEFAULT = 64 * 1024
+LOG_LINES_DEFAULT = 1000
 
 
 def shortened(text: str, limit: int) -> str:
     """`text` cut to `limit` characters, "..." marking the cut."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def tail_shortened(text: str, limit: int) -> str:
+    """`text` cut to its last `limit` characters, a first line saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    kept = text[-(limit - 60):]
+    return f"[... {len(text) - len(kept)} characters cut ...]\n{kept}"

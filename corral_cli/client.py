@@ -13,6 +13,8 @@ from google.protobuf.json_format import MessageToDict
 
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb
+from corral_cli import logs as logs_cli
+from corral_cli.terminal import safe_text
 
 STATUS_NAMES = {
     **{v: k.removeprefix("EXECUTION_STATUS_").lower() for k, v in orchestrator_pb2.ExecutionStatus.items()},
@@ -69,6 +71,7 @@ def add_parsers(sub) -> None:
     executions.add_argument("session_id", type=int)
     transactions = sub.add_parser("transactions", parents=[common], help="a session's transactions")
     transactions.add_argument("session_id", type=int)
+    logs_cli.add_parser(sub, common)
 
     halt = sub.add_parser("halt", parents=[common], help="kill switch: stop all agents and all signing until `corral resume`")
     halt.add_argument("--reason", default="", help="shown with every refusal while halted, and in the signer's audit log")
@@ -93,8 +96,12 @@ def _stub(args) -> tuple[orchestrator_pb2_grpc.OrchestratorServiceStub, tuple]:
 
 def run(args) -> int:
     api, md = _stub(args)
+    # Commands with a function of their own.
+    commands = {"session": _session, "watch": _watch, "logs": logs_cli.run, "halt": _kill_switch, "resume": _kill_switch, "status": _kill_switch}
     try:
-        if args.command == "register":
+        if args.command in commands:
+            return commands[args.command](api, md, args)
+        elif args.command == "register":
             agent = api.RegisterAgent(orchestrator_pb2.RegisterAgentRequest(image=args.image), metadata=md).agent
             print(f"agent {agent.id}: {agent.name} {agent.version} ({agent.wallet_type}) image {agent.image}")
         elif args.command == "agents":
@@ -104,8 +111,6 @@ def run(args) -> int:
             for w in api.ListWallets(orchestrator_pb2.ListWalletsRequest(), metadata=md).wallets:
                 balances = ", ".join(f"{b.network} {b.amount}" for b in w.balances)
                 print(f"{w.address}  {w.wallet_type}  {balances}")
-        elif args.command == "session":
-            return _session(api, md, args)
         elif args.command == "suggestions":
             rows = api.ListSuggestions(pb.ListSuggestionsRequest(session_id=args.session_id, include_discarded=args.all), metadata=md)
             print_suggestions(rows.suggestions)
@@ -118,16 +123,12 @@ def run(args) -> int:
         elif args.command == "memory":
             entries = api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=args.session_id, shared=args.shared), metadata=md).entries
             print_table(["key", "value", "updated"], [[e.key, e.value[:80], f"{e.updated_at.ToDatetime():%Y-%m-%d %H:%M:%S}"] for e in entries])
-        elif args.command == "watch":
-            return _watch(api, md, args)
         elif args.command == "executions":
             print_executions(api.ListExecutions(orchestrator_pb2.ListExecutionsRequest(session_id=args.session_id), metadata=md).executions)
         elif args.command == "transactions":
             txs = api.ListTransactions(orchestrator_pb2.ListTransactionsRequest(session_id=args.session_id), metadata=md).transactions
             print_table(["id", "status", "network", "hash", "value (wei)", "to", "error"],
                         [[t.id, TX_NAMES[t.status], t.network, t.tx_hash, t.value, t.to_address, t.error] for t in txs])
-        elif args.command in ("halt", "resume", "status"):
-            return _kill_switch(api, md, args)
     except grpc.RpcError as exc:
         print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
         return 1
@@ -219,7 +220,7 @@ def _watch(api, md, args) -> int:
 def describe_event(event: pb.Event) -> str:
     which = event.WhichOneof("object")
     if which == "log":
-        return f"log      execution {event.log.execution_id}: {event.log.line.message}"
+        return f"log      execution {event.log.execution_id}: {safe_text(event.log.line.message)}"
     if which == "execution":
         return f"execution {event.execution.id} {event.change}" + (f" ({STATUS_NAMES[event.execution.status]})" if event.change == "finished" else "")
     if which == "transaction":
@@ -283,6 +284,9 @@ def print_session(s: orchestrator_pb2.Session) -> None:
 
 def print_executions(executions) -> None:
     for e in executions:
-        print(f"execution {e.id} [{STATUS_NAMES[e.status]}] started {e.started_at.ToDatetime():%H:%M:%S}" + (f"  error: {e.error}" if e.error else ""))
+        print(f"execution {e.id} [{STATUS_NAMES[e.status]}] started {e.started_at.ToDatetime():%H:%M:%S}"
+              + (f"  error: {safe_text(e.error)}" if e.error else ""))
         for line in e.logs:
-            print(f"    {'!' if line.level == 'error' else '·'} {line.message}")
+            print(f"    {'!' if line.level == 'error' else '·'} {safe_text(line.message)}")
+        if e.log_lines_dropped:
+            print(f"    [{e.log_lines_dropped} more log lines dropped; output and traceback: corral logs {e.id}]")

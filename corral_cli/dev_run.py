@@ -15,7 +15,9 @@ import grpc
 from corral.networks import is_solana
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
+from corral_cli import logs as logs_cli
 from corral_cli.client import TX_NAMES, print_executions, print_suggestions, print_table
+from corral_cli.terminal import safe_text
 from devtools.devstack import DevStack
 from orchestrator.agents.images import build_agent_image
 from orchestrator.agents.manifest import ManifestError, load_manifest_dir
@@ -50,6 +52,10 @@ def dev_run(path: Path, mode: str | None, settings: dict[str, str], runs: int = 
         done = _wait_for_runs(stack, session.id, runs)
         stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))
         print_executions(done)
+        for execution in done:  # the platform goes when this returns: `corral logs` could not show it later
+            output = logs_cli.fetch(stack.api, (), execution.id)[2]
+            if output:
+                print(f"\noutput of execution {execution.id} (stdout and stderr, with any traceback):\n{safe_text(output.rstrip())}")
         if mode_name == "manual":
             print("\nsuggestions (approve with the API or `corral suggestion approve ID` on a running platform):")
             print_suggestions(stack.api.ListSuggestions(pb.ListSuggestionsRequest(session_id=session.id, include_discarded=True)).suggestions)

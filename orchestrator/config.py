@@ -14,6 +14,7 @@ import tomli
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from corral.hosts import Ceiling, HostRuleError
+from corral.limits import LOG_LINES_DEFAULT, OUTPUT_BYTES_DEFAULT
 from corral.networks import parse_or_none
 
 
@@ -66,13 +67,14 @@ class SandboxConfig(BaseModel):
     pids: int = Field(default=64, ge=8)
     tmpfs_mb: int = Field(default=64, ge=1)
     deadline_seconds: float = Field(default=120.0, gt=0)
-    output_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Bytes of stdout+stderr kept per execution (stored with it; the launcher's ceiling is 4 MiB).
+    output_bytes: int = Field(default=OUTPUT_BYTES_DEFAULT, ge=1024, le=4 * 2**20)
     nofile: int = Field(default=256, ge=32)
     fsize_mb: int = Field(default=64, ge=1)
     # SDK calls one execution may make, and log lines it may store; past them calls
     # are refused (RESOURCE_EXHAUSTED) and lines dropped and counted.
     max_sdk_calls: int = Field(default=5000, ge=10)
-    max_log_lines: int = Field(default=1000, ge=10)
+    max_log_lines: int = Field(default=LOG_LINES_DEFAULT, ge=10)
     # Pre-started sandboxes kept per image (0: every execution starts cold), and how
     # long one waits unused before it is replaced.
     warm_pool_size: int = Field(default=1, ge=0, le=16)

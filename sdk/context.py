@@ -224,12 +224,14 @@ class AgentContext:
         except Exception:
             return None
 
-    def rpc_url(self, network: str) -> str:
-        """A JSON-RPC URL for reading `network` ("ethereum:1", "solana") with web3.py, solana-py
-        or plain HTTP, e.g. `Web3(Web3.HTTPProvider(agent.rpc_url("ethereum:1")))`. Reads only:
-        the platform relays read methods to its own node and refuses the rest; transactions go
-        through `sign_and_send`. Reachable through the sandbox's proxy variables."""
-        return f"{CHAIN_READS_URL}/{network}"
+    def rpc_url(self, *args: Any, **kwargs: Any) -> str | None:
+        """`rpc_url(network)`: a JSON-RPC URL for reading `network` ("ethereum:1", "solana")
+        with web3.py, solana-py or plain HTTP, e.g. `Web3(Web3.HTTPProvider(agent.rpc_url("ethereum:1")))`.
+        Reads only: the platform relays read methods to its own node and refuses the rest;
+        transactions go through `sign_and_send`. None for a network that is not one."""
+        network = (args[0] if args else kwargs.get("network")) if len(args) + len(kwargs) == 1 else None
+        parsed = parse_or_none(network) if isinstance(network, str) else None
+        return None if parsed is None else f"{CHAIN_READS_URL}/{network}"
 
     # -- plumbing ---------------------------------------------------------------
 

@@ -436,7 +436,7 @@ class ExecutionLog(_message.Message):
     def __init__(self, level: _Optional[str] = ..., message: _Optional[str] = ..., logged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Execution(_message.Message):
-    __slots__ = ("id", "session_id", "command", "status", "error", "started_at", "finished_at", "logs", "egress_connections")
+    __slots__ = ("id", "session_id", "command", "status", "error", "started_at", "finished_at", "logs", "traceback", "log_lines_dropped", "output_dropped_bytes", "last_sdk_call", "egress_connections")
     ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
@@ -445,6 +445,10 @@ class Execution(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     LOGS_FIELD_NUMBER: _ClassVar[int]
+    TRACEBACK_FIELD_NUMBER: _ClassVar[int]
+    LOG_LINES_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DROPPED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LAST_SDK_CALL_FIELD_NUMBER: _ClassVar[int]
     EGRESS_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
     id: int
     session_id: int
@@ -454,8 +458,22 @@ class Execution(_message.Message):
     started_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
     logs: _containers.RepeatedCompositeFieldContainer[ExecutionLog]
+    traceback: str
+    log_lines_dropped: int
+    output_dropped_bytes: int
+    last_sdk_call: SdkCall
     egress_connections: _containers.RepeatedCompositeFieldContainer[EgressConnection]
-    def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., command: _Optional[_Union[_common_pb2.ExecutionCommand, str]] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., error: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., logs: _Optional[_Iterable[_Union[ExecutionLog, _Mapping]]] = ..., egress_connections: _Optional[_Iterable[_Union[EgressConnection, _Mapping]]] = ...) -> None: ...
+    def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., command: _Optional[_Union[_common_pb2.ExecutionCommand, str]] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., error: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., logs: _Optional[_Iterable[_Union[ExecutionLog, _Mapping]]] = ..., traceback: _Optional[str] = ..., log_lines_dropped: _Optional[int] = ..., output_dropped_bytes: _Optional[int] = ..., last_sdk_call: _Optional[_Union[SdkCall, _Mapping]] = ..., egress_connections: _Optional[_Iterable[_Union[EgressConnection, _Mapping]]] = ...) -> None: ...
+
+class SdkCall(_message.Message):
+    __slots__ = ("method", "sdk_method", "called_at")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    SDK_METHOD_FIELD_NUMBER: _ClassVar[int]
+    CALLED_AT_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    sdk_method: str
+    called_at: _timestamp_pb2.Timestamp
+    def __init__(self, method: _Optional[str] = ..., sdk_method: _Optional[str] = ..., called_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EgressConnection(_message.Message):
     __slots__ = ("method", "host", "port", "address", "bytes_out", "bytes_in", "duration_ms", "outcome", "reason")
@@ -492,6 +510,28 @@ class ListExecutionsResponse(_message.Message):
     EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
     executions: _containers.RepeatedCompositeFieldContainer[Execution]
     def __init__(self, executions: _Optional[_Iterable[_Union[Execution, _Mapping]]] = ...) -> None: ...
+
+class GetExecutionLogsRequest(_message.Message):
+    __slots__ = ("execution_id", "page_size", "page_token")
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    execution_id: int
+    page_size: int
+    page_token: str
+    def __init__(self, execution_id: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class GetExecutionLogsResponse(_message.Message):
+    __slots__ = ("execution", "logs", "output", "next_page_token")
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    LOGS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    execution: Execution
+    logs: _containers.RepeatedCompositeFieldContainer[ExecutionLog]
+    output: str
+    next_page_token: str
+    def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ..., logs: _Optional[_Iterable[_Union[ExecutionLog, _Mapping]]] = ..., output: _Optional[str] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Transaction(_message.Message):
     __slots__ = ("id", "session_id", "execution_id", "network", "from_address", "to_address", "value", "tx_hash", "status", "block_number", "error", "created_at")

@@ -89,6 +89,11 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListExecutionsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListExecutionsResponse.FromString,
                 _registered_method=True)
+        self.GetExecutionLogs = channel.unary_unary(
+                '/corral.v1.OrchestratorService/GetExecutionLogs',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionLogsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionLogsResponse.FromString,
+                _registered_method=True)
         self.ListTransactions = channel.unary_unary(
                 '/corral.v1.OrchestratorService/ListTransactions',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListTransactionsRequest.SerializeToString,
@@ -209,6 +214,14 @@ class OrchestratorServiceServicer:
 
     def ListExecutions(self, request, context):
         """Executions of a session, newest first, with their log lines.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExecutionLogs(self, request, context):
+        """One execution with all the agent wrote: its log lines and its stdout/stderr, a page
+        at a time (a reply stays under about 1.5 MiB), and its traceback.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -341,6 +354,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.ListExecutions,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListExecutionsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListExecutionsResponse.SerializeToString,
+            ),
+            'GetExecutionLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExecutionLogs,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionLogsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionLogsResponse.SerializeToString,
             ),
             'ListTransactions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTransactions,
@@ -685,6 +703,33 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/ListExecutions',
             corral_dot_v1_dot_orchestrator__pb2.ListExecutionsRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.ListExecutionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExecutionLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/GetExecutionLogs',
+            corral_dot_v1_dot_orchestrator__pb2.GetExecutionLogsRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.GetExecutionLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

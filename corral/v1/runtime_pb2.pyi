@@ -344,12 +344,14 @@ class GetCurrentPositionsResponse(_message.Message):
     def __init__(self, positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_txs: _Optional[bool] = ...) -> None: ...
 
 class CompleteExecutionRequest(_message.Message):
-    __slots__ = ("success", "error")
+    __slots__ = ("success", "error", "traceback")
     SUCCESS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    TRACEBACK_FIELD_NUMBER: _ClassVar[int]
     success: bool
     error: str
-    def __init__(self, success: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
+    traceback: str
+    def __init__(self, success: _Optional[bool] = ..., error: _Optional[str] = ..., traceback: _Optional[str] = ...) -> None: ...
 
 class CompleteExecutionResponse(_message.Message):
     __slots__ = ()

@@ -18,9 +18,11 @@ from orchestrator.actions.positions import session_positions
 from orchestrator.actions.signer_client import SignerClient
 from orchestrator.actions.suggestions import Suggestions
 from orchestrator.agents.registry import agent_manifest, register_agent
+from orchestrator.api import execution_logs
 from orchestrator.chains import Chain, SimulationFailed
-from orchestrator.errors import Refused, as_grpc_status
+from orchestrator.errors import Refused, as_grpc_status, not_found
 from orchestrator.executions import memory
+from orchestrator.executions.progress import SDK_METHODS
 from orchestrator.sessions.kill_switch import Halt, KillSwitch, stored_halt
 from orchestrator.sessions.lifecycle import Sessions
 from orchestrator.store import (
@@ -130,10 +132,17 @@ def execution_message(row: ExecutionRow, with_logs: bool = True) -> orchestrator
         error=row.error,
         started_at=timestamp(row.started_at),
         logs=[log_message(line) for line in row.logs] if with_logs else [],
+        traceback=row.traceback,
+        log_lines_dropped=row.log_lines_dropped,
+        output_dropped_bytes=row.output_dropped_bytes,
         egress_connections=[egress_message(connection) for connection in row.egress_connections] if with_logs else [],
     )
     if row.finished_at is not None:
         message.finished_at.CopyFrom(timestamp(row.finished_at))
+    if row.last_sdk_call and row.last_sdk_call_at is not None:
+        message.last_sdk_call.CopyFrom(orchestrator_pb2.SdkCall(
+            method=row.last_sdk_call, sdk_method=SDK_METHODS.get(row.last_sdk_call, ""), called_at=timestamp(row.last_sdk_call_at),
+        ))
     return message
 
 
@@ -316,6 +325,30 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                 .limit(limit)
             ).all()
         return orchestrator_pb2.ListExecutionsResponse(executions=[execution_message(r) for r in rows])
+
+    @as_grpc_status
+    async def GetExecutionLogs(self, request, context):
+        cursor = execution_logs.parse_token(request.page_token, request.execution_id)
+        size = execution_logs.page_size(request.page_size)
+        with self._db.session() as db:
+            row = db.get(ExecutionRow, request.execution_id)
+            if row is None:
+                raise not_found(f"execution {request.execution_id} does not exist; `corral executions SESSION_ID` lists a session's")
+            lines = db.scalars(
+                select(ExecutionLogRow)
+                .where(ExecutionLogRow.execution_id == row.id, ExecutionLogRow.id > cursor.after_log_id)
+                .order_by(ExecutionLogRow.id)
+                .limit(size + 1)  # one more than asked: is there another page?
+            ).all()
+            more_logs, lines = len(lines) > size, lines[:size]
+            output, output_end = execution_logs.output_part(row.output, cursor)
+            next_token = execution_logs.next_token(
+                cursor, lines[-1].id if lines else None, more_logs, output_end, len(row.output)
+            )
+            return orchestrator_pb2.GetExecutionLogsResponse(
+                execution=execution_message(row, with_logs=False), logs=[log_message(line) for line in lines],
+                output=output, next_page_token=next_token,
+            )
 
     @as_grpc_status
     async def ListTransactions(self, request, context):

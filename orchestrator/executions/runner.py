@@ -15,7 +15,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -195,14 +195,16 @@ class ExecutionRunner:
         if self.pool.enabled:
             self._spawn(self.pool.refill(image_id, limits))
 
-        status, error = _outcome(result, ticket, limits)
+        status, error = _outcome(result, ticket, limits, execution.started_at)
         if (killed_because := self._killed.pop(sandbox_id, None)) is not None:
             status, error = ExecutionStatus.INTERRUPTED, killed_because
         with self._db.session() as db:
             row = db.get(ExecutionRow, execution.id)
             row.status, row.error, row.finished_at = status, error, utcnow()
-            row.output, row.output_dropped_bytes = result.output, result.output_dropped_bytes
+            row.output, row.output_dropped_bytes = storable(result.output), result.output_dropped_bytes
             row.sdk_calls, row.log_lines_dropped = ticket.budget.calls, ticket.budget.log_lines_dropped
+            row.traceback = storable(ticket.traceback)
+            row.last_sdk_call, row.last_sdk_call_at = ticket.progress.last_call, ticket.progress.last_call_at
             if gate is not None:
                 egress_gates.store(db, row.id, gate)
             events.record(db, "execution", "finished", session.id, row.id)
@@ -385,11 +387,18 @@ def _hand_to_sandbox_user(socket_path: Path) -> None:
         os.chmod(socket_path, 0o666)  # not root: the directory's unguessable name guards it
 
 
-def _outcome(result: SandboxResult, ticket: ExecutionTicket, limits: SandboxLimits) -> tuple[str, str]:
+def storable(text: str) -> str:
+    """Agent-made text as every database stores it (PostgreSQL's text takes no NUL)."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _outcome(result: SandboxResult, ticket: ExecutionTicket, limits: SandboxLimits, started_at: datetime) -> tuple[str, str]:
     if result.start_error:
         return ExecutionStatus.FAILED, result.start_error
     if result.timed_out:
-        return ExecutionStatus.FAILED, f"deadline of {limits.deadline_seconds:g}s exceeded; the sandbox was killed"
+        # What the agent was doing says more than the kill: where it hung.
+        doing = ticket.progress.report(started_at)
+        return ExecutionStatus.FAILED, f"deadline of {limits.deadline_seconds:g}s exceeded; the sandbox was killed; {doing}"
     if ticket.outcome is not None and result.exit_code in (0, 1):
         success, error = ticket.outcome
         return (ExecutionStatus.SUCCEEDED, "") if success and result.exit_code == 0 else (ExecutionStatus.FAILED, error or f"exit code {result.exit_code}")

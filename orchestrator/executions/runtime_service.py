@@ -20,12 +20,13 @@ from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
 from sqlalchemy import select
 
-from corral.limits import LOG_LINE_MAX_CHARS, RUNTIME_REQUEST_MAX_BYTES, shortened
+from corral.limits import LOG_LINE_MAX_CHARS, LOG_LINES_DEFAULT, RUNTIME_REQUEST_MAX_BYTES, TRACEBACK_MAX_CHARS, shortened, tail_shortened
 from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
 from orchestrator.actions.gateway import ActionGateway, Suggested
 from orchestrator.actions.positions import session_positions
-from orchestrator.errors import as_grpc_status, precondition, refusing_handler
+from orchestrator.errors import Refused, as_grpc_status, precondition, refusing_handler
 from orchestrator.executions import memory
+from orchestrator.executions.progress import AgentProgress
 from orchestrator.store import AssetChangeRow, Database, ExecutionLogRow, SessionRow, events, utcnow
 from orchestrator.store.statuses import ActionKind, ExecutionMode, SessionStatus
 from orchestrator.wire_errors import WireErrorsAsInvalidArgument
@@ -39,7 +40,7 @@ class CallBudget:
     """How much of the platform one execution may use; a flood of calls stops here."""
 
     max_calls: int = 5000
-    max_log_lines: int = 1000
+    max_log_lines: int = LOG_LINES_DEFAULT
     calls: int = 0
     log_lines: int = 0
     log_lines_dropped: int = 0
@@ -58,21 +59,26 @@ class ExecutionTicket:
     # For an unwind: the positions the user chose to unwind (all of them by default).
     unwind_positions: list[common_pb2.Position] = field(default_factory=list)
     budget: CallBudget = field(default_factory=CallBudget)
-    # Filled by CompleteExecution: (success, error).
+    # Filled by CompleteExecution: (success, error), and the failure's traceback.
     outcome: tuple[bool, str] | None = field(default=None)
+    traceback: str = ""
+    # The agent's last SDK call and log line, for a deadline kill's report.
+    progress: AgentProgress = field(default_factory=AgentProgress)
 
 
 class TokenInterceptor(grpc.aio.ServerInterceptor):
     """Refuses calls without this execution's token, and calls past its budget."""
 
-    def __init__(self, token: str, budget: CallBudget) -> None:
+    def __init__(self, token: str, budget: CallBudget, progress: AgentProgress) -> None:
         self._expected = f"Bearer {token}".encode()
         self._budget = budget
+        self._progress = progress
 
     async def intercept_service(self, continuation, handler_call_details):
         supplied = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
         if not hmac.compare_digest(supplied.encode(), self._expected):
             return refusing_handler(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong execution token")
+        self._progress.called(handler_call_details.method, utcnow())
         if handler_call_details.method.endswith("/CompleteExecution"):
             return await continuation(handler_call_details)  # the outcome report always gets through
         self._budget.calls += 1
@@ -124,19 +130,27 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
     @as_grpc_status
     async def AppendLogs(self, request, context):
         budget = self._ticket.budget
+        dropped_before = budget.log_lines_dropped
         with self._db.session() as db:
             for entry in request.entries:
+                message = shortened(entry.message, LOG_LINE_MAX_CHARS)
+                self._ticket.progress.logged(message)
                 if budget.log_lines >= budget.max_log_lines:
                     budget.log_lines_dropped += 1
                     continue
                 budget.log_lines += 1
                 level = "error" if entry.level == runtime_pb2.LOG_LEVEL_ERROR else "info"
-                message = shortened(entry.message, LOG_LINE_MAX_CHARS)
                 line = ExecutionLogRow(execution_id=self._ticket.execution_id, level=level, message=message, logged_at=utcnow())
                 db.add(line)
                 db.flush()
                 events.record(db, "log", "appended", self._ticket.session.id, line.id)
             db.commit()
+        if budget.log_lines_dropped > dropped_before:
+            # Counted with the execution and shown with it; the agent's log() says so too.
+            raise Refused(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"this execution has stored all {budget.max_log_lines} of its log lines; later lines are dropped and counted",
+            )
         return runtime_pb2.AppendLogsResponse()
 
     @as_grpc_status
@@ -259,6 +273,8 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
     async def CompleteExecution(self, request, context):
         if self._ticket.outcome is None:
             self._ticket.outcome = (request.success, request.error if request.HasField("error") else "")
+            # Bounded here too: the sandbox's own cut is not to be trusted.
+            self._ticket.traceback = tail_shortened(request.traceback, TRACEBACK_MAX_CHARS) if request.HasField("traceback") else ""
         return runtime_pb2.CompleteExecutionResponse()
 
 
@@ -280,7 +296,7 @@ def _struct(values: dict) -> Struct:
 
 async def start_runtime_server(socket_path: str, ticket: ExecutionTicket, db: Database, gateway: ActionGateway) -> grpc.aio.Server:
     server = grpc.aio.server(
-        interceptors=[TokenInterceptor(ticket.token, ticket.budget), WireErrorsAsInvalidArgument()],
+        interceptors=[TokenInterceptor(ticket.token, ticket.budget, ticket.progress), WireErrorsAsInvalidArgument()],
         options=[("grpc.max_receive_message_length", RUNTIME_REQUEST_MAX_BYTES)],
         # At most 16 RPCs of one execution at once, each request at most 1 MiB: what one
         # sandbox can hold in flight is bounded (isolation case stream-flood).

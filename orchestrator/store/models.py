@@ -124,6 +124,11 @@ class ExecutionRow(Base):
     # The sandbox it ran in: removed at start-up if the orchestrator died meanwhile.
     sandbox_id: Mapped[str] = mapped_column(String(32), default="")
     log_lines_dropped: Mapped[int] = mapped_column(default=0)
+    # The agent's traceback when its code raised (corral.limits.TRACEBACK_MAX_CHARS at most).
+    traceback: Mapped[str] = mapped_column(Text, default="")
+    # The agent's last SDK call (the runtime method) and when it came: what it was doing.
+    last_sdk_call: Mapped[str] = mapped_column(String(64), default="")
+    last_sdk_call_at: Mapped[datetime | None] = mapped_column(default=None)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from corral.limits import OUTPUT_BYTES_DEFAULT
 from sandbox_runner.inside.contract import (  # noqa: F401 — the host's names for the contract
     EGRESS_CA_NAME,
     EGRESS_SOCKET_NAME,
@@ -78,7 +79,7 @@ class SandboxLimits:
     tmpfs_mb: int = 64
     deadline_seconds: float = 120.0
     # Bytes of stdout+stderr kept; the rest is dropped and counted.
-    output_bytes: int = 64 * 1024
+    output_bytes: int = OUTPUT_BYTES_DEFAULT
     # Open files per process, and the largest file a process may write.
     nofile: int = 256
     fsize_mb: int = 64

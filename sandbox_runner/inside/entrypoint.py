@@ -18,6 +18,7 @@ import traceback
 
 from google.protobuf.json_format import MessageToDict
 
+from corral.limits import TRACEBACK_MAX_CHARS, tail_shortened
 from corral.v1 import common_pb2, runtime_pb2
 from sandbox_runner.inside.contract import WAIT_FOR_SOCKET_ENV
 from sandbox_runner.inside.egress import open_egress
@@ -85,7 +86,7 @@ def main(argv: list[str]) -> int:
     idle = os.environ.get(WAIT_FOR_SOCKET_ENV)
     if idle and not wait_for_socket(transport.socket_path, float(idle)):
         return 0  # never used: nothing to report
-    success, error = True, None
+    success, error, trace = True, None, None
     try:
         ctx = transport.call("GetExecutionContext", runtime_pb2.GetExecutionContextRequest())
         # The context, not argv, says what to do: a pooled sandbox is started before it is known.
@@ -99,7 +100,8 @@ def main(argv: list[str]) -> int:
             transport=transport,
         )
         # Before the agent's code is imported: clients read the proxy variables when made.
-        open_egress(os.path.dirname(transport.socket_path))
+        if socket_path := getattr(transport, "socket_path", None):  # a test's in-process transport has none
+            open_egress(os.path.dirname(socket_path))
         run, unwind = load_agent_functions()
         if command == "unwind":
             positions = [position_from_proto(p) for p in ctx.unwind_positions] or agent.currentPositions
@@ -111,10 +113,14 @@ def main(argv: list[str]) -> int:
             run(agent)
     except BaseException as exc:  # noqa: BLE001 — every failure of agent code is an outcome
         success, error = False, sanitize_error(exc)
-        traceback.print_exc()
+        trace = traceback.format_exc()
+        print(trace, end="", file=sys.stderr)
     report = runtime_pb2.CompleteExecutionRequest(success=success)
     if error is not None:
         report.error = error
+    if trace is not None:
+        # Lone surrogates (from the agent's own text) cannot go over the wire.
+        report.traceback = tail_shortened(trace, TRACEBACK_MAX_CHARS).encode("utf-8", "replace").decode("utf-8")
     try:
         transport.call("CompleteExecution", report)
     except Exception as exc:  # the exit code still tells the orchestrator

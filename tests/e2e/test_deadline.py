@@ -24,7 +24,8 @@ def test_overrunning_agent_is_killed_and_failed(short_deadline_stack, agent_imag
     run = wait_for(lambda: finished(stack, session.id), timeout=60, what="the sleeper's execution")[0]
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
     assert run.status == pb.EXECUTION_STATUS_FAILED
-    assert run.error == "deadline of 3s exceeded; the sandbox was killed"
+    assert run.error.startswith("deadline of 3s exceeded; the sandbox was killed; its last log line was 'going to sleep'; "
+                                "its last SDK call was log (AppendLogs), "), run.error
     assert log_lines(run) == ["going to sleep"]
     left = docker_client.containers.list(all=True, filters={"label": f"org.corral.execution-id={run.id}"})
     assert left == []

@@ -16,7 +16,7 @@ from sdk.envelopes import Envelope, LogResponse
 from sdk.testing import RUNTIME_METHODS, MockRuntime, RpcRefusal, mock_context
 
 # Methods that return a value rather than an envelope (still must not raise).
-VALUE_METHODS = {"get_setting", "getSetting"}
+VALUE_METHODS = {"get_setting", "getSetting", "rpc_url"}
 
 
 def public_methods(ctx) -> dict[str, object]:

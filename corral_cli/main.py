@@ -6,8 +6,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
+
+# What a shell reports for a program killed by SIGPIPE (128 + 13), as `yes | head -1` does:
+# the output was cut short, so not 0, and `set -o pipefail` scripts see what they see for
+# any other Unix tool. Python ignores SIGPIPE (so sockets and gRPC keep working), hence the
+# handler in `main` rather than the signal's default action.
+SIGPIPE_EXIT = 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +56,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every command; a reader that goes away (`corral executions 1 | head -1`) ends it quietly."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, not as a traceback at interpreter exit
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that flush has nowhere to fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return SIGPIPE_EXIT
+
+
+def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
     if args.command == "serve":
@@ -72,14 +94,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return launcher_cli.run(args)
     if args.command == "new":
-        from corral_cli.scaffold import create_agent_directory
+        from corral_cli.scaffold import create_agent_directory, next_steps
 
         try:
             path = create_agent_directory(args.name)
         except (ValueError, FileExistsError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        print(f"created {path}/ with main.py, circuit.toml and DESCRIPTION.md; build it with `corral build {path}`")
+        print(next_steps(path))
         return 0
     if args.command == "build":
         import docker

@@ -10,6 +10,7 @@ mistake in the command or the agent directory, 124 when --timeout passed (as tim
 
 from __future__ import annotations
 
+import signal
 import sys
 import tempfile
 import time
@@ -62,6 +63,9 @@ class Progress:
 
 def dev_run(options: DevRunOptions) -> int:
     progress = Progress()
+    # A `kill` (a CI job's end) tears the platform down as Ctrl-C does; left to its default,
+    # SIGTERM would end this process with anvil, the signer and the orchestrator still up.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with overall_timeout(options.timeout) as timer:
             return _dev_run(options, timer, progress)
@@ -72,6 +76,12 @@ def dev_run(options: DevRunOptions) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted while {progress.phase}; the local platform was torn down", file=sys.stderr)
         return INTERRUPTED_EXIT
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _dev_run(options: DevRunOptions, timer: Timer, progress: Progress) -> int:
@@ -87,16 +97,17 @@ def _dev_run(options: DevRunOptions, timer: Timer, progress: Progress) -> int:
     solana = is_solana(manifest.walletType)
     with tempfile.TemporaryDirectory(prefix="corral-dev-run-") as home:
         progress.phase = "starting the local platform"
-        stack = DevStack(Path(home), minute_seconds=1.0, deadline_seconds=options.deadline, solana=solana)
-        stack.start()  # tears down what it started if it fails
+        stack: DevStack | None = None
         try:
+            stack = DevStack(Path(home), minute_seconds=1.0, deadline_seconds=options.deadline, solana=solana)
+            stack.start()
             return _session(stack, image, solana, options, progress)
         finally:
             try:
                 timer.disarm()  # the teardown is never cut short
             finally:
-                progress.phase = "tearing down the local platform"
-                stack.close()
+                if stack is not None:
+                    stack.close()  # (again, harmless, if start() failed and closed it)
 
 
 def _deadline_line(deadline: float, asked: float | None) -> str:

@@ -87,18 +87,24 @@ def test_dev_run_times_out_and_leaves_nothing_running(docker_client):
         assert "the local platform was torn down" in done.stderr and "Traceback" not in done.stderr
         image = done.stdout.split("built ")[1].split()[0]
         assert docker_client.containers.list(all=True, filters={"ancestor": image}) == []
-        left = [pid for pid in os.listdir("/proc") if pid.isdigit() and str(home).encode() in _cmdline(pid)]
+        left = [pid for pid in os.listdir("/proc") if pid.isdigit() and str(home).encode() in _traces(pid)]
         assert left == []
         assert list(home.iterdir()) == []
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _cmdline(pid: str) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:  # gone meanwhile
-        return b""
+def _traces(pid: str) -> bytes:
+    """Where a process of the run would show the run's TMPDIR: its command line (the configs),
+    its environment (inherited by every child) or its working directory (anvil's)."""
+    found = b""
+    for read in (lambda: Path(f"/proc/{pid}/cmdline").read_bytes(), lambda: Path(f"/proc/{pid}/environ").read_bytes(),
+                 lambda: os.readlink(f"/proc/{pid}/cwd").encode()):
+        try:
+            found += read() + b"\0"
+        except OSError:  # gone meanwhile
+            pass
+    return found
 
 
 def test_dev_run_names_the_manifest_mistake(tmp_path):

@@ -14,7 +14,7 @@ from google.protobuf.json_format import MessageToDict
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb
 from corral_cli import logs as logs_cli
-from corral_cli.terminal import safe_text
+from corral_cli.display import printable, safe_text
 
 STATUS_NAMES = {
     **{v: k.removeprefix("EXECUTION_STATUS_").lower() for k, v in orchestrator_pb2.ExecutionStatus.items()},
@@ -211,7 +211,8 @@ def _watch(api, md, args) -> int:
         request.after_event_id = args.after
     try:
         for event in api.WatchEvents(request, metadata=md):
-            print(f"{event.id:>6}  {event.occurred_at.ToDatetime():%H:%M:%S}  session {event.session_id:<4} {describe_event(event)}", flush=True)
+            print(f"{event.id:>6}  {event.occurred_at.ToDatetime():%H:%M:%S}  session {event.session_id:<4} {printable(describe_event(event), limit=None)}",
+                  flush=True)
     except KeyboardInterrupt:
         pass
     return 0
@@ -235,7 +236,7 @@ def print_table(headers: list[str], rows: list[list]) -> None:
     if not rows:
         print("(none)")
         return
-    cells = [[str(c) for c in row] for row in [headers, *rows]]
+    cells = [[printable(c, limit=None) for c in row] for row in [headers, *rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -285,8 +286,8 @@ def print_session(s: orchestrator_pb2.Session) -> None:
 def print_executions(executions) -> None:
     for e in executions:
         print(f"execution {e.id} [{STATUS_NAMES[e.status]}] started {e.started_at.ToDatetime():%H:%M:%S}"
-              + (f"  error: {safe_text(e.error)}" if e.error else ""))
-        for line in e.logs:
-            print(f"    {'!' if line.level == 'error' else '·'} {safe_text(line.message)}")
+              + (f"  error: {printable(e.error, limit=None)}" if e.error else ""))
+        for line in e.logs:  # the agent's own text: escaped, so it cannot drive the terminal
+            print(f"    {'!' if line.level == 'error' else '·'} {printable(line.message, limit=None)}")
         if e.log_lines_dropped:
             print(f"    [{e.log_lines_dropped} more log lines dropped; output and traceback: corral logs {e.id}]")

@@ -5,7 +5,7 @@ GetExecutionLogs. Every piece of it is agent-made text: printed through `safe_te
 from __future__ import annotations
 
 from corral.v1 import orchestrator_pb2 as pb
-from corral_cli.terminal import safe_text
+from corral_cli.display import safe_text
 
 STATUS_NAMES = {v: k.removeprefix("EXECUTION_STATUS_").lower() for k, v in pb.ExecutionStatus.items()}
 

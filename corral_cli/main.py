@@ -6,8 +6,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
+import os
 import sys
 from pathlib import Path
+
+# What a shell reports for a program killed by SIGPIPE (128 + 13), as `yes | head -1` does:
+# the output was cut short, so not 0, and `set -o pipefail` scripts see what they see for
+# any other Unix tool. Python ignores SIGPIPE (so sockets and gRPC keep working), hence the
+# handler in `main` rather than the signal's default action.
+SIGPIPE_EXIT = 141
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +48,20 @@ def _parser() -> argparse.ArgumentParser:
     dev_run.add_argument("path", type=Path)
     dev_run.add_argument("--mode", choices=["auto", "manual"], help="default: the agent's first allowed mode")
     dev_run.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE")
-    dev_run.add_argument("--runs", type=int, default=1, help="how many runs to wait for")
+    dev_run.add_argument("--runs", type=_positive(int), default=1, help="how many runs to wait for")
+    dev_run.add_argument("--approve", choices=["ask", "all", "none"], default="ask",
+                         help="manual mode: what to do with the pending suggestions after the runs. ask (default): "
+                              "ask for each on a terminal (approve, reject, skip, quit), the platform staying up "
+                              "meanwhile; with no terminal, show them and decide nothing. all / none: approve / reject "
+                              "every one without asking")
+    dev_run.add_argument("--unwind", action="store_true", help="after the runs, unwind the session: the agent's unwind() runs once")
+    dev_run.add_argument("--timeout", type=_positive(float), metavar="SECONDS",
+                         help="give up after this long overall (build, runs, decisions; exit 124), tearing everything down")
+    # (No default here: the platform's is read from its config when `dev run` runs, so that
+    # parsing any command loads no orchestrator code.)
+    dev_run.add_argument("--deadline", type=_positive(float), metavar="SECONDS",
+                         help="how long one run may take before its sandbox is killed (default: the platform's default deadline, "
+                              "[sandbox] deadline_seconds; shown when it runs)")
 
     from corral_cli import client as client_cli
 
@@ -48,7 +69,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(kind: type[int] | type[float]):
+    """An argparse type: a number above 0, or an error naming what to type."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number above 0")
+        return value
+
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Every command; a reader that goes away (`corral executions 1 | head -1`) ends it quietly."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, not as a traceback at interpreter exit
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that flush has nowhere to fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return SIGPIPE_EXIT
+
+
+def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
     if args.command == "serve":
@@ -72,14 +123,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return launcher_cli.run(args)
     if args.command == "new":
-        from corral_cli.scaffold import create_agent_directory
+        from corral_cli.scaffold import create_agent_directory, next_steps
 
         try:
             path = create_agent_directory(args.name)
         except (ValueError, FileExistsError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        print(f"created {path}/ with main.py, circuit.toml and DESCRIPTION.md; build it with `corral build {path}`")
+        print(next_steps(path))
         return 0
     if args.command == "build":
         import docker
@@ -104,10 +155,15 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args.home, args.runs, args.minute_seconds)
     if args.command == "dev":
         from corral_cli.client import parse_settings
-        from corral_cli.dev_run import dev_run
+        from corral_cli.dev_decide import Approve
+        from corral_cli.dev_run import DevRunOptions, dev_run
 
         settings = parse_settings(args.setting)
-        return 2 if settings is None else dev_run(args.path, args.mode, settings, args.runs)
+        if settings is None:
+            return 2
+        return dev_run(DevRunOptions(path=args.path, mode=args.mode, settings=settings, runs=args.runs, unwind=args.unwind,
+                                     approve=Approve(args.approve), timeout=args.timeout,
+                                     **({"deadline": args.deadline} if args.deadline else {})))
     from corral_cli import client as client_cli
 
     return client_cli.run(args)

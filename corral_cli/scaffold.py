@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 CIRCUIT_TOML = """\
@@ -78,3 +79,15 @@ def create_agent_directory(target: Path) -> Path:
     (target / "main.py").write_text(MAIN_PY.format(name=name))
     (target / "DESCRIPTION.md").write_text(DESCRIPTION_MD.format(name=name))
     return target
+
+
+def next_steps(path: Path) -> str:
+    """What to type next, each command quoted so that it pastes into a POSIX shell whatever
+    the directory is called ("My Agent", a parent with quotes or `$`)."""
+    where = str(path)
+    if where.startswith("-"):
+        where = f"./{where}"  # not an option to the next command
+    quoted = shlex.quote(where)
+    return (f"created {where}/ with main.py, circuit.toml and DESCRIPTION.md; next:\n"
+            f"  corral dev run {quoted}    # run it once on a throwaway local platform\n"
+            f"  corral build {quoted}      # its image, to register on a platform")

@@ -3,32 +3,108 @@ suggestion and memory commands against a running platform."""
 
 from __future__ import annotations
 
+import os
+import pty
 import shutil
 import subprocess
+import tempfile
+import uuid
+from pathlib import Path
 
 import pytest
 from solders.keypair import Keypair
 
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
+from corral_cli.main import SIGPIPE_EXIT
 from devtools.devstack import CORRAL_COMMAND, DevStack
 from orchestrator.agents.manifest import NATIVE_SOLANA
-from tests.conftest import REPO_ROOT
+from orchestrator.config import SandboxConfig
+from tests.conftest import AGENTS_DIR, REPO_ROOT
 from tests.helpers import agent_from_template, finished, wait_for
 
 MANUALIST = REPO_ROOT / "tests" / "agents" / "manualist"
+DEAD = "0x000000000000000000000000000000000000dEaD"
 
 
-def corral(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*CORRAL_COMMAND, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+def corral(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """`corral ARGS` as a script runs it: no terminal on stdin (nothing may wait for input)."""
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    if "stdout" not in kwargs:
+        kwargs["capture_output"] = True
+    return subprocess.run([*CORRAL_COMMAND, *args], cwd=REPO_ROOT, text=True, timeout=600, **kwargs)
 
 
-def test_dev_run_shows_the_run_and_its_suggestions():
-    done = corral("dev", "run", str(MANUALIST), "--mode", "manual", "--setting", "clear=no")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "execution 1 [succeeded]" in done.stdout
-    assert "pending  1000 wei → 0x000000000000000000000000000000000000dEaD  tip the dead address" in done.stdout
-    assert "transactions:\n(none)" in done.stdout  # manual mode sent nothing
+def test_dev_run_decides_suggestions_inline_then_unwinds(tmp_path):
+    """Manual mode on a terminal: the platform stays up after the run, the author approves
+    the transfer and rejects the message as they are asked, sees the approval's transaction
+    and balances, then --unwind runs the agent's unwind() on the same session."""
+    agent = tmp_path / "manualist"
+    shutil.copytree(MANUALIST, agent)
+    with (agent / "main.py").open("a") as main:
+        main.write("\n\ndef unwind(agent, positions):\n    agent.log(f'unwinding {len(positions)} positions')\n\n\n"
+                   "agent = Agent(run_function=run, unwind_function=unwind)\n")
+    typist, terminal = pty.openpty()  # stdin is a terminal; the answers are typed ahead
+    try:
+        os.write(typist, b"a\nr\n")
+        done = corral("dev", "run", str(agent), "--mode", "manual", "--unwind", stdin=terminal)
+    finally:
+        os.close(typist)
+        os.close(terminal)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    out = done.stdout
+    assert f"each run may take up to {SandboxConfig().deadline_seconds:g}s (the platform's default" in out
+    assert "execution 1 [succeeded]" in out
+    transfer, message = out.split("suggestion 1 (transaction, from execution 1)")[1].split("suggestion 2 (message, from execution 1)")
+    assert f"1000 wei → {DEAD} on ethereum:31337" in transfer and "message: tip the dead address" in transfer
+    assert "preview: the simulation succeeds (gas 21000)" in transfer
+    assert "executed: transaction 0x" in transfer and " confirmed in block " in transfer
+    assert "the session now holds" in transfer and "the wallet 0x" in transfer
+    assert "signs: approve me" in message and "    rejected" in message
+    unwound = out.split("unwinding: the agent's unwind() runs once")[1]
+    assert "execution 2 [succeeded]" in unwound and "· unwinding 1 positions" in unwound
+    sent = out.split("transactions:")[1].splitlines()
+    assert [row.split()[:2] for row in sent[3:]] == [["1", "confirmed"]]  # the approved transfer, once
+
+
+def test_dev_run_times_out_and_leaves_nothing_running(docker_client):
+    """--timeout ends a run that never finishes: a clear message, exit 124, and the stack
+    gone (no process, no sandbox, no file of it left). Every temporary path of the run is
+    under its own TMPDIR, so what is left of it can be told from what other tests run."""
+    scratch = Path(tempfile.mkdtemp(prefix="cdr-"))  # short: sandbox socket paths live under it
+    agent = scratch / "agent"
+    shutil.copytree(AGENTS_DIR / "sleeper", agent)
+    with (agent / "main.py").open("a") as main:
+        main.write(f"# {uuid.uuid4().hex}: an image of its own\n")
+    home = scratch / "tmp"
+    home.mkdir()
+    for path in (scratch, home):
+        path.chmod(0o711)  # the platform's service users reach their directories through it, as through /tmp
+    try:
+        done = corral("dev", "run", str(agent), "--timeout", "20", env={**os.environ, "TMPDIR": str(home)})
+        assert done.returncode == 124, done.stdout[-2000:] + done.stderr[-2000:]
+        assert "error: corral dev run timed out after 20s (--timeout 20) while " in done.stderr
+        assert "the local platform was torn down" in done.stderr and "Traceback" not in done.stderr
+        image = done.stdout.split("built ")[1].split()[0]
+        assert docker_client.containers.list(all=True, filters={"ancestor": image}) == []
+        left = [pid for pid in os.listdir("/proc") if pid.isdigit() and str(home).encode() in _traces(pid)]
+        assert left == []
+        assert list(home.iterdir()) == []
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _traces(pid: str) -> bytes:
+    """Where a process of the run would show the run's TMPDIR: its command line (the configs),
+    its environment (inherited by every child) or its working directory (anvil's)."""
+    found = b""
+    for read in (lambda: Path(f"/proc/{pid}/cmdline").read_bytes(), lambda: Path(f"/proc/{pid}/environ").read_bytes(),
+                 lambda: os.readlink(f"/proc/{pid}/cwd").encode()):
+        try:
+            found += read() + b"\0"
+        except OSError:  # gone meanwhile
+            pass
+    return found
 
 
 def test_dev_run_names_the_manifest_mistake(tmp_path):
@@ -74,6 +150,13 @@ def test_session_suggestion_and_memory_commands(stack, agent_image):
     again = corral("suggestion", "reject", first_id, *server)
     assert again.returncode == 1 and "FAILED_PRECONDITION" in again.stderr and "only a pending suggestion" in again.stderr
     assert corral("memory", sid, *server).stdout.strip() == "(none)"  # this agent keeps no memory
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `| head -1` done reading: the reader is gone
+    try:
+        piped = corral("executions", sid, *server, stdout=write_end, stderr=subprocess.PIPE)
+    finally:
+        os.close(write_end)
+    assert piped.returncode == SIGPIPE_EXIT and piped.stderr == ""
     missing = corral("session", "pause", "99999", *server)
     assert missing.returncode == 1 and "NOT_FOUND: session 99999 does not exist" in missing.stderr
     stopped = corral("session", "stop", sid, *server)

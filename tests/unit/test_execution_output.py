@@ -10,8 +10,8 @@ import pytest
 from corral.limits import TRACEBACK_MAX_CHARS, tail_shortened
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import runtime_pb2
+from corral_cli.display import safe_text
 from corral_cli.logs import render
-from corral_cli.terminal import safe_text
 from orchestrator.api import execution_logs
 from orchestrator.errors import Refused
 from orchestrator.executions.progress import SDK_METHODS, AgentProgress
@@ -63,7 +63,7 @@ def test_page_tokens_resume_where_the_last_page_ended_and_only_for_their_executi
 
 def test_terminal_control_sequences_are_shown_escaped_not_obeyed():
     hostile = "ok\x1b]0;owned\x07 \x1b[2Jcleared\rover\u202eevil\tkept\nnext"
-    assert safe_text(hostile) == "ok\\x1b]0;owned\\x07 \\x1b[2Jcleared\\x0dover\\u202eevil\tkept\nnext"
+    assert safe_text(hostile) == "ok\\x1b]0;owned\\x07 \\x1b[2Jcleared\\rover\\u202eevil\tkept\nnext"
 
 
 def test_corral_logs_shows_every_section_and_what_was_dropped():

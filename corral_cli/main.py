@@ -87,11 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         from orchestrator.agents.images import build_agent_dir_image, build_agent_image
         from orchestrator.agents.manifest import ManifestError
 
+        def progress(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
         try:
             if args.dir:
-                print(build_agent_dir_image(args.path))
+                print(build_agent_dir_image(args.path, progress=progress))
                 return 0
-            tag = build_agent_image(args.path)
+            tag = build_agent_image(args.path, progress=progress)
         except ManifestError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

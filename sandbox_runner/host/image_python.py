@@ -75,11 +75,13 @@ def image_python_command(rootfs: Path, binds: dict[str, Path], argv: list[str]) 
     return [*command, "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--", "python3", "-I", *argv]
 
 
-def compile_tree(rootfs: Path, directory: Path, mount_at: str) -> list[CompileProblem]:
-    """Byte-compiles every .py below `directory` with the image's Python, as if it were at
-    `mount_at`; the .pyc files land in __pycache__ beside the sources. Returns the files
-    that do not compile (an empty list: all compiled)."""
-    command = image_python_command(rootfs, {mount_at: directory}, ["-c", _COMPILE_SCRIPT, mount_at])
+def compile_tree(rootfs: Path, directory: Path, mount_at: str, below: str = "") -> list[CompileProblem]:
+    """Byte-compiles every .py below `directory` (or its sub-folder `below`) with the image's
+    Python, as if `directory` were at `mount_at` (a mount point of the root filesystem); the
+    .pyc files land in __pycache__ beside the sources. Returns the files that do not compile
+    (an empty list: all compiled), relative to what was compiled."""
+    root = f"{mount_at}/{below}" if below else mount_at
+    command = image_python_command(rootfs, {mount_at: directory}, ["-c", _COMPILE_SCRIPT, root])
     result = subprocess.run(command, capture_output=True, timeout=600)
     if result.returncode != 0:
         raise ImagePythonError(f"the image's python3 could not byte-compile {directory}: "

@@ -36,6 +36,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from sandbox_runner.host import agent_deps
 from sandbox_runner.host.agent_files import AgentFile
 from sandbox_runner.host.backend import ENTRYPOINT
 from sandbox_runner.host.image_cache import DIR_IMAGE_FILE, image_cache_dir
@@ -167,8 +168,7 @@ def _stage_dependencies(target: Path, pins: list[str]) -> None:
         [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
             "--target", str(target), "--only-binary=:all:", "--no-deps", "--no-compile",
-            "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux_2_28_x86_64",
-            "--python-version", IMAGE_PYTHON, "--implementation", "cp", *pins,
+            *agent_deps.wheel_target(IMAGE_PYTHON), *pins,
         ],
         check=True,
     )
@@ -257,6 +257,7 @@ class AgentBuild:
     manifest_text: str
     files: list[AgentFile]
     requirements: list[str] = field(default_factory=list)
+    requirements_source: str = ""  # the file they were declared in, for messages and the lock
     allow_sdists: frozenset[str] = frozenset()
 
 
@@ -326,6 +327,7 @@ def build_directory_agent_image(build: AgentBuild, progress: Progress = _quiet) 
     repository, digest = agent_tag(build, base.name).split(":")
     target = image_cache_dir() / f"{repository}-{digest}"
     if target.exists():
+        progress(f"{target} is up to date")
         return target
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
     try:
@@ -340,6 +342,8 @@ def build_directory_agent_image(build: AgentBuild, progress: Progress = _quiet) 
         if problems:
             raise AgentBuildError("the agent's code does not compile with Python " + IMAGE_PYTHON + " (the sandbox's):\n"
                                   + "\n".join(f"  {problem}" for problem in problems))
+        if build.requirements:
+            _install_dependencies(build, rootfs, agent, progress)
         (staging / DIR_IMAGE_FILE).write_text(
             json.dumps(
                 {
@@ -364,6 +368,30 @@ def build_directory_agent_image(build: AgentBuild, progress: Progress = _quiet) 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _install_dependencies(build: AgentBuild, rootfs: Path, agent: Path, progress: Progress) -> None:
+    """Resolves, pins and installs the declared dependencies into agent/.corral/deps, with
+    their lock beside them; the SDK's pins are constraints (they win)."""
+    sources = f"source builds allowed for {', '.join(sorted(build.allow_sdists))}" if build.allow_sdists else "wheels only"
+    progress(f"resolving {len(build.requirements)} requirement(s) from {build.requirements_source} for CPython {IMAGE_PYTHON} "
+             f"(manylinux x86_64, {sources}) with the SDK's pins as constraints...")
+    sdk_pins = _pinned_dependencies()
+    try:
+        with tempfile.TemporaryDirectory(prefix="corral-deps-") as work:
+            pins = agent_deps.resolve(build.requirements, sdk_pins, IMAGE_PYTHON, build.allow_sdists, Path(work), progress)
+            progress(f"installing {len(pins)} wheel(s): {', '.join(f'{p.name}=={p.version}' for p in pins) or 'none beyond the SDK'}...")
+            agent_deps.install(pins, agent / agent_deps.DEPS_DIR, IMAGE_PYTHON, Path(work))
+    except agent_deps.DependencyError as exc:
+        raise AgentBuildError(f"{build.requirements_source}: {exc}") from None
+    lock = agent_deps.lock_text(pins, sdk_pins, build.requirements_source, IMAGE_PYTHON)
+    (agent / agent_deps.LOCK_FILE).parent.mkdir(parents=True, exist_ok=True)
+    (agent / agent_deps.LOCK_FILE).write_text(lock)
+    progress(f"lock (/agent/{agent_deps.LOCK_FILE}):\n{lock.rstrip()}")
+    # Their own files may not all compile (test data, Python 2 leftovers): pip skips those too.
+    skipped = compile_tree(rootfs, agent, "/agent", below=agent_deps.DEPS_DIR) if pins else []
+    if skipped:
+        progress(f"{len(skipped)} file(s) of the dependencies do not compile and were left as source, e.g. {skipped[0]}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from orchestrator.agents.manifest.addresses import NATIVE_EVM
 from orchestrator.agents.manifest.choices import SETTING_TYPES
 from orchestrator.agents.manifest.legacy import _LEGACY_TARGETS, map_legacy_keys
-from orchestrator.agents.manifest.models import BenchmarkCurrency, Manifest, SandboxRequest, Setting, StartingAsset
+from orchestrator.agents.manifest.models import BenchmarkCurrency, DependencyRequest, Manifest, SandboxRequest, Setting, StartingAsset
 from orchestrator.agents.manifest.problems import (
     _UNSET,
     ManifestError,
@@ -30,7 +30,7 @@ _TOP_LEVEL_KEYS = {
     "schedule", "version", "filesToInclude", "filesToExclude", "deploymentRegionOverride", "description",
     "defaultSleepIntervalMinutes", "allowedWalletTypes", "shortDescription", "devRunExecutionMode", "slug",
 }
-_TABLES = ("startingAsset", "settings", "sandbox", "benchmarkCurrency", "requiredAssets")
+_TABLES = ("startingAsset", "settings", "sandbox", "dependencies", "benchmarkCurrency", "requiredAssets")
 _EXAMPLES = {
     "name": 'name = "My Agent"',
     "walletType": 'walletType = "ethereum"',
@@ -94,7 +94,7 @@ def _check_misplaced_top_level_keys(data: dict, source: str) -> None:  # noqa: C
                     f"{_path(path + (key,))} = {_toml(value)}; move the line `{key} = {_toml(value)}` above the first [table] header"
                 )
 
-    for table_name in ("startingAsset", "sandbox", "benchmarkCurrency"):
+    for table_name in ("startingAsset", "sandbox", "dependencies", "benchmarkCurrency"):
         table = data.get(table_name)
         if isinstance(table, dict):
             check(table_name, (table_name,), table, set())
@@ -129,6 +129,7 @@ _TABLE_KEYS = {
     (): "circuit.toml",
     ("startingAsset",): "[startingAsset]",
     ("sandbox",): "[sandbox]",
+    ("dependencies",): "[dependencies]",
     ("benchmarkCurrency",): "[benchmarkCurrency]",
 }
 
@@ -138,7 +139,8 @@ def _table_fields(loc: tuple) -> tuple[str, list[str]]:
     parent = loc[:-1]
     if len(parent) == 2 and parent[0] == "settings":
         return f"[settings.{_key_part(parent[1])}]", list(Setting.model_fields)
-    model = {(): Manifest, ("startingAsset",): StartingAsset, ("sandbox",): SandboxRequest, ("benchmarkCurrency",): BenchmarkCurrency}.get(
+    model = {(): Manifest, ("startingAsset",): StartingAsset, ("sandbox",): SandboxRequest, ("dependencies",): DependencyRequest,
+             ("benchmarkCurrency",): BenchmarkCurrency}.get(
         parent
     )
     if model is None:

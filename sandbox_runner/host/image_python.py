@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Runs inside, under `python3 -I`: compiles every .py below the directory given and prints
-# one JSON line per file that does not compile. unchecked-hash: images are read-only and
-# content-addressed, so a source never changes under its .pyc; no mtime is trusted (agent
-# files are copied with mtime 0) and no source is hashed again at each start.
+# one JSON line per file that does not compile. Hash-based .pyc files, never timestamps (agent
+# files are copied with mtime 0, which would make every start recompile in memory): checked
+# for our code and the agent's (an image made FROM ours that replaces a source file runs that
+# file, not a stale .pyc), unchecked for third-party packages, which never change under an
+# image and whose sources would cost about 20 ms of CPU per cold start to hash.
 _COMPILE_SCRIPT = r"""
 import json, os, py_compile, sys
 root = sys.argv[1]
+mode = py_compile.PycInvalidationMode[sys.argv[2]]
 for directory, subdirs, names in os.walk(root):
     subdirs.sort()
     for name in sorted(names):
@@ -29,7 +32,7 @@ for directory, subdirs, names in os.walk(root):
             continue
         path = os.path.join(directory, name)
         try:
-            py_compile.compile(path, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            py_compile.compile(path, doraise=True, invalidation_mode=mode)
         except py_compile.PyCompileError as exc:
             error = exc.exc_value
             print(json.dumps({
@@ -75,13 +78,16 @@ def image_python_command(rootfs: Path, binds: dict[str, Path], argv: list[str]) 
     return [*command, "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--", "python3", "-I", *argv]
 
 
-def compile_tree(rootfs: Path, directory: Path, mount_at: str, below: str = "") -> list[CompileProblem]:
+def compile_tree(rootfs: Path, directory: Path, mount_at: str, below: str = "", checked: bool = True) -> list[CompileProblem]:
     """Byte-compiles every .py below `directory` (or its sub-folder `below`) with the image's
     Python, as if `directory` were at `mount_at` (a mount point of the root filesystem); the
     .pyc files land in __pycache__ beside the sources. Returns the files that do not compile
-    (an empty list: all compiled), relative to what was compiled."""
+    (an empty list: all compiled), relative to what was compiled. `checked`: Python hashes
+    the source at each import to check the .pyc (for code that an image FROM this one may
+    replace); otherwise the .pyc is trusted as it is (third-party packages)."""
     root = f"{mount_at}/{below}" if below else mount_at
-    command = image_python_command(rootfs, {mount_at: directory}, ["-c", _COMPILE_SCRIPT, root])
+    mode = "CHECKED_HASH" if checked else "UNCHECKED_HASH"
+    command = image_python_command(rootfs, {mount_at: directory}, ["-c", _COMPILE_SCRIPT, root, mode])
     result = subprocess.run(command, capture_output=True, timeout=600)
     if result.returncode != 0:
         raise ImagePythonError(f"the image's python3 could not byte-compile {directory}: "

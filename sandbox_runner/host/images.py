@@ -53,16 +53,18 @@ IMAGE_PYTHON = "3.13"
 SDK_DEPENDENCIES = ["grpcio", "protobuf", "pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection",
                     # So Solana agents can build transactions offline (the sandbox has no package index).
                     "solders", "jsonalias"]
-# Bump when the way the base directory is made changes (2: byte-compiled by the image's Python).
-BASE_RECIPE_VERSION = "2"
+# Bump when the way the base directory is made changes (3: byte-compiled by the image's Python,
+# hash-based .pyc files).
+BASE_RECIPE_VERSION = "4"
 ROOTFS_MOUNT_POINTS = ("opt/corral", "agent", "run/corral", "tmp")
 BASE_REPOSITORY = "corral-base"
 ROOTFS_REPOSITORY = "corral-rootfs"
 MANIFEST_LABEL = "org.corral.manifest"
 BASE_LABEL = "org.corral.base"
 CONTRACT_LABEL = "org.corral.entrypoint-contract"
-# Bump when the way agent images are made changes (2: byte-compiled by the image's Python).
-AGENT_RECIPE_VERSION = "2"
+# Bump when the way agent images are made changes (3: byte-compiled by the image's Python,
+# hash-based .pyc files).
+AGENT_RECIPE_VERSION = "3"
 # 2: the entrypoint and watchdog moved to sandbox_runner/inside/ (images of contract 1 lack them).
 ENTRYPOINT_CONTRACT = "2"
 
@@ -208,7 +210,8 @@ def base_dir() -> Path:
             shutil.copy(path, dest)
         # By the image's Python, at the path the sandbox sees (/opt/corral): the host's would
         # write .pyc files the image ignores, and every cold start would compile again.
-        problems = compile_tree(rootfs_dir(), staging, "/opt/corral")
+        problems = compile_tree(rootfs_dir(), staging, "/opt/corral", below="lib")
+        problems += compile_tree(rootfs_dir(), staging, "/opt/corral", below="deps", checked=False)
         if problems:
             raise ImagePythonError("the base image's code does not compile with the image's Python: " + "; ".join(map(str, problems)))
         staging.chmod(0o755)
@@ -389,7 +392,7 @@ def _install_dependencies(build: AgentBuild, rootfs: Path, agent: Path, progress
     (agent / agent_deps.LOCK_FILE).write_text(lock)
     progress(f"lock (/agent/{agent_deps.LOCK_FILE}):\n{lock.rstrip()}")
     # Their own files may not all compile (test data, Python 2 leftovers): pip skips those too.
-    skipped = compile_tree(rootfs, agent, "/agent", below=agent_deps.DEPS_DIR) if pins else []
+    skipped = compile_tree(rootfs, agent, "/agent", below=agent_deps.DEPS_DIR, checked=False) if pins else []
     if skipped:
         progress(f"{len(skipped)} file(s) of the dependencies do not compile and were left as source, e.g. {skipped[0]}")
 

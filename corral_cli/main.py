@@ -31,12 +31,14 @@ def _parser() -> argparse.ArgumentParser:
     signer_cli.add_parser(sub)
     launcher_cli.add_parser(sub)
 
-    new = sub.add_parser("new", help="scaffold an agent directory (main.py, circuit.toml, DESCRIPTION.md)")
+    new = sub.add_parser("new", help="scaffold an agent directory (main.py, circuit.toml, DESCRIPTION.md, pyproject.toml)")
     new.add_argument("name", type=Path, help="directory to create; its name is the agent's name")
 
     build = sub.add_parser("build", help="validate an agent directory and build its image; prints the image tag")
     build.add_argument("path", type=Path)
     build.add_argument("--dir", action="store_true", help="build a directory image for the bubblewrap backend (prints its path)")
+    build.add_argument("--allow-sdist", action="append", default=[], metavar="NAME",
+                       help="let this declared dependency build from its source distribution (runs its build code here); repeatable")
 
     demo = sub.add_parser("demo", help="bring up a local platform and run the example agent")
     demo.add_argument("--runs", type=int, default=3, help="stop after this many executions (0: keep running)")
@@ -138,11 +140,14 @@ def _main(argv: list[str] | None) -> int:
         from orchestrator.agents.images import build_agent_dir_image, build_agent_image
         from orchestrator.agents.manifest import ManifestError
 
+        def progress(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
         try:
             if args.dir:
-                print(build_agent_dir_image(args.path))
+                print(build_agent_dir_image(args.path, progress=progress, allow_sdists=args.allow_sdist))
                 return 0
-            tag = build_agent_image(args.path)
+            tag = build_agent_image(args.path, progress=progress, allow_sdists=args.allow_sdist)
         except ManifestError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

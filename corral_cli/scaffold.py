@@ -35,18 +35,31 @@ default = "hello"
 MAIN_PY = '''\
 """{name}: called by the platform every runtimeIntervalMinutes."""
 
+import humanize  # declared in pyproject.toml; `corral build` installs it into the image
 from agent_sdk import AgentContext
 
 
 def run(agent: AgentContext) -> None:
     agent.log(f"{{agent.settings['note']}} from session {{agent.sessionId}}")
     for position in agent.currentPositions:
-        agent.log(f"holding {{position.currentQty}} of {{position.assetAddress}} on {{position.network}}")
+        agent.log(f"holding {{humanize.intcomma(position.currentQty)}} of {{position.assetAddress}} on {{position.network}}")
 
 
 def unwind(agent: AgentContext, positions) -> None:
     agent.log(f"unwinding {{len(positions)}} positions")
 '''
+
+# Circuit's Python agents declare their packages here; `corral build` pins them (with hashes)
+# for the sandbox's Python and installs them into the image: the sandbox has no package index.
+PYPROJECT_TOML = """\
+[project]
+name = "{project}"
+version = "0.0.1"
+requires-python = ">=3.12"
+dependencies = [
+    "humanize>=4",
+]
+"""
 
 DESCRIPTION_MD = """\
 # {name}
@@ -68,7 +81,7 @@ One paragraph for the people who will start sessions of this agent.
 
 
 def create_agent_directory(target: Path) -> Path:
-    """Writes main.py, circuit.toml and DESCRIPTION.md into a new directory `target`."""
+    """Writes main.py, circuit.toml, DESCRIPTION.md and pyproject.toml into a new directory `target`."""
     name = target.name.strip()
     if not name or len(name) > 32 or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.-]*", name):
         raise ValueError(f"agent name {name!r} must be 1–32 letters, digits, spaces, '-', '_' or '.'")
@@ -78,6 +91,8 @@ def create_agent_directory(target: Path) -> Path:
     (target / "circuit.toml").write_text(CIRCUIT_TOML.format(name=name))
     (target / "main.py").write_text(MAIN_PY.format(name=name))
     (target / "DESCRIPTION.md").write_text(DESCRIPTION_MD.format(name=name))
+    project = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "agent"
+    (target / "pyproject.toml").write_text(PYPROJECT_TOML.format(project=project))
     return target
 
 

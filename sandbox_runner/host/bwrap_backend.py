@@ -51,7 +51,8 @@ MOUNT_POINTS = ("opt/corral", "agent", "run/corral", "tmp")
 BASE_ENVIRONMENT = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "HOME": "/tmp",
-    "PYTHONPATH": "/opt/corral/lib:/opt/corral/lib/sdk/compat:/opt/corral/deps",
+    # As in images/base/Dockerfile: the agent's declared dependencies after the SDK's.
+    "PYTHONPATH": "/opt/corral/lib:/opt/corral/lib/sdk/compat:/opt/corral/deps:/agent/.corral/deps",
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONUNBUFFERED": "1",
 }

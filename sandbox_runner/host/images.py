@@ -1,13 +1,16 @@
 """Offline builds of the base agent image and of agent images, cached by content hash.
 
 No image registry and no package index can be assumed, so:
-1. the root filesystem is made with `debootstrap --variant=minbase` (Debian + python3)
-   and `docker import`ed as `corral-rootfs:<hash>`;
+1. the root filesystem is made with `debootstrap --variant=minbase` (Debian 13 + python3
+   3.13) and `docker import`ed as `corral-rootfs:<hash>`;
 2. the SDK's dependencies are installed on the host with pip into a staging folder for
-   the image's Python (cp311, manylinux) and copied in, with the SDK and the entrypoint,
-   as `corral-base:<hash>`;
-3. an agent image is its directory copied FROM the base image, with its circuit.toml as
-   a file and as the `org.corral.manifest` label.
+   the image's Python (cp313, manylinux) and copied in, with the SDK and the entrypoint,
+   all byte-compiled by the image's Python (sandbox_runner/host/image_python.py), as
+   `corral-base:<hash>`;
+3. an agent image is its files (sandbox_runner/host/agent_files.py), byte-compiled the same
+   way, copied FROM the base image, with its circuit.toml as a file and as the
+   `org.corral.manifest` label. The bubblewrap backend runs the same root filesystem, base
+   and agent folders as directories.
 
 Each tag is a hash of everything that goes into it, so an unchanged input is a no-op.
 """
@@ -19,7 +22,6 @@ import hashlib
 import importlib.metadata
 import io
 import json
-import os
 import re
 import shutil
 import stat
@@ -27,30 +29,42 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
 import docker.errors
 
+from sandbox_runner.host import agent_deps
+from sandbox_runner.host.agent_files import AgentFile
 from sandbox_runner.host.backend import ENTRYPOINT
 from sandbox_runner.host.image_cache import DIR_IMAGE_FILE, image_cache_dir
+from sandbox_runner.host.image_python import ImagePythonError, compile_tree
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEBIAN_SUITE = "bookworm"
+# Debian 13: its Python 3.13 meets Circuit's floor (agents are written for >= 3.12).
+DEBIAN_SUITE = "trixie"
 ROOTFS_PACKAGES = ["python3"]
-# Bump when the way the root filesystem is made changes (trimming, permissions).
-ROOTFS_RECIPE_VERSION = "2"
-# The image's Python is Debian bookworm's 3.11; wheels are picked for it.
-IMAGE_PYTHON = "3.11"
+# Bump when the way the root filesystem is made changes (trimming, permissions, mount points).
+ROOTFS_RECIPE_VERSION = "3"
+# The image's Python (trixie's); wheels are picked for it and code is byte-compiled by it.
+IMAGE_PYTHON = "3.13"
 SDK_DEPENDENCIES = ["grpcio", "protobuf", "pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection",
                     # So Solana agents can build transactions offline (the sandbox has no package index).
                     "solders", "jsonalias"]
+# Bump when the way the base directory is made changes (3: byte-compiled by the image's Python,
+# hash-based .pyc files).
+BASE_RECIPE_VERSION = "4"
+ROOTFS_MOUNT_POINTS = ("opt/corral", "agent", "run/corral", "tmp")
 BASE_REPOSITORY = "corral-base"
 ROOTFS_REPOSITORY = "corral-rootfs"
 MANIFEST_LABEL = "org.corral.manifest"
 BASE_LABEL = "org.corral.base"
 CONTRACT_LABEL = "org.corral.entrypoint-contract"
+# Bump when the way agent images are made changes (3: byte-compiled by the image's Python,
+# hash-based .pyc files).
+AGENT_RECIPE_VERSION = "3"
 # 2: the entrypoint and watchdog moved to sandbox_runner/inside/ (images of contract 1 lack them).
 ENTRYPOINT_CONTRACT = "2"
 
@@ -124,6 +138,10 @@ def rootfs_dir() -> Path:
             shutil.rmtree(rootfs / junk, ignore_errors=True)
         # No setuid/setgid binaries: nothing in a sandbox can gain privileges by exec.
         subprocess.run(["find", str(rootfs), "-xdev", "-perm", "/6000", "-type", "f", "-exec", "chmod", "ug-s", "{}", "+"], check=True)
+        # Where the base, the agent, the runtime socket and /tmp are bound in (bubblewrap, and
+        # the byte-compilation that runs the image's Python over the host's files).
+        for mount_point in ROOTFS_MOUNT_POINTS:
+            (rootfs / mount_point).mkdir(parents=True, exist_ok=True)
         rootfs.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -152,9 +170,8 @@ def _stage_dependencies(target: Path, pins: list[str]) -> None:
     subprocess.run(
         [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--target", str(target), "--only-binary=:all:", "--no-deps",
-            "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux_2_28_x86_64",
-            "--python-version", IMAGE_PYTHON, "--implementation", "cp", *pins,
+            "--target", str(target), "--only-binary=:all:", "--no-deps", "--no-compile",
+            *agent_deps.wheel_target(IMAGE_PYTHON), *pins,
         ],
         check=True,
     )
@@ -173,7 +190,7 @@ def _image_source_files() -> list[Path]:
 
 def _base_hash() -> str:
     dockerfile = (REPO_ROOT / "images" / "base" / "Dockerfile").read_bytes()
-    parts = [_rootfs_hash().encode(), dockerfile, "\n".join(_pinned_dependencies()).encode()]
+    parts = [_rootfs_hash().encode(), BASE_RECIPE_VERSION.encode(), dockerfile, "\n".join(_pinned_dependencies()).encode()]
     for path in _image_source_files():
         parts += [str(path.relative_to(REPO_ROOT)).encode(), path.read_bytes()]
     return _hash(*parts)
@@ -192,7 +209,12 @@ def base_dir() -> Path:
             dest = staging / "lib" / path.relative_to(REPO_ROOT)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, dest)
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(staging)], check=True)
+        # By the image's Python, at the path the sandbox sees (/opt/corral): the host's would
+        # write .pyc files the image ignores, and every cold start would compile again.
+        problems = compile_tree(rootfs_dir(), staging, "/opt/corral", below="lib")
+        problems += compile_tree(rootfs_dir(), staging, "/opt/corral", below="deps", checked=False)
+        if problems:
+            raise ImagePythonError("the base image's code does not compile with the image's Python: " + "; ".join(map(str, problems)))
         staging.chmod(0o755)
         staging.rename(target)
     except BaseException:
@@ -226,107 +248,65 @@ def ensure_base_image(client: docker.DockerClient | None = None) -> str:
     return tag
 
 
-# Files of an agent directory that never go into its image.
-_AGENT_EXCLUDES = {".git", "__pycache__", ".venv", "venv", ".env", "node_modules", ".pytest_cache"}
+class AgentBuildError(ValueError):
+    """The agent's code or declared dependencies cannot be built; says where and how to fix it."""
 
 
 @dataclass(frozen=True)
-class AgentFile:
-    """One regular file of an agent directory, read once: what goes into the image and its tag."""
+class AgentBuild:
+    """What goes into an agent image besides the base: its files, the dependencies it
+    declares (requirement strings) and which of them may come as source distributions."""
 
-    path: str  # relative to the agent directory, "/"-separated
-    data: bytes
-    executable: bool
-
-    @property
-    def mode(self) -> int:
-        # Normalised: never setuid/setgid, never group- or world-writable.
-        return 0o755 if self.executable else 0o644
-
-
-class AgentFilesError(ValueError):
-    """The agent directory holds something that is not a plain file; names each path."""
+    name: str
+    manifest_text: str
+    files: list[AgentFile]
+    requirements: list[str] = field(default_factory=list)
+    requirements_source: str = ""  # the file they were declared in, for messages and the lock
+    allow_sdists: frozenset[str] = frozenset()
 
 
-def agent_files(agent_dir: Path) -> list[AgentFile]:
-    """The agent directory's regular files, read without following links. A symlink, hard
-    link, device, socket or pipe is refused naming its path: copied as it points, it would
-    put a host file (a key, /etc/shadow) into the image and the shared cache."""
-    found: list[AgentFile] = []
-    problems: list[str] = []
-    for directory, subdirs, names in os.walk(agent_dir):
-        relative_dir = Path(directory).relative_to(agent_dir)
-        for name in [d for d in subdirs if d in _AGENT_EXCLUDES or (Path(directory) / d).is_symlink()]:
-            subdirs.remove(name)
-            if name not in _AGENT_EXCLUDES:
-                problems.append(f"{relative_dir / name} is a symbolic link to a directory; copy what it holds into the agent directory")
-        for name in sorted(names):
-            if name in _AGENT_EXCLUDES:
-                continue
-            relative = relative_dir / name
-            try:
-                found.append(_read_regular(Path(directory) / name, relative))
-            except _NotRegular as problem:
-                problems.append(f"{relative} {problem}; agent directories hold regular files only")
-        subdirs.sort()
-    if problems:
-        raise AgentFilesError(f"{agent_dir}: " + "\n".join(problems))
-    return sorted(found, key=lambda f: f.path)
+Progress = Callable[[str], None]
 
 
-class _NotRegular(Exception):
+def _quiet(_: str) -> None:
     pass
 
 
-def _read_regular(path: Path, relative: Path) -> AgentFile:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as exc:
-        if path.is_symlink():
-            raise _NotRegular(f"is a symbolic link (to {os.readlink(path)})") from None
-        raise _NotRegular(f"cannot be read ({exc.strerror})") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _NotRegular("is a device, socket or pipe, not a file")
-        if info.st_nlink > 1:
-            raise _NotRegular(f"is a hard link ({info.st_nlink} names for one file); copy it so that it has one")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read()
-    finally:
-        os.close(fd)
-    return AgentFile(relative.as_posix(), data, bool(info.st_mode & stat.S_IXUSR))
-
-
-def agent_tag(agent_name: str, base: str, files: list[AgentFile]) -> str:
-    """`corral-agent-<name>:<hash of base + files>`: an unchanged agent is never rebuilt."""
-    parts = [base.encode()]
-    for file in files:
+def agent_tag(build: AgentBuild, base: str) -> str:
+    """`corral-agent-<name>:<hash of base + files + declared dependencies>`: an unchanged
+    agent is never rebuilt (nor its dependencies resolved again)."""
+    parts = [base.encode(), AGENT_RECIPE_VERSION.encode()]
+    for file in build.files:
         parts += [file.path.encode(), oct(file.mode).encode(), file.data]
-    slug = re.sub(r"[^a-z0-9]+", "-", agent_name.lower()).strip("-") or "agent"
+    parts += ["\n".join(build.requirements).encode(), " ".join(sorted(build.allow_sdists)).encode()]
+    slug = re.sub(r"[^a-z0-9]+", "-", build.name.lower()).strip("-") or "agent"
     return f"corral-agent-{slug}:{_hash(*parts)}"
 
 
-def build_docker_agent_image(agent_name: str, manifest_text: str, files: list[AgentFile],
-                             client: docker.DockerClient | None = None, tag: str | None = None) -> str:
-    """Builds the files FROM the base image, labelled with the manifest; returns the tag."""
+def build_docker_agent_image(build: AgentBuild, client: docker.DockerClient | None = None, tag: str | None = None,
+                             progress: Progress = _quiet) -> str:
+    """The agent's directory image (compiled, with its dependencies) copied FROM the base
+    image, labelled with the manifest; returns the tag."""
     client = client or docker.from_env()
     base = ensure_base_image(client)
-    tag = tag or agent_tag(agent_name, base, files)
+    tag = tag or agent_tag(build, base)
     if _image_exists(client, tag):
+        progress(f"{tag} is up to date")
         return tag
+    agent = build_directory_agent_image(build, progress) / "agent"
+    progress(f"building {tag}...")
     dockerfile = f"FROM {base}\nCOPY --chown=0:0 . /agent\n".encode()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         _add_to_tar(tar, "Dockerfile", dockerfile, 0o644)
-        for file in files:
-            _add_to_tar(tar, file.path, file.data, file.mode)
+        for path in sorted(p for p in agent.rglob("*") if p.is_file() and not p.is_symlink()):
+            _add_to_tar(tar, path.relative_to(agent).as_posix(), path.read_bytes(), path.stat().st_mode & 0o777)
     buf.seek(0)
     client.images.build(
         fileobj=buf,
         custom_context=True,
         tag=tag,
-        labels={MANIFEST_LABEL: manifest_text},
+        labels={MANIFEST_LABEL: build.manifest_text},
         rm=True,
         forcerm=True,
         network_mode="none",
@@ -341,41 +321,81 @@ def _add_to_tar(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None
     tar.addfile(info, io.BytesIO(data))
 
 
-def build_directory_agent_image(agent_name: str, manifest_text: str, files: list[AgentFile]) -> Path:
-    """The same agent as a directory image, for sandbox backends without a Docker engine
-    (bubblewrap): `agent/` (its files) and `image.json`, which names the root filesystem
-    and base directories it runs on and carries the same labels and entrypoint as the
-    Docker image. Returns the directory; unchanged input is a no-op."""
+def build_directory_agent_image(build: AgentBuild, progress: Progress = _quiet) -> Path:
+    """The agent as a directory image, for sandbox backends without a Docker engine
+    (bubblewrap) and as the content of its Docker image: `agent/` (its files, byte-compiled
+    by the image's Python, and its dependencies in `.corral/`) and `image.json`, which names
+    the root filesystem and base directories it runs on and carries the same labels and
+    entrypoint as the Docker image. Returns the directory; unchanged input is a no-op."""
     rootfs, base = rootfs_dir(), base_dir()
-    repository, digest = agent_tag(agent_name, base.name, files).split(":")
+    repository, digest = agent_tag(build, base.name).split(":")
     target = image_cache_dir() / f"{repository}-{digest}"
     if target.exists():
+        progress(f"{target} is up to date")
         return target
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
     try:
-        for file in files:
-            dest = staging / "agent" / file.path
+        agent = staging / "agent"
+        agent.mkdir()
+        for file in build.files:
+            dest = agent / file.path
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(file.data)
+        progress(f"byte-compiling {sum(f.path.endswith('.py') for f in build.files)} Python files with the image's Python {IMAGE_PYTHON}...")
+        problems = compile_tree(rootfs, agent, "/agent")
+        if problems:
+            raise AgentBuildError("the agent's code does not compile with Python " + IMAGE_PYTHON + " (the sandbox's):\n"
+                                  + "\n".join(f"  {problem}" for problem in problems))
+        if build.requirements:
+            _install_dependencies(build, rootfs, agent, progress)
         (staging / DIR_IMAGE_FILE).write_text(
             json.dumps(
                 {
                     "rootfs": str(rootfs),
                     "base": str(base),
-                    "labels": {MANIFEST_LABEL: manifest_text, CONTRACT_LABEL: ENTRYPOINT_CONTRACT, BASE_LABEL: base.name},
+                    "labels": {MANIFEST_LABEL: build.manifest_text, CONTRACT_LABEL: ENTRYPOINT_CONTRACT, BASE_LABEL: base.name},
                     "entrypoint": ENTRYPOINT,
                 },
                 indent=2,
             )
         )
-        modes = {f"agent/{file.path}": file.mode for file in files}
+        modes = {f"agent/{file.path}": file.mode for file in build.files}
         for path in [staging, *staging.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else modes.get(path.relative_to(staging).as_posix(), 0o644))
+            if path.is_symlink():
+                path.unlink()  # nothing the build made should be one; never let one through
+                continue
+            executable = path.is_dir() or bool(path.stat().st_mode & stat.S_IXUSR)
+            path.chmod(modes.get(path.relative_to(staging).as_posix(), 0o755 if executable else 0o644))
+        staging.chmod(0o755)
         staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _install_dependencies(build: AgentBuild, rootfs: Path, agent: Path, progress: Progress) -> None:
+    """Resolves, pins and installs the declared dependencies into agent/.corral/deps, with
+    their lock beside them; the SDK's pins are constraints (they win)."""
+    sources = f"source builds allowed for {', '.join(sorted(build.allow_sdists))}" if build.allow_sdists else "wheels only"
+    progress(f"resolving {len(build.requirements)} requirement(s) from {build.requirements_source} for CPython {IMAGE_PYTHON} "
+             f"(manylinux x86_64, {sources}) with the SDK's pins as constraints...")
+    sdk_pins = _pinned_dependencies()
+    try:
+        with tempfile.TemporaryDirectory(prefix="corral-deps-") as work:
+            pins = agent_deps.resolve(build.requirements, sdk_pins, IMAGE_PYTHON, build.allow_sdists, Path(work), progress)
+            progress(f"installing {len(pins)} wheel(s): {', '.join(f'{p.name}=={p.version}' for p in pins) or 'none beyond the SDK'}...")
+            agent_deps.install(pins, agent / agent_deps.DEPS_DIR, IMAGE_PYTHON, Path(work))
+    except agent_deps.DependencyError as exc:
+        raise AgentBuildError(f"{build.requirements_source}: {exc}") from None
+    lock = agent_deps.lock_text(pins, sdk_pins, build.requirements_source, IMAGE_PYTHON)
+    (agent / agent_deps.LOCK_FILE).parent.mkdir(parents=True, exist_ok=True)
+    (agent / agent_deps.LOCK_FILE).write_text(lock)
+    progress(f"lock (/agent/{agent_deps.LOCK_FILE}):\n{lock.rstrip()}")
+    # Their own files may not all compile (test data, Python 2 leftovers): pip skips those too.
+    skipped = compile_tree(rootfs, agent, "/agent", below=agent_deps.DEPS_DIR, checked=False) if pins else []
+    if skipped:
+        progress(f"{len(skipped)} file(s) of the dependencies do not compile and were left as source, e.g. {skipped[0]}")
 
 
 def main(argv: list[str] | None = None) -> int:

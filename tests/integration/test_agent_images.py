@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -23,7 +24,7 @@ def test_new_then_build_then_rebuild_is_a_no_op(tmp_path, docker_client, base_im
     created = corral("new", "Grid Bot", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     agent_dir = tmp_path / "Grid Bot"
-    assert {p.name for p in agent_dir.iterdir()} == {"main.py", "circuit.toml", "DESCRIPTION.md"}
+    assert {p.name for p in agent_dir.iterdir()} == {"main.py", "circuit.toml", "DESCRIPTION.md", "pyproject.toml"}
 
     built = corral("build", str(agent_dir), cwd=tmp_path)
     assert built.returncode == 0, built.stderr
@@ -32,6 +33,10 @@ def test_new_then_build_then_rebuild_is_a_no_op(tmp_path, docker_client, base_im
     assert image.labels[MANIFEST_LABEL] == (agent_dir / "circuit.toml").read_text()
     assert image.attrs["Config"]["Entrypoint"] == ["python3", "-m", "sandbox_runner.inside.entrypoint"]
     assert f"image id {image.id}" in built.stderr
+    # The scaffold declares a dependency and uses it: pinned with its hash, shown, installed.
+    assert re.search(r"^humanize==[\d.]+ --hash=sha256:[0-9a-f]{64}$", built.stderr, re.M), built.stderr
+    assert docker_client.containers.run(tag, entrypoint=["python3", "-c", "import humanize; print(humanize.intcomma(1234567))"],
+                                        remove=True, network_mode="none").decode().strip() == "1,234,567"
     # The manifest is also a file in the image.
     assert docker_client.containers.run(tag, entrypoint=["cat", "/agent/circuit.toml"], remove=True, network_mode="none").decode() == (
         agent_dir / "circuit.toml"

@@ -1,4 +1,4 @@
-"""The pydantic models of circuit.toml: StartingAsset, Setting, SandboxRequest, BenchmarkCurrency and Manifest."""
+"""The pydantic models of circuit.toml: StartingAsset, Setting, SandboxRequest, DependencyRequest, BenchmarkCurrency and Manifest."""
 
 from __future__ import annotations
 
@@ -269,6 +269,25 @@ class SandboxRequest(BaseModel):
     timeoutSeconds: float | None = Field(default=None, gt=0)
 
 
+class DependencyRequest(BaseModel):
+    """Corral extension: how the agent's declared dependencies (pyproject.toml or
+    requirements.txt) may be built. By default only wheels are taken: a source distribution
+    runs its own code on the build host, so each one must be named here."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    allowSdists: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("allowSdists")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?", name):
+                raise _Problem(f"{name!r} is not a package name; list the distributions allowed to build from source, "
+                               'e.g. allowSdists = ["some-package"]')
+        return v
+
+
 class BenchmarkCurrency(BaseModel):
     """Legacy `[benchmarkCurrency]` (older docs): accepted and kept, not used."""
 
@@ -322,6 +341,7 @@ class Manifest(BaseModel):
     settings: dict[str, Setting] = Field(default_factory=dict)
     sandbox: SandboxRequest = Field(default_factory=SandboxRequest)
     network: NetworkRequest = Field(default_factory=NetworkRequest)
+    dependencies: DependencyRequest = Field(default_factory=DependencyRequest)
     # Legacy, kept for reference only: the text now lives in DESCRIPTION.md; slug and the benchmark are unused.
     description: str | None = None
     slug: str | None = None

@@ -11,7 +11,15 @@ from pydantic import ValidationError
 from orchestrator.agents.manifest.addresses import NATIVE_EVM
 from orchestrator.agents.manifest.choices import SETTING_TYPES
 from orchestrator.agents.manifest.legacy import _LEGACY_TARGETS, map_legacy_keys
-from orchestrator.agents.manifest.models import BenchmarkCurrency, Manifest, NetworkRequest, SandboxRequest, Setting, StartingAsset
+from orchestrator.agents.manifest.models import (
+    BenchmarkCurrency,
+    DependencyRequest,
+    Manifest,
+    NetworkRequest,
+    SandboxRequest,
+    Setting,
+    StartingAsset,
+)
 from orchestrator.agents.manifest.problems import (
     _UNSET,
     ManifestError,
@@ -30,7 +38,7 @@ _TOP_LEVEL_KEYS = {
     "schedule", "version", "filesToInclude", "filesToExclude", "deploymentRegionOverride", "description",
     "defaultSleepIntervalMinutes", "allowedWalletTypes", "shortDescription", "devRunExecutionMode", "slug",
 }
-_TABLES = ("startingAsset", "settings", "sandbox", "network", "benchmarkCurrency", "requiredAssets")
+_TABLES = ("startingAsset", "settings", "sandbox", "network", "dependencies", "benchmarkCurrency", "requiredAssets")
 _EXAMPLES = {
     "name": 'name = "My Agent"',
     "walletType": 'walletType = "ethereum"',
@@ -94,7 +102,7 @@ def _check_misplaced_top_level_keys(data: dict, source: str) -> None:  # noqa: C
                     f"{_path(path + (key,))} = {_toml(value)}; move the line `{key} = {_toml(value)}` above the first [table] header"
                 )
 
-    for table_name in ("startingAsset", "sandbox", "network", "benchmarkCurrency"):
+    for table_name in ("startingAsset", "sandbox", "network", "dependencies", "benchmarkCurrency"):
         table = data.get(table_name)
         if isinstance(table, dict):
             check(table_name, (table_name,), table, set())
@@ -130,6 +138,7 @@ _TABLE_KEYS = {
     ("startingAsset",): "[startingAsset]",
     ("sandbox",): "[sandbox]",
     ("network",): "[network]",
+    ("dependencies",): "[dependencies]",
     ("benchmarkCurrency",): "[benchmarkCurrency]",
 }
 
@@ -140,7 +149,7 @@ def _table_fields(loc: tuple) -> tuple[str, list[str]]:
     if len(parent) == 2 and parent[0] == "settings":
         return f"[settings.{_key_part(parent[1])}]", list(Setting.model_fields)
     model = {(): Manifest, ("startingAsset",): StartingAsset, ("sandbox",): SandboxRequest, ("network",): NetworkRequest,
-             ("benchmarkCurrency",): BenchmarkCurrency}.get(parent)
+             ("dependencies",): DependencyRequest, ("benchmarkCurrency",): BenchmarkCurrency}.get(parent)
     if model is None:
         return _path(parent), []
     fields = [f for f in model.model_fields if f not in ("description", "slug", "benchmarkCurrency", "devRunAmount")]

@@ -1,0 +1,1 @@
+"""Code shared by agents, outside any one agent's directory (see tests/agents/modern)."""

@@ -26,6 +26,16 @@ description = "An example setting; read it as agent.settings['note']"
 type = "text"
 default = "hello"
 
+[settings.fetch_price]
+description = "Fetch ETH's price from DefiLlama each run (needs the platform to permit coins.llama.fi)"
+type = "boolean"
+default = false
+
+# Corral: the hosts main.py fetches from (HTTPS on 443 unless "host:port" or "http://host").
+# Nothing else is reachable; users see these hosts before they start a session.
+[network]
+allow = ["coins.llama.fi"]
+
 # Optional, Corral only: ask for tighter sandbox limits than the platform's.
 # [sandbox]
 # memoryMb = 128
@@ -35,12 +45,24 @@ default = "hello"
 MAIN_PY = '''\
 """{name}: called by the platform every runtimeIntervalMinutes."""
 
+import json
+import urllib.request
+
 import humanize  # declared in pyproject.toml; `corral build` installs it into the image
 from agent_sdk import AgentContext
+
+PRICE_URL = "https://coins.llama.fi/prices/current/coingecko:ethereum"  # its host is in circuit.toml [network]
+
+
+def eth_price() -> float:
+    with urllib.request.urlopen(PRICE_URL, timeout=10) as reply:
+        return json.loads(reply.read())["coins"]["coingecko:ethereum"]["price"]
 
 
 def run(agent: AgentContext) -> None:
     agent.log(f"{{agent.settings['note']}} from session {{agent.sessionId}}")
+    if agent.settings.get("fetch_price"):
+        agent.log(f"ETH is {{eth_price():,.2f}} USD")
     for position in agent.currentPositions:
         agent.log(f"holding {{humanize.intcomma(position.currentQty)}} of {{position.assetAddress}} on {{position.network}}")
 
@@ -103,6 +125,6 @@ def next_steps(path: Path) -> str:
     if where.startswith("-"):
         where = f"./{where}"  # not an option to the next command
     quoted = shlex.quote(where)
-    return (f"created {where}/ with main.py, circuit.toml and DESCRIPTION.md; next:\n"
+    return (f"created {where}/ with main.py, circuit.toml, DESCRIPTION.md and pyproject.toml; next:\n"
             f"  corral dev run {quoted}    # run it once on a throwaway local platform\n"
             f"  corral build {quoted}      # its image, to register on a platform")

@@ -184,7 +184,8 @@ class DevStack:
         # Extra [scheduler] settings, e.g. lease_seconds.
         self.scheduler = scheduler or {}
         # The orchestrator's [egress] settings; `extra_ca_file` is copied where it may read it.
-        self.egress = egress or {}
+        # A development platform permits any public HTTPS host (an installation's default is none).
+        self.egress = egress if egress is not None else {"allow_hosts": ["*"]}
         self.swaps = swaps or {}
         # The orchestrator's venue tables, e.g. {"hyperliquid": {"api_url": ...}}; `venues`
         # may be filled in after construction (a venue's address known once anvil runs).

@@ -28,6 +28,9 @@ from orchestrator.store import EgressConnectionRow, ExecutionLogRow, utcnow
 from orchestrator.store.statuses import EgressOutcome
 from sandbox_runner.host.backend import EGRESS_CA_NAME, EGRESS_SOCKET_NAME
 
+# Refusals that also become log lines, per execution (each is recorded as a connection anyway).
+LOGGED_REFUSALS = 20
+
 
 class EgressGates:
     """`nodes`: network -> the JSON-RPC URL of the operator's node, for chain reads."""
@@ -78,8 +81,10 @@ class EgressGates:
 
 
 def store(db: Session, execution_id: int, gate: EgressGate) -> None:
-    """Adds the gate's records to `db`'s transaction (the caller commits with the outcome)."""
+    """Adds the gate's records to `db`'s transaction (the caller commits with the outcome).
+    The first refusals are also lines in the execution's log (bounded: the rest are counted)."""
     now = utcnow()
+    refusals = 0
     for record in gate.records:
         db.add(EgressConnectionRow(
             execution_id=execution_id, method=record.method, host=record.host[:256], port=record.port, address=record.address,
@@ -87,9 +92,12 @@ def store(db: Session, execution_id: int, gate: EgressGate) -> None:
             reason=record.reason[:320],
         ))
         if record.outcome is EgressOutcome.REFUSED:
-            target = f"{record.host}:{record.port}" if record.host else "a connection"
-            message = f"egress refused {target}: {record.reason}"
-            db.add(ExecutionLogRow(execution_id=execution_id, level="error", message=message[:LOG_LINE_MAX_CHARS], logged_at=now))
-    if gate.records_dropped:
+            refusals += 1
+            if refusals <= LOGGED_REFUSALS:
+                target = f"{record.host}:{record.port}" if record.host else "a connection"
+                message = f"egress refused {target}: {record.reason}"
+                db.add(ExecutionLogRow(execution_id=execution_id, level="error", message=message[:LOG_LINE_MAX_CHARS], logged_at=now))
+    unlogged = max(0, refusals - LOGGED_REFUSALS) + gate.records_dropped
+    if unlogged:
         db.add(ExecutionLogRow(execution_id=execution_id, level="error", logged_at=now,
-                               message=f"egress: {gate.records_dropped} more connections were refused and not recorded one by one"))
+                               message=f"egress: {unlogged} more connections were refused (see the execution's egress connections)"))

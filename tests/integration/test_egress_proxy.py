@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import ssl
 import threading
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from corral.hosts import parse_rules
 from orchestrator.config import EgressLimits
@@ -26,6 +29,7 @@ from orchestrator.egress.chain_reads import ChainReads
 from orchestrator.egress.proxy import EgressGate
 from orchestrator.store.statuses import EgressOutcome
 from sandbox_runner.inside.egress import LoopbackForwarder
+from tests.helpers import wait_for
 from tests.standins.https_service import PRICE, HttpsService
 
 
@@ -246,3 +250,64 @@ def test_chain_reads_relay_reads_to_the_operators_node_and_refuse_the_rest(loop,
     assert node.calls == [call]  # only the one read reached the node
     loop.run(gate.close())
     loop.run(gate.chain_reads.http.close())
+
+
+# -- fuzzing the request head: whatever arrives, an answer or a close, never a crash ---------------
+
+_pieces = st.sampled_from([
+    b"CONNECT ", b"GET ", b"POST ", b"connect ", b"prices.test:443", b"prices.test:{port}", b"127.0.0.1:{port}", b"[::1]:443",
+    b"http://prices.test:{port}/a", b"http://rpc.corral.internal/ethereum:1", b"https://prices.test/", b" HTTP/1.1", b" HTTP/1.0",
+    b" HTTP/2", b"\r\n", b"\n", b"\r", b"\x00", b"Host: x", b"Content-Length: 5", b"Content-Length: -1", b"Content-Length: 99999999999999",
+    b"Transfer-Encoding: chunked", b" folded", b":", b"\t", b"\xff\xfe", b"%00", b"a" * 300,
+])
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(tmp_path_factory):
+    loop = Loop()
+    folder = tmp_path_factory.mktemp("egress-fuzz")
+    accepted: list[int] = []
+
+    async def upstream(reader, writer):  # stands for the declared host: counts who got through
+        accepted.append(1)
+        writer.close()
+
+    async def setup():
+        server = await asyncio.start_server(upstream, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        gate = EgressGate(parse_rules([f"prices.test:{port}"], "allow"),
+                          EgressLimits(max_connections=10_000, connections_per_second=10_000, head_seconds=0.05, connect_seconds=2),
+                          policy_from(["127.0.0.1/32"], {"prices.test": ["127.0.0.1"]}))
+        await gate.start(folder / "egress.sock")
+        return gate, port
+
+    gate, port = loop.run(setup())
+    errors: list[dict] = []
+    loop.loop.set_exception_handler(lambda _, context: errors.append(context))
+    yield loop, gate, port, accepted, folder / "egress.sock", errors
+    loop.run(gate.close())
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(head=st.lists(_pieces, max_size=12).map(b"".join), tail=st.binary(max_size=64))
+def test_any_request_head_gets_a_status_or_a_close_and_nothing_else_gets_through(fuzz_target, head, tail):
+    loop, gate, port, accepted, path, errors = fuzz_target
+    data = head.replace(b"{port}", str(port).encode()) + tail
+    before, recorded = len(accepted), len(gate.records)
+
+    async def exchange() -> bytes:
+        reader, writer = await asyncio.open_unix_connection(str(path))
+        writer.write(data)
+        await writer.drain()
+        try:
+            return await asyncio.wait_for(reader.read(4096), 5)
+        finally:
+            writer.close()
+
+    reply = loop.run(exchange())
+    assert reply == b"" or re.match(rb"HTTP/1\.1 [1-5][0-9][0-9] ", reply), reply[:80]
+    legitimate = re.match(rb"CONNECT prices\.test:%d HTTP/1\.[01]\r\n(?:[!-9;-~]+:[ \t]*[ -~\t]*\r\n)*\r\n" % port, data)
+    if len(accepted) > before:
+        assert legitimate, f"reached the upstream with {data[:120]!r}"
+    wait_for(lambda: len(gate.records) > recorded, timeout=10, interval=0.005, what="the connection's record")
+    assert errors == []

@@ -3,7 +3,8 @@ authority of its own, for tests of the egress path: sandboxes trust the CA only 
 operator's `egress.extra_ca_file`, as they would a corporate proxy's.
 
 `HttpsService(names=[...])` serves `GET /prices/current/<coin>` with a fixed price, records
-every request (path and headers), and can be started on any loopback port."""
+every request (path and headers), and can be started on any loopback address and port (443 on
+an address of its own, as a real API is reached, needs root)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def make_ca_and_certificate(folder: Path, names: list[str]) -> tuple[Path, Path,
 class HttpsService:
     """`with HttpsService(folder, ["prices.test"]) as service:` — service.port, service.ca_file, service.requests."""
 
-    def __init__(self, folder: Path, names: list[str], tls: bool = True, address: str = "127.0.0.1") -> None:
+    def __init__(self, folder: Path, names: list[str], tls: bool = True, address: str = "127.0.0.1", port: int = 0) -> None:
         self.ca_file, cert, key = make_ca_and_certificate(folder, names)
         self.requests: list[dict] = []
         service = self
@@ -86,7 +87,7 @@ class HttpsService:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((address, 0), Handler)
+        self.server = ThreadingHTTPServer((address, port), Handler)
         if tls:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(cert, key)

@@ -5,6 +5,8 @@ sandboxed canary is in tests/isolation/test_isolation.py."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import secrets as random_secrets
 import ssl
@@ -17,11 +19,16 @@ from pathlib import Path
 import pytest
 
 from corral.hosts import HostRule, parse_rules
+from corral.v1 import orchestrator_pb2 as pb
+from orchestrator.api.service import OrchestratorApi
 from orchestrator.config import EgressLimits
+from orchestrator.egress import secret_store
 from orchestrator.egress.addresses import policy_from
 from orchestrator.egress.interception import CA_KEY_NAME, InterceptionCA
 from orchestrator.egress.proxy import EgressGate
 from orchestrator.egress.secrets import BoundSecret, SecretBox, SecretError, bind_host, check_name, check_value
+from orchestrator.errors import not_found
+from orchestrator.store import AgentRow, Database, SessionRow, utcnow
 from orchestrator.store.statuses import EgressOutcome
 from sandbox_runner.inside.egress import LoopbackForwarder
 from tests.integration.test_egress_proxy import Loop, records
@@ -168,3 +175,83 @@ def test_the_interception_ca_is_made_once_with_a_private_key_file(tmp_path):
     assert stat.S_IMODE((tmp_path / CA_KEY_NAME).stat().st_mode) == 0o600
     assert InterceptionCA.load_or_create(tmp_path).certificate_pem == first.certificate_pem
     assert first.server_context("prices.test") is first.server_context("prices.test")  # cached per host
+
+
+class Aborted(Exception):
+    pass
+
+
+class AbortingContext:
+    async def abort(self, code, message):
+        raise Aborted(code, message)
+
+
+class OneSession:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, session_id: int) -> SessionRow:
+        with self.db.session() as s:
+            row = s.get(SessionRow, session_id)
+        if row is None:
+            raise not_found(f"session {session_id} does not exist")
+        return row
+
+
+@pytest.fixture
+def api_db(tmp_path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'o.db'}")
+    with database.session() as s:
+        s.add(AgentRow(id=1, name="a", version="1", image="i", image_id="i", wallet_type="ethereum", manifest_toml="",
+                       registered_at=utcnow()))
+        s.flush()
+        s.add(SessionRow(id=3, agent_id=1, wallet_address="0x" + "22" * 20, status="running", execution_mode="auto", settings={},
+                         allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="0",
+                         created_at=utcnow(), egress_hosts=["*.coingecko.com", "api.llama.fi"]))
+        s.commit()
+    return database
+
+
+def test_the_api_sets_lists_and_deletes_secrets_and_never_returns_or_stores_a_value(tmp_path, api_db, caplog):
+    key_file = tmp_path / "secrets.key"
+    key_file.write_bytes(os.urandom(32))
+    canary = random_secrets.token_urlsafe(24)
+    api = OrchestratorApi(api_db, None, OneSession(api_db), None, None, {}, None, secrets_key_file=key_file)
+    context = AbortingContext()
+
+    def call(method: str, request):
+        return asyncio.run(getattr(api, method)(request, context))
+
+    with caplog.at_level(logging.DEBUG):
+        set_ = call("SetSessionSecret", pb.SetSessionSecretRequest(session_id=3, name="CG_KEY", host="pro-api.coingecko.com",
+                                                                   value=canary))
+        call("SetSessionSecret", pb.SetSessionSecretRequest(session_id=3, name="CG_KEY", host="pro-api.coingecko.com", value=canary))
+        listed = call("ListSessionSecrets", pb.ListSessionSecretsRequest(session_id=3))
+    assert (set_.secret.name, set_.secret.host) == ("CG_KEY", "pro-api.coingecko.com")
+    assert [(s.name, s.host) for s in listed.secrets] == [("CG_KEY", "pro-api.coingecko.com")]  # replaced, not added
+    assert canary not in str(set_) + str(listed) + caplog.text
+    assert canary.encode() not in (tmp_path / "o.db").read_bytes()
+    with api_db.session() as s:
+        session = s.get(SessionRow, 3)
+        [bound] = secret_store.for_execution(s, SecretBox.from_file(key_file), session)
+    assert (bound.name, str(bound.rule), bound.value) == ("CG_KEY", "pro-api.coingecko.com", canary)
+
+    for request, status, words in [
+        (pb.SetSessionSecretRequest(session_id=3, name="cg", host="api.llama.fi", value="v"), "INVALID_ARGUMENT", "name"),
+        (pb.SetSessionSecretRequest(session_id=3, name="K", host="evil.example", value="v"), "INVALID_ARGUMENT", "declared hosts"),
+        (pb.SetSessionSecretRequest(session_id=3, name="K", host="api.llama.fi", value="a\r\nb"), "INVALID_ARGUMENT", "line breaks"),
+        (pb.SetSessionSecretRequest(session_id=4, name="K", host="api.llama.fi", value="v"), "NOT_FOUND", "session 4"),
+    ]:
+        with pytest.raises(Aborted) as refused:
+            call("SetSessionSecret", request)
+        assert refused.value.args[0].name == status and words in refused.value.args[1], refused.value.args
+    call("DeleteSessionSecret", pb.DeleteSessionSecretRequest(session_id=3, name="CG_KEY"))
+    assert not call("ListSessionSecrets", pb.ListSessionSecretsRequest(session_id=3)).secrets
+    with pytest.raises(Aborted, match="NOT_FOUND"):
+        call("DeleteSessionSecret", pb.DeleteSessionSecretRequest(session_id=3, name="CG_KEY"))
+
+    without_key = OrchestratorApi(api_db, None, OneSession(api_db), None, None, {}, None)
+    with pytest.raises(Aborted) as refused:
+        asyncio.run(without_key.SetSessionSecret(pb.SetSessionSecretRequest(session_id=3, name="K", host="api.llama.fi", value="v"),
+                                                 context))
+    assert refused.value.args[0].name == "FAILED_PRECONDITION" and "secrets_key_file" in refused.value.args[1]

@@ -92,7 +92,13 @@ class EgressGates:
         if not rules and chain_reads is None:
             return None
         secrets = tuple(secret for secret in secrets if any(secret.rule.within(rule) for rule in rules))
-        interception = self.interception() if secrets else None
+        interception = None
+        if secrets:
+            try:
+                interception = self.interception()
+            except (OSError, ValueError) as exc:  # the run goes on without its secrets: no value leaves
+                log.error("no interception CA (set [egress] interception_ca_dir to a directory the orchestrator may write): %s", exc)
+                secrets = ()
         trusted = self._config.extra_ca_file.read_bytes() if self._config.extra_ca_file is not None else b""
         if interception is not None:
             trusted += b"\n" + interception.certificate_pem

@@ -14,6 +14,7 @@ from google.protobuf.json_format import MessageToDict
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb
 from corral_cli import logs as logs_cli
+from corral_cli import secrets as secrets_cli
 from corral_cli.display import printable, safe_text
 
 STATUS_NAMES = {
@@ -72,6 +73,7 @@ def add_parsers(sub) -> None:
     transactions = sub.add_parser("transactions", parents=[common], help="a session's transactions")
     transactions.add_argument("session_id", type=int)
     logs_cli.add_parser(sub, common)
+    secrets_cli.add_parser(sub, common)
 
     halt = sub.add_parser("halt", parents=[common], help="kill switch: stop all agents and all signing until `corral resume`")
     halt.add_argument("--reason", default="", help="shown with every refusal while halted, and in the signer's audit log")
@@ -97,7 +99,7 @@ def _stub(args) -> tuple[orchestrator_pb2_grpc.OrchestratorServiceStub, tuple]:
 def run(args) -> int:
     api, md = _stub(args)
     # Commands with a function of their own.
-    commands = {"session": _session, "watch": _watch, "logs": logs_cli.run, "halt": _kill_switch, "resume": _kill_switch, "status": _kill_switch}
+    commands = {"session": _session, "watch": _watch, "logs": logs_cli.run, "secret": secrets_cli.run, "halt": _kill_switch, "resume": _kill_switch, "status": _kill_switch}
     try:
         if args.command in commands:
             return commands[args.command](api, md, args)

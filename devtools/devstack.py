@@ -186,6 +186,7 @@ class DevStack:
         # The orchestrator's [egress] settings; `extra_ca_file` is copied where it may read it.
         # A development platform permits any public HTTPS host (an installation's default is none).
         self.egress = egress if egress is not None else {"allow_hosts": ["*"]}
+        self._secrets_key = os.urandom(32)  # the same across the stack's restarts: its secrets still open
         self.swaps = swaps or {}
         # The orchestrator's venue tables, e.g. {"hyperliquid": {"api_url": ...}}; `venues`
         # may be filled in after construction (a venue's address known once anvil runs).
@@ -413,6 +414,9 @@ class DevStack:
             if "extra_ca_file" in egress:
                 source = Path(str(egress["extra_ca_file"]))
                 egress["extra_ca_file"] = str(self._write_config_file(f"egress-{source.name}", source.read_bytes()))
+            # Secrets on: a key among its credentials, the interception CA in its own state.
+            egress.setdefault("secrets_key_file", str(self._write_config_file("secrets.key", self._secrets_key)))
+            egress.setdefault("interception_ca_dir", str(self.orchestrator_dir))
             tables["egress"] = egress
         if self.solana_rpc_url:
             tables["solana"] = {"rpc_url": self.solana_rpc_url, "confirmation_timeout_seconds": 30.0}

@@ -120,6 +120,12 @@ class EgressConfig(BaseModel):
     # PEM certificates agents' HTTPS clients trust besides the image's bundle (a TLS-inspecting
     # corporate proxy's CA, or a stand-in's in tests).
     extra_ca_file: Path | None = None
+    # 32 random bytes that seal sessions' secrets in the database (SetSessionSecret is refused
+    # without it). The CA that intercepts TLS to hosts with secrets is made beside it.
+    secrets_key_file: Path | None = None
+    # Where that CA's key (0600) and certificate are kept: a directory the orchestrator may
+    # write, or one holding a CA already. Default: the secrets key's directory.
+    interception_ca_dir: Path | None = None
     limits: EgressLimits = Field(default_factory=EgressLimits)
 
     @field_validator("allow_hosts")

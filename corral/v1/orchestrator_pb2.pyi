@@ -661,6 +661,58 @@ class ListSessionMemoryResponse(_message.Message):
     entries: _containers.RepeatedCompositeFieldContainer[MemoryEntry]
     def __init__(self, entries: _Optional[_Iterable[_Union[MemoryEntry, _Mapping]]] = ...) -> None: ...
 
+class SetSessionSecretRequest(_message.Message):
+    __slots__ = ("session_id", "name", "host", "value")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    name: str
+    host: str
+    value: str
+    def __init__(self, session_id: _Optional[int] = ..., name: _Optional[str] = ..., host: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class SessionSecret(_message.Message):
+    __slots__ = ("name", "host", "set_at")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    SET_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    host: str
+    set_at: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., host: _Optional[str] = ..., set_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SetSessionSecretResponse(_message.Message):
+    __slots__ = ("secret",)
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    secret: SessionSecret
+    def __init__(self, secret: _Optional[_Union[SessionSecret, _Mapping]] = ...) -> None: ...
+
+class ListSessionSecretsRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+
+class ListSessionSecretsResponse(_message.Message):
+    __slots__ = ("secrets",)
+    SECRETS_FIELD_NUMBER: _ClassVar[int]
+    secrets: _containers.RepeatedCompositeFieldContainer[SessionSecret]
+    def __init__(self, secrets: _Optional[_Iterable[_Union[SessionSecret, _Mapping]]] = ...) -> None: ...
+
+class DeleteSessionSecretRequest(_message.Message):
+    __slots__ = ("session_id", "name")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    name: str
+    def __init__(self, session_id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+
+class DeleteSessionSecretResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class WatchEventsRequest(_message.Message):
     __slots__ = ("session_id", "after_event_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]

@@ -119,6 +119,21 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryResponse.FromString,
                 _registered_method=True)
+        self.SetSessionSecret = channel.unary_unary(
+                '/corral.v1.OrchestratorService/SetSessionSecret',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.SetSessionSecretRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.SetSessionSecretResponse.FromString,
+                _registered_method=True)
+        self.ListSessionSecrets = channel.unary_unary(
+                '/corral.v1.OrchestratorService/ListSessionSecrets',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionSecretsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionSecretsResponse.FromString,
+                _registered_method=True)
+        self.DeleteSessionSecret = channel.unary_unary(
+                '/corral.v1.OrchestratorService/DeleteSessionSecret',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.DeleteSessionSecretRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.DeleteSessionSecretResponse.FromString,
+                _registered_method=True)
         self.WatchEvents = channel.unary_stream(
                 '/corral.v1.OrchestratorService/WatchEvents',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.WatchEventsRequest.SerializeToString,
@@ -264,6 +279,28 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetSessionSecret(self, request, context):
+        """Secrets for a session's declared hosts: the agent writes `{{secret:NAME}}` in a header
+        value and the egress proxy puts the value in on the way to the secret's host, so the
+        sandbox never holds it. Set replaces a secret of that name; FAILED_PRECONDITION when the
+        installation has no `[egress] secrets_key_file`. No call ever returns a value.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSessionSecrets(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSessionSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchEvents(self, request, context):
         """Streams what changes (sessions, executions, log lines, suggestions, transactions),
         in order, for as long as the client keeps the stream open. Resumable: pass the id
@@ -384,6 +421,21 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.ListSessionMemory,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryResponse.SerializeToString,
+            ),
+            'SetSessionSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSessionSecret,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.SetSessionSecretRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.SetSessionSecretResponse.SerializeToString,
+            ),
+            'ListSessionSecrets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSessionSecrets,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionSecretsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSessionSecretsResponse.SerializeToString,
+            ),
+            'DeleteSessionSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSessionSecret,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.DeleteSessionSecretRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.DeleteSessionSecretResponse.SerializeToString,
             ),
             'WatchEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchEvents,
@@ -865,6 +917,87 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/ListSessionMemory',
             corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.ListSessionMemoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSessionSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/SetSessionSecret',
+            corral_dot_v1_dot_orchestrator__pb2.SetSessionSecretRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.SetSessionSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSessionSecrets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/ListSessionSecrets',
+            corral_dot_v1_dot_orchestrator__pb2.ListSessionSecretsRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ListSessionSecretsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSessionSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/DeleteSessionSecret',
+            corral_dot_v1_dot_orchestrator__pb2.DeleteSessionSecretRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.DeleteSessionSecretResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -20,7 +21,9 @@ from orchestrator.actions.suggestions import Suggestions
 from orchestrator.agents.registry import agent_manifest, register_agent
 from orchestrator.api import execution_logs
 from orchestrator.chains import Chain, SimulationFailed
-from orchestrator.errors import Refused, as_grpc_status, not_found
+from orchestrator.egress import secret_store
+from orchestrator.egress.secrets import SecretBox, SecretError, SecretsKeyError
+from orchestrator.errors import Refused, as_grpc_status, invalid, not_found
 from orchestrator.executions import memory
 from orchestrator.executions.progress import SDK_METHODS
 from orchestrator.sessions.kill_switch import Halt, KillSwitch, stored_halt
@@ -225,12 +228,17 @@ def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
     return message
 
 
+def secret_message(info: secret_store.SecretInfo) -> orchestrator_pb2.SessionSecret:
+    return orchestrator_pb2.SessionSecret(name=info.name, host=info.host, set_at=timestamp(info.set_at))
+
+
 class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     def __init__(
         self, db: Database, backend: SandboxBackend, sessions: Sessions, suggestions: Suggestions, signer: SignerClient,
-        chains: dict[str, Chain], kill_switch: KillSwitch,
+        chains: dict[str, Chain], kill_switch: KillSwitch, secrets_key_file: Path | None = None,
     ) -> None:
         self._kill_switch = kill_switch
+        self._secrets_key_file = secrets_key_file
         self._db = db
         self._backend = backend
         self._sessions = sessions
@@ -383,6 +391,38 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         return orchestrator_pb2.ListSessionMemoryResponse(
             entries=[orchestrator_pb2.MemoryEntry(key=r.key, value=r.value, updated_at=timestamp(r.updated_at)) for r in rows]
         )
+
+    @as_grpc_status
+    async def SetSessionSecret(self, request, context):
+        try:
+            box = SecretBox.from_file(self._secrets_key_file)
+        except SecretsKeyError as exc:
+            raise Refused(grpc.StatusCode.FAILED_PRECONDITION, str(exc)) from None
+        session = self._sessions.get(request.session_id)
+        with self._db.session() as db:
+            try:
+                info = secret_store.set_secret(db, box, session, request.name, request.host, request.value)
+            except SecretError as exc:
+                raise invalid(str(exc)) from None
+        log.info("secret %s of session %s set for %s", info.name, request.session_id, info.host)
+        return orchestrator_pb2.SetSessionSecretResponse(secret=secret_message(info))
+
+    @as_grpc_status
+    async def ListSessionSecrets(self, request, context):
+        self._sessions.get(request.session_id)
+        with self._db.session() as db:
+            infos = secret_store.list_secrets(db, request.session_id)
+        return orchestrator_pb2.ListSessionSecretsResponse(secrets=[secret_message(i) for i in infos])
+
+    @as_grpc_status
+    async def DeleteSessionSecret(self, request, context):
+        self._sessions.get(request.session_id)
+        with self._db.session() as db:
+            if not secret_store.delete_secret(db, request.session_id, request.name):
+                raise not_found(f"session {request.session_id} has no secret {request.name[:64]!r}; "
+                                f"`corral secret list {request.session_id}` shows its secrets")
+        log.info("secret %s of session %s deleted", request.name[:64], request.session_id)
+        return orchestrator_pb2.DeleteSessionSecretResponse()
 
     async def WatchEvents(self, request, context):
         # A stream: refusals are raised before the first event, so as_grpc_status does not apply.

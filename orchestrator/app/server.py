@@ -139,7 +139,8 @@ async def serve(config: OrchestratorConfig) -> None:
     guards = [ApiTokenInterceptor(token, resume_token)] if token or resume_token else []
     server = grpc.aio.server(interceptors=[*guards, WireErrorsAsInvalidArgument()])
     orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(
-        OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds, config.egress.ceiling), suggestions, signer, chains, kill_switch),
+        OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds, config.egress.ceiling), suggestions, signer, chains, kill_switch,
+                        config.egress.secrets_key_file),
         server
     )
     health_servicer = health.aio.HealthServicer()

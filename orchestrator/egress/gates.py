@@ -4,13 +4,15 @@ The runner calls `open` with the hosts recorded on the session (what its user sa
 still checked against the installation's ceiling (an operator may have narrowed it since),
 and the session's wallet type (it may read the chains of its kind through the operator's nodes),
 and `store` once the execution ended: a row per connection, and for each refusal a line
-in the execution's log, where the agent's author looks first.
+in the execution's log, where the agent's author looks first. A session with secrets gets
+them in its proxy, and its sandbox trusts the installation's interception CA
+(interception.py) for the hosts they are bound to.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,10 +25,14 @@ from corral.networks import Network, NetworkKind
 from orchestrator.config import EgressConfig
 from orchestrator.egress.addresses import policy_from
 from orchestrator.egress.chain_reads import ChainReads
+from orchestrator.egress.interception import InterceptionCA
 from orchestrator.egress.proxy import EgressGate
+from orchestrator.egress.secrets import BoundSecret, SecretBox, SecretsKeyError
 from orchestrator.store import EgressConnectionRow, ExecutionLogRow, utcnow
 from orchestrator.store.statuses import EgressOutcome
 from sandbox_runner.host.backend import EGRESS_CA_NAME, EGRESS_SOCKET_NAME
+
+log = logging.getLogger("corral.egress")
 
 # Refusals that also become log lines, per execution (each is recorded as a connection anyway).
 LOGGED_REFUSALS = 20
@@ -40,6 +46,26 @@ class EgressGates:
         self._nodes = nodes
         self._addresses = policy_from(config.allow_networks, config.resolve)
         self._http: aiohttp.ClientSession | None = None
+        self._interception: InterceptionCA | None = None
+
+    def secret_box(self) -> SecretBox | None:
+        """The installation's key for sessions' secrets, or None when secrets are off or the
+        key is unusable (said in the log; the executions then get no secrets)."""
+        if self._config.secrets_key_file is None:
+            return None
+        try:
+            return SecretBox.from_file(self._config.secrets_key_file)
+        except SecretsKeyError as exc:
+            log.error("%s", exc)
+            return None
+
+    def interception(self) -> InterceptionCA:
+        """The installation's interception CA, beside the secrets key (made on first use)."""
+        if self._interception is None:
+            assert self._config.secrets_key_file is not None
+            folder = self._config.interception_ca_dir or self._config.secrets_key_file.parent
+            self._interception = InterceptionCA.load_or_create(folder, self._config.extra_ca_file)
+        return self._interception
 
     def _chain_reads(self, wallet_type: str) -> ChainReads | None:
         """The networks a session of this wallet type may read (its wallet's kind of chain)."""
@@ -55,7 +81,8 @@ class EgressGates:
         if self._http is not None:
             await self._http.close()
 
-    async def open(self, hosts: list[str], wallet_type: str, socket_dir: Path, hand_to_sandbox: Callable[[Path], None]) -> EgressGate | None:
+    async def open(self, hosts: list[str], wallet_type: str, socket_dir: Path, hand_to_sandbox: Callable[[Path], None],
+                   secrets: tuple[BoundSecret, ...] = ()) -> EgressGate | None:
         """The execution's proxy on `socket_dir/egress.sock`, or None when it may reach nothing
         (no socket then: the sandbox starts no forwarder and has no way out)."""
         try:
@@ -67,10 +94,21 @@ class EgressGates:
         chain_reads = self._chain_reads(wallet_type)
         if not rules and chain_reads is None:
             return None
-        if self._config.extra_ca_file is not None:
-            shutil.copyfile(self._config.extra_ca_file, socket_dir / EGRESS_CA_NAME)
+        secrets = tuple(secret for secret in secrets if any(secret.rule.within(rule) for rule in rules))
+        interception = None
+        if secrets:
+            try:
+                interception = self.interception()
+            except (OSError, ValueError) as exc:  # the run goes on without its secrets: no value leaves
+                log.error("no interception CA (set [egress] interception_ca_dir to a directory the orchestrator may write): %s", exc)
+                secrets = ()
+        trusted = self._config.extra_ca_file.read_bytes() if self._config.extra_ca_file is not None else b""
+        if interception is not None:
+            trusted += b"\n" + interception.certificate_pem
+        if trusted:
+            (socket_dir / EGRESS_CA_NAME).write_bytes(trusted)
             os.chmod(socket_dir / EGRESS_CA_NAME, 0o644)
-        gate = EgressGate(rules, self._config.limits, self._addresses, chain_reads)
+        gate = EgressGate(rules, self._config.limits, self._addresses, chain_reads, secrets, interception)
         # Bound under a temporary name and renamed once the sandbox user may use it, before
         # the runtime socket appears (a pooled sandbox looks for this one when that one does).
         binding = socket_dir / f".{EGRESS_SOCKET_NAME}.binding"

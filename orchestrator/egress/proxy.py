@@ -13,6 +13,10 @@ and the usual proxy variables point clients at it. Per connection:
    plain HTTP: one request (Content-Length bodies only, hop-by-hop headers dropped,
    `Connection: close`), so nothing can be smuggled behind it;
 6. bytes counted against the execution's budgets each way, idle and total time bounded.
+A host the session has secrets for (`secrets`) is intercepted instead of tunnelled: the proxy
+answers the agent's TLS with a leaf of its own CA (`interception`), reads one request, puts
+the secrets into its header values and sends it over verified TLS to the real host. Plain
+HTTP requests get the same substitution. The sandbox never holds a secret's value.
 Every connection, allowed or not, becomes a `ConnectionRecord` the runner stores.
 
 Refusals are answered `403` with the reason in the status line, because that line is what
@@ -25,6 +29,7 @@ import asyncio
 import contextlib
 import ipaddress
 import re
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +39,8 @@ from corral.hosts import CHAIN_READS_HOST, HostRule, Scheme
 from orchestrator.config import EgressLimits
 from orchestrator.egress.addresses import AddressPolicy, AddressRefused, IPAddress
 from orchestrator.egress.chain_reads import MAX_REQUEST_BYTES, ChainReads
+from orchestrator.egress.interception import InterceptionCA
+from orchestrator.egress.secrets import BoundSecret, PlaceholderRefused, has_placeholder, substitute
 from orchestrator.egress.sni import NotTls, read_client_hello
 from orchestrator.store.statuses import EgressOutcome
 
@@ -43,6 +50,7 @@ _AUTHORITY = re.compile(r"(?P<host>[a-z0-9.-]{1,253}):(?P<port>[0-9]{1,5})")
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "upgrade"}
 _CHUNK = 64 * 1024
 _LINGER_SECONDS = 1.0
+_LINGER_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -62,6 +70,7 @@ class _Refusal(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status, self.reason = status, reason
+        self.answered = False  # already answered inside an intercepted connection's TLS
 
 
 class _Failure(Exception):
@@ -98,8 +107,13 @@ class EgressGate:
     which ends every connection and returns what was recorded."""
 
     def __init__(self, rules: tuple[HostRule, ...], limits: EgressLimits, addresses: AddressPolicy,
-                 chain_reads: ChainReads | None = None) -> None:
+                 chain_reads: ChainReads | None = None, secrets: tuple[BoundSecret, ...] = (),
+                 interception: InterceptionCA | None = None) -> None:
+        if secrets and interception is None:
+            raise ValueError("secrets need an interception CA")
         self.rules = rules
+        self.secrets = secrets
+        self.interception = interception
         self.chain_reads = chain_reads
         self.limits = limits
         self.addresses = addresses
@@ -137,7 +151,8 @@ class EgressGate:
             record.outcome = EgressOutcome.ALLOWED
         except _Refusal as refusal:
             record.outcome, record.reason = EgressOutcome.REFUSED, refusal.reason
-            await _answer(reader, writer, refusal.status, refusal.reason)
+            if not refusal.answered:
+                await _answer(reader, writer, refusal.status, refusal.reason)
         except _Failure as failure:
             record.outcome, record.reason = EgressOutcome.FAILED, str(failure)
         except TimeoutError:
@@ -229,6 +244,9 @@ class EgressGate:
         if any(name in ("content-length", "transfer-encoding") for name, _ in headers):
             raise _Refusal(400, "a CONNECT request carries no body")
         self._allowed(Scheme.HTTPS, host, port)
+        if any(secret.rule.matches(Scheme.HTTPS, host, port) for secret in self.secrets):
+            await self._intercept(host, port, reader, writer, record)
+            return
         upstream_reader, upstream_writer = await self._connect(host, port, record)
         try:
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -265,29 +283,92 @@ class EgressGate:
             return
         self._allowed(Scheme.HTTP, host, port)
         body_length = _body_length(headers, self.limits.bytes_out)
+        headers = self._substituted(headers, Scheme.HTTP, host, port)
         upstream_reader, upstream_writer = await self._connect(host, port, record)
         try:
             path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-            kept = [(name, value) for name, value in headers if name not in _HOP_BY_HOP and name != "host"]
-            head = f"{method} {path} HTTP/1.1\r\nHost: {url.netloc}\r\n"
-            head += "".join(f"{name}: {value}\r\n" for name, value in kept) + "Connection: close\r\n\r\n"
-            data = head.encode("latin-1")
-            record.outcome = EgressOutcome.ALLOWED
-            self._count_out(len(data), record)
-            upstream_writer.write(data)
-            remaining = body_length
-            while remaining:
-                chunk = await self._read(reader, min(remaining, _CHUNK))
-                if not chunk:
-                    raise _Failure("the request body ended before its Content-Length")
-                self._count_out(len(chunk), record)
-                upstream_writer.write(chunk)
-                remaining -= len(chunk)
-            await upstream_writer.drain()
+            await self._send_one(method, path, url.netloc, headers, body_length, reader, upstream_writer, record)
             # One request per connection: whatever the client sends after it is never read.
             await self._copy(upstream_reader, writer, record, inbound=True)
         finally:
             upstream_writer.close()
+
+    def _substituted(self, headers: list[tuple[str, str]], scheme: Scheme, host: str, port: int) -> list[tuple[str, str]]:
+        if not has_placeholder(headers):
+            return headers
+        try:
+            return substitute(headers, self.secrets, scheme, host, port)
+        except PlaceholderRefused as refused:
+            raise _Refusal(403, str(refused)) from None
+
+    async def _send_one(self, method: str, path: str, authority: str, headers: list[tuple[str, str]], body_length: int,
+                        reader: asyncio.StreamReader, upstream_writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
+        """One request upstream: the head rebuilt (hop-by-hop headers dropped, `Connection:
+        close`), then exactly `body_length` bytes of body."""
+        kept = [(name, value) for name, value in headers if name not in _HOP_BY_HOP and name != "host"]
+        head = f"{method} {path} HTTP/1.1\r\nHost: {authority}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in kept) + "Connection: close\r\n\r\n"
+        data = head.encode("latin-1")
+        record.outcome = EgressOutcome.ALLOWED
+        self._count_out(len(data), record)
+        upstream_writer.write(data)
+        remaining = body_length
+        while remaining:
+            chunk = await self._read(reader, min(remaining, _CHUNK))
+            if not chunk:
+                raise _Failure("the request body ended before its Content-Length")
+            self._count_out(len(chunk), record)
+            upstream_writer.write(chunk)
+            remaining -= len(chunk)
+        await upstream_writer.drain()
+
+    async def _intercept(self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                         record: ConnectionRecord) -> None:
+        """A host with secrets: TLS terminated here, one request read, its placeholders
+        replaced, and sent over verified TLS to `host` (interception.py)."""
+        assert self.interception is not None
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+        try:
+            async with asyncio.timeout(self.limits.head_seconds):
+                await writer.start_tls(self.interception.server_context(host))
+        except TimeoutError:
+            raise _Failure(f"no TLS handshake within {self.limits.head_seconds:g}s") from None
+        except (ssl.SSLError, ConnectionError, OSError) as exc:
+            raise _Failure(f"refused inside the tunnel: the agent's TLS handshake failed ({_tls_reason(exc)})") from None
+        try:
+            method, target, headers = await self._read_head(reader)
+            path = self._origin_path(method, target, headers, host, port)
+            body_length = _body_length(headers, self.limits.bytes_out)
+            headers = self._substituted(headers, Scheme.HTTPS, host, port)
+            upstream_reader, upstream_writer = await self._connect(host, port, record)
+        except _Refusal as refusal:  # answered inside the TLS the agent now speaks
+            await _answer(reader, writer, refusal.status, refusal.reason)
+            refusal.answered = True
+            raise
+        try:
+            try:
+                async with asyncio.timeout(self.limits.connect_seconds):
+                    await upstream_writer.start_tls(self.interception.upstream, server_hostname=host)
+            except (TimeoutError, ssl.SSLError, ConnectionError, OSError) as exc:
+                reason = f"corral egress: TLS to {host}:{port} failed ({_tls_reason(exc)})"
+                await _answer(reader, writer, 502, reason)
+                raise _Failure(reason) from None
+            authority = host if port == 443 else f"{host}:{port}"
+            record.reason = "intercepted (the session has secrets for this host)"
+            await self._send_one(method, path, authority, headers, body_length, reader, upstream_writer, record)
+            await self._copy(upstream_reader, writer, record, inbound=True)
+        finally:
+            upstream_writer.close()
+
+    @staticmethod
+    def _origin_path(method: str, target: str, headers: list[tuple[str, str]], host: str, port: int) -> str:
+        if method == "CONNECT" or not target.startswith("/"):
+            raise _Refusal(400, "corral egress: inside a tunnel, one request with a path (GET /path HTTP/1.1)")
+        named = {value.lower() for name, value in headers if name == "host"}
+        if named - {host, f"{host}:{port}"}:
+            raise _Refusal(400, f"corral egress: the request's Host is not {host}, the host the tunnel was opened to")
+        return target
 
     async def _chain_read(self, method: str, path: str, headers: list[tuple[str, str]], reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
@@ -354,6 +435,10 @@ class EgressGate:
             raise _Failure(f"this execution received more than its {self.limits.bytes_in} bytes")
 
 
+def _tls_reason(exc: BaseException) -> str:
+    return (getattr(exc, "reason", None) or type(exc).__name__)[:120]
+
+
 def _body_length(headers: list[tuple[str, str]], limit: int) -> int:
     lengths = [value for name, value in headers if name == "content-length"]
     if any(name == "transfer-encoding" for name, _ in headers):
@@ -377,8 +462,12 @@ async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, st
             + body
         )
         await writer.drain()
+        if not writer.can_write_eof():  # TLS (an intercepted connection) has no half-close
+            return
         # Closing a socket with unread input resets it, and the reset can overtake the answer:
         # half-close, then read (and drop) what the client already sent, briefly and bounded.
         writer.write_eof()
         async with asyncio.timeout(_LINGER_SECONDS):
-            await reader.read(_CHUNK)
+            drained = 0
+            while drained < _LINGER_BYTES and (chunk := await reader.read(_CHUNK)):
+                drained += len(chunk)

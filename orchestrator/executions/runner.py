@@ -30,6 +30,7 @@ from orchestrator.agents.manifest import Manifest, parse_manifest
 from orchestrator.agents.settings import resolve
 from orchestrator.config import OrchestratorConfig
 from orchestrator.egress import gates as egress_gates
+from orchestrator.egress import secret_store
 from orchestrator.egress.proxy import EgressGate
 from orchestrator.executions import memory
 from orchestrator.executions.runtime_service import CallBudget, ExecutionTicket, start_runtime_server
@@ -231,7 +232,9 @@ class ExecutionRunner:
     async def _execution_sockets(self, socket_dir: Path, session: SessionRow, ticket: ExecutionTicket) -> AsyncIterator[EgressGate | None]:
         """The execution's sockets in its socket directory while the sandbox runs: the egress
         proxy (if the session may reach any host) and then the runtime API."""
-        gate = await self._egress.open(session.egress_hosts, session.agent.wallet_type, socket_dir, _hand_to_sandbox_user)
+        with self._db.session() as db:
+            secrets = secret_store.for_execution(db, self._egress.secret_box(), session)
+        gate = await self._egress.open(session.egress_hosts, session.agent.wallet_type, socket_dir, _hand_to_sandbox_user, secrets)
         server = None
         try:
             # Bound under a temporary name and renamed once the sandbox user may use it:

@@ -21,11 +21,12 @@ from orchestrator.store.models import (
     QuoteRow,
     ReplicaRow,
     SessionRow,
+    SessionSecretRow,
     SettingRow,
     SuggestionRow,
     TransactionRow,
 )
 
 __all__ = [
-    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "ReplicaRow", "SessionRow", "SettingRow", "SuggestionRow", "TransactionRow", "utcnow",
+    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "ReplicaRow", "SessionRow", "SessionSecretRow", "SettingRow", "SuggestionRow", "TransactionRow", "utcnow",
 ]

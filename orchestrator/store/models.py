@@ -167,6 +167,24 @@ class EgressConnectionRow(Base):
     reason: Mapped[str] = mapped_column(String(320))
 
 
+class SessionSecretRow(Base):
+    """A named secret of a session, sealed (AES-GCM, orchestrator/egress/secrets.py) and bound
+    to one host the session declared. The value is never stored or returned in clear."""
+
+    __tablename__ = "session_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # The host rule as written by corral.hosts.HostRule.__str__ (e.g. "api.example.com").
+    host: Mapped[str] = mapped_column(String(280))
+    # nonce + ciphertext + tag; the associated data is (session_id, name, host).
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    set_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("session_id", "name", name="uq_session_secrets_session_id_name"),)
+
+
 class MemoryRow(Base):
     __tablename__ = "memory"
 

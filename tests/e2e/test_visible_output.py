@@ -45,7 +45,7 @@ def test_a_failed_run_shows_its_output_and_full_traceback(stack, runs):
     talker = runs[0]
     assert talker.status == pb.EXECUTION_STATUS_FAILED and talker.error == "LookupError: no price for ETH"
     assert log_lines(talker) == ["fetching the price"]
-    assert re.search(r'File "/agent/main\.py", line \d+, in run\n.*\n  File "/agent/main\.py", line \d+, in fetch_price\n',
+    assert re.search(r'File "/agent/main\.py", line \d+, in run\n(?:.*\n)+?  File "/agent/main\.py", line \d+, in fetch_price\n',
                      talker.traceback), talker.traceback
     assert talker.traceback.endswith("LookupError: no price for ETH\n")
     assert talker.last_sdk_call.sdk_method == "log" and talker.last_sdk_call.method == "AppendLogs"
@@ -66,7 +66,7 @@ def test_a_deadline_kill_says_what_the_agent_was_doing(stack, runs):
     staller = runs[1]
     assert staller.status == pb.EXECUTION_STATUS_FAILED
     assert re.fullmatch(
-        r"deadline of 3s exceeded; the sandbox was killed; its last log line was 'waiting for the market to open'; "
+        r"deadline of 10s exceeded; the sandbox was killed; its last log line was 'waiting for the market to open'; "
         r"its last SDK call was memory\.set \(SetMemory\), \d+\.\ds into the run", staller.error
     ), staller.error
     assert staller.last_sdk_call.sdk_method == "memory.set" and staller.traceback == ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import sqlite3
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from orchestrator.executions.runner import SHUT_DOWN
 from tests.conftest import AGENTS_DIR, REPO_ROOT
-from tests.helpers import agent_from_template, finished, log_lines, start_session, wait_for
+from tests.helpers import agent_from_template, executions, finished, log_lines, start_session, wait_for
 from tests.standins.https_service import PRICE, HttpsService
 
 INTRUDER = REPO_ROOT / "tests" / "isolation" / "intruder"
@@ -180,6 +181,41 @@ def test_a_declared_https_host_is_reached_and_an_undeclared_one_refused_with_a_c
     assert [r["headers"].get("Host") for r in suite.service.requests].count(f"other.test:{port}") == 0
     for session in sessions:
         stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    assert_platform_unharmed(suite)
+
+
+def test_a_secret_reaches_its_host_in_a_header_and_nowhere_else(suite):
+    """The canary: a random secret for the declared host, used by placeholder in a header. The
+    stand-in receives it; the sandbox (environment, socket directory), the execution's logs
+    and output, the API, the egress records, the database and the orchestrator's log never
+    hold it."""
+    stack, port = suite.stack, suite.service.port
+    canary = f"canary-{secrets.token_hex(16)}"
+    [wallet] = stack.create_wallets(1, 31337)
+    stack.fund(wallet, 10**15)
+    url = f"https://prices.test:{port}/prices/current/coingecko:bitcoin"
+    settings = {"url": url, "header": "X-Api-Key: {{secret:PRICES_KEY}}", "inspect": "yes"}
+    _, session = start_session(stack, suite.fetcher, wallet, settings)
+    stack.api.SetSessionSecret(pb.SetSessionSecretRequest(session_id=session.id, name="PRICES_KEY", host=f"prices.test:{port}",
+                                                          value=canary))
+    # A run that started before the secret was set is refused ("no secret PRICES_KEY"); the next one has it.
+    run = wait_for(lambda: next((e for e in finished(stack, session.id) if e.status == pb.EXECUTION_STATUS_SUCCEEDED), None),
+                   timeout=240, what="the fetcher's run with its secret")
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    assert "price of coingecko:bitcoin: 3141.5" in log_lines(run)
+    sent = [{k.lower(): v for k, v in r["headers"].items()}.get("x-api-key") for r in suite.service.requests]
+    assert canary in sent
+    with sqlite3.connect(stack.database_path) as db:
+        [output] = db.execute("SELECT output FROM executions WHERE id = ?", (run.id,)).fetchone()
+    assert "env HTTPS_PROXY=" in output, output[-2000:]  # the agent looked
+    assert "file egress-ca.pem: b'-----BEGIN CERTIFICATE" in output, output[-2000:]
+    seen = [output, str(executions(stack, session.id)), str(stack.api.GetSession(pb.GetSessionRequest(session_id=session.id))),
+            str(stack.api.ListSessionSecrets(pb.ListSessionSecretsRequest(session_id=session.id))),
+            str(stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=session.id)))]
+    for text in seen:
+        assert canary not in text
+    for path in [*stack.database_path.parent.glob(stack.database_path.name + "*"), *stack.home.glob("*.log")]:
+        assert canary.encode() not in path.read_bytes(), path
     assert_platform_unharmed(suite)
 
 

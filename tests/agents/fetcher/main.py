@@ -2,12 +2,19 @@
 nothing Corral-specific: the proxy and the CA bundle come from the environment)."""
 
 import json
+import os
 import urllib.request
 
 
 def run(agent):
     url = agent.settings["url"]
-    with urllib.request.urlopen(url, timeout=20) as reply:
+    if agent.settings.get("inspect") == "yes":
+        _show_what_the_sandbox_holds()
+    headers = {}
+    if agent.settings.get("header"):  # "Name: value", e.g. "X-Api-Key: {{secret:PRICES_KEY}}"
+        name, value = agent.settings["header"].split(":", 1)
+        headers[name.strip()] = value.strip()
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=20) as reply:
         body = json.loads(reply.read())
     for coin, quote in body["coins"].items():
         agent.log(f"price of {coin}: {quote['price']}")
@@ -23,6 +30,24 @@ def _rpc(agent, method, params):
                                      data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode())
     with urllib.request.urlopen(request, timeout=20) as reply:
         return json.loads(reply.read())
+
+
+def _show_what_the_sandbox_holds():
+    """Everything a secret could be found in from inside: the environment and every file
+    under the socket directory that can be read, printed to the output the platform keeps."""
+    for name, value in sorted(os.environ.items()):
+        print(f"env {name}={value}")
+    names = {"egress-ca.pem", "egress.sock", "runtime.sock"}  # the directory itself may not be listable
+    try:
+        names.update(os.listdir("/run/corral"))
+    except OSError as exc:
+        print(f"dir /run/corral: not listable ({exc})")
+    for name in sorted(names):
+        try:
+            with open(os.path.join("/run/corral", name), "rb") as file:
+                print(f"file {name}: {file.read(65536)!r}")
+        except OSError as exc:
+            print(f"file {name}: unreadable ({exc})")
 
 
 def unwind(agent, positions):

@@ -164,7 +164,10 @@ def exec_tmp(agent, t):
 def secrets(agent, t):
     env_names = sorted(os.environ)
     allowed = {"CORRAL_SOCKET", "CORRAL_TOKEN", "CORRAL_WAIT_FOR_SOCKET_SECONDS", "PATH", "HOME", "HOSTNAME", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "container",
-               "LC_CTYPE", "PWD"}  # set by Python itself (PEP 538) and by bwrap --chdir
+               "LC_CTYPE", "PWD",  # set by Python itself (PEP 538) and by bwrap --chdir
+               # the egress path's proxy and CA-bundle variables (sandbox_runner/inside/egress.py): no secret in them
+               "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+               "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}
     extra = [n for n in env_names if n not in allowed]
     if extra:
         raise Open(f"environment carries {extra}")

@@ -45,6 +45,8 @@ def add_parsers(sub) -> None:
     start.add_argument("wallet")
     start.add_argument("--mode", choices=["auto", "manual"])
     start.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE")
+    start.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                       help="an environment variable for the agent's process (not for secrets: see `corral secret`)")
     start.add_argument("--allocation", help="amount of the starting asset, smallest unit")
     for name, what in (("stop", "end the session and clear its memory"), ("pause", "keep memory and allocation, run nothing"),
                        ("resume", "run again from the next scheduled slot")):
@@ -159,10 +161,11 @@ def _kill_switch(api, md, args) -> int:
 
 def _session(api, md, args) -> int:
     if args.session_command == "start":
-        settings = parse_settings(args.setting)
-        if settings is None:
+        settings, environment = parse_settings(args.setting), parse_settings(args.env, "--env")
+        if settings is None or environment is None:
             return 2
-        request = orchestrator_pb2.StartSessionRequest(agent_id=args.agent_id, wallet_address=args.wallet, settings=settings)
+        request = orchestrator_pb2.StartSessionRequest(agent_id=args.agent_id, wallet_address=args.wallet, settings=settings,
+                                                       environment=environment)
         if args.mode:
             request.execution_mode = common_pb2.EXECUTION_MODE_MANUAL if args.mode == "manual" else common_pb2.EXECUTION_MODE_AUTO
         if args.allocation:
@@ -193,13 +196,13 @@ def _session(api, md, args) -> int:
     return 0
 
 
-def parse_settings(items: list[str]) -> dict[str, str] | None:
-    """--setting KEY=VALUE pairs; None (after saying why) when one is malformed."""
+def parse_settings(items: list[str], option: str = "--setting") -> dict[str, str] | None:
+    """`option` KEY=VALUE pairs; None (after saying why) when one is malformed."""
     settings = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            print(f"error: --setting {item!r} must be KEY=VALUE", file=sys.stderr)
+            print(f"error: {option} {item!r} must be KEY=VALUE", file=sys.stderr)
             return None
         settings[key] = value
     return settings

@@ -52,9 +52,10 @@ def log_lines(execution) -> list[str]:
     return [line.message for line in execution.logs]
 
 
-def start_session(stack, image: str, wallet: str, settings: dict | None = None, allocation: str | None = None):
+def start_session(stack, image: str, wallet: str, settings: dict | None = None, allocation: str | None = None,
+                  environment: dict | None = None):
     agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=image)).agent
-    request = pb.StartSessionRequest(agent_id=agent.id, wallet_address=wallet, settings=settings or {})
+    request = pb.StartSessionRequest(agent_id=agent.id, wallet_address=wallet, settings=settings or {}, environment=environment or {})
     if allocation is not None:
         request.allocation_amount = allocation
     return agent, stack.api.StartSession(request).session

@@ -274,8 +274,15 @@ class ListWalletsResponse(_message.Message):
     def __init__(self, wallets: _Optional[_Iterable[_Union[Wallet, _Mapping]]] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions", "breakers", "status_reason", "egress_hosts")
+    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions", "breakers", "status_reason", "egress_hosts", "environment")
     class SettingsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class EnvironmentEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -298,6 +305,7 @@ class Session(_message.Message):
     BREAKERS_FIELD_NUMBER: _ClassVar[int]
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
     EGRESS_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     id: int
     agent_id: int
     wallet_address: str
@@ -314,7 +322,8 @@ class Session(_message.Message):
     breakers: SessionBreakers
     status_reason: str
     egress_hosts: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., status_reason: _Optional[str] = ..., egress_hosts: _Optional[_Iterable[str]] = ...) -> None: ...
+    environment: _containers.ScalarMap[str, str]
+    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., status_reason: _Optional[str] = ..., egress_hosts: _Optional[_Iterable[str]] = ..., environment: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class PositionRef(_message.Message):
     __slots__ = ("network", "asset_address")
@@ -325,8 +334,15 @@ class PositionRef(_message.Message):
     def __init__(self, network: _Optional[str] = ..., asset_address: _Optional[str] = ...) -> None: ...
 
 class StartSessionRequest(_message.Message):
-    __slots__ = ("agent_id", "wallet_address", "execution_mode", "settings", "allocation_amount", "breakers")
+    __slots__ = ("agent_id", "wallet_address", "execution_mode", "settings", "allocation_amount", "breakers", "environment")
     class SettingsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class EnvironmentEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -339,13 +355,15 @@ class StartSessionRequest(_message.Message):
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
     ALLOCATION_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     BREAKERS_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     agent_id: int
     wallet_address: str
     execution_mode: _common_pb2.ExecutionMode
     settings: _containers.ScalarMap[str, str]
     allocation_amount: str
     breakers: SessionBreakers
-    def __init__(self, agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation_amount: _Optional[str] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ...) -> None: ...
+    environment: _containers.ScalarMap[str, str]
+    def __init__(self, agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation_amount: _Optional[str] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class StartSessionResponse(_message.Message):
     __slots__ = ("session",)

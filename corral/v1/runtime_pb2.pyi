@@ -84,7 +84,14 @@ class GetExecutionContextRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetExecutionContextResponse(_message.Message):
-    __slots__ = ("session_id", "session_wallet_address", "execution_mode", "command", "settings", "current_positions", "unwind_positions", "execution_id")
+    __slots__ = ("session_id", "session_wallet_address", "execution_mode", "command", "settings", "current_positions", "unwind_positions", "execution_id", "environment")
+    class EnvironmentEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_MODE_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +100,7 @@ class GetExecutionContextResponse(_message.Message):
     CURRENT_POSITIONS_FIELD_NUMBER: _ClassVar[int]
     UNWIND_POSITIONS_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     session_id: int
     session_wallet_address: str
     execution_mode: _common_pb2.ExecutionMode
@@ -101,7 +109,8 @@ class GetExecutionContextResponse(_message.Message):
     current_positions: _containers.RepeatedCompositeFieldContainer[_common_pb2.Position]
     unwind_positions: _containers.RepeatedCompositeFieldContainer[_common_pb2.Position]
     execution_id: int
-    def __init__(self, session_id: _Optional[int] = ..., session_wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., command: _Optional[_Union[_common_pb2.ExecutionCommand, str]] = ..., settings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., current_positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., unwind_positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., execution_id: _Optional[int] = ...) -> None: ...
+    environment: _containers.ScalarMap[str, str]
+    def __init__(self, session_id: _Optional[int] = ..., session_wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., command: _Optional[_Union[_common_pb2.ExecutionCommand, str]] = ..., settings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., current_positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., unwind_positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., execution_id: _Optional[int] = ..., environment: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class LogEntry(_message.Message):
     __slots__ = ("level", "message")

@@ -105,6 +105,7 @@ def session_message(row: SessionRow) -> orchestrator_pb2.Session:
         breakers=settings_message(row.breakers),
         status_reason=row.status_reason,
         egress_hosts=row.egress_hosts,
+        environment=row.environment,
     )
     if row.next_run_at is not None:
         message.next_run_at.CopyFrom(timestamp(row.next_run_at))
@@ -284,7 +285,8 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             mode = MODE_NAMES[request.execution_mode]
         allocation = request.allocation_amount if request.HasField("allocation_amount") else None
         breakers = settings_from_request(request.breakers)
-        row = await self._sessions.start(request.agent_id, request.wallet_address, mode, dict(request.settings), allocation, breakers)
+        row = await self._sessions.start(request.agent_id, request.wallet_address, mode, dict(request.settings), allocation, breakers,
+                                         environment=dict(request.environment))
         return orchestrator_pb2.StartSessionResponse(session=session_message(row))
 
     @as_grpc_status

@@ -125,6 +125,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
             current_positions=t.positions_snapshot,
             unwind_positions=t.unwind_positions,
             execution_id=t.execution_id,
+            environment={name: str(value) for name, value in (t.session.environment or {}).items()},
         )
 
     @as_grpc_status

@@ -27,6 +27,7 @@ from orchestrator.chains.evm import EvmChain
 from orchestrator.errors import invalid, not_found, precondition
 from orchestrator.executions import memory
 from orchestrator.executions.schedule import resume_at
+from orchestrator.sessions.environment import checked_environment
 from orchestrator.store import AgentRow, Database, SessionRow, events, utcnow
 from orchestrator.store.statuses import SessionStatus
 
@@ -51,7 +52,7 @@ class Sessions:
 
     async def start(
         self, agent_id: int, wallet_address: str, mode: str | None, settings: dict[str, str], allocation: str | None,
-        breakers: BreakerSettings | None = None,
+        breakers: BreakerSettings | None = None, environment: dict[str, str] | None = None,
     ) -> SessionRow:
         with self._db.session() as db:
             agent = db.get(AgentRow, agent_id)
@@ -75,6 +76,7 @@ class Sessions:
         except SettingError as exc:
             raise invalid(str(exc)) from None
         self._check_egress(agent.name, manifest)
+        environment = checked_environment(environment or {})
 
         asset = manifest.startingAsset
         if asset is None:
@@ -132,6 +134,7 @@ class Sessions:
                 stopped_at=None,
                 breakers=stored_settings(breakers or BreakerSettings()),
                 egress_hosts=list(manifest.network.allow),
+                environment=environment,
             )
             db.add(session)
             db.commit()

@@ -98,6 +98,8 @@ class SessionRow(Base):
     # The hosts the agent declared (circuit.toml [network] allow) as the user saw them when
     # starting the session: the egress proxy lets its executions reach these and nothing else.
     egress_hosts: Mapped[list[str]] = mapped_column(default=list)
+    # Plain environment variables for its agent's process (orchestrator/sessions/environment.py).
+    environment: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     agent: Mapped[AgentRow] = relationship()
 

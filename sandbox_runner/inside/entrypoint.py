@@ -100,6 +100,7 @@ def main(argv: list[str]) -> int:
             transport=transport,
         )
         # Before the agent's code is imported: clients read the proxy variables when made.
+        os.environ.update(ctx.environment)  # the session's plain settings (the platform's own names are refused)
         if socket_path := getattr(transport, "socket_path", None):  # a test's in-process transport has none
             open_egress(os.path.dirname(socket_path))
         run, unwind = load_agent_functions()

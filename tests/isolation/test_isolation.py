@@ -195,7 +195,14 @@ def test_a_secret_reaches_its_host_in_a_header_and_nowhere_else(suite):
     stack.fund(wallet, 10**15)
     url = f"https://prices.test:{port}/prices/current/coingecko:bitcoin"
     settings = {"url": url, "header": "X-Api-Key: {{secret:PRICES_KEY}}", "inspect": "yes"}
-    _, session = start_session(stack, suite.fetcher, wallet, settings)
+    # Plain environment settings reach the agent's process; the platform's own names cannot be set.
+    agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=suite.fetcher)).agent
+    with pytest.raises(grpc.RpcError) as refused:
+        stack.api.StartSession(pb.StartSessionRequest(agent_id=agent.id, wallet_address=wallet, settings=settings,
+                                                      environment={"HTTPS_PROXY": "http://evil.test"}))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "HTTPS_PROXY: the platform sets it" in refused.value.details()
+    _, session = start_session(stack, suite.fetcher, wallet, settings, environment={"PRICES_REGION": "eu-west"})
+    assert dict(session.environment) == {"PRICES_REGION": "eu-west"}
     stack.api.SetSessionSecret(pb.SetSessionSecretRequest(session_id=session.id, name="PRICES_KEY", host=f"prices.test:{port}",
                                                           value=canary))
     # A run that started before the secret was set is refused ("no secret PRICES_KEY"); the next one has it.
@@ -208,6 +215,7 @@ def test_a_secret_reaches_its_host_in_a_header_and_nowhere_else(suite):
     with sqlite3.connect(stack.database_path) as db:
         [output] = db.execute("SELECT output FROM executions WHERE id = ?", (run.id,)).fetchone()
     assert "env HTTPS_PROXY=" in output, output[-2000:]  # the agent looked
+    assert "env PRICES_REGION=eu-west\n" in output
     assert "file egress-ca.pem: b'-----BEGIN CERTIFICATE" in output, output[-2000:]
     seen = [output, str(executions(stack, session.id)), str(stack.api.GetSession(pb.GetSessionRequest(session_id=session.id))),
             str(stack.api.ListSessionSecrets(pb.ListSessionSecretsRequest(session_id=session.id))),

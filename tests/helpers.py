@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -115,3 +117,15 @@ class SwapMarket:
 
     def balance(self, token: str, holder: str) -> int:
         return self.erc20[token].functions.balanceOf(to_checksum_address(holder)).call()
+
+
+class Loop:
+    """An asyncio loop in a thread of its own, for driving async code from a synchronous test."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)

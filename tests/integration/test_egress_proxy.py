@@ -13,7 +13,6 @@ import ssl
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -29,31 +28,8 @@ from orchestrator.egress.chain_reads import ChainReads
 from orchestrator.egress.proxy import EgressGate
 from orchestrator.store.statuses import EgressOutcome
 from sandbox_runner.inside.egress import LoopbackForwarder
-from tests.helpers import wait_for
+from tests.helpers import Loop, wait_for
 from tests.standins.https_service import PRICE, HttpsService
-
-
-class Loop:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
-
-
-@pytest.fixture
-def loop() -> Iterator[Loop]:
-    loop = Loop()
-    yield loop
-    loop.loop.call_soon_threadsafe(loop.loop.stop)
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[HttpsService]:
-    with HttpsService(tmp_path / "tls", ["prices.test", "other.test"]) as service:
-        yield service
 
 
 def open_gate(loop: Loop, tmp_path: Path, allow: list[str], networks=("127.0.0.1/32",), **limits) -> tuple[EgressGate, str]:

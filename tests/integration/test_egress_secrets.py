@@ -13,7 +13,6 @@ import ssl
 import stat
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,23 +30,11 @@ from orchestrator.errors import not_found
 from orchestrator.store import AgentRow, Database, SessionRow, utcnow
 from orchestrator.store.statuses import EgressOutcome
 from sandbox_runner.inside.egress import LoopbackForwarder
-from tests.integration.test_egress_proxy import Loop, records
+from tests.helpers import Loop
+from tests.integration.test_egress_proxy import records
 from tests.standins.https_service import PRICE, HttpsService
 
 RESOLVE = {"prices.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]}
-
-
-@pytest.fixture
-def loop() -> Iterator[Loop]:
-    loop = Loop()
-    yield loop
-    loop.loop.call_soon_threadsafe(loop.loop.stop)
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[HttpsService]:
-    with HttpsService(tmp_path / "tls", ["prices.test", "other.test"]) as service:
-        yield service
 
 
 def open_gate(loop: Loop, tmp_path: Path, allow: list[str], secrets: dict[str, tuple[str, str]], extra_ca: Path | None,

@@ -1,7 +1,7 @@
 """The sandbox's side of the egress path: a loopback listener that joins each connection to
 the orchestrator's egress proxy on the execution's socket directory, and the proxy
 environment every standard client reads (`requests`, `httpx`, `urllib`, web3.py's
-HTTPProvider; `aiohttp` with `trust_env=True`).
+HTTPProvider, and `aiohttp`, whose sessions here read it by default: `trust_env=True`).
 
 The sandbox still has no network interface but loopback: this only moves bytes between
 127.0.0.1 and a Unix socket; what may leave is decided on the host. One thread runs an
@@ -11,9 +11,16 @@ asyncio loop for every connection (threads count against the sandbox's process l
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import os
+import sys
 import threading
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from sandbox_runner.inside.contract import EGRESS_CA_NAME, EGRESS_SOCKET_NAME
 
@@ -93,6 +100,41 @@ def proxy_environment(port: int, extra_ca: Path | None) -> dict[str, str]:
     return environment
 
 
+class _AiohttpTrustsTheEnvironment(importlib.abc.MetaPathFinder):
+    """aiohttp alone ignores the proxy variables unless a session is made with
+    `trust_env=True`; agent code written for a host with direct network access does not say
+    so. Here the proxy is the only way out, so its sessions default to reading them (an
+    explicit `trust_env=False` is kept, and then fails to connect, as it would anywhere
+    without a route)."""
+
+    def find_spec(self, name: str, path: Any, target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if name != "aiohttp":
+            return None
+        sys.meta_path.remove(self)  # once, and without finding itself again
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        load = spec.loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            load(module)
+            _default_trust_env(module.ClientSession)
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def _default_trust_env(session_class: type) -> None:
+    init = session_class.__init__
+
+    @functools.wraps(init)
+    def __init__(self: object, *args: Any, **kwargs: Any) -> None:  # noqa: N807 — replaces the class's own
+        kwargs.setdefault("trust_env", True)
+        init(self, *args, **kwargs)
+
+    session_class.__init__ = __init__  # type: ignore[misc]
+
+
 def open_egress(socket_dir: str) -> int | None:
     """Starts the forwarder when the orchestrator offers egress to this execution and sets the
     proxy environment; returns the port, or None when the execution has no egress."""
@@ -105,4 +147,6 @@ def open_egress(socket_dir: str) -> int | None:
     except OSError:  # /tmp full: the proxies still work, only the extra CAs are missing
         environment = proxy_environment(port, None)
     os.environ.update(environment)
+    if "aiohttp" not in sys.modules:
+        sys.meta_path.insert(0, _AiohttpTrustsTheEnvironment())
     return port

@@ -68,7 +68,8 @@ def try_other_clients(agent: AgentContext) -> None:
 
 
 async def _aiohttp_get(url: str) -> dict:
-    async with aiohttp.ClientSession(trust_env=True) as session, session.get(url, timeout=aiohttp.ClientTimeout(total=20)) as reply:
+    # As written for a host with a network: no trust_env; the sandbox's aiohttp reads the proxy variables by default.
+    async with aiohttp.ClientSession() as session, session.get(url, timeout=aiohttp.ClientTimeout(total=20)) as reply:
         return await reply.json()
 
 

@@ -104,6 +104,19 @@ def _rootfs_hash() -> str:
     return _hash(DEBIAN_SUITE.encode(), " ".join(ROOTFS_PACKAGES).encode(), ROOTFS_RECIPE_VERSION.encode())
 
 
+def _publish(staging: Path, target: Path) -> None:
+    """Moves a finished build into the shared cache under its content-hash name. Two builds
+    of the same input may race (two orchestrators, `corral build` beside a running platform,
+    parallel test workers): the loser's rename fails on the winner's non-empty directory, and
+    since the name is a hash of the input, the winner's copy is as good as its own."""
+    try:
+        staging.rename(target)
+    except OSError:
+        if not target.is_dir():
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def rootfs_dir() -> Path:
     """The Debian root filesystem as a directory (debootstrap, trimmed, no setuid bits)."""
     target = image_cache_dir() / f"rootfs-{_rootfs_hash()}"
@@ -123,7 +136,7 @@ def rootfs_dir() -> Path:
             shutil.rmtree(rootfs / junk, ignore_errors=True)
         # No setuid/setgid binaries: nothing in a sandbox can gain privileges by exec.
         subprocess.run(["find", str(rootfs), "-xdev", "-perm", "/6000", "-type", "f", "-exec", "chmod", "ug-s", "{}", "+"], check=True)
-        rootfs.rename(target)
+        _publish(rootfs, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -193,7 +206,7 @@ def base_dir() -> Path:
             shutil.copy(path, dest)
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(staging)], check=True)
         staging.chmod(0o755)
-        staging.rename(target)
+        _publish(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -370,7 +383,7 @@ def build_directory_agent_image(agent_name: str, manifest_text: str, files: list
         modes = {f"agent/{file.path}": file.mode for file in files}
         for path in [staging, *staging.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else modes.get(path.relative_to(staging).as_posix(), 0o644))
-        staging.rename(target)
+        _publish(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -29,6 +29,17 @@ def pytest_configure(config) -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadscope` (scripts/test) with the heaviest modules handed out first."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from tests.scheduling import HeaviestFirstScheduling
+
+    config.option.loadscopereorder = False  # within a tier, pytest-randomly's order, not size
+    return HeaviestFirstScheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> docker.DockerClient:
     client = docker.from_env()

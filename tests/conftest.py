@@ -40,6 +40,15 @@ def pytest_xdist_make_scheduler(config, log):
     return HeaviestFirstScheduling(config, log)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A worker sends each report to the controller as UTF-8, and a lone surrogate in captured
+    output (SDK tests log one on purpose) would end the worker: such characters are escaped."""
+    outcome = yield
+    report = outcome.get_result()
+    report.sections = [(title, text.encode("utf-8", "backslashreplace").decode("utf-8")) for title, text in report.sections]
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> docker.DockerClient:
     client = docker.from_env()

@@ -29,6 +29,26 @@ def pytest_configure(config) -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadscope` (scripts/test) with the heaviest modules handed out first."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from tests.scheduling import HeaviestFirstScheduling
+
+    config.option.loadscopereorder = False  # within a tier, pytest-randomly's order, not size
+    return HeaviestFirstScheduling(config, log)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A worker sends each report to the controller as UTF-8, and a lone surrogate in captured
+    output (SDK tests log one on purpose) would end the worker: such characters are escaped."""
+    outcome = yield
+    report = outcome.get_result()
+    report.sections = [(title, text.encode("utf-8", "backslashreplace").decode("utf-8")) for title, text in report.sections]
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> docker.DockerClient:
     client = docker.from_env()

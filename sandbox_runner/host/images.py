@@ -119,6 +119,19 @@ def _rootfs_hash() -> str:
     return _hash(DEBIAN_SUITE.encode(), " ".join(ROOTFS_PACKAGES).encode(), ROOTFS_RECIPE_VERSION.encode())
 
 
+def _publish(staging: Path, target: Path) -> None:
+    """Moves a finished build into the shared cache under its content-hash name. Two builds
+    of the same input may race (two orchestrators, `corral build` beside a running platform,
+    parallel test workers): the loser's rename fails on the winner's non-empty directory, and
+    since the name is a hash of the input, the winner's copy is as good as its own."""
+    try:
+        staging.rename(target)
+    except OSError:
+        if not target.is_dir():
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def rootfs_dir() -> Path:
     """The Debian root filesystem as a directory (debootstrap, trimmed, no setuid bits)."""
     target = image_cache_dir() / f"rootfs-{_rootfs_hash()}"
@@ -142,7 +155,7 @@ def rootfs_dir() -> Path:
         # the byte-compilation that runs the image's Python over the host's files).
         for mount_point in ROOTFS_MOUNT_POINTS:
             (rootfs / mount_point).mkdir(parents=True, exist_ok=True)
-        rootfs.rename(target)
+        _publish(rootfs, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -216,7 +229,7 @@ def base_dir() -> Path:
         if problems:
             raise ImagePythonError("the base image's code does not compile with the image's Python: " + "; ".join(map(str, problems)))
         staging.chmod(0o755)
-        staging.rename(target)
+        _publish(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -367,7 +380,7 @@ def build_directory_agent_image(build: AgentBuild, progress: Progress = _quiet) 
             executable = path.is_dir() or bool(path.stat().st_mode & stat.S_IXUSR)
             path.chmod(modes.get(path.relative_to(staging).as_posix(), 0o755 if executable else 0o644))
         staging.chmod(0o755)
-        staging.rename(target)
+        _publish(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

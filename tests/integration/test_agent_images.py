@@ -98,6 +98,7 @@ def test_an_agent_directory_cannot_carry_host_files(tmp_path, docker_client, bas
 
     from orchestrator.agents.images import build_agent_dir_image
     from orchestrator.agents.manifest import ManifestError
+    from sandbox_runner.host.image_cache import image_cache_dir
 
     assert corral("new", "Looter", cwd=tmp_path).returncode == 0
     agent_dir = tmp_path / "Looter"
@@ -112,13 +113,18 @@ def test_an_agent_directory_cannot_carry_host_files(tmp_path, docker_client, bas
         (agent_dir / "loot").symlink_to(tmp_path / "host-dir")
     else:
         os.mkfifo(agent_dir / "loot.txt")
-    images_before = {i.id for i in docker_client.images.list()}
+    # Only this agent's images, of either kind: other tests (other workers) build images meanwhile.
+    def looter_images():
+        directories = {p.name for p in image_cache_dir().glob("corral-agent-looter-*")}
+        return {i.id for i in docker_client.images.list(name="corral-agent-looter")} | directories
+
+    images_before = looter_images()
     for build in (lambda: build_agent_image(agent_dir, docker_client), lambda: build_agent_dir_image(agent_dir)):
         with pytest.raises(ManifestError, match="loot") as refused:
             build()
         assert "regular files" in str(refused.value) or "symbolic link to a directory" in str(refused.value)
         assert "the passphrase" not in str(refused.value)
-    assert {i.id for i in docker_client.images.list()} == images_before
+    assert looter_images() == images_before
 
 
 def test_file_modes_are_normalised_in_both_kinds_of_image(tmp_path, docker_client, base_image):

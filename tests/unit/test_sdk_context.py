@@ -9,6 +9,7 @@ import grpc
 import pytest
 from pydantic import BaseModel
 
+import tests.unit.test_sdk_fakes  # noqa: F401  (puts sdk/compat, where agent_sdk lives, on the path)
 from corral.v1 import common_pb2, runtime_pb2
 from sdk.context import AgentContext
 from sdk.envelopes import Envelope, LogResponse, SessionPortfolio

@@ -62,7 +62,7 @@ def test_new_refuses_an_existing_directory(tmp_path):
     [
         (lambda d: (d / "DESCRIPTION.md").unlink(), "DESCRIPTION.md is required"),
         (lambda d: (d / "circuit.toml").write_text((d / "circuit.toml").read_text().replace('version = "0.0.1"\n', "") + 'version = "0.0.2"\n'),
-         "'version' is inside [settings.note]"),
+         "'version' is inside [network]"),  # the scaffold's last table
         (lambda d: (d / "circuit.toml").write_text((d / "circuit.toml").read_text().replace('walletType = "ethereum"', 'walletType = "tron"')),
          "walletType"),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import uuid
 
 import grpc
 import pytest
@@ -25,6 +26,9 @@ def test_new_then_build_then_rebuild_is_a_no_op(tmp_path, docker_client, base_im
     assert created.returncode == 0, created.stderr
     agent_dir = tmp_path / "Grid Bot"
     assert {p.name for p in agent_dir.iterdir()} == {"main.py", "circuit.toml", "DESCRIPTION.md", "pyproject.toml"}
+    # Images are cached by content on the host: a line of this run's own makes the first build a real one.
+    with (agent_dir / "DESCRIPTION.md").open("a") as description:
+        description.write(f"\n<!-- built by test run {uuid.uuid4().hex} -->\n")
 
     built = corral("build", str(agent_dir), cwd=tmp_path)
     assert built.returncode == 0, built.stderr

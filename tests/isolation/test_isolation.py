@@ -27,9 +27,9 @@ from tests.standins.https_service import PRICE, HttpsService
 
 INTRUDER = REPO_ROOT / "tests" / "isolation" / "intruder"
 EXAMPLE_AGENT = REPO_ROOT / "images" / "example-agent"
-DEADLINE_SECONDS = 20
+DEADLINE_SECONDS = 30
 STANDIN_ADDRESS = "127.0.0.2"
-MAX_SDK_CALLS = 600
+MAX_SDK_CALLS = 400
 MAX_LOG_LINES = 200
 
 # Probes that end with a `probe <name>: blocked (...)` log line.

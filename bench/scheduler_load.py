@@ -48,8 +48,10 @@ class RecordingRunner:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.samples: list[float] = []
+        self.cpu = 0.0  # spent recording runs, so the scheduler's own share can be told apart
 
     async def execute(self, session_id: int, command: str = "run") -> int:
+        cpu_before = time.process_time()
         dispatched = utcnow()
         with self._db.session() as db:
             session = db.get(SessionRow, session_id)
@@ -58,6 +60,7 @@ class RecordingRunner:
                                 finished_at=dispatched, replica_id=self._db.replica_id))
             session.next_run_at = session.next_run_at + timedelta(seconds=INTERVAL_SECONDS)
             db.commit()
+        self.cpu += time.process_time() - cpu_before
         return 0
 
     async def kill_running(self, reason: str) -> int:
@@ -103,7 +106,7 @@ def populate_due_times(url: str, sessions: int) -> None:
 def replica(url: str, replica_id: str, seconds: float, out: str) -> None:
     """One orchestrator's scheduler for `seconds`; writes its samples and memory to `out`."""
 
-    async def main() -> list[float]:
+    async def main() -> RecordingRunner:
         db = Database(url, replica_id)
         runner = RecordingRunner(db)
         config = SchedulerConfig(tick_seconds=0.05, max_parallel_executions=64)
@@ -113,11 +116,13 @@ def replica(url: str, replica_id: str, seconds: float, out: str) -> None:
         await asyncio.sleep(seconds)
         task.cancel()
         await scheduler.shutdown()
-        return runner.samples
+        return runner
 
-    samples = asyncio.run(main())
+    cpu_before = time.process_time()
+    runner = asyncio.run(main())
+    cpu = time.process_time() - cpu_before
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    Path(out).write_text(json.dumps({"samples": samples, "rss_mb": rss_mb}))
+    Path(out).write_text(json.dumps({"samples": runner.samples, "rss_mb": rss_mb, "cpu": cpu, "runner_cpu": runner.cpu}))
 
 
 def claim_baseline(url: str, rounds: int = 2000) -> float:
@@ -152,9 +157,16 @@ def measure(name: str, url: str, replicas: int, sessions: int, seconds: float) -
     samples = [d for r in results for d in r["samples"]]
     rate = len(samples) / (seconds - LEAD_SECONDS)
     memory = ", ".join(f"{r['rss_mb']:.0f}" for r in results)
+    # CPU per run is steadier than throughput on a shared machine: it does not depend on how
+    # much of the cores the replicas got.
+    runs = max(len(samples), 1)
+    cpu_per_run = sum(r["cpu"] for r in results) / runs
+    scheduler_cpu_per_run = sum(r["cpu"] - r["runner_cpu"] for r in results) / runs
     print(f"{name:<24} {len(samples):>7} runs  {rate:7.1f} runs/s (needed {sessions / INTERVAL_SECONDS:.0f}/s; "
           f"{rate / baseline:.2f}x the bare claim loop's {baseline:.0f}/s)  due→dispatch p50 {percentile(samples, 50) * 1000:6.1f} ms  "
-          f"p99 {percentile(samples, 99) * 1000:7.1f} ms  max {max(samples) * 1000:7.1f} ms  memory {memory} MB")
+          f"p99 {percentile(samples, 99) * 1000:7.1f} ms  max {max(samples) * 1000:7.1f} ms  replica CPU per run {cpu_per_run * 1000:.2f} ms "
+          f"(the scheduler's own {scheduler_cpu_per_run * 1000:.2f} ms)  "
+          f"memory {memory} MB")
 
 
 def main() -> None:

@@ -56,13 +56,13 @@ class Recovery:
 
     def close_interrupted_work(self, replica_id: str) -> None:
         """The part that needs no chain: at start-up, before the scheduler starts."""
-        sandboxes = self._interrupt_executions(ExecutionRow.replica_id == replica_id)
+        interrupted = self._interrupt_executions(ExecutionRow.replica_id == replica_id)
         rejected = self._reject_unsigned_intents(replica_id)
         settled = self._suggestions.recover(replica_id)
         self._release_leases(replica_id)
-        if sandboxes or rejected or settled:
+        if interrupted or rejected or settled:
             log.warning("recovered replica %s: %d interrupted executions, %d unsigned transaction intents rejected, "
-                        "%d suggestions settled", replica_id, len(sandboxes), rejected, settled)
+                        "%d suggestions settled", replica_id, interrupted, rejected, settled)
 
     async def resume_signed_transactions(self, replica_id: str) -> None:
         """The part that waits on chains: runs beside the scheduler (a session with a
@@ -87,15 +87,17 @@ class Recovery:
         `running` is one whose replica lost the lease (it died), so it is closed like any
         interrupted one. True when there was one (the session then waits for its next
         interval)."""
-        return bool(self._interrupt_executions(ExecutionRow.session_id == session_id))
+        return self._interrupt_executions(ExecutionRow.session_id == session_id) > 0
 
-    def _interrupt_executions(self, which) -> list[str]:
-        """Closes the running executions matching `which` and removes their sandboxes;
-        returns the sandbox ids."""
+    def _interrupt_executions(self, which) -> int:
+        """Closes the running executions matching `which` and removes their sandboxes (an
+        execution may have died before its sandbox started: it is closed all the same);
+        returns how many it closed."""
         now = utcnow()
         sandboxes = []
         with self._db.session() as db:
-            for execution in db.scalars(select(ExecutionRow).where(ExecutionRow.status == ExecutionStatus.RUNNING, which)):
+            running = list(db.scalars(select(ExecutionRow).where(ExecutionRow.status == ExecutionStatus.RUNNING, which)))
+            for execution in running:
                 execution.status, execution.error, execution.finished_at = ExecutionStatus.INTERRUPTED, INTERRUPTED, now
                 events.record(db, "execution", "finished", execution.session_id, execution.id)
                 if execution.sandbox_id:
@@ -111,7 +113,7 @@ class Recovery:
             db.commit()
         for sandbox_id in sandboxes:
             self._runner.remove_sandbox(sandbox_id)
-        return sandboxes
+        return len(running)
 
     @staticmethod
     def _interrupted_before(db, execution: ExecutionRow) -> bool:

@@ -22,8 +22,8 @@ from orchestrator.config import SchedulerConfig
 from orchestrator.executions.runner import ExecutionRunner
 from orchestrator.sessions.kill_switch import KillSwitch
 from orchestrator.sessions.recovery import Recovery
-from orchestrator.store import Database, SessionRow, utcnow
-from orchestrator.store.statuses import SessionStatus
+from orchestrator.store import Database, ExecutionRow, SessionRow, utcnow
+from orchestrator.store.statuses import ExecutionStatus, SessionStatus
 
 log = logging.getLogger("corral.scheduler")
 
@@ -39,6 +39,9 @@ class Scheduler:
         self._lease = timedelta(seconds=config.lease_seconds)
         self._renewed_at = 0.0
         self._in_flight: set[int] = set()
+        # Sessions whose run ended, their leases released together at the next tick (one
+        # statement for all of them instead of one transaction per run).
+        self._finished: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
 
     async def run_forever(self) -> None:
@@ -46,6 +49,7 @@ class Scheduler:
             try:
                 # While the kill switch holds, nothing is dispatched and whatever still
                 # runs here is killed (it may have been thrown by another orchestrator).
+                self._release_finished()
                 if await self._kill_switch.enforce() is None:
                     self.dispatch_due()
                 self._renew_leases()
@@ -57,16 +61,18 @@ class Scheduler:
         room = self._max_parallel - len(self._in_flight)
         if room <= 0:
             return
-        for session_id, status in self._claim_due(room):
+        for session_id, status, orphaned in self._claim_due(room):
             self._in_flight.add(session_id)
-            task = asyncio.create_task(self._run(session_id, "unwind" if status == SessionStatus.UNWINDING else "run"))
+            task = asyncio.create_task(self._run(session_id, "unwind" if status == SessionStatus.UNWINDING else "run", orphaned))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _claim_due(self, limit: int) -> list[tuple[int, str]]:
-        """Leases up to `limit` due sessions nobody holds, oldest due first. On PostgreSQL the
-        candidates are locked with SKIP LOCKED, so replicas claiming at the same moment take
-        different sessions instead of waiting on each other; SQLite has one writer at a time."""
+    def _claim_due(self, limit: int) -> list[tuple[int, str, bool]]:
+        """Leases up to `limit` due sessions nobody holds, oldest due first, each with whether
+        an execution of it is still recorded as running (its previous holder died with it).
+        On PostgreSQL the candidates are locked with SKIP LOCKED, so replicas claiming at the
+        same moment take different sessions instead of waiting on each other; SQLite has one
+        writer at a time."""
         now = utcnow()
         free = or_(SessionRow.lease_expires_at.is_(None), SessionRow.lease_expires_at < now)
         due = (
@@ -81,8 +87,13 @@ class Scheduler:
                 .returning(SessionRow.id, SessionRow.status)
                 .execution_options(synchronize_session=False)
             ).all()
+            # One question for the whole batch, so the common case (nothing left running)
+            # costs no statement of its own per run.
+            orphaned = set(db.scalars(select(ExecutionRow.session_id).where(
+                ExecutionRow.session_id.in_([session_id for session_id, _ in claimed]), ExecutionRow.status == ExecutionStatus.RUNNING,
+            ))) if claimed else set()
             db.commit()
-        return [(session_id, status) for session_id, status in claimed]
+        return [(session_id, status, session_id in orphaned) for session_id, status in claimed]
 
     def _renew_leases(self) -> None:
         """Every third of a lease period, extends the leases of the sessions running here."""
@@ -96,24 +107,32 @@ class Scheduler:
             db.commit()
         self._renewed_at = time.monotonic()
 
-    async def _run(self, session_id: int, command: str) -> None:
+    async def _run(self, session_id: int, command: str, orphaned: bool) -> None:
         try:
             # A run still recorded as running was its previous holder's, who died with it.
-            if not self._recovery.take_over_session(session_id):
+            if not (orphaned and self._recovery.take_over_session(session_id)):
                 await self._runner.execute(session_id, command)
         except Exception:
             log.exception("execution of session %s failed to run", session_id)
         finally:
-            self._release(session_id)
+            # Still leased to this replica until released: nobody else can claim it meanwhile.
+            self._finished.add(session_id)
             self._in_flight.discard(session_id)
 
-    def _release(self, session_id: int) -> None:
-        with self._db.session() as db:
-            db.execute(
-                update(SessionRow).where(SessionRow.id == session_id, SessionRow.lease_owner == self._db.replica_id)
-                .values(lease_owner=None, lease_expires_at=None).execution_options(synchronize_session=False)
-            )
-            db.commit()
+    def _release_finished(self) -> None:
+        if not self._finished:
+            return
+        finished, self._finished = self._finished, set()
+        try:
+            with self._db.session() as db:
+                db.execute(
+                    update(SessionRow).where(SessionRow.id.in_(finished), SessionRow.lease_owner == self._db.replica_id)
+                    .values(lease_owner=None, lease_expires_at=None).execution_options(synchronize_session=False)
+                )
+                db.commit()
+        except Exception:
+            self._finished |= finished  # retried at the next tick; the lease expires meanwhile at worst
+            raise
 
     async def shutdown(self, grace_seconds: float = 10.0) -> None:
         """After the runner killed the running sandboxes: each run records how it ended
@@ -124,3 +143,4 @@ class Scheduler:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._release_finished()

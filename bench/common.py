@@ -1,8 +1,14 @@
-"""Small helpers for the benchmarks: percentiles and a table printer."""
+"""Small helpers for the benchmarks: percentiles, a line printer, and the rows of the table
+`python -m bench` collects."""
 
 from __future__ import annotations
 
+import json
 import statistics
+from dataclasses import asdict, dataclass
+
+# A benchmark's machine-readable result line starts with this; `python -m bench` reads them.
+ROW_PREFIX = "BENCH-ROW "
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -18,3 +24,19 @@ def summary(name: str, seconds: list[float], baseline: float | None = None) -> s
     p50, p90 = percentile(seconds, 50), percentile(seconds, 90)
     ratio = f"{p50 / baseline:6.2f}x" if baseline else "  (baseline)"
     return f"{name:<52} n={len(seconds):<4} p50 {p50 * 1000:7.1f} ms  p90 {p90 * 1000:7.1f} ms  mean {statistics.mean(seconds) * 1000:7.1f} ms  {ratio}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the benchmark table: a figure, its baseline measured in the same run, the
+    ratio between them (how the figure is judged: it compares across machines) and the goal."""
+
+    figure: str
+    value: str
+    baseline: str
+    ratio: float | None
+    goal: str
+
+
+def emit(row: Row) -> None:
+    print(ROW_PREFIX + json.dumps(asdict(row)), flush=True)

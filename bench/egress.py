@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import percentile, summary
+from bench.common import Row, emit, percentile, summary
 from corral.hosts import parse_rules
 from orchestrator.config import EgressLimits
 from orchestrator.egress.addresses import policy_from
@@ -110,6 +110,8 @@ def main() -> None:
     added = (percentile(egress, 50) - baseline) * 1000
     verdict = "met" if percentile(egress, 50) <= goal else "NOT met"
     print(f"added by the egress path at p50: {added:.1f} ms; goal p50 <= 1.5x + 5 ms = {goal * 1000:.1f} ms: {verdict}")
+    emit(Row("egress: HTTPS GET through the execution's proxy, p50", f"{percentile(egress, 50) * 1000:.1f} ms (+{added:.1f} ms)",
+             f"direct: {baseline * 1000:.1f} ms", percentile(egress, 50) / baseline, "≤ 1.5x + 5 ms"))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
-from bench.common import percentile
+from bench.common import Row, emit, percentile
 from devtools.devpostgres import PostgresServer
 from orchestrator.config import SchedulerConfig
 from orchestrator.sessions.kill_switch import KillSwitch
@@ -35,9 +35,9 @@ from orchestrator.sessions.scheduler import Scheduler
 from orchestrator.store import AgentRow, Database, ExecutionRow, SessionRow, utcnow
 
 INTERVAL_SECONDS = 60.0
-# The first runs fall due this long after the sessions are made: the replica processes are
-# started and ready by then, so start-up is not counted as delay.
-LEAD_SECONDS = 8.0
+# The first runs fall due this long after every replica process is ready (imported, connected),
+# so start-up is not counted as delay.
+LEAD_SECONDS = 2.0
 MANIFEST = 'name = "Noop"\ntagline = "Does nothing"\nwalletType = "ethereum"\nruntimeIntervalMinutes = 1\nversion = "0.0.1"\n'
 
 
@@ -103,8 +103,8 @@ def populate_due_times(url: str, sessions: int) -> None:
         s.commit()
 
 
-def replica(url: str, replica_id: str, seconds: float, out: str) -> None:
-    """One orchestrator's scheduler for `seconds`; writes its samples and memory to `out`."""
+def replica(url: str, replica_id: str, seconds: float, out: str, ready, go) -> None:  # noqa: ANN001 - multiprocessing events
+    """One orchestrator's scheduler for `seconds` from `go`; writes its samples and memory to `out`."""
 
     async def main() -> RecordingRunner:
         db = Database(url, replica_id)
@@ -112,6 +112,9 @@ def replica(url: str, replica_id: str, seconds: float, out: str) -> None:
         config = SchedulerConfig(tick_seconds=0.05, max_parallel_executions=64)
         # The kill switch needs no signer unless thrown; recovery only its runner and database.
         scheduler = Scheduler(db, runner, KillSwitch(db, None, runner), Recovery(db, runner, None, None, INTERVAL_SECONDS), config)
+        db.installation_id()  # connected
+        ready.set()
+        await asyncio.to_thread(go.wait)
         task = asyncio.create_task(scheduler.run_forever())
         await asyncio.sleep(seconds)
         task.cancel()
@@ -144,13 +147,17 @@ def claim_baseline(url: str, rounds: int = 2000) -> float:
 def measure(name: str, url: str, replicas: int, sessions: int, seconds: float) -> None:
     populate(url, sessions)
     baseline = claim_baseline(url)
-    populate_due_times(url, sessions)
     with tempfile.TemporaryDirectory() as tmp:
         outs = [str(Path(tmp) / f"{i}.json") for i in range(replicas)]
         context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=replica, args=(url, f"r{i}", seconds, outs[i])) for i in range(replicas)]
+        ready, go = [context.Event() for _ in range(replicas)], context.Event()
+        processes = [context.Process(target=replica, args=(url, f"r{i}", seconds, outs[i], ready[i], go)) for i in range(replicas)]
         for p in processes:
             p.start()
+        for event in ready:
+            event.wait()
+        populate_due_times(url, sessions)
+        go.set()
         for p in processes:
             p.join()
         results = [json.loads(Path(o).read_text()) for o in outs]
@@ -167,6 +174,10 @@ def measure(name: str, url: str, replicas: int, sessions: int, seconds: float) -
           f"p99 {percentile(samples, 99) * 1000:7.1f} ms  max {max(samples) * 1000:7.1f} ms  replica CPU per run {cpu_per_run * 1000:.2f} ms "
           f"(the scheduler's own {scheduler_cpu_per_run * 1000:.2f} ms)  "
           f"memory {memory} MB")
+    emit(Row(f"scheduler due → dispatch p99, {sessions:,} sessions due each minute, {name}",
+             f"p99 {percentile(samples, 99) * 1000:,.0f} ms at {rate:,.0f} runs/s (needed {sessions / INTERVAL_SECONDS:,.0f}/s); "
+             f"scheduler CPU {scheduler_cpu_per_run * 1000:.2f} ms per run", f"bare claim loop {baseline:,.0f}/s", rate / baseline,
+             "p99 < 1 s at 100k sessions, PostgreSQL, 3 replicas"))
 
 
 def main() -> None:

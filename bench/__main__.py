@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "sandbox_overhead": (["--runs", "20", "--table"], ["--runs", "3", "--table"]),
     "sustained": (["--sessions", "16", "--seconds", "120", "--interval", "0", "--parallel", "8", "--warm-pool", "8"],
                   ["--sessions", "8", "--seconds", "20", "--interval", "0", "--parallel", "4", "--warm-pool", "4"]),
+    "sdk_roundtrip": ([], []),
     "signer_throughput": (["--count", "3000"], ["--count", "300"]),
     "scheduler_load": (["--sessions", "100000", "--seconds", "90", "--only", "postgres-3"],
                        ["--sessions", "2000", "--seconds", "20", "--only", "postgres-3"]),

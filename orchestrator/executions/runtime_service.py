@@ -131,22 +131,18 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
     @as_grpc_status
     async def AppendLogs(self, request, context):
         budget = self._ticket.budget
-        dropped_before = budget.log_lines_dropped
-        with self._db.session() as db:
-            for entry in request.entries:
-                message = shortened(entry.message, LOG_LINE_MAX_CHARS)
-                self._ticket.progress.logged(message)
-                if budget.log_lines >= budget.max_log_lines:
-                    budget.log_lines_dropped += 1
-                    continue
-                budget.log_lines += 1
-                level = "error" if entry.level == runtime_pb2.LOG_LEVEL_ERROR else "info"
-                line = ExecutionLogRow(execution_id=self._ticket.execution_id, level=level, message=message, logged_at=utcnow())
-                db.add(line)
-                db.flush()
-                events.record(db, "log", "appended", self._ticket.session.id, line.id)
-            db.commit()
-        if budget.log_lines_dropped > dropped_before:
+        lines: list[tuple[str, str]] = []
+        for entry in request.entries:
+            message = shortened(entry.message, LOG_LINE_MAX_CHARS)
+            self._ticket.progress.logged(message)
+            if budget.log_lines >= budget.max_log_lines:
+                budget.log_lines_dropped += 1
+                continue
+            budget.log_lines += 1
+            lines.append(("error" if entry.level == runtime_pb2.LOG_LEVEL_ERROR else "info", message))
+        if lines:
+            await self._db.run(lambda db: self._store_logs(db, lines))
+        if len(lines) < len(request.entries):
             # Counted with the execution and shown with it; the agent's log() says so too.
             raise Refused(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -154,10 +150,18 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
             )
         return runtime_pb2.AppendLogsResponse()
 
+    def _store_logs(self, db, lines: list[tuple[str, str]]) -> None:
+        """One commit for the request's lines, each with its event (on a database thread)."""
+        for level, message in lines:
+            line = ExecutionLogRow(execution_id=self._ticket.execution_id, level=level, message=message, logged_at=utcnow())
+            db.add(line)
+            db.flush()  # its id, for the event
+            events.record(db, "log", "appended", self._ticket.session.id, line.id)
+        db.commit()
+
     @as_grpc_status
     async def SetMemory(self, request, context):
-        with self._db.session() as db:
-            memory.set_value(db, self._writable_namespace(db, request.scope), request.key, request.value)
+        await self._db.run(lambda db: memory.set_value(db, self._writable_namespace(db, request.scope), request.key, request.value))
         return runtime_pb2.SetMemoryResponse(key=request.key)
 
     @as_grpc_status
@@ -170,8 +174,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
 
     @as_grpc_status
     async def DeleteMemory(self, request, context):
-        with self._db.session() as db:
-            memory.delete_value(db, self._writable_namespace(db, request.scope), request.key)
+        await self._db.run(lambda db: memory.delete_value(db, self._writable_namespace(db, request.scope), request.key))
         return runtime_pb2.DeleteMemoryResponse(key=request.key)
 
     @as_grpc_status

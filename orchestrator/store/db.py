@@ -4,10 +4,14 @@ the migrations in `migrations/` (Alembic). SQLite file by default; PostgreSQL by
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -23,6 +27,11 @@ from orchestrator.store.models import SettingRow
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Held while one orchestrator migrates, so replicas starting together take turns.
 MIGRATION_LOCK_ID = 0x636F7272616C  # "corral"
+# Threads that run database work off the event loop (`Database.run`): a commit waits for its
+# fsync, and the loop serves every sandbox's SDK calls meanwhile. Fewer than the engine's
+# pool, so a burst of work waits for a thread rather than for a connection while holding one.
+WORKER_THREADS = 4
+T = TypeVar("T")
 
 
 class SchemaMismatch(RuntimeError):
@@ -49,6 +58,7 @@ class Database:
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._workers = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="corral-db")
         self._migrate()
 
     def _migrate(self) -> None:
@@ -76,6 +86,17 @@ class Database:
 
     def session(self) -> Session:
         return self._sessions()
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Runs `work` with a session of its own on one of the database's threads, so that its
+        statements and its commit's fsync do not stall the event loop. `work` must not touch
+        event-loop state; what it returns is detached (sessions do not expire on commit)."""
+
+        def in_session() -> T:
+            with self.session() as db:
+                return work(db)
+
+        return await asyncio.get_running_loop().run_in_executor(self._workers, in_session)
 
     def installation_id(self) -> str:
         """A random id made once per database: every orchestrator sharing the database

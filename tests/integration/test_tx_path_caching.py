@@ -8,12 +8,14 @@ the next transaction asks the chain neither for the nonce nor for fees."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from itertools import count
 
 import grpc
 import pytest
 from eth_account import Account
+from sqlalchemy import event
 from web3 import Web3
 
 from corral.v1 import runtime_pb2
@@ -24,7 +26,8 @@ from orchestrator.actions.transactions import EvmSender, SolanaSender, Transacti
 from orchestrator.chains.evm import EvmChain
 from orchestrator.config import ChainConfig
 from orchestrator.errors import Refused
-from orchestrator.store import AgentRow, Database, SessionRow, TransactionRow, utcnow
+from orchestrator.store import AgentRow, Database, SessionRow, SettingRow, TransactionRow, utcnow
+from orchestrator.store.audit_heads import AUDIT_HEAD_KEY, AuditHeads
 from orchestrator.store.statuses import ActionKind, TransactionStatus
 
 NETWORK = f"ethereum:{ANVIL_CHAIN_ID}"
@@ -53,6 +56,8 @@ class Platform:
         self.db = Database(f"sqlite:///{tmp_path / 'orchestrator.db'}", "test")
         self.chain = EvmChain(NETWORK, ChainConfig(rpc_url=stack.rpc_url, receipt_timeout_seconds=receipt_timeout_seconds))
         self.signer = SignerClient(stack.signer_socket)
+        heads = AuditHeads(self.db)
+        self.signer.record_heads_with(heads.record, heads.write)
         self.sender = TransactionSender(self.db, EvmSender(self.db, {NETWORK: self.chain}, self.signer), SolanaSender(self.db, None, self.signer))
         self.gateway = ActionGateway(self.db, self.sender, self.signer)
         self.recipient = Account.create().address
@@ -67,6 +72,8 @@ class Platform:
             db.commit()
         self.session.agent = agent
         self.calls: Counter[str] = Counter()
+        self.commits = 0
+        event.listen(self.db.engine, "commit", self._committed)
         batch = self.chain.rpc.batch
 
         async def counted(calls):
@@ -74,6 +81,9 @@ class Platform:
             return await batch(calls)
 
         self.chain.rpc.batch = counted  # type: ignore[method-assign]
+
+    def _committed(self, connection) -> None:
+        self.commits += 1
 
     async def send(self, value: int = 1) -> TransactionRow:
         request = runtime_pb2.SignAndSendRequest(request_id=f"t-{next(_request_ids)}", network=NETWORK,
@@ -206,5 +216,20 @@ def test_a_fee_spike_in_a_newer_block_is_priced_in_before_the_next_signature(cha
         assert second.status == TransactionStatus.CONFIRMED
         assert sent["maxFeePerGas"] >= 2 * spiked > first_fee
 
+
+    run(chain_and_signer, tmp_path, scenario)
+
+def test_one_commit_per_durable_step_and_the_signers_audit_head_goes_with_the_signed_bytes(chain_and_signer, tmp_path):
+    async def scenario(platform: Platform) -> None:
+        await platform.send()
+        platform.commits = 0
+        sent = await platform.send()
+        # The intent before signing; the signed bytes (and the signer's audit head) before the
+        # broadcast; the outcome with its ledger rows. Nothing else.
+        assert platform.commits == 3
+        last = json.loads((platform.stack.signer_home / "audit.jsonl").read_text().splitlines()[-1])
+        assert last.get("transaction_hash") == sent.tx_hash
+        with platform.db.session() as db:
+            assert db.get(SettingRow, AUDIT_HEAD_KEY).value == f"{last['seq']}:{last['mac']}"
 
     run(chain_and_signer, tmp_path, scenario)

@@ -158,9 +158,11 @@ class EvmSender(ChainSender[EvmChain, runtime_pb2.EvmTransactionRequest, Receipt
                 wallet_address=session.wallet_address,
                 transaction=unsigned,
                 context=signer_pb2.SigningContext(request_id=tx.request_id, session_id=session.id, execution_id=execution_id),
-            )
+            ),
+            head_stored_by_caller=True,  # with the signed bytes: one commit
         ))
-        await self._store_and_broadcast(chain, tx, signed.raw_transaction, nonce=nonce, tx_hash=signed.transaction_hash)
+        await self._store_and_broadcast(chain, tx, signed.raw_transaction, also=self._signer.head_writer(signed.audit_head),
+                                        nonce=nonce, tx_hash=signed.transaction_hash)
 
     @staticmethod
     async def _nonce_taken_elsewhere(chain: EvmChain, wallet: str, tx: TransactionRow, nonce: int) -> int | None:

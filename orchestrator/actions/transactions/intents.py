@@ -7,7 +7,10 @@ event. A retried call with the same request id finds the first row instead of se
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from corral.limits import ACTION_MESSAGE_MAX_CHARS
 from corral.v1 import runtime_pb2
@@ -90,9 +93,12 @@ class Intents:
             db.commit()
         return tx, True
 
-    def update(self, tx: TransactionRow, **fields) -> None:
-        """Sets `fields` on the stored row and on `tx`; a status change is an event."""
+    def update(self, tx: TransactionRow, also: Callable[[Session], None] | None = None, **fields) -> None:
+        """Sets `fields` on the stored row and on `tx`; a status change is an event. `also`
+        writes more in the same commit."""
         with self._db.session() as db:
+            if also is not None:
+                also(db)
             row = db.get(TransactionRow, tx.id)
             for name, value in fields.items():
                 setattr(row, name, value)

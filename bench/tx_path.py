@@ -151,7 +151,7 @@ async def profile(platform: Platform, count: int, top: int) -> None:
     stats.sort_stats("cumulative").print_stats(r"orchestrator/|corral/", top)
 
 
-async def _package(filename: str, function: str) -> str:
+def _package(filename: str, function: str) -> str:
     """What a profiled function belongs to: the first directory under site-packages, the
     project's top package, or the kind of built-in."""
     if filename == "~":

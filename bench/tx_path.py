@@ -188,6 +188,8 @@ async def run(stack: DevStack, home: Path, args: argparse.Namespace) -> None:
     print(f"database commits per transaction {commits:.2f}")
     if args.profile:
         await profile(platform, min(args.count, 100), args.top)
+    await platform.chain.close()
+    await platform.signer.close()
 
 
 def main() -> None:

@@ -179,6 +179,8 @@ async def serve(config: OrchestratorConfig) -> None:
     log.info("shut down: %d sandboxes removed", removed)
     await server.stop(grace=2)
     await venues.close()
+    for chain in evm_chains.values():
+        await chain.close()
     await signer.close()
 
 

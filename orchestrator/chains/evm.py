@@ -88,16 +88,16 @@ class EvmChain:
         self._tip: int | None = None
 
     async def balance(self, address: str) -> int:
-        return _quantity(await self.rpc.call("eth_getBalance", address, "latest"), "eth_getBalance")
+        return _quantity(await self.rpc.call("eth_getBalance", address.lower(), "latest"), "eth_getBalance")
 
     async def pending_nonce(self, address: str) -> int:
-        return _quantity(await self.rpc.call("eth_getTransactionCount", address, "pending"), "eth_getTransactionCount")
+        return _quantity(await self.rpc.call("eth_getTransactionCount", address.lower(), "pending"), "eth_getTransactionCount")
 
     async def nonce_state(self, address: str, tx_hash: str) -> tuple[int, int, bool]:
         """(mined, pending, known): the wallet's nonce in the latest block and with its pending
         transactions, and whether the node knows the transaction `tx_hash` at all."""
-        mined, pending, known = await self.rpc.batch([("eth_getTransactionCount", [address, "latest"]),
-                                                      ("eth_getTransactionCount", [address, "pending"]),
+        mined, pending, known = await self.rpc.batch([("eth_getTransactionCount", [address.lower(), "latest"]),
+                                                      ("eth_getTransactionCount", [address.lower(), "pending"]),
                                                       ("eth_getTransactionByHash", [tx_hash])])
         return (_quantity(_ok(mined), "eth_getTransactionCount"), _quantity(_ok(pending), "eth_getTransactionCount"),
                 _ok(known) is not None)
@@ -112,7 +112,7 @@ class EvmChain:
         the transaction would fail."""
         calls = [_estimate(sender, to, value, data), ("eth_blockNumber", [])]
         if with_nonce:
-            calls.append(("eth_getTransactionCount", [sender, "pending"]))
+            calls.append(("eth_getTransactionCount", [sender.lower(), "pending"]))
         answers = await self.rpc.batch(calls)
         gas = _gas(answers[0], data)
         head = _quantity(_ok(answers[1]), "eth_blockNumber")
@@ -180,7 +180,7 @@ class EvmChain:
     async def call(self, to: str, data: bytes) -> bytes:
         """eth_call at the latest block; raises SimulationFailed when it reverts."""
         try:
-            result = await self.rpc.call("eth_call", {"to": to, "data": "0x" + data.hex()}, "latest")
+            result = await self.rpc.call("eth_call", {"to": to.lower(), "data": "0x" + data.hex()}, "latest")
         except RpcError as exc:
             raise SimulationFailed(f"call to {to} failed: {exc.message}") from None
         return _bytes(result, "eth_call")
@@ -205,7 +205,8 @@ class EvmChain:
 
 
 def _estimate(sender: str, to: str, value: int, data: bytes) -> tuple[str, list[Any]]:
-    return "eth_estimateGas", [{"from": sender, "to": to, "value": hex(value), "data": "0x" + data.hex()}]
+    # Lower case: a node may check a mixed-case address's checksum, and agents' addresses are only checked to be hex.
+    return "eth_estimateGas", [{"from": sender.lower(), "to": to.lower(), "value": hex(value), "data": "0x" + data.hex()}]
 
 
 def _gas(answer: Any, data: bytes) -> int:

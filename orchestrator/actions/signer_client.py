@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 import grpc
+from sqlalchemy.orm import Session
 
 from corral.v1 import signer_pb2, signer_pb2_grpc
 from orchestrator.errors import Refused
@@ -33,6 +34,7 @@ class SignerClient:
         self._stub = signer_pb2_grpc.SignerServiceStub(self._channel)
         self._refusal: Callable[[], Refused | None] = lambda: None
         self._record_head: Callable[[signer_pb2.AuditHead], None] = lambda head: None
+        self._write_head: Callable[[Session, signer_pb2.AuditHead], object] | None = None
         self._refusals: RefusalCounter | None = None
 
     def refuse_while(self, refusal: Callable[[], Refused | None]) -> None:
@@ -40,17 +42,35 @@ class SignerClient:
         instead of asking the signer (the kill switch)."""
         self._refusal = refusal
 
-    def record_heads_with(self, record: Callable[[signer_pb2.AuditHead], None]) -> None:
+    def record_heads_with(self, record: Callable[[signer_pb2.AuditHead], None],
+                          write: Callable[[Session, signer_pb2.AuditHead], object] | None = None) -> None:
         """Every answer carries the signer's audit-log head after it; `record` keeps them
-        (the wallet owner checks the signer's log still holds the newest one)."""
+        (the wallet owner checks the signer's log still holds the newest one). `write`
+        stores one inside a caller's own database transaction: a signed transaction's head
+        goes into the commit that stores its bytes (see `head_writer`)."""
         self._record_head = record
+        self._write_head = write
+
+    def head_writer(self, head: signer_pb2.AuditHead) -> Callable[[Session], None]:
+        """For an answer asked for with `head_stored_by_caller`: what stores its head in the
+        caller's database transaction. (Lost with that transaction if the orchestrator dies
+        first: the stored head is then an older one, which the signer's log still holds.)"""
+        write = self._write_head
+        if write is None:
+            self._record_head(head)
+            return lambda db: None
+
+        def store(db: Session) -> None:
+            write(db, head)
+
+        return store
 
     def count_refusals_with(self, counter: RefusalCounter) -> None:
         """Each session's refused requests are counted by `counter`, which may stop a
         session's requests before they reach the signer (a breaker)."""
         self._refusals = counter
 
-    async def _signed(self, call, request, timeout: float = 30):
+    async def _signed(self, call, request, timeout: float = 30, record_head: bool = True):
         # Requests a session's agent or user made carry its id; the platform's own (a budget,
         # a venue login) count for no session.
         session_id = request.context.session_id if "context" in request.DESCRIPTOR.fields_by_name else 0
@@ -73,7 +93,8 @@ class SignerClient:
                 raise
             finally:
                 refusals.done(session_id)
-        self._record_head(answer.audit_head)
+        if record_head:
+            self._record_head(answer.audit_head)
         return answer
 
     def _gate(self) -> None:
@@ -86,10 +107,13 @@ class SignerClient:
         names = {signer_pb2.WALLET_TYPE_ETHEREUM: "ethereum", signer_pb2.WALLET_TYPE_SOLANA: "solana"}
         return {w.address: names.get(w.wallet_type, "unknown") for w in response.wallets}
 
-    async def sign_evm_transaction(self, request: signer_pb2.SignEvmTransactionRequest) -> signer_pb2.SignEvmTransactionResponse:
-        """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused."""
+    async def sign_evm_transaction(self, request: signer_pb2.SignEvmTransactionRequest, *,
+                                   head_stored_by_caller: bool = False) -> signer_pb2.SignEvmTransactionResponse:
+        """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused.
+        `head_stored_by_caller`: the answer's audit head is stored by the caller, with
+        `head_writer`, in the commit it makes anyway."""
         self._gate()
-        return await self._signed(self._stub.SignEvmTransaction, request)
+        return await self._signed(self._stub.SignEvmTransaction, request, record_head=not head_stored_by_caller)
 
     async def sign_solana_transaction(self, request: signer_pb2.SignSolanaTransactionRequest) -> signer_pb2.SignSolanaTransactionResponse:
         """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused."""

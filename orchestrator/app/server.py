@@ -108,7 +108,8 @@ async def serve(config: OrchestratorConfig) -> None:
     # Every chain sessions can hold assets on, by network name.
     chains: dict[str, Chain] = {**evm_chains, **({solana_chain.network: solana_chain} if solana_chain else {})}
     signer = SignerClient(config.signer_socket)
-    signer.record_heads_with(AuditHeads(db).record)
+    heads = AuditHeads(db)
+    signer.record_heads_with(heads.record, heads.write)
     signer.count_refusals_with(SignerRefusals(db, config.breakers.max_signer_refusals_per_hour))
     backend, socket_dirs = make_backend(config)
     sender = TransactionSender(db, EvmSender(db, evm_chains, signer), SolanaSender(db, solana_chain, signer))
@@ -178,6 +179,8 @@ async def serve(config: OrchestratorConfig) -> None:
     log.info("shut down: %d sandboxes removed", removed)
     await server.stop(grace=2)
     await venues.close()
+    for chain in evm_chains.values():
+        await chain.close()
     await signer.close()
 
 

@@ -1,22 +1,31 @@
-"""EVM JSON-RPC access with web3.py: nonces, fees, gas, broadcast and receipts.
+"""EVM JSON-RPC access: nonces, fees, gas, broadcast and receipts.
 
-web3's HTTP provider is synchronous; each call runs in a worker thread so the
-orchestrator's event loop keeps serving while a receipt is awaited.
+The calls run on the event loop through `JsonRpc` (no worker thread per call), and the
+calls one step needs go out as one JSON-RPC batch: before signing, the gas estimate, the
+head block number and (when the sender has none cached) the wallet's pending nonce; after
+broadcasting, the receipt and the head block. Fees are cached per block: the quote read at
+block N is used only while the head is still N (a fee spike in a newer block is seen before
+the next signature), and the blocks read for receipts refresh it for free.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-
-from web3 import Web3
-from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from typing import Any
 
 from corral.networks import NATIVE_EVM
 from orchestrator.chains import SimulationFailed
+from orchestrator.chains.jsonrpc import JsonRpc, RpcError
 from orchestrator.config import ChainConfig
 
-__all__ = ["EvmChain", "Fees", "Receipt", "SimulationFailed", "TokenTransfer"]
+__all__ = ["EvmChain", "Fees", "Prepared", "Receipt", "SimulationFailed", "TokenTransfer"]
+
+# Receipts are polled with a backoff: at once (anvil and fast chains have it already), then
+# 50 ms, doubling up to 1 s, so a slow block is not met with a storm of polls. (A plain
+# HTTP node offers no push; `eth_subscribe` to newHeads needs a websocket endpoint.)
+RECEIPT_FIRST_DELAY_SECONDS = 0.05
+RECEIPT_MAX_DELAY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,16 @@ class Fees:
     max_priority_fee_per_gas: int | None
     # Set instead of the two above on chains without EIP-1559.
     gas_price: int | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What signing needs from the chain, read in one round trip."""
+
+    gas: int
+    fees: Fees
+    # The wallet's pending nonce, when it was asked for.
+    nonce: int | None
 
 
 # keccak("Transfer(address,address,uint256)"): ERC-20 transfers (three topics; ERC-721's
@@ -59,72 +78,116 @@ class EvmChain:
 
     def __init__(self, network: str, config: ChainConfig) -> None:
         self.network = network
+        # From the network's name, checked against the node by nobody at run time: it never changes.
         self.chain_id = int(network.split(":", 1)[1])
         self.config = config
-        self._w3 = Web3(Web3.HTTPProvider(config.rpc_url, request_kwargs={"timeout": 30}))
+        self.rpc = JsonRpc(config.rpc_url, timeout_seconds=30)
+        # The fee quote and the block it was read at; the tip last read (EIP-1559 chains).
+        self._fees: Fees | None = None
+        self._fees_block = -1
+        self._tip: int | None = None
 
     async def balance(self, address: str) -> int:
-        return await asyncio.to_thread(self._w3.eth.get_balance, Web3.to_checksum_address(address))
+        return _quantity(await self.rpc.call("eth_getBalance", address.lower(), "latest"), "eth_getBalance")
 
     async def pending_nonce(self, address: str) -> int:
-        return await asyncio.to_thread(self._w3.eth.get_transaction_count, Web3.to_checksum_address(address), "pending")
+        return _quantity(await self.rpc.call("eth_getTransactionCount", address.lower(), "pending"), "eth_getTransactionCount")
+
+    async def nonce_state(self, address: str, tx_hash: str) -> tuple[int, int, bool]:
+        """(mined, pending, known): the wallet's nonce in the latest block and with its pending
+        transactions, and whether the node knows the transaction `tx_hash` at all."""
+        mined, pending, known = await self.rpc.batch([("eth_getTransactionCount", [address.lower(), "latest"]),
+                                                      ("eth_getTransactionCount", [address.lower(), "pending"]),
+                                                      ("eth_getTransactionByHash", [tx_hash])])
+        return (_quantity(_ok(mined), "eth_getTransactionCount"), _quantity(_ok(pending), "eth_getTransactionCount"),
+                _ok(known) is not None)
 
     async def estimate_gas(self, sender: str, to: str, value: int, data: bytes) -> int:
-        tx = {"from": Web3.to_checksum_address(sender), "to": Web3.to_checksum_address(to), "value": value, "data": data}
-        try:
-            estimate = await asyncio.to_thread(self._w3.eth.estimate_gas, tx)
-        except (ContractLogicError, ValueError) as exc:
-            raise SimulationFailed(f"the transaction fails in simulation: {exc}") from None
-        # Plain transfers cost exactly what they cost; calls get headroom for state changes.
-        return estimate if not data else int(estimate * 1.2)
+        [estimate] = await self.rpc.batch([_estimate(sender, to, value, data)])
+        return _gas(estimate, data)
+
+    async def prepare(self, sender: str, to: str, value: int, data: bytes, *, with_nonce: bool) -> Prepared:
+        """Gas, fees and (`with_nonce`) the pending nonce in one batch; a second round trip
+        only when the head has moved past the cached fee quote. Raises SimulationFailed when
+        the transaction would fail."""
+        calls = [_estimate(sender, to, value, data), ("eth_blockNumber", [])]
+        if with_nonce:
+            calls.append(("eth_getTransactionCount", [sender.lower(), "pending"]))
+        answers = await self.rpc.batch(calls)
+        gas = _gas(answers[0], data)
+        head = _quantity(_ok(answers[1]), "eth_blockNumber")
+        nonce = _quantity(_ok(answers[2]), "eth_getTransactionCount") if with_nonce else None
+        fees = self._fees if self._fees is not None and self._fees_block == head else await self.fees()
+        return Prepared(gas=gas, fees=fees, nonce=nonce)
 
     async def fees(self) -> Fees:
-        def read() -> Fees:
-            block = self._w3.eth.get_block("latest")
-            base_fee = block.get("baseFeePerGas")
-            if base_fee is None:
-                return Fees(None, None, gas_price=self._w3.eth.gas_price)
-            priority = self._w3.eth.max_priority_fee
-            return Fees(max_fee_per_gas=2 * base_fee + priority, max_priority_fee_per_gas=priority)
+        """The fee quote at the head block, read now (and cached for that block)."""
+        block, tip = await self.rpc.batch([("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])])
+        block = _ok(block)
+        if not isinstance(block, dict) or block.get("baseFeePerGas") is None:
+            fees = Fees(None, None, gas_price=_quantity(await self.rpc.call("eth_gasPrice"), "eth_gasPrice"))
+        else:
+            self._tip = _quantity(_ok(tip), "eth_maxPriorityFeePerGas")
+            fees = _eip1559(_quantity(block["baseFeePerGas"], "baseFeePerGas"), self._tip)
+        self._remember(_block_number(block), fees)
+        return fees
 
-        return await asyncio.to_thread(read)
+    def _remember(self, block: int, fees: Fees) -> None:
+        if block >= self._fees_block:
+            self._fees, self._fees_block = fees, block
+
+    def _seen_block(self, block: Any) -> None:
+        """A head block read for another reason refreshes the fee quote (its base fee, the
+        last tip read), so the next transaction in that block asks for no fees."""
+        if isinstance(block, dict) and block.get("baseFeePerGas") is not None and self._tip is not None:
+            self._remember(_block_number(block), _eip1559(_quantity(block["baseFeePerGas"], "baseFeePerGas"), self._tip))
 
     async def send_raw(self, raw: bytes) -> str:
         """Broadcasts; raises ValueError with the node's reason when it refuses."""
         try:
-            tx_hash = await asyncio.to_thread(self._w3.eth.send_raw_transaction, raw)
-        except Web3RPCError as exc:
-            raise ValueError(exc.message or str(exc)) from None
-        return "0x" + bytes(tx_hash).hex()
+            tx_hash = await self.rpc.call("eth_sendRawTransaction", "0x" + raw.hex())
+        except RpcError as exc:
+            raise ValueError(exc.message) from None
+        return str(tx_hash)
 
     async def wait_for_receipt(self, tx_hash: str) -> Receipt | None:
         """The receipt, or None if it did not arrive within the configured timeout."""
-        try:
-            receipt = await asyncio.to_thread(
-                self._w3.eth.wait_for_transaction_receipt, tx_hash, self.config.receipt_timeout_seconds, 0.1
-            )
-        except TimeExhausted:
-            return None
-        block = await asyncio.to_thread(self._w3.eth.get_block, receipt["blockNumber"])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.receipt_timeout_seconds
+        delay = RECEIPT_FIRST_DELAY_SECONDS
+        while True:
+            receipt, head = await self.rpc.batch([("eth_getTransactionReceipt", [tx_hash]), ("eth_getBlockByNumber", ["latest", False])])
+            receipt, head = _ok(receipt), _ok(head)
+            self._seen_block(head)
+            if isinstance(receipt, dict):
+                break
+            if loop.time() + delay > deadline:
+                return None
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, RECEIPT_MAX_DELAY_SECONDS)
+        number = _quantity(receipt.get("blockNumber"), "blockNumber")
+        block = head if isinstance(head, dict) and _block_number(head) == number else _ok(
+            await self.rpc.call("eth_getBlockByNumber", hex(number), False))
         return Receipt(
-            succeeded=receipt["status"] == 1,
-            block_number=receipt["blockNumber"],
-            gas_used=receipt["gasUsed"],
-            effective_gas_price=receipt.get("effectiveGasPrice", 0),
-            token_transfers=tuple(t for log in receipt["logs"] if (t := _token_transfer(log)) is not None),
-            block_timestamp=block["timestamp"],
+            succeeded=_quantity(receipt.get("status"), "status") == 1,
+            block_number=number,
+            gas_used=_quantity(receipt.get("gasUsed"), "gasUsed"),
+            effective_gas_price=_quantity(receipt.get("effectiveGasPrice") or 0, "effectiveGasPrice"),
+            token_transfers=tuple(t for log in receipt.get("logs") or [] if (t := _token_transfer(log)) is not None),
+            block_timestamp=_quantity(block.get("timestamp"), "timestamp") if isinstance(block, dict) else 0,
         )
 
     async def call(self, to: str, data: bytes) -> bytes:
         """eth_call at the latest block; raises SimulationFailed when it reverts."""
         try:
-            result = await asyncio.to_thread(self._w3.eth.call, {"to": Web3.to_checksum_address(to), "data": data})
-        except (ContractLogicError, ValueError) as exc:
-            raise SimulationFailed(f"call to {to} failed: {exc}") from None
-        return bytes(result)
+            result = await self.rpc.call("eth_call", {"to": to.lower(), "data": "0x" + data.hex()}, "latest")
+        except RpcError as exc:
+            raise SimulationFailed(f"call to {to} failed: {exc.message}") from None
+        return _bytes(result, "eth_call")
 
     async def block_timestamp(self) -> int:
-        return (await asyncio.to_thread(self._w3.eth.get_block, "latest"))["timestamp"]
+        block = await self.rpc.call("eth_getBlockByNumber", "latest", False)
+        return _quantity(block.get("timestamp") if isinstance(block, dict) else None, "timestamp")
 
     async def token_balance(self, token: str, owner: str) -> int:
         """ERC-20 balanceOf(owner), read with eth_call."""
@@ -137,15 +200,75 @@ class EvmChain:
         template = self.config.explorer_tx_url
         return template.format(tx_hash=tx_hash) if template else None
 
+    async def close(self) -> None:
+        await self.rpc.close()
 
-def _token_transfer(log) -> TokenTransfer | None:
-    topics = [bytes(t).hex() if not isinstance(t, str) else t.removeprefix("0x") for t in log["topics"]]
+
+def _estimate(sender: str, to: str, value: int, data: bytes) -> tuple[str, list[Any]]:
+    # Lower case: a node may check a mixed-case address's checksum, and agents' addresses are only checked to be hex.
+    return "eth_estimateGas", [{"from": sender.lower(), "to": to.lower(), "value": hex(value), "data": "0x" + data.hex()}]
+
+
+def _gas(answer: Any, data: bytes) -> int:
+    if isinstance(answer, RpcError):
+        raise SimulationFailed(f"the transaction fails in simulation: {answer.message}")
+    estimate = _quantity(answer, "eth_estimateGas")
+    # Plain transfers cost exactly what they cost; calls get headroom for state changes.
+    return estimate if not data else int(estimate * 1.2)
+
+
+def _eip1559(base_fee: int, tip: int) -> Fees:
+    # Twice the base fee: still enough after six full blocks in a row (+12.5% each).
+    return Fees(max_fee_per_gas=2 * base_fee + tip, max_priority_fee_per_gas=tip)
+
+
+def _ok(answer: Any) -> Any:
+    if isinstance(answer, RpcError):
+        raise answer
+    return answer
+
+
+def _block_number(block: Any) -> int:
+    return _quantity(block.get("number") if isinstance(block, dict) else None, "block number")
+
+
+def _quantity(value: Any, what: str) -> int:
+    """A JSON-RPC quantity ("0x1a"); anything else from the node is a clear error."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.startswith("0x") and 2 < len(value) <= 66:
+        try:
+            return int(value, 16)
+        except ValueError:
+            pass
+    raise ConnectionError(f"the node answered {what} with {str(value)[:80]!r}, not a hex quantity")
+
+
+def _bytes(value: Any, what: str) -> bytes:
+    if isinstance(value, str) and value.startswith("0x"):
+        try:
+            return bytes.fromhex(value[2:])
+        except ValueError:
+            pass
+    raise ConnectionError(f"the node answered {what} with {str(value)[:80]!r}, not hex data")
+
+
+def _token_transfer(log: Any) -> TokenTransfer | None:
+    if not isinstance(log, dict):
+        return None
+    topics = [t.removeprefix("0x") for t in log.get("topics") or [] if isinstance(t, str)]
     if len(topics) != 3 or "0x" + topics[0] != TRANSFER_TOPIC:
         return None
-    data = bytes(log["data"]) if not isinstance(log["data"], str) else bytes.fromhex(log["data"].removeprefix("0x"))
-    if len(data) != 32:
+    data = log.get("data")
+    if not isinstance(data, str):
+        return None
+    try:
+        raw = bytes.fromhex(data.removeprefix("0x"))
+    except ValueError:
+        return None
+    if len(raw) != 32:
         return None
     return TokenTransfer(
-        token=str(log["address"]).lower(), sender="0x" + topics[1][-40:], recipient="0x" + topics[2][-40:],
-        amount=int.from_bytes(data, "big"),
+        token=str(log.get("address")).lower(), sender="0x" + topics[1][-40:].lower(), recipient="0x" + topics[2][-40:].lower(),
+        amount=int.from_bytes(raw, "big"),
     )

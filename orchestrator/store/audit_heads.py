@@ -24,16 +24,22 @@ class AuditHeads:
         self._newest = 0
 
     def record(self, head: signer_pb2.AuditHead) -> None:
-        if head.seq <= self._newest:
-            return  # an older answer, or none (a signer from before heads)
-        self._newest = head.seq
         with self._db.session() as db:
-            row = db.get(SettingRow, AUDIT_HEAD_KEY)
-            if row is None:
-                db.add(SettingRow(key=AUDIT_HEAD_KEY, value=f"{head.seq}:{head.mac}"))
-            elif int(row.value.split(":", 1)[0]) < head.seq:  # another replica may have stored a newer one
-                row.value = f"{head.seq}:{head.mac}"
-            db.commit()
+            if self.write(db, head):
+                db.commit()
+
+    def write(self, db: Session, head: signer_pb2.AuditHead) -> bool:
+        """Stores `head` in the caller's database transaction (committing is the caller's);
+        False when it is not newer than the last one."""
+        if head.seq <= self._newest:
+            return False  # an older answer, or none (a signer from before heads)
+        self._newest = head.seq
+        row = db.get(SettingRow, AUDIT_HEAD_KEY)
+        if row is None:
+            db.add(SettingRow(key=AUDIT_HEAD_KEY, value=f"{head.seq}:{head.mac}"))
+        elif int(row.value.split(":", 1)[0]) < head.seq:  # another replica may have stored a newer one
+            row.value = f"{head.seq}:{head.mac}"
+        return True
 
 
 def newest_head(db: Session) -> str:

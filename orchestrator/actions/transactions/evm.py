@@ -5,6 +5,7 @@ ERC-20 transfers."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -15,10 +16,12 @@ from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator.actions.signer_client import SignerClient
 from orchestrator.actions.transactions.intents import check_common
 from orchestrator.actions.transactions.sender import ChainSender
-from orchestrator.chains.evm import EvmChain, Receipt, SimulationFailed
+from orchestrator.chains.evm import EvmChain, Prepared, Receipt, SimulationFailed
 from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, utcnow
 from orchestrator.store.statuses import TransactionStatus
+
+log = logging.getLogger("corral.transactions")
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^0x([0-9a-fA-F]{2})*$")
@@ -33,6 +36,12 @@ class EvmSender(ChainSender[EvmChain, runtime_pb2.EvmTransactionRequest, Receipt
         self._chains = chains
         # One nonce sequence per wallet and chain: fill → sign → broadcast is serialized.
         self._nonce_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        # The next nonce per wallet and chain, reserved here after each broadcast so that no
+        # transaction asks the chain for it. Dropped (re-read from the chain's pending count)
+        # after any failure, a receipt that did not come, or a restart: a transaction that
+        # never lands leaves no gap that would wedge the wallet. The signer bounds it too
+        # (its nonce window over the last nonce it signed).
+        self._nonces: dict[tuple[str, str], int] = {}
 
     def chain_for(self, network: str) -> EvmChain | None:
         return self._chains.get(network)
@@ -45,6 +54,8 @@ class EvmSender(ChainSender[EvmChain, runtime_pb2.EvmTransactionRequest, Receipt
         transaction; None (and still `signed`) when no receipt came in time."""
         receipt = await chain.wait_for_receipt(tx.tx_hash)
         if receipt is None:
+            # It may never land (dropped from the mempool): the next nonce is the chain's again.
+            self._nonces.pop((chain.network, tx.from_address.lower()), None)
             return None
         failpoints.reach("tx.confirmed")
         self._intents.settle(
@@ -100,34 +111,71 @@ class EvmSender(ChainSender[EvmChain, runtime_pb2.EvmTransactionRequest, Receipt
     async def sign_and_broadcast(self, chain: EvmChain, session: SessionRow, execution_id: int | None, tx: TransactionRow,
                                  evm: runtime_pb2.EvmTransactionRequest) -> None:
         data = bytes.fromhex(tx.data[2:])
-        value = int(tx.value)
-        async with self._nonce_locks[(chain.network, session.wallet_address.lower())]:
+        wallet = session.wallet_address
+        key = (chain.network, wallet.lower())
+        async with self._nonce_locks[key]:
+            cached = self._nonces.get(key)
             try:
-                gas = await chain.estimate_gas(session.wallet_address, tx.to_address, value, data)
+                prepared = await chain.prepare(wallet, tx.to_address, int(tx.value), data, with_nonce=cached is None)
             except SimulationFailed as exc:
                 raise precondition(str(exc)) from None
             # Nonce and fees are the platform's: an agent's nonce could stockpile a signature
             # or replace another session's pending transaction, and its fees could pay the
             # block producer. Its gas and fee values only ever lower the platform's.
-            nonce = await chain.pending_nonce(session.wallet_address)
-            unsigned = signer_pb2.EvmUnsignedTransaction(
-                chain_id=chain.chain_id, nonce=nonce, to=tx.to_address, value=tx.value, data=data, gas=_lower(gas, evm, "gas")
-            )
-            fees = await chain.fees()
-            if fees.gas_price is not None:
-                unsigned.legacy.gas_price = str(_lower(fees.gas_price, evm, "max_fee_per_gas"))
-            else:
-                max_fee = _lower(fees.max_fee_per_gas, evm, "max_fee_per_gas")
-                unsigned.eip1559.max_fee_per_gas = str(max_fee)
-                unsigned.eip1559.max_priority_fee_per_gas = str(min(max_fee, _lower(fees.max_priority_fee_per_gas, evm, "max_priority_fee_per_gas")))
-            signed = await self._ask_signer(self._signer.sign_evm_transaction(
-                signer_pb2.SignEvmTransactionRequest(
-                    wallet_address=session.wallet_address,
-                    transaction=unsigned,
-                    context=signer_pb2.SigningContext(request_id=tx.request_id, session_id=session.id, execution_id=execution_id),
-                )
-            ))
-            await self._store_and_broadcast(chain, tx, signed.raw_transaction, nonce=nonce, tx_hash=signed.transaction_hash)
+            nonce = cached if cached is not None else prepared.nonce
+            assert nonce is not None
+            try:
+                try:
+                    await self._sign_and_send(chain, session, execution_id, tx, evm, prepared, nonce)
+                except Refused:
+                    # The signer said no (nothing was sent), or the node refused the stored bytes.
+                    if tx.status != TransactionStatus.SIGNED or (taken := await self._nonce_taken_elsewhere(chain, wallet, tx, nonce)) is None:
+                        raise
+                    nonce = taken
+                    await self._sign_and_send(chain, session, execution_id, tx, evm, prepared, nonce)
+            except BaseException:
+                # Re-read from the chain next time: whatever went wrong, the cache may be off.
+                self._nonces.pop(key, None)
+                raise
+            self._nonces[key] = nonce + 1
+
+    async def _sign_and_send(self, chain: EvmChain, session: SessionRow, execution_id: int | None, tx: TransactionRow,
+                             evm: runtime_pb2.EvmTransactionRequest, prepared: Prepared, nonce: int) -> None:
+        unsigned = signer_pb2.EvmUnsignedTransaction(
+            chain_id=chain.chain_id, nonce=nonce, to=tx.to_address, value=tx.value, data=bytes.fromhex(tx.data[2:]),
+            gas=_lower(prepared.gas, evm, "gas"),
+        )
+        fees = prepared.fees
+        if fees.gas_price is not None:
+            unsigned.legacy.gas_price = str(_lower(fees.gas_price, evm, "max_fee_per_gas"))
+        else:
+            assert fees.max_fee_per_gas is not None and fees.max_priority_fee_per_gas is not None
+            max_fee = _lower(fees.max_fee_per_gas, evm, "max_fee_per_gas")
+            unsigned.eip1559.max_fee_per_gas = str(max_fee)
+            unsigned.eip1559.max_priority_fee_per_gas = str(min(max_fee, _lower(fees.max_priority_fee_per_gas, evm, "max_priority_fee_per_gas")))
+        signed = await self._ask_signer(self._signer.sign_evm_transaction(
+            signer_pb2.SignEvmTransactionRequest(
+                wallet_address=session.wallet_address,
+                transaction=unsigned,
+                context=signer_pb2.SigningContext(request_id=tx.request_id, session_id=session.id, execution_id=execution_id),
+            ),
+            head_stored_by_caller=True,  # with the signed bytes: one commit
+        ))
+        await self._store_and_broadcast(chain, tx, signed.raw_transaction, also=self._signer.head_writer(signed.audit_head),
+                                        nonce=nonce, tx_hash=signed.transaction_hash)
+
+    @staticmethod
+    async def _nonce_taken_elsewhere(chain: EvmChain, wallet: str, tx: TransactionRow, nonce: int) -> int | None:
+        """The node refused the stored bytes. When the chain shows their nonce already used by
+        a mined transaction (one sent outside Corral, or by another replica) and does not know
+        these bytes, they can never land: the chain's next nonce is returned, to sign the same
+        intent once more (nothing can be sent twice). Otherwise None: the refusal stands."""
+        mined, pending, known = await chain.nonce_state(wallet, tx.tx_hash)
+        if known or mined <= nonce:
+            return None
+        log.warning("nonce %d of %s on %s was used outside this orchestrator; %s is signed again with nonce %d",
+                    nonce, wallet, chain.network, tx.request_id, pending)
+        return pending
 
     def _asset_changes(self, tx: TransactionRow, receipt: Receipt) -> list[AssetChangeRow]:
         """The session's ledger: what this confirmed transaction moved in or out of the

@@ -7,7 +7,10 @@ event. A retried call with the same request id finds the first row instead of se
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from corral.limits import ACTION_MESSAGE_MAX_CHARS
 from corral.v1 import runtime_pb2
@@ -90,17 +93,22 @@ class Intents:
             db.commit()
         return tx, True
 
-    def update(self, tx: TransactionRow, **fields) -> None:
-        """Sets `fields` on the stored row and on `tx`; a status change is an event."""
+    def update(self, tx: TransactionRow, also: Callable[[Session], None] | None = None, **fields) -> None:
+        """Sets `fields` on the stored row and on `tx`; a status change is an event. `also`
+        writes more in the same commit."""
+        now = utcnow()
         with self._db.session() as db:
-            row = db.get(TransactionRow, tx.id)
-            for name, value in fields.items():
-                setattr(row, name, value)
-                setattr(tx, name, value)
-            row.updated_at = tx.updated_at = utcnow()
+            if also is not None:
+                also(db)
+            # One UPDATE by primary key (no load of the row first): this runs on every step.
+            db.execute(update(TransactionRow).where(TransactionRow.id == tx.id).values(**fields, updated_at=now)
+                       .execution_options(synchronize_session=False))
             if "status" in fields:
-                events.record(db, "transaction", fields["status"], row.session_id, row.id)
+                events.record(db, "transaction", fields["status"], tx.session_id, tx.id)
             db.commit()
+        for name, value in fields.items():
+            setattr(tx, name, value)
+        tx.updated_at = now
 
     def settle(self, tx: TransactionRow, changes: list[AssetChangeRow], **fields) -> None:
         """Records a landed transaction's outcome (`fields`) and what it moved (`changes`, its

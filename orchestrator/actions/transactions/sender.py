@@ -13,10 +13,11 @@ A retried call with the same request id returns the first result instead of send
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 import grpc
+from sqlalchemy.orm import Session
 
 from corral import failpoints
 from corral.v1 import runtime_pb2
@@ -134,9 +135,10 @@ class ChainSender(ABC, Generic[Chain, Payload, Outcome]):
         failpoints.reach("tx.signed")
         return signed
 
-    async def _store_and_broadcast(self, chain: Chain, tx: TransactionRow, raw: bytes, **signed_fields: Any) -> None:
-        """The signed bytes are durable before they are broadcast."""
-        self._intents.update(tx, status=TransactionStatus.SIGNED, signed_raw=raw, **signed_fields)
+    async def _store_and_broadcast(self, chain: Chain, tx: TransactionRow, raw: bytes, also: Callable[[Session], None] | None = None,
+                                   **signed_fields: Any) -> None:
+        """The signed bytes are durable before they are broadcast (`also` is written in the same commit)."""
+        self._intents.update(tx, also=also, status=TransactionStatus.SIGNED, signed_raw=raw, **signed_fields)
         failpoints.reach("tx.signed_stored")
         try:
             await chain.send_raw(raw)

@@ -78,7 +78,7 @@ def _backfill(connection: sa.Connection) -> None:
     held: dict[tuple[int, str, str], list] = defaultdict(lambda: ["", 0, 0, None])
     entries = sa.select(changes.c.id, changes.c.session_id, changes.c.network, changes.c.token_address, changes.c.from_address,
                         changes.c.to_address, changes.c.amount).order_by(changes.c.id)
-    for entry_id, session_id, network, token, sender, recipient, amount in connection.execution_options(yield_per=_BATCH).execute(entries):
+    for entry_id, session_id, network, token, sender, recipient, amount in connection.execute(entries.execution_options(yield_per=_BATCH)):
         row = held[(session_id, network, _key(network, token))]
         row[0] = row[0] or token
         wallet = _key(network, wallets[session_id])
@@ -89,7 +89,7 @@ def _backfill(connection: sa.Connection) -> None:
             row[3] = entry_id if row[3] is None else row[3]
     paid = sa.select(transactions.c.session_id, transactions.c.network, transactions.c.gas_used, transactions.c.effective_gas_price).where(
         transactions.c.status.in_(("confirmed", "reverted")), transactions.c.gas_used.is_not(None))
-    for session_id, network, gas_used, price in connection.execution_options(yield_per=_BATCH).execute(paid):
+    for session_id, network, gas_used, price in connection.execute(paid.execution_options(yield_per=_BATCH)):
         held[(session_id, network, _native(network))][1] -= gas_used * int(price or 0)
     rows = [
         {"session_id": session_id, "network": network, "asset_key": asset, "asset_address": spelling, "amount": str(amount),

@@ -7,7 +7,7 @@ folds it one transaction at a time; `verify` compares the two for each session a
 every asset where they differ (a drift: the stored balances were written by something other
 than `Intents.settle`, or edited by hand). It reads the ledger in full, so it is an operator's
 (or a bounded start-up) check, never on the path of an execution; `--max-entries` bounds it.
-Exit status 1 when a drift is found.
+Exit status 1 when a drift is found, 2 when a session asked for does not exist.
 """
 
 from __future__ import annotations
@@ -111,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--session", type=int, action="append", help="check only this session (repeatable)")
     parser.add_argument("--max-entries", type=int, help="stop before reading more ledger entries than this")
     args = parser.parse_args(argv)
-    report = verify(Database(load_config(args.config).database_url), args.session, args.max_entries)
+    try:
+        report = verify(Database(load_config(args.config).database_url), args.session, args.max_entries)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     for drift in report.drifts:
         print(f"session {drift.session_id} {drift.network} {drift.asset}: stored {drift.stored or '(none)'}, "
               f"ledger {drift.ledger or '(none)'} ({drift.stored_entries} vs {drift.ledger_entries} entries)")

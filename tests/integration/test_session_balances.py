@@ -409,7 +409,7 @@ def test_a_settle_waits_for_another_of_the_sessions_settles_to_commit_and_adds_t
                                 kwargs={"reverted": False, "gas": 1, "price": 1})
     try:
         holder.start()
-        wait_for(lambda: locks_waited(postgres_dsn(url)) == 0 and holder_has_folded(database, second.id), what="the first settle to hold the lock")
+        wait_for(lambda: locks_waited(postgres_dsn(url)) == 0 and holder_has_folded(database, session.id), what="the first settle to hold the lock")
         follower.start()
         wait_for(lambda: locks_waited(postgres_dsn(url)) >= 1, what="the second settle to wait for the first")
         release.set()
@@ -431,12 +431,12 @@ def locks_waited(dsn: str) -> int:
         return connection.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()").fetchone()[0]
 
 
-def holder_has_folded(database: Database, tx_id: int) -> bool:
-    """The holder's settle is past its transaction's update (its row is locked, uncommitted):
-    a `FOR UPDATE NOWAIT` on that row fails."""
+def holder_has_folded(database: Database, session_id: int) -> bool:
+    """The holder's settle holds the session's lock (taken after its transaction's update):
+    a `FOR UPDATE NOWAIT` on the session's row fails."""
     with database.engine.connect() as connection:
         try:
-            connection.execute(text("SELECT id FROM transactions WHERE id = :id FOR UPDATE NOWAIT"), {"id": tx_id})
+            connection.execute(text("SELECT id FROM sessions WHERE id = :id FOR UPDATE NOWAIT"), {"id": session_id})
         except Exception:  # LockNotAvailable: the holder has it
             return True
         finally:

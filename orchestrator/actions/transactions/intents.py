@@ -111,13 +111,13 @@ class Intents:
         settling it (one resuming a transaction the other still waits on) record it once."""
         now = utcnow()
         with self._db.session() as db:
-            # The session's row first (the lock its balances are added under), then the transaction's.
-            session = balances.lock(db, tx.session_id)
             settled = db.execute(
                 update(TransactionRow).where(TransactionRow.id == tx.id, TransactionRow.status == TransactionStatus.SIGNED)
                 .values(**fields, updated_at=now).execution_options(synchronize_session=False)
             ).rowcount
-            if settled and session is not None:
+            # After the write that takes SQLite's one writer lock: the balances are read under it.
+            session = balances.lock(db, tx.session_id) if settled else None
+            if session is not None:
                 events.record(db, "transaction", fields["status"], tx.session_id, tx.id)
                 db.add_all(changes)
                 db.flush()  # the entries' ids: positions list assets in the order they were first held

@@ -46,7 +46,8 @@ OTHER = {"ethereum:1": "0x" + "99" * 20, "solana": "4Nd1mBQtrMJVYVfKf2PJy9NZUZdT
 
 def fold(db: Session, session: SessionRow, until: datetime | None = None) -> tuple[list[common_pb2.Position], bool]:
     """The oracle: positions as Corral computed them before balances were kept, its whole
-    ledger folded on every call (orchestrator/actions/positions.py until issue 17), verbatim."""
+    ledger folded on every call (orchestrator/actions/positions.py until issue 17), verbatim
+    but for the entries' explicit order (it relied on the database's)."""
     allocated = (session.allocation_network, address_key(session.allocation_network, session.allocation_asset))
     held: defaultdict[tuple[str, str], int] = defaultdict(int)
     held[allocated] = int(session.allocation_amount)

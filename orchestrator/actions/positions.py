@@ -4,55 +4,37 @@ The wallet may hold more (other sessions' allocations, unallocated funds); a ses
 only ever sees what it was given and what its own confirmed transactions moved
 (`asset_changes`: native value, ERC-20 Transfer events, Solana lamport and SPL balance
 changes), less the fees it paid in the native coin. Amounts are integers end to end.
+
+The ledger is folded as it is written (`balances`): this is a read of the session's few
+balance rows, whatever the length of its history.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from corral.networks import address_key
 from corral.v1 import common_pb2
-from orchestrator.agents.manifest import address_key, native_asset
-from orchestrator.store import AssetChangeRow, SessionRow, TransactionRow
-from orchestrator.store.statuses import TransactionStatus
+from orchestrator.actions import balances
+from orchestrator.store import SessionRow
 
 
 def session_positions(db: Session, session: SessionRow, until: datetime | None = None) -> tuple[list[common_pb2.Position], bool]:
-    """Returns (positions, has_pending_txs): the allocated asset always, others once held.
-    With `until`, as they stood at that time: what transactions settled by then moved and
-    paid (by this orchestrator's clock; a chain's block times are coarser and its own)."""
+    """Returns (positions, has_pending_txs): the allocated asset always, others once held,
+    in the order they were first held. With `until`, as they stood at that time: what
+    transactions settled by then moved and paid (by this orchestrator's clock; a chain's
+    block times are coarser and its own); assets keep today's spelling."""
+    held = balances.read(db, session.id) if until is None else balances.read_at(db, session, until)
     allocated = (session.allocation_network, address_key(session.allocation_network, session.allocation_asset))
-    held: defaultdict[tuple[str, str], int] = defaultdict(int)
-    held[allocated] = int(session.allocation_amount)
-    # How each asset is spelled in answers: as the manifest or the chain spelled it first.
-    spelling = {allocated: session.allocation_asset}
-    changes = select(AssetChangeRow).where(AssetChangeRow.session_id == session.id)
-    if until is not None:
-        settled = select(TransactionRow.id).where(TransactionRow.session_id == session.id, TransactionRow.updated_at <= until)
-        changes = changes.where(AssetChangeRow.transaction_id.in_(settled))
-    for change in db.scalars(changes):
-        key = (change.network, address_key(change.network, change.token_address))
-        spelling.setdefault(key, change.token_address)
-        wallet = address_key(change.network, session.wallet_address)
-        if address_key(change.network, change.to_address) == wallet:
-            held[key] += int(change.amount)
-        if address_key(change.network, change.from_address) == wallet:
-            held[key] -= int(change.amount)
-    pending = False
-    transactions = select(TransactionRow).where(TransactionRow.session_id == session.id)
-    if until is not None:
-        transactions = transactions.where(TransactionRow.updated_at <= until)
-    for tx in db.scalars(transactions):
-        pending = pending or tx.status == TransactionStatus.SIGNED
-        fee_asset = (tx.network, address_key(tx.network, native_asset(tx.network)))
-        if tx.status in (TransactionStatus.CONFIRMED, TransactionStatus.REVERTED) and tx.gas_used is not None and fee_asset in held:
-            held[fee_asset] -= tx.gas_used * int(tx.effective_gas_price or 0)
-    positions = [
-        common_pb2.Position(network=network, asset_address=spelling.get((network, asset), asset), avg_unit_cost="0", current_qty=str(amount))
-        for (network, asset), amount in held.items()
-        if amount != 0 or (network, asset) == allocated
-    ]
-    return positions, pending
+    own = held.pop(allocated, None)
+    positions = [_position(allocated, session.allocation_asset, int(session.allocation_amount) + (own.amount if own else 0))]
+    # A row no entry of the wallet's ever touched (a native coin only fees came out of) was never held.
+    ever_held = sorted(((key, b) for key, b in held.items() if b.entries > 0), key=lambda item: item[1].first_entry_id or 0)
+    positions += [_position(key, b.spelling or key[1], b.amount) for key, b in ever_held if b.amount != 0]
+    return positions, balances.has_pending(db, session.id, until)
+
+
+def _position(key: balances.Key, spelling: str, amount: int) -> common_pb2.Position:
+    return common_pb2.Position(network=key[0], asset_address=spelling, avg_unit_cost="0", current_qty=str(amount))

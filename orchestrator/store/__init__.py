@@ -20,6 +20,7 @@ from orchestrator.store.models import (
     MemoryRow,
     QuoteRow,
     ReplicaRow,
+    SessionBalanceRow,
     SessionRow,
     SessionSecretRow,
     SettingRow,
@@ -28,5 +29,5 @@ from orchestrator.store.models import (
 )
 
 __all__ = [
-    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "ReplicaRow", "SessionRow", "SessionSecretRow", "SettingRow", "SuggestionRow", "TransactionRow", "utcnow",
+    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "ReplicaRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "SettingRow", "SuggestionRow", "TransactionRow", "utcnow",
 ]

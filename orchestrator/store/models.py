@@ -233,6 +233,13 @@ class TransactionRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
+    # `has_pending_txs` (a session's `signed` ones) and positions as they stood at a time
+    # (what settled after it) read only the rows they need, however long the history.
+    __table_args__ = (
+        Index("ix_transactions_session_status", "session_id", "status"),
+        Index("ix_transactions_session_updated", "session_id", "updated_at"),
+    )
+
 
 class SuggestionRow(Base):
     """A value- or signature-producing call made in manual mode, waiting for the user.
@@ -295,7 +302,7 @@ class AssetChangeRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"), index=True)
     network: Mapped[str] = mapped_column(String(64))
     tx_hash: Mapped[str] = mapped_column(String(80))
     from_address: Mapped[str] = mapped_column(String(64))
@@ -308,6 +315,34 @@ class AssetChangeRow(Base):
     amount: Mapped[str] = mapped_column(String(80))
     # The block's time.
     occurred_at: Mapped[datetime]
+
+
+class SessionBalanceRow(Base):
+    """What a session's own settled transactions moved of one asset, net of the fees they
+    paid (on the native coin's row): the ledger (`asset_changes`, fees on `transactions`)
+    folded as it is written, in the same database transaction that settles each transaction
+    (orchestrator/actions/balances.py), so positions are a read however long the history.
+    The allocation is not in it (it stays on the session)."""
+
+    __tablename__ = "session_balances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    network: Mapped[str] = mapped_column(String(64))
+    # The asset as its chain compares addresses (corral.networks.address_key).
+    asset_key: Mapped[str] = mapped_column(String(128))
+    # As the ledger first spelled it; "" while only fees have touched the row.
+    asset_address: Mapped[str] = mapped_column(String(128), default="")
+    # Smallest unit, a signed integer string: sums of 256-bit amounts outgrow any SQL integer
+    # (and SQLite's NUMERIC is a float past 64 bits), so it is text, like every amount here.
+    amount: Mapped[str] = mapped_column(Text, default="0")
+    # Ledger entries that moved it in or out of the wallet: 0 means the session never held
+    # it (a native row only fees touched), which positions do not show.
+    entries: Mapped[int] = mapped_column(default=0)
+    # The first of those entries: positions list assets in the order they were first held.
+    first_entry_id: Mapped[int | None] = mapped_column(default=None)
+
+    __table_args__ = (UniqueConstraint("session_id", "network", "asset_key", name="uq_session_balances_session_id_network_asset_key"),)
 
 
 class DriftRow(Base):

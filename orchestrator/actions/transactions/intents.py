@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from corral.limits import ACTION_MESSAGE_MAX_CHARS
 from corral.v1 import runtime_pb2
+from orchestrator.actions import balances
 from orchestrator.errors import invalid
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, events, utcnow
 from orchestrator.store.statuses import TransactionStatus
@@ -111,19 +112,25 @@ class Intents:
         tx.updated_at = now
 
     def settle(self, tx: TransactionRow, changes: list[AssetChangeRow], **fields) -> None:
-        """Records a landed transaction's outcome (`fields`) and what it moved (`changes`, its
-        session's ledger) in one database transaction: a crash leaves both or neither. Only
-        a `signed` one is settled, so two replicas settling it (one resuming a transaction
-        the other still waits on) record it once."""
+        """Records a landed transaction's outcome (`fields`), what it moved (`changes`, its
+        session's ledger) and both folded into the session's balances, in one database
+        transaction: a crash leaves all of it or none. Every chain's outcome comes through
+        here, the one writer of the ledger. Only a `signed` one is settled, so two replicas
+        settling it (one resuming a transaction the other still waits on) record it once."""
         now = utcnow()
         with self._db.session() as db:
             settled = db.execute(
                 update(TransactionRow).where(TransactionRow.id == tx.id, TransactionRow.status == TransactionStatus.SIGNED)
                 .values(**fields, updated_at=now).execution_options(synchronize_session=False)
             ).rowcount
-            if settled:
+            # After the write that takes SQLite's one writer lock: the balances are read under it.
+            session = balances.lock(db, tx.session_id) if settled else None
+            if session is not None:
                 events.record(db, "transaction", fields["status"], tx.session_id, tx.id)
                 db.add_all(changes)
+                db.flush()  # the entries' ids: positions list assets in the order they were first held
+                fee = balances.fee_paid(fields["status"], fields.get("gas_used"), fields.get("effective_gas_price"))
+                balances.apply(db, session, tx.network, changes, fee)
             db.commit()
         for name, value in fields.items():
             setattr(tx, name, value)

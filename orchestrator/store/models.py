@@ -290,7 +290,12 @@ class EventRow(Base):
     ref_id: Mapped[int]
     occurred_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_events_session", "session_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_session", "session_id", "id"),
+        # The breakers' questions ("when was it last resumed", "refusals in the last hour") are
+        # index seeks, whatever the session's history.
+        Index("ix_events_session_change", "session_id", "kind", "change", "occurred_at"),
+    )
 
 
 class AssetChangeRow(Base):

@@ -78,6 +78,7 @@ class EventFeed:
         self._recheck = recheck_seconds
         self._queue_rows = queue_rows
         self._streams: set[_Stream] = set()
+        self.overflows = 0  # streams that fell behind their queue and read the table instead
         self._gap: _Gap | None = None
         self._postgres = database.backend == "postgresql"
         self.high = latest_id(database)
@@ -168,6 +169,7 @@ class _Stream:
         mine = rows if self._session_id is None else [row for row in rows if row.session_id == self._session_id]
         if len(self._queue) + len(mine) > self._feed._queue_rows:
             self._overflowed = True
+            self._feed.overflows += 1
             self._queue.clear()
         else:
             self._queue.extend(mine)

@@ -72,10 +72,6 @@ class Scheduler:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
-    def wake(self) -> None:
-        """Look again now (in process; commits that record an event wake it on their own)."""
-        self._wake.set()
-
     async def look(self) -> float:
         """One pass: enforce the kill switch, dispatch what is due, renew leases. Returns how
         long to sleep if nothing wakes the scheduler first."""

@@ -96,7 +96,8 @@ class Changes:
             return
         if threading.get_ident() == self._loop_thread:
             self._wake(kinds)
-        else:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
             loop.call_soon_threadsafe(self._wake, kinds)
 
     def _wake(self, kinds: frozenset[str]) -> None:

@@ -80,7 +80,10 @@ class Scheduler:
         # While the kill switch holds, nothing is dispatched and whatever still runs here
         # is killed (it may have been thrown by another orchestrator).
         if await self._kill_switch.enforce() is None:
+            running = len(self._in_flight)
             self.dispatch_due()
+            if len(self._in_flight) > running:
+                await asyncio.sleep(0)  # the claimed runs start before this pass queries on
             if len(self._in_flight) < self._max_parallel:
                 due = self._next_due()
                 if due is not None:

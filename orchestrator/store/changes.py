@@ -128,7 +128,7 @@ class Changes:
                 self.listening.clear()
                 delay = _RETRY_SECONDS[min(failures, len(_RETRY_SECONDS) - 1)]
                 failures += 1
-                # The message, never the DSN: it holds the database password.
+                # The error's kind only: its text, like the DSN, may carry the database password.
                 log.warning("listening for other replicas' changes stopped (%s); again in %.1f s", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
 

@@ -48,7 +48,7 @@ def platform_runs(image: str, runs: int, sandbox_kind: str, warm_pool: int) -> t
         sandbox["backend"] = "bubblewrap"
         image = str(build_agent_dir_image(NOOP_AGENT))
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as home, DevStack(
-        Path(home), minute_seconds=INTERVAL_SECONDS, tick_seconds=0.01, sandbox=sandbox
+        Path(home), minute_seconds=INTERVAL_SECONDS, sandbox=sandbox
     ) as stack:
         wallet = stack.create_wallet()
         stack.fund(wallet, 10**18)

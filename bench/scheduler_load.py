@@ -109,7 +109,7 @@ def replica(url: str, replica_id: str, seconds: float, out: str, ready, go) -> N
     async def main() -> RecordingRunner:
         db = Database(url, replica_id)
         runner = RecordingRunner(db)
-        config = SchedulerConfig(tick_seconds=0.05, max_parallel_executions=64)
+        config = SchedulerConfig(max_parallel_executions=64)
         # The kill switch needs no signer unless thrown; recovery only its runner and database.
         scheduler = Scheduler(db, runner, KillSwitch(db, None, runner), Recovery(db, runner, None, None, INTERVAL_SECONDS), config)
         db.installation_id()  # connected

@@ -138,7 +138,6 @@ class DevStack:
         *,
         minute_seconds: float = 60.0,
         deadline_seconds: float = 60.0,
-        tick_seconds: float = 0.2,
         sandbox: dict[str, object] | None = None,
         max_parallel_executions: int = 4,
         signer_user: str | None = "auto",
@@ -166,7 +165,6 @@ class DevStack:
         stack's client trusts that certificate."""
         self.home = home.resolve()
         self.minute_seconds = minute_seconds
-        self.tick_seconds = tick_seconds
         self.max_parallel_executions = max_parallel_executions
         # The orchestrator's [sandbox] settings (see orchestrator/config.py).
         self.sandbox = {"deadline_seconds": deadline_seconds, **(sandbox or {})}
@@ -399,8 +397,7 @@ class DevStack:
         chain: dict[str, object] = {"rpc_url": self.rpc_url, **self.chain}
         if self.uniswap_router:
             chain["uniswap_v2_router"] = self.uniswap_router
-        scheduler = {"minute_seconds": self.minute_seconds, "tick_seconds": self.tick_seconds,
-                     "max_parallel_executions": self.max_parallel_executions, **self.scheduler}
+        scheduler = {"minute_seconds": self.minute_seconds, "max_parallel_executions": self.max_parallel_executions, **self.scheduler}
         sandbox = self.sandbox
         if self.launcher_socket:  # the backend and runtime are the launcher's
             sandbox = {k: v for k, v in sandbox.items() if k not in ("backend", "runtime")} | {"launcher_socket": str(self.launcher_socket)}

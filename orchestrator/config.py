@@ -166,7 +166,14 @@ class EgressConfig(BaseModel):
 class SchedulerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tick_seconds: float = Field(default=0.5, gt=0)
+    # The scheduler sleeps until the earliest due time or until a committed change wakes it
+    # (in this process, and from other replicas by PostgreSQL NOTIFY); whatever happens it
+    # looks again after this long, so a lost notification delays a run, never skips it.
+    # The event feed behind WatchEvents re-checks on the same interval.
+    recheck_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    # The old polling interval: no longer used (the scheduler waits on changes instead);
+    # accepted so that configs that set it still load.
+    tick_seconds: float | None = Field(default=None, gt=0)
     # Length of one "minute" of runtimeIntervalMinutes. 60 in production; tests and
     # demos shorten it here instead of faking the clock.
     minute_seconds: float = Field(default=60.0, gt=0)
@@ -175,6 +182,24 @@ class SchedulerConfig(BaseModel):
     # renewing it while they run; a replica silent for this long is dead and another one
     # takes over its sessions and recovers its work.
     lease_seconds: float = Field(default=30.0, ge=1)
+
+
+class RetentionConfig(BaseModel):
+    """How long history that only grows is kept (`[retention]`); 0 keeps it forever. The
+    defaults outlast a yearly audit: the transactions, executions and the signer's audit log
+    are never pruned, only the change feed and agents' log lines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The change feed WatchEvents replays from (`after_event_id`): a frontend that was away
+    # longer than this starts from what is left.
+    events_days: float = Field(default=90.0, ge=0)
+    # Agents' log lines (execution_logs), shown with each execution.
+    execution_logs_days: float = Field(default=400.0, ge=0)
+    # How often old rows are looked for, and how many are deleted per statement (short
+    # transactions: the database and the event loop are never held for long).
+    interval_seconds: float = Field(default=3600.0, gt=0)
+    batch_rows: int = Field(default=1000, ge=1, le=100_000)
 
 
 class PlatformBreakerConfig(BaseModel):
@@ -286,6 +311,7 @@ class OrchestratorConfig(BaseModel):
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
     breakers: PlatformBreakerConfig = Field(default_factory=PlatformBreakerConfig)
     swaps: SwapConfig = Field(default_factory=SwapConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     # Venues: off unless their table is present.
     hyperliquid: HyperliquidConfig | None = None
     polymarket: PolymarketConfig | None = None

@@ -211,8 +211,9 @@ def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
     elif row.kind == "execution":
         message.execution.CopyFrom(execution_message(db.get(ExecutionRow, row.ref_id), with_logs=False))
     elif row.kind == "log":
-        line = db.get(ExecutionLogRow, row.ref_id)
-        message.log.CopyFrom(orchestrator_pb2.LogEvent(execution_id=line.execution_id, line=log_message(line)))
+        # The line may be gone ([retention] execution_logs_days shorter than events_days).
+        if (line := db.get(ExecutionLogRow, row.ref_id)) is not None:
+            message.log.CopyFrom(orchestrator_pb2.LogEvent(execution_id=line.execution_id, line=log_message(line)))
     elif row.kind == "suggestion":
         message.suggestion.CopyFrom(suggestion_message(db.get(SuggestionRow, row.ref_id)))
     elif row.kind == "transaction":
@@ -236,8 +237,12 @@ def secret_message(info: secret_store.SecretInfo) -> orchestrator_pb2.SessionSec
 class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     def __init__(
         self, db: Database, backend: SandboxBackend, sessions: Sessions, suggestions: Suggestions, signer: SignerClient,
-        chains: dict[str, Chain], kill_switch: KillSwitch, secrets_key_file: Path | None = None,
+        chains: dict[str, Chain], kill_switch: KillSwitch, secrets_key_file: Path | None = None, feed: events.EventFeed | None = None,
     ) -> None:
+        # The process's one reader of the events table (app/server.py runs it); made here
+        # on the first WatchEvents when none was given.
+        self._feed = feed
+        self._feed_task: asyncio.Task | None = None
         self._kill_switch = kill_switch
         self._secrets_key_file = secrets_key_file
         self._db = db
@@ -434,10 +439,16 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                 self._sessions.get(session_id)
             except Refused as refused:
                 await context.abort(refused.code, refused.message)
-        after = request.after_event_id if request.HasField("after_event_id") else events.latest_id(self._db)
-        async for row in events.watch(self._db, session_id, after):
+        after = request.after_event_id if request.HasField("after_event_id") else None
+        async for row in self._event_feed().watch(session_id, after):
             with self._db.session() as db:
                 yield event_message(db, row)
+
+    def _event_feed(self) -> events.EventFeed:
+        if self._feed is None:
+            self._feed = events.EventFeed(self._db)
+            self._feed_task = asyncio.create_task(self._feed.run_forever(), name="event feed")
+        return self._feed
 
     @as_grpc_status
     async def HaltPlatform(self, request, context):

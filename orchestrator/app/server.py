@@ -36,8 +36,10 @@ from orchestrator.sessions.reconcile import Reconciler
 from orchestrator.sessions.recovery import Recovery
 from orchestrator.sessions.replicas import Replicas
 from orchestrator.sessions.scheduler import Scheduler
-from orchestrator.store import Database
+from orchestrator.store import Database, changes
 from orchestrator.store.audit_heads import AuditHeads
+from orchestrator.store.events import EventFeed
+from orchestrator.store.retention import Retention
 from orchestrator.wire_errors import WireErrorsAsInvalidArgument
 from sandbox_runner.host.backend import SandboxBackend
 from sandbox_runner.host.socket_dirs import LocalSocketDirs, SocketDirs
@@ -139,9 +141,12 @@ async def serve(config: OrchestratorConfig) -> None:
     token, resume_token = config.api_token(), config.resume_token()
     guards = [ApiTokenInterceptor(token, resume_token)] if token or resume_token else []
     server = grpc.aio.server(interceptors=[*guards, WireErrorsAsInvalidArgument()])
+    # Commits wake the scheduler and the event feed (here, and from other replicas on PostgreSQL).
+    changes.hub(db.engine).start()
+    feed = EventFeed(db, config.scheduler.recheck_seconds)
     orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(
         OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds, config.egress.ceiling), suggestions, signer, chains, kill_switch,
-                        config.egress.secrets_key_file),
+                        config.egress.secrets_key_file, feed=feed),
         server
     )
     health_servicer = health.aio.HealthServicer()
@@ -159,6 +164,9 @@ async def serve(config: OrchestratorConfig) -> None:
     resuming = asyncio.create_task(recovery.resume_signed_transactions(replicas.me))
     membership = asyncio.create_task(_every_async(config.scheduler.lease_seconds / 3, _membership(replicas, recovery), name="membership"))
     scheduling = asyncio.create_task(scheduler.run_forever())
+    feeding = asyncio.create_task(feed.run_forever())
+    retention = Retention(db, config.retention.events_days, config.retention.execution_logs_days, config.retention.batch_rows)
+    pruning = asyncio.create_task(_every(config.retention.interval_seconds, retention.prune))
     reaping = asyncio.create_task(_every(config.sandbox.reap_interval_seconds, runner.remove_orphans))
     reconciling = asyncio.create_task(_every_async(config.reconciliation.interval_seconds, Reconciler(db, chains, config.reconciliation).run_once))
     stop = asyncio.Event()
@@ -167,6 +175,8 @@ async def serve(config: OrchestratorConfig) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     scheduling.cancel()
+    feeding.cancel()
+    pruning.cancel()
     resuming.cancel()
     membership.cancel()
     reaping.cancel()
@@ -178,6 +188,7 @@ async def serve(config: OrchestratorConfig) -> None:
     removed = runner.remove_everything_owned()
     log.info("shut down: %d sandboxes removed", removed)
     await server.stop(grace=2)
+    await changes.hub(db.engine).stop()
     await venues.close()
     for chain in evm_chains.values():
         await chain.close()

@@ -2,10 +2,11 @@
 ResumePlatform calls).
 
 Halting reaches running work at once: the halt is written to the database (so it holds
-across restarts and every orchestrator on that database sees it within one scheduler
-tick), this process refuses every new signing request before it reaches the signer, kills
-the sandboxes it runs, and asks the signer to halt as well (the signer then refuses on
-its own, whatever any orchestrator does). Resuming lifts the database flag and the
+across restarts, and every orchestrator on that database sees it when it commits: its event
+wakes their schedulers, by NOTIFY on PostgreSQL, at worst after `[scheduler] recheck_seconds`),
+this process refuses every new signing request before it reaches the signer, kills the
+sandboxes it runs, and asks the signer to halt as well (the signer then refuses on its own,
+whatever any orchestrator does). Resuming lifts the database flag and the
 signer's halt that this placed; a halt the wallet owner placed on the signer stays.
 """
 
@@ -62,7 +63,7 @@ class KillSwitch:
         self._db = db
         self._signer = signer
         self._runner = runner
-        # The last state read or set; refreshed from the database every scheduler tick.
+        # The last state read or set; refreshed from the database every scheduler pass.
         self.current: Halt | None = self.read()
 
     def read(self) -> Halt | None:
@@ -70,7 +71,7 @@ class KillSwitch:
             return stored_halt(db)
 
     async def enforce(self) -> Halt | None:
-        """Each scheduler tick: reads the switch (another orchestrator may have thrown it)
+        """Each scheduler pass: reads the switch (another orchestrator may have thrown it)
         and, while halted, kills whatever this process still runs."""
         self.current = self.read()
         if self.current is not None:

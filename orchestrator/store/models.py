@@ -103,7 +103,8 @@ class SessionRow(Base):
 
     agent: Mapped[AgentRow] = relationship()
 
-    __table_args__ = (Index("ix_sessions_due", "status", "next_run_at"),)
+    # Due sessions by status and time; leased ones by expiry (the scheduler's other due time).
+    __table_args__ = (Index("ix_sessions_due", "status", "next_run_at"), Index("ix_sessions_lease", "lease_expires_at"))
 
 
 class ExecutionRow(Base):

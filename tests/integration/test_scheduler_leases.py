@@ -62,7 +62,7 @@ def test_runs_longer_than_the_lease_keep_it_and_replicas_never_overlap(tmp_path)
         for replica in ("a", "b"):
             db = Database(url, replica)
             runner = SlowRuns(db, runs)
-            config = SchedulerConfig(tick_seconds=0.05, max_parallel_executions=2, lease_seconds=LEASE_SECONDS)
+            config = SchedulerConfig(max_parallel_executions=2, lease_seconds=LEASE_SECONDS)
             schedulers.append(Scheduler(db, runner, KillSwitch(db, None, runner), Recovery(db, runner, None, None, 60.0), config))
         tasks = [asyncio.create_task(s.run_forever()) for s in schedulers]
         await asyncio.sleep(4 * RUN_SECONDS)
@@ -106,7 +106,7 @@ def test_a_session_whose_holder_died_mid_run_is_taken_over_not_run_twice(tmp_pat
         db = Database(url, "alive")
         runner = SlowRuns(db, runs)
         scheduler = Scheduler(db, runner, KillSwitch(db, None, runner), Recovery(db, runner, None, None, 60.0),
-                              SchedulerConfig(tick_seconds=0.05, max_parallel_executions=4))
+                              SchedulerConfig(max_parallel_executions=4))
         task = asyncio.create_task(scheduler.run_forever())
         while len(runs) < 1:
             await asyncio.sleep(0.05)

@@ -110,6 +110,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         self._audit = audit
         self._halts = halts
         self._ledger = SpendLedger()
+        self._ledger.cover_window(policies.longest_window())  # before replay prunes anything
         for entry in read_entries(audit_path):
             if entry.get("decision") != "allow":
                 continue

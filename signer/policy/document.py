@@ -82,6 +82,18 @@ class WalletPolicy(BaseModel):
             raise ValueError("nonces are non-negative")
         return values
 
+    def longest_window(self) -> int:
+        """The longest rolling-cap window in this policy (0 without any): how far back the
+        signer's spend ledger must see for it."""
+        windows = [cap.window_seconds for cap in self.spend_caps]
+        if self.solana is not None:
+            windows += [cap.window_seconds for cap in self.solana.spend_caps]
+        if self.hyperliquid is not None:
+            windows += [cap.window_seconds for cap in self.hyperliquid.notional_caps]
+        if self.polymarket is not None:
+            windows += [cap.window_seconds for cap in self.polymarket.value_caps]
+        return max(windows, default=0)
+
     def fees_for(self, chain_id: int) -> ChainFees:
         return next((f for f in self.fees if f.chain_id == chain_id), None) or ChainFees(chain_id=chain_id)
 
@@ -178,6 +190,15 @@ class PolicyStore:
             cached = (identity, _parse(path))
             self._parsed[path] = cached
         return cached[1]
+
+    def longest_window(self) -> int:
+        """The longest rolling-cap window over every wallet's policy file that parses."""
+        longest = 0
+        for path in sorted(self._directory.glob("*.json")):
+            policy = self.get(path.stem)
+            if isinstance(policy, WalletPolicy):
+                longest = max(longest, policy.longest_window())
+        return longest
 
     def set(self, address: str, policy: WalletPolicy) -> None:
         write_private_file(self._path(address), policy.model_dump_json(indent=2).encode(), overwrite=True)

@@ -8,7 +8,9 @@ spend ledger in the same synchronous step as the decision, before any await, so 
 racing each other are decided one after the other against what the earlier ones reserved;
 a request that fails to sign, or whose line cannot be written, gives its reservation back
 in that same step. The ledger is rebuilt from the log's `allow` lines on start-up, so caps
-survive restarts.
+survive restarts: from the newest checkpoint and the lines after it (signer/checkpoint.py).
+A checkpoint is taken every `checkpoint_every` audit lines, in one synchronous step, so it
+holds exactly the lines up to the one it names; it is written once that line is durable.
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ from google.protobuf.json_format import MessageToDict
 from corral import bounded_json, failpoints
 from corral.v1 import signer_pb2, signer_pb2_grpc
 from signer import evm, hyperliquid, polymarket, solana
-from signer.audit import AuditLog, bounded, read_entries
+from signer.audit import AuditLog, bounded
+from signer.checkpoint import Checkpoints, replay
 from signer.halt import Halts
 from signer.keystore import Keystore
 from signer.policy import (
-    Commitments,
     Decision,
     EvmTransaction,
     PolicyStore,
@@ -46,6 +48,7 @@ from signer.policy import (
     decide_session_budget,
     decide_solana_transaction,
 )
+from signer.policy.ledger import horizon_for
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -103,23 +106,47 @@ class Audited:
         )
 
 
+DEFAULT_CHECKPOINT_EVERY = 10_000
+
+
 class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
-    def __init__(self, keystore: Keystore, policies: PolicyStore, audit: AuditLog, audit_path: Path, halts: Halts) -> None:
+    def __init__(self, keystore: Keystore, policies: PolicyStore, audit: AuditLog, audit_path: Path, halts: Halts,
+                 ledger: SpendLedger | None = None, checkpoints: Checkpoints | None = None,
+                 checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY) -> None:
+        """`ledger`: already restored (server.py does, from a checkpoint); without it the
+        whole log is replayed here."""
         self._keystore = keystore
         self._policies = policies
         self._audit = audit
         self._halts = halts
-        self._ledger = SpendLedger()
-        self._ledger.cover_window(policies.longest_window())  # before replay prunes anything
-        for entry in read_entries(audit_path):
-            if entry.get("decision") != "allow":
-                continue
-            if entry.get("action") == "open_session_budget" and entry.get("opened"):
-                request = entry["request"]
-                asset = entry.get("asset", request["asset"])  # recorded normalised beside the request
-                self._ledger.open_budget(entry["wallet"], int(request["session_id"]), int(request["chain_id"]), asset, int(request["amount"]))
-            session_id = int(entry.get("request", {}).get("context", {}).get("session_id", 0))
-            self._ledger.replay(entry["wallet"], Commitments.from_audit(entry), entry["time"], session_id)
+        if ledger is None:
+            ledger = SpendLedger(horizon_for(policies.longest_window()))  # before replay prunes anything
+            replay(ledger, audit_path)
+        self._ledger = ledger
+        self._checkpoints = checkpoints
+        self._checkpoint_every = checkpoint_every
+        self._checkpoint_seq = audit.position.seq
+        self._checkpointing = False
+
+    def checkpoint_now(self) -> None:
+        """A checkpoint at the log's last line, which must be durable (clean shutdown)."""
+        if self._checkpoints is not None:
+            self._checkpoints.write(self._ledger, self._audit.position, time.time())
+
+    async def _maybe_checkpoint(self) -> None:
+        if self._checkpoints is None or self._checkpointing or self._audit.position.seq - self._checkpoint_seq < self._checkpoint_every:
+            return
+        self._checkpointing = True
+        try:
+            position = self._audit.position
+            encoded = self._checkpoints.encode(self._ledger, position, time.time())  # this step: exactly the lines so far
+            await self._audit.durable({"seq": position.seq})
+            await asyncio.to_thread(self._checkpoints.store, position.seq, encoded)
+            self._checkpoint_seq = position.seq
+        except OSError:  # a checkpoint only saves start-up time: serving goes on without it
+            log.exception("could not write a ledger checkpoint")
+        finally:
+            self._checkpointing = False
 
     def _decide_and_sign(self, audited: Audited, wallet: str, decide: Callable[[], Decision],
                          sign: Callable[[], tuple[_AnswerT, dict[str, Any]]], at: float,
@@ -140,7 +167,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
                 failpoints.reach("signer.decided")
                 answer, fields = sign()
                 failpoints.reach("signer.signed")
-                entry = audited.write_allow(decision, **fields)
+                # The line's time is the decision's: a replay reserves at the same instant.
+                entry = audited.write_allow(decision, time=at, **fields)
             except BaseException:
                 self._ledger.release(reservation)
                 raise
@@ -154,6 +182,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         assert answer is not None and entry is not None  # _decide_and_sign gives both for an allowed decision
         await audited.durable(entry)
         failpoints.reach("signer.audited")
+        await self._maybe_checkpoint()
         return with_head(answer, entry)
 
     async def ListSignerWallets(self, request: signer_pb2.ListSignerWalletsRequest, context: Context
@@ -348,9 +377,11 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             await audited.deny(decision)
         assert policy is not None and not isinstance(policy, PolicyUnreadable)  # the decision's guard refused both
         opened = any(c.chain_id == request.chain_id and c.asset == asset for c in policy.session_budgets)
-        entry = await audited.allow(decision, opened=opened, asset=asset)
+        # Written and applied in one step (a checkpoint between them would miss the budget).
+        entry = audited.write_allow(decision, opened=opened, asset=asset)
         if opened:
             self._ledger.open_budget(wallet, request.session_id, request.chain_id, asset, int(request.amount))
+        await audited.durable(entry)
         return with_head(signer_pb2.OpenSessionBudgetResponse(opened=opened), entry)
 
     async def HaltSigning(self, request: signer_pb2.HaltSigningRequest, context: Context) -> signer_pb2.HaltSigningResponse:

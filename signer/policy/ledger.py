@@ -64,6 +64,11 @@ SpendKey = tuple[str, ChainKey, str]  # (wallet, chain, asset)
 BudgetKey = tuple[str, int, ChainKey, str]  # (wallet, session, chain, asset)
 
 
+def horizon_for(longest_window: float) -> float:
+    """The horizon a ledger needs for caps of up to `longest_window` seconds."""
+    return max(float(MIN_HORIZON), longest_window + CLOCK_MARGIN)
+
+
 class HistoryIncomplete(Exception):
     """A window reaches back before the spends this ledger still holds."""
 
@@ -162,7 +167,7 @@ class SpendLedger:
 
     def cover_window(self, window_seconds: float) -> None:
         """Keeps spends long enough for a cap of `window_seconds` from now on (never shortens)."""
-        self._horizon = max(self._horizon, window_seconds + CLOCK_MARGIN)
+        self._horizon = max(self._horizon, horizon_for(window_seconds))
 
     def spent_within(self, wallet: str, chain: ChainKey, asset: str, now: float, window_seconds: float) -> int:
         """What was reserved strictly after `now - window_seconds`; raises HistoryIncomplete if
@@ -254,6 +259,45 @@ class SpendLedger:
     def replay(self, wallet: str, commitments: Commitments, at: float, session_id: int) -> None:
         """Start-up: an audited allow line, reserved again."""
         self.reserve(wallet, commitments, at, session_id)
+
+    # ---- checkpoints (signer/checkpoint.py) ---------------------------------------------
+
+    def snapshot(self, at: float) -> dict[str, Any]:
+        """Everything this ledger holds, pruned as of `at`, as JSON values: what a checkpoint
+        stores, and what `restore` rebuilds the same ledger from."""
+        for window in self._windows.values():
+            self._prune(window, at)
+        return {
+            "horizon": self._horizon,
+            "complete_since": None if self.complete_since == -math.inf else self.complete_since,
+            "windows": sorted(([*key, [[t, str(a)] for t, a in window.entries()]] for key, window in self._windows.items() if len(window)),
+                              key=repr),
+            "session_spent": sorted(([*key, str(v)] for key, v in self._session_spent.items() if v), key=repr),
+            "budgets": sorted(([*key, str(v)] for key, v in self._budgets.items()), key=repr),
+            "allowances": sorted(([*key, str(v)] for key, v in self._allowances.items()), key=repr),
+            "credits": sorted(([*key, str(v)] for key, v in self._credits.items()), key=repr),
+            "nonces": sorted(([*key, v] for key, v in self._nonces.items()), key=repr),
+        }
+
+    @classmethod
+    def restore(cls, state: dict[str, Any], horizon: float = MIN_HORIZON) -> SpendLedger:
+        ledger = cls(max(float(state["horizon"]), horizon))
+        ledger.complete_since = -math.inf if state["complete_since"] is None else float(state["complete_since"])
+        for wallet, chain, asset, entries in state["windows"]:
+            window = ledger._windows[(wallet, chain, asset)] = SpendWindow()
+            for at, amount in entries:
+                window.add(float(at), int(amount))
+        for wallet, session, chain, asset, value in state["session_spent"]:
+            ledger._session_spent[(wallet, int(session), chain, asset)] = int(value)
+        for wallet, session, chain, asset, value in state["budgets"]:
+            ledger._budgets[(wallet, int(session), chain, asset)] = int(value)
+        for wallet, chain, token, spender, value in state["allowances"]:
+            ledger._allowances[(wallet, int(chain), token, spender)] = int(value)
+        for wallet, chain, token, spender, session, value in state["credits"]:
+            ledger._credits[(wallet, int(chain), token, spender, int(session))] = int(value)
+        for wallet, chain, value in state["nonces"]:
+            ledger._nonces[(wallet, int(chain))] = int(value)
+        return ledger
 
     def _prune(self, window: SpendWindow, now: float) -> None:
         cutoff = now - self._horizon

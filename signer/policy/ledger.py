@@ -265,6 +265,7 @@ class SpendLedger:
     def snapshot(self, at: float) -> dict[str, Any]:
         """Everything this ledger holds, pruned as of `at`, as JSON values: what a checkpoint
         stores, and what `restore` rebuilds the same ledger from."""
+        self.complete_since = max(self.complete_since, at - self._horizon)
         for window in self._windows.values():
             self._prune(window, at)
         return {

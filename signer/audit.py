@@ -223,6 +223,22 @@ class VerifyResult:
     head: tuple[int, str] | None = None
 
 
+def _authenticate(entry: dict[str, Any], key: bytes, keyed: bool) -> tuple[str, str | None]:
+    """(the line's MAC or legacy hash, what is wrong with it or None)."""
+    if "mac" in entry:
+        claimed = entry["mac"]
+        without = {k: v for k, v in entry.items() if k != "mac"}
+        if not isinstance(claimed, str) or not hmac.compare_digest(claimed, _mac(key, without)):
+            return "", "content does not match its MAC (line edited, or written without the owner's passphrase)"
+        return claimed, None
+    if keyed or "hash" not in entry:
+        return "", "a line without a MAC after keyed lines"
+    claimed = entry["hash"]
+    if claimed != _legacy_hash({k: v for k, v in entry.items() if k != "hash"}):
+        return "", "content does not match its hash (line edited)"
+    return claimed, None
+
+
 def verify(path: Path, key: bytes, expect_head: tuple[int, str] | None = None, after: Position | None = None,
            stop_at: int | None = None) -> VerifyResult:
     """Checks every line's MAC (or, before the first keyed line, its unkeyed hash) and the
@@ -248,18 +264,10 @@ def verify(path: Path, key: bytes, expect_head: tuple[int, str] | None = None, a
                                                               "(line removed, inserted or reordered)")
                 if entry.get("seq") != count + 1:
                     return VerifyResult(False, count, number, f"sequence number {entry.get('seq')} where {count + 1} was expected")
-                if "mac" in entry:
-                    claimed = entry.pop("mac")
-                    if not hmac.compare_digest(claimed, _mac(key, entry)):
-                        return VerifyResult(False, count, number, "content does not match its MAC (line edited, or written "
-                                                                  "without the owner's passphrase)")
-                    keyed = True
-                elif keyed or "hash" not in entry:
-                    return VerifyResult(False, count, number, "a line without a MAC after keyed lines")
-                else:
-                    claimed = entry.pop("hash")
-                    if claimed != _legacy_hash(entry):
-                        return VerifyResult(False, count, number, "content does not match its hash (line edited)")
+                claimed, problem = _authenticate(entry, key, keyed)
+                if problem is not None:
+                    return VerifyResult(False, count, number, problem)
+                keyed = keyed or "mac" in entry
                 prev, count = claimed, count + 1
                 if expect_head is not None and (count, claimed) == expect_head:
                     found_expected = True

@@ -7,6 +7,7 @@ nothing, and neither does one whose file does not parse (it is refused with the 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -95,7 +96,7 @@ class WalletPolicy(BaseModel):
         return max(windows, default=0)
 
     def fees_for(self, chain_id: int) -> ChainFees:
-        return next((f for f in self.fees if f.chain_id == chain_id), None) or ChainFees(chain_id=chain_id)
+        return next((f for f in self.fees if f.chain_id == chain_id), None) or _default_fees(chain_id)
 
     def highest_allowed_nonce(self, chain_id: int, last_signed: int | None) -> int:
         following = max(-1 if last_signed is None else last_signed, self.next_nonces.get(chain_id, 0) - 1)
@@ -166,6 +167,12 @@ def shorthand_policy(chains: list[int], recipients: list[str] | None, max_value:
         allowed_recipients=recipients,
         spend_caps=[SpendCap(chain_id=chain, asset=NATIVE, amount=daily_cap) for chain in chains],
     )
+
+
+@lru_cache(maxsize=256)
+def _default_fees(chain_id: int) -> ChainFees:
+    """The default ceilings, built once per chain (they were a model built per request)."""
+    return ChainFees(chain_id=chain_id)
 
 
 class PolicyStore:

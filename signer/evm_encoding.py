@@ -40,7 +40,7 @@ def rlp(item: int | bytes | list[Any]) -> bytes:
 def sign_fields(key: PrivateKey, fields: dict[str, Any]) -> tuple[bytes, bytes]:
     """(raw signed transaction, its hash) for `fields` as `evm.transaction_dict` makes them."""
     to = bytes.fromhex(fields["to"][2:])
-    if fields.get("type") == 2:
+    if "maxFeePerGas" in fields:  # EIP-1559 (type 2), as eth-account infers it too
         unsigned = [fields["chainId"], fields["nonce"], fields["maxPriorityFeePerGas"], fields["maxFeePerGas"], fields["gas"], to,
                     fields["value"], fields["data"], []]
         signature = key.sign_msg_hash(keccak(b"\x02" + rlp(unsigned)))

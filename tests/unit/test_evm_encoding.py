@@ -51,3 +51,11 @@ def test_the_signers_encoding_is_eth_accounts(tx):
 ])
 def test_rlp_matches_the_yellow_papers_examples(item, encoded):
     assert rlp(item) == encoded
+
+
+@pytest.mark.parametrize("fees", [{"maxFeePerGas": 2, "maxPriorityFeePerGas": 1}, {"maxFeePerGas": 2, "maxPriorityFeePerGas": 1, "type": 2},
+                                  {"gasPrice": 1}])
+def test_the_type_follows_the_fee_fields_as_in_eth_account(fees):
+    """The start-up warm-up signs EIP-1559 fields without "type": eth-account infers type 2."""
+    fields = {"chainId": 1, "nonce": 0, "to": "0x" + "00" * 20, "value": 0, "data": b"", "gas": 21000, **fees}
+    assert evm.sign(KEY, fields).raw == bytes(Account.sign_transaction(fields, KEY).raw_transaction)

@@ -107,6 +107,22 @@ class Audited:
 
 
 DEFAULT_CHECKPOINT_EVERY = 10_000
+MAX_BATCH = 64
+
+
+class _ItemRefused(grpc.aio.AbortError):
+    """One batched request's refusal: what its own call would have aborted with."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(code, details)
+        self.code, self.details = code, details
+
+
+class _ItemContext:
+    """The context a batched request is handled with: its refusal becomes its result."""
+
+    async def abort(self, code: grpc.StatusCode, details: str = "") -> NoReturn:
+        raise _ItemRefused(code, details)
 
 
 class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
@@ -221,6 +237,27 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             audited, wallet, lambda: decide_evm_transaction(policy, wallet, tx, self._ledger, now, self._halts.halted, session_id),
             sign, now, session_id)
         return await self._answer(audited, *outcome)
+
+    async def SignEvmTransactions(self, request: signer_pb2.SignEvmTransactionsRequest,
+                                  context: Context) -> signer_pb2.SignEvmTransactionsResponse:
+        """Each request handled as SignEvmTransaction handles it. They start in order and each
+        is decided, reserved, signed and written in its first synchronous step, so the order
+        of decisions is the batch's; their lines then share the fsyncs (group commit)."""
+        if len(request.requests) > MAX_BATCH:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"requests: at most {MAX_BATCH} per call, got {len(request.requests)}; split the batch")
+        outcomes = await asyncio.gather(*(self.SignEvmTransaction(item, _ItemContext())  # type: ignore[arg-type]
+                                          for item in request.requests), return_exceptions=True)
+        results = []
+        for outcome in outcomes:
+            if isinstance(outcome, _ItemRefused):
+                refusal = signer_pb2.SigningRefusal(code=outcome.code.value[0], message=outcome.details)
+                results.append(signer_pb2.SignEvmTransactionResult(refused=refusal))
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                results.append(signer_pb2.SignEvmTransactionResult(signed=outcome))
+        return signer_pb2.SignEvmTransactionsResponse(results=results)
 
     async def SignSolanaTransaction(self, request: signer_pb2.SignSolanaTransactionRequest,
                                     context: Context) -> signer_pb2.SignSolanaTransactionResponse:
@@ -423,6 +460,6 @@ def audits_failures(method: Callable[[SignerServicer, Any, Context], Awaitable[A
     return wrapper
 
 
-for _name in ("SignEvmTransaction", "SignSolanaTransaction", "SignEvmMessage", "SignHyperliquidAction", "SignPolymarketOrder",
+for _name in ("SignEvmTransaction", "SignEvmTransactions", "SignSolanaTransaction", "SignEvmMessage", "SignHyperliquidAction", "SignPolymarketOrder",
               "SignPolymarketAuth", "OpenSessionBudget", "HaltSigning", "ResumeSigning"):
     setattr(SignerServicer, _name, audits_failures(getattr(SignerServicer, _name)))

@@ -71,6 +71,15 @@ def evm_request(wallet: str, n: int) -> tuple[str, signer_pb2.SignEvmTransaction
     return "SignEvmTransaction", signer_pb2.SignEvmTransactionRequest(wallet_address=wallet, transaction=tx)
 
 
+BATCH = 16
+
+
+def evm_batch(wallet: str, first: int) -> tuple[str, signer_pb2.SignEvmTransactionsRequest]:
+    """BATCH transfers in one SignEvmTransactions call (what a client batching concurrent requests sends)."""
+    return "SignEvmTransactions", signer_pb2.SignEvmTransactionsRequest(
+        requests=[evm_request(wallet, first + k)[1] for k in range(BATCH)])
+
+
 def solana_request(wallet: str, n: int) -> tuple[str, signer_pb2.SignSolanaTransactionRequest]:
     message = solana_message(Pubkey.from_string(wallet), n + 1)
     tx = VersionedTransaction.populate(message, [Signature.default()])
@@ -91,7 +100,9 @@ async def signer_rate(socket_path: Path, make_request, count: int, concurrency: 
         async def worker() -> None:
             for n in requests:
                 method, request = make_request(n)
-                await getattr(stub, method)(request)
+                answer = await getattr(stub, method)(request)
+                refused = [r.refused.message for r in getattr(answer, "results", []) if r.WhichOneof("result") != "signed"]
+                assert not refused, refused[0]
 
         await stub.ListSignerWallets(signer_pb2.ListSignerWalletsRequest())  # connect first
         cpu_before = cpu_seconds(pid) if pid else 0.0
@@ -118,6 +129,7 @@ def main() -> None:
             # A realistic policy: a recipient list, a per-transaction value cap and a daily cap
             # (value + fees) that every decision sums against, large enough for the whole run.
             stack.set_policy(evm_wallet, {"allowed_chain_ids": [1], "allowed_recipients": [TO], "max_native_value_per_tx": "1000",
+                                          "nonce_window": 256,
                                           "spend_caps": [{"chain_id": 1, "asset": "native", "amount": str(10**21)}]})
             solana_wallet = stack.create_solana_wallet()
             stack.set_policy(solana_wallet, {"solana": {"allowed_programs": ["11111111111111111111111111111111"]}})
@@ -129,6 +141,10 @@ def main() -> None:
             # the signer's 0700 home (this benchmark runs as root, or as the signer's user).
             internal = stack.signer_home / "internal" / "grpc.sock"
             direct = asyncio.run(signer_rate(internal, lambda n: evm_request(evm_wallet, args.count + n), args.count, args.concurrency, pid))
+            calls = args.count // BATCH
+            wall, per_core = asyncio.run(signer_rate(socket_path, lambda n: evm_batch(evm_wallet, 2 * args.count + n * BATCH), calls,
+                                                     args.concurrency, pid))
+            batched = (wall * BATCH, per_core * BATCH if per_core else None)
             solana = asyncio.run(signer_rate(socket_path, lambda n: solana_request(solana_wallet, n), args.count, args.concurrency, pid))
         finally:
             stack.close()
@@ -136,6 +152,7 @@ def main() -> None:
     if floor[1]:
         print(f"floor: a call that signs nothing, per CPU-second of the signer  {floor[1]:8.0f} calls/s  ({1000 / floor[1]:.2f} ms each)")
     rows = (("EVM (eth-account)", raw_evm, evm), ("EVM without the peer-checking proxy", raw_evm, direct),
+            (f"EVM in batches of {BATCH} (SignEvmTransactions)", raw_evm, batched),
             ("Solana (solders)", raw_solana, solana))
     for name, raw, (wall, per_core) in rows:
         print(f"{name}")

@@ -70,12 +70,23 @@ def bounded(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a line is in the log: its sequence number and MAC, and the bytes it spans."""
+
+    seq: int
+    mac: str
+    start: int  # offset of the line's first byte
+    end: int  # offset just past its newline
+
+
 class AuditLog:
     def __init__(self, path: Path, key: bytes) -> None:
         self._path = path
         self._key = key
-        self._seq, self._last_link, self._last_action = self._tail()
+        self._seq, self._last_link, self._last_action, self._last_start = self._tail()
         self._fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._end = os.fstat(self._fd).st_size
         self._synced_seq = self._seq  # the last line known to be on disk
         self._syncing: asyncio.Task[None] | None = None
 
@@ -83,6 +94,11 @@ class AuditLog:
     def head(self) -> tuple[int, str]:
         """(sequence number, MAC) of the last line written."""
         return self._seq, self._last_link
+
+    @property
+    def position(self) -> Position:
+        """The last line written, with its place in the file (what a checkpoint is bound to)."""
+        return Position(self._seq, self._last_link, self._last_start, self._end)
 
     @property
     def ended_cleanly(self) -> bool:
@@ -129,34 +145,71 @@ class AuditLog:
         # disk is the chain in memory even while an fsync is in flight.
         entry = {"seq": self._seq + 1, "time": time.time(), "prev": self._last_link, **record}
         entry["mac"] = _mac(self._key, entry)
-        os.write(self._fd, _canonical(entry) + b"\n")
+        line = _canonical(entry) + b"\n"
+        written = os.write(self._fd, line)
+        if written != len(line):  # a full disk: the line is cut, and the log will not verify past it
+            raise OSError(f"the audit log took {written} of a {len(line)}-byte line")
+        self._last_start, self._end = self._end, self._end + written
         self._seq, self._last_link, self._last_action = entry["seq"], entry["mac"], entry.get("action")
         return entry
 
     def close(self) -> None:
         os.close(self._fd)
 
-    def _tail(self) -> tuple[int, str, str | None]:
-        last = None
-        if self._path.exists():
-            with self._path.open("rb") as f:
-                for line in f:
-                    if line.strip():
-                        last = line
-        if last is None:
-            return 0, GENESIS, None
+    def _tail(self) -> tuple[int, str, str | None, int]:
+        """(seq, MAC, action, start offset) of the last line, read from the end of the file
+        (start-up no longer reads the whole log for it)."""
+        if not self._path.exists():
+            return 0, GENESIS, None, 0
+        with self._path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            chunk, start = b"", size
+            while start > 0:
+                step = min(start, 1 << 16)
+                start -= step
+                f.seek(start)
+                chunk = f.read(step) + chunk
+                body = chunk.rstrip(b"\n")
+                cut = body.rfind(b"\n")
+                if cut >= 0 or start == 0:
+                    line_start = start + cut + 1
+                    last = body[cut + 1:]
+                    break
+            else:
+                return 0, GENESIS, None, 0
+        if not last.strip():
+            return 0, GENESIS, None, 0
         entry = json.loads(last)
-        return entry["seq"], _link(entry), entry.get("action")
+        return entry["seq"], _link(entry), entry.get("action"), line_start
 
 
-def read_entries(path: Path) -> Iterator[dict[str, Any]]:
-    """Yields the log's entries in order (for rebuilding state such as spend totals)."""
+def read_entries(path: Path, offset: int = 0) -> Iterator[dict[str, Any]]:
+    """Yields the log's entries in order, from byte `offset` (for rebuilding state such as
+    spend totals)."""
     if not path.exists():
         return
     with path.open("rb") as f:
+        f.seek(offset)
         for line in f:
             if line.strip():
                 yield json.loads(line)
+
+
+def read_line_at(path: Path, start: int, end: int) -> dict[str, Any] | None:
+    """The entry spanning bytes [start, end) if a whole line is there, else None."""
+    if not path.exists() or start < 0 or end <= start or end > path.stat().st_size:
+        return None
+    with path.open("rb") as f:
+        f.seek(max(start - 1, 0))
+        before = f.read(1) if start else b"\n"
+        line = f.read(end - start)
+    if before != b"\n" or not line.endswith(b"\n"):
+        return None
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 @dataclass(frozen=True)
@@ -170,13 +223,36 @@ class VerifyResult:
     head: tuple[int, str] | None = None
 
 
-def verify(path: Path, key: bytes, expect_head: tuple[int, str] | None = None) -> VerifyResult:
+def _authenticate(entry: dict[str, Any], key: bytes, keyed: bool) -> tuple[str, str | None]:
+    """(the line's MAC or legacy hash, what is wrong with it or None)."""
+    if "mac" in entry:
+        claimed = entry["mac"]
+        without = {k: v for k, v in entry.items() if k != "mac"}
+        if not isinstance(claimed, str) or not hmac.compare_digest(claimed, _mac(key, without)):
+            return "", "content does not match its MAC (line edited, or written without the owner's passphrase)"
+        return claimed, None
+    if keyed or "hash" not in entry:
+        return "", "a line without a MAC after keyed lines"
+    claimed = entry["hash"]
+    if claimed != _legacy_hash({k: v for k, v in entry.items() if k != "hash"}):
+        return "", "content does not match its hash (line edited)"
+    return claimed, None
+
+
+def verify(path: Path, key: bytes, expect_head: tuple[int, str] | None = None, after: Position | None = None,
+           stop_at: int | None = None) -> VerifyResult:
     """Checks every line's MAC (or, before the first keyed line, its unkeyed hash) and the
-    chain; with `expect_head`, also that the log still holds that (seq, MAC)."""
+    chain; with `expect_head`, also that the log still holds that (seq, MAC). With `after`,
+    only the lines after that one, chained from its MAC (a verified checkpoint's line); with
+    `stop_at`, only up to that sequence number (the lines a writer is not appending to)."""
     prev, count, keyed, found_expected = GENESIS, 0, False, expect_head is None
+    if after is not None:
+        prev, count, keyed = after.mac, after.seq, True
     if path.exists():
         with path.open("rb") as f:
-            for number, line in enumerate(f, start=1):
+            if after is not None:
+                f.seek(after.end)
+            for number, line in enumerate(f, start=count + 1):
                 if not line.strip():
                     return VerifyResult(False, count, number, "empty line")
                 try:
@@ -188,21 +264,15 @@ def verify(path: Path, key: bytes, expect_head: tuple[int, str] | None = None) -
                                                               "(line removed, inserted or reordered)")
                 if entry.get("seq") != count + 1:
                     return VerifyResult(False, count, number, f"sequence number {entry.get('seq')} where {count + 1} was expected")
-                if "mac" in entry:
-                    claimed = entry.pop("mac")
-                    if not hmac.compare_digest(claimed, _mac(key, entry)):
-                        return VerifyResult(False, count, number, "content does not match its MAC (line edited, or written "
-                                                                  "without the owner's passphrase)")
-                    keyed = True
-                elif keyed or "hash" not in entry:
-                    return VerifyResult(False, count, number, "a line without a MAC after keyed lines")
-                else:
-                    claimed = entry.pop("hash")
-                    if claimed != _legacy_hash(entry):
-                        return VerifyResult(False, count, number, "content does not match its hash (line edited)")
+                claimed, problem = _authenticate(entry, key, keyed)
+                if problem is not None:
+                    return VerifyResult(False, count, number, problem)
+                keyed = keyed or "mac" in entry
                 prev, count = claimed, count + 1
                 if expect_head is not None and (count, claimed) == expect_head:
                     found_expected = True
+                if stop_at is not None and count >= stop_at:
+                    break
     head = (count, prev) if count else None
     if not found_expected:
         assert expect_head is not None  # found_expected starts True without one

@@ -30,6 +30,11 @@ class SignerPaths(BaseModel):
         return self.home / "audit.jsonl"
 
     @property
+    def checkpoint_dir(self) -> Path:
+        """The spend ledger's checkpoints (signer/checkpoint.py)."""
+        return self.home / "checkpoints"
+
+    @property
     def socket_path(self) -> Path:
         return (self.socket_dir or self.home) / "signer.sock"
 
@@ -47,6 +52,6 @@ class SignerPaths(BaseModel):
 
     def ensure(self) -> None:
         """Creates the directories, readable by the signer's user only."""
-        for directory in (self.home, self.keystore_dir, self.policy_dir):
+        for directory in (self.home, self.keystore_dir, self.policy_dir, self.checkpoint_dir):
             directory.mkdir(parents=True, exist_ok=True)
             directory.chmod(0o700)

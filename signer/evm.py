@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from eth_account import Account
@@ -11,6 +12,7 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from eth_utils.address import to_checksum_address
 
 from corral.v1 import signer_pb2
+from signer import evm_encoding
 
 if TYPE_CHECKING:
     from eth_keys.datatypes import PrivateKey
@@ -33,7 +35,7 @@ def transaction_dict(tx: signer_pb2.EvmUnsignedTransaction) -> dict[str, Any]:
     if tx.chain_id <= 0:
         raise MalformedTransaction("chain_id must be a positive integer")
     try:
-        to = to_checksum_address(tx.to)
+        to = _checksummed(tx.to)
     except ValueError:
         raise MalformedTransaction(f"to {tx.to!r} is not a 20-byte hex address") from None
     fields: dict[str, Any] = {
@@ -58,9 +60,18 @@ def transaction_dict(tx: signer_pb2.EvmUnsignedTransaction) -> dict[str, Any]:
     return fields
 
 
+@lru_cache(maxsize=4096)
+def _checksummed(address: str) -> str:
+    """Recipients repeat (routers, tokens, the same few addresses): checksum each once."""
+    return to_checksum_address(address)
+
+
 def sign(key: PrivateKey, fields: dict[str, Any]) -> SignedTransaction:
-    signed = Account.sign_transaction(fields, key)
-    return SignedTransaction(raw=bytes(signed.raw_transaction), tx_hash="0x" + bytes(signed.hash).hex())
+    """Signs with `key` as given (its public key derived once, by the keystore), encoding the
+    already validated fields directly (evm_encoding.py), not through Account.sign_transaction,
+    which re-derives the account and re-normalises every field on each call."""
+    raw, tx_hash = evm_encoding.sign_fields(key, fields)
+    return SignedTransaction(raw=raw, tx_hash="0x" + tx_hash.hex())
 
 
 def _wei(name: str, text: str) -> int:

@@ -34,9 +34,10 @@ class Halts:
     def resume_for_platform(self) -> None:
         self._platform.unlink(missing_ok=True)
 
-    def halt_for_owner(self) -> None:
+    def halt_for_owner(self, reason: str = "halted by the wallet owner") -> None:
+        """The owner's halt; the signer sets it itself when its audit log does not verify."""
         if not self._owner.exists():
-            write_private_file(self._owner, b"halted by the wallet owner\n", overwrite=True)
+            write_private_file(self._owner, reason.encode() + b"\n", overwrite=True)
 
     def resume_for_owner(self) -> None:
         """The owner lifts every halt, theirs and the platform's."""

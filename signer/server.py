@@ -28,13 +28,15 @@ from solders.transaction import VersionedTransaction
 from corral import bounded_json
 from corral.v1 import signer_pb2_grpc
 from signer import evm, hyperliquid, polymarket, solana
-from signer.audit import START, STOP, AuditLog, audit_key, verify
+from signer.audit import START, STOP, AuditLog, Position, audit_key, verify
+from signer.checkpoint import Checkpoints, replay
 from signer.config import SignerPaths
 from signer.halt import Halts
 from signer.keystore import Keystore
 from signer.no_network import forbid_network
 from signer.peer import PeerCheckingProxy
 from signer.policy import EvmTransaction, PolicyStore, SolanaPolicy, SpendLedger, WalletPolicy, decide_eip712, decide_evm_transaction
+from signer.policy.ledger import horizon_for
 from signer.policy.messages import PERMIT_SCHEMAS
 from signer.policy.presets import UNISWAP_V2_ROUTER_FUNCTIONS
 from signer.privileges import drop_to
@@ -55,9 +57,11 @@ async def serve(
     paths.ensure()
     home_lock = hold_home_lock(paths)
     allowed_uids = allowed_uids or {os.geteuid()}
-    audit = open_verified_audit_log(paths, passphrase)
+    policies, halts = PolicyStore(paths.policy_dir), Halts(paths)
+    checkpoints = Checkpoints(paths.checkpoint_dir, audit_key(passphrase))
+    audit, ledger, prefix_unverified = open_verified_audit_log(paths, passphrase, checkpoints, horizon_for(policies.longest_window()))
     keystore = Keystore(paths.keystore_dir, passphrase)
-    servicer = SignerServicer(keystore, PolicyStore(paths.policy_dir), audit, paths.audit_log, Halts(paths))
+    servicer = SignerServicer(keystore, policies, audit, paths.audit_log, halts, ledger, checkpoints)
     server = grpc.aio.server()
     signer_pb2_grpc.add_SignerServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]  # generated code, unannotated
 
@@ -80,6 +84,9 @@ async def serve(
     await proxy.start()
     log.info("signer listening on unix:%s for uids %s", paths.socket_path, sorted(allowed_uids))
     print(f"signer listening on unix:{paths.socket_path}", flush=True)
+    prefix_check = None
+    if prefix_unverified is not None:
+        prefix_check = asyncio.create_task(verify_prefix_or_halt(paths, passphrase, prefix_unverified, audit, halts))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -89,25 +96,59 @@ async def serve(
     await proxy.close()
     await server.stop(grace=1)
     keystore.lock()
+    if prefix_check is not None:
+        prefix_check.cancel()
     audit.append({"action": STOP})
+    try:
+        servicer.checkpoint_now()  # the next start replays nothing
+    except OSError:
+        log.exception("could not write the ledger checkpoint at shutdown")
     audit.close()
     os.close(home_lock)
 
 
-def open_verified_audit_log(paths: SignerPaths, passphrase: str) -> AuditLog:
-    """The audit log, verified whole before anything is served: spend caps are rebuilt from
-    it, so a log that was edited, cut or re-chained must not be trusted. Notes in a start
-    line whether the previous run ended cleanly."""
+def open_verified_audit_log(paths: SignerPaths, passphrase: str, checkpoints: Checkpoints, horizon: float
+                            ) -> tuple[AuditLog, SpendLedger, Position | None]:
+    """The audit log and the spend ledger rebuilt from it, verified before anything is
+    served: spend caps are rebuilt from it, so a log that was edited, cut or re-chained must
+    not be trusted. With a usable checkpoint (signer/checkpoint.py) only the lines after its
+    line are verified and replayed here, chained from that line's MAC; the lines up to it
+    (returned as the third value) are verified once serving has begun (`verify_prefix_or_halt`):
+    the ledger does not depend on them. Notes in a start line whether the previous run
+    ended cleanly."""
     key = audit_key(passphrase)
-    result = verify(paths.audit_log, key)
+    restored = checkpoints.newest_usable(paths.audit_log, horizon)
+    result = verify(paths.audit_log, key, after=restored[1] if restored is not None else None)
     if not result.ok:
         raise SystemExit(f"the audit log {paths.audit_log} is broken at line {result.bad_line}: {result.problem} (or the passphrase "
                          "is not the one it was written with). The signer does not serve on a log it cannot trust: its spend caps "
                          "are rebuilt from it. `corral signer audit verify` shows the same.")
+    if restored is None:
+        log.info("no usable ledger checkpoint: replaying the whole audit log")
+        ledger, after = SpendLedger(horizon), None
+    else:
+        ledger, after = restored
+    replayed = replay(ledger, paths.audit_log, after)
+    log.info("spend ledger rebuilt: %d audit lines replayed", replayed)
     audit = AuditLog(paths.audit_log, key)
     previous = "clean" if audit.ended_cleanly else "unclean: requests in flight when it stopped were never decided"
     audit.append({"action": START, "previous_stop": previous})
-    return audit
+    return audit, ledger, after
+
+
+async def verify_prefix_or_halt(paths: SignerPaths, passphrase: str, upto: Position, audit: AuditLog, halts: Halts) -> None:
+    """The lines a checkpoint covered, verified in the background: the ledger was not built
+    from them, but the log is evidence, and one that was edited stops signing (the owner's
+    halt, which only the owner lifts) as a log broken at start-up would."""
+    result = await asyncio.to_thread(verify, paths.audit_log, audit_key(passphrase), (upto.seq, upto.mac), None, upto.seq)
+    if result.ok:
+        log.info("audit log verified up to the checkpoint's line %d", upto.seq)
+        return
+    reason = (f"the audit log is broken at line {result.bad_line}: {result.problem}. Signing is halted until the owner has looked "
+              "(`corral signer audit verify`, then `corral signer resume`).")
+    log.error(reason)
+    halts.halt_for_owner(reason)
+    audit.append({"action": "audit_verify", "decision": "deny", "rule": "audit-broken", "reason": reason[:300]})
 
 
 def hold_home_lock(paths: SignerPaths) -> int:

@@ -8,7 +8,9 @@ spend ledger in the same synchronous step as the decision, before any await, so 
 racing each other are decided one after the other against what the earlier ones reserved;
 a request that fails to sign, or whose line cannot be written, gives its reservation back
 in that same step. The ledger is rebuilt from the log's `allow` lines on start-up, so caps
-survive restarts.
+survive restarts: from the newest checkpoint and the lines after it (signer/checkpoint.py).
+A checkpoint is taken every `checkpoint_every` audit lines, in one synchronous step, so it
+holds exactly the lines up to the one it names; it is written once that line is durable.
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ from google.protobuf.json_format import MessageToDict
 from corral import bounded_json, failpoints
 from corral.v1 import signer_pb2, signer_pb2_grpc
 from signer import evm, hyperliquid, polymarket, solana
-from signer.audit import AuditLog, bounded, read_entries
+from signer.audit import AuditLog, bounded
+from signer.checkpoint import Checkpoints, replay
 from signer.halt import Halts
 from signer.keystore import Keystore
 from signer.policy import (
-    Commitments,
     Decision,
     EvmTransaction,
     PolicyStore,
@@ -46,6 +48,7 @@ from signer.policy import (
     decide_session_budget,
     decide_solana_transaction,
 )
+from signer.policy.ledger import horizon_for
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -103,22 +106,63 @@ class Audited:
         )
 
 
+DEFAULT_CHECKPOINT_EVERY = 10_000
+MAX_BATCH = 64
+
+
+class _ItemRefused(grpc.aio.AbortError):
+    """One batched request's refusal: what its own call would have aborted with."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(code, details)
+        self.code, self.details = code, details
+
+
+class _ItemContext:
+    """The context a batched request is handled with: its refusal becomes its result."""
+
+    async def abort(self, code: grpc.StatusCode, details: str = "") -> NoReturn:
+        raise _ItemRefused(code, details)
+
+
 class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
-    def __init__(self, keystore: Keystore, policies: PolicyStore, audit: AuditLog, audit_path: Path, halts: Halts) -> None:
+    def __init__(self, keystore: Keystore, policies: PolicyStore, audit: AuditLog, audit_path: Path, halts: Halts,
+                 ledger: SpendLedger | None = None, checkpoints: Checkpoints | None = None,
+                 checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY) -> None:
+        """`ledger`: already restored (server.py does, from a checkpoint); without it the
+        whole log is replayed here."""
         self._keystore = keystore
         self._policies = policies
         self._audit = audit
         self._halts = halts
-        self._ledger = SpendLedger()
-        for entry in read_entries(audit_path):
-            if entry.get("decision") != "allow":
-                continue
-            if entry.get("action") == "open_session_budget" and entry.get("opened"):
-                request = entry["request"]
-                asset = entry.get("asset", request["asset"])  # recorded normalised beside the request
-                self._ledger.open_budget(entry["wallet"], int(request["session_id"]), int(request["chain_id"]), asset, int(request["amount"]))
-            session_id = int(entry.get("request", {}).get("context", {}).get("session_id", 0))
-            self._ledger.replay(entry["wallet"], Commitments.from_audit(entry), entry["time"], session_id)
+        if ledger is None:
+            ledger = SpendLedger(horizon_for(policies.longest_window()))  # before replay prunes anything
+            replay(ledger, audit_path)
+        self._ledger = ledger
+        self._checkpoints = checkpoints
+        self._checkpoint_every = checkpoint_every
+        self._checkpoint_seq = audit.position.seq
+        self._checkpointing = False
+
+    def checkpoint_now(self) -> None:
+        """A checkpoint at the log's last line, which must be durable (clean shutdown)."""
+        if self._checkpoints is not None:
+            self._checkpoints.write(self._ledger, self._audit.position, time.time())
+
+    async def _maybe_checkpoint(self) -> None:
+        if self._checkpoints is None or self._checkpointing or self._audit.position.seq - self._checkpoint_seq < self._checkpoint_every:
+            return
+        self._checkpointing = True
+        try:
+            position = self._audit.position
+            encoded = self._checkpoints.encode(self._ledger, position, time.time())  # this step: exactly the lines so far
+            await self._audit.durable({"seq": position.seq})
+            await asyncio.to_thread(self._checkpoints.store, position.seq, encoded)
+            self._checkpoint_seq = position.seq
+        except OSError:  # a checkpoint only saves start-up time: serving goes on without it
+            log.exception("could not write a ledger checkpoint")
+        finally:
+            self._checkpointing = False
 
     def _decide_and_sign(self, audited: Audited, wallet: str, decide: Callable[[], Decision],
                          sign: Callable[[], tuple[_AnswerT, dict[str, Any]]], at: float,
@@ -139,7 +183,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
                 failpoints.reach("signer.decided")
                 answer, fields = sign()
                 failpoints.reach("signer.signed")
-                entry = audited.write_allow(decision, **fields)
+                # The line's time is the decision's: a replay reserves at the same instant.
+                entry = audited.write_allow(decision, time=at, **fields)
             except BaseException:
                 self._ledger.release(reservation)
                 raise
@@ -153,6 +198,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         assert answer is not None and entry is not None  # _decide_and_sign gives both for an allowed decision
         await audited.durable(entry)
         failpoints.reach("signer.audited")
+        await self._maybe_checkpoint()
         return with_head(answer, entry)
 
     async def ListSignerWallets(self, request: signer_pb2.ListSignerWalletsRequest, context: Context
@@ -191,6 +237,27 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             audited, wallet, lambda: decide_evm_transaction(policy, wallet, tx, self._ledger, now, self._halts.halted, session_id),
             sign, now, session_id)
         return await self._answer(audited, *outcome)
+
+    async def SignEvmTransactions(self, request: signer_pb2.SignEvmTransactionsRequest,
+                                  context: Context) -> signer_pb2.SignEvmTransactionsResponse:
+        """Each request handled as SignEvmTransaction handles it. They start in order and each
+        is decided, reserved, signed and written in its first synchronous step, so the order
+        of decisions is the batch's; their lines then share the fsyncs (group commit)."""
+        if len(request.requests) > MAX_BATCH:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"requests: at most {MAX_BATCH} per call, got {len(request.requests)}; split the batch")
+        outcomes = await asyncio.gather(*(self.SignEvmTransaction(item, _ItemContext())  # type: ignore[arg-type]
+                                          for item in request.requests), return_exceptions=True)
+        results = []
+        for outcome in outcomes:
+            if isinstance(outcome, _ItemRefused):
+                refusal = signer_pb2.SigningRefusal(code=outcome.code.value[0], message=outcome.details)
+                results.append(signer_pb2.SignEvmTransactionResult(refused=refusal))
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                results.append(signer_pb2.SignEvmTransactionResult(signed=outcome))
+        return signer_pb2.SignEvmTransactionsResponse(results=results)
 
     async def SignSolanaTransaction(self, request: signer_pb2.SignSolanaTransactionRequest,
                                     context: Context) -> signer_pb2.SignSolanaTransactionResponse:
@@ -347,9 +414,11 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             await audited.deny(decision)
         assert policy is not None and not isinstance(policy, PolicyUnreadable)  # the decision's guard refused both
         opened = any(c.chain_id == request.chain_id and c.asset == asset for c in policy.session_budgets)
-        entry = await audited.allow(decision, opened=opened, asset=asset)
+        # Written and applied in one step (a checkpoint between them would miss the budget).
+        entry = audited.write_allow(decision, opened=opened, asset=asset)
         if opened:
             self._ledger.open_budget(wallet, request.session_id, request.chain_id, asset, int(request.amount))
+        await audited.durable(entry)
         return with_head(signer_pb2.OpenSessionBudgetResponse(opened=opened), entry)
 
     async def HaltSigning(self, request: signer_pb2.HaltSigningRequest, context: Context) -> signer_pb2.HaltSigningResponse:
@@ -391,6 +460,6 @@ def audits_failures(method: Callable[[SignerServicer, Any, Context], Awaitable[A
     return wrapper
 
 
-for _name in ("SignEvmTransaction", "SignSolanaTransaction", "SignEvmMessage", "SignHyperliquidAction", "SignPolymarketOrder",
+for _name in ("SignEvmTransaction", "SignEvmTransactions", "SignSolanaTransaction", "SignEvmMessage", "SignHyperliquidAction", "SignPolymarketOrder",
               "SignPolymarketAuth", "OpenSessionBudget", "HaltSigning", "ResumeSigning"):
     setattr(SignerServicer, _name, audits_failures(getattr(SignerServicer, _name)))

@@ -106,6 +106,34 @@ class SignEvmTransactionResponse(_message.Message):
     audit_head: AuditHead
     def __init__(self, raw_transaction: _Optional[bytes] = ..., transaction_hash: _Optional[str] = ..., audit_head: _Optional[_Union[AuditHead, _Mapping]] = ...) -> None: ...
 
+class SignEvmTransactionsRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[SignEvmTransactionRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[SignEvmTransactionRequest, _Mapping]]] = ...) -> None: ...
+
+class SigningRefusal(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
+class SignEvmTransactionResult(_message.Message):
+    __slots__ = ("signed", "refused")
+    SIGNED_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    signed: SignEvmTransactionResponse
+    refused: SigningRefusal
+    def __init__(self, signed: _Optional[_Union[SignEvmTransactionResponse, _Mapping]] = ..., refused: _Optional[_Union[SigningRefusal, _Mapping]] = ...) -> None: ...
+
+class SignEvmTransactionsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SignEvmTransactionResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[SignEvmTransactionResult, _Mapping]]] = ...) -> None: ...
+
 class Eip191Message(_message.Message):
     __slots__ = ("message",)
     MESSAGE_FIELD_NUMBER: _ClassVar[int]

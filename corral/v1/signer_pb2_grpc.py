@@ -44,6 +44,11 @@ class SignerServiceStub:
                 request_serializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionResponse.FromString,
                 _registered_method=True)
+        self.SignEvmTransactions = channel.unary_unary(
+                '/corral.v1.SignerService/SignEvmTransactions',
+                request_serializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionsResponse.FromString,
+                _registered_method=True)
         self.SignEvmMessage = channel.unary_unary(
                 '/corral.v1.SignerService/SignEvmMessage',
                 request_serializer=corral_dot_v1_dot_signer__pb2.SignEvmMessageRequest.SerializeToString,
@@ -99,6 +104,17 @@ class SignerServiceServicer:
     def SignEvmTransaction(self, request, context):
         """Signs an EVM transaction if the wallet's policy allows it. A denial is
         PERMISSION_DENIED with the rule that decided it; no signature is made.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SignEvmTransactions(self, request, context):
+        """Several EVM transactions in one call (what a client batches from concurrent
+        requests, to pay the call's own cost once). Each is decided, reserved and audited
+        on its own, in the order given, exactly as SignEvmTransaction would; the answer has
+        one result per request, in the same order: its signature, or the refusal
+        SignEvmTransaction would have ended with. At most 64 requests per call.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -181,6 +197,11 @@ def add_SignerServiceServicer_to_server(servicer, server):
                     servicer.SignEvmTransaction,
                     request_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionRequest.FromString,
                     response_serializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionResponse.SerializeToString,
+            ),
+            'SignEvmTransactions': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignEvmTransactions,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.SignEvmTransactionsResponse.SerializeToString,
             ),
             'SignEvmMessage': grpc.unary_unary_rpc_method_handler(
                     servicer.SignEvmMessage,
@@ -277,6 +298,33 @@ class SignerService:
             '/corral.v1.SignerService/SignEvmTransaction',
             corral_dot_v1_dot_signer__pb2.SignEvmTransactionRequest.SerializeToString,
             corral_dot_v1_dot_signer__pb2.SignEvmTransactionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignEvmTransactions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/SignEvmTransactions',
+            corral_dot_v1_dot_signer__pb2.SignEvmTransactionsRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.SignEvmTransactionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from signer.policy.decision import Decision, deny
-from signer.policy.ledger import ChainKey, Spend, SpendLedger
+from signer.policy.ledger import ChainKey, HistoryIncomplete, Spend, SpendLedger
 
 
 class RollingCap(Protocol):
@@ -50,7 +50,13 @@ def check_spend_caps(caps: Sequence[RollingCap], wallet: str, spends: tuple[Spen
         amount = summed.get((cap.chain_key, cap.asset), 0)
         if not amount:
             continue
-        already = ledger.spent_since(wallet, cap.chain_key, cap.asset, now - cap.window_seconds)
+        try:
+            already = ledger.spent_within(wallet, cap.chain_key, cap.asset, now, cap.window_seconds)
+        except HistoryIncomplete as exc:  # never under-count: refuse what cannot be counted exactly
+            return deny("spend-cap", f"the {cap.asset} cap's window of {cap.window_seconds}s on {cap.chain_key} reaches back further "
+                                     f"than the spends this signer still holds ({exc}): the window was lengthened after older "
+                                     "spends were pruned, or the clock stepped back. Restart the signer to rebuild its history "
+                                     "from the audit log.")
         if already + amount > cap.amount:
             return deny("spend-cap", f"{cap.asset} spend of {amount} on {cap.chain_key} would exceed the cap {cap.amount} per "
                                      f"{cap.window_seconds}s ({already} already spent)")

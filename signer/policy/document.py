@@ -7,6 +7,7 @@ nothing, and neither does one whose file does not parse (it is refused with the 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -82,8 +83,20 @@ class WalletPolicy(BaseModel):
             raise ValueError("nonces are non-negative")
         return values
 
+    def longest_window(self) -> int:
+        """The longest rolling-cap window in this policy (0 without any): how far back the
+        signer's spend ledger must see for it."""
+        windows = [cap.window_seconds for cap in self.spend_caps]
+        if self.solana is not None:
+            windows += [cap.window_seconds for cap in self.solana.spend_caps]
+        if self.hyperliquid is not None:
+            windows += [cap.window_seconds for cap in self.hyperliquid.notional_caps]
+        if self.polymarket is not None:
+            windows += [cap.window_seconds for cap in self.polymarket.value_caps]
+        return max(windows, default=0)
+
     def fees_for(self, chain_id: int) -> ChainFees:
-        return next((f for f in self.fees if f.chain_id == chain_id), None) or ChainFees(chain_id=chain_id)
+        return next((f for f in self.fees if f.chain_id == chain_id), None) or _default_fees(chain_id)
 
     def highest_allowed_nonce(self, chain_id: int, last_signed: int | None) -> int:
         following = max(-1 if last_signed is None else last_signed, self.next_nonces.get(chain_id, 0) - 1)
@@ -156,6 +169,12 @@ def shorthand_policy(chains: list[int], recipients: list[str] | None, max_value:
     )
 
 
+@lru_cache(maxsize=256)
+def _default_fees(chain_id: int) -> ChainFees:
+    """The default ceilings, built once per chain (they were a model built per request)."""
+    return ChainFees(chain_id=chain_id)
+
+
 class PolicyStore:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
@@ -178,6 +197,15 @@ class PolicyStore:
             cached = (identity, _parse(path))
             self._parsed[path] = cached
         return cached[1]
+
+    def longest_window(self) -> int:
+        """The longest rolling-cap window over every wallet's policy file that parses."""
+        longest = 0
+        for path in sorted(self._directory.glob("*.json")):
+            policy = self.get(path.stem)
+            if isinstance(policy, WalletPolicy):
+                longest = max(longest, policy.longest_window())
+        return longest
 
     def set(self, address: str, policy: WalletPolicy) -> None:
         write_private_file(self._path(address), policy.model_dump_json(indent=2).encode(), overwrite=True)

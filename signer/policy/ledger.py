@@ -18,10 +18,25 @@ that made it: a later draw by that session on that allowance (a router swap's `a
 covered by the credit and not counted twice; a draw no credit covers is counted as a spend of
 its own. So what can leave through allowances is never more than what was counted, whichever
 contract pulls it, and whichever of the signed transactions execute.
+
+Flat in history. Rolling caps read each (wallet, chain, asset)'s spends through a
+`SpendWindow` (prefix sums: one binary search per decision); session budgets are lifetime
+running totals per (wallet, session, chain, asset). Spends older than the *horizon* are
+pruned, and the horizon is chosen so that this never changes a decision:
+- it is the longest window any cap has asked about in this run (and every policy's longest
+  window at start-up), plus `CLOCK_MARGIN` for the system clock stepping back, and it only
+  grows while the signer runs (a longer window in a reloaded policy lengthens it at once);
+- the ledger remembers how far back it is complete (`complete_since`: the latest cut-off it
+  pruned at). A cap whose window reaches further back than that (a window lengthened after
+  history was already pruned, or a clock set back by more than the margin) cannot be
+  answered exactly, so `spent_within` raises `HistoryIncomplete` and the cap refuses: the
+  signer never under-counts. A restart rebuilds the history from the audit log (a checkpoint
+  kept for a shorter horizon than the policies now need is not used, see checkpoint.py).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -30,7 +45,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from signer.policy.values import wallet_key
+from signer.policy.values import DAY, wallet_key
+from signer.policy.window import SpendWindow
 
 # The spend ledger's chain key: an EVM chain id, or the name of a non-EVM ledger.
 ChainKey = int | str
@@ -39,6 +55,22 @@ HYPERLIQUID = "hyperliquid"
 POLYMARKET = "polymarket"
 # The asset venue notional is counted in: micro-dollars, so the ledger stays in integers.
 NOTIONAL_MICRO_USD = "notional-micro-usd"
+# How far the system clock may step back without a cap losing sight of a spend (see above).
+CLOCK_MARGIN = DAY
+# The shortest horizon: the default window (a day) is what most caps use.
+MIN_HORIZON = DAY + CLOCK_MARGIN
+
+SpendKey = tuple[str, ChainKey, str]  # (wallet, chain, asset)
+BudgetKey = tuple[str, int, ChainKey, str]  # (wallet, session, chain, asset)
+
+
+def horizon_for(longest_window: float) -> float:
+    """The horizon a ledger needs for caps of up to `longest_window` seconds."""
+    return max(float(MIN_HORIZON), longest_window + CLOCK_MARGIN)
+
+
+class HistoryIncomplete(Exception):
+    """A window reaches back before the spends this ledger still holds."""
 
 
 @dataclass(frozen=True)
@@ -107,29 +139,49 @@ class Reservation:
     """What one reserve() changed, so release() can take exactly that back."""
 
     wallet: str
-    spend_entries: list[tuple[tuple[str, ChainKey, str], tuple[float, int, int]]] = field(default_factory=list)
+    # (spend key, time, amount, session)
+    spend_entries: list[tuple[SpendKey, float, int, int]] = field(default_factory=list)
     allowance_before: dict[tuple[str, int, str, str], int] = field(default_factory=dict)
     credit_before: dict[tuple[str, int, str, str, int], int] = field(default_factory=dict)
     nonce_before: tuple[tuple[str, int], int | None] | None = None
 
 
 class SpendLedger:
-    def __init__(self) -> None:
-        # (wallet, chain, asset) -> [(time, amount, session)]
-        self._entries: dict[tuple[str, ChainKey, str], list[tuple[float, int, int]]] = {}
-        self._budgets: dict[tuple[str, int, ChainKey, str], int] = {}
+    def __init__(self, horizon_seconds: float = MIN_HORIZON) -> None:
+        self._windows: dict[SpendKey, SpendWindow] = {}
+        self._session_spent: dict[BudgetKey, int] = {}
+        self._budgets: dict[BudgetKey, int] = {}
         self._allowances: dict[tuple[str, int, str, str], int] = {}
         self._credits: dict[tuple[str, int, str, str, int], int] = {}
         self._nonces: dict[tuple[str, int], int] = {}
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._horizon = max(float(horizon_seconds), float(MIN_HORIZON))
+        self.complete_since = -math.inf  # every spend after this time is held
 
     # ---- reading ------------------------------------------------------------------------
 
-    def spent_since(self, wallet: str, chain: ChainKey, asset: str, since: float) -> int:
-        return sum(amount for at, amount, _ in self._entries.get((wallet_key(wallet), chain, asset), []) if at > since)
+    @property
+    def horizon(self) -> float:
+        """How long a spend is kept: the longest window seen plus CLOCK_MARGIN."""
+        return self._horizon
+
+    def cover_window(self, window_seconds: float) -> None:
+        """Keeps spends long enough for a cap of `window_seconds` from now on (never shortens)."""
+        self._horizon = max(self._horizon, horizon_for(window_seconds))
+
+    def spent_within(self, wallet: str, chain: ChainKey, asset: str, now: float, window_seconds: float) -> int:
+        """What was reserved strictly after `now - window_seconds`; raises HistoryIncomplete if
+        the ledger no longer holds all of that (see the module's docstring)."""
+        self.cover_window(window_seconds)
+        since = now - window_seconds
+        if since < self.complete_since:
+            raise HistoryIncomplete(f"the signer keeps spends back to {self.complete_since:.0f} (unix time), the window asks from "
+                                    f"{since:.0f}")
+        window = self._windows.get((wallet_key(wallet), chain, asset))
+        return window.spent_after(since) if window is not None else 0
 
     def spent_by_session(self, wallet: str, chain: ChainKey, asset: str, session_id: int) -> int:
-        return sum(amount for _, amount, s in self._entries.get((wallet_key(wallet), chain, asset), []) if s == session_id)
+        return self._session_spent.get((wallet_key(wallet), session_id, chain, asset), 0)
 
     def budget(self, wallet: str, session_id: int, chain: ChainKey, asset: str) -> int | None:
         return self._budgets.get((wallet_key(wallet), session_id, chain, asset))
@@ -162,9 +214,16 @@ class SpendLedger:
         reservation = Reservation(key)
         for spend in commitments.spends:
             if spend.amount:
-                entry_key, entry = (key, spend.chain, spend.asset), (at, spend.amount, session_id)
-                self._entries.setdefault(entry_key, []).append(entry)
-                reservation.spend_entries.append((entry_key, entry))
+                spend_key: SpendKey = (key, spend.chain, spend.asset)
+                window = self._windows.get(spend_key)
+                if window is None:
+                    window = self._windows[spend_key] = SpendWindow()
+                self._prune(window, at)
+                window.add(at, spend.amount)
+                if session_id:
+                    budget_key = (key, session_id, spend.chain, spend.asset)
+                    self._session_spent[budget_key] = self._session_spent.get(budget_key, 0) + spend.amount
+                reservation.spend_entries.append((spend_key, at, spend.amount, session_id))
         for change in commitments.allowances:
             self._apply_allowance(key, change, session_id, reservation)
         if commitments.nonce is not None:
@@ -178,8 +237,11 @@ class SpendLedger:
     def release(self, reservation: Reservation) -> None:
         """Takes back what `reservation` added (its request was never signed, or its audit line
         never written). Only within the `exclusive` section that reserved it."""
-        for entry_key, entry in reservation.spend_entries:
-            self._entries[entry_key].remove(entry)
+        for spend_key, at, amount, session_id in reversed(reservation.spend_entries):
+            self._windows[spend_key].remove(at, amount)
+            if session_id:
+                wallet, chain, asset = spend_key
+                self._session_spent[(wallet, session_id, chain, asset)] -= amount
         for allowance_key, before in reservation.allowance_before.items():
             self._allowances[allowance_key] = before
         for credit_key, before in reservation.credit_before.items():
@@ -197,6 +259,52 @@ class SpendLedger:
     def replay(self, wallet: str, commitments: Commitments, at: float, session_id: int) -> None:
         """Start-up: an audited allow line, reserved again."""
         self.reserve(wallet, commitments, at, session_id)
+
+    # ---- checkpoints (signer/checkpoint.py) ---------------------------------------------
+
+    def snapshot(self, at: float) -> dict[str, Any]:
+        """Everything this ledger holds, pruned as of `at`, as JSON values: what a checkpoint
+        stores, and what `restore` rebuilds the same ledger from."""
+        self.complete_since = max(self.complete_since, at - self._horizon)
+        for window in self._windows.values():
+            self._prune(window, at)
+        return {
+            "horizon": self._horizon,
+            "complete_since": None if self.complete_since == -math.inf else self.complete_since,
+            "windows": sorted(([*key, [[t, str(a)] for t, a in window.entries()]] for key, window in self._windows.items() if len(window)),
+                              key=repr),
+            "session_spent": sorted(([*key, str(v)] for key, v in self._session_spent.items() if v), key=repr),
+            "budgets": sorted(([*key, str(v)] for key, v in self._budgets.items()), key=repr),
+            "allowances": sorted(([*key, str(v)] for key, v in self._allowances.items()), key=repr),
+            "credits": sorted(([*key, str(v)] for key, v in self._credits.items()), key=repr),
+            "nonces": sorted(([*key, v] for key, v in self._nonces.items()), key=repr),
+        }
+
+    @classmethod
+    def restore(cls, state: dict[str, Any], horizon: float = MIN_HORIZON) -> SpendLedger:
+        ledger = cls(max(float(state["horizon"]), horizon))
+        ledger.complete_since = -math.inf if state["complete_since"] is None else float(state["complete_since"])
+        for wallet, chain, asset, entries in state["windows"]:
+            window = ledger._windows[(wallet, chain, asset)] = SpendWindow()
+            for at, amount in entries:
+                window.add(float(at), int(amount))
+        for wallet, session, chain, asset, value in state["session_spent"]:
+            ledger._session_spent[(wallet, int(session), chain, asset)] = int(value)
+        for wallet, session, chain, asset, value in state["budgets"]:
+            ledger._budgets[(wallet, int(session), chain, asset)] = int(value)
+        for wallet, chain, token, spender, value in state["allowances"]:
+            ledger._allowances[(wallet, int(chain), token, spender)] = int(value)
+        for wallet, chain, token, spender, session, value in state["credits"]:
+            ledger._credits[(wallet, int(chain), token, spender, int(session))] = int(value)
+        for wallet, chain, value in state["nonces"]:
+            ledger._nonces[(wallet, int(chain))] = int(value)
+        return ledger
+
+    def _prune(self, window: SpendWindow, now: float) -> None:
+        cutoff = now - self._horizon
+        if cutoff > self.complete_since:
+            self.complete_since = cutoff
+        window.prune(self.complete_since)
 
     def _apply_allowance(self, key: str, change: AllowanceChange, session_id: int, reservation: Reservation) -> None:
         allowance_key = (key, change.chain, change.token, change.spender)

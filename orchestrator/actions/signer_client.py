@@ -11,6 +11,7 @@ import grpc
 from sqlalchemy.orm import Session
 
 from corral.v1 import signer_pb2, signer_pb2_grpc
+from orchestrator.actions.signer_batches import EvmBatcher
 from orchestrator.errors import Refused
 
 # What the signer answers when it decided no (each one is an audit line).
@@ -32,6 +33,8 @@ class SignerClient:
     def __init__(self, socket_path: Path) -> None:
         self._channel = grpc.aio.insecure_channel(f"unix:{socket_path.resolve()}")
         self._stub = signer_pb2_grpc.SignerServiceStub(self._channel)
+        # EVM requests that arrive together share one call (each still decided on its own).
+        self._evm = EvmBatcher(self._stub.SignEvmTransaction, self._stub.SignEvmTransactions)
         self._refusal: Callable[[], Refused | None] = lambda: None
         self._record_head: Callable[[signer_pb2.AuditHead], None] = lambda head: None
         self._write_head: Callable[[Session, signer_pb2.AuditHead], object] | None = None
@@ -113,7 +116,7 @@ class SignerClient:
         `head_stored_by_caller`: the answer's audit head is stored by the caller, with
         `head_writer`, in the commit it makes anyway."""
         self._gate()
-        return await self._signed(self._stub.SignEvmTransaction, request, record_head=not head_stored_by_caller)
+        return await self._signed(self._evm.sign, request, record_head=not head_stored_by_caller)
 
     async def sign_solana_transaction(self, request: signer_pb2.SignSolanaTransactionRequest) -> signer_pb2.SignSolanaTransactionResponse:
         """Raises grpc.aio.AioRpcError; PERMISSION_DENIED means the wallet's policy refused."""

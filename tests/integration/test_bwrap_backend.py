@@ -6,7 +6,8 @@ The first test is a regression test for an isolation-suite flake: a bwrap sandbo
 `Epoll1Poller ... encountered epoll_wait error: Bad file descriptor`. It was never the
 agent: the child that Popen forked to become bwrap ran gRPC's fork handlers (because of
 preexec_fn), those restarted gRPC's poller thread, close_fds closed its epoll fd, and
-the poller aborted the child before exec (grpc/grpc#43055). See sandbox_runner/host/bwrap_launch.py.
+the poller aborted the child before exec (grpc/grpc#43055). The start now forks with vfork only
+(no preexec_fn, user or group) and runs no interpreter: see sandbox_runner/host/bwrap_backend.py.
 """
 
 from __future__ import annotations

@@ -103,10 +103,27 @@ def doorbell(directory: Path):
         (directory / DOORBELL_NAME).unlink(missing_ok=True)
 
 
+STAND_IN_BWRAP = """#!/bin/bash
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --info-fd) info=$2; shift ;;
+    --block-fd) block=$2; shift ;;
+  esac
+  shift
+done
+echo "{\\"child-pid\\": $$}" >&"$info"
+head -c 1 <&"$block" > /dev/null
+"""
+
+
 def test_starting_beside_busy_grpc_threads_never_kills_the_start(busy_grpc, dir_image, host_dir):
-    # bwrap itself is replaced by /bin/true: the failure happened between fork and exec,
-    # so what is executed does not matter, and the many starts stay quick.
-    backend = BubblewrapBackend(host_dir / "state", bwrap="/bin/true")
+    # bwrap itself is replaced by a stand-in that only does its part of the start (names its
+    # sandboxed child on --info-fd, waits on --block-fd): the failure happened between fork
+    # and exec, so what is executed does not matter, and the many starts stay quick.
+    stand_in = host_dir / "bwrap"
+    stand_in.write_text(STAND_IN_BWRAP)
+    stand_in.chmod(0o755)
+    backend = BubblewrapBackend(host_dir / "state", bwrap=str(stand_in))
     sockets = socket_dir(host_dir)
 
     def start_one(_):

@@ -184,7 +184,9 @@ class BubblewrapBackend:
                         f.write(str(pid))
             os.write(block_write, b"1")  # confined: the sandbox may go on
         except BaseException as exc:
-            process.kill()  # --die-with-parent: its sandboxed child goes with it
+            # Killed before the block pipe closes (below): bwrap lets its child go on end of
+            # file too, and --die-with-parent must have ended that child by then.
+            process.kill()
             process.wait(timeout=30)
             process.stdout.close()
             self._clean(cgroup, tmp_dir, state_file)

@@ -3,7 +3,8 @@
 - raw start (the baseline): `docker run --rm --network none IMAGE python3 -c pass` (runc, runsc),
   `bwrap --unshare-all ... python3 -c pass` over the same directory image (bubblewrap);
 - cold: execution due -> the agent's `run` entered, every execution in a fresh sandbox;
-- warm: the same with the default warm pool (pre-started sandboxes);
+- warm: the same with the default warm pool (pre-started sandboxes), over the executions that
+  found one (those that did not are counted and left out: the pool had not refilled yet);
 - idle: CPU that N pre-started sandboxes use while they wait for work (% of one core, each);
 - parallel: PARALLEL sessions due at once on the warm pool, due -> `run` entered, and how
   many of their executions had to start cold.
@@ -33,11 +34,12 @@ from sandbox_runner.host.backend import WAIT_FOR_SOCKET_ENV, SandboxBackend, San
 
 NOOP_AGENT = Path(__file__).resolve().parent / "agents" / "noop"
 INTERVAL_SECONDS = 0.5
-# Parallel sessions run every PARALLEL_INTERVAL: long enough for the pool to refill between rounds.
-PARALLEL_INTERVAL_SECONDS = 4.0
+# On the warm pool, sessions run every WARM_INTERVAL: long enough for the pool to refill
+# between runs on a busy 2-core machine (a shorter one measures cold starts again).
+WARM_INTERVAL_SECONDS = 3.0
 IDLE_MEASURE_SECONDS = 10.0
 # What the orchestrator logs when an execution finds no pre-started sandbox (runner.py).
-COLD_FALLBACK = re.compile(r"no pre-started sandbox")
+COLD_FALLBACK = re.compile(r"execution (\d+): no pre-started sandbox")
 
 
 def raw_docker_runs(image: str, runs: int, runtime: str | None) -> list[float]:
@@ -80,23 +82,27 @@ def _sandbox_config(sandbox_kind: str, warm_pool: int) -> dict[str, object]:
     return sandbox
 
 
-def _entered(executions: list, interval: float) -> list[float]:
+def _entered(executions: list, interval: float, skip: set[int]) -> list[float]:
     """Due -> `run` entered per execution after the first (rolling schedule: execution k is
-    due `interval` after execution k-1 finished)."""
+    due `interval` after execution k-1 finished), but for the execution ids in `skip`."""
     done = sorted(executions, key=lambda e: e.id)
     failed = [e.error for e in done if e.status != pb.EXECUTION_STATUS_SUCCEEDED]
     if failed:
         raise SystemExit(f"benchmark executions failed: {failed[:3]}")
     entered = []
     for previous, current in zip(done, done[1:], strict=False):
+        if current.id in skip:
+            continue
         due = previous.finished_at.ToDatetime(tzinfo=UTC).timestamp() + interval
         entered.append(current.logs[0].logged_at.ToDatetime(tzinfo=UTC).timestamp() - due)
     return entered
 
 
 def platform_runs(image: str, runs: int, sandbox_kind: str, warm_pool: int, sessions: int = 1,
-                  interval: float = INTERVAL_SECONDS) -> tuple[list[float], int]:
-    """(due -> run entered per execution, executions that fell back to a cold start)."""
+                  interval: float = INTERVAL_SECONDS, only_warm: bool = False) -> tuple[list[float], int]:
+    """(due -> run entered per execution, executions that fell back to a cold start).
+    `only_warm`: leave out the executions that found no pre-started sandbox (where the
+    orchestrator says so; an older one does not, and then every execution counts)."""
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as home, DevStack(
         Path(home), minute_seconds=interval, tick_seconds=0.01, sandbox=_sandbox_config(sandbox_kind, warm_pool),
         max_parallel_executions=max(4, sessions),
@@ -118,9 +124,9 @@ def platform_runs(image: str, runs: int, sandbox_kind: str, warm_pool: int, sess
             time.sleep(0.2)
         for session in started:
             stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
-        cold = len(COLD_FALLBACK.findall(stack.log_text("orchestrator")))
-    entered = [t for done in per_session.values() for t in _entered(done, interval)[:runs]]
-    return entered, cold
+        cold = {int(n) for n in COLD_FALLBACK.findall(stack.log_text("orchestrator"))}
+    entered = [t for done in per_session.values() for t in _entered(done, interval, cold if only_warm else set())[:runs]]
+    return entered, len(cold)
 
 
 def _backend(sandbox_kind: str, state_dir: Path) -> SandboxBackend:
@@ -219,12 +225,12 @@ def main() -> None:
         print(summary(raw_name, raw), flush=True)
         cold, _ = platform_runs(target, args.runs, kind, warm_pool=0)
         print(summary("cold: execution due -> run() entered", cold, baseline), flush=True)
-        warm, _ = platform_runs(target, args.runs, kind, warm_pool=1)
-        print(summary("warm pool: execution due -> run() entered", warm, baseline), flush=True)
+        warm, fell_back = platform_runs(target, args.runs + 3, kind, warm_pool=1, interval=WARM_INTERVAL_SECONDS, only_warm=True)
+        print(summary("warm pool: execution due -> run() entered", warm, baseline) + f"  cold fallbacks left out {fell_back}", flush=True)
         if args.idle:
             print(f"idle: {args.idle} pre-started sandboxes use {idle_cpu(target, kind, args.idle):.2f}% of a core each", flush=True)
         if args.parallel:
-            entered, fell_back = platform_runs(target, 3, kind, warm_pool=1, sessions=args.parallel, interval=PARALLEL_INTERVAL_SECONDS)
+            entered, fell_back = platform_runs(target, 3, kind, warm_pool=1, sessions=args.parallel, interval=WARM_INTERVAL_SECONDS)
             print(summary(f"{args.parallel} parallel on the pool: due -> run()", entered, baseline)
                   + f"  cold fallbacks {fell_back} of {len(entered) + args.parallel}", flush=True)
 

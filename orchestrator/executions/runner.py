@@ -35,7 +35,7 @@ from orchestrator.egress.proxy import EgressGate
 from orchestrator.executions import memory
 from orchestrator.executions.runtime_service import CallBudget, ExecutionTicket, start_runtime_server
 from orchestrator.executions.schedule import next_run_after
-from orchestrator.executions.warm_pool import WarmPool
+from orchestrator.executions.warm_pool import PooledSandbox, WarmPool
 from orchestrator.store import Database, ExecutionRow, SessionRow, events, utcnow
 from orchestrator.store.statuses import ExecutionStatus, SessionStatus
 from sandbox_runner.host.backend import (
@@ -94,6 +94,9 @@ class ExecutionRunner:
             make_spec=lambda image, limits, socket_dir, token, idle: self.sandbox_spec(image, limits, socket_dir, token, idle),
             new_socket_dir=self.new_socket_dir,
             release_socket_dir=self.release_socket_dir,
+            hand_over=_hand_to_sandbox_user,
+            # Never more idle per image than could be taken at once.
+            ceiling=config.scheduler.max_parallel_executions,
         )
 
     def limits_for(self, manifest: Manifest) -> SandboxLimits:
@@ -152,6 +155,18 @@ class ExecutionRunner:
         limits = self.limits_for(manifest)
         image_id = session.agent.image_id
         pooled = self.pool.take(image_id, limits) if self.pool.enabled else None
+        if self.pool.enabled and pooled is None:
+            log.info("execution %s: no pre-started sandbox for %s (pool target %d): cold start",
+                     execution.id, image_id, self.pool.target((image_id, limits)))
+        try:
+            return await self._execute_in(pooled, manifest, limits, session, execution, command, positions, to_unwind)
+        finally:
+            if self.pool.enabled:
+                self.pool.done(image_id, limits)
+
+    async def _execute_in(self, pooled: PooledSandbox | None, manifest: Manifest, limits: SandboxLimits, session: SessionRow,
+                          execution: ExecutionRow, command: str, positions, to_unwind) -> int:
+        image_id = session.agent.image_id
         ticket = ExecutionTicket(
             execution_id=execution.id,
             session=session,
@@ -173,6 +188,7 @@ class ExecutionRunner:
             async with self._execution_sockets(socket_dir, session, ticket) as gate:
                 if pooled:
                     started = pooled.started
+                    pooled.doorbell.ring()  # its runtime socket is in place: it may connect
                 else:
                     spec = self.sandbox_spec(image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id)
                     started = await asyncio.to_thread(self._backend.start, spec)
@@ -191,6 +207,8 @@ class ExecutionRunner:
                 await asyncio.to_thread(self._backend.discard, pooled.started)
         finally:
             self._running.pop(sandbox_id, None)
+            if pooled:
+                pooled.doorbell.close()
             if socket_dir is not None:
                 self.release_socket_dir(socket_dir)
         if self.pool.enabled:
@@ -237,8 +255,9 @@ class ExecutionRunner:
         gate = await self._egress.open(session.egress_hosts, session.agent.wallet_type, socket_dir, _hand_to_sandbox_user, secrets)
         server = None
         try:
-            # Bound under a temporary name and renamed once the sandbox user may use it:
-            # a pooled sandbox takes the socket appearing as its signal to connect.
+            # Bound under a temporary name and renamed once the sandbox user may use it, so
+            # that the name never stands for a socket the sandbox cannot use yet (a pooled
+            # sandbox is rung only after this).
             binding = socket_dir / f".{SOCKET_NAME}.binding"
             server = await start_runtime_server(str(binding), ticket, self._db, self._gateway)
             _hand_to_sandbox_user(binding)

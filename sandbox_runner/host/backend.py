@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from corral.limits import OUTPUT_BYTES_DEFAULT
 from sandbox_runner.inside.contract import (  # noqa: F401 — the host's names for the contract
+    DOORBELL_NAME,
     EGRESS_CA_NAME,
     EGRESS_SOCKET_NAME,
     ENTRYPOINT,

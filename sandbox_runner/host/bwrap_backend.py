@@ -7,9 +7,13 @@ size-limited tmpfs for /tmp, the execution's socket directory bound read-only, e
 capability dropped, no-new-privileges (bwrap always sets it), a seccomp filter that
 allows only AF_UNIX sockets (`seccomp_filter`), cgroup v1 memory/CPU/pids limits
 (`cgroups`), rlimits, and `--die-with-parent`. The sandbox's first process is the same
-watchdog as in Docker, which ends it at its deadline. The cgroups, rlimits and user are
-entered by `bwrap_launch`, which then executes bwrap: never in the orchestrator between
-fork and exec, where gRPC's fork handlers kill or hang the child.
+watchdog as in Docker, which ends it at its deadline.
+
+The start runs no interpreter and none of our code between fork and exec (where gRPC's fork
+handlers kill or hang the child, grpc/grpc#43055): Popen (vfork) executes `prlimit`, which
+lowers its rlimits and executes `setpriv`, which drops to the sandbox user and executes bwrap.
+bwrap reports its sandboxed child's pid (`--info-fd`) and holds it (`--block-fd`) until this
+process has moved bwrap and that child into the sandbox's cgroups; only then may it go on.
 
 Images are directories made by `sandbox_runner.host.images.build_agent_dir_image`.
 """
@@ -18,8 +22,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -45,8 +49,8 @@ from sandbox_runner.host.cgroups import CgroupError, SandboxCgroup
 from sandbox_runner.host.image_cache import DIR_IMAGE_FILE
 from sandbox_runner.host.seccomp_filter import compiled_filter_file
 
-# Enters the cgroups, rlimits and user of a sandbox, then executes bwrap.
-LAUNCHER = Path(__file__).resolve().with_name("bwrap_launch.py")
+# bwrap's --info-fd JSON (the sandboxed child's pid), or what a failed start printed.
+_INFO_MAX_BYTES = 64 * 1024
 MOUNT_POINTS = ("opt/corral", "agent", "run/corral", "tmp")
 BASE_ENVIRONMENT = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -77,6 +81,9 @@ class BubblewrapBackend:
         self._state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self._state_dir, 0o711)
         self._bwrap = bwrap
+        # Found now, as root: the start path runs them by absolute path.
+        self._prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"
+        self._setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
 
     def inspect_image(self, image: str) -> ImageInfo:
         path = Path(image)
@@ -121,10 +128,15 @@ class BubblewrapBackend:
 
         environment = {**BASE_ENVIRONMENT, **spec.environment}
         seccomp = compiled_filter_file()
+        # bwrap tells where its sandboxed child is (info), and that child waits (block) until
+        # both are in the sandbox's cgroups: nothing of the image runs outside its limits.
+        info_read, info_write = os.pipe()
+        block_read, block_write = os.pipe()
         argv = [
             self._bwrap,
             "--unshare-all", "--unshare-user", "--uid", str(ISOLATION.uid), "--gid", str(ISOLATION.gid),
             "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
+            "--info-fd", str(info_write), "--block-fd", str(block_read),
             "--ro-bind", str(rootfs), "/",
             "--ro-bind", str(base), "/opt/corral",
             "--ro-bind", str(image / "agent"), "/agent",
@@ -136,44 +148,55 @@ class BubblewrapBackend:
             "--seccomp", str(seccomp.fileno()),
             "--", *WATCHDOG, str(self_kill_after), "--", *ENTRYPOINT, *spec.command,
         ]
-
-        # Entered by bwrap_launch, a process of its own, right before it executes bwrap:
-        # nothing may run in the orchestrator between fork and exec (see bwrap_launch).
-        setup = {
-            "cgroup_procs": [str(path) for path in cgroup.procs_files()],
-            "rlimits": {
-                "RLIMIT_NOFILE": limits.nofile,
-                "RLIMIT_FSIZE": limits.fsize_mb * 2**20,
-                "RLIMIT_CORE": 0,
-            },
-            "uid": ISOLATION.uid,
-            "gid": ISOLATION.gid,
-        }
-        status_read, status_write = os.pipe()
-        launch = [sys.executable or "python3", "-I", "-S", str(LAUNCHER), str(status_write), json.dumps(setup), "--", *argv]
+        # The rlimits and the user change are made by two small programs that each execute the
+        # next (util-linux's prlimit and setpriv), no interpreter: prlimit lowers its own limits,
+        # setpriv drops to the sandbox user with no groups, and bwrap keeps both.
+        launch = [
+            self._prlimit, f"--nofile={limits.nofile}:{limits.nofile}", f"--fsize={limits.fsize_mb * 2**20}:{limits.fsize_mb * 2**20}",
+            "--core=0:0", "--",
+            self._setpriv, f"--reuid={ISOLATION.uid}", f"--regid={ISOLATION.gid}", "--clear-groups", "--", *argv,
+        ]
         try:
             # No preexec_fn, user or group: Popen then uses vfork, which runs no fork
-            # handlers (gRPC's abort or hang the child; see bwrap_launch).
+            # handlers (gRPC's abort or hang a forked child: see tests/integration/test_bwrap_backend.py).
             process = subprocess.Popen(
                 launch, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                pass_fds=[seccomp.fileno(), status_write], cwd="/",
+                pass_fds=[seccomp.fileno(), info_write, block_read], cwd="/",
             )
         except (OSError, subprocess.SubprocessError) as exc:
-            os.close(status_read)
+            for fd in (info_read, block_write):
+                os.close(fd)
             self._clean(cgroup, tmp_dir, state_file)
             raise SandboxStartError(f"could not start bwrap: {exc}") from None
         finally:
-            os.close(status_write)
+            for fd in (info_write, block_read):
+                os.close(fd)
             seccomp.close()
-        # Until the launcher has executed bwrap (end of file, nothing written) or failed
-        # to confine itself (its reason): a sandbox outside its limits never starts.
-        with os.fdopen(status_read, "rb") as status:
-            failure = status.read().decode(errors="replace")
-        if failure:
+        try:
+            child = _child_pid(info_read)
+            if not isinstance(child, int):
+                process.wait(timeout=30)
+                said = process.stdout.read(_INFO_MAX_BYTES).decode(errors="replace").strip()
+                raise SandboxStartError(f"could not start bwrap: {said or f'it exited with {process.returncode}'}")
+            for procs in cgroup.procs_files():
+                for pid in (process.pid, child):
+                    with open(procs, "w") as f:
+                        f.write(str(pid))
+            os.write(block_write, b"1")  # confined: the sandbox may go on
+        except BaseException as exc:
+            # Killed before the block pipe closes (below): bwrap lets its child go on end of
+            # file too, and --die-with-parent must have ended that child by then.
+            process.kill()
             process.wait(timeout=30)
             process.stdout.close()
             self._clean(cgroup, tmp_dir, state_file)
-            raise SandboxStartError(f"could not start bwrap: {failure}")
+            if isinstance(exc, SandboxStartError):
+                raise
+            if isinstance(exc, (OSError, ValueError)):
+                raise SandboxStartError(f"could not confine the sandbox: {exc}") from None
+            raise
+        finally:
+            os.close(block_write)
         output = BoundedOutput(limits.output_bytes)
         chunks = iter(lambda: process.stdout.read1(65536), b"")
         reader = threading.Thread(target=output.consume, args=(chunks,), daemon=True)
@@ -227,6 +250,23 @@ class BubblewrapBackend:
         cgroup.remove()
         _umount(tmp_dir)
         state_file.unlink(missing_ok=True)
+
+
+def _child_pid(info_fd: int) -> int | None:
+    """The sandboxed child's pid from bwrap's --info-fd JSON, read until it parses (not to end
+    of file: that child may hold the pipe until it is let go), or None if bwrap ended first."""
+    received = b""
+    try:
+        while len(received) < _INFO_MAX_BYTES and (chunk := os.read(info_fd, 4096)):
+            received += chunk
+            try:
+                pid = json.loads(received).get("child-pid")
+            except ValueError:
+                continue  # not all of it yet
+            return pid if isinstance(pid, int) else None
+        return None
+    finally:
+        os.close(info_fd)
 
 
 def _umount(path: Path) -> None:

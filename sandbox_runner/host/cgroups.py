@@ -41,7 +41,7 @@ class SandboxCgroup:
 
     def procs_files(self) -> list[Path]:
         """The files a process writes its pid to, to move itself into every controller
-        (bwrap_launch does, right before it executes bwrap)."""
+        (the bubblewrap backend writes bwrap's and its sandboxed child's while that child waits)."""
         return [path / "cgroup.procs" for path in self.paths.values()]
 
     def pids(self) -> list[int]:

@@ -18,6 +18,14 @@ ENTRYPOINT = ["python3", "-m", "sandbox_runner.inside.entrypoint"]
 # working directory or script directory on the path), so neither the agent's files in
 # /agent nor anything in the environment can stand in for it.
 WATCHDOG = ["python3", "-I", "/opt/corral/lib/sandbox_runner/inside/watchdog.py"]
-# Set for a pre-started (warm pool) sandbox: how long its entrypoint waits for the
-# execution's socket to appear before giving up unused.
+# Set for a pre-started (warm pool) sandbox: how long its entrypoint waits to be given an
+# execution before giving up unused.
 WAIT_FOR_SOCKET_ENV = "CORRAL_WAIT_FOR_SOCKET_SECONDS"
+# A pre-started sandbox's doorbell: a Unix socket the host binds in the socket directory
+# before the sandbox starts. The sandbox connects and blocks reading it (no polling, no CPU
+# while it waits); the host writes DOORBELL_RING once the execution's runtime socket is in
+# place, or closes the connection to send it away unused. A Unix socket because it is what
+# crosses the bind mount under runc, gVisor (runsc --host-uds=open) and bubblewrap alike;
+# inotify and FIFOs do not under gVisor.
+DOORBELL_NAME = "doorbell.sock"
+DOORBELL_RING = b"\x01"

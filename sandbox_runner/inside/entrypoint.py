@@ -12,19 +12,19 @@ import importlib
 import inspect
 import os
 import re
+import socket
 import sys
-import time
 import traceback
 
 from google.protobuf.json_format import MessageToDict
 
 from corral.limits import TRACEBACK_MAX_CHARS, tail_shortened
 from corral.v1 import common_pb2, runtime_pb2
-from sandbox_runner.inside.contract import WAIT_FOR_SOCKET_ENV
+from sandbox_runner.inside.contract import DOORBELL_NAME, DOORBELL_RING, WAIT_FOR_SOCKET_ENV
 from sandbox_runner.inside.egress import open_egress
 from sdk.context import AgentContext, position_from_proto
 from sdk.portfolio import portfolio_from_positions
-from sdk.transport import RuntimeTransport
+from sdk.transport import DEFAULT_SOCKET, RuntimeTransport
 
 AGENT_DIR = os.environ.get("CORRAL_AGENT_DIR", "/agent")
 ERROR_MAX_CHARS = 1000
@@ -71,21 +71,29 @@ def call_unwind(unwind, agent: AgentContext, positions) -> None:
         unwind()
 
 
-def wait_for_socket(path: str, seconds: float) -> bool:
-    """A pre-started (warm pool) sandbox: everything is imported; wait for work."""
-    deadline = time.monotonic() + seconds
-    while not os.path.exists(path):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
+def wait_for_doorbell(socket_dir: str, seconds: float) -> bool:
+    """A pre-started (warm pool) sandbox: everything is imported; block on the doorbell the
+    host made in the socket directory until it rings (an execution is assigned and its
+    socket is in place: True) or the host hangs up, the doorbell is missing, or `seconds`
+    pass (False: end unused). One blocking read, no polling."""
+    bell = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    bell.settimeout(seconds)
+    try:
+        bell.connect(os.path.join(socket_dir, DOORBELL_NAME))
+        return bell.recv(1) == DOORBELL_RING
+    except OSError:  # refused, missing, or timed out
+        return False
+    finally:
+        bell.close()
 
 
 def main(argv: list[str]) -> int:
-    transport = RuntimeTransport()
+    socket_path = os.environ.get("CORRAL_SOCKET", DEFAULT_SOCKET)
     idle = os.environ.get(WAIT_FOR_SOCKET_ENV)
-    if idle and not wait_for_socket(transport.socket_path, float(idle)):
+    if idle and not wait_for_doorbell(os.path.dirname(socket_path), float(idle)):
         return 0  # never used: nothing to report
+    # Only now: a gRPC channel made while waiting would keep gRPC's threads waking for nothing.
+    transport = RuntimeTransport(socket_path)
     success, error, trace = True, None, None
     try:
         ctx = transport.call("GetExecutionContext", runtime_pb2.GetExecutionContextRequest())

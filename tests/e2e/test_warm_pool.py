@@ -3,6 +3,7 @@ its own token, all removed when the orchestrator stops."""
 
 from __future__ import annotations
 
+import pytest
 from eth_account import Account
 
 from corral.v1 import orchestrator_pb2 as pb
@@ -46,3 +47,37 @@ def test_warm_pool_runs_each_execution_in_a_fresh_pre_started_sandbox(tmp_path, 
         assert len(ids_seen) == 2
     # Stopping the orchestrator drains its pool.
     assert installation_containers(docker_client, installation) == []
+
+
+@pytest.mark.parametrize("runtime", ["runc", "gvisor", "bubblewrap"])
+def test_a_pre_started_sandbox_is_rung_and_runs_its_execution_under_every_backend(runtime, tmp_path, agent_image, agent_dir_image):
+    """A pooled sandbox waits on its doorbell (a Unix socket in its socket directory, the one
+    kind of file that crosses the bind mount under runc, gVisor and bubblewrap alike), and
+    the execution that takes it rings it: the execution then runs in that very sandbox."""
+    sandbox: dict[str, object] = {"warm_pool_size": 1}
+    image_of = agent_image
+    if runtime == "gvisor":
+        sandbox["runtime"] = "runsc"
+    if runtime == "bubblewrap":
+        sandbox["backend"] = "bubblewrap"
+        image_of = agent_dir_image
+    with DevStack(tmp_path / "pool", minute_seconds=1.0, sandbox=sandbox) as stack:
+        wallet = stack.create_wallet()
+        stack.fund(wallet, 10**18)
+        _, session = start_session(stack, image_of(EXAMPLE_AGENT), wallet, {"recipient": Account.create().address})
+        wait_for(lambda: finished(stack, session.id), what="the first (cold) execution")
+        # A sandbox the pool started: its socket directory holds the doorbell and nothing else yet.
+        pooled = wait_for(lambda: [p.name.removeprefix("sbx-") for p in stack.socket_root.iterdir()
+                                   if sorted(f.name for f in p.iterdir()) == ["doorbell.sock"]], what="a pre-started sandbox")[0]
+
+        def ran_in_it():
+            import sqlite3
+
+            with sqlite3.connect(stack.database_path) as db:
+                row = db.execute("SELECT id FROM executions WHERE sandbox_id = ? AND status != 'running'", (pooled,)).fetchone()
+            return row and [e for e in finished(stack, session.id) if e.id == row[0]]
+
+        taken = wait_for(ran_in_it, what=f"an execution in the pre-started sandbox {pooled}")[0]
+        stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    assert taken.status == pb.EXECUTION_STATUS_SUCCEEDED, taken.error
+    assert log_lines(taken)[0].startswith("run ")

@@ -6,14 +6,17 @@ The first test is a regression test for an isolation-suite flake: a bwrap sandbo
 `Epoll1Poller ... encountered epoll_wait error: Bad file descriptor`. It was never the
 agent: the child that Popen forked to become bwrap ran gRPC's fork handlers (because of
 preexec_fn), those restarted gRPC's poller thread, close_fds closed its epoll fd, and
-the poller aborted the child before exec (grpc/grpc#43055). See sandbox_runner/host/bwrap_launch.py.
+the poller aborted the child before exec (grpc/grpc#43055). The start now forks with vfork only
+(no preexec_fn, user or group) and runs no interpreter: see sandbox_runner/host/bwrap_backend.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -24,7 +27,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from sandbox_runner.host.backend import WAIT_FOR_SOCKET_ENV, SandboxLimits, SandboxSpec, SandboxStartError, run_sandbox
+from sandbox_runner.host.backend import DOORBELL_NAME, WAIT_FOR_SOCKET_ENV, SandboxLimits, SandboxSpec, SandboxStartError, run_sandbox
 from sandbox_runner.host.bwrap_backend import BubblewrapBackend
 from sandbox_runner.host.cgroups import SandboxCgroup
 from tests.conftest import AGENTS_DIR
@@ -85,10 +88,42 @@ def socket_dir(host_dir: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def doorbell(directory: Path):
+    """A pre-started sandbox's doorbell that never rings: the sandbox waits on it until it
+    is finished, discarded or its idle time passes."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(directory / DOORBELL_NAME))
+    os.chmod(directory / DOORBELL_NAME, 0o666)
+    listener.listen(8)
+    try:
+        yield
+    finally:
+        listener.close()
+        (directory / DOORBELL_NAME).unlink(missing_ok=True)
+
+
+STAND_IN_BWRAP = """#!/bin/bash
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --info-fd) info=$2; shift ;;
+    --block-fd) block=$2; shift ;;
+  esac
+  shift
+done
+echo "{\\"child-pid\\": $$}" >&"$info"
+head -c 1 <&"$block" > /dev/null
+"""
+
+
 def test_starting_beside_busy_grpc_threads_never_kills_the_start(busy_grpc, dir_image, host_dir):
-    # bwrap itself is replaced by /bin/true: the failure happened between fork and exec,
-    # so what is executed does not matter, and the many starts stay quick.
-    backend = BubblewrapBackend(host_dir / "state", bwrap="/bin/true")
+    # bwrap itself is replaced by a stand-in that only does its part of the start (names its
+    # sandboxed child on --info-fd, waits on --block-fd): the failure happened between fork
+    # and exec, so what is executed does not matter, and the many starts stay quick.
+    stand_in = host_dir / "bwrap"
+    stand_in.write_text(STAND_IN_BWRAP)
+    stand_in.chmod(0o755)
+    backend = BubblewrapBackend(host_dir / "state", bwrap=str(stand_in))
     sockets = socket_dir(host_dir)
 
     def start_one(_):
@@ -104,34 +139,35 @@ def test_starting_beside_busy_grpc_threads_never_kills_the_start(busy_grpc, dir_
 def test_every_sandbox_process_is_confined(dir_image, host_dir):
     backend = BubblewrapBackend(host_dir / "state")
     limits = SandboxLimits(nofile=200, fsize_mb=32)
-    # A pooled sandbox: it waits for a socket that never comes, and then ends unused.
-    spec = SandboxSpec(
-        image=dir_image, command=["run"], socket_dir=socket_dir(host_dir), environment={WAIT_FOR_SOCKET_ENV: "5"}, limits=limits
-    )
-    started = backend.start(spec)
+    # A pooled sandbox: it waits on a doorbell that never rings, and ends unused once it is gone.
+    sockets = socket_dir(host_dir)
+    spec = SandboxSpec(image=dir_image, command=["run"], socket_dir=sockets, environment={WAIT_FOR_SOCKET_ENV: "5"}, limits=limits)
+    started = None
     try:
-        cgroup = SandboxCgroup(spec.sandbox_id)
-        # bwrap, its sandboxed child, the watchdog and the entrypoint
-        pids = wait_for_pids(cgroup, 4)
-        assert started.handle.process.pid in pids
-        for controller in ("memory", "cpu"):
-            assert sorted(map(int, (cgroup.paths[controller] / "cgroup.procs").read_text().split())) == pids
-        for pid in pids:
-            status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
-            assert status["Uid"].split() == ["65534"] * 4 and status["Gid"].split() == ["65534"] * 4
-            assert status["Groups"].strip() == ""
-            assert status["NoNewPrivs"].strip() == "1"
-            if pid != started.handle.process.pid:  # bwrap installs the filter in its sandboxed child
-                assert status["Seccomp"].strip() == "2"
-            rlimits = {line[:26].strip(): line[26:].split()[:2] for line in Path(f"/proc/{pid}/limits").read_text().splitlines()[1:]}
-            assert rlimits["Max open files"] == ["200", "200"]
-            assert rlimits["Max file size"] == [str(32 * 2**20)] * 2
-            assert rlimits["Max core file size"] == ["0", "0"]
-            # The start's status pipe is not inherited: only bwrap's own descriptors and the agent's.
-            assert open_pipes(pid) == []
+        with doorbell(sockets):
+            started = backend.start(spec)
+            cgroup = SandboxCgroup(spec.sandbox_id)
+            # bwrap, its sandboxed child, the watchdog and the entrypoint (a fork of the watchdog)
+            pids = wait_for_pids(cgroup, 4)
+            assert started.handle.process.pid in pids
+            for controller in ("memory", "cpu"):
+                assert sorted(map(int, (cgroup.paths[controller] / "cgroup.procs").read_text().split())) == pids
+            for pid in pids:
+                status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+                assert status["Uid"].split() == ["65534"] * 4 and status["Gid"].split() == ["65534"] * 4
+                assert status["Groups"].strip() == ""
+                assert status["NoNewPrivs"].strip() == "1"
+                if pid != started.handle.process.pid:  # bwrap installs the filter in its sandboxed child
+                    assert status["Seccomp"].strip() == "2"
+                rlimits = {line[:26].strip(): line[26:].split()[:2] for line in Path(f"/proc/{pid}/limits").read_text().splitlines()[1:]}
+                assert rlimits["Max open files"] == ["200", "200"]
+                assert rlimits["Max file size"] == [str(32 * 2**20)] * 2
+                assert rlimits["Max core file size"] == ["0", "0"]
+                # The start's status pipe is not inherited: only bwrap's own descriptors and the agent's.
+                assert open_pipes(pid) == []
     finally:
-        result = backend.finish(started, 30)
-    assert result.exit_code == 0, result.output
+        result = backend.finish(started, 30) if started is not None else None
+    assert result is not None and result.exit_code == 0, result
 
 
 def test_a_sandbox_that_cannot_be_confined_does_not_start(dir_image, host_dir, monkeypatch):
@@ -183,13 +219,14 @@ def test_a_discard_racing_a_finish_leaves_nothing_and_raises_nothing(dir_image, 
     sockets = socket_dir(host_dir)
     for _ in range(5):
         spec = SandboxSpec(image=dir_image, command=["run"], socket_dir=sockets, environment={WAIT_FOR_SOCKET_ENV: "30"})
-        started = backend.start(spec)
-        wait_for_pids(SandboxCgroup(spec.sandbox_id), 4)
-        with ThreadPoolExecutor(2) as pool:
-            finishing = pool.submit(backend.finish, started, 60)
-            discarding = pool.submit(backend.discard, started)
-            discarding.result(timeout=60)
-            finishing.result(timeout=60)
+        with doorbell(sockets):
+            started = backend.start(spec)
+            wait_for_pids(SandboxCgroup(spec.sandbox_id), 4)
+            with ThreadPoolExecutor(2) as pool:
+                finishing = pool.submit(backend.finish, started, 60)
+                discarding = pool.submit(backend.discard, started)
+                discarding.result(timeout=60)
+                finishing.result(timeout=60)
         assert not any(path.exists() for path in SandboxCgroup(spec.sandbox_id).paths.values())
     assert list((host_dir / "state").iterdir()) == []
 

@@ -176,7 +176,7 @@ def _run_entrypoint(monkeypatch, agent_dir, command: int, fake: MockRuntime) -> 
         current_positions=[common_pb2.Position(network="ethereum:1", asset_address="0x" + "e" * 40, avg_unit_cost="0", current_qty="5")],
     ))
     fake.responses["GetExecutionContext"].settings.update({"count": 3, "ratio": 0.25})
-    monkeypatch.setattr(entrypoint, "RuntimeTransport", lambda: fake)
+    monkeypatch.setattr(entrypoint, "RuntimeTransport", lambda *_: fake)
     monkeypatch.setattr(entrypoint, "AGENT_DIR", str(agent_dir))
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.delitem(sys.modules, "main", raising=False)

@@ -18,15 +18,19 @@ from datetime import UTC, datetime
 
 from bench.common import ROW_PREFIX, Row
 
-# name -> (full arguments, quick arguments)
+# name -> (full arguments, quick arguments), in the order of the table.
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
-    "sandbox_overhead": (["--runs", "20", "--table"], ["--runs", "3", "--table"]),
+    "sandbox_overhead": (["--runs", "10"], ["--runs", "3", "--sandbox", "runc", "bubblewrap", "--idle", "0", "--parallel", "0"]),
+    "sdk_roundtrip": ([], []),
+    "tx_path": (["--count", "200"], ["--count", "20"]),
     "sustained": (["--sessions", "16", "--seconds", "120", "--interval", "0", "--parallel", "8", "--warm-pool", "8"],
                   ["--sessions", "8", "--seconds", "20", "--interval", "0", "--parallel", "4", "--warm-pool", "4"]),
-    "sdk_roundtrip": ([], []),
     "signer_throughput": (["--count", "3000"], ["--count", "300"]),
     "scheduler_load": (["--sessions", "100000", "--seconds", "90", "--only", "postgres-3"],
                        ["--sessions", "2000", "--seconds", "20", "--only", "postgres-3"]),
+    "positions_history": ([], ["--sizes", "0,2000", "--repeat", "30", "--fold-repeat", "1"]),
+    "signer_history": ([], ["--sizes", "0,2000", "--repeat", "30", "--startup-lines", "2000"]),
+    "idle_cpu": ([], ["--seconds", "10", "--sessions", "10", "--streams", "2"]),
     "egress": (["--runs", "300"], ["--runs", "30"]),
 }
 

@@ -29,7 +29,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, insert
 
-from bench.common import percentile, summary
+from bench.common import Row, emit, percentile, summary
 from orchestrator.actions import ledger_check
 from orchestrator.actions.breakers import Breakers
 from orchestrator.actions.positions import session_positions
@@ -153,6 +153,10 @@ def main() -> None:
         baseline = percentile(by_size[sizes[0]], 50)
         for size in sizes:
             print(summary(f"{name} @ {size}", by_size[size], None if size == sizes[0] else baseline))
+        if name != "full fold" and len(sizes) > 1:
+            largest = percentile(by_size[sizes[-1]], 50)
+            emit(Row(f"{name} at {sizes[-1]:,} ledger entries ({'PostgreSQL' if server else 'SQLite'})", f"{largest * 1000:.2f} ms",
+                     f"at {sizes[0]} entries: {baseline * 1000:.2f} ms", largest / baseline, "flat within 2x"))
 
 if __name__ == "__main__":
     main()

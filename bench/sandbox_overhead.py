@@ -26,7 +26,7 @@ import time
 from datetime import UTC
 from pathlib import Path
 
-from bench.common import percentile, summary
+from bench.common import Row, emit, percentile, summary
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from orchestrator.agents.images import build_agent_dir_image, build_agent_image
@@ -225,8 +225,12 @@ def main() -> None:
         print(summary(raw_name, raw), flush=True)
         cold, _ = platform_runs(target, args.runs, kind, warm_pool=0)
         print(summary("cold: execution due -> run() entered", cold, baseline), flush=True)
+        emit(Row(f"cold start ({kind}), due → `run()` p50", f"{percentile(cold, 50) * 1000:,.0f} ms", f"{raw_name}: {baseline * 1000:,.0f} ms",
+                 percentile(cold, 50) / baseline, "≤ 1.3x"))
         warm, fell_back = platform_runs(target, args.runs + 3, kind, warm_pool=1, interval=WARM_INTERVAL_SECONDS, only_warm=True)
         print(summary("warm pool: execution due -> run() entered", warm, baseline) + f"  cold fallbacks left out {fell_back}", flush=True)
+        emit(Row(f"warm pool ({kind}), due → `run()` p50", f"{percentile(warm, 50) * 1000:,.0f} ms", f"{raw_name}: {baseline * 1000:,.0f} ms",
+                 percentile(warm, 50) / baseline, "≤ 10 ms at default settings"))
         if args.idle:
             print(f"idle: {args.idle} pre-started sandboxes use {idle_cpu(target, kind, args.idle):.2f}% of a core each", flush=True)
         if args.parallel:

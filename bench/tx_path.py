@@ -29,7 +29,7 @@ from eth_account import Account
 from sqlalchemy import event
 from web3 import Web3
 
-from bench.common import percentile, summary
+from bench.common import Row, emit, percentile, summary
 from corral.v1 import runtime_pb2
 from devtools.devstack import ANVIL_CHAIN_ID, DevStack
 from orchestrator.actions.breakers import SignerRefusals
@@ -186,6 +186,10 @@ async def run(stack: DevStack, home: Path, args: argparse.Namespace) -> None:
     print(f"JSON-RPC calls per transaction {sum(platform.rpc_calls.values()) / args.count:.2f}: {per_tx}")
     print(f"JSON-RPC round trips per transaction {platform.round_trips / args.count:.2f}")
     print(f"database commits per transaction {commits:.2f}")
+    added = (percentile(path, 50) - base) * 1000
+    emit(Row("`sign_and_send` → receipt, added p50 (orchestrator CPU per transaction)",
+             f"+{added:.1f} ms ({path_cpu * 1000:.1f} ms CPU, {commits:.1f} commits)", f"direct send + receipt: {base * 1000:.1f} ms",
+             percentile(path, 50) / base, "< +20 ms, < 10 ms CPU"))
     if args.profile:
         await profile(platform, min(args.count, 100), args.top)
     await platform.chain.close()

@@ -20,7 +20,6 @@ a run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
@@ -72,8 +71,7 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler pass failed")
                 delay = min(self._recheck, 1.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            await changes.sleep_until_woken(self._wake, delay)
 
     async def look(self) -> float:
         """One pass: release the leases of finished runs, enforce the kill switch, dispatch

@@ -133,6 +133,16 @@ class Changes:
                 await asyncio.sleep(delay)
 
 
+async def sleep_until_woken(wake: asyncio.Event, seconds: float) -> None:
+    """Returns when `wake` is set or after `seconds`, whichever comes first. Not
+    `asyncio.wait_for`: on Python 3.11 it can swallow a cancellation that arrives as the event is
+    set (the waiter then runs on after its task was cancelled: a scheduler claiming sessions after
+    shutdown). `asyncio.timeout` tells its own cancellation from the caller's."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+
+
 def note(db: Session, kind: str) -> None:
     """Called with a change of `kind` in `db`'s open transaction: announced once it commits."""
     noted = db.info.setdefault(_KINDS, set())

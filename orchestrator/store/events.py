@@ -19,7 +19,6 @@ ids commit in order and it has no such gaps.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -96,8 +95,7 @@ class EventFeed:
             if more:
                 await asyncio.sleep(0)  # a full batch: read on, letting streams send
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), GAP_RETRY_SECONDS if self._gap else self._recheck)
+            await changes.sleep_until_woken(self._wake, GAP_RETRY_SECONDS if self._gap else self._recheck)
 
     def advance(self) -> bool:
         """Reads what committed past `high`, hands it to the streams, moves `high`. True when

@@ -43,17 +43,23 @@ class SlowRuns:
         pass
 
 
+def add_due_sessions(db, ids, **fields) -> None:
+    """The Slow agent and running sessions `ids` of it, due a second ago, with `fields`."""
+    now = utcnow()
+    db.add(AgentRow(id=1, name="Slow", version="0.0.1", image="i", image_id="i", wallet_type="ethereum", manifest_toml=MANIFEST,
+                    registered_at=now))
+    for i in ids:
+        db.add(SessionRow(id=i, agent_id=1, wallet_address=f"0x{i:040x}", status="running", execution_mode="auto", settings={},
+                          allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="0",
+                          created_at=now, next_run_at=now - timedelta(seconds=1), stopped_at=None, **fields))
+    db.flush()
+
+
 def test_runs_longer_than_the_lease_keep_it_and_replicas_never_overlap(tmp_path):
     url = f"sqlite:///{tmp_path / 'o.db'}"
     setup = Database(url, "setup")
-    now = utcnow()
     with setup.session() as db:
-        db.add(AgentRow(id=1, name="Slow", version="0.0.1", image="i", image_id="i", wallet_type="ethereum", manifest_toml=MANIFEST,
-                        registered_at=now))
-        for i in range(1, 4):
-            db.add(SessionRow(id=i, agent_id=1, wallet_address=f"0x{i:040x}", status="running", execution_mode="auto", settings={},
-                              allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="0",
-                              created_at=now, next_run_at=now - timedelta(seconds=1), stopped_at=None))
+        add_due_sessions(db, range(1, 4))
         db.commit()
     runs: list[tuple[int, str, float, float]] = []
 
@@ -89,14 +95,7 @@ def test_a_session_whose_holder_died_mid_run_is_taken_over_not_run_twice(tmp_pat
     setup = Database(url, "setup")
     now = utcnow()
     with setup.session() as db:
-        db.add(AgentRow(id=1, name="Slow", version="0.0.1", image="i", image_id="i", wallet_type="ethereum", manifest_toml=MANIFEST,
-                        registered_at=now))
-        for i in (1, 2):
-            db.add(SessionRow(id=i, agent_id=1, wallet_address=f"0x{i:040x}", status="running", execution_mode="auto", settings={},
-                              allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="0",
-                              created_at=now, next_run_at=now - timedelta(seconds=1), stopped_at=None, lease_owner="dead",
-                              lease_expires_at=now - timedelta(seconds=1)))
-        db.flush()  # the sessions exist before the execution that refers to one
+        add_due_sessions(db, (1, 2), lease_owner="dead", lease_expires_at=now - timedelta(seconds=1))
         db.add(ExecutionRow(id=7, session_id=1, command="run", status="running", replica_id="dead", started_at=now - timedelta(seconds=5),
                             finished_at=None))
         db.commit()

@@ -193,13 +193,21 @@ class RetentionConfig(BaseModel):
 
     # The change feed WatchEvents replays from (`after_event_id`): a frontend that was away
     # longer than this starts from what is left.
-    events_days: float = Field(default=90.0, ge=0)
+    events_days: float = Field(default=90.0, ge=0, le=36_500)
     # Agents' log lines (execution_logs), shown with each execution.
-    execution_logs_days: float = Field(default=400.0, ge=0)
+    execution_logs_days: float = Field(default=400.0, ge=0, le=36_500)
     # How often old rows are looked for, and how many are deleted per statement (short
     # transactions: the database and the event loop are never held for long).
     interval_seconds: float = Field(default=3600.0, gt=0)
     batch_rows: int = Field(default=1000, ge=1, le=100_000)
+
+    @field_validator("events_days", "execution_logs_days")
+    @classmethod
+    def _a_day_or_forever(cls, days: float) -> float:
+        # Less than a day would prune the events the hourly breakers count (signing refusals).
+        if days != 0 and days < 1:
+            raise ValueError("keep at least 1 day, or 0 to keep forever")
+        return days
 
 
 class PlatformBreakerConfig(BaseModel):

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox_runner.host.backend import DOORBELL_NAME, SandboxBackend, SandboxLimits, SandboxSpec, SandboxStartError, StartedSandbox
+from sandbox_runner.host.backend import DOORBELL_NAME, SandboxBackend, SandboxLimits, SandboxSpec, StartedSandbox
 from sandbox_runner.host.doorbell import Doorbell
 
 log = logging.getLogger("corral.warm_pool")
@@ -162,19 +162,21 @@ class WarmPool:
 
     async def _start_one(self, image_id: str, limits: SandboxLimits) -> PooledSandbox | None:
         sandbox_id = secrets.token_hex(8)
-        socket_dir = await asyncio.to_thread(self._new_socket_dir, sandbox_id)
+        socket_dir: Path | None = None
         doorbell = None
         try:
+            socket_dir = await asyncio.to_thread(self._new_socket_dir, sandbox_id)
             # Before the sandbox starts, so it finds the doorbell when it has imported.
             doorbell = await Doorbell.open(socket_dir / DOORBELL_NAME, self._hand_over)
             token = secrets.token_urlsafe(32)
             spec = self._make_spec(image_id, limits, socket_dir, token, self._idle_seconds)
             started = await asyncio.to_thread(self._backend.start, spec)
-        except (SandboxStartError, OSError) as exc:
+        except Exception as exc:  # the engine, the launcher or the disk: whatever failed, nothing is left behind
             log.warning("could not pre-start a sandbox for %s: %s", image_id, exc)
             if doorbell is not None:
                 doorbell.close()
-            await asyncio.to_thread(self._release_socket_dir, socket_dir)
+            if socket_dir is not None:
+                await asyncio.to_thread(self._release_socket_dir, socket_dir)
             return None
         return PooledSandbox(started, socket_dir, token, expires_at=time.time() + self._idle_seconds, doorbell=doorbell)
 

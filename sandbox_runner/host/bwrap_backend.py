@@ -20,9 +20,11 @@ Images are directories made by `sandbox_runner.host.images.build_agent_dir_image
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -172,6 +174,7 @@ class BubblewrapBackend:
             for fd in (info_write, block_read):
                 os.close(fd)
             seccomp.close()
+        child: int | None = None
         try:
             child = _child_pid(info_read)
             if not isinstance(child, int):
@@ -184,8 +187,12 @@ class BubblewrapBackend:
                         f.write(str(pid))
             os.write(block_write, b"1")  # confined: the sandbox may go on
         except BaseException as exc:
-            # Killed before the block pipe closes (below): bwrap lets its child go on end of
-            # file too, and --die-with-parent must have ended that child by then.
+            # Both killed before the block pipe closes (below): bwrap's child goes on at end of
+            # file too, and its --die-with-parent is armed only after that read, so killing bwrap
+            # alone would leave the child to run on outside the cgroups it did not all enter.
+            if isinstance(child, int):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
             process.kill()
             process.wait(timeout=30)
             process.stdout.close()

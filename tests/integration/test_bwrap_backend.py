@@ -178,6 +178,44 @@ def test_a_sandbox_that_cannot_be_confined_does_not_start(dir_image, host_dir, m
     assert list((host_dir / "state").iterdir()) == []
 
 
+def test_a_sandbox_confined_only_in_part_is_killed_not_let_go(dir_image, host_dir, monkeypatch):
+    """The first cgroup takes the sandbox's processes, the next one fails: the start fails and
+    bwrap's sandboxed child does not go on unconfined once the block pipe closes (a pooled
+    sandbox would then wait on its doorbell, outside its cgroups, for 60 s). The backend kills
+    that child itself rather than count on bwrap's --die-with-parent, armed only after the pipe."""
+    from sandbox_runner.host import bwrap_backend
+
+    backend = BubblewrapBackend(host_dir / "state")
+    real_procs_files = SandboxCgroup.procs_files
+    monkeypatch.setattr(SandboxCgroup, "procs_files", lambda self: [real_procs_files(self)[0],
+                                                                    Path("/sys/fs/cgroup/pids/corral/no-such-group/cgroup.procs")])
+    children: list[int] = []
+    real_child_pid = bwrap_backend._child_pid
+
+    def child_pid(info_fd: int) -> int | None:
+        children.append(real_child_pid(info_fd))
+        return children[-1]
+
+    monkeypatch.setattr(bwrap_backend, "_child_pid", child_pid)
+    sockets = socket_dir(host_dir)
+    spec = SandboxSpec(image=dir_image, command=["run"], socket_dir=sockets, environment={WAIT_FOR_SOCKET_ENV: "60"})
+    with doorbell(sockets), pytest.raises(SandboxStartError, match="no-such-group"):
+        backend.start(spec)
+    assert len(children) == 1 and isinstance(children[0], int)
+    for _ in range(100):  # a killed process is reaped by init soon after; a live one waits 60 s on its doorbell
+        if not alive(children[0]):
+            break
+        time.sleep(0.05)
+    assert not alive(children[0]), "the sandboxed child went on outside its cgroups"
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def wait_for_pids(cgroup: SandboxCgroup, count: int) -> list[int]:
     """The cgroup's processes once the entrypoint runs (the watchdog's start of it, with
     its own short-lived pipe, is over)."""

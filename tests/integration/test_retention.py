@@ -72,3 +72,13 @@ def test_defaults_keep_a_year_of_logs_and_refuse_negative_days():
     with pytest.raises(ValueError) as refused:
         OrchestratorConfig.model_validate({"retention": {"events_days": -1}})
     assert "retention.events_days" in config_problem(refused.value)
+
+
+@pytest.mark.parametrize("days, says", [(0.5, "keep at least 1 day, or 0 to keep forever"), (float("inf"), "less than or equal to 36500")])
+def test_less_than_a_day_or_an_endless_setting_is_refused(days, says):
+    # Under a day would prune the signing refusals the hourly breaker counts; an endless one
+    # would overflow the cutoff's date in every pruning pass.
+    with pytest.raises(ValueError) as refused:
+        OrchestratorConfig.model_validate({"retention": {"execution_logs_days": days}})
+    problem = config_problem(refused.value)
+    assert "retention.execution_logs_days" in problem and says in problem, problem

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import io
 import os
 import signal
 import sys
+from typing import TextIO
 
 PR_SET_DUMPABLE = 4
 KILLED_EXIT_CODE = 137
@@ -42,11 +44,19 @@ def become_module(module: str, args: list[str]) -> None:
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         sys.dont_write_bytecode = True
     if os.environ.get("PYTHONUNBUFFERED"):
-        for stream in (sys.stdout, sys.stderr):
-            stream.reconfigure(write_through=True)  # type: ignore[union-attr]
+        # As -u: no buffer under the text layer either (write_through alone leaves the binary
+        # layer's buffer, and what an agent printed before a deadline kill would be lost).
+        sys.stdout, sys.stderr = (unbuffered(stream) for stream in (sys.stdout, sys.stderr))
     sys.argv = [module, *args]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
     sys.exit(0)
+
+
+def unbuffered(stream: TextIO) -> TextIO:
+    """A text stream on `stream`'s file descriptor that hands every write to the descriptor."""
+    stream.flush()
+    raw = io.FileIO(stream.fileno(), "w", closefd=False)
+    return io.TextIOWrapper(raw, encoding=stream.encoding, errors=stream.errors, write_through=True)
 
 
 def run_child(libc: ctypes.CDLL, command: list[str]) -> None:

@@ -71,3 +71,13 @@ def test_past_the_deadline_the_watchdog_ends_with_137_whatever_the_child_does(tm
 def test_a_malformed_command_line_is_refused(tmp_path):
     done = subprocess.run([sys.executable, "-I", str(WATCHDOG), "5", "python3"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "usage" in done.stderr
+
+
+def test_what_the_entrypoint_printed_before_it_was_killed_is_not_lost(tmp_path):
+    """PYTHONUNBUFFERED as `python3 -u` has it (the watchdog's -I ignored it): a line printed
+    just before a SIGKILL reaches the output (the deadline kill's last words)."""
+    (tmp_path / "dies.py").write_text("import os\nprint('sleeping until the market opens')\nos.kill(os.getpid(), 9)\n")
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run([sys.executable, "-I", str(WATCHDOG), "60", "--", "python3", "-m", "dies"], cwd=tmp_path, env=environment,
+                          capture_output=True, text=True, timeout=120)
+    assert "sleeping until the market opens\n" in done.stdout, (done.returncode, done.stdout, done.stderr)

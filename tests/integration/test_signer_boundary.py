@@ -40,8 +40,8 @@ def speaks_grpc_as(uid: int, socket_path) -> str:
                 s.connect(str(socket_path))
                 s.sendall(HTTP2_PREFACE)
                 verdict = "answered" if s.recv(64) else "closed"
-        except ConnectionResetError:
-            verdict = "closed"  # dropped with our bytes unread
+        except (ConnectionResetError, BrokenPipeError):
+            verdict = "closed"  # dropped with our bytes unread, or before we finished sending them
         except OSError as exc:
             verdict = f"error {exc.errno}"
         os.write(write_end, verdict.encode())

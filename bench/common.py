@@ -4,11 +4,26 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 # A benchmark's machine-readable result line starts with this; `python -m bench` reads them.
 ROW_PREFIX = "BENCH-ROW "
+
+
+def cpu_seconds(*pids: int) -> float:
+    """User + system CPU of these processes (their threads included) from /proc; a process
+    that has ended counts nothing."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -17,7 +17,6 @@ file against an older checkout (PYTHONPATH=that checkout) for a before/after in 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,18 +27,12 @@ from pathlib import Path
 
 import grpc
 
-from bench.common import Row, emit
+from bench.common import Row, cpu_seconds, emit
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from orchestrator.store import AgentRow, Database, SessionRow, utcnow
 
 MANIFEST = 'name = "Idle"\ntagline = "t"\nwalletType = "ethereum"\nruntimeIntervalMinutes = 1\nversion = "0.0.1"\n'
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
 def share_of_a_core(pid: int, seconds: float) -> float:

@@ -26,7 +26,7 @@ import time
 from datetime import UTC
 from pathlib import Path
 
-from bench.common import Row, emit, percentile, summary
+from bench.common import Row, cpu_seconds, emit, percentile, summary
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from orchestrator.agents.images import build_agent_dir_image, build_agent_image
@@ -150,18 +150,6 @@ def _sandbox_pids(sandbox_kind: str, sandbox_id: str) -> list[int]:
     return [int(pid) for pid in procs.read_text().split()]
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
 def idle_cpu(image: str, sandbox_kind: str, count: int) -> float:
     """% of one core each of `count` pre-started sandboxes uses while it waits for work."""
     with tempfile.TemporaryDirectory(prefix="corral-bench-idle-") as tmp:
@@ -179,9 +167,9 @@ def idle_cpu(image: str, sandbox_kind: str, count: int) -> float:
                 started.append(backend.start(spec))
             time.sleep(8)  # every sandbox has imported what it needs and waits
             pids = [pid for s in started for pid in _sandbox_pids(sandbox_kind, s.spec.sandbox_id)]
-            before, t0 = _cpu_seconds(pids), time.monotonic()
+            before, t0 = cpu_seconds(*pids), time.monotonic()
             time.sleep(IDLE_MEASURE_SECONDS)
-            used, elapsed = _cpu_seconds(pids) - before, time.monotonic() - t0
+            used, elapsed = cpu_seconds(*pids) - before, time.monotonic() - t0
         finally:
             for sandbox in started:
                 backend.discard(sandbox)

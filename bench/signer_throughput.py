@@ -29,7 +29,7 @@ from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
-from bench.common import Row, emit
+from bench.common import Row, cpu_seconds, emit
 from corral.v1 import signer_pb2, signer_pb2_grpc
 from devtools.devstack import DevStack
 
@@ -85,11 +85,6 @@ def solana_request(wallet: str, n: int) -> tuple[str, signer_pb2.SignSolanaTrans
     message = solana_message(Pubkey.from_string(wallet), n + 1)
     tx = VersionedTransaction.populate(message, [Signature.default()])
     return "SignSolanaTransaction", signer_pb2.SignSolanaTransactionRequest(wallet_address=wallet, transaction=bytes(tx))
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 async def signer_rate(socket_path: Path, make_request, count: int, concurrency: int, pid: int | None = None) -> tuple[float, float | None]:

@@ -15,7 +15,6 @@ per execution. With `--interval 0` every session is always due: the platform's t
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import subprocess
 import tempfile
@@ -24,14 +23,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bench.common import Row, emit, percentile
+from bench.common import Row, cpu_seconds, emit, percentile
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from orchestrator.agents.images import build_agent_dir_image, build_agent_image
 
 NOOP_AGENT = Path(__file__).resolve().parent / "agents" / "noop"
 RAW_SECONDS = 30.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def raw_docker_rate(image: str, parallel: int, runtime: str | None) -> float:
@@ -54,12 +52,6 @@ def raw_docker_rate(image: str, parallel: int, runtime: str | None) -> float:
     for thread in threads:
         thread.join()
     return len(done) / (time.monotonic() - start) * 60
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process (its threads included), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def executions(database: Path) -> list[tuple[int, str, datetime, datetime | None]]:
@@ -108,9 +100,9 @@ def sustained(image: str, args: argparse.Namespace) -> float:
         pid = stack.processes["orchestrator"].pid
         since = datetime.utcnow()  # noqa: DTZ003 - compared with the orchestrator's naive UTC times
         before = len(executions(stack.database_path))
-        cpu_before = process_cpu_seconds(pid)
+        cpu_before = cpu_seconds(pid)
         time.sleep(args.seconds)
-        cpu = process_cpu_seconds(pid) - cpu_before
+        cpu = cpu_seconds(pid) - cpu_before
         rows = executions(stack.database_path)
     finished = [r for r in rows[before:] if r[3] is not None]
     failed = [r for r in finished if r[1] != "succeeded"]

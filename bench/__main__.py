@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "signer_history": ([], ["--sizes", "0,2000", "--repeat", "30", "--startup-lines", "2000"]),
     "idle_cpu": ([], ["--seconds", "10", "--sessions", "10", "--streams", "2"]),
     "egress": (["--runs", "300"], ["--runs", "30"]),
+    "notifications": (["--count", "200"], ["--count", "20", "--backend", "sqlite"]),
 }
 
 

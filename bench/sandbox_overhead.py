@@ -2,14 +2,15 @@
 
 - raw start (the baseline): `docker run --rm --network none IMAGE python3 -c pass` (runc, runsc),
   `bwrap --unshare-all ... python3 -c pass` over the same directory image (bubblewrap);
-- cold: execution due -> the agent's `run` entered, every execution in a fresh sandbox;
+- cold: execution due -> the agent's `run` entered, and -> its first SDK call (`memory.get`)
+  returned, every execution in a fresh sandbox (what a start defers past `run()` shows in the second);
 - warm: the same with the default warm pool (pre-started sandboxes), over the executions that
   found one (those that did not are counted and left out: the pool had not refilled yet);
 - idle: CPU that N pre-started sandboxes use while they wait for work (% of one core, each);
 - parallel: PARALLEL sessions due at once on the warm pool, due -> `run` entered, and how
   many of their executions had to start cold.
 
-    .venv/bin/python -m bench.sandbox_overhead [--runs 10] [--sandbox runc runsc bubblewrap] [--idle 4] [--parallel 8]
+    .venv/bin/python -m bench.sandbox_overhead [--runs 10] [--sandbox runc runsc bubblewrap] [--idle 4] [--parallel 8] [--no-warm] [--no-cold]
 
 Absolute numbers depend on the (shared, noisy) machine; compare the ratios.
 """
@@ -25,6 +26,7 @@ import tempfile
 import time
 from datetime import UTC
 from pathlib import Path
+from typing import NamedTuple
 
 from bench.common import Row, cpu_seconds, emit, percentile, summary
 from corral.v1 import orchestrator_pb2 as pb
@@ -32,7 +34,9 @@ from devtools.devstack import DevStack
 from orchestrator.agents.images import build_agent_dir_image, build_agent_image
 from sandbox_runner.host.backend import WAIT_FOR_SOCKET_ENV, SandboxBackend, SandboxSpec
 
-NOOP_AGENT = Path(__file__).resolve().parent / "agents" / "noop"
+# Logs when `run` was entered and when its first SDK call returned, both taken inside the sandbox.
+FIRST_CALL_AGENT = Path(__file__).resolve().parent / "agents" / "first_call"
+MARKS = re.compile(r"entered=([0-9.]+) first_call_returned=([0-9.]+)")
 INTERVAL_SECONDS = 0.5
 # On the warm pool, sessions run every WARM_INTERVAL: long enough for the pool to refill
 # between runs on a busy 2-core machine (a shorter one measures cold starts again).
@@ -82,25 +86,38 @@ def _sandbox_config(sandbox_kind: str, warm_pool: int) -> dict[str, object]:
     return sandbox
 
 
-def _entered(executions: list, interval: float, skip: set[int]) -> list[float]:
-    """Due -> `run` entered per execution after the first (rolling schedule: execution k is
-    due `interval` after execution k-1 finished), but for the execution ids in `skip`."""
+class Starts(NamedTuple):
+    """Per execution, seconds from its due time until the agent's `run` was entered, and until
+    its first SDK call had returned."""
+
+    run: list[float]
+    first_call: list[float]
+
+
+def _starts(executions: list, interval: float, skip: set[int]) -> Starts:
+    """Per execution after the first (rolling schedule: execution k is due `interval` after
+    execution k-1 finished), but for the execution ids in `skip`."""
     done = sorted(executions, key=lambda e: e.id)
     failed = [e.error for e in done if e.status != pb.EXECUTION_STATUS_SUCCEEDED]
     if failed:
         raise SystemExit(f"benchmark executions failed: {failed[:3]}")
-    entered = []
+    starts = Starts([], [])
     for previous, current in zip(done, done[1:], strict=False):
         if current.id in skip:
             continue
         due = previous.finished_at.ToDatetime(tzinfo=UTC).timestamp() + interval
-        entered.append(current.logs[0].logged_at.ToDatetime(tzinfo=UTC).timestamp() - due)
-    return entered
+        marks = MARKS.search(current.logs[0].message)
+        if marks is None:
+            raise SystemExit(f"execution {current.id} logged no marks: {current.logs[0].message!r}")
+        starts.run.append(float(marks.group(1)) - due)
+        starts.first_call.append(float(marks.group(2)) - due)
+    return starts
 
 
 def platform_runs(image: str, runs: int, sandbox_kind: str, warm_pool: int, sessions: int = 1,
-                  interval: float = INTERVAL_SECONDS, only_warm: bool = False) -> tuple[list[float], int]:
-    """(due -> run entered per execution, executions that fell back to a cold start).
+                  interval: float = INTERVAL_SECONDS, only_warm: bool = False) -> tuple[Starts, int]:
+    """(due -> run entered and -> first SDK call returned, per execution; executions that fell
+    back to a cold start).
     `only_warm`: leave out the executions that found no pre-started sandbox (where the
     orchestrator says so; an older one does not, and then every execution counts)."""
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as home, DevStack(
@@ -116,7 +133,7 @@ def platform_runs(image: str, runs: int, sandbox_kind: str, warm_pool: int, sess
         while True:
             for session in started:
                 per_session[session.id] = [
-                    e for e in stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session.id, page_size=1000)).executions
+                    e for e in stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session.id, page_size=1000, view=pb.RESOURCE_VIEW_FULL)).executions
                     if e.status != pb.EXECUTION_STATUS_RUNNING
                 ]
             if all(len(done) >= runs + 1 for done in per_session.values()):
@@ -125,8 +142,12 @@ def platform_runs(image: str, runs: int, sandbox_kind: str, warm_pool: int, sess
         for session in started:
             stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
         cold = {int(n) for n in COLD_FALLBACK.findall(stack.log_text("orchestrator"))}
-    entered = [t for done in per_session.values() for t in _entered(done, interval, cold if only_warm else set())[:runs]]
-    return entered, len(cold)
+    starts = Starts([], [])
+    for done in per_session.values():
+        session_starts = _starts(done, interval, cold if only_warm else set())
+        starts.run.extend(session_starts.run[:runs])
+        starts.first_call.extend(session_starts.first_call[:runs])
+    return starts, len(cold)
 
 
 def _backend(sandbox_kind: str, state_dir: Path) -> SandboxBackend:
@@ -199,9 +220,11 @@ def main() -> None:
     parser.add_argument("--sandbox", nargs="+", choices=["runc", "runsc", "bubblewrap"], default=["runc", "runsc", "bubblewrap"])
     parser.add_argument("--idle", type=int, default=4, help="pre-started sandboxes whose idle CPU is measured (0: skip)")
     parser.add_argument("--parallel", type=int, default=8, help="sessions due at once on the warm pool (0: skip)")
+    parser.add_argument("--no-warm", action="store_true", help="skip the warm-pool figure")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-start figures")
     args = parser.parse_args()
-    image = build_agent_image(NOOP_AGENT)
-    dir_image = build_agent_dir_image(NOOP_AGENT)
+    image = build_agent_image(FIRST_CALL_AGENT)
+    dir_image = build_agent_dir_image(FIRST_CALL_AGENT)
     for kind in args.sandbox:
         target = str(dir_image) if kind == "bubblewrap" else image
         if kind == "bubblewrap":
@@ -211,20 +234,27 @@ def main() -> None:
         baseline = percentile(raw, 50)
         print(f"\nsandbox {kind}, {args.runs} executions per figure")
         print(summary(raw_name, raw), flush=True)
-        cold, _ = platform_runs(target, args.runs, kind, warm_pool=0)
-        print(summary("cold: execution due -> run() entered", cold, baseline), flush=True)
-        emit(Row(f"cold start ({kind}), due → `run()` p50", f"{percentile(cold, 50) * 1000:,.0f} ms", f"{raw_name}: {baseline * 1000:,.0f} ms",
-                 percentile(cold, 50) / baseline, "≤ 1.3x"))
-        warm, fell_back = platform_runs(target, args.runs + 3, kind, warm_pool=1, interval=WARM_INTERVAL_SECONDS, only_warm=True)
-        print(summary("warm pool: execution due -> run() entered", warm, baseline) + f"  cold fallbacks left out {fell_back}", flush=True)
-        emit(Row(f"warm pool ({kind}), due → `run()` p50", f"{percentile(warm, 50) * 1000:,.0f} ms", f"{raw_name}: {baseline * 1000:,.0f} ms",
-                 percentile(warm, 50) / baseline, "≤ 10 ms at default settings"))
+        if not args.no_cold:
+            cold, _ = platform_runs(target, args.runs, kind, warm_pool=0)
+            print(summary("cold: execution due -> run() entered", cold.run, baseline), flush=True)
+            print(summary("cold: execution due -> first SDK call returned", cold.first_call, baseline), flush=True)
+            emit(Row(f"cold start ({kind}), due → `run()` p50", f"{percentile(cold.run, 50) * 1000:,.0f} ms",
+                     f"{raw_name}: {baseline * 1000:,.0f} ms", percentile(cold.run, 50) / baseline, "≤ 1.3x"))
+            emit(Row(f"cold start ({kind}), due → first SDK call returned p50", f"{percentile(cold.first_call, 50) * 1000:,.0f} ms",
+                     f"{raw_name}: {baseline * 1000:,.0f} ms", percentile(cold.first_call, 50) / baseline, ""))
+        if not args.no_warm:
+            warm, fell_back = platform_runs(target, args.runs + 3, kind, warm_pool=1, interval=WARM_INTERVAL_SECONDS, only_warm=True)
+            print(summary("warm pool: execution due -> run() entered", warm.run, baseline) + f"  cold fallbacks left out {fell_back}",
+                  flush=True)
+            print(summary("warm pool: execution due -> first SDK call returned", warm.first_call, baseline), flush=True)
+            emit(Row(f"warm pool ({kind}), due → `run()` p50", f"{percentile(warm.run, 50) * 1000:,.0f} ms",
+                     f"{raw_name}: {baseline * 1000:,.0f} ms", percentile(warm.run, 50) / baseline, "≤ 10 ms at default settings"))
         if args.idle:
             print(f"idle: {args.idle} pre-started sandboxes use {idle_cpu(target, kind, args.idle):.2f}% of a core each", flush=True)
         if args.parallel:
-            entered, fell_back = platform_runs(target, 3, kind, warm_pool=1, sessions=args.parallel, interval=WARM_INTERVAL_SECONDS)
-            print(summary(f"{args.parallel} parallel on the pool: due -> run()", entered, baseline)
-                  + f"  cold fallbacks {fell_back} of {len(entered) + args.parallel}", flush=True)
+            parallel, fell_back = platform_runs(target, 3, kind, warm_pool=1, sessions=args.parallel, interval=WARM_INTERVAL_SECONDS)
+            print(summary(f"{args.parallel} parallel on the pool: due -> run()", parallel.run, baseline)
+                  + f"  cold fallbacks {fell_back} of {len(parallel.run) + args.parallel}", flush=True)
 
 
 if __name__ == "__main__":

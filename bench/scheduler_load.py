@@ -21,7 +21,7 @@ import multiprocessing
 import resource
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, select, update
@@ -50,7 +50,10 @@ class RecordingRunner:
         self.samples: list[float] = []
         self.cpu = 0.0  # spent recording runs, so the scheduler's own share can be told apart
 
-    async def execute(self, session_id: int, command: str = "run") -> int:
+    async def execute(self, session_id: int, command: str = "run", due_at: datetime | None = None) -> int:
+        # As the real runner: a session claimed ahead of its due time is handed over at that time.
+        if due_at is not None and (ahead := (due_at - utcnow()).total_seconds()) > 0:
+            await asyncio.sleep(ahead)
         cpu_before = time.process_time()
         dispatched = utcnow()
         with self._db.session() as db:

@@ -20,6 +20,9 @@ TRACEBACK_MAX_CHARS = 16_000
 # sandbox's stdout+stderr kept, and log lines kept. What is past them is counted as dropped.
 OUTPUT_BYTES_DEFAULT = 64 * 1024
 LOG_LINES_DEFAULT = 1000
+# An agent's DESCRIPTION.md, as `corral build` carries it into the image's label and the
+# orchestrator reads it at registration (UTF-8 bytes); a longer one is refused at both.
+DESCRIPTION_MAX_BYTES = 64 * 1024
 
 
 def shortened(text: str, limit: int) -> str:

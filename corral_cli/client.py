@@ -13,9 +13,12 @@ from google.protobuf.json_format import MessageToDict
 
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb
+from corral_cli import export as export_cli
 from corral_cli import logs as logs_cli
 from corral_cli import secrets as secrets_cli
+from corral_cli.approval import approve_and_wait
 from corral_cli.display import printable, safe_text
+from corral_cli.paging import every
 
 STATUS_NAMES = {
     **{v: k.removeprefix("EXECUTION_STATUS_").lower() for k, v in orchestrator_pb2.ExecutionStatus.items()},
@@ -28,7 +31,8 @@ TX_NAMES = {v: k.removeprefix("TRANSACTION_STATUS_").lower() for k, v in orchest
 def add_parsers(sub) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--server", default=os.environ.get("CORRAL_SERVER", "127.0.0.1:50051"), help="orchestrator address")
-    common.add_argument("--token-file", type=Path, default=os.environ.get("CORRAL_TOKEN_FILE"), help="file holding the API token")
+    common.add_argument("--token-file", type=Path, default=os.environ.get("CORRAL_TOKEN_FILE"),
+                        help="file holding your API key (`corral user add`) or the API token")
     common.add_argument("--tls-ca", type=Path, default=os.environ.get("CORRAL_TLS_CA"),
                         help="PEM certificate(s) to trust: use TLS to reach an orchestrator serving it")
 
@@ -55,7 +59,7 @@ def add_parsers(sub) -> None:
     unwind.add_argument("session_id", type=int)
     unwind.add_argument("--position", action="append", default=[], metavar="NETWORK:ASSET",
                         help="a position to unwind, e.g. ethereum:1:0xeeee…eeee (repeatable; default: all)")
-    session.add_parser("list", parents=[common])
+    session.add_parser("list", parents=[common]).add_argument("--all", action="store_true", help="also stopped sessions")
 
     suggestions = sub.add_parser("suggestions", parents=[common], help="a manual-mode session's suggestions")
     suggestions.add_argument("session_id", type=int)
@@ -70,11 +74,13 @@ def add_parsers(sub) -> None:
     watch.add_argument("session_id", type=int, nargs="?", help="only this session's events")
     watch.add_argument("--after", type=int, help="replay events after this id first")
 
-    executions = sub.add_parser("executions", parents=[common], help="a session's executions with their logs")
+    executions = sub.add_parser("executions", parents=[common], help="a session's executions with their last log lines, newest first")
     executions.add_argument("session_id", type=int)
+    executions.add_argument("--limit", type=int, default=50, help="at most this many (default 50; 0: all)")
     transactions = sub.add_parser("transactions", parents=[common], help="a session's transactions")
     transactions.add_argument("session_id", type=int)
     logs_cli.add_parser(sub, common)
+    export_cli.add_parser(sub, common)
     secrets_cli.add_parser(sub, common)
 
     halt = sub.add_parser("halt", parents=[common], help="kill switch: stop all agents and all signing until `corral resume`")
@@ -101,7 +107,7 @@ def _stub(args) -> tuple[orchestrator_pb2_grpc.OrchestratorServiceStub, tuple]:
 def run(args) -> int:
     api, md = _stub(args)
     # Commands with a function of their own.
-    commands = {"session": _session, "watch": _watch, "logs": logs_cli.run, "secret": secrets_cli.run, "halt": _kill_switch, "resume": _kill_switch, "status": _kill_switch}
+    commands = {"session": _session, "watch": _watch, "logs": logs_cli.run, "export": export_cli.run, "secret": secrets_cli.run, "halt": _kill_switch, "resume": _kill_switch, "status": _kill_switch}
     try:
         if args.command in commands:
             return commands[args.command](api, md, args)
@@ -109,28 +115,29 @@ def run(args) -> int:
             agent = api.RegisterAgent(orchestrator_pb2.RegisterAgentRequest(image=args.image), metadata=md).agent
             print(f"agent {agent.id}: {agent.name} {agent.version} ({agent.wallet_type}) image {agent.image}")
         elif args.command == "agents":
-            agents = api.ListAgents(orchestrator_pb2.ListAgentsRequest(), metadata=md).agents
+            agents = every(api.ListAgents, orchestrator_pb2.ListAgentsRequest(), "agents", md)
             print_table(["id", "name", "version", "wallet", "image"], [[a.id, a.name, a.version, a.wallet_type, a.image] for a in agents])
         elif args.command == "wallets":
             for w in api.ListWallets(orchestrator_pb2.ListWalletsRequest(), metadata=md).wallets:
                 balances = ", ".join(f"{b.network} {b.amount}" for b in w.balances)
                 print(f"{w.address}  {w.wallet_type}  {balances}")
         elif args.command == "suggestions":
-            rows = api.ListSuggestions(pb.ListSuggestionsRequest(session_id=args.session_id, include_discarded=args.all), metadata=md)
-            print_suggestions(rows.suggestions)
+            request = pb.ListSuggestionsRequest(session_id=args.session_id, include_discarded=args.all)
+            print_suggestions(every(api.ListSuggestions, request, "suggestions", md))
         elif args.command == "suggestion":
             if args.suggestion_command == "approve":
-                done = api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=args.suggestion_id), metadata=md).suggestion
+                done = approve_and_wait(api, args.suggestion_id, metadata=md)
             else:
                 done = api.RejectSuggestion(pb.RejectSuggestionRequest(suggestion_id=args.suggestion_id), metadata=md).suggestion
             print_suggestions([done])
         elif args.command == "memory":
-            entries = api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=args.session_id, shared=args.shared), metadata=md).entries
+            entries = every(api.ListSessionMemory, pb.ListSessionMemoryRequest(session_id=args.session_id, shared=args.shared), "entries", md)
             print_table(["key", "value", "updated"], [[e.key, e.value[:80], f"{e.updated_at.ToDatetime():%Y-%m-%d %H:%M:%S}"] for e in entries])
         elif args.command == "executions":
-            print_executions(api.ListExecutions(orchestrator_pb2.ListExecutionsRequest(session_id=args.session_id), metadata=md).executions)
+            request = orchestrator_pb2.ListExecutionsRequest(session_id=args.session_id, view=orchestrator_pb2.RESOURCE_VIEW_FULL)
+            print_executions(every(api.ListExecutions, request, "executions", md, limit=max(args.limit, 0)))
         elif args.command == "transactions":
-            txs = api.ListTransactions(orchestrator_pb2.ListTransactionsRequest(session_id=args.session_id), metadata=md).transactions
+            txs = every(api.ListTransactions, orchestrator_pb2.ListTransactionsRequest(session_id=args.session_id), "transactions", md)
             print_table(["id", "status", "network", "hash", "value (wei)", "to", "error"],
                         [[t.id, TX_NAMES[t.status], t.network, t.tx_hash, t.value, t.to_address, t.error] for t in txs])
     except grpc.RpcError as exc:
@@ -187,7 +194,8 @@ def _session(api, md, args) -> int:
             request.positions.add(network=network, asset_address=asset)
         print_session(api.UnwindSession(request, metadata=md).session)
     else:
-        sessions = api.ListSessions(orchestrator_pb2.ListSessionsRequest(), metadata=md).sessions
+        request = orchestrator_pb2.ListSessionsRequest(statuses=[s for s in SESSION_NAMES if s] if args.all else [])
+        sessions = every(api.ListSessions, request, "sessions", md)
         print_table(["id", "agent", "wallet", "status", "mode", "allocation", "next run"], [
             [s.id, s.agent_id, s.wallet_address, SESSION_NAMES[s.status], "manual" if s.execution_mode == common_pb2.EXECUTION_MODE_MANUAL else "auto",
              f"{s.allocation.current_qty} {s.allocation.network}", f"{s.next_run_at.ToDatetime():%H:%M:%S}" if s.HasField("next_run_at") else "-"]
@@ -216,8 +224,9 @@ def _watch(api, md, args) -> int:
         request.after_event_id = args.after
     try:
         for event in api.WatchEvents(request, metadata=md):
-            print(f"{event.id:>6}  {event.occurred_at.ToDatetime():%H:%M:%S}  session {event.session_id:<4} {printable(describe_event(event), limit=None)}",
-                  flush=True)
+            by = f" (by {event.actor})" if event.actor else ""
+            print(f"{event.id:>6}  {event.occurred_at.ToDatetime():%H:%M:%S}  session {event.session_id:<4} "
+                  f"{printable(describe_event(event) + by, limit=None)}", flush=True)
     except KeyboardInterrupt:
         pass
     return 0
@@ -294,5 +303,7 @@ def print_executions(executions) -> None:
               + (f"  error: {printable(e.error, limit=None)}" if e.error else ""))
         for line in e.logs:  # the agent's own text: escaped, so it cannot drive the terminal
             print(f"    {'!' if line.level == 'error' else '·'} {printable(line.message, limit=None)}")
+        if e.log_lines_not_shown:
+            print(f"    [{e.log_lines_not_shown} earlier log lines: corral logs {e.id}]")
         if e.log_lines_dropped:
             print(f"    [{e.log_lines_dropped} more log lines dropped; output and traceback: corral logs {e.id}]")

@@ -44,7 +44,7 @@ def run_demo(home: Path, runs: int, minute_seconds: float) -> int:
         try:
             while runs == 0 or len(shown) < runs:
                 time.sleep(0.5)
-                executions = stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session.id)).executions
+                executions = stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session.id, view=pb.RESOURCE_VIEW_FULL)).executions
                 finished = [e for e in reversed(executions) if e.id not in shown and e.status != pb.EXECUTION_STATUS_RUNNING]
                 if finished:
                     print_executions(finished)

@@ -17,6 +17,7 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 
 from corral.v1 import orchestrator_pb2 as pb
+from corral_cli.approval import OUTCOME_TIMEOUT_SECONDS, approve_and_wait
 from corral_cli.client import SUGGESTION_NAMES, TX_NAMES, describe_suggestion
 from corral_cli.display import printable
 
@@ -128,7 +129,7 @@ def decide(api, session_id: int, suggestion_id: int, answer: Answer) -> None:
     was decided elsewhere) is shown, not raised."""
     try:
         if answer == Answer.APPROVE:
-            done = api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=suggestion_id)).suggestion
+            done = approve_and_wait(api, suggestion_id)
         else:
             done = api.RejectSuggestion(pb.RejectSuggestionRequest(suggestion_id=suggestion_id)).suggestion
     except grpc.RpcError as exc:
@@ -140,6 +141,8 @@ def decide(api, session_id: int, suggestion_id: int, answer: Answer) -> None:
     elif done.status == pb.SUGGESTION_STATUS_EXECUTED:
         print(f"    {status}: {_outcome(api, session_id, MessageToDict(done.result))}")
         show_holdings(api, session_id)
+    elif done.status == pb.SUGGESTION_STATUS_APPROVING:
+        print(f"    still {status} after {OUTCOME_TIMEOUT_SECONDS:.0f} s: `corral suggestions {session_id}` shows how it ends")
     else:
         print(f"    {status}")
 

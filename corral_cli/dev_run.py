@@ -171,7 +171,7 @@ def _funded_wallet(stack: DevStack, solana: bool) -> tuple[str, str]:
 
 def _executions(stack: DevStack, session_id: int) -> list[pb.Execution]:
     """The session's executions, oldest first."""
-    return list(reversed(stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session_id)).executions))
+    return list(reversed(stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session_id, view=pb.RESOURCE_VIEW_FULL)).executions))
 
 
 def _wait_for_runs(stack: DevStack, session_id: int, runs: int, progress: Progress) -> None:

@@ -66,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                               "[sandbox] deadline_seconds; shown when it runs)")
 
     from corral_cli import client as client_cli
+    from corral_cli import users as users_cli
 
+    users_cli.add_parser(sub)
     client_cli.add_parsers(sub)
     return parser
 
@@ -169,6 +171,10 @@ def _main(argv: list[str] | None) -> int:
         return dev_run(DevRunOptions(path=args.path, mode=args.mode, settings=settings, runs=args.runs, unwind=args.unwind,
                                      approve=Approve(args.approve), timeout=args.timeout,
                                      **({"deadline": args.deadline} if args.deadline else {})))
+    if args.command == "user":
+        from corral_cli import users as users_cli
+
+        return users_cli.run(args)
     from corral_cli import client as client_cli
 
     return client_cli.run(args)

@@ -8,6 +8,7 @@ import getpass
 import sys
 
 from corral.v1 import orchestrator_pb2 as pb
+from corral_cli.paging import every
 
 MAX_INPUT_CHARS = 4096 + 2  # the API's bound, plus a line break
 
@@ -41,7 +42,7 @@ def run(api, metadata, args) -> int:
         print(f"secret {secret.name} of session {args.session_id} set for {secret.host}; "
               f"the agent writes {{{{secret:{secret.name}}}}} in a header value")
     elif args.secret_command == "list":
-        secrets = api.ListSessionSecrets(pb.ListSessionSecretsRequest(session_id=args.session_id), metadata=metadata).secrets
+        secrets = every(api.ListSessionSecrets, pb.ListSessionSecretsRequest(session_id=args.session_id), "secrets", metadata)
         for secret in secrets:
             print(f"{secret.name}  {secret.host}  set {secret.set_at.ToDatetime():%Y-%m-%d %H:%M:%S}")
         if not secrets:

@@ -155,6 +155,8 @@ class DevStack:
         scheduler: dict[str, object] | None = None,
         venues: dict[str, dict[str, object]] | None = None,
         egress: dict[str, object] | None = None,
+        browser_origins: list[str] | None = None,
+        api_keys: bool = False,
     ) -> None:
         """`orchestrator_user`: run the orchestrator as this unprivileged user ("auto":
         corral-orchestrator when started as root), with sandboxes started by a privileged
@@ -162,7 +164,11 @@ class DevStack:
         `api_token`: the orchestrator requires it (the stack's own client sends it).
         `resume_token`: the separate credential that lifts a platform halt.
         `tls`: (certificate, key) PEM files the orchestrator serves its API with; the
-        stack's client trusts that certificate."""
+        stack's client trusts that certificate.
+        `browser_origins`: serve the API to browsers too (`[browser]`, on `browser_address`),
+        to pages of these origins.
+        `api_keys`: callers need a key of `corral user add` (`add_user`); the stack's own
+        client is the user "stack", with every role and every wallet `create_wallets` makes."""
         self.home = home.resolve()
         self.minute_seconds = minute_seconds
         self.max_parallel_executions = max_parallel_executions
@@ -171,6 +177,9 @@ class DevStack:
         self.processes: dict[str, subprocess.Popen] = {}
         self.api_token = api_token
         self.resume_token = resume_token
+        self.api_keys = api_keys
+        if api_keys and api_token:
+            raise ValueError("api_keys and api_token: one or the other")
         self.tls = tls
         # The orchestrator's [reconciliation] and [swaps] settings (see orchestrator/config.py).
         self.reconciliation = reconciliation or {}
@@ -186,6 +195,8 @@ class DevStack:
         self.egress = egress if egress is not None else {"allow_hosts": ["*"]}
         self._secrets_key = os.urandom(32)  # the same across the stack's restarts: its secrets still open
         self.swaps = swaps or {}
+        self.browser_origins = browser_origins
+        self.browser_address = ""
         # The orchestrator's venue tables, e.g. {"hyperliquid": {"api_url": ...}}; `venues`
         # may be filled in after construction (a venue's address known once anvil runs).
         self.venues = venues or {}
@@ -352,7 +363,9 @@ class DevStack:
         _wait_for(lambda: self.launcher_socket.exists(), "the launcher", 30, process)
 
     def _orchestrator_argv(self, config: Path) -> list[str]:
-        argv = CORRAL_COMMAND + ["serve", "--config", str(config)]
+        return self._as_orchestrator_user(CORRAL_COMMAND + ["serve", "--config", str(config)])
+
+    def _as_orchestrator_user(self, argv: list[str]) -> list[str]:
         if not self.orchestrator_user:
             return argv
         # Exec'd, not Popen(user=): no fork of this (gRPC-threaded) process runs Python.
@@ -362,7 +375,11 @@ class DevStack:
         if self.orchestrator_user and "launcher" not in self.processes:
             self.start_launcher()
         self.api_address = f"127.0.0.1:{free_port()}"
+        if self.browser_origins is not None:
+            self.browser_address = f"127.0.0.1:{free_port()}"
         config = self._orchestrator_config("orchestrator", self.api_address, self.replica_id, self.socket_root)
+        if self.api_keys and self.api_token is None:
+            self.api_token = self.add_user("stack", ["viewer", "operator", "approver", "admin"])
         process = self._spawn("orchestrator", self._orchestrator_argv(config), crash_at)
         self.channel = self.open_channel(token=self.api_token)
         self.api = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channel)
@@ -388,7 +405,9 @@ class DevStack:
         }
         if replica_id:
             top["replica_id"] = replica_id
-        for field, token in (("api_token_file", self.api_token), ("resume_token_file", self.resume_token)):
+        if self.api_keys:
+            top["api_keys"] = True
+        for field, token in (("api_token_file", None if self.api_keys else self.api_token), ("resume_token_file", self.resume_token)):
             if token:
                 top[field] = str(self._write_config_file(field.removesuffix("_file").replace("_", "-"), token.encode()))
         if self.tls:  # copied where the orchestrator's user may read them
@@ -406,6 +425,8 @@ class DevStack:
             "reconciliation": self.reconciliation, "swaps": self.swaps,
         }
         tables.update(self.venues)
+        if self.browser_address and name == "orchestrator":
+            tables["browser"] = {"listen": self.browser_address, "allowed_origins": self.browser_origins}
         if self.egress:
             egress = dict(self.egress)
             if "extra_ca_file" in egress:
@@ -493,12 +514,31 @@ class DevStack:
         for recipient in recipients or []:
             args += ["--allow-recipient", recipient]
         # Throwaway keys on a development chain: geth's light scrypt cost keeps tests fast.
-        return self.corral(*args, "--count", str(count), "--light-kdf").stdout.split()
+        wallets = self.corral(*args, "--count", str(count), "--light-kdf").stdout.split()
+        if self.api_keys:
+            self.user_command("grant", "stack", *[arg for w in wallets for arg in ("--wallet", w)])
+        return wallets
+
+    def user_command(self, *args: str) -> subprocess.CompletedProcess:
+        """`corral user ARGS` on the stack's database, as the orchestrator's user (whose files it writes)."""
+        argv = self._as_orchestrator_user([*CORRAL_COMMAND, "user", *args, "--config", str(self.orchestrator_config_dir / "orchestrator.toml")])
+        return subprocess.run(argv, cwd=self.home, text=True, capture_output=True, check=False)
+
+    def add_user(self, name: str, roles: list[str], wallets: list[str] = ()) -> str:  # type: ignore[assignment]
+        """A user's API key (`corral user add`)."""
+        args = ["add", name, *[a for r in roles for a in ("--role", r)], *[a for w in wallets for a in ("--wallet", w)]]
+        done = self.user_command(*args)
+        if done.returncode != 0:
+            raise RuntimeError(f"corral user add {name}: {done.stderr.strip()}")
+        return done.stdout.strip()
 
     def create_solana_wallet(self) -> str:
         """A Solana wallet; its policy allows nothing until `set_policy`."""
         args = ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file)]
-        return self.corral(*args, "wallet", "create", "--type", "solana", "--light-kdf").stdout.strip()
+        wallet = self.corral(*args, "wallet", "create", "--type", "solana", "--light-kdf").stdout.strip()
+        if self.api_keys:
+            self.user_command("grant", "stack", "--wallet", wallet)
+        return wallet
 
     def airdrop(self, address: str, lamports: int) -> None:
         """Funds a Solana address on the devchain (requestAirdrop lands at once there)."""

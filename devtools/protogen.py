@@ -1,4 +1,6 @@
-"""Generate the Python gRPC code in `corral/v1/` from `protos/corral/v1/*.proto`.
+"""Generate the Python gRPC code in `corral/v1/` from `protos/corral/v1/*.proto`, and the
+Connect service for the frontend API (`orchestrator_connect.py`, served to browsers by
+orchestrator/app/browser_server.py) with `protoc-gen-connectrpc`.
 
 The protos are the single source of truth for the wire; the generated modules are
 committed so that a clone works without a build step, and `tests/unit/test_protos_fresh.py`
@@ -18,6 +20,10 @@ from grpc_tools import protoc
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = REPO_ROOT / "protos"
 GENERATED_PACKAGE = REPO_ROOT / "corral" / "v1"
+# Only the frontend API is served over Connect; the others stay native gRPC on Unix sockets.
+CONNECT_PROTOS = ["corral/v1/orchestrator.proto"]
+# The plugin is the `protoc-gen-connectrpc` package's script, beside this interpreter.
+CONNECT_PLUGIN = Path(sys.executable).parent / "protoc-gen-connectrpc"
 
 
 def proto_files() -> list[Path]:
@@ -37,8 +43,14 @@ def generate(out_root: Path) -> Path:
         f"--grpc_python_out={out_root}",
         *files,
     ]
-    if protoc.main(args) != 0:
-        raise RuntimeError("protoc failed; see its message above")
+    # google.protobuf messages (the ones the gRPC code uses), asyncio server and client only.
+    connect = [
+        "grpc_tools.protoc", f"-I{PROTO_ROOT}", f"-I{well_known}", f"--plugin=protoc-gen-connectrpc={CONNECT_PLUGIN}",
+        f"--connectrpc_out={out_root}", "--connectrpc_opt=protobuf=google,io=async", *CONNECT_PROTOS,
+    ]
+    for command in (args, connect):
+        if protoc.main(command) != 0:
+            raise RuntimeError("protoc failed; see its message above")
     package = out_root / "corral" / "v1"
     (package / "__init__.py").write_text('"""Generated from protos/corral/v1 by `python -m devtools.protogen`. Do not edit."""\n')
     return package

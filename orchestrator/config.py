@@ -8,6 +8,7 @@ import re
 import socket
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import grpc
 import tomli
@@ -286,6 +287,160 @@ class PolymarketConfig(BaseModel):
         return int(self.network.removeprefix("ethereum:"))
 
 
+class PriceSource(BaseModel):
+    """`[[prices]]`: where the USD price of one (network, asset) comes from, set by the owner
+    (never by an agent): a fixed `usd` rate, or an HTTP(S) JSON `url` with the dotted
+    `json_path` of the number in its reply (e.g. "ethereum.usd"). Without one, no USD is shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    network: str
+    # The token's address; the native coin is 0xeeee…eeee (EVM) or 1111…1111 (Solana).
+    asset: str
+    usd: str | None = None
+    url: str | None = None
+    json_path: str | None = None
+    # How long a price read from `url` is used before it is read again.
+    cache_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator("network")
+    @classmethod
+    def _network(cls, network: str) -> str:
+        if parse_or_none(network) is None:
+            raise ValueError(f"{network!r} is not a network such as 'ethereum:1' or 'solana'")
+        return network
+
+    @field_validator("usd")
+    @classmethod
+    def _rate(cls, usd: str | None) -> str | None:
+        if usd is not None and not re.fullmatch(r"[0-9]{1,30}(\.[0-9]{1,30})?", usd):
+            raise ValueError(f"usd = {usd[:40]!r} is not a plain decimal number; write it like \"1.00\" or \"3120.5\"")
+        return usd
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str | None) -> str | None:
+        if url is not None and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname):
+            raise ValueError(f"url = {url[:100]!r} is not an http(s) URL")
+        return url
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PriceSource:
+        if (self.usd is None) == (self.url is None):
+            raise ValueError(f"price of {self.asset} on {self.network}: give exactly one of usd (a fixed rate) or url (with json_path)")
+        if self.url is not None and not self.json_path:
+            raise ValueError(f"price of {self.asset} on {self.network}: url needs json_path, the dotted path of the number, e.g. \"ethereum.usd\"")
+        return self
+
+
+# The largest request message either transport of the frontend API reads (gRPC's own default,
+# set explicitly so that the browser port bounds its request bodies to the same size).
+API_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+
+
+class BrowserConfig(BaseModel):
+    """The frontend API for browsers (`[browser]`): the same OrchestratorService over the
+    Connect protocol and gRPC-Web, on an HTTP port of its own beside the native gRPC one.
+    Off unless `listen` is set: a console in a browser is a choice, and every port is surface."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # "host:port", e.g. "127.0.0.1:8080". Served with the API's TLS certificate when
+    # tls_cert_file/tls_key_file are set; off this machine it needs them and the API token.
+    listen: str | None = None
+    # Web pages allowed to call the API (CORS), each an exact origin such as
+    # "https://console.example.com" or "http://127.0.0.1:5173"; no wildcard.
+    allowed_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, listen: str | None) -> str | None:
+        if listen is not None:
+            host, port = split_listen(listen)
+            if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{listen!r} is not host:port, e.g. '127.0.0.1:8080' or '[::1]:8080'")
+        return listen
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            problem = origin_problem(origin)
+            if problem:
+                raise ValueError(f"{origin[:100]!r} {problem}")
+        return origins
+
+    @model_validator(mode="after")
+    def _origins_need_a_port(self) -> BrowserConfig:
+        if self.allowed_origins and self.listen is None:
+            raise ValueError("allowed_origins is set but listen is not: set listen (e.g. '127.0.0.1:8080') to serve browsers")
+        return self
+
+
+def split_listen(listen: str) -> tuple[str, str]:
+    """("host", "port") of "host:port" or "[v6]:port"."""
+    host, _, port = listen.rpartition(":")
+    return host.removeprefix("[").removesuffix("]"), port
+
+
+def origin_problem(origin: str) -> str | None:
+    """Why `origin` is not an origin as a browser sends it (None when it is one)."""
+    if "*" in origin:
+        return ("has a wildcard: any web page could then call the API with its user's token; "
+                "list each console's origin exactly, e.g. 'https://console.example.com'")
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return "is not an origin such as 'https://console.example.com'"
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+        return "is not an origin: scheme://host[:port] with no path, e.g. 'https://console.example.com'"
+    canonical = f"{parts.scheme}://{parts.netloc.lower()}"
+    if port == {"http": 80, "https": 443}[parts.scheme]:
+        canonical = canonical.rsplit(":", 1)[0]
+    if origin != canonical:
+        return f"is not written as browsers send it: write {canonical!r}"
+    return None
+
+
+class NotificationsConfig(BaseModel):
+    """Webhook and apprise deliveries (orchestrator/notifications/, docs/operators.md "Notifications")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Destinations are given by API callers: loopback, private, link-local and metadata
+    # addresses are refused (SSRF) unless this is on (a receiver on this host or network).
+    allow_private_destinations: bool = False
+    # Each POST (or apprise send) gives up after this; the response body is read at most `response_bytes`.
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    response_bytes: int = Field(default=4096, ge=0, le=1024 * 1024)
+    # Retries: exponential back-off from `backoff_initial_seconds`, doubled per attempt up to
+    # `backoff_max_seconds`, with full jitter; a delivery is dead-lettered after `max_attempts`
+    # or once `max_age_seconds` have passed since its event.
+    max_attempts: int = Field(default=12, ge=1, le=100)
+    max_age_seconds: float = Field(default=86400.0, gt=0)
+    backoff_initial_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    # How long a replica holds a delivery it is sending; another takes it over after that.
+    lease_seconds: float = Field(default=60.0, gt=0)
+    # Deliveries sent at once by one replica (each to a different queue).
+    concurrency: int = Field(default=8, ge=1, le=256)
+    # Fallback wake-up when nothing announces a due retry.
+    poll_seconds: float = Field(default=5.0, gt=0)
+    # `suggestion.expiring` is sent this long before a suggestion expires (half its life for a
+    # shorter-lived one); expiry itself is applied within `expiry_sweep_seconds`.
+    expiring_lead_seconds: float = Field(default=300.0, gt=0)
+    expiry_sweep_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_send(self) -> NotificationsConfig:
+        if self.lease_seconds <= self.timeout_seconds:
+            raise ValueError(f"lease_seconds ({self.lease_seconds}) must exceed timeout_seconds ({self.timeout_seconds}): "
+                             "a replica would take over a delivery still being sent")
+        return self
+
+
 class OrchestratorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -299,7 +454,11 @@ class OrchestratorConfig(BaseModel):
     signer_socket: Path = Path("var/signer/signer.sock")
     # Per-execution socket directories are made under this directory.
     socket_root: Path = Path("var/run/executions")
-    # When set, every frontend call must carry `authorization: Bearer <token>`.
+    # API keys of `corral user add` (principals with roles and wallets, docs/api.md "Who may
+    # call what"): every frontend call must carry `authorization: Bearer corral_…`.
+    api_keys: bool = False
+    # The older single token: every frontend call must carry `authorization: Bearer <token>`,
+    # and that token may do anything. Not with api_keys.
     api_token_file: Path | None = None
     # The credential that lifts a platform halt (ResumePlatform), apart from the API token:
     # whoever runs sessions must not be able to undo an operator's emergency stop. With an
@@ -320,9 +479,14 @@ class OrchestratorConfig(BaseModel):
     breakers: PlatformBreakerConfig = Field(default_factory=PlatformBreakerConfig)
     swaps: SwapConfig = Field(default_factory=SwapConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    # Connect and gRPC-Web for browsers: off unless `[browser] listen` is set.
+    browser: BrowserConfig = Field(default_factory=BrowserConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     # Venues: off unless their table is present.
     hyperliquid: HyperliquidConfig | None = None
     polymarket: PolymarketConfig | None = None
+    # USD price sources per (network, asset), for GetSessionSummary: none by default.
+    prices: list[PriceSource] = Field(default_factory=list)
 
     def chain_nodes(self) -> dict[str, str]:
         """Every configured network's JSON-RPC URL (EVM chains and Solana)."""
@@ -364,12 +528,16 @@ class OrchestratorConfig(BaseModel):
     def _not_exposed_without_guards(self) -> OrchestratorConfig:
         # Off this machine, a plaintext or token-less API hands sessions, suggestions and
         # the kill switch to anyone on the network.
-        if not listens_on_loopback(self.listen) and (self.api_token_file is None or self.tls_cert_file is None):
-            raise ValueError(
-                f"listen = {self.listen!r} is reachable from other machines: set api_token_file and "
-                "tls_cert_file/tls_key_file, or listen on 127.0.0.1 (a TLS-terminating proxy in front "
-                "then connects to the loopback address)"
-            )
+        if self.api_keys and self.api_token_file is not None:
+            raise ValueError("api_keys and api_token_file both set: API keys replace the single token; remove api_token_file")
+        authenticated = self.api_keys or self.api_token_file is not None
+        for field, listen in (("listen", self.listen), ("browser.listen", self.browser.listen)):
+            if listen is not None and not listens_on_loopback(listen) and (not authenticated or self.tls_cert_file is None):
+                raise ValueError(
+                    f"{field} = {listen!r} is reachable from other machines: set api_keys = true (or api_token_file) and "
+                    "tls_cert_file/tls_key_file, or listen on 127.0.0.1 (a TLS-terminating proxy in front "
+                    "then connects to the loopback address)"
+                )
         if self.resume_token_file is not None and self.resume_token_file == self.api_token_file:
             raise ValueError("resume_token_file must be its own file, with a credential different from the API token")
         return self
@@ -404,7 +572,7 @@ def listens_on_loopback(listen: str) -> bool:
     only from this machine."""
     if listen.startswith(("unix:", "unix-abstract:")):
         return True
-    host = listen.rsplit(":", 1)[0].strip("[]")
+    host = split_listen(listen)[0]
     if host == "localhost":
         return True
     try:

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import grpc
 from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel, ValidationError
 
@@ -44,6 +43,7 @@ from sdk.envelopes import (
     describe_exception,
     never_raises,
 )
+from sdk.lean_grpc import grpc
 from sdk.memory import MemoryApi
 from sdk.platforms import PlatformsApi
 from sdk.portfolio import as_portfolio, portfolio_from_positions, positions_from_portfolio
@@ -355,8 +355,9 @@ class AgentContext:
 
     @never_raises()
     def transactions(self, *args: Any, **kwargs: Any) -> Envelope[list[AssetChange]]:
-        """The session's ledger: every asset its confirmed transactions moved in or out of
-        the wallet (`AssetChange[]`, oldest first; amounts are smallest-unit strings)."""
+        """The session's ledger: the assets its confirmed transactions moved in or out of the
+        wallet (`AssetChange[]`, oldest first; amounts are smallest-unit strings), the newest
+        1,000 of them: a call's cost does not grow with the session's history."""
         return self._call(
             "ListAssetChanges",
             runtime_pb2.ListAssetChangesRequest(),

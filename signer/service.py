@@ -244,8 +244,14 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         is decided, reserved, signed and written in its first synchronous step, so the order
         of decisions is the batch's; their lines then share the fsyncs (group commit)."""
         if len(request.requests) > MAX_BATCH:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"requests: at most {MAX_BATCH} per call, got {len(request.requests)}; split the batch")
+            # Audited like every refusal, but summarised: the items themselves are not decided,
+            # and copying thousands of them into one line would let a caller bloat the log.
+            wallets = sorted({item.wallet_address[:64] for item in request.requests})
+            reason = f"requests: at most {MAX_BATCH} per call, got {len(request.requests)}; split the batch"
+            await self._audit.commit({"action": "sign_evm_transactions", "wallet": wallets[0] if len(wallets) == 1 else "",
+                                      "request": {"count": len(request.requests), "wallets": wallets[:8]},
+                                      "decision": "deny", "rule": "malformed-request", "reason": reason})
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, reason)
         outcomes = await asyncio.gather(*(self.SignEvmTransaction(item, _ItemContext())  # type: ignore[arg-type]
                                           for item in request.requests), return_exceptions=True)
         results = []

@@ -4,7 +4,9 @@ a test failure, not a skip."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -88,14 +90,29 @@ def stack(tmp_path_factory, base_image) -> DevStack:
         yield running
 
 
+@contextlib.contextmanager
+def processes_only(tmp_path_factory, *processes: str) -> Iterator[DevStack]:
+    """A dev stack with only `processes` running ("anvil", "signer"; no orchestrator), closed after."""
+    stack = DevStack(tmp_path_factory.mktemp("-".join(processes)))
+    stack.home.mkdir(parents=True, exist_ok=True)
+    try:
+        for process in processes:
+            getattr(stack, f"start_{process}")()
+        yield stack
+    finally:
+        stack.close()
+
+
+@pytest.fixture(scope="module")
+def anvil_only(tmp_path_factory):
+    """Just anvil, for tests of the chain clients. One per test module."""
+    with processes_only(tmp_path_factory, "anvil") as stack:
+        yield stack
+
+
 @pytest.fixture(scope="module")
 def signer_only(tmp_path_factory):
     """A dev stack with just the signer process running (no anvil, no orchestrator), for
     tests of the signer over its real socket. One per test module."""
-    stack = DevStack(tmp_path_factory.mktemp("signer"))
-    stack.home.mkdir(parents=True, exist_ok=True)
-    try:
-        stack.start_signer()
+    with processes_only(tmp_path_factory, "signer") as stack:
         yield stack
-    finally:
-        stack.close()

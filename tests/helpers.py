@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import shutil
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 from eth_utils import to_checksum_address
 
 from corral.v1 import orchestrator_pb2 as pb
+from corral_cli.approval import approve_and_wait
 from devtools import contracts
 
 
@@ -26,9 +28,17 @@ def wait_for(predicate, timeout: float = 120.0, interval: float = 0.3, what: str
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def approved_suggestion(stack, suggestion_id: int) -> pb.Suggestion:
+    """Approves a suggestion and returns it once executed or failed: ApproveSuggestion returns
+    at once with it `approving` (the CLI waits the same way)."""
+    suggestion = approve_and_wait(stack.api, suggestion_id)
+    assert suggestion.status != pb.SUGGESTION_STATUS_APPROVING, f"suggestion {suggestion_id} still approving"
+    return suggestion
+
+
 def executions(stack, session_id: int) -> list:
     """A session's executions, oldest first."""
-    response = stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session_id, page_size=500))
+    response = stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session_id, page_size=1000, view=pb.RESOURCE_VIEW_FULL))
     return list(reversed(response.executions))
 
 
@@ -74,6 +84,57 @@ def venuer_results(stack, session_id: int) -> list[dict]:
     return [json.loads(entries[f"call-{i}"]) for i in range(len(entries) - 1)]
 
 
+def seed_sessions(db, count: int) -> list:
+    """Sessions 1..count in the database, each running with an agent of its own (agent n for
+    session n), no chain behind them: for tests of the runtime service's own work."""
+    from orchestrator.store import AgentRow, SessionRow, utcnow
+
+    with db.session() as s:
+        for n in range(1, count + 1):
+            s.add(AgentRow(id=n, name=f"a{n}", version="0.0.1", image="i", image_id=f"i{n}", wallet_type="ethereum",
+                           manifest_toml="", registered_at=utcnow()))
+            s.add(SessionRow(id=n, agent_id=n, wallet_address="0x" + "22" * 20, status="running", execution_mode="auto", settings={},
+                             allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="0",
+                             created_at=utcnow()))
+        s.commit()
+        return [s.get(SessionRow, n) for n in range(1, count + 1)]
+
+
+# gRPC shares connections between a process's channels to one target: a channel to a socket
+# path that a stopped server had used could pick up that server's closed connection ("Stream
+# removed (sendmsg: Broken pipe)", seen in CI when a test started one server after another).
+OWN_CONNECTION = [("grpc.use_local_subchannel_pool", 1)]
+
+
+def with_runtime(socket_path: Path, ticket, db, body):
+    """Returns `await body(stub)`, the stub calling a real runtime server for `ticket` (no
+    gateway) over a Unix socket with the execution's token."""
+    import grpc
+
+    from corral.v1 import runtime_pb2_grpc
+    from orchestrator.executions.runtime_service import start_runtime_server
+
+    async def scenario():
+        server = await start_runtime_server(str(socket_path), ticket, db, gateway=None)
+        try:
+            async with grpc.aio.insecure_channel(f"unix:{socket_path}", options=OWN_CONNECTION) as channel:
+                return await body(_WithToken(runtime_pb2_grpc.AgentRuntimeStub(channel), ticket.token))
+        finally:
+            await server.stop(None)
+
+    return asyncio.run(scenario())
+
+
+class _WithToken:
+    """A runtime stub whose calls carry the execution's token."""
+
+    def __init__(self, stub, token: str) -> None:
+        self._stub, self._metadata = stub, (("authorization", f"Bearer {token}"),)
+
+    def __getattr__(self, method: str):
+        return functools.partial(getattr(self._stub, method), metadata=self._metadata)
+
+
 def refused_runtime_call(socket_path: Path, ticket, db, gateway, method: str, request):
     """Calls `method` on a real runtime server for `ticket` over a Unix socket and returns the
     refusal (AssertionError if the call succeeded)."""
@@ -87,7 +148,7 @@ def refused_runtime_call(socket_path: Path, ticket, db, gateway, method: str, re
     async def scenario():
         server = await start_runtime_server(str(socket_path), ticket, db, gateway)
         try:
-            async with grpc.aio.insecure_channel(f"unix:{socket_path}") as channel:
+            async with grpc.aio.insecure_channel(f"unix:{socket_path}", options=OWN_CONNECTION) as channel:
                 try:
                     await getattr(runtime_pb2_grpc.AgentRuntimeStub(channel), method)(
                         request, metadata=(("authorization", f"Bearer {ticket.token}"),))
@@ -129,3 +190,20 @@ class Loop:
 
     def run(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+
+def run_entrypoint(monkeypatch, agent_dir: Path, runtime) -> int:
+    """The in-container entrypoint's `main`, in this process, on `runtime` (an
+    sdk.testing.MockRuntime standing in for the execution's socket), the agent in `agent_dir`."""
+    import sys
+
+    from sandbox_runner.inside import entrypoint
+
+    monkeypatch.setattr(entrypoint, "RuntimeTransport", lambda *_: runtime)
+    monkeypatch.setattr(entrypoint, "AGENT_DIR", str(agent_dir))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "main", raising=False)
+    try:
+        return entrypoint.main(["entrypoint"])
+    finally:
+        sys.modules.pop("main", None)

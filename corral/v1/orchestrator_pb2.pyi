@@ -1,6 +1,7 @@
 import datetime
 
 from corral.v1 import common_pb2 as _common_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -12,6 +13,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROLE_UNSPECIFIED: _ClassVar[Role]
+    ROLE_VIEWER: _ClassVar[Role]
+    ROLE_OPERATOR: _ClassVar[Role]
+    ROLE_APPROVER: _ClassVar[Role]
+    ROLE_ADMIN: _ClassVar[Role]
+
 class SessionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SESSION_STATUS_UNSPECIFIED: _ClassVar[SessionStatus]
@@ -20,6 +29,12 @@ class SessionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SESSION_STATUS_PAUSED: _ClassVar[SessionStatus]
     SESSION_STATUS_UNWINDING: _ClassVar[SessionStatus]
     SESSION_STATUS_STOPPED: _ClassVar[SessionStatus]
+
+class ResourceView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESOURCE_VIEW_UNSPECIFIED: _ClassVar[ResourceView]
+    RESOURCE_VIEW_BASIC: _ClassVar[ResourceView]
+    RESOURCE_VIEW_FULL: _ClassVar[ResourceView]
 
 class ExecutionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -79,12 +94,28 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_TRANSACTION: _ClassVar[EventKind]
     EVENT_KIND_DRIFT: _ClassVar[EventKind]
     EVENT_KIND_PLATFORM: _ClassVar[EventKind]
+    EVENT_KIND_HEARTBEAT: _ClassVar[EventKind]
+
+class DeliveryStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DELIVERY_STATUS_UNSPECIFIED: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_PENDING: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_DELIVERED: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_DEAD: _ClassVar[DeliveryStatus]
+ROLE_UNSPECIFIED: Role
+ROLE_VIEWER: Role
+ROLE_OPERATOR: Role
+ROLE_APPROVER: Role
+ROLE_ADMIN: Role
 SESSION_STATUS_UNSPECIFIED: SessionStatus
 SESSION_STATUS_CREATED: SessionStatus
 SESSION_STATUS_RUNNING: SessionStatus
 SESSION_STATUS_PAUSED: SessionStatus
 SESSION_STATUS_UNWINDING: SessionStatus
 SESSION_STATUS_STOPPED: SessionStatus
+RESOURCE_VIEW_UNSPECIFIED: ResourceView
+RESOURCE_VIEW_BASIC: ResourceView
+RESOURCE_VIEW_FULL: ResourceView
 EXECUTION_STATUS_UNSPECIFIED: ExecutionStatus
 EXECUTION_STATUS_RUNNING: ExecutionStatus
 EXECUTION_STATUS_SUCCEEDED: ExecutionStatus
@@ -126,6 +157,27 @@ EVENT_KIND_SUGGESTION: EventKind
 EVENT_KIND_TRANSACTION: EventKind
 EVENT_KIND_DRIFT: EventKind
 EVENT_KIND_PLATFORM: EventKind
+EVENT_KIND_HEARTBEAT: EventKind
+DELIVERY_STATUS_UNSPECIFIED: DeliveryStatus
+DELIVERY_STATUS_PENDING: DeliveryStatus
+DELIVERY_STATUS_DELIVERED: DeliveryStatus
+DELIVERY_STATUS_DEAD: DeliveryStatus
+
+class GetCallerRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetCallerResponse(_message.Message):
+    __slots__ = ("name", "roles", "wallet_addresses", "all_wallets")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    WALLET_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    ALL_WALLETS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    roles: _containers.RepeatedScalarFieldContainer[Role]
+    wallet_addresses: _containers.RepeatedScalarFieldContainer[str]
+    all_wallets: bool
+    def __init__(self, name: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[Role, str]]] = ..., wallet_addresses: _Optional[_Iterable[str]] = ..., all_wallets: _Optional[bool] = ...) -> None: ...
 
 class PlatformStatus(_message.Message):
     __slots__ = ("halted", "reason", "halted_at", "signer_audit_head")
@@ -140,10 +192,12 @@ class PlatformStatus(_message.Message):
     def __init__(self, halted: _Optional[bool] = ..., reason: _Optional[str] = ..., halted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., signer_audit_head: _Optional[str] = ...) -> None: ...
 
 class HaltPlatformRequest(_message.Message):
-    __slots__ = ("reason",)
+    __slots__ = ("reason", "request_id")
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     reason: str
-    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class HaltPlatformResponse(_message.Message):
     __slots__ = ("status", "sandboxes_stopped", "signer_halted", "signer_error")
@@ -158,8 +212,10 @@ class HaltPlatformResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[PlatformStatus, _Mapping]] = ..., sandboxes_stopped: _Optional[int] = ..., signer_halted: _Optional[bool] = ..., signer_error: _Optional[str] = ...) -> None: ...
 
 class ResumePlatformRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("request_id",)
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    def __init__(self, request_id: _Optional[str] = ...) -> None: ...
 
 class ResumePlatformResponse(_message.Message):
     __slots__ = ("status", "signer_resumed", "signer_halted_by_owner", "signer_error")
@@ -196,7 +252,7 @@ class SessionBreakers(_message.Message):
     def __init__(self, max_loss: _Optional[str] = ..., max_loss_percent: _Optional[str] = ..., max_loss_window_seconds: _Optional[int] = ..., max_transactions_per_hour: _Optional[int] = ...) -> None: ...
 
 class Agent(_message.Message):
-    __slots__ = ("id", "name", "version", "image", "image_id", "wallet_type", "allowed_execution_modes", "runtime_interval_minutes", "manifest_toml", "registered_at", "egress_hosts")
+    __slots__ = ("id", "name", "version", "image", "image_id", "wallet_type", "allowed_execution_modes", "runtime_interval_minutes", "manifest_toml", "registered_at", "egress_hosts", "description", "summary", "risks", "settings")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -208,6 +264,10 @@ class Agent(_message.Message):
     MANIFEST_TOML_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_AT_FIELD_NUMBER: _ClassVar[int]
     EGRESS_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    RISKS_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_FIELD_NUMBER: _ClassVar[int]
     id: int
     name: str
     version: str
@@ -219,13 +279,19 @@ class Agent(_message.Message):
     manifest_toml: str
     registered_at: _timestamp_pb2.Timestamp
     egress_hosts: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., image_id: _Optional[str] = ..., wallet_type: _Optional[str] = ..., allowed_execution_modes: _Optional[_Iterable[_Union[_common_pb2.ExecutionMode, str]]] = ..., runtime_interval_minutes: _Optional[int] = ..., manifest_toml: _Optional[str] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., egress_hosts: _Optional[_Iterable[str]] = ...) -> None: ...
+    description: str
+    summary: str
+    risks: str
+    settings: _containers.RepeatedCompositeFieldContainer[AgentSetting]
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., image: _Optional[str] = ..., image_id: _Optional[str] = ..., wallet_type: _Optional[str] = ..., allowed_execution_modes: _Optional[_Iterable[_Union[_common_pb2.ExecutionMode, str]]] = ..., runtime_interval_minutes: _Optional[int] = ..., manifest_toml: _Optional[str] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., egress_hosts: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., summary: _Optional[str] = ..., risks: _Optional[str] = ..., settings: _Optional[_Iterable[_Union[AgentSetting, _Mapping]]] = ...) -> None: ...
 
 class RegisterAgentRequest(_message.Message):
-    __slots__ = ("image",)
+    __slots__ = ("image", "request_id")
     IMAGE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     image: str
-    def __init__(self, image: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, image: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RegisterAgentResponse(_message.Message):
     __slots__ = ("agent",)
@@ -234,14 +300,32 @@ class RegisterAgentResponse(_message.Message):
     def __init__(self, agent: _Optional[_Union[Agent, _Mapping]] = ...) -> None: ...
 
 class ListAgentsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListAgentsResponse(_message.Message):
-    __slots__ = ("agents",)
+    __slots__ = ("agents", "next_page_token")
     AGENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     agents: _containers.RepeatedCompositeFieldContainer[Agent]
-    def __init__(self, agents: _Optional[_Iterable[_Union[Agent, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, agents: _Optional[_Iterable[_Union[Agent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetAgentRequest(_message.Message):
+    __slots__ = ("agent_id",)
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    agent_id: int
+    def __init__(self, agent_id: _Optional[int] = ...) -> None: ...
+
+class GetAgentResponse(_message.Message):
+    __slots__ = ("agent",)
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    agent: Agent
+    def __init__(self, agent: _Optional[_Union[Agent, _Mapping]] = ...) -> None: ...
 
 class Balance(_message.Message):
     __slots__ = ("network", "asset_address", "amount")
@@ -334,7 +418,7 @@ class PositionRef(_message.Message):
     def __init__(self, network: _Optional[str] = ..., asset_address: _Optional[str] = ...) -> None: ...
 
 class StartSessionRequest(_message.Message):
-    __slots__ = ("agent_id", "wallet_address", "execution_mode", "settings", "allocation_amount", "breakers", "environment")
+    __slots__ = ("agent_id", "wallet_address", "execution_mode", "settings", "allocation_amount", "breakers", "environment", "request_id")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -356,6 +440,7 @@ class StartSessionRequest(_message.Message):
     ALLOCATION_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     BREAKERS_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: int
     wallet_address: str
     execution_mode: _common_pb2.ExecutionMode
@@ -363,7 +448,8 @@ class StartSessionRequest(_message.Message):
     allocation_amount: str
     breakers: SessionBreakers
     environment: _containers.ScalarMap[str, str]
-    def __init__(self, agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation_amount: _Optional[str] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation_amount: _Optional[str] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class StartSessionResponse(_message.Message):
     __slots__ = ("session",)
@@ -372,10 +458,12 @@ class StartSessionResponse(_message.Message):
     def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
 
 class StopSessionRequest(_message.Message):
-    __slots__ = ("session_id",)
+    __slots__ = ("session_id", "request_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     session_id: int
-    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+    request_id: str
+    def __init__(self, session_id: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class StopSessionResponse(_message.Message):
     __slots__ = ("session",)
@@ -384,10 +472,12 @@ class StopSessionResponse(_message.Message):
     def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
 
 class PauseSessionRequest(_message.Message):
-    __slots__ = ("session_id",)
+    __slots__ = ("session_id", "request_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     session_id: int
-    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+    request_id: str
+    def __init__(self, session_id: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class PauseSessionResponse(_message.Message):
     __slots__ = ("session",)
@@ -396,10 +486,12 @@ class PauseSessionResponse(_message.Message):
     def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
 
 class ResumeSessionRequest(_message.Message):
-    __slots__ = ("session_id",)
+    __slots__ = ("session_id", "request_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     session_id: int
-    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+    request_id: str
+    def __init__(self, session_id: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ResumeSessionResponse(_message.Message):
     __slots__ = ("session",)
@@ -408,14 +500,32 @@ class ResumeSessionResponse(_message.Message):
     def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
 
 class UnwindSessionRequest(_message.Message):
-    __slots__ = ("session_id", "positions")
+    __slots__ = ("session_id", "positions", "request_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     session_id: int
     positions: _containers.RepeatedCompositeFieldContainer[PositionRef]
-    def __init__(self, session_id: _Optional[int] = ..., positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, session_id: _Optional[int] = ..., positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class UnwindSessionResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: Session
+    def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
+
+class UpdateSessionRequest(_message.Message):
+    __slots__ = ("session", "update_mask", "request_id")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    session: Session
+    update_mask: _field_mask_pb2.FieldMask
+    request_id: str
+    def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class UpdateSessionResponse(_message.Message):
     __slots__ = ("session",)
     SESSION_FIELD_NUMBER: _ClassVar[int]
     session: Session
@@ -434,14 +544,28 @@ class GetSessionResponse(_message.Message):
     def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
 
 class ListSessionsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token", "statuses", "agent_id", "wallet_address", "view")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    statuses: _containers.RepeatedScalarFieldContainer[SessionStatus]
+    agent_id: int
+    wallet_address: str
+    view: ResourceView
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[SessionStatus, str]]] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., view: _Optional[_Union[ResourceView, str]] = ...) -> None: ...
 
 class ListSessionsResponse(_message.Message):
-    __slots__ = ("sessions",)
+    __slots__ = ("sessions", "next_page_token")
     SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     sessions: _containers.RepeatedCompositeFieldContainer[Session]
-    def __init__(self, sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, sessions: _Optional[_Iterable[_Union[Session, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ExecutionLog(_message.Message):
     __slots__ = ("level", "message", "logged_at")
@@ -454,7 +578,7 @@ class ExecutionLog(_message.Message):
     def __init__(self, level: _Optional[str] = ..., message: _Optional[str] = ..., logged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Execution(_message.Message):
-    __slots__ = ("id", "session_id", "command", "status", "error", "started_at", "finished_at", "logs", "traceback", "log_lines_dropped", "output_dropped_bytes", "last_sdk_call", "egress_connections")
+    __slots__ = ("id", "session_id", "command", "status", "error", "started_at", "finished_at", "logs", "traceback", "log_lines_dropped", "output_dropped_bytes", "last_sdk_call", "egress_connections", "log_lines_not_shown")
     ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
@@ -468,6 +592,7 @@ class Execution(_message.Message):
     OUTPUT_DROPPED_BYTES_FIELD_NUMBER: _ClassVar[int]
     LAST_SDK_CALL_FIELD_NUMBER: _ClassVar[int]
     EGRESS_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
+    LOG_LINES_NOT_SHOWN_FIELD_NUMBER: _ClassVar[int]
     id: int
     session_id: int
     command: _common_pb2.ExecutionCommand
@@ -481,7 +606,8 @@ class Execution(_message.Message):
     output_dropped_bytes: int
     last_sdk_call: SdkCall
     egress_connections: _containers.RepeatedCompositeFieldContainer[EgressConnection]
-    def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., command: _Optional[_Union[_common_pb2.ExecutionCommand, str]] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., error: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., logs: _Optional[_Iterable[_Union[ExecutionLog, _Mapping]]] = ..., traceback: _Optional[str] = ..., log_lines_dropped: _Optional[int] = ..., output_dropped_bytes: _Optional[int] = ..., last_sdk_call: _Optional[_Union[SdkCall, _Mapping]] = ..., egress_connections: _Optional[_Iterable[_Union[EgressConnection, _Mapping]]] = ...) -> None: ...
+    log_lines_not_shown: int
+    def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., command: _Optional[_Union[_common_pb2.ExecutionCommand, str]] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., error: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., logs: _Optional[_Iterable[_Union[ExecutionLog, _Mapping]]] = ..., traceback: _Optional[str] = ..., log_lines_dropped: _Optional[int] = ..., output_dropped_bytes: _Optional[int] = ..., last_sdk_call: _Optional[_Union[SdkCall, _Mapping]] = ..., egress_connections: _Optional[_Iterable[_Union[EgressConnection, _Mapping]]] = ..., log_lines_not_shown: _Optional[int] = ...) -> None: ...
 
 class SdkCall(_message.Message):
     __slots__ = ("method", "sdk_method", "called_at")
@@ -516,18 +642,36 @@ class EgressConnection(_message.Message):
     def __init__(self, method: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., address: _Optional[str] = ..., bytes_out: _Optional[int] = ..., bytes_in: _Optional[int] = ..., duration_ms: _Optional[int] = ..., outcome: _Optional[_Union[EgressOutcome, str]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ListExecutionsRequest(_message.Message):
-    __slots__ = ("session_id", "page_size")
+    __slots__ = ("session_id", "page_size", "page_token", "view")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     session_id: int
     page_size: int
-    def __init__(self, session_id: _Optional[int] = ..., page_size: _Optional[int] = ...) -> None: ...
+    page_token: str
+    view: ResourceView
+    def __init__(self, session_id: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., view: _Optional[_Union[ResourceView, str]] = ...) -> None: ...
 
 class ListExecutionsResponse(_message.Message):
-    __slots__ = ("executions",)
+    __slots__ = ("executions", "next_page_token")
     EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     executions: _containers.RepeatedCompositeFieldContainer[Execution]
-    def __init__(self, executions: _Optional[_Iterable[_Union[Execution, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, executions: _Optional[_Iterable[_Union[Execution, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetExecutionRequest(_message.Message):
+    __slots__ = ("execution_id",)
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    execution_id: int
+    def __init__(self, execution_id: _Optional[int] = ...) -> None: ...
+
+class GetExecutionResponse(_message.Message):
+    __slots__ = ("execution",)
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    execution: Execution
+    def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ...) -> None: ...
 
 class GetExecutionLogsRequest(_message.Message):
     __slots__ = ("execution_id", "page_size", "page_token")
@@ -580,16 +724,40 @@ class Transaction(_message.Message):
     def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., execution_id: _Optional[int] = ..., network: _Optional[str] = ..., from_address: _Optional[str] = ..., to_address: _Optional[str] = ..., value: _Optional[str] = ..., tx_hash: _Optional[str] = ..., status: _Optional[_Union[TransactionStatus, str]] = ..., block_number: _Optional[int] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListTransactionsRequest(_message.Message):
-    __slots__ = ("session_id",)
+    __slots__ = ("session_id", "page_size", "page_token", "statuses", "created_after", "created_before")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     session_id: int
-    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    statuses: _containers.RepeatedScalarFieldContainer[TransactionStatus]
+    created_after: _timestamp_pb2.Timestamp
+    created_before: _timestamp_pb2.Timestamp
+    def __init__(self, session_id: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[TransactionStatus, str]]] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListTransactionsResponse(_message.Message):
-    __slots__ = ("transactions",)
+    __slots__ = ("transactions", "next_page_token")
     TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     transactions: _containers.RepeatedCompositeFieldContainer[Transaction]
-    def __init__(self, transactions: _Optional[_Iterable[_Union[Transaction, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, transactions: _Optional[_Iterable[_Union[Transaction, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetTransactionRequest(_message.Message):
+    __slots__ = ("transaction_id",)
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    transaction_id: int
+    def __init__(self, transaction_id: _Optional[int] = ...) -> None: ...
+
+class GetTransactionResponse(_message.Message):
+    __slots__ = ("transaction",)
+    TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    transaction: Transaction
+    def __init__(self, transaction: _Optional[_Union[Transaction, _Mapping]] = ...) -> None: ...
 
 class Suggestion(_message.Message):
     __slots__ = ("id", "session_id", "execution_id", "kind", "status", "details", "result", "error", "created_at", "expires_at", "decided_at")
@@ -618,24 +786,50 @@ class Suggestion(_message.Message):
     def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., execution_id: _Optional[int] = ..., kind: _Optional[_Union[SuggestionKind, str]] = ..., status: _Optional[_Union[SuggestionStatus, str]] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListSuggestionsRequest(_message.Message):
-    __slots__ = ("session_id", "include_discarded")
+    __slots__ = ("session_id", "include_discarded", "page_size", "page_token", "statuses", "created_after", "created_before")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_DISCARDED_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     session_id: int
     include_discarded: bool
-    def __init__(self, session_id: _Optional[int] = ..., include_discarded: _Optional[bool] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    statuses: _containers.RepeatedScalarFieldContainer[SuggestionStatus]
+    created_after: _timestamp_pb2.Timestamp
+    created_before: _timestamp_pb2.Timestamp
+    def __init__(self, session_id: _Optional[int] = ..., include_discarded: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[SuggestionStatus, str]]] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListSuggestionsResponse(_message.Message):
-    __slots__ = ("suggestions",)
+    __slots__ = ("suggestions", "next_page_token")
     SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     suggestions: _containers.RepeatedCompositeFieldContainer[Suggestion]
-    def __init__(self, suggestions: _Optional[_Iterable[_Union[Suggestion, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, suggestions: _Optional[_Iterable[_Union[Suggestion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
-class ApproveSuggestionRequest(_message.Message):
+class GetSuggestionRequest(_message.Message):
     __slots__ = ("suggestion_id",)
     SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
     suggestion_id: int
     def __init__(self, suggestion_id: _Optional[int] = ...) -> None: ...
+
+class GetSuggestionResponse(_message.Message):
+    __slots__ = ("suggestion",)
+    SUGGESTION_FIELD_NUMBER: _ClassVar[int]
+    suggestion: Suggestion
+    def __init__(self, suggestion: _Optional[_Union[Suggestion, _Mapping]] = ...) -> None: ...
+
+class ApproveSuggestionRequest(_message.Message):
+    __slots__ = ("suggestion_id", "request_id")
+    SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    suggestion_id: int
+    request_id: str
+    def __init__(self, suggestion_id: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ApproveSuggestionResponse(_message.Message):
     __slots__ = ("suggestion",)
@@ -644,10 +838,12 @@ class ApproveSuggestionResponse(_message.Message):
     def __init__(self, suggestion: _Optional[_Union[Suggestion, _Mapping]] = ...) -> None: ...
 
 class RejectSuggestionRequest(_message.Message):
-    __slots__ = ("suggestion_id",)
+    __slots__ = ("suggestion_id", "request_id")
     SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     suggestion_id: int
-    def __init__(self, suggestion_id: _Optional[int] = ...) -> None: ...
+    request_id: str
+    def __init__(self, suggestion_id: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RejectSuggestionResponse(_message.Message):
     __slots__ = ("suggestion",)
@@ -656,12 +852,16 @@ class RejectSuggestionResponse(_message.Message):
     def __init__(self, suggestion: _Optional[_Union[Suggestion, _Mapping]] = ...) -> None: ...
 
 class ListSessionMemoryRequest(_message.Message):
-    __slots__ = ("session_id", "shared")
+    __slots__ = ("session_id", "shared", "page_size", "page_token")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     SHARED_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     session_id: int
     shared: bool
-    def __init__(self, session_id: _Optional[int] = ..., shared: _Optional[bool] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, session_id: _Optional[int] = ..., shared: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class MemoryEntry(_message.Message):
     __slots__ = ("key", "value", "updated_at")
@@ -674,22 +874,26 @@ class MemoryEntry(_message.Message):
     def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListSessionMemoryResponse(_message.Message):
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "next_page_token")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[MemoryEntry]
-    def __init__(self, entries: _Optional[_Iterable[_Union[MemoryEntry, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[MemoryEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class SetSessionSecretRequest(_message.Message):
-    __slots__ = ("session_id", "name", "host", "value")
+    __slots__ = ("session_id", "name", "host", "value", "request_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     session_id: int
     name: str
     host: str
     value: str
-    def __init__(self, session_id: _Optional[int] = ..., name: _Optional[str] = ..., host: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, session_id: _Optional[int] = ..., name: _Optional[str] = ..., host: _Optional[str] = ..., value: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class SessionSecret(_message.Message):
     __slots__ = ("name", "host", "set_at")
@@ -708,39 +912,49 @@ class SetSessionSecretResponse(_message.Message):
     def __init__(self, secret: _Optional[_Union[SessionSecret, _Mapping]] = ...) -> None: ...
 
 class ListSessionSecretsRequest(_message.Message):
-    __slots__ = ("session_id",)
+    __slots__ = ("session_id", "page_size", "page_token")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     session_id: int
-    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, session_id: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListSessionSecretsResponse(_message.Message):
-    __slots__ = ("secrets",)
+    __slots__ = ("secrets", "next_page_token")
     SECRETS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     secrets: _containers.RepeatedCompositeFieldContainer[SessionSecret]
-    def __init__(self, secrets: _Optional[_Iterable[_Union[SessionSecret, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, secrets: _Optional[_Iterable[_Union[SessionSecret, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DeleteSessionSecretRequest(_message.Message):
-    __slots__ = ("session_id", "name")
+    __slots__ = ("session_id", "name", "request_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     session_id: int
     name: str
-    def __init__(self, session_id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, session_id: _Optional[int] = ..., name: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class DeleteSessionSecretResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class WatchEventsRequest(_message.Message):
-    __slots__ = ("session_id", "after_event_id")
+    __slots__ = ("session_id", "after_event_id", "heartbeat_seconds")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     session_id: int
     after_event_id: int
-    def __init__(self, session_id: _Optional[int] = ..., after_event_id: _Optional[int] = ...) -> None: ...
+    heartbeat_seconds: int
+    def __init__(self, session_id: _Optional[int] = ..., after_event_id: _Optional[int] = ..., heartbeat_seconds: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("id", "kind", "change", "session_id", "occurred_at", "session", "execution", "log", "suggestion", "transaction", "drift", "platform")
+    __slots__ = ("id", "kind", "change", "session_id", "occurred_at", "session", "execution", "log", "suggestion", "transaction", "drift", "platform", "heartbeat", "actor")
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     CHANGE_FIELD_NUMBER: _ClassVar[int]
@@ -753,6 +967,8 @@ class Event(_message.Message):
     TRANSACTION_FIELD_NUMBER: _ClassVar[int]
     DRIFT_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
     id: int
     kind: EventKind
     change: str
@@ -765,7 +981,17 @@ class Event(_message.Message):
     transaction: Transaction
     drift: Drift
     platform: PlatformStatus
-    def __init__(self, id: _Optional[int] = ..., kind: _Optional[_Union[EventKind, str]] = ..., change: _Optional[str] = ..., session_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., execution: _Optional[_Union[Execution, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., suggestion: _Optional[_Union[Suggestion, _Mapping]] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ..., drift: _Optional[_Union[Drift, _Mapping]] = ..., platform: _Optional[_Union[PlatformStatus, _Mapping]] = ...) -> None: ...
+    heartbeat: Heartbeat
+    actor: str
+    def __init__(self, id: _Optional[int] = ..., kind: _Optional[_Union[EventKind, str]] = ..., change: _Optional[str] = ..., session_id: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., execution: _Optional[_Union[Execution, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., suggestion: _Optional[_Union[Suggestion, _Mapping]] = ..., transaction: _Optional[_Union[Transaction, _Mapping]] = ..., drift: _Optional[_Union[Drift, _Mapping]] = ..., platform: _Optional[_Union[PlatformStatus, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class Heartbeat(_message.Message):
+    __slots__ = ("position", "caught_up")
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    caught_up: bool
+    def __init__(self, position: _Optional[int] = ..., caught_up: _Optional[bool] = ...) -> None: ...
 
 class Drift(_message.Message):
     __slots__ = ("id", "wallet_address", "network", "asset_address", "expected", "on_chain", "paused_sessions", "detected_at")
@@ -794,3 +1020,207 @@ class LogEvent(_message.Message):
     execution_id: int
     line: ExecutionLog
     def __init__(self, execution_id: _Optional[int] = ..., line: _Optional[_Union[ExecutionLog, _Mapping]] = ...) -> None: ...
+
+class Subscription(_message.Message):
+    __slots__ = ("id", "owner", "events", "target", "destination", "session_id", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    owner: str
+    events: _containers.RepeatedScalarFieldContainer[str]
+    target: str
+    destination: str
+    session_id: int
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., owner: _Optional[str] = ..., events: _Optional[_Iterable[str]] = ..., target: _Optional[str] = ..., destination: _Optional[str] = ..., session_id: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateSubscriptionRequest(_message.Message):
+    __slots__ = ("events", "webhook_url", "apprise_url", "session_id")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_URL_FIELD_NUMBER: _ClassVar[int]
+    APPRISE_URL_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedScalarFieldContainer[str]
+    webhook_url: str
+    apprise_url: str
+    session_id: int
+    def __init__(self, events: _Optional[_Iterable[str]] = ..., webhook_url: _Optional[str] = ..., apprise_url: _Optional[str] = ..., session_id: _Optional[int] = ...) -> None: ...
+
+class CreateSubscriptionResponse(_message.Message):
+    __slots__ = ("subscription", "signing_secret")
+    SUBSCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_SECRET_FIELD_NUMBER: _ClassVar[int]
+    subscription: Subscription
+    signing_secret: str
+    def __init__(self, subscription: _Optional[_Union[Subscription, _Mapping]] = ..., signing_secret: _Optional[str] = ...) -> None: ...
+
+class ListSubscriptionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSubscriptionsResponse(_message.Message):
+    __slots__ = ("subscriptions",)
+    SUBSCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
+    subscriptions: _containers.RepeatedCompositeFieldContainer[Subscription]
+    def __init__(self, subscriptions: _Optional[_Iterable[_Union[Subscription, _Mapping]]] = ...) -> None: ...
+
+class DeleteSubscriptionRequest(_message.Message):
+    __slots__ = ("subscription_id",)
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    subscription_id: int
+    def __init__(self, subscription_id: _Optional[int] = ...) -> None: ...
+
+class DeleteSubscriptionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Delivery(_message.Message):
+    __slots__ = ("id", "subscription_id", "type", "event_id", "session_id", "status", "attempts", "last_error", "occurred_at", "next_attempt_at", "delivered_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_AT_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    subscription_id: int
+    type: str
+    event_id: int
+    session_id: int
+    status: DeliveryStatus
+    attempts: int
+    last_error: str
+    occurred_at: _timestamp_pb2.Timestamp
+    next_attempt_at: _timestamp_pb2.Timestamp
+    delivered_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., subscription_id: _Optional[int] = ..., type: _Optional[str] = ..., event_id: _Optional[int] = ..., session_id: _Optional[int] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListDeliveriesRequest(_message.Message):
+    __slots__ = ("subscription_id", "status", "page_size")
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    subscription_id: int
+    status: DeliveryStatus
+    page_size: int
+    def __init__(self, subscription_id: _Optional[int] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class ListDeliveriesResponse(_message.Message):
+    __slots__ = ("deliveries",)
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
+    def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
+
+class AgentSetting(_message.Message):
+    __slots__ = ("name", "type", "description", "default_value", "required", "options", "minimum", "maximum")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: str
+    description: str
+    default_value: str
+    required: bool
+    options: _containers.RepeatedScalarFieldContainer[str]
+    minimum: str
+    maximum: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., description: _Optional[str] = ..., default_value: _Optional[str] = ..., required: _Optional[bool] = ..., options: _Optional[_Iterable[str]] = ..., minimum: _Optional[str] = ..., maximum: _Optional[str] = ...) -> None: ...
+
+class ExportSessionRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+
+class ExportSessionResponse(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class GetSessionSummaryRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+
+class TokenInfo(_message.Message):
+    __slots__ = ("decimals", "symbol")
+    DECIMALS_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    decimals: int
+    symbol: str
+    def __init__(self, decimals: _Optional[int] = ..., symbol: _Optional[str] = ...) -> None: ...
+
+class SummaryPosition(_message.Message):
+    __slots__ = ("network", "asset_address", "amount", "token", "usd_price", "usd_value")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    USD_PRICE_FIELD_NUMBER: _ClassVar[int]
+    USD_VALUE_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    asset_address: str
+    amount: str
+    token: TokenInfo
+    usd_price: str
+    usd_value: str
+    def __init__(self, network: _Optional[str] = ..., asset_address: _Optional[str] = ..., amount: _Optional[str] = ..., token: _Optional[_Union[TokenInfo, _Mapping]] = ..., usd_price: _Optional[str] = ..., usd_value: _Optional[str] = ...) -> None: ...
+
+class SummaryFees(_message.Message):
+    __slots__ = ("network", "asset_address", "amount", "token", "usd_value")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    USD_VALUE_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    asset_address: str
+    amount: str
+    token: TokenInfo
+    usd_value: str
+    def __init__(self, network: _Optional[str] = ..., asset_address: _Optional[str] = ..., amount: _Optional[str] = ..., token: _Optional[_Union[TokenInfo, _Mapping]] = ..., usd_value: _Optional[str] = ...) -> None: ...
+
+class SessionSummary(_message.Message):
+    __slots__ = ("session_id", "positions", "fees", "starting_asset", "allocation", "realised_pnl", "realised_pnl_usd", "positions_usd_value", "has_pending_transactions")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    FEES_FIELD_NUMBER: _ClassVar[int]
+    STARTING_ASSET_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATION_FIELD_NUMBER: _ClassVar[int]
+    REALISED_PNL_FIELD_NUMBER: _ClassVar[int]
+    REALISED_PNL_USD_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_USD_VALUE_FIELD_NUMBER: _ClassVar[int]
+    HAS_PENDING_TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    positions: _containers.RepeatedCompositeFieldContainer[SummaryPosition]
+    fees: _containers.RepeatedCompositeFieldContainer[SummaryFees]
+    starting_asset: PositionRef
+    allocation: str
+    realised_pnl: str
+    realised_pnl_usd: str
+    positions_usd_value: str
+    has_pending_transactions: bool
+    def __init__(self, session_id: _Optional[int] = ..., positions: _Optional[_Iterable[_Union[SummaryPosition, _Mapping]]] = ..., fees: _Optional[_Iterable[_Union[SummaryFees, _Mapping]]] = ..., starting_asset: _Optional[_Union[PositionRef, _Mapping]] = ..., allocation: _Optional[str] = ..., realised_pnl: _Optional[str] = ..., realised_pnl_usd: _Optional[str] = ..., positions_usd_value: _Optional[str] = ..., has_pending_transactions: _Optional[bool] = ...) -> None: ...
+
+class GetSessionSummaryResponse(_message.Message):
+    __slots__ = ("summary",)
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    summary: SessionSummary
+    def __init__(self, summary: _Optional[_Union[SessionSummary, _Mapping]] = ...) -> None: ...

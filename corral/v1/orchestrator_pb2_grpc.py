@@ -44,6 +44,11 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListAgentsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListAgentsResponse.FromString,
                 _registered_method=True)
+        self.GetAgent = channel.unary_unary(
+                '/corral.v1.OrchestratorService/GetAgent',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetAgentRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetAgentResponse.FromString,
+                _registered_method=True)
         self.ListWallets = channel.unary_unary(
                 '/corral.v1.OrchestratorService/ListWallets',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListWalletsRequest.SerializeToString,
@@ -74,6 +79,11 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.UnwindSessionRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.UnwindSessionResponse.FromString,
                 _registered_method=True)
+        self.UpdateSession = channel.unary_unary(
+                '/corral.v1.OrchestratorService/UpdateSession',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.UpdateSessionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.UpdateSessionResponse.FromString,
+                _registered_method=True)
         self.GetSession = channel.unary_unary(
                 '/corral.v1.OrchestratorService/GetSession',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionRequest.SerializeToString,
@@ -89,6 +99,11 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListExecutionsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListExecutionsResponse.FromString,
                 _registered_method=True)
+        self.GetExecution = channel.unary_unary(
+                '/corral.v1.OrchestratorService/GetExecution',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionResponse.FromString,
+                _registered_method=True)
         self.GetExecutionLogs = channel.unary_unary(
                 '/corral.v1.OrchestratorService/GetExecutionLogs',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionLogsRequest.SerializeToString,
@@ -99,10 +114,20 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListTransactionsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListTransactionsResponse.FromString,
                 _registered_method=True)
+        self.GetTransaction = channel.unary_unary(
+                '/corral.v1.OrchestratorService/GetTransaction',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetTransactionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetTransactionResponse.FromString,
+                _registered_method=True)
         self.ListSuggestions = channel.unary_unary(
                 '/corral.v1.OrchestratorService/ListSuggestions',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsResponse.FromString,
+                _registered_method=True)
+        self.GetSuggestion = channel.unary_unary(
+                '/corral.v1.OrchestratorService/GetSuggestion',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetSuggestionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetSuggestionResponse.FromString,
                 _registered_method=True)
         self.ApproveSuggestion = channel.unary_unary(
                 '/corral.v1.OrchestratorService/ApproveSuggestion',
@@ -154,6 +179,41 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusResponse.FromString,
                 _registered_method=True)
+        self.CreateSubscription = channel.unary_unary(
+                '/corral.v1.OrchestratorService/CreateSubscription',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.CreateSubscriptionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.CreateSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.ListSubscriptions = channel.unary_unary(
+                '/corral.v1.OrchestratorService/ListSubscriptions',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSubscriptionsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSubscriptionsResponse.FromString,
+                _registered_method=True)
+        self.DeleteSubscription = channel.unary_unary(
+                '/corral.v1.OrchestratorService/DeleteSubscription',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.DeleteSubscriptionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.DeleteSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.ListDeliveries = channel.unary_unary(
+                '/corral.v1.OrchestratorService/ListDeliveries',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListDeliveriesRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.ExportSession = channel.unary_stream(
+                '/corral.v1.OrchestratorService/ExportSession',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ExportSessionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ExportSessionResponse.FromString,
+                _registered_method=True)
+        self.GetSessionSummary = channel.unary_unary(
+                '/corral.v1.OrchestratorService/GetSessionSummary',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryResponse.FromString,
+                _registered_method=True)
+        self.GetCaller = channel.unary_unary(
+                '/corral.v1.OrchestratorService/GetCaller',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetCallerRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetCallerResponse.FromString,
+                _registered_method=True)
 
 
 class OrchestratorServiceServicer:
@@ -167,7 +227,15 @@ class OrchestratorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListAgents(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Registered agents, in the order they were registered, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAgent(self, request, context):
+        """One agent; NOT_FOUND naming the id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -215,6 +283,15 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateSession(self, request, context):
+        """Changes a created, running or paused session's settings, breakers or execution mode (the
+        paths in update_mask) and keeps its memory and allocation. Checked as StartSession checks
+        them. An execution already running keeps what it started with; the next one gets the new.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetSession(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -222,13 +299,23 @@ class OrchestratorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListSessions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Sessions, newest first, a page at a time; stopped ones only when the status filter
+        names SESSION_STATUS_STOPPED.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListExecutions(self, request, context):
-        """Executions of a session, newest first, with their log lines.
+        """Executions of a session, newest first, a page at a time (BASIC view by default: no log
+        lines; FULL: the last of them, GetExecutionLogs for all).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExecution(self, request, context):
+        """One execution in the FULL view; NOT_FOUND naming the id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -243,23 +330,38 @@ class OrchestratorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListTransactions(self, request, context):
-        """Transactions a session sent.
+        """Transactions a session sent, oldest first, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTransaction(self, request, context):
+        """One transaction; NOT_FOUND naming the id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListSuggestions(self, request, context):
-        """Manual-mode suggestions of a session, newest first.
+        """Manual-mode suggestions of a session, newest first, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSuggestion(self, request, context):
+        """One suggestion; NOT_FOUND naming the id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ApproveSuggestion(self, request, context):
-        """Executes a pending suggestion through the auto path, exactly once, and returns it
-        with its result. FAILED_PRECONDITION when it is no longer pending (decided, expired,
-        cleared) or its session has stopped.
+        """Executes a pending suggestion through the auto path, exactly once. Returns at once with
+        the suggestion `approving`; the outcome (`executed` with its result, or `failed` with the
+        error) comes as a suggestion event and in ListSuggestions. FAILED_PRECONDITION when it is
+        no longer pending (decided, expired, cleared) or its session has stopped.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -334,6 +436,61 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSubscription(self, request, context):
+        """Notifications (docs/api.md, "Notifications"): events of the chosen types sent to a
+        webhook (signed, Corral-Signature) or an apprise URL (chat, e-mail), at least once and
+        in order per session. The webhook's signing secret is in the create response only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSubscriptions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSubscription(self, request, context):
+        """Stops new deliveries; pending ones become dead letters ("the subscription was deleted").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeliveries(self, request, context):
+        """Deliveries newest first, pending, delivered and dead letters (filter by `status`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportSession(self, request, context):
+        """A session's history as JSON lines (docs/api.md, "Exporting a session"): the session, its
+        executions each with its output and log lines, its transactions, suggestions and events, as
+        they stood when the export began. Joined, the chunks' `data` is the file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSessionSummary(self, request, context):
+        """What a console shows for a session (docs/api.md, "A session's summary"): its positions
+        with token decimals and symbols, the fees it paid per network, its realised PnL in the
+        starting asset, and USD values where the owner configured a price source.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCaller(self, request, context):
+        """Who the caller is: its name, roles and wallets, so that a console offers only what the
+        caller may do.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -346,6 +503,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.ListAgents,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListAgentsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListAgentsResponse.SerializeToString,
+            ),
+            'GetAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAgent,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetAgentRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetAgentResponse.SerializeToString,
             ),
             'ListWallets': grpc.unary_unary_rpc_method_handler(
                     servicer.ListWallets,
@@ -377,6 +539,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.UnwindSessionRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.UnwindSessionResponse.SerializeToString,
             ),
+            'UpdateSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSession,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.UpdateSessionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.UpdateSessionResponse.SerializeToString,
+            ),
             'GetSession': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSession,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionRequest.FromString,
@@ -392,6 +559,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListExecutionsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListExecutionsResponse.SerializeToString,
             ),
+            'GetExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExecution,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionResponse.SerializeToString,
+            ),
             'GetExecutionLogs': grpc.unary_unary_rpc_method_handler(
                     servicer.GetExecutionLogs,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionLogsRequest.FromString,
@@ -402,10 +574,20 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListTransactionsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListTransactionsResponse.SerializeToString,
             ),
+            'GetTransaction': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTransaction,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetTransactionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetTransactionResponse.SerializeToString,
+            ),
             'ListSuggestions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListSuggestions,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsResponse.SerializeToString,
+            ),
+            'GetSuggestion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSuggestion,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetSuggestionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetSuggestionResponse.SerializeToString,
             ),
             'ApproveSuggestion': grpc.unary_unary_rpc_method_handler(
                     servicer.ApproveSuggestion,
@@ -456,6 +638,41 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.GetPlatformStatus,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusResponse.SerializeToString,
+            ),
+            'CreateSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSubscription,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.CreateSubscriptionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.CreateSubscriptionResponse.SerializeToString,
+            ),
+            'ListSubscriptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscriptions,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSubscriptionsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSubscriptionsResponse.SerializeToString,
+            ),
+            'DeleteSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSubscription,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.DeleteSubscriptionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.DeleteSubscriptionResponse.SerializeToString,
+            ),
+            'ListDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeliveries,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListDeliveriesRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
+            'ExportSession': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportSession,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ExportSessionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ExportSessionResponse.SerializeToString,
+            ),
+            'GetSessionSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSessionSummary,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryResponse.SerializeToString,
+            ),
+            'GetCaller': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCaller,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetCallerRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetCallerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -512,6 +729,33 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/ListAgents',
             corral_dot_v1_dot_orchestrator__pb2.ListAgentsRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.ListAgentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/GetAgent',
+            corral_dot_v1_dot_orchestrator__pb2.GetAgentRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.GetAgentResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -685,6 +929,33 @@ class OrchestratorService:
             _registered_method=True)
 
     @staticmethod
+    def UpdateSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/UpdateSession',
+            corral_dot_v1_dot_orchestrator__pb2.UpdateSessionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.UpdateSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetSession(request,
             target,
             options=(),
@@ -766,6 +1037,33 @@ class OrchestratorService:
             _registered_method=True)
 
     @staticmethod
+    def GetExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/GetExecution',
+            corral_dot_v1_dot_orchestrator__pb2.GetExecutionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.GetExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetExecutionLogs(request,
             target,
             options=(),
@@ -820,6 +1118,33 @@ class OrchestratorService:
             _registered_method=True)
 
     @staticmethod
+    def GetTransaction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/GetTransaction',
+            corral_dot_v1_dot_orchestrator__pb2.GetTransactionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.GetTransactionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListSuggestions(request,
             target,
             options=(),
@@ -836,6 +1161,33 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/ListSuggestions',
             corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.ListSuggestionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSuggestion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/GetSuggestion',
+            corral_dot_v1_dot_orchestrator__pb2.GetSuggestionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.GetSuggestionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1106,6 +1458,195 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/GetPlatformStatus',
             corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.GetPlatformStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/CreateSubscription',
+            corral_dot_v1_dot_orchestrator__pb2.CreateSubscriptionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.CreateSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubscriptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/ListSubscriptions',
+            corral_dot_v1_dot_orchestrator__pb2.ListSubscriptionsRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ListSubscriptionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/DeleteSubscription',
+            corral_dot_v1_dot_orchestrator__pb2.DeleteSubscriptionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.DeleteSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/ListDeliveries',
+            corral_dot_v1_dot_orchestrator__pb2.ListDeliveriesRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/ExportSession',
+            corral_dot_v1_dot_orchestrator__pb2.ExportSessionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ExportSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSessionSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/GetSessionSummary',
+            corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCaller(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/GetCaller',
+            corral_dot_v1_dot_orchestrator__pb2.GetCallerRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.GetCallerResponse.FromString,
             options,
             channel_credentials,
             insecure,

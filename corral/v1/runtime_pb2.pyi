@@ -321,14 +321,20 @@ class SwapExecuteResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., suggested: _Optional[bool] = ..., suggestion_id: _Optional[int] = ..., suggestion_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ListAssetChangesRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListAssetChangesResponse(_message.Message):
-    __slots__ = ("changes",)
+    __slots__ = ("changes", "next_page_token")
     CHANGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     changes: _containers.RepeatedCompositeFieldContainer[_common_pb2.AssetChange]
-    def __init__(self, changes: _Optional[_Iterable[_Union[_common_pb2.AssetChange, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, changes: _Optional[_Iterable[_Union[_common_pb2.AssetChange, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ClearSuggestionsRequest(_message.Message):
     __slots__ = ()

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Connection, CursorResult, Select, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from corral.networks import address_key, native_asset
@@ -53,7 +54,32 @@ def native_key(network: str) -> Key:
     return network, address_key(network, native_asset(network))
 
 
-def apply(db: Session, session: SessionRow, network: str, changes: Sequence[AssetChangeRow], fee: int) -> None:
+class Owner(Protocol):
+    """Whose balances: the session's id and wallet (its locked row, or the ORM's row)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def wallet_address(self) -> str: ...
+
+
+# The settle path's statements, built once (SQLAlchemy caches the compiled SQL by the
+# statement) and run on the settle's connection: building them, and the ORM's unit of work,
+# cost more CPU than running them, on every settled transaction.
+_TABLE = SessionBalanceRow.__table__
+_SESSIONS = SessionRow.__table__
+_LOCK = select(_SESSIONS.c.id, _SESSIONS.c.wallet_address).where(_SESSIONS.c.id == bindparam("session_id")).with_for_update()
+_STORED = select(_TABLE.c.id, _TABLE.c.network, _TABLE.c.asset_key, _TABLE.c.asset_address, _TABLE.c.amount, _TABLE.c.entries,
+                 _TABLE.c.first_entry_id).where(
+    _TABLE.c.session_id == bindparam("session_id"), _TABLE.c.asset_key.in_(bindparam("asset_keys", expanding=True)))
+_INSERT = insert(_TABLE)
+# SET takes the columns of the parameters given.
+_UPDATE = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+_FOLDED = ("asset_address", "amount", "entries", "first_entry_id")  # what a fold changes on a row
+
+
+def apply(db: Session, session: Owner, network: str, changes: Sequence[AssetChangeRow], fee: int) -> None:
     """Folds one settled transaction of `session` on `network` (its ledger entries, already
     flushed so they have ids, and its fee) into the session's balances. The caller holds the
     session's lock (see `lock`) and commits: a failure before the commit rolls back both."""
@@ -62,37 +88,62 @@ def apply(db: Session, session: SessionRow, network: str, changes: Sequence[Asse
         touched.add(native_key(network))
     if not touched:
         return
-    stored = db.scalars(select(SessionBalanceRow).where(
-        SessionBalanceRow.session_id == session.id, SessionBalanceRow.asset_key.in_(sorted({asset for _, asset in touched}))))
-    rows = {(row.network, row.asset_key): row for row in stored}
-    for key in touched - rows.keys():
-        rows[key] = SessionBalanceRow(session_id=session.id, network=key[0], asset_key=key[1], asset_address="", amount="0", entries=0)
-        db.add(rows[key])
+    connection = db.connection()
+    stored = connection.execute(_STORED, {"session_id": session.id, "asset_keys": sorted({asset for _, asset in touched})})
+    rows = {(row.network, row.asset_key): {"row_id": row.id, **{name: getattr(row, name) for name in _FOLDED}}
+            for row in stored if (row.network, row.asset_key) in touched}
+    new = {key: {"asset_address": "", "amount": "0", "entries": 0, "first_entry_id": None} for key in touched - rows.keys()}
+    updated = list(rows.values())
+    rows.update(new)
     for change in sorted(changes, key=lambda c: c.id):
         row = rows[(change.network, address_key(change.network, change.token_address))]
-        row.asset_address = row.asset_address or change.token_address
+        row["asset_address"] = row["asset_address"] or change.token_address
         delta = _moved(session, change)
         if delta is not None:
-            row.amount = str(int(row.amount) + delta)
-            row.entries += 1
-            row.first_entry_id = change.id if row.first_entry_id is None else row.first_entry_id
+            row["amount"] = str(int(row["amount"]) + delta)
+            row["entries"] += 1
+            row["first_entry_id"] = change.id if row["first_entry_id"] is None else row["first_entry_id"]
     if fee:
         row = rows[native_key(network)]
-        row.amount = str(int(row.amount) - fee)
+        row["amount"] = str(int(row["amount"]) - fee)
+    if new:
+        connection.execute(_INSERT, [{**row, "session_id": session.id, "network": net, "asset_key": asset} for (net, asset), row in new.items()])
+    if updated:
+        connection.execute(_UPDATE, updated)
 
 
-def lock(db: Session, session_id: int) -> SessionRow | None:
-    """The session, its row locked until the caller's commit (PostgreSQL: FOR UPDATE), so two
-    replicas settling two of its transactions at once add to its balances one after the
-    other. (SQLite has one writer at a time already: the settle's first write takes it.)"""
-    return db.scalar(select(SessionRow).where(SessionRow.id == session_id).with_for_update())
+def lock(db: Session, session_id: int) -> Owner | None:
+    """The session's id and wallet, its row locked until the caller's commit (PostgreSQL: FOR
+    UPDATE), so two replicas settling two of its transactions at once add to its balances one
+    after the other. (SQLite has one writer at a time already: the settle's first write takes it.)"""
+    return db.connection().execute(_LOCK, {"session_id": session_id}).first()
 
 
-def read(db: Session, session_id: int) -> dict[Key, Balance]:
+# Built once: the SDK's positions call runs these on every call, and building a statement
+# costs more CPU than running it (SQLAlchemy caches the compiled SQL by the statement).
+_BALANCES = select(SessionBalanceRow.network, SessionBalanceRow.asset_key, SessionBalanceRow.asset_address, SessionBalanceRow.amount,
+                   SessionBalanceRow.entries, SessionBalanceRow.first_entry_id).where(
+    SessionBalanceRow.session_id == bindparam("session_id"))
+_SIGNED = select(TransactionRow.updated_at).where(
+    TransactionRow.session_id == bindparam("session_id"), TransactionRow.status == TransactionStatus.SIGNED)
+_ANY_SIGNED = _SIGNED.limit(1)
+
+
+def _core(db: Session | Connection, statement: Select, parameters: dict) -> CursorResult:
+    """Runs a built statement as plain rows, without the ORM's per-call set-up: on a plain
+    connection (the SDK's reads), or on a session's, after flushing what the session holds
+    unflushed, as its own queries would."""
+    if isinstance(db, Session):
+        db.flush()
+        db = db.connection()
+    return db.execute(statement, parameters)
+
+
+def read(db: Session | Connection, session_id: int) -> dict[Key, Balance]:
     """The session's balances now: one indexed read of its (few) assets."""
     return {
-        (row.network, row.asset_key): Balance(row.asset_address, int(row.amount), row.entries, row.first_entry_id)
-        for row in db.scalars(select(SessionBalanceRow).where(SessionBalanceRow.session_id == session_id))
+        (network, asset_key): Balance(spelling, int(amount), entries, first_entry_id)
+        for network, asset_key, spelling, amount, entries, first_entry_id in _core(db, _BALANCES, {"session_id": session_id})
     }
 
 
@@ -116,18 +167,18 @@ def read_at(db: Session, session: SessionRow, at: datetime) -> dict[Key, Balance
     return balances
 
 
-def has_pending(db: Session, session_id: int, at: datetime | None = None) -> bool:
+def has_pending(db: Session | Connection, session_id: int, at: datetime | None = None) -> bool:
     """Whether one of the session's transactions is signed and not yet settled (at `at`:
     was, by its last update then). Indexed on (session, status): it reads only those."""
-    signed = select(TransactionRow.updated_at).where(TransactionRow.session_id == session_id, TransactionRow.status == TransactionStatus.SIGNED)
+    key = {"session_id": session_id}
     if at is None:
-        return db.scalar(signed.limit(1)) is not None
+        return _core(db, _ANY_SIGNED, key).first() is not None
     # Filtered here, not in SQL: given a time bound, SQLite's planner walks the (session,
     # update time) index over the whole history instead of the few signed ones.
-    return any(updated <= at for updated in db.scalars(signed))
+    return any(updated <= at for (updated,) in _core(db, _SIGNED, key))
 
 
-def _moved(session: SessionRow, change: AssetChangeRow) -> int | None:
+def _moved(session: Owner, change: AssetChangeRow) -> int | None:
     """What one ledger entry moved for the session's wallet (None: it is neither side)."""
     wallet = address_key(change.network, session.wallet_address)
     into, out_of = address_key(change.network, change.to_address) == wallet, address_key(change.network, change.from_address) == wallet

@@ -17,14 +17,16 @@ user resumes it when they have looked.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import grpc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from corral.limits import shortened
 from corral.networks import address_key
 from corral.v1 import orchestrator_pb2
 from orchestrator.actions.positions import session_positions
@@ -38,6 +40,12 @@ log = logging.getLogger("corral.breakers")
 SENT = (TransactionStatus.PENDING, TransactionStatus.SIGNED, TransactionStatus.CONFIRMED, TransactionStatus.REVERTED)
 
 
+# The longest loss window a session may ask for: ten years, which means "since the session
+# started" for any session there will be, and stays far inside what a datetime can go back
+# from now (to the year 1). Sessions stored before this bound are read as having it.
+MAX_LOSS_WINDOW_SECONDS = 10 * 365 * 86400
+
+
 class BreakerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -49,7 +57,7 @@ class BreakerSettings(BaseModel):
     @field_validator("max_loss", mode="before")
     @classmethod
     def _integer_string(cls, value):
-        if isinstance(value, str) and not value.isdigit():
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
             raise ValueError(f"{value!r} must be a positive integer string in the starting asset's smallest unit")
         return value
 
@@ -62,14 +70,34 @@ class BreakerSettings(BaseModel):
             raise ValueError(f"{value!r} must be a percentage, e.g. \"10\" or \"2.5\"") from None
 
 
-def settings_from_request(message: orchestrator_pb2.SessionBreakers) -> BreakerSettings:
-    """The breakers a StartSession asked for, or INVALID_ARGUMENT naming what to fix."""
+class RequestedBreakers(BreakerSettings):
+    """Breakers as a request may set them: the window bounded, the percentage in plain
+    digits (Decimal alone reads "٥", "5_0" and "1E-28"). Stored ones are not re-checked, so a
+    session stored before these bounds still reads."""
+
+    max_loss_window_seconds: int = Field(default=86400, ge=1, le=MAX_LOSS_WINDOW_SECONDS)
+
+    @field_validator("max_loss_percent", mode="before")
+    @classmethod
+    def _plain_percent(cls, value):
+        if isinstance(value, str) and not _PLAIN_PERCENT.fullmatch(value):
+            raise ValueError(f'{shortened(value, 40)!r} must be a percentage in ASCII digits with at most 6 decimals, e.g. "10" or "2.5"')
+        return value
+
+
+_PLAIN_PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,6})?")
+
+
+def settings_from_request(message: orchestrator_pb2.SessionBreakers, path: str = "breakers") -> BreakerSettings:
+    """The breakers a StartSession (or UpdateSession, at `path`) asked for, or INVALID_ARGUMENT
+    naming what to fix."""
     given = {field.name: value for field, value in message.ListFields()}
     try:
-        return BreakerSettings.model_validate(given)
+        return RequestedBreakers.model_validate(given)
     except ValidationError as exc:
-        problems = "; ".join(f"breakers.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise invalid(problems) from None
+        paths = [".".join([path, *map(str, e["loc"])]) for e in exc.errors()]
+        problems = "; ".join(f"{path}: {e['msg']}" for path, e in zip(paths, exc.errors(), strict=True))
+        raise invalid(problems, field=paths[0]) from None
 
 
 def settings_message(stored: dict) -> orchestrator_pb2.SessionBreakers:
@@ -110,15 +138,20 @@ class Breakers:
             trip(self._db, session.id, reason)
             raise precondition(f"{reason}; this one was not sent and the session is paused")
 
-    def check_loss(self, session_id: int) -> str | None:
-        """Pauses the session if it lost more than its breaker allows; returns the reason."""
+    def check_loss(self, session_id: int, known: SessionRow | None = None) -> str | None:
+        """Pauses the session if it lost more than its breaker allows; returns the reason.
+        `known`: the session as the caller just read it, which saves reading it again when it
+        has no loss breaker (a session's breakers are set at its start and never change)."""
+        if known is not None and not _limits_loss(BreakerSettings.model_validate(known.breakers or {})):
+            return None
         with self._db.session() as db:
             session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
             settings = BreakerSettings.model_validate(session.breakers or {})
-            if session.status != SessionStatus.RUNNING or (settings.max_loss is None and settings.max_loss_percent is None):
+            if session.status != SessionStatus.RUNNING or not _limits_loss(settings):
                 return None
             now = utcnow()
-            since = max(now - timedelta(seconds=settings.max_loss_window_seconds), session.created_at)
+            window = min(settings.max_loss_window_seconds, MAX_LOSS_WINDOW_SECONDS)
+            since = max(now - timedelta(seconds=window), session.created_at)
             lost = _holding(db, session, since) - _holding(db, session, None)
         allocation = int(session.allocation_amount)
         limits = [settings.max_loss] if settings.max_loss is not None else []
@@ -128,7 +161,7 @@ class Breakers:
         if lost <= limit:
             return None
         reason = (f"breaker max_loss tripped: the session lost {lost} of its starting asset in the last "
-                  f"{settings.max_loss_window_seconds} s, the limit is {limit}")
+                  f"{window} s, the limit is {limit}")
         trip(self._db, session_id, reason)
         return reason
 
@@ -142,6 +175,15 @@ def trip(database: Database, session_id: int, reason: str) -> None:
         events.record(db, "session", SessionStatus.PAUSED, session_id, session_id)
         db.commit()
     log.warning("session %s paused: %s", session_id, reason)
+
+
+_LAST_RESUME = select(func.max(EventRow.occurred_at)).where(
+    EventRow.session_id == bindparam("session_id"), EventRow.kind == "session", EventRow.change == SessionStatus.RUNNING,
+).scalar_subquery()
+_REFUSED_SINCE_RESUME = select(func.count()).select_from(EventRow).where(
+    EventRow.session_id == bindparam("session_id"), EventRow.kind == "session", EventRow.change == "signing_refused",
+    EventRow.occurred_at >= bindparam("hour_ago"), EventRow.occurred_at >= func.coalesce(_LAST_RESUME, bindparam("hour_ago")),
+)
 
 
 class SignerRefusals:
@@ -165,8 +207,8 @@ class SignerRefusals:
         """Raises Refused, or admits the request: call `done` when it has its answer."""
         if not session_id:
             return  # the platform's own requests (a venue login), not a session's
-        with self._db.session() as db:
-            refused = self._count(db, session_id)
+        with self._db.engine.connect() as connection:  # a read on every signing request: no ORM session for it
+            refused = self._count(connection, session_id)
         if refused >= self._limit:
             reason = self._reason(refused)
             trip(self._db, session_id, reason)
@@ -198,19 +240,18 @@ class SignerRefusals:
         if refused >= self._limit:
             trip(self._db, session_id, self._reason(refused))
 
-    def _count(self, db: Session, session_id: int) -> int:
-        hour_ago = utcnow() - timedelta(hours=1)
-        resumed = db.scalar(select(func.max(EventRow.occurred_at)).where(
-            EventRow.session_id == session_id, EventRow.kind == "session", EventRow.change == SessionStatus.RUNNING))
-        since = max(hour_ago, resumed) if resumed is not None else hour_ago
-        return db.scalar(select(func.count()).select_from(EventRow).where(
-            EventRow.session_id == session_id, EventRow.kind == "session", EventRow.change == "signing_refused",
-            EventRow.occurred_at >= since,
-        ))
+    def _count(self, db: Session | Connection, session_id: int) -> int:
+        # One statement (asked before every signing request): since the later of an hour ago
+        # and the session's last resume, both seeks on the events' (session, kind, change, time) index.
+        return db.scalar(_REFUSED_SINCE_RESUME, {"session_id": session_id, "hour_ago": utcnow() - timedelta(hours=1)})
 
     def _reason(self, refused: int) -> str:
         return (f"breaker max_signer_refusals_per_hour tripped: the signer refused {refused} of this session's "
                 f"requests in the last hour, the platform's limit is {self._limit}")
+
+
+def _limits_loss(settings: BreakerSettings) -> bool:
+    return settings.max_loss is not None or settings.max_loss_percent is not None
 
 
 def _holding(db: Session, session: SessionRow, at) -> int:

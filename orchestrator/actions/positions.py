@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from corral.networks import address_key
@@ -21,19 +22,31 @@ from orchestrator.actions import balances
 from orchestrator.store import SessionRow
 
 
-def session_positions(db: Session, session: SessionRow, until: datetime | None = None) -> tuple[list[common_pb2.Position], bool]:
+def session_positions(db: Session | Connection, session: SessionRow, until: datetime | None = None) -> tuple[list[common_pb2.Position], bool]:
     """Returns (positions, has_pending_txs): the allocated asset always, others once held,
     in the order they were first held. With `until`, as they stood at that time: what
     transactions settled by then moved and paid (by this orchestrator's clock; a chain's
-    block times are coarser and its own); assets keep today's spelling."""
-    held = balances.read(db, session.id) if until is None else balances.read_at(db, session, until)
+    block times are coarser and its own); assets keep today's spelling. `db` is a session,
+    or without `until` a plain connection too (the SDK's positions call: two indexed reads)."""
+    if until is None:
+        held = balances.read(db, session.id)
+    else:
+        if not isinstance(db, Session):
+            raise TypeError("positions as they stood at a time are read through a session")
+        held = balances.read_at(db, session, until)
+    return positions_from(session, held), balances.has_pending(db, session.id, until)
+
+
+def positions_from(session: SessionRow, held: dict[balances.Key, balances.Balance]) -> list[common_pb2.Position]:
+    """The positions of `session` given its balances (`held`; its allocated asset's row is taken
+    out): the rules in one place, for one session's read and for reconciliation's of them all."""
     allocated = (session.allocation_network, address_key(session.allocation_network, session.allocation_asset))
     own = held.pop(allocated, None)
     positions = [_position(allocated, session.allocation_asset, int(session.allocation_amount) + (own.amount if own else 0))]
     # A row no entry of the wallet's ever touched (a native coin only fees came out of) was never held.
     ever_held = sorted(((key, b) for key, b in held.items() if b.entries > 0), key=lambda item: item[1].first_entry_id or 0)
     positions += [_position(key, b.spelling or key[1], b.amount) for key, b in ever_held if b.amount != 0]
-    return positions, balances.has_pending(db, session.id, until)
+    return positions
 
 
 def _position(key: balances.Key, spelling: str, amount: int) -> common_pb2.Position:

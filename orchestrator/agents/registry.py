@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from orchestrator.agents.description import DescriptionTooLong, checked_description
 from orchestrator.agents.manifest import Manifest, ManifestError, parse_manifest
 from orchestrator.errors import invalid, not_found
 from orchestrator.store import AgentRow, Database, utcnow
 from sandbox_runner.host.backend import ENTRYPOINT, SandboxBackend
-from sandbox_runner.host.images import CONTRACT_LABEL, ENTRYPOINT_CONTRACT, MANIFEST_LABEL
+from sandbox_runner.host.images import CONTRACT_LABEL, DESCRIPTION_LABEL, ENTRYPOINT_CONTRACT, MANIFEST_LABEL
 
 
 def register_agent(db: Database, backend: SandboxBackend, image: str) -> AgentRow:
@@ -32,6 +33,10 @@ def register_agent(db: Database, backend: SandboxBackend, image: str) -> AgentRo
         manifest = parse_manifest(manifest_text, f"{image}:/agent/circuit.toml")
     except ManifestError as exc:
         raise invalid(str(exc)) from None
+    try:
+        description = checked_description(labels.get(DESCRIPTION_LABEL, ""), image)
+    except DescriptionTooLong as exc:
+        raise invalid(str(exc)) from None
     with db.session() as s:
         existing = s.scalar(select(AgentRow).where(AgentRow.image_id == image_id))
         if existing is not None:
@@ -43,6 +48,7 @@ def register_agent(db: Database, backend: SandboxBackend, image: str) -> AgentRo
             image_id=image_id,
             wallet_type=manifest.walletType,
             manifest_toml=manifest_text,
+            description=description,
             registered_at=utcnow(),
         )
         s.add(row)

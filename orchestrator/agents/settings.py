@@ -16,15 +16,22 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from corral import bounded_json
+from corral.limits import shortened
 from orchestrator.agents.manifest import Manifest, Setting, address_problem
 
 
 class SettingError(ValueError):
-    pass
+    """`key`: the one setting the message is about, when it is about one."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def _shown(raw: Any) -> str:
-    return json.dumps(raw, ensure_ascii=False) if isinstance(raw, (str, bool, int, float, list)) or raw is None else repr(raw)
+    """A value as an error quotes it: at most its first 80 characters (a setting may hold 4 KiB)."""
+    shown = json.dumps(raw, ensure_ascii=False) if isinstance(raw, (str, bool, int, float, list)) or raw is None else repr(raw)
+    return shortened(shown, 80)
 
 
 def _decimal(raw: Any) -> Decimal | None:
@@ -120,20 +127,23 @@ def resolve(manifest: Manifest, overrides: dict[str, Any]) -> dict[str, Any]:
         has = sorted(manifest.settings) or "no settings"
         raise SettingError(
             f"unknown settings {unknown} ({given}); this agent has {has}: remove them or fix the name"
-            + (f" (did you mean {'; '.join(hints)}?)" if hints else "")
+            + (f" (did you mean {'; '.join(hints)}?)" if hints else ""), key=unknown[0] if len(unknown) == 1 else None,
         )
     resolved: dict[str, Any] = {}
     for name, setting in manifest.settings.items():
         value = overrides.get(name)
         blank = value is None or (isinstance(value, str) and not value.strip())
         if name in overrides and not (blank and setting.required):
-            resolved[name] = coerce(name, setting, value, manifest.walletType)
+            try:
+                resolved[name] = coerce(name, setting, value, manifest.walletType)
+            except SettingError as exc:
+                raise SettingError(str(exc), key=name) from None
         elif setting.default is not None:
             resolved[name] = coerce(name, setting, setting.default, manifest.walletType)
         elif setting.required:
             shown = f" (given {_shown(value)})" if name in overrides else ""
             raise SettingError(
                 f"setting {name!r} is required and has no default{shown}; give it a value when starting the session, "
-                f"e.g. --setting {name}=<{setting.type}>"
+                f"e.g. --setting {name}=<{setting.type}>", key=name,
             )
     return resolved

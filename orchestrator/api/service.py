@@ -4,14 +4,20 @@ modules; every refusal becomes a gRPC status with a message that says what to fi
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import dataclasses
+import functools
 import logging
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator.actions.breakers import settings_from_request, settings_message
@@ -19,7 +25,12 @@ from orchestrator.actions.positions import session_positions
 from orchestrator.actions.signer_client import SignerClient
 from orchestrator.actions.suggestions import Suggestions
 from orchestrator.agents.registry import agent_manifest, register_agent
-from orchestrator.api import execution_logs
+from orchestrator.api import execution_logs, export, notifications, resources
+from orchestrator.api.access import Access, caller, visible_wallets
+from orchestrator.api.catalogue import catalogue_fields
+from orchestrator.api.idempotency import RequestIds, idempotent
+from orchestrator.api.session_update import requested_changes
+from orchestrator.api.watch import check_watch_request, heartbeat_message
 from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.egress import secret_store
 from orchestrator.egress.secrets import SecretBox, SecretError, SecretsKeyError
@@ -28,6 +39,8 @@ from orchestrator.executions import memory
 from orchestrator.executions.progress import SDK_METHODS
 from orchestrator.sessions.kill_switch import Halt, KillSwitch, stored_halt
 from orchestrator.sessions.lifecycle import Sessions
+from orchestrator.sessions.prices import PriceBook
+from orchestrator.sessions.summary import session_summary
 from orchestrator.store import (
     AgentRow,
     Database,
@@ -40,8 +53,11 @@ from orchestrator.store import (
     SuggestionRow,
     TransactionRow,
     events,
+    pages,
+    principals,
 )
 from orchestrator.store.audit_heads import newest_head
+from orchestrator.store.principals import Principal, Role
 from orchestrator.store.statuses import (
     ActionKind,
     EgressOutcome,
@@ -65,6 +81,8 @@ EGRESS_OUTCOMES = {outcome: orchestrator_pb2.EgressOutcome.Value(f"EGRESS_OUTCOM
 COMMANDS = {"run": common_pb2.EXECUTION_COMMAND_RUN, "unwind": common_pb2.EXECUTION_COMMAND_UNWIND}
 
 log = logging.getLogger("corral.api")
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 
 def timestamp(value: datetime) -> Timestamp:
@@ -87,6 +105,7 @@ def agent_message(row: AgentRow) -> orchestrator_pb2.Agent:
         manifest_toml=row.manifest_toml,
         registered_at=timestamp(row.registered_at),
         egress_hosts=manifest.network.allow,
+        **catalogue_fields(row, manifest),
     )
 
 
@@ -127,7 +146,11 @@ def egress_message(row: EgressConnectionRow) -> orchestrator_pb2.EgressConnectio
     )
 
 
-def execution_message(row: ExecutionRow, with_logs: bool = True) -> orchestrator_pb2.Execution:
+def execution_message(row: ExecutionRow, full: bool = False, log_tail: tuple[list[ExecutionLogRow], int] = ([], 0),
+                      traceback: bool = True) -> orchestrator_pb2.Execution:
+    """An execution; `full` adds its egress connections and `log_tail` (its last lines, and how
+    many it kept in all: the rest is counted in log_lines_not_shown)."""
+    lines, kept = log_tail
     message = orchestrator_pb2.Execution(
         id=row.id,
         session_id=row.session_id,
@@ -135,11 +158,12 @@ def execution_message(row: ExecutionRow, with_logs: bool = True) -> orchestrator
         status=EXECUTION_STATUS[row.status],
         error=row.error,
         started_at=timestamp(row.started_at),
-        logs=[log_message(line) for line in row.logs] if with_logs else [],
-        traceback=row.traceback,
+        logs=[log_message(line) for line in lines],
+        log_lines_not_shown=kept - len(lines),
+        traceback=row.traceback if traceback or full else "",
         log_lines_dropped=row.log_lines_dropped,
         output_dropped_bytes=row.output_dropped_bytes,
-        egress_connections=[egress_message(connection) for connection in row.egress_connections] if with_logs else [],
+        egress_connections=[egress_message(connection) for connection in row.egress_connections] if full else [],
     )
     if row.finished_at is not None:
         message.finished_at.CopyFrom(timestamp(row.finished_at))
@@ -204,12 +228,13 @@ def platform_status(halt: Halt | None, audit_head: str = "") -> orchestrator_pb2
 
 def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
     message = orchestrator_pb2.Event(
-        id=row.id, kind=EVENT_KIND[row.kind], change=row.change, session_id=row.session_id or 0, occurred_at=timestamp(row.occurred_at)
+        id=row.id, kind=EVENT_KIND[row.kind], change=row.change, session_id=row.session_id or 0, occurred_at=timestamp(row.occurred_at),
+        actor=row.actor,
     )
     if row.kind == "session":
         message.session.CopyFrom(session_message(db.get(SessionRow, row.ref_id)))
     elif row.kind == "execution":
-        message.execution.CopyFrom(execution_message(db.get(ExecutionRow, row.ref_id), with_logs=False))
+        message.execution.CopyFrom(execution_message(db.get(ExecutionRow, row.ref_id)))
     elif row.kind == "log":
         # The line may be gone ([retention] execution_logs_days shorter than events_days).
         if (line := db.get(ExecutionLogRow, row.ref_id)) is not None:
@@ -230,6 +255,68 @@ def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
     return message
 
 
+class SeenEvents:
+    """What one WatchEvents stream shows its principal: the platform's events, and those of
+    sessions on its wallets (each session's wallet read once). A user's heartbeats say where
+    the stream stands as the id of the last event it was sent, not the feed's own position
+    (which would show how busy other users' sessions are). A user's stream sends nothing
+    once its key is revoked (looked up before a message, at most every REVOKED_CHECK_SECONDS)."""
+
+    REVOKED_CHECK_SECONDS = 1.0
+
+    def __init__(self, principal: Principal, start: int) -> None:
+        self.principal = principal
+        self._mine: dict[int, bool] = {}
+        self._checked_at = time.monotonic()
+        self._last_sent = start
+
+    def message(self, db, row: EventRow) -> orchestrator_pb2.Event | None:
+        if self.principal.wallets is not None and row.session_id is not None:
+            if row.session_id not in self._mine:
+                self._mine[row.session_id] = self.principal.owns(db.get(SessionRow, row.session_id).wallet_address)
+            if not self._mine[row.session_id]:
+                return None
+        self._last_sent = row.id
+        return event_message(db, row)
+
+    def position(self, position: events.Position) -> events.Position:
+        if self.principal.wallets is None:
+            return position
+        return dataclasses.replace(position, after=self._last_sent)
+
+    async def revoked(self, db: Database) -> bool:
+        if self.principal.wallets is None or time.monotonic() - self._checked_at < self.REVOKED_CHECK_SECONDS:
+            return False
+        self._checked_at = time.monotonic()
+        return await db.run(lambda s: not principals.is_active(s, self.principal.name))
+
+
+def _execution_logs_page(db, execution_id: int, cursor: execution_logs.Cursor, size: int) -> orchestrator_pb2.GetExecutionLogsResponse:
+    """One page of an execution's log lines and output (on a database thread)."""
+    row = db.get(ExecutionRow, execution_id)
+    if row is None:
+        raise not_found(resources.MISSING["execution"].format(execution_id))
+    lines = db.scalars(
+        select(ExecutionLogRow)
+        .where(ExecutionLogRow.execution_id == row.id, ExecutionLogRow.id > cursor.after_log_id)
+        .order_by(ExecutionLogRow.id)
+        .limit(size + 1)  # one more than asked: is there another page?
+    ).all()
+    more_logs, lines = len(lines) > size, lines[:size]
+    output, output_end = execution_logs.output_part(row.output, cursor)
+    next_token = execution_logs.next_token(cursor, lines[-1].id if lines else None, more_logs, output_end, len(row.output))
+    return orchestrator_pb2.GetExecutionLogsResponse(
+        execution=execution_message(row), logs=[log_message(line) for line in lines],
+        output=output, next_page_token=next_token,
+    )
+
+
+EXPORT_RENDERERS = export.Renderers(
+    session=session_message, execution=execution_message,  # without log lines: the export writes them after it
+    transaction=transaction_message, suggestion=suggestion_message,
+)
+
+
 def secret_message(info: secret_store.SecretInfo) -> orchestrator_pb2.SessionSecret:
     return orchestrator_pb2.SessionSecret(name=info.name, host=info.host, set_at=timestamp(info.set_at))
 
@@ -238,7 +325,10 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     def __init__(
         self, db: Database, backend: SandboxBackend, sessions: Sessions, suggestions: Suggestions, signer: SignerClient,
         chains: dict[str, Chain], kill_switch: KillSwitch, secrets_key_file: Path | None = None, feed: events.EventFeed | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
+        # The owner's USD price sources ([[prices]]); none: summaries show no USD.
+        self._prices = prices or PriceBook([])
         # The process's one reader of the events table (app/server.py runs it); made here
         # on the first WatchEvents when none was given.
         self._feed = feed
@@ -251,17 +341,38 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         self._suggestions = suggestions
         self._signer = signer
         self._chains = chains
+        self.request_ids = RequestIds(db)  # the @idempotent methods' request_id answers
+        self.access = Access(db)  # what a call names is on its caller's wallets (the boundary checks)
+        self._closing = asyncio.Event()  # set at shutdown: open streams end UNAVAILABLE
 
     @as_grpc_status
+    @idempotent
     async def RegisterAgent(self, request, context):
         row = await asyncio.to_thread(register_agent, self._db, self._backend, request.image)
         return orchestrator_pb2.RegisterAgentResponse(agent=agent_message(row))
 
+    async def _off_loop(self, work: Callable[[], T]) -> T:
+        """Runs `work`, which opens its own database sessions (the domain modules' sync calls),
+        on the database's threads: the loop serves every sandbox's SDK calls meanwhile."""
+        return await self._db.run(lambda _unused: work())
+
+    async def _page(self, read: Callable[[Any], pages.Page], message: Callable[[Any], M]) -> tuple[list[M], str]:
+        """One page read on a database thread (`read`), as messages that fit a reply, and the next page's token."""
+        page = await self._db.run(read)
+        return page.reply([message(row) for row in page.rows])
+
+    async def _require_session(self, session_id: int) -> SessionRow:
+        """The session (NOT_FOUND for an unknown one), read off the loop."""
+        return await self._off_loop(lambda: self._sessions.get(session_id))
+
     @as_grpc_status
     async def ListAgents(self, request, context):
-        with self._db.session() as db:
-            rows = db.scalars(select(AgentRow).order_by(AgentRow.id)).all()
-        return orchestrator_pb2.ListAgentsResponse(agents=[agent_message(r) for r in rows])
+        agents, next_token = await self._page(lambda db: resources.agents(db, request), agent_message)
+        return orchestrator_pb2.ListAgentsResponse(agents=agents, next_page_token=next_token)
+
+    @as_grpc_status
+    async def GetAgent(self, request, context):
+        return orchestrator_pb2.GetAgentResponse(agent=agent_message(await self._db.run(lambda db: resources.agent(db, request.agent_id))))
 
     @as_grpc_status
     async def ListWallets(self, request, context):
@@ -270,7 +381,10 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         except grpc.aio.AioRpcError as exc:
             raise Refused(grpc.StatusCode.UNAVAILABLE, f"the signer did not answer: {exc.details()}") from None
         wallets = []
+        principal = caller()
         for address, wallet_type in held.items():
+            if not principal.owns(address):
+                continue
             balances = []
             for network, chain in sorted(self._chains.items()):
                 if chain.wallet_type == wallet_type:
@@ -284,6 +398,7 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         return orchestrator_pb2.ListWalletsResponse(wallets=wallets)
 
     @as_grpc_status
+    @idempotent
     async def StartSession(self, request, context):
         mode = None
         if request.execution_mode != common_pb2.EXECUTION_MODE_UNSPECIFIED:
@@ -291,113 +406,151 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         allocation = request.allocation_amount if request.HasField("allocation_amount") else None
         breakers = settings_from_request(request.breakers)
         row = await self._sessions.start(request.agent_id, request.wallet_address, mode, dict(request.settings), allocation, breakers,
-                                         environment=dict(request.environment))
+                                         environment=dict(request.environment), actor=caller().name,
+                                         auto_allowed=caller().may(Role.APPROVER))
         return orchestrator_pb2.StartSessionResponse(session=session_message(row))
 
     @as_grpc_status
+    @idempotent
     async def StopSession(self, request, context):
-        return orchestrator_pb2.StopSessionResponse(session=session_message(self._sessions.stop(request.session_id)))
+        by = caller().name
+        return orchestrator_pb2.StopSessionResponse(session=session_message(await self._off_loop(lambda: self._sessions.stop(request.session_id, by))))
 
     @as_grpc_status
+    @idempotent
     async def PauseSession(self, request, context):
-        return orchestrator_pb2.PauseSessionResponse(session=session_message(self._sessions.pause(request.session_id)))
+        by = caller().name
+        return orchestrator_pb2.PauseSessionResponse(session=session_message(await self._off_loop(lambda: self._sessions.pause(request.session_id, by))))
 
     @as_grpc_status
+    @idempotent
     async def ResumeSession(self, request, context):
-        return orchestrator_pb2.ResumeSessionResponse(session=session_message(self._sessions.resume(request.session_id)))
+        by = caller().name
+        row = await self._off_loop(lambda: self._sessions.resume(request.session_id, by))
+        return orchestrator_pb2.ResumeSessionResponse(session=session_message(row))
 
     @as_grpc_status
+    @idempotent
     async def UnwindSession(self, request, context):
         positions = [(p.network, p.asset_address) for p in request.positions]
-        return orchestrator_pb2.UnwindSessionResponse(session=session_message(self._sessions.unwind(request.session_id, positions)))
+        by = caller().name
+        row = await self._off_loop(lambda: self._sessions.unwind(request.session_id, positions, by))
+        return orchestrator_pb2.UnwindSessionResponse(session=session_message(row))
+
+    @as_grpc_status
+    @idempotent
+    async def UpdateSession(self, request, context):
+        changes = requested_changes(request, MODE_NAMES)
+        by, auto_allowed = caller().name, caller().may(Role.APPROVER)
+        row = await self._off_loop(lambda: self._sessions.update(request.session.id, changes, by, auto_allowed))
+        return orchestrator_pb2.UpdateSessionResponse(session=session_message(row))
 
     @as_grpc_status
     async def GetSession(self, request, context):
-        return orchestrator_pb2.GetSessionResponse(session=self._with_positions(self._sessions.get(request.session_id)))
+        session = await self._off_loop(lambda: self._sessions.get(request.session_id))
+        return orchestrator_pb2.GetSessionResponse(session=(await self._with_positions([session]))[0])
 
     @as_grpc_status
     async def ListSessions(self, request, context):
-        return orchestrator_pb2.ListSessionsResponse(sessions=[self._with_positions(s) for s in self._sessions.list()])
+        wallets = visible_wallets()
+        page = await self._db.run(lambda db: resources.sessions(db, request, wallets))
+        full = resources.is_full(request.view)
+        sessions, next_token = page.reply(await self._with_positions(page.rows, full))
+        return orchestrator_pb2.ListSessionsResponse(sessions=sessions, next_page_token=next_token)
 
-    def _with_positions(self, row: SessionRow) -> orchestrator_pb2.Session:
-        message = session_message(row)
-        with self._db.session() as db:
-            positions, pending = session_positions(db, row)
-        message.positions.extend(positions)
-        message.has_pending_transactions = pending
-        return message
+    async def _with_positions(self, rows: list[SessionRow], full: bool = True) -> list[orchestrator_pb2.Session]:
+        """The sessions' messages with their positions, read in one database session off the loop.
+        Not `full`: without settings and environment, which may be large (stored before they were bounded)."""
+        held = await self._db.run(lambda db: [session_positions(db, row) for row in rows])
+        messages = []
+        for row, (positions, pending) in zip(rows, held, strict=True):
+            message = session_message(row)
+            if not full:
+                message.ClearField("settings")
+                message.ClearField("environment")
+            message.positions.extend(positions)
+            message.has_pending_transactions = pending
+            messages.append(message)
+        return messages
 
     @as_grpc_status
     async def ListExecutions(self, request, context):
-        self._sessions.get(request.session_id)  # NOT_FOUND for an unknown session
-        limit = request.page_size or 50
-        with self._db.session() as db:
-            rows = db.scalars(
-                select(ExecutionRow)
-                .options(selectinload(ExecutionRow.logs), selectinload(ExecutionRow.egress_connections))
-                .where(ExecutionRow.session_id == request.session_id)
-                .order_by(ExecutionRow.id.desc())
-                .limit(limit)
-            ).all()
-        return orchestrator_pb2.ListExecutionsResponse(executions=[execution_message(r) for r in rows])
+        await self._require_session(request.session_id)
+        full = resources.is_full(request.view)
+
+        def read(db):
+            page = resources.executions(db, request)
+            lines = resources.log_lines(db, [row.id for row in page.rows], resources.LOG_TAIL if full else 0)
+            return page.reply([execution_message(row, full, lines[row.id], traceback=False) for row in page.rows])
+
+        executions, next_token = await self._db.run(read)
+        return orchestrator_pb2.ListExecutionsResponse(executions=executions, next_page_token=next_token)
+
+    @as_grpc_status
+    async def GetExecution(self, request, context):
+        def read(db):
+            row = resources.execution(db, request.execution_id)
+            return execution_message(row, True, resources.log_lines(db, [row.id], resources.LOG_TAIL)[row.id])
+
+        return orchestrator_pb2.GetExecutionResponse(execution=await self._db.run(read))
 
     @as_grpc_status
     async def GetExecutionLogs(self, request, context):
         cursor = execution_logs.parse_token(request.page_token, request.execution_id)
         size = execution_logs.page_size(request.page_size)
-        with self._db.session() as db:
-            row = db.get(ExecutionRow, request.execution_id)
-            if row is None:
-                raise not_found(f"execution {request.execution_id} does not exist; `corral executions SESSION_ID` lists a session's")
-            lines = db.scalars(
-                select(ExecutionLogRow)
-                .where(ExecutionLogRow.execution_id == row.id, ExecutionLogRow.id > cursor.after_log_id)
-                .order_by(ExecutionLogRow.id)
-                .limit(size + 1)  # one more than asked: is there another page?
-            ).all()
-            more_logs, lines = len(lines) > size, lines[:size]
-            output, output_end = execution_logs.output_part(row.output, cursor)
-            next_token = execution_logs.next_token(
-                cursor, lines[-1].id if lines else None, more_logs, output_end, len(row.output)
-            )
-            return orchestrator_pb2.GetExecutionLogsResponse(
-                execution=execution_message(row, with_logs=False), logs=[log_message(line) for line in lines],
-                output=output, next_page_token=next_token,
-            )
+        return await self._db.run(lambda db: _execution_logs_page(db, request.execution_id, cursor, size))
 
     @as_grpc_status
     async def ListTransactions(self, request, context):
-        self._sessions.get(request.session_id)
-        with self._db.session() as db:
-            rows = db.scalars(
-                select(TransactionRow).where(TransactionRow.session_id == request.session_id).order_by(TransactionRow.id)
-            ).all()
-        return orchestrator_pb2.ListTransactionsResponse(transactions=[transaction_message(r) for r in rows])
+        await self._require_session(request.session_id)
+        transactions, next_token = await self._page(lambda db: resources.transactions(db, request), transaction_message)
+        return orchestrator_pb2.ListTransactionsResponse(transactions=transactions, next_page_token=next_token)
+
+    @as_grpc_status
+    async def GetTransaction(self, request, context):
+        row = await self._db.run(lambda db: resources.transaction(db, request.transaction_id))
+        return orchestrator_pb2.GetTransactionResponse(transaction=transaction_message(row))
 
     @as_grpc_status
     async def ListSuggestions(self, request, context):
-        self._sessions.get(request.session_id)
-        rows = self._suggestions.list(request.session_id, request.include_discarded)
-        return orchestrator_pb2.ListSuggestionsResponse(suggestions=[suggestion_message(r) for r in rows])
+        await self._require_session(request.session_id)
+        await self._off_loop(lambda: self._suggestions.expire_due(request.session_id))
+        suggestions, next_token = await self._page(lambda db: resources.suggestions(db, request), suggestion_message)
+        return orchestrator_pb2.ListSuggestionsResponse(suggestions=suggestions, next_page_token=next_token)
 
     @as_grpc_status
+    async def GetSuggestion(self, request, context):
+        row = await self._db.run(lambda db: resources.suggestion(db, request.suggestion_id))
+        await self._off_loop(lambda: self._suggestions.expire_due(row.session_id))  # shown as it is: expired once its time passed
+        row = await self._db.run(lambda db: resources.suggestion(db, request.suggestion_id))
+        return orchestrator_pb2.GetSuggestionResponse(suggestion=suggestion_message(row))
+
+    @as_grpc_status
+    @idempotent
     async def ApproveSuggestion(self, request, context):
-        row = await self._suggestions.approve(request.suggestion_id)
+        row = await self._suggestions.approve(request.suggestion_id, caller().name)  # approving: the outcome comes as an event
         return orchestrator_pb2.ApproveSuggestionResponse(suggestion=suggestion_message(row))
 
     @as_grpc_status
+    @idempotent
     async def RejectSuggestion(self, request, context):
-        return orchestrator_pb2.RejectSuggestionResponse(suggestion=suggestion_message(self._suggestions.reject(request.suggestion_id)))
+        by = caller().name
+        row = await self._off_loop(lambda: self._suggestions.reject(request.suggestion_id, by))
+        return orchestrator_pb2.RejectSuggestionResponse(suggestion=suggestion_message(row))
 
     @as_grpc_status
     async def ListSessionMemory(self, request, context):
-        session = self._sessions.get(request.session_id)
+        session = await self._require_session(request.session_id)
+        principal = caller()  # here, on the call's task: a database thread sees no CALLER
+        if request.shared and not await self._db.run(lambda db: resources.owns_every_session_of(db, principal, session.agent_id)):
+            raise Refused(grpc.StatusCode.PERMISSION_DENIED, (
+                f"agent {session.agent_id}'s shared memory is shared by its sessions on wallets you do not own; "
+                "only a caller owning all of them may read it"))
         namespace = memory.shared_namespace(session.agent_id) if request.shared else memory.session_namespace(session.id)
-        with self._db.session() as db:
-            rows = memory.list_entries(db, namespace)
-        return orchestrator_pb2.ListSessionMemoryResponse(
-            entries=[orchestrator_pb2.MemoryEntry(key=r.key, value=r.value, updated_at=timestamp(r.updated_at)) for r in rows]
-        )
+        entries, next_token = await self._page(
+            lambda db: resources.memory(db, namespace, request),
+            lambda r: orchestrator_pb2.MemoryEntry(key=r.key, value=r.value, updated_at=timestamp(r.updated_at)))
+        return orchestrator_pb2.ListSessionMemoryResponse(entries=entries, next_page_token=next_token)
 
     @as_grpc_status
     async def SetSessionSecret(self, request, context):
@@ -405,28 +558,31 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             box = SecretBox.from_file(self._secrets_key_file)
         except SecretsKeyError as exc:
             raise Refused(grpc.StatusCode.FAILED_PRECONDITION, str(exc)) from None
-        session = self._sessions.get(request.session_id)
-        with self._db.session() as db:
-            try:
-                info = secret_store.set_secret(db, box, session, request.name, request.host, request.value)
-            except SecretError as exc:
-                raise invalid(str(exc)) from None
+        # Keyed by the installation's key: the stored hash must not let a leaked database test guesses of the value.
+        return await self.request_ids.once("SetSessionSecret", request, lambda: self._set_secret(box, request), fingerprint=box.fingerprint)
+
+    async def _set_secret(self, box: SecretBox, request) -> orchestrator_pb2.SetSessionSecretResponse:
+        session = await self._require_session(request.session_id)
+        try:
+            info = await self._db.run(lambda db: secret_store.set_secret(db, box, session, request.name, request.host, request.value))
+        except SecretError as exc:
+            raise invalid(str(exc)) from None
         log.info("secret %s of session %s set for %s", info.name, request.session_id, info.host)
         return orchestrator_pb2.SetSessionSecretResponse(secret=secret_message(info))
 
     @as_grpc_status
     async def ListSessionSecrets(self, request, context):
-        self._sessions.get(request.session_id)
-        with self._db.session() as db:
-            infos = secret_store.list_secrets(db, request.session_id)
-        return orchestrator_pb2.ListSessionSecretsResponse(secrets=[secret_message(i) for i in infos])
+        await self._require_session(request.session_id)
+        infos, page = await self._db.run(lambda db: resources.secrets(db, request))
+        secrets, next_token = page.reply([secret_message(i) for i in infos])
+        return orchestrator_pb2.ListSessionSecretsResponse(secrets=secrets, next_page_token=next_token)
 
     @as_grpc_status
+    @idempotent
     async def DeleteSessionSecret(self, request, context):
-        self._sessions.get(request.session_id)
-        with self._db.session() as db:
-            if not secret_store.delete_secret(db, request.session_id, request.name):
-                raise not_found(f"session {request.session_id} has no secret {request.name[:64]!r}; "
+        await self._require_session(request.session_id)
+        if not await self._db.run(lambda db: secret_store.delete_secret(db, request.session_id, request.name)):
+            raise not_found(f"session {request.session_id} has no secret {request.name[:64]!r}; "
                                 f"`corral secret list {request.session_id}` shows its secrets")
         log.info("secret %s of session %s deleted", request.name[:64], request.session_id)
         return orchestrator_pb2.DeleteSessionSecretResponse()
@@ -434,33 +590,87 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     async def WatchEvents(self, request, context):
         # A stream: refusals are raised before the first event, so as_grpc_status does not apply.
         session_id = request.session_id if request.HasField("session_id") else None
-        if session_id is not None:
-            try:
-                self._sessions.get(session_id)
-            except Refused as refused:
-                await context.abort(refused.code, refused.message)
         after = request.after_event_id if request.HasField("after_event_id") else None
-        async for row in self._event_feed().watch(session_id, after):
-            with self._db.session() as db:
-                yield event_message(db, row)
+        try:
+            if session_id is not None:
+                await self._require_session(session_id)
+            head = await self._db.run(events.head_id) if after else 0
+            check_watch_request(after, request.heartbeat_seconds, head)
+        except Refused as refused:
+            await context.abort(refused.code, refused.message)
+        feed = self._event_feed()
+        seen = SeenEvents(caller(), after if after is not None else feed.high)
+        async for item in self._until_closing(feed.watch(session_id, after, request.heartbeat_seconds or None)):
+            if isinstance(item, events.Position):
+                message = heartbeat_message(seen.position(item))
+            else:
+                message = await self._db.run(functools.partial(seen.message, row=item))
+            if message is None:
+                continue
+            if await seen.revoked(self._db):
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, f"{seen.principal.name}'s API key was revoked")
+            yield message
+
+    async def _until_closing(self, items: AsyncIterator[T]) -> AsyncIterator[T]:
+        """`items`, until the orchestrator shuts down: then UNAVAILABLE, which tells a client
+        to reconnect (to another replica, or this one once back) and resume after its last id."""
+        closing = asyncio.ensure_future(self._closing.wait())
+        iterator = aiter(items)
+        try:
+            while True:
+                following = asyncio.ensure_future(anext(iterator))
+                await asyncio.wait((following, closing), return_when=asyncio.FIRST_COMPLETED)
+                if not following.done():
+                    following.cancel()
+                    await asyncio.gather(following, return_exceptions=True)
+                    raise Refused(grpc.StatusCode.UNAVAILABLE, "the orchestrator is shutting down; reconnect and resume "
+                                                               "with after_event_id set to the last event id you received")
+                try:
+                    yield following.result()
+                except StopAsyncIteration:
+                    return
+        finally:
+            closing.cancel()
+            await iterator.aclose()  # the feed forgets the stream
+
+    def close_streams(self) -> None:
+        """At shutdown: every open event stream ends UNAVAILABLE (see `_until_closing`)."""
+        self._closing.set()
 
     def _event_feed(self) -> events.EventFeed:
         if self._feed is None:
             self._feed = events.EventFeed(self._db)
-            self._feed_task = asyncio.create_task(self._feed.run_forever(), name="event feed")
+            # A context of its own: not the first watcher's (its caller, say).
+            self._feed_task = asyncio.create_task(self._feed.run_forever(), name="event feed", context=contextvars.Context())
         return self._feed
 
+    async def ExportSession(self, request, context):
+        # A stream, like WatchEvents: an unknown session is refused before the first chunk.
+        try:
+            await self._require_session(request.session_id)
+        except Refused as refused:
+            await context.abort(refused.code, refused.message)
+        async for data in export.chunked(export.export_lines(self._db, request.session_id, EXPORT_RENDERERS)):
+            yield orchestrator_pb2.ExportSessionResponse(data=data)
+
     @as_grpc_status
+    async def GetSessionSummary(self, request, context):
+        session = await self._require_session(request.session_id)
+        return orchestrator_pb2.GetSessionSummaryResponse(summary=await session_summary(self._db, self._chains, self._prices, session))
+
+    @as_grpc_status
+    @idempotent
     async def HaltPlatform(self, request, context):
-        outcome = await self._kill_switch.halt(request.reason)
+        outcome = await self._kill_switch.halt(request.reason, caller().name)
         return orchestrator_pb2.HaltPlatformResponse(
             status=platform_status(outcome.halt), sandboxes_stopped=outcome.sandboxes_stopped,
             signer_halted=not outcome.signer_error, signer_error=outcome.signer_error,
         )
 
     @as_grpc_status
+    @idempotent
     async def ResumePlatform(self, request, context):
-        outcome = await self._kill_switch.resume()
+        outcome = await self._kill_switch.resume(caller().name)
         return orchestrator_pb2.ResumePlatformResponse(
             status=platform_status(None), signer_resumed=not outcome.signer_error and not outcome.signer_halted_by_owner,
             signer_halted_by_owner=outcome.signer_halted_by_owner, signer_error=outcome.signer_error,
@@ -468,6 +678,29 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
 
     @as_grpc_status
     async def GetPlatformStatus(self, request, context):
-        with self._db.session() as db:
-            head = newest_head(db)
-        return orchestrator_pb2.GetPlatformStatusResponse(status=platform_status(self._kill_switch.read(), head))
+        halt, head = await self._db.run(lambda db: (stored_halt(db), newest_head(db)))
+        return orchestrator_pb2.GetPlatformStatusResponse(status=platform_status(halt, head))
+
+    @as_grpc_status
+    async def GetCaller(self, request, context):
+        principal = caller()
+        return orchestrator_pb2.GetCallerResponse(
+            name=principal.name, roles=[orchestrator_pb2.Role.Value(f"ROLE_{role.name}") for role in sorted(principal.roles)],
+            wallet_addresses=sorted(principal.wallets or ()), all_wallets=principal.wallets is None,
+        )
+
+    @as_grpc_status
+    async def CreateSubscription(self, request, context):
+        return await notifications.create_subscription(self._db, self._secrets_key_file, request)
+
+    @as_grpc_status
+    async def ListSubscriptions(self, request, context):
+        return await notifications.list_subscriptions(self._db)
+
+    @as_grpc_status
+    async def DeleteSubscription(self, request, context):
+        return await notifications.delete_subscription(self._db, request.subscription_id)
+
+    @as_grpc_status
+    async def ListDeliveries(self, request, context):
+        return await notifications.list_deliveries(self._db, request)

@@ -4,15 +4,13 @@ scheduler, and the pieces they share."""
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import signal
+from datetime import timedelta
+from functools import partial
 
-import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health_pb2
 
-from corral.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator.actions.breakers import SignerRefusals
 from orchestrator.actions.gateway import ActionGateway
 from orchestrator.actions.signer_client import SignerClient
@@ -24,14 +22,18 @@ from orchestrator.actions.venues.hyperliquid import HyperliquidVenue
 from orchestrator.actions.venues.polymarket import PolymarketVenue
 from orchestrator.actions.venues.service import Venues
 from orchestrator.api.service import OrchestratorApi
+from orchestrator.api.serving import api_server
+from orchestrator.app.api_guard import SERVICE_NAME, ApiGuard, ApiGuardInterceptor
+from orchestrator.app.browser_server import BrowserServer
 from orchestrator.chains import Chain
 from orchestrator.chains.evm import EvmChain
 from orchestrator.chains.solana import SolanaChain
 from orchestrator.config import OrchestratorConfig
-from orchestrator.errors import refusing_handler
 from orchestrator.executions.runner import ExecutionRunner
+from orchestrator.notifications.delivery import DeliveryWorker, follow, settled_horizon
 from orchestrator.sessions.kill_switch import KillSwitch
 from orchestrator.sessions.lifecycle import Sessions
+from orchestrator.sessions.prices import PriceBook
 from orchestrator.sessions.reconcile import Reconciler
 from orchestrator.sessions.recovery import Recovery
 from orchestrator.sessions.replicas import Replicas
@@ -40,50 +42,10 @@ from orchestrator.store import Database, changes
 from orchestrator.store.audit_heads import AuditHeads
 from orchestrator.store.events import EventFeed
 from orchestrator.store.retention import Retention
-from orchestrator.wire_errors import WireErrorsAsInvalidArgument
 from sandbox_runner.host.backend import SandboxBackend
 from sandbox_runner.host.socket_dirs import LocalSocketDirs, SocketDirs
 
 log = logging.getLogger("corral.orchestrator")
-
-SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
-# Generic clients may discover the server and check its health without a token.
-OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-
-
-RESUME_METHOD = f"/{SERVICE_NAME}/ResumePlatform"
-
-
-class ApiTokenInterceptor(grpc.aio.ServerInterceptor):
-    """Checks `authorization: Bearer <token>` on every call but health and reflection.
-    ResumePlatform takes the resume credential and nothing else: the API token that runs
-    sessions cannot lift an operator's halt, and the resume token can do nothing else."""
-
-    def __init__(self, token: str | None, resume_token: str | None) -> None:
-        self._expected = f"Bearer {token}".encode() if token else None
-        self._resume = f"Bearer {resume_token}".encode() if resume_token else None
-
-    async def intercept_service(self, continuation, handler_call_details):
-        method = handler_call_details.method
-        if method.startswith(OPEN_METHOD_PREFIXES):
-            return await continuation(handler_call_details)
-        supplied = dict(handler_call_details.invocation_metadata or ()).get("authorization", "").encode()
-        if method == RESUME_METHOD:
-            if self._resume is None and self._expected is None:
-                return await continuation(handler_call_details)  # a local, unguarded API
-            if self._resume is None:
-                return refusing_handler(grpc.StatusCode.PERMISSION_DENIED, (
-                    "lifting a platform halt needs the resume credential, which is not the API token: "
-                    "set resume_token_file in the orchestrator's config and send that token"))
-            if hmac.compare_digest(supplied, self._resume):
-                return await continuation(handler_call_details)
-            return refusing_handler(grpc.StatusCode.PERMISSION_DENIED, (
-                "ResumePlatform needs the resume credential (authorization: Bearer <resume token>), "
-                "not the API token; with the CLI: corral resume --resume-token-file FILE"))
-        if self._expected is None or hmac.compare_digest(supplied, self._expected):
-            return await continuation(handler_call_details)
-        return refusing_handler(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong API token (authorization: Bearer <token>)")
-
 
 def make_backend(config: OrchestratorConfig) -> tuple[SandboxBackend, SocketDirs]:
     """Where sandboxes come from: the launcher when one is configured (this process then
@@ -139,19 +101,13 @@ async def serve(config: OrchestratorConfig) -> None:
         log.info("removed %d orphaned sandboxes and socket directories", removed)
 
     token, resume_token = config.api_token(), config.resume_token()
-    guards = [ApiTokenInterceptor(token, resume_token)] if token or resume_token else []
-    server = grpc.aio.server(interceptors=[*guards, WireErrorsAsInvalidArgument()])
+    guard = ApiGuard(token, resume_token, db if config.api_keys else None)
     # Commits wake the scheduler and the event feed (here, and from other replicas on PostgreSQL).
     changes.hub(db.engine).start()
     feed = EventFeed(db, config.scheduler.recheck_seconds)
-    orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(
-        OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds, config.egress.ceiling), suggestions, signer, chains, kill_switch,
-                        config.egress.secrets_key_file, feed=feed),
-        server
-    )
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection([SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    api = OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds, config.egress.ceiling), suggestions, signer,
+                          chains, kill_switch, config.egress.secrets_key_file, feed=feed, prices=PriceBook(config.prices))
+    server, health_servicer = api_server(api, ApiGuardInterceptor(guard))
     credentials = config.server_credentials()
     port = server.add_secure_port(config.listen, credentials) if credentials else server.add_insecure_port(config.listen)
     if port == 0:
@@ -160,38 +116,57 @@ async def serve(config: OrchestratorConfig) -> None:
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     print(f"orchestrator listening on {config.listen}", flush=True)
+    # The same API, for browsers (Connect and gRPC-Web), when `[browser] listen` is set.
+    browser = await BrowserServer.start(config, api, guard) if config.browser.listen else None
 
     resuming = asyncio.create_task(recovery.resume_signed_transactions(replicas.me))
     membership = asyncio.create_task(_every_async(config.scheduler.lease_seconds / 3, _membership(replicas, recovery), name="membership"))
     scheduling = asyncio.create_task(scheduler.run_forever())
     feeding = asyncio.create_task(feed.run_forever())
+    notifier = DeliveryWorker(db, config.notifications, config.egress.secrets_key_file, settled_through=lambda: settled_horizon(feed))
+    notifying = asyncio.create_task(notifier.run_forever(), name="notifications")
+    following = asyncio.create_task(follow(feed, notifier), name="notifications' wake-ups")
     retention = Retention(db, config.retention.events_days, config.retention.execution_logs_days, config.retention.batch_rows)
     pruning = asyncio.create_task(_every(config.retention.interval_seconds, retention.prune))
     reaping = asyncio.create_task(_every(config.sandbox.reap_interval_seconds, runner.remove_orphans))
+    expiry_lead = timedelta(seconds=config.notifications.expiring_lead_seconds)
+    sweeping = asyncio.create_task(_every(config.notifications.expiry_sweep_seconds, partial(suggestions.sweep, expiry_lead)))
     reconciling = asyncio.create_task(_every_async(config.reconciliation.interval_seconds, Reconciler(db, chains, config.reconciliation).run_once))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    api.close_streams()  # open event streams end UNAVAILABLE (reconnect and resume), on both ports
     scheduling.cancel()
     feeding.cancel()
+    notifying.cancel()
+    following.cancel()
+    await notifier.stop()
     pruning.cancel()
     resuming.cancel()
     membership.cancel()
     reaping.cancel()
+    sweeping.cancel()
     reconciling.cancel()
+    # Approvals executing finish (or are cut and left for recovery) while the signer and chains are open.
+    await suggestions.drain()
+    await api.request_ids.drain()
     await runner.stop_sandboxes()
     await scheduler.shutdown()
     # Wait for every sandbox start or wait still in a thread, then sweep what they left.
     await asyncio.get_running_loop().shutdown_default_executor()
     removed = runner.remove_everything_owned()
     log.info("shut down: %d sandboxes removed", removed)
+    if browser is not None:
+        await browser.stop()
     await server.stop(grace=2)
     await changes.hub(db.engine).stop()
     await venues.close()
     for chain in evm_chains.values():
         await chain.close()
+    if solana_chain is not None:
+        await solana_chain.close()
     await signer.close()
 
 

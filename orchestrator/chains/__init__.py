@@ -8,7 +8,8 @@ Both kinds answer the reads sessions and reconciliation need through `Chain`.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 
 class SimulationFailed(Exception):
@@ -32,3 +33,26 @@ class Chain(Protocol):
     async def token_balance(self, token: str, owner: str) -> int: ...
 
     def transaction_url(self, tx_hash: str) -> str | None: ...
+
+
+# A balance to read: (owner, token), the token None for the chain's native coin.
+BalanceRead = tuple[str, str | None]
+
+
+@runtime_checkable
+class BatchedBalances(Protocol):
+    async def balances(self, reads: Sequence[BalanceRead]) -> list[int | Exception]: ...
+
+
+async def read_balances(chain: Chain, reads: Sequence[BalanceRead]) -> list[int | Exception]:
+    """Each read's balance, or the error reading it met (one failed read does not hide the
+    others'): in as few round trips as the chain can batch them, else one by one."""
+    if isinstance(chain, BatchedBalances):
+        return await chain.balances(reads)
+    answers: list[int | Exception] = []
+    for owner, token in reads:
+        try:
+            answers.append(await chain.balance(owner) if token is None else await chain.token_balance(token, owner))
+        except (SimulationFailed, OSError, ValueError) as exc:
+            answers.append(exc)
+    return answers

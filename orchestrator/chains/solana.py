@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from solana.exceptions import SolanaRpcException
 from solana.rpc.async_api import AsyncClient
@@ -23,11 +25,13 @@ from solders.transaction import VersionedTransaction
 from solders.transaction_status import TransactionConfirmationStatus, UiTransactionStatusMeta
 
 from corral.networks import NATIVE_SOLANA
-from orchestrator.chains import SimulationFailed
+from orchestrator.chains import BalanceRead, SimulationFailed
+from orchestrator.chains.jsonrpc import JsonRpc, RpcError
 from orchestrator.config import SolanaConfig
 
 NETWORK = "solana"
 POLL_SECONDS = 0.2
+BALANCES_PER_BATCH = 100  # reads per JSON-RPC batch (nodes bound a batch's size)
 # "processed" can still be rolled back; these cannot (in practice) be.
 LANDED = (TransactionConfirmationStatus.Confirmed, TransactionConfirmationStatus.Finalized)
 
@@ -74,6 +78,13 @@ class SolanaChain:
         self.network = NETWORK
         self.config = config
         self._client = AsyncClient(config.rpc_url, commitment=Confirmed, timeout=30)
+        # solana-py sends one request per call: reconciliation's reads go as JSON-RPC batches.
+        self._batches = JsonRpc(config.rpc_url)
+
+    @property
+    def json_rpc(self) -> JsonRpc:
+        """The node's plain JSON-RPC client, for batched reads (balances, token info)."""
+        return self._batches
 
     async def balance(self, address: str) -> int:
         return (await self._rpc(self._client.get_balance(_pubkey(address)))).value
@@ -85,6 +96,23 @@ class SolanaChain:
         except RPCException as exc:
             raise SimulationFailed(f"token accounts of {owner} for mint {token} cannot be read: {_rpc_message(exc)}") from None
         return sum(int(a.account.data.parsed["info"]["tokenAmount"]["amount"]) for a in accounts)
+
+    async def balances(self, reads: Sequence[BalanceRead]) -> list[int | Exception]:
+        """Lamports (token None) and SPL balances over all of the owner's token accounts for
+        the mint, BALANCES_PER_BATCH to a JSON-RPC batch; each answer on its own."""
+        answers: list[int | Exception] = []
+        for start in range(0, len(reads), BALANCES_PER_BATCH):
+            chunk = reads[start:start + BALANCES_PER_BATCH]
+            calls = [("getBalance", [owner, {"commitment": "confirmed"}]) if token is None else
+                     ("getTokenAccountsByOwner", [owner, {"mint": token}, {"encoding": "jsonParsed", "commitment": "confirmed"}])
+                     for owner, token in chunk]
+            try:
+                results = await self._batches.batch(calls)
+            except OSError as exc:  # the node did not answer: every read of this batch failed
+                answers += [exc] * len(chunk)
+                continue
+            answers += [_balance_answer(owner, token, result) for (owner, token), result in zip(chunk, results, strict=True)]
+        return answers
 
     async def latest_blockhash(self) -> tuple[Hash, int]:
         """A recent blockhash and the last block height at which it is still accepted."""
@@ -147,6 +175,10 @@ class SolanaChain:
         except SolanaRpcException as exc:
             raise ConnectionError(f"the Solana node at {self.config.rpc_url} did not answer: {exc}") from None
 
+    async def close(self) -> None:
+        await self._batches.close()
+        await self._client.close()
+
     def transaction_url(self, tx_hash: str) -> str | None:
         template = self.config.explorer_tx_url
         return template.format(tx_hash=tx_hash) if template else None
@@ -184,6 +216,20 @@ def _change(wallet: str, token: str, token_type: str, delta: int, others: dict[s
     if delta > 0:
         return BalanceChange(token, token_type, sender=counterparty, recipient=wallet, amount=delta)
     return BalanceChange(token, token_type, sender=wallet, recipient=counterparty, amount=-delta)
+
+
+def _balance_answer(owner: str, token: str | None, result: Any) -> int | Exception:
+    """One read's balance from the node's answer, or what was wrong with it."""
+    if isinstance(result, RpcError):
+        what = "the balance" if token is None else f"token accounts for mint {token}"
+        return SimulationFailed(f"{what} of {owner} cannot be read: {result.message}")
+    try:
+        value = result["value"]
+        if token is None:
+            return int(value)
+        return sum(int(account["account"]["data"]["parsed"]["info"]["tokenAmount"]["amount"]) for account in value)
+    except (TypeError, KeyError, ValueError):
+        return ConnectionError(f"the Solana node answered a balance read for {owner} with something else than a balance")
 
 
 def _pubkey(address: str) -> Pubkey:

@@ -53,11 +53,6 @@ def set_secret(db: Session, box: SecretBox, session: SessionRow, name: str, host
     return SecretInfo(row.name, row.host, row.set_at)
 
 
-def list_secrets(db: Session, session_id: int) -> list[SecretInfo]:
-    rows = db.scalars(select(SessionSecretRow).where(SessionSecretRow.session_id == session_id).order_by(SessionSecretRow.name)).all()
-    return [SecretInfo(r.name, r.host, r.set_at) for r in rows]
-
-
 def delete_secret(db: Session, session_id: int, name: str) -> bool:
     deleted = db.execute(delete(SessionSecretRow).where(SessionSecretRow.session_id == session_id, SessionSecretRow.name == name))
     db.commit()

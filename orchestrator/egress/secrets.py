@@ -10,6 +10,8 @@ another session, name or host does not open.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 from dataclasses import dataclass
@@ -87,6 +89,8 @@ class SecretBox:
         if len(key) != KEY_BYTES:
             raise SecretsKeyError(f"the secrets key must be {KEY_BYTES} bytes, not {len(key)}")
         self._aead = AESGCM(key)
+        # A key of its own for fingerprints, so no output of it is ever computed under the sealing key.
+        self._fingerprint_key = hmac.new(key, b"corral-request-fingerprint", hashlib.sha256).digest()
 
     @classmethod
     def from_file(cls, path: Path | None) -> SecretBox:
@@ -100,6 +104,11 @@ class SecretBox:
         if len(key) != KEY_BYTES:
             raise SecretsKeyError(f"[egress] secrets_key_file {path} holds {len(key)} bytes; it must hold exactly {KEY_BYTES} random bytes")
         return cls(key)
+
+    def fingerprint(self, data: bytes) -> str:
+        """HMAC-SHA256 of `data` (hex): what a request carrying a secret value is stored as
+        (orchestrator/api/idempotency.py), telling nothing about the value without the key."""
+        return hmac.new(self._fingerprint_key, data, hashlib.sha256).hexdigest()
 
     @staticmethod
     def _context(session_id: int, name: str, host: str) -> bytes:

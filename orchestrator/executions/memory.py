@@ -6,8 +6,11 @@ agent could grow the database without end (200 writes made it 10 MB).
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 import grpc
-from sqlalchemy import Integer, delete, func, select
+from sqlalchemy import Connection, Integer, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -53,14 +56,34 @@ def check_key(key: str) -> None:
         raise invalid(f"memory keys must be 1–{MAX_KEY_CHARS} characters; got {len(key)}")
 
 
-def set_value(db: Session, namespace: str, key: str, value: str) -> None:
+# Built once: the SDK calls these for every get and set, and building a statement costs
+# more CPU than SQLite takes to run it (SQLAlchemy caches the compiled SQL by the statement).
+# Their parameters: ns (namespace), k (key), v (value), at (update time).
+_IN_NAMESPACE = MemoryRow.namespace == bindparam("ns")
+_THIS_KEY = MemoryRow.key == bindparam("k")
+_GET = select(MemoryRow.key, MemoryRow.value, MemoryRow.updated_at).where(_IN_NAMESPACE, _THIS_KEY)
+_OTHERS_USAGE = select(func.count(), func.coalesce(func.sum(_utf8_bytes(MemoryRow.key) + _utf8_bytes(MemoryRow.value)), 0)).where(
+    _IN_NAMESPACE, MemoryRow.key != bindparam("k"))
+_UPDATE = update(MemoryRow).where(_IN_NAMESPACE, _THIS_KEY).values(value=bindparam("v"), updated_at=bindparam("at"))
+_INSERT = insert(MemoryRow).values(namespace=bindparam("ns"), key=bindparam("k"), value=bindparam("v"),
+                                   updated_at=bindparam("at"))
+_DELETE = delete(MemoryRow).where(_IN_NAMESPACE, _THIS_KEY)
+
+
+class StoredValue(NamedTuple):
+    key: str
+    value: str
+    updated_at: datetime
+
+
+def write_value(connection: Connection, namespace: str, key: str, value: str) -> None:
+    """Stages the write in `connection`'s transaction, which the caller commits. Every refusal
+    is raised before anything is written, so a refused write leaves the transaction as it was."""
     check_key(key)
     size = len(value.encode())
     if size > MAX_VALUE_BYTES:
         raise invalid(f"memory values are limited to {MAX_VALUE_BYTES} bytes; got {size}")
-    others = (MemoryRow.namespace == namespace, MemoryRow.key != key)
-    keys, used = db.execute(select(func.count(), func.coalesce(func.sum(_utf8_bytes(MemoryRow.key) + _utf8_bytes(MemoryRow.value)), 0))
-                            .where(*others)).one()
+    keys, used = connection.execute(_OTHERS_USAGE, {"ns": namespace, "k": key}).one()
     if keys + 1 > MAX_KEYS:
         raise Refused(grpc.StatusCode.RESOURCE_EXHAUSTED,
                       f"this memory holds {keys} other keys, its limit is {MAX_KEYS}: delete keys it no longer needs first")
@@ -68,38 +91,44 @@ def set_value(db: Session, namespace: str, key: str, value: str) -> None:
         raise Refused(grpc.StatusCode.RESOURCE_EXHAUSTED,
                       f"this memory would hold {used + len(key.encode()) + size} bytes, over its {MAX_NAMESPACE_BYTES}-byte limit: "
                       "delete or shorten values first")
-    row = db.scalar(select(MemoryRow).where(MemoryRow.namespace == namespace, MemoryRow.key == key))
-    if row is None:
-        db.add(MemoryRow(namespace=namespace, key=key, value=value, updated_at=utcnow()))
-    else:
-        row.value, row.updated_at = value, utcnow()
+    row = {"ns": namespace, "k": key, "v": value, "at": utcnow()}
+    # Update, else insert: one statement for a key the agent writes again (the usual case),
+    # the same on SQLite and PostgreSQL. Two writers of a new key race to the unique constraint.
+    if connection.execute(_UPDATE, row).rowcount == 0:
+        connection.execute(_INSERT, row)
+
+
+def set_value(db: Session, namespace: str, key: str, value: str) -> None:
+    write_value(db.connection(), namespace, key, value)
     db.commit()
 
 
-def get_value(db: Session, namespace: str, key: str) -> MemoryRow | None:
+def get_value(db: Connection, namespace: str, key: str) -> StoredValue | None:
     check_key(key)
-    return db.scalar(select(MemoryRow).where(MemoryRow.namespace == namespace, MemoryRow.key == key))
+    row = db.execute(_GET, {"ns": namespace, "k": key}).one_or_none()
+    return None if row is None else StoredValue(*row)
+
+
+def remove_value(connection: Connection, namespace: str, key: str) -> None:
+    """Stages the deletion in `connection`'s transaction, which the caller commits."""
+    check_key(key)
+    connection.execute(_DELETE, {"ns": namespace, "k": key})
 
 
 def delete_value(db: Session, namespace: str, key: str) -> None:
-    check_key(key)
-    db.execute(delete(MemoryRow).where(MemoryRow.namespace == namespace, MemoryRow.key == key))
+    remove_value(db.connection(), namespace, key)
     db.commit()
 
 
-def list_keys(db: Session, namespace: str, prefix: str | None) -> list[MemoryRow]:
-    query = select(MemoryRow).where(MemoryRow.namespace == namespace)
+def list_keys(db: Connection, namespace: str, prefix: str | None) -> list[Row[tuple[str, datetime]]]:
+    """(key, updated_at) rows, sorted by key."""
+    query = select(MemoryRow.key, MemoryRow.updated_at).where(MemoryRow.namespace == namespace)
     if prefix:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(MemoryRow.key.like(escaped + "%", escape="\\"))
-    return list(db.scalars(query.order_by(MemoryRow.key).limit(MAX_LIST_ITEMS)))
-
-
-def list_entries(db: Session, namespace: str) -> list[MemoryRow]:
-    """Every key with its value, sorted by key (for inspection through the frontend API)."""
-    return list(db.scalars(select(MemoryRow).where(MemoryRow.namespace == namespace).order_by(MemoryRow.key)))
+    return list(db.execute(query.order_by(MemoryRow.key).limit(MAX_LIST_ITEMS)))
 
 
 def clear_namespace(db: Session, namespace: str) -> None:
+    """Deletes the namespace's entries; the caller commits (with whatever ended the memory)."""
     db.execute(delete(MemoryRow).where(MemoryRow.namespace == namespace))
-    db.commit()

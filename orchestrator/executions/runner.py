@@ -14,12 +14,12 @@ import os
 import secrets
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session
 
 from corral import failpoints
 from corral.v1 import common_pb2
@@ -32,12 +32,14 @@ from orchestrator.config import OrchestratorConfig
 from orchestrator.egress import gates as egress_gates
 from orchestrator.egress import secret_store
 from orchestrator.egress.proxy import EgressGate
-from orchestrator.executions import memory
+from orchestrator.egress.secrets import BoundSecret
+from orchestrator.executions import records
+from orchestrator.executions.execution_context import execution_context
 from orchestrator.executions.runtime_service import CallBudget, ExecutionTicket, start_runtime_server
 from orchestrator.executions.schedule import next_run_after
-from orchestrator.executions.warm_pool import PooledSandbox, WarmPool
-from orchestrator.store import Database, ExecutionRow, SessionRow, events, utcnow
-from orchestrator.store.statuses import ExecutionStatus, SessionStatus
+from orchestrator.executions.warm_pool import PooledSandbox, PoolKey, WarmPool
+from orchestrator.store import Database, ExecutionRow, SessionRow, changes, utcnow
+from orchestrator.store.statuses import ExecutionStatus
 from sandbox_runner.host.backend import (
     SANDBOX_GID,
     SANDBOX_ID_LABEL,
@@ -60,6 +62,7 @@ COMMANDS = {"run": common_pb2.EXECUTION_COMMAND_RUN, "unwind": common_pb2.EXECUT
 # Why an execution the orchestrator's own shutdown cut short ended (not the agent's doing, and
 # not a crash: recovery's quarantine counts crashes only).
 SHUT_DOWN = "the orchestrator shut down while this execution ran; its session runs again at its next interval"
+CALLED_OFF = "the session was paused or stopped while this run waited for its due time; the agent did not run"
 OWNER_LABEL = "org.corral.owner"
 INSTALLATION_LABEL = "org.corral.installation"
 
@@ -87,6 +90,8 @@ class ExecutionRunner:
         self._killed: dict[str, str] = {}
         self._halted_because: str | None = None
         self._background: set[asyncio.Task] = set()
+        # Per session, the image and limits of its sandboxes (see `execute`).
+        self._pool_keys: dict[int, PoolKey] = {}
         self.pool = WarmPool(
             backend,
             size=config.sandbox.warm_pool_size,
@@ -109,63 +114,145 @@ class ExecutionRunner:
         asked = manifest.sandbox
         return platform.at_most(memory_mb=asked.memoryMb, cpus=asked.cpus, pids=asked.pids, deadline_seconds=asked.timeoutSeconds)
 
-    async def execute(self, session_id: int, command: str = "run") -> int | None:
+    async def execute(self, session_id: int, command: str = "run", due_at: datetime | None = None) -> int | None:
         """Runs one execution of the session and records its outcome; returns its id, or
-        None when the session is no longer in a state to run it (stopped meanwhile)."""
-        wanted = SessionStatus.RUNNING if command == "run" else SessionStatus.UNWINDING
-        with self._db.session() as db:
-            session = db.scalar(select(SessionRow).options(joinedload(SessionRow.agent)).where(SessionRow.id == session_id))
-            if session is None or session.status != wanted:
+        None when the session is no longer in a state to run it (stopped meanwhile).
+        `due_at`: not before then (the scheduler claims a session a moment ahead of its due
+        time): everything up to the hand-over is done meanwhile, and the sandbox is handed
+        its execution at that time.
+
+        Between the due session and the sandbox being handed its execution there is one trip
+        to a database thread and one commit (`_begin`): the pre-started sandbox is taken
+        first, by the image and limits of the session's previous run here (an agent's image
+        and manifest never change), and given back if the session is not to run after all."""
+        key = self._pool_keys.get(session_id) if self.pool.enabled else None
+        if self.pool.enabled and key is None:  # its first run here: which sandbox it needs is read first
+            session = await self._db.run(lambda db: self._runnable(db, session_id, command))
+            if session is None:
                 return None
-        if command == "run" and self._breakers.check_loss(session_id) is not None:
+            key = self._pool_key(session)
+            if key is not None:
+                self._pool_keys[session_id] = key
+        pooled = self.pool.take(*key) if key is not None else None
+        try:
+            sandbox_id = pooled.started.spec.sandbox_id if pooled else secrets.token_hex(8)
+            try:
+                start = await self._db.run(lambda db: self._begin(db, session_id, command, sandbox_id, due_at))
+            except BaseException:
+                if pooled:  # nothing was recorded for it: it waits for the next execution
+                    self.pool.give_back(pooled)
+                raise
+            if start is None:
+                self._pool_keys.pop(session_id, None)
+                if pooled:
+                    self.pool.give_back(pooled)
+                return None
+            if self.pool.enabled and pooled is None:
+                log.info("execution %s: no pre-started sandbox for %s (pool target %d): cold start",
+                         start.execution.id, start.session.agent.image_id, self.pool.target(key) if key else 0)
+            return await self._execute(pooled, start, command, due_at)
+        finally:
+            if key is not None:
+                self.pool.done(*key)
+
+    def _pool_key(self, session: SessionRow) -> PoolKey | None:
+        """The image and limits of the session's sandboxes; None when its manifest does not
+        parse (its execution then fails, recorded, in `_execute`)."""
+        try:
+            return session.agent.image_id, self.limits_for(parse_manifest(session.agent.manifest_toml))
+        except Exception:  # noqa: BLE001 — said where the execution is recorded
+            return None
+
+    def _runnable(self, db: Session, session_id: int, command: str) -> SessionRow | None:
+        """On a database thread: the session, if it is to run now (a breaker that tripped since
+        the last run pauses it instead); what the previous run suggested is cleared."""
+        session = records.runnable_session(db, session_id, command)
+        if session is None:
+            return None
+        if command == "run" and self._breakers.check_loss(session_id, known=session) is not None:
             return None  # a breaker tripped since the last run: paused, the agent does not run
         if self._gateway is not None:
             # What the previous run suggested and nobody approved is stale now.
             self._gateway.suggestions.clear_pending(session_id)
-        with self._db.session() as db:
-            execution = ExecutionRow(session_id=session_id, command=command, status=ExecutionStatus.RUNNING, started_at=utcnow(),
-                                     replica_id=self._db.replica_id)
-            db.add(execution)
-            db.flush()
-            events.record(db, "execution", "started", session_id, execution.id)
-            db.commit()
-            failpoints.reach("execution.started")
-            positions, _ = session_positions(db, session)
-            to_unwind = []
-            if command == "unwind":
-                chosen = {(p["network"], p["asset_address"].lower()) for p in session.unwind_positions or []}
-                to_unwind = [p for p in positions if not chosen or (p.network, p.asset_address.lower()) in chosen]
+        return session
+
+    def _begin(self, db: Session, session_id: int, command: str, sandbox_id: str, due_at: datetime | None) -> _Start | None:
+        """On a database thread: if the session is to run, reads what its sandbox is handed
+        (positions, the positions to unwind, secrets) and then records the start, the one
+        commit before hand-over; None when it is not to run."""
+        session = self._runnable(db, session_id, command)
+        if session is None:
+            return None
+        positions, _ = session_positions(db, session)
+        to_unwind = []
+        if command == "unwind":
+            chosen = {(p["network"], p["asset_address"].lower()) for p in session.unwind_positions or []}
+            to_unwind = [p for p in positions if not chosen or (p.network, p.asset_address.lower()) in chosen]
+        bound = secret_store.for_execution(db, self._egress.secret_box(), session)
+        db.close()  # ends the reads' transaction (it wrote nothing; what it read stays loaded): the insert begins afresh
+        execution = records.record_start(db, session.id, command, sandbox_id, self._db.replica_id, due_at)
+        failpoints.reach("execution.started")
+        return _Start(session, execution, positions, to_unwind, bound)
+
+    async def _execute(self, pooled: PooledSandbox | None, start: _Start, command: str, due_at: datetime | None) -> int:
+        execution = start.execution
         try:
-            return await self._execute(session, execution, command, positions, to_unwind)
+            manifest = parse_manifest(start.session.agent.manifest_toml)
+            limits = self.limits_for(manifest)
+        except Exception as exc:
+            if pooled:
+                await asyncio.to_thread(self.pool.discard, pooled)
+            log.exception("execution %s failed before its sandbox ran", execution.id)
+            await self._fail_before_sandbox(execution, exc)
+            return execution.id
+        try:
+            return await self._execute_in(pooled, manifest, limits, start, command, due_at)
         except Exception as exc:  # never leave an execution `running` behind
             log.exception("execution %s failed before its sandbox ran", execution.id)
-            with self._db.session() as db:
-                row = db.get(ExecutionRow, execution.id)
-                if row.status == ExecutionStatus.RUNNING:
-                    row.status, row.error, row.finished_at = ExecutionStatus.FAILED, f"{type(exc).__name__}: {exc}", utcnow()
-                    events.record(db, "execution", "finished", session_id, row.id)
-                current = db.get(SessionRow, session_id)
-                if current.status in (SessionStatus.RUNNING, SessionStatus.UNWINDING):  # retry after one interval minute, not at once
-                    current.next_run_at = utcnow() + timedelta(seconds=self._config.scheduler.minute_seconds)
-                db.commit()
+            await self._fail_before_sandbox(execution, exc)
             return execution.id
 
-    async def _execute(self, session: SessionRow, execution: ExecutionRow, command: str, positions, to_unwind) -> int:
-        manifest = parse_manifest(session.agent.manifest_toml)
-        limits = self.limits_for(manifest)
-        image_id = session.agent.image_id
-        pooled = self.pool.take(image_id, limits) if self.pool.enabled else None
-        if self.pool.enabled and pooled is None:
-            log.info("execution %s: no pre-started sandbox for %s (pool target %d): cold start",
-                     execution.id, image_id, self.pool.target((image_id, limits)))
-        try:
-            return await self._execute_in(pooled, manifest, limits, session, execution, command, positions, to_unwind)
-        finally:
-            if self.pool.enabled:
-                self.pool.done(image_id, limits)
+    async def _fail_before_sandbox(self, execution: ExecutionRow, exc: Exception) -> None:
+        error, retry_after = f"{type(exc).__name__}: {exc}", timedelta(seconds=self._config.scheduler.minute_seconds)
+        await self._db.run(lambda db: records.record_failure(db, execution.id, execution.session_id, error, retry_after))
 
-    async def _execute_in(self, pooled: PooledSandbox | None, manifest: Manifest, limits: SandboxLimits, session: SessionRow,
-                          execution: ExecutionRow, command: str, positions, to_unwind) -> int:
+    async def _changed_until(self, moment: datetime | None) -> bool:
+        """Waits until `moment` (a prepared run's due time); True if a session's state changed
+        meanwhile (a pause, a stop: committed here or, on PostgreSQL, on another replica)."""
+        if moment is None or (seconds := (moment - utcnow()).total_seconds()) <= 0:
+            return False
+        hub = changes.hub(self._db.engine)
+        hub.start()  # on this loop, as the scheduler and the event feed do (idempotent)
+        wake = hub.waiter(["session"])
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            hub.forget(wake)
+        return wake.is_set()
+
+    async def _called_off(self, session_id: int, command: str) -> bool:
+        """Whether the session is no longer in a state for `command` (read again, on a thread)."""
+        return await self._db.run(lambda db: records.runnable_session(db, session_id, command)) is None
+
+    async def _hand_over(self, pooled: PooledSandbox | None, sandbox_id: str, session_id: int, command: str,
+                         due_at: datetime | None, cold_spec: Callable[[], SandboxSpec], context: bytes | None) -> StartedSandbox:
+        """At the due time, unless the session was paused or stopped meanwhile (then the
+        execution ends `interrupted`, nothing handed over and the pre-started sandbox not
+        reused): the pre-started sandbox is told to go, handed `context` (its serialized
+        execution context), or a sandbox is started cold (which asks for it)."""
+        if await self._changed_until(due_at) and await self._called_off(session_id, command):
+            self._killed[sandbox_id] = CALLED_OFF
+            if pooled:
+                await asyncio.to_thread(self._backend.discard, pooled.started)
+            raise _CalledOff(CALLED_OFF)
+        if pooled:
+            pooled.doorbell.ring(context)  # its runtime socket is in place: it may connect
+            return pooled.started
+        return await asyncio.to_thread(self._backend.start, cold_spec())
+
+    async def _execute_in(self, pooled: PooledSandbox | None, manifest: Manifest, limits: SandboxLimits, start: _Start,
+                          command: str, due_at: datetime | None) -> int:
+        session, execution = start.session, start.execution
         image_id = session.agent.image_id
         ticket = ExecutionTicket(
             execution_id=execution.id,
@@ -173,25 +260,20 @@ class ExecutionRunner:
             command=COMMANDS[command],
             token=pooled.token if pooled else secrets.token_urlsafe(32),
             settings=resolve(manifest, session.settings),
-            positions_snapshot=positions,
-            unwind_positions=to_unwind,
+            positions_snapshot=start.positions,
+            unwind_positions=start.to_unwind,
             budget=CallBudget(max_calls=self._config.sandbox.max_sdk_calls, max_log_lines=self._config.sandbox.max_log_lines),
         )
-        sandbox_id = pooled.started.spec.sandbox_id if pooled else secrets.token_hex(8)
-        with self._db.session() as db:
-            db.get(ExecutionRow, execution.id).sandbox_id = sandbox_id
-            db.commit()
+        sandbox_id = execution.sandbox_id
         socket_dir = pooled.socket_dir if pooled else None
         gate: EgressGate | None = None
         try:
             socket_dir = socket_dir or self.new_socket_dir(sandbox_id)
-            async with self._execution_sockets(socket_dir, session, ticket) as gate:
-                if pooled:
-                    started = pooled.started
-                    pooled.doorbell.ring()  # its runtime socket is in place: it may connect
-                else:
-                    spec = self.sandbox_spec(image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id)
-                    started = await asyncio.to_thread(self._backend.start, spec)
+            async with self._execution_sockets(socket_dir, session, ticket, start.secrets) as gate:
+                # Serialized before the due time, not at it.
+                context = execution_context(ticket).SerializeToString() if pooled else None
+                started = await self._hand_over(pooled, sandbox_id, session.id, command, due_at, lambda: self.sandbox_spec(
+                    image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id), context)
                 self._running[sandbox_id] = started
                 if self._halted_because:  # the kill switch was thrown while this one was starting
                     await self.kill_running(self._halted_because)
@@ -217,41 +299,33 @@ class ExecutionRunner:
         status, error = _outcome(result, ticket, limits, execution.started_at)
         if (killed_because := self._killed.pop(sandbox_id, None)) is not None:
             status, error = ExecutionStatus.INTERRUPTED, killed_because
-        with self._db.session() as db:
-            row = db.get(ExecutionRow, execution.id)
-            row.status, row.error, row.finished_at = status, error, utcnow()
-            row.output, row.output_dropped_bytes = storable(result.output), result.output_dropped_bytes
-            row.sdk_calls, row.log_lines_dropped = ticket.budget.calls, ticket.budget.log_lines_dropped
-            row.traceback = storable(ticket.traceback)
-            row.last_sdk_call, row.last_sdk_call_at = ticket.progress.last_call, ticket.progress.last_call_at
+        ended = records.Ended(
+            status=status, error=error, output=storable(result.output), output_dropped_bytes=result.output_dropped_bytes,
+            sdk_calls=ticket.budget.calls, log_lines_dropped=ticket.budget.log_lines_dropped, traceback=storable(ticket.traceback),
+            last_sdk_call=ticket.progress.last_call, last_sdk_call_at=ticket.progress.last_call_at,
+        )
+        minute_seconds = self._config.scheduler.minute_seconds
+
+        def next_run(finished_at: datetime) -> datetime:
+            return next_run_after(finished_at, manifest.runtimeIntervalMinutes, manifest.schedule, minute_seconds)
+
+        def add_records(db: Session, execution_id: int) -> None:
             if gate is not None:
-                egress_gates.store(db, row.id, gate)
-            events.record(db, "execution", "finished", session.id, row.id)
-            current = db.get(SessionRow, session.id)
-            if command == "unwind" and current.status == SessionStatus.UNWINDING:
-                # Unwound (or tried to: its outcome is the execution's): the session ends.
-                current.status, current.next_run_at, current.stopped_at = SessionStatus.STOPPED, None, row.finished_at
-                events.record(db, "session", SessionStatus.STOPPED, session.id, session.id)
-                memory.clear_namespace(db, memory.session_namespace(session.id))
-            elif current.status == SessionStatus.STOPPED:
-                # Stopped during the run: what the run wrote in between goes with the rest.
-                memory.clear_namespace(db, memory.session_namespace(session.id))
-            elif current.status == SessionStatus.RUNNING:
-                current.next_run_at = next_run_after(
-                    row.finished_at, manifest.runtimeIntervalMinutes, manifest.schedule, self._config.scheduler.minute_seconds
-                )
-            db.commit()
+                egress_gates.store(db, execution_id, gate)
+
+        await self._db.run(lambda db: records.record_end(db, execution.id, session.id, command, ended, next_run, add_records))
+        if command == "unwind":
+            self._pool_keys.pop(session.id, None)  # its last run
         log.info("execution %s of session %s: %s %s", execution.id, session.id, status, error)
         if command == "run":
-            self._breakers.check_loss(session.id)
+            await self._db.run(lambda _db: self._breakers.check_loss(session.id, known=session))
         return execution.id
 
     @contextlib.asynccontextmanager
-    async def _execution_sockets(self, socket_dir: Path, session: SessionRow, ticket: ExecutionTicket) -> AsyncIterator[EgressGate | None]:
+    async def _execution_sockets(self, socket_dir: Path, session: SessionRow, ticket: ExecutionTicket,
+                                 secrets: tuple[BoundSecret, ...]) -> AsyncIterator[EgressGate | None]:
         """The execution's sockets in its socket directory while the sandbox runs: the egress
         proxy (if the session may reach any host) and then the runtime API."""
-        with self._db.session() as db:
-            secrets = secret_store.for_execution(db, self._egress.secret_box(), session)
         gate = await self._egress.open(session.egress_hosts, session.agent.wallet_type, socket_dir, _hand_to_sandbox_user, secrets)
         server = None
         try:
@@ -377,6 +451,18 @@ class ExecutionRunner:
         return removed
 
 
+@dataclass(frozen=True)
+class _Start:
+    """What the start's database thread hands back: the recorded execution and what its
+    sandbox is given."""
+
+    session: SessionRow
+    execution: ExecutionRow
+    positions: list[common_pb2.Position]
+    to_unwind: list[common_pb2.Position]
+    secrets: tuple[BoundSecret, ...]
+
+
 class ClaimedSandboxes:
     """The sandbox ids this process has a socket directory (and maybe a container) for.
 
@@ -398,6 +484,10 @@ class ClaimedSandboxes:
     def holds(self, sandbox_id: str) -> bool:
         with self._lock:
             return sandbox_id in self._ids
+
+
+class _CalledOff(SandboxStartError):
+    """The session was paused or stopped while its prepared run waited for its due time."""
 
 
 def _hand_to_sandbox_user(socket_path: Path) -> None:

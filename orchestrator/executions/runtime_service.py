@@ -10,28 +10,35 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 
 from corral.limits import LOG_LINE_MAX_CHARS, LOG_LINES_DEFAULT, RUNTIME_REQUEST_MAX_BYTES, TRACEBACK_MAX_CHARS, shortened, tail_shortened
 from corral.v1 import common_pb2, runtime_pb2, runtime_pb2_grpc
+from orchestrator.actions import ledger_pages
 from orchestrator.actions.gateway import ActionGateway, Suggested
 from orchestrator.actions.positions import session_positions
 from orchestrator.errors import Refused, as_grpc_status, precondition, refusing_handler
-from orchestrator.executions import memory
+from orchestrator.executions import group_commit, loop_reads, memory
+from orchestrator.executions.execution_context import execution_context
 from orchestrator.executions.progress import AgentProgress
-from orchestrator.store import AssetChangeRow, Database, ExecutionLogRow, SessionRow, events, utcnow
-from orchestrator.store.statuses import ActionKind, ExecutionMode, SessionStatus
-from orchestrator.wire_errors import WireErrorsAsInvalidArgument
+from orchestrator.store import Database, ExecutionLogRow, SessionRow, events, utcnow
+from orchestrator.store.statuses import ActionKind, SessionStatus
+from orchestrator.wire_errors import parsing_handler
 
 log = logging.getLogger("corral.runtime")
+T = TypeVar("T")
+# Built once: read on every memory write (see _writable_namespace). FOR SHARE on PostgreSQL: a
+# stop (an UPDATE of the row) waits for the write's commit, or the write reads the stop's.
+_SESSION_STATUS = select(SessionRow.status).where(SessionRow.id == bindparam("session_id")).with_for_update(read=True)
 
 
 
@@ -66,25 +73,70 @@ class ExecutionTicket:
     progress: AgentProgress = field(default_factory=AgentProgress)
 
 
-class TokenInterceptor(grpc.aio.ServerInterceptor):
-    """Refuses calls without this execution's token, and calls past its budget."""
+class ExecutionMethods(grpc.GenericRpcHandler):
+    """The runtime API's methods for one execution, each behind that execution's checks.
 
-    def __init__(self, token: str, budget: CallBudget, progress: AgentProgress) -> None:
+    The server asks `service` once per call, before reading the request: it refuses a call
+    without this execution's token (UNAUTHENTICATED) and a call past the execution's budget
+    (RESOURCE_EXHAUSTED), notes the agent's progress, and answers with the method's handler.
+    Those handlers are built once per execution, each parsing its own request so that bytes
+    that are not the message are INVALID_ARGUMENT (`wire_errors.parsing_handler`). One plain
+    call instead of interceptors: an interceptor chain costs coroutines per call (issue 17).
+    """
+
+    def __init__(self, servicer: RuntimeServicer, token: str, budget: CallBudget, progress: AgentProgress) -> None:
         self._expected = f"Bearer {token}".encode()
         self._budget = budget
         self._progress = progress
+        self._handlers = {method: parsing_handler(method, handler) for method, handler in _generated_handlers(servicer).items()}
+        self._unauthenticated = refusing_handler(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong execution token")
+        self._exhausted = refusing_handler(grpc.StatusCode.RESOURCE_EXHAUSTED, f"this execution has used all {budget.max_calls} of its SDK calls")
 
-    async def intercept_service(self, continuation, handler_call_details):
-        supplied = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
-        if not hmac.compare_digest(supplied.encode(), self._expected):
-            return refusing_handler(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong execution token")
-        self._progress.called(handler_call_details.method, utcnow())
-        if handler_call_details.method.endswith("/CompleteExecution"):
-            return await continuation(handler_call_details)  # the outcome report always gets through
-        self._budget.calls += 1
-        if self._budget.calls > self._budget.max_calls:
-            return refusing_handler(grpc.StatusCode.RESOURCE_EXHAUSTED, f"this execution has used all {self._budget.max_calls} of its SDK calls")
-        return await continuation(handler_call_details)
+    def service(self, handler_call_details):
+        if not hmac.compare_digest(_authorization(handler_call_details.invocation_metadata).encode(), self._expected):
+            return self._unauthenticated
+        method = handler_call_details.method
+        self._progress.called(method, utcnow())
+        if method != _COMPLETE_EXECUTION:  # the outcome report always gets through
+            self._budget.calls += 1
+            if self._budget.calls > self._budget.max_calls:
+                return self._exhausted
+        return self._handlers.get(method)  # None: UNIMPLEMENTED
+
+
+_COMPLETE_EXECUTION = "/corral.v1.AgentRuntime/CompleteExecution"
+
+
+def _authorization(metadata) -> str:
+    """The call's `authorization` value ("" without one; the last one, if sent twice)."""
+    supplied = ""
+    for key, value in metadata or ():
+        if key == "authorization":
+            supplied = value
+    return supplied if isinstance(supplied, str) else ""
+
+
+class _HandlerCollector:
+    """Stands in for a server in the generated `add_AgentRuntimeServicer_to_server`, to keep
+    the method handlers it builds (their request parsers and response serializers)."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+    def add_generic_rpc_handlers(self, _handlers) -> None:
+        pass  # the same handlers as the registered ones below
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        self.handlers.update({f"/{service}/{name}": handler for name, handler in handlers.items()})
+
+
+def _generated_handlers(servicer: RuntimeServicer) -> dict[str, grpc.RpcMethodHandler]:
+    """The generated code's handler for each runtime method, by its full gRPC path."""
+    collector = _HandlerCollector()
+    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(servicer, collector)
+    if _COMPLETE_EXECUTION not in collector.handlers:
+        raise RuntimeError("the generated runtime service registered no method handlers: regenerate corral/v1 with a newer grpcio-tools")
+    return collector.handlers
 
 
 class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
@@ -92,41 +144,40 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
         self._ticket = ticket
         self._db = db
         self._gateway = gateway
+        self._log_lines = group_commit.log_lines(db)
+        self._memory_writes = group_commit.memory_writes(db)
+        # What cannot change during the execution: the session's and its agent's ids.
+        self._shared_namespace = memory.shared_namespace(ticket.session.agent_id)
+        self._session_namespace = memory.session_namespace(ticket.session.id)
 
     async def _submit(self, kind: ActionKind, request: Message) -> Any:
         """The gateway's answer: the action's result (auto mode) or `Suggested` (manual mode)."""
         return await self._gateway.submit(self._ticket.session, self._ticket.execution_id, kind, request)
 
     def _namespace(self, scope: int) -> str:
-        session = self._ticket.session
-        if scope == runtime_pb2.MEMORY_SCOPE_SHARED:
-            return memory.shared_namespace(session.agent_id)
-        return memory.session_namespace(session.id)
+        return self._shared_namespace if scope == runtime_pb2.MEMORY_SCOPE_SHARED else self._session_namespace
 
-    def _writable_namespace(self, db, scope: int) -> str:
+    def _writable_namespace(self, connection: Connection, scope: int) -> str:
         """Session memory ends with the session: once it is stopped (its memory cleared), a
-        run still finishing may not write it again."""
+        run still finishing may not write it again. Read in the write's own transaction: the
+        session can be stopped while the execution runs."""
         if scope != runtime_pb2.MEMORY_SCOPE_SHARED:
-            status = db.scalar(select(SessionRow.status).where(SessionRow.id == self._ticket.session.id))
+            status = connection.execute(_SESSION_STATUS, {"session_id": self._ticket.session.id}).scalar()
             if status == SessionStatus.STOPPED:
                 raise precondition(f"session {self._ticket.session.id} is stopped: its memory was cleared and takes no more writes")
         return self._namespace(scope)
 
+    async def _read(self, work: Callable[[Connection], T]) -> T:
+        """A read for the agent, as Core statements on a plain connection (an ORM session's set-up
+        and teardown cost more CPU than the read). SQLite: on the loop (`loop_reads`).
+        PostgreSQL: on a database thread, since every statement is a round trip over the network."""
+        if self._db.backend == "sqlite":
+            return loop_reads.read(self._db, work)
+        return await self._db.run(lambda session: work(session.connection()))
+
     @as_grpc_status
     async def GetExecutionContext(self, request, context):
-        t = self._ticket
-        mode = common_pb2.EXECUTION_MODE_MANUAL if t.session.execution_mode == ExecutionMode.MANUAL else common_pb2.EXECUTION_MODE_AUTO
-        return runtime_pb2.GetExecutionContextResponse(
-            session_id=t.session.id,
-            session_wallet_address=t.session.wallet_address,
-            execution_mode=mode,
-            command=t.command,
-            settings=_struct(t.settings),
-            current_positions=t.positions_snapshot,
-            unwind_positions=t.unwind_positions,
-            execution_id=t.execution_id,
-            environment={name: str(value) for name, value in (t.session.environment or {}).items()},
-        )
+        return execution_context(self._ticket)  # what a pre-started sandbox is handed with its ring
 
     @as_grpc_status
     async def AppendLogs(self, request, context):
@@ -141,7 +192,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
             budget.log_lines += 1
             lines.append(("error" if entry.level == runtime_pb2.LOG_LEVEL_ERROR else "info", message))
         if lines:
-            await self._db.run(lambda db: self._store_logs(db, lines))
+            await self._log_lines.write(lambda db: self._store_logs(db, lines))
         if len(lines) < len(request.entries):
             # Counted with the execution and shown with it; the agent's log() says so too.
             raise Refused(
@@ -151,36 +202,34 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
         return runtime_pb2.AppendLogsResponse()
 
     def _store_logs(self, db, lines: list[tuple[str, str]]) -> None:
-        """One commit for the request's lines, each with its event (on a database thread)."""
+        """The request's lines, each with its event, staged for their group's commit."""
         for level, message in lines:
             line = ExecutionLogRow(execution_id=self._ticket.execution_id, level=level, message=message, logged_at=utcnow())
             db.add(line)
             db.flush()  # its id, for the event
             events.record(db, "log", "appended", self._ticket.session.id, line.id)
-        db.commit()
 
     @as_grpc_status
     async def SetMemory(self, request, context):
-        await self._db.run(lambda db: memory.set_value(db, self._writable_namespace(db, request.scope), request.key, request.value))
+        await self._memory_writes.write(lambda db: memory.write_value(db, self._writable_namespace(db, request.scope), request.key, request.value))
         return runtime_pb2.SetMemoryResponse(key=request.key)
 
     @as_grpc_status
     async def GetMemory(self, request, context):
-        with self._db.session() as db:
-            row = memory.get_value(db, self._namespace(request.scope), request.key)
+        row = await self._read(lambda db: memory.get_value(db, self._namespace(request.scope), request.key))
         if row is None:
             return runtime_pb2.GetMemoryResponse(key=request.key)
         return runtime_pb2.GetMemoryResponse(key=row.key, value=row.value, updated_at_ms=int(row.updated_at.timestamp() * 1000))
 
     @as_grpc_status
     async def DeleteMemory(self, request, context):
-        await self._db.run(lambda db: memory.delete_value(db, self._writable_namespace(db, request.scope), request.key))
+        await self._memory_writes.write(lambda db: memory.remove_value(db, self._writable_namespace(db, request.scope), request.key))
         return runtime_pb2.DeleteMemoryResponse(key=request.key)
 
     @as_grpc_status
     async def ListMemory(self, request, context):
-        with self._db.session() as db:
-            rows = memory.list_keys(db, self._namespace(request.scope), request.prefix if request.HasField("prefix") else None)
+        prefix = request.prefix if request.HasField("prefix") else None
+        rows = await self._read(lambda db: memory.list_keys(db, self._namespace(request.scope), prefix))
         return runtime_pb2.ListMemoryResponse(
             items=[runtime_pb2.MemoryItem(key=r.key, updated_at_ms=int(r.updated_at.timestamp() * 1000)) for r in rows]
         )
@@ -219,10 +268,8 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
 
     @as_grpc_status
     async def ListAssetChanges(self, request, context):
-        with self._db.session() as db:
-            rows = db.scalars(
-                select(AssetChangeRow).where(AssetChangeRow.session_id == self._ticket.session.id).order_by(AssetChangeRow.id)
-            ).all()
+        size = ledger_pages.page_size(request.page_size)
+        rows, next_token = await self._read(lambda db: ledger_pages.page(db, self._ticket.session.id, size, request.page_token))
         return runtime_pb2.ListAssetChangesResponse(changes=[
             common_pb2.AssetChange(
                 network=r.network, transaction_hash=r.tx_hash, from_address=r.from_address, to_address=r.to_address,
@@ -230,12 +277,11 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
                 timestamp_ms=int(r.occurred_at.replace(tzinfo=UTC).timestamp() * 1000),
             )
             for r in rows
-        ])
+        ], next_page_token=next_token)
 
     @as_grpc_status
     async def GetCurrentPositions(self, request, context):
-        with self._db.session() as db:
-            positions, pending = session_positions(db, self._ticket.session)
+        positions, pending = await self._read(lambda db: session_positions(db, self._ticket.session))
         return runtime_pb2.GetCurrentPositionsResponse(positions=positions, has_pending_txs=pending)
 
     # ---- venues ---------------------------------------------------------------------------
@@ -300,13 +346,13 @@ def _struct(values: dict) -> Struct:
 
 async def start_runtime_server(socket_path: str, ticket: ExecutionTicket, db: Database, gateway: ActionGateway) -> grpc.aio.Server:
     server = grpc.aio.server(
-        interceptors=[TokenInterceptor(ticket.token, ticket.budget, ticket.progress), WireErrorsAsInvalidArgument()],
         options=[("grpc.max_receive_message_length", RUNTIME_REQUEST_MAX_BYTES)],
         # At most 16 RPCs of one execution at once, each request at most 1 MiB: what one
         # sandbox can hold in flight is bounded (isolation case stream-flood).
         maximum_concurrent_rpcs=16,
     )
-    runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(RuntimeServicer(ticket, db, gateway), server)
+    # No interceptors and no registered methods: ExecutionMethods answers every call.
+    server.add_generic_rpc_handlers([ExecutionMethods(RuntimeServicer(ticket, db, gateway), ticket.token, ticket.budget, ticket.progress)])
     server.add_insecure_port(f"unix:{socket_path}")
     await server.start()
     return server

@@ -107,10 +107,15 @@ class WarmPool:
         return self._size > 0
 
     def target(self, key: PoolKey) -> int:
-        """Idle sandboxes wanted for this image and limits now."""
+        """Idle sandboxes wanted for this image and limits now: the configured size, grown to
+        the recent demand, but the demand-driven ones of all images together within the
+        ceiling (no more can run at once anyway), so bursts of many agents in turn cannot
+        leave agents × ceiling idle sandboxes behind."""
         if not self.enabled:
             return 0
-        return min(self._ceiling, max(self._size, self.demand.peak(key)))
+        others = sum(len(queue) for other, queue in self._idle.items() if other != key)
+        room = max(0, self._ceiling - others)
+        return max(self._size, min(self._ceiling, self.demand.peak(key), room))
 
     def idle_count(self, image_id: str, limits: SandboxLimits) -> int:
         return len(self._idle.get((image_id, limits), ()))
@@ -131,6 +136,15 @@ class WarmPool:
                 return pooled
             self._discard(pooled)
         return None
+
+    def give_back(self, pooled: PooledSandbox) -> None:
+        """A sandbox taken and never handed an execution goes back, first in line (it was the
+        next to be taken). Its key's demand is ended by `done` as always."""
+        key = (pooled.started.spec.image, pooled.started.spec.limits)
+        if self._closed:
+            self._discard(pooled)
+        else:
+            self._idle[key].appendleft(pooled)
 
     def done(self, image_id: str, limits: SandboxLimits) -> None:
         self.demand.end((image_id, limits))
@@ -179,6 +193,10 @@ class WarmPool:
                 await asyncio.to_thread(self._release_socket_dir, socket_dir)
             return None
         return PooledSandbox(started, socket_dir, token, expires_at=time.time() + self._idle_seconds, doorbell=doorbell)
+
+    def discard(self, pooled: PooledSandbox) -> None:
+        """Removes a sandbox taken but never handed an execution (blocks: call it in a thread)."""
+        self._discard(pooled)
 
     def _discard(self, pooled: PooledSandbox) -> None:
         pooled.doorbell.close()

@@ -1,5 +1,5 @@
 """A session's life: start (with every check answered by a clear status), pause, resume,
-unwind and stop. Every transition not allowed from the current state is refused with
+unwind, stop, and update (settings, breakers, mode: checked as start checks them). Every transition not allowed from the current state is refused with
 FAILED_PRECONDITION, naming the state and what is allowed.
 
     created -> running <-> paused
@@ -9,9 +9,11 @@ FAILED_PRECONDITION, naming the state and what is allowed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import grpc
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from corral.hosts import Ceiling
 from corral.networks import Network, address_key
@@ -24,14 +26,51 @@ from orchestrator.agents.registry import agent_manifest
 from orchestrator.agents.settings import SettingError, resolve
 from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.chains.evm import EvmChain
-from orchestrator.errors import invalid, not_found, precondition
+from orchestrator.errors import Refused, invalid, not_found, precondition
 from orchestrator.executions import memory
 from orchestrator.executions.schedule import resume_at
 from orchestrator.sessions.environment import checked_environment
 from orchestrator.store import AgentRow, Database, SessionRow, events, utcnow
-from orchestrator.store.statuses import SessionStatus
+from orchestrator.store.statuses import ExecutionMode, SessionStatus
 
 ACTIVE = (SessionStatus.CREATED, SessionStatus.RUNNING, SessionStatus.PAUSED, SessionStatus.UNWINDING)
+UPDATABLE = (SessionStatus.CREATED, SessionStatus.RUNNING, SessionStatus.PAUSED)
+
+
+@dataclass(frozen=True)
+class SessionChanges:
+    """What an UpdateSession replaces; None: left as it is. A mode of "" is the agent's default."""
+
+    mode: str | None = None
+    settings: dict[str, str] | None = None
+    breakers: BreakerSettings | None = None
+
+
+def checked_mode(manifest: Manifest, mode: str | None) -> str:
+    """`mode`, or the agent's default when none is given; FAILED_PRECONDITION when the agent does not allow it."""
+    mode = mode or manifest.default_execution_mode
+    if mode not in manifest.allowedExecutionModes:
+        raise precondition(f"execution mode {str(mode)!r} is not allowed by this agent; allowed: {manifest.allowedExecutionModes}")
+    return mode
+
+
+def check_auto_allowed(mode: str, auto_allowed: bool) -> None:
+    """Auto mode approves every action the agent asks for in advance: choosing it takes the
+    approver role too (an operator alone could otherwise bypass every approver)."""
+    if mode == ExecutionMode.AUTO and not auto_allowed:
+        raise Refused(grpc.StatusCode.PERMISSION_DENIED, (
+            "running a session in auto mode approves each of its actions in advance: it needs the approver role "
+            "as well as operator; start it in manual mode, or ask an approver"))
+
+
+def check_settings(manifest: Manifest, settings: dict[str, str], field: str = "settings") -> None:
+    """INVALID_ARGUMENT naming the setting when the agent's schema does not take `settings`
+    (`field`: where the request holds them)."""
+    try:
+        resolve(manifest, settings)
+    except SettingError as exc:
+        # The one setting at fault, as a path a console marks: settings['risk'].
+        raise invalid(str(exc), field=field if exc.key is None else f"{field}[{exc.key!r}]") from None
 
 
 class Sessions:
@@ -52,10 +91,12 @@ class Sessions:
 
     async def start(
         self, agent_id: int, wallet_address: str, mode: str | None, settings: dict[str, str], allocation: str | None,
-        breakers: BreakerSettings | None = None, environment: dict[str, str] | None = None,
+        breakers: BreakerSettings | None = None, environment: dict[str, str] | None = None, actor: str = "",
+        auto_allowed: bool = True,
     ) -> SessionRow:
-        with self._db.session() as db:
-            agent = db.get(AgentRow, agent_id)
+        """Every database step runs on the database's threads (`Database.run`): the loop keeps
+        serving sandboxes' SDK calls while a start waits for the signer, the chain or a lock."""
+        agent = await self._db.run(lambda db: db.get(AgentRow, agent_id))
         if agent is None:
             raise not_found(f"agent {agent_id} is not registered")
         manifest = agent_manifest(agent)
@@ -68,13 +109,9 @@ class Sessions:
         if manifest.walletType != held[wallet]:
             raise precondition(f"agent {agent.name!r} needs a {manifest.walletType} wallet; {wallet} is a {held[wallet]} wallet")
 
-        mode = mode or manifest.default_execution_mode
-        if mode not in manifest.allowedExecutionModes:
-            raise precondition(f"execution mode {str(mode)!r} is not allowed by this agent; allowed: {manifest.allowedExecutionModes}")
-        try:
-            resolve(manifest, settings)
-        except SettingError as exc:
-            raise invalid(str(exc)) from None
+        mode = checked_mode(manifest, mode)
+        check_auto_allowed(mode, auto_allowed)
+        check_settings(manifest, settings)
         self._check_egress(agent.name, manifest)
         environment = checked_environment(environment or {})
 
@@ -82,7 +119,7 @@ class Sessions:
         if asset is None:
             raise precondition(f"agent {agent.name!r} declares no [startingAsset]; it cannot be allocated funds")
         if Network.parse(asset.network).is_hypercore:
-            self._check_one_hyperliquid_agent(wallet)
+            await self._db.run(lambda db: _check_one_hyperliquid_agent(db, wallet))
         chain = self._chains.get(asset.network)
         if chain is None:
             raise precondition(f"the agent's starting asset is on {asset.network}, which this platform has not configured")
@@ -97,7 +134,8 @@ class Sessions:
             balance = await chain.balance(wallet) if native else await chain.token_balance(asset.address, wallet)
         except SimulationFailed as exc:
             raise precondition(f"the agent's starting asset {asset.address} on {asset.network} cannot be read: {exc}") from None
-        with self._db.session() as db:
+
+        def insert(db: Session) -> SessionRow:
             duplicate = db.scalar(
                 select(SessionRow).where(
                     SessionRow.agent_id == agent_id, func.lower(SessionRow.wallet_address) == wallet.lower(), SessionRow.status.in_(ACTIVE)
@@ -105,15 +143,15 @@ class Sessions:
             )
             if duplicate is not None:
                 raise precondition(f"agent {agent.name!r} already runs on wallet {wallet} in session {duplicate.id}; stop it first")
-            others = db.scalars(
-                select(SessionRow.allocation_amount).where(
-                    func.lower(SessionRow.wallet_address) == wallet.lower(),
-                    SessionRow.allocation_network == asset.network,
-                    func.lower(SessionRow.allocation_asset) == asset.address.lower(),
-                    SessionRow.status.in_(ACTIVE),
-                )
-            ).all()
-            unallocated = balance - sum(int(a) for a in others)
+            # What the wallet's active sessions hold of the asset now (their allocations and what
+            # their settled transactions moved since), not what they were allocated: a session that
+            # spent part of its allocation took it out of the wallet's balance too.
+            others = db.scalars(select(SessionRow).where(
+                func.lower(SessionRow.wallet_address) == wallet.lower(), SessionRow.status.in_(ACTIVE))).all()
+            wanted = (asset.network, address_key(asset.network, asset.address))
+            held = sum(int(p.current_qty) for other in others for p in session_positions(db, other)[0]
+                       if (p.network, address_key(p.network, p.asset_address)) == wanted)
+            unallocated = balance - held
             if int(amount) > unallocated:
                 raise precondition(
                     f"wallet {wallet} has {unallocated} unallocated of the starting asset on {asset.network}; "
@@ -138,17 +176,22 @@ class Sessions:
             )
             db.add(session)
             db.commit()
+            return session
 
+        session = await self._db.run(insert)
         # The signer bounds what the session may spend, by the wallet owner's policy.
         # (EVM chains so far: Solana policies cap per transaction and per rolling window.)
         if isinstance(chain, EvmChain):
             await self._open_budget(session, chain, native)
-        with self._db.session() as db:
+
+        def run(db: Session) -> None:
             row = db.get(SessionRow, session.id)
             row.status, row.next_run_at = SessionStatus.RUNNING, utcnow()
-            events.record(db, "session", SessionStatus.RUNNING, row.id, row.id)
+            events.record(db, "session", SessionStatus.RUNNING, row.id, row.id, actor)
             db.commit()
-        return self.get(session.id)
+
+        await self._db.run(run)
+        return await self._db.run(lambda _db: self.get(session.id))
 
     async def _open_budget(self, session: SessionRow, chain: EvmChain, native: bool) -> None:
         wallet, asset, amount = session.wallet_address, session.allocation_asset, session.allocation_amount
@@ -159,50 +202,36 @@ class Sessions:
                 )
             )
         except grpc.aio.AioRpcError as exc:
-            with self._db.session() as db:  # it never ran: nothing else refers to it
+            def remove(db: Session) -> None:  # it never ran: nothing else refers to it
                 db.delete(db.get(SessionRow, session.id))
                 db.commit()
+
+            await self._db.run(remove)
             raise precondition(f"the signer did not open the session's budget: {exc.details()}") from None
 
-    def _check_one_hyperliquid_agent(self, wallet: str) -> None:
-        """Hyperliquid has one account per wallet: two agents trading it would trade each
-        other's positions, so a wallet runs at most one Hyperliquid agent at a time."""
-        with self._db.session() as db:
-            active = db.scalars(
-                select(SessionRow).options(joinedload(SessionRow.agent))
-                .where(func.lower(SessionRow.wallet_address) == wallet.lower(), SessionRow.status.in_(ACTIVE))
-            ).all()
-        for other in active:
-            starting = agent_manifest(other.agent).startingAsset
-            if starting is not None and Network.parse(starting.network).is_hypercore:
-                raise precondition(
-                    f"wallet {wallet} already runs the Hyperliquid agent {other.agent.name!r} in session {other.id}; "
-                    "a wallet runs one Hyperliquid agent at a time: stop that session first"
-                )
-
-    def stop(self, session_id: int) -> SessionRow:
+    def stop(self, session_id: int, actor: str = "") -> SessionRow:
         with self._db.session() as db:
             session = _row(db, session_id)
             if session.status == SessionStatus.STOPPED:
                 raise precondition(f"session {session_id} is already stopped")
             session.status, session.next_run_at, session.stopped_at, session.status_reason = SessionStatus.STOPPED, None, utcnow(), ""
-            events.record(db, "session", SessionStatus.STOPPED, session_id, session_id)
-            db.commit()
-            # Session memory ends with the session; shared memory stays with the agent.
+            events.record(db, "session", SessionStatus.STOPPED, session_id, session_id, actor)
+            # Session memory ends with the session, in the same commit; shared memory stays with the agent.
             memory.clear_namespace(db, memory.session_namespace(session_id))
+            db.commit()
         return self.get(session_id)
 
-    def pause(self, session_id: int) -> SessionRow:
+    def pause(self, session_id: int, actor: str = "") -> SessionRow:
         with self._db.session() as db:
             session = _row(db, session_id)
             if session.status != SessionStatus.RUNNING:
                 raise precondition(f"session {session_id} is {session.status}; only a running session can be paused")
             session.status, session.status_reason = SessionStatus.PAUSED, ""  # next_run_at is kept: resume picks up from it
-            events.record(db, "session", SessionStatus.PAUSED, session_id, session_id)
+            events.record(db, "session", SessionStatus.PAUSED, session_id, session_id, actor)
             db.commit()
         return self.get(session_id)
 
-    def resume(self, session_id: int) -> SessionRow:
+    def resume(self, session_id: int, actor: str = "") -> SessionRow:
         with self._db.session() as db:
             session = _row(db, session_id)
             if session.status != SessionStatus.PAUSED:
@@ -212,11 +241,11 @@ class Sessions:
             session.next_run_at = resume_at(
                 session.next_run_at, utcnow(), manifest.runtimeIntervalMinutes, manifest.schedule, self._minute_seconds
             )
-            events.record(db, "session", SessionStatus.RUNNING, session_id, session_id)
+            events.record(db, "session", SessionStatus.RUNNING, session_id, session_id, actor)
             db.commit()
         return self.get(session_id)
 
-    def unwind(self, session_id: int, positions: list[tuple[str, str]]) -> SessionRow:
+    def unwind(self, session_id: int, positions: list[tuple[str, str]], actor: str = "") -> SessionRow:
         """`positions`: (network, asset_address) pairs the session holds; empty = all."""
         with self._db.session() as db:
             session = _row(db, session_id)
@@ -232,7 +261,28 @@ class Sessions:
                     )
                 chosen.append({"network": network, "asset_address": asset})
             session.status, session.unwind_positions, session.next_run_at = SessionStatus.UNWINDING, chosen or None, utcnow()
-            events.record(db, "session", SessionStatus.UNWINDING, session_id, session_id)
+            events.record(db, "session", SessionStatus.UNWINDING, session_id, session_id, actor)
+            db.commit()
+        return self.get(session_id)
+
+    def update(self, session_id: int, changes: SessionChanges, actor: str = "", auto_allowed: bool = True) -> SessionRow:
+        """Replaces what `changes` gives, keeping memory, allocation and schedule. The runner
+        reads a session's settings and mode when an execution starts (its ticket), so one
+        already running keeps what it started with; breakers apply from their next check."""
+        with self._db.session() as db:
+            session = _row(db, session_id)
+            if session.status not in UPDATABLE:
+                raise precondition(f"session {session_id} is {session.status}; only a created, running or paused session can be updated")
+            manifest = agent_manifest(session.agent)
+            if changes.mode is not None:
+                session.execution_mode = checked_mode(manifest, changes.mode)
+                check_auto_allowed(session.execution_mode, auto_allowed)
+            if changes.settings is not None:
+                check_settings(manifest, changes.settings, field="session.settings")
+                session.settings = dict(changes.settings)
+            if changes.breakers is not None:
+                session.breakers = stored_settings(changes.breakers)
+            events.record(db, "session", "updated", session_id, session_id, actor)
             db.commit()
         return self.get(session_id)
 
@@ -243,9 +293,21 @@ class Sessions:
             raise not_found(f"session {session_id} does not exist")
         return session
 
-    def list(self) -> list[SessionRow]:
-        with self._db.session() as db:
-            return list(db.scalars(select(SessionRow).options(joinedload(SessionRow.agent)).order_by(SessionRow.id)))
+
+def _check_one_hyperliquid_agent(db: Session, wallet: str) -> None:
+    """Hyperliquid has one account per wallet: two agents trading it would trade each
+    other's positions, so a wallet runs at most one Hyperliquid agent at a time."""
+    active = db.scalars(
+        select(SessionRow).options(joinedload(SessionRow.agent))
+        .where(func.lower(SessionRow.wallet_address) == wallet.lower(), SessionRow.status.in_(ACTIVE))
+    ).all()
+    for other in active:
+        starting = agent_manifest(other.agent).startingAsset
+        if starting is not None and Network.parse(starting.network).is_hypercore:
+            raise precondition(
+                f"wallet {wallet} already runs the Hyperliquid agent {other.agent.name!r} in session {other.id}; "
+                "a wallet runs one Hyperliquid agent at a time: stop that session first"
+            )
 
 
 def _row(db, session_id: int) -> SessionRow:

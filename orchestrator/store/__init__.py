@@ -18,16 +18,20 @@ from orchestrator.store.models import (
     ExecutionLogRow,
     ExecutionRow,
     MemoryRow,
+    PrincipalRow,
+    PrincipalWalletRow,
     QuoteRow,
     ReplicaRow,
+    RequestIdRow,
     SessionBalanceRow,
     SessionRow,
     SessionSecretRow,
     SettingRow,
     SuggestionRow,
+    TokenInfoRow,
     TransactionRow,
 )
 
 __all__ = [
-    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "QuoteRow", "ReplicaRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "SettingRow", "SuggestionRow", "TransactionRow", "utcnow",
+    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "PrincipalRow", "PrincipalWalletRow", "QuoteRow", "ReplicaRow", "RequestIdRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "SettingRow", "SuggestionRow", "TokenInfoRow", "TransactionRow", "utcnow",
 ]

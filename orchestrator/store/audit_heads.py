@@ -10,12 +10,33 @@ either.
 
 from __future__ import annotations
 
+from sqlalchemy import BigInteger, ColumnElement, Integer, bindparam, cast, func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from corral.v1 import signer_pb2
 from orchestrator.store import Database, SettingRow
 
 AUDIT_HEAD_KEY = "signer_audit_head"
+
+_SETTINGS = SettingRow.__table__
+
+
+def _store_newer(upsert: postgresql.Insert | sqlite.Insert, stored_seq: ColumnElement[int]) -> postgresql.Insert | sqlite.Insert:
+    """One upsert of the head: inserted when none is stored, replacing the stored one only when
+    that is older (another replica may have stored a newer one meanwhile). One statement
+    instead of a read and a write: it runs with every signed transaction."""
+    statement = upsert.values(key=AUDIT_HEAD_KEY, value=bindparam("value"))
+    return statement.on_conflict_do_update(
+        index_elements=[_SETTINGS.c.key], set_={"value": statement.excluded.value}, where=stored_seq < bindparam("seq"))
+
+
+# Built once per dialect (SQLAlchemy caches the compiled SQL by the statement). The stored
+# value is "SEQ:MAC"; each dialect spells "the part before the colon" its own way.
+_STORE_NEWER = {
+    "postgresql": _store_newer(postgresql.insert(_SETTINGS), cast(func.split_part(_SETTINGS.c.value, ":", 1), BigInteger)),
+    "sqlite": _store_newer(sqlite.insert(_SETTINGS), cast(func.substr(_SETTINGS.c.value, 1, func.instr(_SETTINGS.c.value, ":") - 1), Integer)),
+}
 
 
 class AuditHeads:
@@ -34,11 +55,8 @@ class AuditHeads:
         if head.seq <= self._newest:
             return False  # an older answer, or none (a signer from before heads)
         self._newest = head.seq
-        row = db.get(SettingRow, AUDIT_HEAD_KEY)
-        if row is None:
-            db.add(SettingRow(key=AUDIT_HEAD_KEY, value=f"{head.seq}:{head.mac}"))
-        elif int(row.value.split(":", 1)[0]) < head.seq:  # another replica may have stored a newer one
-            row.value = f"{head.seq}:{head.mac}"
+        statement = _STORE_NEWER[db.get_bind().dialect.name]
+        db.connection().execute(statement, {"value": f"{head.seq}:{head.mac}", "seq": head.seq})
         return True
 
 

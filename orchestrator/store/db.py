@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +32,13 @@ MIGRATION_LOCK_ID = 0x636F7272616C  # "corral"
 # pool, so a burst of work waits for a thread rather than for a connection while holding one.
 WORKER_THREADS = 4
 T = TypeVar("T")
+# Agent memory writes commit without waiting for the disk, on a connection of their own
+# (SQLite's `synchronous` and PostgreSQL's `synchronous_commit` are per connection): a
+# process crash loses none of them, an OS crash (or, on PostgreSQL, a database server crash)
+# at most the last ones before any later durable commit. The argument is in
+# docs/operators.md, "Agent memory and crashes".
+_SQLITE_RELAXED_SYNC = "PRAGMA synchronous=NORMAL"
+_POSTGRES_RELAXED_SYNC = "SET LOCAL synchronous_commit = off"
 
 
 class SchemaMismatch(RuntimeError):
@@ -60,6 +67,11 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._workers = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="corral-db")
         self._migrate()
+        # The engine of memory writes: one connection that commits without waiting for the disk
+        # (`_SQLITE_RELAXED_SYNC`, `_POSTGRES_RELAXED_SYNC`), and one thread for it: memory writes
+        # commit one group at a time anyway (executions.group_commit), in the order they arrived.
+        self.memory_engine = _memory_engine(url, self.backend)
+        self._memory_writer = ThreadPoolExecutor(1, thread_name_prefix="corral-db-memory")
 
     def _migrate(self) -> None:
         """Brings the schema to this code's newest revision; refuses a database made by a
@@ -98,6 +110,21 @@ class Database:
 
         return await asyncio.get_running_loop().run_in_executor(self._workers, in_session)
 
+    async def run_memory_write(self, work: Callable[[Connection], T]) -> T:
+        """Runs `work` on the memory-write connection, on its own thread (see `memory_engine`);
+        `work` commits. Only for agent memory: everything else commits durably (`run`)."""
+
+        def on_the_connection() -> T:
+            with self.memory_engine.connect() as connection:
+                return work(connection)
+
+        return await asyncio.get_running_loop().run_in_executor(self._memory_writer, on_the_connection)
+
+    def dispose(self) -> None:
+        """Closes every pooled connection (both engines)."""
+        self.engine.dispose()
+        self.memory_engine.dispose()
+
     def installation_id(self) -> str:
         """A random id made once per database: every orchestrator sharing the database
         shares it, and no other installation has it."""
@@ -127,4 +154,37 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _memory_engine(url: str, backend: str) -> Engine:
+    if backend == "sqlite":
+        if make_url(url).database in (None, "", ":memory:"):  # a second connection would open a second, empty database
+            raise ValueError(f"database_url {url!r} is an in-memory SQLite database; give it a file (sqlite:///PATH)")
+        engine = create_engine(url, pool_size=1, max_overflow=0)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_relaxed_sync)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+    else:
+        engine = create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+        event.listen(engine, "begin", _postgres_relaxed_sync)
+    return engine
+
+
+def _sqlite_relaxed_sync(dbapi_connection, _record) -> None:
+    dbapi_connection.execute(_SQLITE_RELAXED_SYNC)
+    # Transactions begin where SQLAlchemy says (below), not at the driver's first write.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    """A memory write's transaction takes the write lock as it begins, so the session's status
+    it reads first cannot change before it commits (a stop waits for it, or it sees the stop)."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _postgres_relaxed_sync(connection: Connection) -> None:
+    """Per transaction (SET LOCAL), as it begins: the setting never outlives the transaction,
+    also through a connection pooler that hands the connection on."""
+    with connection.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]  # a live connection at "begin"
+        cursor.execute(_POSTGRES_RELAXED_SYNC)
 

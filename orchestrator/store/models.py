@@ -65,6 +65,8 @@ class AgentRow(Base):
     wallet_type: Mapped[str] = mapped_column(String(16))
     manifest_toml: Mapped[str] = mapped_column(Text)
     registered_at: Mapped[datetime]
+    # The image's DESCRIPTION.md (sanitized, at most 64 KiB); "" for an image built before it was labelled.
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (UniqueConstraint("image_id", name="uq_agents_image_id"),)
 
@@ -271,6 +273,11 @@ class SuggestionRow(Base):
     expires_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+    # When its coming expiry was announced (a `suggestion expiring` event), once.
+    expiring_announced_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    # The sweep's question, "pending ones past or near their expiry", is an index seek.
+    __table_args__ = (Index("ix_suggestions_status_expiry", "status", "expires_at"),)
 
 
 class EventRow(Base):
@@ -290,6 +297,8 @@ class EventRow(Base):
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
     ref_id: Mapped[int]
     occurred_at: Mapped[datetime]
+    # Who made the change through the API (a principal's name); "" when the platform did.
+    actor: Mapped[str] = mapped_column(String(64), default="")
 
     __table_args__ = (
         Index("ix_events_session", "session_id", "id"),
@@ -305,9 +314,12 @@ class AssetChangeRow(Base):
     from its receipt. A session's positions are its allocation plus these."""
 
     __tablename__ = "asset_changes"
+    # A session's ledger is read newest first, a page at a time (ListAssetChanges): an index
+    # seek on PostgreSQL too, where an index on session_id alone would sort the whole ledger.
+    __table_args__ = (Index("ix_asset_changes_session", "session_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
     transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"), index=True)
     network: Mapped[str] = mapped_column(String(64))
     tx_hash: Mapped[str] = mapped_column(String(80))
@@ -383,3 +395,136 @@ class QuoteRow(Base):
     expires_at: Mapped[datetime]
     # After execution: its result (status, txs); None while not executed.
     result: Mapped[dict[str, Any] | None]
+
+
+class RequestIdRow(Base):
+    """A mutating call made with a request_id (orchestrator/api/idempotency.py): a retry with
+    the same id gets `response` back instead of acting again. Inserted before the call acts
+    (the unique key makes two concurrent calls one), `response` filled when it answers; removed
+    when it is refused, and by the retention job a day after."""
+
+    __tablename__ = "request_ids"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Who called (the principal's name), the RPC, and the caller's id.
+    principal: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(64))
+    # SHA-256 (HMAC for requests carrying a secret) of the request without its request_id.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # The serialized response; None while the first call is still acting.
+    response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("principal", "method", "request_id"),)
+
+
+class NotificationSubscriptionRow(Base):
+    """Where events of some kinds are sent (orchestrator/notifications/): a webhook, or an
+    apprise URL (chat, e-mail). The URL and the webhook's signing secret are sealed with the
+    installation's secrets key; `destination` is what listing shows (no credentials)."""
+
+    __tablename__ = "notification_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The principal that made it (its name): it alone lists, deletes and is sent it, and only
+    # events of sessions on its wallets.
+    owner: Mapped[str] = mapped_column(String(64))
+    # Event types (orchestrator.store.notification_outbox.NotificationEvent values).
+    events: Mapped[list[str]]
+    # webhook | apprise
+    target: Mapped[str] = mapped_column(String(16))
+    destination: Mapped[str] = mapped_column(Text)
+    # Only this session's events; None: every session's (and platform-wide ones).
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class NotificationOutboxRow(Base):
+    """One event to deliver to one subscription, written in the event's own transaction
+    (at least once, never lost). Delivered in event order per (subscription, session): a
+    row waits while an earlier one of its queue is pending. `lease_*`: the replica sending
+    it now (one delivery per attempt across replicas)."""
+
+    __tablename__ = "notification_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Named: the convention's name is longer than PostgreSQL's 63 characters.
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("notification_subscriptions.id", name="fk_notification_outbox_subscription"))
+    # The event's session, 0 for platform-wide events: the ordering queue within a subscription.
+    queue: Mapped[int]
+    event_id: Mapped[int]  # no foreign key: retention prunes events, not deliveries
+    event_type: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    change: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[int | None]
+    ref_id: Mapped[int]
+    occurred_at: Mapped[datetime]
+    # pending | delivered | dead (orchestrator.store.statuses.DeliveryStatus)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        # The heads of queues due now, and "is an earlier row of this queue pending".
+        Index("ix_notification_outbox_due", "status", "next_attempt_at"),
+        Index("ix_notification_outbox_queue", "subscription_id", "queue", "status", "event_id"),
+    )
+
+
+class TokenInfoRow(Base):
+    """A token's decimals and symbol as its contract (or SPL mint) answered, read once per
+    (network, token) and kept: a console shows amounts with them. NULL where the chain gave no
+    usable answer (never a guess); such a row is read again after a while."""
+
+    __tablename__ = "token_info"
+    __table_args__ = (UniqueConstraint("network", "token_key", name="uq_token_info_network_token"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network: Mapped[str] = mapped_column(String(64))
+    # corral.networks.address_key of the token's address (lowercase on EVM).
+    token_key: Mapped[str] = mapped_column(String(128))
+    decimals: Mapped[int | None]
+    symbol: Mapped[str | None] = mapped_column(String(64))
+    read_at: Mapped[datetime]
+
+
+class PrincipalRow(Base):
+    """Someone who calls the frontend API with a key of their own (`corral user add`): what
+    they may do (`roles`) and on which wallets (PrincipalWalletRow). The key is stored as the
+    SHA-256 of its secret part: it is 256 random bits, so the hash cannot be searched for it
+    (orchestrator/store/principals.py)."""
+
+    __tablename__ = "principals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    # orchestrator.store.principals.Role values.
+    roles: Mapped[list[str]]
+    # The key's public part, which finds the row; the hash of its secret part.
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    # A revoked principal's key is refused from the next call on; the row stays (events name it).
+    revoked_at: Mapped[datetime | None]
+    # Read only once the key's hash matched (a wrong key costs no more than an unknown one).
+    wallets: Mapped[list[PrincipalWalletRow]] = relationship(cascade="all, delete-orphan")
+
+
+class PrincipalWalletRow(Base):
+    """A wallet a principal owns: it sees and acts on that wallet's sessions."""
+
+    __tablename__ = "principal_wallets"
+
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"), primary_key=True)
+    # As the sessions table holds it (orchestrator.store.principals.wallet_key: EVM addresses lowercased).
+    wallet_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (Index("ix_principal_wallets_wallet", "wallet_address"),)

@@ -1,5 +1,7 @@
 """Pruning the history that only grows: change-feed events and agents' log lines older than
-the `[retention]` settings keep (0 days: kept forever).
+the `[retention]` settings keep (0 days: kept forever), with the events the notification
+deliveries that are finished (delivered or dead; a pending one is kept, however old), and
+request ids (the answers kept for retried API calls) past their day (orchestrator/api/idempotency.py).
 
 Rows are removed oldest first, a batch per short transaction, walking the primary key: a
 pass that finds nothing old reads one batch of ids and stops, whatever the table's size, and
@@ -14,18 +16,23 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select, true
 
 from orchestrator.store.db import Database, utcnow
-from orchestrator.store.models import EventRow, ExecutionLogRow
+from orchestrator.store.models import EventRow, ExecutionLogRow, NotificationOutboxRow, RequestIdRow
+from orchestrator.store.statuses import DeliveryStatus
 
 log = logging.getLogger("corral.retention")
+# How long a request id's answer is kept for retries: what docs/api.md promises clients.
+REQUEST_IDS_KEPT = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
 class Pruned:
     events: int
     execution_logs: int
+    request_ids: int = 0
+    deliveries: int = 0
 
 
 class Retention:
@@ -38,20 +45,28 @@ class Retention:
     def prune(self, now: datetime | None = None) -> Pruned:
         """Blocking (run it in a thread): deletes what is past its retention."""
         now = now or utcnow()
+        events_cutoff = now - timedelta(days=self._events_days)
         pruned = Pruned(
-            events=self._prune(EventRow, EventRow.occurred_at, now - timedelta(days=self._events_days)) if self._events_days else 0,
+            events=self._prune(EventRow, EventRow.occurred_at, events_cutoff) if self._events_days else 0,
             execution_logs=self._prune(ExecutionLogRow, ExecutionLogRow.logged_at, now - timedelta(days=self._logs_days)) if self._logs_days else 0,
+            request_ids=self._prune(RequestIdRow, RequestIdRow.created_at, now - REQUEST_IDS_KEPT),
+            # A pending delivery is kept, and the walk stops at its batch.
+            deliveries=self._prune(NotificationOutboxRow, NotificationOutboxRow.created_at, events_cutoff,
+                                   finished=NotificationOutboxRow.status != DeliveryStatus.PENDING) if self._events_days else 0,
         )
-        if pruned.events or pruned.execution_logs:
-            log.info("retention: removed %d events and %d log lines", pruned.events, pruned.execution_logs)
+        if pruned.events or pruned.execution_logs or pruned.request_ids or pruned.deliveries:
+            log.info("retention: removed %d events, %d log lines, %d request ids and %d finished deliveries", pruned.events,
+                     pruned.execution_logs, pruned.request_ids, pruned.deliveries)
         return pruned
 
-    def _prune(self, table, written_at, cutoff: datetime) -> int:
+    def _prune(self, table, written_at, cutoff: datetime, finished: ColumnElement[bool] | None = None) -> int:
+        """`finished`: true for the rows that may go once old (default: all)."""
+        finished = true() if finished is None else finished
         removed = 0
         while True:
             with self._db.session() as db:
-                oldest = db.execute(select(table.id, written_at).order_by(table.id).limit(self._batch)).all()
-                old = [row_id for row_id, at in oldest if at < cutoff]
+                oldest = db.execute(select(table.id, written_at, finished).order_by(table.id).limit(self._batch)).all()
+                old = [row_id for row_id, at, done in oldest if at < cutoff and done]
                 if old:
                     db.execute(delete(table).where(table.id.in_(old)))
                     db.commit()

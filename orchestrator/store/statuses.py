@@ -72,3 +72,11 @@ class EgressOutcome(StrEnum):
     ALLOWED = "allowed"  # the tunnel or request ran (what the far side answered is its business)
     REFUSED = "refused"  # the policy or a limit said no; nothing reached the host
     FAILED = "failed"  # allowed, but the host could not be reached or the transfer broke off
+
+
+class DeliveryStatus(StrEnum):
+    """A notification's delivery (notification_outbox.status)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up after the attempts or the age allowed; listed as a dead letter

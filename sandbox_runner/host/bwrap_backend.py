@@ -138,6 +138,9 @@ class BubblewrapBackend:
             self._bwrap,
             "--unshare-all", "--unshare-user", "--uid", str(ISOLATION.uid), "--gid", str(ISOLATION.gid),
             "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
+            # The watchdog is PID 1 (no bwrap reaper above it), as under Docker: a signal from
+            # inside that it has no handler for, SIGSTOP or SIGKILL, is dropped by the kernel.
+            "--as-pid-1",
             "--info-fd", str(info_write), "--block-fd", str(block_read),
             "--ro-bind", str(rootfs), "/",
             "--ro-bind", str(base), "/opt/corral",

@@ -36,6 +36,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from corral.limits import DESCRIPTION_MAX_BYTES
 from sandbox_runner.host import agent_deps
 from sandbox_runner.host.agent_files import AgentFile
 from sandbox_runner.host.backend import ENTRYPOINT
@@ -60,11 +61,13 @@ ROOTFS_MOUNT_POINTS = ("opt/corral", "agent", "run/corral", "tmp")
 BASE_REPOSITORY = "corral-base"
 ROOTFS_REPOSITORY = "corral-rootfs"
 MANIFEST_LABEL = "org.corral.manifest"
+# The agent's DESCRIPTION.md (at most corral.limits.DESCRIPTION_MAX_BYTES), for the API's catalogue.
+DESCRIPTION_LABEL = "org.corral.description"
 BASE_LABEL = "org.corral.base"
 CONTRACT_LABEL = "org.corral.entrypoint-contract"
 # Bump when the way agent images are made changes (3: byte-compiled by the image's Python,
-# hash-based .pyc files).
-AGENT_RECIPE_VERSION = "3"
+# hash-based .pyc files; 4: DESCRIPTION.md as a label).
+AGENT_RECIPE_VERSION = "4"
 # 2: the entrypoint and watchdog moved to sandbox_runner/inside/ (images of contract 1 lack them).
 ENTRYPOINT_CONTRACT = "2"
 
@@ -296,6 +299,18 @@ def agent_tag(build: AgentBuild, base: str) -> str:
     return f"corral-agent-{slug}:{_hash(*parts)}"
 
 
+def agent_labels(build: AgentBuild) -> dict[str, str]:
+    """The labels an agent image carries: its circuit.toml and its DESCRIPTION.md (when it has one)."""
+    labels = {MANIFEST_LABEL: build.manifest_text}
+    description = next((file.data for file in build.files if file.path == "DESCRIPTION.md"), None)
+    if description is not None:
+        if len(description) > DESCRIPTION_MAX_BYTES:
+            raise AgentBuildError(f"DESCRIPTION.md is {len(description):,} bytes; the most an image carries is "
+                                  f"{DESCRIPTION_MAX_BYTES:,} (64 KiB): shorten it")
+        labels[DESCRIPTION_LABEL] = description.decode("utf-8", errors="replace")
+    return labels
+
+
 def build_docker_agent_image(build: AgentBuild, client: docker.DockerClient | None = None, tag: str | None = None,
                              progress: Progress = _quiet) -> str:
     """The agent's directory image (compiled, with its dependencies) copied FROM the base
@@ -319,7 +334,7 @@ def build_docker_agent_image(build: AgentBuild, client: docker.DockerClient | No
         fileobj=buf,
         custom_context=True,
         tag=tag,
-        labels={MANIFEST_LABEL: build.manifest_text},
+        labels=agent_labels(build),
         rm=True,
         forcerm=True,
         network_mode="none",
@@ -366,7 +381,7 @@ def build_directory_agent_image(build: AgentBuild, progress: Progress = _quiet) 
                 {
                     "rootfs": str(rootfs),
                     "base": str(base),
-                    "labels": {MANIFEST_LABEL: build.manifest_text, CONTRACT_LABEL: ENTRYPOINT_CONTRACT, BASE_LABEL: base.name},
+                    "labels": {**agent_labels(build), CONTRACT_LABEL: ENTRYPOINT_CONTRACT, BASE_LABEL: base.name},
                     "entrypoint": ENTRYPOINT,
                 },
                 indent=2,

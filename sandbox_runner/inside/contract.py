@@ -29,3 +29,11 @@ WAIT_FOR_SOCKET_ENV = "CORRAL_WAIT_FOR_SOCKET_SECONDS"
 # inotify and FIFOs do not under gVisor.
 DOORBELL_NAME = "doorbell.sock"
 DOORBELL_RING = b"\x01"
+# The ring may carry the execution's context, so that the sandbox enters `run()` without
+# asking for it first: after DOORBELL_RING, the length of the serialized
+# GetExecutionContextResponse (4 bytes, big-endian), then the message, then end of file. End
+# of file right after DOORBELL_RING means "ask GetExecutionContext" (a context over the bound;
+# an entrypoint that reads one byte only, as images built before this did, asks anyway).
+DOORBELL_CONTEXT_LENGTH_BYTES = 4
+# As gRPC's default limit on a message the sandbox receives, which GetExecutionContext is held to.
+DOORBELL_CONTEXT_MAX_BYTES = 4 << 20

@@ -5,28 +5,37 @@ HTTPProvider, and `aiohttp`, whose sessions here read it by default: `trust_env=
 
 The sandbox still has no network interface but loopback: this only moves bytes between
 127.0.0.1 and a Unix socket; what may leave is decided on the host. One thread runs an
-asyncio loop for every connection (threads count against the sandbox's process limit).
+asyncio loop for every connection (threads count against the sandbox's process limit),
+started by the first connection: every execution of an EVM session is offered egress (the
+platform's chain reads), and most never use it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
+import socket
 import sys
 import threading
+import time
+from collections.abc import Awaitable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox_runner.inside.contract import EGRESS_CA_NAME, EGRESS_SOCKET_NAME
+
+if TYPE_CHECKING:
+    import asyncio
 
 # Where the image's own trust store is (Debian's ca-certificates), merged with the operator's extra CAs.
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 _CHUNK = 64 * 1024
+# As asyncio.start_server's defaults.
+LISTEN_BACKLOG = 100
+ACCEPT_RETRY_SECONDS = 1.0
 
 
 async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
@@ -41,6 +50,8 @@ async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> Non
 
 
 async def _join(egress_socket: str, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+    import asyncio
+
     try:
         proxy_reader, proxy_writer = await asyncio.open_unix_connection(egress_socket, limit=_CHUNK)
     except OSError:
@@ -54,35 +65,57 @@ async def _join(egress_socket: str, client_reader: asyncio.StreamReader, client_
 
 
 class LoopbackForwarder:
-    """`LoopbackForwarder(socket).start()` returns the loopback port clients use as their proxy."""
+    """`LoopbackForwarder(socket).start()` returns the loopback port clients use as their proxy.
+
+    The port is listened on at once; the asyncio loop that forwards is started, in the
+    forwarder's thread, by the first connection: an execution whose agent never uses the proxy
+    never runs asyncio (about a tenth of a cold start's CPU otherwise; see sdk/lean_grpc.py).
+    Until then the thread blocks in accept(), using no CPU."""
 
     def __init__(self, egress_socket: str) -> None:
         self.egress_socket = egress_socket
-        self._ready = threading.Event()
-        self._port = 0
-        self._error: BaseException | None = None
 
     def start(self) -> int:
-        threading.Thread(target=self._run, name="corral-egress", daemon=True).start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise RuntimeError(f"the egress forwarder could not listen on 127.0.0.1: {self._error}")
-        return self._port
-
-    def _run(self) -> None:
-        asyncio.run(self._serve())
-
-    async def _serve(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            server = await asyncio.start_server(lambda r, w: _join(self.egress_socket, r, w), "127.0.0.1", 0, limit=_CHUNK)
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(LISTEN_BACKLOG)
         except OSError as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._port = server.sockets[0].getsockname()[1]
-        self._ready.set()
+            listener.close()
+            raise RuntimeError(f"the egress forwarder could not listen on 127.0.0.1: {exc}") from exc
+        threading.Thread(target=self._run, args=(listener,), name="corral-egress", daemon=True).start()
+        port: int = listener.getsockname()[1]
+        return port
+
+    def _run(self, listener: socket.socket) -> None:
+        first = _accept(listener)
+        import asyncio
+
+        asyncio.run(self._serve(listener, first))
+
+    async def _serve(self, listener: socket.socket, first: socket.socket) -> None:
+        import asyncio
+
+        def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Awaitable[None]:
+            return _join(self.egress_socket, reader, writer)
+
+        first.setblocking(False)
+        reader, writer = await asyncio.open_connection(sock=first, limit=_CHUNK)
+        server = await asyncio.start_server(forward, sock=listener, limit=_CHUNK)
         async with server:
-            await server.serve_forever()
+            # As for the server's own connections, a failure forwarding the first ends only that one.
+            await asyncio.gather(forward(reader, writer), server.serve_forever(), return_exceptions=True)
+
+
+def _accept(listener: socket.socket) -> socket.socket:
+    """The first connection (blocking). An error (out of descriptors, say) is retried after a
+    second, as asyncio's servers do."""
+    while True:
+        try:
+            connection, _ = listener.accept()
+            return connection
+        except OSError:
+            time.sleep(ACCEPT_RETRY_SECONDS)
 
 
 def proxy_environment(port: int, extra_ca: Path | None) -> dict[str, str]:
@@ -100,12 +133,14 @@ def proxy_environment(port: int, extra_ca: Path | None) -> dict[str, str]:
     return environment
 
 
-class _AiohttpTrustsTheEnvironment(importlib.abc.MetaPathFinder):
+class _AiohttpTrustsTheEnvironment:
     """aiohttp alone ignores the proxy variables unless a session is made with
     `trust_env=True`; agent code written for a host with direct network access does not say
     so. Here the proxy is the only way out, so its sessions default to reading them (an
     explicit `trust_env=False` is kept, and then fails to connect, as it would anywhere
-    without a route)."""
+    without a route). A meta path finder needs only `find_spec`; not deriving from
+    importlib.abc.MetaPathFinder spares every start importing importlib.abc (and with it
+    importlib.resources, tempfile and shutil)."""
 
     def find_spec(self, name: str, path: Any, target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         if name != "aiohttp":

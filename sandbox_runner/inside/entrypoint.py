@@ -1,18 +1,26 @@
 """The in-container entrypoint: `python3 -m sandbox_runner.inside.entrypoint run|unwind`.
 
-Runs inside the sandbox, as the image's ENTRYPOINT. It asks the execution's socket
-what to do, imports the agent's `main.py` from /agent, calls `run(agent)` or
+Runs inside the sandbox, as the image's ENTRYPOINT. It learns what to do from the
+execution's context (handed over with the doorbell's ring to a pre-started sandbox, asked of
+the execution's socket otherwise), imports the agent's `main.py` from /agent, calls `run(agent)` or
 `unwind(agent, positions)`, catches every exception, and reports the outcome. The
 exit code says the same (0 succeeded, 1 failed) for when the report cannot be sent.
 """
 
 from __future__ import annotations
 
+import gc
+
+# Run as the sandbox's entrypoint (not imported by a test): the imports below, most of a cold
+# start's CPU, run with the cyclic garbage collector off. They make no garbage worth collecting,
+# and its passes over the growing heap cost about 4% of that CPU. main() turns it back on.
+if __name__ == "__main__":
+    gc.disable()
+
 import importlib
 import inspect
 import os
 import re
-import socket
 import sys
 import traceback
 
@@ -20,11 +28,12 @@ from google.protobuf.json_format import MessageToDict
 
 from corral.limits import TRACEBACK_MAX_CHARS, tail_shortened
 from corral.v1 import common_pb2, runtime_pb2
-from sandbox_runner.inside.contract import DOORBELL_NAME, DOORBELL_RING, WAIT_FOR_SOCKET_ENV
+from sandbox_runner.inside.contract import WAIT_FOR_SOCKET_ENV
+from sandbox_runner.inside.doorbell import BadRing, wait_for_doorbell
 from sandbox_runner.inside.egress import open_egress
 from sdk.context import AgentContext, position_from_proto
 from sdk.portfolio import portfolio_from_positions
-from sdk.transport import DEFAULT_SOCKET, RuntimeTransport
+from sdk.transport import DEFAULT_SOCKET, RuntimeTransport, Transport
 
 AGENT_DIR = os.environ.get("CORRAL_AGENT_DIR", "/agent")
 ERROR_MAX_CHARS = 1000
@@ -71,42 +80,51 @@ def call_unwind(unwind, agent: AgentContext, positions) -> None:
         unwind()
 
 
-def wait_for_doorbell(socket_dir: str, seconds: float) -> bool:
-    """A pre-started (warm pool) sandbox: everything is imported; block on the doorbell the
-    host made in the socket directory until it rings (an execution is assigned and its
-    socket is in place: True) or the host hangs up, the doorbell is missing, or `seconds`
-    pass (False: end unused). One blocking read, no polling."""
-    bell = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    bell.settimeout(seconds)
-    try:
-        bell.connect(os.path.join(socket_dir, DOORBELL_NAME))
-        return bell.recv(1) == DOORBELL_RING
-    except OSError:  # refused, missing, or timed out
-        return False
-    finally:
-        bell.close()
+def agent_context(ctx: runtime_pb2.GetExecutionContextResponse, transport: Transport) -> AgentContext:
+    """What `run(agent)` receives, from the execution's context however it came (the doorbell's
+    ring or GetExecutionContext)."""
+    return AgentContext(
+        sessionId=ctx.session_id,
+        sessionWalletAddress=ctx.session_wallet_address,
+        executionMode="manual" if ctx.execution_mode == common_pb2.EXECUTION_MODE_MANUAL else "auto",
+        settings=MessageToDict(ctx.settings),
+        currentPositions=[position_from_proto(p) for p in ctx.current_positions],
+        transport=transport,
+    )
 
 
 def main(argv: list[str]) -> int:
+    if not gc.isenabled():  # off for the imports above, run as the entrypoint
+        # What they made lives as long as the process: later collections, now on for the SDK's
+        # work and the agent's code, need not go over it again (nor over it all at once, first).
+        gc.freeze()
+        gc.enable()
     socket_path = os.environ.get("CORRAL_SOCKET", DEFAULT_SOCKET)
-    idle = os.environ.get(WAIT_FOR_SOCKET_ENV)
-    if idle and not wait_for_doorbell(os.path.dirname(socket_path), float(idle)):
-        return 0  # never used: nothing to report
-    # Only now: a gRPC channel made while waiting would keep gRPC's threads waking for nothing.
+    # No channel yet (see RuntimeTransport): gRPC's threads would wake for nothing while a
+    # pre-started sandbox waits, and a warm start needs none before run().
     transport = RuntimeTransport(socket_path)
+    handed: runtime_pb2.GetExecutionContextResponse | None = None
+    if idle := os.environ.get(WAIT_FOR_SOCKET_ENV):
+        # The SDK's Circuit names, which agents import and `load_agent_functions` reads: the
+        # platform's code, so imported while waiting (under gVisor about 1 ms after the ring).
+        import agent_sdk  # noqa: F401
+        # The agent's main.py is imported only after the ring, never while waiting: its
+        # module-level code may fetch data or read the clock, and run minutes early it would
+        # see something other than what its run() is due to see.
+        try:
+            rung = wait_for_doorbell(os.path.dirname(socket_path), float(idle))
+        except BadRing as exc:
+            print(f"{exc}; the agent did not run", file=sys.stderr)
+            return report_outcome(transport, False, f"{exc}; the agent did not run", None)
+        if rung is None:
+            return 0  # never used: nothing to report
+        handed = rung.context
     success, error, trace = True, None, None
     try:
-        ctx = transport.call("GetExecutionContext", runtime_pb2.GetExecutionContextRequest())
+        ctx = handed if handed is not None else transport.call("GetExecutionContext", runtime_pb2.GetExecutionContextRequest())
         # The context, not argv, says what to do: a pooled sandbox is started before it is known.
         command = "unwind" if ctx.command == common_pb2.EXECUTION_COMMAND_UNWIND else "run"
-        agent = AgentContext(
-            sessionId=ctx.session_id,
-            sessionWalletAddress=ctx.session_wallet_address,
-            executionMode="manual" if ctx.execution_mode == common_pb2.EXECUTION_MODE_MANUAL else "auto",
-            settings=MessageToDict(ctx.settings),
-            currentPositions=[position_from_proto(p) for p in ctx.current_positions],
-            transport=transport,
-        )
+        agent = agent_context(ctx, transport)
         # Before the agent's code is imported: clients read the proxy variables when made.
         os.environ.update(ctx.environment)  # the session's plain settings (the platform's own names are refused)
         if socket_path := getattr(transport, "socket_path", None):  # a test's in-process transport has none
@@ -124,6 +142,12 @@ def main(argv: list[str]) -> int:
         success, error = False, sanitize_error(exc)
         trace = traceback.format_exc()
         print(trace, end="", file=sys.stderr)
+    return report_outcome(transport, success, error, trace)
+
+
+def report_outcome(transport: Transport, success: bool, error: str | None, trace: str | None) -> int:
+    """Tells the runtime socket how the execution ended; returns the exit code that says the
+    same (0 succeeded, 1 failed) for when the report cannot be sent."""
     report = runtime_pb2.CompleteExecutionRequest(success=success)
     if error is not None:
         report.error = error

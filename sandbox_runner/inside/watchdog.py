@@ -13,7 +13,8 @@ a cold start's import time under the sandbox's CPU quota). Any other COMMAND is 
 Agent code runs as the same user, so the watchdog makes itself non-dumpable first: the
 agent can then neither ptrace it nor read its memory (the child, which runs the agent,
 is made dumpable again: its own /proc files stay its own). As PID 1 of its namespace it
-also ignores signals it installs no handler for, SIGKILL included, when they come from inside.
+also ignores signals it installs no handler for, SIGKILL and SIGSTOP included, when they come
+from inside (under Docker and bubblewrap's `--as-pid-1`; not under gVisor, see SECURITY.md).
 The watchdog imports only the standard library, before the child adds /agent or anything
 of the environment to the path.
 """

@@ -21,7 +21,7 @@ from devtools.devstack import CORRAL_COMMAND, DevStack
 from orchestrator.agents.manifest import NATIVE_SOLANA
 from orchestrator.config import SandboxConfig
 from tests.conftest import AGENTS_DIR, REPO_ROOT
-from tests.helpers import agent_from_template, finished, wait_for
+from tests.helpers import agent_from_template, executions, finished, wait_for
 
 MANUALIST = REPO_ROOT / "tests" / "agents" / "manualist"
 DEAD = "0x000000000000000000000000000000000000dEaD"
@@ -120,7 +120,9 @@ def test_dev_run_names_the_manifest_mistake(tmp_path):
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with DevStack(tmp_path_factory.mktemp("cli"), minute_seconds=1.0) as stack:
+    # Real minutes: a session runs once at its start and not again while a test reads it (with
+    # one-second minutes a second run could start before the pause and clear the first's suggestions).
+    with DevStack(tmp_path_factory.mktemp("cli")) as stack:
         yield stack
 
 
@@ -137,6 +139,7 @@ def test_session_suggestion_and_memory_commands(stack, agent_image):
 
     paused = corral("session", "pause", sid, *server)
     assert paused.returncode == 0 and "paused" in paused.stdout
+    assert len(executions(stack, session.id)) == 1  # the suggestions read below are this run's
     listed = corral("session", "list", *server)
     assert listed.stdout.splitlines()[0].split() == ["id", "agent", "wallet", "status", "mode", "allocation", "next", "run"]
     # Columns by position (their widths follow whatever else this module's stack holds).

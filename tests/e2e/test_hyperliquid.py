@@ -21,7 +21,7 @@ from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from signer import hyperliquid
 from tests.conftest import REPO_ROOT
-from tests.helpers import agent_from_template, venuer_results
+from tests.helpers import agent_from_template, approved_suggestion, venuer_results
 from tests.standins.hyperliquid import HyperliquidStandIn
 
 VENUER = REPO_ROOT / "tests" / "agents" / "venuer"
@@ -187,7 +187,7 @@ def test_manual_mode_turns_orders_into_suggestions(stack, venue, agent_image, tm
     assert len(venue.exchange_requests) == posted_before, "nothing reaches the venue before approval"
 
     stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))
-    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=order["data"]["suggestionId"])).suggestion
+    approved = approved_suggestion(stack, order["data"]["suggestionId"])
     assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
     [posted] = venue.exchange_requests[posted_before:]
     assert posted["action"]["orders"][0]["s"] == "0.1234" and signed_by(posted) == wallet

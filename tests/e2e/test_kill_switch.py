@@ -17,7 +17,7 @@ from corral.v1 import common_pb2, signer_pb2, signer_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import CORRAL_COMMAND, DevStack
 from tests.conftest import REPO_ROOT
-from tests.helpers import executions, wait_for, wait_until_idle
+from tests.helpers import approved_suggestion, executions, wait_for, wait_until_idle
 
 SLEEPER = REPO_ROOT / "tests" / "agents" / "sleeper"
 EXAMPLE = REPO_ROOT / "images" / "example-agent"
@@ -78,7 +78,7 @@ def test_halt_stops_everything_at_once_survives_a_restart_and_resume_undoes_it(s
 
     # The orchestrator refuses to sign before it asks the signer: nothing reaches the audit log.
     before = audit_lines(stack)
-    refused = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=suggestion.id)).suggestion
+    refused = approved_suggestion(stack, suggestion.id)
     assert refused.status == pb.SUGGESTION_STATUS_FAILED and "the platform is halted (kill switch: incident 42)" in refused.error
     assert audit_lines(stack) == before
     # And the signer refuses on its own, to anyone.

@@ -17,7 +17,7 @@ from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
-from tests.helpers import finished, log_lines, wait_for
+from tests.helpers import approved_suggestion, finished, log_lines, wait_for
 
 MANUALIST = REPO_ROOT / "tests" / "agents" / "manualist"
 RECIPIENT = "0x000000000000000000000000000000000000dEaD"
@@ -76,7 +76,7 @@ def test_approving_runs_each_suggestion_exactly_once(stack, agent_id):
     assert logs[0]["tx"]["suggestionId"] == transfer.id and logs[0]["tx"]["to"] == RECIPIENT
 
     before = stack.web3.eth.get_balance(RECIPIENT)
-    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=transfer.id)).suggestion
+    approved = approved_suggestion(stack, transfer.id)
     assert approved.status == EXECUTED, approved.error
     tx_hash = approved.result.fields["tx_hash"].string_value
     receipt = stack.web3.eth.get_transaction_receipt(tx_hash)
@@ -88,7 +88,7 @@ def test_approving_runs_each_suggestion_exactly_once(stack, agent_id):
     assert stack.web3.eth.get_balance(RECIPIENT) == before + 1000  # once, not twice
     assert len(stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session_id)).transactions) == 1
 
-    signed = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=message.id)).suggestion
+    signed = approved_suggestion(stack, message.id)
     assert signed.status == EXECUTED, signed.error
     signature = signed.result.fields["formatted_signature"].string_value
     assert Account.recover_message(encode_defunct(text="approve me"), signature=signature) == wallet
@@ -145,6 +145,6 @@ def test_an_approval_cut_short_by_a_restart_is_settled(stack, agent_id):
         db.execute("UPDATE suggestions SET status = 'approving', replica_id = ? WHERE id = ?", (socket.gethostname(), transfer.id))
     stack.restart_orchestrator()
     assert {s.id: s.status for s in suggestions(stack, session_id)}[transfer.id] == PENDING
-    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=transfer.id)).suggestion
+    approved = approved_suggestion(stack, transfer.id)
     assert approved.status == EXECUTED
     assert len(stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session_id)).transactions) == 1

@@ -20,7 +20,7 @@ from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from signer import polymarket
 from tests.conftest import REPO_ROOT
-from tests.helpers import agent_from_template, venuer_results
+from tests.helpers import agent_from_template, approved_suggestion, venuer_results
 from tests.standins.polymarket import PolymarketChain, PolymarketStandIn
 
 VENUER = REPO_ROOT / "tests" / "agents" / "venuer"
@@ -172,13 +172,13 @@ def test_manual_mode_turns_orders_into_suggestions_that_run_once_approved(stack,
     assert len(venue.order_requests) == posted, "a suggestion reaches the venue only once approved"
 
     stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))  # no next run clears it meanwhile
-    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=suggested["data"]["suggestionId"])).suggestion
+    approved = approved_suggestion(stack, suggested["data"]["suggestionId"])
     assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
     assert len(venue.order_requests) == posted + 1 and venue.orders[-1]["order"]["makerAmount"] == "6000000"
     # Whether or not an earlier test logged the platform in, it is now: make its CLOB
     # credentials stale, and the next approval logs in again, once.
     venue.revoke_api_keys()
-    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=later["data"]["suggestionId"])).suggestion
+    approved = approved_suggestion(stack, later["data"]["suggestionId"])
     assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
     assert len(venue.order_requests) == posted + 3, "refused once (401), then posted with fresh credentials"
     assert venue.orders[-1]["order"]["makerAmount"] == "7000000"

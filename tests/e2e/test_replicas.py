@@ -2,19 +2,25 @@
 every run of every session happens exactly once (no two executions of a session overlap,
 the run counter in session memory counts each run once, each wallet's nonce counts exactly
 the confirmed tips, read back with web3), the work is shared out, and when one replica is
-killed with SIGKILL its sessions carry on on the others and its unfinished work is closed."""
+killed with SIGKILL its sessions carry on on the others and its unfinished work is closed. A
+console that watched the killed replica resumes on another from the last event id it got and
+misses nothing, though three replicas write events at once."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import threading
 from datetime import UTC, datetime
 
+import grpc
 import psycopg
 import pytest
 from eth_account import Account
 
 from corral.v1 import orchestrator_pb2 as pb
+from corral.v1 import orchestrator_pb2_grpc
 from devtools.devpostgres import PostgresServer
 from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
@@ -34,9 +40,12 @@ def stack(tmp_path_factory, postgres):
     url = postgres.create_database("replicas")
     with DevStack(tmp_path_factory.mktemp("replicas"), minute_seconds=2.0, database_url=url, replica_id="a",
                   scheduler={"lease_seconds": LEASE_SECONDS}) as stack:
-        stack.start_replica("b")
+        ADDRESSES["b"] = stack.start_replica("b")
         stack.start_replica("c")
         yield stack
+
+
+ADDRESSES: dict[str, str] = {}  # the replicas' API addresses, by replica id
 
 
 def query(postgres: PostgresServer, sql: str, *args) -> list[tuple]:
@@ -53,6 +62,29 @@ def start_tippers(stack: DevStack, agent_id: int) -> list[tuple[int, str, str]]:
             agent_id=agent_id, wallet_address=wallet, settings={"recipient": recipient, "tip_wei": str(TIP)})).session
         sessions.append((session.id, wallet, recipient))
     return sessions
+
+
+def watch_in_background(address: str) -> list[int]:
+    """The ids a console watching `address` from the start receives, until its stream ends."""
+    received: list[int] = []
+
+    def read() -> None:
+        with grpc.insecure_channel(address) as channel, contextlib.suppress(grpc.RpcError):
+            for event in orchestrator_pb2_grpc.OrchestratorServiceStub(channel).WatchEvents(pb.WatchEventsRequest(after_event_id=0)):
+                received.append(event.id)
+
+    threading.Thread(target=read, daemon=True).start()
+    return received
+
+
+def resume_until_caught_up(stack: DevStack, after: int) -> tuple[list[int], int]:
+    """The ids a console gets resuming after `after`, up to the caught-up marker, and its position."""
+    ids = []
+    for event in stack.api.WatchEvents(pb.WatchEventsRequest(after_event_id=after, heartbeat_seconds=1), timeout=60):
+        if event.kind == pb.EVENT_KIND_HEARTBEAT:
+            return ids, event.heartbeat.position
+        ids.append(event.id)
+    raise AssertionError("the stream ended before it caught up")
 
 
 def assert_each_run_happened_once(stack: DevStack, session_id: int, wallet: str, recipient: str) -> None:
@@ -77,8 +109,10 @@ def test_three_replicas_share_the_sessions_and_a_killed_one_loses_nothing(stack,
     shared_out = dict(query(postgres, "SELECT replica_id, count(*) FROM executions GROUP BY replica_id"))
     assert set(shared_out) == {"a", "b", "c"}, shared_out
 
-    # Kill replica b (-9) while it runs sessions; they carry on elsewhere.
+    # Kill replica b (-9) while it runs sessions, and while a console watches it; they carry on elsewhere.
+    watched_on_b = watch_in_background(ADDRESSES["b"])
     wait_for(lambda: query(postgres, "SELECT 1 FROM executions WHERE replica_id = 'b' AND status = 'running'"), what="b to be running one")
+    wait_for(lambda: watched_on_b, what="the console to receive events from b")
     killed_at = datetime.now(UTC).replace(tzinfo=None)
     os.killpg(stack.processes["b"].pid, signal.SIGKILL)
     stack.processes["b"].wait(timeout=30)
@@ -102,3 +136,8 @@ def test_three_replicas_share_the_sessions_and_a_killed_one_loses_nothing(stack,
     for session_id, wallet, recipient in sessions:
         wait_until_idle(stack, session_id)
         assert_each_run_happened_once(stack, session_id, wallet, recipient)
+
+    # The console resumes on replica a from the last id b sent it: nothing missed, nothing twice.
+    resumed, position = resume_until_caught_up(stack, watched_on_b[-1])
+    stored = [row_id for (row_id,) in query(postgres, "SELECT id FROM events WHERE id <= %s ORDER BY id", position)]
+    assert watched_on_b + resumed == stored

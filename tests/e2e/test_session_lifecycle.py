@@ -15,6 +15,7 @@ import pytest
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
+from orchestrator.executions.runner import CALLED_OFF
 from tests.conftest import REPO_ROOT
 from tests.helpers import executions, finished, log_lines, start_session, wait_for, wait_until_idle
 
@@ -83,7 +84,10 @@ def test_pause_resume_unwind_stop(stack, agent_image):
     assert stopped.HasField("stopped_at") and not stopped.HasField("next_run_at")
     last = executions(stack, sid)[-1]
     assert last.command == common_pb2.EXECUTION_COMMAND_UNWIND
-    runs_before_unwind = len([e for e in executions(stack, sid) if e.command == common_pb2.EXECUTION_COMMAND_RUN])
+    # The runs the agent did: a run prepared ahead of its due time and called off by the unwind
+    # (runner.CALLED_OFF) is recorded, but the agent never ran it.
+    runs_before_unwind = len([e for e in executions(stack, sid) if e.command == common_pb2.EXECUTION_COMMAND_RUN
+                              and e.error != CALLED_OFF])
     assert log_lines(last) == [f"unwinding ['ethereum:31337/{NATIVE}'] after {runs_before_unwind} runs"]
     with sqlite3.connect(stack.database_path) as db:
         assert db.execute("SELECT count(*) FROM memory WHERE namespace = ?", (f"session:{sid}",)).fetchone()[0] == 0

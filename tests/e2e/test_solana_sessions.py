@@ -30,7 +30,7 @@ from devtools.solana_devchain import MINT_LEN
 from orchestrator.agents.manifest import NATIVE_SOLANA
 from signer.solana import SYSTEM_PROGRAM, TOKEN_PROGRAM
 from tests.conftest import REPO_ROOT
-from tests.helpers import agent_from_template, finished, log_lines, wait_for, wait_until_idle
+from tests.helpers import agent_from_template, approved_suggestion, finished, log_lines, wait_for, wait_until_idle
 
 SOLPAYER = REPO_ROOT / "tests" / "agents" / "solpayer"
 SOL = 1_000_000_000
@@ -226,7 +226,7 @@ def test_manual_mode_previews_a_solana_transaction_and_approving_sends_it_once(s
     assert details["network"] == "solana" and details["from"] == wallet and details["programs"] == [SYSTEM_PROGRAM]
     assert details["simulation"]["succeeded"] is True
 
-    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=pending[-1].id)).suggestion
+    approved = approved_suggestion(stack, pending[-1].id)
     assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
     assert fee_of(stack, approved.result.fields["tx_hash"].string_value) > 0
     with pytest.raises(grpc.RpcError) as again:

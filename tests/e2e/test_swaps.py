@@ -16,7 +16,7 @@ from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
-from tests.helpers import SwapMarket, agent_from_template, finished, log_lines, wait_for, wait_until_idle
+from tests.helpers import SwapMarket, agent_from_template, approved_suggestion, finished, log_lines, wait_for, wait_until_idle
 
 DCA = REPO_ROOT / "tests" / "agents" / "dca"
 TOKENER = REPO_ROOT / "tests" / "agents" / "tokener"
@@ -124,7 +124,7 @@ def test_in_manual_mode_a_swap_waits_for_approval_then_runs_once(stack, market, 
     [suggestion] = stack.api.ListSuggestions(pb.ListSuggestionsRequest(session_id=session.id)).suggestions
     assert suggestion.kind == pb.SUGGESTION_KIND_SWAP and suggestion.details["engine"] == "uniswap-v2"
     time.sleep(5)  # a person takes longer than the quote lives (4 s here): approval quotes again at no worse a price
-    approved = stack.api.ApproveSuggestion(pb.ApproveSuggestionRequest(suggestion_id=suggestion.id)).suggestion
+    approved = approved_suggestion(stack, suggestion.id)
     assert approved.status == pb.SUGGESTION_STATUS_EXECUTED, approved.error
     assert approved.result["status"] == "success"
     bought = market.balance(market.token, wallet)

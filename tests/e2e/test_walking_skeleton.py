@@ -115,7 +115,7 @@ def test_sandbox_has_no_network_and_forged_tokens_are_refused(stack, agent_image
         ({"wallet_address": "0x" + "ab" * 20}, grpc.StatusCode.NOT_FOUND, "not held by the signer"),
         ({"settings": {"recipient": "not-an-address"}}, grpc.StatusCode.INVALID_ARGUMENT, "must be a ethereum address"),
         ({"settings": {"colour": "red"}}, grpc.StatusCode.INVALID_ARGUMENT, "unknown settings"),
-        ({"allocation_amount": "1.5"}, grpc.StatusCode.INVALID_ARGUMENT, "integer string"),
+        ({"allocation_amount": "1.5"}, grpc.StatusCode.INVALID_ARGUMENT, "must be an integer in the asset's smallest unit"),
         ({"allocation_amount": "1"}, grpc.StatusCode.FAILED_PRECONDITION, "below the agent's minimumAmount"),
         ({"allocation_amount": str(10**30)}, grpc.StatusCode.FAILED_PRECONDITION, "unallocated"),
     ],

@@ -12,7 +12,7 @@ import pytest
 
 from corral.v1 import orchestrator_pb2 as pb
 from orchestrator.agents.images import build_agent_image
-from sandbox_runner.host.images import MANIFEST_LABEL, ensure_base_image
+from sandbox_runner.host.images import DESCRIPTION_LABEL, MANIFEST_LABEL, ensure_base_image
 
 CORRAL = [sys.executable, "-P", "-m", "corral_cli.main"]
 
@@ -35,6 +35,7 @@ def test_new_then_build_then_rebuild_is_a_no_op(tmp_path, docker_client, base_im
     tag = built.stdout.strip()
     image = docker_client.images.get(tag)
     assert image.labels[MANIFEST_LABEL] == (agent_dir / "circuit.toml").read_text()
+    assert image.labels[DESCRIPTION_LABEL] == (agent_dir / "DESCRIPTION.md").read_text()
     assert image.attrs["Config"]["Entrypoint"] == ["python3", "-m", "sandbox_runner.inside.entrypoint"]
     assert f"image id {image.id}" in built.stderr
     # The scaffold declares a dependency and uses it: pinned with its hash, shown, installed.

@@ -4,6 +4,9 @@ the separate resume credential lifts."""
 
 from __future__ import annotations
 
+import http.client
+import json
+import ssl
 import subprocess
 
 import grpc
@@ -27,7 +30,7 @@ def stack(tmp_path_factory):
          "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )
-    with DevStack(home / "stack", api_token=TOKEN, resume_token=RESUME_TOKEN, tls=(cert, key)) as stack:
+    with DevStack(home / "stack", api_token=TOKEN, resume_token=RESUME_TOKEN, tls=(cert, key), browser_origins=[]) as stack:
         yield stack
 
 
@@ -45,6 +48,18 @@ def test_missing_or_wrong_token_is_unauthenticated(stack, token):
         api(stack.open_channel(token=token)).ListSessions(pb.ListSessionsRequest(), timeout=10)
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "Bearer" in refused.value.details()
+
+
+def test_the_browser_port_serves_the_same_certificate(stack):
+    secure = http.client.HTTPSConnection(stack.browser_address, context=ssl.create_default_context(cafile=str(stack.tls[0])), timeout=10)
+    secure.request("POST", "/corral.v1.OrchestratorService/ListAgents", body=b"{}",
+                   headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+    answer = secure.getresponse()
+    assert answer.status == 200 and json.loads(answer.read()) == {}
+    plaintext = http.client.HTTPConnection(stack.browser_address, timeout=10)
+    with pytest.raises((ConnectionError, http.client.HTTPException)):
+        plaintext.request("POST", "/corral.v1.OrchestratorService/ListAgents", body=b"{}", headers={"Content-Type": "application/json"})
+        plaintext.getresponse()
 
 
 def test_health_answers_without_a_token(stack):

@@ -147,8 +147,9 @@ def test_every_sandbox_process_is_confined(dir_image, host_dir):
         with doorbell(sockets):
             started = backend.start(spec)
             cgroup = SandboxCgroup(spec.sandbox_id)
-            # bwrap, its sandboxed child, the watchdog and the entrypoint (a fork of the watchdog)
-            pids = wait_for_pids(cgroup, 4)
+            # bwrap, the watchdog (its sandboxed child, PID 1 inside: --as-pid-1, no reaper of
+            # bwrap's between them) and the entrypoint (a fork of the watchdog)
+            pids = wait_for_pids(cgroup, 3)
             assert started.handle.process.pid in pids
             for controller in ("memory", "cpu"):
                 assert sorted(map(int, (cgroup.paths[controller] / "cgroup.procs").read_text().split())) == pids
@@ -259,7 +260,7 @@ def test_a_discard_racing_a_finish_leaves_nothing_and_raises_nothing(dir_image, 
         spec = SandboxSpec(image=dir_image, command=["run"], socket_dir=sockets, environment={WAIT_FOR_SOCKET_ENV: "30"})
         with doorbell(sockets):
             started = backend.start(spec)
-            wait_for_pids(SandboxCgroup(spec.sandbox_id), 4)
+            wait_for_pids(SandboxCgroup(spec.sandbox_id), 3)
             with ThreadPoolExecutor(2) as pool:
                 finishing = pool.submit(backend.finish, started, 60)
                 discarding = pool.submit(backend.discard, started)

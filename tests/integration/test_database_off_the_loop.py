@@ -12,7 +12,7 @@ import threading
 import grpc
 
 from corral.v1 import runtime_pb2, runtime_pb2_grpc
-from orchestrator.executions import memory
+from orchestrator.executions import group_commit
 from orchestrator.executions.runtime_service import ExecutionTicket, start_runtime_server
 from orchestrator.store import AgentRow, Database, MemoryRow, SessionRow
 
@@ -30,13 +30,13 @@ def test_a_memory_write_waiting_for_the_database_does_not_stall_other_calls(tmp_
     socket_path = tmp_path / "r.sock"
     metadata = (("authorization", f"Bearer {TOKEN}"),)
     writing = threading.Event()
-    real_set_value = memory.set_value
+    real_commit_together = group_commit._commit_together
 
-    def set_value(*args):
-        writing.set()  # the write has reached the database (and waits for its lock)
-        return real_set_value(*args)
+    def commit_together(*args, **kwargs):
+        writing.set()  # the write is on its way to the database (and waits for its lock)
+        return real_commit_together(*args, **kwargs)
 
-    monkeypatch.setattr(memory, "set_value", set_value)
+    monkeypatch.setattr(group_commit, "_commit_together", commit_together)
 
     async def scenario() -> tuple[bool, runtime_pb2.GetExecutionContextResponse]:
         server = await start_runtime_server(str(socket_path), ticket, db, gateway=None)

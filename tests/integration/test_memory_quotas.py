@@ -7,24 +7,9 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from devtools.devpostgres import PostgresServer
 from orchestrator.errors import Refused
 from orchestrator.executions import memory
 from orchestrator.store import Database, MemoryRow
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    with PostgresServer() as server:
-        yield server
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path, postgres):
-    url = f"sqlite:///{tmp_path / 'memory.db'}" if request.param == "sqlite" else postgres.create_database(f"quota_{tmp_path.name[-12:]}")
-    database = Database(url)
-    yield database
-    database.engine.dispose()
 
 
 def stored(database: Database, namespace: str) -> dict[str, str]:

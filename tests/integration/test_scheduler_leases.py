@@ -6,7 +6,7 @@ again at once: a lapsed lease would show as two overlapping runs of one session.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from orchestrator.config import SchedulerConfig
 from orchestrator.sessions.kill_switch import KillSwitch
@@ -24,7 +24,7 @@ class SlowRuns:
     def __init__(self, db: Database, log: list) -> None:
         self._db, self._log = db, log
 
-    async def execute(self, session_id: int, command: str = "run") -> int:
+    async def execute(self, session_id: int, command: str = "run", due_at: datetime | None = None) -> int:
         started = asyncio.get_running_loop().time()
         await asyncio.sleep(RUN_SECONDS)
         self._log.append((session_id, self._db.replica_id, started, asyncio.get_running_loop().time()))

@@ -35,7 +35,7 @@ MAX_LOG_LINES = 200
 # Probes that end with a `probe <name>: blocked (...)` log line.
 LOGGED_PROBES = [
     "tcp-egress", "udp-egress", "icmp", "dns", "ipv6", "metadata", "host-loopback", "signer-socket", "docker-socket",
-    "other-socket", "write-outside-tmp", "fill-tmp", "exec-tmp", "secrets", "ptrace", "mount", "unshare", "setuid",
+    "other-socket", "write-outside-tmp", "fill-tmp", "exec-tmp", "secrets", "ptrace", "stop-watchdog", "mount", "unshare", "setuid",
     "fork-bomb", "stdout-flood", "oversized-message", "forged-token", "deep-json", "wide-json",
     "stream-flood", "egress-undeclared", "egress-ip-direct", "egress-private-names", "egress-dns", "egress-smuggling",
     "egress-oversized", "egress-slowloris", "egress-flood",
@@ -49,6 +49,7 @@ class Suite:
 
     def __init__(self, stack: DevStack, image: str, wallet: str, honest_session) -> None:
         self.stack = stack
+        self.backend = ""
         self.image = image
         self.wallet = wallet
         self.honest = honest_session
@@ -85,6 +86,7 @@ def suite(request, tmp_path_factory, agent_image, agent_dir_image):
         _, honest = start_session(stack, agent_image(EXAMPLE_AGENT), wallet)
         wait_for(lambda: finished(stack, honest.id), what="the honest session's first run")
         suite = Suite(stack, agent_image(INTRUDER), wallet, honest)
+        suite.backend = request.param
         suite.service = service
         suite.fetcher = agent_image(agent_from_template(AGENTS_DIR / "fetcher", home / "fetcher", port=service.port))
         targets = json.dumps({
@@ -203,11 +205,17 @@ def test_a_secret_reaches_its_host_in_a_header_and_nowhere_else(suite):
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "HTTPS_PROXY: the platform sets it" in refused.value.details()
     _, session = start_session(stack, suite.fetcher, wallet, settings, environment={"PRICES_REGION": "eu-west"})
     assert dict(session.environment) == {"PRICES_REGION": "eu-west"}
-    stack.api.SetSessionSecret(pb.SetSessionSecretRequest(session_id=session.id, name="PRICES_KEY", host=f"prices.test:{port}",
-                                                          value=canary))
-    # A run that started before the secret was set is refused ("no secret PRICES_KEY"); the next one has it.
-    run = wait_for(lambda: next((e for e in finished(stack, session.id) if e.status == pb.EXECUTION_STATUS_SUCCEEDED), None),
-                   timeout=240, what="the fetcher's run with its secret")
+    # The host answers only the right key (401 otherwise). A run that started before the secret
+    # was set had no secrets, so its connection was tunnelled and the placeholder's text reached
+    # the host unread: that run fails on the 401, and a later one, which has the secret, succeeds.
+    suite.service.required_headers = {"x-api-key": canary}
+    try:
+        stack.api.SetSessionSecret(pb.SetSessionSecretRequest(session_id=session.id, name="PRICES_KEY", host=f"prices.test:{port}",
+                                                              value=canary))
+        run = wait_for(lambda: next((e for e in finished(stack, session.id) if e.status == pb.EXECUTION_STATUS_SUCCEEDED), None),
+                       timeout=240, what="the fetcher's run with its secret")
+    finally:
+        suite.service.required_headers = {}
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
     assert "price of coingecko:bitcoin: 3141.5" in log_lines(run)
     sent = [{k.lower(): v for k, v in r["headers"].items()}.get("x-api-key") for r in suite.service.requests]
@@ -227,8 +235,15 @@ def test_a_secret_reaches_its_host_in_a_header_and_nowhere_else(suite):
     assert_platform_unharmed(suite)
 
 
+# Known and bounded (SECURITY.md, "The sandbox"): this gVisor delivers SIGSTOP from inside to
+# PID 1. Strict, so the day runsc keeps Linux's rule this case fails and the note is removed.
+KNOWN_OPEN = {("gvisor", "stop-watchdog"): "runsc delivers in-namespace SIGSTOP/SIGKILL to PID 1 (google/gvisor#11836)"}
+
+
 @pytest.mark.parametrize("probe", LOGGED_PROBES)
-def test_escape_is_blocked(suite, probe):
+def test_escape_is_blocked(suite, probe, request):
+    if (suite.backend, probe) in KNOWN_OPEN:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_OPEN[suite.backend, probe]))
     run = first_finished(suite, probe)
     verdicts = [line for line in log_lines(run) if line.startswith(f"probe {probe}:")]
     assert verdicts, f"no verdict logged; status {run.status} error {run.error!r} logs {log_lines(run)}"
@@ -265,7 +280,7 @@ def test_sdk_flood_is_cut_off(suite):
     run = first_finished(suite, "sdk-flood")
     assert run.status == pb.EXECUTION_STATUS_FAILED
     assert run.error.startswith("RuntimeError: probe sdk-flood: blocked") and f"all {MAX_SDK_CALLS} of its SDK calls" in run.error, run.error
-    assert len(run.logs) == MAX_LOG_LINES
+    assert len(run.logs) + run.log_lines_not_shown == MAX_LOG_LINES  # the FULL view: the last lines, the rest counted
     with sqlite3.connect(suite.stack.database_path) as db:
         calls, dropped = db.execute("SELECT sdk_calls, log_lines_dropped FROM executions WHERE id = ?", (run.id,)).fetchone()
     assert calls == MAX_SDK_CALLS + 1  # the refused call is counted too
@@ -298,7 +313,7 @@ def test_no_sandbox_outlives_the_orchestrator(runtime, tmp_path_factory, agent_i
         _, session = start_session(stack, image_of(AGENTS_DIR / "sleeper"), wallet)
 
         def sleeping():
-            runs = stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session.id)).executions
+            runs = stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session.id, view=pb.RESOURCE_VIEW_FULL)).executions
             return any(run.status == pb.EXECUTION_STATUS_RUNNING and log_lines(run) == ["going to sleep"] for run in runs)
 
         wait_for(sleeping, what="the sleeper's run to be under way")

@@ -4,7 +4,8 @@ operator's `egress.extra_ca_file`, as they would a corporate proxy's.
 
 `HttpsService(names=[...])` serves `GET /prices/current/<coin>` with a fixed price, records
 every request (path and headers), and can be started on any loopback address and port (443 on
-an address of its own, as a real API is reached, needs root)."""
+an address of its own, as a real API is reached, needs root). `service.required_headers`, when
+set, makes it answer 401 to a request without those exact header values, as a keyed API does."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ class HttpsService:
     def __init__(self, folder: Path, names: list[str], tls: bool = True, address: str = "127.0.0.1", port: int = 0) -> None:
         self.ca_file, cert, key = make_ca_and_certificate(folder, names)
         self.requests: list[dict] = []
+        self.required_headers: dict[str, str] = {}  # lower-case name -> the only value answered with 200
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,6 +78,12 @@ class HttpsService:
 
             def do_GET(self) -> None:  # noqa: N802 — the stdlib's name
                 service.requests.append({"path": self.path, "headers": dict(self.headers)})
+                sent = {name.lower(): value for name, value in self.headers.items()}
+                if any(sent.get(name) != value for name, value in service.required_headers.items()):
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 coin = self.path.rsplit("/", 1)[-1]
                 body = json.dumps({"coins": {coin: {"price": PRICE, "symbol": "ETH", "confidence": 0.99}}}).encode()
                 self.send_response(200)

@@ -25,11 +25,26 @@ def test_reachable_addresses_without_token_and_tls_are_refused(listen, guards, t
     with pytest.raises(ValidationError) as refused:
         OrchestratorConfig(listen=listen, **{k: tmp_path / v for k, v in guards.items()})
     message = str(refused.value)
-    assert "reachable from other machines" in message and "api_token_file" in message and "tls_cert_file" in message
+    assert "reachable from other machines" in message and "api_keys = true" in message and "tls_cert_file" in message
 
 
-def test_reachable_address_with_token_and_tls_is_accepted(tmp_path):
-    OrchestratorConfig(listen="0.0.0.0:50051", api_token_file=tmp_path / "t", tls_cert_file=tmp_path / "c", tls_key_file=tmp_path / "k")
+@pytest.mark.parametrize("listen", ["0.0.0.0:50051", "[::]:50051"])
+def test_api_keys_without_tls_are_refused_off_this_machine_too(listen):
+    with pytest.raises(ValidationError, match="reachable from other machines"):
+        OrchestratorConfig(listen=listen, api_keys=True)
+    with pytest.raises(ValidationError, match="reachable from other machines"):
+        OrchestratorConfig(browser={"listen": listen, "allowed_origins": ["https://console.example"]}, api_keys=True)
+
+
+def test_reachable_address_with_token_or_keys_and_tls_is_accepted(tmp_path):
+    tls = {"tls_cert_file": tmp_path / "c", "tls_key_file": tmp_path / "k"}
+    OrchestratorConfig(listen="0.0.0.0:50051", api_token_file=tmp_path / "t", **tls)
+    OrchestratorConfig(listen="0.0.0.0:50051", api_keys=True, **tls)
+
+
+def test_api_keys_replace_the_single_token(tmp_path):
+    with pytest.raises(ValidationError, match="API keys replace the single token"):
+        OrchestratorConfig(api_keys=True, api_token_file=tmp_path / "t")
 
 
 def test_an_empty_token_file_does_not_turn_the_guard_off(tmp_path):

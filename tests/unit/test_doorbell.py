@@ -8,9 +8,10 @@ import os
 import socket
 from pathlib import Path
 
+from corral.v1 import runtime_pb2
 from sandbox_runner.host.doorbell import Doorbell
-from sandbox_runner.inside.contract import DOORBELL_NAME
-from sandbox_runner.inside.entrypoint import wait_for_doorbell
+from sandbox_runner.inside.contract import DOORBELL_CONTEXT_MAX_BYTES, DOORBELL_NAME
+from sandbox_runner.inside.doorbell import Rung, wait_for_doorbell
 
 
 def _open_to_all(path: Path) -> None:
@@ -26,7 +27,7 @@ async def _until(condition, what: str) -> None:
 
 
 def test_a_waiting_sandbox_goes_when_rung_and_the_doorbell_is_gone_before_its_code_runs(tmp_path):
-    async def scenario() -> bool:
+    async def scenario() -> Rung | None:
         doorbell = await Doorbell.open(tmp_path / DOORBELL_NAME, _open_to_all)
         waiting = asyncio.create_task(asyncio.to_thread(wait_for_doorbell, str(tmp_path), 60))
         await _until(lambda: doorbell.waiting, "connected")
@@ -37,11 +38,11 @@ def test_a_waiting_sandbox_goes_when_rung_and_the_doorbell_is_gone_before_its_co
         doorbell.close()
         return went
 
-    assert asyncio.run(scenario()) is True
+    assert asyncio.run(scenario()) == Rung(context=None)
 
 
 def test_a_ring_before_the_sandbox_connects_is_kept_for_it(tmp_path):
-    async def scenario() -> bool:
+    async def scenario() -> Rung | None:
         doorbell = await Doorbell.open(tmp_path / DOORBELL_NAME, _open_to_all)
         doorbell.ring()  # taken while it still imports
         assert (tmp_path / DOORBELL_NAME).exists()  # so it can still connect
@@ -49,31 +50,31 @@ def test_a_ring_before_the_sandbox_connects_is_kept_for_it(tmp_path):
         doorbell.close()
         return went
 
-    assert asyncio.run(scenario()) is True
+    assert asyncio.run(scenario()) == Rung(context=None)
 
 
 def test_a_sandbox_sent_away_unused_ends(tmp_path):
-    async def scenario() -> bool:
+    async def scenario() -> Rung | None:
         doorbell = await Doorbell.open(tmp_path / DOORBELL_NAME, _open_to_all)
         waiting = asyncio.create_task(asyncio.to_thread(wait_for_doorbell, str(tmp_path), 60))
         await _until(lambda: doorbell.waiting, "connected")
         doorbell.close()
         return await waiting
 
-    assert asyncio.run(scenario()) is False
+    assert asyncio.run(scenario()) is None
     assert not (tmp_path / DOORBELL_NAME).exists()
 
 
 def test_without_a_doorbell_or_past_its_idle_time_the_sandbox_ends_unused(tmp_path):
-    assert wait_for_doorbell(str(tmp_path), 60) is False  # nothing to connect to
+    assert wait_for_doorbell(str(tmp_path), 60) is None  # nothing to connect to
 
-    async def scenario() -> bool:
+    async def scenario() -> Rung | None:
         doorbell = await Doorbell.open(tmp_path / DOORBELL_NAME, _open_to_all)
         went = await asyncio.to_thread(wait_for_doorbell, str(tmp_path), 0.2)  # never rung
         doorbell.close()
         return went
 
-    assert asyncio.run(scenario()) is False
+    assert asyncio.run(scenario()) is None
 
 
 def test_one_connection_only_and_a_sandbox_that_goes_away_is_seen_gone(tmp_path):
@@ -100,11 +101,28 @@ def test_one_connection_only_and_a_sandbox_that_goes_away_is_seen_gone(tmp_path)
 
 
 def test_close_from_another_thread_hangs_up_on_the_loop(tmp_path):
-    async def scenario() -> bool:
+    async def scenario() -> Rung | None:
         doorbell = await Doorbell.open(tmp_path / DOORBELL_NAME, _open_to_all)
         waiting = asyncio.create_task(asyncio.to_thread(wait_for_doorbell, str(tmp_path), 60))
         await _until(lambda: doorbell.waiting, "connected")
         await asyncio.to_thread(doorbell.close)  # as a pool's discard does, in a worker thread
         return await waiting
 
-    assert asyncio.run(scenario()) is False
+    assert asyncio.run(scenario()) is None
+
+
+def test_the_ring_hands_over_the_execution_context_and_one_over_its_bound_is_asked_for_instead(tmp_path):
+    context = runtime_pb2.GetExecutionContextResponse(session_id=7, execution_id=31, environment={"A": "b"})
+    too_big = runtime_pb2.GetExecutionContextResponse(session_id=8, environment={"BIG": "x" * DOORBELL_CONTEXT_MAX_BYTES})
+
+    async def scenario(sent: runtime_pb2.GetExecutionContextResponse) -> Rung | None:
+        doorbell = await Doorbell.open(tmp_path / DOORBELL_NAME, _open_to_all)
+        waiting = asyncio.create_task(asyncio.to_thread(wait_for_doorbell, str(tmp_path), 60))
+        await _until(lambda: doorbell.waiting, "connected")
+        doorbell.ring(sent.SerializeToString())
+        went = await waiting
+        doorbell.close()
+        return went
+
+    assert asyncio.run(scenario(context)) == Rung(context=context)
+    assert asyncio.run(scenario(too_big)) == Rung(context=None)  # the sandbox asks GetExecutionContext

@@ -11,6 +11,7 @@ import pytest
 import tests.unit.test_sdk_fakes  # noqa: F401  (puts sdk/compat on sys.path)
 from sdk.envelopes import Envelope
 from sdk.testing import MockRuntime, RpcRefusal, mock_context
+from tests.helpers import run_entrypoint
 
 
 @pytest.fixture
@@ -166,24 +167,14 @@ def test_a_v2_10_style_agent_runs_against_a_context(agent_sdk):
 
 
 def _run_entrypoint(monkeypatch, agent_dir, command: int, fake: MockRuntime) -> int:
-    import sys
-
     from corral.v1 import common_pb2, runtime_pb2
-    from sandbox_runner.inside import entrypoint
 
     fake.responses.setdefault("GetExecutionContext", runtime_pb2.GetExecutionContextResponse(
         session_id=4, session_wallet_address="0x" + "ab" * 20, execution_mode=common_pb2.EXECUTION_MODE_AUTO, command=command,
         current_positions=[common_pb2.Position(network="ethereum:1", asset_address="0x" + "e" * 40, avg_unit_cost="0", current_qty="5")],
     ))
     fake.responses["GetExecutionContext"].settings.update({"count": 3, "ratio": 0.25})
-    monkeypatch.setattr(entrypoint, "RuntimeTransport", lambda *_: fake)
-    monkeypatch.setattr(entrypoint, "AGENT_DIR", str(agent_dir))
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.delitem(sys.modules, "main", raising=False)
-    try:
-        return entrypoint.main(["entrypoint"])
-    finally:
-        sys.modules.pop("main", None)
+    return run_entrypoint(monkeypatch, agent_dir, fake)
 
 
 def _outcome(fake: MockRuntime) -> tuple[bool, str | None]:

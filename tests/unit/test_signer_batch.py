@@ -81,10 +81,13 @@ def test_a_batch_decides_as_the_same_requests_one_by_one(servicer):
     assert [r.WhichOneof("result") for r in answer.results] == ["signed", "signed", "refused", "refused"]  # the cap holds two
 
 
-def test_an_oversized_batch_is_refused_naming_the_field(servicer):
-    signer, wallet, _ = servicer
+def test_an_oversized_batch_is_refused_naming_the_field_audited_and_nothing_signed(servicer):
+    signer, wallet, paths = servicer
     batch = [transfer(wallet, n) for n in range(MAX_BATCH + 1)]
     with pytest.raises(Refused) as refused:
         asyncio.run(signer.SignEvmTransactions(signer_pb2.SignEvmTransactionsRequest(requests=batch), Context()))
     assert refused.value.args[0] == grpc.StatusCode.INVALID_ARGUMENT
     assert "requests: at most 64" in refused.value.args[1]
+    lines = [e for e in read_entries(paths.audit_log) if "action" in e]
+    assert [(e["action"], e["decision"], e["wallet"], e["request"]) for e in lines] == [
+        ("sign_evm_transactions", "deny", wallet, {"count": MAX_BATCH + 1, "wallets": [wallet]})]

@@ -96,6 +96,28 @@ def test_parallel_executions_grow_the_pool_to_their_number_within_the_ceiling(tm
         backend.close()
 
 
+def test_bursts_of_several_images_in_turn_stay_within_one_ceiling_of_idle_sandboxes(tmp_path):
+    backend = FakeBackend()
+    pool = make_pool(tmp_path, backend, size=1, ceiling=4)
+    images = [(f"image-{n}", LIMITS) for n in range(3)]
+
+    async def scenario() -> None:
+        for key in images:  # each image's burst of 4 in turn, then its refill
+            for _ in range(4):
+                pool.take(*key)
+            for _ in range(4):
+                pool.done(*key)
+            await pool.refill(*key)
+        idle = [pool.idle_count(*key) for key in images]
+        assert idle == [4, 1, 1], idle  # every image keeps its size; the demand-driven rest shares the ceiling
+        pool.drain()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        backend.close()
+
+
 def test_a_sandbox_waiting_on_its_doorbell_is_taken_without_asking_the_engine(tmp_path):
     backend = FakeBackend()
     pool = make_pool(tmp_path, backend)
@@ -151,6 +173,30 @@ def test_idle_sandboxes_beyond_the_target_are_removed(tmp_path):
         await pool.refill(*KEY)
         assert pool.idle_count(*KEY) == 1
         assert len(backend.discarded) == 2
+        pool.drain()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        backend.close()
+
+
+def test_a_sandbox_given_back_unused_is_the_next_one_taken_and_discarded_once_the_pool_closes(tmp_path):
+    backend = FakeBackend()
+    pool = make_pool(tmp_path, backend, size=2)
+
+    async def scenario() -> None:
+        await pool.refill(*KEY)
+        first = pool.take(*KEY)
+        pool.give_back(first)  # its session was stopped before it was handed anything
+        pool.done(*KEY)
+        assert pool.idle_count(*KEY) == 2 and backend.discarded == []
+        again = pool.take(*KEY)
+        assert again is first
+        pool.close()
+        pool.give_back(again)
+        pool.done(*KEY)
+        assert backend.discarded == [first.started.handle]
         pool.drain()
 
     try:

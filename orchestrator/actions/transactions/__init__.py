@@ -15,7 +15,6 @@ from corral.networks import is_solana
 from corral.v1 import runtime_pb2
 from orchestrator.actions.breakers import Breakers
 from orchestrator.actions.transactions.evm import EvmSender
-from orchestrator.actions.transactions.intents import Intents
 from orchestrator.actions.transactions.sender import ChainSender
 from orchestrator.actions.transactions.solana import SolanaSender
 from orchestrator.store import Database, SessionRow, TransactionRow
@@ -30,16 +29,15 @@ class TransactionSender:
         self.evm = evm
         self.solana = solana
         self._breakers = Breakers(db)
-        self._intents = Intents(db)
 
     def _for(self, network: str) -> EvmSender | SolanaSender:
         # Anything not "solana" goes to the EVM sender, whose validation names the networks.
         return self.solana if is_solana(network) else self.evm
 
     async def sign_and_send(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest) -> TransactionRow:
-        if not self._intents.exists(request.request_id):  # a retry returns its first result, whatever the breakers say now
-            self._breakers.before_sending(session)
-        return await self._for(request.network).sign_and_send(session, execution_id, request)
+        # The breakers are asked when the intent is new (in the claim's read): a retry returns its first result.
+        return await self._for(request.network).sign_and_send(session, execution_id, request,
+                                                              admit=lambda: self._breakers.before_sending(session))
 
     async def resume(self, tx: TransactionRow) -> None:
         """After a restart, finishes a transaction left `signed` (see the senders' resume)."""

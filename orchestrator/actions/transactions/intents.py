@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from corral.limits import ACTION_MESSAGE_MAX_CHARS
 from corral.v1 import runtime_pb2
@@ -24,6 +25,19 @@ from orchestrator.store.statuses import TransactionStatus
 # platform's transaction (a retried request id returns the first transaction sent under it).
 SUGGESTION_REQUEST_PREFIX = "suggestion-"
 SWAP_REQUEST_PREFIX = "swap-"
+
+# Each step writes the row with a Core statement on its table, built once and run on the
+# session's connection (SQLAlchemy caches its compiled form): building a statement, and the
+# ORM's unit of work, cost more CPU than the rest of a step's bookkeeping.
+_TRANSACTIONS = TransactionRow.__table__
+_FIND = select(_TRANSACTIONS.c.id, _TRANSACTIONS.c.session_id).where(_TRANSACTIONS.c.request_id == bindparam("request_id"))
+_INSERT = insert(_TRANSACTIONS)
+# SET takes the columns of the parameters given (each set of columns compiles once).
+_UPDATE = update(_TRANSACTIONS).where(_TRANSACTIONS.c.id == bindparam("tx_id"))
+_SETTLE = _UPDATE.where(_TRANSACTIONS.c.status == TransactionStatus.SIGNED)
+_LEDGER = AssetChangeRow.__table__
+_LEDGER_COLUMNS = [column.key for column in _LEDGER.columns if column.key != "id"]
+_INSERT_LEDGER = insert(_LEDGER).returning(_LEDGER.c.id, sort_by_parameter_order=True)
 
 
 def suggestion_request_id(suggestion_id: int) -> str:
@@ -55,44 +69,53 @@ class Intents:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def exists(self, request_id: str) -> bool:
-        with self._db.session() as db:
-            return db.scalar(select(TransactionRow.id).where(TransactionRow.request_id == request_id)) is not None
-
     def claim(
-        self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest, *, to_address: str, value: str, data: str
+        self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest, *, to_address: str, value: str,
+        data: str, admit: Callable[[], None] | None = None,
     ) -> tuple[TransactionRow, bool]:
         """(row, True) for a new intent stored as `pending`; (first row, False) when this
-        request id was seen before."""
+        request id was seen before. `admit` is asked first for a new one only (a breaker: a
+        retry returns its first result, whatever the breakers say now) and may raise."""
         with self._db.session() as db:
-            existing = db.scalar(select(TransactionRow).where(TransactionRow.request_id == request.request_id))
-            if existing is not None:
-                if existing.session_id != session.id:
-                    raise invalid("request_id is already used; send a fresh one")
-                return existing, False
+            found = self._first(db, session, request.request_id)
+            if found is not None:
+                return found, False
+            if admit is not None:
+                admit()
             now = utcnow()
-            tx = TransactionRow(
-                session_id=session.id,
-                execution_id=execution_id,
-                request_id=request.request_id,
-                replica_id=self._db.replica_id,
-                network=request.network,
-                from_address=session.wallet_address,
-                to_address=to_address,
-                value=value,
-                data=data,
-                message=request.message if request.HasField("message") else "",
-                nonce=None,
-                status=TransactionStatus.PENDING,
-                signed_raw=None,
-                created_at=now,
-                updated_at=now,
-            )
-            db.add(tx)
-            db.flush()
-            events.record(db, "transaction", TransactionStatus.PENDING, session.id, tx.id)
-            db.commit()
+            fields = {
+                "session_id": session.id, "execution_id": execution_id, "request_id": request.request_id,
+                "replica_id": self._db.replica_id, "network": request.network, "from_address": session.wallet_address,
+                "to_address": to_address, "value": value, "data": data,
+                "message": request.message if request.HasField("message") else "", "nonce": None, "valid_until_block": None,
+                "status": TransactionStatus.PENDING, "signed_raw": None, "tx_hash": "", "block_number": None, "gas_used": None,
+                "effective_gas_price": None, "error": "", "created_at": now, "updated_at": now,
+            }
+            try:
+                [tx_id] = db.connection().execute(_INSERT, fields).inserted_primary_key
+                events.record(db, "transaction", TransactionStatus.PENDING, session.id, tx_id)
+                db.commit()
+            except IntegrityError:
+                # The same request id, claimed at the same moment by a concurrent call: that one sends it.
+                db.rollback()
+                found = self._first(db, session, request.request_id)
+                if found is None:
+                    raise
+                return found, False
+        tx = TransactionRow(id=tx_id, **fields)
+        make_transient_to_detached(tx)  # as if read back: what the caller holds is the stored row
         return tx, True
+
+    @staticmethod
+    def _first(db: Session, session: SessionRow, request_id: str) -> TransactionRow | None:
+        """The row stored under `request_id`, when it is this session's; refused when another
+        session's."""
+        found = db.connection().execute(_FIND, {"request_id": request_id}).first()
+        if found is None:
+            return None
+        if found.session_id != session.id:
+            raise invalid("request_id is already used; send a fresh one")
+        return db.get(TransactionRow, found.id)
 
     def update(self, tx: TransactionRow, also: Callable[[Session], None] | None = None, **fields) -> None:
         """Sets `fields` on the stored row and on `tx`; a status change is an event. `also`
@@ -102,8 +125,7 @@ class Intents:
             if also is not None:
                 also(db)
             # One UPDATE by primary key (no load of the row first): this runs on every step.
-            db.execute(update(TransactionRow).where(TransactionRow.id == tx.id).values(**fields, updated_at=now)
-                       .execution_options(synchronize_session=False))
+            db.connection().execute(_UPDATE, {**fields, "updated_at": now, "tx_id": tx.id})
             if "status" in fields:
                 events.record(db, "transaction", fields["status"], tx.session_id, tx.id)
             db.commit()
@@ -119,19 +141,25 @@ class Intents:
         settling it (one resuming a transaction the other still waits on) record it once."""
         now = utcnow()
         with self._db.session() as db:
-            settled = db.execute(
-                update(TransactionRow).where(TransactionRow.id == tx.id, TransactionRow.status == TransactionStatus.SIGNED)
-                .values(**fields, updated_at=now).execution_options(synchronize_session=False)
-            ).rowcount
+            settled = db.connection().execute(_SETTLE, {**fields, "updated_at": now, "tx_id": tx.id}).rowcount
             # After the write that takes SQLite's one writer lock: the balances are read under it.
             session = balances.lock(db, tx.session_id) if settled else None
             if session is not None:
                 events.record(db, "transaction", fields["status"], tx.session_id, tx.id)
-                db.add_all(changes)
-                db.flush()  # the entries' ids: positions list assets in the order they were first held
+                _store_ledger(db, changes)
                 fee = balances.fee_paid(fields["status"], fields.get("gas_used"), fields.get("effective_gas_price"))
                 balances.apply(db, session, tx.network, changes, fee)
             db.commit()
         for name, value in fields.items():
             setattr(tx, name, value)
         tx.updated_at = now
+
+
+def _store_ledger(db: Session, changes: list[AssetChangeRow]) -> None:
+    """Inserts the ledger entries in one statement and gives each its id (positions list
+    assets in the order they were first held)."""
+    if not changes:
+        return
+    rows = [{column: getattr(change, column) for column in _LEDGER_COLUMNS} for change in changes]
+    for change, entry_id in zip(changes, db.connection().execute(_INSERT_LEDGER, rows).scalars(), strict=True):
+        change.id = entry_id

@@ -83,9 +83,12 @@ class ChainSender(ABC, Generic[Chain, Payload, Outcome]):
 
     # -- the path, once -----------------------------------------------------------------------
 
-    async def sign_and_send(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest) -> TransactionRow:
+    async def sign_and_send(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest,
+                            admit: Callable[[], None] | None = None) -> TransactionRow:
+        """Validates, stores the intent (`admit`, a breaker, is asked only for a new one),
+        signs, broadcasts and settles; a retried request id returns its first row."""
         chain, payload = self.validate(session, request)
-        tx, new = self._intents.claim(session, execution_id, request, **self.intent_fields(payload))
+        tx, new = self._intents.claim(session, execution_id, request, admit=admit, **self.intent_fields(payload))
         if not new:
             return tx
         failpoints.reach("tx.intent_stored")

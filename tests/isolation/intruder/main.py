@@ -7,7 +7,9 @@ import hashlib
 import json
 import os
 import re
+import signal
 import socket
+import time
 
 import grpc
 
@@ -206,14 +208,39 @@ def secrets(agent, t):
 
 # -- privileges and kernel surface --------------------------------------------------
 
+def _watchdog():
+    """The agent's parent: the watchdog that enforces the deadline (checked by its command line)."""
+    pid = os.getppid()
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        command = f.read()
+    if b"watchdog.py" not in command:
+        raise RuntimeError(f"the parent (pid {pid}) is not the watchdog: {command[:120]!r}")
+    return pid
+
+
 def ptrace(agent, t):
-    """PID 1 is the watchdog that enforces the deadline: the agent must not stop or read it."""
-    attach = syscall_fails(libc.ptrace(16, 1, None, None), "PTRACE_ATTACH to pid 1 (the watchdog)")
+    """The watchdog that enforces the deadline: the agent must not stop or read it."""
+    pid = _watchdog()
+    attach = syscall_fails(libc.ptrace(16, pid, None, None), f"PTRACE_ATTACH to pid {pid} (the watchdog)")
 
     def read_memory():
-        with open("/proc/1/mem", "rb") as f:
+        with open(f"/proc/{pid}/mem", "rb") as f:
             f.read(1)
-    return f"PTRACE_ATTACH: {attach}; " + must_fail(read_memory, "opened /proc/1/mem")
+    return f"PTRACE_ATTACH: {attach}; " + must_fail(read_memory, f"opened /proc/{pid}/mem")
+
+
+def stop_watchdog(agent, t):
+    """The watchdog is PID 1 of the sandbox's namespace, so a signal from inside that it has no
+    handler for (SIGSTOP, SIGKILL) is dropped: the agent cannot freeze its deadline."""
+    pid = _watchdog()
+    os.kill(pid, signal.SIGSTOP)  # delivered or silently dropped: kill() itself succeeds either way
+    time.sleep(0.2)
+    with open(f"/proc/{pid}/stat") as f:
+        state = f.read().rsplit(")", 1)[1].split()[0]
+    if state in ("T", "t"):
+        os.kill(pid, signal.SIGCONT)
+        raise Open(f"SIGSTOP stopped the watchdog (pid {pid}, state {state})")
+    return f"SIGSTOP to the watchdog (pid {pid}) dropped; its state is {state}"
 
 
 def mount(agent, t):
@@ -582,7 +609,7 @@ PROBES = {
     "tcp-egress": tcp_egress, "udp-egress": udp_egress, "icmp": icmp, "dns": dns, "ipv6": ipv6, "metadata": metadata,
     "host-loopback": host_loopback, "signer-socket": signer_socket, "docker-socket": docker_socket, "other-socket": other_socket,
     "write-outside-tmp": write_outside_tmp, "fill-tmp": fill_tmp, "exec-tmp": exec_tmp, "secrets": secrets,
-    "ptrace": ptrace, "mount": mount, "unshare": unshare, "setuid": setuid,
+    "ptrace": ptrace, "stop-watchdog": stop_watchdog, "mount": mount, "unshare": unshare, "setuid": setuid,
     "fork-bomb": fork_bomb, "memory-bomb": memory_bomb, "cpu-spin": cpu_spin, "stdout-flood": stdout_flood,
     "sdk-flood": sdk_flood, "oversized-message": oversized_message, "forged-token": forged_token, "replayed-token": replayed_token,
     "deep-json": deep_json, "wide-json": wide_json, "stream-flood": stream_flood,

@@ -1,0 +1,2 @@
+"""Notifications: subscriptions to event types, delivered from the durable outbox
+(orchestrator/store/notification_outbox.py) as signed webhooks or through apprise."""

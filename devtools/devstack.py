@@ -157,6 +157,7 @@ class DevStack:
         egress: dict[str, object] | None = None,
         browser_origins: list[str] | None = None,
         api_keys: bool = False,
+        metrics: bool = False,
     ) -> None:
         """`orchestrator_user`: run the orchestrator as this unprivileged user ("auto":
         corral-orchestrator when started as root), with sandboxes started by a privileged
@@ -168,7 +169,8 @@ class DevStack:
         `browser_origins`: serve the API to browsers too (`[browser]`, on `browser_address`),
         to pages of these origins.
         `api_keys`: callers need a key of `corral user add` (`add_user`); the stack's own
-        client is the user "stack", with every role and every wallet `create_wallets` makes."""
+        client is the user "stack", with every role and every wallet `create_wallets` makes.
+        `metrics`: serve Prometheus's /metrics (`[telemetry]`) at `metrics_url`."""
         self.home = home.resolve()
         self.minute_seconds = minute_seconds
         self.max_parallel_executions = max_parallel_executions
@@ -197,6 +199,8 @@ class DevStack:
         self.swaps = swaps or {}
         self.browser_origins = browser_origins
         self.browser_address = ""
+        self.metrics = metrics
+        self.metrics_url = ""
         # The orchestrator's venue tables, e.g. {"hyperliquid": {"api_url": ...}}; `venues`
         # may be filled in after construction (a venue's address known once anvil runs).
         self.venues = venues or {}
@@ -377,6 +381,8 @@ class DevStack:
         self.api_address = f"127.0.0.1:{free_port()}"
         if self.browser_origins is not None:
             self.browser_address = f"127.0.0.1:{free_port()}"
+        if self.metrics:
+            self.metrics_url = f"http://127.0.0.1:{free_port()}/metrics"
         config = self._orchestrator_config("orchestrator", self.api_address, self.replica_id, self.socket_root)
         if self.api_keys and self.api_token is None:
             self.api_token = self.add_user("stack", ["viewer", "operator", "approver", "admin"])
@@ -427,6 +433,8 @@ class DevStack:
         tables.update(self.venues)
         if self.browser_address and name == "orchestrator":
             tables["browser"] = {"listen": self.browser_address, "allowed_origins": self.browser_origins}
+        if self.metrics_url and name == "orchestrator":
+            tables["telemetry"] = {"metrics_listen": self.metrics_url.removeprefix("http://").removesuffix("/metrics")}
         if self.egress:
             egress = dict(self.egress)
             if "extra_ca_file" in egress:

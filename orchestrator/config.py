@@ -356,11 +356,7 @@ class BrowserConfig(BaseModel):
     @field_validator("listen")
     @classmethod
     def _host_and_port(cls, listen: str | None) -> str | None:
-        if listen is not None:
-            host, port = split_listen(listen)
-            if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"{listen!r} is not host:port, e.g. '127.0.0.1:8080' or '[::1]:8080'")
-        return listen
+        return checked_host_and_port(listen)
 
     @field_validator("allowed_origins")
     @classmethod
@@ -376,6 +372,44 @@ class BrowserConfig(BaseModel):
         if self.allowed_origins and self.listen is None:
             raise ValueError("allowed_origins is set but listen is not: set listen (e.g. '127.0.0.1:8080') to serve browsers")
         return self
+
+
+def checked_host_and_port(listen: str | None) -> str | None:
+    """An HTTP listen address ("host:port", "[v6]:port"), or None (off)."""
+    if listen is not None:
+        host, port = split_listen(listen)
+        if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{listen!r} is not host:port, e.g. '127.0.0.1:8080' or '[::1]:8080'")
+    return listen
+
+
+class TelemetryConfig(BaseModel):
+    """Prometheus metrics (`[telemetry]`): `/metrics` on an HTTP port of its own, served with
+    the API's TLS certificate when one is set. Off unless `metrics_listen` is set. The series
+    name no session, wallet or agent (orchestrator/metrics.py); off this machine a scraper
+    still needs the bearer token in `metrics_token_file`, as Prometheus's `authorization`
+    setting sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # "host:port", e.g. "127.0.0.1:9464".
+    metrics_listen: str | None = None
+    metrics_token_file: Path | None = None
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _host_and_port(cls, listen: str | None) -> str | None:
+        return checked_host_and_port(listen)
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self) -> TelemetryConfig:
+        if self.metrics_listen is not None and not listens_on_loopback(self.metrics_listen) and self.metrics_token_file is None:
+            raise ValueError(f"telemetry.metrics_listen = {self.metrics_listen!r} is reachable from other machines: set "
+                             "telemetry.metrics_token_file (a bearer token the scraper sends), or listen on 127.0.0.1")
+        return self
+
+    def metrics_token(self) -> str | None:
+        return _read_token(self.metrics_token_file, "telemetry.metrics_token_file")
 
 
 def split_listen(listen: str) -> tuple[str, str]:
@@ -482,6 +516,8 @@ class OrchestratorConfig(BaseModel):
     # Connect and gRPC-Web for browsers: off unless `[browser] listen` is set.
     browser: BrowserConfig = Field(default_factory=BrowserConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    # Prometheus metrics: off unless `[telemetry] metrics_listen` is set.
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     # Venues: off unless their table is present.
     hyperliquid: HyperliquidConfig | None = None
     polymarket: PolymarketConfig | None = None

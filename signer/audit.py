@@ -26,6 +26,7 @@ import hmac
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,9 @@ class AuditLog:
         self._end = os.fstat(self._fd).st_size
         self._synced_seq = self._seq  # the last line known to be on disk
         self._syncing: asyncio.Task[None] | None = None
+        # Decision lines written by this process, by (action, decision, rule): what the
+        # orchestrator's metrics report for the signer (GetDecisionCounts).
+        self.decisions: Counter[tuple[str, str, str]] = Counter()
 
     @property
     def head(self) -> tuple[int, str]:
@@ -151,6 +155,8 @@ class AuditLog:
             raise OSError(f"the audit log took {written} of a {len(line)}-byte line")
         self._last_start, self._end = self._end, self._end + written
         self._seq, self._last_link, self._last_action = entry["seq"], entry["mac"], entry.get("action")
+        if "decision" in record:
+            self.decisions[(str(record.get("action", "")), str(record["decision"]), str(record.get("rule", "")))] += 1
         return entry
 
     def close(self) -> None:

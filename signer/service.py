@@ -143,6 +143,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         self._checkpoint_every = checkpoint_every
         self._checkpoint_seq = audit.position.seq
         self._checkpointing = False
+        self._started_at = time.time()
 
     def checkpoint_now(self) -> None:
         """A checkpoint at the log's last line, which must be durable (clean shutdown)."""
@@ -438,6 +439,13 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         reason = "the wallet owner's halt still holds" if owner else "signing resumed"
         await Audited(self._audit, context, "resume_signing", "", request).allow(Decision(True, "kill-switch", reason))
         return signer_pb2.ResumeSigningResponse(halted_by_owner=owner)
+
+    async def GetDecisionCounts(self, request: signer_pb2.GetDecisionCountsRequest,
+                                context: Context) -> signer_pb2.GetDecisionCountsResponse:
+        """Counts of the decision lines this process wrote; no wallet, request or key."""
+        counts = [signer_pb2.DecisionCount(action=action, decision=decision, rule=rule, count=count)
+                  for (action, decision, rule), count in sorted(self._audit.decisions.items())]
+        return signer_pb2.GetDecisionCountsResponse(counts=counts, started_at=self._started_at)
 
 
 def with_head(answer: _AnswerT, entry: dict[str, Any]) -> _AnswerT:

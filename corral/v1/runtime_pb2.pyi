@@ -359,14 +359,16 @@ class GetCurrentPositionsResponse(_message.Message):
     def __init__(self, positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_txs: _Optional[bool] = ...) -> None: ...
 
 class CompleteExecutionRequest(_message.Message):
-    __slots__ = ("success", "error", "traceback")
+    __slots__ = ("success", "error", "traceback", "agent_entered_at")
     SUCCESS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     TRACEBACK_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ENTERED_AT_FIELD_NUMBER: _ClassVar[int]
     success: bool
     error: str
     traceback: str
-    def __init__(self, success: _Optional[bool] = ..., error: _Optional[str] = ..., traceback: _Optional[str] = ...) -> None: ...
+    agent_entered_at: float
+    def __init__(self, success: _Optional[bool] = ..., error: _Optional[str] = ..., traceback: _Optional[str] = ..., agent_entered_at: _Optional[float] = ...) -> None: ...
 
 class CompleteExecutionResponse(_message.Message):
     __slots__ = ()

@@ -343,3 +343,27 @@ class ResumeSigningResponse(_message.Message):
     HALTED_BY_OWNER_FIELD_NUMBER: _ClassVar[int]
     halted_by_owner: bool
     def __init__(self, halted_by_owner: _Optional[bool] = ...) -> None: ...
+
+class GetDecisionCountsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DecisionCount(_message.Message):
+    __slots__ = ("action", "decision", "rule", "count")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    decision: str
+    rule: str
+    count: int
+    def __init__(self, action: _Optional[str] = ..., decision: _Optional[str] = ..., rule: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class GetDecisionCountsResponse(_message.Message):
+    __slots__ = ("counts", "started_at")
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    counts: _containers.RepeatedCompositeFieldContainer[DecisionCount]
+    started_at: float
+    def __init__(self, counts: _Optional[_Iterable[_Union[DecisionCount, _Mapping]]] = ..., started_at: _Optional[float] = ...) -> None: ...

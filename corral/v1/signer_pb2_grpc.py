@@ -89,6 +89,11 @@ class SignerServiceStub:
                 request_serializer=corral_dot_v1_dot_signer__pb2.ResumeSigningRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_signer__pb2.ResumeSigningResponse.FromString,
                 _registered_method=True)
+        self.GetDecisionCounts = channel.unary_unary(
+                '/corral.v1.SignerService/GetDecisionCounts',
+                request_serializer=corral_dot_v1_dot_signer__pb2.GetDecisionCountsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.GetDecisionCountsResponse.FromString,
+                _registered_method=True)
 
 
 class SignerServiceServicer:
@@ -185,6 +190,15 @@ class SignerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDecisionCounts(self, request, context):
+        """How many decisions this signer process has written to its audit log since it
+        started, by action, outcome and rule: what the orchestrator's /metrics reports for
+        the signer, which opens no port of its own. Counts only, never a wallet or request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SignerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -242,6 +256,11 @@ def add_SignerServiceServicer_to_server(servicer, server):
                     servicer.ResumeSigning,
                     request_deserializer=corral_dot_v1_dot_signer__pb2.ResumeSigningRequest.FromString,
                     response_serializer=corral_dot_v1_dot_signer__pb2.ResumeSigningResponse.SerializeToString,
+            ),
+            'GetDecisionCounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDecisionCounts,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.GetDecisionCountsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.GetDecisionCountsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -541,6 +560,33 @@ class SignerService:
             '/corral.v1.SignerService/ResumeSigning',
             corral_dot_v1_dot_signer__pb2.ResumeSigningRequest.SerializeToString,
             corral_dot_v1_dot_signer__pb2.ResumeSigningResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDecisionCounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/GetDecisionCounts',
+            corral_dot_v1_dot_signer__pb2.GetDecisionCountsRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.GetDecisionCountsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -31,6 +31,7 @@ from corral.networks import address_key
 from corral.v1 import orchestrator_pb2
 from orchestrator.actions.positions import session_positions
 from orchestrator.errors import Refused, invalid, precondition
+from orchestrator.metrics import BREAKER_TRIPS
 from orchestrator.store import Database, EventRow, SessionRow, TransactionRow, events, utcnow
 from orchestrator.store.statuses import SessionStatus, TransactionStatus
 
@@ -135,7 +136,7 @@ class Breakers:
             ))
         if sent >= limit:
             reason = f"breaker max_transactions_per_hour tripped: {sent} transactions in the last hour, the limit is {limit}"
-            trip(self._db, session.id, reason)
+            trip(self._db, session.id, "max_transactions_per_hour", reason)
             raise precondition(f"{reason}; this one was not sent and the session is paused")
 
     def check_loss(self, session_id: int, known: SessionRow | None = None) -> str | None:
@@ -162,11 +163,15 @@ class Breakers:
             return None
         reason = (f"breaker max_loss tripped: the session lost {lost} of its starting asset in the last "
                   f"{window} s, the limit is {limit}")
-        trip(self._db, session_id, reason)
+        trip(self._db, session_id, "max_loss", reason)
         return reason
 
-def trip(database: Database, session_id: int, reason: str) -> None:
-    """Pauses a running session, saying why in its status reason."""
+SIGNER_REFUSALS = "max_signer_refusals_per_hour"
+
+
+def trip(database: Database, session_id: int, breaker: str, reason: str) -> None:
+    """Pauses a running session, saying why in its status reason (`breaker`: which one, for
+    /metrics)."""
     with database.session() as db:
         session = db.get(SessionRow, session_id)
         if session.status != SessionStatus.RUNNING:
@@ -174,6 +179,7 @@ def trip(database: Database, session_id: int, reason: str) -> None:
         session.status, session.status_reason = SessionStatus.PAUSED, reason
         events.record(db, "session", SessionStatus.PAUSED, session_id, session_id)
         db.commit()
+    BREAKER_TRIPS.labels(breaker).inc()
     log.warning("session %s paused: %s", session_id, reason)
 
 
@@ -211,7 +217,7 @@ class SignerRefusals:
             refused = self._count(connection, session_id)
         if refused >= self._limit:
             reason = self._reason(refused)
-            trip(self._db, session_id, reason)
+            trip(self._db, session_id, SIGNER_REFUSALS, reason)
             raise Refused(grpc.StatusCode.PERMISSION_DENIED, f"{reason}; this request was not sent to the signer")
         in_flight = self._in_flight.get(session_id, 0)
         if refused + in_flight >= self._limit:
@@ -238,7 +244,7 @@ class SignerRefusals:
             db.commit()
             refused = self._count(db, session_id)
         if refused >= self._limit:
-            trip(self._db, session_id, self._reason(refused))
+            trip(self._db, session_id, SIGNER_REFUSALS, self._reason(refused))
 
     def _count(self, db: Session | Connection, session_id: int) -> int:
         # One statement (asked before every signing request): since the later of an hour ago

@@ -148,6 +148,10 @@ class SignerClient:
     async def resume_signing(self) -> signer_pb2.ResumeSigningResponse:
         return await self._stub.ResumeSigning(signer_pb2.ResumeSigningRequest(), timeout=10)
 
+    async def decision_counts(self) -> signer_pb2.GetDecisionCountsResponse:
+        """The signer's decisions since it started, by action, outcome and rule (for /metrics)."""
+        return await self._stub.GetDecisionCounts(signer_pb2.GetDecisionCountsRequest(), timeout=5)
+
     async def close(self) -> None:
         await self._channel.close()
 

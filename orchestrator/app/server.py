@@ -25,6 +25,7 @@ from orchestrator.api.service import OrchestratorApi
 from orchestrator.api.serving import api_server
 from orchestrator.app.api_guard import SERVICE_NAME, ApiGuard, ApiGuardInterceptor
 from orchestrator.app.browser_server import BrowserServer
+from orchestrator.app.metrics_server import MetricsServer
 from orchestrator.chains import Chain
 from orchestrator.chains.evm import EvmChain
 from orchestrator.chains.solana import SolanaChain
@@ -118,6 +119,8 @@ async def serve(config: OrchestratorConfig) -> None:
     print(f"orchestrator listening on {config.listen}", flush=True)
     # The same API, for browsers (Connect and gRPC-Web), when `[browser] listen` is set.
     browser = await BrowserServer.start(config, api, guard) if config.browser.listen else None
+    # Prometheus's /metrics, when `[telemetry] metrics_listen` is set.
+    metrics = await MetricsServer.start(config, signer) if config.telemetry.metrics_listen else None
 
     resuming = asyncio.create_task(recovery.resume_signed_transactions(replicas.me))
     membership = asyncio.create_task(_every_async(config.scheduler.lease_seconds / 3, _membership(replicas, recovery), name="membership"))
@@ -160,6 +163,8 @@ async def serve(config: OrchestratorConfig) -> None:
     log.info("shut down: %d sandboxes removed", removed)
     if browser is not None:
         await browser.stop()
+    if metrics is not None:
+        await metrics.stop()
     await server.stop(grace=2)
     await changes.hub(db.engine).stop()
     await venues.close()

@@ -42,7 +42,11 @@ from orchestrator.egress.chain_reads import MAX_REQUEST_BYTES, ChainReads
 from orchestrator.egress.interception import InterceptionCA
 from orchestrator.egress.secrets import BoundSecret, PlaceholderRefused, has_placeholder, substitute
 from orchestrator.egress.sni import NotTls, read_client_hello
+from orchestrator.metrics import EGRESS_BYTES, EGRESS_CONNECTIONS
 from orchestrator.store.statuses import EgressOutcome
+
+# Counted per chunk relayed, so /metrics moves while a long download is still running.
+_BYTES_OUT, _BYTES_IN = EGRESS_BYTES.labels("out"), EGRESS_BYTES.labels("in")
 
 _REQUEST_LINE = re.compile(r"(?P<method>[A-Z]{3,7}) (?P<target>[\x21-\x7e]{1,8000}) HTTP/1\.[01]")
 _HEADER = re.compile(r"(?P<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(?P<value>[\x20-\x7e\t]*?)[ \t]*")
@@ -170,6 +174,7 @@ class EgressGate:
                 self._budget.active -= 1
             writer.close()
             record.duration_ms = int((time.monotonic() - started) * 1000)
+            EGRESS_CONNECTIONS.labels(record.outcome).inc()
             self._record(record)
             self._tasks.discard(task)
 
@@ -423,12 +428,14 @@ class EgressGate:
             raise _Failure(f"no data for {self.limits.idle_seconds:g}s") from None
 
     def _count_out(self, size: int, record: ConnectionRecord) -> None:
+        _BYTES_OUT.inc(size)
         record.bytes_out += size
         self._budget.bytes_out += size
         if self._budget.bytes_out > self.limits.bytes_out:
             raise _Failure(f"this execution sent more than its {self.limits.bytes_out} bytes")
 
     def _count_in(self, size: int, record: ConnectionRecord) -> None:
+        _BYTES_IN.inc(size)
         record.bytes_in += size
         self._budget.bytes_in += size
         if self._budget.bytes_in > self.limits.bytes_in:

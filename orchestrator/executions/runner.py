@@ -37,6 +37,7 @@ from orchestrator.executions import records
 from orchestrator.executions.execution_context import execution_context
 from orchestrator.executions.runtime_service import CallBudget, ExecutionTicket, start_runtime_server
 from orchestrator.executions.schedule import next_run_after
+from orchestrator.executions.telemetry import backend_label, observe_execution, timed_start
 from orchestrator.executions.warm_pool import PooledSandbox, PoolKey, WarmPool
 from orchestrator.store import Database, ExecutionRow, SessionRow, changes, utcnow
 from orchestrator.store.statuses import ExecutionStatus
@@ -92,6 +93,7 @@ class ExecutionRunner:
         self._background: set[asyncio.Task] = set()
         # Per session, the image and limits of its sandboxes (see `execute`).
         self._pool_keys: dict[int, PoolKey] = {}
+        self._backend_label = backend_label(config.sandbox)
         self.pool = WarmPool(
             backend,
             size=config.sandbox.warm_pool_size,
@@ -102,6 +104,7 @@ class ExecutionRunner:
             hand_over=_hand_to_sandbox_user,
             # Never more idle per image than could be taken at once.
             ceiling=config.scheduler.max_parallel_executions,
+            backend_label=self._backend_label,
         )
 
     def limits_for(self, manifest: Manifest) -> SandboxLimits:
@@ -248,7 +251,7 @@ class ExecutionRunner:
         if pooled:
             pooled.doorbell.ring(context)  # its runtime socket is in place: it may connect
             return pooled.started
-        return await asyncio.to_thread(self._backend.start, cold_spec())
+        return await asyncio.to_thread(timed_start, self._backend, cold_spec(), self._backend_label)
 
     async def _execute_in(self, pooled: PooledSandbox | None, manifest: Manifest, limits: SandboxLimits, start: _Start,
                           command: str, due_at: datetime | None) -> int:
@@ -317,6 +320,8 @@ class ExecutionRunner:
         if command == "unwind":
             self._pool_keys.pop(session.id, None)  # its last run
         log.info("execution %s of session %s: %s %s", execution.id, session.id, status, error)
+        observe_execution(self._backend_label, command, status, pooled is not None, due_at or execution.started_at, utcnow(),
+                          ticket.agent_entered_at)
         if command == "run":
             await self._db.run(lambda _db: self._breakers.check_loss(session.id, known=session))
         return execution.id

@@ -30,6 +30,7 @@ from orchestrator.errors import Refused, as_grpc_status, precondition, refusing_
 from orchestrator.executions import group_commit, loop_reads, memory
 from orchestrator.executions.execution_context import execution_context
 from orchestrator.executions.progress import AgentProgress
+from orchestrator.executions.telemetry import count_refusal, counted
 from orchestrator.store import Database, ExecutionLogRow, SessionRow, events, utcnow
 from orchestrator.store.statuses import ActionKind, SessionStatus
 from orchestrator.wire_errors import parsing_handler
@@ -69,6 +70,8 @@ class ExecutionTicket:
     # Filled by CompleteExecution: (success, error), and the failure's traceback.
     outcome: tuple[bool, str] | None = field(default=None)
     traceback: str = ""
+    # When the sandbox says the agent's function was called (Unix seconds; telemetry only).
+    agent_entered_at: float | None = None
     # The agent's last SDK call and log line, for a deadline kill's report.
     progress: AgentProgress = field(default_factory=AgentProgress)
 
@@ -88,20 +91,26 @@ class ExecutionMethods(grpc.GenericRpcHandler):
         self._expected = f"Bearer {token}".encode()
         self._budget = budget
         self._progress = progress
-        self._handlers = {method: parsing_handler(method, handler) for method, handler in _generated_handlers(servicer).items()}
+        self._handlers = {method: counted(method, parsing_handler(method, handler)) for method, handler in _generated_handlers(servicer).items()}
         self._unauthenticated = refusing_handler(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong execution token")
         self._exhausted = refusing_handler(grpc.StatusCode.RESOURCE_EXHAUSTED, f"this execution has used all {budget.max_calls} of its SDK calls")
 
     def service(self, handler_call_details):
-        if not hmac.compare_digest(_authorization(handler_call_details.invocation_metadata).encode(), self._expected):
-            return self._unauthenticated
         method = handler_call_details.method
+        known = method in self._handlers
+        if not hmac.compare_digest(_authorization(handler_call_details.invocation_metadata).encode(), self._expected):
+            count_refusal(method, known, grpc.StatusCode.UNAUTHENTICATED)
+            return self._unauthenticated
         self._progress.called(method, utcnow())
         if method != _COMPLETE_EXECUTION:  # the outcome report always gets through
             self._budget.calls += 1
             if self._budget.calls > self._budget.max_calls:
+                count_refusal(method, known, grpc.StatusCode.RESOURCE_EXHAUSTED)
                 return self._exhausted
-        return self._handlers.get(method)  # None: UNIMPLEMENTED
+        if not known:
+            count_refusal(method, known, grpc.StatusCode.UNIMPLEMENTED)
+            return None  # UNIMPLEMENTED
+        return self._handlers[method]
 
 
 _COMPLETE_EXECUTION = "/corral.v1.AgentRuntime/CompleteExecution"
@@ -325,6 +334,8 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
             self._ticket.outcome = (request.success, request.error if request.HasField("error") else "")
             # Bounded here too: the sandbox's own cut is not to be trusted.
             self._ticket.traceback = tail_shortened(request.traceback, TRACEBACK_MAX_CHARS) if request.HasField("traceback") else ""
+            if request.HasField("agent_entered_at"):
+                self._ticket.agent_entered_at = request.agent_entered_at
         return runtime_pb2.CompleteExecutionResponse()
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.executions.telemetry import timed_start
 from sandbox_runner.host.backend import DOORBELL_NAME, SandboxBackend, SandboxLimits, SandboxSpec, StartedSandbox
 from sandbox_runner.host.doorbell import Doorbell
 
@@ -86,10 +87,12 @@ class WarmPool:
         release_socket_dir: Callable[[Path], None],
         hand_over: Callable[[Path], None],
         ceiling: int | None = None,
+        backend_label: str = "unknown",
     ) -> None:
         """`size`: sandboxes kept per image even without demand (0: no pool at all);
         `ceiling`: at most this many per image, whatever the demand."""
         self._backend = backend
+        self._backend_label = backend_label
         self._size = size
         self._ceiling = max(size, ceiling if ceiling is not None else size)
         self._idle_seconds = idle_seconds
@@ -184,7 +187,7 @@ class WarmPool:
             doorbell = await Doorbell.open(socket_dir / DOORBELL_NAME, self._hand_over)
             token = secrets.token_urlsafe(32)
             spec = self._make_spec(image_id, limits, socket_dir, token, self._idle_seconds)
-            started = await asyncio.to_thread(self._backend.start, spec)
+            started = await asyncio.to_thread(timed_start, self._backend, spec, self._backend_label)
         except Exception as exc:  # the engine, the launcher or the disk: whatever failed, nothing is left behind
             log.warning("could not pre-start a sandbox for %s: %s", image_id, exc)
             if doorbell is not None:

@@ -31,6 +31,7 @@ from orchestrator.actions import balances
 from orchestrator.actions.positions import positions_from
 from orchestrator.chains import BalanceRead, Chain, read_balances
 from orchestrator.config import ReconciliationConfig
+from orchestrator.metrics import BREAKER_TRIPS
 from orchestrator.store import Database, DriftRow, SessionBalanceRow, SessionRow, TransactionRow, events, utcnow
 from orchestrator.store.statuses import SessionStatus, TransactionStatus
 
@@ -127,13 +128,16 @@ class Reconciler:
                          on_chain=str(on_chain), paused_sessions=pause, detected_at=utcnow())
         db.add(drift)
         db.flush()
+        paused = 0
         for session in db.scalars(select(SessionRow).where(SessionRow.id.in_(session_ids))):
             events.record(db, "drift", "detected", session.id, drift.id)
             if pause and session.status == SessionStatus.RUNNING:
                 session.status = SessionStatus.PAUSED
                 session.status_reason = f"drift: the wallet holds {on_chain} of {asset} on {network}; its sessions are owed {expected}"
                 events.record(db, "session", SessionStatus.PAUSED, session.id, session.id)
+                paused += 1
         db.commit()
+        BREAKER_TRIPS.labels("drift").inc(paused)
         log.warning("drift on %s: %s of %s on %s where the sessions hold %s%s", wallet, on_chain, asset, network, expected,
                     "; its running sessions are paused" if pause else "")
         return drift

@@ -22,6 +22,7 @@ import inspect
 import os
 import re
 import sys
+import time
 import traceback
 
 from google.protobuf.json_format import MessageToDict
@@ -119,7 +120,7 @@ def main(argv: list[str]) -> int:
         if rung is None:
             return 0  # never used: nothing to report
         handed = rung.context
-    success, error, trace = True, None, None
+    success, error, trace, entered_at = True, None, None, None
     try:
         ctx = handed if handed is not None else transport.call("GetExecutionContext", runtime_pb2.GetExecutionContextRequest())
         # The context, not argv, says what to do: a pooled sandbox is started before it is known.
@@ -130,6 +131,7 @@ def main(argv: list[str]) -> int:
         if socket_path := getattr(transport, "socket_path", None):  # a test's in-process transport has none
             open_egress(os.path.dirname(socket_path))
         run, unwind = load_agent_functions()
+        entered_at = time.time()
         if command == "unwind":
             positions = [position_from_proto(p) for p in ctx.unwind_positions] or agent.currentPositions
             if unwind is None:
@@ -142,13 +144,16 @@ def main(argv: list[str]) -> int:
         success, error = False, sanitize_error(exc)
         trace = traceback.format_exc()
         print(trace, end="", file=sys.stderr)
-    return report_outcome(transport, success, error, trace)
+    return report_outcome(transport, success, error, trace, entered_at)
 
 
-def report_outcome(transport: Transport, success: bool, error: str | None, trace: str | None) -> int:
-    """Tells the runtime socket how the execution ended; returns the exit code that says the
-    same (0 succeeded, 1 failed) for when the report cannot be sent."""
+def report_outcome(transport: Transport, success: bool, error: str | None, trace: str | None, entered_at: float | None = None) -> int:
+    """Tells the runtime socket how the execution ended (and when the agent's function was
+    called); returns the exit code that says the same (0 succeeded, 1 failed) for when the
+    report cannot be sent."""
     report = runtime_pb2.CompleteExecutionRequest(success=success)
+    if entered_at is not None:
+        report.agent_entered_at = entered_at
     if error is not None:
         report.error = error
     if trace is not None:

@@ -1,13 +1,18 @@
 """Per-session circuit breakers fire: past its hourly transaction limit a session's next
 transaction is refused (never signed) and the session paused; past its loss limit the
 session is paused at the end of the cycle that lost it. The chain, read back with web3,
-shows exactly what the breakers let through. Bad breaker settings are refused at start."""
+shows exactly what the breakers let through. Bad breaker settings are refused at start.
+Prometheus's /metrics, scraped during a run, counts what happened (and names no session or
+wallet)."""
 
 from __future__ import annotations
+
+import urllib.request
 
 import grpc
 import pytest
 from eth_account import Account
+from prometheus_client.parser import text_string_to_metric_families
 
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
@@ -19,7 +24,7 @@ TIP = 10**15
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with DevStack(tmp_path_factory.mktemp("breakers"), minute_seconds=1.0) as stack:
+    with DevStack(tmp_path_factory.mktemp("breakers"), minute_seconds=1.0, metrics=True) as stack:
         yield stack
 
 
@@ -88,3 +93,46 @@ def test_bad_breaker_settings_are_refused_and_start_nothing(stack, tipper, break
         tipping_session(stack, tipper, breakers)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and fragment in refused.value.details(), refused.value.details()
     assert len(stack.api.ListSessions(pb.ListSessionsRequest()).sessions) == before
+
+
+def scrape(stack: DevStack) -> tuple[str, dict[tuple[str, frozenset], float]]:
+    """The /metrics text, and each sample's value by (name, labels)."""
+    with urllib.request.urlopen(stack.metrics_url, timeout=10) as answer:
+        assert answer.headers["Content-Type"].startswith("text/plain; version=")  # the Prometheus text format
+        text = answer.read().decode()
+    samples = {(sample.name, frozenset(sample.labels.items())): sample.value
+               for family in text_string_to_metric_families(text) for sample in family.samples}
+    return text, samples
+
+
+def test_metrics_scraped_during_a_run_count_its_execution_transaction_breaker_trip_and_signer_decision(stack, tipper):
+    _, before = scrape(stack)
+    wallet, recipient, session = tipping_session(stack, tipper, pb.SessionBreakers(max_transactions_per_hour=1))
+    paused(stack, session.id)
+    text, after = scrape(stack)
+
+    def moved(name: str, **labels: str) -> float:
+        key = (name, frozenset(labels.items()))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    # Two runs: the first tipped (one transaction, confirmed), the second was refused by the breaker.
+    assert moved("corral_executions_total", outcome="succeeded", command="run", backend="docker-runc") >= 2
+    assert moved("corral_transactions_total", network="ethereum:31337", status="confirmed") == 1
+    assert moved("corral_breaker_trips_total", breaker="max_transactions_per_hour") == 1
+    assert moved("corral_sdk_calls_total", method="SignAndSend", code="OK") >= 1
+    assert moved("corral_sdk_calls_total", method="CompleteExecution", code="OK") >= 2
+    def signed(samples: dict) -> float:
+        return sum(value for (name, labels), value in samples.items() if name == "corral_signer_decisions_total"
+                   and ("action", "sign_evm_transaction") in labels and ("decision", "allow") in labels)
+
+    assert signed(after) - signed(before) == 1  # the breaker's refusal never reached the signer
+    assert after[("corral_signer_up", frozenset())] == 1
+    for histogram in ("corral_execution_due_to_run_seconds_count", "corral_sandbox_start_seconds_count",
+                      "corral_scheduler_dispatch_lag_seconds_count"):
+        assert sum(v for (name, _), v in after.items() if name == histogram) > sum(v for (name, _), v in before.items() if name == histogram)
+    assert stack.web3.eth.get_balance(recipient) == TIP  # what the counters say, on the chain
+    # Nothing in the series tells users apart: no address anywhere, and only the platform's own kinds of label.
+    assert wallet.lower() not in text.lower() and recipient.lower() not in text.lower()
+    label_names = {name for (series, labels) in after if series.startswith("corral_") for name, _ in labels}
+    assert label_names <= {"outcome", "command", "backend", "start", "use", "method", "code", "network", "status", "breaker",
+                           "direction", "action", "decision", "rule", "le"}, label_names

@@ -305,3 +305,23 @@ def test_nested_json_is_refused_and_the_signer_lives_on(signer, stub, wallet):
         assert audit_entries(signer)[-1]["rule"] == "malformed-request"
     assert stub.SignEvmTransaction(transfer(wallet, 31337, nonce=4)).raw_transaction
     assert signer.processes["signer"].poll() is None
+
+
+def decision_counts(stub) -> dict[tuple[str, str, str], int]:
+    return {(c.action, c.decision, c.rule): c.count for c in stub.GetDecisionCounts(signer_pb2.GetDecisionCountsRequest()).counts}
+
+
+def test_decision_counts_follow_the_audit_log_and_carry_no_wallet(signer, stub, wallet):
+    """What /metrics reports for the signer: one more per decision line, by action, outcome
+    and rule; nothing that names a wallet or a request."""
+    before = decision_counts(stub)
+    stub.SignEvmTransaction(transfer(wallet, 31337, nonce=1))
+    with pytest.raises(grpc.RpcError):
+        stub.SignEvmTransaction(transfer(wallet, 1, nonce=6))
+    after = decision_counts(stub)
+    allowed = audit_entries(signer)[-2]
+    assert allowed["decision"] == "allow"
+    moved = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
+    assert moved == {("sign_evm_transaction", "allow", allowed["rule"]): 1, ("sign_evm_transaction", "deny", "chain-allowlist"): 1}
+    answer = stub.GetDecisionCounts(signer_pb2.GetDecisionCountsRequest())
+    assert wallet.lower()[2:] not in str(answer).lower() and answer.started_at > 0

@@ -17,6 +17,7 @@ from corral.limits import ACTION_MESSAGE_MAX_CHARS
 from corral.v1 import runtime_pb2
 from orchestrator.actions import balances
 from orchestrator.errors import invalid
+from orchestrator.metrics import TRANSACTIONS
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, events, utcnow
 from orchestrator.store.statuses import TransactionStatus
 
@@ -104,6 +105,7 @@ class Intents:
                 return found, False
         tx = TransactionRow(id=tx_id, **fields)
         make_transient_to_detached(tx)  # as if read back: what the caller holds is the stored row
+        TRANSACTIONS.labels(tx.network, TransactionStatus.PENDING).inc()
         return tx, True
 
     @staticmethod
@@ -129,6 +131,8 @@ class Intents:
             if "status" in fields:
                 events.record(db, "transaction", fields["status"], tx.session_id, tx.id)
             db.commit()
+        if "status" in fields:
+            TRANSACTIONS.labels(tx.network, fields["status"]).inc()
         for name, value in fields.items():
             setattr(tx, name, value)
         tx.updated_at = now
@@ -150,6 +154,8 @@ class Intents:
                 fee = balances.fee_paid(fields["status"], fields.get("gas_used"), fields.get("effective_gas_price"))
                 balances.apply(db, session, tx.network, changes, fee)
             db.commit()
+        if session is not None:
+            TRANSACTIONS.labels(tx.network, fields["status"]).inc()
         for name, value in fields.items():
             setattr(tx, name, value)
         tx.updated_at = now

@@ -158,6 +158,7 @@ class DevStack:
         browser_origins: list[str] | None = None,
         api_keys: bool = False,
         metrics: bool = False,
+        telemetry: dict[str, object] | None = None,
     ) -> None:
         """`orchestrator_user`: run the orchestrator as this unprivileged user ("auto":
         corral-orchestrator when started as root), with sandboxes started by a privileged
@@ -170,7 +171,8 @@ class DevStack:
         to pages of these origins.
         `api_keys`: callers need a key of `corral user add` (`add_user`); the stack's own
         client is the user "stack", with every role and every wallet `create_wallets` makes.
-        `metrics`: serve Prometheus's /metrics (`[telemetry]`) at `metrics_url`."""
+        `metrics`: serve Prometheus's /metrics (`[telemetry]`) at `metrics_url`.
+        `telemetry`: more `[telemetry]` settings, e.g. {"otlp_endpoint": ..., "log_format": "json"}."""
         self.home = home.resolve()
         self.minute_seconds = minute_seconds
         self.max_parallel_executions = max_parallel_executions
@@ -201,6 +203,7 @@ class DevStack:
         self.browser_address = ""
         self.metrics = metrics
         self.metrics_url = ""
+        self.telemetry = telemetry or {}
         # The orchestrator's venue tables, e.g. {"hyperliquid": {"api_url": ...}}; `venues`
         # may be filled in after construction (a venue's address known once anvil runs).
         self.venues = venues or {}
@@ -433,8 +436,11 @@ class DevStack:
         tables.update(self.venues)
         if self.browser_address and name == "orchestrator":
             tables["browser"] = {"listen": self.browser_address, "allowed_origins": self.browser_origins}
+        telemetry = dict(self.telemetry)
         if self.metrics_url and name == "orchestrator":
-            tables["telemetry"] = {"metrics_listen": self.metrics_url.removeprefix("http://").removesuffix("/metrics")}
+            telemetry["metrics_listen"] = self.metrics_url.removeprefix("http://").removesuffix("/metrics")
+        if telemetry:
+            tables["telemetry"] = telemetry
         if self.egress:
             egress = dict(self.egress)
             if "extra_ca_file" in egress:

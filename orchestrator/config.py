@@ -395,11 +395,26 @@ class TelemetryConfig(BaseModel):
     # "host:port", e.g. "127.0.0.1:9464".
     metrics_listen: str | None = None
     metrics_token_file: Path | None = None
+    # OpenTelemetry traces, off unless set: an OTLP/HTTP collector's base URL, e.g.
+    # "http://127.0.0.1:4318" (spans go to <it>/v1/traces; OTEL_EXPORTER_OTLP_HEADERS adds headers).
+    otlp_endpoint: str | None = None
+    # "json": one JSON object per log line, with trace, span, session, execution and request ids.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("metrics_listen")
     @classmethod
     def _host_and_port(cls, listen: str | None) -> str | None:
         return checked_host_and_port(listen)
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _collector_url(cls, endpoint: str | None) -> str | None:
+        if endpoint is not None:
+            parts = urlsplit(endpoint)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.query:
+                raise ValueError(f"{endpoint[:100]!r} is not a collector's base URL, e.g. 'http://127.0.0.1:4318' "
+                                 "(no credentials in it: set OTEL_EXPORTER_OTLP_HEADERS)")
+        return endpoint
 
     @model_validator(mode="after")
     def _token_off_loopback(self) -> TelemetryConfig:

@@ -39,6 +39,7 @@ from orchestrator.api.access import caller
 from orchestrator.errors import Refused, invalid
 from orchestrator.store import Database, RequestIdRow, utcnow
 from orchestrator.store.retention import REQUEST_IDS_KEPT as WINDOW
+from orchestrator.tracing import tag_request
 
 PENDING_WAIT_SECONDS = 30.0
 _POLL_SECONDS = 0.05
@@ -80,6 +81,7 @@ class RequestIds:
         """`act()`'s answer, or the answer of the earlier call with `request.request_id`.
         `fingerprint`: how the request is hashed (an HMAC for one that carries a secret)."""
         request_id = request.request_id  # type: ignore[attr-defined]
+        tag_request(request_id)
         if not request_id:
             return await act()
         digest = fingerprint(_without_request_id(request)) if fingerprint else request_hash(request)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from datetime import timedelta
 from functools import partial
 
@@ -43,6 +44,7 @@ from orchestrator.store import Database, changes
 from orchestrator.store.audit_heads import AuditHeads
 from orchestrator.store.events import EventFeed
 from orchestrator.store.retention import Retention
+from orchestrator.tracing import start_tracing, use_json_logs
 from sandbox_runner.host.backend import SandboxBackend
 from sandbox_runner.host.socket_dirs import LocalSocketDirs, SocketDirs
 
@@ -67,6 +69,10 @@ def make_backend(config: OrchestratorConfig) -> tuple[SandboxBackend, SocketDirs
 
 
 async def serve(config: OrchestratorConfig) -> None:
+    if config.telemetry.log_format == "json":
+        use_json_logs()
+    # Before any gRPC server or channel is made (the instrumentation wraps their constructors).
+    stop_tracing = start_tracing(config.telemetry.otlp_endpoint, config.replica_id or socket.gethostname())
     db = Database(config.database_url, config.replica_id)
     evm_chains = {network: EvmChain(network, chain) for network, chain in config.chains.items()}
     solana_chain = SolanaChain(config.solana) if config.solana else None
@@ -173,6 +179,8 @@ async def serve(config: OrchestratorConfig) -> None:
     if solana_chain is not None:
         await solana_chain.close()
     await signer.close()
+    if stop_tracing is not None:
+        stop_tracing()  # sends the spans still batched
 
 
 async def _every(seconds: float, work) -> None:

@@ -17,8 +17,10 @@ from urllib.request import proxy_bypass
 
 import aiohttp
 from aiohttp.helpers import basicauth_from_netrc, netrc_from_env, proxies_from_env
+from opentelemetry.trace import SpanKind
 
 from corral import bounded_json
+from orchestrator.tracing import TRACER
 
 # A receipt with many logs or a full block is the largest reply the platform asks for.
 MAX_REPLY_BYTES = 16 * 1024 * 1024
@@ -66,7 +68,11 @@ class JsonRpc:
         not raised: one failed call does not hide the others' answers)."""
         ids = [next(self._ids) for _ in calls]
         body = [{"jsonrpc": "2.0", "id": i, "method": method, "params": params} for i, (method, params) in zip(ids, calls, strict=True)]
-        reply = await self._post(body if len(body) > 1 else body[0])
+        methods = [method for method, _ in calls]
+        with TRACER.start_as_current_span(f"jsonrpc {' '.join(methods)}", kind=SpanKind.CLIENT, attributes={
+            "rpc.system": "jsonrpc", "rpc.method": methods, "server.address": self._where,
+        }):
+            reply = await self._post(body if len(body) > 1 else body[0])
         answers = reply if isinstance(reply, list) else [reply]
         by_id: dict[Any, Any] = {a.get("id"): a for a in answers if isinstance(a, dict)}
         results = []

@@ -41,6 +41,7 @@ from orchestrator.executions.telemetry import backend_label, observe_execution, 
 from orchestrator.executions.warm_pool import PooledSandbox, PoolKey, WarmPool
 from orchestrator.store import Database, ExecutionRow, SessionRow, changes, utcnow
 from orchestrator.store.statuses import ExecutionStatus
+from orchestrator.tracing import log_fields
 from sandbox_runner.host.backend import (
     SANDBOX_GID,
     SANDBOX_ID_LABEL,
@@ -150,10 +151,11 @@ class ExecutionRunner:
                 if pooled:
                     self.pool.give_back(pooled)
                 return None
-            if self.pool.enabled and pooled is None:
-                log.info("execution %s: no pre-started sandbox for %s (pool target %d): cold start",
-                         start.execution.id, start.session.agent.image_id, self.pool.target(key) if key else 0)
-            return await self._execute(pooled, start, command, due_at)
+            with log_fields(session_id=session_id, execution_id=start.execution.id):
+                if self.pool.enabled and pooled is None:
+                    log.info("execution %s: no pre-started sandbox for %s (pool target %d): cold start",
+                             start.execution.id, start.session.agent.image_id, self.pool.target(key) if key else 0)
+                return await self._execute(pooled, start, command, due_at)
         finally:
             if key is not None:
                 self.pool.done(*key)
@@ -218,6 +220,7 @@ class ExecutionRunner:
     async def _fail_before_sandbox(self, execution: ExecutionRow, exc: Exception) -> None:
         error, retry_after = f"{type(exc).__name__}: {exc}", timedelta(seconds=self._config.scheduler.minute_seconds)
         await self._db.run(lambda db: records.record_failure(db, execution.id, execution.session_id, error, retry_after))
+        observe_execution(self._backend_label, execution.command, ExecutionStatus.FAILED)
 
     async def _changed_until(self, moment: datetime | None) -> bool:
         """Waits until `moment` (a prepared run's due time); True if a session's state changed

@@ -33,6 +33,7 @@ from orchestrator.executions.progress import AgentProgress
 from orchestrator.executions.telemetry import count_refusal, counted
 from orchestrator.store import Database, ExecutionLogRow, SessionRow, events, utcnow
 from orchestrator.store.statuses import ActionKind, SessionStatus
+from orchestrator.tracing import tag_request
 from orchestrator.wire_errors import parsing_handler
 
 log = logging.getLogger("corral.runtime")
@@ -161,6 +162,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
 
     async def _submit(self, kind: ActionKind, request: Message) -> Any:
         """The gateway's answer: the action's result (auto mode) or `Suggested` (manual mode)."""
+        tag_request(getattr(request, "request_id", ""))
         return await self._gateway.submit(self._ticket.session, self._ticket.execution_id, kind, request)
 
     def _namespace(self, scope: int) -> str:

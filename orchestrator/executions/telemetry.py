@@ -8,6 +8,7 @@ a call an agent made up is counted as "unknown", so an agent cannot add series.
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 
@@ -32,14 +33,16 @@ def timed_start(backend: SandboxBackend, spec: SandboxSpec, label: str) -> Start
     return started
 
 
-def observe_execution(backend: str, command: str, outcome: str, warm: bool, due_at: datetime, ended_at: datetime,
-                      agent_entered_at: float | None) -> None:
+def observe_execution(backend: str, command: str, outcome: str, warm: bool = False, due_at: datetime | None = None,
+                      ended_at: datetime | None = None, agent_entered_at: float | None = None) -> None:
     """An execution's outcome, and (when the sandbox reported it) due -> run() entered. The
     reported time comes from inside the sandbox, so it is kept within [due, end]."""
     EXECUTIONS.labels(outcome, command, backend).inc()
-    if agent_entered_at is not None:
-        entered = min(max(agent_entered_at, due_at.timestamp()), ended_at.timestamp())
-        DUE_TO_RUN.labels(backend, "warm" if warm else "cold").observe(entered - due_at.timestamp())
+    if due_at is None or ended_at is None or agent_entered_at is None or not math.isfinite(agent_entered_at):
+        return  # (a NaN would poison the histogram's sum)
+    entered = min(max(agent_entered_at, due_at.timestamp()), ended_at.timestamp())
+    DUE_TO_RUN.labels(backend, "warm" if warm else "cold").observe(entered - due_at.timestamp())
+
 
 UNKNOWN_METHOD = "unknown"
 

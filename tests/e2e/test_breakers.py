@@ -2,11 +2,14 @@
 transaction is refused (never signed) and the session paused; past its loss limit the
 session is paused at the end of the cycle that lost it. The chain, read back with web3,
 shows exactly what the breakers let through. Bad breaker settings are refused at start.
-Prometheus's /metrics, scraped during a run, counts what happened (and names no session or
-wallet)."""
+The stack runs with its telemetry on, so the breakers are shown with it: Prometheus's
+/metrics, scraped during a run, counts what happened (and names no session or wallet); a
+transaction is one trace from the agent's SDK call through the signer to the chain, joined to
+the signer's audit line by its request id; the orchestrator's log is JSON with the ids."""
 
 from __future__ import annotations
 
+import json
 import urllib.request
 
 import grpc
@@ -18,13 +21,21 @@ from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import executions, log_lines, wait_for, wait_until_idle
+from tests.standins.otlp_collector import OtlpCollector
 
 TIP = 10**15
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with DevStack(tmp_path_factory.mktemp("breakers"), minute_seconds=1.0, metrics=True) as stack:
+def collector():
+    with OtlpCollector() as collector:
+        yield collector
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, collector):
+    telemetry = {"otlp_endpoint": collector.url, "log_format": "json"}
+    with DevStack(tmp_path_factory.mktemp("breakers"), minute_seconds=1.0, metrics=True, telemetry=telemetry) as stack:
         yield stack
 
 
@@ -136,3 +147,29 @@ def test_metrics_scraped_during_a_run_count_its_execution_transaction_breaker_tr
     label_names = {name for (series, labels) in after if series.startswith("corral_") for name, _ in labels}
     assert label_names <= {"outcome", "command", "backend", "start", "use", "method", "code", "network", "status", "breaker",
                            "direction", "action", "decision", "rule", "le"}, label_names
+
+
+def test_a_transaction_is_one_trace_from_the_sdk_call_through_the_signer_to_the_chain(stack, tipper, collector):
+    _, recipient, session = tipping_session(stack, tipper, pb.SessionBreakers(max_transactions_per_hour=1))
+    paused(stack, session.id)
+    [tx] = stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions
+    # The signer's own record of that signature names the request it answered.
+    audit = [json.loads(line) for line in (stack.signer_home / "audit.jsonl").read_text().splitlines()]
+    [signed] = [e for e in audit if e.get("transaction_hash") == tx.tx_hash]
+    request_id = signed["request"]["context"]["request_id"]
+    assert signed["decision"] == "allow" and request_id
+
+    # The same request id tags the agent's SDK call, the root of one trace that holds the signer call and the chain call.
+    sdk_call = wait_for(lambda: next((s for s in collector.received() if s.name == "/corral.v1.AgentRuntime/SignAndSend"
+                                      and s.attributes.get("corral.request_id") == request_id), None), what="the SDK call's span")
+    in_trace = wait_for(lambda: (spans := [s for s in collector.received() if s.trace_id == sdk_call.trace_id])
+                        and any("eth_sendRawTransaction" in s.name for s in spans) and spans, what="the chain call's span")
+    assert sdk_call.parent_span_id == "" and sdk_call.service == "corral-orchestrator"  # the sandbox starts the trace
+    signer_calls = [s for s in in_trace if s.name.startswith("/corral.v1.SignerService/SignEvmTransaction")]
+    assert signer_calls and all(s.parent_span_id for s in signer_calls)
+    assert stack.web3.eth.get_transaction(tx.tx_hash)["to"].lower() == recipient.lower()
+
+    # The orchestrator's log: JSON lines, those about this session's runs carrying its ids.
+    lines = [json.loads(line) for line in stack.log_text("orchestrator").splitlines() if line.startswith("{")]
+    ended = [line for line in lines if line.get("session_id") == session.id and line["message"].startswith("execution ")]
+    assert ended and all(line["level"] == "info" and line["execution_id"] for line in ended)

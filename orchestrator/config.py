@@ -386,9 +386,9 @@ def checked_host_and_port(listen: str | None) -> str | None:
 class TelemetryConfig(BaseModel):
     """Prometheus metrics (`[telemetry]`): `/metrics` on an HTTP port of its own, served with
     the API's TLS certificate when one is set. Off unless `metrics_listen` is set. The series
-    name no session, wallet or agent (orchestrator/metrics.py); off this machine a scraper
-    still needs the bearer token in `metrics_token_file`, as Prometheus's `authorization`
-    setting sends it."""
+    name no session, wallet or agent (orchestrator/metrics.py); off this machine the port needs
+    TLS and a scraper the bearer token in `metrics_token_file`, as Prometheus's
+    `authorization` setting sends it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -589,6 +589,10 @@ class OrchestratorConfig(BaseModel):
                     "tls_cert_file/tls_key_file, or listen on 127.0.0.1 (a TLS-terminating proxy in front "
                     "then connects to the loopback address)"
                 )
+        metrics = self.telemetry.metrics_listen
+        if metrics is not None and not listens_on_loopback(metrics) and self.tls_cert_file is None:
+            raise ValueError(f"telemetry.metrics_listen = {metrics!r} is reachable from other machines: set tls_cert_file/tls_key_file "
+                             "(its bearer token would otherwise cross the network in the clear), or listen on 127.0.0.1")
         if self.resume_token_file is not None and self.resume_token_file == self.api_token_file:
             raise ValueError("resume_token_file must be its own file, with a credential different from the API token")
         return self

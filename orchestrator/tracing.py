@@ -1,14 +1,16 @@
 """OpenTelemetry traces and JSON logs: how one request is followed across the processes.
 
 Traces are off unless `[telemetry] otlp_endpoint` is set; then spans go to that collector over
-OTLP/HTTP, and the gRPC instrumentation traces every server this process runs (the frontend API,
-each execution's runtime API) and every client it opens (the signer's socket, which carries the
-W3C `traceparent` along). Chain calls get a span per JSON-RPC round trip (orchestrator/chains/
-jsonrpc.py). An SDK call's span is the root of its trace (the sandbox sends no trace context and
-has nowhere to send spans), and a call that carries a request id (a transaction, a swap, a venue
-order) is tagged with it as `corral.request_id`: the same id the signer writes in its audit line
-(the request's `context.request_id`), which joins a trace to the signer's decision without the
-signer, which opens no port and makes no connection, exporting anything.
+OTLP/HTTP. Every frontend API method is a server span, every SDK call made with its execution's
+token is one (orchestrator/executions/telemetry.py), and every call to the signer is a client
+span that carries the W3C `traceparent` along; chain calls get a span per JSON-RPC round trip
+(orchestrator/chains/jsonrpc.py). Trace context is never taken from a caller (an agent, a
+browser): each call to Corral starts a trace of its own, so nobody outside picks the trace its
+calls join or turns their sampling off. A call that carries a request id (a transaction, a swap,
+a venue order, an API mutation) is tagged with it as `corral.request_id`: the same id the signer
+writes in its audit line (the request's `context.request_id`), which joins a trace to the
+signer's decision without the signer, which opens no port and makes no connection, exporting
+anything.
 
 With traces off, the tracer below is OpenTelemetry's no-op one: a span costs a function call.
 
@@ -18,24 +20,49 @@ trace and span ids of the span it was written in and the ids bound with `log_fie
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.propagators.textmap import default_getter
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from corral.v1 import orchestrator_pb2
+
+T = TypeVar("T")
 
 TRACER = trace.get_tracer("corral.orchestrator")
 REQUEST_ID = "corral.request_id"
+# Request ids are at most 64 characters wherever the platform accepts one; attributes are cut.
+MAX_REQUEST_ID_CHARS = 64
+MAX_ATTRIBUTE_CHARS = 256
 # A span's OTLP batch is sent at most this long after the span ends.
 EXPORT_DELAY_MILLIS = 1000
 
 # Never mutated: each binding sets a new mapping, so a task's fields never leak into another's.
 _FIELDS: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("corral_log_fields", default=MappingProxyType({}))
+
+
+class _OutboundOnly(TraceContextTextMapPropagator):
+    """W3C trace context sent with the calls this process makes (the signer's socket), never
+    taken from the calls it serves: an agent, or any caller of the API, would otherwise choose
+    the trace its calls join, and with `flags=00` have their spans dropped by the sampler."""
+
+    def extract(self, carrier, context=None, getter=default_getter):  # noqa: ANN001 - the propagator's signature
+        return Context()
+
+
+def _api_methods() -> list[str]:
+    service = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"]
+    return [f"/{service.full_name}/{method.name}" for method in service.methods]
 
 
 def start_tracing(otlp_endpoint: str | None, instance: str) -> Callable[[], None] | None:
@@ -45,27 +72,40 @@ def start_tracing(otlp_endpoint: str | None, instance: str) -> Callable[[], None
     if not otlp_endpoint:
         return None
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient, GrpcAioInstrumentorServer
+    from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient, GrpcAioInstrumentorServer, filters
+    from opentelemetry.propagate import set_global_textmap
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     resource = Resource.create({"service.name": "corral-orchestrator", "service.instance.id": instance})
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, span_limits=SpanLimits(max_attribute_length=MAX_ATTRIBUTE_CHARS))
     exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces", timeout=10)
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=EXPORT_DELAY_MILLIS))
     trace.set_tracer_provider(provider)
-    GrpcAioInstrumentorServer().instrument(tracer_provider=provider)
+    set_global_textmap(_OutboundOnly())
+    # Only the frontend API's own methods: a made-up method name (from anyone who can connect,
+    # before the key is checked) makes no span. The runtime API is traced by its handlers
+    # (orchestrator/executions/telemetry.py), for calls with the execution's token only.
+    GrpcAioInstrumentorServer(filter_=filters.any_of(*(filters.full_method_name(m) for m in _api_methods()))).instrument(
+        tracer_provider=provider)
     GrpcAioInstrumentorClient().instrument(tracer_provider=provider)
     return provider.shutdown
 
 
 def tag_request(request_id: str) -> None:
     """Marks the current span (an SDK call's, an API call's) with the request id the signer's
-    audit line will carry, and binds it to the log lines written meanwhile."""
-    if request_id:
+    audit line will carry, and binds it to the log lines written meanwhile. An id that is not a
+    short printable one (it is refused later) tags nothing."""
+    if 0 < len(request_id) <= MAX_REQUEST_ID_CHARS and request_id.isascii() and request_id.isprintable():
         trace.get_current_span().set_attribute(REQUEST_ID, request_id)
         _FIELDS.set({**_FIELDS.get(), "request_id": request_id})
+
+
+def in_fresh_context(coroutine: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+    """A task that inherits no ids, span or caller from the code that starts it (a batch sent
+    for several requests, a background refill): its logs and spans are nobody's request."""
+    return asyncio.create_task(coroutine, name=name, context=contextvars.Context())
 
 
 @contextlib.contextmanager

@@ -14,21 +14,27 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import grpc
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanContext
 
 from corral.v1 import signer_pb2
+from orchestrator.tracing import TRACER, in_fresh_context
 
 # The signer's own limit per call (signer/service.py).
 MAX_BATCH = 64
 
 Single = Callable[..., Awaitable[signer_pb2.SignEvmTransactionResponse]]
 Batch = Callable[..., Awaitable[signer_pb2.SignEvmTransactionsResponse]]
+# A request waiting for the call in flight: what to send, where its answer goes, and the span
+# it was asked from (the batch's span links to it).
+_Waiting = tuple[signer_pb2.SignEvmTransactionRequest, asyncio.Future, SpanContext]
 
 
 class EvmBatcher:
     def __init__(self, single: Single, batch: Batch) -> None:
         self._single, self._batch = single, batch
         self._in_flight = False
-        self._waiting: list[tuple[signer_pb2.SignEvmTransactionRequest, asyncio.Future]] = []
+        self._waiting: list[_Waiting] = []
 
     async def sign(self, request: signer_pb2.SignEvmTransactionRequest, timeout: float) -> signer_pb2.SignEvmTransactionResponse:
         if not self._in_flight:
@@ -38,13 +44,13 @@ class EvmBatcher:
             finally:
                 self._send_waiting(timeout)
         answer: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._waiting.append((request, answer))
+        self._waiting.append((request, answer, trace.get_current_span().get_span_context()))
         try:
             return await asyncio.shield(answer)
         except asyncio.CancelledError:
             # Not sent yet: it never will be. Sent: the signer answers it all the same (and it is
             # counted by the caller as if refused, see SignerClient._signed).
-            self._waiting = [(r, a) for r, a in self._waiting if a is not answer]
+            self._waiting = [waiting for waiting in self._waiting if waiting[1] is not answer]
             raise
 
     def _send_waiting(self, timeout: float) -> None:
@@ -52,13 +58,18 @@ class EvmBatcher:
         if not self._waiting:
             self._in_flight = False
             return
-        group, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-        task = asyncio.get_running_loop().create_task(self._send(group, timeout))
+        waiting, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+        # The batch is every item's, not the request whose call just ended: it starts with no
+        # caller's ids, and its span links to each item's span instead of joining one trace.
+        task = in_fresh_context(self._send(waiting, timeout))
         task.add_done_callback(lambda _: self._send_waiting(timeout))
 
-    async def _send(self, group: list[tuple[signer_pb2.SignEvmTransactionRequest, asyncio.Future]], timeout: float) -> None:
+    async def _send(self, waiting: list[_Waiting], timeout: float) -> None:
+        group = [(request, answer) for request, answer, _ in waiting]
+        links = [Link(context) for _, _, context in waiting if context.is_valid]
         try:
-            response = await self._batch(signer_pb2.SignEvmTransactionsRequest(requests=[r for r, _ in group]), timeout=timeout)
+            with TRACER.start_as_current_span("signer batch", links=links, attributes={"corral.batch_size": len(group)}):
+                response = await self._batch(signer_pb2.SignEvmTransactionsRequest(requests=[r for r, _ in group]), timeout=timeout)
         except grpc.aio.AioRpcError as failed:  # the call as a whole: every item ends as a single call would have
             for _, answer in group:
                 if not answer.done():

@@ -5,6 +5,7 @@ one is set, and with a bearer token when `metrics_token_file` is set."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import ssl
@@ -15,11 +16,14 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+import orchestrator.metrics  # noqa: F401 - the series this endpoint serves, registered on import
 from corral.v1 import signer_pb2
 from orchestrator.actions.signer_client import SignerClient
 from orchestrator.config import OrchestratorConfig, split_listen
 
 log = logging.getLogger("corral.orchestrator.metrics")
+# Prometheus scrapes one at a time per target; a few at once leaves room for a second scraper.
+MAX_CONCURRENT_SCRAPES = 4
 
 
 class _SignerDecisions:
@@ -53,6 +57,9 @@ async def exposition(signer: SignerClient) -> bytes:
     except grpc.aio.AioRpcError as exc:
         log.warning("the signer did not answer for /metrics: %s", exc.code().name)
         answer = None
+    except Exception as exc:  # noqa: BLE001 - a closed channel, anything: the scrape goes on without it
+        log.warning("the signer could not be asked for /metrics: %s", type(exc).__name__)
+        answer = None
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(_SignerDecisions(answer))
     return generate_latest(REGISTRY) + generate_latest(scrape)
@@ -67,12 +74,18 @@ class MetricsServer:
         listen = config.telemetry.metrics_listen
         assert listen is not None
         expected = f"Bearer {token}".encode() if (token := config.telemetry.metrics_token()) else None
+        scrapes = asyncio.Semaphore(MAX_CONCURRENT_SCRAPES)
 
         async def metrics(request: web.Request) -> web.Response:
-            if expected is not None and not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
+            # Header bytes as sent (surrogateescape keeps any byte comparable; nothing to fail on).
+            supplied = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+            if expected is not None and not hmac.compare_digest(supplied, expected):
                 return web.Response(status=401, text="send the bearer token of [telemetry] metrics_token_file\n",
                                     headers={"WWW-Authenticate": "Bearer"})
-            return web.Response(body=await exposition(signer), headers={"Content-Type": CONTENT_TYPE_LATEST})
+            if scrapes.locked():  # each scrape asks the signer: a flood of them must not
+                return web.Response(status=503, text="too many scrapes at once; retry\n", headers={"Retry-After": "1"})
+            async with scrapes:
+                return web.Response(body=await exposition(signer), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
         app = web.Application(client_max_size=1024)  # a scrape is a GET: nothing to read
         app.router.add_get("/metrics", metrics)

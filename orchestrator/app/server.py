@@ -180,7 +180,7 @@ async def serve(config: OrchestratorConfig) -> None:
         await solana_chain.close()
     await signer.close()
     if stop_tracing is not None:
-        stop_tracing()  # sends the spans still batched
+        await asyncio.to_thread(stop_tracing)  # sends the spans still batched (an HTTP post: not on the loop)
 
 
 async def _every(seconds: float, work) -> None:

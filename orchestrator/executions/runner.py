@@ -41,7 +41,7 @@ from orchestrator.executions.telemetry import backend_label, observe_execution, 
 from orchestrator.executions.warm_pool import PooledSandbox, PoolKey, WarmPool
 from orchestrator.store import Database, ExecutionRow, SessionRow, changes, utcnow
 from orchestrator.store.statuses import ExecutionStatus
-from orchestrator.tracing import log_fields
+from orchestrator.tracing import in_fresh_context, log_fields
 from sandbox_runner.host.backend import (
     SANDBOX_GID,
     SANDBOX_ID_LABEL,
@@ -430,7 +430,7 @@ class ExecutionRunner:
         return removed
 
     def _spawn(self, coroutine) -> None:
-        task = asyncio.create_task(coroutine)
+        task = in_fresh_context(coroutine)  # a refill is no execution's: its logs carry no ids
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

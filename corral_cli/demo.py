@@ -26,8 +26,9 @@ def run_demo(home: Path, runs: int, minute_seconds: float) -> int:
     print(f"image: {image}")
     # anvil starts empty every time, so the demo's database and keys do too.
     shutil.rmtree(home, ignore_errors=True)
-    with DevStack(home, minute_seconds=minute_seconds, metrics=True) as stack:
+    with DevStack(home, minute_seconds=minute_seconds, metrics=True, browser_origins=[]) as stack:
         print(f"anvil on {stack.rpc_url}, signer on {stack.signer_socket}, orchestrator on {stack.api_address}")
+        print(f"web console on http://{stack.browser_address}/console/ (this demo's API is open on loopback: any key signs in)")
         print(f"Prometheus metrics on {stack.metrics_url}")
         if stack.orchestrator_user:
             print(f"the orchestrator runs as {stack.orchestrator_user} (no root, no keys); the launcher on {stack.launcher_socket} "

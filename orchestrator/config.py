@@ -352,6 +352,9 @@ class BrowserConfig(BaseModel):
     # Web pages allowed to call the API (CORS), each an exact origin such as
     # "https://console.example.com" or "http://127.0.0.1:5173"; no wildcard.
     allowed_origins: list[str] = Field(default_factory=list)
+    # The web console's built files, served at /console/ on this port: default, the checkout's
+    # console/dist (what scripts/setup builds); not served when that has no index.html.
+    console_dir: Path | None = None
 
     @field_validator("listen")
     @classmethod

@@ -21,6 +21,7 @@ from orchestrator.api.service import OrchestratorApi
 from orchestrator.app.api_guard import ApiGuard
 from orchestrator.app.browser_cors import Cors
 from orchestrator.app.connect_codecs import request_codecs
+from orchestrator.app.console_files import BUILT_CONSOLE, PREFIX, ConsoleFiles, load_console
 from orchestrator.config import API_MAX_REQUEST_BYTES, OrchestratorConfig, split_listen
 from orchestrator.errors import Refused
 
@@ -47,13 +48,31 @@ class ConnectApiGuard:
         return None
 
 
-def browser_app(api: OrchestratorApi, guard: ApiGuard, allowed_origins: list[str]) -> Cors:
-    """The ASGI application: CORS around the generated Connect application."""
+def browser_app(api: OrchestratorApi, guard: ApiGuard, allowed_origins: list[str], console: dict | None = None,
+                own_origins: list[str] | None = None):
+    """The ASGI application: CORS around the generated Connect application, and the web
+    console's files at /console when it is built (`console`, from console_files.load_console).
+    The console calls the API from this port's own origins (`own_origins`), so they are allowed
+    too: by the listen address only, never by the request's Host header, which a DNS-rebinding
+    page would choose."""
     connect = OrchestratorServiceASGIApplication(
         ConnectOrchestrator(api), interceptors=[ConnectApiGuard(guard)], read_max_bytes=API_MAX_REQUEST_BYTES,
         codecs=request_codecs(),
     )
-    return Cors(_TextHeadersOnly(connect), allowed_origins)
+    if console is None:
+        return Cors(_TextHeadersOnly(connect), allowed_origins)
+    return ConsoleFiles(Cors(_TextHeadersOnly(connect), [*allowed_origins, *(own_origins or [])]), console)
+
+
+def own_origins(listen: str, tls: bool) -> list[str]:
+    """The origins a page served on `listen` has: the address itself, and localhost for a
+    loopback address (what a browser on this machine shows as well)."""
+    scheme = "https" if tls else "http"
+    host, port = split_listen(listen)
+    origins = [f"{scheme}://{listen}"]
+    if host in ("127.0.0.1", "[::1]", "::1"):
+        origins.append(f"{scheme}://localhost:{port}")
+    return origins
 
 
 class _TextHeadersOnly:
@@ -106,9 +125,14 @@ class BrowserServer:
         if config.tls_cert_file is not None:
             settings.certfile, settings.keyfile = str(config.tls_cert_file), str(config.tls_key_file)
         stopping = asyncio.Event()
-        app = browser_app(api, guard, config.browser.allowed_origins)
+        console = load_console(config.browser.console_dir or BUILT_CONSOLE)
+        app = browser_app(api, guard, config.browser.allowed_origins, console,
+                          own_origins(config.browser.listen, config.tls_cert_file is not None))
         task = asyncio.create_task(serve(app, settings, shutdown_trigger=stopping.wait, mode="asgi"), name="browser server")
         print(f"orchestrator serving browsers (Connect, gRPC-Web) on {config.browser.listen}", flush=True)
+        if console is not None:
+            scheme = "https" if config.tls_cert_file is not None else "http"
+            print(f"web console on {scheme}://{config.browser.listen}{PREFIX}/", flush=True)
         task.add_done_callback(_log_failure)
         return cls(task, stopping)
 

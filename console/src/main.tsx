@@ -2,13 +2,15 @@
 // Sign in with an API key; the caller's roles decide what is offered (GetCaller). One
 // WatchEvents stream keeps every view current and resumes from its last event id.
 import { render } from "preact";
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { apiFor, may, problem, requestId, type Api, type Caller } from "./api";
 import { shown, clipped } from "./text";
+import { Agents } from "./agents";
+import { Platform } from "./platform";
 import { ExecutionMode } from "./gen/corral/v1/common_pb";
 import {
-  ExecutionStatus, SessionStatus, SuggestionStatus,
-  type Execution, type ExecutionLog, type Session, type Suggestion,
+  EventKind, ExecutionStatus, SessionStatus, SuggestionStatus,
+  type Event as PlatformEvent, type Execution, type ExecutionLog, type Session, type Suggestion,
 } from "./gen/corral/v1/orchestrator_pb";
 
 const KEY_STORAGE = "corral.console.key";  // this tab only: closing it signs out
@@ -41,9 +43,12 @@ function SignIn({ onSignedIn }: { onSignedIn: (key: string, caller: Caller) => v
   );
 }
 
-function useLive(api: Api): number {
-  // A counter that moves whenever the platform reports a change the caller may see.
-  const [version, setVersion] = useState(0);
+// Events kept for the platform page's "who did what" (log lines left out).
+const RECENT_EVENTS = 50;
+
+function useLive(api: Api): { version: number; events: PlatformEvent[] } {
+  // `version` moves whenever the platform reports a change the caller may see.
+  const [live, setLive] = useState<{ version: number; events: PlatformEvent[] }>({ version: 0, events: [] });
   useEffect(() => {
     const stop = new AbortController();
     let after = 0n;
@@ -54,7 +59,10 @@ function useLive(api: Api): number {
             attempt = 0;
             if (event.object.case === "heartbeat") continue;
             after = event.id;
-            setVersion((v) => v + 1);
+            setLive(({ version, events }) => ({
+              version: version + 1,
+              events: event.kind === EventKind.LOG ? events : [event, ...events].slice(0, RECENT_EVENTS),
+            }));
           }
         } catch {
           // The stream ended (a restart, the network): resume from the last id after a pause.
@@ -64,7 +72,7 @@ function useLive(api: Api): number {
     })();
     return () => stop.abort();
   }, [api]);
-  return version;
+  return live;
 }
 
 function Sessions({ api, version, selected, onSelect }: {
@@ -222,7 +230,8 @@ function App() {
   const [key, setKey] = useState<string | null>(() => sessionStorage.getItem(KEY_STORAGE));
   const [caller, setCaller] = useState<Caller | null>(null);
   const [selected, setSelected] = useState<bigint | null>(null);
-  const api = key ? apiFor(key) : null;
+  // One client per key: a new one on every render would restart the event stream each time.
+  const api = useMemo(() => (key ? apiFor(key) : null), [key]);
   useEffect(() => {
     if (key && !caller) {
       apiFor(key).getCaller({})
@@ -237,18 +246,29 @@ function App() {
                    onSignOut={() => { sessionStorage.removeItem(KEY_STORAGE); setKey(null); setCaller(null); }} />;
 }
 
+type View = "sessions" | "agents" | "platform";
+
 function SignedIn({ api, caller, selected, onSelect, onSignOut }: {
   api: Api; caller: Caller; selected: bigint | null; onSelect: (id: bigint) => void; onSignOut: () => void;
 }) {
-  const version = useLive(api);
+  const { version, events } = useLive(api);
+  const [view, setView] = useState<View>("sessions");
+  const tab = (name: View, title: string) => (
+    <button class="tab" aria-current={view === name ? "page" : undefined} onClick={() => setView(name)}>{title}</button>
+  );
   return (
     <div>
       <header>
         <h1>Corral console</h1>
         <p>Signed in as <strong data-testid="caller">{shown(caller.name)}</strong> <button onClick={onSignOut}>Sign out</button></p>
       </header>
-      <Sessions api={api} version={version} selected={selected} onSelect={onSelect} />
-      {selected !== null && <SessionDetail api={api} caller={caller} sessionId={selected} version={version} />}
+      <nav aria-label="Views" class="tabs">{tab("sessions", "Sessions")}{tab("agents", "Agents")}{tab("platform", "Platform")}</nav>
+      {view === "sessions" && <>
+        <Sessions api={api} version={version} selected={selected} onSelect={onSelect} />
+        {selected !== null && <SessionDetail api={api} caller={caller} sessionId={selected} version={version} />}
+      </>}
+      {view === "agents" && <Agents api={api} caller={caller} onStarted={(id) => { onSelect(id); setView("sessions"); }} />}
+      {view === "platform" && <Platform api={api} caller={caller} events={events} version={version} />}
     </div>
   );
 }

@@ -4,15 +4,20 @@ content (the protos, the page's source, the installed tools) under .tools/web/pa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO_ROOT
 
 WEB_TOOLS = REPO_ROOT / ".tools" / "web"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's (scripts/setup); Playwright's own download is unreachable
 PAGE_SOURCE = Path(__file__).parent / "web"
 PROTOS = REPO_ROOT / "protos"
 
@@ -48,3 +53,17 @@ def build_page() -> Path:
     except OSError:  # another test process built the same content meanwhile
         shutil.rmtree(work, ignore_errors=True)
     return built
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium, headless, driven by Playwright (a module fixture's browser)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is installed by scripts/setup")
+    with sync_playwright() as playwright:
+        # As root, Chromium runs only without its own sandbox; it loads nothing but the test's pages.
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        yield browser
+        browser.close()

@@ -18,11 +18,10 @@ from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack, free_port
 from orchestrator.store import AgentRow, Database, ExecutionRow, SessionRow, utcnow
 from tests.conftest import REPO_ROOT
-from tests.e2e.browser_page import build_page
+from tests.e2e.browser_page import build_page, chromium
 from tests.helpers import finished, start_session, wait_for
 
 EXAMPLE_AGENT = REPO_ROOT / "images" / "example-agent"
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's (scripts/setup); Playwright's own download is unreachable
 TOKEN = "s3cret-console-token-0123456789"
 
 
@@ -62,15 +61,8 @@ def pages(console_port):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is installed by scripts/setup")
-    with sync_playwright() as playwright:
-        # As root, Chromium runs only without its own sandbox; it loads nothing but the test's page.
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 def run_console(browser, url: str, stack: DevStack, transport: str, session_id: int) -> tuple[dict, list[str]]:

@@ -10,8 +10,12 @@ import type { Agent, AgentSetting, Wallet } from "./gen/corral/v1/orchestrator_p
 
 const MODE_NAMES: Record<number, string> = { [ExecutionMode.AUTO]: "auto", [ExecutionMode.MANUAL]: "manual" };
 
-function SettingInput({ setting, value, onChange }: { setting: AgentSetting; value: string; onChange: (v: string) => void }) {
-  const id = `setting-${setting.name}`;
+function SettingInput({ setting, index, value, onChange }: {
+  setting: AgentSetting; index: number; value: string; onChange: (v: string) => void;
+}) {
+  // Names come from the agent's circuit.toml: shown escaped, never used in an id or attribute as they are.
+  const id = `setting-${index}`;
+  const name = shown(clipped(setting.name, 64));
   const described = setting.description ? `${id}-help` : undefined;
   let input;
   if (setting.type === "boolean") {
@@ -28,7 +32,7 @@ function SettingInput({ setting, value, onChange }: { setting: AgentSetting; val
     const chosen: string[] = value ? JSON.parse(value) : [];
     input = (
       <fieldset id={id} aria-describedby={described}>
-        <legend class="visually-hidden">{setting.name}</legend>
+        <legend class="visually-hidden">{name}</legend>
         {setting.options.map((option) => (
           <label key={option}>
             <input type="checkbox" checked={chosen.includes(option)} onChange={(e) => onChange(JSON.stringify(
@@ -40,21 +44,23 @@ function SettingInput({ setting, value, onChange }: { setting: AgentSetting; val
   } else {
     const numeric = ["integer", "number", "percentage"].includes(setting.type);
     input = <input id={id} type="text" inputMode={numeric ? "decimal" : "text"} value={value} required={setting.required}
-                   aria-describedby={described} placeholder={setting.defaultValue ?? ""} onInput={(e) => onChange(e.currentTarget.value)} />;
+                   aria-describedby={described} placeholder={shown(clipped(setting.defaultValue ?? "", 200))} onInput={(e) => onChange(e.currentTarget.value)} />;
   }
   return (
     <div class="field">
-      <label for={id}>{setting.name}{setting.required ? " (required)" : ""}</label>
+      <label for={id}>{name}{setting.required ? " (required)" : ""}</label>
       {input}
-      {setting.description && <small id={described}>{shown(clipped(setting.description, 500))}</small>}
+      {setting.description && <small id={described}>{shown(clipped(setting.description, 500), true)}</small>}
     </div>
   );
 }
 
-function StartForm({ api, agent, onStarted }: { api: Api; agent: Agent; onStarted: (id: bigint) => void }) {
+function StartForm({ api, caller, agent, onStarted }: { api: Api; caller: Caller; agent: Agent; onStarted: (id: bigint) => void }) {
+  // Auto mode approves every action in advance: the API gives it to approvers only.
+  const modes = agent.allowedExecutionModes.filter((m) => m !== ExecutionMode.AUTO || may.approve(caller));
   const [wallets, setWallets] = useState<Wallet[]>([]);
   const [wallet, setWallet] = useState("");
-  const [mode, setMode] = useState<ExecutionMode>(agent.allowedExecutionModes[0] ?? ExecutionMode.AUTO);
+  const [mode, setMode] = useState<ExecutionMode>(modes[0] ?? ExecutionMode.MANUAL);
   const [allocation, setAllocation] = useState("");
   const [settings, setSettings] = useState<Record<string, string>>({});
   const [error, setError] = useState("");
@@ -90,15 +96,15 @@ function StartForm({ api, agent, onStarted }: { api: Api; agent: Agent; onStarte
       <div class="field">
         <label for="start-mode">Mode</label>
         <select id="start-mode" value={String(mode)} onChange={(e) => setMode(Number(e.currentTarget.value) as ExecutionMode)}>
-          {agent.allowedExecutionModes.map((m) => <option key={m} value={String(m)}>{MODE_NAMES[m] ?? m}</option>)}
+          {modes.map((m) => <option key={m} value={String(m)}>{MODE_NAMES[m] ?? m}</option>)}
         </select>
       </div>
       <div class="field">
         <label for="start-allocation">Allocation (smallest units of the starting asset)</label>
         <input id="start-allocation" type="text" inputMode="numeric" value={allocation} onInput={(e) => setAllocation(e.currentTarget.value)} />
       </div>
-      {agent.settings.map((setting) => (
-        <SettingInput key={setting.name} setting={setting} value={settings[setting.name] ?? ""}
+      {agent.settings.map((setting, index) => (
+        <SettingInput key={setting.name} setting={setting} index={index} value={settings[setting.name] ?? ""}
                       onChange={(value) => setSettings({ ...settings, [setting.name]: value })} />
       ))}
       <button type="submit">Start session</button>
@@ -121,14 +127,14 @@ export function Agents({ api, caller, onStarted }: { api: Api; caller: Caller; o
       {agents.map((agent) => (
         <article key={String(agent.id)} class="agent" aria-label={`Agent ${agent.name}`}>
           <h3>{shown(agent.name)} <span class="muted">{shown(agent.version)}</span></h3>
-          {agent.summary && <p>{shown(clipped(agent.summary, 2000))}</p>}
-          {agent.risks && <p><strong>Risks:</strong> {shown(clipped(agent.risks, 2000))}</p>}
+          {agent.summary && <p>{shown(clipped(agent.summary, 2000), true)}</p>}
+          {agent.risks && <p><strong>Risks:</strong> {shown(clipped(agent.risks, 2000), true)}</p>}
           <p class="muted">
             Modes: {agent.allowedExecutionModes.map((m) => MODE_NAMES[m] ?? m).join(", ")} · every {agent.runtimeIntervalMinutes} min
-            {agent.egressHosts.length > 0 && <> · reaches {agent.egressHosts.map(shown).join(", ")}</>}
+            {agent.egressHosts.length > 0 && <> · reaches {agent.egressHosts.map((host) => shown(host)).join(", ")}</>}
           </p>
           {may.operate(caller) && (starting === agent.id
-            ? <StartForm api={api} agent={agent} onStarted={(id) => { setStarting(null); onStarted(id); }} />
+            ? <StartForm api={api} caller={caller} agent={agent} onStarted={(id) => { setStarting(null); onStarted(id); }} />
             : <button onClick={() => setStarting(agent.id)}>Start a session of {shown(agent.name)}</button>)}
         </article>
       ))}

@@ -3,13 +3,14 @@
 // WatchEvents stream keeps every view current and resumes from its last event id.
 import { render } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { apiFor, may, problem, requestId, type Api, type Caller } from "./api";
 import { shown, clipped } from "./text";
 import { Agents } from "./agents";
 import { Platform } from "./platform";
 import { ExecutionMode } from "./gen/corral/v1/common_pb";
 import {
-  EventKind, ExecutionStatus, SessionStatus, SuggestionStatus,
+  EventKind, ExecutionStatus, SessionStatus, SuggestionKind, SuggestionStatus,
   type Event as PlatformEvent, type Execution, type ExecutionLog, type Session, type Suggestion,
 } from "./gen/corral/v1/orchestrator_pb";
 
@@ -117,47 +118,79 @@ function Sessions({ api, version, selected, onSelect }: {
 function Logs({ api, execution }: { api: Api; execution: Execution }) {
   const [logs, setLogs] = useState<ExecutionLog[] | null>(null);
   const [next, setNext] = useState("");
+  const [error, setError] = useState("");
   const more = async (token: string) => {
-    const answer = await api.getExecutionLogs({ executionId: execution.id, pageSize: 200, pageToken: token });
-    setLogs((shownSoFar) => [...(token ? shownSoFar ?? [] : []), ...answer.logs]);
-    setNext(answer.nextPageToken);
+    try {
+      const answer = await api.getExecutionLogs({ executionId: execution.id, pageSize: 200, pageToken: token });
+      setLogs((shownSoFar) => [...(token ? shownSoFar ?? [] : []), ...answer.logs]);
+      setNext(answer.nextPageToken);
+    } catch (refused) {
+      setError(problem(refused));
+    }
   };
-  if (logs === null) return <button onClick={() => more("")}>Show logs</button>;
+  if (logs === null) return <>{error && <p role="alert" class="error">{error}</p>}<button onClick={() => more("")}>Show logs</button></>;
   return (
     <div>
+      {error && <p role="alert" class="error">{error}</p>}
       <pre class="logs">{logs.map((line) => `${line.level.padEnd(5)} ${shown(clipped(line.message, 2000))}\n`).join("")}</pre>
       {next && <button onClick={() => more(next)}>More log lines</button>}
     </div>
   );
 }
 
+// The order a person reads a transaction in; other keys follow alphabetically, `data` last.
+const PREVIEW_ORDER = ["network", "messageType", "chainId", "from", "to", "value", "domain", "primaryType", "simulation"];
+
+function previewOrder([a]: [string, unknown], [b]: [string, unknown]): number {
+  const rank = (key: string) => (key === "data" ? 1000 : PREVIEW_ORDER.indexOf(key) >= 0 ? PREVIEW_ORDER.indexOf(key) : 100);
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
+
+function asText(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+}
+
 function SuggestionCard({ api, caller, suggestion }: { api: Api; caller: Caller; suggestion: Suggestion }) {
   const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
   const decide = async (approve: boolean) => {
+    setBusy(true);
+    setError("");
     try {
       const request = { suggestionId: suggestion.id, requestId: requestId() };
       await (approve ? api.approveSuggestion(request) : api.rejectSuggestion(request));
     } catch (refused) {
       setError(problem(refused));
+    } finally {
+      setBusy(false);
     }
   };
-  // The platform's decoded preview first (recipient, value, simulation), the agent's own words last.
+  // The platform's preview first, in a fixed order. For a message to sign, `message` is what
+  // gets signed (shown whole); for everything else it is the agent's own note, shown last.
   const { message, ...preview } = (suggestion.details ?? {}) as Record<string, unknown>;
+  const signs = suggestion.kind === SuggestionKind.MESSAGE;
   return (
     <article class="suggestion" aria-label={`Suggestion ${suggestion.id}`}>
-      <h4>Suggestion {String(suggestion.id)}: {label(SuggestionStatus, suggestion.status, "SUGGESTION_STATUS_")}</h4>
+      <h4>
+        Suggestion {String(suggestion.id)}: {label(SuggestionKind, suggestion.kind, "SUGGESTION_KIND_")},{" "}
+        {label(SuggestionStatus, suggestion.status, "SUGGESTION_STATUS_")}
+        {suggestion.expiresAt && <span class="muted"> (expires {new Date(Number(suggestion.expiresAt.seconds) * 1000).toLocaleTimeString()})</span>}
+      </h4>
       <dl class="preview">
-        {Object.entries(preview).map(([name, value]) => (
-          <div key={name}><dt>{name}</dt><dd><code>{shown(clipped(typeof value === "string" ? value : JSON.stringify(value), 4000))}</code></dd></div>
+        {Object.entries(preview).sort(previewOrder).map(([name, value]) => (
+          <div key={name}><dt>{shown(name)}</dt><dd><code>{shown(clipped(asText(value), name === "data" ? 4000 : 20_000), true)}</code></dd></div>
         ))}
+        {signs && message !== undefined && (
+          <div><dt>signs exactly</dt><dd><pre>{shown(asText(message), true)}</pre></dd></div>
+        )}
       </dl>
-      {typeof message === "string" && message && (
+      {!signs && typeof message === "string" && message && (
         <p class="agent-text"><span class="muted">The agent says (unverified):</span> {shown(clipped(message, 2000))}</p>
       )}
       {suggestion.status === SuggestionStatus.PENDING && may.approve(caller) && (
         <div class="actions">
-          <button onClick={() => decide(true)}>Approve</button>
-          <button onClick={() => decide(false)}>Reject</button>
+          <button disabled={busy} onClick={() => decide(true)}>Approve</button>
+          <button disabled={busy} onClick={() => decide(false)}>Reject</button>
         </div>
       )}
       {error && <p role="alert" class="error">{error}</p>}
@@ -236,7 +269,9 @@ function App() {
     if (key && !caller) {
       apiFor(key).getCaller({})
         .then((answer) => setCaller({ name: answer.name, roles: new Set(answer.roles) }))
-        .catch(() => { sessionStorage.removeItem(KEY_STORAGE); setKey(null); });
+        .catch((refused) => {  // a revoked key signs out; a network blip does not
+          if (ConnectError.from(refused).code === Code.Unauthenticated) { sessionStorage.removeItem(KEY_STORAGE); setKey(null); }
+        });
     }
   }, [key]);
   if (!key || !caller || !api) {

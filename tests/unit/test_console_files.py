@@ -44,6 +44,10 @@ def test_only_the_built_files_are_served_with_the_policy(tmp_path):
     for path in ("/console/../secret.html", "/console/%2e%2e/secret.html", "/console/notes.txt", "/console/dist/", "/console//etc/passwd"):
         assert call(app, path)[0] == 404, path
     assert call(app, "/console/", "POST")[0] == 405
+    # Every answer of the console's, refusals included, carries the policy; the policy allows nothing inline.
+    for path, method in (("/console/", "GET"), ("/console/", "HEAD"), ("/console", "GET"), ("/console/x", "GET"), ("/console/", "PUT")):
+        policy = call(app, path, method)[1][b"content-security-policy"].decode()
+        assert "default-src 'none'" in policy and "script-src 'self';" in policy and "unsafe" not in policy, (path, method)
     assert call(app, "/corral.v1.OrchestratorService/GetCaller", "POST")[2] == b"api"
 
 

@@ -111,8 +111,10 @@ def test_three_replicas_share_the_sessions_and_a_killed_one_loses_nothing(stack,
 
     # Kill replica b (-9) while it runs sessions, and while a console watches it; they carry on elsewhere.
     watched_on_b = watch_in_background(ADDRESSES["b"])
-    wait_for(lambda: query(postgres, "SELECT 1 FROM executions WHERE replica_id = 'b' AND status = 'running'"), what="b to be running one")
     wait_for(lambda: watched_on_b, what="the console to receive events from b")
+    # Killed right after it is seen running one (nothing in between: a run lasts well under a second).
+    wait_for(lambda: query(postgres, "SELECT 1 FROM executions WHERE replica_id = 'b' AND status = 'running'"), interval=0.02,
+             what="b to be running one")
     killed_at = datetime.now(UTC).replace(tzinfo=None)
     os.killpg(stack.processes["b"].pid, signal.SIGKILL)
     stack.processes["b"].wait(timeout=30)

@@ -25,7 +25,9 @@ EXAMPLE = REPO_ROOT / "images" / "example-agent"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with DevStack(tmp_path_factory.mktemp("halt"), minute_seconds=1.0) as stack:
+    # The sleeper's execution must still be running when the halt comes, however slow the
+    # machine is at getting the other session's suggestion: no deadline ends it first.
+    with DevStack(tmp_path_factory.mktemp("halt"), minute_seconds=1.0, deadline_seconds=3600.0) as stack:
         yield stack
 
 
@@ -67,6 +69,7 @@ def test_halt_stops_everything_at_once_survives_a_restart_and_resume_undoes_it(s
     wait_until_idle(stack, suggesting.id)
     [suggestion] = stack.api.ListSuggestions(pb.ListSuggestionsRequest(session_id=suggesting.id)).suggestions
 
+    assert next(e for e in executions(stack, sleeping.id) if e.id == running.id).status == pb.EXECUTION_STATUS_RUNNING
     halted = corral(stack, "halt", "--reason", "incident 42")
     assert halted.returncode == 0, halted.stderr
     assert "halted: incident 42; 1 running sandboxes stopped" in halted.stdout and "the signer is halted too" in halted.stdout

@@ -261,7 +261,7 @@ def print_table(headers: list[str], rows: list[list]) -> None:
 def describe_suggestion(kind: int, details: dict) -> str:
     """One line saying what approving the suggestion would do."""
     if kind == pb.SUGGESTION_KIND_TRANSACTION:
-        return f"{details.get('value')} wei → {details.get('to')}"
+        return f"{details.get('value')} wei → {details.get('to')}{_decoded_call(details.get('decoded'))}"
     if kind == pb.SUGGESTION_KIND_MESSAGE:
         return f"{details.get('messageType')} message"
     if kind == pb.SUGGESTION_KIND_SWAP:
@@ -279,6 +279,19 @@ def describe_suggestion(kind: int, details: dict) -> str:
     if kind == pb.SUGGESTION_KIND_POLYMARKET_REDEEM:
         return f"polymarket redeem {', '.join(details.get('tokenIds') or [])}"
     return pb.SuggestionKind.Name(kind)
+
+
+def _decoded_call(decoded: object) -> str:
+    """", calling transfer(to=…, amount=…)" from the preview's decoded calldata (by selector)."""
+    if not isinstance(decoded, dict) or not decoded.get("function"):
+        return f", calling unknown function {decoded.get('selector')}" if isinstance(decoded, dict) else ""
+    arguments = decoded.get("arguments")
+    if not isinstance(arguments, list):
+        return f", calling {decoded['function']} (does not decode)"
+    name = str(decoded["function"]).split("(")[0]
+    extra = f" + {decoded['extra_bytes']} extra bytes" if decoded.get("extra_bytes") else ""
+    shown = ", ".join(f"{a.get('name')}={a.get('value')}" for a in arguments if isinstance(a, dict))
+    return f", calling {name}({shown}){extra}"
 
 
 def print_suggestions(suggestions) -> None:

@@ -19,6 +19,21 @@ from corral.limits import LOG_LINES_DEFAULT, OUTPUT_BYTES_DEFAULT
 from corral.networks import parse_or_none
 
 
+def _explorer_template(value: str | None) -> str | None:
+    """An explorer link template: http(s), naming {tx_hash} and no other field (a link is
+    made for every transaction listed: a template that cannot be filled would fail them)."""
+    if value is None:
+        return value
+    try:
+        filled = value.format(tx_hash="0x00")
+    except (KeyError, IndexError, ValueError):
+        filled = None
+    if filled is None or "{tx_hash}" not in value or not re.match(r"https?://[^\s/]+", value):
+        raise ValueError(f"explorer_tx_url {value!r} must be an http(s) URL with {{tx_hash}} where the hash goes, and no other "
+                         "{...} field, e.g. \"https://etherscan.io/tx/{tx_hash}\"")
+    return value
+
+
 class ChainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -37,6 +52,8 @@ class ChainConfig(BaseModel):
             raise ValueError(f"uniswap_v2_router {value!r} must be a 0x-prefixed 20-byte hex address")
         return value
 
+    _explorer = field_validator("explorer_tx_url")(_explorer_template)
+
 
 class SolanaConfig(BaseModel):
     """The Solana cluster sessions of `walletType = "solana"` agents use (network "solana")."""
@@ -49,6 +66,8 @@ class SolanaConfig(BaseModel):
     # Seconds to wait for a sent transaction to be confirmed before giving up on the call
     # (the transaction stays tracked; its blockhash expires after ~60-90 s on a real cluster).
     confirmation_timeout_seconds: float = Field(default=90.0, gt=0)
+
+    _explorer = field_validator("explorer_tx_url")(_explorer_template)
 
 
 class SandboxConfig(BaseModel):

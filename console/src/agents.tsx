@@ -5,55 +5,9 @@
 import { useEffect, useState } from "preact/hooks";
 import { may, problem, requestId, type Api, type Caller } from "./api";
 import { shown, clipped } from "./text";
+import { ModeField, SettingInputs, MODE_NAMES } from "./settings-form";
 import { ExecutionMode } from "./gen/corral/v1/common_pb";
-import type { Agent, AgentSetting, Wallet } from "./gen/corral/v1/orchestrator_pb";
-
-const MODE_NAMES: Record<number, string> = { [ExecutionMode.AUTO]: "auto", [ExecutionMode.MANUAL]: "manual" };
-
-function SettingInput({ setting, index, value, onChange }: {
-  setting: AgentSetting; index: number; value: string; onChange: (v: string) => void;
-}) {
-  // Names come from the agent's circuit.toml: shown escaped, never used in an id or attribute as they are.
-  const id = `setting-${index}`;
-  const name = shown(clipped(setting.name, 64));
-  const described = setting.description ? `${id}-help` : undefined;
-  let input;
-  if (setting.type === "boolean") {
-    input = <input id={id} type="checkbox" checked={value === "true"} aria-describedby={described}
-                   onChange={(e) => onChange(e.currentTarget.checked ? "true" : "false")} />;
-  } else if (setting.type === "single_select") {
-    input = (
-      <select id={id} value={value} aria-describedby={described} onChange={(e) => onChange(e.currentTarget.value)}>
-        {!setting.required && <option value="">(default)</option>}
-        {setting.options.map((option) => <option key={option} value={option}>{shown(option)}</option>)}
-      </select>
-    );
-  } else if (setting.type === "multi_select") {
-    const chosen: string[] = value ? JSON.parse(value) : [];
-    input = (
-      <fieldset id={id} aria-describedby={described}>
-        <legend class="visually-hidden">{name}</legend>
-        {setting.options.map((option) => (
-          <label key={option}>
-            <input type="checkbox" checked={chosen.includes(option)} onChange={(e) => onChange(JSON.stringify(
-              e.currentTarget.checked ? [...chosen, option] : chosen.filter((c) => c !== option)))} /> {shown(option)}
-          </label>
-        ))}
-      </fieldset>
-    );
-  } else {
-    const numeric = ["integer", "number", "percentage"].includes(setting.type);
-    input = <input id={id} type="text" inputMode={numeric ? "decimal" : "text"} value={value} required={setting.required}
-                   aria-describedby={described} placeholder={shown(clipped(setting.defaultValue ?? "", 200))} onInput={(e) => onChange(e.currentTarget.value)} />;
-  }
-  return (
-    <div class="field">
-      <label for={id}>{name}{setting.required ? " (required)" : ""}</label>
-      {input}
-      {setting.description && <small id={described}>{shown(clipped(setting.description, 500), true)}</small>}
-    </div>
-  );
-}
+import type { Agent, Wallet } from "./gen/corral/v1/orchestrator_pb";
 
 function StartForm({ api, caller, agent, onStarted }: { api: Api; caller: Caller; agent: Agent; onStarted: (id: bigint) => void }) {
   // Auto mode approves every action in advance: the API gives it to approvers only.
@@ -93,20 +47,12 @@ function StartForm({ api, caller, agent, onStarted }: { api: Api; caller: Caller
           {wallets.map((w) => <option key={w.address} value={w.address}>{w.address}</option>)}
         </select>
       </div>
-      <div class="field">
-        <label for="start-mode">Mode</label>
-        <select id="start-mode" value={String(mode)} onChange={(e) => setMode(Number(e.currentTarget.value) as ExecutionMode)}>
-          {modes.map((m) => <option key={m} value={String(m)}>{MODE_NAMES[m] ?? m}</option>)}
-        </select>
-      </div>
+      <ModeField id="start-mode" modes={modes} mode={mode} onChange={setMode} />
       <div class="field">
         <label for="start-allocation">Allocation (smallest units of the starting asset)</label>
         <input id="start-allocation" type="text" inputMode="numeric" value={allocation} onInput={(e) => setAllocation(e.currentTarget.value)} />
       </div>
-      {agent.settings.map((setting, index) => (
-        <SettingInput key={setting.name} setting={setting} index={index} value={settings[setting.name] ?? ""}
-                      onChange={(value) => setSettings({ ...settings, [setting.name]: value })} />
-      ))}
+      <SettingInputs settings={agent.settings} values={settings} onChange={setSettings} idPrefix="setting" />
       <button type="submit">Start session</button>
       {error && <p role="alert" class="error">{error}</p>}
     </form>

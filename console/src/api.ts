@@ -40,3 +40,12 @@ export function problem(error: unknown): string {
 export function requestId(): string {
   return crypto.randomUUID();
 }
+
+// For a view's load in an effect: applies the answer only while the effect is current, so a
+// slow answer to an older request (other filters, another session) never overwrites a newer
+// one. Returns the effect's clean-up.
+export function whileCurrent<T>(answer: Promise<T>, use: (value: T) => void, refused: (error: unknown) => void): () => void {
+  let current = true;
+  answer.then((value) => { if (current) use(value); }, (error) => { if (current) refused(error); });
+  return () => { current = false; };
+}

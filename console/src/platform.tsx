@@ -1,9 +1,11 @@
 // The platform: its status, the kill switch (admins, with a reason and a confirmation; lifting
 // it takes the separate resume credential, `corral resume`, so it is not offered here), and who
-// did what, from the events the live stream brought.
+// did what, from the events the live stream brought; the caller's notification subscriptions.
 import { useEffect, useState } from "preact/hooks";
-import { may, problem, requestId, type Api, type Caller } from "./api";
+import { may, problem, requestId, whileCurrent, type Api, type Caller } from "./api";
 import { shown, clipped } from "./text";
+import { when } from "./format";
+import { Subscriptions } from "./subscriptions";
 import type { Event as PlatformEvent, PlatformStatus } from "./gen/corral/v1/orchestrator_pb";
 import { EventKind } from "./gen/corral/v1/orchestrator_pb";
 
@@ -17,7 +19,7 @@ export function Platform({ api, caller, events, version }: { api: Api; caller: C
   const [confirmed, setConfirmed] = useState(false);
   const [error, setError] = useState("");
   useEffect(() => {
-    api.getPlatformStatus({}).then((answer) => setStatus(answer.status ?? null)).catch((refused) => setError(problem(refused)));
+    return whileCurrent(api.getPlatformStatus({}), (answer) => setStatus(answer.status ?? null), (refused) => setError(problem(refused)));
   }, [api, version]);
   const halt = async (event: Event) => {
     event.preventDefault();
@@ -56,7 +58,7 @@ export function Platform({ api, caller, events, version }: { api: Api; caller: C
         <tbody>
           {events.map((e) => (
             <tr key={String(e.id)}>
-              <td>{e.occurredAt ? new Date(Number(e.occurredAt.seconds) * 1000).toLocaleTimeString() : ""}</td>
+              <td>{when(e.occurredAt)}</td>
               <td>{kindName(e.kind)} {shown(e.change)}</td>
               <td>{e.sessionId ? String(e.sessionId) : ""}</td>
               <td>{e.actor ? shown(e.actor) : <span class="muted">platform</span>}</td>
@@ -64,6 +66,7 @@ export function Platform({ api, caller, events, version }: { api: Api; caller: C
           ))}
         </tbody>
       </table>
+      <Subscriptions api={api} caller={caller} version={version} />
     </section>
   );
 }

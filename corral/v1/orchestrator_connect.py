@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint
 from pyqwest import Client
 
-from .orchestrator_pb2 import ApproveSuggestionRequest, ApproveSuggestionResponse, CreateSubscriptionRequest, CreateSubscriptionResponse, DeleteSessionSecretRequest, DeleteSessionSecretResponse, DeleteSubscriptionRequest, DeleteSubscriptionResponse, Event, ExportSessionRequest, ExportSessionResponse, GetAgentRequest, GetAgentResponse, GetCallerRequest, GetCallerResponse, GetExecutionLogsRequest, GetExecutionLogsResponse, GetExecutionRequest, GetExecutionResponse, GetPlatformStatusRequest, GetPlatformStatusResponse, GetSessionRequest, GetSessionResponse, GetSessionSummaryRequest, GetSessionSummaryResponse, GetSuggestionRequest, GetSuggestionResponse, GetTransactionRequest, GetTransactionResponse, HaltPlatformRequest, HaltPlatformResponse, ListAgentsRequest, ListAgentsResponse, ListDeliveriesRequest, ListDeliveriesResponse, ListExecutionsRequest, ListExecutionsResponse, ListSessionMemoryRequest, ListSessionMemoryResponse, ListSessionSecretsRequest, ListSessionSecretsResponse, ListSessionsRequest, ListSessionsResponse, ListSubscriptionsRequest, ListSubscriptionsResponse, ListSuggestionsRequest, ListSuggestionsResponse, ListTransactionsRequest, ListTransactionsResponse, ListWalletsRequest, ListWalletsResponse, PauseSessionRequest, PauseSessionResponse, RegisterAgentRequest, RegisterAgentResponse, RejectSuggestionRequest, RejectSuggestionResponse, ResumePlatformRequest, ResumePlatformResponse, ResumeSessionRequest, ResumeSessionResponse, SetSessionSecretRequest, SetSessionSecretResponse, StartSessionRequest, StartSessionResponse, StopSessionRequest, StopSessionResponse, UnwindSessionRequest, UnwindSessionResponse, UpdateSessionRequest, UpdateSessionResponse, WatchEventsRequest
+from .orchestrator_pb2 import ApproveSuggestionRequest, ApproveSuggestionResponse, CreateSubscriptionRequest, CreateSubscriptionResponse, DeleteSessionSecretRequest, DeleteSessionSecretResponse, DeleteSubscriptionRequest, DeleteSubscriptionResponse, Event, ExportSessionRequest, ExportSessionResponse, GetAgentRequest, GetAgentResponse, GetCallerRequest, GetCallerResponse, GetExecutionLogsRequest, GetExecutionLogsResponse, GetExecutionRequest, GetExecutionResponse, GetPlatformStatusRequest, GetPlatformStatusResponse, GetPositionHistoryRequest, GetPositionHistoryResponse, GetSessionRequest, GetSessionResponse, GetSessionSummaryRequest, GetSessionSummaryResponse, GetSuggestionRequest, GetSuggestionResponse, GetTransactionRequest, GetTransactionResponse, HaltPlatformRequest, HaltPlatformResponse, ListAgentsRequest, ListAgentsResponse, ListDeliveriesRequest, ListDeliveriesResponse, ListExecutionsRequest, ListExecutionsResponse, ListSessionMemoryRequest, ListSessionMemoryResponse, ListSessionSecretsRequest, ListSessionSecretsResponse, ListSessionsRequest, ListSessionsResponse, ListSubscriptionsRequest, ListSubscriptionsResponse, ListSuggestionsRequest, ListSuggestionsResponse, ListTransactionsRequest, ListTransactionsResponse, ListWalletsRequest, ListWalletsResponse, PauseSessionRequest, PauseSessionResponse, RegisterAgentRequest, RegisterAgentResponse, RejectSuggestionRequest, RejectSuggestionResponse, ResumePlatformRequest, ResumePlatformResponse, ResumeSessionRequest, ResumeSessionResponse, SetSessionSecretRequest, SetSessionSecretResponse, StartSessionRequest, StartSessionResponse, StopSessionRequest, StopSessionResponse, UnwindSessionRequest, UnwindSessionResponse, UpdateSessionRequest, UpdateSessionResponse, WatchEventsRequest
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
@@ -252,6 +252,13 @@ class OrchestratorService(Protocol):
         What a console shows for a session (docs/api.md, "A session's summary"): its positions
         with token decimals and symbols, the fees it paid per network, its realised PnL in the
         starting asset, and USD values where the owner configured a price source.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def get_position_history(self, request: GetPositionHistoryRequest, ctx: RequestContext[GetPositionHistoryRequest, GetPositionHistoryResponse], /) -> GetPositionHistoryResponse:
+        """
+        What a session held over time, for a chart (docs/api.md, "A session's holdings over
+        time"): its holdings after each of its newest settled transactions.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -660,6 +667,17 @@ class OrchestratorServiceASGIApplication(ConnectASGIApplication[OrchestratorServ
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.get_session_summary,
+                ),
+                "/corral.v1.OrchestratorService/GetPositionHistory": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetPositionHistory",
+                        service_name="corral.v1.OrchestratorService",
+                        input=GetPositionHistoryRequest,
+                        output=GetPositionHistoryResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.get_position_history,
                 ),
                 "/corral.v1.OrchestratorService/GetCaller": Endpoint.unary(
                     method=MethodInfo(
@@ -1516,6 +1534,30 @@ class OrchestratorServiceClient(ConnectClient):
                 service_name="corral.v1.OrchestratorService",
                 input=GetSessionSummaryRequest,
                 output=GetSessionSummaryResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def get_position_history(
+        self,
+        request: GetPositionHistoryRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> GetPositionHistoryResponse:
+        """
+        What a session held over time, for a chart (docs/api.md, "A session's holdings over
+        time"): its holdings after each of its newest settled transactions.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetPositionHistory",
+                service_name="corral.v1.OrchestratorService",
+                input=GetPositionHistoryRequest,
+                output=GetPositionHistoryResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

@@ -696,7 +696,7 @@ class GetExecutionLogsResponse(_message.Message):
     def __init__(self, execution: _Optional[_Union[Execution, _Mapping]] = ..., logs: _Optional[_Iterable[_Union[ExecutionLog, _Mapping]]] = ..., output: _Optional[str] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Transaction(_message.Message):
-    __slots__ = ("id", "session_id", "execution_id", "network", "from_address", "to_address", "value", "tx_hash", "status", "block_number", "error", "created_at")
+    __slots__ = ("id", "session_id", "execution_id", "network", "from_address", "to_address", "value", "tx_hash", "status", "block_number", "error", "created_at", "explorer_url")
     ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -709,6 +709,7 @@ class Transaction(_message.Message):
     BLOCK_NUMBER_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPLORER_URL_FIELD_NUMBER: _ClassVar[int]
     id: int
     session_id: int
     execution_id: int
@@ -721,7 +722,8 @@ class Transaction(_message.Message):
     block_number: int
     error: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., execution_id: _Optional[int] = ..., network: _Optional[str] = ..., from_address: _Optional[str] = ..., to_address: _Optional[str] = ..., value: _Optional[str] = ..., tx_hash: _Optional[str] = ..., status: _Optional[_Union[TransactionStatus, str]] = ..., block_number: _Optional[int] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    explorer_url: str
+    def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., execution_id: _Optional[int] = ..., network: _Optional[str] = ..., from_address: _Optional[str] = ..., to_address: _Optional[str] = ..., value: _Optional[str] = ..., tx_hash: _Optional[str] = ..., status: _Optional[_Union[TransactionStatus, str]] = ..., block_number: _Optional[int] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., explorer_url: _Optional[str] = ...) -> None: ...
 
 class ListTransactionsRequest(_message.Message):
     __slots__ = ("session_id", "page_size", "page_token", "statuses", "created_after", "created_before")
@@ -1224,3 +1226,35 @@ class GetSessionSummaryResponse(_message.Message):
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     summary: SessionSummary
     def __init__(self, summary: _Optional[_Union[SessionSummary, _Mapping]] = ...) -> None: ...
+
+class GetPositionHistoryRequest(_message.Message):
+    __slots__ = ("session_id", "max_transactions")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    max_transactions: int
+    def __init__(self, session_id: _Optional[int] = ..., max_transactions: _Optional[int] = ...) -> None: ...
+
+class PositionSample(_message.Message):
+    __slots__ = ("network", "asset_address", "amount", "at", "transaction_id")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    asset_address: str
+    amount: str
+    at: _timestamp_pb2.Timestamp
+    transaction_id: int
+    def __init__(self, network: _Optional[str] = ..., asset_address: _Optional[str] = ..., amount: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., transaction_id: _Optional[int] = ...) -> None: ...
+
+class GetPositionHistoryResponse(_message.Message):
+    __slots__ = ("start", "samples", "complete")
+    START_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    start: _containers.RepeatedCompositeFieldContainer[PositionSample]
+    samples: _containers.RepeatedCompositeFieldContainer[PositionSample]
+    complete: bool
+    def __init__(self, start: _Optional[_Iterable[_Union[PositionSample, _Mapping]]] = ..., samples: _Optional[_Iterable[_Union[PositionSample, _Mapping]]] = ..., complete: _Optional[bool] = ...) -> None: ...

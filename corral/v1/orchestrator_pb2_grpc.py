@@ -209,6 +209,11 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryResponse.FromString,
                 _registered_method=True)
+        self.GetPositionHistory = channel.unary_unary(
+                '/corral.v1.OrchestratorService/GetPositionHistory',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryResponse.FromString,
+                _registered_method=True)
         self.GetCaller = channel.unary_unary(
                 '/corral.v1.OrchestratorService/GetCaller',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetCallerRequest.SerializeToString,
@@ -483,6 +488,14 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPositionHistory(self, request, context):
+        """What a session held over time, for a chart (docs/api.md, "A session's holdings over
+        time"): its holdings after each of its newest settled transactions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCaller(self, request, context):
         """Who the caller is: its name, roles and wallets, so that a console offers only what the
         caller may do.
@@ -668,6 +681,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.GetSessionSummary,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryResponse.SerializeToString,
+            ),
+            'GetPositionHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPositionHistory,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryResponse.SerializeToString,
             ),
             'GetCaller': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCaller,
@@ -1620,6 +1638,33 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/GetSessionSummary',
             corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPositionHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/GetPositionHistory',
+            corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -98,7 +98,7 @@ def apply(db: Session, session: Owner, network: str, changes: Sequence[AssetChan
     for change in sorted(changes, key=lambda c: c.id):
         row = rows[(change.network, address_key(change.network, change.token_address))]
         row["asset_address"] = row["asset_address"] or change.token_address
-        delta = _moved(session, change)
+        delta = moved(session, change)
         if delta is not None:
             row["amount"] = str(int(row["amount"]) + delta)
             row["entries"] += 1
@@ -159,7 +159,7 @@ def read_at(db: Session, session: SessionRow, at: datetime) -> dict[Key, Balance
     entries = (select(AssetChangeRow).join(TransactionRow, TransactionRow.id == AssetChangeRow.transaction_id)
                .where(TransactionRow.session_id == session.id, TransactionRow.updated_at > at))
     for change in db.scalars(entries):
-        delta = _moved(session, change)
+        delta = moved(session, change)
         balance = balances.get((change.network, address_key(change.network, change.token_address)))
         if delta is not None and balance is not None:
             balance.amount -= delta
@@ -178,7 +178,7 @@ def has_pending(db: Session | Connection, session_id: int, at: datetime | None =
     return any(updated <= at for (updated,) in _core(db, _SIGNED, key))
 
 
-def _moved(session: Owner, change: AssetChangeRow) -> int | None:
+def moved(session: Owner, change: AssetChangeRow) -> int | None:
     """What one ledger entry moved for the session's wallet (None: it is neither side)."""
     wallet = address_key(change.network, session.wallet_address)
     into, out_of = address_key(change.network, change.to_address) == wallet, address_key(change.network, change.from_address) == wallet

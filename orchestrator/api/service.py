@@ -37,6 +37,7 @@ from orchestrator.egress.secrets import SecretBox, SecretError, SecretsKeyError
 from orchestrator.errors import Refused, as_grpc_status, invalid, not_found
 from orchestrator.executions import memory
 from orchestrator.executions.progress import SDK_METHODS
+from orchestrator.sessions import position_history
 from orchestrator.sessions.kill_switch import Halt, KillSwitch, stored_halt
 from orchestrator.sessions.lifecycle import Sessions
 from orchestrator.sessions.prices import PriceBook
@@ -174,7 +175,23 @@ def execution_message(row: ExecutionRow, full: bool = False, log_tail: tuple[lis
     return message
 
 
-def transaction_message(row: TransactionRow) -> orchestrator_pb2.Transaction:
+# A transaction's block-explorer link from its network and hash (None: no explorer configured).
+ExplorerLinks = Callable[[str, str], str | None]
+
+
+def no_explorer(network: str, tx_hash: str) -> str | None:
+    return None
+
+
+def explorer_links(chains: dict[str, Chain]) -> ExplorerLinks:
+    """Links by the configured networks' explorer_tx_url templates."""
+    def link(network: str, tx_hash: str) -> str | None:
+        chain = chains.get(network)
+        return chain.transaction_url(tx_hash) if chain is not None and tx_hash else None
+    return link
+
+
+def transaction_message(row: TransactionRow, explorer: ExplorerLinks = no_explorer) -> orchestrator_pb2.Transaction:
     message = orchestrator_pb2.Transaction(
         id=row.id,
         session_id=row.session_id,
@@ -190,6 +207,8 @@ def transaction_message(row: TransactionRow) -> orchestrator_pb2.Transaction:
     )
     if row.block_number is not None:
         message.block_number = row.block_number
+    if (url := explorer(row.network, row.tx_hash)) is not None:
+        message.explorer_url = url
     return message
 
 
@@ -226,7 +245,7 @@ def platform_status(halt: Halt | None, audit_head: str = "") -> orchestrator_pb2
     return orchestrator_pb2.PlatformStatus(halted=True, reason=halt.reason, halted_at=timestamp(halt.at), signer_audit_head=audit_head)
 
 
-def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
+def event_message(db, row: EventRow, explorer: ExplorerLinks = no_explorer) -> orchestrator_pb2.Event:
     message = orchestrator_pb2.Event(
         id=row.id, kind=EVENT_KIND[row.kind], change=row.change, session_id=row.session_id or 0, occurred_at=timestamp(row.occurred_at),
         actor=row.actor,
@@ -242,7 +261,7 @@ def event_message(db, row: EventRow) -> orchestrator_pb2.Event:
     elif row.kind == "suggestion":
         message.suggestion.CopyFrom(suggestion_message(db.get(SuggestionRow, row.ref_id)))
     elif row.kind == "transaction":
-        message.transaction.CopyFrom(transaction_message(db.get(TransactionRow, row.ref_id)))
+        message.transaction.CopyFrom(transaction_message(db.get(TransactionRow, row.ref_id), explorer))
     elif row.kind == "drift":
         drift = db.get(DriftRow, row.ref_id)
         message.drift.CopyFrom(orchestrator_pb2.Drift(
@@ -264,8 +283,9 @@ class SeenEvents:
 
     REVOKED_CHECK_SECONDS = 1.0
 
-    def __init__(self, principal: Principal, start: int) -> None:
+    def __init__(self, principal: Principal, start: int, explorer: ExplorerLinks = no_explorer) -> None:
         self.principal = principal
+        self._explorer = explorer
         self._mine: dict[int, bool] = {}
         self._checked_at = time.monotonic()
         self._last_sent = start
@@ -277,7 +297,7 @@ class SeenEvents:
             if not self._mine[row.session_id]:
                 return None
         self._last_sent = row.id
-        return event_message(db, row)
+        return event_message(db, row, self._explorer)
 
     def position(self, position: events.Position) -> events.Position:
         if self.principal.wallets is None:
@@ -317,6 +337,14 @@ EXPORT_RENDERERS = export.Renderers(
 )
 
 
+def position_sample(sample: position_history.Sample) -> orchestrator_pb2.PositionSample:
+    message = orchestrator_pb2.PositionSample(network=sample.network, asset_address=sample.asset_address, amount=str(sample.amount),
+                                              transaction_id=sample.transaction_id)
+    if sample.at is not None:
+        message.at.CopyFrom(timestamp(sample.at))
+    return message
+
+
 def secret_message(info: secret_store.SecretInfo) -> orchestrator_pb2.SessionSecret:
     return orchestrator_pb2.SessionSecret(name=info.name, host=info.host, set_at=timestamp(info.set_at))
 
@@ -341,6 +369,7 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         self._suggestions = suggestions
         self._signer = signer
         self._chains = chains
+        self._explorer = explorer_links(chains)
         self.request_ids = RequestIds(db)  # the @idempotent methods' request_id answers
         self.access = Access(db)  # what a call names is on its caller's wallets (the boundary checks)
         self._closing = asyncio.Event()  # set at shutdown: open streams end UNAVAILABLE
@@ -503,13 +532,14 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     @as_grpc_status
     async def ListTransactions(self, request, context):
         await self._require_session(request.session_id)
-        transactions, next_token = await self._page(lambda db: resources.transactions(db, request), transaction_message)
+        transactions, next_token = await self._page(lambda db: resources.transactions(db, request),
+                                                    functools.partial(transaction_message, explorer=self._explorer))
         return orchestrator_pb2.ListTransactionsResponse(transactions=transactions, next_page_token=next_token)
 
     @as_grpc_status
     async def GetTransaction(self, request, context):
         row = await self._db.run(lambda db: resources.transaction(db, request.transaction_id))
-        return orchestrator_pb2.GetTransactionResponse(transaction=transaction_message(row))
+        return orchestrator_pb2.GetTransactionResponse(transaction=transaction_message(row, self._explorer))
 
     @as_grpc_status
     async def ListSuggestions(self, request, context):
@@ -599,7 +629,7 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         except Refused as refused:
             await context.abort(refused.code, refused.message)
         feed = self._event_feed()
-        seen = SeenEvents(caller(), after if after is not None else feed.high)
+        seen = SeenEvents(caller(), after if after is not None else feed.high, self._explorer)
         async for item in self._until_closing(feed.watch(session_id, after, request.heartbeat_seconds or None)):
             if isinstance(item, events.Position):
                 message = heartbeat_message(seen.position(item))
@@ -657,6 +687,15 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     async def GetSessionSummary(self, request, context):
         session = await self._require_session(request.session_id)
         return orchestrator_pb2.GetSessionSummaryResponse(summary=await session_summary(self._db, self._chains, self._prices, session))
+
+    @as_grpc_status
+    async def GetPositionHistory(self, request, context):
+        limit = position_history.transactions_asked(request.max_transactions)
+        await self._require_session(request.session_id)
+        history = await self._db.run(lambda db: position_history.position_history(db, db.get(SessionRow, request.session_id), limit))
+        return orchestrator_pb2.GetPositionHistoryResponse(
+            start=[position_sample(sample) for sample in history.start], samples=[position_sample(sample) for sample in history.samples],
+            complete=history.complete)
 
     @as_grpc_status
     @idempotent

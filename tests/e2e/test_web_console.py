@@ -30,6 +30,7 @@ from tests.helpers import wait_for
 HOSTILE_AGENT = REPO_ROOT / "tests" / "agents" / "hostile"
 EXAMPLE_AGENT = REPO_ROOT / "images" / "example-agent"
 RESUME_TOKEN = "the-separate-resume-credential-0123"
+EXPLORER = "https://explorer.invalid/tx/{tx_hash}"
 AXE = REPO_ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
 # `CORRAL_SCREENSHOTS=docs/console` makes the journey save the screenshots docs/console.md shows.
 SCREENSHOTS = os.environ.get("CORRAL_SCREENSHOTS")
@@ -46,7 +47,7 @@ def stack(tmp_path_factory):
     if not (BUILT_CONSOLE / "index.html").is_file():
         pytest.fail("the console is built by scripts/setup (console/dist)")
     with DevStack(tmp_path_factory.mktemp("console"), minute_seconds=1.0, api_keys=True, browser_origins=[],
-                  resume_token=RESUME_TOKEN) as stack:
+                  resume_token=RESUME_TOKEN, chain={"explorer_tx_url": EXPLORER}) as stack:
         yield stack
 
 
@@ -86,16 +87,38 @@ def open_session(page, session_id: int) -> None:
     page.get_by_role("button", name=f"session {session_id}", exact=True).click()
 
 
-def pending_suggestion(stack: DevStack, session_id: int) -> pb.Suggestion:
-    """The session's pending suggestion, once its run made it (one run a day: nothing replaces it meanwhile)."""
-    return wait_for(lambda: next(iter(stack.api.ListSuggestions(pb.ListSuggestionsRequest(
-        session_id=session_id, statuses=[pb.SUGGESTION_STATUS_PENDING])).suggestions), None), what="a pending suggestion")
+def units(amount: str, decimals: int) -> str:
+    """A smallest-unit amount in whole units, as the console writes it (console/src/format.ts)."""
+    value = int(amount)
+    whole, fraction = divmod(abs(value), 10**decimals)
+    digits = f"{fraction:0{decimals}d}".rstrip("0")
+    return f"{'-' if value < 0 else ''}{whole}{'.' + digits if digits else ''}"
+
+
+def shows_the_summary_the_api_gives(page, stack: DevStack, session_id: int) -> str:
+    """Waits until the console's PnL is the API's (the live stream brings the settled
+    transaction); returns it."""
+    def same() -> str | None:
+        summary = stack.api.GetSessionSummary(pb.GetSessionSummaryRequest(session_id=session_id)).summary
+        expected = units(summary.realised_pnl, summary.positions[0].token.decimals)
+        return expected if page.inner_text("[data-testid=pnl]") == expected and summary.realised_pnl != "0" else None
+    return wait_for(same, what="the console's PnL to be the API's, after the transaction")
+
+
+def pending_suggestion(stack: DevStack, session_id: int, with_calldata: bool = False) -> pb.Suggestion:
+    """The session's pending tip (or, `with_calldata`, the hostile agent's token transfer), once
+    its run made it (one run a day: nothing replaces it meanwhile)."""
+    def found() -> pb.Suggestion | None:
+        pending = stack.api.ListSuggestions(pb.ListSuggestionsRequest(session_id=session_id, statuses=[pb.SUGGESTION_STATUS_PENDING]))
+        return next((s for s in pending.suggestions if (s.details["data"] != "0x") == with_calldata), None)
+    return wait_for(found, what="a pending suggestion")
 
 
 def test_alice_approves_the_suggestion_and_pauses_and_resumes_the_session_live(stack, session, browser):
     started, recipient, keys = session
     page = signed_in(browser, stack, keys["alice"], viewport={"width": 1100, "height": 800})
     assert page.inner_text("[data-testid=caller]") == "alice"
+    page.get_by_role("button", name=f"session {started.id}", exact=True).wait_for()
     screenshot(page, "sessions")
     suggestion = pending_suggestion(stack, started.id)
     open_session(page, started.id)
@@ -108,6 +131,17 @@ def test_alice_approves_the_suggestion_and_pauses_and_resumes_the_session_live(s
     approve.click()
     card.locator("h4:has-text('executed')").wait_for(timeout=120_000)  # the suggestion's change, over WatchEvents
     assert wait_for(lambda: stack.web3.eth.get_balance(recipient) == 1000, what="the approved tip on the chain")
+    # The confirmed transaction, linked to the operator's explorer, and what it cost the session.
+    [tx] = stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=started.id)).transactions
+    assert tx.explorer_url == EXPLORER.format(tx_hash=tx.tx_hash)
+    row = page.locator(f"[data-testid=transaction-{tx.id}]")
+    row.locator("td:has-text('confirmed')").wait_for()
+    assert row.get_by_role("link").get_attribute("href") == tx.explorer_url
+    pnl = shows_the_summary_the_api_gives(page, stack, started.id)
+    assert pnl.startswith("-0.0000")  # the tip and the gas, in ETH
+    # The holdings chart steps down once, at the transaction (GetPositionHistory).
+    page.locator("[data-testid=chart-caption]:has-text('1 change(s) shown')").wait_for()
+    assert " V " in page.get_attribute("[data-testid=holdings-line]", "d")
 
     page.click("button:has-text('Pause')")
     page.wait_for_selector("[data-testid=detail-status]:has-text('paused')")
@@ -155,6 +189,14 @@ def test_what_the_agent_wrote_renders_as_inert_text(stack, session, browser):
     assert "<script>window.__pwned = 'script'</script>" in logs  # shown, as text
     assert "\\u{202e}txt.exe\\u{202c}" in logs and "\\u{2066}reviewer\\u{2069}" in logs and "\\u{001b}[31mred" in logs
     assert "The agent says (unverified):" in inert()
+    # The ERC-20 transfer it also suggests: decoded by the platform, its appended bytes pointed out.
+    transfer = page.get_by_role("article", name=f"Suggestion {pending_suggestion(stack, untouched.id, with_calldata=True).id}")
+    decoded = transfer.locator(".decoded").inner_text()
+    assert "Calls transfer(address,uint256)" in decoded and "recognised by its selector" in decoded
+    arguments = transfer.get_by_role("table", name="Decoded arguments").inner_text().split()
+    assert arguments == ["to", untouched.settings["recipient"], "address", "amount", "5", "uint256"]  # checksummed
+    assert "4 extra bytes follow the arguments" in decoded
+    screenshot(page, "a-decoded-transfer")
     # The catalogue: DESCRIPTION.md's summary, circuit.toml's setting descriptions and options.
     page.click("button:has-text('Agents')")
     page.click("button:has-text('Start a session of Hostile Strings')")
@@ -191,6 +233,34 @@ def test_a_session_started_from_the_generated_form_reads_bad_settings_as_the_api
     created = stack.api.GetSession(pb.GetSessionRequest(session_id=session_id)).session
     assert created.agent_id == example.id and created.execution_mode == common_pb2.EXECUTION_MODE_MANUAL
     assert dict(created.settings) == {"recipient": recipient, "tip_wei": "5"} and created.allocation.current_qty == "10000000000000000"
+
+    # Executions appear as they run (the agent runs every second here), with no reload.
+    page.locator("[data-testid^=execution-]").first.wait_for(timeout=120_000)
+    shown_first = max(int(item.get_attribute("data-testid").removeprefix("execution-"))
+                      for item in page.locator("[data-testid^=execution-]").all())
+    page.locator(f"[data-testid=execution-{shown_first + 1}]").wait_for(timeout=120_000)
+    suggestion = pending_suggestion(stack, session_id)
+    page.get_by_role("article", name=f"Suggestion {suggestion.id}").get_by_role("button", name="Approve", exact=True).click()
+    assert wait_for(lambda: stack.web3.eth.get_balance(recipient) == 5, what="the approved tip on the chain")
+    shows_the_summary_the_api_gives(page, stack, session_id)
+
+    # Settings are updated through the same generated form; the API's record is what changed.
+    page.click("button:has-text('Update settings')")
+    page.get_by_label("tip_wei", exact=True).fill("7")
+    page.click("button:has-text('Save settings')")
+    wait_for(lambda: stack.api.GetSession(pb.GetSessionRequest(session_id=session_id)).session.settings["tip_wei"] == "7",
+             what="the new tip in the session's settings")
+    assert page.locator("form.update").count() == 0
+
+    # Unwinding the one position chosen: the agent's unwind() gets exactly it, then the session stops.
+    page.click("button:has-text('Unwind')")
+    page.check("#unwind-0")
+    page.click("button:has-text('Unwind 1 position(s)')")
+    page.wait_for_selector("[data-testid=detail-status]:has-text('stopped')", timeout=120_000)
+    unwound = [e for e in stack.api.ListExecutions(pb.ListExecutionsRequest(session_id=session_id)).executions
+               if e.command == common_pb2.EXECUTION_COMMAND_UNWIND]
+    logs = stack.api.GetExecutionLogs(pb.GetExecutionLogsRequest(execution_id=unwound[0].id)).logs
+    assert [line.message for line in logs] == ["unwinding 1 positions: nothing to close"]
     page.close()
 
 
@@ -215,6 +285,58 @@ def test_an_admin_halts_the_platform_with_a_reason_and_a_confirmation(stack, ses
         with stack.open_channel(token=RESUME_TOKEN) as channel:
             pb_grpc.OrchestratorServiceStub(channel).ResumePlatform(pb.ResumePlatformRequest())
     page.wait_for_selector("[data-testid=platform-status]:has-text('Running')")
+    page.close()
+
+
+def test_alice_subscribes_a_webhook_sees_its_secret_once_and_deletes_it(stack, session, browser):
+    _, _, keys = session
+    page = signed_in(browser, stack, keys["alice"], viewport={"width": 1100, "height": 800})
+    page.on("dialog", lambda dialog: dialog.accept())  # the delete's confirmation
+    page.click("button:has-text('Platform')")
+    form = page.get_by_role("form", name="New subscription")
+    form.get_by_label("Webhook URL").fill("ftp://hooks.example.com/corral")
+    form.get_by_role("button", name="Subscribe").click()
+    refusal = form.get_by_role("alert").inner_text()
+    with pytest.raises(grpc.RpcError) as refused, stack.open_channel(token=keys["alice"]) as channel:
+        pb_grpc.OrchestratorServiceStub(channel).CreateSubscription(pb.CreateSubscriptionRequest(
+            events=["suggestion.created"], webhook_url="ftp://hooks.example.com/corral"))
+    assert refusal == f"InvalidArgument: {refused.value.details()}"
+
+    form.get_by_label("breaker.tripped").check()
+    form.get_by_label("Webhook URL").fill("https://hooks.example.com/corral")
+    form.get_by_role("button", name="Subscribe").click()
+    secret = page.wait_for_selector("[data-testid=signing-secret]").inner_text()
+    assert secret.startswith("whsec_")
+    with stack.open_channel(token=keys["alice"]) as channel:
+        [made] = pb_grpc.OrchestratorServiceStub(channel).ListSubscriptions(pb.ListSubscriptionsRequest()).subscriptions
+    assert list(made.events) == ["suggestion.created", "breaker.tripped"] and made.destination == "https://hooks.example.com/corral"
+    page.get_by_role("cell", name="suggestion.created, breaker.tripped").wait_for()
+    screenshot(page, "platform-subscriptions")
+    page.click("button:has-text('Done')")
+    assert page.locator("[data-testid=signing-secret]").count() == 0  # shown once: it is not in the list
+
+    page.click(f"button:has-text('Delete subscription {made.id}')")
+    page.get_by_role("table", name="Subscriptions").wait_for(state="detached")
+    with stack.open_channel(token=keys["alice"]) as channel:
+        assert list(pb_grpc.OrchestratorServiceStub(channel).ListSubscriptions(pb.ListSubscriptionsRequest()).subscriptions) == []
+    page.close()
+
+
+def test_the_session_list_filters_by_status_agent_and_wallet(stack, session, browser):
+    started, _, keys = session
+    page = signed_in(browser, stack, keys["alice"])
+    page.get_by_role("button", name=f"session {started.id}", exact=True).wait_for()
+    page.select_option("#filter-status", label="stopped")
+    page.get_by_role("button", name=f"session {started.id}", exact=True).wait_for(state="detached")
+    with stack.open_channel(token=keys["alice"]) as channel:
+        stopped = pb_grpc.OrchestratorServiceStub(channel).ListSessions(pb.ListSessionsRequest(
+            statuses=[pb.SESSION_STATUS_STOPPED])).sessions
+    shown = sorted(int(b.inner_text().removeprefix("session ")) for b in page.locator("button.link").all())
+    assert shown == sorted(s.id for s in stopped)
+    page.select_option("#filter-status", label="not stopped")
+    page.select_option("#filter-wallet", stack.untouched_session.wallet_address)
+    page.get_by_role("button", name=f"session {stack.untouched_session.id}", exact=True).wait_for()
+    assert page.get_by_role("button", name=f"session {started.id}", exact=True).count() == 0
     page.close()
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from corral import failpoints
 from corral.networks import NATIVE_EVM, NetworkKind, parse_or_none
 from corral.v1 import runtime_pb2, signer_pb2
+from orchestrator.actions import calldata
 from orchestrator.actions.signer_client import SignerClient
 from orchestrator.actions.transactions.intents import check_common
 from orchestrator.actions.transactions.sender import ChainSender
@@ -72,9 +73,13 @@ class EvmSender(ChainSender[EvmChain, runtime_pb2.EvmTransactionRequest, Receipt
         return None if outcome.succeeded else precondition(f"transaction {tx.tx_hash} reverted in block {outcome.block_number}")
 
     def describe(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest, payload: runtime_pb2.EvmTransactionRequest) -> dict:
-        """The call as the user is shown it before approving (manual mode)."""
-        return {"network": request.network, "from": session.wallet_address, "to": payload.to_address, "value": payload.value,
-                "data": payload.data or "0x"}
+        """The call as the user is shown it before approving (manual mode), with its calldata
+        decoded when the function is a well-known one (orchestrator/actions/calldata.py)."""
+        details = {"network": request.network, "from": session.wallet_address, "to": payload.to_address, "value": payload.value,
+                   "data": payload.data or "0x"}
+        if (decoded := calldata.decode(payload.data)) is not None:
+            details["decoded"] = decoded
+        return details
 
     async def simulate(self, chain: EvmChain, session: SessionRow, payload: runtime_pb2.EvmTransactionRequest) -> dict:
         gas = await chain.estimate_gas(session.wallet_address, payload.to_address, int(payload.value), bytes.fromhex((payload.data or "0x")[2:]))

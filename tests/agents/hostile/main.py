@@ -19,3 +19,12 @@ def run(agent: AgentContext) -> None:
         "message": " | ".join(HOSTILE),
         "request": {"to_address": agent.settings["recipient"], "data": "0x", "value": "1000"},
     })
+    # An ERC-20 transfer with four bytes appended after its arguments: the preview decodes it
+    # and says the bytes are there.
+    recipient = agent.settings["recipient"].lower().removeprefix("0x").rjust(64, "0")
+    agent.sign_and_send({
+        "network": "ethereum:31337",
+        "message": "just a transfer",
+        "request": {"to_address": agent.settings["recipient"], "value": "0",
+                    "data": "0xa9059cbb" + recipient + f"{5:064x}" + "deadbeef"},
+    })

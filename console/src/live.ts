@@ -1,0 +1,42 @@
+// One WatchEvents stream per signed-in tab drives every view: `version` moves on each event
+// the caller may see, and views reload what they show. A dropped stream (a restart, the
+// network) resumes from the last event id after a growing pause.
+import { useEffect, useState } from "preact/hooks";
+import type { Api } from "./api";
+import { EventKind, type Event as PlatformEvent } from "./gen/corral/v1/orchestrator_pb";
+
+// Events kept for the platform page's "who did what" (log lines left out).
+const RECENT_EVENTS = 50;
+
+export interface Live {
+  version: number;
+  events: PlatformEvent[];
+}
+
+export function useLive(api: Api): Live {
+  const [live, setLive] = useState<Live>({ version: 0, events: [] });
+  useEffect(() => {
+    const stop = new AbortController();
+    let after = 0n;
+    (async () => {
+      for (let attempt = 0; !stop.signal.aborted; attempt++) {
+        try {
+          for await (const event of api.watchEvents({ afterEventId: after, heartbeatSeconds: 15 }, { signal: stop.signal })) {
+            attempt = 0;
+            if (event.object.case === "heartbeat") continue;
+            after = event.id;
+            setLive(({ version, events }) => ({
+              version: version + 1,
+              events: event.kind === EventKind.LOG ? events : [event, ...events].slice(0, RECENT_EVENTS),
+            }));
+          }
+        } catch {
+          // The stream ended: resume from the last id after a pause.
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** attempt, 15_000)));
+      }
+    })();
+    return () => stop.abort();
+  }, [api]);
+  return live;
+}

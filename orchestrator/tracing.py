@@ -93,6 +93,17 @@ def start_tracing(otlp_endpoint: str | None, instance: str) -> Callable[[], None
     return provider.shutdown
 
 
+@contextlib.contextmanager
+def api_call_span(method: str, system: str) -> Iterator[trace.Span]:
+    """The span of one frontend API call served outside the gRPC server (the browser port's
+    Connect and gRPC-Web), named and described as the gRPC instrumentation names the native
+    port's. `method` is one of the service's: the port's router routes no other name."""
+    service = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
+    attributes = {"rpc.system": system, "rpc.service": service, "rpc.method": method}
+    with TRACER.start_as_current_span(f"/{service}/{method}", kind=trace.SpanKind.SERVER, attributes=attributes) as span:
+        yield span
+
+
 def tag_request(request_id: str) -> None:
     """Marks the current span (an SDK call's, an API call's) with the request id the signer's
     audit line will carry, and binds it to the log lines written meanwhile. An id that is not a

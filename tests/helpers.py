@@ -11,6 +11,10 @@ import time
 from pathlib import Path
 
 from eth_utils import to_checksum_address
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from corral.v1 import orchestrator_pb2 as pb
 from corral_cli.approval import approve_and_wait
@@ -207,3 +211,15 @@ def run_entrypoint(monkeypatch, agent_dir: Path, runtime) -> int:
         return entrypoint.main(["entrypoint"])
     finally:
         sys.modules.pop("main", None)
+
+
+def recorded_spans() -> InMemorySpanExporter:
+    """Spans this test process ends from now on, kept in memory (a tracer provider installed
+    once per process: OpenTelemetry allows one)."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):  # this test process's first: install one
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter

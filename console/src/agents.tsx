@@ -3,7 +3,7 @@
 // refusal (naming the setting and the fix) is shown as it came, so the console never disagrees
 // with the platform about what is valid.
 import { useEffect, useState } from "preact/hooks";
-import { may, problem, requestId, type Api, type Caller } from "./api";
+import { may, problem, requestId, whileCurrent, type Api, type Caller } from "./api";
 import { shown, clipped } from "./text";
 import { ModeField, SettingInputs, MODE_NAMES } from "./settings-form";
 import { ExecutionMode } from "./gen/corral/v1/common_pb";
@@ -59,19 +59,56 @@ function StartForm({ api, caller, agent, onStarted }: { api: Api; caller: Caller
   );
 }
 
+// Admins register an agent by its image, as `corral agent register` does: the platform
+// inspects the image and reads its circuit.toml and DESCRIPTION.md; its refusal is shown as it came.
+function RegisterForm({ api, onRegistered }: { api: Api; onRegistered: (agent: Agent) => void }) {
+  const [image, setImage] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError("");
+    try {
+      const answer = await api.registerAgent({ image: image.trim(), requestId: requestId() });
+      setImage("");
+      onRegistered(answer.agent!);
+    } catch (refused) {
+      setError(problem(refused));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="register" onSubmit={submit} aria-label="Register an agent">
+      <div class="field">
+        <label for="register-image">Agent image (a reference the Docker engine knows, e.g. <code>my-agent:1.2.0</code>)</label>
+        <input id="register-image" type="text" value={image} required onInput={(e) => setImage(e.currentTarget.value)} />
+      </div>
+      <button type="submit" disabled={busy || !image.trim()}>Register</button>
+      {error && <p role="alert" class="error">{error}</p>}
+    </form>
+  );
+}
+
 export function Agents({ api, caller, onStarted }: { api: Api; caller: Caller; onStarted: (id: bigint) => void }) {
   const [agents, setAgents] = useState<Agent[]>([]);
+  const [next, setNext] = useState("");
   const [starting, setStarting] = useState<bigint | null>(null);
+  const [registered, setRegistered] = useState<Agent | null>(null);
   const [error, setError] = useState("");
-  useEffect(() => {
-    api.listAgents({ pageSize: 50 }).then((answer) => setAgents(answer.agents)).catch((refused) => setError(problem(refused)));
-  }, [api]);
+  const load = (token: string) => whileCurrent(api.listAgents({ pageSize: 50, pageToken: token }),
+    (answer) => { setAgents((before) => [...(token ? before : []), ...answer.agents]); setNext(answer.nextPageToken); setError(""); },
+    (refused) => setError(problem(refused)));
+  useEffect(() => load(""), [api, registered]);
   return (
     <section aria-labelledby="agents-heading">
       <h2 id="agents-heading">Agents</h2>
       {error && <p role="alert" class="error">{error}</p>}
+      {may.administer(caller) && <RegisterForm api={api} onRegistered={setRegistered} />}
+      {registered && <p role="status">Registered {shown(registered.name)} {shown(registered.version)} as agent {String(registered.id)}.</p>}
       {agents.map((agent) => (
-        <article key={String(agent.id)} class="agent" aria-label={`Agent ${agent.name}`}>
+        <article key={String(agent.id)} class="agent" aria-label={`Agent ${shown(agent.name)}`}>
           <h3>{shown(agent.name)} <span class="muted">{shown(agent.version)}</span></h3>
           {agent.summary && <p>{shown(clipped(agent.summary, 2000), true)}</p>}
           {agent.risks && <p><strong>Risks:</strong> {shown(clipped(agent.risks, 2000), true)}</p>}
@@ -84,6 +121,7 @@ export function Agents({ api, caller, onStarted }: { api: Api; caller: Caller; o
             : <button onClick={() => setStarting(agent.id)}>Start a session of {shown(agent.name)}</button>)}
         </article>
       ))}
+      {next && <button onClick={() => load(next)}>More agents</button>}
     </section>
   );
 }

@@ -7,8 +7,25 @@ import { OrchestratorService, Role } from "./gen/corral/v1/orchestrator_pb";
 
 export type Api = Client<typeof OrchestratorService>;
 
-// The API is served beside the console (the same origin) unless the page says otherwise.
-export function apiFor(key: string, baseUrl: string = window.location.origin): Api {
+// Where the API is: beside the console (the same origin, as the orchestrator serves it at
+// /console/), unless the page was deployed elsewhere with
+// <meta name="corral-api-url" content="https://corral.example.com:8080"> in its index.html
+// (docs/console.md, "Hosting it elsewhere"). Only the deployed page says so, never the address
+// bar: a link that chose the API would send the user's key wherever it pointed.
+export function apiUrl(): string {
+  const configured = document.querySelector<HTMLMetaElement>('meta[name="corral-api-url"]')?.content?.trim();
+  if (configured) {
+    try {
+      const url = new URL(configured);
+      if (url.protocol === "https:" || url.protocol === "http:") return url.origin;
+    } catch {
+      // not a URL: the same origin, and the sign-in says when nothing answers there
+    }
+  }
+  return window.location.origin;
+}
+
+export function apiFor(key: string, baseUrl: string = apiUrl()): Api {
   const transport = createConnectTransport({
     baseUrl,
     interceptors: [(next) => async (request) => {
@@ -31,9 +48,15 @@ export const may = {
   administer: (caller: Caller) => caller.roles.has(Role.ADMIN),
 };
 
-// A refusal as the API worded it (its message names the field and the fix).
+// A refusal as the API worded it (its message names the field and the fix). A request the
+// browser could not make at all (the network, or a page origin the API does not allow) has no
+// answer from the API: that is said instead.
 export function problem(error: unknown): string {
   const refused = ConnectError.from(error);
+  if ((refused.code === Code.Unknown || refused.code === Code.Unavailable) && /fetch|network/i.test(refused.rawMessage)) {
+    return `Unreachable: the API at ${apiUrl()} did not answer this page (${refused.rawMessage}). Check that it runs, and that ` +
+      `this page's origin, ${window.location.origin}, is in the orchestrator's [browser] allowed_origins.`;
+  }
   return `${Code[refused.code] ?? refused.code}: ${refused.rawMessage}`;
 }
 

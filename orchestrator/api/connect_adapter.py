@@ -7,8 +7,9 @@ for the server log, never the exception's text (boundary.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, NoReturn
 
 import grpc
@@ -24,6 +25,7 @@ from orchestrator.api.boundary import unexpected_failure
 from orchestrator.api.request_checks import check_request
 from orchestrator.api.service import OrchestratorApi
 from orchestrator.errors import STATUS_DETAILS_KEY, Refused, bounded
+from orchestrator.tracing import api_call_span
 
 SERVICE = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"]
 
@@ -82,35 +84,43 @@ def _internal(method: str, exc: Exception) -> ConnectError:
     return ConnectError(Code.INTERNAL, message)
 
 
+@contextlib.contextmanager
+def _answering(method: str) -> Iterator[None]:
+    """One call on this port: its span (named as the gRPC port's are), and what it raises
+    turned into the Connect error the client reads (a refusal keeps its code and message;
+    anything unexpected is INTERNAL with an id to find it in the log)."""
+    with api_call_span(method, "connect_rpc") as span:
+        try:
+            yield
+        except ConnectError as exc:
+            error = exc
+        except Refused as refused:
+            error = _refused(refused)
+        except Exception as exc:
+            error = _internal(method, exc)
+        else:
+            return
+        span.set_attribute("rpc.connect_rpc.error_code", error.code.value)
+        raise error from None
+
+
 def _unary(method: str, call: Callable[[Any, Any], Awaitable[Any]], access: Access):
     async def unary(request, ctx: RequestContext):
-        try:
+        with _answering(method):
             check_request(request)  # as the native port's boundary does
             await access.check(method, request)
             return await call(request, ConnectServicerContext(ctx))
-        except ConnectError:
-            raise
-        except Refused as refused:
-            raise _refused(refused) from None
-        except Exception as exc:
-            raise _internal(method, exc) from None
 
     return unary
 
 
 def _server_stream(method: str, call: Callable[[Any, Any], AsyncIterator[Any]], access: Access):
     async def server_stream(request, ctx: RequestContext):
-        try:
+        with _answering(method):
             check_request(request)
             await access.check(method, request)
             async for message in call(request, ConnectServicerContext(ctx)):
                 yield message
-        except ConnectError:
-            raise
-        except Refused as refused:
-            raise _refused(refused) from None
-        except Exception as exc:
-            raise _internal(method, exc) from None
 
     return server_stream
 

@@ -1,17 +1,28 @@
 """The web console (console/, served at /console/ on the browser port) in Debian's Chromium,
 driven by Playwright, against a real dev stack with API keys: Alice signs in, finds the hostile
-agent's manual-mode session, sees its suggestion, approves it and the tip lands on the chain
-(read back from anvil), pauses and resumes it, each change arriving over the one WatchEvents
-stream; she starts a session from the form generated from the agent's settings schema, which
-shows a bad setting's refusal word for word as the API gives it; an admin halts the platform
-(with a reason and a confirmation) and sees who did it; a viewer's key is offered no button
-that would fail; everything the agent wrote renders as inert text (no script runs, no link is
-made, bidi overrides and terminal escapes are shown as escapes); the page has no serious
-accessibility violation (axe-core)."""
+agent's manual-mode session, approves its suggestion and the tip lands on the chain (read back
+from anvil), sees the confirmed transaction linked to the explorer, the PnL the API computes and
+the holdings chart step, pauses and resumes it, each change arriving over the one WatchEvents
+stream; an admin registers the example agent from the catalogue and Alice starts a session of it
+from the form generated from its settings schema (a bad setting's refusal shown word for word as
+the API gives it), watches its executions appear, approves one, updates its settings and unwinds
+the position she chose; she subscribes a webhook and deletes it; the list's filters show what
+the API lists; a copy of the console hosted on an allowed origin works, on another origin it
+says why not; an admin halts the platform (with a reason and a confirmation) and sees who did
+it; a viewer's key is offered no button that would fail; everything the agent wrote renders as
+inert text (no script runs, no link is made, bidi overrides and terminal escapes are shown as
+escapes) and its ERC-20 call is decoded with its appended bytes pointed out; the page has no
+serious accessibility violation (axe-core)."""
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
@@ -21,7 +32,7 @@ from eth_account import Account
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc as pb_grpc
-from devtools.devstack import DevStack
+from devtools.devstack import DevStack, free_port
 from orchestrator.app.console_files import BUILT_CONSOLE, CONTENT_SECURITY_POLICY
 from tests.conftest import REPO_ROOT
 from tests.e2e.browser_page import chromium
@@ -46,8 +57,10 @@ def screenshot(page, name: str) -> None:
 def stack(tmp_path_factory):
     if not (BUILT_CONSOLE / "index.html").is_file():
         pytest.fail("the console is built by scripts/setup (console/dist)")
-    with DevStack(tmp_path_factory.mktemp("console"), minute_seconds=1.0, api_keys=True, browser_origins=[],
+    elsewhere = free_port()  # where a copy of the console is hosted on another origin, which the operator allows
+    with DevStack(tmp_path_factory.mktemp("console"), minute_seconds=1.0, api_keys=True, browser_origins=[f"http://127.0.0.1:{elsewhere}"],
                   resume_token=RESUME_TOKEN, chain={"explorer_tx_url": EXPLORER}) as stack:
+        stack.console_elsewhere_port = elsewhere
         yield stack
 
 
@@ -74,13 +87,34 @@ def browser():
         yield browser
 
 
-def signed_in(browser, stack: DevStack, key: str, **context):
+def signed_in(browser, stack: DevStack, key: str, url: str = "", **context):
     page = browser.new_context(**context).new_page()
-    page.goto(f"http://{stack.browser_address}/console/")
+    page.goto(url or f"http://{stack.browser_address}/console/")
     page.fill("#api-key", key)
     page.click("button:has-text('Sign in')")
     page.wait_for_selector("[data-testid=caller]")
     return page
+
+
+@contextmanager
+def console_hosted_elsewhere(directory: Path, port: int, api_url: str) -> Iterator[str]:
+    """A copy of the built console served by a plain web server on its own port (another
+    origin), its index.html pointing at the API as docs/console.md says; yields its URL."""
+    shutil.copytree(BUILT_CONSOLE, directory)
+    index = directory / "index.html"
+    index.write_text(index.read_text().replace("<head>", f'<head>\n    <meta name="corral-api-url" content="{api_url}">', 1))
+    server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(QuietFiles, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
 
 
 def open_session(page, session_id: int) -> None:
@@ -207,9 +241,24 @@ def test_what_the_agent_wrote_renders_as_inert_text(stack, session, browser):
     page.close()
 
 
-def test_a_session_started_from_the_generated_form_reads_bad_settings_as_the_api_says(stack, session, browser, agent_image):
+def test_the_example_agent_registered_and_started_from_the_console_runs_live_is_updated_and_unwound(stack, session, browser, agent_image):
     started, _, keys = session
-    example = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(EXAMPLE_AGENT))).agent
+    # An admin registers the example agent from the catalogue page (an unknown image is refused as the API refuses it).
+    admin = signed_in(browser, stack, keys["ada"])
+    admin.click("button:has-text('Agents')")
+    admin.fill("#register-image", "corral-no-such-image:0")
+    admin.click("button:has-text('Register')")
+    shown_refusal = admin.wait_for_selector("form.register [role=alert]").inner_text()
+    with pytest.raises(grpc.RpcError) as refused:
+        stack.api.RegisterAgent(pb.RegisterAgentRequest(image="corral-no-such-image:0"))
+    assert shown_refusal == f"{refused.value.code().name.title().replace('_', '')}: {refused.value.details()}"
+    admin.fill("#register-image", agent_image(EXAMPLE_AGENT))
+    admin.click("button:has-text('Register')")
+    registered = admin.wait_for_selector("[role=status]:has-text('Registered')").inner_text()
+    example = stack.api.GetAgent(pb.GetAgentRequest(agent_id=int(registered.rsplit(" agent ", 1)[1].rstrip(".")))).agent
+    assert registered == f"Registered {example.name} {example.version} as agent {example.id}." and example.name == "Corral Example Agent"
+    admin.close()
+
     page = signed_in(browser, stack, keys["alice"], viewport={"width": 1100, "height": 800})
     page.click("button:has-text('Agents')")
     page.click(f"button:has-text('Start a session of {example.name}')")
@@ -338,6 +387,27 @@ def test_the_session_list_filters_by_status_agent_and_wallet(stack, session, bro
     page.get_by_role("button", name=f"session {stack.untouched_session.id}", exact=True).wait_for()
     assert page.get_by_role("button", name=f"session {started.id}", exact=True).count() == 0
     page.close()
+
+
+def test_the_console_hosted_on_an_allowed_origin_works_and_elsewhere_says_why_not(stack, session, browser, tmp_path):
+    started, _, keys = session
+    api_url = f"http://{stack.browser_address}"
+    with console_hosted_elsewhere(tmp_path / "allowed", stack.console_elsewhere_port, api_url) as allowed:
+        page = signed_in(browser, stack, keys["alice"], url=allowed)
+        page.get_by_role("button", name=f"session {started.id}", exact=True).wait_for()
+        page.close()
+    # The same copy on an origin the operator did not allow: the browser refuses the API's
+    # answer (CORS), and the sign-in says what to check instead of a bare error.
+    with console_hosted_elsewhere(tmp_path / "other", free_port(), api_url) as other:
+        page = browser.new_context().new_page()
+        page.goto(other)
+        page.fill("#api-key", keys["alice"])
+        page.click("button:has-text('Sign in')")
+        said = page.wait_for_selector("[role=alert]").inner_text()
+        assert said.startswith(f"Unreachable: the API at {api_url} did not answer this page")
+        assert f"this page's origin, {other.rstrip('/')}, is in the orchestrator's [browser] allowed_origins" in said
+        assert page.locator("[data-testid=caller]").count() == 0
+        page.close()
 
 
 def test_the_console_has_no_serious_accessibility_violation(stack, session, browser):

@@ -7,28 +7,15 @@ from __future__ import annotations
 
 import grpc
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from corral.v1 import runtime_pb2, runtime_pb2_grpc
 from orchestrator.executions.runtime_service import ExecutionTicket, start_runtime_server
 from orchestrator.store import ExecutionRow, utcnow
 from orchestrator.tracing import REQUEST_ID, _OutboundOnly, log_fields, tag_request
-from tests.helpers import OWN_CONNECTION, seed_sessions
+from tests.helpers import OWN_CONNECTION, recorded_spans, seed_sessions
 
 TOKEN = "t" * 43
 FOREIGN_TRACE = "ab" * 16
-
-
-def recorded_spans() -> InMemorySpanExporter:
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):  # this test process's first: install one
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return exporter
 
 
 def test_a_traceparent_sent_by_the_agent_is_ignored(db, tmp_path):

@@ -18,6 +18,7 @@ from corral.v1 import orchestrator_pb2 as pb
 from corral.v1.orchestrator_connect import OrchestratorService
 from orchestrator.api.connect_adapter import ConnectOrchestrator, connect_code
 from orchestrator.errors import as_grpc_status, not_found
+from tests.helpers import recorded_spans
 
 
 def context(headers: dict[str, str] | None = None) -> RequestContext:
@@ -97,6 +98,19 @@ def test_an_unexpected_error_is_internal_with_a_request_id_and_no_python_text(ca
     assert failed.value.code == Code.INTERNAL and "request id" in failed.value.message
     assert "KeyError" not in failed.value.message and "secret internals" not in failed.value.message
     assert "KeyError" in caplog.text  # the details are in the server log
+
+
+def test_each_call_on_the_browser_port_is_a_span_named_as_the_grpc_ports_with_its_error_code():
+    spans = recorded_spans()
+    adapter = ConnectOrchestrator(FakeApi())
+    asyncio.run(adapter.get_session(pb.GetSessionRequest(session_id=7), context({"authorization": "Bearer t"})))
+    with pytest.raises(ConnectError):
+        asyncio.run(adapter.get_platform_status(pb.GetPlatformStatusRequest(), context()))
+    ended = {s.name: s for s in spans.get_finished_spans() if s.name.startswith("/corral.v1.OrchestratorService/")}
+    answered, refused = ended["/corral.v1.OrchestratorService/GetSession"], ended["/corral.v1.OrchestratorService/GetPlatformStatus"]
+    assert answered.attributes["rpc.system"] == "connect_rpc" and answered.attributes["rpc.method"] == "GetSession"
+    assert "rpc.connect_rpc.error_code" not in answered.attributes and answered.kind.name == "SERVER"
+    assert refused.attributes["rpc.connect_rpc.error_code"] == "not_found"
 
 
 def test_a_stream_delivers_its_messages_then_its_status():

@@ -287,11 +287,13 @@ def _decoded_call(decoded: object) -> str:
         return f", calling unknown function {decoded.get('selector')}" if isinstance(decoded, dict) else ""
     arguments = decoded.get("arguments")
     if not isinstance(arguments, list):
-        return f", calling {decoded['function']} (does not decode)"
+        return f", calling {decoded['function']} ({decoded.get('error') or 'does not decode'})"
     name = str(decoded["function"]).split("(")[0]
-    extra = f" + {decoded['extra_bytes']} extra bytes" if decoded.get("extra_bytes") else ""
+    # Struct numbers arrive as floats.
+    extra = f" + {int(decoded['extra_bytes'])} extra bytes" if decoded.get("extra_bytes") else ""
+    note = f" [{decoded['note']}]" if decoded.get("note") else ""
     shown = ", ".join(f"{a.get('name')}={a.get('value')}" for a in arguments if isinstance(a, dict))
-    return f", calling {name}({shown}){extra}"
+    return f", calling {name}({shown}){extra}{note}"
 
 
 def print_suggestions(suggestions) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import string
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import grpc
 import tomli
@@ -20,18 +21,25 @@ from corral.networks import parse_or_none
 
 
 def _explorer_template(value: str | None) -> str | None:
-    """An explorer link template: http(s), naming {tx_hash} and no other field (a link is
-    made for every transaction listed: a template that cannot be filled would fail them)."""
+    """An explorer link template: http(s), with {tx_hash} and no other field, format or
+    escaped brace (links are made by replacing {tx_hash}: see `explorer_link`)."""
     if value is None:
         return value
     try:
-        filled = value.format(tx_hash="0x00")
-    except (KeyError, IndexError, ValueError):
-        filled = None
-    if filled is None or "{tx_hash}" not in value or not re.match(r"https?://[^\s/]+", value):
+        fields = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(value)
+                  if field is not None or spec or conversion]
+    except ValueError:
+        fields = []
+    if not fields or any(field != ("tx_hash", "", None) for field in fields) or "{{" in value or "}}" in value \
+            or not re.fullmatch(r"https?://[^\s/{}]+(/\S*)?", value):
         raise ValueError(f"explorer_tx_url {value!r} must be an http(s) URL with {{tx_hash}} where the hash goes, and no other "
                          "{...} field, e.g. \"https://etherscan.io/tx/{tx_hash}\"")
     return value
+
+
+def explorer_link(template: str, tx_hash: str) -> str:
+    """The explorer's link to a transaction: the hash put where {tx_hash} is, URL-quoted."""
+    return template.replace("{tx_hash}", quote(tx_hash, safe=""))
 
 
 class ChainConfig(BaseModel):

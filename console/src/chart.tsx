@@ -3,7 +3,7 @@
 // (the CSP allows no inline style), and its numbers in a text summary for screen readers.
 import { useEffect, useState } from "preact/hooks";
 import { problem, whileCurrent, type Api } from "./api";
-import { assetName, units, when } from "./format";
+import { assetName, nativeDecimals, units, when } from "./format";
 import { shown } from "./text";
 import type { GetPositionHistoryResponse, PositionSample, Session, SessionSummary } from "./gen/corral/v1/orchestrator_pb";
 
@@ -19,22 +19,25 @@ function seconds(sample: PositionSample, fallback: number): number {
   return sample.at ? Number(sample.at.seconds) : fallback;
 }
 
-export function HoldingsChart({ api, session, summary, version }: { api: Api; session: Session; summary: SessionSummary; version: number }) {
+export function HoldingsChart({ api, session, summary }: { api: Api; session: Session; summary: SessionSummary }) {
   const [history, setHistory] = useState<GetPositionHistoryResponse | null>(null);
   const [chosen, setChosen] = useState("");
   const [error, setError] = useState("");
-  useEffect(() => whileCurrent(api.getPositionHistory({ sessionId: session.id, maxTransactions: 500 }),
-    (answer) => { setHistory(answer); setError(""); }, (refused) => setError(problem(refused))), [api, session.id, version]);
+  // Reloaded when what the session holds changes (a settled transaction), not on every event.
+  const holdings = summary.positions.map((p) => `${p.network} ${p.assetAddress} ${p.amount}`).join(",") + summary.fees.map((f) => f.amount).join(",");
+  useEffect(() => whileCurrent(api.getPositionHistory({ sessionId: session.id, maxTransactions: 200 }),
+    (answer) => { setHistory(answer); setError(""); }, (refused) => setError(problem(refused))), [api, session.id, holdings]);
   if (error) return <p role="alert" class="error">{error}</p>;
   if (!history) return null;
   const assets = history.start.map(assetKey);
   const asset = assets.includes(chosen) ? chosen : assets[0];
+  const start = history.start.find((s) => assetKey(s) === asset);
   const token = summary.positions.find((p) => assetKey(p) === asset)?.token;
-  const toNumber = (amount: string) => Number(units(amount, token?.decimals ?? 0));
+  const decimals = token?.decimals ?? nativeDecimals(start?.assetAddress ?? "");
+  const toNumber = (amount: string) => Number(units(amount, decimals ?? 0));
   const begin = history.complete && session.createdAt ? Number(session.createdAt.seconds)
     : history.samples.length ? seconds(history.samples[0], 0) : Date.now() / 1000;
   const end = Math.max(Date.now() / 1000, begin + 1);
-  const start = history.start.find((s) => assetKey(s) === asset);
   const points: [number, number, string][] = [[begin, toNumber(start?.amount ?? "0"), start?.amount ?? "0"]];
   for (const sample of history.samples.filter((s) => assetKey(s) === asset)) {
     points.push([seconds(sample, begin), toNumber(sample.amount), sample.amount]);
@@ -49,7 +52,8 @@ export function HoldingsChart({ api, session, summary, version }: { api: Api; se
   path += ` H ${x(end).toFixed(1)}`;
   const symbol = shown(assetName(start?.assetAddress ?? "", token?.symbol));
   const last = points[points.length - 1];
-  const described = `holds ${units(last[2], token?.decimals)} ${symbol} now; between ${low} and ${high} over ${points.length - 1} change(s)`;
+  const number = (value: number) => value.toLocaleString(undefined, { maximumSignificantDigits: 8 });
+  const described = `holds ${units(last[2], decimals)} ${symbol} now; between ${number(low)} and ${number(high)} over ${points.length - 1} change(s)`;
   return (
     <figure class="chart">
       {assets.length > 1 && (
@@ -66,7 +70,7 @@ export function HoldingsChart({ api, session, summary, version }: { api: Api; se
         {points.slice(1).map(([t, v], index) => <circle key={index} cx={x(t)} cy={y(v)} r="3" fill="#0b5cad" />)}
       </svg>
       <figcaption class="muted" data-testid="chart-caption">
-        {start?.network} {symbol}: {units(last[2], token?.decimals)} now, from {units(points[0][2], token?.decimals)} at{" "}
+        {start?.network} {symbol}: {units(last[2], decimals)} now, from {units(points[0][2], decimals)} at{" "}
         {new Date(begin * 1000).toLocaleString()}; {points.length - 1} change(s) shown
         {!history.complete && <> (its newest transactions only)</>}
         {history.samples.length > 0 && <> · last change {when(history.samples[history.samples.length - 1].at)}</>}

@@ -1,12 +1,15 @@
-// One WatchEvents stream per signed-in tab drives every view: `version` moves on each event
-// the caller may see, and views reload what they show. A dropped stream (a restart, the
-// network) resumes from the last event id after a growing pause.
+// One WatchEvents stream per signed-in tab drives every view: `version` moves when events the
+// caller may see arrive, and views reload what they show. It moves at most once per SETTLE_MS
+// (a burst of events is one reload), and not for log lines (an agent writes them as fast as it
+// likes; the log view pages on demand): an agent cannot make every open console flood the API.
+// A dropped stream (a restart, the network) resumes from the last event id after a growing pause.
 import { useEffect, useState } from "preact/hooks";
 import type { Api } from "./api";
 import { EventKind, type Event as PlatformEvent } from "./gen/corral/v1/orchestrator_pb";
 
 // Events kept for the platform page's "who did what" (log lines left out).
 const RECENT_EVENTS = 50;
+const SETTLE_MS = 300;
 
 export interface Live {
   version: number;
@@ -18,6 +21,14 @@ export function useLive(api: Api): Live {
   useEffect(() => {
     const stop = new AbortController();
     let after = 0n;
+    let arrived: PlatformEvent[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      timer = undefined;
+      const batch = arrived;
+      arrived = [];
+      setLive(({ version, events }) => ({ version: version + 1, events: [...batch.reverse(), ...events].slice(0, RECENT_EVENTS) }));
+    };
     (async () => {
       for (let attempt = 0; !stop.signal.aborted; attempt++) {
         try {
@@ -25,10 +36,9 @@ export function useLive(api: Api): Live {
             attempt = 0;
             if (event.object.case === "heartbeat") continue;
             after = event.id;
-            setLive(({ version, events }) => ({
-              version: version + 1,
-              events: event.kind === EventKind.LOG ? events : [event, ...events].slice(0, RECENT_EVENTS),
-            }));
+            if (event.kind === EventKind.LOG) continue;
+            arrived.push(event);
+            timer ??= setTimeout(flush, SETTLE_MS);
           }
         } catch {
           // The stream ended: resume from the last id after a pause.
@@ -36,7 +46,7 @@ export function useLive(api: Api): Live {
         await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** attempt, 15_000)));
       }
     })();
-    return () => stop.abort();
+    return () => { stop.abort(); clearTimeout(timer); };
   }, [api]);
   return live;
 }

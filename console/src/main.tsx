@@ -78,7 +78,7 @@ function SignedIn({ api, caller, selected, onSelect, onSignOut }: {
       <nav aria-label="Views" class="tabs">{tab("sessions", "Sessions")}{tab("agents", "Agents")}{tab("platform", "Platform")}</nav>
       {view === "sessions" && <>
         <Sessions api={api} version={version} selected={selected} onSelect={onSelect} />
-        {selected !== null && <SessionDetail api={api} caller={caller} sessionId={selected} version={version} />}
+        {selected !== null && <SessionDetail key={String(selected)} api={api} caller={caller} sessionId={selected} version={version} />}
       </>}
       {view === "agents" && <Agents api={api} caller={caller} onStarted={(id) => { onSelect(id); setView("sessions"); }} />}
       {view === "platform" && <Platform api={api} caller={caller} events={events} version={version} />}

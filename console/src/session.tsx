@@ -71,14 +71,15 @@ function Summary({ summary }: { summary: SessionSummary }) {
 }
 
 function UnwindForm({ api, session, onDone }: { api: Api; session: Session; onDone: () => void }) {
-  const [chosen, setChosen] = useState<Set<string>>(new Set());
+  // The positions as they were when chosen: sent as they are, even if one has since gone (the
+  // API then refuses it), never narrowed to an empty list, which would mean "all of them".
+  const [chosen, setChosen] = useState<Map<string, { network: string; assetAddress: string }>>(new Map());
   const [error, setError] = useState("");
   const key = (network: string, asset: string) => `${network} ${asset}`;
   const submit = async (event: Event) => {
     event.preventDefault();
     try {
-      const positions = session.positions.filter((p) => chosen.has(key(p.network, p.assetAddress)))
-        .map((p) => ({ network: p.network, assetAddress: p.assetAddress }));
+      const positions = [...chosen.values()];
       await api.unwindSession({ sessionId: session.id, positions, requestId: requestId() });
       onDone();
     } catch (refused) {
@@ -93,8 +94,9 @@ function UnwindForm({ api, session, onDone }: { api: Api; session: Session; onDo
           <label key={key(p.network, p.assetAddress)} for={`unwind-${index}`}>
             <input id={`unwind-${index}`} type="checkbox" checked={chosen.has(key(p.network, p.assetAddress))}
                    onChange={(e) => {
-                     const next = new Set(chosen);
-                     if (e.currentTarget.checked) next.add(key(p.network, p.assetAddress)); else next.delete(key(p.network, p.assetAddress));
+                     const next = new Map(chosen);
+                     if (e.currentTarget.checked) next.set(key(p.network, p.assetAddress), { network: p.network, assetAddress: p.assetAddress });
+                     else next.delete(key(p.network, p.assetAddress));
                      setChosen(next);
                    }} /> <code>{p.network} {p.assetAddress}</code>: {p.currentQty}
           </label>
@@ -168,7 +170,6 @@ export function SessionDetail({ api, caller, sessionId, version }: { api: Api; c
       setError("");
     }, (refused) => setError(problem(refused)));
   }, [api, sessionId, version]);
-  useEffect(() => setEditing("none"), [sessionId]);
   const act = useCallback(async (action: "pause" | "resume" | "stop") => {
     try {
       const request = { sessionId, requestId: requestId() };
@@ -203,7 +204,7 @@ export function SessionDetail({ api, caller, sessionId, version }: { api: Api; c
       {editing === "unwind" && <UnwindForm api={api} session={session} onDone={() => setEditing("none")} />}
       {editing === "update" && <UpdateForm api={api} caller={caller} session={session} onDone={() => setEditing("none")} />}
       <h3>Holdings</h3>
-      {summary ? <><Summary summary={summary} /><HoldingsChart api={api} session={session} summary={summary} version={version} /></> : <p>…</p>}
+      {summary ? <><Summary summary={summary} /><HoldingsChart api={api} session={session} summary={summary} /></> : <p>…</p>}
       <h3>Transactions</h3>
       <Transactions api={api} sessionId={session.id} version={version} />
       <h3>Suggestions</h3>

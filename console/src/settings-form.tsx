@@ -26,7 +26,7 @@ function SettingInput({ setting, id, value, onChange }: {
       </select>
     );
   } else if (setting.type === "multi_select") {
-    const chosen: string[] = value ? JSON.parse(value) : [];
+    const chosen = chosenOptions(value);
     input = (
       <fieldset id={id} aria-describedby={described}>
         <legend class="visually-hidden">{name}</legend>
@@ -50,6 +50,21 @@ function SettingInput({ setting, id, value, onChange }: {
       {setting.description && <small id={described}>{shown(clipped(setting.description, 500), true)}</small>}
     </div>
   );
+}
+
+// A multi_select value as the platform reads it (orchestrator/agents/settings.py): a JSON
+// array of options, or options separated by commas.
+export function chosenOptions(value: string): string[] {
+  const text = value.trim();
+  if (text.startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (Array.isArray(parsed)) return parsed.filter((item): item is string => typeof item === "string");
+    } catch {
+      // not JSON: read as commas below
+    }
+  }
+  return text.split(",").map((part) => part.trim()).filter((part) => part);
 }
 
 // The execution mode, among those offered (`modes`).

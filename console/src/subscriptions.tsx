@@ -20,6 +20,10 @@ function CreateForm({ api, onCreated }: { api: Api; onCreated: (secret: string) 
   const submit = async (event: Event) => {
     event.preventDefault();
     setError("");
+    if (sessionId.trim() && !/^\d+$/.test(sessionId.trim())) {
+      setError("session: a session id is a whole number, e.g. 12");
+      return;
+    }
     try {
       const answer = await api.createSubscription({
         events: EVENT_TYPES.filter((e) => events.has(e)),
@@ -29,7 +33,7 @@ function CreateForm({ api, onCreated }: { api: Api; onCreated: (secret: string) 
       setUrl("");
       onCreated(answer.signingSecret);
     } catch (refused) {
-      setError(refused instanceof SyntaxError ? "session: a session id is a whole number" : problem(refused));
+      setError(problem(refused));
     }
   };
   return (
@@ -55,7 +59,7 @@ function CreateForm({ api, onCreated }: { api: Api; onCreated: (secret: string) 
       </div>
       <div class="field">
         <label for="subscription-url">{target === "webhook" ? "Webhook URL" : "Apprise URL"}</label>
-        <input id="subscription-url" type="password" autocomplete="off" value={url} required
+        <input id="subscription-url" type="password" autocomplete="new-password" value={url} required
                onInput={(e) => setUrl(e.currentTarget.value)} />
       </div>
       <div class="field">

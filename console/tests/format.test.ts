@@ -50,3 +50,12 @@ test("assets are named by symbol, as native, or by a short address", () => {
   assert.equal(assetName("0x" + "ab".repeat(20), "USDC"), "USDC");
   assert.equal(shortAddress("0x" + "ab".repeat(20)), "0xababab…abab");
 });
+
+test("a multi-select value is read as the platform reads it: a JSON array or commas", async () => {
+  const { chosenOptions } = await import("../src/settings-form");
+  assert.deepEqual(chosenOptions('["a", "b"]'), ["a", "b"]);
+  assert.deepEqual(chosenOptions("a, b,,c"), ["a", "b", "c"]);
+  assert.deepEqual(chosenOptions("low"), ["low"]);
+  assert.deepEqual(chosenOptions("[not json"), ["[not json"]);
+  assert.deepEqual(chosenOptions(""), []);
+});

@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
-from eth_abi.exceptions import DecodingError
+from eth_abi.exceptions import DecodingError, NonEmptyPaddingBytes
 from eth_utils import to_checksum_address
 
 # The most arguments shown: a dynamic array (a swap's path) an agent made long would
@@ -58,6 +58,14 @@ KNOWN: dict[str, Function] = {
 }
 
 _MAX_UINT256 = 2**256 - 1
+# An allowance this large is never spent down: shown as unlimited.
+_EFFECTIVELY_UNLIMITED = 2**128
+_ALLOWANCE_ARGUMENTS = {("approve", "amount"), ("increaseAllowance", "addedValue"), ("permit", "value")}
+# Longer calldata is not decoded (the preview says so): decoding runs on the event loop, and a
+# known function's arguments worth reading fit in far less (a swap's 16-hop path is ~1 KiB).
+MAX_DECODED_BYTES = 4096
+_DIRTY_PADDING = ("some arguments carry non-zero bytes in their padding: a current token refuses the call, but one compiled "
+                  "with an old Solidity (e.g. USDT) acts on the values shown, with the padding dropped; reject unless you know why")
 
 
 def decode(data: str) -> dict[str, Any] | None:
@@ -74,20 +82,32 @@ def decode(data: str) -> dict[str, Any] | None:
     if function is None:
         return {"selector": selector, "function": None, "note": "not a function this preview knows; the contract decides what it does"}
     raw = bytes.fromhex(body[8:])
+    if len(raw) > MAX_DECODED_BYTES:
+        return {"selector": selector, "function": function.signature,
+                "error": f"{len(raw)} bytes of arguments: longer than this preview decodes ({MAX_DECODED_BYTES}); check the raw data"}
     types = [kind for _, kind in function.arguments]
+    note = None
     try:
         values = abi_decode(types, raw, strict=True) if types else ()
-    except (DecodingError, OverflowError, ValueError) as exc:
-        return {"selector": selector, "function": function.signature, "error": f"does not decode as {function.signature}: {exc}"}
+    except NonEmptyPaddingBytes:
+        values, note = _masked(types, raw), _DIRTY_PADDING
+    except (DecodingError, OverflowError, ValueError):
+        values = None
+    if values is None:  # the exception's text quotes the agent's bytes: not shown
+        return {"selector": selector, "function": function.signature,
+                "error": f"does not decode as {function.signature}: the arguments are malformed or cut short"}
     decoded: dict[str, Any] = {
         "selector": selector,
         "function": function.signature,
         # A list, not a mapping: the preview travels as a protobuf Struct, which keeps a list's
         # order but sorts a mapping's keys, and arguments read in the function's order.
-        "arguments": [{"name": name, "type": kind, "value": _shown(kind, value)}
+        "arguments": [{"name": name, "type": kind, "value": _shown(kind, value, (function.name, name) in _ALLOWANCE_ARGUMENTS)}
                       for (name, kind), value in zip(function.arguments, values, strict=True)],
         "decoded_by": "selector",
     }
+    if note is not None:
+        decoded["note"] = note
+        return decoded
     # Compared with the standard encoding of what was decoded: appended bytes, or offsets
     # pointing somewhere unusual, are said, not hidden.
     canonical = abi_encode(types, values) if types else b""
@@ -99,7 +119,21 @@ def decode(data: str) -> dict[str, Any] | None:
     return decoded
 
 
-def _shown(kind: str, value: Any) -> Any:
+def _masked(types: list[str], raw: bytes) -> tuple[Any, ...] | None:
+    """Static arguments read as a contract that drops the padding reads them (the low bytes
+    of each word); None when an argument is dynamic or the words are cut short."""
+    if any(kind.endswith("[]") for kind in types) or len(raw) < 32 * len(types):
+        return None
+    words = [raw[32 * i:32 * i + 32] for i in range(len(types))]
+    sizes = {"address": 20, "uint8": 1}
+    values: list[Any] = []
+    for kind, word in zip(types, words, strict=True):
+        low = word[-sizes.get(kind, 32):]
+        values.append("0x" + low.hex() if kind == "address" else low if kind.startswith("bytes") else int.from_bytes(low, "big"))
+    return tuple(values)
+
+
+def _shown(kind: str, value: Any, allowance: bool = False) -> Any:
     if kind == "address":
         return to_checksum_address(value)  # as wallets and explorers show it
     if kind.endswith("[]"):
@@ -107,6 +141,8 @@ def _shown(kind: str, value: Any) -> Any:
         return items + ([f"… {len(value) - _MAX_ARRAY_ITEMS} more"] if len(value) > _MAX_ARRAY_ITEMS else [])
     if kind.startswith("bytes"):
         return "0x" + bytes(value).hex()
-    if kind.startswith("uint") and value == _MAX_UINT256 and kind == "uint256":
+    if allowance and value == _MAX_UINT256:
         return f"{value} (unlimited)"
+    if allowance and value >= _EFFECTIVELY_UNLIMITED:
+        return f"{value} (effectively unlimited)"
     return str(value)

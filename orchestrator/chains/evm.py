@@ -18,7 +18,7 @@ from typing import Any
 from corral.networks import NATIVE_EVM
 from orchestrator.chains import BalanceRead, SimulationFailed
 from orchestrator.chains.jsonrpc import JsonRpc, RpcError
-from orchestrator.config import ChainConfig
+from orchestrator.config import ChainConfig, explorer_link
 
 __all__ = ["EvmChain", "Fees", "Prepared", "Receipt", "SimulationFailed", "TokenTransfer"]
 
@@ -216,7 +216,7 @@ class EvmChain:
 
     def transaction_url(self, tx_hash: str) -> str | None:
         template = self.config.explorer_tx_url
-        return template.format(tx_hash=tx_hash) if template else None
+        return explorer_link(template, tx_hash) if template else None
 
     async def close(self) -> None:
         await self.rpc.close()

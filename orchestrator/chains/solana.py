@@ -27,7 +27,7 @@ from solders.transaction_status import TransactionConfirmationStatus, UiTransact
 from corral.networks import NATIVE_SOLANA
 from orchestrator.chains import BalanceRead, SimulationFailed
 from orchestrator.chains.jsonrpc import JsonRpc, RpcError
-from orchestrator.config import SolanaConfig
+from orchestrator.config import SolanaConfig, explorer_link
 
 NETWORK = "solana"
 POLL_SECONDS = 0.2
@@ -181,7 +181,7 @@ class SolanaChain:
 
     def transaction_url(self, tx_hash: str) -> str | None:
         template = self.config.explorer_tx_url
-        return template.format(tx_hash=tx_hash) if template else None
+        return explorer_link(template, tx_hash) if template else None
 
 
 def balance_changes(wallet: str, keys: list[str], meta: UiTransactionStatusMeta) -> list[BalanceChange]:

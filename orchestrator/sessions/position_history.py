@@ -13,11 +13,11 @@ allocation. Transactions are taken in the order they settled (their update time,
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from corral.networks import address_key, native_asset
@@ -70,12 +70,18 @@ def position_history(db: Session, session: SessionRow, limit: int) -> History:
     complete = len(newest_first) <= limit
     newest_first = newest_first[:limit]
     if newest_first:
-        counts = dict(db.execute(select(AssetChangeRow.transaction_id, func.count()).where(
-            AssetChangeRow.transaction_id.in_([tx.id for tx in newest_first])).group_by(AssetChangeRow.transaction_id)).all())
+        # Which transactions' entries fit: at most MAX_ENTRIES + 1 entry ids are read (the
+        # newest transactions' first), never a count of however many a receipt made.
+        ids = [tx.id for tx in newest_first]
+        found = list(db.scalars(select(AssetChangeRow.transaction_id).where(AssetChangeRow.transaction_id.in_(ids))
+                                .order_by(AssetChangeRow.transaction_id.desc()).limit(MAX_ENTRIES + 1)))
+        counts = Counter(found)
+        # Past the bound, a transaction at or below the last id read may have more entries than were counted.
+        unknown_from = found[-1] if len(found) > MAX_ENTRIES else None
         read = 0
         for covered, tx in enumerate(newest_first):
             read += counts.get(tx.id, 0)
-            if read > MAX_ENTRIES:
+            if read > MAX_ENTRIES or (unknown_from is not None and tx.id <= unknown_from):
                 newest_first, complete = newest_first[:covered], False
                 break
     entries: dict[int, list[AssetChangeRow]] = defaultdict(list)
@@ -101,6 +107,10 @@ def position_history(db: Session, session: SessionRow, limit: int) -> History:
             samples.append(Sample(key[0], spelling[key], amounts.get(key, 0), tx.updated_at, tx.id))
             amounts[key] = amounts.get(key, 0) - moved[key]
     samples.reverse()
-    others = {(sample.network, address_key(sample.network, sample.asset_address)) for sample in samples} - {allocated}
+    # Every asset the session held over the window: the ones it moved, and (when the window
+    # does not reach its start) the ones it holds and did not move in it.
+    moved_keys = {(sample.network, address_key(sample.network, sample.asset_address)) for sample in samples}
+    held_keys = {key for key, balance in held.items() if balance.entries > 0 and (amounts.get(key, 0) != 0 or not complete)}
+    others = (moved_keys | held_keys) - {allocated}
     start = [Sample(key[0], spelling[key], amounts.get(key, 0)) for key in [allocated, *sorted(others)]]
     return History(start, samples, complete)

@@ -69,5 +69,25 @@ def test_truncated_arguments_are_an_explained_failure_not_an_error():
     assert "arguments" not in decoded
 
 
+def test_dirty_padding_shows_where_an_old_token_would_send_and_warns():
+    # High bytes the agent chose in the address word: a pre-0.5 Solidity token drops them and
+    # pays the low 20 bytes; the preview shows that address and says so, never the agent's bytes.
+    data = "0xa9059cbb" + "41" * 12 + RECIPIENT[2:].lower() + f"{5:064x}"
+    decoded = decode(data)
+    assert named(decoded) == {"to": RECIPIENT, "amount": "5"} and "old Solidity" in decoded["note"]
+    assert "AAAA" not in str(decoded) and "41414141" not in str(decoded)
+
+
+def test_allowances_too_large_to_spend_down_are_marked():
+    assert named(decode(call("0x095ea7b3", ["address", "uint256"], [SPENDER, 2**255])))["amount"].endswith("(effectively unlimited)")
+    assert named(decode(call("0x095ea7b3", ["address", "uint256"], [SPENDER, 10**18])))["amount"] == str(10**18)
+    assert named(decode(call("0xa9059cbb", ["address", "uint256"], [SPENDER, 2**256 - 1])))["amount"] == str(2**256 - 1)  # not an allowance
+
+
+def test_long_calldata_is_not_decoded_but_named():
+    decoded = decode(call("0x38ed1739", ["uint256", "uint256", "address[]", "address", "uint256"], [1, 2, [SPENDER] * 200, RECIPIENT, 9]))
+    assert decoded["function"].startswith("swapExactTokensForTokens") and "longer than this preview decodes" in decoded["error"]
+
+
 def test_a_plain_native_transfer_has_nothing_to_decode():
     assert decode("0x") is None and decode("") is None

@@ -381,11 +381,13 @@ class DevStack:
     def start_orchestrator(self, crash_at: str | None = None) -> None:
         if self.orchestrator_user and "launcher" not in self.processes:
             self.start_launcher()
-        self.api_address = f"127.0.0.1:{free_port()}"
+        # Chosen at the first start and kept: a restarted orchestrator is where its clients
+        # (a browser's open console, a scraper) left it, as a service's would be.
+        self.api_address = self.api_address or f"127.0.0.1:{free_port()}"
         if self.browser_origins is not None:
-            self.browser_address = f"127.0.0.1:{free_port()}"
+            self.browser_address = self.browser_address or f"127.0.0.1:{free_port()}"
         if self.metrics:
-            self.metrics_url = f"http://127.0.0.1:{free_port()}/metrics"
+            self.metrics_url = self.metrics_url or f"http://127.0.0.1:{free_port()}/metrics"
         config = self._orchestrator_config("orchestrator", self.api_address, self.replica_id, self.socket_root)
         if self.api_keys and self.api_token is None:
             self.api_token = self.add_user("stack", ["viewer", "operator", "approver", "admin"])

@@ -22,7 +22,9 @@ def installation_of(stack: DevStack) -> str:
 
 
 def installation_containers(docker_client, installation: str) -> list:
-    return docker_client.containers.list(all=True, filters={"label": f"org.corral.installation={installation}"})
+    """The installation's containers as the engine lists them (sparse: not inspected one by
+    one, which fails for a container the pool removes between the list and the inspect)."""
+    return docker_client.containers.list(all=True, sparse=True, filters={"label": f"org.corral.installation={installation}"})
 
 
 def test_warm_pool_runs_each_execution_in_a_fresh_pre_started_sandbox(tmp_path, agent_image, docker_client):
@@ -36,7 +38,7 @@ def test_warm_pool_runs_each_execution_in_a_fresh_pre_started_sandbox(tmp_path, 
         # Once warm, the pool holds its size in idle, running sandboxes.
         idle = wait_for(lambda: len(installation_containers(docker_client, installation)) >= 2
                         and installation_containers(docker_client, installation))
-        ids_seen = {c.labels["org.corral.sandbox-id"] for c in idle}
+        ids_seen = {c.attrs["Labels"]["org.corral.sandbox-id"] for c in idle}
         stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
         wait_for(lambda: all(e.status != pb.EXECUTION_STATUS_RUNNING for e in executions(stack, session.id)))
 

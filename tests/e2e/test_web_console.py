@@ -412,6 +412,23 @@ def test_the_console_hosted_on_an_allowed_origin_works_and_elsewhere_says_why_no
         page.close()
 
 
+def test_the_live_stream_reconnects_after_a_restart_and_brings_what_happened_meanwhile(stack, session, browser):
+    started, _, keys = session
+    page = signed_in(browser, stack, keys["alice"])
+    open_session(page, started.id)
+    page.wait_for_selector("[data-testid=detail-status]:has-text('running')")
+    stack.restart_orchestrator()
+    try:
+        # At once, while the page's stream is most likely still waiting to reconnect: it gets
+        # this event by resuming after the last one it saw, and shows it without a reload.
+        stack.api.PauseSession(pb.PauseSessionRequest(session_id=started.id))
+        page.wait_for_selector("[data-testid=detail-status]:has-text('paused')", timeout=60_000)
+    finally:
+        stack.api.ResumeSession(pb.ResumeSessionRequest(session_id=started.id))
+    page.wait_for_selector("[data-testid=detail-status]:has-text('running')", timeout=60_000)
+    page.close()
+
+
 def test_the_console_has_no_serious_accessibility_violation(stack, session, browser):
     started, _, keys = session
     # axe-core is injected as a script: only this page's checking context lifts the CSP for it.

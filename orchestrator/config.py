@@ -224,6 +224,8 @@ class RetentionConfig(BaseModel):
     events_days: float = Field(default=90.0, ge=0, le=36_500)
     # Agents' log lines (execution_logs), shown with each execution.
     execution_logs_days: float = Field(default=400.0, ge=0, le=36_500)
+    # Execution recordings (sessions with record_executions), for replay.
+    recordings_days: float = Field(default=30.0, ge=0, le=36_500)
     # How often old rows are looked for, and how many are deleted per statement (short
     # transactions: the database and the event loop are never held for long).
     interval_seconds: float = Field(default=3600.0, gt=0)
@@ -236,6 +238,17 @@ class RetentionConfig(BaseModel):
         if days != 0 and days < 1:
             raise ValueError("keep at least 1 day, or 0 to keep forever")
         return days
+
+
+class RecordingConfig(BaseModel):
+    """Execution recordings (`[recording]`): what sessions with record_executions keep of each
+    execution's SDK calls."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Requests and answers kept per execution; calls past it are counted, not kept. At most
+    # 3 MiB: a recording is served whole in one reply.
+    max_bytes_per_execution: int = Field(default=1024 * 1024, ge=16 * 1024, le=3 * 1024 * 1024)
 
 
 class PlatformBreakerConfig(BaseModel):
@@ -558,6 +571,7 @@ class OrchestratorConfig(BaseModel):
     breakers: PlatformBreakerConfig = Field(default_factory=PlatformBreakerConfig)
     swaps: SwapConfig = Field(default_factory=SwapConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)
     # Connect and gRPC-Web for browsers: off unless `[browser] listen` is set.
     browser: BrowserConfig = Field(default_factory=BrowserConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)

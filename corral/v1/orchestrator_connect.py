@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint
 from pyqwest import Client
 
-from .orchestrator_pb2 import ApproveSuggestionRequest, ApproveSuggestionResponse, CreateSubscriptionRequest, CreateSubscriptionResponse, DeleteSessionSecretRequest, DeleteSessionSecretResponse, DeleteSubscriptionRequest, DeleteSubscriptionResponse, Event, ExportSessionRequest, ExportSessionResponse, GetAgentRequest, GetAgentResponse, GetCallerRequest, GetCallerResponse, GetExecutionLogsRequest, GetExecutionLogsResponse, GetExecutionRequest, GetExecutionResponse, GetPlatformStatusRequest, GetPlatformStatusResponse, GetPositionHistoryRequest, GetPositionHistoryResponse, GetSessionRequest, GetSessionResponse, GetSessionSummaryRequest, GetSessionSummaryResponse, GetSuggestionRequest, GetSuggestionResponse, GetTransactionRequest, GetTransactionResponse, HaltPlatformRequest, HaltPlatformResponse, ListAgentsRequest, ListAgentsResponse, ListDeliveriesRequest, ListDeliveriesResponse, ListExecutionsRequest, ListExecutionsResponse, ListSessionMemoryRequest, ListSessionMemoryResponse, ListSessionSecretsRequest, ListSessionSecretsResponse, ListSessionsRequest, ListSessionsResponse, ListSubscriptionsRequest, ListSubscriptionsResponse, ListSuggestionsRequest, ListSuggestionsResponse, ListTransactionsRequest, ListTransactionsResponse, ListWalletsRequest, ListWalletsResponse, PauseSessionRequest, PauseSessionResponse, RegisterAgentRequest, RegisterAgentResponse, RejectSuggestionRequest, RejectSuggestionResponse, ResumePlatformRequest, ResumePlatformResponse, ResumeSessionRequest, ResumeSessionResponse, SetSessionSecretRequest, SetSessionSecretResponse, StartSessionRequest, StartSessionResponse, StopSessionRequest, StopSessionResponse, UnwindSessionRequest, UnwindSessionResponse, UpdateSessionRequest, UpdateSessionResponse, WatchEventsRequest
+from .orchestrator_pb2 import ApproveSuggestionRequest, ApproveSuggestionResponse, CreateSubscriptionRequest, CreateSubscriptionResponse, DeleteSessionSecretRequest, DeleteSessionSecretResponse, DeleteSubscriptionRequest, DeleteSubscriptionResponse, Event, ExportSessionRequest, ExportSessionResponse, GetAgentRequest, GetAgentResponse, GetCallerRequest, GetCallerResponse, GetExecutionLogsRequest, GetExecutionLogsResponse, GetExecutionRecordingRequest, GetExecutionRecordingResponse, GetExecutionRequest, GetExecutionResponse, GetPlatformStatusRequest, GetPlatformStatusResponse, GetPositionHistoryRequest, GetPositionHistoryResponse, GetSessionRequest, GetSessionResponse, GetSessionSummaryRequest, GetSessionSummaryResponse, GetSuggestionRequest, GetSuggestionResponse, GetTransactionRequest, GetTransactionResponse, HaltPlatformRequest, HaltPlatformResponse, ListAgentsRequest, ListAgentsResponse, ListDeliveriesRequest, ListDeliveriesResponse, ListExecutionsRequest, ListExecutionsResponse, ListSessionMemoryRequest, ListSessionMemoryResponse, ListSessionSecretsRequest, ListSessionSecretsResponse, ListSessionsRequest, ListSessionsResponse, ListSubscriptionsRequest, ListSubscriptionsResponse, ListSuggestionsRequest, ListSuggestionsResponse, ListTransactionsRequest, ListTransactionsResponse, ListWalletsRequest, ListWalletsResponse, PauseSessionRequest, PauseSessionResponse, RegisterAgentRequest, RegisterAgentResponse, RejectSuggestionRequest, RejectSuggestionResponse, ResumePlatformRequest, ResumePlatformResponse, ResumeSessionRequest, ResumeSessionResponse, SetSessionSecretRequest, SetSessionSecretResponse, StartSessionRequest, StartSessionResponse, StopSessionRequest, StopSessionResponse, UnwindSessionRequest, UnwindSessionResponse, UpdateSessionRequest, UpdateSessionResponse, WatchEventsRequest
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
@@ -252,6 +252,13 @@ class OrchestratorService(Protocol):
         What a console shows for a session (docs/api.md, "A session's summary"): its positions
         with token decimals and symbols, the fees it paid per network, its realised PnL in the
         starting asset, and USD values where the owner configured a price source.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def get_execution_recording(self, request: GetExecutionRecordingRequest, ctx: RequestContext[GetExecutionRecordingRequest, GetExecutionRecordingResponse], /) -> GetExecutionRecordingResponse:
+        """
+        What an execution saw through its runtime socket, when its session records its
+        executions (docs/api.md, "Recordings"): each SDK call's request and answer, in order.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -667,6 +674,17 @@ class OrchestratorServiceASGIApplication(ConnectASGIApplication[OrchestratorServ
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.get_session_summary,
+                ),
+                "/corral.v1.OrchestratorService/GetExecutionRecording": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetExecutionRecording",
+                        service_name="corral.v1.OrchestratorService",
+                        input=GetExecutionRecordingRequest,
+                        output=GetExecutionRecordingResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.get_execution_recording,
                 ),
                 "/corral.v1.OrchestratorService/GetPositionHistory": Endpoint.unary(
                     method=MethodInfo(
@@ -1534,6 +1552,30 @@ class OrchestratorServiceClient(ConnectClient):
                 service_name="corral.v1.OrchestratorService",
                 input=GetSessionSummaryRequest,
                 output=GetSessionSummaryResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def get_execution_recording(
+        self,
+        request: GetExecutionRecordingRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> GetExecutionRecordingResponse:
+        """
+        What an execution saw through its runtime socket, when its session records its
+        executions (docs/api.md, "Recordings"): each SDK call's request and answer, in order.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetExecutionRecording",
+                service_name="corral.v1.OrchestratorService",
+                input=GetExecutionRecordingRequest,
+                output=GetExecutionRecordingResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

@@ -358,7 +358,7 @@ class ListWalletsResponse(_message.Message):
     def __init__(self, wallets: _Optional[_Iterable[_Union[Wallet, _Mapping]]] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions", "breakers", "status_reason", "egress_hosts", "environment")
+    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions", "breakers", "status_reason", "egress_hosts", "environment", "record_executions")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -390,6 +390,7 @@ class Session(_message.Message):
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
     EGRESS_HOSTS_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    RECORD_EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
     id: int
     agent_id: int
     wallet_address: str
@@ -407,7 +408,8 @@ class Session(_message.Message):
     status_reason: str
     egress_hosts: _containers.RepeatedScalarFieldContainer[str]
     environment: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., status_reason: _Optional[str] = ..., egress_hosts: _Optional[_Iterable[str]] = ..., environment: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    record_executions: bool
+    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., status_reason: _Optional[str] = ..., egress_hosts: _Optional[_Iterable[str]] = ..., environment: _Optional[_Mapping[str, str]] = ..., record_executions: _Optional[bool] = ...) -> None: ...
 
 class PositionRef(_message.Message):
     __slots__ = ("network", "asset_address")
@@ -418,7 +420,7 @@ class PositionRef(_message.Message):
     def __init__(self, network: _Optional[str] = ..., asset_address: _Optional[str] = ...) -> None: ...
 
 class StartSessionRequest(_message.Message):
-    __slots__ = ("agent_id", "wallet_address", "execution_mode", "settings", "allocation_amount", "breakers", "environment", "request_id")
+    __slots__ = ("agent_id", "wallet_address", "execution_mode", "settings", "allocation_amount", "breakers", "environment", "record_executions", "request_id")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -440,6 +442,7 @@ class StartSessionRequest(_message.Message):
     ALLOCATION_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     BREAKERS_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    RECORD_EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: int
     wallet_address: str
@@ -448,8 +451,9 @@ class StartSessionRequest(_message.Message):
     allocation_amount: str
     breakers: SessionBreakers
     environment: _containers.ScalarMap[str, str]
+    record_executions: bool
     request_id: str
-    def __init__(self, agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation_amount: _Optional[str] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation_amount: _Optional[str] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ..., record_executions: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class StartSessionResponse(_message.Message):
     __slots__ = ("session",)
@@ -1226,6 +1230,46 @@ class GetSessionSummaryResponse(_message.Message):
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     summary: SessionSummary
     def __init__(self, summary: _Optional[_Union[SessionSummary, _Mapping]] = ...) -> None: ...
+
+class GetExecutionRecordingRequest(_message.Message):
+    __slots__ = ("execution_id",)
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    execution_id: int
+    def __init__(self, execution_id: _Optional[int] = ...) -> None: ...
+
+class RecordedCall(_message.Message):
+    __slots__ = ("method", "at_ms", "request", "response", "code", "details")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    at_ms: int
+    request: bytes
+    response: bytes
+    code: str
+    details: str
+    def __init__(self, method: _Optional[str] = ..., at_ms: _Optional[int] = ..., request: _Optional[bytes] = ..., response: _Optional[bytes] = ..., code: _Optional[str] = ..., details: _Optional[str] = ...) -> None: ...
+
+class ExecutionRecording(_message.Message):
+    __slots__ = ("execution_id", "started_at", "calls", "calls_not_recorded")
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    CALLS_NOT_RECORDED_FIELD_NUMBER: _ClassVar[int]
+    execution_id: int
+    started_at: _timestamp_pb2.Timestamp
+    calls: _containers.RepeatedCompositeFieldContainer[RecordedCall]
+    calls_not_recorded: int
+    def __init__(self, execution_id: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calls: _Optional[_Iterable[_Union[RecordedCall, _Mapping]]] = ..., calls_not_recorded: _Optional[int] = ...) -> None: ...
+
+class GetExecutionRecordingResponse(_message.Message):
+    __slots__ = ("recording",)
+    RECORDING_FIELD_NUMBER: _ClassVar[int]
+    recording: ExecutionRecording
+    def __init__(self, recording: _Optional[_Union[ExecutionRecording, _Mapping]] = ...) -> None: ...
 
 class GetPositionHistoryRequest(_message.Message):
     __slots__ = ("session_id", "max_transactions")

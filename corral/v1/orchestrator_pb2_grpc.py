@@ -209,6 +209,11 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryResponse.FromString,
                 _registered_method=True)
+        self.GetExecutionRecording = channel.unary_unary(
+                '/corral.v1.OrchestratorService/GetExecutionRecording',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionRecordingRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionRecordingResponse.FromString,
+                _registered_method=True)
         self.GetPositionHistory = channel.unary_unary(
                 '/corral.v1.OrchestratorService/GetPositionHistory',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryRequest.SerializeToString,
@@ -488,6 +493,14 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetExecutionRecording(self, request, context):
+        """What an execution saw through its runtime socket, when its session records its
+        executions (docs/api.md, "Recordings"): each SDK call's request and answer, in order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPositionHistory(self, request, context):
         """What a session held over time, for a chart (docs/api.md, "A session's holdings over
         time"): its holdings after each of its newest settled transactions.
@@ -681,6 +694,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.GetSessionSummary,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryResponse.SerializeToString,
+            ),
+            'GetExecutionRecording': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExecutionRecording,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionRecordingRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetExecutionRecordingResponse.SerializeToString,
             ),
             'GetPositionHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPositionHistory,
@@ -1638,6 +1656,33 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/GetSessionSummary',
             corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.GetSessionSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExecutionRecording(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/GetExecutionRecording',
+            corral_dot_v1_dot_orchestrator__pb2.GetExecutionRecordingRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.GetExecutionRecordingResponse.FromString,
             options,
             channel_credentials,
             insecure,

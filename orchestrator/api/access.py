@@ -48,7 +48,7 @@ METHOD_ROLES: dict[str, Role] = {
     "ListAgents": V, "GetAgent": V, "ListWallets": V, "GetSession": V, "ListSessions": V, "ListExecutions": V,
     "GetExecution": V, "GetExecutionLogs": V, "ListTransactions": V, "GetTransaction": V, "ListSuggestions": V,
     "GetSuggestion": V, "ListSessionMemory": V, "ListSessionSecrets": V, "WatchEvents": V, "GetPlatformStatus": V,
-    "ExportSession": V, "GetSessionSummary": V, "GetPositionHistory": V, "GetCaller": V,
+    "ExportSession": V, "GetSessionSummary": V, "GetPositionHistory": V, "GetExecutionRecording": V, "GetCaller": V,
     # A principal's own notification subscriptions, for sessions on its wallets. Making one
     # makes the platform connect somewhere: not a read.
     "CreateSubscription": O, "DeleteSubscription": O, "ListSubscriptions": V, "ListDeliveries": V,
@@ -91,6 +91,7 @@ TARGETS: dict[str, Target] = {
     "CreateSubscription": Target("session", "session_id", optional=True),
     "GetExecution": Target("execution", "execution_id"),
     "GetExecutionLogs": Target("execution", "execution_id"),
+    "GetExecutionRecording": Target("execution", "execution_id"),
     "GetTransaction": Target("transaction", "transaction_id"),
     "GetSuggestion": Target("suggestion", "suggestion_id"),
     "ApproveSuggestion": Target("suggestion", "suggestion_id"),

@@ -35,7 +35,7 @@ from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.egress import secret_store
 from orchestrator.egress.secrets import SecretBox, SecretError, SecretsKeyError
 from orchestrator.errors import Refused, as_grpc_status, invalid, not_found
-from orchestrator.executions import memory
+from orchestrator.executions import memory, recording
 from orchestrator.executions.progress import SDK_METHODS
 from orchestrator.sessions import position_history
 from orchestrator.sessions.kill_switch import Halt, KillSwitch, stored_halt
@@ -126,6 +126,7 @@ def session_message(row: SessionRow) -> orchestrator_pb2.Session:
         status_reason=row.status_reason,
         egress_hosts=row.egress_hosts,
         environment=row.environment,
+        record_executions=row.record_executions,
     )
     if row.next_run_at is not None:
         message.next_run_at.CopyFrom(timestamp(row.next_run_at))
@@ -436,7 +437,7 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         breakers = settings_from_request(request.breakers)
         row = await self._sessions.start(request.agent_id, request.wallet_address, mode, dict(request.settings), allocation, breakers,
                                          environment=dict(request.environment), actor=caller().name,
-                                         auto_allowed=caller().may(Role.APPROVER))
+                                         auto_allowed=caller().may(Role.APPROVER), record_executions=request.record_executions)
         return orchestrator_pb2.StartSessionResponse(session=session_message(row))
 
     @as_grpc_status
@@ -687,6 +688,25 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     async def GetSessionSummary(self, request, context):
         session = await self._require_session(request.session_id)
         return orchestrator_pb2.GetSessionSummaryResponse(summary=await session_summary(self._db, self._chains, self._prices, session))
+
+    @as_grpc_status
+    async def GetExecutionRecording(self, request, context):
+        def read(db) -> orchestrator_pb2.ExecutionRecording:
+            execution = db.get(ExecutionRow, request.execution_id)
+            if execution is None:
+                raise not_found(f"execution {request.execution_id} does not exist")
+            try:
+                found = recording.load(db, request.execution_id)
+            except ValueError as damaged:
+                raise Refused(grpc.StatusCode.DATA_LOSS, str(damaged)) from None
+            if found is None:
+                session = db.get(SessionRow, execution.session_id)
+                why = ("it has not ended yet" if execution.finished_at is None
+                       else "its session does not record its executions (StartSession or UpdateSession record_executions)"
+                       if not session.record_executions else "it was made before recording was on, or is past [retention] recordings_days")
+                raise not_found(f"execution {request.execution_id} has no recording: {why}")
+            return found
+        return orchestrator_pb2.GetExecutionRecordingResponse(recording=await self._db.run(read))
 
     @as_grpc_status
     async def GetPositionHistory(self, request, context):

@@ -11,7 +11,7 @@ from orchestrator.actions.breakers import settings_from_request
 from orchestrator.errors import invalid
 from orchestrator.sessions.lifecycle import SessionChanges
 
-UPDATABLE_PATHS = ("settings", "breakers", "execution_mode")
+UPDATABLE_PATHS = ("settings", "breakers", "execution_mode", "record_executions")
 
 
 def requested_changes(request: orchestrator_pb2.UpdateSessionRequest, mode_names: Mapping[int, str]) -> SessionChanges:
@@ -28,4 +28,5 @@ def requested_changes(request: orchestrator_pb2.UpdateSessionRequest, mode_names
         mode=mode_names.get(session.execution_mode, "") if "execution_mode" in paths else None,
         settings=dict(session.settings) if "settings" in paths else None,
         breakers=settings_from_request(session.breakers, path="session.breakers") if "breakers" in paths else None,
+        record_executions=session.record_executions if "record_executions" in paths else None,
     )

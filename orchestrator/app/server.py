@@ -135,7 +135,8 @@ async def serve(config: OrchestratorConfig) -> None:
     notifier = DeliveryWorker(db, config.notifications, config.egress.secrets_key_file, settled_through=lambda: settled_horizon(feed))
     notifying = asyncio.create_task(notifier.run_forever(), name="notifications")
     following = asyncio.create_task(follow(feed, notifier), name="notifications' wake-ups")
-    retention = Retention(db, config.retention.events_days, config.retention.execution_logs_days, config.retention.batch_rows)
+    retention = Retention(db, config.retention.events_days, config.retention.execution_logs_days, config.retention.batch_rows,
+                          config.retention.recordings_days)
     pruning = asyncio.create_task(_every(config.retention.interval_seconds, retention.prune))
     reaping = asyncio.create_task(_every(config.sandbox.reap_interval_seconds, runner.remove_orphans))
     expiry_lead = timedelta(seconds=config.notifications.expiring_lead_seconds)

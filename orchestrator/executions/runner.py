@@ -33,8 +33,9 @@ from orchestrator.egress import gates as egress_gates
 from orchestrator.egress import secret_store
 from orchestrator.egress.proxy import EgressGate
 from orchestrator.egress.secrets import BoundSecret
-from orchestrator.executions import records
+from orchestrator.executions import recording, records
 from orchestrator.executions.execution_context import execution_context
+from orchestrator.executions.recording import Recorder
 from orchestrator.executions.runtime_service import CallBudget, ExecutionTicket, start_runtime_server
 from orchestrator.executions.schedule import next_run_after
 from orchestrator.executions.telemetry import backend_label, observe_execution, timed_start
@@ -256,6 +257,9 @@ class ExecutionRunner:
             return pooled.started
         return await asyncio.to_thread(timed_start, self._backend, cold_spec(), self._backend_label)
 
+    def _recorder_for(self, session: SessionRow) -> Recorder | None:
+        return Recorder(self._config.recording.max_bytes_per_execution) if session.record_executions else None
+
     async def _execute_in(self, pooled: PooledSandbox | None, manifest: Manifest, limits: SandboxLimits, start: _Start,
                           command: str, due_at: datetime | None) -> int:
         session, execution = start.session, start.execution
@@ -269,6 +273,7 @@ class ExecutionRunner:
             positions_snapshot=start.positions,
             unwind_positions=start.to_unwind,
             budget=CallBudget(max_calls=self._config.sandbox.max_sdk_calls, max_log_lines=self._config.sandbox.max_log_lines),
+            recorder=self._recorder_for(session),
         )
         sandbox_id = execution.sandbox_id
         socket_dir = pooled.socket_dir if pooled else None
@@ -277,7 +282,7 @@ class ExecutionRunner:
             socket_dir = socket_dir or self.new_socket_dir(sandbox_id)
             async with self._execution_sockets(socket_dir, session, ticket, start.secrets) as gate:
                 # Serialized before the due time, not at it.
-                context = execution_context(ticket).SerializeToString() if pooled else None
+                context = _handed_context(ticket) if pooled else None
                 started = await self._hand_over(pooled, sandbox_id, session.id, command, due_at, lambda: self.sandbox_spec(
                     image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id), context)
                 self._running[sandbox_id] = started
@@ -315,10 +320,7 @@ class ExecutionRunner:
         def next_run(finished_at: datetime) -> datetime:
             return next_run_after(finished_at, manifest.runtimeIntervalMinutes, manifest.schedule, minute_seconds)
 
-        def add_records(db: Session, execution_id: int) -> None:
-            if gate is not None:
-                egress_gates.store(db, execution_id, gate)
-
+        add_records = _closing_records(gate, ticket.recorder)
         await self._db.run(lambda db: records.record_end(db, execution.id, session.id, command, ended, next_run, add_records))
         if command == "unwind":
             self._pool_keys.pop(session.id, None)  # its last run
@@ -530,3 +532,23 @@ def _outcome(result: SandboxResult, ticket: ExecutionTicket, limits: SandboxLimi
         return ExecutionStatus.FAILED, f"the sandbox was killed (SIGKILL), most likely at its memory limit of {limits.memory_mb} MB"
     tail = result.output.strip().splitlines()[-1:] or [""]
     return ExecutionStatus.FAILED, f"the agent exited with code {result.exit_code} without reporting an outcome: {tail[0][:300]}"
+
+
+def _handed_context(ticket: ExecutionTicket) -> bytes:
+    """The context a pre-started sandbox is handed with its doorbell (it does not ask for it:
+    a recording keeps it as the answer it stands for)."""
+    context = execution_context(ticket).SerializeToString()
+    if ticket.recorder is not None:
+        ticket.recorder.handed_context(context)
+    return context
+
+
+def _closing_records(gate: EgressGate | None, recorder: Recorder | None) -> Callable[[Session, int], None]:
+    """What an execution's closing commit stores besides its outcome: its egress records and
+    its recording."""
+    def add(db: Session, execution_id: int) -> None:
+        if gate is not None:
+            egress_gates.store(db, execution_id, gate)
+        if recorder is not None:
+            recording.store(db, execution_id, recorder)
+    return add

@@ -30,6 +30,7 @@ from orchestrator.errors import Refused, as_grpc_status, precondition, refusing_
 from orchestrator.executions import group_commit, loop_reads, memory
 from orchestrator.executions.execution_context import execution_context
 from orchestrator.executions.progress import AgentProgress
+from orchestrator.executions.recording import Recorder, recorded
 from orchestrator.executions.telemetry import count_refusal, counted
 from orchestrator.store import Database, ExecutionLogRow, SessionRow, events, utcnow
 from orchestrator.store.statuses import ActionKind, SessionStatus
@@ -75,6 +76,8 @@ class ExecutionTicket:
     agent_entered_at: float | None = None
     # The agent's last SDK call and log line, for a deadline kill's report.
     progress: AgentProgress = field(default_factory=AgentProgress)
+    # Keeps what the execution saw through the socket, when its session records (recording.py).
+    recorder: Recorder | None = None
 
 
 class ExecutionMethods(grpc.GenericRpcHandler):
@@ -88,11 +91,13 @@ class ExecutionMethods(grpc.GenericRpcHandler):
     call instead of interceptors: an interceptor chain costs coroutines per call (issue 17).
     """
 
-    def __init__(self, servicer: RuntimeServicer, token: str, budget: CallBudget, progress: AgentProgress) -> None:
+    def __init__(self, servicer: RuntimeServicer, token: str, budget: CallBudget, progress: AgentProgress,
+                 recorder: Recorder | None = None) -> None:
         self._expected = f"Bearer {token}".encode()
         self._budget = budget
         self._progress = progress
-        self._handlers = {method: counted(method, parsing_handler(method, handler)) for method, handler in _generated_handlers(servicer).items()}
+        self._handlers = {method: counted(method, recorded(method, parsing_handler(method, handler), recorder))
+                          for method, handler in _generated_handlers(servicer).items()}
         self._unauthenticated = refusing_handler(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong execution token")
         self._exhausted = refusing_handler(grpc.StatusCode.RESOURCE_EXHAUSTED, f"this execution has used all {budget.max_calls} of its SDK calls")
 
@@ -365,7 +370,8 @@ async def start_runtime_server(socket_path: str, ticket: ExecutionTicket, db: Da
         maximum_concurrent_rpcs=16,
     )
     # No interceptors and no registered methods: ExecutionMethods answers every call.
-    server.add_generic_rpc_handlers([ExecutionMethods(RuntimeServicer(ticket, db, gateway), ticket.token, ticket.budget, ticket.progress)])
+    server.add_generic_rpc_handlers([ExecutionMethods(RuntimeServicer(ticket, db, gateway), ticket.token, ticket.budget, ticket.progress,
+                                                      ticket.recorder)])
     server.add_insecure_port(f"unix:{socket_path}")
     await server.start()
     return server

@@ -44,6 +44,7 @@ class SessionChanges:
     mode: str | None = None
     settings: dict[str, str] | None = None
     breakers: BreakerSettings | None = None
+    record_executions: bool | None = None
 
 
 def checked_mode(manifest: Manifest, mode: str | None) -> str:
@@ -92,7 +93,7 @@ class Sessions:
     async def start(
         self, agent_id: int, wallet_address: str, mode: str | None, settings: dict[str, str], allocation: str | None,
         breakers: BreakerSettings | None = None, environment: dict[str, str] | None = None, actor: str = "",
-        auto_allowed: bool = True,
+        auto_allowed: bool = True, record_executions: bool = False,
     ) -> SessionRow:
         """Every database step runs on the database's threads (`Database.run`): the loop keeps
         serving sandboxes' SDK calls while a start waits for the signer, the chain or a lock."""
@@ -173,6 +174,7 @@ class Sessions:
                 breakers=stored_settings(breakers or BreakerSettings()),
                 egress_hosts=list(manifest.network.allow),
                 environment=environment,
+                record_executions=record_executions,
             )
             db.add(session)
             db.commit()
@@ -282,6 +284,8 @@ class Sessions:
                 session.settings = dict(changes.settings)
             if changes.breakers is not None:
                 session.breakers = stored_settings(changes.breakers)
+            if changes.record_executions is not None:
+                session.record_executions = changes.record_executions
             events.record(db, "session", "updated", session_id, session_id, actor)
             db.commit()
         return self.get(session_id)

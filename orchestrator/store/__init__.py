@@ -16,6 +16,7 @@ from orchestrator.store.models import (
     EgressConnectionRow,
     EventRow,
     ExecutionLogRow,
+    ExecutionRecordingRow,
     ExecutionRow,
     MemoryRow,
     PrincipalRow,
@@ -33,5 +34,5 @@ from orchestrator.store.models import (
 )
 
 __all__ = [
-    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRow", "MemoryRow", "PrincipalRow", "PrincipalWalletRow", "QuoteRow", "ReplicaRow", "RequestIdRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "SettingRow", "SuggestionRow", "TokenInfoRow", "TransactionRow", "utcnow",
+    "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRecordingRow", "ExecutionRow", "MemoryRow", "PrincipalRow", "PrincipalWalletRow", "QuoteRow", "ReplicaRow", "RequestIdRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "SettingRow", "SuggestionRow", "TokenInfoRow", "TransactionRow", "utcnow",
 ]

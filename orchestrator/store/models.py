@@ -102,6 +102,8 @@ class SessionRow(Base):
     egress_hosts: Mapped[list[str]] = mapped_column(default=list)
     # Plain environment variables for its agent's process (orchestrator/sessions/environment.py).
     environment: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Its executions record their SDK calls (orchestrator/executions/recording.py).
+    record_executions: Mapped[bool] = mapped_column(default=False)
 
     agent: Mapped[AgentRow] = relationship()
 
@@ -139,6 +141,21 @@ class ExecutionRow(Base):
 
     logs: Mapped[list[ExecutionLogRow]] = relationship(order_by="ExecutionLogRow.id")
     egress_connections: Mapped[list[EgressConnectionRow]] = relationship(order_by="EgressConnectionRow.id")
+
+
+class ExecutionRecordingRow(Base):
+    """What one execution saw through its runtime socket (orchestrator/executions/recording.py):
+    a corral.v1.ExecutionRecording, serialized and zlib-compressed, written with the execution's
+    outcome; pruned after [retention] recordings_days."""
+
+    __tablename__ = "execution_recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id"), unique=True)
+    recorded_at: Mapped[datetime]
+    calls: Mapped[int]
+    calls_not_recorded: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ExecutionLogRow(Base):

@@ -1,4 +1,5 @@
-"""Pruning the history that only grows: change-feed events and agents' log lines older than
+"""Pruning the history that only grows: change-feed events, agents' log lines and execution
+recordings older than
 the `[retention]` settings keep (0 days: kept forever), with the events the notification
 deliveries that are finished (delivered or dead; a pending one is kept, however old), and
 request ids (the answers kept for retried API calls) past their day (orchestrator/api/idempotency.py).
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, delete, select, true
 
 from orchestrator.store.db import Database, utcnow
-from orchestrator.store.models import EventRow, ExecutionLogRow, NotificationOutboxRow, RequestIdRow
+from orchestrator.store.models import EventRow, ExecutionLogRow, ExecutionRecordingRow, NotificationOutboxRow, RequestIdRow
 from orchestrator.store.statuses import DeliveryStatus
 
 log = logging.getLogger("corral.retention")
@@ -33,13 +34,16 @@ class Pruned:
     execution_logs: int
     request_ids: int = 0
     deliveries: int = 0
+    recordings: int = 0
 
 
 class Retention:
-    def __init__(self, db: Database, events_days: float, execution_logs_days: float, batch_rows: int = 1000) -> None:
+    def __init__(self, db: Database, events_days: float, execution_logs_days: float, batch_rows: int = 1000,
+                 recordings_days: float = 30.0) -> None:
         self._db = db
         self._events_days = events_days
         self._logs_days = execution_logs_days
+        self._recordings_days = recordings_days
         self._batch = batch_rows
 
     def prune(self, now: datetime | None = None) -> Pruned:
@@ -53,10 +57,12 @@ class Retention:
             # A pending delivery is kept, and the walk stops at its batch.
             deliveries=self._prune(NotificationOutboxRow, NotificationOutboxRow.created_at, events_cutoff,
                                    finished=NotificationOutboxRow.status != DeliveryStatus.PENDING) if self._events_days else 0,
+            recordings=self._prune(ExecutionRecordingRow, ExecutionRecordingRow.recorded_at, now - timedelta(days=self._recordings_days))
+            if self._recordings_days else 0,
         )
-        if pruned.events or pruned.execution_logs or pruned.request_ids or pruned.deliveries:
-            log.info("retention: removed %d events, %d log lines, %d request ids and %d finished deliveries", pruned.events,
-                     pruned.execution_logs, pruned.request_ids, pruned.deliveries)
+        if pruned.events or pruned.execution_logs or pruned.request_ids or pruned.deliveries or pruned.recordings:
+            log.info("retention: removed %d events, %d log lines, %d request ids, %d finished deliveries and %d execution recordings",
+                     pruned.events, pruned.execution_logs, pruned.request_ids, pruned.deliveries, pruned.recordings)
         return pruned
 
     def _prune(self, table, written_at, cutoff: datetime, finished: ColumnElement[bool] | None = None) -> int:

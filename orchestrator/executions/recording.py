@@ -1,0 +1,106 @@
+"""Recording what an execution saw through its runtime socket, for sessions that record
+(`record_executions`): each SDK call's request as the sandbox sent it and the answer it got,
+in order, with when it came. It is the input a replay feeds another version of the agent.
+
+The recorder wraps each runtime method's handler, outside the request parsing, so it keeps
+the bytes exactly as they crossed the socket. It is bounded: once `max_bytes` of requests and
+answers are kept, later calls are counted, not kept (an agent cannot grow the database by
+calling more). Log lines and the outcome report are the execution's output, stored with it,
+and not recorded. The recording is written with the execution's outcome, in the same commit
+(`store`), serialized as a corral.v1.ExecutionRecording and compressed.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from datetime import UTC
+
+import grpc
+from google.protobuf.message import DecodeError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from corral.v1 import orchestrator_pb2
+from orchestrator.store import ExecutionRecordingRow, utcnow
+
+# The output of an execution, stored with it already: not an input to replay.
+NOT_RECORDED = frozenset({"/corral.v1.AgentRuntime/AppendLogs", "/corral.v1.AgentRuntime/CompleteExecution"})
+# What a call's entry costs beyond its bytes (method name, time, status), counted in the bound.
+_ENTRY_OVERHEAD = 64
+
+
+class Recorder:
+    """One execution's recording, kept in memory until the execution ends."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.started = time.monotonic()
+        self.started_at = utcnow()
+        self.calls: list[orchestrator_pb2.RecordedCall] = []
+        self.calls_not_recorded = 0
+        self._bytes = 0
+
+    def record(self, method: str, request: bytes, response: bytes, code: str, details: str, at: float) -> None:
+        size = len(request) + len(response) + len(details) + _ENTRY_OVERHEAD
+        if self._bytes + size > self.max_bytes:
+            self.calls_not_recorded += 1
+            return
+        self._bytes += size
+        self.calls.append(orchestrator_pb2.RecordedCall(
+            method=method.rsplit("/", 1)[-1], at_ms=max(0, int((at - self.started) * 1000)), request=request, response=response,
+            code=code, details=details))
+
+    def handed_context(self, context: bytes) -> None:
+        """A pre-started sandbox is handed its context with the doorbell instead of asking
+        for it: recorded as the GetExecutionContext answer it stands for."""
+        self.record("/corral.v1.AgentRuntime/GetExecutionContext", b"", context, "OK", "", self.started)
+
+    def message(self, execution_id: int) -> orchestrator_pb2.ExecutionRecording:
+        recording = orchestrator_pb2.ExecutionRecording(execution_id=execution_id, calls=self.calls,
+                                                        calls_not_recorded=self.calls_not_recorded)
+        recording.started_at.FromDatetime(self.started_at.replace(tzinfo=UTC))
+        return recording
+
+
+def recorded(full_method: str, handler: grpc.RpcMethodHandler, recorder: Recorder | None) -> grpc.RpcMethodHandler:
+    """`handler` (a unary one taking the raw request bytes), its calls kept by `recorder`; as
+    it is when there is no recorder or the method is not recorded."""
+    behaviour = handler.unary_unary
+    if recorder is None or behaviour is None or full_method in NOT_RECORDED:
+        return handler
+    serialize = handler.response_serializer
+
+    async def unary_unary(raw: bytes, context):
+        began = time.monotonic()
+        try:
+            answer = await behaviour(raw, context)
+        except grpc.aio.AbortError:
+            code = context.code()
+            recorder.record(full_method, raw, b"", code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN",
+                            getattr(context, "details", lambda: "")() or "", began)
+            raise
+        recorder.record(full_method, raw, serialize(answer) if serialize is not None else answer.SerializeToString(), "OK", "", began)
+        return answer
+
+    return grpc.unary_unary_rpc_method_handler(unary_unary, response_serializer=serialize)
+
+
+def store(db: Session, execution_id: int, recorder: Recorder) -> None:
+    """Adds the recording to the execution's closing commit."""
+    data = zlib.compress(recorder.message(execution_id).SerializeToString(), 6)
+    db.add(ExecutionRecordingRow(execution_id=execution_id, recorded_at=utcnow(), calls=len(recorder.calls),
+                                 calls_not_recorded=recorder.calls_not_recorded, data=data))
+
+
+def load(db: Session, execution_id: int) -> orchestrator_pb2.ExecutionRecording | None:
+    """The execution's recording, or None when it has none (its session did not record, it
+    was pruned, or the execution has not ended)."""
+    data = db.scalar(select(ExecutionRecordingRow.data).where(ExecutionRecordingRow.execution_id == execution_id))
+    if data is None:
+        return None
+    try:
+        return orchestrator_pb2.ExecutionRecording.FromString(zlib.decompress(data))
+    except (zlib.error, DecodeError):  # written by this module only: a damaged row is said, not served
+        raise ValueError(f"the recording of execution {execution_id} is damaged") from None
+

@@ -1,0 +1,78 @@
+"""Recording executions through the API, with the example agent on a dev stack: a session
+started with record_executions keeps, for each execution, the calls its agent made through the
+runtime socket, the context first (a pre-started sandbox is handed it), in order, each answer
+what the agent got (the memory it read, the transaction it sent, as the chain has it); a session
+that does not record has none and says how to turn it on; UpdateSession turns it on."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from eth_account import Account
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from corral.v1 import common_pb2, runtime_pb2
+from corral.v1 import orchestrator_pb2 as pb
+from devtools.devstack import DevStack
+from tests.conftest import REPO_ROOT
+from tests.helpers import executions, finished, wait_for
+
+EXAMPLE = REPO_ROOT / "images" / "example-agent"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with DevStack(tmp_path_factory.mktemp("recordings"), minute_seconds=1.0) as stack:
+        yield stack
+
+
+def start(stack: DevStack, agent_image, record: bool) -> tuple[pb.Session, str]:
+    wallet, recipient = stack.create_wallet(), Account.create().address
+    stack.fund(wallet, 10**18)
+    agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(EXAMPLE))).agent
+    session = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=agent.id, wallet_address=wallet, execution_mode=common_pb2.EXECUTION_MODE_AUTO,
+        settings={"recipient": recipient, "tip_wei": "7"}, record_executions=record)).session
+    return session, recipient
+
+
+def test_a_recording_session_keeps_what_each_execution_saw_and_got(stack, agent_image):
+    session, recipient = start(stack, agent_image, record=True)
+    assert session.record_executions
+    runs = wait_for(lambda: (done := finished(stack, session.id)) and len(done) >= 2 and done, what="two executions")
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    second = sorted(runs, key=lambda e: e.id)[1]
+    recording = stack.api.GetExecutionRecording(pb.GetExecutionRecordingRequest(execution_id=second.id)).recording
+
+    assert [(c.method, c.code) for c in recording.calls] == [
+        ("GetExecutionContext", "OK"), ("GetMemory", "OK"), ("SetMemory", "OK"), ("SignAndSend", "OK")]
+    context, read, wrote, sent = recording.calls
+    assert runtime_pb2.GetExecutionContextResponse.FromString(context.response).session_id == session.id
+    assert runtime_pb2.GetMemoryResponse.FromString(read.response).value == "1"  # the first run's counter
+    assert runtime_pb2.SetMemoryRequest.FromString(wrote.request).value == "2"
+    request = runtime_pb2.SignAndSendRequest.FromString(sent.request)
+    assert (request.evm.to_address, request.evm.value) == (recipient, "7")
+    [tx] = [t for t in stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions
+            if t.execution_id == second.id]
+    assert runtime_pb2.SignAndSendResponse.FromString(sent.response).tx_hash == tx.tx_hash
+    assert recording.execution_id == second.id and recording.calls_not_recorded == 0
+    assert [c.at_ms for c in recording.calls] == sorted(c.at_ms for c in recording.calls)
+
+
+def test_a_session_that_does_not_record_says_how_to_and_update_turns_it_on(stack, agent_image):
+    session, _ = start(stack, agent_image, record=False)
+    first = wait_for(lambda: finished(stack, session.id), what="an execution")[0]
+    with pytest.raises(grpc.RpcError) as refused:
+        stack.api.GetExecutionRecording(pb.GetExecutionRecordingRequest(execution_id=first.id))
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "its session does not record its executions" in refused.value.details()
+
+    updated = stack.api.UpdateSession(pb.UpdateSessionRequest(
+        session=pb.Session(id=session.id, record_executions=True), update_mask=FieldMask(paths=["record_executions"]))).session
+    assert updated.record_executions
+    # One already under way when the update came runs as it started (not recorded): the next one records.
+    under_way = max(e.id for e in executions(stack, session.id))
+    later = wait_for(lambda: [e for e in finished(stack, session.id) if e.id > under_way], what="an execution started after the update")[0]
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    recording = stack.api.GetExecutionRecording(pb.GetExecutionRecordingRequest(execution_id=later.id)).recording
+    assert [c.method for c in recording.calls][-1] == "SignAndSend"

@@ -247,8 +247,8 @@ class RecordingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Requests and answers kept per execution; calls past it are counted, not kept. At most
-    # 3 MiB: a recording is served whole in one reply.
-    max_bytes_per_execution: int = Field(default=1024 * 1024, ge=16 * 1024, le=3 * 1024 * 1024)
+    # 1 MiB: a recording is served whole in one reply, which stays under the API's 1.5 MB.
+    max_bytes_per_execution: int = Field(default=1024 * 1024, ge=16 * 1024, le=1024 * 1024)
 
 
 class PlatformBreakerConfig(BaseModel):

@@ -1238,20 +1238,22 @@ class GetExecutionRecordingRequest(_message.Message):
     def __init__(self, execution_id: _Optional[int] = ...) -> None: ...
 
 class RecordedCall(_message.Message):
-    __slots__ = ("method", "at_ms", "request", "response", "code", "details")
+    __slots__ = ("method", "at_ms", "request", "response", "code", "details", "withheld")
     METHOD_FIELD_NUMBER: _ClassVar[int]
     AT_MS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_FIELD_NUMBER: _ClassVar[int]
     method: str
     at_ms: int
     request: bytes
     response: bytes
     code: str
     details: str
-    def __init__(self, method: _Optional[str] = ..., at_ms: _Optional[int] = ..., request: _Optional[bytes] = ..., response: _Optional[bytes] = ..., code: _Optional[str] = ..., details: _Optional[str] = ...) -> None: ...
+    withheld: bool
+    def __init__(self, method: _Optional[str] = ..., at_ms: _Optional[int] = ..., request: _Optional[bytes] = ..., response: _Optional[bytes] = ..., code: _Optional[str] = ..., details: _Optional[str] = ..., withheld: _Optional[bool] = ...) -> None: ...
 
 class ExecutionRecording(_message.Message):
     __slots__ = ("execution_id", "started_at", "calls", "calls_not_recorded")

@@ -691,20 +691,23 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
 
     @as_grpc_status
     async def GetExecutionRecording(self, request, context):
+        principal = caller()  # here, on the call's task: a database thread sees no CALLER
+
         def read(db) -> orchestrator_pb2.ExecutionRecording:
-            execution = db.get(ExecutionRow, request.execution_id)
-            if execution is None:
-                raise not_found(f"execution {request.execution_id} does not exist")
+            execution = resources.execution(db, request.execution_id)
             try:
                 found = recording.load(db, request.execution_id)
             except ValueError as damaged:
                 raise Refused(grpc.StatusCode.DATA_LOSS, str(damaged)) from None
+            session = db.get_one(SessionRow, execution.session_id)
             if found is None:
-                session = db.get(SessionRow, execution.session_id)
                 why = ("it has not ended yet" if execution.finished_at is None
                        else "its session does not record its executions (StartSession or UpdateSession record_executions)"
-                       if not session.record_executions else "it was made before recording was on, or is past [retention] recordings_days")
+                       if not session.record_executions
+                       else "it ran before recording was turned on, ended before its sandbox ran, or is past [retention] recordings_days")
                 raise not_found(f"execution {request.execution_id} has no recording: {why}")
+            if not resources.owns_every_session_of(db, principal, session.agent_id):
+                recording.withhold_shared_memory(found)
             return found
         return orchestrator_pb2.GetExecutionRecordingResponse(recording=await self._db.run(read))
 

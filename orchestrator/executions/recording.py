@@ -12,6 +12,7 @@ and not recorded. The recording is written with the execution's outcome, in the 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import zlib
 from datetime import UTC
@@ -21,7 +22,8 @@ from google.protobuf.message import DecodeError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from corral.v1 import orchestrator_pb2
+from corral.v1 import orchestrator_pb2, runtime_pb2
+from orchestrator.errors import bounded
 from orchestrator.store import ExecutionRecordingRow, utcnow
 
 # The output of an execution, stored with it already: not an input to replay.
@@ -31,7 +33,9 @@ _ENTRY_OVERHEAD = 64
 
 
 class Recorder:
-    """One execution's recording, kept in memory until the execution ends."""
+    """One execution's recording, kept in memory until the execution ends. It is a prefix of
+    what the execution saw: once one call does not fit, it and every later call are counted,
+    not kept, so a replay never meets a hole in the middle."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -41,12 +45,19 @@ class Recorder:
         self.calls_not_recorded = 0
         self._bytes = 0
 
-    def record(self, method: str, request: bytes, response: bytes, code: str, details: str, at: float) -> None:
-        size = len(request) + len(response) + len(details) + _ENTRY_OVERHEAD
-        if self._bytes + size > self.max_bytes:
+    def fits(self, size: int) -> bool:
+        """Whether a call of `size` bytes (request, answer and details) would be kept; a call
+        that would not is counted (and so is every later one)."""
+        if self.calls_not_recorded or self._bytes + size + _ENTRY_OVERHEAD > self.max_bytes:
             self.calls_not_recorded += 1
+            return False
+        return True
+
+    def record(self, method: str, request: bytes, response: bytes, code: str, details: str, at: float) -> None:
+        details = bounded(details)
+        if not self.fits(len(request) + len(response) + len(details.encode())):
             return
-        self._bytes += size
+        self._bytes += len(request) + len(response) + len(details.encode()) + _ENTRY_OVERHEAD
         self.calls.append(orchestrator_pb2.RecordedCall(
             method=method.rsplit("/", 1)[-1], at_ms=max(0, int((at - self.started) * 1000)), request=request, response=response,
             code=code, details=details))
@@ -57,7 +68,7 @@ class Recorder:
         self.record("/corral.v1.AgentRuntime/GetExecutionContext", b"", context, "OK", "", self.started)
 
     def message(self, execution_id: int) -> orchestrator_pb2.ExecutionRecording:
-        recording = orchestrator_pb2.ExecutionRecording(execution_id=execution_id, calls=self.calls,
+        recording = orchestrator_pb2.ExecutionRecording(execution_id=execution_id, calls=list(self.calls),
                                                         calls_not_recorded=self.calls_not_recorded)
         recording.started_at.FromDatetime(self.started_at.replace(tzinfo=UTC))
         return recording
@@ -65,7 +76,9 @@ class Recorder:
 
 def recorded(full_method: str, handler: grpc.RpcMethodHandler, recorder: Recorder | None) -> grpc.RpcMethodHandler:
     """`handler` (a unary one taking the raw request bytes), its calls kept by `recorder`; as
-    it is when there is no recorder or the method is not recorded."""
+    it is when there is no recorder or the method is not recorded. A call that ends any other
+    way than an answer or a refusal (an error, the agent cancelling it) is kept as UNKNOWN or
+    CANCELLED: the platform may have acted on it."""
     behaviour = handler.unary_unary
     if recorder is None or behaviour is None or full_method in NOT_RECORDED:
         return handler
@@ -77,20 +90,49 @@ def recorded(full_method: str, handler: grpc.RpcMethodHandler, recorder: Recorde
             answer = await behaviour(raw, context)
         except grpc.aio.AbortError:
             code = context.code()
-            recorder.record(full_method, raw, b"", code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN",
-                            getattr(context, "details", lambda: "")() or "", began)
+            recorder.record(full_method, raw, b"", code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN", context.details() or "",
+                            began)
             raise
-        recorder.record(full_method, raw, serialize(answer) if serialize is not None else answer.SerializeToString(), "OK", "", began)
+        except asyncio.CancelledError:
+            recorder.record(full_method, raw, b"", "CANCELLED", "the agent cancelled the call", began)
+            raise
+        except Exception:
+            recorder.record(full_method, raw, b"", "UNKNOWN", "the call failed on the platform's side", began)
+            raise
+        # Sized before it is serialized a second time: past the bound, an answer costs no copy.
+        if recorder.fits(len(raw) + answer.ByteSize()):
+            recorder.record(full_method, raw, serialize(answer) if serialize is not None else answer.SerializeToString(), "OK", "", began)
         return answer
 
     return grpc.unary_unary_rpc_method_handler(unary_unary, response_serializer=serialize)
 
 
-def store(db: Session, execution_id: int, recorder: Recorder) -> None:
-    """Adds the recording to the execution's closing commit."""
-    data = zlib.compress(recorder.message(execution_id).SerializeToString(), 6)
-    db.add(ExecutionRecordingRow(execution_id=execution_id, recorded_at=utcnow(), calls=len(recorder.calls),
-                                 calls_not_recorded=recorder.calls_not_recorded, data=data))
+# The memory calls, by their request type: one naming the shared scope reads or writes what the
+# agent's sessions on other users' wallets share.
+_MEMORY_REQUESTS = {"GetMemory": runtime_pb2.GetMemoryRequest, "SetMemory": runtime_pb2.SetMemoryRequest,
+                    "DeleteMemory": runtime_pb2.DeleteMemoryRequest, "ListMemory": runtime_pb2.ListMemoryRequest}
+
+
+def withhold_shared_memory(recording: orchestrator_pb2.ExecutionRecording) -> None:
+    """Empties the calls on the agent's shared memory (and memory calls whose request does not
+    parse, which may have been), marking them withheld: for a caller who may not read it."""
+    for call in recording.calls:
+        request_type = _MEMORY_REQUESTS.get(call.method)
+        if request_type is None:
+            continue
+        try:
+            shared = request_type.FromString(call.request).scope == runtime_pb2.MEMORY_SCOPE_SHARED
+        except DecodeError:
+            shared = True
+        if shared:
+            call.request, call.response, call.details, call.withheld = b"", b"", "", True
+
+
+def store(db: Session, recording: orchestrator_pb2.ExecutionRecording) -> None:
+    """Adds the recording (taken when the execution ended) to the execution's closing commit."""
+    data = zlib.compress(recording.SerializeToString(), 6)
+    db.add(ExecutionRecordingRow(execution_id=recording.execution_id, recorded_at=utcnow(), calls=len(recording.calls),
+                                 calls_not_recorded=recording.calls_not_recorded, data=data))
 
 
 def load(db: Session, execution_id: int) -> orchestrator_pb2.ExecutionRecording | None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from corral import failpoints
 from corral.v1 import common_pb2
+from corral.v1.orchestrator_pb2 import ExecutionRecording
 from orchestrator.actions.breakers import Breakers
 from orchestrator.actions.gateway import ActionGateway
 from orchestrator.actions.positions import session_positions
@@ -320,7 +321,8 @@ class ExecutionRunner:
         def next_run(finished_at: datetime) -> datetime:
             return next_run_after(finished_at, manifest.runtimeIntervalMinutes, manifest.schedule, minute_seconds)
 
-        add_records = _closing_records(gate, ticket.recorder)
+        # Taken here, on the loop, as the execution ends (no call adds to it after).
+        add_records = _closing_records(gate, ticket.recorder.message(execution.id) if ticket.recorder is not None else None)
         await self._db.run(lambda db: records.record_end(db, execution.id, session.id, command, ended, next_run, add_records))
         if command == "unwind":
             self._pool_keys.pop(session.id, None)  # its last run
@@ -543,12 +545,12 @@ def _handed_context(ticket: ExecutionTicket) -> bytes:
     return context
 
 
-def _closing_records(gate: EgressGate | None, recorder: Recorder | None) -> Callable[[Session, int], None]:
+def _closing_records(gate: EgressGate | None, recorded: ExecutionRecording | None) -> Callable[[Session, int], None]:
     """What an execution's closing commit stores besides its outcome: its egress records and
     its recording."""
     def add(db: Session, execution_id: int) -> None:
         if gate is not None:
             egress_gates.store(db, execution_id, gate)
-        if recorder is not None:
-            recording.store(db, execution_id, recorder)
+        if recorded is not None:
+            recording.store(db, recorded)
     return add

@@ -57,26 +57,30 @@ class Retention:
             # A pending delivery is kept, and the walk stops at its batch.
             deliveries=self._prune(NotificationOutboxRow, NotificationOutboxRow.created_at, events_cutoff,
                                    finished=NotificationOutboxRow.status != DeliveryStatus.PENDING) if self._events_days else 0,
-            recordings=self._prune(ExecutionRecordingRow, ExecutionRecordingRow.recorded_at, now - timedelta(days=self._recordings_days))
-            if self._recordings_days else 0,
+            # A recording is up to a mebibyte: a hundredth of the batch per transaction, so a
+            # delete never holds SQLite's one writer over gigabytes of pages.
+            recordings=self._prune(ExecutionRecordingRow, ExecutionRecordingRow.recorded_at, now - timedelta(days=self._recordings_days),
+                                   batch=max(1, self._batch // 100)) if self._recordings_days else 0,
         )
         if pruned.events or pruned.execution_logs or pruned.request_ids or pruned.deliveries or pruned.recordings:
             log.info("retention: removed %d events, %d log lines, %d request ids, %d finished deliveries and %d execution recordings",
                      pruned.events, pruned.execution_logs, pruned.request_ids, pruned.deliveries, pruned.recordings)
         return pruned
 
-    def _prune(self, table, written_at, cutoff: datetime, finished: ColumnElement[bool] | None = None) -> int:
-        """`finished`: true for the rows that may go once old (default: all)."""
+    def _prune(self, table, written_at, cutoff: datetime, finished: ColumnElement[bool] | None = None, batch: int | None = None) -> int:
+        """`finished`: true for the rows that may go once old (default: all); `batch`: rows per
+        transaction (default: the configured batch)."""
         finished = true() if finished is None else finished
+        batch = batch or self._batch
         removed = 0
         while True:
             with self._db.session() as db:
-                oldest = db.execute(select(table.id, written_at, finished).order_by(table.id).limit(self._batch)).all()
+                oldest = db.execute(select(table.id, written_at, finished).order_by(table.id).limit(batch)).all()
                 old = [row_id for row_id, at, done in oldest if at < cutoff and done]
                 if old:
                     db.execute(delete(table).where(table.id.in_(old)))
                     db.commit()
             removed += len(old)
             # A batch not wholly old reached rows young enough to keep.
-            if not old or len(old) < len(oldest) or len(oldest) < self._batch:
+            if not old or len(old) < len(oldest) or len(oldest) < batch:
                 return removed

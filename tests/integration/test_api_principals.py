@@ -338,3 +338,29 @@ def test_a_wallet_that_is_no_address_is_refused_by_name(api):
         with pytest.raises(principals.PrincipalError, match="is not an address"):
             principals.grant(s, "alice", ["nope"])
         assert principals.grant(s, "alice", ["7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV"])  # a Solana address
+
+
+def test_a_recording_withholds_shared_memory_from_a_user_who_does_not_own_every_session_of_the_agent(api):
+    """The agent also runs on another user's wallet: what its executions read from or wrote to
+    the memory its sessions share is withheld from a user of one wallet, as ListSessionMemory
+    withholds it; a user of both wallets reads it."""
+    from corral.v1 import runtime_pb2
+    from orchestrator.executions import recording
+    from orchestrator.executions.recording import Recorder
+
+    with api.db.session() as s:
+        s.add(SessionRow(id=2, agent_id=1, wallet_address=OTHER_WALLET, status="running", execution_mode="auto", settings={},
+                         allocation_network="ethereum:31337", allocation_asset="0x" + "ee" * 20, allocation_amount="1", created_at=utcnow()))
+        recorder = Recorder(max_bytes=64 * 1024)
+        recorder.record("/corral.v1.AgentRuntime/GetMemory", runtime_pb2.GetMemoryRequest(key="k", scope=runtime_pb2.MEMORY_SCOPE_SHARED)
+                        .SerializeToString(), runtime_pb2.GetMemoryResponse(key="k", value="the other user's").SerializeToString(), "OK", "", 0)
+        recording.store(s, recorder.message(1))
+        s.commit()
+    mine = user(api, "one-wallet", [Role.VIEWER], [WALLET])
+    both = user(api, "both-wallets", [Role.VIEWER], [WALLET, OTHER_WALLET])
+    code, details, limited = api.call("GetExecutionRecording", pb.GetExecutionRecordingRequest(execution_id=1), key=mine)
+    assert code == grpc.StatusCode.OK, details
+    [call_seen] = limited.recording.calls
+    assert call_seen.withheld and call_seen.response == b"" and b"other user" not in limited.SerializeToString()
+    [call_whole] = api.call("GetExecutionRecording", pb.GetExecutionRecordingRequest(execution_id=1), key=both)[2].recording.calls
+    assert not call_whole.withheld and runtime_pb2.GetMemoryResponse.FromString(call_whole.response).value == "the other user's"

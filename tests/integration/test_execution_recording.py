@@ -44,7 +44,7 @@ def run_calls(db, tmp_path, recorder: Recorder, calls) -> None:
 
     asyncio.run(scenario())
     with db.session() as s:
-        recording.store(s, 1, recorder)
+        recording.store(s, recorder.message(1))
         s.commit()
 
 
@@ -70,17 +70,38 @@ def test_each_call_is_kept_as_it_crossed_the_socket_with_its_answer(db, tmp_path
     assert [c.at_ms for c in kept.calls] == sorted(c.at_ms for c in kept.calls)
 
 
-def test_past_its_bound_a_recording_counts_the_calls_it_does_not_keep(db, tmp_path):
+def test_past_its_bound_a_recording_keeps_a_prefix_and_counts_the_rest(db, tmp_path):
     async def calls(stub):
         for index in range(20):
             await stub.SetMemory(runtime_pb2.SetMemoryRequest(key=f"k{index}", value="v" * 900), metadata=AUTH)
+            await stub.GetMemory(runtime_pb2.GetMemoryRequest(key="small"), metadata=AUTH)  # would fit: not kept after a miss
 
     run_calls(db, tmp_path, Recorder(max_bytes=16 * 1024), calls)
     with db.session() as s:
         kept = recording.load(s, 1)
-    assert 0 < len(kept.calls) < 20 and len(kept.calls) + kept.calls_not_recorded == 20
+    assert 0 < len(kept.calls) < 40 and len(kept.calls) + kept.calls_not_recorded == 40
     assert sum(len(c.request) + len(c.response) for c in kept.calls) <= 16 * 1024
-    assert [runtime_pb2.SetMemoryRequest.FromString(c.request).key for c in kept.calls] == [f"k{i}" for i in range(len(kept.calls))]
+    expected = [name for index in range(20) for name in (f"k{index}", "small")][:len(kept.calls)]
+    assert [runtime_pb2.SetMemoryRequest.FromString(c.request).key if c.method == "SetMemory"
+            else runtime_pb2.GetMemoryRequest.FromString(c.request).key for c in kept.calls] == expected  # a prefix, no hole
+
+
+def test_calls_on_shared_memory_are_withheld_from_who_may_not_read_it(db, tmp_path):
+    async def calls(stub):
+        await stub.SetMemory(runtime_pb2.SetMemoryRequest(key="mine", value="session note"), metadata=AUTH)
+        await stub.SetMemory(runtime_pb2.SetMemoryRequest(key="ours", value="other users' data", scope=runtime_pb2.MEMORY_SCOPE_SHARED),
+                             metadata=AUTH)
+        await stub.GetMemory(runtime_pb2.GetMemoryRequest(key="ours", scope=runtime_pb2.MEMORY_SCOPE_SHARED), metadata=AUTH)
+
+    run_calls(db, tmp_path, Recorder(max_bytes=1024 * 1024), calls)
+    with db.session() as s:
+        kept = recording.load(s, 1)
+    recording.withhold_shared_memory(kept)
+    own, shared_write, shared_read = kept.calls
+    assert not own.withheld and runtime_pb2.SetMemoryRequest.FromString(own.request).value == "session note"
+    for call in (shared_write, shared_read):
+        assert call.withheld and call.request == b"" and call.response == b"" and call.code == "OK"
+    assert b"other users" not in kept.SerializeToString()
 
 
 def test_an_execution_without_a_recording_has_none(db, tmp_path):

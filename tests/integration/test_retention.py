@@ -82,3 +82,22 @@ def test_less_than_a_day_or_an_endless_setting_is_refused(days, says):
         OrchestratorConfig.model_validate({"retention": {"execution_logs_days": days}})
     problem = config_problem(refused.value)
     assert "retention.execution_logs_days" in problem and says in problem, problem
+
+
+def test_recordings_older_than_their_setting_go_and_younger_ones_stay(db):
+    from orchestrator.store import ExecutionRecordingRow
+
+    now = utcnow()
+    with db.session() as s:
+        for execution_id, age in ((2, 40.0), (3, 31.0), (4, 5.0)):
+            s.add(ExecutionRow(id=execution_id, session_id=1, command="run", status="succeeded", started_at=now, finished_at=now))
+            s.flush()
+            s.add(ExecutionRecordingRow(execution_id=execution_id, recorded_at=now - timedelta(days=age), calls=0, calls_not_recorded=0,
+                                        data=b""))
+        s.commit()
+    pruned = Retention(db, events_days=0, execution_logs_days=0, batch_rows=1000, recordings_days=30).prune()
+    assert pruned.recordings == 2
+    with db.session() as s:
+        assert [row.execution_id for row in s.query(ExecutionRecordingRow)] == [4]
+    kept_forever = Retention(db, events_days=0, execution_logs_days=0, recordings_days=0).prune()
+    assert kept_forever.recordings == 0

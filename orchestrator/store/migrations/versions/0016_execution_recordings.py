@@ -16,8 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sessions") as batch:
-        batch.add_column(sa.Column("record_executions", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN, not a batch: SQLite's batch copies the table and drops the old one,
+    # which its foreign keys refuse once transactions and ledgers refer to sessions.
+    op.add_column("sessions", sa.Column("record_executions", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         "execution_recordings",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -6,6 +6,8 @@ that does not record has none and says how to turn it on; UpdateSession turns it
 
 from __future__ import annotations
 
+import subprocess
+
 import grpc
 import pytest
 from eth_account import Account
@@ -13,7 +15,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 
 from corral.v1 import common_pb2, runtime_pb2
 from corral.v1 import orchestrator_pb2 as pb
-from devtools.devstack import DevStack
+from devtools.devstack import CORRAL_COMMAND, DevStack
 from tests.conftest import REPO_ROOT
 from tests.helpers import executions, finished, wait_for
 
@@ -36,7 +38,7 @@ def start(stack: DevStack, agent_image, record: bool) -> tuple[pb.Session, str]:
     return session, recipient
 
 
-def test_a_recording_session_keeps_what_each_execution_saw_and_got(stack, agent_image):
+def test_a_recording_session_keeps_what_each_execution_saw_and_got(stack, agent_image, tmp_path):
     session, recipient = start(stack, agent_image, record=True)
     assert session.record_executions
     runs = wait_for(lambda: (done := finished(stack, session.id)) and len(done) >= 2 and done, what="two executions")
@@ -57,6 +59,14 @@ def test_a_recording_session_keeps_what_each_execution_saw_and_got(stack, agent_
     assert runtime_pb2.SignAndSendResponse.FromString(sent.response).tx_hash == tx.tx_hash
     assert recording.execution_id == second.id and recording.calls_not_recorded == 0
     assert [c.at_ms for c in recording.calls] == sorted(c.at_ms for c in recording.calls)
+
+    # The CLI shows it a call per line and saves it whole, for a replay to read.
+    saved = tmp_path / "recording.binpb"
+    shown = subprocess.run([*CORRAL_COMMAND, "recording", str(second.id), "--out", str(saved), "--server", stack.api_address],
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert [line.split()[1] for line in shown.stdout.splitlines()[2:6]] == ["GetExecutionContext", "GetMemory", "SetMemory", "SignAndSend"]
+    assert pb.ExecutionRecording.FromString(saved.read_bytes()) == recording
 
 
 def test_a_session_that_does_not_record_says_how_to_and_update_turns_it_on(stack, agent_image):

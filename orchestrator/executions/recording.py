@@ -55,8 +55,11 @@ class Recorder:
 
     def record(self, method: str, request: bytes, response: bytes, code: str, details: str, at: float) -> None:
         details = bounded(details)
-        if not self.fits(len(request) + len(response) + len(details.encode())):
-            return
+        if self.fits(len(request) + len(response) + len(details.encode())):
+            self.keep(method, request, response, code, details, at)
+
+    def keep(self, method: str, request: bytes, response: bytes, code: str, details: str, at: float) -> None:
+        """Adds a call `fits` said yes to."""
         self._bytes += len(request) + len(response) + len(details.encode()) + _ENTRY_OVERHEAD
         self.calls.append(orchestrator_pb2.RecordedCall(
             method=method.rsplit("/", 1)[-1], at_ms=max(0, int((at - self.started) * 1000)), request=request, response=response,
@@ -101,7 +104,7 @@ def recorded(full_method: str, handler: grpc.RpcMethodHandler, recorder: Recorde
             raise
         # Sized before it is serialized a second time: past the bound, an answer costs no copy.
         if recorder.fits(len(raw) + answer.ByteSize()):
-            recorder.record(full_method, raw, serialize(answer) if serialize is not None else answer.SerializeToString(), "OK", "", began)
+            recorder.keep(full_method, raw, serialize(answer) if serialize is not None else answer.SerializeToString(), "OK", "", began)
         return answer
 
     return grpc.unary_unary_rpc_method_handler(unary_unary, response_serializer=serialize)

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from corral.networks import address_key, native_asset
 from orchestrator.actions import balances
-from orchestrator.errors import invalid
 from orchestrator.store import AssetChangeRow, SessionRow, TransactionRow
+from orchestrator.store.pages import page_size
 
 DEFAULT_TRANSACTIONS = 200
 MAX_TRANSACTIONS = 1000
@@ -50,10 +50,8 @@ class History:
 
 
 def transactions_asked(asked: int) -> int:
-    """How many transactions a history covers: 0 means the default; past the most, the most."""
-    if asked < 0:
-        raise invalid(f"max_transactions must be 0 (for {DEFAULT_TRANSACTIONS}) or more, not {asked}; at most {MAX_TRANSACTIONS} are covered")
-    return min(asked or DEFAULT_TRANSACTIONS, MAX_TRANSACTIONS)
+    """How many transactions a history covers, by the page-size rules."""
+    return page_size(asked, DEFAULT_TRANSACTIONS, MAX_TRANSACTIONS, field="max_transactions")
 
 
 def position_history(db: Session, session: SessionRow, limit: int) -> History:

@@ -41,10 +41,11 @@ class Sized(Protocol):
     def ByteSize(self) -> int: ...  # noqa: N802 (protobuf's name)
 
 
-def page_size(asked: int, default: int, maximum: int) -> int:
-    """AIP-158: 0 means the default; past the maximum, the maximum; negative is refused."""
+def page_size(asked: int, default: int, maximum: int, field: str = "page_size") -> int:
+    """AIP-158: 0 means the default; past the maximum, the maximum; negative is refused
+    (naming `field`, for a count that is not called page_size)."""
     if asked < 0:
-        raise invalid(f"page_size must be 0 (for {default}) or more, not {asked}; at most {maximum} are returned")
+        raise invalid(f"{field} must be 0 (for {default}) or more, not {asked}; at most {maximum} are used")
     return min(asked or default, maximum)
 
 

@@ -17,7 +17,7 @@ from corral.v1 import common_pb2, signer_pb2, signer_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import CORRAL_COMMAND, DevStack
 from tests.conftest import REPO_ROOT
-from tests.helpers import approved_suggestion, executions, wait_for, wait_until_idle
+from tests.helpers import approved_suggestion, executions, log_lines, wait_for, wait_until_idle
 
 SLEEPER = REPO_ROOT / "tests" / "agents" / "sleeper"
 EXAMPLE = REPO_ROOT / "images" / "example-agent"
@@ -62,8 +62,11 @@ def test_halt_stops_everything_at_once_survives_a_restart_and_resume_undoes_it(s
     suggesting = stack.api.StartSession(pb.StartSessionRequest(
         agent_id=tipper.id, wallet_address=wallet, execution_mode=common_pb2.EXECUTION_MODE_MANUAL,
         settings={"recipient": Account.create().address, "tip_wei": "1000"})).session
-    running = wait_for(lambda: [e for e in executions(stack, sleeping.id) if e.status == pb.EXECUTION_STATUS_RUNNING],
-                       what="the sleeper to be running")[0]
+    # Its log line, not only its status: an execution is `running` from the moment it is
+    # created, while its sandbox may still be starting (not yet one the halt can count).
+    running = wait_for(lambda: [e for e in executions(stack, sleeping.id)
+                                if e.status == pb.EXECUTION_STATUS_RUNNING and log_lines(e) == ["going to sleep"]],
+                       what="the sleeper to be asleep in its sandbox")[0]
     wait_for(lambda: stack.api.ListSuggestions(pb.ListSuggestionsRequest(session_id=suggesting.id)).suggestions, what="a suggestion")
     stack.api.PauseSession(pb.PauseSessionRequest(session_id=suggesting.id))
     wait_until_idle(stack, suggesting.id)

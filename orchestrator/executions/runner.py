@@ -29,7 +29,7 @@ from orchestrator.actions.gateway import ActionGateway
 from orchestrator.actions.positions import session_positions
 from orchestrator.agents.manifest import Manifest, parse_manifest
 from orchestrator.agents.settings import resolve
-from orchestrator.config import OrchestratorConfig
+from orchestrator.config import OrchestratorConfig, SandboxConfig
 from orchestrator.egress import gates as egress_gates
 from orchestrator.egress import secret_store
 from orchestrator.egress.proxy import EgressGate
@@ -45,10 +45,8 @@ from orchestrator.store import Database, ExecutionRow, SessionRow, changes, utcn
 from orchestrator.store.statuses import ExecutionStatus
 from orchestrator.tracing import in_fresh_context, log_fields
 from sandbox_runner.host.backend import (
-    SANDBOX_GID,
     SANDBOX_ID_LABEL,
     SANDBOX_SOCKET_DIR,
-    SANDBOX_UID,
     SOCKET_NAME,
     WAIT_FOR_SOCKET_ENV,
     SandboxBackend,
@@ -58,7 +56,7 @@ from sandbox_runner.host.backend import (
     SandboxStartError,
     StartedSandbox,
 )
-from sandbox_runner.host.socket_dirs import LocalSocketDirs, SocketDirs
+from sandbox_runner.host.socket_dirs import LocalSocketDirs, SocketDirs, hand_to_sandbox_user
 
 log = logging.getLogger("corral.executions")
 
@@ -104,21 +102,14 @@ class ExecutionRunner:
             make_spec=lambda image, limits, socket_dir, token, idle: self.sandbox_spec(image, limits, socket_dir, token, idle),
             new_socket_dir=self.new_socket_dir,
             release_socket_dir=self.release_socket_dir,
-            hand_over=_hand_to_sandbox_user,
+            hand_over=hand_to_sandbox_user,
             # Never more idle per image than could be taken at once.
             ceiling=config.scheduler.max_parallel_executions,
             backend_label=self._backend_label,
         )
 
     def limits_for(self, manifest: Manifest) -> SandboxLimits:
-        """The platform's limits, lowered where the agent's manifest asks for less."""
-        s = self._config.sandbox
-        platform = SandboxLimits(
-            memory_mb=s.memory_mb, cpus=s.cpus, pids=s.pids, tmpfs_mb=s.tmpfs_mb, deadline_seconds=s.deadline_seconds,
-            output_bytes=s.output_bytes, nofile=s.nofile, fsize_mb=s.fsize_mb,
-        )
-        asked = manifest.sandbox
-        return platform.at_most(memory_mb=asked.memoryMb, cpus=asked.cpus, pids=asked.pids, deadline_seconds=asked.timeoutSeconds)
+        return sandbox_limits(self._config.sandbox, manifest)
 
     async def execute(self, session_id: int, command: str = "run", due_at: datetime | None = None) -> int | None:
         """Runs one execution of the session and records its outcome; returns its id, or
@@ -338,7 +329,7 @@ class ExecutionRunner:
                                  secrets: tuple[BoundSecret, ...]) -> AsyncIterator[EgressGate | None]:
         """The execution's sockets in its socket directory while the sandbox runs: the egress
         proxy (if the session may reach any host) and then the runtime API."""
-        gate = await self._egress.open(session.egress_hosts, session.agent.wallet_type, socket_dir, _hand_to_sandbox_user, secrets)
+        gate = await self._egress.open(session.egress_hosts, session.agent.wallet_type, socket_dir, hand_to_sandbox_user, secrets)
         server = None
         try:
             # Bound under a temporary name and renamed once the sandbox user may use it, so
@@ -346,7 +337,7 @@ class ExecutionRunner:
             # sandbox is rung only after this).
             binding = socket_dir / f".{SOCKET_NAME}.binding"
             server = await start_runtime_server(str(binding), ticket, self._db, self._gateway)
-            _hand_to_sandbox_user(binding)
+            hand_to_sandbox_user(binding)
             os.rename(binding, socket_dir / SOCKET_NAME)
             yield gate
         finally:
@@ -502,13 +493,14 @@ class _CalledOff(SandboxStartError):
     """The session was paused or stopped while its prepared run waited for its due time."""
 
 
-def _hand_to_sandbox_user(socket_path: Path) -> None:
-    """Lets the sandbox's unprivileged user (and no other) use the socket."""
-    try:
-        os.chown(socket_path, SANDBOX_UID, SANDBOX_GID)
-        os.chmod(socket_path, 0o600)
-    except PermissionError:
-        os.chmod(socket_path, 0o666)  # not root: the directory's unguessable name guards it
+def sandbox_limits(platform: SandboxConfig, manifest: Manifest) -> SandboxLimits:
+    """The platform's limits, lowered where the agent's manifest asks for less."""
+    limits = SandboxLimits(
+        memory_mb=platform.memory_mb, cpus=platform.cpus, pids=platform.pids, tmpfs_mb=platform.tmpfs_mb,
+        deadline_seconds=platform.deadline_seconds, output_bytes=platform.output_bytes, nofile=platform.nofile, fsize_mb=platform.fsize_mb,
+    )
+    asked = manifest.sandbox
+    return limits.at_most(memory_mb=asked.memoryMb, cpus=asked.cpus, pids=asked.pids, deadline_seconds=asked.timeoutSeconds)
 
 
 def storable(text: str) -> str:

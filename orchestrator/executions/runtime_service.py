@@ -91,7 +91,7 @@ class ExecutionMethods(grpc.GenericRpcHandler):
     call instead of interceptors: an interceptor chain costs coroutines per call (issue 17).
     """
 
-    def __init__(self, servicer: RuntimeServicer, token: str, budget: CallBudget, progress: AgentProgress,
+    def __init__(self, servicer: runtime_pb2_grpc.AgentRuntimeServicer, token: str, budget: CallBudget, progress: AgentProgress,
                  recorder: Recorder | None = None) -> None:
         self._expected = f"Bearer {token}".encode()
         self._budget = budget
@@ -145,7 +145,7 @@ class _HandlerCollector:
         self.handlers.update({f"/{service}/{name}": handler for name, handler in handlers.items()})
 
 
-def _generated_handlers(servicer: RuntimeServicer) -> dict[str, grpc.RpcMethodHandler]:
+def _generated_handlers(servicer: runtime_pb2_grpc.AgentRuntimeServicer) -> dict[str, grpc.RpcMethodHandler]:
     """The generated code's handler for each runtime method, by its full gRPC path."""
     collector = _HandlerCollector()
     runtime_pb2_grpc.add_AgentRuntimeServicer_to_server(servicer, collector)

@@ -40,6 +40,15 @@ class SocketDirs(Protocol):
         ...
 
 
+def hand_to_sandbox_user(socket_path: Path) -> None:
+    """Lets the sandbox's unprivileged user (and no other) use a socket in its directory."""
+    try:
+        os.chown(socket_path, SANDBOX_UID, SANDBOX_GID)
+        os.chmod(socket_path, 0o600)
+    except PermissionError:
+        os.chmod(socket_path, 0o666)  # not root: the directory's unguessable name guards it
+
+
 def check_sandbox_id(sandbox_id: str) -> str:
     if not SANDBOX_ID.fullmatch(sandbox_id):
         raise ValueError(f"sandbox id {sandbox_id[:80]!r} must be 16 to 32 lowercase hex digits")

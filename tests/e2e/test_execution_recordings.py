@@ -6,6 +6,7 @@ that does not record has none and says how to turn it on; UpdateSession turns it
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import grpc
@@ -86,3 +87,58 @@ def test_a_session_that_does_not_record_says_how_to_and_update_turns_it_on(stack
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
     recording = stack.api.GetExecutionRecording(pb.GetExecutionRecordingRequest(execution_id=later.id)).recording
     assert [c.method for c in recording.calls][-1] == "SignAndSend"
+
+
+def replay(stack: DevStack, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CORRAL_COMMAND, "replay", *args, "--server", stack.api_address], capture_output=True, text=True, timeout=300)
+
+
+def test_a_replay_of_the_same_agent_finds_no_difference_and_of_a_changed_one_exactly_the_changed_transaction(stack, agent_image, tmp_path):
+    session, recipient = start(stack, agent_image, record=True)
+    runs = wait_for(lambda: (done := finished(stack, session.id)) and len(done) >= 2 and done, what="two executions")
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    second = sorted(runs, key=lambda e: e.id)[1]
+    wallet = session.wallet_address
+    sent_before, received_before = stack.web3.eth.get_transaction_count(wallet), stack.web3.eth.get_balance(recipient)
+
+    same = replay(stack, str(second.id), "--agent", str(EXAMPLE), "--logs")
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert f"execution {second.id}: the agent succeeded; 2 action(s) recorded, 2 replayed" in same.stdout
+    assert "  no difference in actions" in same.stdout
+    # It read the recorded memory (the first run's counter) and its context (the session's wallet).
+    assert f"  log: run 2 for session {session.id} on {wallet}" in same.stdout
+
+    # The author doubles the tip: exactly that transaction differs; the memory write does not.
+    changed = tmp_path / "example-agent"
+    shutil.copytree(EXAMPLE, changed)
+    main = changed / "main.py"
+    main.write_text(main.read_text().replace('str(agent.settings["tip_wei"])', 'str(2 * int(agent.settings["tip_wei"]))'))
+    different = replay(stack, str(second.id), "--agent", str(changed))
+    assert different.returncode == 1, different.stdout + different.stderr
+    lines = different.stdout.splitlines()
+    difference = lines[lines.index("  difference in actions (- recorded, + replayed):") + 1:]
+    assert [line[:16] for line in difference] == ["  - SignAndSend ", "  + SignAndSend "]
+    assert f'"to_address":"{recipient}"' in difference[0] and '"value":"7"' in difference[0]
+    assert f'"to_address":"{recipient}"' in difference[1] and '"value":"14"' in difference[1]
+
+    # A whole session: both runs, the first one's counter read as it was then.
+    whole = replay(stack, "--session", str(session.id), "--agent", str(EXAMPLE))
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    assert whole.stdout.count("no difference in actions") == 2 and "2 executions replayed: no difference" in whole.stdout
+
+    # Offline, from a saved recording; and nothing a replay did reached the chain.
+    saved = tmp_path / "second.binpb"
+    saved.write_bytes(stack.api.GetExecutionRecording(pb.GetExecutionRecordingRequest(execution_id=second.id)).recording.SerializeToString())
+    offline = replay(stack, "--recording", str(saved), "--agent", str(changed))
+    assert offline.returncode == 1 and '"value":"14"' in offline.stdout
+    assert (stack.web3.eth.get_transaction_count(wallet), stack.web3.eth.get_balance(recipient)) == (sent_before, received_before)
+    assert len(stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions) == len(runs)
+
+
+def test_a_replay_says_what_is_wrong_with_its_input(stack, tmp_path):
+    junk = tmp_path / "junk.binpb"
+    junk.write_bytes(b"\xff\xff\xff")
+    refused = replay(stack, "--recording", str(junk), "--agent", str(EXAMPLE))
+    assert refused.returncode == 2 and "is not a recording; save one with `corral recording EXECUTION_ID --out FILE`" in refused.stderr
+    missing = replay(stack, "--recording", str(tmp_path / "absent.binpb"), "--agent", str(EXAMPLE))
+    assert missing.returncode == 2 and "No such file or directory" in missing.stderr

@@ -1,0 +1,131 @@
+"""`corral replay EXECUTION_ID --agent DIR` (or `--session SESSION_ID`): runs another version
+of an agent against what recorded executions saw, in a local sandbox with no network, no
+chain and no signer, and prints where its actions (transactions, messages to sign, swaps,
+orders, memory writes) differ from the recorded ones. Recordings come from the API (sessions
+that record their executions) or, with --recording, from files `corral recording --out`
+wrote.
+
+Exit status, as diff(1): 0 when every replay's actions were the recorded ones, 1 when one
+differed, 2 for a mistake in the command, the agent directory or a recording."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import grpc
+from google.protobuf.message import DecodeError
+
+from corral.v1 import orchestrator_pb2 as pb
+from corral_cli.display import printable, safe_text
+from corral_cli.paging import every
+
+SAME, DIFFERENT, MISTAKE = 0, 1, 2
+
+
+def add_parser(sub, common) -> None:
+    replay = sub.add_parser("replay", parents=[common],
+                            help="run another version of an agent on recorded executions' inputs and show how its actions differ")
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("execution_id", type=int, nargs="?", help="a recorded execution (its session records its executions)")
+    which.add_argument("--session", type=int, metavar="SESSION_ID", help="every recorded execution of this session, oldest first")
+    which.add_argument("--recording", type=Path, action="append", metavar="FILE",
+                       help="a recording `corral recording --out` saved (repeatable; no API call)")
+    replay.add_argument("--agent", type=Path, required=True, metavar="DIR", help="the agent directory to replay (built as `corral build`)")
+    replay.add_argument("--runtime", choices=["runc", "runsc"], default=None, help="the Docker runtime (default: the engine's, runc)")
+    replay.add_argument("--logs", action="store_true", help="also print the replayed agent's log lines")
+
+
+def run(api, metadata, args) -> int:
+    from orchestrator.agents.images import build_agent_image
+    from orchestrator.agents.manifest import ManifestError, load_manifest_dir
+    from orchestrator.config import SandboxConfig
+    from orchestrator.executions.runner import sandbox_limits
+    from sandbox_runner.host.docker_backend import DockerBackend
+
+    try:
+        recordings = _recordings(api, metadata, args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return MISTAKE
+    if not recordings:
+        print(f"error: session {args.session} has no recorded execution (start or update it with record_executions)", file=sys.stderr)
+        return MISTAKE
+    try:
+        image = build_agent_image(args.agent)
+        manifest = load_manifest_dir(args.agent)[0]
+    except ManifestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return MISTAKE
+    backend = DockerBackend(runtime=args.runtime)
+    limits = sandbox_limits(SandboxConfig(), manifest)
+    status = SAME
+    for recording in recordings:
+        status = max(status, _replay_one(recording, image, backend, limits, args.logs))
+    if len(recordings) > 1:
+        print(f"\n{len(recordings)} executions replayed: {'no difference' if status == SAME else 'differences above'}")
+    return status
+
+
+def _recordings(api, metadata, args) -> list[pb.ExecutionRecording]:
+    if args.recording:
+        return [_read(path) for path in args.recording]
+    if args.execution_id is not None:
+        return [api.GetExecutionRecording(pb.GetExecutionRecordingRequest(execution_id=args.execution_id), metadata=metadata).recording]
+    executions = every(api.ListExecutions, pb.ListExecutionsRequest(session_id=args.session), "executions", metadata)
+    recordings = []
+    for execution in sorted(executions, key=lambda e: e.id):
+        if execution.status == pb.EXECUTION_STATUS_RUNNING:
+            continue  # recorded once it ends
+        try:
+            recordings.append(api.GetExecutionRecording(pb.GetExecutionRecordingRequest(execution_id=execution.id), metadata=metadata).recording)
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND:  # type: ignore[attr-defined]
+                raise
+            print(f"execution {execution.id}: skipped ({printable(exc.details())})")  # type: ignore[attr-defined]
+    return recordings
+
+
+def _read(path: Path) -> pb.ExecutionRecording:
+    try:
+        return pb.ExecutionRecording.FromString(path.read_bytes())
+    except OSError as exc:
+        raise ValueError(f"--recording {path}: {exc.strerror}") from None
+    except DecodeError:
+        raise ValueError(f"--recording {path} is not a recording; save one with `corral recording EXECUTION_ID --out FILE`") from None
+
+
+def _replay_one(recording: pb.ExecutionRecording, image: str, backend, limits, show_logs: bool) -> int:
+    from orchestrator.executions.replay_sandbox import replay
+
+    outcome = asyncio.run(replay(recording, image, backend, limits))
+    print(f"execution {outcome.execution_id}: {_ending(outcome)}; {outcome.recorded_actions} action(s) recorded, "
+          f"{outcome.replayed_actions} replayed")
+    if show_logs:
+        for line in outcome.logs:
+            print(f"  log: {printable(line)}")
+    if outcome.calls_not_recorded:
+        print(f"  the recording ends early ({outcome.calls_not_recorded} later call(s) past its size bound): "
+              "compared up to where it ends")
+    for method in sorted(set(outcome.missing_reads)):
+        print(f"  {method}: a read the recorded execution did not make; the replay refused it")
+    if outcome.traceback:
+        print(safe_text(outcome.traceback))
+    if not outcome.difference:
+        print("  no difference in actions")
+        return SAME
+    print("  difference in actions (- recorded, + replayed):")
+    for line in outcome.difference:
+        print(f"  {printable(line, limit=None)}")
+    return DIFFERENT
+
+
+def _ending(outcome) -> str:
+    if outcome.reported is not None:
+        success, error = outcome.reported
+        return "the agent succeeded" if success else f"the agent failed: {printable(error)}"
+    result = outcome.sandbox
+    if result.start_error:
+        return f"the sandbox did not start: {printable(result.start_error)}"
+    return "the sandbox ended without the agent reporting (" + ("deadline" if result.timed_out else f"exit {result.exit_code}") + ")"

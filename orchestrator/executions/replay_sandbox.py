@@ -1,0 +1,128 @@
+"""Running a replay (`corral replay`): the agent's image in a sandbox started as the platform
+starts one (same backend, same limits, same socket directory and token), its runtime socket
+answered from a recording (`replay.RecordedAnswers`) instead of by the platform. The sandbox
+has no egress proxy, so a replay reaches no network, and nothing answers for a chain or the
+signer: what the agent does is captured and compared, never carried out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from corral.limits import LOG_LINE_MAX_CHARS, RUNTIME_REQUEST_MAX_BYTES, TRACEBACK_MAX_CHARS, shortened, tail_shortened
+from corral.v1 import orchestrator_pb2, runtime_pb2, runtime_pb2_grpc
+from orchestrator.executions.progress import AgentProgress
+from orchestrator.executions.replay import OUTPUTS, REQUEST_TYPES, RESPONSE_TYPES, RecordedAnswers
+from orchestrator.executions.runtime_service import CallBudget, ExecutionMethods
+from sandbox_runner.host.backend import (
+    SANDBOX_SOCKET_DIR,
+    SOCKET_NAME,
+    SandboxBackend,
+    SandboxLimits,
+    SandboxResult,
+    SandboxSpec,
+    run_sandbox,
+)
+from sandbox_runner.host.socket_dirs import LocalSocketDirs, hand_to_sandbox_user
+
+# Marks a replay's sandbox (no orchestrator's installation label: no reaper takes it for its own).
+REPLAY_LABEL = "org.corral.replay"
+
+
+@dataclass
+class ReplayOutcome:
+    """What one replay found."""
+
+    execution_id: int
+    difference: list[str]
+    recorded_actions: int
+    replayed_actions: int
+    missing_reads: list[str]
+    calls_not_recorded: int
+    sandbox: SandboxResult
+    logs: list[str] = field(default_factory=list)
+    # What the agent reported: (success, error), or None when it never did.
+    reported: tuple[bool, str] | None = None
+    traceback: str = ""
+
+
+class ReplayServicer(runtime_pb2_grpc.AgentRuntimeServicer):
+    """The runtime API of a replay: every method but the outputs answered from the recording
+    (the loop after the class gives each one `_answering`); log lines and the outcome kept."""
+
+    def __init__(self, answers: RecordedAnswers, budget: CallBudget) -> None:
+        self.answers = answers
+        self.budget = budget
+        self.logs: list[str] = []
+        self.reported: tuple[bool, str] | None = None
+        self.traceback = ""
+
+    async def AppendLogs(self, request, context):
+        for entry in request.entries:
+            if self.budget.log_lines < self.budget.max_log_lines:
+                self.budget.log_lines += 1
+                self.logs.append(shortened(entry.message, LOG_LINE_MAX_CHARS))
+        return runtime_pb2.AppendLogsResponse()
+
+    async def CompleteExecution(self, request, context):
+        if self.reported is None:
+            self.reported = (request.success, request.error)
+            self.traceback = tail_shortened(request.traceback, TRACEBACK_MAX_CHARS)
+        return runtime_pb2.CompleteExecutionResponse()
+
+
+def _answering(method: str):
+    async def answer(self: ReplayServicer, request, context):
+        given = self.answers.answer(method, request)
+        if given.code != "OK":
+            code = grpc.StatusCode.__members__.get(given.code, grpc.StatusCode.UNKNOWN)
+            await context.abort(code, given.details or f"the recorded execution's {method} call ended {given.code}")
+        return RESPONSE_TYPES[method].FromString(given.response)
+
+    answer.__name__ = method
+    return answer
+
+
+for _method in REQUEST_TYPES.keys() - OUTPUTS:
+    setattr(ReplayServicer, _method, _answering(_method))
+
+
+async def replay(recording: orchestrator_pb2.ExecutionRecording, image: str, backend: SandboxBackend,
+                 limits: SandboxLimits) -> ReplayOutcome:
+    """Runs `image` once against `recording`; what it did, compared with what the recorded
+    execution did."""
+    answers = RecordedAnswers(recording)
+    budget = CallBudget()
+    servicer = ReplayServicer(answers, budget)
+    token = secrets.token_urlsafe(32)
+    sandbox_id = uuid.uuid4().hex
+    with tempfile.TemporaryDirectory(prefix="corral-replay-") as root:
+        dirs = LocalSocketDirs(Path(root))
+        socket_dir = dirs.make(sandbox_id)
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", RUNTIME_REQUEST_MAX_BYTES)], maximum_concurrent_rpcs=16)
+        server.add_generic_rpc_handlers([ExecutionMethods(servicer, token, budget, AgentProgress())])
+        binding = socket_dir / f".{SOCKET_NAME}.binding"
+        server.add_insecure_port(f"unix:{binding}")
+        await server.start()
+        try:
+            hand_to_sandbox_user(binding)
+            os.rename(binding, socket_dir / SOCKET_NAME)
+            spec = SandboxSpec(image=image, command=["run"], socket_dir=socket_dir, sandbox_id=sandbox_id,
+                               environment={"CORRAL_SOCKET": f"{SANDBOX_SOCKET_DIR}/{SOCKET_NAME}", "CORRAL_TOKEN": token},
+                               limits=limits, labels={REPLAY_LABEL: str(recording.execution_id)})
+            result = await asyncio.to_thread(run_sandbox, backend, spec)
+        finally:
+            await server.stop(grace=None)
+            dirs.remove(sandbox_id)
+    return ReplayOutcome(
+        execution_id=recording.execution_id, difference=answers.difference(), recorded_actions=len(answers.recorded_actions()),
+        replayed_actions=len(answers.actions), missing_reads=answers.missing_reads, calls_not_recorded=recording.calls_not_recorded,
+        sandbox=result, logs=servicer.logs, reported=servicer.reported, traceback=servicer.traceback)

@@ -54,7 +54,12 @@ def add_parsers(sub) -> None:
     start.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                        help="an environment variable for the agent's process (not for secrets: see `corral secret`)")
     start.add_argument("--allocation", help="amount of the starting asset, smallest unit")
-    for name, what in (("stop", "end the session and clear its memory"), ("pause", "keep memory and allocation, run nothing"),
+    start.add_argument("--paper", action="store_true",
+                       help="run on a fork of the chain with a throwaway wallet under a copy of WALLET's policy: nothing reaches the real chain")
+    promote = session.add_parser("promote", parents=[common], help="start a real session from a paper one, with its agent and settings")
+    promote.add_argument("session_id", type=int)
+    promote.add_argument("--allocation", help="amount of the starting asset, smallest unit (default: the paper session's)")
+    for name, what in (("stop", "end the session and clear its memory (a paper session's fork ends too)"), ("pause", "keep memory and allocation, run nothing"),
                        ("resume", "run again from the next scheduled slot")):
         session.add_parser(name, parents=[common], help=what).add_argument("session_id", type=int)
     unwind = session.add_parser("unwind", parents=[common], help="run the agent's unwind once, then stop")
@@ -181,7 +186,13 @@ def _session(api, md, args) -> int:
             request.execution_mode = common_pb2.EXECUTION_MODE_MANUAL if args.mode == "manual" else common_pb2.EXECUTION_MODE_AUTO
         if args.allocation:
             request.allocation_amount = args.allocation
+        request.paper = args.paper
         print_session(api.StartSession(request, metadata=md).session)
+    elif args.session_command == "promote":
+        request = orchestrator_pb2.PromoteSessionRequest(session_id=args.session_id)
+        if args.allocation:
+            request.allocation_amount = args.allocation
+        print_session(api.PromoteSession(request, metadata=md).session)
     elif args.session_command == "stop":
         print_session(api.StopSession(orchestrator_pb2.StopSessionRequest(session_id=args.session_id), metadata=md).session)
     elif args.session_command == "pause":
@@ -201,7 +212,7 @@ def _session(api, md, args) -> int:
         request = orchestrator_pb2.ListSessionsRequest(statuses=[s for s in SESSION_NAMES if s] if args.all else [])
         sessions = every(api.ListSessions, request, "sessions", md)
         print_table(["id", "agent", "wallet", "status", "mode", "allocation", "next run"], [
-            [s.id, s.agent_id, s.wallet_address, SESSION_NAMES[s.status], "manual" if s.execution_mode == common_pb2.EXECUTION_MODE_MANUAL else "auto",
+            [s.id, s.agent_id, _wallet_shown(s), SESSION_NAMES[s.status], "manual" if s.execution_mode == common_pb2.EXECUTION_MODE_MANUAL else "auto",
              f"{s.allocation.current_qty} {s.allocation.network}", f"{s.next_run_at.ToDatetime():%H:%M:%S}" if s.HasField("next_run_at") else "-"]
             for s in sessions
         ])
@@ -312,8 +323,14 @@ def print_suggestions(suggestions) -> None:
 
 
 def print_session(s: orchestrator_pb2.Session) -> None:
-    print(f"session {s.id}: agent {s.agent_id} on {s.wallet_address} {SESSION_NAMES[s.status]} "
-          f"allocation {s.allocation.current_qty} of {s.allocation.network}")
+    print(f"session {s.id}: agent {s.agent_id} on {_wallet_shown(s)} {SESSION_NAMES[s.status]} "
+          f"allocation {s.allocation.current_qty} of {s.allocation.network}"
+          + (f" (paper: wallet {s.wallet_address} on a fork taken at block {s.paper_fork_block})" if s.paper_of_wallet_address else ""))
+
+
+def _wallet_shown(s: orchestrator_pb2.Session) -> str:
+    """The session's wallet as its owner knows it: a paper session's real wallet, marked."""
+    return f"PAPER {s.paper_of_wallet_address}" if s.paper_of_wallet_address else s.wallet_address
 
 
 def print_executions(executions) -> None:

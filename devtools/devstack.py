@@ -454,6 +454,7 @@ class DevStack:
             tables["egress"] = egress
         if self.solana_rpc_url:
             tables["solana"] = {"rpc_url": self.solana_rpc_url, "confirmation_timeout_seconds": 30.0}
+        tables["paper"] = {"anvil_path": find_anvil(), "state_dir": str(self.orchestrator_dir / f"paper-forks-{name}")}
         return self._write_config_file(f"{name}.toml", _toml(top, tables).encode())
 
     def open_channel(self, token: str | None = None, tls: bool | None = None) -> grpc.Channel:

@@ -251,6 +251,21 @@ class RecordingConfig(BaseModel):
     max_bytes_per_execution: int = Field(default=1024 * 1024, ge=16 * 1024, le=1024 * 1024)
 
 
+class PaperConfig(BaseModel):
+    """Paper sessions (`[paper]`): each runs on its own fork of its chain, an `anvil
+    --fork-url` process this orchestrator starts on loopback and keeps its state in
+    `state_dir` (so a restart takes the fork up where it was)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The anvil binary (Foundry); found on PATH by default.
+    anvil_path: str = "anvil"
+    # Where forks keep their state; default: beside socket_root, in "paper-forks".
+    state_dir: Path | None = None
+    # Paper sessions' forks running at once on this orchestrator; a start past it is refused.
+    max_forks: int = Field(default=8, ge=1, le=256)
+
+
 class PlatformBreakerConfig(BaseModel):
     """Breakers every session has, whatever its user set."""
 
@@ -572,6 +587,7 @@ class OrchestratorConfig(BaseModel):
     swaps: SwapConfig = Field(default_factory=SwapConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    paper: PaperConfig = Field(default_factory=PaperConfig)
     # Connect and gRPC-Web for browsers: off unless `[browser] listen` is set.
     browser: BrowserConfig = Field(default_factory=BrowserConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)

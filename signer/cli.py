@@ -165,8 +165,10 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths, passphrase: str) -> 
             keystore.export(args.address, new_passphrase, args.to)
             print(f"wrote {args.to} (keystore v3, encrypted to the export passphrase)")
             return 0
-        for address, wallet_type in Keystore(paths.keystore_dir, passphrase="").wallets():
-            print(f"{address}  {wallet_type}")
+        keystore = Keystore(paths.keystore_dir, passphrase="")
+        papers = keystore.paper_of()
+        for address, wallet_type in keystore.wallets():
+            print(f"{address}  {wallet_type}" + (f"  paper wallet of {papers[address]}" if address in papers else ""))
         return 0
     if args.signer_command == "policy":
         if args.policy_command == "show":

@@ -45,12 +45,13 @@ class Keystore:
         self._solana: dict[str, Keypair] = {}
         self._known: set[str] = set()
 
-    def create_wallet(self, wallet_type: WalletType = "ethereum", light_kdf: bool = False) -> str:
+    def create_wallet(self, wallet_type: WalletType = "ethereum", light_kdf: bool = False, paper_of: str | None = None) -> str:
         """Creates a new random key, stores it encrypted, and returns its address.
 
         `light_kdf`: scrypt at geth's `--lightkdf` cost (N = 4,096 instead of 262,144), for
         throwaway wallets on development chains only: about 60 times cheaper to guess a
-        passphrase against, and to unlock."""
+        passphrase against, and to unlock. `paper_of`: the wallet this is the paper wallet
+        of (Ethereum only; marked in the file, see `paper_of`)."""
         iterations = LIGHT_SCRYPT_N if light_kdf else None
         if wallet_type == "solana":
             keypair = Keypair()
@@ -65,8 +66,19 @@ class Keystore:
             keyfile = Account.encrypt(account.key, self._passphrase, kdf="scrypt", iterations=iterations)
             address = account.address
             wipe(account.key)  # one bytes object, shared with its eth_keys PrivateKey
+            if paper_of is not None:
+                keyfile["corral"] = {"paper_of": _canonical(paper_of)}
         self._write(self._path_for(address), keyfile)
         return address
+
+    def paper_of(self) -> dict[str, str]:
+        """Each paper wallet's address, with the wallet it was made for."""
+        found: dict[str, str] = {}
+        for path in sorted(self._directory.glob("*.json")):
+            keyfile = json.loads(path.read_text())
+            if source := keyfile.get("corral", {}).get("paper_of"):
+                found[_canonical(keyfile["address"])] = source
+        return found
 
     def wallets(self) -> list[tuple[str, WalletType]]:
         """(address, type) of every wallet, sorted by file name."""

@@ -39,6 +39,7 @@ from signer.policy import (
     PolicyStore,
     PolicyUnreadable,
     SpendLedger,
+    WalletPolicy,
     decide_eip191,
     decide_eip712,
     decide_evm_transaction,
@@ -57,6 +58,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("corral.signer")
 
+# Each paper wallet is a key file and a policy file: a caller cannot make them without end.
+MAX_PAPER_WALLETS = 1000
 WALLET_TYPES = {"ethereum": signer_pb2.WALLET_TYPE_ETHEREUM, "solana": signer_pb2.WALLET_TYPE_SOLANA}
 
 
@@ -204,9 +207,10 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
 
     async def ListSignerWallets(self, request: signer_pb2.ListSignerWalletsRequest, context: Context
                                 ) -> signer_pb2.ListSignerWalletsResponse:
+        papers = self._keystore.paper_of()
         return signer_pb2.ListSignerWalletsResponse(
             wallets=[
-                signer_pb2.SignerWallet(address=address, wallet_type=WALLET_TYPES[wallet_type])
+                signer_pb2.SignerWallet(address=address, wallet_type=WALLET_TYPES[wallet_type], paper_of=papers.get(address, ""))
                 for address, wallet_type in self._keystore.wallets()
             ]
         )
@@ -440,6 +444,33 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         await Audited(self._audit, context, "resume_signing", "", request).allow(Decision(True, "kill-switch", reason))
         return signer_pb2.ResumeSigningResponse(halted_by_owner=owner)
 
+    async def CreatePaperWallet(self, request: signer_pb2.CreatePaperWalletRequest,
+                                context: Context) -> signer_pb2.CreatePaperWalletResponse:
+        """A new key for a paper session, with a copy of the source wallet's policy. What it
+        gives a caller is a key that holds nothing on any real chain, so the checks are about
+        keeping it apart: a readable policy to copy, never a paper wallet's own, a bound on
+        how many exist (each is a file), and a line in the audit log."""
+        source = request.source_wallet_address
+        audited = Audited(self._audit, context, "create_paper_wallet", source, request)
+        if not self._keystore.has(source):
+            await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no key for wallet {source!r}")
+        papers = await asyncio.to_thread(self._keystore.paper_of)
+        if any(address.lower() == source.lower() for address in papers):
+            await audited.refuse(grpc.StatusCode.FAILED_PRECONDITION, "paper-wallet", f"{source} is itself a paper wallet")
+        if len(papers) >= MAX_PAPER_WALLETS:
+            await audited.refuse(grpc.StatusCode.RESOURCE_EXHAUSTED, "paper-wallet",
+                                 f"this signer holds {len(papers)} paper wallets, its most; remove old ones (`corral signer wallet list`)")
+        policy = self._policies.get(source)
+        if not isinstance(policy, WalletPolicy):
+            await audited.refuse(grpc.StatusCode.FAILED_PRECONDITION, "default-deny" if policy is None else "policy-invalid",
+                                 f"wallet {source} has no readable policy to copy: a paper session would be refused everything")
+        address = await asyncio.to_thread(self._keystore.create_wallet, "ethereum", True, source)
+        self._policies.set(address, policy)
+        entry = audited.write_allow(Decision(True, "paper-wallet", f"paper wallet {address} made with a copy of {source}'s policy"),
+                                    paper_wallet=address)
+        await audited.durable(entry)
+        return with_head(signer_pb2.CreatePaperWalletResponse(address=address), entry)
+
     async def GetDecisionCounts(self, request: signer_pb2.GetDecisionCountsRequest,
                                 context: Context) -> signer_pb2.GetDecisionCountsResponse:
         """Counts of the decision lines this process wrote; no wallet, request or key."""
@@ -475,5 +506,5 @@ def audits_failures(method: Callable[[SignerServicer, Any, Context], Awaitable[A
 
 
 for _name in ("SignEvmTransaction", "SignEvmTransactions", "SignSolanaTransaction", "SignEvmMessage", "SignHyperliquidAction", "SignPolymarketOrder",
-              "SignPolymarketAuth", "OpenSessionBudget", "HaltSigning", "ResumeSigning"):
+              "SignPolymarketAuth", "OpenSessionBudget", "HaltSigning", "ResumeSigning", "CreatePaperWallet"):
     setattr(SignerServicer, _name, audits_failures(getattr(SignerServicer, _name)))

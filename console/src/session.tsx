@@ -184,7 +184,14 @@ export function SessionDetail({ api, caller, sessionId, version }: { api: Api; c
   const live = session.status === SessionStatus.RUNNING || session.status === SessionStatus.PAUSED;
   return (
     <section aria-labelledby="detail-heading" class="detail">
-      <h2 id="detail-heading">Session {String(session.id)}</h2>
+      <h2 id="detail-heading">Session {String(session.id)}{session.paperOfWalletAddress && <> <span class="paper">paper</span></>}</h2>
+      {session.paperOfWalletAddress && (
+        <p data-testid="paper-note">
+          On paper for <code>{session.paperOfWalletAddress}</code>: a fork of {shown(session.allocation?.network ?? "")} taken at
+          block {String(session.paperForkBlock)}, with the throwaway wallet <code>{session.walletAddress}</code> under a copy of that
+          wallet's policy. Nothing it does reaches the real chain.
+        </p>
+      )}
       <p>
         Status <strong data-testid="detail-status">{label(SessionStatus, session.status, "SESSION_STATUS_")}</strong>
         {session.statusReason && <span>: {shown(session.statusReason)}</span>}

@@ -100,7 +100,9 @@ export function Sessions({ api, version, selected, onSelect }: {
             <tr key={String(s.id)} class={s.id === selected ? "selected" : ""}>
               <td><button class="link" onClick={() => onSelect(s.id)}>session {String(s.id)}</button></td>
               <td>{agentName(s.agentId) !== undefined ? shown(clipped(agentName(s.agentId)!, 40)) : String(s.agentId)}</td>
-              <td><code>{s.walletAddress}</code></td>
+              <td>{s.paperOfWalletAddress
+                ? <><span class="paper" data-testid={`paper-${s.id}`}>paper</span> <code>{s.paperOfWalletAddress}</code></>
+                : <code>{s.walletAddress}</code>}</td>
               <td data-testid={`status-${s.id}`}>{label(SessionStatus, s.status, "SESSION_STATUS_")}</td>
               <td>{label(ExecutionMode, s.executionMode, "EXECUTION_MODE_")}</td>
               <td><Holdings session={s} /></td>

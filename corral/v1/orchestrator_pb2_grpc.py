@@ -59,6 +59,11 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.StartSessionRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.StartSessionResponse.FromString,
                 _registered_method=True)
+        self.PromoteSession = channel.unary_unary(
+                '/corral.v1.OrchestratorService/PromoteSession',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.PromoteSessionRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.PromoteSessionResponse.FromString,
+                _registered_method=True)
         self.StopSession = channel.unary_unary(
                 '/corral.v1.OrchestratorService/StopSession',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.StopSessionRequest.SerializeToString,
@@ -259,6 +264,16 @@ class OrchestratorServiceServicer:
 
     def StartSession(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PromoteSession(self, request, context):
+        """Starts a real session from a paper one (docs/api.md, "Paper sessions"): the same agent,
+        settings, mode, breakers and environment, on the paper session's real wallet, with the
+        allocation the paper session had (or `allocation_amount`), checked as StartSession
+        checks it (the real wallet must hold it). The paper session goes on until stopped.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -544,6 +559,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.StartSession,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.StartSessionRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.StartSessionResponse.SerializeToString,
+            ),
+            'PromoteSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.PromoteSession,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.PromoteSessionRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.PromoteSessionResponse.SerializeToString,
             ),
             'StopSession': grpc.unary_unary_rpc_method_handler(
                     servicer.StopSession,
@@ -846,6 +866,33 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/StartSession',
             corral_dot_v1_dot_orchestrator__pb2.StartSessionRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.StartSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PromoteSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/PromoteSession',
+            corral_dot_v1_dot_orchestrator__pb2.PromoteSessionRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.PromoteSessionResponse.FromString,
             options,
             channel_credentials,
             insecure,

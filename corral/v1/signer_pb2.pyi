@@ -17,12 +17,28 @@ WALLET_TYPE_ETHEREUM: WalletType
 WALLET_TYPE_SOLANA: WalletType
 
 class SignerWallet(_message.Message):
-    __slots__ = ("address", "wallet_type")
+    __slots__ = ("address", "wallet_type", "paper_of")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     WALLET_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PAPER_OF_FIELD_NUMBER: _ClassVar[int]
     address: str
     wallet_type: WalletType
-    def __init__(self, address: _Optional[str] = ..., wallet_type: _Optional[_Union[WalletType, str]] = ...) -> None: ...
+    paper_of: str
+    def __init__(self, address: _Optional[str] = ..., wallet_type: _Optional[_Union[WalletType, str]] = ..., paper_of: _Optional[str] = ...) -> None: ...
+
+class CreatePaperWalletRequest(_message.Message):
+    __slots__ = ("source_wallet_address",)
+    SOURCE_WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    source_wallet_address: str
+    def __init__(self, source_wallet_address: _Optional[str] = ...) -> None: ...
+
+class CreatePaperWalletResponse(_message.Message):
+    __slots__ = ("address", "audit_head")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_HEAD_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    audit_head: AuditHead
+    def __init__(self, address: _Optional[str] = ..., audit_head: _Optional[_Union[AuditHead, _Mapping]] = ...) -> None: ...
 
 class ListSignerWalletsRequest(_message.Message):
     __slots__ = ()

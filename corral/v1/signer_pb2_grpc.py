@@ -94,6 +94,11 @@ class SignerServiceStub:
                 request_serializer=corral_dot_v1_dot_signer__pb2.GetDecisionCountsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_signer__pb2.GetDecisionCountsResponse.FromString,
                 _registered_method=True)
+        self.CreatePaperWallet = channel.unary_unary(
+                '/corral.v1.SignerService/CreatePaperWallet',
+                request_serializer=corral_dot_v1_dot_signer__pb2.CreatePaperWalletRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.CreatePaperWalletResponse.FromString,
+                _registered_method=True)
 
 
 class SignerServiceServicer:
@@ -199,6 +204,18 @@ class SignerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreatePaperWallet(self, request, context):
+        """A throwaway Ethereum wallet for a paper session: a new random key, marked as the
+        paper wallet of `source_wallet_address`, whose policy is a copy of that wallet's at
+        this moment (so a paper session is refused what the real wallet would be). It holds
+        nothing on any real chain: a paper session's funds are minted on a fork. Refused
+        without a readable policy on the source, for a source that is itself a paper wallet,
+        and past the signer's bound on paper wallets (RESOURCE_EXHAUSTED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SignerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -261,6 +278,11 @@ def add_SignerServiceServicer_to_server(servicer, server):
                     servicer.GetDecisionCounts,
                     request_deserializer=corral_dot_v1_dot_signer__pb2.GetDecisionCountsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_signer__pb2.GetDecisionCountsResponse.SerializeToString,
+            ),
+            'CreatePaperWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePaperWallet,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.CreatePaperWalletRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.CreatePaperWalletResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -587,6 +609,33 @@ class SignerService:
             '/corral.v1.SignerService/GetDecisionCounts',
             corral_dot_v1_dot_signer__pb2.GetDecisionCountsRequest.SerializeToString,
             corral_dot_v1_dot_signer__pb2.GetDecisionCountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePaperWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/CreatePaperWallet',
+            corral_dot_v1_dot_signer__pb2.CreatePaperWalletRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.CreatePaperWalletResponse.FromString,
             options,
             channel_credentials,
             insecure,

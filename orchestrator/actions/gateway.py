@@ -28,7 +28,7 @@ from orchestrator.actions.transactions import TransactionSender
 from orchestrator.actions.transactions.intents import check_agent_request_id, suggestion_request_id
 from orchestrator.actions.venues.service import ACTIONS as VENUE_REQUESTS
 from orchestrator.actions.venues.service import Venues
-from orchestrator.errors import Refused, invalid
+from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.store import Database, SessionRow, SuggestionRow
 from orchestrator.store.statuses import ActionKind, ExecutionMode
 
@@ -169,13 +169,18 @@ class ActionGateway:
         """Quotes (which move nothing) go straight to the swap engines."""
         return self._swap.require()
 
-    def transaction_url(self, network: str, tx_hash: str) -> str | None:
-        return self._sender.transaction_url(network, tx_hash)
+    def transaction_url(self, session: SessionRow, network: str, tx_hash: str) -> str | None:
+        return self._sender.transaction_url(session, network, tx_hash)
 
     async def submit(self, session: SessionRow, execution_id: int, kind: ActionKind, request: Message) -> Any:
         """Auto mode: runs the request and returns its result. Manual mode: checks it as running
         it would, stores it with its preview and returns `Suggested`."""
         action = self._actions[kind]
+        if session.paper and kind.is_venue:
+            # A venue has no fork: an order would reach the real venue. Paper engines that fill
+            # against the venue's book are not built yet.
+            raise precondition("a paper session cannot trade on a venue yet: only on its fork of "
+                               f"{session.allocation_network}")
         if session.execution_mode == ExecutionMode.MANUAL:
             expires_at = action.expires_at(request)
             details = await action.preview(session, request)

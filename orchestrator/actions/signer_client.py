@@ -105,10 +105,17 @@ class SignerClient:
             raise refused
 
     async def wallets(self) -> dict[str, str]:
-        """Address -> wallet type ("ethereum" or "solana") of every wallet the signer holds."""
+        """Address -> wallet type ("ethereum" or "solana") of every wallet the signer holds,
+        but paper wallets (a paper session's throwaway key is no wallet a session starts on)."""
         response = await self._stub.ListSignerWallets(signer_pb2.ListSignerWalletsRequest(), timeout=10)
         names = {signer_pb2.WALLET_TYPE_ETHEREUM: "ethereum", signer_pb2.WALLET_TYPE_SOLANA: "solana"}
-        return {w.address: names.get(w.wallet_type, "unknown") for w in response.wallets}
+        return {w.address: names.get(w.wallet_type, "unknown") for w in response.wallets if not w.paper_of}
+
+    async def create_paper_wallet(self, source_wallet: str) -> str:
+        """A throwaway wallet with a copy of `source_wallet`'s policy (raises grpc.aio.AioRpcError)."""
+        response = await self._signed(self._stub.CreatePaperWallet, signer_pb2.CreatePaperWalletRequest(source_wallet_address=source_wallet),
+                                      timeout=30)
+        return response.address
 
     async def sign_evm_transaction(self, request: signer_pb2.SignEvmTransactionRequest, *,
                                    head_stored_by_caller: bool = False) -> signer_pb2.SignEvmTransactionResponse:

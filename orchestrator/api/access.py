@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator.api.resources import MISSING  # what a caller is told of what it may not see: as of what does not exist
 from orchestrator.errors import Refused, not_found
-from orchestrator.store import Database, ExecutionRow, SessionRow, SuggestionRow, TransactionRow
+from orchestrator.store import OWNER_WALLET, Database, ExecutionRow, SessionRow, SuggestionRow, TransactionRow
 from orchestrator.store.models import NotificationSubscriptionRow
 from orchestrator.store.principals import Principal, Role
 
@@ -42,7 +42,7 @@ V, O, A, ADMIN = Role.VIEWER, Role.OPERATOR, Role.APPROVER, Role.ADMIN
 # separate resume credential (app/api_guard.py), whatever the caller's roles.
 METHOD_ROLES: dict[str, Role] = {
     "RegisterAgent": ADMIN, "HaltPlatform": ADMIN,
-    "StartSession": O, "StopSession": O, "PauseSession": O, "ResumeSession": O, "UnwindSession": O, "UpdateSession": O,
+    "StartSession": O, "PromoteSession": O, "StopSession": O, "PauseSession": O, "ResumeSession": O, "UnwindSession": O, "UpdateSession": O,
     "SetSessionSecret": O, "DeleteSessionSecret": O,
     "ApproveSuggestion": A, "RejectSuggestion": A,
     "ListAgents": V, "GetAgent": V, "ListWallets": V, "GetSession": V, "ListSessions": V, "ListExecutions": V,
@@ -85,7 +85,7 @@ TARGETS: dict[str, Target] = {
     **{method: Target("session", "session_id") for method in (
         "GetSession", "StopSession", "PauseSession", "ResumeSession", "UnwindSession", "ListExecutions", "ListTransactions",
         "ListSuggestions", "ListSessionMemory", "SetSessionSecret", "ListSessionSecrets", "DeleteSessionSecret",
-        "ExportSession", "GetSessionSummary", "GetPositionHistory")},
+        "ExportSession", "GetSessionSummary", "GetPositionHistory", "PromoteSession")},
     "UpdateSession": Target("session", "session.id"),
     "WatchEvents": Target("session", "session_id", optional=True),
     "CreateSubscription": Target("session", "session_id", optional=True),
@@ -101,14 +101,14 @@ TARGETS: dict[str, Target] = {
     "ListDeliveries": Target("subscription", "subscription_id", optional=True),
 }
 
-# The wallet behind each kind of id.
+# The wallet behind each kind of id: its session's owner's (a paper session's real wallet).
 _WALLET_OF = {
-    "session": lambda id_: select(SessionRow.wallet_address).where(SessionRow.id == id_),
-    "execution": lambda id_: select(SessionRow.wallet_address).join(ExecutionRow, ExecutionRow.session_id == SessionRow.id)
+    "session": lambda id_: select(OWNER_WALLET).where(SessionRow.id == id_),
+    "execution": lambda id_: select(OWNER_WALLET).join(ExecutionRow, ExecutionRow.session_id == SessionRow.id)
     .where(ExecutionRow.id == id_),
-    "transaction": lambda id_: select(SessionRow.wallet_address).join(TransactionRow, TransactionRow.session_id == SessionRow.id)
+    "transaction": lambda id_: select(OWNER_WALLET).join(TransactionRow, TransactionRow.session_id == SessionRow.id)
     .where(TransactionRow.id == id_),
-    "suggestion": lambda id_: select(SessionRow.wallet_address).join(SuggestionRow, SuggestionRow.session_id == SessionRow.id)
+    "suggestion": lambda id_: select(OWNER_WALLET).join(SuggestionRow, SuggestionRow.session_id == SessionRow.id)
     .where(SuggestionRow.id == id_),
 }
 

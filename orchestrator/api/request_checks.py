@@ -66,7 +66,7 @@ ITEMS: dict[str, int] = {
     "corral.v1.Session.environment": ENVIRONMENT_VARIABLES,
     "corral.v1.CreateSubscriptionRequest.events": 16,
 }
-AMOUNT_FIELDS = frozenset({"corral.v1.StartSessionRequest.allocation_amount"})
+AMOUNT_FIELDS = frozenset({"corral.v1.StartSessionRequest.allocation_amount", "corral.v1.PromoteSessionRequest.allocation_amount"})
 
 
 def quoted(value: str) -> str:

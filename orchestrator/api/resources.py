@@ -19,6 +19,7 @@ from orchestrator.actions.suggestions import DISCARDED
 from orchestrator.egress.secret_store import SecretInfo
 from orchestrator.errors import invalid, not_found
 from orchestrator.store import (
+    OWNER_WALLET,
     AgentRow,
     ExecutionLogRow,
     ExecutionRow,
@@ -92,12 +93,13 @@ def sessions(db: Session, request: pb.ListSessionsRequest, wallets: frozenset[st
     statuses = _statuses("statuses", request.statuses, pb.SessionStatus, "SESSION_STATUS_", SessionStatus)
     query = select(SessionRow)
     if wallets is not None:
-        query = query.where(on_wallets(SessionRow.wallet_address, wallets))
+        query = query.where(on_wallets(OWNER_WALLET, wallets))
     query = query.where(SessionRow.status.in_(statuses)) if statuses else query.where(SessionRow.status != SessionStatus.STOPPED)
     if request.agent_id:
         query = query.where(SessionRow.agent_id == request.agent_id)
     if request.wallet_address:
-        query = query.where(SessionRow.wallet_address == request.wallet_address)
+        # A paper session is listed under its real wallet too.
+        query = query.where(or_(SessionRow.wallet_address == request.wallet_address, SessionRow.paper_of_wallet == request.wallet_address))
     filters = (statuses, request.agent_id, request.wallet_address)  # not the view: it changes what a page shows, not which
     return pages.read(db, query, SessionRow.id, pages.Query("sessions", filters), _size(request, SESSIONS), request.page_token)
 
@@ -112,7 +114,7 @@ def owns_every_session_of(db: Session, principal: Principal, agent_id: int) -> b
     """Whether every session the agent ever had is on the principal's wallets."""
     if principal.wallets is None:
         return True
-    wallets = db.scalars(select(SessionRow.wallet_address).where(SessionRow.agent_id == agent_id).distinct())
+    wallets = db.scalars(select(OWNER_WALLET).where(SessionRow.agent_id == agent_id).distinct())
     return all(principal.owns(wallet) for wallet in wallets)
 
 

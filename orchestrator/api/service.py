@@ -20,7 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select
 
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
-from orchestrator.actions.breakers import settings_from_request, settings_message
+from orchestrator.actions.breakers import BreakerSettings, settings_from_request, settings_message
 from orchestrator.actions.positions import session_positions
 from orchestrator.actions.signer_client import SignerClient
 from orchestrator.actions.suggestions import Suggestions
@@ -34,7 +34,7 @@ from orchestrator.api.watch import check_watch_request, heartbeat_message
 from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.egress import secret_store
 from orchestrator.egress.secrets import SecretBox, SecretError, SecretsKeyError
-from orchestrator.errors import Refused, as_grpc_status, invalid, not_found
+from orchestrator.errors import Refused, as_grpc_status, invalid, not_found, precondition
 from orchestrator.executions import memory, recording
 from orchestrator.executions.progress import SDK_METHODS
 from orchestrator.sessions import position_history
@@ -128,6 +128,9 @@ def session_message(row: SessionRow) -> orchestrator_pb2.Session:
         environment=row.environment,
         record_executions=row.record_executions,
     )
+    if row.paper_of_wallet is not None:
+        message.paper_of_wallet_address = row.paper_of_wallet
+        message.paper_fork_block = row.paper_fork_block or 0
     if row.next_run_at is not None:
         message.next_run_at.CopyFrom(timestamp(row.next_run_at))
     if row.stopped_at is not None:
@@ -208,7 +211,7 @@ def transaction_message(row: TransactionRow, explorer: ExplorerLinks = no_explor
     )
     if row.block_number is not None:
         message.block_number = row.block_number
-    if (url := explorer(row.network, row.tx_hash)) is not None:
+    if not row.paper and (url := explorer(row.network, row.tx_hash)) is not None:
         message.explorer_url = url
     return message
 
@@ -294,7 +297,7 @@ class SeenEvents:
     def message(self, db, row: EventRow) -> orchestrator_pb2.Event | None:
         if self.principal.wallets is not None and row.session_id is not None:
             if row.session_id not in self._mine:
-                self._mine[row.session_id] = self.principal.owns(db.get(SessionRow, row.session_id).wallet_address)
+                self._mine[row.session_id] = self.principal.owns(db.get(SessionRow, row.session_id).owner_wallet)
             if not self._mine[row.session_id]:
                 return None
         self._last_sent = row.id
@@ -437,8 +440,21 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         breakers = settings_from_request(request.breakers)
         row = await self._sessions.start(request.agent_id, request.wallet_address, mode, dict(request.settings), allocation, breakers,
                                          environment=dict(request.environment), actor=caller().name,
-                                         auto_allowed=caller().may(Role.APPROVER), record_executions=request.record_executions)
+                                         auto_allowed=caller().may(Role.APPROVER), record_executions=request.record_executions, paper=request.paper)
         return orchestrator_pb2.StartSessionResponse(session=session_message(row))
+
+    @as_grpc_status
+    @idempotent
+    async def PromoteSession(self, request, context):
+        paper = await self._off_loop(lambda: self._sessions.get(request.session_id))
+        if not paper.paper:
+            raise precondition(f"session {request.session_id} is not a paper session; only a paper session is promoted")
+        allocation = request.allocation_amount if request.HasField("allocation_amount") else paper.allocation_amount
+        row = await self._sessions.start(paper.agent_id, paper.owner_wallet, paper.execution_mode, dict(paper.settings), allocation,
+                                         BreakerSettings.model_validate(paper.breakers or {}), environment=dict(paper.environment),
+                                         actor=caller().name, auto_allowed=caller().may(Role.APPROVER),
+                                         record_executions=False)
+        return orchestrator_pb2.PromoteSessionResponse(session=session_message(row))
 
     @as_grpc_status
     @idempotent

@@ -29,12 +29,14 @@ from orchestrator.app.browser_server import BrowserServer
 from orchestrator.app.metrics_server import MetricsServer
 from orchestrator.chains import Chain
 from orchestrator.chains.evm import EvmChain
+from orchestrator.chains.paper_forks import PaperForks, default_state_dir
 from orchestrator.chains.solana import SolanaChain
 from orchestrator.config import OrchestratorConfig
 from orchestrator.executions.runner import ExecutionRunner
 from orchestrator.notifications.delivery import DeliveryWorker, follow, settled_horizon
 from orchestrator.sessions.kill_switch import KillSwitch
 from orchestrator.sessions.lifecycle import Sessions
+from orchestrator.sessions.paper import SWEEP_SECONDS, PaperSupervisor
 from orchestrator.sessions.prices import PriceBook
 from orchestrator.sessions.reconcile import Reconciler
 from orchestrator.sessions.recovery import Recovery
@@ -112,7 +114,9 @@ async def serve(config: OrchestratorConfig) -> None:
     # Commits wake the scheduler and the event feed (here, and from other replicas on PostgreSQL).
     changes.hub(db.engine).start()
     feed = EventFeed(db, config.scheduler.recheck_seconds)
-    api = OrchestratorApi(db, backend, Sessions(db, signer, chains, config.scheduler.minute_seconds, config.egress.ceiling), suggestions, signer,
+    paper_forks = PaperForks(config.paper, config.paper.state_dir or default_state_dir(config.socket_root))
+    sessions = Sessions(db, signer, chains, config.scheduler.minute_seconds, config.egress.ceiling, paper_forks)
+    api = OrchestratorApi(db, backend, sessions, suggestions, signer,
                           chains, kill_switch, config.egress.secrets_key_file, feed=feed, prices=PriceBook(config.prices))
     server, health_servicer = api_server(api, ApiGuardInterceptor(guard))
     credentials = config.server_credentials()
@@ -142,6 +146,7 @@ async def serve(config: OrchestratorConfig) -> None:
     expiry_lead = timedelta(seconds=config.notifications.expiring_lead_seconds)
     sweeping = asyncio.create_task(_every(config.notifications.expiry_sweep_seconds, partial(suggestions.sweep, expiry_lead)))
     reconciling = asyncio.create_task(_every_async(config.reconciliation.interval_seconds, Reconciler(db, chains, config.reconciliation).run_once))
+    supervising_forks = asyncio.create_task(_every_async(SWEEP_SECONDS, PaperSupervisor(db, paper_forks, evm_chains).sweep, name="paper forks"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -159,6 +164,7 @@ async def serve(config: OrchestratorConfig) -> None:
     reaping.cancel()
     sweeping.cancel()
     reconciling.cancel()
+    supervising_forks.cancel()
     # Approvals executing finish (or are cut and left for recovery) while the signer and chains are open.
     await suggestions.drain()
     await api.request_ids.drain()
@@ -175,6 +181,7 @@ async def serve(config: OrchestratorConfig) -> None:
     await server.stop(grace=2)
     await changes.hub(db.engine).stop()
     await venues.close()
+    await paper_forks.close()  # after the last execution and approval: anvil writes each fork's state as it ends
     for chain in evm_chains.values():
         await chain.close()
     if solana_chain is not None:

@@ -256,7 +256,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
         if isinstance(outcome, Suggested):
             return _suggested(runtime_pb2.SignAndSendResponse, outcome)
         response = runtime_pb2.SignAndSendResponse(internal_transaction_id=outcome.id, tx_hash=outcome.tx_hash)
-        chain_url = self._gateway.transaction_url(outcome.network, outcome.tx_hash)
+        chain_url = self._gateway.transaction_url(self._ticket.session, outcome.network, outcome.tx_hash)
         if chain_url:
             response.transaction_url = chain_url
         return response

@@ -10,6 +10,7 @@ FAILED_PRECONDITION, naming the state and what is allowed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import grpc
 from sqlalchemy import func, select
@@ -26,10 +27,12 @@ from orchestrator.agents.registry import agent_manifest
 from orchestrator.agents.settings import SettingError, resolve
 from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.chains.evm import EvmChain
+from orchestrator.chains.paper_forks import PaperForks
 from orchestrator.errors import Refused, invalid, not_found, precondition
 from orchestrator.executions import memory
 from orchestrator.executions.schedule import resume_at
 from orchestrator.sessions.environment import checked_environment
+from orchestrator.sessions.paper import open_fork
 from orchestrator.store import AgentRow, Database, SessionRow, events, utcnow
 from orchestrator.store.statuses import ExecutionMode, SessionStatus
 
@@ -74,12 +77,26 @@ def check_settings(manifest: Manifest, settings: dict[str, str], field: str = "s
         raise invalid(str(exc), field=field if exc.key is None else f"{field}[{exc.key!r}]") from None
 
 
+async def _starting_balance(chain: Chain, wallet: str, asset: str, native: bool) -> int:
+    try:
+        return await chain.balance(wallet) if native else await chain.token_balance(asset, wallet)
+    except SimulationFailed as exc:
+        raise precondition(f"the agent's starting asset {asset} on {chain.network} cannot be read: {exc}") from None
+
+
+def _remove(session_id: int, db: Session) -> None:
+    """A session that never ran (its start failed after it was stored): nothing refers to it."""
+    db.delete(db.get(SessionRow, session_id))
+    db.commit()
+
+
 class Sessions:
     def __init__(self, db: Database, signer: SignerClient, chains: dict[str, Chain], minute_seconds: float = 60.0,
-                 egress_ceiling: Ceiling | None = None) -> None:
+                 egress_ceiling: Ceiling | None = None, paper_forks: PaperForks | None = None) -> None:
         self._db = db
         self._signer = signer
         self._chains = chains
+        self._paper_forks = paper_forks
         self._minute_seconds = minute_seconds
         self._egress_ceiling = egress_ceiling or Ceiling(rules=())
 
@@ -93,7 +110,7 @@ class Sessions:
     async def start(
         self, agent_id: int, wallet_address: str, mode: str | None, settings: dict[str, str], allocation: str | None,
         breakers: BreakerSettings | None = None, environment: dict[str, str] | None = None, actor: str = "",
-        auto_allowed: bool = True, record_executions: bool = False,
+        auto_allowed: bool = True, record_executions: bool = False, paper: bool = False,
     ) -> SessionRow:
         """Every database step runs on the database's threads (`Database.run`): the loop keeps
         serving sandboxes' SDK calls while a start waits for the signer, the chain or a lock."""
@@ -102,13 +119,7 @@ class Sessions:
             raise not_found(f"agent {agent_id} is not registered")
         manifest = agent_manifest(agent)
 
-        held = await self._signer.wallets()
-        # EVM addresses match in any case; Solana's base58 addresses only exactly.
-        wallet = next((a for a in held if a == wallet_address or (a.startswith("0x") and a.lower() == wallet_address.lower())), None)
-        if wallet is None:
-            raise not_found(f"wallet {wallet_address!r} is not held by the signer; create it with `corral signer wallet create`")
-        if manifest.walletType != held[wallet]:
-            raise precondition(f"agent {agent.name!r} needs a {manifest.walletType} wallet; {wallet} is a {held[wallet]} wallet")
+        wallet = await self._held_wallet(wallet_address, agent.name, manifest)
 
         mode = checked_mode(manifest, mode)
         check_auto_allowed(mode, auto_allowed)
@@ -131,10 +142,13 @@ class Sessions:
             raise precondition(f"allocation {amount} is below the agent's minimumAmount {asset.minimumAmount}")
 
         native = address_key(asset.network, asset.address) == address_key(asset.network, chain.native_asset)
-        try:
-            balance = await chain.balance(wallet) if native else await chain.token_balance(asset.address, wallet)
-        except SimulationFailed as exc:
-            raise precondition(f"the agent's starting asset {asset.address} on {asset.network} cannot be read: {exc}") from None
+        paper_of = None
+        if paper:
+            # The session acts with a throwaway wallet on a fork: what it is allocated is
+            # minted there, not taken from the real wallet (`paper.open_fork`).
+            wallet, paper_of, balance = await self._paper_wallet(wallet, chain), wallet, int(amount)
+        else:
+            balance = await _starting_balance(chain, wallet, asset.address, native)
 
         def insert(db: Session) -> SessionRow:
             duplicate = db.scalar(
@@ -174,13 +188,17 @@ class Sessions:
                 breakers=stored_settings(breakers or BreakerSettings()),
                 egress_hosts=list(manifest.network.allow),
                 environment=environment,
-                record_executions=record_executions,
+                # A paper session's executions record by default: they are for looking at.
+                record_executions=record_executions or paper,
+                paper_of_wallet=paper_of,
             )
             db.add(session)
             db.commit()
             return session
 
         session = await self._db.run(insert)
+        if paper_of is not None:
+            await self._open_fork(session, chain, paper_of)
         # The signer bounds what the session may spend, by the wallet owner's policy.
         # (EVM chains so far: Solana policies cap per transaction and per rolling window.)
         if isinstance(chain, EvmChain):
@@ -195,6 +213,46 @@ class Sessions:
         await self._db.run(run)
         return await self._db.run(lambda _db: self.get(session.id))
 
+    async def _held_wallet(self, wallet_address: str, agent_name: str, manifest: Manifest) -> str:
+        """The signer's spelling of the wallet, one of the agent's wallet type."""
+        held = await self._signer.wallets()
+        # EVM addresses match in any case; Solana's base58 addresses only exactly.
+        wallet = next((a for a in held if a == wallet_address or (a.startswith("0x") and a.lower() == wallet_address.lower())), None)
+        if wallet is None:
+            raise not_found(f"wallet {wallet_address!r} is not held by the signer; create it with `corral signer wallet create`")
+        if manifest.walletType != held[wallet]:
+            raise precondition(f"agent {agent_name!r} needs a {manifest.walletType} wallet; {wallet} is a {held[wallet]} wallet")
+        return wallet
+
+    async def _paper_wallet(self, real_wallet: str, chain: Chain) -> str:
+        if self._paper_forks is None:
+            raise precondition("paper sessions are not enabled on this orchestrator")
+        if not isinstance(chain, EvmChain):
+            raise precondition(f"paper sessions run on a fork of an EVM chain; this agent's starting asset is on {chain.network}")
+        try:
+            return await self._signer.create_paper_wallet(real_wallet)
+        except grpc.aio.AioRpcError as exc:
+            raise precondition(f"the signer did not make a paper wallet for {real_wallet}: {exc.details()}") from None
+
+    async def _open_fork(self, session: SessionRow, source: Chain, real_wallet: str) -> None:
+        """The paper session's fork, its wallet funded there; the session is removed when
+        that fails (it never ran: nothing else refers to it)."""
+        assert self._paper_forks is not None and isinstance(source, EvmChain)  # checked by `start`
+        try:
+            fork = await open_fork(self._paper_forks, session.id, source, real_wallet, session.wallet_address,
+                                   session.allocation_asset, int(session.allocation_amount))
+        except Refused:
+            await self._db.run(partial(_remove, session.id))
+            raise
+
+        def place(db: Session) -> None:
+            row = db.get(SessionRow, session.id)
+            row.paper_fork_url, row.paper_fork_block = fork.url, fork.block
+            db.commit()
+
+        await self._db.run(place)
+        session.paper_fork_url, session.paper_fork_block = fork.url, fork.block
+
     async def _open_budget(self, session: SessionRow, chain: EvmChain, native: bool) -> None:
         wallet, asset, amount = session.wallet_address, session.allocation_asset, session.allocation_amount
         try:
@@ -204,11 +262,9 @@ class Sessions:
                 )
             )
         except grpc.aio.AioRpcError as exc:
-            def remove(db: Session) -> None:  # it never ran: nothing else refers to it
-                db.delete(db.get(SessionRow, session.id))
-                db.commit()
-
-            await self._db.run(remove)
+            await self._db.run(partial(_remove, session.id))
+            if self._paper_forks is not None and session.paper:
+                await self._paper_forks.stop(session.id)
             raise precondition(f"the signer did not open the session's budget: {exc.details()}") from None
 
     def stop(self, session_id: int, actor: str = "") -> SessionRow:

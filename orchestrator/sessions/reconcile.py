@@ -41,10 +41,12 @@ ACTIVE = (SessionStatus.RUNNING, SessionStatus.PAUSED, SessionStatus.UNWINDING)
 
 # Every active session with its balance rows and whether it has a transaction still
 # unconfirmed: one statement, so one snapshot of the ledger, whatever the number of sessions.
+# Not paper sessions: their wallet holds nothing on the real chain, and what it holds on its
+# fork only that session moves.
 _PENDING = exists().where(TransactionRow.session_id == SessionRow.id, TransactionRow.status == TransactionStatus.SIGNED)
 _B = SessionBalanceRow
 _LEDGER = (select(SessionRow, _PENDING, _B.network, _B.asset_key, _B.asset_address, _B.amount, _B.entries, _B.first_entry_id)
-           .outerjoin(_B, _B.session_id == SessionRow.id).where(SessionRow.status.in_(ACTIVE)).order_by(SessionRow.id))
+           .outerjoin(_B, _B.session_id == SessionRow.id).where(SessionRow.status.in_(ACTIVE), SessionRow.paper_of_wallet.is_(None)).order_by(SessionRow.id))
 
 
 @dataclass

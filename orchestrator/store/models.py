@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -104,11 +105,30 @@ class SessionRow(Base):
     environment: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Its executions record their SDK calls (orchestrator/executions/recording.py).
     record_executions: Mapped[bool] = mapped_column(default=False)
+    # A paper session (orchestrator/sessions/paper.py): the owner's real wallet it stands in
+    # for (`wallet_address` is then the signer's throwaway paper wallet), the fork of the
+    # allocation's chain it runs on, and the block that fork was taken at. None otherwise.
+    paper_of_wallet: Mapped[str | None] = mapped_column(default=None)
+    paper_fork_url: Mapped[str | None] = mapped_column(default=None)
+    paper_fork_block: Mapped[int | None] = mapped_column(default=None)
+
+    @property
+    def paper(self) -> bool:
+        return self.paper_of_wallet is not None
+
+    @property
+    def owner_wallet(self) -> str:
+        """The wallet whose owner the session answers to: the real one, for a paper session too."""
+        return self.paper_of_wallet or self.wallet_address
 
     agent: Mapped[AgentRow] = relationship()
 
     # Due sessions by status and time; leased ones by expiry (the scheduler's other due time).
     __table_args__ = (Index("ix_sessions_due", "status", "next_run_at"), Index("ix_sessions_lease", "lease_expires_at"))
+
+
+# The wallet whose owner a session answers to, as a column expression (SessionRow.owner_wallet).
+OWNER_WALLET = func.coalesce(SessionRow.paper_of_wallet, SessionRow.wallet_address)
 
 
 class ExecutionRow(Base):
@@ -250,6 +270,8 @@ class TransactionRow(Base):
     gas_used: Mapped[int | None]
     effective_gas_price: Mapped[str | None] = mapped_column(String(80))
     error: Mapped[str] = mapped_column(Text, default="")
+    # Sent on a paper session's fork: it exists there only (no explorer link).
+    paper: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

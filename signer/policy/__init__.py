@@ -9,6 +9,9 @@ Every request
 - `halted`                  the owner's halt or the platform's kill switch is on
 - `default-deny`            the wallet has no policy (or no section for this kind of request)
 - `policy-invalid`          the wallet's policy file does not parse
+- `paper-wallet`            making a paper session's throwaway wallet (CreatePaperWallet): its source is
+                            a wallet of this signer with a readable policy, not a paper wallet, and the
+                            signer holds fewer than 1,000 paper wallets
 
 EVM transactions (evm.py, arguments.py, presets.py)
 - `chain-allowlist`         its chain id is in `allowed_chain_ids`

@@ -16,6 +16,8 @@ from eth_utils import function_signature_to_4byte_selector
 from corral.networks import NATIVE_EVM
 from orchestrator.actions.swaps.model import EngineQuote, QuoteRequest, Step, SwapError
 from orchestrator.chains.evm import EvmChain, SimulationFailed
+from orchestrator.chains.paper_forks import session_chain
+from orchestrator.store import SessionRow
 
 
 def _selector(signature: str) -> bytes:
@@ -38,6 +40,14 @@ class UniswapV2Engine:
     def __init__(self, chain: EvmChain, router: str) -> None:
         self._chain = chain
         self.router = router.lower()
+
+    def for_session(self, session: SessionRow) -> UniswapV2Engine | None:
+        """This engine on the chain `session` acts on: itself, the same router on a paper
+        session's fork, or None when that session cannot act on this engine's chain."""
+        chain = session_chain({self._chain.network: self._chain}, session, self._chain.network)
+        if chain is None:
+            return None
+        return self if chain is self._chain else UniswapV2Engine(chain, self.router)
 
     def supports(self, request: QuoteRequest) -> bool:
         return (

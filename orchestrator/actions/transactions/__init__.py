@@ -46,5 +46,5 @@ class TransactionSender:
     async def preview(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest) -> dict:
         return await self._for(request.network).preview(session, request)
 
-    def transaction_url(self, network: str, tx_hash: str) -> str | None:
-        return self._for(network).transaction_url(network, tx_hash)
+    def transaction_url(self, session: SessionRow, network: str, tx_hash: str) -> str | None:
+        return self._for(network).transaction_url(session, network, tx_hash)

@@ -18,6 +18,7 @@ from orchestrator.actions.signer_client import SignerClient
 from orchestrator.actions.transactions.intents import check_common
 from orchestrator.actions.transactions.sender import ChainSender
 from orchestrator.chains.evm import EvmChain, Prepared, Receipt, SimulationFailed
+from orchestrator.chains.paper_forks import session_chain
 from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, utcnow
 from orchestrator.store.statuses import TransactionStatus
@@ -44,8 +45,8 @@ class EvmSender(ChainSender[EvmChain, runtime_pb2.EvmTransactionRequest, Receipt
         # (its nonce window over the last nonce it signed).
         self._nonces: dict[tuple[str, str], int] = {}
 
-    def chain_for(self, network: str) -> EvmChain | None:
-        return self._chains.get(network)
+    def chain_for(self, session: SessionRow, network: str) -> EvmChain | None:
+        return session_chain(self._chains, session, network)
 
     def intent_fields(self, payload: runtime_pb2.EvmTransactionRequest) -> dict[str, str]:
         return {"to_address": payload.to_address, "value": payload.value, "data": payload.data or "0x"}
@@ -96,7 +97,9 @@ class EvmSender(ChainSender[EvmChain, runtime_pb2.EvmTransactionRequest, Receipt
             raise invalid("Ethereum network requires EthereumSignRequest (request.evm)")
         if session.agent.wallet_type != NetworkKind.EVM:
             raise invalid(f"network {network} does not match the session's {session.agent.wallet_type} wallet")
-        chain = self._chains.get(network)
+        chain = self.chain_for(session, network)
+        if chain is None and session.paper:
+            raise invalid(f"network {network}: a paper session runs on a fork of {session.allocation_network} only")
         if chain is None:
             raise invalid(f"network {network} is not configured on this platform (configured: {sorted(self._chains)})")
         evm = request.evm

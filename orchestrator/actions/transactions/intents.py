@@ -90,7 +90,7 @@ class Intents:
                 "to_address": to_address, "value": value, "data": data,
                 "message": request.message if request.HasField("message") else "", "nonce": None, "valid_until_block": None,
                 "status": TransactionStatus.PENDING, "signed_raw": None, "tx_hash": "", "block_number": None, "gas_used": None,
-                "effective_gas_price": None, "error": "", "created_at": now, "updated_at": now,
+                "effective_gas_price": None, "error": "", "created_at": now, "updated_at": now, "paper": session.paper,
             }
             try:
                 [tx_id] = db.connection().execute(_INSERT, fields).inserted_primary_key

@@ -43,6 +43,7 @@ Signed = TypeVar("Signed")
 
 class ChainSender(ABC, Generic[Chain, Payload, Outcome]):
     def __init__(self, db: Database, signer: SignerClient) -> None:
+        self._db = db
         self._intents = Intents(db)
         self._signer = signer
 
@@ -70,8 +71,8 @@ class ChainSender(ABC, Generic[Chain, Payload, Outcome]):
         """Why a settled transaction did not do what was asked, or None when it did."""
 
     @abstractmethod
-    def chain_for(self, network: str) -> Chain | None:
-        """The configured chain of `network`, or None."""
+    def chain_for(self, session: SessionRow, network: str) -> Chain | None:
+        """The chain `session` acts on for `network` (a paper session's fork), or None."""
 
     @abstractmethod
     def describe(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest, payload: Payload) -> dict[str, Any]:
@@ -111,7 +112,9 @@ class ChainSender(ABC, Generic[Chain, Payload, Outcome]):
         """After a restart: a transaction left `signed` is broadcast again byte for byte (same
         hash or signature: it can land at most once; a node that has it says so) and settled.
         It is never signed again, so it can never be sent twice."""
-        chain = self.chain_for(tx.network)
+        with self._db.session() as db:
+            session = db.get(SessionRow, tx.session_id)
+        chain = self.chain_for(session, tx.network) if session is not None else None
         if chain is None:
             raise precondition(f"network {tx.network} is no longer configured; transaction {tx.tx_hash} stays signed")
         try:
@@ -148,6 +151,6 @@ class ChainSender(ABC, Generic[Chain, Payload, Outcome]):
         except ValueError as exc:
             raise precondition(f"the node refused the transaction: {exc}") from None
 
-    def transaction_url(self, network: str, tx_hash: str) -> str | None:
-        chain = self.chain_for(network)
+    def transaction_url(self, session: SessionRow, network: str, tx_hash: str) -> str | None:
+        chain = self.chain_for(session, network)
         return chain.transaction_url(tx_hash) if chain is not None else None

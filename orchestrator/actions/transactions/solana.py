@@ -34,8 +34,8 @@ class SolanaSender(ChainSender[SolanaChain, VersionedTransaction, "Landed | Expi
         super().__init__(db, signer)
         self._chain = chain
 
-    def chain_for(self, network: str) -> SolanaChain | None:
-        return self._chain if is_solana(network) else None
+    def chain_for(self, session: SessionRow, network: str) -> SolanaChain | None:
+        return self._chain if is_solana(network) and not session.paper else None
 
     def intent_fields(self, payload: VersionedTransaction) -> dict[str, str]:
         return {"to_address": _first_program(payload), "value": "0", "data": bytes(payload).hex()}

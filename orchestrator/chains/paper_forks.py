@@ -1,0 +1,222 @@
+"""Forks for paper sessions: each paper session runs on its own `anvil --fork-url` of its
+allocation's chain, taken at that chain's head when the session starts. The fork is a child
+of this orchestrator, listens on loopback only, and keeps its state in a file so that a
+restarted orchestrator takes it up where it was (`ensure`).
+
+A fork reads the real chain (through the configured node) for anything it has not changed
+itself, and changes nothing there: what a paper session does stays on its fork. Its funds
+are minted on the fork (`mint`): native coins by `anvil_setBalance`, tokens by writing the
+holder's balance slot, found by probing as Foundry's `deal` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import functools
+import logging
+import signal
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from eth_abi import decode, encode
+from eth_utils import keccak
+
+from orchestrator.chains import SimulationFailed
+from orchestrator.chains.evm import EvmChain
+from orchestrator.config import ChainConfig, PaperConfig
+from orchestrator.store import SessionRow
+
+log = logging.getLogger("corral.paper")
+
+# balanceOf(address)
+_BALANCE_OF = bytes.fromhex("70a08231")
+# How many storage slots a token's balances mapping is looked for in (OpenZeppelin's is 0,
+# others' a few further; Foundry's `deal` searches the same way).
+_SLOTS_PROBED = 32
+_READY_SECONDS = 60.0
+C = TypeVar("C")
+
+
+class ForkError(Exception):
+    """A fork could not be started or funded; the message says why."""
+
+
+@dataclass
+class Fork:
+    session_id: int
+    url: str
+    block: int
+    process: asyncio.subprocess.Process
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel sends it SIGTERM when this orchestrator dies,
+    however it dies, so no fork outlives the process that answers for it."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class PaperForks:
+    """The forks this orchestrator runs, by session id."""
+
+    def __init__(self, config: PaperConfig, state_dir: Path) -> None:
+        self._config = config
+        self._state_dir = state_dir
+        self._forks: dict[int, Fork] = {}
+        self._lock = asyncio.Lock()
+
+    async def start(self, session_id: int, source: EvmChain) -> Fork:
+        """A new fork of `source` at its head, for `session_id`."""
+        try:
+            head = int(await source.rpc.call("eth_blockNumber"), 16)
+        except (OSError, ValueError) as exc:
+            raise ForkError(f"the node of {source.network} did not give its head to fork at: {exc}") from None
+        return await self._launch(session_id, source, head, fresh=True)
+
+    async def ensure(self, session_id: int, source: EvmChain, url: str, block: int) -> str:
+        """The URL of the session's fork, started again from its state file if it is not
+        running here (after a restart); the URL changes when its port had to."""
+        fork = self._forks.get(session_id)
+        if fork is not None and fork.process.returncode is None:
+            return fork.url
+        return (await self._launch(session_id, source, block, fresh=False)).url
+
+    async def _launch(self, session_id: int, source: EvmChain, block: int, fresh: bool) -> Fork:
+        async with self._lock:
+            running = sum(1 for fork in self._forks.values() if fork.process.returncode is None)
+            if running >= self._config.max_forks:
+                raise ForkError(f"this orchestrator runs {running} paper forks, its [paper] max_forks; stop a paper session first")
+            self._state_dir.mkdir(parents=True, exist_ok=True)
+            state = self._state_dir / f"session-{session_id}.json"
+            if fresh:
+                state.unlink(missing_ok=True)
+            port = _free_port()
+            argv = [self._config.anvil_path, "--fork-url", source.config.rpc_url, "--fork-block-number", str(block),
+                    "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(source.chain_id),
+                    "--state", str(state), "--state-interval", "1", "--silent"]
+            output = (self._state_dir / f"session-{session_id}.log").open("ab")
+            try:
+                process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL, stdout=output,
+                                                               stderr=output, preexec_fn=_die_with_parent)
+            except OSError as exc:
+                raise ForkError(f"anvil could not be started ([paper] anvil_path = {self._config.anvil_path!r}): {exc.strerror}") from None
+            finally:
+                output.close()
+            fork = Fork(session_id, f"http://127.0.0.1:{port}", block, process)
+            await self._wait_until_ready(fork, source)
+            self._forks[session_id] = fork
+            log.info("paper fork of %s at block %d for session %d on %s", source.network, block, session_id, fork.url)
+            return fork
+
+    async def _wait_until_ready(self, fork: Fork, source: EvmChain) -> None:
+        chain = fork_chain(source, fork.url)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _READY_SECONDS
+        while True:
+            if fork.process.returncode is not None:
+                raise ForkError(f"anvil exited ({fork.process.returncode}) before its fork was ready; see "
+                                f"{self._state_dir / f'session-{fork.session_id}.log'}")
+            try:
+                await chain.rpc.call("eth_blockNumber")
+                return
+            except (OSError, ValueError):
+                if loop.time() > deadline:
+                    await self._end(fork)
+                    raise ForkError(f"the fork was not ready within {_READY_SECONDS:g}s") from None
+                await asyncio.sleep(0.1)
+
+    async def stop(self, session_id: int) -> None:
+        """Ends the session's fork and removes its state (a stopped session runs no more)."""
+        fork = self._forks.pop(session_id, None)
+        if fork is not None:
+            await self._end(fork)
+        for leftover in (self._state_dir / f"session-{session_id}.json", self._state_dir / f"session-{session_id}.log"):
+            leftover.unlink(missing_ok=True)
+
+    def running(self) -> list[int]:
+        return [session_id for session_id, fork in self._forks.items() if fork.process.returncode is None]
+
+    async def close(self) -> None:
+        """Shutdown: each fork is ended (SIGTERM: anvil writes its state first), its state kept."""
+        for fork in list(self._forks.values()):
+            await self._end(fork)
+        self._forks.clear()
+
+    async def _end(self, fork: Fork) -> None:
+        if fork.process.returncode is None:
+            fork.process.terminate()
+            try:
+                await asyncio.wait_for(fork.process.wait(), timeout=10)
+            except TimeoutError:
+                fork.process.kill()
+                await fork.process.wait()
+
+
+async def mint(chain: EvmChain, asset: str, holder: str, amount: int) -> None:
+    """Gives `holder` `amount` of `asset` on a fork: the native coin, or an ERC-20 whose
+    balances mapping is found by probing its first storage slots."""
+    if asset.lower() == chain.native_asset.lower():
+        await chain.rpc.call("anvil_setBalance", holder, hex(amount))
+        return
+    owner = encode(["address"], [holder])
+    for slot in range(_SLOTS_PROBED):
+        # Solidity's mapping layout keccak(key . slot), then Vyper's keccak(slot . key).
+        for key in (keccak(owner + encode(["uint256"], [slot])), keccak(encode(["uint256"], [slot]) + owner)):
+            where = "0x" + key.hex()
+            before = await chain.rpc.call("eth_getStorageAt", asset, where, "latest")
+            await chain.rpc.call("anvil_setStorageAt", asset, where, "0x" + encode(["uint256"], [amount]).hex())
+            if await _balance_of(chain, asset, holder) == amount:
+                return
+            await chain.rpc.call("anvil_setStorageAt", asset, where, "0x" + int(before, 16).to_bytes(32, "big").hex())
+    raise ForkError(f"the balance of {asset} could not be set on the fork: its balances are not a mapping in its first "
+                    f"{_SLOTS_PROBED} storage slots")
+
+
+async def _balance_of(chain: EvmChain, token: str, holder: str) -> int | None:
+    try:
+        (balance,) = decode(["uint256"], await chain.call(token, _BALANCE_OF + encode(["address"], [holder])))
+    except (SimulationFailed, ValueError, OSError):
+        return None
+    return int(balance)
+
+
+def default_state_dir(socket_root: Path) -> Path:
+    return socket_root.resolve().parent / "paper-forks"
+
+
+
+
+
+@functools.lru_cache(maxsize=64)
+def _fork_chain(source: EvmChain, url: str) -> EvmChain:
+    """One chain object (one connection pool) per fork."""
+    config = ChainConfig(rpc_url=url, receipt_timeout_seconds=source.config.receipt_timeout_seconds,
+                         uniswap_v2_router=source.config.uniswap_v2_router)
+    return EvmChain(source.network, config)
+
+
+def fork_chain(source: EvmChain, url: str) -> EvmChain:
+    """The fork at `url` as a chain: the source's network and router, no explorer (what is
+    sent there exists on the fork only)."""
+    return _fork_chain(source, url)
+
+
+def session_chain(chains: Mapping[str, C], session: SessionRow, network: str) -> C | EvmChain | None:
+    """The chain `session` acts on for `network`: the configured one; for a paper session its
+    fork, and nothing for any other network (a paper session never reaches a real chain)."""
+    source = chains.get(network)
+    if session.paper_fork_url is None:
+        return source
+    if network != session.allocation_network or not isinstance(source, EvmChain):
+        return None
+    return fork_chain(source, session.paper_fork_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import math
 import os
@@ -65,9 +66,11 @@ def _parser() -> argparse.ArgumentParser:
                          help="how long one run may take before its sandbox is killed (default: the platform's default deadline, "
                               "[sandbox] deadline_seconds; shown when it runs)")
 
+    from corral_cli import backtest as backtest_cli
     from corral_cli import client as client_cli
     from corral_cli import users as users_cli
 
+    backtest_cli.add_parser(sub, _positive)
     users_cli.add_parser(sub)
     client_cli.add_parsers(sub)
     return parser
@@ -171,10 +174,10 @@ def _main(argv: list[str] | None) -> int:
         return dev_run(DevRunOptions(path=args.path, mode=args.mode, settings=settings, runs=args.runs, unwind=args.unwind,
                                      approve=Approve(args.approve), timeout=args.timeout,
                                      **({"deadline": args.deadline} if args.deadline else {})))
-    if args.command == "user":
-        from corral_cli import users as users_cli
-
-        return users_cli.run(args)
+    # Commands with a module of their own, imported only when run.
+    modules = {"user": "corral_cli.users", "backtest": "corral_cli.backtest"}
+    if args.command in modules:
+        return importlib.import_module(modules[args.command]).run(args)
     from corral_cli import client as client_cli
 
     return client_cli.run(args)

@@ -6,7 +6,10 @@ that record their executions) or, with --recording, from files `corral recording
 wrote.
 
 Exit status, as diff(1): 0 when every replay's actions were the recorded ones, 1 when one
-differed, 2 for a mistake in the command, the agent directory or a recording."""
+differed or the replayed agent did not complete (its sandbox did not start, or it never
+reported an outcome), 2 for a mistake in the command, the agent directory or a recording, 3
+when no difference was found but the comparison was partial (a recording that reached its size
+bound, or calls withheld from the caller)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from corral.v1 import orchestrator_pb2 as pb
 from corral_cli.display import printable, safe_text
 from corral_cli.paging import every
 
-SAME, DIFFERENT, MISTAKE = 0, 1, 2
+SAME, DIFFERENT, MISTAKE, PARTIAL = 0, 1, 2, 3
 
 
 def add_parser(sub, common) -> None:
@@ -60,11 +63,11 @@ def run(api, metadata, args) -> int:
         return MISTAKE
     backend = DockerBackend(runtime=args.runtime)
     limits = sandbox_limits(SandboxConfig(), manifest)
-    status = SAME
-    for recording in recordings:
-        status = max(status, _replay_one(recording, image, backend, limits, args.logs))
+    outcomes = [_replay_one(recording, image, backend, limits, args.logs) for recording in recordings]
+    status = DIFFERENT if DIFFERENT in outcomes else PARTIAL if PARTIAL in outcomes else SAME
     if len(recordings) > 1:
-        print(f"\n{len(recordings)} executions replayed: {'no difference' if status == SAME else 'differences above'}")
+        said = {SAME: "no difference", PARTIAL: "no difference in what could be compared", DIFFERENT: "differences above"}
+        print(f"\n{len(recordings)} executions replayed: {said[status]}")
     return status
 
 
@@ -110,11 +113,16 @@ def _replay_one(recording: pb.ExecutionRecording, image: str, backend, limits, s
               "compared up to where it ends")
     for method in sorted(set(outcome.missing_reads)):
         print(f"  {method}: a read the recorded execution did not make; the replay refused it")
+    if outcome.withheld:
+        print(f"  {outcome.withheld} call(s) withheld from you (the agent's shared memory): not compared")
     if outcome.traceback:
         print(safe_text(outcome.traceback))
+    if outcome.reported is None:
+        print("  the replayed agent did not complete: it is a difference (see above)")
+        return DIFFERENT
     if not outcome.difference:
-        print("  no difference in actions")
-        return SAME
+        print("  no difference in actions" + (" compared" if outcome.calls_not_recorded or outcome.withheld else ""))
+        return PARTIAL if outcome.calls_not_recorded or outcome.withheld else SAME
     print("  difference in actions (- recorded, + replayed):")
     for line in outcome.difference:
         print(f"  {printable(line, limit=None)}")

@@ -159,6 +159,7 @@ class DevStack:
         api_keys: bool = False,
         metrics: bool = False,
         telemetry: dict[str, object] | None = None,
+        node: tuple[str, int] | None = None,
     ) -> None:
         """`orchestrator_user`: run the orchestrator as this unprivileged user ("auto":
         corral-orchestrator when started as root), with sandboxes started by a privileged
@@ -172,7 +173,9 @@ class DevStack:
         `api_keys`: callers need a key of `corral user add` (`add_user`); the stack's own
         client is the user "stack", with every role and every wallet `create_wallets` makes.
         `metrics`: serve Prometheus's /metrics (`[telemetry]`) at `metrics_url`.
-        `telemetry`: more `[telemetry]` settings, e.g. {"otlp_endpoint": ..., "log_format": "json"}."""
+        `telemetry`: more `[telemetry]` settings, e.g. {"otlp_endpoint": ..., "log_format": "json"}.
+        `node`: (RPC URL, chain id) of a node to configure as the chain instead of starting
+        anvil (a backtest's source chain); `chain` may name its uniswap_v2_router."""
         self.home = home.resolve()
         self.minute_seconds = minute_seconds
         self.max_parallel_executions = max_parallel_executions
@@ -238,6 +241,8 @@ class DevStack:
         self.launcher_socket: Path | None = None
         if self.orchestrator_user:
             self._unprivileged_layout()
+        self.node = node
+        self.chain_id = node[1] if node else ANVIL_CHAIN_ID
         self.rpc_url = ""
         self.api_address = ""
         self.channel: grpc.Channel | None = None
@@ -302,7 +307,11 @@ class DevStack:
     def start(self) -> DevStack:
         self.home.mkdir(parents=True, exist_ok=True)
         try:
-            self.start_anvil()
+            if self.node:
+                self.rpc_url = self.node[0]
+                self.web3 = Web3(Web3.HTTPProvider(self.rpc_url))
+            else:
+                self.start_anvil()
             if self.solana:
                 self.start_solana_devchain()
             self.start_signer()
@@ -432,7 +441,7 @@ class DevStack:
         if self.launcher_socket:  # the backend and runtime are the launcher's
             sandbox = {k: v for k, v in sandbox.items() if k not in ("backend", "runtime")} | {"launcher_socket": str(self.launcher_socket)}
         tables = {
-            f'chains."ethereum:{ANVIL_CHAIN_ID}"': chain, "sandbox": sandbox, "scheduler": scheduler,
+            f'chains."ethereum:{self.chain_id}"': chain, "sandbox": sandbox, "scheduler": scheduler,
             "reconciliation": self.reconciliation, "swaps": self.swaps,
         }
         tables.update(self.venues)
@@ -524,7 +533,7 @@ class DevStack:
         day) on `allowed_chains` (default: anvil's); transfers may go to `recipients`, or,
         when None, anywhere (a development chain's wallet)."""
         args = ["signer", "--home", str(self.signer_home), "--passphrase-file", str(self.passphrase_file), "wallet", "create"]
-        for chain_id in allowed_chains or (ANVIL_CHAIN_ID,):
+        for chain_id in allowed_chains or (self.chain_id,):
             args += ["--allow-chain", str(chain_id)]
         if recipients is None:
             args.append("--allow-any-recipient")

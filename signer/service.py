@@ -147,6 +147,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         self._checkpoint_seq = audit.position.seq
         self._checkpointing = False
         self._started_at = time.time()
+        self._paper_lock = asyncio.Lock()
 
     def checkpoint_now(self) -> None:
         """A checkpoint at the log's last line, which must be durable (clean shutdown)."""
@@ -454,6 +455,10 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         audited = Audited(self._audit, context, "create_paper_wallet", source, request)
         if not self._keystore.has(source):
             await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no key for wallet {source!r}")
+        async with self._paper_lock:  # the count and the creation in one step: no two calls pass the bound together
+            return await self._create_paper_wallet(audited, source)
+
+    async def _create_paper_wallet(self, audited: Audited, source: str) -> signer_pb2.CreatePaperWalletResponse:
         papers = await asyncio.to_thread(self._keystore.paper_of)
         if any(address.lower() == source.lower() for address in papers):
             await audited.refuse(grpc.StatusCode.FAILED_PRECONDITION, "paper-wallet", f"{source} is itself a paper wallet")
@@ -464,8 +469,11 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         if not isinstance(policy, WalletPolicy):
             await audited.refuse(grpc.StatusCode.FAILED_PRECONDITION, "default-deny" if policy is None else "policy-invalid",
                                  f"wallet {source} has no readable policy to copy: a paper session would be refused everything")
-        address = await asyncio.to_thread(self._keystore.create_wallet, "ethereum", True, source)
-        self._policies.set(address, policy)
+        # The standard key derivation cost, as every wallet here: the file is encrypted under
+        # the owner's passphrase, which a cheaper file would make cheaper to guess.
+        address = await asyncio.to_thread(self._keystore.create_wallet, "ethereum", False, source)
+        # The copy starts its nonces at 0: the real wallet's `next_nonces` are the real wallet's.
+        self._policies.set(address, policy.model_copy(update={"next_nonces": {}}))
         entry = audited.write_allow(Decision(True, "paper-wallet", f"paper wallet {address} made with a copy of {source}'s policy"),
                                     paper_wallet=address)
         await audited.durable(entry)

@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint
 from pyqwest import Client
 
-from .orchestrator_pb2 import ApproveSuggestionRequest, ApproveSuggestionResponse, CreateSubscriptionRequest, CreateSubscriptionResponse, DeleteSessionSecretRequest, DeleteSessionSecretResponse, DeleteSubscriptionRequest, DeleteSubscriptionResponse, Event, ExportSessionRequest, ExportSessionResponse, GetAgentRequest, GetAgentResponse, GetCallerRequest, GetCallerResponse, GetExecutionLogsRequest, GetExecutionLogsResponse, GetExecutionRecordingRequest, GetExecutionRecordingResponse, GetExecutionRequest, GetExecutionResponse, GetPlatformStatusRequest, GetPlatformStatusResponse, GetPositionHistoryRequest, GetPositionHistoryResponse, GetSessionRequest, GetSessionResponse, GetSessionSummaryRequest, GetSessionSummaryResponse, GetSuggestionRequest, GetSuggestionResponse, GetTransactionRequest, GetTransactionResponse, HaltPlatformRequest, HaltPlatformResponse, ListAgentsRequest, ListAgentsResponse, ListDeliveriesRequest, ListDeliveriesResponse, ListExecutionsRequest, ListExecutionsResponse, ListSessionMemoryRequest, ListSessionMemoryResponse, ListSessionSecretsRequest, ListSessionSecretsResponse, ListSessionsRequest, ListSessionsResponse, ListSubscriptionsRequest, ListSubscriptionsResponse, ListSuggestionsRequest, ListSuggestionsResponse, ListTransactionsRequest, ListTransactionsResponse, ListWalletsRequest, ListWalletsResponse, PauseSessionRequest, PauseSessionResponse, PromoteSessionRequest, PromoteSessionResponse, RegisterAgentRequest, RegisterAgentResponse, RejectSuggestionRequest, RejectSuggestionResponse, ResumePlatformRequest, ResumePlatformResponse, ResumeSessionRequest, ResumeSessionResponse, SetSessionSecretRequest, SetSessionSecretResponse, StartSessionRequest, StartSessionResponse, StopSessionRequest, StopSessionResponse, UnwindSessionRequest, UnwindSessionResponse, UpdateSessionRequest, UpdateSessionResponse, WatchEventsRequest
+from .orchestrator_pb2 import ApproveSuggestionRequest, ApproveSuggestionResponse, CreateSubscriptionRequest, CreateSubscriptionResponse, DeleteSessionSecretRequest, DeleteSessionSecretResponse, DeleteSubscriptionRequest, DeleteSubscriptionResponse, Event, ExportSessionRequest, ExportSessionResponse, GetAgentRequest, GetAgentResponse, GetBacktestReportRequest, GetBacktestReportResponse, GetCallerRequest, GetCallerResponse, GetExecutionLogsRequest, GetExecutionLogsResponse, GetExecutionRecordingRequest, GetExecutionRecordingResponse, GetExecutionRequest, GetExecutionResponse, GetPlatformStatusRequest, GetPlatformStatusResponse, GetPositionHistoryRequest, GetPositionHistoryResponse, GetSessionRequest, GetSessionResponse, GetSessionSummaryRequest, GetSessionSummaryResponse, GetSuggestionRequest, GetSuggestionResponse, GetTransactionRequest, GetTransactionResponse, HaltPlatformRequest, HaltPlatformResponse, ListAgentsRequest, ListAgentsResponse, ListDeliveriesRequest, ListDeliveriesResponse, ListExecutionsRequest, ListExecutionsResponse, ListSessionMemoryRequest, ListSessionMemoryResponse, ListSessionSecretsRequest, ListSessionSecretsResponse, ListSessionsRequest, ListSessionsResponse, ListSubscriptionsRequest, ListSubscriptionsResponse, ListSuggestionsRequest, ListSuggestionsResponse, ListTransactionsRequest, ListTransactionsResponse, ListWalletsRequest, ListWalletsResponse, PauseSessionRequest, PauseSessionResponse, PromoteSessionRequest, PromoteSessionResponse, RegisterAgentRequest, RegisterAgentResponse, RejectSuggestionRequest, RejectSuggestionResponse, ResumePlatformRequest, ResumePlatformResponse, ResumeSessionRequest, ResumeSessionResponse, SetSessionSecretRequest, SetSessionSecretResponse, StartSessionRequest, StartSessionResponse, StopSessionRequest, StopSessionResponse, UnwindSessionRequest, UnwindSessionResponse, UpdateSessionRequest, UpdateSessionResponse, WatchEventsRequest
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
@@ -275,6 +275,13 @@ class OrchestratorService(Protocol):
         """
         What a session held over time, for a chart (docs/api.md, "A session's holdings over
         time"): its holdings after each of its newest settled transactions.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def get_backtest_report(self, request: GetBacktestReportRequest, ctx: RequestContext[GetBacktestReportRequest, GetBacktestReportResponse], /) -> GetBacktestReportResponse:
+        """
+        A backtest session's report (docs/api.md, "Backtests"): its holdings and their value in
+        the starting asset at each step, PnL, fees, drawdown, trades and refusals by rule.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -716,6 +723,17 @@ class OrchestratorServiceASGIApplication(ConnectASGIApplication[OrchestratorServ
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.get_position_history,
+                ),
+                "/corral.v1.OrchestratorService/GetBacktestReport": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetBacktestReport",
+                        service_name="corral.v1.OrchestratorService",
+                        input=GetBacktestReportRequest,
+                        output=GetBacktestReportResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.get_backtest_report,
                 ),
                 "/corral.v1.OrchestratorService/GetCaller": Endpoint.unary(
                     method=MethodInfo(
@@ -1646,6 +1664,30 @@ class OrchestratorServiceClient(ConnectClient):
                 service_name="corral.v1.OrchestratorService",
                 input=GetPositionHistoryRequest,
                 output=GetPositionHistoryResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def get_backtest_report(
+        self,
+        request: GetBacktestReportRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> GetBacktestReportResponse:
+        """
+        A backtest session's report (docs/api.md, "Backtests"): its holdings and their value in
+        the starting asset at each step, PnL, fees, drawdown, trades and refusals by rule.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetBacktestReport",
+                service_name="corral.v1.OrchestratorService",
+                input=GetBacktestReportRequest,
+                output=GetBacktestReportResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

@@ -358,7 +358,7 @@ class ListWalletsResponse(_message.Message):
     def __init__(self, wallets: _Optional[_Iterable[_Union[Wallet, _Mapping]]] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions", "breakers", "status_reason", "egress_hosts", "environment", "record_executions", "paper_of_wallet_address", "paper_fork_block")
+    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions", "breakers", "status_reason", "egress_hosts", "environment", "record_executions", "paper_of_wallet_address", "paper_fork_block", "backtest")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -393,6 +393,7 @@ class Session(_message.Message):
     RECORD_EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
     PAPER_OF_WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     PAPER_FORK_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    BACKTEST_FIELD_NUMBER: _ClassVar[int]
     id: int
     agent_id: int
     wallet_address: str
@@ -413,7 +414,18 @@ class Session(_message.Message):
     record_executions: bool
     paper_of_wallet_address: str
     paper_fork_block: int
-    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., status_reason: _Optional[str] = ..., egress_hosts: _Optional[_Iterable[str]] = ..., environment: _Optional[_Mapping[str, str]] = ..., record_executions: _Optional[bool] = ..., paper_of_wallet_address: _Optional[str] = ..., paper_fork_block: _Optional[int] = ...) -> None: ...
+    backtest: Backtest
+    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., status_reason: _Optional[str] = ..., egress_hosts: _Optional[_Iterable[str]] = ..., environment: _Optional[_Mapping[str, str]] = ..., record_executions: _Optional[bool] = ..., paper_of_wallet_address: _Optional[str] = ..., paper_fork_block: _Optional[int] = ..., backtest: _Optional[_Union[Backtest, _Mapping]] = ...) -> None: ...
+
+class Backtest(_message.Message):
+    __slots__ = ("from_block", "to_block", "every_blocks")
+    FROM_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    TO_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    EVERY_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    from_block: int
+    to_block: int
+    every_blocks: int
+    def __init__(self, from_block: _Optional[int] = ..., to_block: _Optional[int] = ..., every_blocks: _Optional[int] = ...) -> None: ...
 
 class PositionRef(_message.Message):
     __slots__ = ("network", "asset_address")
@@ -424,7 +436,7 @@ class PositionRef(_message.Message):
     def __init__(self, network: _Optional[str] = ..., asset_address: _Optional[str] = ...) -> None: ...
 
 class StartSessionRequest(_message.Message):
-    __slots__ = ("agent_id", "wallet_address", "execution_mode", "settings", "allocation_amount", "breakers", "environment", "record_executions", "paper", "request_id")
+    __slots__ = ("agent_id", "wallet_address", "execution_mode", "settings", "allocation_amount", "breakers", "environment", "record_executions", "paper", "backtest", "request_id")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -448,6 +460,7 @@ class StartSessionRequest(_message.Message):
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     RECORD_EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
     PAPER_FIELD_NUMBER: _ClassVar[int]
+    BACKTEST_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: int
     wallet_address: str
@@ -458,8 +471,9 @@ class StartSessionRequest(_message.Message):
     environment: _containers.ScalarMap[str, str]
     record_executions: bool
     paper: bool
+    backtest: Backtest
     request_id: str
-    def __init__(self, agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation_amount: _Optional[str] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ..., record_executions: _Optional[bool] = ..., paper: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation_amount: _Optional[str] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ..., record_executions: _Optional[bool] = ..., paper: _Optional[bool] = ..., backtest: _Optional[_Union[Backtest, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class StartSessionResponse(_message.Message):
     __slots__ = ("session",)
@@ -1294,6 +1308,69 @@ class GetExecutionRecordingResponse(_message.Message):
     RECORDING_FIELD_NUMBER: _ClassVar[int]
     recording: ExecutionRecording
     def __init__(self, recording: _Optional[_Union[ExecutionRecording, _Mapping]] = ...) -> None: ...
+
+class GetBacktestReportRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    def __init__(self, session_id: _Optional[int] = ...) -> None: ...
+
+class BacktestStep(_message.Message):
+    __slots__ = ("step", "block", "block_time", "positions", "equity", "unvalued_assets", "after_last_run")
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_TIME_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_FIELD_NUMBER: _ClassVar[int]
+    UNVALUED_ASSETS_FIELD_NUMBER: _ClassVar[int]
+    AFTER_LAST_RUN_FIELD_NUMBER: _ClassVar[int]
+    step: int
+    block: int
+    block_time: _timestamp_pb2.Timestamp
+    positions: _containers.RepeatedCompositeFieldContainer[_common_pb2.Position]
+    equity: str
+    unvalued_assets: _containers.RepeatedScalarFieldContainer[str]
+    after_last_run: bool
+    def __init__(self, step: _Optional[int] = ..., block: _Optional[int] = ..., block_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., equity: _Optional[str] = ..., unvalued_assets: _Optional[_Iterable[str]] = ..., after_last_run: _Optional[bool] = ...) -> None: ...
+
+class BacktestReport(_message.Message):
+    __slots__ = ("session_id", "finished", "steps", "starting_amount", "final_equity", "pnl", "max_drawdown", "trades", "fees_paid", "refusals_by_rule", "runs")
+    class RefusalsByRuleEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    STARTING_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    FINAL_EQUITY_FIELD_NUMBER: _ClassVar[int]
+    PNL_FIELD_NUMBER: _ClassVar[int]
+    MAX_DRAWDOWN_FIELD_NUMBER: _ClassVar[int]
+    TRADES_FIELD_NUMBER: _ClassVar[int]
+    FEES_PAID_FIELD_NUMBER: _ClassVar[int]
+    REFUSALS_BY_RULE_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    finished: bool
+    steps: _containers.RepeatedCompositeFieldContainer[BacktestStep]
+    starting_amount: str
+    final_equity: str
+    pnl: str
+    max_drawdown: float
+    trades: int
+    fees_paid: str
+    refusals_by_rule: _containers.ScalarMap[str, int]
+    runs: int
+    def __init__(self, session_id: _Optional[int] = ..., finished: _Optional[bool] = ..., steps: _Optional[_Iterable[_Union[BacktestStep, _Mapping]]] = ..., starting_amount: _Optional[str] = ..., final_equity: _Optional[str] = ..., pnl: _Optional[str] = ..., max_drawdown: _Optional[float] = ..., trades: _Optional[int] = ..., fees_paid: _Optional[str] = ..., refusals_by_rule: _Optional[_Mapping[str, int]] = ..., runs: _Optional[int] = ...) -> None: ...
+
+class GetBacktestReportResponse(_message.Message):
+    __slots__ = ("report",)
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    report: BacktestReport
+    def __init__(self, report: _Optional[_Union[BacktestReport, _Mapping]] = ...) -> None: ...
 
 class GetPositionHistoryRequest(_message.Message):
     __slots__ = ("session_id", "max_transactions")

@@ -224,6 +224,11 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryResponse.FromString,
                 _registered_method=True)
+        self.GetBacktestReport = channel.unary_unary(
+                '/corral.v1.OrchestratorService/GetBacktestReport',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportResponse.FromString,
+                _registered_method=True)
         self.GetCaller = channel.unary_unary(
                 '/corral.v1.OrchestratorService/GetCaller',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetCallerRequest.SerializeToString,
@@ -524,6 +529,14 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBacktestReport(self, request, context):
+        """A backtest session's report (docs/api.md, "Backtests"): its holdings and their value in
+        the starting asset at each step, PnL, fees, drawdown, trades and refusals by rule.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCaller(self, request, context):
         """Who the caller is: its name, roles and wallets, so that a console offers only what the
         caller may do.
@@ -724,6 +737,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.GetPositionHistory,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryResponse.SerializeToString,
+            ),
+            'GetBacktestReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBacktestReport,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportResponse.SerializeToString,
             ),
             'GetCaller': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCaller,
@@ -1757,6 +1775,33 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/GetPositionHistory',
             corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.GetPositionHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBacktestReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/GetBacktestReport',
+            corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

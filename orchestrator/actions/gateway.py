@@ -179,7 +179,7 @@ class ActionGateway:
         if session.paper and kind.is_venue:
             # A venue has no fork: an order would reach the real venue. Paper engines that fill
             # against the venue's book are not built yet.
-            raise precondition("a paper session cannot trade on a venue yet: only on its fork of "
+            raise precondition("a paper session cannot use a venue yet: only its fork of "
                                f"{session.allocation_network}")
         if session.execution_mode == ExecutionMode.MANUAL:
             expires_at = action.expires_at(request)

@@ -20,6 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select
 
 from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
+from orchestrator.actions.backtests import BacktestRange
 from orchestrator.actions.breakers import BreakerSettings, settings_from_request, settings_message
 from orchestrator.actions.positions import session_positions
 from orchestrator.actions.signer_client import SignerClient
@@ -38,6 +39,7 @@ from orchestrator.errors import Refused, as_grpc_status, invalid, not_found, pre
 from orchestrator.executions import memory, recording
 from orchestrator.executions.progress import SDK_METHODS
 from orchestrator.sessions import position_history
+from orchestrator.sessions.backtest_report import backtest_report
 from orchestrator.sessions.kill_switch import Halt, KillSwitch, stored_halt
 from orchestrator.sessions.lifecycle import Sessions
 from orchestrator.sessions.prices import PriceBook
@@ -110,6 +112,13 @@ def agent_message(row: AgentRow) -> orchestrator_pb2.Agent:
     )
 
 
+def _backtest_range(request: orchestrator_pb2.StartSessionRequest) -> BacktestRange | None:
+    if not request.HasField("backtest"):
+        return None
+    asked = request.backtest
+    return BacktestRange(asked.from_block, asked.to_block, asked.every_blocks)
+
+
 def session_message(row: SessionRow) -> orchestrator_pb2.Session:
     message = orchestrator_pb2.Session(
         id=row.id,
@@ -131,6 +140,9 @@ def session_message(row: SessionRow) -> orchestrator_pb2.Session:
     if row.paper_of_wallet is not None:
         message.paper_of_wallet_address = row.paper_of_wallet
         message.paper_fork_block = row.paper_fork_block or 0
+    if row.backtest_every_blocks is not None:
+        message.backtest.CopyFrom(orchestrator_pb2.Backtest(from_block=row.backtest_from_block, to_block=row.backtest_to_block,
+                                                            every_blocks=row.backtest_every_blocks))
     if row.next_run_at is not None:
         message.next_run_at.CopyFrom(timestamp(row.next_run_at))
     if row.stopped_at is not None:
@@ -440,7 +452,8 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         breakers = settings_from_request(request.breakers)
         row = await self._sessions.start(request.agent_id, request.wallet_address, mode, dict(request.settings), allocation, breakers,
                                          environment=dict(request.environment), actor=caller().name,
-                                         auto_allowed=caller().may(Role.APPROVER), record_executions=request.record_executions, paper=request.paper)
+                                         auto_allowed=caller().may(Role.APPROVER), record_executions=request.record_executions, paper=request.paper,
+                                         backtest=_backtest_range(request))
         return orchestrator_pb2.StartSessionResponse(session=session_message(row))
 
     @as_grpc_status
@@ -726,6 +739,12 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                 recording.withhold_shared_memory(found)
             return found
         return orchestrator_pb2.GetExecutionRecordingResponse(recording=await self._db.run(read))
+
+    @as_grpc_status
+    async def GetBacktestReport(self, request, context):
+        await self._require_session(request.session_id)
+        report = await self._db.run(lambda db: backtest_report(db, db.get(SessionRow, request.session_id)))
+        return orchestrator_pb2.GetBacktestReportResponse(report=report)
 
     @as_grpc_status
     async def GetPositionHistory(self, request, context):

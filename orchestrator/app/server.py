@@ -12,6 +12,7 @@ from functools import partial
 
 from grpc_health.v1 import health_pb2
 
+from orchestrator.actions.backtests import Backtests
 from orchestrator.actions.breakers import SignerRefusals
 from orchestrator.actions.gateway import ActionGateway
 from orchestrator.actions.signer_client import SignerClient
@@ -96,7 +97,7 @@ async def serve(config: OrchestratorConfig) -> None:
         chains.update({network: HypercoreAccount(network, venues.hyperliquid) for network in ("hypercore:perp", "hypercore:spot")})
     gateway = ActionGateway(db, sender, signer, swaps, venues)
     suggestions = gateway.suggestions
-    runner = ExecutionRunner(config, db, backend, gateway, socket_dirs)
+    runner = ExecutionRunner(config, db, backend, gateway, socket_dirs, Backtests(db, evm_chains, swaps))
     kill_switch = KillSwitch(db, signer, runner)
     signer.refuse_while(kill_switch.refusal)
     recovery = Recovery(db, runner, sender, suggestions, config.scheduler.minute_seconds)
@@ -132,6 +133,13 @@ async def serve(config: OrchestratorConfig) -> None:
     # Prometheus's /metrics, when `[telemetry] metrics_listen` is set.
     metrics = await MetricsServer.start(config, signer) if config.telemetry.metrics_listen else None
 
+    # Paper sessions' forks first (after a restart, from their saved state): the scheduler and
+    # the recovery of their signed transactions reach for them at once.
+    paper_supervisor = PaperSupervisor(db, paper_forks, evm_chains)
+    try:
+        await paper_supervisor.sweep()
+    except Exception:
+        log.exception("paper forks could not all be started again; the sweep tries again every %ss", SWEEP_SECONDS)
     resuming = asyncio.create_task(recovery.resume_signed_transactions(replicas.me))
     membership = asyncio.create_task(_every_async(config.scheduler.lease_seconds / 3, _membership(replicas, recovery), name="membership"))
     scheduling = asyncio.create_task(scheduler.run_forever())
@@ -146,7 +154,7 @@ async def serve(config: OrchestratorConfig) -> None:
     expiry_lead = timedelta(seconds=config.notifications.expiring_lead_seconds)
     sweeping = asyncio.create_task(_every(config.notifications.expiry_sweep_seconds, partial(suggestions.sweep, expiry_lead)))
     reconciling = asyncio.create_task(_every_async(config.reconciliation.interval_seconds, Reconciler(db, chains, config.reconciliation).run_once))
-    supervising_forks = asyncio.create_task(_every_async(SWEEP_SECONDS, PaperSupervisor(db, paper_forks, evm_chains).sweep, name="paper forks"))
+    supervising_forks = asyncio.create_task(_every_async(SWEEP_SECONDS, paper_supervisor.sweep, name="paper forks"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -12,10 +12,9 @@ holder's balance slot, found by probing as Foundry's `deal` does.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import functools
 import logging
-import signal
+import shutil
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,11 +52,15 @@ class Fork:
     process: asyncio.subprocess.Process
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: the kernel sends it SIGTERM when this orchestrator dies,
-    however it dies, so no fork outlives the process that answers for it."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+def _dying_with_this_process(argv: list[str]) -> list[str]:
+    """`argv` run so that the kernel sends it SIGTERM when this orchestrator dies, however it
+    dies (util-linux's setpriv sets the parent-death signal, then execs it): no fork outlives
+    the process that answers for it. Not a preexec_fn, which is unsafe in a threaded parent."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        log.warning("setpriv (util-linux) not found: a paper fork would outlive an orchestrator killed with SIGKILL")
+        return argv
+    return [setpriv, "--pdeathsig", "TERM", *argv]
 
 
 def _free_port() -> int:
@@ -75,13 +78,14 @@ class PaperForks:
         self._forks: dict[int, Fork] = {}
         self._lock = asyncio.Lock()
 
-    async def start(self, session_id: int, source: EvmChain) -> Fork:
-        """A new fork of `source` at its head, for `session_id`."""
-        try:
-            head = int(await source.rpc.call("eth_blockNumber"), 16)
-        except (OSError, ValueError) as exc:
-            raise ForkError(f"the node of {source.network} did not give its head to fork at: {exc}") from None
-        return await self._launch(session_id, source, head, fresh=True)
+    async def start(self, session_id: int, source: EvmChain, block: int | None = None) -> Fork:
+        """A new fork of `source` at `block` (default: its head), for `session_id`."""
+        if block is None:
+            try:
+                block = int(await source.rpc.call("eth_blockNumber"), 16)
+            except (OSError, ValueError) as exc:
+                raise ForkError(f"the node of {source.network} did not give its head to fork at: {exc}") from None
+        return await self._launch(session_id, source, block, fresh=True)
 
     async def ensure(self, session_id: int, source: EvmChain, url: str, block: int) -> str:
         """The URL of the session's fork, started again from its state file if it is not
@@ -92,31 +96,47 @@ class PaperForks:
         return (await self._launch(session_id, source, block, fresh=False)).url
 
     async def _launch(self, session_id: int, source: EvmChain, block: int, fresh: bool) -> Fork:
+        # Counted and registered under the lock, waited for outside it: a slow node delays
+        # only this fork, and one being started counts against max_forks.
         async with self._lock:
             running = sum(1 for fork in self._forks.values() if fork.process.returncode is None)
             if running >= self._config.max_forks:
                 raise ForkError(f"this orchestrator runs {running} paper forks, its [paper] max_forks; stop a paper session first")
-            self._state_dir.mkdir(parents=True, exist_ok=True)
-            state = self._state_dir / f"session-{session_id}.json"
-            if fresh:
-                state.unlink(missing_ok=True)
-            port = _free_port()
-            argv = [self._config.anvil_path, "--fork-url", source.config.rpc_url, "--fork-block-number", str(block),
-                    "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(source.chain_id),
-                    "--state", str(state), "--state-interval", "1", "--silent"]
-            output = (self._state_dir / f"session-{session_id}.log").open("ab")
-            try:
-                process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL, stdout=output,
-                                                               stderr=output, preexec_fn=_die_with_parent)
-            except OSError as exc:
-                raise ForkError(f"anvil could not be started ([paper] anvil_path = {self._config.anvil_path!r}): {exc.strerror}") from None
-            finally:
-                output.close()
-            fork = Fork(session_id, f"http://127.0.0.1:{port}", block, process)
-            await self._wait_until_ready(fork, source)
+            previous = self._forks.pop(session_id, None)
+            if previous is not None:
+                await self._end(previous)
+            fork = await self._spawn(session_id, source, block, fresh)
             self._forks[session_id] = fork
-            log.info("paper fork of %s at block %d for session %d on %s", source.network, block, session_id, fork.url)
-            return fork
+        try:
+            await self._wait_until_ready(fork, source)
+        except BaseException:  # not ready, or the caller gave up (a cancelled start): nothing left running
+            if self._forks.get(session_id) is fork:
+                del self._forks[session_id]
+            await asyncio.shield(self._end(fork))
+            raise
+        log.info("paper fork of %s at block %d for session %d on %s", source.network, block, session_id, fork.url)
+        return fork
+
+    async def _spawn(self, session_id: int, source: EvmChain, block: int, fresh: bool) -> Fork:
+        self._state_dir.mkdir(parents=True, exist_ok=True)
+        state = self._state_dir / f"session-{session_id}.json"
+        if fresh:
+            state.unlink(missing_ok=True)
+        port = _free_port()
+        # (anvil takes the node's URL on its command line only, where local users can read it:
+        # SECURITY.md, known gaps.)
+        argv = [self._config.anvil_path, "--fork-url", source.config.rpc_url, "--fork-block-number", str(block),
+                "--host", "127.0.0.1", "--port", str(port),
+                "--chain-id", str(source.chain_id), "--state", str(state), "--state-interval", "5", "--silent"]
+        output = (self._state_dir / f"session-{session_id}.log").open("ab")
+        try:
+            process = await asyncio.create_subprocess_exec(*_dying_with_this_process(argv), stdin=asyncio.subprocess.DEVNULL,
+                                                           stdout=output, stderr=output)
+        except OSError as exc:
+            raise ForkError(f"anvil could not be started ([paper] anvil_path = {self._config.anvil_path!r}): {exc.strerror}") from None
+        finally:
+            output.close()
+        return Fork(session_id, f"http://127.0.0.1:{port}", block, process)
 
     async def _wait_until_ready(self, fork: Fork, source: EvmChain) -> None:
         chain = fork_chain(source, fork.url)
@@ -131,7 +151,6 @@ class PaperForks:
                 return
             except (OSError, ValueError):
                 if loop.time() > deadline:
-                    await self._end(fork)
                     raise ForkError(f"the fork was not ready within {_READY_SECONDS:g}s") from None
                 await asyncio.sleep(0.1)
 
@@ -215,8 +234,8 @@ def session_chain(chains: Mapping[str, C], session: SessionRow, network: str) ->
     """The chain `session` acts on for `network`: the configured one; for a paper session its
     fork, and nothing for any other network (a paper session never reaches a real chain)."""
     source = chains.get(network)
-    if session.paper_fork_url is None:
+    if not session.paper:
         return source
-    if network != session.allocation_network or not isinstance(source, EvmChain):
-        return None
+    if network != session.allocation_network or not isinstance(source, EvmChain) or session.paper_fork_url is None:
+        return None  # (a paper session being started has no fork yet: it reaches no chain meanwhile)
     return fork_chain(source, session.paper_fork_url)

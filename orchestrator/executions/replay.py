@@ -25,6 +25,7 @@ import difflib
 import json
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import DecodeError, Message
@@ -49,6 +50,8 @@ OUTPUTS = frozenset({"AppendLogs", "CompleteExecution"})
 _PER_CALL_FIELDS = ("request_id",)
 # How much of one action's request a difference line shows.
 ACTION_LINE_MAX_CHARS = 2000
+# How much of one long string value (calldata) a line shows: its two ends.
+VALUE_SHOWN_CHARS = 160
 
 
 def normalized(method: str, request: bytes) -> Message | None:
@@ -68,10 +71,31 @@ def _forget_per_call_fields(message: Message) -> None:
             message.ClearField(name)  # type: ignore[arg-type]
 
 
-def action_line(method: str, request: Message) -> str:
-    """One action as a difference shows it: its method and its request as sorted JSON."""
-    shown = json.dumps(MessageToDict(request, preserving_proto_field_name=True), sort_keys=True, separators=(",", ":"))
-    return shortened(f"{method} {shown}", ACTION_LINE_MAX_CHARS)
+@dataclass(frozen=True)
+class Action:
+    """One action: compared whole (`key`: the method and the request's deterministic bytes),
+    shown as a line (its method and request as sorted JSON, cut for the terminal)."""
+
+    key: bytes
+    line: str
+
+
+def action(method: str, request: Message) -> Action:
+    shown = json.dumps(_cut(MessageToDict(request, preserving_proto_field_name=True)), sort_keys=True, separators=(",", ":"))
+    return Action(method.encode() + b"\0" + request.SerializeToString(deterministic=True),
+                  shortened(f"{method} {shown}", ACTION_LINE_MAX_CHARS))
+
+
+def _cut(value: Any) -> Any:
+    """Long strings (calldata) cut in their middle, so a line shows every field's ends."""
+    if isinstance(value, dict):
+        return {key: _cut(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cut(item) for item in value]
+    if isinstance(value, str) and len(value) > VALUE_SHOWN_CHARS:
+        half = VALUE_SHOWN_CHARS // 2
+        return f"{value[:half]}…({len(value)} characters)…{value[-half:]}"
+    return value
 
 
 @dataclass(frozen=True)
@@ -96,7 +120,7 @@ class RecordedAnswers:
 
     recording: orchestrator_pb2.ExecutionRecording
     # The replayed agent's actions, in order, and the reads the recording did not hold.
-    actions: list[str] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
     missing_reads: list[str] = field(default_factory=list)
     _pending: dict[str, deque[_Recorded]] = field(default_factory=dict)
     _memory: dict[tuple[int, str], str | None] = field(default_factory=dict)
@@ -112,14 +136,18 @@ class RecordedAnswers:
             self._comparable.append((call.method, request))
             self._pending.setdefault(call.method, deque()).append(_Recorded(call.method, request, Answer(call.code, call.response, call.details)))
 
-    def recorded_actions(self) -> list[str]:
-        return [action_line(method, request) for method, request in self._comparable if method in ACTIONS]
+    def recorded_actions(self) -> list[Action]:
+        return [action(method, request) for method, request in self._comparable if method in ACTIONS]
+
+    def withheld(self) -> int:
+        """Calls withheld from the caller (shared memory): not known, so not compared."""
+        return sum(1 for call in self.recording.calls if call.withheld)
 
     def answer(self, method: str, request: Message) -> Answer:
         """The answer to one call of the replayed agent (its request already parsed)."""
         _forget_per_call_fields(request)
         if method in ACTIONS:
-            self.actions.append(action_line(method, request))
+            self.actions.append(action(method, request))
             self._remember_memory_write(method, request)
         elif method == "GetMemory" and (remembered := self._remembered(request)) is not None:
             return remembered
@@ -160,7 +188,8 @@ class RecordedAnswers:
         if self.recording.calls_not_recorded:
             replayed = replayed[:len(recorded)]
         lines: list[str] = []
-        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, recorded, replayed, autojunk=False).get_opcodes():
+        matcher = difflib.SequenceMatcher(None, [a.key for a in recorded], [a.key for a in replayed], autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag != "equal":  # as a unified diff: what was recorded there, then what the replay did instead
-                lines += [f"- {line}" for line in recorded[i1:i2]] + [f"+ {line}" for line in replayed[j1:j2]]
+                lines += [f"- {a.line}" for a in recorded[i1:i2]] + [f"+ {a.line}" for a in replayed[j1:j2]]
         return lines

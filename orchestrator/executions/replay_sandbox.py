@@ -47,6 +47,7 @@ class ReplayOutcome:
     replayed_actions: int
     missing_reads: list[str]
     calls_not_recorded: int
+    withheld: int
     sandbox: SandboxResult
     logs: list[str] = field(default_factory=list)
     # What the agent reported: (success, error), or None when it never did.
@@ -124,5 +125,5 @@ async def replay(recording: orchestrator_pb2.ExecutionRecording, image: str, bac
             dirs.remove(sandbox_id)
     return ReplayOutcome(
         execution_id=recording.execution_id, difference=answers.difference(), recorded_actions=len(answers.recorded_actions()),
-        replayed_actions=len(answers.actions), missing_reads=answers.missing_reads, calls_not_recorded=recording.calls_not_recorded,
+        replayed_actions=len(answers.actions), missing_reads=answers.missing_reads, calls_not_recorded=recording.calls_not_recorded, withheld=answers.withheld(),
         sandbox=result, logs=servicer.logs, reported=servicer.reported, traceback=servicer.traceback)

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from corral import failpoints
 from corral.v1 import common_pb2
 from corral.v1.orchestrator_pb2 import ExecutionRecording
+from orchestrator.actions import backtests
+from orchestrator.actions.backtests import Backtests
 from orchestrator.actions.breakers import Breakers
 from orchestrator.actions.gateway import ActionGateway
 from orchestrator.actions.positions import session_positions
@@ -72,7 +74,7 @@ INSTALLATION_LABEL = "org.corral.installation"
 class ExecutionRunner:
     def __init__(
         self, config: OrchestratorConfig, db: Database, backend: SandboxBackend, gateway: ActionGateway | None,
-        socket_dirs: SocketDirs | None = None,
+        socket_dirs: SocketDirs | None = None, backtests: Backtests | None = None,
     ) -> None:
         """`socket_dirs`: where sandboxes' socket directories are made; default: under
         `config.socket_root`, by this process."""
@@ -80,6 +82,7 @@ class ExecutionRunner:
         self._db = db
         self._backend = backend
         self._gateway = gateway
+        self._backtests = backtests
         self._breakers = Breakers(db)
         self._dirs = socket_dirs or LocalSocketDirs(config.socket_root)
         self._egress = egress_gates.EgressGates(config.egress, config.chain_nodes())
@@ -169,6 +172,9 @@ class ExecutionRunner:
             return None
         if command == "run" and self._breakers.check_loss(session_id, known=session) is not None:
             return None  # a breaker tripped since the last run: paused, the agent does not run
+        if command == "run" and backtests.finished(db, session):
+            backtests.pause_finished(db, session_id)  # resumed after its last block: nothing more to run
+            return None
         if self._gateway is not None:
             # What the previous run suggested and nobody approved is stale now.
             self._gateway.suggestions.clear_pending(session_id)
@@ -249,6 +255,12 @@ class ExecutionRunner:
             return pooled.started
         return await asyncio.to_thread(timed_start, self._backend, cold_spec(), self._backend_label)
 
+    async def _backtest_step(self, session: SessionRow, positions: list[common_pb2.Position]) -> None:
+        """A backtest's fork moved to this run's block (orchestrator/actions/backtests.py)."""
+        if self._backtests is None:
+            raise RuntimeError("this orchestrator runs no backtests")
+        await self._backtests.before_run(session, positions)
+
     def _recorder_for(self, session: SessionRow) -> Recorder | None:
         return Recorder(self._config.recording.max_bytes_per_execution) if session.record_executions else None
 
@@ -275,6 +287,8 @@ class ExecutionRunner:
             async with self._execution_sockets(socket_dir, session, ticket, start.secrets) as gate:
                 # Serialized before the due time, not at it.
                 context = _handed_context(ticket) if pooled else None
+                if session.backtest_every_blocks is not None and command == "run":
+                    await self._backtest_step(session, start.positions)
                 started = await self._hand_over(pooled, sandbox_id, session.id, command, due_at, lambda: self.sandbox_spec(
                     image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id), context)
                 self._running[sandbox_id] = started
@@ -310,11 +324,16 @@ class ExecutionRunner:
         minute_seconds = self._config.scheduler.minute_seconds
 
         def next_run(finished_at: datetime) -> datetime:
+            if session.backtest_every_blocks is not None:
+                return finished_at  # a backtest's time is its blocks': its next step runs at once
             return next_run_after(finished_at, manifest.runtimeIntervalMinutes, manifest.schedule, minute_seconds)
 
         # Taken here, on the loop, as the execution ends (no call adds to it after).
         add_records = _closing_records(gate, ticket.recorder.message(execution.id) if ticket.recorder is not None else None)
         await self._db.run(lambda db: records.record_end(db, execution.id, session.id, command, ended, next_run, add_records))
+        if session.backtest_every_blocks is not None and command == "run" and self._backtests is not None:
+            held = await self._db.run(lambda db: session_positions(db, db.get(SessionRow, session.id))[0])
+            await self._backtests.after_run(session, held)
         if command == "unwind":
             self._pool_keys.pop(session.id, None)  # its last run
         log.info("execution %s of session %s: %s %s", execution.id, session.id, status, error)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from corral.hosts import Ceiling
 from corral.networks import Network, address_key
 from corral.v1 import signer_pb2
+from orchestrator.actions.backtests import GAS_FLOOR, BacktestRange
 from orchestrator.actions.breakers import BreakerSettings, stored_settings
 from orchestrator.actions.positions import session_positions
 from orchestrator.actions.signer_client import SignerClient
@@ -84,6 +85,21 @@ async def _starting_balance(chain: Chain, wallet: str, asset: str, native: bool)
         raise precondition(f"the agent's starting asset {asset} on {chain.network} cannot be read: {exc}") from None
 
 
+async def _checked_backtest(backtest: BacktestRange, mode: str, chain: Chain) -> BacktestRange:
+    if mode == ExecutionMode.MANUAL:
+        raise invalid("a backtest runs in auto mode: nobody approves past blocks", field="execution_mode")
+    return backtest.checked(await _head(chain))
+
+
+async def _head(chain: Chain) -> int:
+    if not isinstance(chain, EvmChain):
+        raise precondition(f"backtests run on a fork of an EVM chain; this agent's starting asset is on {chain.network}")
+    try:
+        return int(await chain.rpc.call("eth_blockNumber"), 16)
+    except (OSError, ValueError) as exc:
+        raise precondition(f"the node of {chain.network} did not give its newest block: {exc}") from None
+
+
 def _remove(session_id: int, db: Session) -> None:
     """A session that never ran (its start failed after it was stored): nothing refers to it."""
     db.delete(db.get(SessionRow, session_id))
@@ -110,7 +126,7 @@ class Sessions:
     async def start(
         self, agent_id: int, wallet_address: str, mode: str | None, settings: dict[str, str], allocation: str | None,
         breakers: BreakerSettings | None = None, environment: dict[str, str] | None = None, actor: str = "",
-        auto_allowed: bool = True, record_executions: bool = False, paper: bool = False,
+        auto_allowed: bool = True, record_executions: bool = False, paper: bool = False, backtest: BacktestRange | None = None,
     ) -> SessionRow:
         """Every database step runs on the database's threads (`Database.run`): the loop keeps
         serving sandboxes' SDK calls while a start waits for the signer, the chain or a lock."""
@@ -143,6 +159,8 @@ class Sessions:
 
         native = address_key(asset.network, asset.address) == address_key(asset.network, chain.native_asset)
         paper_of = None
+        if backtest is not None:  # a paper session whose fork moves from block to block
+            backtest, paper = await _checked_backtest(backtest, mode, chain), True
         if paper:
             # The session acts with a throwaway wallet on a fork: what it is allocated is
             # minted there, not taken from the real wallet (`paper.open_fork`).
@@ -191,27 +209,39 @@ class Sessions:
                 # A paper session's executions record by default: they are for looking at.
                 record_executions=record_executions or paper,
                 paper_of_wallet=paper_of,
+                backtest_from_block=backtest.from_block if backtest else None,
+                backtest_to_block=backtest.to_block if backtest else None,
+                backtest_every_blocks=backtest.every_blocks if backtest else None,
             )
             db.add(session)
             db.commit()
             return session
 
         session = await self._db.run(insert)
-        if paper_of is not None:
-            await self._open_fork(session, chain, paper_of)
+        await self._launch(session, chain, native, actor)
+        return await self._db.run(lambda _db: self.get(session.id))
+
+    async def _launch(self, session: SessionRow, chain: Chain, native: bool, actor: str) -> None:
+        """A stored session made ready and set running: a paper session's fork, the signer's
+        budget for it, then RUNNING (unless it was stopped meanwhile)."""
+        if session.paper_of_wallet is not None:
+            await self._open_fork(session, chain, session.paper_of_wallet)
         # The signer bounds what the session may spend, by the wallet owner's policy.
         # (EVM chains so far: Solana policies cap per transaction and per rolling window.)
         if isinstance(chain, EvmChain):
             await self._open_budget(session, chain, native)
 
-        def run(db: Session) -> None:
+        def run(db: Session) -> bool:
             row = db.get(SessionRow, session.id)
+            if row.status != SessionStatus.CREATED:
+                return False  # stopped while it was being started: it stays stopped
             row.status, row.next_run_at = SessionStatus.RUNNING, utcnow()
             events.record(db, "session", SessionStatus.RUNNING, row.id, row.id, actor)
             db.commit()
+            return True
 
-        await self._db.run(run)
-        return await self._db.run(lambda _db: self.get(session.id))
+        if not await self._db.run(run) and self._paper_forks is not None and session.paper:
+            await self._paper_forks.stop(session.id)
 
     async def _held_wallet(self, wallet_address: str, agent_name: str, manifest: Manifest) -> str:
         """The signer's spelling of the wallet, one of the agent's wallet type."""
@@ -240,14 +270,15 @@ class Sessions:
         assert self._paper_forks is not None and isinstance(source, EvmChain)  # checked by `start`
         try:
             fork = await open_fork(self._paper_forks, session.id, source, real_wallet, session.wallet_address,
-                                   session.allocation_asset, int(session.allocation_amount))
+                                   session.allocation_asset, int(session.allocation_amount), at_block=session.backtest_from_block,
+                                   gas_floor=GAS_FLOOR if session.backtest_every_blocks is not None else 0)
         except Refused:
             await self._db.run(partial(_remove, session.id))
             raise
 
         def place(db: Session) -> None:
             row = db.get(SessionRow, session.id)
-            row.paper_fork_url, row.paper_fork_block = fork.url, fork.block
+            row.paper_fork_url, row.paper_fork_block, row.paper_fork_replica = fork.url, fork.block, self._db.replica_id
             db.commit()
 
         await self._db.run(place)

@@ -40,17 +40,19 @@ class PaperFork:
 
 
 async def open_fork(forks: PaperForks, session_id: int, source: EvmChain, real_wallet: str, paper_wallet: str,
-                    asset: str, amount: int) -> PaperFork:
+                    asset: str, amount: int, at_block: int | None = None, gas_floor: int = 0) -> PaperFork:
     """The session's fork, its paper wallet funded there: the allocation minted, and the real
     wallet's native balance at the fork's block for fees. Refused (FAILED_PRECONDITION) when
-    the fork cannot be made or funded; nothing is left running then."""
+    the fork cannot be made or funded; nothing is left running then. `at_block`: taken there
+    (a backtest's first block) instead of at the head; `gas_floor`: the least native balance
+    it gets for fees (a backtest's wallet, which may hold nothing on the real chain)."""
     try:
-        fork = await forks.start(session_id, source)
+        fork = await forks.start(session_id, source, at_block)
     except ForkError as exc:
         raise precondition(f"the paper fork of {source.network} could not be started: {exc}") from None
     chain = fork_chain(source, fork.url)
     try:
-        gas_money = await chain.balance(real_wallet)
+        gas_money = max(await chain.balance(real_wallet), gas_floor)
         native = asset.lower() == chain.native_asset.lower()
         await mint(chain, chain.native_asset, paper_wallet, max(gas_money, amount) if native else gas_money)
         if not native:
@@ -73,7 +75,7 @@ class PaperSupervisor:
 
     async def sweep(self) -> None:
         here = set(self._forks.running())
-        active, ended = await self._db.run(lambda db: _paper_sessions(db, here))
+        active, ended = await self._db.run(lambda db: _paper_sessions(db, here, self._db.replica_id))
         for session_id, network, url, block in active:
             source = self._chains.get(network)
             if source is None or await _answers(fork_chain(source, url)):
@@ -89,13 +91,16 @@ class PaperSupervisor:
             await self._forks.stop(session_id)
 
 
-def _paper_sessions(db, here: set[int]) -> tuple[list[tuple[int, str, str, int]], set[int]]:
-    """(the active paper sessions, with their fork) and which of the forks running `here`
-    belong to sessions stopped with no execution still running."""
-    rows = db.execute(select(SessionRow.id, SessionRow.allocation_network, SessionRow.paper_fork_url, SessionRow.paper_fork_block)
+def _paper_sessions(db, here: set[int], replica_id: str) -> tuple[list[tuple[int, str, str, int]], set[int]]:
+    """(the active paper sessions whose fork this replica runs, with their fork) and which of
+    the forks running `here` belong to sessions stopped with no execution still running. A
+    fork is its replica's child process: another replica never starts a second one."""
+    rows = db.execute(select(SessionRow.id, SessionRow.allocation_network, SessionRow.paper_fork_url, SessionRow.paper_fork_block,
+                             SessionRow.paper_fork_replica)
                       .where(SessionRow.paper_of_wallet.is_not(None), SessionRow.status != SessionStatus.STOPPED)).all()
     # A session being started has no fork URL yet: its fork is running here, and kept.
-    active = [(r.id, r.allocation_network, r.paper_fork_url, r.paper_fork_block) for r in rows if r.paper_fork_url is not None]
+    active = [(r.id, r.allocation_network, r.paper_fork_url, r.paper_fork_block) for r in rows
+              if r.paper_fork_url is not None and r.paper_fork_replica == replica_id]
     still = {r.id for r in rows} | set(db.scalars(select(ExecutionRow.session_id).where(
         ExecutionRow.session_id.in_(here), ExecutionRow.status == ExecutionStatus.RUNNING)))
     return active, here - still

@@ -12,6 +12,7 @@ from orchestrator.store.models import (
     OWNER_WALLET,
     AgentRow,
     AssetChangeRow,
+    BacktestStepRow,
     Base,
     DriftRow,
     EgressConnectionRow,
@@ -35,5 +36,5 @@ from orchestrator.store.models import (
 )
 
 __all__ = [
-    "OWNER_WALLET", "AgentRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRecordingRow", "ExecutionRow", "MemoryRow", "PrincipalRow", "PrincipalWalletRow", "QuoteRow", "ReplicaRow", "RequestIdRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "SettingRow", "SuggestionRow", "TokenInfoRow", "TransactionRow", "utcnow",
+    "OWNER_WALLET", "AgentRow", "BacktestStepRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRecordingRow", "ExecutionRow", "MemoryRow", "PrincipalRow", "PrincipalWalletRow", "QuoteRow", "ReplicaRow", "RequestIdRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "SettingRow", "SuggestionRow", "TokenInfoRow", "TransactionRow", "utcnow",
 ]

@@ -111,6 +111,12 @@ class SessionRow(Base):
     paper_of_wallet: Mapped[str | None] = mapped_column(default=None)
     paper_fork_url: Mapped[str | None] = mapped_column(default=None)
     paper_fork_block: Mapped[int | None] = mapped_column(default=None)
+    # The replica whose child process the fork is: only it starts the fork again.
+    paper_fork_replica: Mapped[str | None] = mapped_column(String(64), default=None)
+    # A backtest (a paper session whose fork moves from block to block; actions/backtests.py).
+    backtest_from_block: Mapped[int | None] = mapped_column(default=None)
+    backtest_to_block: Mapped[int | None] = mapped_column(default=None)
+    backtest_every_blocks: Mapped[int | None] = mapped_column(default=None)
 
     @property
     def paper(self) -> bool:
@@ -161,6 +167,25 @@ class ExecutionRow(Base):
 
     logs: Mapped[list[ExecutionLogRow]] = relationship(order_by="ExecutionLogRow.id")
     egress_connections: Mapped[list[EgressConnectionRow]] = relationship(order_by="EgressConnectionRow.id")
+
+
+class BacktestStepRow(Base):
+    """One step of a backtest session (orchestrator/actions/backtests.py): the block its fork
+    was moved to, what the session held there and its value in the starting asset."""
+
+    __tablename__ = "backtest_steps"
+    __table_args__ = (UniqueConstraint("session_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    step: Mapped[int]
+    block: Mapped[int]
+    block_time: Mapped[datetime]
+    # [{"network", "asset_address", "current_qty"}], as the session's positions then.
+    positions: Mapped[list[Any]] = mapped_column(JSON)
+    equity: Mapped[str | None] = mapped_column(String(80))
+    unvalued: Mapped[list[Any]] = mapped_column(JSON)
+    after_last_run: Mapped[bool] = mapped_column(default=False)
 
 
 class ExecutionRecordingRow(Base):

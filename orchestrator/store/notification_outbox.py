@@ -73,7 +73,7 @@ def subscribers(db: Session, kind: str, change: str, session_id: int | None, ref
     # a revoked user's of nothing. The built-in principals' (not users) hear of everything.
     users = principals.wallets_of(db, {row.owner for row in wanting})
     session = db.get(SessionRow, session_id) if session_id is not None else None
-    wallet = principals.wallet_key(session.wallet_address) if session is not None else None
+    wallet = principals.wallet_key(session.owner_wallet) if session is not None else None
     return event_type, [row.id for row in wanting if row.owner not in users
                         or (users[row.owner] is not None and (wallet is None or wallet in users[row.owner]))]  # type: ignore[operator]
 

@@ -7,6 +7,8 @@ refuse for real; stopping the session ends its fork."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -160,6 +162,47 @@ def test_promoting_a_paper_session_starts_the_real_one_with_its_settings(stack, 
     with pytest.raises(grpc.RpcError) as refused:
         stack.api.PromoteSession(pb.PromoteSessionRequest(session_id=session.id))
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "is not a paper session" in refused.value.details()
+
+
+def test_a_paper_session_s_fork_outlives_a_crash_of_the_orchestrator_with_what_it_did(stack, market, agent_image, tmp_path):
+    """SIGKILL: the fork dies with the orchestrator (no orphan), and the restarted one takes it
+    up from its saved state: the next run starts from what the last one left."""
+    wallet = real_wallet(stack, market)
+    session = start_paper(stack, market, agent_image, tmp_path, wallet, "PaperCrash")
+    wait_for(lambda: finished(stack, session.id), timeout=120, what="a paper run")
+    stack.api.PauseSession(pb.PauseSessionRequest(session_id=session.id))
+    wait_until_idle(stack, session.id)
+    before = len(finished(stack, session.id))
+    state = str(stack.orchestrator_dir / "paper-forks-orchestrator" / f"session-{session.id}.json")
+    assert _forks_running(state) == 1
+
+    os.kill(stack.processes["orchestrator"].pid, signal.SIGKILL)
+    assert stack.wait_for_crash("orchestrator") == -signal.SIGKILL
+    wait_for(lambda: _forks_running(state) == 0, timeout=30, what="the fork to end with the orchestrator")
+    stack.restart_orchestrator()
+    wait_for(lambda: _forks_running(state) == 1, timeout=60, what="the fork to be started again")
+    stack.api.ResumeSession(pb.ResumeSessionRequest(session_id=session.id))
+    wait_for(lambda: len(finished(stack, session.id)) > before, timeout=120, what="a run after the restart")
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    runs = finished(stack, session.id)
+    spent = PER_RUN * sum(json.loads(log_lines(run)[0])["status"] == "success" for run in runs)
+    assert spent == PER_RUN * len(runs) and len(runs) > before
+    assert json.loads(log_lines(runs[-1])[1])["stable"] == str(ALLOCATION - spent)
+    stable = contracts.at(fork_of(stack, session.id), "TestToken", market.stable)
+    assert stable.functions.balanceOf(session.wallet_address).call() == ALLOCATION - spent
+
+
+def _forks_running(state_file: str) -> int:
+    """anvil processes keeping `state_file` (on this machine)."""
+    found = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(arg.endswith(b"anvil") for arg in argv) and any(arg.endswith(state_file.encode()) for arg in argv):
+            found += 1
+    return found
 
 
 def _answers(fork: Web3) -> bool:

@@ -93,3 +93,19 @@ def test_a_recorded_call_whose_bytes_were_no_request_is_left_out():
                                         call("SignAndSend", send("7"))))
     answers.answer("SignAndSend", send("7"))
     assert answers.recorded_actions() == [answers.actions[0]] and answers.difference() == []
+
+
+def test_a_difference_past_what_a_line_shows_is_still_one():
+    """Long calldata first in the JSON: a different value at its end differs all the same."""
+    long = "0x" + "ab" * 3000
+
+    def big(value: str) -> runtime_pb2.SignAndSendRequest:
+        request = send(value)
+        request.evm.data = long
+        return request
+
+    answers = RecordedAnswers(recording(call("SignAndSend", big("7"))))
+    answers.answer("SignAndSend", big("8"))
+    removed, added = answers.difference()
+    assert removed.startswith("- ") and added.startswith("+ ") and '"value":"7"' in removed and '"value":"8"' in added
+    assert "(6002 characters)" in removed

@@ -47,7 +47,7 @@ class Swaps:
             raise SwapError("INVALID_REQUEST", f"{where}: {first['msg']}", grpc.StatusCode.INVALID_ARGUMENT) from None
         if parsed.from_.network != parsed.to.network:
             raise SwapError("NO_COMPATIBLE_ENGINES", "cross-chain swaps (bridges) have no engine on this platform yet")
-        engines = [e for e in self._session_engines(session) if e.supports(parsed) and (not parsed.engines or e.name in parsed.engines)]
+        engines = [e for e in self.session_engines(session) if e.supports(parsed) and (not parsed.engines or e.name in parsed.engines)]
         if not engines:
             raise SwapError("NO_COMPATIBLE_ENGINES", f"no engine swaps {parsed.token_in} for {parsed.token_out} on {parsed.from_.network}")
         expires = utcnow() + timedelta(seconds=self._ttl)
@@ -73,7 +73,7 @@ class Swaps:
             db.commit()
         return data
 
-    def _session_engines(self, session: SessionRow) -> list:
+    def session_engines(self, session: SessionRow) -> list:
         """The engines on the chains `session` acts on (a paper session's: on its fork)."""
         return [engine for e in self._engines if (engine := e.for_session(session)) is not None]
 

@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "idle_cpu": ([], ["--seconds", "10", "--sessions", "10", "--streams", "2"]),
     "egress": (["--runs", "300"], ["--runs", "30"]),
     "notifications": (["--count", "200"], ["--count", "20", "--backend", "sqlite"]),
+    "backtest_throughput": (["--runs", "100"], ["--runs", "10"]),
 }
 
 

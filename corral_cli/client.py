@@ -18,6 +18,7 @@ from corral_cli import logs as logs_cli
 from corral_cli import recording as recording_cli
 from corral_cli import replay as replay_cli
 from corral_cli import secrets as secrets_cli
+from corral_cli import shadows as shadows_cli
 from corral_cli.approval import approve_and_wait
 from corral_cli.display import printable, safe_text
 from corral_cli.paging import every
@@ -90,6 +91,7 @@ def add_parsers(sub) -> None:
     export_cli.add_parser(sub, common)
     recording_cli.add_parser(sub, common)
     replay_cli.add_parser(sub, common)
+    shadows_cli.add_parser(sub, common)
     secrets_cli.add_parser(sub, common)
 
     halt = sub.add_parser("halt", parents=[common], help="kill switch: stop all agents and all signing until `corral resume`")
@@ -116,7 +118,7 @@ def _stub(args) -> tuple[orchestrator_pb2_grpc.OrchestratorServiceStub, tuple]:
 def run(args) -> int:
     api, md = _stub(args)
     # Commands with a function of their own.
-    commands = {"session": _session, "watch": _watch, "logs": logs_cli.run, "export": export_cli.run, "recording": recording_cli.run, "replay": replay_cli.run, "secret": secrets_cli.run, "halt": _kill_switch, "resume": _kill_switch, "status": _kill_switch}
+    commands = {"session": _session, "watch": _watch, "logs": logs_cli.run, "export": export_cli.run, "recording": recording_cli.run, "replay": replay_cli.run, "shadow": shadows_cli.run, "secret": secrets_cli.run, "halt": _kill_switch, "resume": _kill_switch, "status": _kill_switch}
     try:
         if args.command in commands:
             return commands[args.command](api, md, args)

@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint
 from pyqwest import Client
 
-from .orchestrator_pb2 import ApproveSuggestionRequest, ApproveSuggestionResponse, CreateSubscriptionRequest, CreateSubscriptionResponse, DeleteSessionSecretRequest, DeleteSessionSecretResponse, DeleteSubscriptionRequest, DeleteSubscriptionResponse, Event, ExportSessionRequest, ExportSessionResponse, GetAgentRequest, GetAgentResponse, GetBacktestReportRequest, GetBacktestReportResponse, GetCallerRequest, GetCallerResponse, GetExecutionLogsRequest, GetExecutionLogsResponse, GetExecutionRecordingRequest, GetExecutionRecordingResponse, GetExecutionRequest, GetExecutionResponse, GetPlatformStatusRequest, GetPlatformStatusResponse, GetPositionHistoryRequest, GetPositionHistoryResponse, GetSessionRequest, GetSessionResponse, GetSessionSummaryRequest, GetSessionSummaryResponse, GetSuggestionRequest, GetSuggestionResponse, GetTransactionRequest, GetTransactionResponse, HaltPlatformRequest, HaltPlatformResponse, ListAgentsRequest, ListAgentsResponse, ListDeliveriesRequest, ListDeliveriesResponse, ListExecutionsRequest, ListExecutionsResponse, ListSessionMemoryRequest, ListSessionMemoryResponse, ListSessionSecretsRequest, ListSessionSecretsResponse, ListSessionsRequest, ListSessionsResponse, ListSubscriptionsRequest, ListSubscriptionsResponse, ListSuggestionsRequest, ListSuggestionsResponse, ListTransactionsRequest, ListTransactionsResponse, ListWalletsRequest, ListWalletsResponse, PauseSessionRequest, PauseSessionResponse, PromoteSessionRequest, PromoteSessionResponse, RegisterAgentRequest, RegisterAgentResponse, RejectSuggestionRequest, RejectSuggestionResponse, ResumePlatformRequest, ResumePlatformResponse, ResumeSessionRequest, ResumeSessionResponse, SetSessionSecretRequest, SetSessionSecretResponse, StartSessionRequest, StartSessionResponse, StopSessionRequest, StopSessionResponse, UnwindSessionRequest, UnwindSessionResponse, UpdateSessionRequest, UpdateSessionResponse, WatchEventsRequest
+from .orchestrator_pb2 import ApproveSuggestionRequest, ApproveSuggestionResponse, CreateSubscriptionRequest, CreateSubscriptionResponse, DeleteSessionSecretRequest, DeleteSessionSecretResponse, DeleteSubscriptionRequest, DeleteSubscriptionResponse, Event, ExportSessionRequest, ExportSessionResponse, GetAgentRequest, GetAgentResponse, GetBacktestReportRequest, GetBacktestReportResponse, GetCallerRequest, GetCallerResponse, GetExecutionLogsRequest, GetExecutionLogsResponse, GetExecutionRecordingRequest, GetExecutionRecordingResponse, GetExecutionRequest, GetExecutionResponse, GetPlatformStatusRequest, GetPlatformStatusResponse, GetPositionHistoryRequest, GetPositionHistoryResponse, GetSessionRequest, GetSessionResponse, GetSessionSummaryRequest, GetSessionSummaryResponse, GetSuggestionRequest, GetSuggestionResponse, GetTransactionRequest, GetTransactionResponse, HaltPlatformRequest, HaltPlatformResponse, ListAgentsRequest, ListAgentsResponse, ListDeliveriesRequest, ListDeliveriesResponse, ListExecutionsRequest, ListExecutionsResponse, ListSessionMemoryRequest, ListSessionMemoryResponse, ListSessionSecretsRequest, ListSessionSecretsResponse, ListSessionsRequest, ListSessionsResponse, ListShadowRunsRequest, ListShadowRunsResponse, ListSubscriptionsRequest, ListSubscriptionsResponse, ListSuggestionsRequest, ListSuggestionsResponse, ListTransactionsRequest, ListTransactionsResponse, ListWalletsRequest, ListWalletsResponse, PauseSessionRequest, PauseSessionResponse, PromoteSessionRequest, PromoteSessionResponse, RegisterAgentRequest, RegisterAgentResponse, RejectSuggestionRequest, RejectSuggestionResponse, ResumePlatformRequest, ResumePlatformResponse, ResumeSessionRequest, ResumeSessionResponse, SetSessionSecretRequest, SetSessionSecretResponse, StartSessionRequest, StartSessionResponse, StopSessionRequest, StopSessionResponse, UnwindSessionRequest, UnwindSessionResponse, UpdateSessionRequest, UpdateSessionResponse, WatchEventsRequest
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
@@ -282,6 +282,14 @@ class OrchestratorService(Protocol):
         """
         A backtest session's report (docs/api.md, "Backtests"): its holdings and their value in
         the starting asset at each step, PnL, fees, drawdown, trades and refusals by rule.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def list_shadow_runs(self, request: ListShadowRunsRequest, ctx: RequestContext[ListShadowRunsRequest, ListShadowRunsResponse], /) -> ListShadowRunsResponse:
+        """
+        A session's shadow runs, newest first (docs/api.md, "Shadow versions"): each of its
+        executions replayed with its shadow agent (UpdateSession shadow_agent_id), and where the
+        shadow's actions differ from what the execution did.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -734,6 +742,17 @@ class OrchestratorServiceASGIApplication(ConnectASGIApplication[OrchestratorServ
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.get_backtest_report,
+                ),
+                "/corral.v1.OrchestratorService/ListShadowRuns": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListShadowRuns",
+                        service_name="corral.v1.OrchestratorService",
+                        input=ListShadowRunsRequest,
+                        output=ListShadowRunsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.list_shadow_runs,
                 ),
                 "/corral.v1.OrchestratorService/GetCaller": Endpoint.unary(
                     method=MethodInfo(
@@ -1688,6 +1707,31 @@ class OrchestratorServiceClient(ConnectClient):
                 service_name="corral.v1.OrchestratorService",
                 input=GetBacktestReportRequest,
                 output=GetBacktestReportResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def list_shadow_runs(
+        self,
+        request: ListShadowRunsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ListShadowRunsResponse:
+        """
+        A session's shadow runs, newest first (docs/api.md, "Shadow versions"): each of its
+        executions replayed with its shadow agent (UpdateSession shadow_agent_id), and where the
+        shadow's actions differ from what the execution did.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListShadowRuns",
+                service_name="corral.v1.OrchestratorService",
+                input=ListShadowRunsRequest,
+                output=ListShadowRunsResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

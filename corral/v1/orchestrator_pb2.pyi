@@ -30,6 +30,14 @@ class SessionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SESSION_STATUS_UNWINDING: _ClassVar[SessionStatus]
     SESSION_STATUS_STOPPED: _ClassVar[SessionStatus]
 
+class ShadowOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SHADOW_OUTCOME_UNSPECIFIED: _ClassVar[ShadowOutcome]
+    SHADOW_OUTCOME_SAME: _ClassVar[ShadowOutcome]
+    SHADOW_OUTCOME_DIFFERENT: _ClassVar[ShadowOutcome]
+    SHADOW_OUTCOME_PARTIAL: _ClassVar[ShadowOutcome]
+    SHADOW_OUTCOME_FAILED: _ClassVar[ShadowOutcome]
+
 class ResourceView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     RESOURCE_VIEW_UNSPECIFIED: _ClassVar[ResourceView]
@@ -113,6 +121,11 @@ SESSION_STATUS_RUNNING: SessionStatus
 SESSION_STATUS_PAUSED: SessionStatus
 SESSION_STATUS_UNWINDING: SessionStatus
 SESSION_STATUS_STOPPED: SessionStatus
+SHADOW_OUTCOME_UNSPECIFIED: ShadowOutcome
+SHADOW_OUTCOME_SAME: ShadowOutcome
+SHADOW_OUTCOME_DIFFERENT: ShadowOutcome
+SHADOW_OUTCOME_PARTIAL: ShadowOutcome
+SHADOW_OUTCOME_FAILED: ShadowOutcome
 RESOURCE_VIEW_UNSPECIFIED: ResourceView
 RESOURCE_VIEW_BASIC: ResourceView
 RESOURCE_VIEW_FULL: ResourceView
@@ -358,7 +371,7 @@ class ListWalletsResponse(_message.Message):
     def __init__(self, wallets: _Optional[_Iterable[_Union[Wallet, _Mapping]]] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions", "breakers", "status_reason", "egress_hosts", "environment", "record_executions", "paper_of_wallet_address", "paper_fork_block", "backtest")
+    __slots__ = ("id", "agent_id", "wallet_address", "status", "execution_mode", "settings", "allocation", "created_at", "next_run_at", "stopped_at", "unwind_positions", "positions", "has_pending_transactions", "breakers", "status_reason", "egress_hosts", "environment", "record_executions", "paper_of_wallet_address", "paper_fork_block", "backtest", "shadow_agent_id")
     class SettingsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -394,6 +407,7 @@ class Session(_message.Message):
     PAPER_OF_WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     PAPER_FORK_BLOCK_FIELD_NUMBER: _ClassVar[int]
     BACKTEST_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     id: int
     agent_id: int
     wallet_address: str
@@ -415,7 +429,52 @@ class Session(_message.Message):
     paper_of_wallet_address: str
     paper_fork_block: int
     backtest: Backtest
-    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., status_reason: _Optional[str] = ..., egress_hosts: _Optional[_Iterable[str]] = ..., environment: _Optional[_Mapping[str, str]] = ..., record_executions: _Optional[bool] = ..., paper_of_wallet_address: _Optional[str] = ..., paper_fork_block: _Optional[int] = ..., backtest: _Optional[_Union[Backtest, _Mapping]] = ...) -> None: ...
+    shadow_agent_id: int
+    def __init__(self, id: _Optional[int] = ..., agent_id: _Optional[int] = ..., wallet_address: _Optional[str] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., settings: _Optional[_Mapping[str, str]] = ..., allocation: _Optional[_Union[_common_pb2.Position, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unwind_positions: _Optional[_Iterable[_Union[PositionRef, _Mapping]]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., has_pending_transactions: _Optional[bool] = ..., breakers: _Optional[_Union[SessionBreakers, _Mapping]] = ..., status_reason: _Optional[str] = ..., egress_hosts: _Optional[_Iterable[str]] = ..., environment: _Optional[_Mapping[str, str]] = ..., record_executions: _Optional[bool] = ..., paper_of_wallet_address: _Optional[str] = ..., paper_fork_block: _Optional[int] = ..., backtest: _Optional[_Union[Backtest, _Mapping]] = ..., shadow_agent_id: _Optional[int] = ...) -> None: ...
+
+class ShadowRun(_message.Message):
+    __slots__ = ("id", "session_id", "execution_id", "agent_id", "outcome", "difference", "missing_reads", "recorded_actions", "replayed_actions", "error", "finished_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
+    MISSING_READS_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    session_id: int
+    execution_id: int
+    agent_id: int
+    outcome: ShadowOutcome
+    difference: _containers.RepeatedScalarFieldContainer[str]
+    missing_reads: _containers.RepeatedScalarFieldContainer[str]
+    recorded_actions: int
+    replayed_actions: int
+    error: str
+    finished_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., session_id: _Optional[int] = ..., execution_id: _Optional[int] = ..., agent_id: _Optional[int] = ..., outcome: _Optional[_Union[ShadowOutcome, str]] = ..., difference: _Optional[_Iterable[str]] = ..., missing_reads: _Optional[_Iterable[str]] = ..., recorded_actions: _Optional[int] = ..., replayed_actions: _Optional[int] = ..., error: _Optional[str] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListShadowRunsRequest(_message.Message):
+    __slots__ = ("session_id", "page_size", "page_token")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    session_id: int
+    page_size: int
+    page_token: str
+    def __init__(self, session_id: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListShadowRunsResponse(_message.Message):
+    __slots__ = ("shadow_runs", "next_page_token")
+    SHADOW_RUNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    shadow_runs: _containers.RepeatedCompositeFieldContainer[ShadowRun]
+    next_page_token: str
+    def __init__(self, shadow_runs: _Optional[_Iterable[_Union[ShadowRun, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Backtest(_message.Message):
     __slots__ = ("from_block", "to_block", "every_blocks")

@@ -229,6 +229,11 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportResponse.FromString,
                 _registered_method=True)
+        self.ListShadowRuns = channel.unary_unary(
+                '/corral.v1.OrchestratorService/ListShadowRuns',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListShadowRunsRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListShadowRunsResponse.FromString,
+                _registered_method=True)
         self.GetCaller = channel.unary_unary(
                 '/corral.v1.OrchestratorService/GetCaller',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetCallerRequest.SerializeToString,
@@ -537,6 +542,15 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListShadowRuns(self, request, context):
+        """A session's shadow runs, newest first (docs/api.md, "Shadow versions"): each of its
+        executions replayed with its shadow agent (UpdateSession shadow_agent_id), and where the
+        shadow's actions differ from what the execution did.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCaller(self, request, context):
         """Who the caller is: its name, roles and wallets, so that a console offers only what the
         caller may do.
@@ -742,6 +756,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.GetBacktestReport,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportResponse.SerializeToString,
+            ),
+            'ListShadowRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListShadowRuns,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListShadowRunsRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListShadowRunsResponse.SerializeToString,
             ),
             'GetCaller': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCaller,
@@ -1802,6 +1821,33 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/GetBacktestReport',
             corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListShadowRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/ListShadowRuns',
+            corral_dot_v1_dot_orchestrator__pb2.ListShadowRunsRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ListShadowRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,

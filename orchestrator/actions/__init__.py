@@ -8,5 +8,6 @@
 - `suggestions`    manual mode: the same requests stored for a person to approve
 - `breakers`       per-session circuit breakers and the signer-refusal breaker
 - `positions`      a session's positions from its allocation and its ledger
+- `backtests`      a backtest's fork moved from block to block, its steps valued
 - `signer_client`  the client side of the signer socket
 """

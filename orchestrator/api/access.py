@@ -48,7 +48,7 @@ METHOD_ROLES: dict[str, Role] = {
     "ListAgents": V, "GetAgent": V, "ListWallets": V, "GetSession": V, "ListSessions": V, "ListExecutions": V,
     "GetExecution": V, "GetExecutionLogs": V, "ListTransactions": V, "GetTransaction": V, "ListSuggestions": V,
     "GetSuggestion": V, "ListSessionMemory": V, "ListSessionSecrets": V, "WatchEvents": V, "GetPlatformStatus": V,
-    "ExportSession": V, "GetSessionSummary": V, "GetPositionHistory": V, "GetBacktestReport": V, "GetExecutionRecording": V, "GetCaller": V,
+    "ExportSession": V, "GetSessionSummary": V, "GetPositionHistory": V, "GetBacktestReport": V, "ListShadowRuns": V, "GetExecutionRecording": V, "GetCaller": V,
     # A principal's own notification subscriptions, for sessions on its wallets. Making one
     # makes the platform connect somewhere: not a read.
     "CreateSubscription": O, "DeleteSubscription": O, "ListSubscriptions": V, "ListDeliveries": V,
@@ -85,7 +85,7 @@ TARGETS: dict[str, Target] = {
     **{method: Target("session", "session_id") for method in (
         "GetSession", "StopSession", "PauseSession", "ResumeSession", "UnwindSession", "ListExecutions", "ListTransactions",
         "ListSuggestions", "ListSessionMemory", "SetSessionSecret", "ListSessionSecrets", "DeleteSessionSecret",
-        "ExportSession", "GetSessionSummary", "GetPositionHistory", "PromoteSession", "GetBacktestReport")},
+        "ExportSession", "GetSessionSummary", "GetPositionHistory", "PromoteSession", "GetBacktestReport", "ListShadowRuns")},
     "UpdateSession": Target("session", "session.id"),
     "WatchEvents": Target("session", "session_id", optional=True),
     "CreateSubscription": Target("session", "session_id", optional=True),

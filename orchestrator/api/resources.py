@@ -26,6 +26,7 @@ from orchestrator.store import (
     MemoryRow,
     SessionRow,
     SessionSecretRow,
+    ShadowRunRow,
     SuggestionRow,
     TransactionRow,
     pages,
@@ -41,6 +42,7 @@ TRANSACTIONS = (100, 1000)
 SUGGESTIONS = (100, 1000)
 MEMORY = (100, 1000)
 SECRETS = (100, 1000)
+SHADOW_RUNS = (50, 1000)
 # What a Get of an id that does not exist answers (access.py answers the same for one that is
 # not the caller's, so the two cannot be told apart).
 MISSING = {
@@ -154,6 +156,12 @@ def transactions(db: Session, request: pb.ListTransactionsRequest) -> pages.Page
     filters = (request.session_id, statuses, after, before)
     return pages.read(db, query, TransactionRow.id, pages.Query("transactions", filters), _size(request, TRANSACTIONS),
                       request.page_token, newest_first=False)
+
+
+def shadow_runs(db: Session, request: pb.ListShadowRunsRequest) -> pages.Page:
+    query = select(ShadowRunRow).where(ShadowRunRow.session_id == request.session_id)
+    return pages.read(db, query, ShadowRunRow.id, pages.Query("shadow_runs", (request.session_id,)), _size(request, SHADOW_RUNS),
+                      request.page_token)
 
 
 def suggestions(db: Session, request: pb.ListSuggestionsRequest) -> pages.Page:

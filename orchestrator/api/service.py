@@ -53,6 +53,7 @@ from orchestrator.store import (
     ExecutionLogRow,
     ExecutionRow,
     SessionRow,
+    ShadowRunRow,
     SuggestionRow,
     TransactionRow,
     events,
@@ -67,6 +68,7 @@ from orchestrator.store.statuses import (
     ExecutionMode,
     ExecutionStatus,
     SessionStatus,
+    ShadowOutcome,
     SuggestionStatus,
     TransactionStatus,
 )
@@ -112,6 +114,18 @@ def agent_message(row: AgentRow) -> orchestrator_pb2.Agent:
     )
 
 
+SHADOW_OUTCOMES = {outcome: orchestrator_pb2.ShadowOutcome.Value(f"SHADOW_OUTCOME_{outcome.name}") for outcome in ShadowOutcome}
+
+
+def shadow_run_message(row: ShadowRunRow) -> orchestrator_pb2.ShadowRun:
+    message = orchestrator_pb2.ShadowRun(
+        id=row.id, session_id=row.session_id, execution_id=row.execution_id, agent_id=row.agent_id, outcome=SHADOW_OUTCOMES[row.outcome],
+        difference=row.difference, missing_reads=row.missing_reads, recorded_actions=row.recorded_actions,
+        replayed_actions=row.replayed_actions, error=row.error)
+    message.finished_at.CopyFrom(timestamp(row.finished_at))
+    return message
+
+
 def _backtest_range(request: orchestrator_pb2.StartSessionRequest) -> BacktestRange | None:
     if not request.HasField("backtest"):
         return None
@@ -140,6 +154,8 @@ def session_message(row: SessionRow) -> orchestrator_pb2.Session:
     if row.paper_of_wallet is not None:
         message.paper_of_wallet_address = row.paper_of_wallet
         message.paper_fork_block = row.paper_fork_block or 0
+    if row.shadow_agent_id is not None:
+        message.shadow_agent_id = row.shadow_agent_id
     if row.backtest_every_blocks is not None:
         message.backtest.CopyFrom(orchestrator_pb2.Backtest(from_block=row.backtest_from_block, to_block=row.backtest_to_block,
                                                             every_blocks=row.backtest_every_blocks))
@@ -745,6 +761,12 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         await self._require_session(request.session_id)
         report = await self._db.run(lambda db: backtest_report(db, db.get(SessionRow, request.session_id)))
         return orchestrator_pb2.GetBacktestReportResponse(report=report)
+
+    @as_grpc_status
+    async def ListShadowRuns(self, request, context):
+        await self._require_session(request.session_id)
+        runs, next_token = await self._page(lambda db: resources.shadow_runs(db, request), shadow_run_message)
+        return orchestrator_pb2.ListShadowRunsResponse(shadow_runs=runs, next_page_token=next_token)
 
     @as_grpc_status
     async def GetPositionHistory(self, request, context):

@@ -11,7 +11,7 @@ from orchestrator.actions.breakers import settings_from_request
 from orchestrator.errors import invalid
 from orchestrator.sessions.lifecycle import SessionChanges
 
-UPDATABLE_PATHS = ("settings", "breakers", "execution_mode", "record_executions")
+UPDATABLE_PATHS = ("settings", "breakers", "execution_mode", "record_executions", "shadow_agent_id")
 
 
 def requested_changes(request: orchestrator_pb2.UpdateSessionRequest, mode_names: Mapping[int, str]) -> SessionChanges:
@@ -29,4 +29,5 @@ def requested_changes(request: orchestrator_pb2.UpdateSessionRequest, mode_names
         settings=dict(session.settings) if "settings" in paths else None,
         breakers=settings_from_request(session.breakers, path="session.breakers") if "breakers" in paths else None,
         record_executions=session.record_executions if "record_executions" in paths else None,
+        shadow_agent_id=session.shadow_agent_id if "shadow_agent_id" in paths else None,
     )

@@ -2,6 +2,7 @@
 
 - `evm`     EVM JSON-RPC with web3.py (networks "ethereum:<chainId>")
 - `solana`  Solana JSON-RPC with solana-py (network "solana")
+- `paper_forks`  paper sessions' anvil forks, and which chain a session acts on (`session_chain`)
 
 Both kinds answer the reads sessions and reconciliation need through `Chain`.
 """

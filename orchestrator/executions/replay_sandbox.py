@@ -12,6 +12,7 @@ import os
 import secrets
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,8 @@ from sandbox_runner.host.backend import (
     SandboxLimits,
     SandboxResult,
     SandboxSpec,
-    run_sandbox,
+    SandboxStartError,
+    StartedSandbox,
 )
 from sandbox_runner.host.socket_dirs import LocalSocketDirs, hand_to_sandbox_user
 
@@ -96,18 +98,40 @@ for _method in REQUEST_TYPES.keys() - OUTPUTS:
     setattr(ReplayServicer, _method, _answering(_method))
 
 
-async def replay(recording: orchestrator_pb2.ExecutionRecording, image: str, backend: SandboxBackend,
-                 limits: SandboxLimits) -> ReplayOutcome:
+async def replay(recording: orchestrator_pb2.ExecutionRecording, image: str, backend: SandboxBackend, limits: SandboxLimits,
+                 sockets: ReplaySockets | None = None) -> ReplayOutcome:
     """Runs `image` once against `recording`; what it did, compared with what the recorded
-    execution did."""
+    execution did. `sockets`: where its socket directory comes from and what its sandbox is
+    labelled (the orchestrator's, for a shadow run); default: a temporary directory."""
+    if sockets is not None:
+        return await _replay_in(recording, image, backend, limits, sockets)
+    with tempfile.TemporaryDirectory(prefix="corral-replay-") as root:
+        dirs = LocalSocketDirs(Path(root))
+        return await _replay_in(recording, image, backend, limits,
+                                ReplaySockets(dirs.make, lambda path: dirs.remove(path.name.removeprefix("sbx-")),
+                                              {REPLAY_LABEL: str(recording.execution_id)}))
+
+
+@dataclass
+class ReplaySockets:
+    """Where a replay's socket directory is made and removed, and its sandbox's labels; the
+    sandbox, once started, is told to `started` (so an owner can end it early)."""
+
+    make: Callable[[str], Path]
+    remove: Callable[[Path], None]
+    labels: dict[str, str]
+    started: Callable[[StartedSandbox | None], None] = lambda sandbox: None
+
+
+async def _replay_in(recording: orchestrator_pb2.ExecutionRecording, image: str, backend: SandboxBackend, limits: SandboxLimits,
+                     sockets: ReplaySockets) -> ReplayOutcome:
     answers = RecordedAnswers(recording)
     budget = CallBudget()
     servicer = ReplayServicer(answers, budget)
     token = secrets.token_urlsafe(32)
     sandbox_id = uuid.uuid4().hex
-    with tempfile.TemporaryDirectory(prefix="corral-replay-") as root:
-        dirs = LocalSocketDirs(Path(root))
-        socket_dir = dirs.make(sandbox_id)
+    socket_dir = sockets.make(sandbox_id)
+    try:
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", RUNTIME_REQUEST_MAX_BYTES)], maximum_concurrent_rpcs=16)
         server.add_generic_rpc_handlers([ExecutionMethods(servicer, token, budget, AgentProgress())])
         binding = socket_dir / f".{SOCKET_NAME}.binding"
@@ -118,12 +142,26 @@ async def replay(recording: orchestrator_pb2.ExecutionRecording, image: str, bac
             os.rename(binding, socket_dir / SOCKET_NAME)
             spec = SandboxSpec(image=image, command=["run"], socket_dir=socket_dir, sandbox_id=sandbox_id,
                                environment={"CORRAL_SOCKET": f"{SANDBOX_SOCKET_DIR}/{SOCKET_NAME}", "CORRAL_TOKEN": token},
-                               limits=limits, labels={REPLAY_LABEL: str(recording.execution_id)})
-            result = await asyncio.to_thread(run_sandbox, backend, spec)
+                               limits=limits, labels=dict(sockets.labels))
+            result = await asyncio.to_thread(_run, backend, spec, sockets.started)
         finally:
             await server.stop(grace=None)
-            dirs.remove(sandbox_id)
+    finally:
+        sockets.remove(socket_dir)
     return ReplayOutcome(
         execution_id=recording.execution_id, difference=answers.difference(), recorded_actions=len(answers.recorded_actions()),
-        replayed_actions=len(answers.actions), missing_reads=answers.missing_reads, calls_not_recorded=recording.calls_not_recorded, withheld=answers.withheld(),
-        sandbox=result, logs=servicer.logs, reported=servicer.reported, traceback=servicer.traceback)
+        replayed_actions=len(answers.actions), missing_reads=answers.missing_reads, calls_not_recorded=recording.calls_not_recorded,
+        withheld=answers.withheld(), sandbox=result, logs=servicer.logs, reported=servicer.reported, traceback=servicer.traceback)
+
+
+def _run(backend: SandboxBackend, spec: SandboxSpec, started: Callable[[StartedSandbox | None], None]) -> SandboxResult:
+    """One cold run (in a thread), the started sandbox handed to `started` meanwhile."""
+    try:
+        sandbox = backend.start(spec)
+    except SandboxStartError as exc:
+        return SandboxResult(exit_code=None, timed_out=False, output="", start_error=str(exc))
+    started(sandbox)
+    try:
+        return backend.finish(sandbox, spec.limits.deadline_seconds)
+    finally:
+        started(None)

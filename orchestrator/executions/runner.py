@@ -41,6 +41,7 @@ from orchestrator.executions.execution_context import execution_context
 from orchestrator.executions.recording import Recorder
 from orchestrator.executions.runtime_service import CallBudget, ExecutionTicket, start_runtime_server
 from orchestrator.executions.schedule import next_run_after
+from orchestrator.executions.shadows import ShadowRuns
 from orchestrator.executions.telemetry import backend_label, observe_execution, timed_start
 from orchestrator.executions.warm_pool import PooledSandbox, PoolKey, WarmPool
 from orchestrator.store import Database, ExecutionRow, SessionRow, changes, utcnow
@@ -110,6 +111,9 @@ class ExecutionRunner:
             ceiling=config.scheduler.max_parallel_executions,
             backend_label=self._backend_label,
         )
+        # Shadow runs' sandboxes are this process's too: claimed, labelled and swept as its own.
+        self.shadows = ShadowRuns(db, backend, self.limits_for, self.new_socket_dir, self.release_socket_dir,
+                                  {OWNER_LABEL: self.owner_id, INSTALLATION_LABEL: self.installation_id})
 
     def limits_for(self, manifest: Manifest) -> SandboxLimits:
         return sandbox_limits(self._config.sandbox, manifest)
@@ -255,6 +259,15 @@ class ExecutionRunner:
             return pooled.started
         return await asyncio.to_thread(timed_start, self._backend, cold_spec(), self._backend_label)
 
+    async def _after_end(self, session: SessionRow, command: str, recorded: ExecutionRecording | None) -> None:
+        """Once an execution is recorded: its shadow run (in the background), and a backtest's
+        valuation after its last run."""
+        if recorded is not None and session.shadow_agent_id is not None:
+            self._spawn(self.shadows.run(session.id, session.shadow_agent_id, recorded))
+        if session.backtest_every_blocks is not None and command == "run" and self._backtests is not None:
+            held = await self._db.run(lambda db: session_positions(db, db.get(SessionRow, session.id))[0])
+            await self._backtests.after_run(session, held)
+
     async def _backtest_step(self, session: SessionRow, positions: list[common_pb2.Position]) -> None:
         """A backtest's fork moved to this run's block (orchestrator/actions/backtests.py)."""
         if self._backtests is None:
@@ -329,11 +342,10 @@ class ExecutionRunner:
             return next_run_after(finished_at, manifest.runtimeIntervalMinutes, manifest.schedule, minute_seconds)
 
         # Taken here, on the loop, as the execution ends (no call adds to it after).
-        add_records = _closing_records(gate, ticket.recorder.message(execution.id) if ticket.recorder is not None else None)
+        recorded = ticket.recorder.message(execution.id) if ticket.recorder is not None else None
+        add_records = _closing_records(gate, recorded)
         await self._db.run(lambda db: records.record_end(db, execution.id, session.id, command, ended, next_run, add_records))
-        if session.backtest_every_blocks is not None and command == "run" and self._backtests is not None:
-            held = await self._db.run(lambda db: session_positions(db, db.get(SessionRow, session.id))[0])
-            await self._backtests.after_run(session, held)
+        await self._after_end(session, command, recorded)
         if command == "unwind":
             self._pool_keys.pop(session.id, None)  # its last run
         log.info("execution %s of session %s: %s %s", execution.id, session.id, status, error)
@@ -416,6 +428,7 @@ class ExecutionRunner:
         """Shutdown, first step: no more refills, and sandboxes still running are killed
         (so the threads waiting on them return)."""
         self.pool.close()
+        self.shadows.close()
         for sandbox_id, started in list(self._running.items()):
             # Recorded `interrupted` with why, not as the SIGKILL (an "out of memory") it is.
             self._killed.setdefault(sandbox_id, SHUT_DOWN)

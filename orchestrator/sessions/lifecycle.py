@@ -49,6 +49,8 @@ class SessionChanges:
     settings: dict[str, str] | None = None
     breakers: BreakerSettings | None = None
     record_executions: bool | None = None
+    # Another version of the agent to replay on its executions; 0: none.
+    shadow_agent_id: int | None = None
 
 
 def checked_mode(manifest: Manifest, mode: str | None) -> str:
@@ -373,6 +375,12 @@ class Sessions:
                 session.breakers = stored_settings(changes.breakers)
             if changes.record_executions is not None:
                 session.record_executions = changes.record_executions
+            if changes.shadow_agent_id is not None:
+                session.shadow_agent_id = _checked_shadow(db, session, changes.shadow_agent_id)
+            if session.shadow_agent_id is not None and not session.record_executions:
+                # A shadow replays the session's recordings: it needs them.
+                raise invalid("a session with a shadow agent records its executions; leave record_executions on or remove the shadow",
+                              field="session.record_executions")
             events.record(db, "session", "updated", session_id, session_id, actor)
             db.commit()
         return self.get(session_id)
@@ -383,6 +391,21 @@ class Sessions:
         if session is None:
             raise not_found(f"session {session_id} does not exist")
         return session
+
+
+def _checked_shadow(db: Session, session: SessionRow, agent_id: int) -> int | None:
+    """The shadow agent to set (None for 0): a registered version of the session's agent.
+    Setting one turns record_executions on (a shadow replays the recordings)."""
+    if agent_id == 0:
+        return None
+    shadow = db.get(AgentRow, agent_id)
+    if shadow is None:
+        raise invalid(f"shadow_agent_id: agent {agent_id} is not registered", field="session.shadow_agent_id")
+    if shadow.name != session.agent.name or shadow.wallet_type != session.agent.wallet_type:
+        raise invalid(f"shadow_agent_id: agent {agent_id} is {shadow.name!r}, not a version of the session's agent {session.agent.name!r}",
+                      field="session.shadow_agent_id")
+    session.record_executions = True
+    return agent_id
 
 
 def _check_one_hyperliquid_agent(db: Session, wallet: str) -> None:

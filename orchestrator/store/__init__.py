@@ -30,11 +30,12 @@ from orchestrator.store.models import (
     SessionRow,
     SessionSecretRow,
     SettingRow,
+    ShadowRunRow,
     SuggestionRow,
     TokenInfoRow,
     TransactionRow,
 )
 
 __all__ = [
-    "OWNER_WALLET", "AgentRow", "BacktestStepRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRecordingRow", "ExecutionRow", "MemoryRow", "PrincipalRow", "PrincipalWalletRow", "QuoteRow", "ReplicaRow", "RequestIdRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "SettingRow", "SuggestionRow", "TokenInfoRow", "TransactionRow", "utcnow",
+    "OWNER_WALLET", "AgentRow", "BacktestStepRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRecordingRow", "ExecutionRow", "MemoryRow", "PrincipalRow", "PrincipalWalletRow", "QuoteRow", "ReplicaRow", "RequestIdRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "ShadowRunRow", "SettingRow", "SuggestionRow", "TokenInfoRow", "TransactionRow", "utcnow",
 ]

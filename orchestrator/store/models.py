@@ -117,6 +117,10 @@ class SessionRow(Base):
     backtest_from_block: Mapped[int | None] = mapped_column(default=None)
     backtest_to_block: Mapped[int | None] = mapped_column(default=None)
     backtest_every_blocks: Mapped[int | None] = mapped_column(default=None)
+    # Another version of its agent replayed on each of its executions' recordings
+    # (orchestrator/executions/shadows.py); None: no shadow.
+    # (No foreign key: SQLite adds no column with one; UpdateSession checks the agent exists.)
+    shadow_agent_id: Mapped[int | None] = mapped_column(default=None)
 
     @property
     def paper(self) -> bool:
@@ -186,6 +190,26 @@ class BacktestStepRow(Base):
     equity: Mapped[str | None] = mapped_column(String(80))
     unvalued: Mapped[list[Any]] = mapped_column(JSON)
     after_last_run: Mapped[bool] = mapped_column(default=False)
+
+
+class ShadowRunRow(Base):
+    """One execution of a session replayed with its shadow agent (orchestrator/executions/shadows.py):
+    where the shadow's actions differ from what the execution did."""
+
+    __tablename__ = "shadow_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    # same | different | partial | failed (ShadowOutcome)
+    outcome: Mapped[str] = mapped_column(String(16))
+    difference: Mapped[list[Any]] = mapped_column(JSON)
+    missing_reads: Mapped[list[Any]] = mapped_column(JSON)
+    recorded_actions: Mapped[int]
+    replayed_actions: Mapped[int]
+    error: Mapped[str] = mapped_column(Text, default="")
+    finished_at: Mapped[datetime]
 
 
 class ExecutionRecordingRow(Base):

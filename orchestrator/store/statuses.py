@@ -80,3 +80,12 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"  # gave up after the attempts or the age allowed; listed as a dead letter
+
+
+class ShadowOutcome(StrEnum):
+    """How a shadow run compared (orchestrator/executions/shadows.py)."""
+
+    SAME = "same"
+    DIFFERENT = "different"
+    PARTIAL = "partial"
+    FAILED = "failed"

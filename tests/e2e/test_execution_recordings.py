@@ -142,3 +142,57 @@ def test_a_replay_says_what_is_wrong_with_its_input(stack, tmp_path):
     assert refused.returncode == 2 and "is not a recording; save one with `corral recording EXECUTION_ID --out FILE`" in refused.stderr
     missing = replay(stack, "--recording", str(tmp_path / "absent.binpb"), "--agent", str(EXAMPLE))
     assert missing.returncode == 2 and "No such file or directory" in missing.stderr
+
+
+def test_a_shadow_version_is_replayed_on_each_execution_and_shows_where_it_differs(stack, agent_image, tmp_path):
+    session, recipient = start(stack, agent_image, record=False)  # a shadow turns recording on
+    changed = tmp_path / "example-agent-v2"
+    shutil.copytree(EXAMPLE, changed)
+    (changed / "circuit.toml").write_text((changed / "circuit.toml").read_text().replace('version = "0.1.0"', 'version = "0.2.0"'))
+    main = changed / "main.py"
+    main.write_text(main.read_text().replace('str(agent.settings["tip_wei"])', 'str(2 * int(agent.settings["tip_wei"]))'))
+    v2 = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(changed))).agent
+    assert v2.id != session.agent_id and v2.version == "0.2.0"
+
+    shown = subprocess.run([*CORRAL_COMMAND, "shadow", "set", str(session.id), str(v2.id), "--server", stack.api_address],
+                           capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and shown.stdout.strip() == f"session {session.id}: shadowed by agent {v2.id}", shown.stderr
+    shadowed = stack.api.GetSession(pb.GetSessionRequest(session_id=session.id)).session
+    assert shadowed.shadow_agent_id == v2.id and shadowed.record_executions
+    # A shadow is a version of the session's agent, nothing else.
+    other = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(REPO_ROOT / "tests" / "agents" / "sleeper"))).agent
+    with pytest.raises(grpc.RpcError) as refused:
+        stack.api.UpdateSession(pb.UpdateSessionRequest(session=pb.Session(id=session.id, shadow_agent_id=other.id),
+                                                        update_mask=FieldMask(paths=["shadow_agent_id"])))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "not a version of the session's agent" in refused.value.details()
+    under_way = max(e.id for e in executions(stack, session.id))
+
+    def shadow_runs(agent_id: int) -> list:
+        """Those that ran (on this fast stack, executions that end while the previous shadow run
+        goes are skipped, and said so)."""
+        runs = stack.api.ListShadowRuns(pb.ListShadowRunsRequest(session_id=session.id)).shadow_runs
+        skipped = [r for r in runs if r.outcome == pb.SHADOW_OUTCOME_FAILED]
+        assert all(r.error == "skipped: this session's previous shadow run had not finished" for r in skipped), skipped
+        return [r for r in runs if r.agent_id == agent_id and r.execution_id > under_way and r not in skipped]
+
+    [first, *_] = wait_for(lambda: shadow_runs(v2.id), timeout=180, what="a shadow run of version 0.2.0")
+    assert first.outcome == pb.SHADOW_OUTCOME_DIFFERENT and (first.recorded_actions, first.replayed_actions) == (2, 2)
+    assert [line[:16] for line in first.difference] == ["- SignAndSend {\"", "+ SignAndSend {\""]
+    assert '"value":"7"' in first.difference[0] and '"value":"14"' in first.difference[1]
+
+    # The live version as its own shadow: the same actions.
+    stack.api.UpdateSession(pb.UpdateSessionRequest(session=pb.Session(id=session.id, shadow_agent_id=session.agent_id),
+                                                    update_mask=FieldMask(paths=["shadow_agent_id"])))
+    under_way = max(e.id for e in executions(stack, session.id))
+    same = wait_for(lambda: shadow_runs(session.agent_id), timeout=180, what="a shadow run of the live version")[0]
+    assert same.outcome == pb.SHADOW_OUTCOME_SAME and not same.difference
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+    wait_for(lambda: all(e.status != pb.EXECUTION_STATUS_RUNNING for e in executions(stack, session.id)), what="the last run to end")
+
+    # Shadows carried nothing out: the recipient got the live version's tips only.
+    sent = [t for t in stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions
+            if t.status == pb.TRANSACTION_STATUS_CONFIRMED]
+    assert stack.web3.eth.get_balance(recipient) == 7 * len(sent)
+    listed = subprocess.run([*CORRAL_COMMAND, "shadow", "runs", str(session.id), "--server", stack.api_address],
+                            capture_output=True, text=True, timeout=60).stdout
+    assert f"with agent {v2.id}: different (2 action(s) recorded, 2 by the shadow)" in listed and ': same (' in listed

@@ -1,4 +1,4 @@
-"""paper sessions and backtests: the real wallet a paper session stands in for, its fork, which transactions were sent there, a backtest's blocks and steps
+"""paper sessions and backtests: the real wallet a paper session stands in for, its fork, which transactions were sent there, a backtest's blocks and steps, shadow versions and their runs
 
 Revision ID: 0017
 Revises: 0016
@@ -40,14 +40,38 @@ def upgrade() -> None:
         sa.UniqueConstraint("session_id", "step", name=op.f("uq_backtest_steps_session_id")),
     )
     op.create_index(op.f("ix_backtest_steps_session_id"), "backtest_steps", ["session_id"], unique=False)
+    # A plain column (SQLite adds none with a foreign key): UpdateSession checks the agent exists.
+    op.add_column("sessions", sa.Column("shadow_agent_id", sa.Integer(), nullable=True))
+    op.create_table(
+        "shadow_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("execution_id", sa.Integer(), nullable=False),
+        sa.Column("agent_id", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("difference", sa.JSON(), nullable=False),
+        sa.Column("missing_reads", sa.JSON(), nullable=False),
+        sa.Column("recorded_actions", sa.Integer(), nullable=False),
+        sa.Column("replayed_actions", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("finished_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["agent_id"], ["agents.id"], name=op.f("fk_shadow_runs_agent_id_agents")),
+        sa.ForeignKeyConstraint(["execution_id"], ["executions.id"], name=op.f("fk_shadow_runs_execution_id_executions")),
+        sa.ForeignKeyConstraint(["session_id"], ["sessions.id"], name=op.f("fk_shadow_runs_session_id_sessions")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shadow_runs")),
+    )
+    op.create_index(op.f("ix_shadow_runs_session_id"), "shadow_runs", ["session_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_shadow_runs_session_id"), table_name="shadow_runs")
+    op.drop_table("shadow_runs")
     op.drop_index(op.f("ix_backtest_steps_session_id"), table_name="backtest_steps")
     op.drop_table("backtest_steps")
     with op.batch_alter_table("transactions") as batch:
         batch.drop_column("paper")
     with op.batch_alter_table("sessions") as batch:
+        batch.drop_column("shadow_agent_id")
         batch.drop_column("paper_fork_replica")
         batch.drop_column("paper_fork_block")
         batch.drop_column("paper_fork_url")

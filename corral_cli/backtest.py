@@ -114,6 +114,9 @@ def _backtest(options: BacktestOptions, timer: Timer) -> int:
         except (OSError, ValueError) as exc:
             print(f"error: --policy {options.policy}: {exc}", file=sys.stderr)
             return MISTAKE
+    if (problem := _node_problem(options.rpc_url, network.chain_id)) is not None:
+        print(f"error: --rpc-url {options.rpc_url}: {problem}", file=sys.stderr)
+        return MISTAKE
     chain = {"uniswap_v2_router": options.uniswap_router} if options.uniswap_router else {}
     with tempfile.TemporaryDirectory(prefix="corral-backtest-") as home:
         stack = DevStack(Path(home), minute_seconds=1.0, node=(options.rpc_url, network.chain_id), chain=chain)
@@ -167,6 +170,17 @@ def _run(stack: DevStack, options: BacktestOptions, chain_id: int, image: str, p
     return report, list(executions), f"{agent.name} {agent.version}: {options.network} blocks {options.from_block}..{options.to_block}"
 
 
+def _node_problem(rpc_url: str, chain_id: int) -> str | None:
+    """Why the node cannot serve this backtest (unreachable, another chain), or None."""
+    from web3 import Web3
+
+    try:
+        served = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30})).eth.chain_id
+    except Exception as exc:  # noqa: BLE001 — any failure to ask is said as it is
+        return f"the node did not answer eth_chainId ({type(exc).__name__})"
+    return None if served == chain_id else f"the node serves chain {served}, not {chain_id} (--network)"
+
+
 def _wait_for_report(stack: DevStack, session_id: int, runs: int) -> pb.BacktestReport:
     """Until the backtest has run at every block (or the platform paused or stopped it for
     another reason), with a progress line on a terminal."""
@@ -175,7 +189,7 @@ def _wait_for_report(stack: DevStack, session_id: int, runs: int) -> pb.Backtest
         session = stack.api.GetSession(pb.GetSessionRequest(session_id=session_id)).session
         if sys.stdout.isatty():
             print(f"\rrun {report.runs}/{runs}", end="", flush=True)
-        if report.finished and any(step.after_last_run for step in report.steps):
+        if report.finished:
             break
         if session.status in (pb.SESSION_STATUS_PAUSED, pb.SESSION_STATUS_STOPPED) and not report.finished:
             print(f"\nthe platform stopped the backtest after {report.runs} run(s): {printable(session.status_reason)}")

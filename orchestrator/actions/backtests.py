@@ -29,14 +29,14 @@ from orchestrator.actions.swaps.model import QuoteRequest
 from orchestrator.actions.swaps.service import Swaps
 from orchestrator.chains.evm import EvmChain
 from orchestrator.chains.paper_forks import ForkError, mint, session_chain
-from orchestrator.errors import Refused, invalid, precondition
+from orchestrator.errors import invalid, precondition
 from orchestrator.store import BacktestStepRow, Database, SessionRow, events
 from orchestrator.store.statuses import SessionStatus
 
 log = logging.getLogger("corral.backtests")
 
 # A backtest runs at most this many times (each run is a sandbox and a fork reset).
-MAX_RUNS = 10_000
+MAX_RUNS = 2_000
 FINISHED = "backtest finished"
 # What a backtest's wallet holds of the native coin for fees at each step, at least (its real
 # wallet's balance at that block if more): the wallet a backtest is run for may hold nothing.
@@ -77,9 +77,14 @@ def runs_done(db: Session, session_id: int) -> int:
     return db.scalar(select(func.count()).where(BacktestStepRow.session_id == session_id, BacktestStepRow.after_last_run.is_(False))) or 0
 
 
-def finished(db: Session, session: SessionRow) -> bool:
+def all_run(db: Session, session: SessionRow) -> bool:
     """Whether a backtest session has run at every block of its range."""
     return session.backtest_every_blocks is not None and runs_done(db, session.id) >= len(blocks(session))
+
+
+def finished(db: Session, session_id: int) -> bool:
+    """Whether a backtest has its final valuation (after its last run)."""
+    return db.scalar(select(func.count()).where(BacktestStepRow.session_id == session_id, BacktestStepRow.after_last_run.is_(True))) > 0
 
 
 class Backtests:
@@ -97,7 +102,9 @@ class Backtests:
         block = blocks(session)[step]
         chain = self._fork(session)
         if step > 0:
+            positions = await _held_on_fork(chain, session.wallet_address, positions)
             await self._move(chain, session, block, positions)
+            await self._db.run(lambda db: _forked_at(db, session.id, block))
         await self._store(session, chain, step, block, positions, after_last_run=False)
 
     async def after_run(self, session: SessionRow, positions: list[common_pb2.Position]) -> None:
@@ -106,6 +113,7 @@ class Backtests:
         if done < len(blocks(session)):
             return
         chain = self._fork(session)
+        positions = await _held_on_fork(chain, session.wallet_address, positions)
         await self._store(session, chain, done, blocks(session)[-1], positions, after_last_run=True)
         await self._db.run(lambda db: pause_finished(db, session.id))
 
@@ -181,16 +189,45 @@ class Backtests:
                 continue
             try:
                 quote = await engine.quote(session.wallet_address, request, int(time.time()) + 60)
-            except (Refused, OSError, ValueError) as exc:  # SwapError is a Refused
+            except Exception as exc:  # noqa: BLE001 — a token's answer may be anything (eth-abi's DecodingError): unvalued
                 log.info("backtest %d: %s not valued by %s: %s", session.id, asset, engine.name, exc)
                 continue
             best = max(best or 0, quote.amount_out)
         return best
 
 
-def pause_finished(db: Session, session_id: int) -> None:
+async def _held_on_fork(chain: EvmChain, wallet: str, positions: list[common_pb2.Position]) -> list[common_pb2.Position]:
+    """The positions at most what the wallet holds of each token on the fork: a token may say
+    in its Transfer events more than it moved (the ledger counts the events), and what is
+    carried to the next step or valued is what the wallet really has."""
+    native = address_key(chain.network, chain.native_asset)
+    held = []
+    for position in positions:
+        qty = int(position.current_qty)
+        if address_key(position.network, position.asset_address) != native and qty > 0:
+            actual = await _token_balance(chain, position.asset_address, wallet)
+            qty = min(qty, actual if actual is not None else 0)
+        held.append(common_pb2.Position(network=position.network, asset_address=position.asset_address, current_qty=str(qty)))
+    return held
+
+
+async def _token_balance(chain: EvmChain, token: str, wallet: str) -> int | None:
+    try:
+        return await chain.token_balance(token, wallet)
+    except Exception:  # noqa: BLE001 — a hostile token may answer anything: it holds nothing then
+        return None
+
+
+def _forked_at(db: Session, session_id: int, block: int) -> None:
+    """The block the session's fork is at now (a restart takes it up there)."""
+    db.get(SessionRow, session_id).paper_fork_block = block
+    db.commit()
+
+
+def pause_finished(db: Session, session_id: int, reason: str = FINISHED) -> None:
+    """Pauses a backtest that has nothing more to run (or, with `reason`, cannot go on)."""
     session = db.get(SessionRow, session_id)
     if session.status == SessionStatus.RUNNING:
-        session.status, session.status_reason = SessionStatus.PAUSED, FINISHED
+        session.status, session.status_reason = SessionStatus.PAUSED, reason
         events.record(db, "session", SessionStatus.PAUSED, session_id, session_id)
     db.commit()

@@ -176,8 +176,10 @@ class ExecutionRunner:
             return None
         if command == "run" and self._breakers.check_loss(session_id, known=session) is not None:
             return None  # a breaker tripped since the last run: paused, the agent does not run
-        if command == "run" and backtests.finished(db, session):
-            backtests.pause_finished(db, session_id)  # resumed after its last block: nothing more to run
+        if command == "run" and backtests.all_run(db, session):
+            # Resumed after its last block: nothing more to run.
+            backtests.pause_finished(db, session_id, backtests.FINISHED if backtests.finished(db, session_id)
+                                     else "backtest paused: its final valuation could not be made; its last step stands")
             return None
         if self._gateway is not None:
             # What the previous run suggested and nobody approved is stale now.
@@ -263,16 +265,29 @@ class ExecutionRunner:
         """Once an execution is recorded: its shadow run (in the background), and a backtest's
         valuation after its last run."""
         if recorded is not None and session.shadow_agent_id is not None:
-            self._spawn(self.shadows.run(session.id, session.shadow_agent_id, recorded))
+            # The shadow is another agent: what this one shares with its other sessions is not its to read.
+            shown = ExecutionRecording()
+            shown.CopyFrom(recorded)
+            recording.withhold_shared_memory(shown)
+            self._spawn(self.shadows.run(session.id, session.shadow_agent_id, shown))
         if session.backtest_every_blocks is not None and command == "run" and self._backtests is not None:
             held = await self._db.run(lambda db: session_positions(db, db.get(SessionRow, session.id))[0])
             await self._backtests.after_run(session, held)
 
-    async def _backtest_step(self, session: SessionRow, positions: list[common_pb2.Position]) -> None:
-        """A backtest's fork moved to this run's block (orchestrator/actions/backtests.py)."""
+    async def _backtest_step(self, session: SessionRow, positions: list[common_pb2.Position], pooled: PooledSandbox | None) -> None:
+        """A backtest's fork moved to this run's block (orchestrator/actions/backtests.py). A
+        step that cannot be prepared pauses the backtest, saying why (tried again at once it
+        would only fail again), and this execution ends without a sandbox."""
         if self._backtests is None:
             raise RuntimeError("this orchestrator runs no backtests")
-        await self._backtests.before_run(session, positions)
+        try:
+            await self._backtests.before_run(session, positions)
+        except Exception as exc:  # noqa: BLE001 — said in the session's status and the execution's error
+            reason = f"backtest paused: its next step could not be prepared: {exc}"
+            await self._db.run(lambda db: backtests.pause_finished(db, session.id, reason[:500]))
+            if pooled:  # not handed this execution: not reused either
+                await asyncio.to_thread(self._backend.discard, pooled.started)
+            raise SandboxStartError(reason) from None
 
     def _recorder_for(self, session: SessionRow) -> Recorder | None:
         return Recorder(self._config.recording.max_bytes_per_execution) if session.record_executions else None
@@ -301,7 +316,7 @@ class ExecutionRunner:
                 # Serialized before the due time, not at it.
                 context = _handed_context(ticket) if pooled else None
                 if session.backtest_every_blocks is not None and command == "run":
-                    await self._backtest_step(session, start.positions)
+                    await self._backtest_step(session, start.positions, pooled)
                 started = await self._hand_over(pooled, sandbox_id, session.id, command, due_at, lambda: self.sandbox_spec(
                     image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id), context)
                 self._running[sandbox_id] = started
@@ -337,7 +352,7 @@ class ExecutionRunner:
         minute_seconds = self._config.scheduler.minute_seconds
 
         def next_run(finished_at: datetime) -> datetime:
-            if session.backtest_every_blocks is not None:
+            if session.backtest_every_blocks is not None and result.start_error is None:
                 return finished_at  # a backtest's time is its blocks': its next step runs at once
             return next_run_after(finished_at, manifest.runtimeIntervalMinutes, manifest.schedule, minute_seconds)
 

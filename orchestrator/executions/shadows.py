@@ -56,6 +56,8 @@ class ShadowRuns:
         self._sessions_in_flight.add(session_id)
         try:
             async with self._one_at_a_time:
+                if self._closed:  # shut down while it waited: no sandbox starts any more
+                    return
                 outcome, replayed, error = await self._replay(agent_id, recording)
             await self._db.run(lambda db: _store(db, session_id, recording.execution_id, agent_id, outcome, replayed, error))
         finally:

@@ -24,14 +24,14 @@ from orchestrator.store import BacktestStepRow, SessionRow, TransactionRow
 from orchestrator.store.statuses import TransactionStatus
 
 # How the signer names the rule that refused (signer/service.py, Audited.deny).
-_RULE = re.compile(r"denied by policy rule ([a-z0-9-]+)")
+_RULE = re.compile(r"^signer: denied by policy rule ([a-z0-9-]+)")
 
 
 def backtest_report(db: Session, session: SessionRow) -> orchestrator_pb2.BacktestReport:
     if session.backtest_every_blocks is None:
         raise precondition(f"session {session.id} is not a backtest (StartSession backtest)")
     rows = db.scalars(select(BacktestStepRow).where(BacktestStepRow.session_id == session.id).order_by(BacktestStepRow.step)).all()
-    report = orchestrator_pb2.BacktestReport(session_id=session.id, finished=backtests.finished(db, session),
+    report = orchestrator_pb2.BacktestReport(session_id=session.id, finished=backtests.finished(db, session.id),
                                              starting_amount=session.allocation_amount,
                                              runs=sum(1 for row in rows if not row.after_last_run))
     for row in rows:
@@ -52,7 +52,7 @@ def backtest_report(db: Session, session: SessionRow) -> orchestrator_pb2.Backte
         if tx.status == TransactionStatus.CONFIRMED:
             trades += 1
         elif tx.status == TransactionStatus.REJECTED:
-            refusals[match.group(1) if (match := _RULE.search(tx.error)) else "platform"] += 1
+            refusals[match.group(1) if (match := _RULE.match(tx.error)) else "platform"] += 1
     report.trades, report.fees_paid = trades, str(fees)
     report.refusals_by_rule.update(refusals)
     return report

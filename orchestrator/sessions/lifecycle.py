@@ -208,8 +208,9 @@ class Sessions:
                 breakers=stored_settings(breakers or BreakerSettings()),
                 egress_hosts=list(manifest.network.allow),
                 environment=environment,
-                # A paper session's executions record by default: they are for looking at.
-                record_executions=record_executions or paper,
+                # A paper session's executions record by default: they are for looking at (a
+                # backtest's, thousands of runs, only when asked).
+                record_executions=record_executions or (paper and backtest is None),
                 paper_of_wallet=paper_of,
                 backtest_from_block=backtest.from_block if backtest else None,
                 backtest_to_block=backtest.to_block if backtest else None,

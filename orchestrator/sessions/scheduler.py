@@ -178,9 +178,11 @@ class Scheduler:
         writer at a time. The caller commits."""
         now = utcnow()
         free = or_(SessionRow.lease_expires_at.is_(None), SessionRow.lease_expires_at < now)
+        # A paper session's fork is a child process of one replica: only that one runs it.
+        here = or_(SessionRow.paper_fork_replica.is_(None), SessionRow.paper_fork_replica == self._db.replica_id)
         due = (
             select(SessionRow.id)
-            .where(SessionRow.status.in_(ACTIVE), SessionRow.next_run_at <= now + timedelta(seconds=LEAD_SECONDS), free)
+            .where(SessionRow.status.in_(ACTIVE), SessionRow.next_run_at <= now + timedelta(seconds=LEAD_SECONDS), free, here)
             .order_by(SessionRow.next_run_at).limit(limit).with_for_update(skip_locked=True)
         )
         claimed = db.execute(

@@ -11,12 +11,14 @@ signer applies the wallet's policy; a retried request id returns the first resul
 
 from __future__ import annotations
 
-from corral.networks import is_solana
+from corral.networks import NATIVE_EVM, is_solana
 from corral.v1 import runtime_pb2
 from orchestrator.actions.breakers import Breakers
+from orchestrator.actions.positions import session_positions
 from orchestrator.actions.transactions.evm import EvmSender
 from orchestrator.actions.transactions.sender import ChainSender
 from orchestrator.actions.transactions.solana import SolanaSender
+from orchestrator.errors import precondition
 from orchestrator.store import Database, SessionRow, TransactionRow
 
 __all__ = ["ChainSender", "EvmSender", "SolanaSender", "TransactionSender"]
@@ -26,6 +28,7 @@ class TransactionSender:
     """The one entry point agents' and approved suggestions' transactions go through."""
 
     def __init__(self, db: Database, evm: EvmSender, solana: SolanaSender) -> None:
+        self._db = db
         self.evm = evm
         self.solana = solana
         self._breakers = Breakers(db)
@@ -35,9 +38,24 @@ class TransactionSender:
         return self.solana if is_solana(network) else self.evm
 
     async def sign_and_send(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.SignAndSendRequest) -> TransactionRow:
+        if session.backtest_every_blocks is not None and request.WhichOneof("request") == "evm":
+            self._native_held_in_backtest(session, request.evm.value)
         # The breakers are asked when the intent is new (in the claim's read): a retry returns its first result.
         return await self._for(request.network).sign_and_send(session, execution_id, request,
                                                               admit=lambda: self._breakers.before_sending(session))
+
+    def _native_held_in_backtest(self, session: SessionRow, value: str) -> None:
+        """A backtest's wallet is given native coin at each step to pay fees; it sends only
+        what its own ledger holds of it (else the fee money would turn into profit)."""
+        if not value.isascii() or not value.isdigit() or int(value) == 0:
+            return  # malformed values are the sender's to refuse, naming the field
+        with self._db.session() as db:
+            positions, _ = session_positions(db, session)
+        held = sum(int(p.current_qty) for p in positions if p.network == session.allocation_network
+                   and p.asset_address.lower() == NATIVE_EVM.lower())
+        if int(value) > max(held, 0):
+            raise precondition(f"value {value}: a backtest sends only the native coin its ledger holds ({max(held, 0)}); "
+                               "what it is given at each step pays fees only")
 
     async def resume(self, tx: TransactionRow) -> None:
         """After a restart, finishes a transaction left `signed` (see the senders' resume)."""

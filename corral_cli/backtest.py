@@ -114,8 +114,8 @@ def _backtest(options: BacktestOptions, timer: Timer) -> int:
         except (OSError, ValueError) as exc:
             print(f"error: --policy {options.policy}: {exc}", file=sys.stderr)
             return MISTAKE
-    if (problem := _node_problem(options.rpc_url, network.chain_id)) is not None:
-        print(f"error: --rpc-url {options.rpc_url}: {problem}", file=sys.stderr)
+    if (problem := _node_problem(options.rpc_url, network.chain_id, options.to_block)) is not None:
+        print(f"error: {problem}", file=sys.stderr)  # before any platform is brought up
         return MISTAKE
     chain = {"uniswap_v2_router": options.uniswap_router} if options.uniswap_router else {}
     with tempfile.TemporaryDirectory(prefix="corral-backtest-") as home:
@@ -170,15 +170,21 @@ def _run(stack: DevStack, options: BacktestOptions, chain_id: int, image: str, p
     return report, list(executions), f"{agent.name} {agent.version}: {options.network} blocks {options.from_block}..{options.to_block}"
 
 
-def _node_problem(rpc_url: str, chain_id: int) -> str | None:
-    """Why the node cannot serve this backtest (unreachable, another chain), or None."""
+def _node_problem(rpc_url: str, chain_id: int, to_block: int) -> str | None:
+    """Why the node cannot serve this backtest (unreachable, another chain, not that far yet),
+    or None; the platform checks the same again when the backtest starts."""
     from web3 import Web3
 
+    node = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30})).eth
     try:
-        served = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30})).eth.chain_id
+        served, head = node.chain_id, node.block_number
     except Exception as exc:  # noqa: BLE001 — any failure to ask is said as it is
-        return f"the node did not answer eth_chainId ({type(exc).__name__})"
-    return None if served == chain_id else f"the node serves chain {served}, not {chain_id} (--network)"
+        return f"--rpc-url {rpc_url}: the node did not answer ({type(exc).__name__})"
+    if served != chain_id:
+        return f"--rpc-url {rpc_url}: the node serves chain {served}, not {chain_id} (--network)"
+    if to_block > head:
+        return f"--to-block: backtest.to_block {to_block} is past the chain's newest block {head}"
+    return None
 
 
 def _wait_for_report(stack: DevStack, session_id: int, runs: int) -> pb.BacktestReport:

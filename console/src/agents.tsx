@@ -12,7 +12,9 @@ import type { Agent, Wallet } from "./gen/corral/v1/orchestrator_pb";
 function StartForm({ api, caller, agent, onStarted }: { api: Api; caller: Caller; agent: Agent; onStarted: (id: bigint) => void }) {
   // Auto mode approves every action in advance: the API gives it to approvers only.
   const modes = agent.allowedExecutionModes.filter((m) => m !== ExecutionMode.AUTO || may.approve(caller));
-  const [wallets, setWallets] = useState<Wallet[]>([]);
+  // Until the caller's wallets are read, nothing is offered to start on (a start sent meanwhile
+  // would name no wallet).
+  const [wallets, setWallets] = useState<Wallet[] | null>(null);
   const [wallet, setWallet] = useState("");
   const [mode, setMode] = useState<ExecutionMode>(modes[0] ?? ExecutionMode.MANUAL);
   const [allocation, setAllocation] = useState("");
@@ -44,8 +46,9 @@ function StartForm({ api, caller, agent, onStarted }: { api: Api; caller: Caller
       <div class="field">
         <label for="start-wallet">Wallet</label>
         <select id="start-wallet" value={wallet} onChange={(e) => setWallet(e.currentTarget.value)}>
-          {wallets.map((w) => <option key={w.address} value={w.address}>{w.address}</option>)}
+          {(wallets ?? []).map((w) => <option key={w.address} value={w.address}>{w.address}</option>)}
         </select>
+        {wallets !== null && wallets.length === 0 && <p class="muted">No {agent.walletType} wallet of yours for this agent.</p>}
       </div>
       <ModeField id="start-mode" modes={modes} mode={mode} onChange={setMode} />
       <div class="field">
@@ -53,7 +56,7 @@ function StartForm({ api, caller, agent, onStarted }: { api: Api; caller: Caller
         <input id="start-allocation" type="text" inputMode="numeric" value={allocation} onInput={(e) => setAllocation(e.currentTarget.value)} />
       </div>
       <SettingInputs settings={agent.settings} values={settings} onChange={setSettings} idPrefix="setting" />
-      <button type="submit">Start session</button>
+      <button type="submit" disabled={!wallet}>{wallets === null ? "Reading your wallets…" : "Start session"}</button>
       {error && <p role="alert" class="error">{error}</p>}
     </form>
   );

@@ -165,10 +165,8 @@ def _dispatch(args: argparse.Namespace, paths: SignerPaths, passphrase: str) -> 
             keystore.export(args.address, new_passphrase, args.to)
             print(f"wrote {args.to} (keystore v3, encrypted to the export passphrase)")
             return 0
-        keystore = Keystore(paths.keystore_dir, passphrase="")
-        papers = keystore.paper_of()
-        for address, wallet_type in keystore.wallets():
-            print(f"{address}  {wallet_type}" + (f"  paper wallet of {papers[address]}" if address in papers else ""))
+        for address, wallet_type, paper_of in Keystore(paths.keystore_dir, passphrase="").listed():
+            print(f"{address}  {wallet_type}" + (f"  paper wallet of {paper_of}" if paper_of else ""))
         return 0
     if args.signer_command == "policy":
         if args.policy_command == "show":

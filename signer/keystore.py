@@ -73,22 +73,23 @@ class Keystore:
 
     def paper_of(self) -> dict[str, str]:
         """Each paper wallet's address, with the wallet it was made for."""
-        found: dict[str, str] = {}
-        for path in sorted(self._directory.glob("*.json")):
-            keyfile = json.loads(path.read_text())
-            if source := keyfile.get("corral", {}).get("paper_of"):
-                found[_canonical(keyfile["address"])] = source
-        return found
+        return {address: source for address, _, source in self.listed() if source}
 
     def wallets(self) -> list[tuple[str, WalletType]]:
         """(address, type) of every wallet, sorted by file name."""
-        found: list[tuple[str, WalletType]] = []
+        return [(address, wallet_type) for address, wallet_type, _ in self.listed()]
+
+    def listed(self) -> list[tuple[str, WalletType, str]]:
+        """(address, type, the wallet it is the paper wallet of or "") of every wallet, sorted
+        by file name: each key file read once."""
+        found: list[tuple[str, WalletType, str]] = []
         for path in sorted(self._directory.glob("*.json")):
             keyfile = json.loads(path.read_text())
-            if keyfile.get("corral", {}).get("wallet_type") == "solana":
-                found.append((keyfile["address"], "solana"))
+            marks = keyfile.get("corral", {})
+            if marks.get("wallet_type") == "solana":
+                found.append((keyfile["address"], "solana", ""))
             else:
-                found.append((_canonical(keyfile["address"]), "ethereum"))
+                found.append((_canonical(keyfile["address"]), "ethereum", marks.get("paper_of", "")))
         return found
 
     def addresses(self) -> list[str]:

@@ -208,11 +208,10 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
 
     async def ListSignerWallets(self, request: signer_pb2.ListSignerWalletsRequest, context: Context
                                 ) -> signer_pb2.ListSignerWalletsResponse:
-        papers = self._keystore.paper_of()
         return signer_pb2.ListSignerWalletsResponse(
             wallets=[
-                signer_pb2.SignerWallet(address=address, wallet_type=WALLET_TYPES[wallet_type], paper_of=papers.get(address, ""))
-                for address, wallet_type in self._keystore.wallets()
+                signer_pb2.SignerWallet(address=address, wallet_type=WALLET_TYPES[wallet_type], paper_of=paper_of)
+                for address, wallet_type, paper_of in self._keystore.listed()
             ]
         )
 

@@ -28,7 +28,7 @@ from corral.v1 import common_pb2
 from orchestrator.actions.swaps.model import QuoteRequest
 from orchestrator.actions.swaps.service import Swaps
 from orchestrator.chains.evm import EvmChain
-from orchestrator.chains.paper_forks import ForkError, mint, session_chain
+from orchestrator.chains.paper_forks import ForkError, balance_or_none, mint, session_chain
 from orchestrator.errors import invalid, precondition
 from orchestrator.store import BacktestStepRow, Database, SessionRow, events
 from orchestrator.store.statuses import SessionStatus
@@ -205,17 +205,10 @@ async def _held_on_fork(chain: EvmChain, wallet: str, positions: list[common_pb2
     for position in positions:
         qty = int(position.current_qty)
         if address_key(position.network, position.asset_address) != native and qty > 0:
-            actual = await _token_balance(chain, position.asset_address, wallet)
+            actual = await balance_or_none(chain, position.asset_address, wallet)
             qty = min(qty, actual if actual is not None else 0)
         held.append(common_pb2.Position(network=position.network, asset_address=position.asset_address, current_qty=str(qty)))
     return held
-
-
-async def _token_balance(chain: EvmChain, token: str, wallet: str) -> int | None:
-    try:
-        return await chain.token_balance(token, wallet)
-    except Exception:  # noqa: BLE001 — a hostile token may answer anything: it holds nothing then
-        return None
 
 
 def _forked_at(db: Session, session_id: int, block: int) -> None:

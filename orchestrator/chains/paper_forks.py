@@ -193,17 +193,19 @@ async def mint(chain: EvmChain, asset: str, holder: str, amount: int) -> None:
             where = "0x" + key.hex()
             before = await chain.rpc.call("eth_getStorageAt", asset, where, "latest")
             await chain.rpc.call("anvil_setStorageAt", asset, where, "0x" + encode(["uint256"], [amount]).hex())
-            if await _balance_of(chain, asset, holder) == amount:
+            if await balance_or_none(chain, asset, holder) == amount:
                 return
             await chain.rpc.call("anvil_setStorageAt", asset, where, "0x" + int(before, 16).to_bytes(32, "big").hex())
     raise ForkError(f"the balance of {asset} could not be set on the fork: its balances are not a mapping in its first "
                     f"{_SLOTS_PROBED} storage slots")
 
 
-async def _balance_of(chain: EvmChain, token: str, holder: str) -> int | None:
+async def balance_or_none(chain: EvmChain, token: str, holder: str) -> int | None:
+    """What `token` says `holder` has; None when its answer is no balance (a revert, a node
+    error, bytes eth-abi cannot decode: a hostile token may answer anything)."""
     try:
         (balance,) = decode(["uint256"], await chain.call(token, _BALANCE_OF + encode(["address"], [holder])))
-    except Exception:  # noqa: BLE001 — eth-abi's DecodingError, a revert, a node error: not this slot
+    except Exception:  # noqa: BLE001 — said in the docstring
         return None
     return int(balance)
 
@@ -215,18 +217,13 @@ def default_state_dir(socket_root: Path) -> Path:
 
 
 
-@functools.lru_cache(maxsize=64)
-def _fork_chain(source: EvmChain, url: str) -> EvmChain:
-    """One chain object (one connection pool) per fork."""
-    config = ChainConfig(rpc_url=url, receipt_timeout_seconds=source.config.receipt_timeout_seconds,
-                         uniswap_v2_router=source.config.uniswap_v2_router)
-    return EvmChain(source.network, config)
-
-
+@functools.lru_cache(maxsize=64)  # one chain object (one connection pool) per fork
 def fork_chain(source: EvmChain, url: str) -> EvmChain:
     """The fork at `url` as a chain: the source's network and router, no explorer (what is
     sent there exists on the fork only)."""
-    return _fork_chain(source, url)
+    config = ChainConfig(rpc_url=url, receipt_timeout_seconds=source.config.receipt_timeout_seconds,
+                         uniswap_v2_router=source.config.uniswap_v2_router)
+    return EvmChain(source.network, config)
 
 
 def session_chain(chains: Mapping[str, C], session: SessionRow, network: str) -> C | EvmChain | None:

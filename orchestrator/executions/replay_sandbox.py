@@ -30,8 +30,8 @@ from sandbox_runner.host.backend import (
     SandboxLimits,
     SandboxResult,
     SandboxSpec,
-    SandboxStartError,
     StartedSandbox,
+    run_sandbox,
 )
 from sandbox_runner.host.socket_dirs import LocalSocketDirs, hand_to_sandbox_user
 
@@ -143,7 +143,7 @@ async def _replay_in(recording: orchestrator_pb2.ExecutionRecording, image: str,
             spec = SandboxSpec(image=image, command=["run"], socket_dir=socket_dir, sandbox_id=sandbox_id,
                                environment={"CORRAL_SOCKET": f"{SANDBOX_SOCKET_DIR}/{SOCKET_NAME}", "CORRAL_TOKEN": token},
                                limits=limits, labels=dict(sockets.labels))
-            result = await asyncio.to_thread(_run, backend, spec, sockets.started)
+            result = await asyncio.to_thread(run_sandbox, backend, spec, sockets.started)
         finally:
             await server.stop(grace=None)
     finally:
@@ -152,16 +152,3 @@ async def _replay_in(recording: orchestrator_pb2.ExecutionRecording, image: str,
         execution_id=recording.execution_id, difference=answers.difference(), recorded_actions=len(answers.recorded_actions()),
         replayed_actions=len(answers.actions), missing_reads=answers.missing_reads, calls_not_recorded=recording.calls_not_recorded,
         withheld=answers.withheld(), sandbox=result, logs=servicer.logs, reported=servicer.reported, traceback=servicer.traceback)
-
-
-def _run(backend: SandboxBackend, spec: SandboxSpec, started: Callable[[StartedSandbox | None], None]) -> SandboxResult:
-    """One cold run (in a thread), the started sandbox handed to `started` meanwhile."""
-    try:
-        sandbox = backend.start(spec)
-    except SandboxStartError as exc:
-        return SandboxResult(exit_code=None, timed_out=False, output="", start_error=str(exc))
-    started(sandbox)
-    try:
-        return backend.finish(sandbox, spec.limits.deadline_seconds)
-    finally:
-        started(None)

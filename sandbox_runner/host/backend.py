@@ -192,10 +192,16 @@ class BoundedOutput:
         return self._kept.decode("utf-8", errors="replace")
 
 
-def run_sandbox(backend: SandboxBackend, spec: SandboxSpec) -> SandboxResult:
-    """Starts a sandbox and finishes it: one cold run."""
+def run_sandbox(backend: SandboxBackend, spec: SandboxSpec,
+                running: Callable[[StartedSandbox | None], None] = lambda sandbox: None) -> SandboxResult:
+    """Starts a sandbox and finishes it: one cold run. `running` is told the sandbox while it
+    runs, then None (so its owner can end it early)."""
     try:
         started = backend.start(spec)
     except SandboxStartError as exc:
         return SandboxResult(exit_code=None, timed_out=False, output="", start_error=str(exc))
-    return backend.finish(started, spec.limits.deadline_seconds)
+    running(started)
+    try:
+        return backend.finish(started, spec.limits.deadline_seconds)
+    finally:
+        running(None)

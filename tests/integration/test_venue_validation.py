@@ -53,10 +53,11 @@ CASES = [
 ]
 
 
-def runtime_call(tmp_path, mode: str, venues: Venues, method: str, request) -> tuple[grpc.aio.AioRpcError, Database]:
+def runtime_call(tmp_path, mode: str, venues: Venues, method: str, request, paper_of: str | None = None
+                 ) -> tuple[grpc.aio.AioRpcError, Database]:
     db = Database(f"sqlite:///{tmp_path / 'o.db'}")
     session = SessionRow(id=3, agent_id=1, wallet_address="0x" + "22" * 20, execution_mode=mode, settings={},
-                         allocation_network="hypercore:perp", allocation_asset="USDC", allocation_amount="0")
+                         allocation_network="hypercore:perp", allocation_asset="USDC", allocation_amount="0", paper_of_wallet=paper_of)
     session.agent = AgentRow(id=1, name="a", version="0.0.1", image="i", image_id="i", wallet_type="ethereum", manifest_toml="")
     ticket = ExecutionTicket(execution_id=9, session=session, command=1, token=TOKEN, settings={}, positions_snapshot=[])
     gateway = ActionGateway(db, sender=None, signer=None, venues=venues)
@@ -70,6 +71,22 @@ def runtime_call(tmp_path, mode: str, venues: Venues, method: str, request) -> t
 def configured() -> Venues:
     return Venues(HyperliquidVenue(HyperliquidConfig(api_url=UNREACHABLE), signer=None),
                   PolymarketVenue(PolymarketConfig(clob_url=UNREACHABLE, data_url=UNREACHABLE), signer=None, sender=None))
+
+
+PAPER_CALLS = [("HyperliquidPlaceOrder", hl_order()), ("HyperliquidRead", runtime_pb2.HyperliquidReadRequest()),
+               ("PolymarketMarketOrder", pm_order()), ("PolymarketPositions", runtime_pb2.PolymarketPositionsRequest())]
+
+
+@pytest.mark.parametrize("mode", ["auto", "manual"])
+@pytest.mark.parametrize("method, request_message", PAPER_CALLS, ids=[c[0] for c in PAPER_CALLS])
+def test_a_paper_session_reaches_no_venue_not_even_to_read(tmp_path, mode, method, request_message):
+    """A venue has no fork: a paper session's call would reach the real venue. The venues here
+    are unreachable, so a call that got past the refusal would fail otherwise."""
+    error, db = runtime_call(tmp_path, mode, configured(), method, request_message, paper_of="0x" + "33" * 20)
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error.details()
+    assert "a paper session cannot use a venue yet" in error.details()
+    with db.session() as s:
+        assert s.query(SuggestionRow).count() == 0 and s.query(TransactionRow).count() == 0
 
 
 @pytest.mark.parametrize("mode", ["auto", "manual"])

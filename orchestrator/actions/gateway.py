@@ -28,7 +28,7 @@ from orchestrator.actions.transactions import TransactionSender
 from orchestrator.actions.transactions.intents import check_agent_request_id, suggestion_request_id
 from orchestrator.actions.venues.service import ACTIONS as VENUE_REQUESTS
 from orchestrator.actions.venues.service import Venues
-from orchestrator.errors import Refused, invalid, precondition
+from orchestrator.errors import Refused, invalid
 from orchestrator.store import Database, SessionRow, SuggestionRow
 from orchestrator.store.statuses import ActionKind, ExecutionMode
 
@@ -176,11 +176,6 @@ class ActionGateway:
         """Auto mode: runs the request and returns its result. Manual mode: checks it as running
         it would, stores it with its preview and returns `Suggested`."""
         action = self._actions[kind]
-        if session.paper and kind.is_venue:
-            # A venue has no fork: an order would reach the real venue. Paper engines that fill
-            # against the venue's book are not built yet.
-            raise precondition("a paper session cannot use a venue yet: only its fork of "
-                               f"{session.allocation_network}")
         if session.execution_mode == ExecutionMode.MANUAL:
             expires_at = action.expires_at(request)
             details = await action.preview(session, request)

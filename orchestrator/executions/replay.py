@@ -22,6 +22,7 @@ request; a recording that reached its size bound is only compared up to where it
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -73,7 +74,8 @@ def _forget_per_call_fields(message: Message) -> None:
 
 @dataclass(frozen=True)
 class Action:
-    """One action: compared whole (`key`: the method and the request's deterministic bytes),
+    """One action: compared whole (`key`: the SHA-256 of the method and the request's
+    deterministic bytes, so a replay keeps 32 bytes per action however large its requests),
     shown as a line (its method and request as sorted JSON, cut for the terminal)."""
 
     key: bytes
@@ -82,8 +84,8 @@ class Action:
 
 def action(method: str, request: Message) -> Action:
     shown = json.dumps(_cut(MessageToDict(request, preserving_proto_field_name=True)), sort_keys=True, separators=(",", ":"))
-    return Action(method.encode() + b"\0" + request.SerializeToString(deterministic=True),
-                  shortened(f"{method} {shown}", ACTION_LINE_MAX_CHARS))
+    key = hashlib.sha256(method.encode() + b"\0" + request.SerializeToString(deterministic=True)).digest()
+    return Action(key, shortened(f"{method} {shown}", ACTION_LINE_MAX_CHARS))
 
 
 def _cut(value: Any) -> Any:
@@ -180,11 +182,14 @@ class RecordedAnswers:
             response.value = value
         return Answer("OK", response.SerializeToString())
 
-    def difference(self) -> list[str]:
-        """The actions that differ, as `- recorded` / `+ replayed` lines; empty when the same.
-        Past a recording's size bound the recorded actions are not known: only as many
-        replayed actions are compared as the recording holds calls before its end."""
-        recorded, replayed = self.recorded_actions(), list(self.actions)
+    def difference(self, recorded: list[Action] | None = None) -> list[str]:
+        """The actions that differ from the recorded ones (`recorded`, when the caller has them
+        already), as `- recorded` / `+ replayed` lines; empty when the same. Past a recording's
+        size bound the recorded actions are not known: only as many replayed actions are
+        compared as the recording holds calls before its end. Quadratic at worst (thousands of
+        actions each side): a caller on an event loop runs it in a thread."""
+        recorded = self.recorded_actions() if recorded is None else recorded
+        replayed = list(self.actions)
         if self.recording.calls_not_recorded:
             replayed = replayed[:len(recorded)]
         lines: list[str] = []

@@ -148,7 +148,9 @@ async def _replay_in(recording: orchestrator_pb2.ExecutionRecording, image: str,
             await server.stop(grace=None)
     finally:
         sockets.remove(socket_dir)
+    recorded = answers.recorded_actions()
+    difference = await asyncio.to_thread(answers.difference, recorded)
     return ReplayOutcome(
-        execution_id=recording.execution_id, difference=answers.difference(), recorded_actions=len(answers.recorded_actions()),
+        execution_id=recording.execution_id, difference=difference, recorded_actions=len(recorded),
         replayed_actions=len(answers.actions), missing_reads=answers.missing_reads, calls_not_recorded=recording.calls_not_recorded,
         withheld=answers.withheld(), sandbox=result, logs=servicer.logs, reported=servicer.reported, traceback=servicer.traceback)

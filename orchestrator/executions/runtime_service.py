@@ -321,8 +321,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
 
     @as_grpc_status
     async def HyperliquidRead(self, request, context):
-        self._no_venue_on_paper()
-        return _venue_data(await self._gateway.venues.require_hyperliquid().read(self._ticket.session, request))
+        return _venue_data(await self._gateway.venues.hyperliquid_for(self._ticket.session).read(self._ticket.session, request))
 
     @as_grpc_status
     async def PolymarketMarketOrder(self, request, context):
@@ -334,15 +333,7 @@ class RuntimeServicer(runtime_pb2_grpc.AgentRuntimeServicer):
 
     @as_grpc_status
     async def PolymarketPositions(self, request, context):
-        self._no_venue_on_paper()
-        return _venue_data(await self._gateway.venues.require_polymarket().positions(self._ticket.session))
-
-    def _no_venue_on_paper(self) -> None:
-        """A paper session reaches no real venue, not even to read (its wallet has no account
-        there, and the venue would see the platform ask for it)."""
-        if self._ticket.session.paper:
-            raise precondition("a paper session cannot use a venue yet: only its fork of "
-                               f"{self._ticket.session.allocation_network}")
+        return _venue_data(await self._gateway.venues.polymarket_for(self._ticket.session).positions(self._ticket.session))
 
     @as_grpc_status
     async def CompleteExecution(self, request, context):

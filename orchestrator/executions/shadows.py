@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from corral.limits import shortened
 from corral.v1.orchestrator_pb2 import ExecutionRecording
 from orchestrator.agents.manifest import Manifest, parse_manifest
 from orchestrator.executions.replay_sandbox import ReplayOutcome, ReplaySockets, replay
@@ -29,6 +30,18 @@ from orchestrator.store.statuses import ShadowOutcome
 from sandbox_runner.host.backend import SandboxBackend, SandboxLimits, StartedSandbox
 
 log = logging.getLogger("corral.shadows")
+# What one stored shadow run keeps of its difference (a row per execution of the session, so
+# about 100 KB at most each; [retention] recordings_days prunes them with the recordings).
+# The whole difference is what `corral replay EXECUTION --agent DIR` prints.
+DIFFERENCE_LINES_KEPT = 100
+DIFFERENCE_LINE_MAX_CHARS = 1000
+
+
+def kept_difference(lines: list[str]) -> list[str]:
+    kept = [shortened(line, DIFFERENCE_LINE_MAX_CHARS) for line in lines[:DIFFERENCE_LINES_KEPT]]
+    if len(lines) > DIFFERENCE_LINES_KEPT:
+        kept.append(f"… {len(lines) - DIFFERENCE_LINES_KEPT} more lines: `corral replay EXECUTION --agent DIR` shows them all")
+    return kept
 
 
 class ShadowRuns:
@@ -98,7 +111,7 @@ def _store(db: Session, session_id: int, execution_id: int, agent_id: int, outco
            error: str) -> None:
     db.add(ShadowRunRow(
         session_id=session_id, execution_id=execution_id, agent_id=agent_id, outcome=outcome,
-        difference=replayed.difference if replayed else [], missing_reads=sorted(set(replayed.missing_reads)) if replayed else [],
+        difference=kept_difference(replayed.difference) if replayed else [], missing_reads=sorted(set(replayed.missing_reads)) if replayed else [],
         recorded_actions=replayed.recorded_actions if replayed else 0, replayed_actions=replayed.replayed_actions if replayed else 0,
         error=error[:2000], finished_at=utcnow()))
     db.commit()

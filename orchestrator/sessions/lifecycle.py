@@ -148,7 +148,7 @@ class Sessions:
         asset = manifest.startingAsset
         if asset is None:
             raise precondition(f"agent {agent.name!r} declares no [startingAsset]; it cannot be allocated funds")
-        if Network.parse(asset.network).is_hypercore:
+        if Network.parse(asset.network).is_hypercore and not paper and backtest is None:  # a paper account is the session's own
             await self._db.run(lambda db: _check_one_hyperliquid_agent(db, wallet))
         chain = self._chains.get(asset.network)
         if chain is None:
@@ -227,7 +227,7 @@ class Sessions:
     async def _launch(self, session: SessionRow, chain: Chain, native: bool, actor: str) -> None:
         """A stored session made ready and set running: a paper session's fork, the signer's
         budget for it, then RUNNING (unless it was stopped meanwhile)."""
-        if session.paper_of_wallet is not None:
+        if session.paper_of_wallet is not None and isinstance(chain, EvmChain):  # (on Hyperliquid: a paper account)
             await self._open_fork(session, chain, session.paper_of_wallet)
         # The signer bounds what the session may spend, by the wallet owner's policy.
         # (EVM chains so far: Solana policies cap per transaction and per rolling window.)
@@ -260,8 +260,9 @@ class Sessions:
     async def _paper_wallet(self, real_wallet: str, chain: Chain) -> str:
         if self._paper_forks is None:
             raise precondition("paper sessions are not enabled on this orchestrator")
-        if not isinstance(chain, EvmChain):
-            raise precondition(f"paper sessions run on a fork of an EVM chain; this agent's starting asset is on {chain.network}")
+        if not isinstance(chain, EvmChain) and not Network.parse(chain.network).is_hypercore:
+            raise precondition("paper sessions run on a fork of an EVM chain or on a paper Hyperliquid account; "
+                               f"this agent's starting asset is on {chain.network}")
         try:
             return await self._signer.create_paper_wallet(real_wallet)
         except grpc.aio.AioRpcError as exc:

@@ -21,6 +21,7 @@ from orchestrator.store.models import (
     ExecutionRecordingRow,
     ExecutionRow,
     MemoryRow,
+    PaperVenueAccountRow,
     PrincipalRow,
     PrincipalWalletRow,
     QuoteRow,
@@ -37,5 +38,5 @@ from orchestrator.store.models import (
 )
 
 __all__ = [
-    "OWNER_WALLET", "AgentRow", "BacktestStepRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRecordingRow", "ExecutionRow", "MemoryRow", "PrincipalRow", "PrincipalWalletRow", "QuoteRow", "ReplicaRow", "RequestIdRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "ShadowRunRow", "SettingRow", "SuggestionRow", "TokenInfoRow", "TransactionRow", "utcnow",
+    "OWNER_WALLET", "AgentRow", "BacktestStepRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRecordingRow", "ExecutionRow", "MemoryRow", "PaperVenueAccountRow", "PrincipalRow", "PrincipalWalletRow", "QuoteRow", "ReplicaRow", "RequestIdRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "ShadowRunRow", "SettingRow", "SuggestionRow", "TokenInfoRow", "TransactionRow", "utcnow",
 ]

@@ -192,6 +192,20 @@ class BacktestStepRow(Base):
     after_last_run: Mapped[bool] = mapped_column(default=False)
 
 
+class PaperVenueAccountRow(Base):
+    """A paper session's account on a venue (orchestrator/actions/venues/paper_hyperliquid.py):
+    balances, positions, orders and fills that exist only here, as the engine's JSON document;
+    `version` goes up with every change (a change made from a stale read is refused)."""
+
+    __tablename__ = "paper_venue_accounts"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    venue: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]
+
+
 class ShadowRunRow(Base):
     """One execution of a session replayed with its shadow agent (orchestrator/executions/shadows.py):
     where the shadow's actions differ from what the execution did."""

@@ -1,6 +1,5 @@
-"""Pruning the history that only grows: change-feed events, agents' log lines and execution
-recordings older than
-the `[retention]` settings keep (0 days: kept forever), with the events the notification
+"""Pruning the history that only grows: change-feed events, agents' log lines, execution
+recordings and the shadow runs compared with them older than the `[retention]` settings keep (0 days: kept forever), with the events the notification
 deliveries that are finished (delivered or dead; a pending one is kept, however old), and
 request ids (the answers kept for retried API calls) past their day (orchestrator/api/idempotency.py).
 
@@ -20,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, delete, select, true
 
 from orchestrator.store.db import Database, utcnow
-from orchestrator.store.models import EventRow, ExecutionLogRow, ExecutionRecordingRow, NotificationOutboxRow, RequestIdRow
+from orchestrator.store.models import EventRow, ExecutionLogRow, ExecutionRecordingRow, NotificationOutboxRow, RequestIdRow, ShadowRunRow
 from orchestrator.store.statuses import DeliveryStatus
 
 log = logging.getLogger("corral.retention")
@@ -35,6 +34,7 @@ class Pruned:
     request_ids: int = 0
     deliveries: int = 0
     recordings: int = 0
+    shadow_runs: int = 0
 
 
 class Retention:
@@ -61,10 +61,14 @@ class Retention:
             # delete never holds SQLite's one writer over gigabytes of pages.
             recordings=self._prune(ExecutionRecordingRow, ExecutionRecordingRow.recorded_at, now - timedelta(days=self._recordings_days),
                                    batch=max(1, self._batch // 100)) if self._recordings_days else 0,
+            # A shadow run's difference is up to about 100 KB (executions/shadows.py).
+            shadow_runs=self._prune(ShadowRunRow, ShadowRunRow.finished_at, now - timedelta(days=self._recordings_days),
+                                    batch=max(1, self._batch // 10)) if self._recordings_days else 0,
         )
-        if pruned.events or pruned.execution_logs or pruned.request_ids or pruned.deliveries or pruned.recordings:
-            log.info("retention: removed %d events, %d log lines, %d request ids, %d finished deliveries and %d execution recordings",
-                     pruned.events, pruned.execution_logs, pruned.request_ids, pruned.deliveries, pruned.recordings)
+        if any(vars(pruned).values()):
+            log.info("retention: removed %d events, %d log lines, %d request ids, %d finished deliveries, %d execution recordings "
+                     "and %d shadow runs", pruned.events, pruned.execution_logs, pruned.request_ids, pruned.deliveries,
+                     pruned.recordings, pruned.shadow_runs)
         return pruned
 
     def _prune(self, table, written_at, cutoff: datetime, finished: ColumnElement[bool] | None = None, batch: int | None = None) -> int:

@@ -192,3 +192,56 @@ def test_manual_mode_turns_orders_into_suggestions(stack, venue, agent_image, tm
     [posted] = venue.exchange_requests[posted_before:]
     assert posted["action"]["orders"][0]["s"] == "0.1234" and signed_by(posted) == wallet
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+
+
+def test_a_paper_session_trades_the_live_book_on_a_paper_account_and_the_venue_sees_no_account(stack, venue, agent_image, tmp_path):
+    """A paper session of a Hyperliquid agent: its orders take the venue's book (read-only,
+    level by level), under a copy of the real wallet's policy (the over-cap order is refused
+    as it would be); nothing is posted to the exchange and no account is read at the venue."""
+    wallet = stack.create_wallet()
+    stack.set_policy(wallet, {"hyperliquid": {**POLICY, "class_transfers": True}})
+    venue.fund_perp(wallet, "500")
+    venue.set_book("BTC", bids=[("59990", "1")], asks=[("60010", "0.005"), ("60020", "1")])
+    venue.set_mid("BTC", "60000")
+    venue.set_mid("ETH", "3000")
+    exchange_before, info_before = len(venue.exchange_requests), len(venue.info_requests)
+    real_account = lambda: {k: v for k, v in venue._info({"type": "clearinghouseState", "user": wallet}).items() if k != "time"}  # noqa: E731
+    real_before = real_account()
+    agent_id = register(stack, agent_image, tmp_path, "PaperPerps")
+    session = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=agent_id, wallet_address=wallet, allocation_amount=str(200 * USDC), paper=True, settings={"calls": json.dumps([
+            ["hyperliquid.place_order", [{"coin": "BTC", "side": "buy", "size": 0.01, "price": 61000, "market": "perp"}]],
+            ["hyperliquid.place_order", [{"coin": "ETH", "side": "sell", "size": 0.5, "price": 3500, "market": "perp", "type": "limit"}]],
+            ["hyperliquid.open_orders", []],
+            ["hyperliquid.delete_order", ["$1.orderId", "ETH"]],
+            ["hyperliquid.positions", []],
+            ["hyperliquid.balances", []],
+            ["hyperliquid.order_fills", []],
+            ["hyperliquid.place_order", [{"coin": "BTC", "side": "buy", "size": 0.1, "price": 61000, "market": "perp"}]],  # over the cap
+            ["hyperliquid.place_order", [{"coin": "ETH", "side": "buy", "size": 1.5, "price": 3100, "market": "perp"}]],  # over the margin
+            ["hyperliquid.transfer", [{"amount": 25, "toPerp": False}]],
+            ["hyperliquid.midpoint_price", ["BTC"]],
+        ])})).session
+    assert session.paper_of_wallet_address == wallet and session.wallet_address != wallet
+    (market, limit, open_orders, cancelled, positions, balances, fills, over_cap, over_margin, moved, mid) = venuer_results(stack, session.id)
+
+    assert market["success"], market
+    assert (market["data"]["status"], D(market["data"]["filled"]), D(market["data"]["price"])) == ("filled", D("0.01"), D("60015"))
+    assert [(D(f["price"]), D(f["size"])) for f in fills["data"]] == [(60020, D("0.005")), (60010, D("0.005"))]  # newest first
+    assert limit["data"]["status"] == "open" and [o["orderId"] for o in open_orders["data"]] == [limit["data"]["orderId"]]
+    assert cancelled["success"], cancelled
+    [btc] = positions["data"]
+    assert (btc["coin"], btc["side"], D(btc["size"]), D(btc["entryPrice"])) == ("BTC", "long", D("0.01"), D("60015"))
+    fee = D("600.15") * D("0.00045")
+    assert D(balances["data"]["perp"]["accountValue"]) == 200 - fee + D("0.01") * (60000 - 60015)  # the allocation, on paper
+    assert over_cap["success"] is False and "hyperliquid-notional" in over_cap["error"]  # the real wallet's policy, copied
+    assert over_margin["success"] is False and "Insufficient margin" in over_margin["error"]
+    assert moved["success"], moved
+    assert D(mid["data"]["priceUsd"]) == 60000
+
+    assert len(venue.exchange_requests) == exchange_before, "a paper session posts nothing to the venue"
+    asked = venue.info_requests[info_before:]
+    assert asked and not [r for r in asked if "user" in r], "a paper session reads no account at the venue"
+    assert {r["type"] for r in asked} <= {"meta", "spotMeta", "allMids", "l2Book"}
+    assert real_account() == real_before and real_before["withdrawable"] == "500.0"
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))

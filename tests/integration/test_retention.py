@@ -84,8 +84,8 @@ def test_less_than_a_day_or_an_endless_setting_is_refused(days, says):
     assert "retention.execution_logs_days" in problem and says in problem, problem
 
 
-def test_recordings_older_than_their_setting_go_and_younger_ones_stay(db):
-    from orchestrator.store import ExecutionRecordingRow
+def test_recordings_and_their_shadow_runs_older_than_their_setting_go_and_younger_ones_stay(db):
+    from orchestrator.store import ExecutionRecordingRow, ShadowRunRow
 
     now = utcnow()
     with db.session() as s:
@@ -94,10 +94,13 @@ def test_recordings_older_than_their_setting_go_and_younger_ones_stay(db):
             s.flush()
             s.add(ExecutionRecordingRow(execution_id=execution_id, recorded_at=now - timedelta(days=age), calls=0, calls_not_recorded=0,
                                         data=b""))
+            s.add(ShadowRunRow(session_id=1, execution_id=execution_id, agent_id=1, outcome="same", difference=[], missing_reads=[],
+                               recorded_actions=0, replayed_actions=0, finished_at=now - timedelta(days=age)))
         s.commit()
     pruned = Retention(db, events_days=0, execution_logs_days=0, batch_rows=1000, recordings_days=30).prune()
-    assert pruned.recordings == 2
+    assert (pruned.recordings, pruned.shadow_runs) == (2, 2)
     with db.session() as s:
         assert [row.execution_id for row in s.query(ExecutionRecordingRow)] == [4]
+        assert [row.execution_id for row in s.query(ShadowRunRow)] == [4]
     kept_forever = Retention(db, events_days=0, execution_logs_days=0, recordings_days=0).prune()
-    assert kept_forever.recordings == 0
+    assert (kept_forever.recordings, kept_forever.shadow_runs) == (0, 0)

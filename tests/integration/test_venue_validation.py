@@ -73,18 +73,21 @@ def configured() -> Venues:
                   PolymarketVenue(PolymarketConfig(clob_url=UNREACHABLE, data_url=UNREACHABLE), signer=None, sender=None))
 
 
-PAPER_CALLS = [("HyperliquidPlaceOrder", hl_order()), ("HyperliquidRead", runtime_pb2.HyperliquidReadRequest()),
-               ("PolymarketMarketOrder", pm_order()), ("PolymarketPositions", runtime_pb2.PolymarketPositionsRequest())]
+PAPER_CALLS = [("HyperliquidPlaceOrder", hl_order(), "keeps no paper venue accounts"),
+               ("HyperliquidRead", runtime_pb2.HyperliquidReadRequest(), "keeps no paper venue accounts"),
+               ("PolymarketMarketOrder", pm_order(), "cannot use Polymarket yet"),
+               ("PolymarketPositions", runtime_pb2.PolymarketPositionsRequest(), "cannot use Polymarket yet")]
 
 
 @pytest.mark.parametrize("mode", ["auto", "manual"])
-@pytest.mark.parametrize("method, request_message", PAPER_CALLS, ids=[c[0] for c in PAPER_CALLS])
-def test_a_paper_session_reaches_no_venue_not_even_to_read(tmp_path, mode, method, request_message):
-    """A venue has no fork: a paper session's call would reach the real venue. The venues here
-    are unreachable, so a call that got past the refusal would fail otherwise."""
+@pytest.mark.parametrize("method, request_message, fragment", PAPER_CALLS, ids=[c[0] for c in PAPER_CALLS])
+def test_a_paper_session_reaches_no_real_venue_not_even_to_read(tmp_path, mode, method, request_message, fragment):
+    """A paper session's venue calls go to a paper engine (Hyperliquid; tests/e2e/test_hyperliquid.py),
+    never to the real venue: without one they are refused. The venues here are unreachable, so
+    a call that got past the refusal would fail otherwise."""
     error, db = runtime_call(tmp_path, mode, configured(), method, request_message, paper_of="0x" + "33" * 20)
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error.details()
-    assert "a paper session cannot use a venue yet" in error.details()
+    assert fragment in error.details()
     with db.session() as s:
         assert s.query(SuggestionRow).count() == 0 and s.query(TransactionRow).count() == 0
 

@@ -4,7 +4,8 @@ An aiohttp server on 127.0.0.1 answering POST /info and POST /exchange in the sh
 venue's API documents (hyperliquid-docs, for-developers/api: info-endpoint and its perpetuals
 and spot pages, exchange-endpoint, signing, nonces-and-api-wallets). There is no order book:
 a marketable order fills in full at the mid the test set, anything else rests until the test
-calls fill_resting(oid). What it checks as the venue does: signatures (recovered here, not by
+calls fill_resting(oid). `l2Book` is served for paper engines (read-only): the book the
+test set with set_book(), or five levels each side around the mid. What it checks as the venue does: signatures (recovered here, not by
 Corral's signer, so a wrong hash, key or network recovers another address and is refused with
 "User or API Wallet ... does not exist."), API wallets, nonces, tick and lot sizes, the $10
 minimum, reduce-only, margin and spot balances.
@@ -221,6 +222,7 @@ class HyperliquidStandIn:
         # The server thread and the test thread both touch the state below: every access holds the lock.
         self._lock = threading.RLock()
         self._mids = {coin: Decimal(px) for coin, px in DEFAULT_MIDS.items()}
+        self._books: dict[str, tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]] = {}
         self._accounts: dict[str, UserAccount] = {}
         self._agents: dict[str, tuple[str, str, int]] = {}  # agent -> (master, name, validUntil)
         self._nonces: dict[str, set[int]] = {}  # signer -> nonces it has used
@@ -280,6 +282,19 @@ class HyperliquidStandIn:
             if coin not in self._mids:
                 raise KeyError(f"unknown coin {coin!r}; the stand-in lists {sorted(self._mids)}")
             self._mids[coin] = _dec(price)
+
+    def set_book(self, coin: str, bids: list[tuple], asks: list[tuple]) -> None:
+        """The L2 book `l2Book` serves for `coin`: (price, size) levels, best first."""
+        coin = COIN_ALIASES.get(coin, coin)
+        with self._lock:
+            self._books[coin] = ([(_dec(px), _dec(sz)) for px, sz in bids], [(_dec(px), _dec(sz)) for px, sz in asks])
+
+    def _l2_book(self, coin: str) -> dict:
+        if coin not in self._mids:
+            return None  # the venue answers null for a coin it does not list
+        bids, asks = self._books.get(coin) or _default_book(self._mids[coin])
+        level = lambda px, sz: {"px": _s(px), "sz": _s(sz), "n": 1}  # noqa: E731
+        return {"coin": coin, "time": _now(), "levels": [[level(*b) for b in bids], [level(*a) for a in asks]]}
 
     def fund_perp(self, user: str, usd) -> None:
         with self._lock:
@@ -350,8 +365,10 @@ class HyperliquidStandIn:
                                                        for t in TOKENS.values()]}
         if kind == "allMids":
             return {coin: _s(px) for coin, px in self._mids.items()}
+        if kind == "l2Book":
+            return self._l2_book(str(body.get("coin")))
         if kind not in USER_INFO:
-            raise Unprocessable(f"unknown info type {kind!r} (this stand-in serves meta, spotMeta, allMids, {', '.join(USER_INFO)})")
+            raise Unprocessable(f"unknown info type {kind!r} (this stand-in serves meta, spotMeta, allMids, l2Book, {', '.join(USER_INFO)})")
         user = _address(body.get("user"))
         acct = self._accounts.get(user) or UserAccount()  # an unknown user reads as an empty account, as on the venue
         orders = sorted((o for o in self._orders.values() if o.user == user), key=lambda o: o.oid, reverse=True)  # newest first
@@ -638,6 +655,14 @@ class HyperliquidStandIn:
     @staticmethod
     def _hash(*parts) -> str:  # a transaction hash: deterministic, unique enough for a test
         return "0x" + keccak(repr(parts).encode()).hex()
+
+
+def _default_book(mid: Decimal) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+    """Five levels each side, a basis point apart, about $100,000 each."""
+    step = mid / 10_000
+    size = (Decimal(100_000) / mid).quantize(Decimal(1)) or Decimal(1)
+    ticks = lambda px: px.quantize(Decimal(1).scaleb(px.adjusted() - 4))  # noqa: E731 — 5 significant figures
+    return ([(ticks(mid - step * k), size) for k in range(1, 6)], [(ticks(mid + step * k), size) for k in range(1, 6)])
 
 
 def _direction(start: Decimal, end: Decimal) -> str:

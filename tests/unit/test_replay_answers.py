@@ -109,3 +109,26 @@ def test_a_difference_past_what_a_line_shows_is_still_one():
     removed, added = answers.difference()
     assert removed.startswith("- ") and added.startswith("+ ") and '"value":"7"' in removed and '"value":"8"' in added
     assert "(6002 characters)" in removed
+
+
+def test_a_replay_keeps_a_digest_of_each_action_not_its_bytes_and_a_stored_shadow_run_keeps_a_bounded_difference():
+    """An agent sending thousands of megabyte-sized actions cannot grow the orchestrator by
+    their bytes: each is kept as 32 bytes and a line of bounded length; a shadow run stores
+    at most DIFFERENCE_LINES_KEPT lines and says how many more there were."""
+    from orchestrator.executions.replay import ACTION_LINE_MAX_CHARS
+    from orchestrator.executions.shadows import DIFFERENCE_LINE_MAX_CHARS, DIFFERENCE_LINES_KEPT, kept_difference
+
+    answers = RecordedAnswers(recording())
+    huge = send("1")
+    huge.evm.data = "0x" + "ab" * 400_000
+    for value in range(300):
+        huge.evm.value = str(value)
+        answers.answer("SignAndSend", huge)
+    assert {len(kept.key) for kept in answers.actions} == {32}
+    assert max(len(kept.line) for kept in answers.actions) <= ACTION_LINE_MAX_CHARS
+    lines = answers.difference()
+    assert len(lines) == 300
+    kept = kept_difference(lines)
+    assert len(kept) == DIFFERENCE_LINES_KEPT + 1 and kept[-1].startswith("… 200 more lines")
+    assert max(len(line) for line in kept) <= DIFFERENCE_LINE_MAX_CHARS
+    assert kept_difference(lines[:3]) == lines[:3]

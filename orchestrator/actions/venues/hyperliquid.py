@@ -55,8 +55,10 @@ class Market:
     asset: int
     sz_decimals: int
     spot: bool
-    # Its key in allMids ("BTC"; spot pairs by universe name, e.g. "PURR/USDC" or "@107").
+    # Its key in allMids and l2Book ("BTC"; spot pairs by universe name, e.g. "PURR/USDC" or "@107").
     mid_key: str
+    # Perps: the most leverage the venue allows on it (meta's maxLeverage; 0 when not said).
+    max_leverage: int = 0
 
     @property
     def max_price_decimals(self) -> int:
@@ -137,7 +139,7 @@ class HyperliquidVenue:
         if self._markets is None or time.monotonic() - self._markets.loaded_at > MARKETS_TTL_SECONDS:
             meta, spot_meta = await asyncio.gather(self.info({"type": "meta"}), self.info({"type": "spotMeta"}))
             by_coin = {
-                perp["name"]: Market(perp["name"], index, int(perp["szDecimals"]), False, perp["name"])
+                perp["name"]: Market(perp["name"], index, int(perp["szDecimals"]), False, perp["name"], int(perp.get("maxLeverage") or 0))
                 for index, perp in enumerate(meta["universe"])
             }
             tokens = {t["index"]: t for t in spot_meta["tokens"]}
@@ -181,7 +183,7 @@ class HyperliquidVenue:
         if kind == runtime_pb2.HYPERLIQUID_READ_KIND_LIQUIDATIONS:
             return await self._liquidations(user, request.start_time_ms if request.HasField("start_time_ms") else None)
         if kind == runtime_pb2.HYPERLIQUID_READ_KIND_MIDPOINT_PRICE:
-            return await self._midpoints(list(request.coins), request.dex if request.HasField("dex") else "perp")
+            return await self.midpoints(list(request.coins), request.dex if request.HasField("dex") else "perp")
         raise invalid("hyperliquid: say what to read (balances, positions, open_orders, order, orders, order_fills, liquidations, midpoint_price)")
 
     async def order(self, user: str, order_id: int) -> dict:
@@ -257,7 +259,7 @@ class HyperliquidVenue:
             })
         return liquidations
 
-    async def _midpoints(self, coins: list[str], dex: str) -> dict | list[dict]:
+    async def midpoints(self, coins: list[str], dex: str) -> dict | list[dict]:
         if not coins:
             raise invalid("hyperliquid: midpoint_price needs a coin (or a list of coins)")
         spot = dex == "spot"
@@ -317,16 +319,7 @@ class HyperliquidVenue:
     async def place_order(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.HyperliquidPlaceOrderRequest) -> dict:
         action, market = await self.order_action(request)
         answer = await self._post_l1(session, execution_id, action)
-        status = answer["response"]["data"]["statuses"][0]
-        wire = action["orders"][0]
-        info = {"coin": market.coin, "side": SIDES[request.side], "price": wire["p"], "size": wire["s"],
-                "market": "spot" if market.spot else "perp", "clientOrderId": wire["c"]}
-        if "error" in status:
-            raise precondition(f"hyperliquid: {status['error']}")
-        if "filled" in status:
-            filled = status["filled"]
-            return {"orderId": filled["oid"], **info, "price": filled["avgPx"], "filled": filled["totalSz"], "status": "filled"}
-        return {"orderId": status["resting"]["oid"], **info, "filled": "0", "status": "open"}
+        return order_answer(request, market, action, answer["response"]["data"]["statuses"][0])
 
     async def cancel_action(self, request: runtime_pb2.HyperliquidCancelOrderRequest) -> dict:
         if request.order_id <= 0:
@@ -344,24 +337,30 @@ class HyperliquidVenue:
         return wire_decimal(_decimal(request.amount, "amount"))
 
     async def transfer(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.HyperliquidTransferRequest) -> None:
+        self._check(await self._http.post_json("/exchange", await self.signed_transfer(session, execution_id, request)))
+
+    async def signed_transfer(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.HyperliquidTransferRequest) -> dict:
         """Spot <-> perp USDC: a user-signed action, so the session's own wallet signs it."""
         nonce = await self._nonce()
         action = {"type": "usdClassTransfer", "amount": self.transfer_amount(request), "toPerp": request.to_perp, "nonce": nonce,
                   "signatureChainId": SIGNATURE_CHAIN_ID, "hyperliquidChain": "Mainnet" if self.config.mainnet else "Testnet"}
         signature = await self._sign(session, execution_id, session.wallet_address, action, nonce)
-        answer = await self._http.post_json("/exchange", {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None})
-        self._check(answer)
+        return {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None}
 
     async def _post_l1(self, session: SessionRow, execution_id: int | None, action: dict) -> dict:
         wallet = await self.signing_wallet(session.wallet_address)
+        body = await self.signed_l1(session, execution_id, wallet, action)
+        return self._check(await self._http.post_json("/exchange", body))
+
+    async def signed_l1(self, session: SessionRow, execution_id: int | None, wallet: str, action: dict) -> dict:
+        """The /exchange body for an L1 action, signed by the signer for `wallet` under its
+        Hyperliquid policy (a refusal raises). The venue takes a nonce up to two days old: the
+        expiry makes the signature worthless soon after it is made (the signer refuses L1
+        actions without one)."""
         nonce = await self._nonce()
-        # The venue takes a nonce up to two days old: the expiry makes the signature worthless
-        # soon after it is made (the signer refuses L1 actions without one).
         expires = nonce + ACTION_TTL_MS
         signature = await self._sign(session, execution_id, wallet, action, nonce, expires)
-        answer = await self._http.post_json("/exchange", {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None,
-                                                          "expiresAfter": expires})
-        return self._check(answer)
+        return {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None, "expiresAfter": expires}
 
     @staticmethod
     def _check(answer: dict) -> dict:
@@ -407,6 +406,19 @@ class HyperliquidVenue:
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def order_answer(request: runtime_pb2.HyperliquidPlaceOrderRequest, market: Market, action: dict, status: dict) -> dict:
+    """What the agent gets for an order the venue answered with `status` (filled, resting or an error)."""
+    wire = action["orders"][0]
+    info = {"coin": market.coin, "side": SIDES[request.side], "price": wire["p"], "size": wire["s"],
+            "market": "spot" if market.spot else "perp", "clientOrderId": wire["c"]}
+    if "error" in status:
+        raise precondition(f"hyperliquid: {status['error']}")
+    if "filled" in status:
+        filled = status["filled"]
+        return {"orderId": filled["oid"], **info, "price": filled["avgPx"], "filled": filled["totalSz"], "status": "filled"}
+    return {"orderId": status["resting"]["oid"], **info, "filled": "0", "status": "open"}
 
 
 def describe_order(request: runtime_pb2.HyperliquidPlaceOrderRequest, action: dict) -> dict:

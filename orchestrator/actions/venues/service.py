@@ -2,7 +2,8 @@
 
 Acting calls (orders, cancels, transfers, redemptions) have a kind name, so manual mode
 can store one as a suggestion (the request's bytes) and run it when approved through the
-very same code as auto mode.
+very same code as auto mode. A paper session's calls go to the venue's paper engine
+(`paper_hyperliquid.py`), never to the venue's accounts or exchange.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from google.protobuf.message import Message
 from corral.v1 import runtime_pb2
 from orchestrator.actions.venues import hyperliquid, polymarket
 from orchestrator.actions.venues.hyperliquid import HyperliquidVenue
+from orchestrator.actions.venues.paper_hyperliquid import PaperHyperliquid
 from orchestrator.actions.venues.polymarket import PolymarketVenue
-from orchestrator.errors import Refused
-from orchestrator.store import SessionRow
+from orchestrator.errors import Refused, precondition
+from orchestrator.store import Database, SessionRow
 
 # Suggestion kind -> the runtime request it stores.
 ACTIONS: dict[str, type[Message]] = {
@@ -35,35 +37,49 @@ ACTIONS: dict[str, type[Message]] = {
 class Venues:
     hyperliquid: HyperliquidVenue | None = None
     polymarket: PolymarketVenue | None = None
+    # Where paper sessions' venue accounts are kept (None: paper sessions use no venue).
+    paper_db: Database | None = None
 
-    def require_hyperliquid(self) -> HyperliquidVenue:
+    def __post_init__(self) -> None:
+        self._paper_hyperliquid = (PaperHyperliquid(self.hyperliquid, self.paper_db)
+                                   if self.hyperliquid is not None and self.paper_db is not None else None)
+
+    def hyperliquid_for(self, session: SessionRow) -> HyperliquidVenue | PaperHyperliquid:
         if self.hyperliquid is None:
             raise Refused(grpc.StatusCode.UNIMPLEMENTED, "Hyperliquid is not configured on this platform ([hyperliquid] in the orchestrator config)")
-        return self.hyperliquid
+        if not session.paper:
+            return self.hyperliquid
+        if self._paper_hyperliquid is None:
+            raise precondition("this orchestrator keeps no paper venue accounts: a paper session cannot use Hyperliquid here")
+        return self._paper_hyperliquid
 
-    def require_polymarket(self) -> PolymarketVenue:
+    def polymarket_for(self, session: SessionRow) -> PolymarketVenue:
         if self.polymarket is None:
             raise Refused(grpc.StatusCode.UNIMPLEMENTED, "Polymarket is not configured on this platform ([polymarket] in the orchestrator config)")
+        if session.paper:
+            # A paper session reaches no real venue, not even to read (its wallet has no account there).
+            raise precondition("a paper session cannot use Polymarket yet (it has no paper engine): only its fork of "
+                               f"{session.allocation_network} and a paper Hyperliquid account")
         return self.polymarket
 
     async def details(self, session: SessionRow, kind: str, request: Message) -> dict:
         """Checks an acting call exactly as running it would (a bad one is refused, nothing is
         stored) and says what the user approving it is shown."""
         if kind == "hl_order":
-            action, _ = await self.require_hyperliquid().order_action(request)
+            action, _ = await self.hyperliquid_for(session).order_action(request)
             return hyperliquid.describe_order(request, action)
         if kind == "hl_cancel":
-            await self.require_hyperliquid().cancel_action(request)
+            await self.hyperliquid_for(session).cancel_action(request)
             return {"venue": "hyperliquid", "action": "cancel", "orderId": request.order_id, "coin": request.coin}
         if kind == "hl_transfer":
-            amount = self.require_hyperliquid().transfer_amount(request)
+            amount = self.hyperliquid_for(session).transfer_amount(request)
             return {"venue": "hyperliquid", "action": "transfer", "amount": amount, "toPerp": request.to_perp,
                     "from": "spot" if request.to_perp else "perp", "to": "perp" if request.to_perp else "spot"}
         if kind == "pm_order":
-            self.require_polymarket().check_order(request)
+            self.polymarket_for(session).check_order(request)
             return polymarket.describe_order(request)
         if kind == "pm_redeem":
-            venue = self.require_polymarket()
+            venue = self.polymarket_for(session)
             positions = await venue.redeemable(session, list(request.token_ids))
             return {"venue": "polymarket", "action": "redeem_positions", "tokenIds": list(request.token_ids),
                     "positions": [venue.position(p) for p in positions]}
@@ -72,11 +88,11 @@ class Venues:
     async def run(self, session: SessionRow, execution_id: int | None, kind: str, request: Message) -> Any:
         """Runs an acting call; returns Circuit's `data`."""
         runners: dict[str, Callable[[], Awaitable[Any]]] = {
-            "hl_order": lambda: self.require_hyperliquid().place_order(session, execution_id, request),
-            "hl_cancel": lambda: self.require_hyperliquid().cancel_order(session, execution_id, request),
-            "hl_transfer": lambda: self.require_hyperliquid().transfer(session, execution_id, request),
-            "pm_order": lambda: self.require_polymarket().market_order(session, execution_id, request),
-            "pm_redeem": lambda: self.require_polymarket().redeem_positions(session, execution_id, request),
+            "hl_order": lambda: self.hyperliquid_for(session).place_order(session, execution_id, request),
+            "hl_cancel": lambda: self.hyperliquid_for(session).cancel_order(session, execution_id, request),
+            "hl_transfer": lambda: self.hyperliquid_for(session).transfer(session, execution_id, request),
+            "pm_order": lambda: self.polymarket_for(session).market_order(session, execution_id, request),
+            "pm_redeem": lambda: self.polymarket_for(session).redeem_positions(session, execution_id, request),
         }
         return await runners[kind]()
 

@@ -1,0 +1,474 @@
+"""Hyperliquid for paper sessions: orders filled against the venue's live book, on an account
+that exists only in Corral's database (`paper_accounts.py`).
+
+An order is built and checked exactly as a real one (`HyperliquidVenue.order_action`: the
+venue's markets, 5 significant figures, price decimals and lot sizes) and signed by the signer
+for the session's paper wallet, whose policy is a copy of the real wallet's, so what that
+policy refuses is refused here too. The signed action is never posted. Instead:
+- what is marketable (an IOC, or the crossing part of a limit order) takes liquidity from the
+  venue's L2 book as read now (`l2Book`), level by level up to the order's price, and pays the
+  taker fee; an IOC that crosses nothing and a post-only order that would cross are refused with
+  the venue's messages; orders under $10 too;
+- what rests is filled whole at its price with the maker fee once the book has moved through it
+  (found on a later call of the session). Queue position is not modelled: a resting order fills
+  here as soon as the market trades through its price, which is optimistic;
+- stop and take-profit orders trigger on the venue's mid, then take liquidity as a market order
+  at their price;
+- perps: cross margin at the venue's default leverage (20x, at most the coin's maxLeverage);
+  entry at the average fill; realized PnL and fees settle in the perp USDC;
+- spot: fees are charged in USDC (the venue takes them from the asset received);
+- no funding, no liquidation.
+Reads of the account (balances, positions, orders, fills) answer from the paper account in the
+venue's shapes; markets and mids are the venue's, read-only. A paper session on hypercore:perp
+or hypercore:spot starts with its allocation there; any other paper session with nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+from corral.v1 import runtime_pb2
+from orchestrator.actions.venues.hypercore import USDC, USDC_UNITS
+from orchestrator.actions.venues.hyperliquid import HyperliquidVenue, Market, Markets, order_answer, wire_decimal
+from orchestrator.actions.venues.paper_accounts import PaperAccounts
+from orchestrator.errors import invalid, not_found, precondition
+from orchestrator.store import Database, SessionRow
+
+# The venue's base fee tier (fractions of the notional).
+TAKER_FEE = {False: Decimal("0.00045"), True: Decimal("0.0007")}  # {spot?: rate}
+MAKER_FEE = {False: Decimal("0.00015"), True: Decimal("0.0004")}
+DEFAULT_LEVERAGE = 20
+MIN_ORDER_USD = Decimal(10)
+# What an account keeps of its history (the venue keeps more; a paper session is for looking).
+CLOSED_ORDERS_KEPT = 500
+FILLS_KEPT = 2000
+# The levels of a book a paper order can take (the venue sends 20 a side).
+BOOK_LEVELS_READ = 100
+ACCOUNT_READS = frozenset({
+    runtime_pb2.HYPERLIQUID_READ_KIND_BALANCES, runtime_pb2.HYPERLIQUID_READ_KIND_POSITIONS,
+    runtime_pb2.HYPERLIQUID_READ_KIND_OPEN_ORDERS, runtime_pb2.HYPERLIQUID_READ_KIND_ORDER,
+    runtime_pb2.HYPERLIQUID_READ_KIND_ORDERS, runtime_pb2.HYPERLIQUID_READ_KIND_ORDER_FILLS,
+    runtime_pb2.HYPERLIQUID_READ_KIND_LIQUIDATIONS,
+})
+ZERO = Decimal(0)
+
+Level = tuple[Decimal, Decimal]  # (price, size)
+T = TypeVar("T")
+
+
+class PaperOrder(BaseModel):
+    oid: int
+    coin: str  # as agents name it ("BTC", "PURR/USDC")
+    spot: bool
+    is_buy: bool
+    limit_px: Decimal
+    size: Decimal
+    filled: Decimal = ZERO
+    trigger_px: Decimal | None = None
+    tpsl: Literal["sl", "tp"] | None = None
+    reduce_only: bool = False
+    cloid: str
+    status: str = "open"  # open | filled | canceled | marginCanceled | reduceOnlyCanceled
+    timestamp: int
+    status_timestamp: int
+
+
+class PaperFill(BaseModel):
+    oid: int
+    coin: str
+    is_buy: bool
+    px: Decimal
+    sz: Decimal
+    fee: Decimal
+    time: int
+    crossed: bool
+    direction: str
+
+
+class PerpPosition(BaseModel):
+    size: Decimal  # signed: long > 0
+    entry_px: Decimal
+
+
+class HyperliquidPaperAccount(BaseModel):
+    perp_usdc: Decimal = ZERO  # cash: deposits, realized PnL, fees
+    spot: dict[str, Decimal] = Field(default_factory=dict)
+    positions: dict[str, PerpPosition] = Field(default_factory=dict)
+    orders: list[PaperOrder] = Field(default_factory=list)
+    fills: list[PaperFill] = Field(default_factory=list)
+    next_oid: int = 1
+
+
+class Book(BaseModel):
+    """The venue's L2 book of one coin: best first on each side."""
+
+    bids: list[Level]
+    asks: list[Level]
+
+
+class MarketView(BaseModel):
+    """What the engine needs to know of the market now: mids by coin and the books read."""
+
+    marks: dict[str, Decimal]
+    books: dict[str, Book]
+
+
+# ---- the engine: pure functions of the account and what was read ------------------------
+
+
+def taken(book: Book, is_buy: bool, limit: Decimal, size: Decimal) -> list[Level]:
+    """The levels an order of `size` up to `limit` takes from `book`, best first."""
+    levels: list[Level] = []
+    left = size
+    for px, available in book.asks if is_buy else book.bids:
+        if left <= 0 or (px > limit if is_buy else px < limit):
+            break
+        part = min(available, left)
+        levels.append((px, part))
+        left -= part
+    return levels
+
+
+def _leverage(market: Market) -> int:
+    return min(DEFAULT_LEVERAGE, market.max_leverage or DEFAULT_LEVERAGE)
+
+
+def account_value(account: HyperliquidPaperAccount, view: MarketView) -> Decimal:
+    return account.perp_usdc + sum((p.size * (view.marks.get(coin, p.entry_px) - p.entry_px) for coin, p in account.positions.items()), ZERO)
+
+
+def margin_used(account: HyperliquidPaperAccount, view: MarketView, markets: Markets) -> Decimal:
+    return sum((abs(p.size) * view.marks.get(coin, p.entry_px) / _leverage(markets.get(coin))
+                for coin, p in account.positions.items()), ZERO)
+
+
+def withdrawable(account: HyperliquidPaperAccount, view: MarketView, markets: Markets) -> Decimal:
+    return max(ZERO, account_value(account, view) - margin_used(account, view, markets))
+
+
+def _refusal(account: HyperliquidPaperAccount, order: PaperOrder, market: Market, levels: list[Level], crossed: bool,
+             view: MarketView, markets: Markets) -> str | None:
+    """Why the account cannot take these fills (the venue's words), or None."""
+    size = sum((sz for _, sz in levels), ZERO)
+    cost = sum((px * sz for px, sz in levels), ZERO)
+    fee = cost * (TAKER_FEE if crossed else MAKER_FEE)[market.spot]
+    if market.spot:
+        base = market.coin.split("/")[0]
+        if order.is_buy and account.spot.get(USDC, ZERO) < cost + fee:
+            return f"Insufficient spot balance asset={market.asset}"
+        if not order.is_buy and account.spot.get(base, ZERO) < size:
+            return f"Insufficient spot balance asset={market.asset}"
+        return None
+    position = account.positions.get(market.coin)
+    held = position.size if position else ZERO
+    signed = size if order.is_buy else -size
+    closing = min(abs(signed), abs(held)) if held * signed < 0 else ZERO
+    if order.reduce_only and closing < size:
+        return f"Reduce only order would increase position. asset={market.asset}"
+    opening = size - closing
+    if opening and (opening * (cost / size) / _leverage(market)) + fee > withdrawable(account, view, markets):
+        return f"Insufficient margin to place order. asset={market.asset}"
+    return None
+
+
+def _fill(account: HyperliquidPaperAccount, order: PaperOrder, market: Market, px: Decimal, sz: Decimal, crossed: bool, now: int) -> None:
+    """One fill, the account's refusal already checked (`_refusal`)."""
+    fee = px * sz * (TAKER_FEE if crossed else MAKER_FEE)[market.spot]
+    if market.spot:
+        base = market.coin.split("/")[0]
+        usdc, held = account.spot.get(USDC, ZERO), account.spot.get(base, ZERO)
+        account.spot[USDC] = usdc - px * sz - fee if order.is_buy else usdc + px * sz - fee
+        account.spot[base] = held + sz if order.is_buy else held - sz
+        direction = "Buy" if order.is_buy else "Sell"
+    else:
+        position = account.positions.get(market.coin) or PerpPosition(size=ZERO, entry_px=px)
+        signed = sz if order.is_buy else -sz
+        closing = min(sz, abs(position.size)) if position.size * signed < 0 else ZERO
+        account.perp_usdc += closing * (px - position.entry_px) * (1 if position.size > 0 else -1) - fee
+        direction = ("Close Short" if order.is_buy else "Close Long") if closing else ("Open Long" if order.is_buy else "Open Short")
+        new_size = position.size + signed
+        if new_size == 0:
+            account.positions.pop(market.coin, None)
+        elif closing == 0:  # added to: the entry is the average of all fills
+            entry = (abs(position.size) * position.entry_px + sz * px) / (abs(position.size) + sz)
+            account.positions[market.coin] = PerpPosition(size=new_size, entry_px=entry)
+        else:  # reduced (same entry) or turned round (entered at this fill)
+            account.positions[market.coin] = PerpPosition(size=new_size, entry_px=position.entry_px if closing == sz else px)
+    order.filled += sz
+    account.fills.append(PaperFill(oid=order.oid, coin=order.coin, is_buy=order.is_buy, px=px, sz=sz, fee=fee, time=now,
+                                   crossed=crossed, direction=direction))
+    del account.fills[:-FILLS_KEPT]
+
+
+def _take(account: HyperliquidPaperAccount, order: PaperOrder, market: Market, levels: list[Level], view: MarketView,
+          markets: Markets, now: int) -> str | None:
+    refusal = _refusal(account, order, market, levels, True, view, markets)
+    if refusal is None:
+        for px, sz in levels:
+            _fill(account, order, market, px, sz, True, now)
+    return refusal
+
+
+def place(account: HyperliquidPaperAccount, market: Market, wire: dict, view: MarketView, markets: Markets, now: int) -> dict:
+    """An order as the venue's `/exchange` would answer it: {"filled": ...}, {"resting": ...} or {"error": ...}."""
+    order = PaperOrder(oid=account.next_oid, coin=market.coin, spot=market.spot, is_buy=wire["b"], limit_px=Decimal(wire["p"]),
+                       size=Decimal(wire["s"]), reduce_only=wire["r"], cloid=wire["c"], timestamp=now, status_timestamp=now)
+    if market.spot and not market.coin.endswith(f"/{USDC}"):
+        return {"error": f"paper accounts trade spot pairs quoted in {USDC} only; {market.coin} is not"}
+    if not order.reduce_only and order.limit_px * order.size < MIN_ORDER_USD:
+        return {"error": f"Order must have minimum value of $10. asset={market.asset}"}
+    trigger = wire["t"].get("trigger")
+    if trigger is not None:
+        order.trigger_px, order.tpsl = Decimal(trigger["triggerPx"]), trigger["tpsl"]
+        _keep(account, order)
+        return {"resting": {"oid": order.oid}}
+    tif = wire["t"]["limit"]["tif"]
+    book = view.books[market.coin]
+    levels = taken(book, order.is_buy, order.limit_px, order.size)
+    if tif == "Alo" and levels:
+        best = (book.asks if order.is_buy else book.bids)[0][0]
+        return {"error": f"Post only order would have immediately matched, bbo was {wire_decimal(best)}. asset={market.asset}"}
+    if tif == "Ioc" and not levels:
+        return {"error": f"Order could not immediately match against any resting orders. asset={market.asset}"}
+    if (refusal := _take(account, order, market, levels, view, markets, now)) is not None:
+        return {"error": refusal}
+    _keep(account, order)
+    if tif == "Gtc" and order.filled < order.size:
+        return {"resting": {"oid": order.oid}}
+    order.status = "filled"  # an IOC's unfilled rest is cancelled by the venue
+    cost = sum((px * sz for px, sz in levels), ZERO)
+    return {"filled": {"totalSz": wire_decimal(order.filled), "avgPx": wire_decimal(cost / order.filled), "oid": order.oid}}
+
+
+def _keep(account: HyperliquidPaperAccount, order: PaperOrder) -> None:
+    account.next_oid += 1
+    account.orders.append(order)
+    closed = [o for o in account.orders if o.status != "open"]
+    for old in closed[:-CLOSED_ORDERS_KEPT]:
+        account.orders.remove(old)
+
+
+def settle(account: HyperliquidPaperAccount, view: MarketView, markets: Markets, now: int) -> None:
+    """Resting orders the book has moved through are filled at their price (maker); triggers
+    the mid has reached take liquidity at their price (taker)."""
+    for order in [o for o in account.orders if o.status == "open" and o.coin in view.books]:
+        market, book = markets.get(order.coin), view.books[order.coin]
+        left = order.size - order.filled
+        if order.trigger_px is not None:
+            mid = view.marks.get(order.coin)
+            rising = order.is_buy == (order.tpsl == "sl")  # a buy stop and a sell take-profit trigger on a rise
+            if mid is None or (mid < order.trigger_px if rising else mid > order.trigger_px):
+                continue
+            refusal = _take(account, order, market, taken(book, order.is_buy, order.limit_px, left), view, markets, now)
+            order.status = "filled" if refusal is None and order.filled > 0 else "canceled"
+        else:
+            best = (book.asks if order.is_buy else book.bids)[:1]
+            if not best or (best[0][0] > order.limit_px if order.is_buy else best[0][0] < order.limit_px):
+                continue
+            refusal = _refusal(account, order, market, [(order.limit_px, left)], False, view, markets)
+            if refusal is None:
+                _fill(account, order, market, order.limit_px, left, False, now)
+            order.status = "filled" if refusal is None else "reduceOnlyCanceled" if order.reduce_only else "marginCanceled"
+        order.status_timestamp = now
+
+
+def cancel(account: HyperliquidPaperAccount, market: Market, oid: int, now: int) -> str | None:
+    order = next((o for o in account.orders if o.oid == oid and o.coin == market.coin and o.status == "open"), None)
+    if order is None:
+        return f"Order was never placed, already canceled, or filled. asset={market.asset}"
+    order.status, order.status_timestamp = "canceled", now
+    return None
+
+
+def transfer(account: HyperliquidPaperAccount, amount: Decimal, to_perp: bool, view: MarketView, markets: Markets) -> str | None:
+    if to_perp:
+        if account.spot.get(USDC, ZERO) < amount:
+            return "Insufficient balance for transfer"
+        account.spot[USDC] -= amount
+        account.perp_usdc += amount
+    else:
+        if withdrawable(account, view, markets) < amount:
+            return "Insufficient balance for transfer"
+        account.perp_usdc -= amount
+        account.spot[USDC] = account.spot.get(USDC, ZERO) + amount
+    return None
+
+
+# ---- reads, in the shapes of HyperliquidVenue.read ----------------------------------------
+
+
+def _order_info(order: PaperOrder) -> dict:
+    info = {"orderId": order.oid, "coin": order.coin, "side": "buy" if order.is_buy else "sell",
+            "price": wire_decimal(order.limit_px), "size": wire_decimal(order.size), "filled": wire_decimal(order.filled),
+            "status": order.status, "market": "spot" if order.spot else "perp", "clientOrderId": order.cloid}
+    return info
+
+
+def read_account(account: HyperliquidPaperAccount, request: runtime_pb2.HyperliquidReadRequest, view: MarketView,
+                 markets: Markets) -> object:
+    kind = request.kind
+    if kind == runtime_pb2.HYPERLIQUID_READ_KIND_BALANCES:
+        spot = []
+        for coin, total in sorted(account.spot.items()):
+            price = Decimal(1) if coin == USDC else view.marks.get(f"{coin}/USDC")
+            token_id, decimals = markets.tokens.get(coin, ("", 0))
+            spot.append({"coin": coin, "fullName": None, "tokenId": token_id, "total": wire_decimal(total), "hold": "0",
+                         "priceUsd": None if price is None else wire_decimal(price),
+                         "valueUsd": None if price is None else wire_decimal(total * price), "decimals": decimals})
+        return {"perp": {"accountValue": wire_decimal(account_value(account, view)),
+                         "totalMarginUsed": wire_decimal(margin_used(account, view, markets)),
+                         "withdrawable": wire_decimal(withdrawable(account, view, markets))}, "spot": spot}
+    if kind == runtime_pb2.HYPERLIQUID_READ_KIND_POSITIONS:
+        positions = []
+        for coin, p in sorted(account.positions.items()):
+            mark = view.marks.get(coin)
+            positions.append({
+                "coin": coin, "side": "long" if p.size > 0 else "short", "size": wire_decimal(abs(p.size)),
+                "entryPrice": wire_decimal(p.entry_px), "markPrice": None if mark is None else wire_decimal(mark),
+                "liquidationPrice": None, "unrealizedPnl": None if mark is None else wire_decimal(p.size * (mark - p.entry_px)),
+                "leverage": _leverage(markets.get(coin)),
+                "marginUsed": None if mark is None else wire_decimal(abs(p.size) * mark / _leverage(markets.get(coin))),
+            })
+        return positions
+    newest_first = sorted(account.orders, key=lambda o: o.oid, reverse=True)
+    if kind == runtime_pb2.HYPERLIQUID_READ_KIND_OPEN_ORDERS:
+        return [_order_info(o) for o in newest_first if o.status == "open"]
+    if kind == runtime_pb2.HYPERLIQUID_READ_KIND_ORDER:
+        found = next((o for o in newest_first if o.oid == request.order_id), None)
+        if found is None:
+            raise not_found(f"hyperliquid: order {request.order_id} is not known for this paper account")
+        return _order_info(found)
+    if kind == runtime_pb2.HYPERLIQUID_READ_KIND_ORDERS:
+        return [{**_order_info(o), "timestamp": o.timestamp, "statusTimestamp": o.status_timestamp,
+                 "orderType": "Stop Market" if o.tpsl == "sl" else "Take Profit Market" if o.tpsl else "Limit"} for o in newest_first]
+    if kind == runtime_pb2.HYPERLIQUID_READ_KIND_ORDER_FILLS:
+        return [{"orderId": f.oid, "coin": f.coin, "side": "buy" if f.is_buy else "sell", "direction": f.direction,
+                 "price": wire_decimal(f.px), "size": wire_decimal(f.sz), "fee": wire_decimal(f.fee), "timestamp": f.time,
+                 "isCrossed": f.crossed} for f in reversed(account.fills)]
+    return []  # liquidations: a paper account is never liquidated
+
+
+# ---- the service: what the platform calls for a paper session ------------------------------
+
+
+class PaperHyperliquid:
+    """A paper session's Hyperliquid: the same calls as `HyperliquidVenue`, on a paper account."""
+
+    def __init__(self, venue: HyperliquidVenue, db: Database) -> None:
+        self._venue = venue
+        self._accounts = PaperAccounts(db, "hyperliquid", HyperliquidPaperAccount)
+
+    # Checks and previews are the venue's own.
+    async def order_action(self, request: runtime_pb2.HyperliquidPlaceOrderRequest) -> tuple[dict, Market]:
+        return await self._venue.order_action(request)
+
+    async def cancel_action(self, request: runtime_pb2.HyperliquidCancelOrderRequest) -> dict:
+        return await self._venue.cancel_action(request)
+
+    def transfer_amount(self, request: runtime_pb2.HyperliquidTransferRequest) -> str:
+        return self._venue.transfer_amount(request)
+
+    async def read(self, session: SessionRow, request: runtime_pb2.HyperliquidReadRequest) -> object:
+        if request.kind not in ACCOUNT_READS:  # mids are the venue's; an unknown kind is refused there
+            return await self._venue.read(session, request)
+        if request.kind == runtime_pb2.HYPERLIQUID_READ_KIND_ORDER and not request.HasField("order_id"):
+            raise invalid("hyperliquid: order needs an order id")
+        return await self._on_account(session, set(), lambda account, view, markets, now: read_account(account, request, view, markets))
+
+    async def place_order(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.HyperliquidPlaceOrderRequest) -> dict:
+        action, market = await self.order_action(request)
+        # The copy of the real wallet's policy decides, as it would; the signature is not used.
+        await self._venue.signed_l1(session, execution_id, session.wallet_address, action)
+        wire = action["orders"][0]
+        status = await self._on_account(session, {market.coin},
+                                        lambda account, view, markets, now: place(account, market, wire, view, markets, now))
+        return order_answer(request, market, action, status)
+
+    async def cancel_order(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.HyperliquidCancelOrderRequest) -> None:
+        action = await self.cancel_action(request)
+        await self._venue.signed_l1(session, execution_id, session.wallet_address, action)
+        market = (await self._venue.markets()).get(request.coin)
+        refusal = await self._on_account(session, set(), lambda account, view, markets, now: cancel(account, market, request.order_id, now))
+        if refusal is not None:
+            raise precondition(f"hyperliquid: {refusal}")
+
+    async def transfer(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.HyperliquidTransferRequest) -> None:
+        await self._venue.signed_transfer(session, execution_id, request)
+        amount = Decimal(self.transfer_amount(request))
+        refusal = await self._on_account(session, set(),
+                                         lambda account, view, markets, now: transfer(account, amount, request.to_perp, view, markets))
+        if refusal is not None:
+            raise precondition(f"hyperliquid: {refusal}")
+
+    async def _on_account(self, session: SessionRow, coins: set[str],
+                         change: Callable[[HyperliquidPaperAccount, MarketView, Markets, int], T]) -> T:
+        """Reads what the account needs of the market (the mids; the books of `coins` and of its
+        open orders' coins), then settles the account against it and runs `change`, stored in one."""
+        opening = lambda: _opening(session)  # noqa: E731
+        account = await self._accounts.read(session.id, opening)
+        markets = await self._venue.markets()
+        coins = coins | {o.coin for o in account.orders if o.status == "open"}
+        view = await self._view(markets, coins)
+        now = int(time.time() * 1000)
+
+        def settled_then_changed(account: HyperliquidPaperAccount) -> T:
+            settle(account, view, markets, now)
+            return change(account, view, markets, now)
+
+        return await self._accounts.change(session.id, opening, settled_then_changed)
+
+    async def _view(self, markets: Markets, coins: set[str]) -> MarketView:
+        ordered = sorted(coins)
+        mids, *books = await asyncio.gather(self._venue.info({"type": "allMids"}),
+                                            *(self._venue.info({"type": "l2Book", "coin": markets.get(c).mid_key}) for c in ordered))
+        by_key = {m.mid_key: m.coin for m in markets.by_coin.values()}
+        marks = {by_key[key]: price for key, text in _mapping(mids).items() if key in by_key and (price := _price(text)) is not None}
+        return MarketView(marks=marks, books={coin: _book(coin, answer) for coin, answer in zip(ordered, books, strict=True)})
+
+
+def _opening(session: SessionRow) -> HyperliquidPaperAccount:
+    """A new paper account: the allocation, when the session's starting asset is Hyperliquid USDC."""
+    usdc = Decimal(int(session.allocation_amount)) / USDC_UNITS
+    if session.allocation_network == "hypercore:perp":
+        return HyperliquidPaperAccount(perp_usdc=usdc)
+    if session.allocation_network == "hypercore:spot":
+        return HyperliquidPaperAccount(spot={USDC: usdc})
+    return HyperliquidPaperAccount()
+
+
+def _mapping(answer: object) -> dict:
+    if not isinstance(answer, dict):
+        raise precondition("hyperliquid: the venue's allMids answer is not an object")
+    return answer
+
+
+def _price(text: object) -> Decimal | None:
+    try:
+        value = Decimal(str(text))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value > 0 else None
+
+
+def _book(coin: str, answer: object) -> Book:
+    """The venue's l2Book answer, bounded and checked: a level that is not a positive price and
+    size ends its side (what follows it cannot be trusted to be in order either)."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("levels"), list) or len(answer["levels"]) != 2:
+        raise not_found(f"hyperliquid: the venue has no book for {coin!r}")
+    sides: list[list[Level]] = []
+    for side in answer["levels"]:
+        levels: list[Level] = []
+        for level in side[:BOOK_LEVELS_READ] if isinstance(side, list) else []:
+            px, sz = (_price(level.get("px")), _price(level.get("sz"))) if isinstance(level, dict) else (None, None)
+            if px is None or sz is None:
+                break
+            levels.append((px, sz))
+        sides.append(levels)
+    # Best first whatever order the answer had: an order never fills at a level it passed over.
+    return Book(bids=sorted(sides[0], key=lambda level: -level[0]), asks=sorted(sides[1]))

@@ -1,0 +1,123 @@
+"""The Hyperliquid paper engine (orchestrator/actions/venues/paper_hyperliquid.py) without a
+venue: orders take the book level by level up to their price, refusals use the venue's words
+and change nothing, resting orders fill once the book moves through them, triggers fire on the
+mid, and a perp position's entry, realized PnL and fees add up."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from orchestrator.actions.venues.hyperliquid import Market, Markets
+from orchestrator.actions.venues.paper_hyperliquid import (
+    Book,
+    HyperliquidPaperAccount,
+    MarketView,
+    _book,
+    account_value,
+    cancel,
+    place,
+    settle,
+    transfer,
+)
+
+BTC = Market("BTC", 0, 5, False, "BTC", 40)
+PURR = Market("PURR/USDC", 10000, 0, True, "PURR/USDC")
+MARKETS = Markets({"BTC": BTC, "PURR/USDC": PURR}, {"USDC": ("0x6d", 8), "PURR": ("0xc1", 5)}, 0.0)
+
+
+def view(mid: str = "60000", bids=(("59990", "0.5"), ("59980", "1")), asks=(("60010", "0.5"), ("60020", "1")), coin: str = "BTC") -> MarketView:
+    return MarketView(marks={coin: D(mid)}, books={coin: Book(bids=[(D(p), D(s)) for p, s in bids], asks=[(D(p), D(s)) for p, s in asks])})
+
+
+def wire(buy: bool, px: str, sz: str, tif: str = "Ioc", reduce_only: bool = False, trigger: dict | None = None) -> dict:
+    return {"a": 0, "b": buy, "p": px, "s": sz, "r": reduce_only, "t": {"trigger": trigger} if trigger else {"limit": {"tif": tif}}, "c": "0x01"}
+
+
+def test_a_market_buy_walks_the_book_up_to_its_price_and_pays_the_taker_fee():
+    account = HyperliquidPaperAccount(perp_usdc=D(10_000))
+    answer = place(account, BTC, wire(True, "60015", "0.8"), view(), MARKETS, now=1)
+    # 0.5 at 60,010 then nothing more at or under 60,015: an IOC's rest is cancelled.
+    assert answer == {"filled": {"totalSz": "0.5", "avgPx": "60010", "oid": 1}}
+    position = account.positions["BTC"]
+    assert (position.size, position.entry_px) == (D("0.5"), D(60010))
+    assert account.perp_usdc == D(10_000) - D("0.5") * 60010 * D("0.00045")
+    deeper = place(account, BTC, wire(True, "60020", "1"), view(), MARKETS, now=2)
+    assert deeper["filled"]["totalSz"] == "1" and D(deeper["filled"]["avgPx"]) == D("60015")  # half at each level
+    assert [f.px for f in account.fills] == [D(60010), D(60010), D(60020)]
+
+
+def test_refusals_are_the_venues_and_change_nothing():
+    account = HyperliquidPaperAccount(perp_usdc=D(100))
+    before = account.model_copy(deep=True)
+    assert "could not immediately match" in place(account, BTC, wire(True, "59000", "0.01"), view(), MARKETS, 1)["error"]
+    assert "Insufficient margin" in place(account, BTC, wire(True, "60010", "0.5"), view(), MARKETS, 1)["error"]  # $30k at 20x > $100
+    assert "minimum value of $10" in place(account, BTC, wire(True, "60010", "0.0001"), view(), MARKETS, 1)["error"]
+    assert "Post only order would have immediately matched, bbo was 60010" in place(
+        account, BTC, wire(True, "60010", "0.001", tif="Alo"), view(), MARKETS, 1)["error"]
+    assert "Reduce only order would increase position" in place(
+        account, BTC, wire(False, "59990", "0.001", reduce_only=True), view(), MARKETS, 1)["error"]
+    assert account == before
+
+
+def test_a_resting_limit_fills_whole_at_its_price_once_the_book_moves_through_it():
+    account = HyperliquidPaperAccount(perp_usdc=D(10_000))
+    assert place(account, BTC, wire(True, "59000", "0.1", tif="Gtc"), view(), MARKETS, 1) == {"resting": {"oid": 1}}
+    settle(account, view(), MARKETS, now=2)
+    assert account.orders[0].status == "open" and not account.fills
+    settle(account, view("58950", bids=[("58940", "1")], asks=[("58960", "0.01")]), MARKETS, now=3)
+    [fill] = account.fills
+    assert (fill.px, fill.sz, fill.crossed) == (D(59000), D("0.1"), False)
+    assert fill.fee == D(5900) * D("0.00015") and account.orders[0].status == "filled"
+
+
+def test_a_stop_triggers_on_the_mid_and_closes_at_the_book_realizing_the_loss():
+    account = HyperliquidPaperAccount(perp_usdc=D(10_000))
+    place(account, BTC, wire(True, "60010", "0.1"), view(), MARKETS, 1)
+    stop = place(account, BTC, wire(False, "54000", "0.1", reduce_only=True, trigger={"isMarket": True, "triggerPx": "55000", "tpsl": "sl"}),
+                 view(), MARKETS, 2)
+    assert "resting" in stop
+    settle(account, view("56000"), MARKETS, 3)
+    assert "BTC" in account.positions  # not yet
+    settle(account, view("54900", bids=[("54800", "5")], asks=[("55000", "5")]), MARKETS, 4)
+    assert "BTC" not in account.positions and account.orders[-1].status == "filled"
+    fees = D("0.1") * 60010 * D("0.00045") + D("0.1") * 54800 * D("0.00045")
+    assert account.perp_usdc == D(10_000) + D("0.1") * (54800 - 60010) - fees
+    assert account_value(account, view()) == account.perp_usdc
+
+
+def test_spot_buys_and_sells_move_usdc_and_the_base_and_need_the_balance():
+    book = view("0.2", bids=[("0.1999", "1000")], asks=[("0.2001", "1000")], coin="PURR/USDC")
+    account = HyperliquidPaperAccount(spot={"USDC": D(100)})
+    assert "Insufficient spot balance" in place(account, PURR, wire(True, "0.21", "600"), book, MARKETS, 1)["error"]
+    assert "filled" in place(account, PURR, wire(True, "0.21", "400"), book, MARKETS, 1)
+    assert account.spot["PURR"] == 400 and account.spot["USDC"] == D(100) - D("80.04") - D("80.04") * D("0.0007")
+    assert "filled" in place(account, PURR, wire(False, "0.19", "400"), book, MARKETS, 2)
+    assert account.spot["PURR"] == 0
+
+
+def test_cancel_and_transfer():
+    account = HyperliquidPaperAccount(perp_usdc=D(100), spot={"USDC": D(5)})
+    place(account, BTC, wire(True, "50000", "0.001", tif="Gtc"), view(), MARKETS, 1)
+    assert cancel(account, BTC, 1, 2) is None and account.orders[0].status == "canceled"
+    assert "never placed, already canceled, or filled" in cancel(account, BTC, 1, 3)
+    assert transfer(account, D(6), True, view(), MARKETS) == "Insufficient balance for transfer"
+    assert transfer(account, D(5), True, view(), MARKETS) is None and account.perp_usdc == 105
+    assert transfer(account, D(105), False, view(), MARKETS) is None and account.spot["USDC"] == 105
+
+
+@pytest.mark.parametrize("answer", [None, {"levels": []}, [], {"levels": [[], [], []]}])
+def test_a_missing_book_is_refused_by_name(answer):
+    from orchestrator.errors import Refused
+
+    with pytest.raises(Refused, match="no book for 'BTC'"):
+        _book("BTC", answer)
+
+
+def test_a_book_is_bounded_read_best_first_and_cut_at_a_bad_level():
+    asks = [{"px": str(60010 + i), "sz": "1", "n": 1} for i in range(500)]
+    bids = [{"px": "59990", "sz": "1"}, {"px": "59999", "sz": "1"}, {"px": "NaN", "sz": "1"}, {"px": "59000", "sz": "1"}]
+    book = _book("BTC", {"levels": [bids, list(reversed(asks))]})
+    assert [px for px, _ in book.bids] == [D(59999), D(59990)]
+    assert len(book.asks) == 100 and book.asks[0][0] < book.asks[-1][0]

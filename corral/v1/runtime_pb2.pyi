@@ -1,5 +1,8 @@
+import datetime
+
 from corral.v1 import common_pb2 as _common_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -84,7 +87,7 @@ class GetExecutionContextRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetExecutionContextResponse(_message.Message):
-    __slots__ = ("session_id", "session_wallet_address", "execution_mode", "command", "settings", "current_positions", "unwind_positions", "execution_id", "environment")
+    __slots__ = ("session_id", "session_wallet_address", "execution_mode", "command", "settings", "current_positions", "unwind_positions", "execution_id", "environment", "agent_clock")
     class EnvironmentEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -101,6 +104,7 @@ class GetExecutionContextResponse(_message.Message):
     UNWIND_POSITIONS_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    AGENT_CLOCK_FIELD_NUMBER: _ClassVar[int]
     session_id: int
     session_wallet_address: str
     execution_mode: _common_pb2.ExecutionMode
@@ -110,7 +114,8 @@ class GetExecutionContextResponse(_message.Message):
     unwind_positions: _containers.RepeatedCompositeFieldContainer[_common_pb2.Position]
     execution_id: int
     environment: _containers.ScalarMap[str, str]
-    def __init__(self, session_id: _Optional[int] = ..., session_wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., command: _Optional[_Union[_common_pb2.ExecutionCommand, str]] = ..., settings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., current_positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., unwind_positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., execution_id: _Optional[int] = ..., environment: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    agent_clock: _timestamp_pb2.Timestamp
+    def __init__(self, session_id: _Optional[int] = ..., session_wallet_address: _Optional[str] = ..., execution_mode: _Optional[_Union[_common_pb2.ExecutionMode, str]] = ..., command: _Optional[_Union[_common_pb2.ExecutionCommand, str]] = ..., settings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., current_positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., unwind_positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., execution_id: _Optional[int] = ..., environment: _Optional[_Mapping[str, str]] = ..., agent_clock: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class LogEntry(_message.Message):
     __slots__ = ("level", "message")

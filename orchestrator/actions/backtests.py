@@ -95,9 +95,9 @@ class Backtests:
         self._chains = chains
         self._swaps = swaps
 
-    async def before_run(self, session: SessionRow, positions: list[common_pb2.Position]) -> None:
+    async def before_run(self, session: SessionRow, positions: list[common_pb2.Position]) -> datetime:
         """The next step: the fork moved to its block (but for the first, taken there) with
-        what the session holds, and the step stored with its valuation."""
+        what the session holds, and the step stored with its valuation; the block's time (UTC)."""
         step = await self._db.run(lambda db: runs_done(db, session.id))
         block = blocks(session)[step]
         chain = self._fork(session)
@@ -105,7 +105,7 @@ class Backtests:
             positions = await _held_on_fork(chain, session.wallet_address, positions)
             await self._move(chain, session, block, positions)
             await self._db.run(lambda db: _forked_at(db, session.id, block))
-        await self._store(session, chain, step, block, positions, after_last_run=False)
+        return await self._store(session, chain, step, block, positions, after_last_run=False)
 
     async def after_run(self, session: SessionRow, positions: list[common_pb2.Position]) -> None:
         """After the run at the last block: the final valuation, and the session paused."""
@@ -145,7 +145,7 @@ class Backtests:
             raise precondition(f"the backtest's fork could not be moved to block {block}: {exc}") from None
 
     async def _store(self, session: SessionRow, chain: EvmChain, step: int, block: int, positions: list[common_pb2.Position],
-                     after_last_run: bool) -> None:
+                     after_last_run: bool) -> datetime:
         equity, unvalued = await self._value(session, chain, positions)
         at = datetime.fromtimestamp(await chain.block_timestamp(), UTC).replace(tzinfo=None)
         row = BacktestStepRow(session_id=session.id, step=step, block=block, block_time=at, after_last_run=after_last_run,
@@ -158,6 +158,7 @@ class Backtests:
             db.commit()
 
         await self._db.run(store)
+        return at
 
     async def _value(self, session: SessionRow, chain: EvmChain, positions: list[common_pb2.Position]) -> tuple[int, list[str]]:
         """What the positions are worth in the starting asset, and the assets that could not

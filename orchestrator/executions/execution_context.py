@@ -5,6 +5,7 @@ enters `run()` without that round trip."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from google.protobuf.struct_pb2 import Struct
@@ -21,7 +22,7 @@ def execution_context(ticket: ExecutionTicket) -> runtime_pb2.GetExecutionContex
     mode = common_pb2.EXECUTION_MODE_MANUAL if session.execution_mode == ExecutionMode.MANUAL else common_pb2.EXECUTION_MODE_AUTO
     settings = Struct()
     settings.update(ticket.settings)
-    return runtime_pb2.GetExecutionContextResponse(
+    context = runtime_pb2.GetExecutionContextResponse(
         session_id=session.id,
         session_wallet_address=session.wallet_address,
         execution_mode=mode,
@@ -32,3 +33,6 @@ def execution_context(ticket: ExecutionTicket) -> runtime_pb2.GetExecutionContex
         execution_id=ticket.execution_id,
         environment={name: str(value) for name, value in (session.environment or {}).items()},
     )
+    if ticket.agent_clock is not None:
+        context.agent_clock.FromDatetime(ticket.agent_clock.replace(tzinfo=UTC))
+    return context

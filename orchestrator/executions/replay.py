@@ -13,7 +13,9 @@ replayed agent makes is answered here:
   shape: a transaction hash, a suggestion id), or an empty answer past the recording;
 - a read the recording does not hold is refused (FAILED_PRECONDITION, saying so), since an
   answer made up here would be a guess the agent cannot tell from a fact;
-- memory the replayed agent wrote is read back as it wrote it.
+- memory the replayed agent wrote is read back as it wrote it;
+- the execution's context says what the agent's clock reads as it starts: the time the
+  recorded execution started (a backtest's run keeps its block's time).
 
 The difference is between the two lists of actions, in order, each shown as its method and
 request; a recording that reached its size bound is only compared up to where it ends.
@@ -136,7 +138,18 @@ class RecordedAnswers:
             if call.withheld or call.method in OUTPUTS or (request := normalized(call.method, call.request)) is None:
                 continue
             self._comparable.append((call.method, request))
-            self._pending.setdefault(call.method, deque()).append(_Recorded(call.method, request, Answer(call.code, call.response, call.details)))
+            response = self._clocked(call.response) if call.method == "GetExecutionContext" and call.code == "OK" else call.response
+            self._pending.setdefault(call.method, deque()).append(_Recorded(call.method, request, Answer(call.code, response, call.details)))
+
+    def _clocked(self, context: bytes) -> bytes:
+        """The recorded context, its agent's clock set to when the recorded execution started."""
+        try:
+            message = runtime_pb2.GetExecutionContextResponse.FromString(context)
+        except (DecodeError, RecursionError):
+            return context  # replayed as recorded: the agent's SDK refuses it as it would have
+        if not message.HasField("agent_clock") and self.recording.HasField("started_at"):
+            message.agent_clock.CopyFrom(self.recording.started_at)
+        return message.SerializeToString()
 
     def recorded_actions(self) -> list[Action]:
         return [action(method, request) for method, request in self._comparable if method in ACTIONS]

@@ -274,14 +274,15 @@ class ExecutionRunner:
             held = await self._db.run(lambda db: session_positions(db, db.get(SessionRow, session.id))[0])
             await self._backtests.after_run(session, held)
 
-    async def _backtest_step(self, session: SessionRow, positions: list[common_pb2.Position], pooled: PooledSandbox | None) -> None:
-        """A backtest's fork moved to this run's block (orchestrator/actions/backtests.py). A
-        step that cannot be prepared pauses the backtest, saying why (tried again at once it
-        would only fail again), and this execution ends without a sandbox."""
+    async def _backtest_step(self, session: SessionRow, positions: list[common_pb2.Position], pooled: PooledSandbox | None) -> datetime:
+        """A backtest's fork moved to this run's block (orchestrator/actions/backtests.py); the
+        block's time, which the agent's clock reads. A step that cannot be prepared pauses the
+        backtest, saying why (tried again at once it would only fail again), and this execution
+        ends without a sandbox."""
         if self._backtests is None:
             raise RuntimeError("this orchestrator runs no backtests")
         try:
-            await self._backtests.before_run(session, positions)
+            return await self._backtests.before_run(session, positions)
         except Exception as exc:  # noqa: BLE001 — said in the session's status and the execution's error
             reason = f"backtest paused: its next step could not be prepared: {exc}"
             await self._db.run(lambda db: backtests.pause_finished(db, session.id, reason[:500]))
@@ -313,10 +314,10 @@ class ExecutionRunner:
         try:
             socket_dir = socket_dir or self.new_socket_dir(sandbox_id)
             async with self._execution_sockets(socket_dir, session, ticket, start.secrets) as gate:
+                if session.backtest_every_blocks is not None and command == "run":
+                    ticket.agent_clock = await self._backtest_step(session, start.positions, pooled)
                 # Serialized before the due time, not at it.
                 context = _handed_context(ticket) if pooled else None
-                if session.backtest_every_blocks is not None and command == "run":
-                    await self._backtest_step(session, start.positions, pooled)
                 started = await self._hand_over(pooled, sandbox_id, session.id, command, due_at, lambda: self.sandbox_spec(
                     image_id, limits, socket_dir, ticket.token, idle_seconds=0.0, sandbox_id=sandbox_id), context)
                 self._running[sandbox_id] = started

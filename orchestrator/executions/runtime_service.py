@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -78,6 +78,8 @@ class ExecutionTicket:
     progress: AgentProgress = field(default_factory=AgentProgress)
     # Keeps what the execution saw through the socket, when its session records (recording.py).
     recorder: Recorder | None = None
+    # What the agent's clock reads as it starts (a backtest's block time); None: the host's.
+    agent_clock: datetime | None = None
 
 
 class ExecutionMethods(grpc.GenericRpcHandler):

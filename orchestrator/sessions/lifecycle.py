@@ -164,8 +164,10 @@ class Sessions:
         if backtest is not None:  # a paper session whose fork moves from block to block
             backtest, paper = await _checked_backtest(backtest, mode, chain), True
         if paper:
-            # The session acts with a throwaway wallet on a fork: what it is allocated is
-            # minted there, not taken from the real wallet (`paper.open_fork`).
+            # The session acts with a throwaway wallet on a fork (on Hyperliquid: a paper
+            # account): what it is allocated is minted there, not taken from the real wallet.
+            if Network.parse(asset.network).is_hypercore and asset.address.upper() != "USDC":
+                raise precondition(f"{asset.network} sessions start with USDC; {asset.address!r} is not an asset there")
             wallet, paper_of, balance = await self._paper_wallet(wallet, chain), wallet, int(amount)
         else:
             balance = await _starting_balance(chain, wallet, asset.address, native)

@@ -22,13 +22,13 @@ import inspect
 import os
 import re
 import sys
-import time
 import traceback
 
 from google.protobuf.json_format import MessageToDict
 
 from corral.limits import TRACEBACK_MAX_CHARS, tail_shortened
 from corral.v1 import common_pb2, runtime_pb2
+from sandbox_runner.inside.clock import real_time, shift_clock
 from sandbox_runner.inside.contract import WAIT_FOR_SOCKET_ENV
 from sandbox_runner.inside.doorbell import BadRing, wait_for_doorbell
 from sandbox_runner.inside.egress import open_egress
@@ -128,10 +128,12 @@ def main(argv: list[str]) -> int:
         agent = agent_context(ctx, transport)
         # Before the agent's code is imported: clients read the proxy variables when made.
         os.environ.update(ctx.environment)  # the session's plain settings (the platform's own names are refused)
+        if ctx.HasField("agent_clock"):  # a backtest's block time, a replay's recorded time
+            shift_clock(ctx.agent_clock.ToNanoseconds() / 1e9)
         if socket_path := getattr(transport, "socket_path", None):  # a test's in-process transport has none
             open_egress(os.path.dirname(socket_path))
         run, unwind = load_agent_functions()
-        entered_at = time.time()
+        entered_at = real_time()  # the host's clock: the platform measures start latency with it
         if command == "unwind":
             positions = [position_from_proto(p) for p in ctx.unwind_positions] or agent.currentPositions
             if unwind is None:

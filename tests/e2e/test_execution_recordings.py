@@ -134,6 +134,21 @@ def test_a_replay_of_the_same_agent_finds_no_difference_and_of_a_changed_one_exa
     assert (stack.web3.eth.get_transaction_count(wallet), stack.web3.eth.get_balance(recipient)) == (sent_before, received_before)
     assert len(stack.api.ListTransactions(pb.ListTransactionsRequest(session_id=session.id)).transactions) == len(runs)
 
+    # The replayed agent's clock reads when the recorded execution ran (here made a past date).
+    clocked = tmp_path / "clocked-agent"
+    shutil.copytree(EXAMPLE, clocked)
+    main = clocked / "main.py"
+    main.write_text(main.read_text().replace(
+        "def run(agent: AgentContext) -> None:\n",
+        "def run(agent: AgentContext) -> None:\n"
+        "    import datetime, time\n"
+        "    agent.log(f'clock {datetime.datetime.now(datetime.UTC):%Y-%m-%d} {time.gmtime().tm_year} {datetime.date.today().year}')\n"))
+    past = pb.ExecutionRecording.FromString(saved.read_bytes())
+    past.started_at.FromJsonString("2021-06-01T12:00:00Z")
+    saved.write_bytes(past.SerializeToString())
+    then = replay(stack, "--recording", str(saved), "--agent", str(clocked), "--logs")
+    assert "  log: clock 2021-06-01 2021 2021" in then.stdout, then.stdout + then.stderr
+
 
 def test_a_replay_says_what_is_wrong_with_its_input(stack, tmp_path):
     junk = tmp_path / "junk.binpb"

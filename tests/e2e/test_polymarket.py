@@ -183,3 +183,40 @@ def test_manual_mode_turns_orders_into_suggestions_that_run_once_approved(stack,
     assert len(venue.order_requests) == posted + 3, "refused once (401), then posted with fresh credentials"
     assert venue.orders[-1]["order"]["makerAmount"] == "7000000"
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+
+
+def test_a_paper_session_fills_against_the_live_book_on_a_paper_account_and_posts_nothing(stack, agent_image, tmp_path, chain, venue):
+    """A paper session's market orders are priced and signed as real ones (the over-cap order is
+    refused by the copied policy), then filled all-or-nothing against the CLOB's book on a paper
+    account: no order reaches the venue and the real wallet's USDC and shares stay as they were."""
+    wallet = trading_wallet(stack, chain)
+    token = str(chain.open.token_ids[0])
+    venue.set_book(int(token), bids=[("0.40", "100"), ("0.45", "100")], asks=[("0.55", "100"), ("0.50", "50")])
+    posted = len(venue.order_requests)
+    usdc_before = chain.usdc_of(wallet)
+    folder = agent_from_template(VENUER, tmp_path / "paper", name="PaperPredictor", network="ethereum:31337", asset=chain.usdc.address,
+                                 minimum=str(USDC))
+    agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(folder))).agent
+    session = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=agent.id, wallet_address=wallet, allocation_amount=str(ALLOCATION), paper=True, settings={"calls": json.dumps([
+            ["polymarket.market_order", [{"tokenId": token, "size": 30, "side": "BUY"}]],   # 25 USD at 0.50, then 5 at 0.55
+            ["polymarket.market_order", [{"tokenId": token, "size": 10, "side": "SELL"}]],  # at 0.45
+            ["polymarket.market_order", [{"tokenId": token, "size": 60, "side": "BUY"}]],   # over the copied 50 USDC cap
+            ["polymarket.market_order", [{"tokenId": token, "size": 100, "side": "SELL"}]],  # more shares than held
+            ["polymarket.positions", []],
+            ["polymarket.redeem_positions", [{"tokenIds": [token]}]],
+        ])})).session
+    buy, sell, over_cap, oversold, positions, redeem = venuer_results(stack, session.id)
+
+    assert buy["success"], buy
+    assert (buy["data"]["orderInfo"]["size"], buy["data"]["orderInfo"]["totalPriceUsd"]) == ("59.090909", "30.000000")
+    assert sell["success"] and sell["data"]["orderInfo"]["totalPriceUsd"] == "4.500000"
+    assert over_cap["success"] is False and "polymarket-collateral" in over_cap["error"]
+    assert oversold["success"] is False and "not enough balance / allowance" in oversold["error"]
+    [held] = positions["data"]["positions"]
+    assert (held["tokenId"], held["formattedShares"], held["priceUsd"]) == (token, "49.090909", 0.475)
+    assert redeem["success"] is False and "a paper session cannot redeem" in redeem["error"]
+
+    assert len(venue.order_requests) == posted, "a paper session posts no order to the CLOB"
+    assert chain.usdc_of(wallet) == usdc_before and chain.shares_of(wallet, int(token)) == 0
+    stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))

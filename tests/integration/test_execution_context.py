@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from corral.v1 import common_pb2, runtime_pb2
 from orchestrator.executions.execution_context import execution_context
 from orchestrator.executions.runtime_service import ExecutionTicket
@@ -22,7 +24,7 @@ def test_the_context_handed_over_with_the_ring_is_what_get_execution_context_ans
     position = common_pb2.Position(network="ethereum:1", asset_address="0x" + "e" * 40, avg_unit_cost="2", current_qty="5")
     ticket = ExecutionTicket(execution_id=9, session=session, command=common_pb2.EXECUTION_COMMAND_UNWIND, token=TOKEN,
                              settings={"count": 3, "ratio": 0.25, "nested": {"a": [1, "b"]}}, positions_snapshot=[position],
-                             unwind_positions=[position])
+                             unwind_positions=[position], agent_clock=datetime(2019, 5, 4, 3, 2, 1))
 
     async def ask(runtime) -> runtime_pb2.GetExecutionContextResponse:
         return await runtime.GetExecutionContext(runtime_pb2.GetExecutionContextRequest())
@@ -31,3 +33,5 @@ def test_the_context_handed_over_with_the_ring_is_what_get_execution_context_ans
     handed = runtime_pb2.GetExecutionContextResponse.FromString(execution_context(ticket).SerializeToString())
     assert handed == asked
     assert handed.execution_mode == common_pb2.EXECUTION_MODE_MANUAL and dict(handed.environment) == {"SESSION_SETTING": "on", "LEVEL": "2"}
+    # A backtest's run: its agent's clock reads the block's time (UTC).
+    assert handed.agent_clock.ToJsonString() == "2019-05-04T03:02:01Z"

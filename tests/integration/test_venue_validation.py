@@ -75,8 +75,8 @@ def configured() -> Venues:
 
 PAPER_CALLS = [("HyperliquidPlaceOrder", hl_order(), "keeps no paper venue accounts"),
                ("HyperliquidRead", runtime_pb2.HyperliquidReadRequest(), "keeps no paper venue accounts"),
-               ("PolymarketMarketOrder", pm_order(), "cannot use Polymarket yet"),
-               ("PolymarketPositions", runtime_pb2.PolymarketPositionsRequest(), "cannot use Polymarket yet")]
+               ("PolymarketMarketOrder", pm_order(), "keeps no paper venue accounts"),
+               ("PolymarketPositions", runtime_pb2.PolymarketPositionsRequest(), "keeps no paper venue accounts")]
 
 
 @pytest.mark.parametrize("mode", ["auto", "manual"])

@@ -61,15 +61,54 @@ def test_refusals_are_the_venues_and_change_nothing():
     assert account == before
 
 
-def test_a_resting_limit_fills_whole_at_its_price_once_the_book_moves_through_it():
+def test_a_resting_limit_fills_at_its_price_as_much_as_the_book_shows_through_it():
     account = HyperliquidPaperAccount(perp_usdc=D(10_000))
-    assert place(account, BTC, wire(True, "59000", "0.1", tif="Gtc"), view(), MARKETS, 1) == {"resting": {"oid": 1}}
+    assert place(account, BTC, wire(True, "59000", "0.1", tif="Gtc"), view(), MARKETS, 1) == {"resting": {"oid": 1, "filled": "0"}}
     settle(account, view(), MARKETS, now=2)
     assert account.orders[0].status == "open" and not account.fills
-    settle(account, view("58950", bids=[("58940", "1")], asks=[("58960", "0.01")]), MARKETS, now=3)
+    settle(account, view("58950", bids=[("58940", "1")], asks=[("58960", "0.04"), ("59000", "0.01"), ("59010", "5")]), MARKETS, now=3)
     [fill] = account.fills
-    assert (fill.px, fill.sz, fill.crossed) == (D(59000), D("0.1"), False)
-    assert fill.fee == D(5900) * D("0.00015") and account.orders[0].status == "filled"
+    assert (fill.px, fill.sz, fill.crossed) == (D(59000), D("0.05"), False)  # what the book showed at or through 59,000
+    assert fill.fee == D(59000) * D("0.05") * D("0.00015") and account.orders[0].status == "open"
+    settle(account, view("58000", bids=[("57990", "1")], asks=[("58010", "1")]), MARKETS, now=4)
+    assert account.orders[0].status == "filled" and sum(f.sz for f in account.fills) == D("0.1")
+
+
+def test_a_post_only_order_that_does_not_cross_rests_and_a_partly_crossing_limit_says_what_filled():
+    account = HyperliquidPaperAccount(perp_usdc=D(10_000))
+    assert place(account, BTC, wire(True, "59000", "0.01", tif="Alo"), view(), MARKETS, 1) == {"resting": {"oid": 1, "filled": "0"}}
+    assert place(account, BTC, wire(True, "60015", "0.8", tif="Gtc"), view(), MARKETS, 2) == {"resting": {"oid": 2, "filled": "0.5"}}
+
+
+def test_resting_orders_hold_margin_and_balance_and_are_bounded_in_number():
+    from orchestrator.actions.venues.paper_hyperliquid import OPEN_ORDERS_MAX
+
+    account = HyperliquidPaperAccount(perp_usdc=D(100))
+    assert "resting" in place(account, BTC, wire(True, "50000", "0.03", tif="Gtc"), view(), MARKETS, 1)  # $75 of margin at 20x
+    assert "Insufficient margin" in place(account, BTC, wire(True, "50000", "0.02", tif="Gtc"), view(), MARKETS, 2)["error"]
+    spot = HyperliquidPaperAccount(spot={"USDC": D(20)})
+    book = view("0.2", bids=[("0.1", "1000")], asks=[("0.3", "1000")], coin="PURR/USDC")
+    assert "resting" in place(spot, PURR, wire(True, "0.2", "90", tif="Gtc"), book, MARKETS, 1)
+    assert "Insufficient spot balance" in place(spot, PURR, wire(True, "0.2", "60", tif="Gtc"), book, MARKETS, 2)["error"]
+    many = HyperliquidPaperAccount(perp_usdc=D(10**9))
+    for n in range(OPEN_ORDERS_MAX):
+        place(many, BTC, wire(True, "50000", "0.001", tif="Gtc"), view(), MARKETS, n)
+    assert "Too many open orders" in place(many, BTC, wire(True, "50000", "0.001", tif="Gtc"), view(), MARKETS, 0)["error"]
+
+
+def test_an_account_under_its_maintenance_margin_is_liquidated_and_never_shows_less_than_nothing():
+    from corral.v1 import runtime_pb2
+    from orchestrator.actions.venues.paper_hyperliquid import read_account
+
+    account = HyperliquidPaperAccount(perp_usdc=D(1000))
+    place(account, BTC, wire(True, "60020", "0.3"), view(bids=[("59990", "1")], asks=[("60010", "1")]), MARKETS, 1)  # $18k at 20x
+    settle(account, view("58000"), MARKETS, 2)
+    assert "BTC" in account.positions  # -$603: above its $217.50 of maintenance (half the initial margin at 40x)
+    settle(account, view("56000"), MARKETS, 3)
+    assert not account.positions and account.perp_usdc == 0
+    [liquidation] = read_account(account, runtime_pb2.HyperliquidReadRequest(kind=runtime_pb2.HYPERLIQUID_READ_KIND_LIQUIDATIONS),
+                                 view("56000"), MARKETS)
+    assert liquidation["liquidatedPositions"] == [{"coin": "BTC", "side": "long", "size": "0.3"}] and D(liquidation["accountValue"]) < 0
 
 
 def test_a_stop_triggers_on_the_mid_and_closes_at_the_book_realizing_the_loss():
@@ -108,16 +147,16 @@ def test_cancel_and_transfer():
 
 
 @pytest.mark.parametrize("answer", [None, {"levels": []}, [], {"levels": [[], [], []]}])
-def test_a_missing_book_is_refused_by_name(answer):
-    from orchestrator.errors import Refused
-
-    with pytest.raises(Refused, match="no book for 'BTC'"):
-        _book("BTC", answer)
+def test_a_missing_book_is_none_and_an_order_on_it_is_refused_by_name(answer):
+    assert _book(answer) is None
+    account = HyperliquidPaperAccount(perp_usdc=D(10_000))
+    no_book = MarketView(marks={"BTC": D(60000)}, books={})
+    assert "gives no order book for BTC" in place(account, BTC, wire(True, "60010", "0.01"), no_book, MARKETS, 1)["error"]
 
 
 def test_a_book_is_bounded_read_best_first_and_cut_at_a_bad_level():
     asks = [{"px": str(60010 + i), "sz": "1", "n": 1} for i in range(500)]
     bids = [{"px": "59990", "sz": "1"}, {"px": "59999", "sz": "1"}, {"px": "NaN", "sz": "1"}, {"px": "59000", "sz": "1"}]
-    book = _book("BTC", {"levels": [bids, list(reversed(asks))]})
+    book = _book({"levels": [bids, list(reversed(asks))]})
     assert [px for px, _ in book.bids] == [D(59999), D(59990)]
     assert len(book.asks) == 100 and book.asks[0][0] < book.asks[-1][0]

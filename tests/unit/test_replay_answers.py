@@ -132,3 +132,20 @@ def test_a_replay_keeps_a_digest_of_each_action_not_its_bytes_and_a_stored_shado
     assert len(kept) == DIFFERENCE_LINES_KEPT + 1 and kept[-1].startswith("… 200 more lines")
     assert max(len(line) for line in kept) <= DIFFERENCE_LINE_MAX_CHARS
     assert kept_difference(lines[:3]) == lines[:3]
+
+
+def test_the_replayed_context_sets_the_agents_clock_to_when_the_recorded_execution_ran():
+    from orchestrator.executions.replay import REQUEST_TYPES
+
+    context = runtime_pb2.GetExecutionContextResponse(session_id=4)
+    recorded = recording(call("GetExecutionContext", runtime_pb2.GetExecutionContextRequest(), context))
+    recorded.started_at.FromJsonString("2021-06-01T12:00:00Z")
+    answer = RecordedAnswers(recorded).answer("GetExecutionContext", REQUEST_TYPES["GetExecutionContext"]())
+    replayed = runtime_pb2.GetExecutionContextResponse.FromString(answer.response)
+    assert replayed.session_id == 4 and replayed.agent_clock.ToJsonString() == "2021-06-01T12:00:00Z"
+    # A backtest's run keeps its block's time.
+    context.agent_clock.FromJsonString("2019-01-01T00:00:00Z")
+    recorded = recording(call("GetExecutionContext", runtime_pb2.GetExecutionContextRequest(), context))
+    recorded.started_at.FromJsonString("2021-06-01T12:00:00Z")
+    answer = RecordedAnswers(recorded).answer("GetExecutionContext", REQUEST_TYPES["GetExecutionContext"]())
+    assert runtime_pb2.GetExecutionContextResponse.FromString(answer.response).agent_clock.ToJsonString() == "2019-01-01T00:00:00Z"

@@ -301,13 +301,16 @@ class HyperliquidVenue:
 
         market = (await self.markets()).get(request.coin, spot=request.market == runtime_pb2.HYPERLIQUID_MARKET_SPOT)
         is_buy = request.side == runtime_pb2.ORDER_SIDE_BUY
-        size, price = order_size(asked_size, market), order_price(asked_price, market, is_buy)
+        try:
+            size, price = order_size(asked_size, market), order_price(asked_price, market, is_buy)
+            trigger = order_price(asked_trigger, market, is_buy) if asked_trigger is not None else None
+        except InvalidOperation:  # more digits than a decimal holds: no market's tick or lot is that fine
+            raise invalid("hyperliquid: size, price and triggerPrice must be numbers of at most 28 digits") from None
         if size <= 0:
             raise invalid(f"hyperliquid: size {request.size} is below {market.coin}'s lot size ({market.sz_decimals} decimals)")
         if price <= 0:
             raise invalid(f"hyperliquid: price {request.price} is below {market.coin}'s tick ({market.max_price_decimals} decimals)")
-        if asked_trigger is not None:
-            trigger = order_price(asked_trigger, market, is_buy)
+        if trigger is not None:
             order_type = {"trigger": {"isMarket": True, "triggerPx": wire_decimal(trigger), "tpsl": TRIGGER_KINDS[kind]}}
         else:
             tif = "Ioc" if kind == runtime_pb2.HYPERLIQUID_ORDER_TYPE_MARKET else "Alo" if request.post_only else "Gtc"
@@ -418,7 +421,8 @@ def order_answer(request: runtime_pb2.HyperliquidPlaceOrderRequest, market: Mark
     if "filled" in status:
         filled = status["filled"]
         return {"orderId": filled["oid"], **info, "price": filled["avgPx"], "filled": filled["totalSz"], "status": "filled"}
-    return {"orderId": status["resting"]["oid"], **info, "filled": "0", "status": "open"}
+    # (A paper engine says how much of a resting order filled as it was placed; the venue does not.)
+    return {"orderId": status["resting"]["oid"], **info, "filled": status["resting"].get("filled", "0"), "status": "open"}
 
 
 def describe_order(request: runtime_pb2.HyperliquidPlaceOrderRequest, action: dict) -> dict:

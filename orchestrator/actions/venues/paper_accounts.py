@@ -58,8 +58,11 @@ class PaperAccounts(Generic[Account]):
         """(what `change` returned), or None when another change came first."""
         stored = self._stored(db, session_id)
         account = opening() if stored is None else stored[1]
+        before = None if stored is None else stored[1].model_dump(mode="json")
         result = change(account)
         state = account.model_dump(mode="json")
+        if state == before:  # a read that found nothing to settle: nothing to write
+            return (result,)
         if stored is None:
             db.add(PaperVenueAccountRow(session_id=session_id, venue=self._venue, state=state, version=1, updated_at=utcnow()))
             try:

@@ -26,6 +26,7 @@ or hypercore:spot starts with its allocation there; any other paper session with
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -48,8 +49,13 @@ MIN_ORDER_USD = Decimal(10)
 # What an account keeps of its history (the venue keeps more; a paper session is for looking).
 CLOSED_ORDERS_KEPT = 500
 FILLS_KEPT = 2000
+# Open orders at once (the venue's default limit per account).
+OPEN_ORDERS_MAX = 1000
 # The levels of a book a paper order can take (the venue sends 20 a side).
 BOOK_LEVELS_READ = 100
+# Public reads (mids, books) shared by all paper sessions for this long, and how many are kept.
+PUBLIC_READ_SECONDS = 1.0
+PUBLIC_READS_KEPT = 1000
 ACCOUNT_READS = frozenset({
     runtime_pb2.HYPERLIQUID_READ_KIND_BALANCES, runtime_pb2.HYPERLIQUID_READ_KIND_POSITIONS,
     runtime_pb2.HYPERLIQUID_READ_KIND_OPEN_ORDERS, runtime_pb2.HYPERLIQUID_READ_KIND_ORDER,
@@ -74,7 +80,7 @@ class PaperOrder(BaseModel):
     tpsl: Literal["sl", "tp"] | None = None
     reduce_only: bool = False
     cloid: str
-    status: str = "open"  # open | filled | canceled | marginCanceled | reduceOnlyCanceled
+    status: str = "open"  # open | filled | canceled | marginCanceled | reduceOnlyCanceled | liquidatedCanceled
     timestamp: int
     status_timestamp: int
 
@@ -96,12 +102,20 @@ class PerpPosition(BaseModel):
     entry_px: Decimal
 
 
+class PaperLiquidation(BaseModel):
+    time: int
+    positions: list[dict[str, str]]
+    notional: Decimal
+    account_value: Decimal
+
+
 class HyperliquidPaperAccount(BaseModel):
     perp_usdc: Decimal = ZERO  # cash: deposits, realized PnL, fees
     spot: dict[str, Decimal] = Field(default_factory=dict)
     positions: dict[str, PerpPosition] = Field(default_factory=dict)
     orders: list[PaperOrder] = Field(default_factory=list)
     fills: list[PaperFill] = Field(default_factory=list)
+    liquidations: list[PaperLiquidation] = Field(default_factory=list)
     next_oid: int = 1
 
 
@@ -135,8 +149,11 @@ def taken(book: Book, is_buy: bool, limit: Decimal, size: Decimal) -> list[Level
     return levels
 
 
-def _leverage(market: Market) -> int:
-    return min(DEFAULT_LEVERAGE, market.max_leverage or DEFAULT_LEVERAGE)
+def _leverage(markets: Markets, coin: str) -> int:
+    """The leverage a paper perp position runs at: the venue's default, at most the coin's
+    maxLeverage (a coin the venue no longer lists: the default)."""
+    market = markets.by_coin.get(coin)
+    return min(DEFAULT_LEVERAGE, (market.max_leverage if market else 0) or DEFAULT_LEVERAGE)
 
 
 def account_value(account: HyperliquidPaperAccount, view: MarketView) -> Decimal:
@@ -144,25 +161,45 @@ def account_value(account: HyperliquidPaperAccount, view: MarketView) -> Decimal
 
 
 def margin_used(account: HyperliquidPaperAccount, view: MarketView, markets: Markets) -> Decimal:
-    return sum((abs(p.size) * view.marks.get(coin, p.entry_px) / _leverage(markets.get(coin))
-                for coin, p in account.positions.items()), ZERO)
+    return sum((abs(p.size) * view.marks.get(coin, p.entry_px) / _leverage(markets, coin) for coin, p in account.positions.items()), ZERO)
 
 
-def withdrawable(account: HyperliquidPaperAccount, view: MarketView, markets: Markets) -> Decimal:
-    return max(ZERO, account_value(account, view) - margin_used(account, view, markets))
+def _resting(account: HyperliquidPaperAccount, excluding: int | None = None) -> list[PaperOrder]:
+    """Open limit orders that hold margin or balance (not triggers, not reduce-only)."""
+    return [o for o in account.orders if o.status == "open" and o.trigger_px is None and not o.reduce_only and o.oid != excluding]
+
+
+def margin_held(account: HyperliquidPaperAccount, markets: Markets, excluding: int | None = None) -> Decimal:
+    """The margin open perp orders hold, as the venue holds it (their rest at their price)."""
+    return sum(((o.size - o.filled) * o.limit_px / _leverage(markets, o.coin) for o in _resting(account, excluding) if not o.spot), ZERO)
+
+
+def spot_held(account: HyperliquidPaperAccount, coin: str, excluding: int | None = None) -> Decimal:
+    """What open spot orders hold of `coin`: USDC for buys, the base for sells."""
+    held = ZERO
+    for o in _resting(account, excluding):
+        if o.spot and o.is_buy and coin == USDC:
+            held += (o.size - o.filled) * o.limit_px * (1 + MAKER_FEE[True])
+        elif o.spot and not o.is_buy and o.coin.split("/")[0] == coin:
+            held += o.size - o.filled
+    return held
+
+
+def withdrawable(account: HyperliquidPaperAccount, view: MarketView, markets: Markets, excluding: int | None = None) -> Decimal:
+    return max(ZERO, account_value(account, view) - margin_used(account, view, markets) - margin_held(account, markets, excluding))
 
 
 def _refusal(account: HyperliquidPaperAccount, order: PaperOrder, market: Market, levels: list[Level], crossed: bool,
              view: MarketView, markets: Markets) -> str | None:
-    """Why the account cannot take these fills (the venue's words), or None."""
+    """Why the account cannot take these fills (the venue's words), or None. The order's own
+    hold (when it already rests) is not counted against it."""
     size = sum((sz for _, sz in levels), ZERO)
     cost = sum((px * sz for px, sz in levels), ZERO)
     fee = cost * (TAKER_FEE if crossed else MAKER_FEE)[market.spot]
     if market.spot:
-        base = market.coin.split("/")[0]
-        if order.is_buy and account.spot.get(USDC, ZERO) < cost + fee:
-            return f"Insufficient spot balance asset={market.asset}"
-        if not order.is_buy and account.spot.get(base, ZERO) < size:
+        coin = USDC if order.is_buy else market.coin.split("/")[0]
+        needed = cost + fee if order.is_buy else size
+        if account.spot.get(coin, ZERO) - spot_held(account, coin, excluding=order.oid) < needed:
             return f"Insufficient spot balance asset={market.asset}"
         return None
     position = account.positions.get(market.coin)
@@ -172,7 +209,8 @@ def _refusal(account: HyperliquidPaperAccount, order: PaperOrder, market: Market
     if order.reduce_only and closing < size:
         return f"Reduce only order would increase position. asset={market.asset}"
     opening = size - closing
-    if opening and (opening * (cost / size) / _leverage(market)) + fee > withdrawable(account, view, markets):
+    if opening and (opening * (cost / size) / _leverage(markets, market.coin)) + fee > withdrawable(account, view, markets,
+                                                                                                     excluding=order.oid):
         return f"Insufficient margin to place order. asset={market.asset}"
     return None
 
@@ -187,23 +225,28 @@ def _fill(account: HyperliquidPaperAccount, order: PaperOrder, market: Market, p
         account.spot[base] = held + sz if order.is_buy else held - sz
         direction = "Buy" if order.is_buy else "Sell"
     else:
-        position = account.positions.get(market.coin) or PerpPosition(size=ZERO, entry_px=px)
-        signed = sz if order.is_buy else -sz
-        closing = min(sz, abs(position.size)) if position.size * signed < 0 else ZERO
-        account.perp_usdc += closing * (px - position.entry_px) * (1 if position.size > 0 else -1) - fee
-        direction = ("Close Short" if order.is_buy else "Close Long") if closing else ("Open Long" if order.is_buy else "Open Short")
-        new_size = position.size + signed
-        if new_size == 0:
-            account.positions.pop(market.coin, None)
-        elif closing == 0:  # added to: the entry is the average of all fills
-            entry = (abs(position.size) * position.entry_px + sz * px) / (abs(position.size) + sz)
-            account.positions[market.coin] = PerpPosition(size=new_size, entry_px=entry)
-        else:  # reduced (same entry) or turned round (entered at this fill)
-            account.positions[market.coin] = PerpPosition(size=new_size, entry_px=position.entry_px if closing == sz else px)
+        direction = _perp_fill(account, market.coin, order.is_buy, px, sz, fee)
     order.filled += sz
     account.fills.append(PaperFill(oid=order.oid, coin=order.coin, is_buy=order.is_buy, px=px, sz=sz, fee=fee, time=now,
                                    crossed=crossed, direction=direction))
     del account.fills[:-FILLS_KEPT]
+
+
+def _perp_fill(account: HyperliquidPaperAccount, coin: str, is_buy: bool, px: Decimal, sz: Decimal, fee: Decimal) -> str:
+    """The position and the perp USDC after a fill; the fill's direction, as the venue names it."""
+    position = account.positions.get(coin) or PerpPosition(size=ZERO, entry_px=px)
+    signed = sz if is_buy else -sz
+    closing = min(sz, abs(position.size)) if position.size * signed < 0 else ZERO
+    account.perp_usdc += closing * (px - position.entry_px) * (1 if position.size > 0 else -1) - fee
+    new_size = position.size + signed
+    if new_size == 0:
+        account.positions.pop(coin, None)
+    elif closing == 0:  # added to: the entry is the average of all fills
+        entry = (abs(position.size) * position.entry_px + sz * px) / (abs(position.size) + sz)
+        account.positions[coin] = PerpPosition(size=new_size, entry_px=entry)
+    else:  # reduced (same entry) or turned round (entered at this fill)
+        account.positions[coin] = PerpPosition(size=new_size, entry_px=position.entry_px if closing == sz else px)
+    return ("Close Short" if is_buy else "Close Long") if closing else ("Open Long" if is_buy else "Open Short")
 
 
 def _take(account: HyperliquidPaperAccount, order: PaperOrder, market: Market, levels: list[Level], view: MarketView,
@@ -223,24 +266,31 @@ def place(account: HyperliquidPaperAccount, market: Market, wire: dict, view: Ma
         return {"error": f"paper accounts trade spot pairs quoted in {USDC} only; {market.coin} is not"}
     if not order.reduce_only and order.limit_px * order.size < MIN_ORDER_USD:
         return {"error": f"Order must have minimum value of $10. asset={market.asset}"}
+    if sum(1 for o in account.orders if o.status == "open") >= OPEN_ORDERS_MAX:
+        return {"error": f"Too many open orders: a paper account holds at most {OPEN_ORDERS_MAX}, as the venue does. asset={market.asset}"}
     trigger = wire["t"].get("trigger")
     if trigger is not None:
         order.trigger_px, order.tpsl = Decimal(trigger["triggerPx"]), trigger["tpsl"]
         _keep(account, order)
         return {"resting": {"oid": order.oid}}
     tif = wire["t"]["limit"]["tif"]
-    book = view.books[market.coin]
+    book = view.books.get(market.coin)
+    if book is None:
+        return {"error": f"the venue gives no order book for {market.coin} now; try again later. asset={market.asset}"}
     levels = taken(book, order.is_buy, order.limit_px, order.size)
     if tif == "Alo" and levels:
         best = (book.asks if order.is_buy else book.bids)[0][0]
         return {"error": f"Post only order would have immediately matched, bbo was {wire_decimal(best)}. asset={market.asset}"}
     if tif == "Ioc" and not levels:
         return {"error": f"Order could not immediately match against any resting orders. asset={market.asset}"}
-    if (refusal := _take(account, order, market, levels, view, markets, now)) is not None:
+    rest = ZERO if tif == "Ioc" else order.size - sum((sz for _, sz in levels), ZERO)
+    # The venue checks the whole order when it is placed: what it takes now and what rests.
+    if (refusal := _refusal(account, order, market, levels + ([(order.limit_px, rest)] if rest else []), True, view, markets)):
         return {"error": refusal}
+    _take(account, order, market, levels, view, markets, now)
     _keep(account, order)
-    if tif == "Gtc" and order.filled < order.size:
-        return {"resting": {"oid": order.oid}}
+    if rest:
+        return {"resting": {"oid": order.oid, "filled": wire_decimal(order.filled)}}
     order.status = "filled"  # an IOC's unfilled rest is cancelled by the venue
     cost = sum((px * sz for px, sz in levels), ZERO)
     return {"filled": {"totalSz": wire_decimal(order.filled), "avgPx": wire_decimal(cost / order.filled), "oid": order.oid}}
@@ -255,9 +305,10 @@ def _keep(account: HyperliquidPaperAccount, order: PaperOrder) -> None:
 
 
 def settle(account: HyperliquidPaperAccount, view: MarketView, markets: Markets, now: int) -> None:
-    """Resting orders the book has moved through are filled at their price (maker); triggers
-    the mid has reached take liquidity at their price (taker)."""
-    for order in [o for o in account.orders if o.status == "open" and o.coin in view.books]:
+    """Resting orders the book shows at or through their price fill at it (maker), as much as
+    the book shows there; triggers the mid has reached take liquidity at their price (taker);
+    then an account under its maintenance margin is liquidated."""
+    for order in [o for o in account.orders if o.status == "open" and o.coin in view.books and o.coin in markets.by_coin]:
         market, book = markets.get(order.coin), view.books[order.coin]
         left = order.size - order.filled
         if order.trigger_px is not None:
@@ -268,14 +319,49 @@ def settle(account: HyperliquidPaperAccount, view: MarketView, markets: Markets,
             refusal = _take(account, order, market, taken(book, order.is_buy, order.limit_px, left), view, markets, now)
             order.status = "filled" if refusal is None and order.filled > 0 else "canceled"
         else:
-            best = (book.asks if order.is_buy else book.bids)[:1]
-            if not best or (best[0][0] > order.limit_px if order.is_buy else best[0][0] < order.limit_px):
+            shown = sum((sz for _, sz in taken(book, order.is_buy, order.limit_px, left)), ZERO)
+            if not shown:
                 continue
-            refusal = _refusal(account, order, market, [(order.limit_px, left)], False, view, markets)
+            refusal = _refusal(account, order, market, [(order.limit_px, shown)], False, view, markets)
             if refusal is None:
-                _fill(account, order, market, order.limit_px, left, False, now)
-            order.status = "filled" if refusal is None else "reduceOnlyCanceled" if order.reduce_only else "marginCanceled"
+                _fill(account, order, market, order.limit_px, shown, False, now)
+            if refusal is not None:
+                order.status = "reduceOnlyCanceled" if order.reduce_only else "marginCanceled"
+            elif order.filled == order.size:
+                order.status = "filled"
         order.status_timestamp = now
+    _liquidate_if_under_maintenance(account, view, markets, now)
+
+
+def maintenance_margin(account: HyperliquidPaperAccount, view: MarketView, markets: Markets) -> Decimal:
+    """Half the initial margin at the coin's maximum leverage, as the venue counts it."""
+    def max_leverage(coin: str) -> int:
+        market = markets.by_coin.get(coin)
+        return (market.max_leverage if market else 0) or DEFAULT_LEVERAGE
+
+    return sum((abs(p.size) * view.marks.get(coin, p.entry_px) / (2 * max_leverage(coin)) for coin, p in account.positions.items()), ZERO)
+
+
+def _liquidate_if_under_maintenance(account: HyperliquidPaperAccount, view: MarketView, markets: Markets, now: int) -> None:
+    """Every perp position closed at its mark when the account's value falls below its
+    maintenance margin; the open perp orders cancelled; a negative balance written off (the
+    venue's insurance takes it), so a paper account never shows less than nothing."""
+    if not account.positions or account_value(account, view) >= maintenance_margin(account, view, markets):
+        return
+    value, closed = account_value(account, view), []
+    for coin, position in list(account.positions.items()):
+        mark = view.marks.get(coin, position.entry_px)
+        notional = abs(position.size) * mark
+        _perp_fill(account, coin, position.size < 0, mark, abs(position.size), ZERO)
+        closed.append({"coin": coin, "side": "long" if position.size > 0 else "short", "size": wire_decimal(abs(position.size)),
+                       "notional": notional})
+    for order in account.orders:
+        if order.status == "open" and not order.spot:
+            order.status, order.status_timestamp = "liquidatedCanceled", now
+    account.perp_usdc = max(account.perp_usdc, ZERO)
+    account.liquidations.append(PaperLiquidation(time=now, positions=[{k: v for k, v in c.items() if k != "notional"} for c in closed],
+                                                 notional=sum((c["notional"] for c in closed), ZERO), account_value=value))
+    del account.liquidations[:-CLOSED_ORDERS_KEPT]
 
 
 def cancel(account: HyperliquidPaperAccount, market: Market, oid: int, now: int) -> str | None:
@@ -318,7 +404,8 @@ def read_account(account: HyperliquidPaperAccount, request: runtime_pb2.Hyperliq
         for coin, total in sorted(account.spot.items()):
             price = Decimal(1) if coin == USDC else view.marks.get(f"{coin}/USDC")
             token_id, decimals = markets.tokens.get(coin, ("", 0))
-            spot.append({"coin": coin, "fullName": None, "tokenId": token_id, "total": wire_decimal(total), "hold": "0",
+            spot.append({"coin": coin, "fullName": None, "tokenId": token_id, "total": wire_decimal(total),
+                         "hold": wire_decimal(spot_held(account, coin)),
                          "priceUsd": None if price is None else wire_decimal(price),
                          "valueUsd": None if price is None else wire_decimal(total * price), "decimals": decimals})
         return {"perp": {"accountValue": wire_decimal(account_value(account, view)),
@@ -332,8 +419,8 @@ def read_account(account: HyperliquidPaperAccount, request: runtime_pb2.Hyperliq
                 "coin": coin, "side": "long" if p.size > 0 else "short", "size": wire_decimal(abs(p.size)),
                 "entryPrice": wire_decimal(p.entry_px), "markPrice": None if mark is None else wire_decimal(mark),
                 "liquidationPrice": None, "unrealizedPnl": None if mark is None else wire_decimal(p.size * (mark - p.entry_px)),
-                "leverage": _leverage(markets.get(coin)),
-                "marginUsed": None if mark is None else wire_decimal(abs(p.size) * mark / _leverage(markets.get(coin))),
+                "leverage": _leverage(markets, coin),
+                "marginUsed": None if mark is None else wire_decimal(abs(p.size) * mark / _leverage(markets, coin)),
             })
         return positions
     newest_first = sorted(account.orders, key=lambda o: o.oid, reverse=True)
@@ -351,7 +438,8 @@ def read_account(account: HyperliquidPaperAccount, request: runtime_pb2.Hyperliq
         return [{"orderId": f.oid, "coin": f.coin, "side": "buy" if f.is_buy else "sell", "direction": f.direction,
                  "price": wire_decimal(f.px), "size": wire_decimal(f.sz), "fee": wire_decimal(f.fee), "timestamp": f.time,
                  "isCrossed": f.crossed} for f in reversed(account.fills)]
-    return []  # liquidations: a paper account is never liquidated
+    return [{"timestamp": lq.time, "liquidatedPositions": lq.positions, "totalNotional": wire_decimal(lq.notional),
+             "accountValue": wire_decimal(lq.account_value), "leverageType": "Cross", "txHash": None} for lq in reversed(account.liquidations)]
 
 
 # ---- the service: what the platform calls for a paper session ------------------------------
@@ -363,6 +451,7 @@ class PaperHyperliquid:
     def __init__(self, venue: HyperliquidVenue, db: Database) -> None:
         self._venue = venue
         self._accounts = PaperAccounts(db, "hyperliquid", HyperliquidPaperAccount)
+        self._public_reads: dict[str, tuple[float, object]] = {}
 
     # Checks and previews are the venue's own.
     async def order_action(self, request: runtime_pb2.HyperliquidPlaceOrderRequest) -> tuple[dict, Market]:
@@ -375,8 +464,11 @@ class PaperHyperliquid:
         return self._venue.transfer_amount(request)
 
     async def read(self, session: SessionRow, request: runtime_pb2.HyperliquidReadRequest) -> object:
-        if request.kind not in ACCOUNT_READS:  # mids are the venue's; an unknown kind is refused there
+        if request.kind == runtime_pb2.HYPERLIQUID_READ_KIND_MIDPOINT_PRICE:  # the venue's public mids
             return await self._venue.read(session, request)
+        if request.kind not in ACCOUNT_READS:  # (never passed on: a new kind may read an account)
+            raise invalid("hyperliquid: say what to read (balances, positions, open_orders, order, orders, order_fills, liquidations, "
+                          "midpoint_price)")
         if request.kind == runtime_pb2.HYPERLIQUID_READ_KIND_ORDER and not request.HasField("order_id"):
             raise invalid("hyperliquid: order needs an order id")
         return await self._on_account(session, set(), lambda account, view, markets, now: read_account(account, request, view, markets))
@@ -424,12 +516,30 @@ class PaperHyperliquid:
         return await self._accounts.change(session.id, opening, settled_then_changed)
 
     async def _view(self, markets: Markets, coins: set[str]) -> MarketView:
-        ordered = sorted(coins)
-        mids, *books = await asyncio.gather(self._venue.info({"type": "allMids"}),
-                                            *(self._venue.info({"type": "l2Book", "coin": markets.get(c).mid_key}) for c in ordered))
+        """The mids, and the books of `coins` the venue lists and answers for (an order's coin
+        without a book is refused where it is placed; a held coin without one waits)."""
+        ordered = sorted(coin for coin in coins if coin in markets.by_coin)
+        mids, *books = await asyncio.gather(self._public({"type": "allMids"}),
+                                            *(self._public({"type": "l2Book", "coin": markets.get(c).mid_key}) for c in ordered))
         by_key = {m.mid_key: m.coin for m in markets.by_coin.values()}
         marks = {by_key[key]: price for key, text in _mapping(mids).items() if key in by_key and (price := _price(text)) is not None}
-        return MarketView(marks=marks, books={coin: _book(coin, answer) for coin, answer in zip(ordered, books, strict=True)})
+        return MarketView(marks=marks, books={coin: book for coin, answer in zip(ordered, books, strict=True)
+                                              if (book := _book(answer)) is not None})
+
+    async def _public(self, request: dict) -> object:
+        """A public read of the venue, shared by every paper session for a second: paper
+        sessions (and backtests of them) never spend the platform's request quota at the venue
+        faster than once a second per book."""
+        key = json.dumps(request, sort_keys=True)
+        now = time.monotonic()
+        kept = self._public_reads.get(key)
+        if kept is not None and now - kept[0] < PUBLIC_READ_SECONDS:
+            return kept[1]
+        answer = await self._venue.info(request)
+        if len(self._public_reads) > PUBLIC_READS_KEPT:
+            self._public_reads.clear()
+        self._public_reads[key] = (now, answer)
+        return answer
 
 
 def _opening(session: SessionRow) -> HyperliquidPaperAccount:
@@ -456,11 +566,11 @@ def _price(text: object) -> Decimal | None:
     return value if value.is_finite() and value > 0 else None
 
 
-def _book(coin: str, answer: object) -> Book:
-    """The venue's l2Book answer, bounded and checked: a level that is not a positive price and
-    size ends its side (what follows it cannot be trusted to be in order either)."""
+def _book(answer: object) -> Book | None:
+    """The venue's l2Book answer, bounded and checked (None: no book); a level that is not a
+    positive price and size ends its side (what follows it cannot be trusted either)."""
     if not isinstance(answer, dict) or not isinstance(answer.get("levels"), list) or len(answer["levels"]) != 2:
-        raise not_found(f"hyperliquid: the venue has no book for {coin!r}")
+        return None
     sides: list[list[Level]] = []
     for side in answer["levels"]:
         levels: list[Level] = []

@@ -47,6 +47,26 @@ BINARY_INDEX_SETS = [1, 2]
 
 
 @dataclass(frozen=True)
+class SignedOrder:
+    """A market order ready to post: its /order fields (signed), and what it was priced from."""
+
+    fields: dict
+    order_hash: str
+    side: str
+    price: Decimal  # the worst price it accepts
+    book: dict
+
+
+def order_answer(order_id: str, side: str, shares: Decimal, usd: Decimal, price: Decimal, tx_hashes: list[str]) -> dict:
+    """What the agent gets for a matched order (Circuit's shape)."""
+    return {"success": True, "orderInfo": {
+        "orderId": order_id, "side": side, "size": str(shares),
+        "priceUsd": str(_round(usd / shares, 4, ROUND_HALF_EVEN)) if shares else str(price), "totalPriceUsd": str(usd),
+        "txHashes": tx_hashes,
+    }}
+
+
+@dataclass(frozen=True)
 class ApiCredentials:
     api_key: str
     secret: str
@@ -115,13 +135,34 @@ class PolymarketVenue:
         return SIDES[request.side], size
 
     async def market_order(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.PolymarketMarketOrderRequest) -> dict:
+        signed = await self.signed_order(session, execution_id, request)
+        try:
+            answer = await self._post_order(session, execution_id, signed.fields)
+        except VenueRefused as refused:
+            if refused.http_status != 401:
+                raise
+            # The CLOB no longer knows the credentials (revoked, rotated): derive them again, once.
+            self._credentials.pop(session.wallet_address.lower(), None)
+            answer = await self._post_order(session, execution_id, signed.fields)
+        if not answer.get("success"):
+            raise precondition(f"polymarket: {answer.get('errorMsg') or 'the order was not accepted'}")
+        making = Decimal(str(answer.get("makingAmount") or Decimal(signed.fields["makerAmount"]) / 10**COLLATERAL_DECIMALS))
+        taking = Decimal(str(answer.get("takingAmount") or Decimal(signed.fields["takerAmount"]) / 10**COLLATERAL_DECIMALS))
+        shares, usd = (taking, making) if signed.side == "BUY" else (making, taking)
+        return order_answer(answer.get("orderID") or signed.order_hash, signed.side, shares, usd, signed.price,
+                            list(answer.get("transactionsHashes") or []))
+
+    async def signed_order(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.PolymarketMarketOrderRequest
+                           ) -> SignedOrder:
+        """A fill-or-kill order priced from the token's book as read now, signed by the signer
+        for the session's wallet under its Polymarket policy (a refusal raises)."""
         side, size = self.check_order(request)
         token = request.token_id
         tick, neg_risk, fee, book = await asyncio.gather(
             self._clob.request("GET", "/tick-size", params={"token_id": token}),
             self._clob.request("GET", "/neg-risk", params={"token_id": token}),
             self._clob.request("GET", "/fee-rate", params={"token_id": token}),
-            self._clob.request("GET", "/book", params={"token_id": token}),
+            self.book(token),
         )
         tick_size = format(Decimal(str(tick["minimum_tick_size"])).normalize(), "f")
         if tick_size not in ROUNDING:
@@ -150,24 +191,11 @@ class PolymarketVenue:
             "makerAmount": order.maker_amount, "takerAmount": order.taker_amount, "expiration": expiration, "nonce": "0",
             "feeRateBps": order.fee_rate_bps, "side": side, "signatureType": 0, "signature": signed.signature,
         }
-        try:
-            answer = await self._post_order(session, execution_id, fields)
-        except VenueRefused as refused:
-            if refused.http_status != 401:
-                raise
-            # The CLOB no longer knows the credentials (revoked, rotated): derive them again, once.
-            self._credentials.pop(wallet.lower(), None)
-            answer = await self._post_order(session, execution_id, fields)
-        if not answer.get("success"):
-            raise precondition(f"polymarket: {answer.get('errorMsg') or 'the order was not accepted'}")
-        making = Decimal(str(answer.get("makingAmount") or Decimal(maker_amount) / 10**COLLATERAL_DECIMALS))
-        taking = Decimal(str(answer.get("takingAmount") or Decimal(taker_amount) / 10**COLLATERAL_DECIMALS))
-        shares, usd = (taking, making) if side == "BUY" else (making, taking)
-        return {"success": True, "orderInfo": {
-            "orderId": answer.get("orderID") or signed.order_hash, "side": side, "size": str(shares),
-            "priceUsd": str(_round(usd / shares, 4, ROUND_HALF_EVEN)) if shares else str(price), "totalPriceUsd": str(usd),
-            "txHashes": list(answer.get("transactionsHashes") or []),
-        }}
+        return SignedOrder(fields, signed.order_hash, side, price, book)
+
+    async def book(self, token_id: str) -> dict:
+        """The token's order book, as the CLOB lists it (best level last)."""
+        return await self._clob.request("GET", "/book", params={"token_id": token_id})
 
     async def _post_order(self, session: SessionRow, execution_id: int | None, order: dict) -> dict:
         credentials = await self._api_credentials(session, execution_id)

@@ -19,6 +19,7 @@ from corral.v1 import runtime_pb2
 from orchestrator.actions.venues import hyperliquid, polymarket
 from orchestrator.actions.venues.hyperliquid import HyperliquidVenue
 from orchestrator.actions.venues.paper_hyperliquid import PaperHyperliquid
+from orchestrator.actions.venues.paper_polymarket import PaperPolymarket
 from orchestrator.actions.venues.polymarket import PolymarketVenue
 from orchestrator.errors import Refused, precondition
 from orchestrator.store import Database, SessionRow
@@ -43,24 +44,28 @@ class Venues:
     def __post_init__(self) -> None:
         self._paper_hyperliquid = (PaperHyperliquid(self.hyperliquid, self.paper_db)
                                    if self.hyperliquid is not None and self.paper_db is not None else None)
+        self._paper_polymarket = (PaperPolymarket(self.polymarket, self.paper_db)
+                                  if self.polymarket is not None and self.paper_db is not None else None)
 
     def hyperliquid_for(self, session: SessionRow) -> HyperliquidVenue | PaperHyperliquid:
         if self.hyperliquid is None:
             raise Refused(grpc.StatusCode.UNIMPLEMENTED, "Hyperliquid is not configured on this platform ([hyperliquid] in the orchestrator config)")
         if not session.paper:
             return self.hyperliquid
+        _no_venue_in_backtest(session)
         if self._paper_hyperliquid is None:
             raise precondition("this orchestrator keeps no paper venue accounts: a paper session cannot use Hyperliquid here")
         return self._paper_hyperliquid
 
-    def polymarket_for(self, session: SessionRow) -> PolymarketVenue:
+    def polymarket_for(self, session: SessionRow) -> PolymarketVenue | PaperPolymarket:
         if self.polymarket is None:
             raise Refused(grpc.StatusCode.UNIMPLEMENTED, "Polymarket is not configured on this platform ([polymarket] in the orchestrator config)")
-        if session.paper:
-            # A paper session reaches no real venue, not even to read (its wallet has no account there).
-            raise precondition("a paper session cannot use Polymarket yet (it has no paper engine): only its fork of "
-                               f"{session.allocation_network} and a paper Hyperliquid account")
-        return self.polymarket
+        if not session.paper:
+            return self.polymarket
+        _no_venue_in_backtest(session)
+        if self._paper_polymarket is None:
+            raise precondition("this orchestrator keeps no paper venue accounts: a paper session cannot use Polymarket here")
+        return self._paper_polymarket
 
     async def details(self, session: SessionRow, kind: str, request: Message) -> dict:
         """Checks an acting call exactly as running it would (a bad one is refused, nothing is
@@ -80,7 +85,8 @@ class Venues:
             return polymarket.describe_order(request)
         if kind == "pm_redeem":
             venue = self.polymarket_for(session)
-            positions = await venue.redeemable(session, list(request.token_ids))
+            positions = await venue.redeemable(session, list(request.token_ids))  # (a paper session's is refused)
+            assert isinstance(venue, PolymarketVenue)
             return {"venue": "polymarket", "action": "redeem_positions", "tokenIds": list(request.token_ids),
                     "positions": [venue.position(p) for p in positions]}
         raise ValueError(f"unknown venue action {kind!r}")
@@ -100,3 +106,11 @@ class Venues:
         for venue in (self.hyperliquid, self.polymarket):
             if venue is not None:
                 await venue.close()
+
+
+def _no_venue_in_backtest(session: SessionRow) -> None:
+    """A backtest runs on past blocks; a venue's book is today's (there is no recorded market
+    data to fill against), and its thousands of runs would spend the venue's request quota."""
+    if session.backtest_every_blocks is not None:
+        raise precondition("a backtest cannot use a venue: its runs are at past blocks, and the platform has no recorded "
+                           "market data to fill venue orders against")

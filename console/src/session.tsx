@@ -1,7 +1,7 @@
 // One session: its status and what may be done to it (pause, resume, unwind chosen positions,
 // update its settings, stop), what it holds and its PnL and fees (GetSessionSummary), its
-// transactions, suggestions and the executions timeline with paged logs. Everything reloads
-// when the live stream moves.
+// transactions, suggestions, a backtest's report, its shadow runs and the executions timeline
+// with paged logs. Everything reloads when the live stream moves.
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { may, problem, requestId, whileCurrent, type Api, type Caller } from "./api";
 import { assetName, label, units, when } from "./format";
@@ -10,6 +10,7 @@ import { ModeField, SettingInputs, MODE_NAMES } from "./settings-form";
 import { SuggestionCard } from "./suggestion";
 import { Transactions } from "./transactions";
 import { HoldingsChart } from "./chart";
+import { BacktestReport, ShadowRuns } from "./evaluation";
 import { ExecutionMode } from "./gen/corral/v1/common_pb";
 import {
   ExecutionStatus, SessionStatus,
@@ -187,9 +188,12 @@ export function SessionDetail({ api, caller, sessionId, version }: { api: Api; c
       <h2 id="detail-heading">Session {String(session.id)}{session.paperOfWalletAddress && <> <span class="paper">paper</span></>}</h2>
       {session.paperOfWalletAddress && (
         <p data-testid="paper-note">
-          On paper for <code>{session.paperOfWalletAddress}</code>: a fork of {shown(session.allocation?.network ?? "")} taken at
-          block {String(session.paperForkBlock)}, with the throwaway wallet <code>{session.walletAddress}</code> under a copy of that
-          wallet's policy. Nothing it does reaches the real chain.
+          On paper for <code>{session.paperOfWalletAddress}</code>:{" "}
+          {session.paperForkBlock
+            ? <>a fork of {shown(session.allocation?.network ?? "")} taken at block {String(session.paperForkBlock)}</>
+            : <>a paper account on {shown(session.allocation?.network ?? "")}</>}
+          , with the throwaway wallet <code>{session.walletAddress}</code> under a copy of that wallet's policy; venue orders fill
+          against the venues' live books on paper accounts. Nothing it does reaches the real chain or a venue.
         </p>
       )}
       <p>
@@ -212,10 +216,12 @@ export function SessionDetail({ api, caller, sessionId, version }: { api: Api; c
       {editing === "update" && <UpdateForm api={api} caller={caller} session={session} onDone={() => setEditing("none")} />}
       <h3>Holdings</h3>
       {summary ? <><Summary summary={summary} /><HoldingsChart api={api} session={session} summary={summary} /></> : <p>…</p>}
+      {session.backtest && <><h3>Backtest</h3><BacktestReport api={api} session={session} version={version} /></>}
       <h3>Transactions</h3>
       <Transactions api={api} sessionId={session.id} version={version} />
       <h3>Suggestions</h3>
       {suggestions.length === 0 ? <p>None.</p> : suggestions.map((s) => <SuggestionCard key={String(s.id)} api={api} caller={caller} suggestion={s} />)}
+      {session.shadowAgentId > 0n && <><h3>Shadow version</h3><ShadowRuns api={api} session={session} version={version} /></>}
       <h3>Executions</h3>
       <ol class="executions" aria-label="Executions">
         {executions.map((e) => (

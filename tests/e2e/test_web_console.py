@@ -28,6 +28,7 @@ from pathlib import Path
 import grpc
 import pytest
 from eth_account import Account
+from google.protobuf.field_mask_pb2 import FieldMask
 from playwright.sync_api import expect
 
 from corral.v1 import common_pb2
@@ -439,3 +440,44 @@ def test_the_console_has_no_serious_accessibility_violation(stack, session, brow
     violations = page.evaluate("async () => (await axe.run(document)).violations.map(v => ({id: v.id, impact: v.impact}))")
     assert [v for v in violations if v["impact"] in ("serious", "critical")] == [], violations
     page.close()
+
+
+def test_a_backtest_s_report_and_a_shadow_version_s_runs_are_shown_as_the_api_gives_them(stack, session, browser, agent_image):
+    """Bo backtests the example agent over the chain's last blocks and shadows a paper session
+    of it with the same version: the console shows the report's figures and each step, and the
+    shadow runs ("same actions"), as the API gives them."""
+    wallet = stack.create_wallet()
+    stack.fund(wallet, 10**18)
+    key = stack.add_user("bo", ["viewer", "operator"], [wallet])
+    agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(EXAMPLE_AGENT))).agent
+    stack.web3.provider.make_request("anvil_mine", [hex(6)])  # history to backtest over
+    head = stack.web3.eth.block_number
+    backtest = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=agent.id, wallet_address=wallet, allocation_amount=str(10**16),
+        backtest=pb.Backtest(from_block=head - 4, to_block=head, every_blocks=2))).session
+    paper = stack.api.StartSession(pb.StartSessionRequest(agent_id=agent.id, wallet_address=wallet, allocation_amount=str(10**16),
+                                                          paper=True)).session
+    stack.api.UpdateSession(pb.UpdateSessionRequest(session=pb.Session(id=paper.id, shadow_agent_id=agent.id),
+                                                    update_mask=FieldMask(paths=["shadow_agent_id"])))
+    report = wait_for(lambda: (r := stack.api.GetBacktestReport(pb.GetBacktestReportRequest(session_id=backtest.id)).report).finished and r,
+                      what="the backtest to finish")
+    # (An execution that ends while the previous shadow run still goes is skipped, and said so.)
+    same = wait_for(lambda: next((r for r in stack.api.ListShadowRuns(pb.ListShadowRunsRequest(session_id=paper.id)).shadow_runs
+                                  if r.outcome == pb.SHADOW_OUTCOME_SAME), None), what="a shadow run with the same actions")
+
+    page = signed_in(browser, stack, key)
+    open_session(page, backtest.id)
+    shown_report = page.get_by_test_id("backtest-report")
+    expect(page.get_by_test_id("backtest-pnl")).to_have_text(units(report.pnl, 18))
+    expect(page.get_by_test_id("backtest-final")).to_have_text(units(report.final_equity, 18))
+    expect(shown_report.locator("tbody tr")).to_have_count(len(report.steps))
+    assert f"{report.runs} run(s)" in shown_report.inner_text() and "finished" in shown_report.inner_text()
+    open_session(page, paper.id)
+    expect(page.get_by_test_id("paper-note")).to_contain_text(f"On paper for {wallet}")
+    shadow_run = page.get_by_test_id(f"shadow-run-{same.execution_id}")
+    expect(shadow_run).to_contain_text("same actions")
+    expect(shadow_run).to_contain_text(f"{same.recorded_actions} action(s) recorded, {same.replayed_actions} by the shadow")
+    screenshot(page, "shadow-runs")
+    page.close()
+    for session_id in (backtest.id, paper.id):
+        stack.api.StopSession(pb.StopSessionRequest(session_id=session_id))

@@ -454,6 +454,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
         audited = Audited(self._audit, context, "create_paper_wallet", source, request)
         if not self._keystore.has(source):
             await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no key for wallet {source!r}")
+        if self._halts.halted:  # a halt stops new keys too: nothing new starts until someone looks
+            await audited.refuse(grpc.StatusCode.FAILED_PRECONDITION, "kill-switch", "signing is halted: no paper wallet is made until it resumes")
         async with self._paper_lock:  # the count and the creation in one step: no two calls pass the bound together
             return await self._create_paper_wallet(audited, source)
 

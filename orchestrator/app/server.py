@@ -92,7 +92,7 @@ async def serve(config: OrchestratorConfig) -> None:
     venues = Venues(
         HyperliquidVenue(config.hyperliquid, signer) if config.hyperliquid else None,
         PolymarketVenue(config.polymarket, signer, sender) if config.polymarket else None,
-        paper_db=db,
+        paper_db=db, paper_chains=evm_chains,
     )
     if venues.hyperliquid is not None:  # a Hyperliquid account is where such sessions' USDC is
         chains.update({network: HypercoreAccount(network, venues.hyperliquid) for network in ("hypercore:perp", "hypercore:spot")})

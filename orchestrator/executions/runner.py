@@ -429,13 +429,14 @@ class ExecutionRunner:
         `interrupted` with `reason`) and any that finishes starting meanwhile; returns how
         many were killed now."""
         self._halted_because = reason
-        killed = 0
-        for sandbox_id, started in list(self._running.items()):
-            if sandbox_id not in self._killed:
-                self._killed[sandbox_id] = reason
-                await asyncio.to_thread(self._backend.discard, started)
-                killed += 1
-        return killed
+        # All marked before the first wait: a kill running alongside (a scheduler pass that
+        # saw the halt) takes none of these, so each is counted once, by the caller that found it.
+        found = [(sandbox_id, started) for sandbox_id, started in self._running.items() if sandbox_id not in self._killed]
+        for sandbox_id, _ in found:
+            self._killed[sandbox_id] = reason
+        for _, started in found:
+            await asyncio.to_thread(self._backend.discard, started)
+        return len(found)
 
     def lift_halt(self) -> None:
         self._halted_because = None

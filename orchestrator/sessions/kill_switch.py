@@ -127,20 +127,21 @@ class KillSwitch:
         return True
 
     async def halt(self, reason: str, by: str = "") -> HaltOutcome:
-        """Halts: refuses signing here at once, records the halt, kills what runs here and
-        halts the signer. The last two happen even when the database does not take the write
-        (an emergency stop must not depend on it); the caller is then told so."""
+        """Halts: refuses signing here and kills what runs here at once, records the halt and
+        halts the signer. The kill and the signer's halt happen even when the database does
+        not take the write (an emergency stop must not depend on it); the caller is then told so."""
         reason = reason.strip() or "no reason given"
         needs_storing = self.current is None or self._unstored is not None
         halt = self.current or Halt(reason, utcnow(), by)
-        # Refusing at once, before the write's round trip: this process signs nothing from now.
+        # Refusing and killing at once, before the write's round trip (a scheduler pass that
+        # reads the stored halt meanwhile finds nothing left to kill, so the count is whole).
         self.current = halt
+        stopped = await self._runner.kill_running(f"halted by the kill switch: {halt.reason}")
         stored = True
         if needs_storing:
             self._unstored = halt
             stored = await self._store(halt)
         log.warning("platform halted: %s", halt.reason)
-        stopped = await self._runner.kill_running(f"halted by the kill switch: {halt.reason}")
         try:
             await self._signer.halt_signing(halt.reason)
             signer_error = ""

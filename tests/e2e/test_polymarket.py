@@ -187,8 +187,9 @@ def test_manual_mode_turns_orders_into_suggestions_that_run_once_approved(stack,
 
 def test_a_paper_session_fills_against_the_live_book_on_a_paper_account_and_posts_nothing(stack, agent_image, tmp_path, chain, venue):
     """A paper session's market orders are priced and signed as real ones (the over-cap order is
-    refused by the copied policy), then filled all-or-nothing against the CLOB's book on a paper
-    account: no order reaches the venue and the real wallet's USDC and shares stay as they were."""
+    refused by the copied policy), then filled all-or-nothing against the CLOB's book, paid from
+    the paper wallet's USDC on the session's fork, its shares on a paper account: no order
+    reaches the venue and the real wallet's USDC and shares stay as they were."""
     wallet = trading_wallet(stack, chain)
     token = str(chain.open.token_ids[0])
     venue.set_book(int(token), bids=[("0.40", "100"), ("0.45", "100")], asks=[("0.55", "100"), ("0.50", "50")])
@@ -203,18 +204,22 @@ def test_a_paper_session_fills_against_the_live_book_on_a_paper_account_and_post
             ["polymarket.market_order", [{"tokenId": token, "size": 10, "side": "SELL"}]],  # at 0.45
             ["polymarket.market_order", [{"tokenId": token, "size": 60, "side": "BUY"}]],   # over the copied 50 USDC cap
             ["polymarket.market_order", [{"tokenId": token, "size": 100, "side": "SELL"}]],  # more shares than held
+            ["polymarket.market_order", [{"tokenId": token, "size": 45, "side": "BUY"}]],   # 74.5 USDC left on the fork
+            ["polymarket.market_order", [{"tokenId": token, "size": 45, "side": "BUY"}]],   # 29.5 left: not enough
             ["polymarket.positions", []],
             ["polymarket.redeem_positions", [{"tokenIds": [token]}]],
         ])})).session
-    buy, sell, over_cap, oversold, positions, redeem = venuer_results(stack, session.id)
+    buy, sell, over_cap, oversold, second, broke, positions, redeem = venuer_results(stack, session.id)
 
     assert buy["success"], buy
     assert (buy["data"]["orderInfo"]["size"], buy["data"]["orderInfo"]["totalPriceUsd"]) == ("59.090909", "30.000000")
     assert sell["success"] and sell["data"]["orderInfo"]["totalPriceUsd"] == "4.500000"
     assert over_cap["success"] is False and "polymarket-collateral" in over_cap["error"]
     assert oversold["success"] is False and "not enough balance / allowance" in oversold["error"]
+    assert second["success"] and second["data"]["orderInfo"]["size"] == "86.363636"  # the live book again: 50 at 0.50, 36.36 at 0.55
+    assert broke["success"] is False and "not enough balance / allowance" in broke["error"]  # the fork's USDC, as on the venue
     [held] = positions["data"]["positions"]
-    assert (held["tokenId"], held["formattedShares"], held["priceUsd"]) == (token, "49.090909", 0.475)
+    assert (held["tokenId"], held["formattedShares"], held["priceUsd"]) == (token, "135.454545", 0.475)
     assert redeem["success"] is False and "a paper session cannot redeem" in redeem["error"]
 
     assert len(venue.order_requests) == posted, "a paper session posts no order to the CLOB"

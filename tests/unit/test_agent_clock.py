@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 PROGRAM = """
-import datetime, json, time
+import datetime, json, pickle, time
 import grpc
 made_before = datetime.datetime(2030, 1, 1)
 monotonic_before = time.monotonic()
@@ -26,6 +26,8 @@ print(json.dumps({
     "arithmetic": (dt.now(UTC) + datetime.timedelta(days=1)).year,
     "monotonic_moved": time.monotonic() - monotonic_before < 60,
     "grpc_deadline": grpc._channel._deadline(10) - time.time(),
+    "pickled": pickle.loads(pickle.dumps(dt.now(UTC))).year,
+    "subclass": isinstance(made_before, type("Later", (dt,), {})),
 }))
 """
 
@@ -38,6 +40,7 @@ def test_a_shifted_clock_reads_the_given_time_everywhere_python_reads_the_wall_c
     assert seen["now"].startswith("2020-09-13T12:2") and seen["now"].endswith("+00:00")
     assert (seen["utcnow"], seen["today"], seen["date"], seen["arithmetic"]) == (2020, 2020, 2020, 2020)
     assert seen["isinstance"] == [True, True, True, False]
+    assert seen["pickled"] == 2020 and seen["subclass"] is False  # values pickle; a later subclass keeps the ordinary check
     assert seen["monotonic_moved"] is True
     # gRPC's deadlines stay on the host's clock (else every SDK call would expire before it is made).
     assert seen["grpc_deadline"] > 5 * 365 * 24 * 3600  # the host is years past 2020

@@ -31,21 +31,29 @@ def test_a_bad_level_ends_the_walk():
     assert best_first({"asks": "nonsense"}, "BUY") == [] and best_first(None, "BUY") == []
 
 
-def test_trades_move_usdc_and_shares_at_cost_and_refusals_change_nothing():
-    account = PolymarketPaperAccount(usdc=D(100))
-    assert trade(account, "7", "BUY", D(40), D(20), fee_bps=100, order_id="0x1", now=1) is None
-    assert account.usdc == D("79.8") and account.positions["7"].cost == D("20.2")
-    assert trade(account, "7", "SELL", D(10), D("4.5"), fee_bps=0, order_id="0x2", now=2) is None
+def test_trades_move_shares_at_cost_and_refusals_change_nothing():
+    account = PolymarketPaperAccount()
+    assert trade(account, "7", "BUY", D(40), D(20), fee=D("0.2"), order_id="0x1", now=1) is None
+    assert account.positions["7"].cost == D("20.2")
+    assert trade(account, "7", "SELL", D(10), D("4.5"), fee=D(0), order_id="0x2", now=2) is None
     assert account.positions["7"].shares == 30 and account.realized["7"] == D("4.5") - D("5.05")
     before = account.model_copy(deep=True)
-    assert trade(account, "7", "SELL", D(31), D(10), 0, "0x3", 3) == "not enough balance / allowance"
-    assert trade(account, "8", "BUY", D(1000), D(500), 0, "0x4", 3) == "not enough balance / allowance"
+    assert trade(account, "7", "SELL", D(31), D(10), D(0), "0x3", 3) == "not enough balance / allowance"
+    assert trade(account, "8", "SELL", D(1), D(1), D(0), "0x4", 3) == "not enough balance / allowance"
     assert account == before
 
 
+def test_a_remainder_below_the_venues_lot_is_written_off_with_the_sale():
+    account = PolymarketPaperAccount()
+    trade(account, "7", "BUY", D("59.090909"), D(30), D(0), "0x1", 1)
+    assert trade(account, "7", "SELL", D("59.09"), D("26.5905"), D(0), "0x2", 2) is None
+    assert "7" not in account.positions and "7" not in account.realized
+    assert account.realized_closed == D("26.5905") - D(30)  # the whole cost, the unsellable 0.000909 shares included
+
+
 def test_a_paper_account_holds_a_bounded_number_of_tokens():
-    account = PolymarketPaperAccount(usdc=D(1000))
+    account = PolymarketPaperAccount()
     for token in range(TOKENS_HELD_MAX):
-        assert trade(account, str(token), "BUY", D(1), D("0.5"), 0, "0x", 1) is None
-    assert "at most" in trade(account, "new", "BUY", D(1), D("0.5"), 0, "0x", 1)
-    assert trade(account, "0", "BUY", D(1), D("0.5"), 0, "0x", 1) is None  # more of one held is fine
+        assert trade(account, str(token), "BUY", D(1), D("0.5"), D(0), "0x", 1) is None
+    assert "at most" in trade(account, "new", "BUY", D(1), D("0.5"), D(0), "0x", 1)
+    assert trade(account, "0", "BUY", D(1), D("0.5"), D(0), "0x", 1) is None  # more of one held is fine

@@ -105,6 +105,9 @@ def test_what_is_refused_is_refused_with_its_reason_and_audited(signer, monkeypa
     monkeypatch.setattr(service, "MAX_PAPER_WALLETS", 1)
     full = refusal(servicer, wallet)
     assert full.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "1 paper wallets, its most" in full.details()
+    Halts(paths).halt_for_platform("looking into it")
+    halted = refusal(servicer, wallet)
+    assert halted.code() == grpc.StatusCode.FAILED_PRECONDITION and "signing is halted" in halted.details()
     denied = [e for e in read_entries(paths.audit_log) if e.get("action") == "create_paper_wallet" and e["decision"] == "deny"]
-    assert len(denied) == 4
+    assert len(denied) == 5
     assert len(Keystore(paths.keystore_dir, "pw").paper_of()) == 1  # nothing made by a refusal

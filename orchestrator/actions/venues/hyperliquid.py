@@ -24,7 +24,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation
 
 import grpc
 
-from corral.limits import ACTION_MESSAGE_MAX_CHARS
+from corral.limits import ACTION_MESSAGE_MAX_CHARS, shortened
 from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator.actions.signer_client import SignerClient, signer_refusal
 from orchestrator.actions.venues.http import VenueHttp
@@ -113,6 +113,8 @@ def _decimal(text: str, field: str, positive: bool = True) -> Decimal:
         raise invalid(f"hyperliquid: {field} {text!r} is not a number") from None
     if not value.is_finite() or (positive and value <= 0):
         raise invalid(f"hyperliquid: {field} must be a positive number, got {text!r}")
+    if value.adjusted() >= 20:  # as the signer bounds an action's numbers: no price or size is that large
+        raise invalid(f"hyperliquid: {field} must be below 10^20, got {shortened(text, 40)!r}")
     return value
 
 

@@ -9,15 +9,18 @@ policy refuses is refused here too. The signed action is never posted. Instead:
   venue's L2 book as read now (`l2Book`), level by level up to the order's price, and pays the
   taker fee; an IOC that crosses nothing and a post-only order that would cross are refused with
   the venue's messages; orders under $10 too;
-- what rests is filled whole at its price with the maker fee once the book has moved through it
-  (found on a later call of the session). Queue position is not modelled: a resting order fills
-  here as soon as the market trades through its price, which is optimistic;
+- what rests holds margin (perps) or balance (spot) as on the venue, and on a later call of the
+  session fills at its price with the maker fee, as much as the book then shows at or through
+  that price. Queue position is not modelled and a book is not consumed by paper fills, so this
+  is optimistic;
 - stop and take-profit orders trigger on the venue's mid, then take liquidity as a market order
   at their price;
 - perps: cross margin at the venue's default leverage (20x, at most the coin's maxLeverage);
-  entry at the average fill; realized PnL and fees settle in the perp USDC;
+  entry at the average fill; realized PnL and fees settle in the perp USDC; an account whose
+  value falls under its maintenance margin (half the initial margin at the coin's maximum
+  leverage) is liquidated at the mids, checked when the session next calls;
 - spot: fees are charged in USDC (the venue takes them from the asset received);
-- no funding, no liquidation.
+- no funding. Mids and books are read at most once a second for all paper sessions.
 Reads of the account (balances, positions, orders, fills) answer from the paper account in the
 venue's shapes; markets and mids are the venue's, read-only. A paper session on hypercore:perp
 or hypercore:spot starts with its allocation there; any other paper session with nothing.
@@ -38,7 +41,8 @@ from corral.v1 import runtime_pb2
 from orchestrator.actions.venues.hypercore import USDC, USDC_UNITS
 from orchestrator.actions.venues.hyperliquid import HyperliquidVenue, Market, Markets, order_answer, wire_decimal
 from orchestrator.actions.venues.paper_accounts import PaperAccounts
-from orchestrator.errors import invalid, not_found, precondition
+from orchestrator.actions.venues.public_reads import SharedReads
+from orchestrator.errors import Refused, invalid, not_found, precondition
 from orchestrator.store import Database, SessionRow
 
 # The venue's base fee tier (fractions of the notional).
@@ -53,9 +57,6 @@ FILLS_KEPT = 2000
 OPEN_ORDERS_MAX = 1000
 # The levels of a book a paper order can take (the venue sends 20 a side).
 BOOK_LEVELS_READ = 100
-# Public reads (mids, books) shared by all paper sessions for this long, and how many are kept.
-PUBLIC_READ_SECONDS = 1.0
-PUBLIC_READS_KEPT = 1000
 ACCOUNT_READS = frozenset({
     runtime_pb2.HYPERLIQUID_READ_KIND_BALANCES, runtime_pb2.HYPERLIQUID_READ_KIND_POSITIONS,
     runtime_pb2.HYPERLIQUID_READ_KIND_OPEN_ORDERS, runtime_pb2.HYPERLIQUID_READ_KIND_ORDER,
@@ -374,7 +375,7 @@ def cancel(account: HyperliquidPaperAccount, market: Market, oid: int, now: int)
 
 def transfer(account: HyperliquidPaperAccount, amount: Decimal, to_perp: bool, view: MarketView, markets: Markets) -> str | None:
     if to_perp:
-        if account.spot.get(USDC, ZERO) < amount:
+        if account.spot.get(USDC, ZERO) - spot_held(account, USDC) < amount:
             return "Insufficient balance for transfer"
         account.spot[USDC] -= amount
         account.perp_usdc += amount
@@ -451,7 +452,7 @@ class PaperHyperliquid:
     def __init__(self, venue: HyperliquidVenue, db: Database) -> None:
         self._venue = venue
         self._accounts = PaperAccounts(db, "hyperliquid", HyperliquidPaperAccount)
-        self._public_reads: dict[str, tuple[float, object]] = {}
+        self._public_reads = SharedReads()
 
     # Checks and previews are the venue's own.
     async def order_action(self, request: runtime_pb2.HyperliquidPlaceOrderRequest) -> tuple[dict, Market]:
@@ -520,26 +521,21 @@ class PaperHyperliquid:
         without a book is refused where it is placed; a held coin without one waits)."""
         ordered = sorted(coin for coin in coins if coin in markets.by_coin)
         mids, *books = await asyncio.gather(self._public({"type": "allMids"}),
-                                            *(self._public({"type": "l2Book", "coin": markets.get(c).mid_key}) for c in ordered))
+                                            *(self._book_or_none(markets.get(c)) for c in ordered))
         by_key = {m.mid_key: m.coin for m in markets.by_coin.values()}
         marks = {by_key[key]: price for key, text in _mapping(mids).items() if key in by_key and (price := _price(text)) is not None}
         return MarketView(marks=marks, books={coin: book for coin, answer in zip(ordered, books, strict=True)
                                               if (book := _book(answer)) is not None})
 
+    async def _book_or_none(self, market: Market) -> object:
+        """A coin's book; None when the venue refuses it (that coin waits, the account goes on)."""
+        try:
+            return await self._public({"type": "l2Book", "coin": market.mid_key})
+        except Refused:
+            return None
+
     async def _public(self, request: dict) -> object:
-        """A public read of the venue, shared by every paper session for a second: paper
-        sessions (and backtests of them) never spend the platform's request quota at the venue
-        faster than once a second per book."""
-        key = json.dumps(request, sort_keys=True)
-        now = time.monotonic()
-        kept = self._public_reads.get(key)
-        if kept is not None and now - kept[0] < PUBLIC_READ_SECONDS:
-            return kept[1]
-        answer = await self._venue.info(request)
-        if len(self._public_reads) > PUBLIC_READS_KEPT:
-            self._public_reads.clear()
-        self._public_reads[key] = (now, answer)
-        return answer
+        return await self._public_reads.get(json.dumps(request, sort_keys=True), lambda: self._venue.info(request))
 
 
 def _opening(session: SessionRow) -> HyperliquidPaperAccount:

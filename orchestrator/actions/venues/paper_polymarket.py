@@ -1,25 +1,25 @@
-"""Polymarket for paper sessions: market orders filled against the CLOB's live book, on an
-account that exists only in Corral's database (`paper_accounts.py`).
+"""Polymarket for paper sessions: market orders filled against the CLOB's live book, read-only.
 
 An order is priced, rounded and signed exactly as a real one (`PolymarketVenue.signed_order`:
 the token's tick size, py-clob-client's market-price walk, the signer under a copy of the real
 wallet's Polymarket policy, so its refusals show), then never posted. Instead it fills, all or
-nothing as the venue's FOK orders do, against the book read for pricing it: a BUY spends its
-USDC level by level from the best ask, a SELL sells its shares from the best bid, never past
-the order's worst price; the token's base fee (bps of the USDC) is charged in USDC.
+nothing as the venue's FOK orders do, against the book read to price it: a BUY spends its USDC
+level by level from the best ask, a SELL sells its shares from the best bid, never past the
+order's worst price; the token's base fee (bps of the USDC) is charged in USDC.
 
-The paper account holds USDC and outcome shares (with their cost). It starts with the
-session's allocation when the starting asset is the venue's collateral on its network; that
-allocation is also minted on the session's fork (the account is the paper CLOB's balance, the
-fork the wallet's: they are kept apart, as a venue's paper balances are elsewhere). Positions
-are valued at the book's mid. Markets' questions, outcomes and resolutions are not read, so a
-paper session cannot redeem: it sells instead.
+The USDC is the paper wallet's on the session's fork, as a real order settles against the
+wallet's own USDC: a BUY takes it from the fork's balance, a SELL pays it back there. The
+outcome shares (and what they cost) are kept on a paper account in Corral's database
+(`paper_accounts.py`); a remainder below the venue's 0.01-share lot after a SELL is written
+off. Positions are valued at the book's mid; markets' questions, outcomes and resolutions are
+not read, so a paper session cannot redeem: it sells.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from decimal import ROUND_FLOOR, Decimal
 
 from pydantic import BaseModel, Field
@@ -27,13 +27,18 @@ from pydantic import BaseModel, Field
 from corral.v1 import runtime_pb2
 from orchestrator.actions.venues.paper_accounts import PaperAccounts
 from orchestrator.actions.venues.polymarket import COLLATERAL_DECIMALS, PolymarketVenue, order_answer
-from orchestrator.errors import precondition
+from orchestrator.actions.venues.public_reads import SharedReads
+from orchestrator.chains import Chain
+from orchestrator.chains.evm import EvmChain
+from orchestrator.chains.paper_forks import ForkError, balance_or_none, mint, session_chain
+from orchestrator.errors import Refused, precondition
 from orchestrator.store import Database, SessionRow
 
 ZERO = Decimal(0)
 SHARE = Decimal(1).scaleb(-COLLATERAL_DECIMALS)  # shares and USDC both have 6 decimals
 # How many outcome tokens a paper account may hold at once (each is a book read to value it).
 TOKENS_HELD_MAX = 50
+LOT = Decimal("0.01")  # the venue's smallest share size
 TRADES_KEPT = 2000
 BOOK_LEVELS_READ = 200
 
@@ -54,9 +59,10 @@ class PaperTrade(BaseModel):
 
 
 class PolymarketPaperAccount(BaseModel):
-    usdc: Decimal = ZERO
     positions: dict[str, PaperShares] = Field(default_factory=dict)
+    # Realized PnL (USDC) of the tokens held, and of all those no longer held together.
     realized: dict[str, Decimal] = Field(default_factory=dict)
+    realized_closed: Decimal = ZERO
     trades: list[PaperTrade] = Field(default_factory=list)
 
 
@@ -95,31 +101,36 @@ def fill(levels: list[tuple[Decimal, Decimal]], side: str, amount: Decimal, wors
     return shares.quantize(SHARE, rounding=ROUND_FLOOR), usd.quantize(SHARE, rounding=ROUND_FLOOR)
 
 
-def trade(account: PolymarketPaperAccount, token_id: str, side: str, shares: Decimal, usd: Decimal, fee_bps: int, order_id: str,
+def trade(account: PolymarketPaperAccount, token_id: str, side: str, shares: Decimal, usd: Decimal, fee: Decimal, order_id: str,
           now: int) -> str | None:
-    """Books a matched order; why it cannot be (the CLOB's words), or None."""
-    fee = (usd * fee_bps / 10_000).quantize(SHARE)
+    """Books a matched order's shares (its USDC moves on the fork); why it cannot be (the
+    CLOB's words), or None."""
     held = account.positions.get(token_id)
     if side == "BUY":
-        if account.usdc < usd + fee:
-            return "not enough balance / allowance"
         if held is None and len(account.positions) >= TOKENS_HELD_MAX:
             return f"a paper account holds at most {TOKENS_HELD_MAX} outcome tokens at once; sell one first"
-        account.usdc -= usd + fee
         account.positions[token_id] = PaperShares(shares=(held.shares if held else ZERO) + shares, cost=(held.cost if held else ZERO) + usd + fee)
     else:
         if held is None or held.shares < shares:
             return "not enough balance / allowance"
-        cost = (held.cost * shares / held.shares).quantize(SHARE)
-        account.usdc += usd - fee
-        account.realized[token_id] = account.realized.get(token_id, ZERO) + usd - fee - cost
-        if held.shares == shares:
+        left = held.shares - shares
+        # Below the venue's lot a remainder can never be sold: written off with the sale.
+        cost = held.cost if left < LOT else (held.cost * shares / held.shares).quantize(SHARE)
+        realized = account.realized.get(token_id, ZERO) + usd - fee - cost
+        if left < LOT:
             del account.positions[token_id]
+            account.realized.pop(token_id, None)
+            account.realized_closed += realized
         else:
-            account.positions[token_id] = PaperShares(shares=held.shares - shares, cost=held.cost - cost)
+            account.positions[token_id] = PaperShares(shares=left, cost=held.cost - cost)
+            account.realized[token_id] = realized
     account.trades.append(PaperTrade(order_id=order_id, token_id=token_id, side=side, shares=shares, usd=usd, fee=fee, time=now))
     del account.trades[:-TRADES_KEPT]
     return None
+
+
+def fee_of(usd: Decimal, fee_bps: int) -> Decimal:
+    return (usd * fee_bps / 10_000).quantize(SHARE)
 
 
 def mid(book: dict) -> Decimal | None:
@@ -128,37 +139,49 @@ def mid(book: dict) -> Decimal | None:
 
 
 class PaperPolymarket:
-    """A paper session's Polymarket: the same calls as `PolymarketVenue`, on a paper account."""
+    """A paper session's Polymarket: the same calls as `PolymarketVenue`, on a paper account
+    and the session's fork."""
 
-    def __init__(self, venue: PolymarketVenue, db: Database) -> None:
+    def __init__(self, venue: PolymarketVenue, db: Database, chains: Mapping[str, Chain]) -> None:
         self._venue = venue
+        self._chains = chains
         self._accounts = PaperAccounts(db, "polymarket", PolymarketPaperAccount)
+        self._books = SharedReads()
+        self._sessions: dict[int, asyncio.Lock] = {}
 
     def check_order(self, request: runtime_pb2.PolymarketMarketOrderRequest) -> tuple[str, Decimal]:
         return self._venue.check_order(request)
 
     async def market_order(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.PolymarketMarketOrderRequest) -> dict:
+        fork = self._fork(session)
         signed = await self._venue.signed_order(session, execution_id, request)  # the copied policy decides; never posted
         amount = Decimal(signed.fields["makerAmount"]) * SHARE  # what the signer approved: USDC on a BUY, shares on a SELL
         matched = fill(best_first(signed.book, signed.side), signed.side, amount, signed.price)
         if matched is None or matched[0] <= 0:
             raise precondition("polymarket: order couldn't be fully filled. FOK orders are fully filled or killed.")
         shares, usd = matched
-        fee_bps = int(signed.fields["feeRateBps"])
-        refusal = await self._accounts.change(session.id, lambda: self._opening(session),
-                                              lambda account: trade(account, request.token_id, signed.side, shares, usd, fee_bps,
-                                                                    signed.order_hash, int(time.time())))
-        if refusal is not None:
-            raise precondition(f"polymarket: {refusal}")
+        fee = fee_of(usd, int(signed.fields["feeRateBps"]))
+        cash_change = -(usd + fee) if signed.side == "BUY" else usd - fee
+        # One order of a session at a time: the fork's balance is read, then written.
+        async with self._sessions.setdefault(session.id, asyncio.Lock()):
+            cash = await self._cash(fork, session)
+            if cash + cash_change < 0:
+                raise precondition("polymarket: not enough balance / allowance")
+            refusal = await self._accounts.change(session.id, PolymarketPaperAccount,
+                                                  lambda account: trade(account, request.token_id, signed.side, shares, usd, fee,
+                                                                        signed.order_hash, int(time.time())))
+            if refusal is not None:
+                raise precondition(f"polymarket: {refusal}")
+            await self._set_cash(fork, session, cash + cash_change)
         return order_answer(signed.order_hash, signed.side, shares, usd, signed.price, [])
 
     async def positions(self, session: SessionRow) -> dict:
-        account = await self._accounts.read(session.id, lambda: self._opening(session))
+        account = await self._accounts.read(session.id, PolymarketPaperAccount)
         tokens = sorted(account.positions)
-        books = await asyncio.gather(*(self._venue.book(token) for token in tokens))
+        books = await asyncio.gather(*(self._book_or_none(token) for token in tokens))
         positions = []
         for token, book in zip(tokens, books, strict=True):
-            held, price = account.positions[token], mid(book)
+            held, price = account.positions[token], None if book is None else mid(book)
             value = None if price is None else held.shares * price
             positions.append({
                 "contractAddress": self._venue.config.conditional_tokens_address, "tokenId": token, "decimals": COLLATERAL_DECIMALS,
@@ -180,9 +203,30 @@ class PaperPolymarket:
                                request: runtime_pb2.PolymarketRedeemPositionsRequest) -> list[dict]:
         return await self.redeemable(session, list(request.token_ids))
 
-    def _opening(self, session: SessionRow) -> PolymarketPaperAccount:
-        """A new paper account: the allocation, when the starting asset is the venue's collateral."""
-        config = self._venue.config
-        if session.allocation_network == config.network and session.allocation_asset.lower() == config.collateral_address.lower():
-            return PolymarketPaperAccount(usdc=Decimal(int(session.allocation_amount)) * SHARE)
-        return PolymarketPaperAccount()
+    async def _book_or_none(self, token: str) -> dict | None:
+        """The token's book (shared for a second); None when the CLOB has none (a resolved
+        or closed market): that position is shown unvalued."""
+        try:
+            return await self._books.get(token, lambda: self._venue.book(token))
+        except Refused:
+            return None
+
+    def _fork(self, session: SessionRow) -> EvmChain:
+        network = self._venue.config.network
+        chain = session_chain(self._chains, session, network)
+        if not isinstance(chain, EvmChain):
+            raise precondition(f"polymarket: a paper session trades from its fork of {network}, where its USDC is; this session's "
+                               f"starting asset is on {session.allocation_network}")
+        return chain
+
+    async def _cash(self, fork: EvmChain, session: SessionRow) -> Decimal:
+        units = await balance_or_none(fork, self._venue.config.collateral_address, session.wallet_address)
+        if units is None:
+            raise precondition("polymarket: the collateral's balance could not be read on the session's fork")
+        return Decimal(units) * SHARE
+
+    async def _set_cash(self, fork: EvmChain, session: SessionRow, cash: Decimal) -> None:
+        try:
+            await mint(fork, self._venue.config.collateral_address, session.wallet_address, int(cash / SHARE))
+        except (ForkError, OSError, ValueError) as exc:
+            raise precondition(f"polymarket: the paper fill's USDC could not be moved on the session's fork: {exc}") from None

@@ -8,8 +8,8 @@ very same code as auto mode. A paper session's calls go to the venue's paper eng
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -21,6 +21,7 @@ from orchestrator.actions.venues.hyperliquid import HyperliquidVenue
 from orchestrator.actions.venues.paper_hyperliquid import PaperHyperliquid
 from orchestrator.actions.venues.paper_polymarket import PaperPolymarket
 from orchestrator.actions.venues.polymarket import PolymarketVenue
+from orchestrator.chains import Chain
 from orchestrator.errors import Refused, precondition
 from orchestrator.store import Database, SessionRow
 
@@ -38,13 +39,15 @@ ACTIONS: dict[str, type[Message]] = {
 class Venues:
     hyperliquid: HyperliquidVenue | None = None
     polymarket: PolymarketVenue | None = None
-    # Where paper sessions' venue accounts are kept (None: paper sessions use no venue).
+    # Where paper sessions' venue accounts are kept (None: paper sessions use no venue), and
+    # the chains whose forks hold their collateral (Polymarket's USDC).
     paper_db: Database | None = None
+    paper_chains: Mapping[str, Chain] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._paper_hyperliquid = (PaperHyperliquid(self.hyperliquid, self.paper_db)
                                    if self.hyperliquid is not None and self.paper_db is not None else None)
-        self._paper_polymarket = (PaperPolymarket(self.polymarket, self.paper_db)
+        self._paper_polymarket = (PaperPolymarket(self.polymarket, self.paper_db, self.paper_chains)
                                   if self.polymarket is not None and self.paper_db is not None else None)
 
     def hyperliquid_for(self, session: SessionRow) -> HyperliquidVenue | PaperHyperliquid:

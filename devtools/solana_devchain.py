@@ -19,6 +19,17 @@ The chain it presents:
 * Everything is final at once: every commitment level sees the same state and statuses
   say "finalized". Commitment, minContextSlot and maxRetries are accepted and ignored.
 
+A fork (`--fork-url URL`, `DevChain(source=RpcAccountSource(url))`): every account the chain is
+asked about, or that a transaction names (its keys, its lookup tables and what they load), is
+copied from the source cluster the first time, unless the devchain already has it (its built-in
+programs and sysvars); an upgradeable program comes with its program-data account. From then
+on it lives here only: what the fork's transactions do never reaches the source. An owner's
+token accounts are looked up at the source before they are listed. Programs loaded by a
+program at run time (cross-program invocations of programs no key names) are not copied. Two
+cheat methods set state on any devchain, with Surfpool's names: `surfnet_setAccount(pubkey,
+{"lamports": n})` and `surfnet_setTokenAccount(owner, mint, {"amount": n}, tokenProgram?)`,
+which writes the owner's associated token account.
+
 Deviations from the real API, beyond the methods that are simply not served:
 
 * jsonParsed account data exists only for SPL Token / Token-2022 mints and token
@@ -48,6 +59,7 @@ import sys
 import threading
 import time
 import traceback
+import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,6 +78,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.system_program import TransferParams, transfer
+from solders.token.associated import get_associated_token_address
 from solders.transaction import Legacy, VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
 from solders.transaction_status import TransactionErrorFieldless, TransactionStatus
@@ -383,14 +396,60 @@ class Simulation:
     post_accounts: dict[Pubkey, Account]
 
 
+BPF_LOADER_UPGRADEABLE_ID = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
+SOURCE_TIMEOUT_SECONDS = 30.0
+SOURCE_TOKEN_ACCOUNTS_MAX = 1000  # an owner's token accounts copied from a source at most
+
+
+class RpcAccountSource:
+    """The cluster a fork copies accounts from, over its JSON-RPC API (read-only)."""
+
+    def __init__(self, url: str, timeout: float = SOURCE_TIMEOUT_SECONDS) -> None:
+        self.url = url
+        self._timeout = timeout
+
+    def _call(self, method: str, params: list) -> Any:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=self._timeout) as answer:  # noqa: S310 — the operator's cluster URL
+            payload = json.loads(answer.read(MAX_BODY_BYTES * 10))
+        if "error" in payload:
+            raise RuntimeError(f"the source cluster refused {method}: {payload['error'].get('message')}")
+        return payload["result"]
+
+    def accounts(self, addresses: list[Pubkey]) -> list[Account | None]:
+        found: list[Account | None] = []
+        for start in range(0, len(addresses), MAX_MULTIPLE_ACCOUNTS):
+            batch = addresses[start:start + MAX_MULTIPLE_ACCOUNTS]
+            result = self._call("getMultipleAccounts", [[str(a) for a in batch], {"encoding": "base64"}])
+            found += [None if value is None else Account(int(value["lamports"]), base64.b64decode(value["data"][0]),
+                                                         Pubkey.from_string(value["owner"]), bool(value["executable"]),
+                                                         int(value.get("rentEpoch") or 0))
+                      for value in result["value"]]
+        return found
+
+    def token_accounts(self, owner: Pubkey, program_id: Pubkey) -> list[Pubkey]:
+        result = self._call("getTokenAccountsByOwner", [str(owner), {"programId": str(program_id)}, {"encoding": "base64"}])
+        return [Pubkey.from_string(entry["pubkey"]) for entry in result["value"][:SOURCE_TOKEN_ACCOUNTS_MAX]]
+
+
+def token_account_data(mint: Pubkey, owner: Pubkey, amount: int) -> bytes:
+    """An initialized SPL token account's 165 bytes: no delegate, not native, no close authority."""
+    return (bytes(mint) + bytes(owner) + struct.pack("<Q", amount) + b"\0" * 36 + bytes([1]) + b"\0" * 12 + struct.pack("<Q", 0)
+            + b"\0" * 36)
+
+
 class DevChain:
     """A LiteSVM bank behind a lock, with blocks, a blockhash window and transaction history.
 
     Every method is safe to call from any thread: LiteSVM itself is not thread-safe.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, source: RpcAccountSource | None = None) -> None:
         self._lock = threading.Lock()
+        # A fork's source, and the accounts already copied from it (or found absent there).
+        self._source = source
+        self._seeded: set[Pubkey] = set()
         # LiteSVM() comes with the default programs (System, SPL Token, Token-2022,
         # Associated Token Account, Memo, Address Lookup Table, Compute Budget).
         self._svm = LiteSVM()
@@ -421,11 +480,37 @@ class DevChain:
 
     def get_account(self, address: Pubkey) -> Account | None:
         with self._lock:
+            self._seed([address])
             return self._svm.get_account(address)
 
     def get_accounts(self, addresses: list[Pubkey]) -> list[Account | None]:
         with self._lock:
+            self._seed(addresses)
             return [self._svm.get_account(address) for address in addresses]
+
+    def seed_token_accounts(self, owner: Pubkey, program_id: Pubkey) -> None:
+        """A fork: the owner's token accounts at the source copied here (before they are listed)."""
+        if self._source is None:
+            return
+        addresses = self._source.token_accounts(owner, program_id)
+        with self._lock:
+            self._seed(addresses)
+
+    def set_lamports(self, address: Pubkey, lamports: int) -> None:
+        with self._lock:
+            self._seed([address])
+            account = self._svm.get_account(address)
+            self._svm.set_account(address, Account(lamports, bytes(account.data), account.owner, account.executable, account.rent_epoch)
+                                  if account else Account(lamports, b"", SYSTEM_PROGRAM_ID))
+
+    def set_token_account(self, owner: Pubkey, mint: Pubkey, amount: int, program_id: Pubkey = TOKEN_PROGRAM_ID) -> Pubkey:
+        """Writes `owner`'s associated token account of `mint` holding `amount`; its address."""
+        address = get_associated_token_address(owner, mint, program_id)
+        with self._lock:
+            self._seed([mint, address])
+            rent = self._svm.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_LEN)
+            self._svm.set_account(address, Account(rent, token_account_data(mint, owner, amount), program_id))
+        return address
 
     def program_accounts(self, program_id: Pubkey) -> list[tuple[Pubkey, Account]]:
         with self._lock:
@@ -443,6 +528,7 @@ class DevChain:
         """The fee LiteSVM would charge, or None if the message's blockhash is not valid."""
         signers = message.header.num_required_signatures
         with self._lock:
+            self._seed_for(message)
             if str(message.recent_blockhash) not in self._valid_blockhashes:
                 return None
             unsigned = VersionedTransaction.populate(message, [Signature.default()] * signers)
@@ -462,6 +548,7 @@ class DevChain:
         simulation raises TransactionRejected and changes nothing, as the real RPC's
         preflight check does; without it, a failing transaction still pays its fee."""
         with self._lock:
+            self._seed_for(tx.message)
             if preflight:
                 simulated = self._run(self._svm.simulate_transaction, tx)
                 if isinstance(simulated, FailedTransactionMetadata):
@@ -471,6 +558,7 @@ class DevChain:
 
     def simulate_transaction(self, tx: VersionedTransaction, *, sig_verify: bool, check_blockhash: bool = True) -> Simulation:
         with self._lock:
+            self._seed_for(tx.message)
             result = self._run(self._svm.simulate_transaction, tx, sig_verify=sig_verify, check_blockhash=check_blockhash)
         if isinstance(result, FailedTransactionMetadata):
             return Simulation(transaction_error_json(result.err()), result.meta(), {})
@@ -492,6 +580,31 @@ class DevChain:
         return tx.signatures[0]
 
     # -- internals; the lock is held
+
+    def _seed_for(self, message: Message | MessageV0) -> None:
+        """A fork: what a transaction names, copied from the source first (its lookup tables,
+        then what they load)."""
+        if self._source is None:
+            return
+        self._seed([*message.account_keys, *(lookup.account_key for lookup in getattr(message, "address_table_lookups", None) or [])])
+        self._seed([*(loaded := self._loaded_addresses(message))[0], *loaded[1]])
+
+    def _seed(self, addresses: list[Pubkey]) -> None:
+        """A fork: the accounts not yet here nor asked of the source, copied from it; an
+        upgradeable program's program-data account before the program."""
+        if self._source is None:
+            return
+        wanted = list(dict.fromkeys(a for a in addresses if a not in self._seeded))
+        self._seeded.update(wanted)
+        missing = [a for a in wanted if self._svm.get_account(a) is None]
+        if not missing:
+            return
+        for address, account in zip(missing, self._source.accounts(missing), strict=True):
+            if account is None:
+                continue
+            if account.owner == BPF_LOADER_UPGRADEABLE_ID and account.executable and len(account.data) >= 36:
+                self._seed([Pubkey(bytes(account.data)[4:36])])
+            self._svm.set_account(address, account)
 
     def _run(self, operation: Callable[[VersionedTransaction], Any], tx: VersionedTransaction, *,
              sig_verify: bool = True, check_blockhash: bool = True) -> Any:
@@ -698,6 +811,8 @@ class SolanaRpc:
             "getTransaction": self.get_transaction,
             "getTokenAccountBalance": self.get_token_account_balance,
             "getTokenAccountsByOwner": self.get_token_accounts_by_owner,
+            "surfnet_setAccount": self.set_account,
+            "surfnet_setTokenAccount": self.set_token_account,
         }
 
     @property
@@ -1028,12 +1143,33 @@ class SolanaRpc:
             program_id = _pubkey(account_filter["programId"])
             if program_id not in TOKEN_PROGRAM_NAMES:
                 raise invalid_params("Invalid param: unrecognized Token program id")
+        self.chain.seed_token_accounts(owner, program_id)
         found = []
         for address, account in self.chain.program_accounts(program_id):
             token = decode_token_account(account)
             if token is not None and token.owner == owner and (mint is None or token.mint == mint):
                 found.append({"pubkey": str(address), "account": self._encode_account(account, config)})
         return self._with_context(found)
+
+
+    def set_account(self, params: list) -> None:
+        """Surfpool's cheat method, lamports only: sets an account's balance."""
+        address = _pubkey(_param(params, 0, "pubkey"))
+        update = _config(params, 1)
+        if set(update) != {"lamports"}:
+            raise invalid_params('Invalid params: this devchain sets {"lamports": n} only')
+        self.chain.set_lamports(address, _u64(update["lamports"], "lamports"))
+
+    def set_token_account(self, params: list) -> None:
+        """Surfpool's cheat method, amount only: writes the owner's associated token account."""
+        owner, mint = _pubkey(_param(params, 0, "owner")), _pubkey(_param(params, 1, "mint"))
+        update = _config(params, 2)
+        if set(update) != {"amount"}:
+            raise invalid_params('Invalid params: this devchain sets {"amount": n} only')
+        program = _pubkey(params[3]) if len(params) > 3 else TOKEN_PROGRAM_ID
+        if program not in TOKEN_PROGRAM_NAMES:
+            raise invalid_params("Invalid param: unrecognized Token program id")
+        self.chain.set_token_account(owner, mint, _u64(update["amount"], "amount"), program)
 
 
 def _error_response(request_id: Any, error: RpcError) -> dict:
@@ -1153,12 +1289,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8899, help="port to bind; 0 picks a free one (default: 8899)")
     parser.add_argument("--airdrop", type=_airdrop_arg, action="append", default=[], metavar="PUBKEY=LAMPORTS",
                         help="fund an account before serving; repeatable")
+    parser.add_argument("--fork-url", help="a cluster's JSON-RPC URL: accounts are copied from it when first used (a fork)")
     args = parser.parse_args(argv)
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    server = DevChainServer(args.host, args.port)
+    server = DevChainServer(args.host, args.port, DevChain(RpcAccountSource(args.fork_url)) if args.fork_url else None)
     try:
         for address, lamports in args.airdrop:
             try:

@@ -115,6 +115,8 @@ def _replay_one(recording: pb.ExecutionRecording, image: str, backend, limits, s
         print(f"  {method}: a read the recorded execution did not make; the replay refused it")
     if outcome.withheld:
         print(f"  {outcome.withheld} call(s) withheld from you (the agent's shared memory): not compared")
+    for line in network_lines(recording):
+        print(f"  {line}")
     if outcome.traceback:
         print(safe_text(outcome.traceback))
     if outcome.reported is None:
@@ -127,6 +129,18 @@ def _replay_one(recording: pb.ExecutionRecording, image: str, backend, limits, s
     for line in outcome.difference:
         print(f"  {printable(line, limit=None)}")
     return DIFFERENT
+
+
+def network_lines(recording: pb.ExecutionRecording) -> list[str]:
+    """What the recorded run reached on the network: a replay has none to give it back (the
+    answers were not recorded, HTTPS being end to end), so a fetch fails where it succeeded."""
+    reached = [c for c in recording.egress_connections if c.outcome == pb.EGRESS_OUTCOME_ALLOWED]
+    if not reached:
+        return []
+    hosts = ", ".join(sorted({f"{printable(c.host, limit=100)}:{c.port}" for c in reached}))
+    received = sum(c.bytes_in for c in reached)
+    return [f"the recorded run reached {hosts} ({len(reached)} connection(s), {received} bytes in): not replayed, "
+            "a replay has no network"]
 
 
 def _ending(outcome) -> str:

@@ -1351,16 +1351,18 @@ class RecordedCall(_message.Message):
     def __init__(self, method: _Optional[str] = ..., at_ms: _Optional[int] = ..., request: _Optional[bytes] = ..., response: _Optional[bytes] = ..., code: _Optional[str] = ..., details: _Optional[str] = ..., withheld: _Optional[bool] = ...) -> None: ...
 
 class ExecutionRecording(_message.Message):
-    __slots__ = ("execution_id", "started_at", "calls", "calls_not_recorded")
+    __slots__ = ("execution_id", "started_at", "calls", "calls_not_recorded", "egress_connections")
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     CALLS_FIELD_NUMBER: _ClassVar[int]
     CALLS_NOT_RECORDED_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
     execution_id: int
     started_at: _timestamp_pb2.Timestamp
     calls: _containers.RepeatedCompositeFieldContainer[RecordedCall]
     calls_not_recorded: int
-    def __init__(self, execution_id: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calls: _Optional[_Iterable[_Union[RecordedCall, _Mapping]]] = ..., calls_not_recorded: _Optional[int] = ...) -> None: ...
+    egress_connections: _containers.RepeatedCompositeFieldContainer[EgressConnection]
+    def __init__(self, execution_id: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calls: _Optional[_Iterable[_Union[RecordedCall, _Mapping]]] = ..., calls_not_recorded: _Optional[int] = ..., egress_connections: _Optional[_Iterable[_Union[EgressConnection, _Mapping]]] = ...) -> None: ...
 
 class GetExecutionRecordingResponse(_message.Message):
     __slots__ = ("recording",)

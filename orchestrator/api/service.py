@@ -753,6 +753,7 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                 raise not_found(f"execution {request.execution_id} has no recording: {why}")
             if not resources.owns_every_session_of(db, principal, session.agent_id):
                 recording.withhold_shared_memory(found)
+            found.egress_connections.extend(egress_message(connection) for connection in execution.egress_connections)
             return found
         return orchestrator_pb2.GetExecutionRecordingResponse(recording=await self._db.run(read))
 

@@ -18,7 +18,7 @@ from corral.v1 import orchestrator_pb2 as pb
 from orchestrator.api.access import METHOD_ROLES, RESUME_METHOD, TARGETS
 from orchestrator.egress.secrets import SecretBox
 from orchestrator.notifications import subscriptions
-from orchestrator.store import ExecutionRow, SessionRow, SuggestionRow, TransactionRow, events, principals, utcnow
+from orchestrator.store import EgressConnectionRow, ExecutionRow, SessionRow, SuggestionRow, TransactionRow, events, principals, utcnow
 from orchestrator.store.models import EventRow, PrincipalRow
 from orchestrator.store.notification_outbox import subscribers
 from orchestrator.store.principals import Role
@@ -355,6 +355,8 @@ def test_a_recording_withholds_shared_memory_from_a_user_who_does_not_own_every_
         recorder.record("/corral.v1.AgentRuntime/GetMemory", runtime_pb2.GetMemoryRequest(key="k", scope=runtime_pb2.MEMORY_SCOPE_SHARED)
                         .SerializeToString(), runtime_pb2.GetMemoryResponse(key="k", value="the other user's").SerializeToString(), "OK", "", 0)
         recording.store(s, recorder.message(1))
+        s.add(EgressConnectionRow(execution_id=1, method="CONNECT", host="api.example.com", port=443, address="203.0.113.7",
+                                  bytes_out=100, bytes_in=2000, duration_ms=30, outcome="allowed", reason=""))
         s.commit()
     mine = user(api, "one-wallet", [Role.VIEWER], [WALLET])
     both = user(api, "both-wallets", [Role.VIEWER], [WALLET, OTHER_WALLET])
@@ -362,5 +364,8 @@ def test_a_recording_withholds_shared_memory_from_a_user_who_does_not_own_every_
     assert code == grpc.StatusCode.OK, details
     [call_seen] = limited.recording.calls
     assert call_seen.withheld and call_seen.response == b"" and b"other user" not in limited.SerializeToString()
+    # What the execution reached on the network comes with its recording (not what it answered).
+    [connection] = limited.recording.egress_connections
+    assert (connection.host, connection.bytes_in, connection.outcome) == ("api.example.com", 2000, pb.EGRESS_OUTCOME_ALLOWED)
     [call_whole] = api.call("GetExecutionRecording", pb.GetExecutionRecordingRequest(execution_id=1), key=both)[2].recording.calls
     assert not call_whole.withheld and runtime_pb2.GetMemoryResponse.FromString(call_whole.response).value == "the other user's"

@@ -35,3 +35,16 @@ def test_out_writes_the_whole_recording(tmp_path, capsys):
     assert recording_cli.run(Api(), (), type("Args", (), {"execution_id": 12, "out": target})()) == 0
     assert pb.ExecutionRecording.FromString(target.read_bytes()) == RECORDING
     assert capsys.readouterr().out.splitlines()[-1] == f"wrote the recording of execution 12 (3 calls) to {target}"
+
+
+def test_a_replay_says_what_the_recorded_run_reached_on_the_network_and_that_it_is_not_replayed():
+    from corral_cli.replay import network_lines
+
+    recording = pb.ExecutionRecording(execution_id=12, egress_connections=[
+        pb.EgressConnection(method="CONNECT", host="api.example.com", port=443, bytes_in=2000, outcome=pb.EGRESS_OUTCOME_ALLOWED),
+        pb.EgressConnection(method="CONNECT", host="api.example.com", port=443, bytes_in=500, outcome=pb.EGRESS_OUTCOME_ALLOWED),
+        pb.EgressConnection(method="CONNECT", host="evil.\x1b[2Jexample", port=443, outcome=pb.EGRESS_OUTCOME_REFUSED),
+    ])
+    assert network_lines(recording) == ["the recorded run reached api.example.com:443 (2 connection(s), 2500 bytes in): "
+                                        "not replayed, a replay has no network"]
+    assert network_lines(pb.ExecutionRecording(execution_id=12)) == []

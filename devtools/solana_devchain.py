@@ -52,7 +52,9 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import ctypes
 import json
+import os
 import signal
 import struct
 import sys
@@ -503,11 +505,16 @@ class DevChain:
             self._svm.set_account(address, Account(lamports, bytes(account.data), account.owner, account.executable, account.rent_epoch)
                                   if account else Account(lamports, b"", SYSTEM_PROGRAM_ID))
 
-    def set_token_account(self, owner: Pubkey, mint: Pubkey, amount: int, program_id: Pubkey = TOKEN_PROGRAM_ID) -> Pubkey:
-        """Writes `owner`'s associated token account of `mint` holding `amount`; its address."""
-        address = get_associated_token_address(owner, mint, program_id)
+    def set_token_account(self, owner: Pubkey, mint: Pubkey, amount: int, program_id: Pubkey | None = None) -> Pubkey:
+        """Writes `owner`'s associated token account of `mint` holding `amount` (under the
+        mint's token program unless one is given); its address."""
         with self._lock:
-            self._seed([mint, address])
+            self._seed([mint])
+            if program_id is None:
+                mint_account = self._svm.get_account(mint)
+                program_id = mint_account.owner if mint_account and mint_account.owner in TOKEN_PROGRAM_NAMES else TOKEN_PROGRAM_ID
+            address = get_associated_token_address(owner, mint, program_id)
+            self._seed([address])
             rent = self._svm.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_LEN)
             self._svm.set_account(address, Account(rent, token_account_data(mint, owner, amount), program_id))
         return address
@@ -1166,8 +1173,8 @@ class SolanaRpc:
         update = _config(params, 2)
         if set(update) != {"amount"}:
             raise invalid_params('Invalid params: this devchain sets {"amount": n} only')
-        program = _pubkey(params[3]) if len(params) > 3 else TOKEN_PROGRAM_ID
-        if program not in TOKEN_PROGRAM_NAMES:
+        program = _pubkey(params[3]) if len(params) > 3 else None
+        if program is not None and program not in TOKEN_PROGRAM_NAMES:
             raise invalid_params("Invalid param: unrecognized Token program id")
         self.chain.set_token_account(owner, mint, _u64(update["amount"], "amount"), program)
 
@@ -1283,6 +1290,15 @@ def _airdrop_arg(text: str) -> tuple[Pubkey, int]:
         raise argparse.ArgumentTypeError(f"expected <base58 pubkey>=<lamports>, got {text!r} ({exc})") from None
 
 
+def _exit_with_parent() -> None:
+    """The kernel sends SIGTERM when the parent ends (PR_SET_PDEATHSIG); a parent already gone
+    before that was set leaves this process to init: it ends now."""
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        raise SystemExit(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.solana_devchain", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
@@ -1290,7 +1306,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--airdrop", type=_airdrop_arg, action="append", default=[], metavar="PUBKEY=LAMPORTS",
                         help="fund an account before serving; repeatable")
     parser.add_argument("--fork-url", help="a cluster's JSON-RPC URL: accounts are copied from it when first used (a fork)")
+    parser.add_argument("--exit-with-parent", action="store_true", help="end (SIGTERM) when the process that started this one ends")
     args = parser.parse_args(argv)
+    if args.exit_with_parent:
+        _exit_with_parent()
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

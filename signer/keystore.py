@@ -33,6 +33,11 @@ WalletType = Literal["ethereum", "solana"]
 LIGHT_SCRYPT_N = 4096
 
 
+
+def same_wallet(a: str, b: str) -> bool:
+    """EVM addresses match in any case; Solana's base58 addresses only exactly."""
+    return a == b or (a.startswith("0x") and b.startswith("0x") and a.lower() == b.lower())
+
 class KeystoreError(Exception):
     pass
 
@@ -50,8 +55,8 @@ class Keystore:
 
         `light_kdf`: scrypt at geth's `--lightkdf` cost (N = 4,096 instead of 262,144), for
         throwaway wallets on development chains only: about 60 times cheaper to guess a
-        passphrase against, and to unlock. `paper_of`: the wallet this is the paper wallet
-        of (Ethereum only; marked in the file, see `paper_of`)."""
+        passphrase against, and to unlock. `paper_of`: the wallet (of the same type) this is
+        the paper wallet of (marked in the file, see `paper_of`)."""
         iterations = LIGHT_SCRYPT_N if light_kdf else None
         if wallet_type == "solana":
             keypair = Keypair()
@@ -59,7 +64,7 @@ class Keystore:
             address = str(keypair.pubkey())
             keyfile = create_keyfile_json(seed, self._passphrase.encode(), kdf="scrypt", iterations=iterations)
             keyfile["address"] = address
-            keyfile["corral"] = {"wallet_type": "solana"}
+            keyfile["corral"] = {"wallet_type": "solana", **({"paper_of": paper_of} if paper_of is not None else {})}
             wipe(seed)
         else:
             account = Account.create()
@@ -86,8 +91,8 @@ class Keystore:
         for path in sorted(self._directory.glob("*.json")):
             keyfile = json.loads(path.read_text())
             marks = keyfile.get("corral", {})
-            if marks.get("wallet_type") == "solana":
-                found.append((keyfile["address"], "solana", ""))
+            if marks.get("wallet_type") == "solana":  # base58: compared exactly, never case-folded
+                found.append((keyfile["address"], "solana", marks.get("paper_of", "")))
             else:
                 found.append((_canonical(keyfile["address"]), "ethereum", marks.get("paper_of", "")))
         return found

@@ -32,7 +32,7 @@ from signer import evm, hyperliquid, polymarket, solana
 from signer.audit import AuditLog, bounded
 from signer.checkpoint import Checkpoints, replay
 from signer.halt import Halts
-from signer.keystore import Keystore
+from signer.keystore import Keystore, same_wallet
 from signer.policy import (
     Decision,
     EvmTransaction,
@@ -460,8 +460,10 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             return await self._create_paper_wallet(audited, source)
 
     async def _create_paper_wallet(self, audited: Audited, source: str) -> signer_pb2.CreatePaperWalletResponse:
-        papers = await asyncio.to_thread(self._keystore.paper_of)
-        if any(address.lower() == source.lower() for address in papers):
+        listed = await asyncio.to_thread(self._keystore.listed)
+        papers = {address: of for address, _, of in listed if of}
+        wallet_type = next(kind for address, kind, _ in listed if same_wallet(address, source))
+        if any(same_wallet(address, source) for address in papers):
             await audited.refuse(grpc.StatusCode.FAILED_PRECONDITION, "paper-wallet", f"{source} is itself a paper wallet")
         if len(papers) >= MAX_PAPER_WALLETS:
             await audited.refuse(grpc.StatusCode.RESOURCE_EXHAUSTED, "paper-wallet",
@@ -472,7 +474,7 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
                                  f"wallet {source} has no readable policy to copy: a paper session would be refused everything")
         # The standard key derivation cost, as every wallet here: the file is encrypted under
         # the owner's passphrase, which a cheaper file would make cheaper to guess.
-        address = await asyncio.to_thread(self._keystore.create_wallet, "ethereum", False, source)
+        address = await asyncio.to_thread(self._keystore.create_wallet, wallet_type, False, source)
         # The copy starts its nonces at 0: the real wallet's `next_nonces` are the real wallet's.
         self._policies.set(address, policy.model_copy(update={"next_nonces": {}}))
         entry = audited.write_allow(Decision(True, "paper-wallet", f"paper wallet {address} made with a copy of {source}'s policy"),

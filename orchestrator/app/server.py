@@ -136,7 +136,7 @@ async def serve(config: OrchestratorConfig) -> None:
 
     # Paper sessions' forks first (after a restart, from their saved state): the scheduler and
     # the recovery of their signed transactions reach for them at once.
-    paper_supervisor = PaperSupervisor(db, paper_forks, evm_chains)
+    paper_supervisor = PaperSupervisor(db, paper_forks, chains)
     try:
         await paper_supervisor.sweep()
     except Exception:

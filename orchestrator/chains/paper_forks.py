@@ -1,12 +1,16 @@
-"""Forks for paper sessions: each paper session runs on its own `anvil --fork-url` of its
-allocation's chain, taken at that chain's head when the session starts. The fork is a child
-of this orchestrator, listens on loopback only, and keeps its state in a file so that a
-restarted orchestrator takes it up where it was (`ensure`).
+"""Forks for paper sessions: each paper session runs on its own fork of its allocation's
+chain, taken at that chain's head when the session starts: `anvil --fork-url` for an EVM
+chain, Corral's Solana devchain with `--fork-url` for Solana (LiteSVM, copying each account
+from the cluster when first used). The fork is a child of this orchestrator and listens on
+loopback only. An anvil fork keeps its state in a file, so that a restarted orchestrator takes
+it up where it was (`ensure`); a Solana fork keeps none, so a restarted one starts from the
+cluster again and the session's holdings are written back onto it (`paper.PaperSupervisor`).
 
 A fork reads the real chain (through the configured node) for anything it has not changed
 itself, and changes nothing there: what a paper session does stays on its fork. Its funds
-are minted on the fork (`mint`): native coins by `anvil_setBalance`, tokens by writing the
-holder's balance slot, found by probing as Foundry's `deal` does.
+are minted on the fork (`mint`): on an EVM chain native coins by `anvil_setBalance`, tokens by
+writing the holder's balance slot, found by probing as Foundry's `deal` does; on Solana by the
+devchain's `surfnet_setAccount` / `surfnet_setTokenAccount`.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import shutil
 import socket
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +31,8 @@ from eth_abi import decode, encode
 from eth_utils import keccak
 
 from orchestrator.chains.evm import EvmChain
-from orchestrator.config import ChainConfig, PaperConfig
+from orchestrator.chains.solana import SolanaChain
+from orchestrator.config import ChainConfig, PaperConfig, SolanaConfig
 from orchestrator.store import SessionRow
 
 log = logging.getLogger("corral.paper")
@@ -37,6 +44,8 @@ _BALANCE_OF = bytes.fromhex("70a08231")
 _SLOTS_PROBED = 32
 _READY_SECONDS = 60.0
 C = TypeVar("C")
+# The chains a paper session can have a fork of.
+ForkSource = EvmChain | SolanaChain
 
 
 class ForkError(Exception):
@@ -77,24 +86,28 @@ class PaperForks:
         self._forks: dict[int, Fork] = {}
         self._lock = asyncio.Lock()
 
-    async def start(self, session_id: int, source: EvmChain, block: int | None = None) -> Fork:
-        """A new fork of `source` at `block` (default: its head), for `session_id`."""
+    async def start(self, session_id: int, source: ForkSource, block: int | None = None) -> Fork:
+        """A new fork of `source` at `block` (default: its head; on Solana always its head,
+        `block` being the slot), for `session_id`."""
         if block is None:
             try:
-                block = int(await source.rpc.call("eth_blockNumber"), 16)
+                block = (int(await source.json_rpc.call("getSlot")) if isinstance(source, SolanaChain)
+                         else int(await source.rpc.call("eth_blockNumber"), 16))
             except (OSError, ValueError) as exc:
                 raise ForkError(f"the node of {source.network} did not give its head to fork at: {exc}") from None
         return await self._launch(session_id, source, block, fresh=True)
 
-    async def ensure(self, session_id: int, source: EvmChain, url: str, block: int) -> str:
-        """The URL of the session's fork, started again from its state file if it is not
-        running here (after a restart); the URL changes when its port had to."""
+    async def ensure(self, session_id: int, source: ForkSource, url: str, block: int) -> tuple[str, bool]:
+        """The URL of the session's fork, started again if it is not running here (after a
+        restart): from its state file (anvil), or from the cluster again (a Solana fork, which
+        keeps none: True then, its holdings are to be written back). The URL changes when its
+        port had to."""
         fork = self._forks.get(session_id)
         if fork is not None and fork.process.returncode is None:
-            return fork.url
-        return (await self._launch(session_id, source, block, fresh=False)).url
+            return fork.url, False
+        return (await self._launch(session_id, source, block, fresh=False)).url, isinstance(source, SolanaChain)
 
-    async def _launch(self, session_id: int, source: EvmChain, block: int, fresh: bool) -> Fork:
+    async def _launch(self, session_id: int, source: ForkSource, block: int, fresh: bool) -> Fork:
         # Counted and registered under the lock, waited for outside it: a slow node delays
         # only this fork, and one being started counts against max_forks.
         async with self._lock:
@@ -116,7 +129,7 @@ class PaperForks:
         log.info("paper fork of %s at block %d for session %d on %s", source.network, block, session_id, fork.url)
         return fork
 
-    async def _spawn(self, session_id: int, source: EvmChain, block: int, fresh: bool) -> Fork:
+    async def _spawn(self, session_id: int, source: ForkSource, block: int, fresh: bool) -> Fork:
         self._state_dir.mkdir(parents=True, exist_ok=True)
         state = self._state_dir / f"session-{session_id}.json"
         if fresh:
@@ -124,34 +137,48 @@ class PaperForks:
         port = _free_port()
         # (anvil takes the node's URL on its command line only, where local users can read it:
         # SECURITY.md, known gaps.)
-        argv = [self._config.anvil_path, "--fork-url", source.config.rpc_url, "--fork-block-number", str(block),
+        if isinstance(source, SolanaChain):
+            # This orchestrator's own interpreter runs Corral's devchain, which ends itself with
+            # this process (--exit-with-parent). Exec'd through /proc/PID/exe, which names the
+            # running file itself: an orchestrator dropped to its service user may no longer be
+            # allowed to look its interpreter up by path (e.g. under root's home). argv[0] stays
+            # sys.executable, so the child finds the same virtual environment.
+            argv = [sys.executable, "-m", "devtools.solana_devchain", "--host", "127.0.0.1", "--port", str(port),
+                    "--fork-url", source.config.rpc_url, "--exit-with-parent"]
+            own = Path(f"/proc/{os.getpid()}/exe")
+            executable: str | None = str(own) if own.exists() else None
+        else:
+            argv = _dying_with_this_process([
+                self._config.anvil_path, "--fork-url", source.config.rpc_url, "--fork-block-number", str(block),
                 "--host", "127.0.0.1", "--port", str(port),
-                "--chain-id", str(source.chain_id), "--state", str(state), "--state-interval", "5", "--silent"]
+                "--chain-id", str(source.chain_id), "--state", str(state), "--state-interval", "5", "--silent"])
+            executable = None
         output = (self._state_dir / f"session-{session_id}.log").open("ab")
         try:
-            process = await asyncio.create_subprocess_exec(*_dying_with_this_process(argv), stdin=asyncio.subprocess.DEVNULL,
+            process = await asyncio.create_subprocess_exec(*argv, executable=executable, stdin=asyncio.subprocess.DEVNULL,
                                                            stdout=output, stderr=output)
         except OSError as exc:
-            raise ForkError(f"anvil could not be started ([paper] anvil_path = {self._config.anvil_path!r}): {exc.strerror}") from None
+            raise ForkError(f"the fork could not be started ({argv[0]}; [paper] anvil_path = {self._config.anvil_path!r}): "
+                            f"{exc.strerror}") from None
         finally:
             output.close()
         return Fork(session_id, f"http://127.0.0.1:{port}", block, process)
 
-    async def _wait_until_ready(self, fork: Fork, source: EvmChain) -> None:
+    async def _wait_until_ready(self, fork: Fork, source: ForkSource) -> None:
         chain = fork_chain(source, fork.url)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _READY_SECONDS
         while True:
             if fork.process.returncode is not None:
-                raise ForkError(f"anvil exited ({fork.process.returncode}) before its fork was ready; see "
-                                f"{self._state_dir / f'session-{fork.session_id}.log'}")
-            try:
-                await chain.rpc.call("eth_blockNumber")
+                log_file = self._state_dir / f"session-{fork.session_id}.log"
+                said = log_file.read_bytes()[-300:].decode(errors="replace").strip() if log_file.is_file() else ""
+                raise ForkError(f"the fork's process exited ({fork.process.returncode}) before it was ready"
+                                + (f", saying: {said}" if said else "") + f"; see {log_file}")
+            if await answers(chain):
                 return
-            except (OSError, ValueError):
-                if loop.time() > deadline:
-                    raise ForkError(f"the fork was not ready within {_READY_SECONDS:g}s") from None
-                await asyncio.sleep(0.1)
+            if loop.time() > deadline:
+                raise ForkError(f"the fork was not ready within {_READY_SECONDS:g}s")
+            await asyncio.sleep(0.1)
 
     async def stop(self, session_id: int) -> None:
         """Ends the session's fork and removes its state (a stopped session runs no more)."""
@@ -180,9 +207,28 @@ class PaperForks:
                 await fork.process.wait()
 
 
-async def mint(chain: EvmChain, asset: str, holder: str, amount: int) -> None:
-    """Gives `holder` `amount` of `asset` on a fork: the native coin, or an ERC-20 whose
-    balances mapping is found by probing its first storage slots."""
+async def answers(chain: ForkSource) -> bool:
+    """Whether a fork's node answers."""
+    try:
+        if isinstance(chain, SolanaChain):
+            await chain.json_rpc.call("getHealth")
+        else:
+            await chain.rpc.call("eth_blockNumber")
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+async def mint(chain: ForkSource, asset: str, holder: str, amount: int) -> None:
+    """Gives `holder` `amount` of `asset` on a fork: the native coin, or a token (an ERC-20
+    whose balances mapping is found by probing its first storage slots; an SPL mint, in the
+    holder's associated token account)."""
+    if isinstance(chain, SolanaChain):
+        if asset == chain.native_asset:
+            await chain.json_rpc.call("surfnet_setAccount", holder, {"lamports": amount})
+        else:
+            await chain.json_rpc.call("surfnet_setTokenAccount", holder, asset, {"amount": amount})
+        return
     if asset.lower() == chain.native_asset.lower():
         await chain.rpc.call("anvil_setBalance", holder, hex(amount))
         return
@@ -218,20 +264,23 @@ def default_state_dir(socket_root: Path) -> Path:
 
 
 @functools.lru_cache(maxsize=64)  # one chain object (one connection pool) per fork
-def fork_chain(source: EvmChain, url: str) -> EvmChain:
-    """The fork at `url` as a chain: the source's network and router, no explorer (what is
+def fork_chain(source: C, url: str) -> C:
+    """The fork at `url` as a chain: the source's network (and router), no explorer (what is
     sent there exists on the fork only)."""
+    if isinstance(source, SolanaChain):
+        return SolanaChain(SolanaConfig(rpc_url=url, confirmation_timeout_seconds=source.config.confirmation_timeout_seconds))
+    assert isinstance(source, EvmChain)
     config = ChainConfig(rpc_url=url, receipt_timeout_seconds=source.config.receipt_timeout_seconds,
                          uniswap_v2_router=source.config.uniswap_v2_router)
     return EvmChain(source.network, config)
 
 
-def session_chain(chains: Mapping[str, C], session: SessionRow, network: str) -> C | EvmChain | None:
+def session_chain(chains: Mapping[str, C], session: SessionRow, network: str) -> C | None:
     """The chain `session` acts on for `network`: the configured one; for a paper session its
     fork, and nothing for any other network (a paper session never reaches a real chain)."""
     source = chains.get(network)
     if not session.paper:
         return source
-    if network != session.allocation_network or not isinstance(source, EvmChain) or session.paper_fork_url is None:
+    if network != session.allocation_network or not isinstance(source, ForkSource) or session.paper_fork_url is None:
         return None  # (a paper session being started has no fork yet: it reaches no chain meanwhile)
     return fork_chain(source, session.paper_fork_url)

@@ -28,7 +28,7 @@ from orchestrator.agents.registry import agent_manifest
 from orchestrator.agents.settings import SettingError, resolve
 from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.chains.evm import EvmChain
-from orchestrator.chains.paper_forks import PaperForks
+from orchestrator.chains.paper_forks import ForkSource, PaperForks
 from orchestrator.errors import Refused, invalid, not_found, precondition
 from orchestrator.executions import memory
 from orchestrator.executions.schedule import resume_at
@@ -229,7 +229,7 @@ class Sessions:
     async def _launch(self, session: SessionRow, chain: Chain, native: bool, actor: str) -> None:
         """A stored session made ready and set running: a paper session's fork, the signer's
         budget for it, then RUNNING (unless it was stopped meanwhile)."""
-        if session.paper_of_wallet is not None and isinstance(chain, EvmChain):  # (on Hyperliquid: a paper account)
+        if session.paper_of_wallet is not None and isinstance(chain, ForkSource):  # (on Hyperliquid: a paper account)
             await self._open_fork(session, chain, session.paper_of_wallet)
         # The signer bounds what the session may spend, by the wallet owner's policy.
         # (EVM chains so far: Solana policies cap per transaction and per rolling window.)
@@ -262,8 +262,8 @@ class Sessions:
     async def _paper_wallet(self, real_wallet: str, chain: Chain) -> str:
         if self._paper_forks is None:
             raise precondition("paper sessions are not enabled on this orchestrator")
-        if not isinstance(chain, EvmChain) and not Network.parse(chain.network).is_hypercore:
-            raise precondition("paper sessions run on a fork of an EVM chain or on a paper Hyperliquid account; "
+        if not isinstance(chain, ForkSource) and not Network.parse(chain.network).is_hypercore:
+            raise precondition("paper sessions run on a fork of an EVM chain or of Solana, or on a paper Hyperliquid account; "
                                f"this agent's starting asset is on {chain.network}")
         try:
             return await self._signer.create_paper_wallet(real_wallet)
@@ -273,7 +273,7 @@ class Sessions:
     async def _open_fork(self, session: SessionRow, source: Chain, real_wallet: str) -> None:
         """The paper session's fork, its wallet funded there; the session is removed when
         that fails (it never ran: nothing else refers to it)."""
-        assert self._paper_forks is not None and isinstance(source, EvmChain)  # checked by `start`
+        assert self._paper_forks is not None and isinstance(source, ForkSource)  # checked by `start`
         try:
             fork = await open_fork(self._paper_forks, session.id, source, real_wallet, session.wallet_address,
                                    session.allocation_asset, int(session.allocation_amount), at_block=session.backtest_from_block,

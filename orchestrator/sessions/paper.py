@@ -3,8 +3,8 @@
 A paper session of wallet W:
 - acts with a throwaway key the signer makes for it, whose policy is a copy of W's
   (`CreatePaperWallet`): what W's policy would refuse, the paper session is refused;
-- runs on its own fork of the allocation's chain, taken at that chain's head when it starts
-  (`PaperForks`); every chain the platform reaches for it is that fork
+- runs on its own fork of the allocation's chain (EVM or Solana), taken at that chain's head
+  when it starts (`PaperForks`); every chain the platform reaches for it is that fork
   (`orchestrator.chains.paper_forks.session_chain`), so nothing it does reaches the real chain;
 - holds, on the fork, its allocation (minted) and W's native balance at the fork's block
   (what it would pay fees from);
@@ -12,7 +12,8 @@ A paper session of wallet W:
   suggestions and events, marked paper (`Session.paper_of_wallet_address`).
 
 `PaperSupervisor` keeps the forks of active paper sessions running (after a restart, from
-their saved state) and ends those of stopped ones.
+their saved state; a Solana fork, which keeps none, from the cluster again with the session's
+holdings written back) and ends those of stopped ones.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from orchestrator.chains.evm import EvmChain
-from orchestrator.chains.paper_forks import ForkError, PaperForks, fork_chain, mint
+from orchestrator.actions.positions import session_positions
+from orchestrator.chains import Chain
+from orchestrator.chains.paper_forks import ForkError, ForkSource, PaperForks, answers, fork_chain, mint
 from orchestrator.errors import precondition
 from orchestrator.store import Database, ExecutionRow, SessionRow
 from orchestrator.store.statuses import ExecutionStatus, SessionStatus
@@ -39,7 +41,7 @@ class PaperFork:
     block: int
 
 
-async def open_fork(forks: PaperForks, session_id: int, source: EvmChain, real_wallet: str, paper_wallet: str,
+async def open_fork(forks: PaperForks, session_id: int, source: ForkSource, real_wallet: str, paper_wallet: str,
                     asset: str, amount: int, at_block: int | None = None, gas_floor: int = 0) -> PaperFork:
     """The session's fork, its paper wallet funded there: the allocation minted, and the real
     wallet's native balance at the fork's block for fees. Refused (FAILED_PRECONDITION) when
@@ -68,7 +70,7 @@ class PaperSupervisor:
     from their state (the session's fork URL updated when the port changed); forks of stopped
     sessions, once no execution of theirs runs, are ended and their state removed."""
 
-    def __init__(self, db: Database, forks: PaperForks, chains: dict[str, EvmChain]) -> None:
+    def __init__(self, db: Database, forks: PaperForks, chains: dict[str, Chain]) -> None:
         self._db = db
         self._forks = forks
         self._chains = chains
@@ -78,17 +80,34 @@ class PaperSupervisor:
         active, ended = await self._db.run(lambda db: _paper_sessions(db, here, self._db.replica_id))
         for session_id, network, url, block in active:
             source = self._chains.get(network)
-            if source is None or await _answers(fork_chain(source, url)):
+            if not isinstance(source, ForkSource) or await answers(fork_chain(source, url)):
                 continue
             try:
-                fresh = await self._forks.ensure(session_id, source, url, block)
-            except ForkError as exc:
+                fresh, emptied = await self._forks.ensure(session_id, source, url, block)
+                if emptied:
+                    await self._write_back_holdings(session_id, source, fork_chain(source, fresh))
+            except (ForkError, OSError, ValueError) as exc:
                 log.error("the fork of paper session %d could not be started again: %s", session_id, exc)
                 continue
             if fresh != url:
                 await self._db.run(lambda db, s=session_id, u=fresh: _move_fork(db, s, u))
         for session_id in ended:
             await self._forks.stop(session_id)
+
+    async def _write_back_holdings(self, session_id: int, source: ForkSource, chain: ForkSource) -> None:
+        """A fork started again from the cluster (Solana): the paper wallet holds on it what the
+        session's ledger says it holds, and, as when it started, the real wallet's native balance
+        besides, to pay fees from."""
+        def read(db) -> tuple[str, str, list]:
+            session = db.get(SessionRow, session_id)
+            return session.wallet_address, session.owner_wallet, session_positions(db, session)[0]
+
+        wallet, real_wallet, positions = await self._db.run(read)
+        held = {p.asset_address: max(int(p.current_qty), 0) for p in positions if p.network == chain.network}
+        held[chain.native_asset] = held.get(chain.native_asset, 0) + await source.balance(real_wallet)
+        for asset, amount in held.items():
+            await mint(chain, asset, wallet, amount)
+        log.info("paper session %d's fork was started again from %s; its holdings were written back", session_id, chain.network)
 
 
 def _paper_sessions(db, here: set[int], replica_id: str) -> tuple[list[tuple[int, str, str, int]], set[int]]:
@@ -109,11 +128,3 @@ def _paper_sessions(db, here: set[int], replica_id: str) -> tuple[list[tuple[int
 def _move_fork(db, session_id: int, url: str) -> None:
     db.get(SessionRow, session_id).paper_fork_url = url
     db.commit()
-
-
-async def _answers(chain: EvmChain) -> bool:
-    try:
-        await chain.rpc.call("eth_blockNumber")
-    except (OSError, ValueError):
-        return False
-    return True

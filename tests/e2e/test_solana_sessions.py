@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+import urllib.request
 
 import grpc
 import pytest
@@ -117,7 +119,10 @@ def confirmed_hashes(stack: DevStack, session_id: int) -> list[str]:
             if tx.status == pb.TRANSACTION_STATUS_CONFIRMED]
 
 
-def test_solana_positions_follow_the_chain_and_sessions_stay_apart(stack, agent_image, tmp_path):
+def paying_wallet(stack: DevStack) -> tuple[str, Pubkey, Pubkey, Pubkey]:
+    """A fresh signer wallet holding FUNDED lamports and MINTED of a new mint (a recipient has
+    its token account too), whose policy allows payments of up to a run's lamports and tokens:
+    (wallet, its key, the recipient, the mint)."""
     wallet = stack.create_solana_wallet()
     owner, recipient = Pubkey.from_string(wallet), Keypair().pubkey()
     stack.airdrop(wallet, FUNDED)
@@ -126,6 +131,11 @@ def test_solana_positions_follow_the_chain_and_sessions_stay_apart(stack, agent_
         "allowed_programs": [SYSTEM_PROGRAM, TOKEN_PROGRAM], "max_lamports_per_tx": str(LAMPORTS_PER_RUN),
         "token_transfer_caps": [{"mint": str(mint), "max_amount_per_tx": str(TOKENS_PER_RUN)}],
     }})
+    return wallet, owner, recipient, mint
+
+
+def test_solana_positions_follow_the_chain_and_sessions_stay_apart(stack, agent_image, tmp_path):
+    wallet, owner, recipient, mint = paying_wallet(stack)
 
     sol_agent = solpayer(stack, agent_image, tmp_path, "SolPayer", NATIVE_SOLANA)
     token_agent = solpayer(stack, agent_image, tmp_path, "TokenPayer", str(mint))
@@ -256,3 +266,73 @@ def test_an_outside_withdrawal_is_a_drift_and_pauses_the_wallets_sessions(stack,
     paused = wait_for(lambda: stack.api.GetSession(pb.GetSessionRequest(session_id=session.id)).session.status == pb.SESSION_STATUS_PAUSED,
                       timeout=60, what="reconciliation to pause the session")
     assert paused
+
+
+def _fork_url(stack: DevStack, session_id: int) -> str:
+    """A paper session's fork (its address is the orchestrator's, in its database)."""
+    with sqlite3.connect(stack.database_path) as db:
+        return db.execute("SELECT paper_fork_url FROM sessions WHERE id = ?", (session_id,)).fetchone()[0]
+
+
+def fork_rpc(stack: DevStack, session_id: int, method: str, *params):
+    """A JSON-RPC call to a paper session's Solana fork."""
+    url = _fork_url(stack, session_id)
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, body, {"Content-Type": "application/json"}), timeout=30) as answer:
+        return json.loads(answer.read())["result"]
+
+
+def test_a_paper_solana_session_pays_on_its_fork_under_the_copied_policy_and_the_cluster_is_untouched(stack, agent_image, tmp_path):
+    """A paper session of a Solana agent: its fork copies the wallet's mint and the recipient's
+    token account from the cluster, its paper wallet is given the allocation there, its
+    transactions land there only (not one signature known to the cluster), and the real
+    wallet's policy, copied, refuses there what it would refuse for real."""
+    wallet, owner, recipient, mint = paying_wallet(stack)
+    agent = solpayer(stack, agent_image, tmp_path, "PaperTokenPayer", str(mint))
+    session = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=agent, wallet_address=wallet, paper=True, allocation_amount=str(TOKEN_ALLOCATION),
+        settings={"recipient": str(recipient), "mint": str(mint), "tokens": str(TOKENS_PER_RUN)})).session
+    assert session.paper_of_wallet_address == wallet and session.wallet_address != wallet and session.paper_fork_block > 0
+    over_cap = stack.api.StartSession(pb.StartSessionRequest(
+        agent_id=solpayer(stack, agent_image, tmp_path, "PaperOverCap", NATIVE_SOLANA), wallet_address=wallet, paper=True,
+        allocation_amount=str(SOL // 2), settings={"recipient": str(recipient), "lamports": str(LAMPORTS_PER_RUN + 1)})).session
+    wait_for(lambda: len(finished(stack, session.id)) >= 2 and finished(stack, over_cap.id), timeout=180, what="paper runs")
+    for paper in (session, over_cap):
+        stack.api.PauseSession(pb.PauseSessionRequest(session_id=paper.id))
+        wait_until_idle(stack, paper.id)
+
+    hashes = confirmed_hashes(stack, session.id)
+    assert len(hashes) >= 2, [log_lines(run) for run in finished(stack, session.id)]
+    paper_ata = get_associated_token_address(Pubkey.from_string(session.wallet_address), mint)
+    recipient_ata = get_associated_token_address(recipient, mint)
+    # On the fork: the tokens moved from the paper wallet to the recipient.
+    assert int(fork_rpc(stack, session.id, "getTokenAccountBalance", str(recipient_ata))["value"]["amount"]) == len(hashes) * TOKENS_PER_RUN
+    assert int(fork_rpc(stack, session.id, "getTokenAccountBalance", str(paper_ata))["value"]["amount"]) == \
+        TOKEN_ALLOCATION - len(hashes) * TOKENS_PER_RUN
+    [held] = next(s for s in stack.api.ListSessions(pb.ListSessionsRequest()).sessions if s.id == session.id).positions
+    assert held.current_qty == str(TOKEN_ALLOCATION - len(hashes) * TOKENS_PER_RUN)
+    # On the cluster: nothing moved, and no paper signature is known there.
+    assert token_amount(stack, recipient_ata) == 0 and token_amount(stack, get_associated_token_address(owner, mint)) == MINTED
+    assert lamports(stack, wallet) == FUNDED and lamports(stack, recipient) == 0
+    assert stack.solana_rpc("getSignatureStatuses", hashes)["value"] == [None] * len(hashes)
+    # The copied policy refused the over-cap payment on the fork, as it would for real.
+    sent = json.loads(log_lines(finished(stack, over_cap.id)[0])[0])
+    assert sent["sent"] is False and "signer" in sent["error"] and "lamport" in sent["error"]
+    assert confirmed_hashes(stack, over_cap.id) == []
+
+    # A Solana fork keeps no state: after a restart the session's holdings are written back onto a new one.
+    before = _fork_url(stack, session.id)
+    stack.restart_orchestrator()
+    held_now = TOKEN_ALLOCATION - len(hashes) * TOKENS_PER_RUN
+    wait_for(lambda: _fork_url(stack, session.id) != before and _fork_amount(stack, session.id, paper_ata) == held_now, timeout=60,
+             what="the holdings on the new fork")
+    assert int(fork_rpc(stack, session.id, "getBalance", session.wallet_address)["value"]) > 0  # fee money, as at the start
+    for paper in (session, over_cap):
+        stack.api.StopSession(pb.StopSessionRequest(session_id=paper.id))
+
+
+def _fork_amount(stack: DevStack, session_id: int, account: Pubkey) -> int | None:
+    try:
+        return int(fork_rpc(stack, session_id, "getTokenAccountBalance", str(account))["value"]["amount"])
+    except (OSError, KeyError, TypeError):
+        return None  # the new fork is not up yet

@@ -111,3 +111,17 @@ def test_what_is_refused_is_refused_with_its_reason_and_audited(signer, monkeypa
     denied = [e for e in read_entries(paths.audit_log) if e.get("action") == "create_paper_wallet" and e["decision"] == "deny"]
     assert len(denied) == 5
     assert len(Keystore(paths.keystore_dir, "pw").paper_of()) == 1  # nothing made by a refusal
+
+
+def test_a_solana_wallet_gets_a_solana_paper_wallet_marked_as_its_own(signer):
+    servicer, _, paths = signer
+    keystore = Keystore(paths.keystore_dir, "pw")
+    solana = keystore.create_wallet("solana", light_kdf=True)
+    PolicyStore(paths.policy_dir).set(solana, WalletPolicy.model_validate(POLICY))
+    paper = create(servicer, solana)
+    listed = {address: (kind, of) for address, kind, of in Keystore(paths.keystore_dir, "pw").listed()}
+    assert listed[paper] == ("solana", solana) and not paper.startswith("0x")
+    # A base58 address is its exact spelling: another case is another (unknown) wallet.
+    assert refusal(servicer, solana.swapcase()).code() == grpc.StatusCode.NOT_FOUND
+    nested = refusal(servicer, paper)
+    assert nested.code() == grpc.StatusCode.FAILED_PRECONDITION and "is itself a paper wallet" in nested.details()

@@ -20,6 +20,7 @@ from corral.v1 import runtime_pb2, signer_pb2
 from orchestrator.actions.signer_client import SignerClient
 from orchestrator.actions.transactions.intents import check_common
 from orchestrator.actions.transactions.sender import ChainSender
+from orchestrator.chains.paper_forks import session_chain
 from orchestrator.chains.solana import Expired, Landed, SolanaChain
 from orchestrator.errors import Refused, invalid, precondition
 from orchestrator.store import AssetChangeRow, Database, SessionRow, TransactionRow, utcnow
@@ -35,7 +36,10 @@ class SolanaSender(ChainSender[SolanaChain, VersionedTransaction, "Landed | Expi
         self._chain = chain
 
     def chain_for(self, session: SessionRow, network: str) -> SolanaChain | None:
-        return self._chain if is_solana(network) and not session.paper else None
+        """Solana, or a paper session's fork of it."""
+        if self._chain is None or not is_solana(network):
+            return None
+        return session_chain({self._chain.network: self._chain}, session, self._chain.network)
 
     def intent_fields(self, payload: VersionedTransaction) -> dict[str, str]:
         return {"to_address": _first_program(payload), "value": "0", "data": bytes(payload).hex()}
@@ -93,7 +97,10 @@ class SolanaSender(ChainSender[SolanaChain, VersionedTransaction, "Landed | Expi
             )
         if str(keys[0]) != session.wallet_address:
             raise invalid(f"the fee payer (first account) is {keys[0]}; it must be the session wallet {session.wallet_address}")
-        return self._chain, tx
+        chain = self.chain_for(session, "solana")  # a paper session's fork
+        if chain is None:
+            raise precondition(f"session {session.id} has no chain for solana yet (a paper session's fork is being started)")
+        return chain, tx
 
     def describe(self, session: SessionRow, request: runtime_pb2.SignAndSendRequest, payload: VersionedTransaction) -> dict:
         """The transaction and the programs it calls, as the user is shown them (manual mode)."""

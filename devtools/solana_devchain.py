@@ -401,6 +401,10 @@ class Simulation:
 BPF_LOADER_UPGRADEABLE_ID = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 SOURCE_TIMEOUT_SECONDS = 30.0
 SOURCE_TOKEN_ACCOUNTS_MAX = 1000  # an owner's token accounts copied from a source at most
+# A transaction naming more accounts than a cluster locks is refused before anything is copied.
+MAX_TRANSACTION_ACCOUNTS = 128
+# What a fork copies from its source at most (account data): past it, new accounts are refused.
+SOURCE_BYTES_MAX = 256 * 1024 * 1024
 
 
 class RpcAccountSource:
@@ -447,11 +451,15 @@ class DevChain:
     Every method is safe to call from any thread: LiteSVM itself is not thread-safe.
     """
 
-    def __init__(self, source: RpcAccountSource | None = None) -> None:
+    def __init__(self, source: RpcAccountSource | None = None, start_slot: int | None = None,
+                 source_bytes_max: int = SOURCE_BYTES_MAX) -> None:
         self._lock = threading.Lock()
-        # A fork's source, and the accounts already copied from it (or found absent there).
+        # A fork's source, the accounts already copied from it (or found absent there), and
+        # how many bytes of account data it copied (bounded: an agent names the accounts).
         self._source = source
         self._seeded: set[Pubkey] = set()
+        self._copied_bytes = 0
+        self._source_bytes_max = source_bytes_max
         # LiteSVM() comes with the default programs (System, SPL Token, Token-2022,
         # Associated Token Account, Memo, Address Lookup Table, Compute Budget).
         self._svm = LiteSVM()
@@ -461,6 +469,8 @@ class DevChain:
         self._valid_blockhashes: OrderedDict[str, int] = OrderedDict()  # blockhash -> last valid block height
         self._slot_hashes: list[tuple[int, Hash]] = []
         self._landed: OrderedDict[Signature, LandedTransaction] = OrderedDict()
+        if start_slot is not None:  # a fork: at its cluster's slot, as the accounts it copies expect
+            self._svm.warp_to_slot(start_slot)
         with self._lock:
             self._open_block(self._svm.get_clock().slot)
 
@@ -593,8 +603,14 @@ class DevChain:
         then what they load)."""
         if self._source is None:
             return
-        self._seed([*message.account_keys, *(lookup.account_key for lookup in getattr(message, "address_table_lookups", None) or [])])
-        self._seed([*(loaded := self._loaded_addresses(message))[0], *loaded[1]])
+        tables = [lookup.account_key for lookup in getattr(message, "address_table_lookups", None) or []]
+        if len(message.account_keys) + len(tables) > MAX_TRANSACTION_ACCOUNTS:
+            raise invalid_params(f"Transaction locked too many accounts (at most {MAX_TRANSACTION_ACCOUNTS})")
+        self._seed([*message.account_keys, *tables])
+        writable, readonly = self._loaded_addresses(message)
+        if len(message.account_keys) + len(writable) + len(readonly) > MAX_TRANSACTION_ACCOUNTS:
+            raise invalid_params(f"Transaction locked too many accounts (at most {MAX_TRANSACTION_ACCOUNTS})")
+        self._seed([*writable, *readonly])
 
     def _seed(self, addresses: list[Pubkey]) -> None:
         """A fork: the accounts not yet here nor asked of the source, copied from it; an
@@ -602,11 +618,22 @@ class DevChain:
         if self._source is None:
             return
         wanted = list(dict.fromkeys(a for a in addresses if a not in self._seeded))
-        self._seeded.update(wanted)
         missing = [a for a in wanted if self._svm.get_account(a) is None]
         if not missing:
+            self._seeded.update(wanted)
             return
-        for address, account in zip(missing, self._source.accounts(missing), strict=True):
+        try:
+            found = self._source.accounts(missing)
+        except Exception as exc:  # noqa: BLE001 — not marked as copied: asked again next time
+            raise RpcError(INTERNAL_ERROR, f"the source cluster did not give the accounts this fork needs: {exc}") from None
+        copied = sum(len(account.data) for account in found if account is not None)
+        if self._copied_bytes + copied > self._source_bytes_max:
+            raise RpcError(INTERNAL_ERROR, f"this fork has copied its most from the source cluster "
+                                           f"({self._source_bytes_max // (1024 * 1024)} MiB of account data)")
+        self._copied_bytes += copied
+        self._seeded.update(wanted)
+        # Data accounts first, then programs (an upgradeable one after its program data).
+        for address, account in sorted(zip(missing, found, strict=True), key=lambda pair: bool(pair[1] and pair[1].executable)):
             if account is None:
                 continue
             if account.owner == BPF_LOADER_UPGRADEABLE_ID and account.executable and len(account.data) >= 36:
@@ -1290,10 +1317,9 @@ def _airdrop_arg(text: str) -> tuple[Pubkey, int]:
         raise argparse.ArgumentTypeError(f"expected <base58 pubkey>=<lamports>, got {text!r} ({exc})") from None
 
 
-def _exit_with_parent() -> None:
-    """The kernel sends SIGTERM when the parent ends (PR_SET_PDEATHSIG); a parent already gone
-    before that was set leaves this process to init: it ends now."""
-    parent = os.getppid()
+def _exit_with_parent(parent: int) -> None:
+    """The kernel sends SIGTERM when the parent ends (PR_SET_PDEATHSIG); a parent (`parent`,
+    its pid as it said) already gone before that was set leaves this process to another: it ends now."""
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         raise SystemExit(0)
@@ -1306,15 +1332,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--airdrop", type=_airdrop_arg, action="append", default=[], metavar="PUBKEY=LAMPORTS",
                         help="fund an account before serving; repeatable")
     parser.add_argument("--fork-url", help="a cluster's JSON-RPC URL: accounts are copied from it when first used (a fork)")
-    parser.add_argument("--exit-with-parent", action="store_true", help="end (SIGTERM) when the process that started this one ends")
+    parser.add_argument("--fork-slot", type=int, help="with --fork-url: the cluster's slot, where the fork's clock starts")
+    parser.add_argument("--exit-with-parent", type=int, metavar="PID", help="end (SIGTERM) when process PID, this one's parent, ends")
     args = parser.parse_args(argv)
-    if args.exit_with_parent:
-        _exit_with_parent()
+    if args.exit_with_parent is not None:
+        _exit_with_parent(args.exit_with_parent)
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    server = DevChainServer(args.host, args.port, DevChain(RpcAccountSource(args.fork_url)) if args.fork_url else None)
+    chain = DevChain(RpcAccountSource(args.fork_url), start_slot=args.fork_slot) if args.fork_url else None
+    server = DevChainServer(args.host, args.port, chain)
     try:
         for address, lamports in args.airdrop:
             try:

@@ -34,10 +34,6 @@ LIGHT_SCRYPT_N = 4096
 
 
 
-def same_wallet(a: str, b: str) -> bool:
-    """EVM addresses match in any case; Solana's base58 addresses only exactly."""
-    return a == b or (a.startswith("0x") and b.startswith("0x") and a.lower() == b.lower())
-
 class KeystoreError(Exception):
     pass
 
@@ -72,7 +68,7 @@ class Keystore:
             address = account.address
             wipe(account.key)  # one bytes object, shared with its eth_keys PrivateKey
             if paper_of is not None:
-                keyfile["corral"] = {"paper_of": _canonical(paper_of)}
+                keyfile["corral"] = {"paper_of": canonical_address(paper_of)}
         self._write(self._path_for(address), keyfile)
         return address
 
@@ -94,7 +90,7 @@ class Keystore:
             if marks.get("wallet_type") == "solana":  # base58: compared exactly, never case-folded
                 found.append((keyfile["address"], "solana", marks.get("paper_of", "")))
             else:
-                found.append((_canonical(keyfile["address"]), "ethereum", marks.get("paper_of", "")))
+                found.append((canonical_address(keyfile["address"]), "ethereum", marks.get("paper_of", "")))
         return found
 
     def addresses(self) -> list[str]:
@@ -105,7 +101,7 @@ class Keystore:
         eth_keys PrivateKey (public key derived once), which eth-account signs with."""
         if address in self._evm:  # as asked (any case); checked against the key when first unlocked
             return self._evm[address]
-        canonical = _canonical(address)
+        canonical = canonical_address(address)
         if canonical not in self._evm:
             raw = self._decrypt(canonical)
             key = PrivateKey(raw)
@@ -135,7 +131,7 @@ class Keystore:
         (mode 600, never overwriting). The only way a key ever leaves the keystore."""
         if len(new_passphrase) < 8:
             raise KeystoreError("the export passphrase must be at least 8 characters")
-        key = self._decrypt(_canonical(address))
+        key = self._decrypt(canonical_address(address))
         try:
             keyfile = create_keyfile_json(key, new_passphrase.encode(), kdf="scrypt")
         finally:
@@ -180,10 +176,10 @@ class Keystore:
         write_private_file(path, json.dumps(keyfile).encode(), overwrite=False)  # never replaces a key
 
     def _path_for(self, address: str) -> Path:
-        return self._directory / f"{_canonical(address)}.json"
+        return self._directory / f"{canonical_address(address)}.json"
 
 
-def _canonical(address: str) -> str:
+def canonical_address(address: str) -> str:
     """Checksummed for Ethereum, unchanged (validated) base58 for Solana."""
     if is_solana_address(address):
         return address

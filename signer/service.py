@@ -32,7 +32,7 @@ from signer import evm, hyperliquid, polymarket, solana
 from signer.audit import AuditLog, bounded
 from signer.checkpoint import Checkpoints, replay
 from signer.halt import Halts
-from signer.keystore import Keystore, same_wallet
+from signer.keystore import Keystore, canonical_address
 from signer.policy import (
     Decision,
     EvmTransaction,
@@ -462,8 +462,10 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
     async def _create_paper_wallet(self, audited: Audited, source: str) -> signer_pb2.CreatePaperWalletResponse:
         listed = await asyncio.to_thread(self._keystore.listed)
         papers = {address: of for address, _, of in listed if of}
-        wallet_type = next(kind for address, kind, _ in listed if same_wallet(address, source))
-        if any(same_wallet(address, source) for address in papers):
+        # The keystore's own spelling (checksummed EVM, exact base58), compared exactly from here.
+        source = canonical_address(source)
+        wallet_type = next(kind for address, kind, _ in listed if address == source)
+        if source in papers:
             await audited.refuse(grpc.StatusCode.FAILED_PRECONDITION, "paper-wallet", f"{source} is itself a paper wallet")
         if len(papers) >= MAX_PAPER_WALLETS:
             await audited.refuse(grpc.StatusCode.RESOURCE_EXHAUSTED, "paper-wallet",

@@ -143,8 +143,8 @@ class PaperForks:
             # running file itself: an orchestrator dropped to its service user may no longer be
             # allowed to look its interpreter up by path (e.g. under root's home). argv[0] stays
             # sys.executable, so the child finds the same virtual environment.
-            argv = [sys.executable, "-m", "devtools.solana_devchain", "--host", "127.0.0.1", "--port", str(port),
-                    "--fork-url", source.config.rpc_url, "--exit-with-parent"]
+            argv = [sys.executable, "-P", "-m", "devtools.solana_devchain", "--host", "127.0.0.1", "--port", str(port),
+                    "--fork-url", source.config.rpc_url, "--fork-slot", str(block), "--exit-with-parent", str(os.getpid())]
             own = Path(f"/proc/{os.getpid()}/exe")
             executable: str | None = str(own) if own.exists() else None
         else:

@@ -285,6 +285,7 @@ class Sessions:
         def place(db: Session) -> None:
             row = db.get(SessionRow, session.id)
             row.paper_fork_url, row.paper_fork_block, row.paper_fork_replica = fork.url, fork.block, self._db.replica_id
+            row.paper_fee_money = str(fork.fee_money)
             db.commit()
 
         await self._db.run(place)

@@ -27,8 +27,8 @@ from orchestrator.actions.positions import session_positions
 from orchestrator.chains import Chain
 from orchestrator.chains.paper_forks import ForkError, ForkSource, PaperForks, answers, fork_chain, mint
 from orchestrator.errors import precondition
-from orchestrator.store import Database, ExecutionRow, SessionRow
-from orchestrator.store.statuses import ExecutionStatus, SessionStatus
+from orchestrator.store import Database, ExecutionRow, SessionRow, TransactionRow
+from orchestrator.store.statuses import ExecutionStatus, SessionStatus, TransactionStatus
 
 log = logging.getLogger("corral.paper")
 
@@ -39,6 +39,8 @@ SWEEP_SECONDS = 2.0
 class PaperFork:
     url: str
     block: int
+    # The native coin given beyond the allocation, for fees (smallest unit).
+    fee_money: int
 
 
 async def open_fork(forks: PaperForks, session_id: int, source: ForkSource, real_wallet: str, paper_wallet: str,
@@ -59,10 +61,11 @@ async def open_fork(forks: PaperForks, session_id: int, source: ForkSource, real
         await mint(chain, chain.native_asset, paper_wallet, max(gas_money, amount) if native else gas_money)
         if not native:
             await mint(chain, asset, paper_wallet, amount)
+        fee_money = max(gas_money - amount, 0) if native else gas_money
     except (ForkError, OSError, ValueError) as exc:
         await forks.stop(session_id)
         raise precondition(f"the paper session's allocation could not be minted on its fork: {exc}") from None
-    return PaperFork(fork.url, fork.block)
+    return PaperFork(fork.url, fork.block, fee_money)
 
 
 class PaperSupervisor:
@@ -80,34 +83,46 @@ class PaperSupervisor:
         active, ended = await self._db.run(lambda db: _paper_sessions(db, here, self._db.replica_id))
         for session_id, network, url, block in active:
             source = self._chains.get(network)
-            if not isinstance(source, ForkSource) or await answers(fork_chain(source, url)):
+            # Only a fork this process started is trusted to be the session's: whatever else
+            # answers on its old port (another session's fork, after the port was reused) is not.
+            if not isinstance(source, ForkSource) or (session_id in here and await answers(fork_chain(source, url))):
                 continue
             try:
                 fresh, emptied = await self._forks.ensure(session_id, source, url, block)
-                if emptied:
-                    await self._write_back_holdings(session_id, source, fork_chain(source, fresh))
-            except (ForkError, OSError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 — this session's fork waits for the next sweep; the others go on
                 log.error("the fork of paper session %d could not be started again: %s", session_id, exc)
                 continue
+            if emptied:
+                try:
+                    await self._write_back_holdings(session_id, fork_chain(source, fresh))
+                except Exception as exc:  # noqa: BLE001 — as above
+                    log.error("paper session %d's holdings could not be written back onto its new fork: %s", session_id, exc)
+                    await self._forks.stop(session_id)  # never used half written: made again at the next sweep
+                    continue
             if fresh != url:
                 await self._db.run(lambda db, s=session_id, u=fresh: _move_fork(db, s, u))
         for session_id in ended:
             await self._forks.stop(session_id)
 
-    async def _write_back_holdings(self, session_id: int, source: ForkSource, chain: ForkSource) -> None:
-        """A fork started again from the cluster (Solana): the paper wallet holds on it what the
-        session's ledger says it holds, and, as when it started, the real wallet's native balance
-        besides, to pay fees from."""
-        def read(db) -> tuple[str, str, list]:
+    async def _write_back_holdings(self, session_id: int, chain: ForkSource) -> None:
+        """A fork made again from the cluster (Solana keeps no state): the paper wallet holds on
+        it what the session's ledger says it holds, the native coin with the fee money it was
+        given at the start; its transactions signed for the old fork are expired (they can land
+        nowhere now, and nothing they did is on the new fork)."""
+        def read_and_expire(db) -> tuple[str, int, list]:
             session = db.get(SessionRow, session_id)
-            return session.wallet_address, session.owner_wallet, session_positions(db, session)[0]
+            for tx in db.scalars(select(TransactionRow).where(TransactionRow.session_id == session_id,
+                                                              TransactionRow.status == TransactionStatus.SIGNED)):
+                tx.status, tx.error = TransactionStatus.EXPIRED, "its paper fork was made again after a restart: it cannot land"
+            db.commit()
+            return session.wallet_address, int(session.paper_fee_money or 0), session_positions(db, session)[0]
 
-        wallet, real_wallet, positions = await self._db.run(read)
-        held = {p.asset_address: max(int(p.current_qty), 0) for p in positions if p.network == chain.network}
-        held[chain.native_asset] = held.get(chain.native_asset, 0) + await source.balance(real_wallet)
+        wallet, fee_money, positions = await self._db.run(read_and_expire)
+        held = {p.asset_address: int(p.current_qty) for p in positions if p.network == chain.network}
+        held[chain.native_asset] = held.get(chain.native_asset, 0) + fee_money
         for asset, amount in held.items():
-            await mint(chain, asset, wallet, amount)
-        log.info("paper session %d's fork was started again from %s; its holdings were written back", session_id, chain.network)
+            await mint(chain, asset, wallet, max(amount, 0))
+        log.info("paper session %d's fork was made again from %s; its holdings were written back", session_id, chain.network)
 
 
 def _paper_sessions(db, here: set[int], replica_id: str) -> tuple[list[tuple[int, str, str, int]], set[int]]:

@@ -113,6 +113,9 @@ class SessionRow(Base):
     paper_fork_block: Mapped[int | None] = mapped_column(default=None)
     # The replica whose child process the fork is: only it starts the fork again.
     paper_fork_replica: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The native coin the paper wallet was given on its fork beyond its allocation, to pay fees
+    # from (smallest unit): written back with its holdings when a fork is made again.
+    paper_fee_money: Mapped[str | None] = mapped_column(String(80), default=None)
     # A backtest (a paper session whose fork moves from block to block; actions/backtests.py).
     backtest_from_block: Mapped[int | None] = mapped_column(default=None)
     backtest_to_block: Mapped[int | None] = mapped_column(default=None)

@@ -100,3 +100,23 @@ async def _give_tokens(client, payer, mint, owner) -> None:
     ixs = [create_associated_token_account(payer.pubkey(), owner, mint),
            mint_to(MintToParams(program_id=TOKEN_PROGRAM_ID, mint=mint, dest=ata, mint_authority=payer.pubkey(), amount=3))]
     await assert_landed(client, (await client.send_transaction(Transaction([payer], Message(ixs, payer.pubkey()), await blockhash(client)))).value)
+
+
+def test_a_fork_copies_a_bounded_amount_and_says_when_its_source_does_not_answer():
+    with DevChainServer() as source:
+        holder = run(source.url, funded)
+        big = Keypair()
+        async def make_big(client):  # an account of 10,000 bytes at the source
+            rent = (await client.get_minimum_balance_for_rent_exemption(10_000)).value
+            create = create_account(CreateAccountParams(from_pubkey=holder.pubkey(), to_pubkey=big.pubkey(), lamports=rent,
+                                                        space=10_000, owner=holder.pubkey()))
+            await assert_landed(client, (await client.send_transaction(
+                Transaction([holder, big], Message([create], holder.pubkey()), await blockhash(client)))).value)
+        run(source.url, make_big)
+        with DevChainServer(chain=DevChain(RpcAccountSource(source.url), source_bytes_max=5_000)) as fork:
+            refused = call(fork.url, "getAccountInfo", [str(big.pubkey()), {"encoding": "base64"}])
+            assert "copied its most from the source cluster" in refused["error"]["message"]
+            assert call(fork.url, "getBalance", [str(holder.pubkey())])["result"]["value"] > 0  # small accounts still come
+    with DevChainServer(chain=DevChain(RpcAccountSource("http://127.0.0.1:9", timeout=2))) as orphan:
+        down = call(orphan.url, "getBalance", [str(holder.pubkey())])
+        assert "the source cluster did not give the accounts" in down["error"]["message"]

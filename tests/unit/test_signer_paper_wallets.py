@@ -114,7 +114,7 @@ def test_what_is_refused_is_refused_with_its_reason_and_audited(signer, monkeypa
 
 
 def test_a_solana_wallet_gets_a_solana_paper_wallet_marked_as_its_own(signer):
-    servicer, _, paths = signer
+    servicer, evm, paths = signer
     keystore = Keystore(paths.keystore_dir, "pw")
     solana = keystore.create_wallet("solana", light_kdf=True)
     PolicyStore(paths.policy_dir).set(solana, WalletPolicy.model_validate(POLICY))
@@ -125,3 +125,7 @@ def test_a_solana_wallet_gets_a_solana_paper_wallet_marked_as_its_own(signer):
     assert refusal(servicer, solana.swapcase()).code() == grpc.StatusCode.NOT_FOUND
     nested = refusal(servicer, paper)
     assert nested.code() == grpc.StatusCode.FAILED_PRECONDITION and "is itself a paper wallet" in nested.details()
+    # An EVM wallet in another spelling (no 0x, lower case) is the same wallet, and so are its paper wallets.
+    evm_paper = create(servicer, evm.lower().removeprefix("0x"))
+    assert Keystore(paths.keystore_dir, "pw").paper_of()[evm_paper] == evm
+    assert "is itself a paper wallet" in refusal(servicer, evm_paper.lower().removeprefix("0x")).details()

@@ -1,4 +1,4 @@
-"""paper venue accounts: what a paper session holds and has ordered on a venue, filled against the venue's live book
+"""paper venue accounts: what a paper session holds and has ordered on a venue, filled against the venue's live book; the native coin a paper session was given for fees
 
 Revision ID: 0018
 Revises: 0017
@@ -16,6 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("sessions", sa.Column("paper_fee_money", sa.String(length=80), nullable=True))
     op.create_table(
         "paper_venue_accounts",
         sa.Column("session_id", sa.Integer(), nullable=False),
@@ -30,3 +31,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("paper_venue_accounts")
+    with op.batch_alter_table("sessions") as batch:
+        batch.drop_column("paper_fee_money")

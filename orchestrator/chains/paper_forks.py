@@ -170,10 +170,10 @@ class PaperForks:
         deadline = loop.time() + _READY_SECONDS
         while True:
             if fork.process.returncode is not None:
-                log_file = self._state_dir / f"session-{fork.session_id}.log"
-                said = log_file.read_bytes()[-300:].decode(errors="replace").strip() if log_file.is_file() else ""
-                raise ForkError(f"the fork's process exited ({fork.process.returncode}) before it was ready"
-                                + (f", saying: {said}" if said else "") + f"; see {log_file}")
+                # What it printed stays in its log, for the operator: it may name the node's URL,
+                # and with it a provider's key, which an API caller is never told.
+                raise ForkError(f"the fork's process exited ({fork.process.returncode}) before it was ready; its output is in "
+                                f"{self._state_dir / f'session-{fork.session_id}.log'} on the orchestrator's host")
             if await answers(chain):
                 return
             if loop.time() > deadline:

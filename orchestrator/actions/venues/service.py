@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -24,6 +24,9 @@ from orchestrator.actions.venues.polymarket import PolymarketVenue
 from orchestrator.chains import Chain
 from orchestrator.errors import Refused, precondition
 from orchestrator.store import Database, SessionRow
+
+Real = TypeVar("Real")
+Paper = TypeVar("Paper")
 
 # Suggestion kind -> the runtime request it stores.
 ACTIONS: dict[str, type[Message]] = {
@@ -51,24 +54,10 @@ class Venues:
                                   if self.polymarket is not None and self.paper_db is not None else None)
 
     def hyperliquid_for(self, session: SessionRow) -> HyperliquidVenue | PaperHyperliquid:
-        if self.hyperliquid is None:
-            raise Refused(grpc.StatusCode.UNIMPLEMENTED, "Hyperliquid is not configured on this platform ([hyperliquid] in the orchestrator config)")
-        if not session.paper:
-            return self.hyperliquid
-        _no_venue_in_backtest(session)
-        if self._paper_hyperliquid is None:
-            raise precondition("this orchestrator keeps no paper venue accounts: a paper session cannot use Hyperliquid here")
-        return self._paper_hyperliquid
+        return _for_session(session, "Hyperliquid", "hyperliquid", self.hyperliquid, self._paper_hyperliquid)
 
     def polymarket_for(self, session: SessionRow) -> PolymarketVenue | PaperPolymarket:
-        if self.polymarket is None:
-            raise Refused(grpc.StatusCode.UNIMPLEMENTED, "Polymarket is not configured on this platform ([polymarket] in the orchestrator config)")
-        if not session.paper:
-            return self.polymarket
-        _no_venue_in_backtest(session)
-        if self._paper_polymarket is None:
-            raise precondition("this orchestrator keeps no paper venue accounts: a paper session cannot use Polymarket here")
-        return self._paper_polymarket
+        return _for_session(session, "Polymarket", "polymarket", self.polymarket, self._paper_polymarket)
 
     async def details(self, session: SessionRow, kind: str, request: Message) -> dict:
         """Checks an acting call exactly as running it would (a bad one is refused, nothing is
@@ -111,9 +100,18 @@ class Venues:
                 await venue.close()
 
 
-def _no_venue_in_backtest(session: SessionRow) -> None:
-    """A backtest runs on past blocks; a venue's book is today's (there is no recorded market
-    data to fill against), and its thousands of runs would spend the venue's request quota."""
+def _for_session(session: SessionRow, name: str, table: str, real: Real | None, paper: Paper | None) -> Real | Paper:
+    """The venue a session's calls go to: the real one, or for a paper session its paper
+    engine (never the real venue). A backtest runs on past blocks while a venue's book is
+    today's (there is no recorded market data to fill against), and its thousands of runs
+    would spend the venue's request quota: it gets none."""
+    if real is None:
+        raise Refused(grpc.StatusCode.UNIMPLEMENTED, f"{name} is not configured on this platform ([{table}] in the orchestrator config)")
+    if not session.paper:
+        return real
     if session.backtest_every_blocks is not None:
         raise precondition("a backtest cannot use a venue: its runs are at past blocks, and the platform has no recorded "
                            "market data to fill venue orders against")
+    if paper is None:
+        raise precondition(f"this orchestrator keeps no paper venue accounts: a paper session cannot use {name} here")
+    return paper

@@ -53,11 +53,12 @@ CASES = [
 ]
 
 
-def runtime_call(tmp_path, mode: str, venues: Venues, method: str, request, paper_of: str | None = None
+def runtime_call(tmp_path, mode: str, venues: Venues, method: str, request, paper_of: str | None = None, backtest_every: int | None = None
                  ) -> tuple[grpc.aio.AioRpcError, Database]:
     db = Database(f"sqlite:///{tmp_path / 'o.db'}")
     session = SessionRow(id=3, agent_id=1, wallet_address="0x" + "22" * 20, execution_mode=mode, settings={},
-                         allocation_network="hypercore:perp", allocation_asset="USDC", allocation_amount="0", paper_of_wallet=paper_of)
+                         allocation_network="hypercore:perp", allocation_asset="USDC", allocation_amount="0", paper_of_wallet=paper_of,
+                         backtest_every_blocks=backtest_every)
     session.agent = AgentRow(id=1, name="a", version="0.0.1", image="i", image_id="i", wallet_type="ethereum", manifest_toml="")
     ticket = ExecutionTicket(execution_id=9, session=session, command=1, token=TOKEN, settings={}, positions_snapshot=[])
     gateway = ActionGateway(db, sender=None, signer=None, venues=venues)
@@ -88,6 +89,19 @@ def test_a_paper_session_reaches_no_real_venue_not_even_to_read(tmp_path, mode, 
     error, db = runtime_call(tmp_path, mode, configured(), method, request_message, paper_of="0x" + "33" * 20)
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error.details()
     assert fragment in error.details()
+    with db.session() as s:
+        assert s.query(SuggestionRow).count() == 0 and s.query(TransactionRow).count() == 0
+
+
+@pytest.mark.parametrize("method, request_message", [(method, request) for method, request, _ in PAPER_CALLS], ids=[c[0] for c in PAPER_CALLS])
+def test_a_backtest_reaches_no_venue_not_even_a_paper_engine(tmp_path, method, request_message):
+    """A backtest's blocks are past and a venue's book is today's: refused, though the platform
+    keeps paper venue accounts (the venues here are unreachable, so a call let through would fail otherwise)."""
+    venues = configured()
+    venues = Venues(venues.hyperliquid, venues.polymarket, paper_db=Database(f"sqlite:///{tmp_path / 'paper.db'}"))
+    error, db = runtime_call(tmp_path, "auto", venues, method, request_message, paper_of="0x" + "33" * 20, backtest_every=2)
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error.details()
+    assert "a backtest cannot use a venue" in error.details()
     with db.session() as s:
         assert s.query(SuggestionRow).count() == 0 and s.query(TransactionRow).count() == 0
 

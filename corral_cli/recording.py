@@ -1,5 +1,6 @@
 """`corral recording EXECUTION_ID`: what an execution saw through its runtime socket, for a
-session that records its executions: one line per SDK call (when, method, outcome, sizes), or
+session that records its executions: one line per SDK call (when, method, outcome, sizes) and
+per HTTP request through its egress proxy (when, request, the answer's status line and size), or
 with `--out FILE` the whole recording as a binary corral.v1.ExecutionRecording, what a replay
 reads."""
 
@@ -19,6 +20,7 @@ def add_parser(sub, common) -> None:
 
 def run(api, metadata, args) -> int:
     from corral_cli.client import print_table
+    from orchestrator.egress.replayed import shown
 
     recording = api.GetExecutionRecording(pb.GetExecutionRecordingRequest(execution_id=args.execution_id), metadata=metadata).recording
     rows = [[call.at_ms, call.method, call.code + (" (withheld)" if call.withheld else ""), len(call.request), len(call.response),
@@ -26,7 +28,19 @@ def run(api, metadata, args) -> int:
     print_table(["ms", "method", "outcome", "request bytes", "answer bytes", "details"], rows)
     if recording.calls_not_recorded:
         print(f"{recording.calls_not_recorded} later call(s) not recorded: the recording reached its size bound")
+    if recording.exchanges:
+        print()
+        print_table(["ms", "HTTP request", "answer", "answer bytes"],
+                    [[e.at_ms, shown(e.method, e.scheme, e.host, e.port, e.path), _status_line(e.response), len(e.response)]
+                     for e in recording.exchanges])
+    if recording.exchanges_not_recorded:
+        print(f"{recording.exchanges_not_recorded} HTTP exchange(s) not recorded: past the recording's size bound")
     if args.out is not None:
         args.out.write_bytes(recording.SerializeToString())
         print(f"wrote the recording of execution {recording.execution_id} ({len(recording.calls)} calls) to {args.out}")
     return 0
+
+
+def _status_line(response: bytes) -> str:
+    """The answer's status line, e.g. "HTTP/1.1 200 OK" (what the host said, shown as text)."""
+    return response.split(b"\r\n", 1)[0][:80].decode("latin-1")

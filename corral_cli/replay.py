@@ -1,6 +1,6 @@
 """`corral replay EXECUTION_ID --agent DIR` (or `--session SESSION_ID`): runs another version
-of an agent against what recorded executions saw, in a local sandbox with no network, no
-chain and no signer, and prints where its actions (transactions, messages to sign, swaps,
+of an agent against what recorded executions saw, in a local sandbox with no network (its HTTP
+requests answered from the recording), no chain and no signer, and prints where its actions (transactions, messages to sign, swaps,
 orders, memory writes) differ from the recorded ones. Recordings come from the API (sessions
 that record their executions) or, with --recording, from files `corral recording --out`
 wrote.
@@ -112,10 +112,10 @@ def _replay_one(recording: pb.ExecutionRecording, image: str, backend, limits, s
         print(f"  the recording ends early ({outcome.calls_not_recorded} later call(s) past its size bound): "
               "compared up to where it ends")
     for method in sorted(set(outcome.missing_reads)):
-        print(f"  {method}: a read the recorded execution did not make; the replay refused it")
+        print(f"  {printable(method, limit=300)}: a read the recorded execution did not make; the replay refused it")
     if outcome.withheld:
         print(f"  {outcome.withheld} call(s) withheld from you (the agent's shared memory): not compared")
-    for line in network_lines(recording):
+    for line in network_lines(recording, outcome.egress_answered, outcome.egress_by_path):
         print(f"  {line}")
     if outcome.traceback:
         print(safe_text(outcome.traceback))
@@ -131,16 +131,24 @@ def _replay_one(recording: pb.ExecutionRecording, image: str, backend, limits, s
     return DIFFERENT
 
 
-def network_lines(recording: pb.ExecutionRecording) -> list[str]:
-    """What the recorded run reached on the network: a replay has none to give it back (the
-    answers were not recorded, HTTPS being end to end), so a fetch fails where it succeeded."""
-    reached = [c for c in recording.egress_connections if c.outcome == pb.EGRESS_OUTCOME_ALLOWED]
-    if not reached:
-        return []
-    hosts = ", ".join(sorted({f"{printable(c.host, limit=100)}:{c.port}" for c in reached}))
-    received = sum(c.bytes_in for c in reached)
-    return [f"the recorded run reached {hosts} ({len(reached)} connection(s), {received} bytes in): not replayed, "
-            "a replay has no network"]
+def network_lines(recording: pb.ExecutionRecording, answered: int, by_path: list[str]) -> list[str]:
+    """How the replayed agent's HTTP requests were met (those the recording did not hold are
+    among the missing reads), and what the recorded run fetched that the recording lacks."""
+    lines = [f"{answered} HTTP request(s) answered from the recording"] if answered else []
+    lines += [f"{printable(request, limit=300)}: answered by its path (its query or body differed from the recorded request's)"
+              for request in sorted(set(by_path))]
+    if recording.exchanges_not_recorded:
+        lines.append(f"{recording.exchanges_not_recorded} HTTP exchange(s) of the recorded run were past its size bound: "
+                     "not replayed")
+    recorded = {(e.host, e.port) for e in recording.exchanges}
+    unrecorded = [c for c in recording.egress_connections
+                  if c.outcome == pb.EGRESS_OUTCOME_ALLOWED and (c.host, c.port) not in recorded]
+    if unrecorded:
+        hosts = ", ".join(sorted({f"{printable(c.host, limit=100)}:{c.port}" for c in unrecorded}))
+        received = sum(c.bytes_in for c in unrecorded)
+        lines.append(f"the recorded run reached {hosts} ({len(unrecorded)} connection(s), {received} bytes in) without its "
+                     "answers being recorded: not replayed")
+    return lines
 
 
 def _ending(outcome) -> str:

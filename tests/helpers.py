@@ -69,9 +69,10 @@ def log_lines(execution) -> list[str]:
 
 
 def start_session(stack, image: str, wallet: str, settings: dict | None = None, allocation: str | None = None,
-                  environment: dict | None = None):
+                  environment: dict | None = None, record: bool = False):
     agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=image)).agent
-    request = pb.StartSessionRequest(agent_id=agent.id, wallet_address=wallet, settings=settings or {}, environment=environment or {})
+    request = pb.StartSessionRequest(agent_id=agent.id, wallet_address=wallet, settings=settings or {}, environment=environment or {},
+                                     record_executions=record)
     if allocation is not None:
         request.allocation_amount = allocation
     return agent, stack.api.StartSession(request).session

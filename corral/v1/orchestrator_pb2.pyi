@@ -1351,18 +1351,42 @@ class RecordedCall(_message.Message):
     def __init__(self, method: _Optional[str] = ..., at_ms: _Optional[int] = ..., request: _Optional[bytes] = ..., response: _Optional[bytes] = ..., code: _Optional[str] = ..., details: _Optional[str] = ..., withheld: _Optional[bool] = ...) -> None: ...
 
 class ExecutionRecording(_message.Message):
-    __slots__ = ("execution_id", "started_at", "calls", "calls_not_recorded", "egress_connections")
+    __slots__ = ("execution_id", "started_at", "calls", "calls_not_recorded", "egress_connections", "exchanges", "exchanges_not_recorded")
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     CALLS_FIELD_NUMBER: _ClassVar[int]
     CALLS_NOT_RECORDED_FIELD_NUMBER: _ClassVar[int]
     EGRESS_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGES_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGES_NOT_RECORDED_FIELD_NUMBER: _ClassVar[int]
     execution_id: int
     started_at: _timestamp_pb2.Timestamp
     calls: _containers.RepeatedCompositeFieldContainer[RecordedCall]
     calls_not_recorded: int
     egress_connections: _containers.RepeatedCompositeFieldContainer[EgressConnection]
-    def __init__(self, execution_id: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calls: _Optional[_Iterable[_Union[RecordedCall, _Mapping]]] = ..., calls_not_recorded: _Optional[int] = ..., egress_connections: _Optional[_Iterable[_Union[EgressConnection, _Mapping]]] = ...) -> None: ...
+    exchanges: _containers.RepeatedCompositeFieldContainer[RecordedExchange]
+    exchanges_not_recorded: int
+    def __init__(self, execution_id: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calls: _Optional[_Iterable[_Union[RecordedCall, _Mapping]]] = ..., calls_not_recorded: _Optional[int] = ..., egress_connections: _Optional[_Iterable[_Union[EgressConnection, _Mapping]]] = ..., exchanges: _Optional[_Iterable[_Union[RecordedExchange, _Mapping]]] = ..., exchanges_not_recorded: _Optional[int] = ...) -> None: ...
+
+class RecordedExchange(_message.Message):
+    __slots__ = ("scheme", "host", "port", "method", "path", "request_sha256", "at_ms", "response")
+    SCHEME_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_SHA256_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    scheme: str
+    host: str
+    port: int
+    method: str
+    path: str
+    request_sha256: bytes
+    at_ms: int
+    response: bytes
+    def __init__(self, scheme: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., method: _Optional[str] = ..., path: _Optional[str] = ..., request_sha256: _Optional[bytes] = ..., at_ms: _Optional[int] = ..., response: _Optional[bytes] = ...) -> None: ...
 
 class GetExecutionRecordingResponse(_message.Message):
     __slots__ = ("recording",)

@@ -6,7 +6,9 @@ and the session's wallet type (it may read the chains of its kind through the op
 and `store` once the execution ended: a row per connection, and for each refusal a line
 in the execution's log, where the agent's author looks first. A session with secrets gets
 them in its proxy, and its sandbox trusts the installation's interception CA
-(interception.py) for the hosts they are bound to.
+(interception.py) for the hosts they are bound to. An execution that records (its session's
+record_executions) has all its HTTPS intercepted, so that its exchanges can be kept
+(exchanges.py), and its sandbox trusts that CA for every host.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from corral.networks import Network, NetworkKind
 from orchestrator.config import EgressConfig
 from orchestrator.egress.addresses import policy_from
 from orchestrator.egress.chain_reads import ChainReads
+from orchestrator.egress.exchanges import ExchangeSink
 from orchestrator.egress.interception import InterceptionCA
 from orchestrator.egress.proxy import EgressGate
 from orchestrator.egress.secrets import BoundSecret, SecretBox, SecretsKeyError
@@ -60,10 +63,12 @@ class EgressGates:
             return None
 
     def interception(self) -> InterceptionCA:
-        """The installation's interception CA, beside the secrets key (made on first use)."""
+        """The installation's interception CA, in `interception_ca_dir` or beside the secrets
+        key (made on first use)."""
         if self._interception is None:
-            assert self._config.secrets_key_file is not None
-            folder = self._config.interception_ca_dir or self._config.secrets_key_file.parent
+            folder = self._config.interception_ca_dir or (self._config.secrets_key_file and self._config.secrets_key_file.parent)
+            if folder is None:
+                raise ValueError("neither [egress] interception_ca_dir nor secrets_key_file is set")
             self._interception = InterceptionCA.load_or_create(folder, self._config.extra_ca_file)
         return self._interception
 
@@ -82,9 +87,10 @@ class EgressGates:
             await self._http.close()
 
     async def open(self, hosts: list[str], wallet_type: str, socket_dir: Path, hand_to_sandbox: Callable[[Path], None],
-                   secrets: tuple[BoundSecret, ...] = ()) -> EgressGate | None:
+                   secrets: tuple[BoundSecret, ...] = (), exchanges: ExchangeSink | None = None) -> EgressGate | None:
         """The execution's proxy on `socket_dir/egress.sock`, or None when it may reach nothing
-        (no socket then: the sandbox starts no forwarder and has no way out)."""
+        (no socket then: the sandbox starts no forwarder and has no way out). `exchanges`: where
+        a recording execution's exchanges are kept."""
         try:
             declared = parse_rules(hosts, "the session's egress hosts")
         except HostRuleError:
@@ -96,10 +102,10 @@ class EgressGates:
             return None
         secrets = tuple(secret for secret in secrets if any(secret.rule.within(rule) for rule in rules))
         interception = None
-        if secrets:
+        if secrets or (exchanges is not None and rules):
             try:
                 interception = self.interception()
-            except (OSError, ValueError) as exc:  # the run goes on without its secrets: no value leaves
+            except (OSError, ValueError) as exc:  # the run goes on without its secrets (no value leaves) and unrecorded HTTPS
                 log.error("no interception CA (set [egress] interception_ca_dir to a directory the orchestrator may write): %s", exc)
                 secrets = ()
         trusted = self._config.extra_ca_file.read_bytes() if self._config.extra_ca_file is not None else b""
@@ -108,7 +114,7 @@ class EgressGates:
         if trusted:
             (socket_dir / EGRESS_CA_NAME).write_bytes(trusted)
             os.chmod(socket_dir / EGRESS_CA_NAME, 0o644)
-        gate = EgressGate(rules, self._config.limits, self._addresses, chain_reads, secrets, interception)
+        gate = EgressGate(rules, self._config.limits, self._addresses, chain_reads, secrets, interception, exchanges)
         # Bound under a temporary name and renamed once the sandbox user may use it, before
         # the runtime socket appears (a pooled sandbox looks for this one when that one does).
         binding = socket_dir / f".{EGRESS_SOCKET_NAME}.binding"

@@ -17,6 +17,9 @@ A host the session has secrets for (`secrets`) is intercepted instead of tunnell
 answers the agent's TLS with a leaf of its own CA (`interception`), reads one request, puts
 the secrets into its header values and sends it over verified TLS to the real host. Plain
 HTTP requests get the same substitution. The sandbox never holds a secret's value.
+An execution that records (`exchanges`) has every HTTPS host intercepted the same way, so
+that each request's answer can be kept for a replay (exchanges.py); its plain HTTP requests
+and chain reads are kept too.
 Every connection, allowed or not, becomes a `ConnectionRecord` the runner stores.
 
 Refusals are answered `403` with the reason in the status line, because that line is what
@@ -28,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import re
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -39,6 +41,8 @@ from corral.hosts import CHAIN_READS_HOST, HostRule, Scheme
 from orchestrator.config import EgressLimits
 from orchestrator.egress.addresses import AddressPolicy, AddressRefused, IPAddress
 from orchestrator.egress.chain_reads import MAX_REQUEST_BYTES, ChainReads
+from orchestrator.egress.exchanges import ExchangeCapture, ExchangeSink
+from orchestrator.egress.http1 import Headers, Refusal, answer, body_length, connect_target, origin_path, read_head
 from orchestrator.egress.interception import InterceptionCA
 from orchestrator.egress.secrets import BoundSecret, PlaceholderRefused, has_placeholder, substitute
 from orchestrator.egress.sni import NotTls, read_client_hello
@@ -48,13 +52,8 @@ from orchestrator.store.statuses import EgressOutcome
 # Counted per chunk relayed, so /metrics moves while a long download is still running.
 _BYTES_OUT, _BYTES_IN = EGRESS_BYTES.labels("out"), EGRESS_BYTES.labels("in")
 
-_REQUEST_LINE = re.compile(r"(?P<method>[A-Z]{3,7}) (?P<target>[\x21-\x7e]{1,8000}) HTTP/1\.[01]")
-_HEADER = re.compile(r"(?P<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(?P<value>[\x20-\x7e\t]*?)[ \t]*")
-_AUTHORITY = re.compile(r"(?P<host>[a-z0-9.-]{1,253}):(?P<port>[0-9]{1,5})")
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "upgrade"}
 _CHUNK = 64 * 1024
-_LINGER_SECONDS = 1.0
-_LINGER_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -68,13 +67,6 @@ class ConnectionRecord:
     duration_ms: int = 0
     outcome: EgressOutcome = EgressOutcome.REFUSED
     reason: str = ""
-
-
-class _Refusal(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-        self.answered = False  # already answered inside an intercepted connection's TLS
 
 
 class _Failure(Exception):
@@ -97,11 +89,11 @@ class _Budget:
         self.tokens = min(burst, self.tokens + (now - self.refilled_at) * self.limits.connections_per_second)
         self.refilled_at = now
         if self.opened >= self.limits.max_connections:
-            raise _Refusal(429, f"this execution has used its {self.limits.max_connections} connections")
+            raise Refusal(429, f"this execution has used its {self.limits.max_connections} connections")
         if self.active >= self.limits.max_concurrent:
-            raise _Refusal(429, f"at most {self.limits.max_concurrent} connections may be open at once")
+            raise Refusal(429, f"at most {self.limits.max_concurrent} connections may be open at once")
         if self.tokens < 1:
-            raise _Refusal(429, f"at most {self.limits.connections_per_second:g} new connections per second")
+            raise Refusal(429, f"at most {self.limits.connections_per_second:g} new connections per second")
         self.tokens -= 1
         self.opened += 1
 
@@ -112,12 +104,13 @@ class EgressGate:
 
     def __init__(self, rules: tuple[HostRule, ...], limits: EgressLimits, addresses: AddressPolicy,
                  chain_reads: ChainReads | None = None, secrets: tuple[BoundSecret, ...] = (),
-                 interception: InterceptionCA | None = None) -> None:
+                 interception: InterceptionCA | None = None, exchanges: ExchangeSink | None = None) -> None:
         if secrets and interception is None:
             raise ValueError("secrets need an interception CA")
         self.rules = rules
         self.secrets = secrets
         self.interception = interception
+        self.exchanges = exchanges
         self.chain_reads = chain_reads
         self.limits = limits
         self.addresses = addresses
@@ -153,10 +146,10 @@ class EgressGate:
             async with asyncio.timeout(self.limits.connection_seconds):
                 await self._serve(reader, writer, record)
             record.outcome = EgressOutcome.ALLOWED
-        except _Refusal as refusal:
+        except Refusal as refusal:
             record.outcome, record.reason = EgressOutcome.REFUSED, refusal.reason
             if not refusal.answered:
-                await _answer(reader, writer, refusal.status, refusal.reason)
+                await answer(reader, writer, refusal.status, refusal.reason)
         except _Failure as failure:
             record.outcome, record.reason = EgressOutcome.FAILED, str(failure)
         except TimeoutError:
@@ -186,32 +179,12 @@ class EgressGate:
             self.records_dropped += 1
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
-        method, target, headers = await self._read_head(reader)
+        method, target, headers = await read_head(reader, self.limits)
         record.method = method
         if method == "CONNECT":
             await self._tunnel(target, headers, reader, writer, record)
         else:
             await self._forward(method, target, headers, reader, writer, record)
-
-    async def _read_head(self, reader: asyncio.StreamReader) -> tuple[str, str, list[tuple[str, str]]]:
-        try:
-            async with asyncio.timeout(self.limits.head_seconds):
-                raw = await reader.readuntil(b"\r\n\r\n")
-        except TimeoutError:
-            raise _Refusal(408, f"the request head did not arrive within {self.limits.head_seconds:g}s") from None
-        except asyncio.LimitOverrunError:
-            raise _Refusal(431, f"the request head is larger than {self.limits.head_bytes} bytes") from None
-        lines = raw[:-4].decode("latin-1").split("\r\n")
-        request = _REQUEST_LINE.fullmatch(lines[0])
-        if request is None:
-            raise _Refusal(400, "malformed request line (expected 'CONNECT host:443 HTTP/1.1')")
-        headers: list[tuple[str, str]] = []
-        for line in lines[1:]:
-            header = _HEADER.fullmatch(line)
-            if header is None:  # bare LF, NUL, obs-fold, spaces before the colon: all ambiguous
-                raise _Refusal(400, "malformed request header line")
-            headers.append((header["name"].lower(), header["value"]))
-        return request["method"], request["target"], headers
 
     def _allowed(self, scheme: Scheme, host: str, port: int) -> None:
         try:
@@ -219,16 +192,16 @@ class EgressGate:
         except ValueError:
             pass
         else:
-            raise _Refusal(403, f"corral egress: {host} is an IP address; connect by a declared host name")
+            raise Refusal(403, f"corral egress: {host} is an IP address; connect by a declared host name")
         if not any(rule.matches(scheme, host, port) for rule in self.rules):
             shown = f"{host}:{port}" if scheme is Scheme.HTTPS else f"http://{host}:{port}"
-            raise _Refusal(403, f"corral egress: {shown} is not declared in circuit.toml [network] allow")
+            raise Refusal(403, f"corral egress: {shown} is not declared in circuit.toml [network] allow")
 
     async def _connect(self, host: str, port: int, record: ConnectionRecord) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
             addresses: list[IPAddress] = await self.addresses.resolve(host, port)
         except AddressRefused as refused:
-            raise _Refusal(403, f"corral egress: {refused}") from None
+            raise Refusal(403, f"corral egress: {refused}") from None
         last = ""
         for address in addresses:
             record.address = str(address)
@@ -237,20 +210,19 @@ class EgressGate:
                     return await asyncio.open_connection(str(address), port, limit=_CHUNK)
             except (OSError, TimeoutError) as exc:
                 last = str(exc) or type(exc).__name__
-        raise _Refusal(502, f"corral egress: {host}:{port} could not be reached ({last[:120]})")
+        raise Refusal(502, f"corral egress: {host}:{port} could not be reached ({last[:120]})")
 
-    async def _tunnel(self, target: str, headers: list[tuple[str, str]], reader: asyncio.StreamReader,
+    async def _tunnel(self, target: str, headers: Headers, reader: asyncio.StreamReader,
                       writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
-        authority = _AUTHORITY.fullmatch(target.lower())
-        if authority is None:
-            raise _Refusal(403, "corral egress: CONNECT takes a declared host name and port, e.g. api.example.com:443")
-        host, port = authority["host"], int(authority["port"])
+        host, port = connect_target(target)
         record.host, record.port = host, port
         if any(name in ("content-length", "transfer-encoding") for name, _ in headers):
-            raise _Refusal(400, "a CONNECT request carries no body")
+            raise Refusal(400, "a CONNECT request carries no body")
         self._allowed(Scheme.HTTPS, host, port)
-        if any(secret.rule.matches(Scheme.HTTPS, host, port) for secret in self.secrets):
-            await self._intercept(host, port, reader, writer, record)
+        has_secrets = any(secret.rule.matches(Scheme.HTTPS, host, port) for secret in self.secrets)
+        if has_secrets or (self.exchanges is not None and self.interception is not None):
+            reason = "the session has secrets for this host" if has_secrets else "the session records its executions"
+            await self._intercept(host, port, reader, writer, record, reason)
             return
         upstream_reader, upstream_writer = await self._connect(host, port, record)
         try:
@@ -272,44 +244,57 @@ class EgressGate:
         finally:
             upstream_writer.close()
 
-    async def _forward(self, method: str, target: str, headers: list[tuple[str, str]], reader: asyncio.StreamReader,
+    async def _forward(self, method: str, target: str, headers: Headers, reader: asyncio.StreamReader,
                        writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
         url = urlsplit(target)
         if url.scheme != "http" or url.username is not None or url.password is not None or not url.hostname:
-            raise _Refusal(400, "corral egress: send https:// through CONNECT; plain requests take an absolute http:// URL")
+            raise Refusal(400, "corral egress: send https:// through CONNECT; plain requests take an absolute http:// URL")
         host = url.hostname
         try:
             port = url.port or 80
         except ValueError:
-            raise _Refusal(400, "corral egress: the URL's port is not a number between 1 and 65535") from None
+            raise Refusal(400, "corral egress: the URL's port is not a number between 1 and 65535") from None
         record.host, record.port = host, port
+        path = (url.path or "/") + (f"?{url.query}" if url.query else "")
         if host == CHAIN_READS_HOST and port == 80 and self.chain_reads is not None:
-            await self._chain_read(method, url.path, headers, reader, writer, record)
+            await self._chain_read(method, path, headers, reader, writer, record)
             return
         self._allowed(Scheme.HTTP, host, port)
-        body_length = _body_length(headers, self.limits.bytes_out)
+        length = body_length(headers, self.limits.bytes_out)
         headers = self._substituted(headers, Scheme.HTTP, host, port)
         upstream_reader, upstream_writer = await self._connect(host, port, record)
+        capture = self._capture(method, Scheme.HTTP, host, port, path)
         try:
-            path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-            await self._send_one(method, path, url.netloc, headers, body_length, reader, upstream_writer, record)
+            await self._send_one(method, path, url.netloc, headers, length, reader, upstream_writer, record, capture)
             # One request per connection: whatever the client sends after it is never read.
-            await self._copy(upstream_reader, writer, record, inbound=True)
+            await self._copy(upstream_reader, writer, record, inbound=True, capture=capture)
         finally:
             upstream_writer.close()
+            self._keep(capture)
 
-    def _substituted(self, headers: list[tuple[str, str]], scheme: Scheme, host: str, port: int) -> list[tuple[str, str]]:
+    def _capture(self, method: str, scheme: Scheme, host: str, port: int, target: str) -> ExchangeCapture | None:
+        """The exchange's recording, when the execution records (exchanges.py)."""
+        if self.exchanges is None:
+            return None
+        return ExchangeCapture(self.exchanges, method, str(scheme), host, port, target)
+
+    def _keep(self, capture: ExchangeCapture | None) -> None:
+        if capture is not None:
+            capture.keep(secret.value for secret in self.secrets)
+
+    def _substituted(self, headers: Headers, scheme: Scheme, host: str, port: int) -> Headers:
         if not has_placeholder(headers):
             return headers
         try:
             return substitute(headers, self.secrets, scheme, host, port)
         except PlaceholderRefused as refused:
-            raise _Refusal(403, str(refused)) from None
+            raise Refusal(403, str(refused)) from None
 
-    async def _send_one(self, method: str, path: str, authority: str, headers: list[tuple[str, str]], body_length: int,
-                        reader: asyncio.StreamReader, upstream_writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
+    async def _send_one(self, method: str, path: str, authority: str, headers: Headers, body_length: int,
+                        reader: asyncio.StreamReader, upstream_writer: asyncio.StreamWriter, record: ConnectionRecord,
+                        capture: ExchangeCapture | None) -> None:
         """One request upstream: the head rebuilt (hop-by-hop headers dropped, `Connection:
-        close`), then exactly `body_length` bytes of body."""
+        close`), then exactly `body_length` bytes of body (its digest in `capture`)."""
         kept = [(name, value) for name, value in headers if name not in _HOP_BY_HOP and name != "host"]
         head = f"{method} {path} HTTP/1.1\r\nHost: {authority}\r\n"
         head += "".join(f"{name}: {value}\r\n" for name, value in kept) + "Connection: close\r\n\r\n"
@@ -323,14 +308,17 @@ class EgressGate:
             if not chunk:
                 raise _Failure("the request body ended before its Content-Length")
             self._count_out(len(chunk), record)
+            if capture is not None:
+                capture.sent_body(chunk)
             upstream_writer.write(chunk)
             remaining -= len(chunk)
         await upstream_writer.drain()
 
     async def _intercept(self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                         record: ConnectionRecord) -> None:
-        """A host with secrets: TLS terminated here, one request read, its placeholders
-        replaced, and sent over verified TLS to `host` (interception.py)."""
+                         record: ConnectionRecord, why: str) -> None:
+        """A host with secrets, or any host of a recording execution: TLS terminated here, one
+        request read, its placeholders replaced, and sent over verified TLS to `host`
+        (interception.py); the exchange recorded when the execution records."""
         assert self.interception is not None
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()
@@ -342,13 +330,13 @@ class EgressGate:
         except (ssl.SSLError, ConnectionError, OSError) as exc:
             raise _Failure(f"refused inside the tunnel: the agent's TLS handshake failed ({_tls_reason(exc)})") from None
         try:
-            method, target, headers = await self._read_head(reader)
-            path = self._origin_path(method, target, headers, host, port)
-            body_length = _body_length(headers, self.limits.bytes_out)
+            method, target, headers = await read_head(reader, self.limits)
+            path = origin_path(method, target, headers, host, port)
+            length = body_length(headers, self.limits.bytes_out)
             headers = self._substituted(headers, Scheme.HTTPS, host, port)
             upstream_reader, upstream_writer = await self._connect(host, port, record)
-        except _Refusal as refusal:  # answered inside the TLS the agent now speaks
-            await _answer(reader, writer, refusal.status, refusal.reason)
+        except Refusal as refusal:  # answered inside the TLS the agent now speaks
+            await answer(reader, writer, refusal.status, refusal.reason)
             refusal.answered = True
             raise
         try:
@@ -357,28 +345,23 @@ class EgressGate:
                     await upstream_writer.start_tls(self.interception.upstream, server_hostname=host)
             except (TimeoutError, ssl.SSLError, ConnectionError, OSError) as exc:
                 reason = f"corral egress: TLS to {host}:{port} failed ({_tls_reason(exc)})"
-                await _answer(reader, writer, 502, reason)
+                await answer(reader, writer, 502, reason)
                 raise _Failure(reason) from None
             authority = host if port == 443 else f"{host}:{port}"
-            record.reason = "intercepted (the session has secrets for this host)"
-            await self._send_one(method, path, authority, headers, body_length, reader, upstream_writer, record)
-            await self._copy(upstream_reader, writer, record, inbound=True)
+            record.reason = f"intercepted ({why})"
+            capture = self._capture(method, Scheme.HTTPS, host, port, path)
+            try:
+                await self._send_one(method, path, authority, headers, length, reader, upstream_writer, record, capture)
+                await self._copy(upstream_reader, writer, record, inbound=True, capture=capture)
+            finally:
+                self._keep(capture)
         finally:
             upstream_writer.close()
 
-    @staticmethod
-    def _origin_path(method: str, target: str, headers: list[tuple[str, str]], host: str, port: int) -> str:
-        if method == "CONNECT" or not target.startswith("/"):
-            raise _Refusal(400, "corral egress: inside a tunnel, one request with a path (GET /path HTTP/1.1)")
-        named = {value.lower() for name, value in headers if name == "host"}
-        if named - {host, f"{host}:{port}"}:
-            raise _Refusal(400, f"corral egress: the request's Host is not {host}, the host the tunnel was opened to")
-        return target
-
-    async def _chain_read(self, method: str, path: str, headers: list[tuple[str, str]], reader: asyncio.StreamReader,
+    async def _chain_read(self, method: str, path: str, headers: Headers, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:
         assert self.chain_reads is not None
-        remaining = _body_length(headers, min(self.limits.bytes_out, MAX_REQUEST_BYTES))
+        remaining = body_length(headers, min(self.limits.bytes_out, MAX_REQUEST_BYTES))
         body = b""
         while remaining:
             chunk = await self._read(reader, remaining)
@@ -392,7 +375,12 @@ class EgressGate:
         self._count_in(len(data), record)
         record.reason = f"chain read ({status})"
         head = f"HTTP/1.1 {status} {'OK' if status == 200 else 'Refused'}\r\nContent-Type: application/json\r\n"
-        writer.write(f"{head}Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode("ascii") + data)
+        reply = f"{head}Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode("ascii") + data
+        if (capture := self._capture(method, Scheme.HTTP, CHAIN_READS_HOST, 80, path)) is not None:
+            capture.sent_body(body)
+            capture.received(reply)
+            self._keep(capture)
+        writer.write(reply)
         await writer.drain()
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream_reader: asyncio.StreamReader,
@@ -408,10 +396,13 @@ class EgressGate:
             inbound.cancel()
             await asyncio.gather(outbound, inbound, return_exceptions=True)
 
-    async def _copy(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, record: ConnectionRecord, inbound: bool) -> None:
+    async def _copy(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, record: ConnectionRecord, inbound: bool,
+                    capture: ExchangeCapture | None = None) -> None:
         while chunk := await self._read(source, _CHUNK):
             if inbound:
                 self._count_in(len(chunk), record)
+                if capture is not None:
+                    capture.received(chunk)
             else:
                 self._count_out(len(chunk), record)
             sink.write(chunk)
@@ -444,37 +435,3 @@ class EgressGate:
 
 def _tls_reason(exc: BaseException) -> str:
     return (getattr(exc, "reason", None) or type(exc).__name__)[:120]
-
-
-def _body_length(headers: list[tuple[str, str]], limit: int) -> int:
-    lengths = [value for name, value in headers if name == "content-length"]
-    if any(name == "transfer-encoding" for name, _ in headers):
-        raise _Refusal(411, "corral egress: chunked request bodies are not forwarded; send a Content-Length")
-    if not lengths:
-        return 0
-    if len(lengths) > 1 or not lengths[0].isascii() or not lengths[0].isdigit() or len(lengths[0]) > 12:
-        raise _Refusal(400, "corral egress: one Content-Length of ASCII digits")
-    length = int(lengths[0])
-    if length > limit:
-        raise _Refusal(413, f"corral egress: a request body of {length} bytes is over this execution's {limit}")
-    return length
-
-
-async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, status: int, reason: str) -> None:
-    phrase = re.sub(r"[^\x20-\x7e]", " ", reason)[:300]
-    body = (phrase + "\n").encode("ascii")
-    with contextlib.suppress(ConnectionError, OSError, TimeoutError):
-        writer.write(
-            f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode("ascii")
-            + body
-        )
-        await writer.drain()
-        if not writer.can_write_eof():  # TLS (an intercepted connection) has no half-close
-            return
-        # Closing a socket with unread input resets it, and the reset can overtake the answer:
-        # half-close, then read (and drop) what the client already sent, briefly and bounded.
-        writer.write_eof()
-        async with asyncio.timeout(_LINGER_SECONDS):
-            drained = 0
-            while drained < _LINGER_BYTES and (chunk := await reader.read(_CHUNK)):
-                drained += len(chunk)

@@ -1,11 +1,12 @@
 """Recording what an execution saw through its runtime socket, for sessions that record
 (`record_executions`): each SDK call's request as the sandbox sent it and the answer it got,
-in order, with when it came. It is the input a replay feeds another version of the agent.
+in order, with when it came, and the HTTP exchanges it made through the egress proxy
+(egress/exchanges.py). It is the input a replay feeds another version of the agent.
 
 The recorder wraps each runtime method's handler, outside the request parsing, so it keeps
 the bytes exactly as they crossed the socket. It is bounded: once `max_bytes` of requests and
-answers are kept, later calls are counted, not kept (an agent cannot grow the database by
-calling more). Log lines and the outcome report are the execution's output, stored with it,
+answers (and exchanges) are kept, later calls are counted, not kept (an agent cannot grow the
+database by calling more). Log lines and the outcome report are the execution's output, stored with it,
 and not recorded. The recording is written with the execution's outcome, in the same commit
 (`store`), serialized as a corral.v1.ExecutionRecording and compressed.
 """
@@ -43,6 +44,8 @@ class Recorder:
         self.started_at = utcnow()
         self.calls: list[orchestrator_pb2.RecordedCall] = []
         self.calls_not_recorded = 0
+        self.exchanges: list[orchestrator_pb2.RecordedExchange] = []
+        self.exchanges_not_recorded = 0
         self._bytes = 0
 
     def fits(self, size: int) -> bool:
@@ -65,6 +68,23 @@ class Recorder:
             method=method.rsplit("/", 1)[-1], at_ms=max(0, int((at - self.started) * 1000)), request=request, response=response,
             code=code, details=details))
 
+    def exchange_room(self) -> int:
+        return max(0, self.max_bytes - self._bytes - _ENTRY_OVERHEAD)
+
+    def keep_exchange(self, exchange: orchestrator_pb2.RecordedExchange) -> None:
+        """An exchange through the egress proxy (egress/exchanges.py). Exchanges are matched
+        by their request, not their place, so one that does not fit leaves no hole: later
+        ones that fit are still kept."""
+        size = exchange.ByteSize() + _ENTRY_OVERHEAD
+        if self._bytes + size > self.max_bytes:
+            self.exchanges_not_recorded += 1
+            return
+        self._bytes += size
+        self.exchanges.append(exchange)
+
+    def exchange_not_recorded(self) -> None:
+        self.exchanges_not_recorded += 1
+
     def handed_context(self, context: bytes) -> None:
         """A pre-started sandbox is handed its context with the doorbell instead of asking
         for it: recorded as the GetExecutionContext answer it stands for."""
@@ -72,7 +92,8 @@ class Recorder:
 
     def message(self, execution_id: int) -> orchestrator_pb2.ExecutionRecording:
         recording = orchestrator_pb2.ExecutionRecording(execution_id=execution_id, calls=list(self.calls),
-                                                        calls_not_recorded=self.calls_not_recorded)
+                                                        calls_not_recorded=self.calls_not_recorded, exchanges=list(self.exchanges),
+                                                        exchanges_not_recorded=self.exchanges_not_recorded)
         recording.started_at.FromDatetime(self.started_at.replace(tzinfo=UTC))
         return recording
 

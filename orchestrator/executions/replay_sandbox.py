@@ -1,8 +1,10 @@
 """Running a replay (`corral replay`): the agent's image in a sandbox started as the platform
 starts one (same backend, same limits, same socket directory and token), its runtime socket
-answered from a recording (`replay.RecordedAnswers`) instead of by the platform. The sandbox
-has no egress proxy, so a replay reaches no network, and nothing answers for a chain or the
-signer: what the agent does is captured and compared, never carried out.
+answered from a recording (`replay.RecordedAnswers`) instead of by the platform, and its egress
+socket answered from the recording's HTTP exchanges (egress/replayed.py, with a certificate
+authority made for this replay, which its sandbox trusts). A replay reaches no network, and
+nothing answers for a chain or the signer: what the agent does is captured and compared,
+never carried out.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ import grpc
 
 from corral.limits import LOG_LINE_MAX_CHARS, RUNTIME_REQUEST_MAX_BYTES, TRACEBACK_MAX_CHARS, shortened, tail_shortened
 from corral.v1 import orchestrator_pb2, runtime_pb2, runtime_pb2_grpc
+from orchestrator.egress.interception import InterceptionCA
+from orchestrator.egress.replayed import ReplayedEgress
 from orchestrator.executions.progress import AgentProgress
 from orchestrator.executions.replay import OUTPUTS, REQUEST_TYPES, RESPONSE_TYPES, RecordedAnswers
 from orchestrator.executions.runtime_service import CallBudget, ExecutionMethods
 from sandbox_runner.host.backend import (
+    EGRESS_CA_NAME,
+    EGRESS_SOCKET_NAME,
     SANDBOX_SOCKET_DIR,
     SOCKET_NAME,
     SandboxBackend,
@@ -50,6 +56,10 @@ class ReplayOutcome:
     missing_reads: list[str]
     calls_not_recorded: int
     withheld: int
+    # The replayed agent's HTTP requests answered from the recording, and those answered by
+    # their path only (their query or body differed from the recorded request's).
+    egress_answered: int
+    egress_by_path: list[str]
     sandbox: SandboxResult
     logs: list[str] = field(default_factory=list)
     # What the agent reported: (success, error), or None when it never did.
@@ -131,7 +141,9 @@ async def _replay_in(recording: orchestrator_pb2.ExecutionRecording, image: str,
     token = secrets.token_urlsafe(32)
     sandbox_id = uuid.uuid4().hex
     socket_dir = sockets.make(sandbox_id)
+    egress: ReplayedEgress | None = None
     try:
+        egress = await _start_egress(recording, socket_dir)
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", RUNTIME_REQUEST_MAX_BYTES)], maximum_concurrent_rpcs=16)
         server.add_generic_rpc_handlers([ExecutionMethods(servicer, token, budget, AgentProgress())])
         binding = socket_dir / f".{SOCKET_NAME}.binding"
@@ -147,10 +159,29 @@ async def _replay_in(recording: orchestrator_pb2.ExecutionRecording, image: str,
         finally:
             await server.stop(grace=None)
     finally:
+        if egress is not None:
+            await egress.close()
         sockets.remove(socket_dir)
+    assert egress is not None
     recorded = answers.recorded_actions()
     difference = await asyncio.to_thread(answers.difference, recorded)
     return ReplayOutcome(
         execution_id=recording.execution_id, difference=difference, recorded_actions=len(recorded),
-        replayed_actions=len(answers.actions), missing_reads=answers.missing_reads, calls_not_recorded=recording.calls_not_recorded,
-        withheld=answers.withheld(), sandbox=result, logs=servicer.logs, reported=servicer.reported, traceback=servicer.traceback)
+        replayed_actions=len(answers.actions), missing_reads=answers.missing_reads + [f"egress {m}" for m in egress.missing],
+        calls_not_recorded=recording.calls_not_recorded, withheld=answers.withheld(), egress_answered=egress.answered,
+        egress_by_path=egress.by_path, sandbox=result, logs=servicer.logs, reported=servicer.reported, traceback=servicer.traceback)
+
+
+async def _start_egress(recording: orchestrator_pb2.ExecutionRecording, socket_dir: Path) -> ReplayedEgress:
+    """The replay's egress socket and the certificate its sandbox trusts, in `socket_dir`
+    (the certificate authority's key only in memory and a directory removed at once)."""
+    with tempfile.TemporaryDirectory(prefix="corral-replay-ca-") as folder:
+        ca = InterceptionCA.load_or_create(Path(folder))
+    egress = ReplayedEgress(recording.exchanges, ca)
+    binding = socket_dir / f".{EGRESS_SOCKET_NAME}.binding"
+    await egress.start(str(binding))
+    hand_to_sandbox_user(binding)
+    os.rename(binding, socket_dir / EGRESS_SOCKET_NAME)
+    (socket_dir / EGRESS_CA_NAME).write_bytes(ca.certificate_pem)
+    os.chmod(socket_dir / EGRESS_CA_NAME, 0o644)
+    return egress

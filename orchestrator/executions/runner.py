@@ -376,7 +376,8 @@ class ExecutionRunner:
                                  secrets: tuple[BoundSecret, ...]) -> AsyncIterator[EgressGate | None]:
         """The execution's sockets in its socket directory while the sandbox runs: the egress
         proxy (if the session may reach any host) and then the runtime API."""
-        gate = await self._egress.open(session.egress_hosts, session.agent.wallet_type, socket_dir, hand_to_sandbox_user, secrets)
+        gate = await self._egress.open(session.egress_hosts, session.agent.wallet_type, socket_dir, hand_to_sandbox_user, secrets,
+                                       exchanges=ticket.recorder)
         server = None
         try:
             # Bound under a temporary name and renamed once the sandbox user may use it, so

@@ -65,27 +65,43 @@ def make_ca_and_certificate(folder: Path, names: list[str]) -> tuple[Path, Path,
 
 
 class HttpsService:
-    """`with HttpsService(folder, ["prices.test"]) as service:` — service.port, service.ca_file, service.requests."""
+    """`with HttpsService(folder, ["prices.test"]) as service:` — service.port, service.ca_file, service.requests.
+
+    `GET /prices/current/COIN` answers a price (`POST` too, its body kept in the request);
+    `GET /echo` answers the request's headers as JSON; `GET /large/N` answers N bytes."""
 
     def __init__(self, folder: Path, names: list[str], tls: bool = True, address: str = "127.0.0.1", port: int = 0) -> None:
         self.ca_file, cert, key = make_ca_and_certificate(folder, names)
         self.requests: list[dict] = []
         self.required_headers: dict[str, str] = {}  # lower-case name -> the only value answered with 200
+        self.price = PRICE
         service = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802 — the stdlib's name
-                service.requests.append({"path": self.path, "headers": dict(self.headers)})
+                self._answer(b"")
+
+            def do_POST(self) -> None:  # noqa: N802 — the stdlib's name
+                self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+            def _answer(self, sent_body: bytes) -> None:
+                service.requests.append({"path": self.path, "headers": dict(self.headers), "body": sent_body})
                 sent = {name.lower(): value for name, value in self.headers.items()}
                 if any(sent.get(name) != value for name, value in service.required_headers.items()):
                     self.send_response(401)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                coin = self.path.rsplit("/", 1)[-1]
-                body = json.dumps({"coins": {coin: {"price": PRICE, "symbol": "ETH", "confidence": 0.99}}}).encode()
+                path = self.path.split("?", 1)[0]
+                if path == "/echo":
+                    body = json.dumps(dict(self.headers)).encode()
+                elif path.startswith("/large/"):
+                    body = b"x" * int(path.rsplit("/", 1)[-1])
+                else:
+                    coin = path.rsplit("/", 1)[-1]
+                    body = json.dumps({"coins": {coin: {"price": service.price, "symbol": "ETH", "confidence": 0.99}}}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

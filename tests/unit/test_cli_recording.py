@@ -37,14 +37,19 @@ def test_out_writes_the_whole_recording(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[-1] == f"wrote the recording of execution 12 (3 calls) to {target}"
 
 
-def test_a_replay_says_what_the_recorded_run_reached_on_the_network_and_that_it_is_not_replayed():
+def test_a_replay_says_how_its_http_requests_were_met_and_what_the_recording_lacks():
     from corral_cli.replay import network_lines
 
-    recording = pb.ExecutionRecording(execution_id=12, egress_connections=[
+    recording = pb.ExecutionRecording(execution_id=12, exchanges_not_recorded=1, egress_connections=[
         pb.EgressConnection(method="CONNECT", host="api.example.com", port=443, bytes_in=2000, outcome=pb.EGRESS_OUTCOME_ALLOWED),
         pb.EgressConnection(method="CONNECT", host="api.example.com", port=443, bytes_in=500, outcome=pb.EGRESS_OUTCOME_ALLOWED),
+        pb.EgressConnection(method="CONNECT", host="prices.example.com", port=443, bytes_in=100, outcome=pb.EGRESS_OUTCOME_ALLOWED),
         pb.EgressConnection(method="CONNECT", host="evil.\x1b[2Jexample", port=443, outcome=pb.EGRESS_OUTCOME_REFUSED),
-    ])
-    assert network_lines(recording) == ["the recorded run reached api.example.com:443 (2 connection(s), 2500 bytes in): "
-                                        "not replayed, a replay has no network"]
-    assert network_lines(pb.ExecutionRecording(execution_id=12)) == []
+    ], exchanges=[pb.RecordedExchange(scheme="https", host="prices.example.com", port=443, method="GET", path="/p")])
+    assert network_lines(recording, 3, ["GET https://prices.example.com/p", "GET https://prices.example.com/p"]) == [
+        "3 HTTP request(s) answered from the recording",
+        "GET https://prices.example.com/p: answered by its path (its query or body differed from the recorded request's)",
+        "1 HTTP exchange(s) of the recorded run were past its size bound: not replayed",
+        "the recorded run reached api.example.com:443 (2 connection(s), 2500 bytes in) without its answers being recorded: "
+        "not replayed"]
+    assert network_lines(pb.ExecutionRecording(execution_id=12), 0, []) == []

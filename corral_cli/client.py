@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -15,6 +16,7 @@ from corral.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb
 from corral_cli import export as export_cli
 from corral_cli import logs as logs_cli
+from corral_cli import market_data as market_data_cli
 from corral_cli import recording as recording_cli
 from corral_cli import replay as replay_cli
 from corral_cli import secrets as secrets_cli
@@ -57,6 +59,11 @@ def add_parsers(sub) -> None:
     start.add_argument("--allocation", help="amount of the starting asset, smallest unit")
     start.add_argument("--paper", action="store_true",
                        help="run on a fork of the chain with a throwaway wallet under a copy of WALLET's policy: nothing reaches the real chain")
+    backtest = start.add_argument_group("a backtest by time of a hypercore:* agent, over the market data the platform recorded "
+                                        "(`corral market-data`; an EVM agent's backtest: `corral backtest`)")
+    backtest.add_argument("--backtest-from", type=_utc_time, metavar="TIME", help="the first run's time, e.g. 2026-11-30T12:00:00Z")
+    backtest.add_argument("--backtest-to", type=_utc_time, metavar="TIME", help="the last run's time at the latest")
+    backtest.add_argument("--backtest-every", type=int, metavar="SECONDS", help="seconds between runs")
     promote = session.add_parser("promote", parents=[common], help="start a real session from a paper one, with its agent and settings")
     promote.add_argument("session_id", type=int)
     promote.add_argument("--allocation", help="amount of the starting asset, smallest unit (default: the paper session's)")
@@ -90,6 +97,7 @@ def add_parsers(sub) -> None:
     logs_cli.add_parser(sub, common)
     export_cli.add_parser(sub, common)
     recording_cli.add_parser(sub, common)
+    market_data_cli.add_parser(sub, common)
     replay_cli.add_parser(sub, common)
     shadows_cli.add_parser(sub, common)
     secrets_cli.add_parser(sub, common)
@@ -118,7 +126,7 @@ def _stub(args) -> tuple[orchestrator_pb2_grpc.OrchestratorServiceStub, tuple]:
 def run(args) -> int:
     api, md = _stub(args)
     # Commands with a function of their own.
-    commands = {"session": _session, "watch": _watch, "logs": logs_cli.run, "export": export_cli.run, "recording": recording_cli.run, "replay": replay_cli.run, "shadow": shadows_cli.run, "secret": secrets_cli.run, "halt": _kill_switch, "resume": _kill_switch, "status": _kill_switch}
+    commands = {"session": _session, "watch": _watch, "logs": logs_cli.run, "export": export_cli.run, "recording": recording_cli.run, "market-data": market_data_cli.run, "replay": replay_cli.run, "shadow": shadows_cli.run, "secret": secrets_cli.run, "halt": _kill_switch, "resume": _kill_switch, "status": _kill_switch}
     try:
         if args.command in commands:
             return commands[args.command](api, md, args)
@@ -189,6 +197,14 @@ def _session(api, md, args) -> int:
         if args.allocation:
             request.allocation_amount = args.allocation
         request.paper = args.paper
+        asked = (args.backtest_from, args.backtest_to, args.backtest_every)
+        if any(value is not None for value in asked):
+            if any(value is None for value in asked):
+                print("error: a backtest by time takes --backtest-from, --backtest-to and --backtest-every", file=sys.stderr)
+                return 2
+            request.backtest.from_time.FromDatetime(args.backtest_from)
+            request.backtest.to_time.FromDatetime(args.backtest_to)
+            request.backtest.every_seconds = args.backtest_every
         print_session(api.StartSession(request, metadata=md).session)
     elif args.session_command == "promote":
         request = orchestrator_pb2.PromoteSessionRequest(session_id=args.session_id)
@@ -219,6 +235,15 @@ def _session(api, md, args) -> int:
             for s in sessions
         ])
     return 0
+
+
+def _utc_time(text: str) -> datetime:
+    """An argparse type: an ISO 8601 time, UTC unless it says otherwise (naive UTC, as protobuf takes it)."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time like 2026-11-30T12:00:00Z") from None
+    return (parsed if parsed.tzinfo is None else parsed.astimezone(UTC).replace(tzinfo=None))
 
 
 def parse_settings(items: list[str], option: str = "--setting") -> dict[str, str] | None:

@@ -9,7 +9,7 @@ Exit status, as diff(1): 0 when every replay's actions were the recorded ones, 1
 differed or the replayed agent did not complete (its sandbox did not start, or it never
 reported an outcome), 2 for a mistake in the command, the agent directory or a recording, 3
 when no difference was found but the comparison was partial (a recording that reached its size
-bound, or calls withheld from the caller)."""
+bound or left HTTP exchanges out, or calls or exchanges withheld from the caller)."""
 
 from __future__ import annotations
 
@@ -123,8 +123,10 @@ def _replay_one(recording: pb.ExecutionRecording, image: str, backend, limits, s
         print("  the replayed agent did not complete: it is a difference (see above)")
         return DIFFERENT
     if not outcome.difference:
-        print("  no difference in actions" + (" compared" if outcome.calls_not_recorded or outcome.withheld else ""))
-        return PARTIAL if outcome.calls_not_recorded or outcome.withheld else SAME
+        partial = outcome.calls_not_recorded or outcome.withheld or recording.exchanges_not_recorded or any(
+            e.withheld for e in recording.exchanges)
+        print("  no difference in actions" + (" compared" if partial else ""))
+        return PARTIAL if partial else SAME
     print("  difference in actions (- recorded, + replayed):")
     for line in outcome.difference:
         print(f"  {printable(line, limit=None)}")
@@ -138,8 +140,10 @@ def network_lines(recording: pb.ExecutionRecording, answered: int, by_path: list
     lines += [f"{printable(request, limit=300)}: answered by its path (its query or body differed from the recorded request's)"
               for request in sorted(set(by_path))]
     if recording.exchanges_not_recorded:
-        lines.append(f"{recording.exchanges_not_recorded} HTTP exchange(s) of the recorded run were past its size bound: "
-                     "not replayed")
+        lines.append(f"{recording.exchanges_not_recorded} HTTP exchange(s) of the recorded run were not recorded (past its size "
+                     "bound, cut short, or carrying a session secret): a replayed request for one is refused")
+    if withheld := sum(1 for e in recording.exchanges if e.withheld):
+        lines.append(f"{withheld} HTTP exchange(s) withheld from you (you do not own every session of the agent): not replayed")
     recorded = {(e.host, e.port) for e in recording.exchanges}
     unrecorded = [c for c in recording.egress_connections
                   if c.outcome == pb.EGRESS_OUTCOME_ALLOWED and (c.host, c.port) not in recorded]

@@ -154,6 +154,7 @@ class DevStack:
         replica_id: str | None = None,
         scheduler: dict[str, object] | None = None,
         venues: dict[str, dict[str, object]] | None = None,
+        market_data: dict[str, object] | None = None,
         egress: dict[str, object] | None = None,
         browser_origins: list[str] | None = None,
         api_keys: bool = False,
@@ -210,6 +211,8 @@ class DevStack:
         # The orchestrator's venue tables, e.g. {"hyperliquid": {"api_url": ...}}; `venues`
         # may be filled in after construction (a venue's address known once anvil runs).
         self.venues = venues or {}
+        # The orchestrator's [market_data] settings, e.g. {"hyperliquid_coins": ["BTC"], "every_seconds": 1}.
+        self.market_data = market_data or {}
         # With `uniswap`, anvil gets a Uniswap-V2-compatible factory and router (contracts/)
         # and the orchestrator's uniswap-v2 swap engine is pointed at it.
         self.uniswap = uniswap
@@ -444,7 +447,7 @@ class DevStack:
             f'chains."ethereum:{self.chain_id}"': chain, "sandbox": sandbox, "scheduler": scheduler,
             "reconciliation": self.reconciliation, "swaps": self.swaps,
         }
-        tables.update(self.venues)
+        tables.update(self.venues, **({"market_data": self.market_data} if self.market_data else {}))
         if self.browser_address and name == "orchestrator":
             tables["browser"] = {"listen": self.browser_address, "allowed_origins": self.browser_origins}
         telemetry = dict(self.telemetry)

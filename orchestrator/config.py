@@ -226,6 +226,8 @@ class RetentionConfig(BaseModel):
     execution_logs_days: float = Field(default=400.0, ge=0, le=36_500)
     # Execution recordings (sessions with record_executions), for replay.
     recordings_days: float = Field(default=30.0, ge=0, le=36_500)
+    # Recorded market data ([market_data]), what backtests by time can run over.
+    market_data_days: float = Field(default=90.0, ge=0, le=36_500)
     # How often old rows are looked for, and how many are deleted per statement (short
     # transactions: the database and the event loop are never held for long).
     interval_seconds: float = Field(default=3600.0, gt=0)
@@ -249,6 +251,28 @@ class RecordingConfig(BaseModel):
     # Requests and answers kept per execution; calls past it are counted, not kept. At most
     # 1 MiB: a recording is served whole in one reply, which stays under the API's 1.5 MB.
     max_bytes_per_execution: int = Field(default=1024 * 1024, ge=16 * 1024, le=1024 * 1024)
+
+
+class MarketDataConfig(BaseModel):
+    """Recorded market data (`[market_data]`): venues' public reads this orchestrator samples,
+    which backtests by time (on hypercore:*) fill against (docs/api.md, "Backtests")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Hyperliquid coins whose L2 book is sampled, with all mids, e.g. ["BTC", "ETH"] (none by
+    # default: nothing is sampled). About 2 KB per book and 4 KB of mids per sample, compressed.
+    hyperliquid_coins: list[str] = Field(default_factory=list, max_length=50)
+    every_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)
+    # A backtest's step fills against the newest sample at or before its time, if at most this old.
+    max_age_seconds: float = Field(default=300.0, gt=0, le=86_400.0)
+
+    @field_validator("hyperliquid_coins")
+    @classmethod
+    def _coin_names(cls, coins: list[str]) -> list[str]:
+        for coin in coins:
+            if not re.fullmatch(r"[A-Za-z0-9@/:._-]{1,40}", coin):
+                raise ValueError(f"{coin!r} is not a Hyperliquid coin name (e.g. BTC, PURR/USDC, @107)")
+        return coins
 
 
 class PaperConfig(BaseModel):
@@ -587,6 +611,7 @@ class OrchestratorConfig(BaseModel):
     swaps: SwapConfig = Field(default_factory=SwapConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    market_data: MarketDataConfig = Field(default_factory=MarketDataConfig)
     paper: PaperConfig = Field(default_factory=PaperConfig)
     # Connect and gRPC-Web for browsers: off unless `[browser] listen` is set.
     browser: BrowserConfig = Field(default_factory=BrowserConfig)

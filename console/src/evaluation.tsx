@@ -17,11 +17,15 @@ export function BacktestReport({ api, session, version }: { api: Api; session: S
   const decimals = nativeDecimals(session.allocation?.assetAddress ?? "");
   const amount = (value: string) => (value ? units(value, decimals) : "not valued");
   const refusals = Object.entries(report.refusalsByRule);
+  // A backtest by time (a Hyperliquid agent's) steps through recorded market data; its fees are in its USDC.
+  const byTime = Boolean(session.backtest?.everySeconds);
+  const range = byTime
+    ? `Times ${when(session.backtest?.fromTime, true)}–${when(session.backtest?.toTime, true)} every ${String(session.backtest?.everySeconds)} s`
+    : `Blocks ${String(session.backtest?.fromBlock)}–${String(session.backtest?.toBlock)} every ${String(session.backtest?.everyBlocks)}`;
   return (
     <div data-testid="backtest-report">
       <p>
-        Blocks {String(session.backtest?.fromBlock)}–{String(session.backtest?.toBlock)} every {String(session.backtest?.everyBlocks)}:{" "}
-        {report.finished ? "finished" : "running"}, {report.runs} run(s).
+        {range}: {report.finished ? "finished" : "running"}, {report.runs} run(s).
       </p>
       <dl class="figures">
         <dt>Started with</dt><dd>{amount(report.startingAmount)}</dd>
@@ -29,7 +33,7 @@ export function BacktestReport({ api, session, version }: { api: Api; session: S
         <dt>PnL</dt><dd data-testid="backtest-pnl">{amount(report.pnl)}</dd>
         <dt>Max drawdown</dt><dd>{(report.maxDrawdown * 100).toFixed(2)}%</dd>
         <dt>Trades</dt><dd>{report.trades}</dd>
-        <dt>Fees paid</dt><dd>{units(report.feesPaid || "0", 18)} (native)</dd>
+        <dt>Fees paid</dt><dd>{byTime ? `${units(report.feesPaid || "0", decimals)} (USDC)` : `${units(report.feesPaid || "0", 18)} (native)`}</dd>
         <dt>Refused by policy</dt>
         <dd>{refusals.length === 0 ? "none" : refusals.map(([rule, count]) => `${shown(rule)} ×${count}`).join(", ")}</dd>
       </dl>
@@ -39,7 +43,7 @@ export function BacktestReport({ api, session, version }: { api: Api; session: S
         <tbody>
           {report.steps.map((step) => (
             <tr key={`${step.step}-${step.afterLastRun}`}>
-              <td>{step.afterLastRun ? "final" : step.step}</td><td>{String(step.block)}</td><td>{when(step.blockTime, true)}</td>
+              <td>{step.afterLastRun ? "final" : step.step}</td><td>{byTime ? "—" : String(step.block)}</td><td>{when(step.blockTime, true)}</td>
               <td>{step.equity ? units(step.equity, decimals) : `not valued (${step.unvaluedAssets.map((a) => shown(a)).join(", ")})`}</td>
             </tr>
           ))}

@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint
 from pyqwest import Client
 
-from .orchestrator_pb2 import ApproveSuggestionRequest, ApproveSuggestionResponse, CreateSubscriptionRequest, CreateSubscriptionResponse, DeleteSessionSecretRequest, DeleteSessionSecretResponse, DeleteSubscriptionRequest, DeleteSubscriptionResponse, Event, ExportSessionRequest, ExportSessionResponse, GetAgentRequest, GetAgentResponse, GetBacktestReportRequest, GetBacktestReportResponse, GetCallerRequest, GetCallerResponse, GetExecutionLogsRequest, GetExecutionLogsResponse, GetExecutionRecordingRequest, GetExecutionRecordingResponse, GetExecutionRequest, GetExecutionResponse, GetPlatformStatusRequest, GetPlatformStatusResponse, GetPositionHistoryRequest, GetPositionHistoryResponse, GetSessionRequest, GetSessionResponse, GetSessionSummaryRequest, GetSessionSummaryResponse, GetSuggestionRequest, GetSuggestionResponse, GetTransactionRequest, GetTransactionResponse, HaltPlatformRequest, HaltPlatformResponse, ListAgentsRequest, ListAgentsResponse, ListDeliveriesRequest, ListDeliveriesResponse, ListExecutionsRequest, ListExecutionsResponse, ListSessionMemoryRequest, ListSessionMemoryResponse, ListSessionSecretsRequest, ListSessionSecretsResponse, ListSessionsRequest, ListSessionsResponse, ListShadowRunsRequest, ListShadowRunsResponse, ListSubscriptionsRequest, ListSubscriptionsResponse, ListSuggestionsRequest, ListSuggestionsResponse, ListTransactionsRequest, ListTransactionsResponse, ListWalletsRequest, ListWalletsResponse, PauseSessionRequest, PauseSessionResponse, PromoteSessionRequest, PromoteSessionResponse, RegisterAgentRequest, RegisterAgentResponse, RejectSuggestionRequest, RejectSuggestionResponse, ResumePlatformRequest, ResumePlatformResponse, ResumeSessionRequest, ResumeSessionResponse, SetSessionSecretRequest, SetSessionSecretResponse, StartSessionRequest, StartSessionResponse, StopSessionRequest, StopSessionResponse, UnwindSessionRequest, UnwindSessionResponse, UpdateSessionRequest, UpdateSessionResponse, WatchEventsRequest
+from .orchestrator_pb2 import ApproveSuggestionRequest, ApproveSuggestionResponse, CreateSubscriptionRequest, CreateSubscriptionResponse, DeleteSessionSecretRequest, DeleteSessionSecretResponse, DeleteSubscriptionRequest, DeleteSubscriptionResponse, Event, ExportSessionRequest, ExportSessionResponse, GetAgentRequest, GetAgentResponse, GetBacktestReportRequest, GetBacktestReportResponse, GetCallerRequest, GetCallerResponse, GetExecutionLogsRequest, GetExecutionLogsResponse, GetExecutionRecordingRequest, GetExecutionRecordingResponse, GetExecutionRequest, GetExecutionResponse, GetPlatformStatusRequest, GetPlatformStatusResponse, GetPositionHistoryRequest, GetPositionHistoryResponse, GetSessionRequest, GetSessionResponse, GetSessionSummaryRequest, GetSessionSummaryResponse, GetSuggestionRequest, GetSuggestionResponse, GetTransactionRequest, GetTransactionResponse, HaltPlatformRequest, HaltPlatformResponse, ListAgentsRequest, ListAgentsResponse, ListDeliveriesRequest, ListDeliveriesResponse, ListExecutionsRequest, ListExecutionsResponse, ListMarketDataRequest, ListMarketDataResponse, ListSessionMemoryRequest, ListSessionMemoryResponse, ListSessionSecretsRequest, ListSessionSecretsResponse, ListSessionsRequest, ListSessionsResponse, ListShadowRunsRequest, ListShadowRunsResponse, ListSubscriptionsRequest, ListSubscriptionsResponse, ListSuggestionsRequest, ListSuggestionsResponse, ListTransactionsRequest, ListTransactionsResponse, ListWalletsRequest, ListWalletsResponse, PauseSessionRequest, PauseSessionResponse, PromoteSessionRequest, PromoteSessionResponse, RegisterAgentRequest, RegisterAgentResponse, RejectSuggestionRequest, RejectSuggestionResponse, ResumePlatformRequest, ResumePlatformResponse, ResumeSessionRequest, ResumeSessionResponse, SetSessionSecretRequest, SetSessionSecretResponse, StartSessionRequest, StartSessionResponse, StopSessionRequest, StopSessionResponse, UnwindSessionRequest, UnwindSessionResponse, UpdateSessionRequest, UpdateSessionResponse, WatchEventsRequest
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
@@ -282,6 +282,14 @@ class OrchestratorService(Protocol):
         """
         A backtest session's report (docs/api.md, "Backtests"): its holdings and their value in
         the starting asset at each step, PnL, fees, drawdown, trades and refusals by rule.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def list_market_data(self, request: ListMarketDataRequest, ctx: RequestContext[ListMarketDataRequest, ListMarketDataResponse], /) -> ListMarketDataResponse:
+        """
+        The venue market data this platform has recorded (docs/api.md, "Backtests"): for each
+        series (a venue's public read, e.g. Hyperliquid's l2Book of BTC), its first and last
+        sample, which bound what a backtest by time can run over.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -742,6 +750,17 @@ class OrchestratorServiceASGIApplication(ConnectASGIApplication[OrchestratorServ
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.get_backtest_report,
+                ),
+                "/corral.v1.OrchestratorService/ListMarketData": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListMarketData",
+                        service_name="corral.v1.OrchestratorService",
+                        input=ListMarketDataRequest,
+                        output=ListMarketDataResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.list_market_data,
                 ),
                 "/corral.v1.OrchestratorService/ListShadowRuns": Endpoint.unary(
                     method=MethodInfo(
@@ -1707,6 +1726,31 @@ class OrchestratorServiceClient(ConnectClient):
                 service_name="corral.v1.OrchestratorService",
                 input=GetBacktestReportRequest,
                 output=GetBacktestReportResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def list_market_data(
+        self,
+        request: ListMarketDataRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ListMarketDataResponse:
+        """
+        The venue market data this platform has recorded (docs/api.md, "Backtests"): for each
+        series (a venue's public read, e.g. Hyperliquid's l2Book of BTC), its first and last
+        sample, which bound what a backtest by time can run over.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListMarketData",
+                service_name="corral.v1.OrchestratorService",
+                input=ListMarketDataRequest,
+                output=ListMarketDataResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

@@ -477,14 +477,20 @@ class ListShadowRunsResponse(_message.Message):
     def __init__(self, shadow_runs: _Optional[_Iterable[_Union[ShadowRun, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Backtest(_message.Message):
-    __slots__ = ("from_block", "to_block", "every_blocks")
+    __slots__ = ("from_block", "to_block", "every_blocks", "from_time", "to_time", "every_seconds")
     FROM_BLOCK_FIELD_NUMBER: _ClassVar[int]
     TO_BLOCK_FIELD_NUMBER: _ClassVar[int]
     EVERY_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    FROM_TIME_FIELD_NUMBER: _ClassVar[int]
+    TO_TIME_FIELD_NUMBER: _ClassVar[int]
+    EVERY_SECONDS_FIELD_NUMBER: _ClassVar[int]
     from_block: int
     to_block: int
     every_blocks: int
-    def __init__(self, from_block: _Optional[int] = ..., to_block: _Optional[int] = ..., every_blocks: _Optional[int] = ...) -> None: ...
+    from_time: _timestamp_pb2.Timestamp
+    to_time: _timestamp_pb2.Timestamp
+    every_seconds: int
+    def __init__(self, from_block: _Optional[int] = ..., to_block: _Optional[int] = ..., every_blocks: _Optional[int] = ..., from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., to_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., every_seconds: _Optional[int] = ...) -> None: ...
 
 class PositionRef(_message.Message):
     __slots__ = ("network", "asset_address")
@@ -1369,7 +1375,7 @@ class ExecutionRecording(_message.Message):
     def __init__(self, execution_id: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calls: _Optional[_Iterable[_Union[RecordedCall, _Mapping]]] = ..., calls_not_recorded: _Optional[int] = ..., egress_connections: _Optional[_Iterable[_Union[EgressConnection, _Mapping]]] = ..., exchanges: _Optional[_Iterable[_Union[RecordedExchange, _Mapping]]] = ..., exchanges_not_recorded: _Optional[int] = ...) -> None: ...
 
 class RecordedExchange(_message.Message):
-    __slots__ = ("scheme", "host", "port", "method", "path", "request_sha256", "at_ms", "response")
+    __slots__ = ("scheme", "host", "port", "method", "path", "request_sha256", "at_ms", "response", "withheld")
     SCHEME_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
     PORT_FIELD_NUMBER: _ClassVar[int]
@@ -1378,6 +1384,7 @@ class RecordedExchange(_message.Message):
     REQUEST_SHA256_FIELD_NUMBER: _ClassVar[int]
     AT_MS_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_FIELD_NUMBER: _ClassVar[int]
     scheme: str
     host: str
     port: int
@@ -1386,7 +1393,8 @@ class RecordedExchange(_message.Message):
     request_sha256: bytes
     at_ms: int
     response: bytes
-    def __init__(self, scheme: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., method: _Optional[str] = ..., path: _Optional[str] = ..., request_sha256: _Optional[bytes] = ..., at_ms: _Optional[int] = ..., response: _Optional[bytes] = ...) -> None: ...
+    withheld: bool
+    def __init__(self, scheme: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., method: _Optional[str] = ..., path: _Optional[str] = ..., request_sha256: _Optional[bytes] = ..., at_ms: _Optional[int] = ..., response: _Optional[bytes] = ..., withheld: _Optional[bool] = ...) -> None: ...
 
 class GetExecutionRecordingResponse(_message.Message):
     __slots__ = ("recording",)
@@ -1456,6 +1464,32 @@ class GetBacktestReportResponse(_message.Message):
     REPORT_FIELD_NUMBER: _ClassVar[int]
     report: BacktestReport
     def __init__(self, report: _Optional[_Union[BacktestReport, _Mapping]] = ...) -> None: ...
+
+class ListMarketDataRequest(_message.Message):
+    __slots__ = ("venue",)
+    VENUE_FIELD_NUMBER: _ClassVar[int]
+    venue: str
+    def __init__(self, venue: _Optional[str] = ...) -> None: ...
+
+class MarketDataSeries(_message.Message):
+    __slots__ = ("venue", "series", "first_at", "last_at", "samples")
+    VENUE_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_AT_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    venue: str
+    series: str
+    first_at: _timestamp_pb2.Timestamp
+    last_at: _timestamp_pb2.Timestamp
+    samples: int
+    def __init__(self, venue: _Optional[str] = ..., series: _Optional[str] = ..., first_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., samples: _Optional[int] = ...) -> None: ...
+
+class ListMarketDataResponse(_message.Message):
+    __slots__ = ("series",)
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    series: _containers.RepeatedCompositeFieldContainer[MarketDataSeries]
+    def __init__(self, series: _Optional[_Iterable[_Union[MarketDataSeries, _Mapping]]] = ...) -> None: ...
 
 class GetPositionHistoryRequest(_message.Message):
     __slots__ = ("session_id", "max_transactions")

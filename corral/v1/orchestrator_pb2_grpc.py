@@ -229,6 +229,11 @@ class OrchestratorServiceStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportResponse.FromString,
                 _registered_method=True)
+        self.ListMarketData = channel.unary_unary(
+                '/corral.v1.OrchestratorService/ListMarketData',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListMarketDataRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListMarketDataResponse.FromString,
+                _registered_method=True)
         self.ListShadowRuns = channel.unary_unary(
                 '/corral.v1.OrchestratorService/ListShadowRuns',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListShadowRunsRequest.SerializeToString,
@@ -542,6 +547,15 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMarketData(self, request, context):
+        """The venue market data this platform has recorded (docs/api.md, "Backtests"): for each
+        series (a venue's public read, e.g. Hyperliquid's l2Book of BTC), its first and last
+        sample, which bound what a backtest by time can run over.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListShadowRuns(self, request, context):
         """A session's shadow runs, newest first (docs/api.md, "Shadow versions"): each of its
         executions replayed with its shadow agent (UpdateSession shadow_agent_id), and where the
@@ -756,6 +770,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.GetBacktestReport,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportResponse.SerializeToString,
+            ),
+            'ListMarketData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMarketData,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListMarketDataRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListMarketDataResponse.SerializeToString,
             ),
             'ListShadowRuns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListShadowRuns,
@@ -1821,6 +1840,33 @@ class OrchestratorService:
             '/corral.v1.OrchestratorService/GetBacktestReport',
             corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.GetBacktestReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMarketData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.OrchestratorService/ListMarketData',
+            corral_dot_v1_dot_orchestrator__pb2.ListMarketDataRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ListMarketDataResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -10,6 +10,11 @@ only; the history between steps is the chain's.
 Each step is stored (`BacktestStepRow`): the block, what the session held and its value in
 the starting asset by the swap engines' quotes on the fork; after the last run, a final step
 values what it ended with. The session is then paused, "backtest finished".
+
+A backtest by time (a hypercore:* agent's) has no chain to fork: its steps are times, from
+`from` every `every` seconds, its venue calls fill against the market data the platform
+recorded at each step's time (venues/paper_hyperliquid.py), and each step values its paper
+account there, in USDC.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from corral.networks import address_key
 from corral.v1 import common_pb2
 from orchestrator.actions.swaps.model import QuoteRequest
 from orchestrator.actions.swaps.service import Swaps
+from orchestrator.actions.venues.hypercore import USDC_UNITS
+from orchestrator.actions.venues.paper_hyperliquid import PaperHyperliquid
 from orchestrator.chains.evm import EvmChain
 from orchestrator.chains.paper_forks import ForkError, balance_or_none, mint, session_chain
 from orchestrator.errors import invalid, precondition
@@ -45,11 +52,27 @@ GAS_FLOOR = 10**18
 
 @dataclass(frozen=True)
 class BacktestRange:
-    """The blocks a backtest runs at, as StartSession asks for them."""
+    """The blocks a backtest runs at, as StartSession asks for them; `by_time`: the times
+    instead (Unix seconds, and seconds between runs)."""
 
     from_block: int
     to_block: int
     every_blocks: int
+    by_time: bool = False
+
+    def checked_times(self, now: int) -> BacktestRange:
+        """Itself, or INVALID_ARGUMENT naming the field and the fix (`now`: Unix seconds)."""
+        if self.from_block < 1:
+            raise invalid("backtest.from_time must be set, after 1970", field="backtest.from_time")
+        if self.every_blocks < 1:
+            raise invalid("backtest.every_seconds must be at least 1", field="backtest.every_seconds")
+        if self.to_block < self.from_block:
+            raise invalid("backtest.to_time is before from_time", field="backtest.to_time")
+        if self.to_block > now:
+            raise invalid("backtest.to_time is in the future: a backtest runs over recorded market data", field="backtest.to_time")
+        if (self.to_block - self.from_block) // self.every_blocks + 1 > MAX_RUNS:
+            raise invalid(f"a backtest runs at most {MAX_RUNS} times; raise every_seconds or narrow the range", field="backtest.every_seconds")
+        return self
 
     def checked(self, head: int) -> BacktestRange:
         """Itself, or INVALID_ARGUMENT naming the field and the fix (`head`: the chain's newest block)."""
@@ -67,9 +90,14 @@ class BacktestRange:
 
 
 def blocks(session: SessionRow) -> list[int]:
-    """The blocks a backtest session runs at."""
+    """The blocks a backtest session runs at (a backtest by time: its times, Unix seconds)."""
     assert session.backtest_from_block is not None and session.backtest_to_block is not None and session.backtest_every_blocks
     return list(range(session.backtest_from_block, session.backtest_to_block + 1, session.backtest_every_blocks))
+
+
+def step_time(seconds: int) -> datetime:
+    """A backtest by time's step as a naive UTC time, as the database keeps times."""
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
 
 
 def runs_done(db: Session, session_id: int) -> int:
@@ -90,16 +118,19 @@ def finished(db: Session, session_id: int) -> bool:
 class Backtests:
     """Moves backtest sessions' forks from step to step and values what they hold."""
 
-    def __init__(self, db: Database, chains: Mapping[str, EvmChain], swaps: Swaps | None) -> None:
+    def __init__(self, db: Database, chains: Mapping[str, EvmChain], swaps: Swaps | None, hyperliquid: PaperHyperliquid | None = None) -> None:
         self._db = db
         self._chains = chains
         self._swaps = swaps
+        self._hyperliquid = hyperliquid
 
     async def before_run(self, session: SessionRow, positions: list[common_pb2.Position]) -> datetime:
         """The next step: the fork moved to its block (but for the first, taken there) with
         what the session holds, and the step stored with its valuation; the block's time (UTC)."""
         step = await self._db.run(lambda db: runs_done(db, session.id))
         block = blocks(session)[step]
+        if session.backtest_by_time:
+            return await self._store_on_venue(session, step, step_time(block), positions, after_last_run=False)
         chain = self._fork(session)
         if step > 0:
             positions = await _held_on_fork(chain, session.wallet_address, positions)
@@ -111,6 +142,10 @@ class Backtests:
         """After the run at the last block: the final valuation, and the session paused."""
         done = await self._db.run(lambda db: runs_done(db, session.id))
         if done < len(blocks(session)):
+            return
+        if session.backtest_by_time:
+            await self._store_on_venue(session, done, step_time(blocks(session)[-1]), positions, after_last_run=True)
+            await self._db.run(lambda db: pause_finished(db, session.id))
             return
         chain = self._fork(session)
         positions = await _held_on_fork(chain, session.wallet_address, positions)
@@ -152,6 +187,25 @@ class Backtests:
                               positions=[{"network": p.network, "asset_address": p.asset_address, "current_qty": p.current_qty}
                                          for p in positions],
                               equity=None if unvalued else str(equity), unvalued=unvalued)
+
+        def store(db: Session) -> None:
+            db.add(row)
+            db.commit()
+
+        await self._db.run(store)
+        return at
+
+    async def _store_on_venue(self, session: SessionRow, step: int, at: datetime, positions: list[common_pb2.Position],
+                              after_last_run: bool) -> datetime:
+        """A backtest by time's step: its paper Hyperliquid account settled and valued at `at`,
+        in the starting asset (USDC, its smallest unit); `at`."""
+        if self._hyperliquid is None:
+            raise precondition("this orchestrator keeps no paper Hyperliquid accounts: a backtest by time needs [hyperliquid] configured")
+        value, unvalued = await self._hyperliquid.equity(session, at)
+        row = BacktestStepRow(session_id=session.id, step=step, block=0, block_time=at, after_last_run=after_last_run,
+                              positions=[{"network": p.network, "asset_address": p.asset_address, "current_qty": p.current_qty}
+                                         for p in positions],
+                              equity=None if unvalued else str(int(value * USDC_UNITS)), unvalued=unvalued)
 
         def store(db: Session) -> None:
             db.add(row)

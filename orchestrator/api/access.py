@@ -49,6 +49,7 @@ METHOD_ROLES: dict[str, Role] = {
     "GetExecution": V, "GetExecutionLogs": V, "ListTransactions": V, "GetTransaction": V, "ListSuggestions": V,
     "GetSuggestion": V, "ListSessionMemory": V, "ListSessionSecrets": V, "WatchEvents": V, "GetPlatformStatus": V,
     "ExportSession": V, "GetSessionSummary": V, "GetPositionHistory": V, "GetBacktestReport": V, "ListShadowRuns": V, "GetExecutionRecording": V, "GetCaller": V,
+    "ListMarketData": V,  # public venue data the platform recorded: no wallet's
     # A principal's own notification subscriptions, for sessions on its wallets. Making one
     # makes the platform connect somewhere: not a read.
     "CreateSubscription": O, "DeleteSubscription": O, "ListSubscriptions": V, "ListDeliveries": V,

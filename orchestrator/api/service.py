@@ -25,6 +25,7 @@ from orchestrator.actions.breakers import BreakerSettings, settings_from_request
 from orchestrator.actions.positions import session_positions
 from orchestrator.actions.signer_client import SignerClient
 from orchestrator.actions.suggestions import Suggestions
+from orchestrator.actions.venues.market_data import MarketData
 from orchestrator.agents.registry import agent_manifest, register_agent
 from orchestrator.api import execution_logs, export, notifications, resources
 from orchestrator.api.access import Access, caller, visible_wallets
@@ -130,6 +131,11 @@ def _backtest_range(request: orchestrator_pb2.StartSessionRequest) -> BacktestRa
     if not request.HasField("backtest"):
         return None
     asked = request.backtest
+    if asked.HasField("from_time") or asked.HasField("to_time") or asked.every_seconds:
+        if asked.from_block or asked.to_block or asked.every_blocks:
+            raise invalid("a backtest runs at blocks (from_block, to_block, every_blocks: an EVM agent) or at times (from_time, "
+                          "to_time, every_seconds: a hypercore:* agent), not both", field="backtest")
+        return BacktestRange(asked.from_time.seconds, asked.to_time.seconds, asked.every_seconds, by_time=True)
     return BacktestRange(asked.from_block, asked.to_block, asked.every_blocks)
 
 
@@ -156,7 +162,11 @@ def session_message(row: SessionRow) -> orchestrator_pb2.Session:
         message.paper_fork_block = row.paper_fork_block or 0
     if row.shadow_agent_id is not None:
         message.shadow_agent_id = row.shadow_agent_id
-    if row.backtest_every_blocks is not None:
+    if row.backtest_every_blocks is not None and row.backtest_by_time:
+        message.backtest.every_seconds = row.backtest_every_blocks
+        message.backtest.from_time.FromSeconds(row.backtest_from_block or 0)
+        message.backtest.to_time.FromSeconds(row.backtest_to_block or 0)
+    elif row.backtest_every_blocks is not None:
         message.backtest.CopyFrom(orchestrator_pb2.Backtest(from_block=row.backtest_from_block, to_block=row.backtest_to_block,
                                                             every_blocks=row.backtest_every_blocks))
     if row.next_run_at is not None:
@@ -385,8 +395,9 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     def __init__(
         self, db: Database, backend: SandboxBackend, sessions: Sessions, suggestions: Suggestions, signer: SignerClient,
         chains: dict[str, Chain], kill_switch: KillSwitch, secrets_key_file: Path | None = None, feed: events.EventFeed | None = None,
-        prices: PriceBook | None = None,
+        prices: PriceBook | None = None, market_data: MarketData | None = None,
     ) -> None:
+        self._market_data = market_data
         # The owner's USD price sources ([[prices]]); none: summaries show no USD.
         self._prices = prices or PriceBook([])
         # The process's one reader of the events table (app/server.py runs it); made here
@@ -753,11 +764,21 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                 raise not_found(f"execution {request.execution_id} has no recording: {why}")
             if not resources.owns_every_session_of(db, principal, session.agent_id):
                 recording.withhold_shared_memory(found)
+                recording.withhold_exchanges(found)
             found.egress_connections.extend(egress_message(connection) for connection in execution.egress_connections)
             return found
         return orchestrator_pb2.GetExecutionRecordingResponse(recording=await self._db.run(read))
 
     @as_grpc_status
+    async def ListMarketData(self, request, context):
+        series = await self._market_data.series(request.venue) if self._market_data is not None else []
+        response = orchestrator_pb2.ListMarketDataResponse()
+        for held in series:
+            message = response.series.add(venue=held.venue, series=held.series, samples=held.samples)
+            message.first_at.CopyFrom(timestamp(held.first_at))
+            message.last_at.CopyFrom(timestamp(held.last_at))
+        return response
+
     async def GetBacktestReport(self, request, context):
         await self._require_session(request.session_id)
         report = await self._db.run(lambda db: backtest_report(db, db.get(SessionRow, request.session_id)))

@@ -21,6 +21,7 @@ from orchestrator.actions.swaps.uniswap_v2 import UniswapV2Engine
 from orchestrator.actions.transactions import EvmSender, SolanaSender, TransactionSender
 from orchestrator.actions.venues.hypercore import HypercoreAccount
 from orchestrator.actions.venues.hyperliquid import HyperliquidVenue
+from orchestrator.actions.venues.market_data import HyperliquidRecorder, MarketData
 from orchestrator.actions.venues.polymarket import PolymarketVenue
 from orchestrator.actions.venues.service import Venues
 from orchestrator.api.service import OrchestratorApi
@@ -89,16 +90,18 @@ async def serve(config: OrchestratorConfig) -> None:
     sender = TransactionSender(db, EvmSender(db, evm_chains, signer), SolanaSender(db, solana_chain, signer))
     engines = [UniswapV2Engine(evm_chains[network], chain.uniswap_v2_router) for network, chain in config.chains.items() if chain.uniswap_v2_router]
     swaps = Swaps(db, sender, engines, config.swaps.quote_ttl_seconds)
+    market_data = MarketData(db, max_age=timedelta(seconds=config.market_data.max_age_seconds),
+                             min_interval=timedelta(seconds=config.market_data.every_seconds / 2))
     venues = Venues(
         HyperliquidVenue(config.hyperliquid, signer) if config.hyperliquid else None,
         PolymarketVenue(config.polymarket, signer, sender) if config.polymarket else None,
-        paper_db=db, paper_chains=evm_chains,
+        paper_db=db, paper_chains=evm_chains, market_data=market_data,
     )
     if venues.hyperliquid is not None:  # a Hyperliquid account is where such sessions' USDC is
         chains.update({network: HypercoreAccount(network, venues.hyperliquid) for network in ("hypercore:perp", "hypercore:spot")})
     gateway = ActionGateway(db, sender, signer, swaps, venues)
     suggestions = gateway.suggestions
-    runner = ExecutionRunner(config, db, backend, gateway, socket_dirs, Backtests(db, evm_chains, swaps))
+    runner = ExecutionRunner(config, db, backend, gateway, socket_dirs, Backtests(db, evm_chains, swaps, venues.paper_hyperliquid))
     kill_switch = KillSwitch(db, signer, runner)
     signer.refuse_while(kill_switch.refusal)
     recovery = Recovery(db, runner, sender, suggestions, config.scheduler.minute_seconds)
@@ -117,9 +120,10 @@ async def serve(config: OrchestratorConfig) -> None:
     changes.hub(db.engine).start()
     feed = EventFeed(db, config.scheduler.recheck_seconds)
     paper_forks = PaperForks(config.paper, config.paper.state_dir or default_state_dir(config.socket_root))
-    sessions = Sessions(db, signer, chains, config.scheduler.minute_seconds, config.egress.ceiling, paper_forks)
+    sessions = Sessions(db, signer, chains, config.scheduler.minute_seconds, config.egress.ceiling, paper_forks, market_data)
     api = OrchestratorApi(db, backend, sessions, suggestions, signer,
-                          chains, kill_switch, config.egress.secrets_key_file, feed=feed, prices=PriceBook(config.prices))
+                          chains, kill_switch, config.egress.secrets_key_file, feed=feed, prices=PriceBook(config.prices),
+                          market_data=market_data)
     server, health_servicer = api_server(api, ApiGuardInterceptor(guard))
     credentials = config.server_credentials()
     port = server.add_secure_port(config.listen, credentials) if credentials else server.add_insecure_port(config.listen)
@@ -149,13 +153,17 @@ async def serve(config: OrchestratorConfig) -> None:
     notifying = asyncio.create_task(notifier.run_forever(), name="notifications")
     following = asyncio.create_task(follow(feed, notifier), name="notifications' wake-ups")
     retention = Retention(db, config.retention.events_days, config.retention.execution_logs_days, config.retention.batch_rows,
-                          config.retention.recordings_days)
+                          config.retention.recordings_days, config.retention.market_data_days)
     pruning = asyncio.create_task(_every(config.retention.interval_seconds, retention.prune))
     reaping = asyncio.create_task(_every(config.sandbox.reap_interval_seconds, runner.remove_orphans))
     expiry_lead = timedelta(seconds=config.notifications.expiring_lead_seconds)
     sweeping = asyncio.create_task(_every(config.notifications.expiry_sweep_seconds, partial(suggestions.sweep, expiry_lead)))
     reconciling = asyncio.create_task(_every_async(config.reconciliation.interval_seconds, Reconciler(db, chains, config.reconciliation).run_once))
     supervising_forks = asyncio.create_task(_every_async(SWEEP_SECONDS, paper_supervisor.sweep, name="paper forks"))
+    recording_markets = None
+    if venues.hyperliquid is not None and config.market_data.hyperliquid_coins:
+        recorder = HyperliquidRecorder(market_data, venues.hyperliquid, config.market_data.hyperliquid_coins)
+        recording_markets = asyncio.create_task(_every_async(config.market_data.every_seconds, recorder.sample, name="market data"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -174,6 +182,8 @@ async def serve(config: OrchestratorConfig) -> None:
     sweeping.cancel()
     reconciling.cancel()
     supervising_forks.cancel()
+    if recording_markets is not None:
+        recording_markets.cancel()
     # Approvals executing finish (or are cut and left for recovery) while the signer and chains are open.
     await suggestions.drain()
     await api.request_ids.drain()

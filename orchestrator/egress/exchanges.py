@@ -3,9 +3,10 @@ request the proxy sends, kept as a digest, and the answer it relays, kept as it 
 
 The request's head is not kept: its headers can carry the session's secrets (the proxy put
 them there) and its URL an agent's own key; a digest of the method, scheme, host, port, path
-with query and body is enough to match a replayed request (`replayed.py`). The answer is
-what the agent got, with the values of the session's secrets masked, in case a host echoes
-what it was sent.
+with query and body is enough to match a replayed request (`replayed.py`). A request the proxy
+put a secret into is not kept at all (counted): its host may echo the value in any form. The
+answer is what the agent got, with the values of the session's secrets masked all the same.
+Only an exchange that ended cleanly is kept; one cut short is counted.
 
 Bounded: an answer is buffered only while it fits the recording's room (`ExchangeSink`), so
 an execution holds at most its concurrent connections times that room; one that does not fit
@@ -65,6 +66,7 @@ class ExchangeCapture:
         self._digest = hashlib.sha256(request_prefix(method, scheme, host, port, target))
         self._answer = bytearray()
         self._too_large = False
+        self.done = False
         self.exchange = RecordedExchange(scheme=scheme, host=host, port=port, method=method, path=path_of(target),
                                          at_ms=max(0, int((time.monotonic() - sink.started) * 1000)))
 
@@ -80,8 +82,15 @@ class ExchangeCapture:
             return
         self._answer += chunk
 
+    def drop(self) -> None:
+        """Counts the exchange as not recorded (it did not end cleanly)."""
+        self.done = True
+        self._answer = bytearray()
+        self._sink.exchange_not_recorded()
+
     def keep(self, secret_values: Iterable[str]) -> None:
         """Hands the exchange to the recording (counted there when it is too large)."""
+        self.done = True
         if self._too_large:
             self._sink.exchange_not_recorded()
             return

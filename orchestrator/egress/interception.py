@@ -1,10 +1,13 @@
-"""TLS interception for the hosts a session has secrets for: the installation's own CA
-(generated on first use beside the secrets key, its key file 0600), a leaf certificate per
-host (cached), the server context the proxy answers an agent's TLS with, and the client
-context it opens verified TLS to the real host with (system CAs plus `egress.extra_ca_file`).
+"""TLS interception for the hosts a session has secrets for, and for every host of a
+session that records its executions (exchanges.py): the installation's own CA (generated on
+first use beside the secrets key, its key file 0600), a leaf certificate per host (the newest
+LEAVES_KEPT cached: an agent declaring a wildcard cannot grow the cache by naming new hosts),
+the server context the proxy answers an agent's TLS with, and the client context it opens
+verified TLS to the real host with (system CAs plus `egress.extra_ca_file`). Making a leaf
+takes milliseconds of CPU: callers on an event loop make it in a thread.
 
 Sandboxes trust the CA through their socket directory's egress-ca.pem, only in executions
-whose session has secrets. Hosts without secrets are never intercepted.
+whose session has secrets or records. Other executions' hosts are never intercepted.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import ssl
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from cryptography import x509
@@ -26,6 +30,7 @@ CA_KEY_NAME = "egress-interception-ca.key"
 CA_CERT_NAME = "egress-interception-ca.pem"
 _LEAF_DAYS = 7
 _LEAF_REUSE_SECONDS = 24 * 3600
+LEAVES_KEPT = 256
 _ALPN = ["http/1.1"]  # one request per connection, in HTTP/1.1: the proxy reads nothing else
 
 
@@ -52,7 +57,7 @@ class InterceptionCA:
         self._key = key
         self._certificate = certificate
         self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
-        self._leaves: dict[str, tuple[float, ssl.SSLContext]] = {}
+        self._leaves: OrderedDict[str, tuple[float, ssl.SSLContext]] = OrderedDict()
         self._lock = threading.Lock()
         self.upstream = ssl.create_default_context()
         if extra_ca_file is not None:
@@ -96,9 +101,13 @@ class InterceptionCA:
         with self._lock:
             cached = self._leaves.get(host)
             if cached is not None and time.monotonic() - cached[0] < _LEAF_REUSE_SECONDS:
+                self._leaves.move_to_end(host)
                 return cached[1]
             context = self._make_context(host)
             self._leaves[host] = (time.monotonic(), context)
+            self._leaves.move_to_end(host)
+            while len(self._leaves) > LEAVES_KEPT:
+                self._leaves.popitem(last=False)
             return context
 
     def _make_context(self, host: str) -> ssl.SSLContext:

@@ -261,26 +261,41 @@ class EgressGate:
             return
         self._allowed(Scheme.HTTP, host, port)
         length = body_length(headers, self.limits.bytes_out)
+        carries_secret = has_placeholder(headers)
         headers = self._substituted(headers, Scheme.HTTP, host, port)
         upstream_reader, upstream_writer = await self._connect(host, port, record)
-        capture = self._capture(method, Scheme.HTTP, host, port, path)
+        capture = self._capture(method, Scheme.HTTP, host, port, path, carries_secret)
         try:
             await self._send_one(method, path, url.netloc, headers, length, reader, upstream_writer, record, capture)
             # One request per connection: whatever the client sends after it is never read.
             await self._copy(upstream_reader, writer, record, inbound=True, capture=capture)
+            self._keep(capture)
         finally:
             upstream_writer.close()
-            self._keep(capture)
+            self._drop(capture)
 
-    def _capture(self, method: str, scheme: Scheme, host: str, port: int, target: str) -> ExchangeCapture | None:
-        """The exchange's recording, when the execution records (exchanges.py)."""
+    def _capture(self, method: str, scheme: Scheme, host: str, port: int, target: str,
+                 carries_secret: bool = False) -> ExchangeCapture | None:
+        """The exchange's recording, when the execution records (exchanges.py). A request the
+        proxy put a secret into is counted, not kept: its host may echo the value in a form no
+        mask finds (compressed, encoded, split across chunks, or a token made from it)."""
         if self.exchanges is None:
+            return None
+        if carries_secret:
+            self.exchanges.exchange_not_recorded()
             return None
         return ExchangeCapture(self.exchanges, method, str(scheme), host, port, target)
 
     def _keep(self, capture: ExchangeCapture | None) -> None:
-        if capture is not None:
+        """Keeps an exchange that ended cleanly (its answer relayed to its end)."""
+        if capture is not None and not capture.done:
             capture.keep(secret.value for secret in self.secrets)
+
+    def _drop(self, capture: ExchangeCapture | None) -> None:
+        """Counts an exchange cut short (a failure, a budget, the execution's end): not kept,
+        as its digest and answer would be of a part."""
+        if capture is not None and not capture.done:
+            capture.drop()
 
     def _substituted(self, headers: Headers, scheme: Scheme, host: str, port: int) -> Headers:
         if not has_placeholder(headers):
@@ -320,11 +335,14 @@ class EgressGate:
         request read, its placeholders replaced, and sent over verified TLS to `host`
         (interception.py); the exchange recorded when the execution records."""
         assert self.interception is not None
+        # Made before the tunnel is answered: once it is, the agent's ClientHello may arrive, and
+        # bytes read before start_tls would be lost to the handshake.
+        context = await asyncio.to_thread(self.interception.server_context, host)
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()
         try:
             async with asyncio.timeout(self.limits.head_seconds):
-                await writer.start_tls(self.interception.server_context(host))
+                await writer.start_tls(context)
         except TimeoutError:
             raise _Failure(f"no TLS handshake within {self.limits.head_seconds:g}s") from None
         except (ssl.SSLError, ConnectionError, OSError) as exc:
@@ -333,12 +351,14 @@ class EgressGate:
             method, target, headers = await read_head(reader, self.limits)
             path = origin_path(method, target, headers, host, port)
             length = body_length(headers, self.limits.bytes_out)
+            carries_secret = has_placeholder(headers)
             headers = self._substituted(headers, Scheme.HTTPS, host, port)
             upstream_reader, upstream_writer = await self._connect(host, port, record)
         except Refusal as refusal:  # answered inside the TLS the agent now speaks
             await answer(reader, writer, refusal.status, refusal.reason)
             refusal.answered = True
             raise
+        capture: ExchangeCapture | None = None
         try:
             try:
                 async with asyncio.timeout(self.limits.connect_seconds):
@@ -349,14 +369,13 @@ class EgressGate:
                 raise _Failure(reason) from None
             authority = host if port == 443 else f"{host}:{port}"
             record.reason = f"intercepted ({why})"
-            capture = self._capture(method, Scheme.HTTPS, host, port, path)
-            try:
-                await self._send_one(method, path, authority, headers, length, reader, upstream_writer, record, capture)
-                await self._copy(upstream_reader, writer, record, inbound=True, capture=capture)
-            finally:
-                self._keep(capture)
+            capture = self._capture(method, Scheme.HTTPS, host, port, path, carries_secret)
+            await self._send_one(method, path, authority, headers, length, reader, upstream_writer, record, capture)
+            await self._copy(upstream_reader, writer, record, inbound=True, capture=capture)
+            self._keep(capture)
         finally:
             upstream_writer.close()
+            self._drop(capture)
 
     async def _chain_read(self, method: str, path: str, headers: Headers, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter, record: ConnectionRecord) -> None:

@@ -3,11 +3,14 @@ execution's exchanges (exchanges.py), reaching no network.
 
 It speaks to the sandbox as the proxy does (`CONNECT host:port` then TLS, or an absolute
 `http://` request; the same bounded parsing, http1.py), terminating TLS with a certificate
-authority made for this replay alone, which the replay's sandbox trusts. Each request is
+authority made for this replay alone, which the replay's sandbox trusts; a tunnel to a host
+the recording never reached is refused before any certificate is made. Each request is
 answered with the first unused recorded exchange of the same request (its digest); failing
-that, with one of the same method, scheme, host, port and path (its query or body differed:
-a timestamp, a nonce), said in `by_path`; failing that, refused with 502 and said in
-`missing` (both bounded: the first REPORTED_REQUESTS). Nothing is ever forwarded.
+that, a GET or HEAD with one of the same scheme, host, port and path (its query differed: a
+timestamp, a nonce), said in `by_path` (a POST's body is what it asks, a JSON-RPC call's
+above all: never answered with another's); failing that, refused with 502 and said in
+`missing` (both bounded: the first REPORTED_REQUESTS). Withheld exchanges answer nothing.
+Nothing is ever forwarded.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ class ReplayedEgress:
     def __init__(self, exchanges: Sequence[RecordedExchange], ca: InterceptionCA, limits: EgressLimits | None = None) -> None:
         self.limits = limits or EgressLimits()
         self._ca = ca
-        self._exchanges = list(exchanges)
+        self._exchanges = [exchange for exchange in exchanges if not exchange.withheld]
+        self._hosts = {(exchange.scheme, exchange.host, exchange.port) for exchange in self._exchanges}
         self._used = [False] * len(self._exchanges)
         self._by_digest: dict[bytes, deque[int]] = {}
         self._by_route: dict[_Route, deque[int]] = {}
@@ -65,6 +69,11 @@ class ReplayedEgress:
         self._connections = self._active = 0
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def certificate_pem(self) -> bytes:
+        """The certificate the replay's sandbox trusts."""
+        return self._ca.certificate_pem
 
     async def start(self, socket_path: str) -> None:
         self._server = await asyncio.start_unix_server(self._handle, path=socket_path, limit=self.limits.head_bytes)
@@ -108,10 +117,16 @@ class ReplayedEgress:
         method, target, headers = await read_head(reader, self.limits)
         if method == "CONNECT":
             host, port = connect_target(target)
+            if any(name in ("content-length", "transfer-encoding") for name, _ in headers):
+                raise Refusal(400, "a CONNECT request carries no body")
+            if ("https", host, port) not in self._hosts:
+                self._missing(f"CONNECT {host}:{port}")
+                raise Refusal(502, f"corral replay: the recorded execution reached no {host}:{port}")
+            context = await asyncio.to_thread(self._ca.server_context, host)  # before the answer: see proxy._intercept
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             await writer.drain()
             async with asyncio.timeout(self.limits.head_seconds):
-                await writer.start_tls(self._ca.server_context(host))
+                await writer.start_tls(context)
             try:
                 method, target, headers = await read_head(reader, self.limits)
                 target = origin_path(method, target, headers, host, port)
@@ -122,16 +137,19 @@ class ReplayedEgress:
             scheme = "https"
         else:
             url = urlsplit(target)
-            if url.scheme != "http" or not url.hostname:
+            if url.scheme != "http" or url.username is not None or url.password is not None or not url.hostname:
                 raise Refusal(400, "corral egress: send https:// through CONNECT; plain requests take an absolute http:// URL")
-            host, port, scheme = url.hostname, url.port or 80, "http"
+            try:
+                host, port, scheme = url.hostname, url.port or 80, "http"
+            except ValueError:
+                raise Refusal(400, "corral egress: the URL's port is not a number between 1 and 65535") from None
             target = (url.path or "/") + (f"?{url.query}" if url.query else "")
         body = await reader.readexactly(body_length(headers, self.limits.bytes_out))
         recorded = self._take(method, scheme, host, port, target, body)
         if recorded is None:
-            reason = f"corral replay: the recorded execution made no {shown(method, scheme, host, port, path_of(target))} request"
-            _report(self.missing, shown(method, scheme, host, port, path_of(target)))
-            await answer(reader, writer, 502, reason)
+            request = shown(method, scheme, host, port, path_of(target))
+            self._missing(request)
+            await answer(reader, writer, 502, f"corral replay: the recording holds no {request} request (not made, or not recorded)")
             return
         self.answered += 1
         writer.write(recorded.response)
@@ -143,11 +161,16 @@ class ReplayedEgress:
         exact = self._first_unused(self._by_digest.get(request_digest(method, scheme, host, port, target, body)))
         if exact is not None:
             return exact
+        if method not in ("GET", "HEAD"):
+            return None
         route = (method, scheme, host, port, path_of(target))
         near = self._first_unused(self._by_route.get(route))
         if near is not None:
             _report(self.by_path, shown(*route))
         return near
+
+    def _missing(self, request: str) -> None:
+        _report(self.missing, shortened(request, REPORTED_REQUEST_CHARS))
 
     def _first_unused(self, indexes: deque[int] | None) -> RecordedExchange | None:
         while indexes:

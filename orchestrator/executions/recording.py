@@ -47,6 +47,7 @@ class Recorder:
         self.exchanges: list[orchestrator_pb2.RecordedExchange] = []
         self.exchanges_not_recorded = 0
         self._bytes = 0
+        self._exchange_bytes = 0
 
     def fits(self, size: int) -> bool:
         """Whether a call of `size` bytes (request, answer and details) would be kept; a call
@@ -69,17 +70,19 @@ class Recorder:
             code=code, details=details))
 
     def exchange_room(self) -> int:
-        return max(0, self.max_bytes - self._bytes - _ENTRY_OVERHEAD)
+        """Exchanges may take half the bound at most: a large download leaves the SDK calls room."""
+        return max(0, min(self.max_bytes - self._bytes, self.max_bytes // 2 - self._exchange_bytes) - _ENTRY_OVERHEAD)
 
     def keep_exchange(self, exchange: orchestrator_pb2.RecordedExchange) -> None:
         """An exchange through the egress proxy (egress/exchanges.py). Exchanges are matched
         by their request, not their place, so one that does not fit leaves no hole: later
         ones that fit are still kept."""
         size = exchange.ByteSize() + _ENTRY_OVERHEAD
-        if self._bytes + size > self.max_bytes:
+        if size > self.exchange_room() + _ENTRY_OVERHEAD:
             self.exchanges_not_recorded += 1
             return
         self._bytes += size
+        self._exchange_bytes += size
         self.exchanges.append(exchange)
 
     def exchange_not_recorded(self) -> None:
@@ -92,7 +95,8 @@ class Recorder:
 
     def message(self, execution_id: int) -> orchestrator_pb2.ExecutionRecording:
         recording = orchestrator_pb2.ExecutionRecording(execution_id=execution_id, calls=list(self.calls),
-                                                        calls_not_recorded=self.calls_not_recorded, exchanges=list(self.exchanges),
+                                                        calls_not_recorded=self.calls_not_recorded,
+                                                        exchanges=sorted(self.exchanges, key=lambda e: e.at_ms),  # as they were asked
                                                         exchanges_not_recorded=self.exchanges_not_recorded)
         recording.started_at.FromDatetime(self.started_at.replace(tzinfo=UTC))
         return recording
@@ -150,6 +154,14 @@ def withhold_shared_memory(recording: orchestrator_pb2.ExecutionRecording) -> No
             shared = True
         if shared:
             call.request, call.response, call.details, call.withheld = b"", b"", "", True
+
+
+def withhold_exchanges(recording: orchestrator_pb2.ExecutionRecording) -> None:
+    """Empties the recorded exchanges' paths and answers, marking them withheld: what the
+    agent fetched with its author's own keys is not for a caller who runs it on a wallet of
+    theirs but does not own every session of the agent (as shared memory is withheld)."""
+    for exchange in recording.exchanges:
+        exchange.path, exchange.response, exchange.withheld = "", b"", True
 
 
 def store(db: Session, recording: orchestrator_pb2.ExecutionRecording) -> None:

@@ -22,6 +22,7 @@ import grpc
 
 from corral.limits import LOG_LINE_MAX_CHARS, RUNTIME_REQUEST_MAX_BYTES, TRACEBACK_MAX_CHARS, shortened, tail_shortened
 from corral.v1 import orchestrator_pb2, runtime_pb2, runtime_pb2_grpc
+from orchestrator.config import EgressLimits
 from orchestrator.egress.interception import InterceptionCA
 from orchestrator.egress.replayed import ReplayedEgress
 from orchestrator.executions.progress import AgentProgress
@@ -109,17 +110,17 @@ for _method in REQUEST_TYPES.keys() - OUTPUTS:
 
 
 async def replay(recording: orchestrator_pb2.ExecutionRecording, image: str, backend: SandboxBackend, limits: SandboxLimits,
-                 sockets: ReplaySockets | None = None) -> ReplayOutcome:
+                 sockets: ReplaySockets | None = None, egress_limits: EgressLimits | None = None) -> ReplayOutcome:
     """Runs `image` once against `recording`; what it did, compared with what the recorded
     execution did. `sockets`: where its socket directory comes from and what its sandbox is
     labelled (the orchestrator's, for a shadow run); default: a temporary directory."""
     if sockets is not None:
-        return await _replay_in(recording, image, backend, limits, sockets)
+        return await _replay_in(recording, image, backend, limits, sockets, egress_limits)
     with tempfile.TemporaryDirectory(prefix="corral-replay-") as root:
         dirs = LocalSocketDirs(Path(root))
         return await _replay_in(recording, image, backend, limits,
                                 ReplaySockets(dirs.make, lambda path: dirs.remove(path.name.removeprefix("sbx-")),
-                                              {REPLAY_LABEL: str(recording.execution_id)}))
+                                              {REPLAY_LABEL: str(recording.execution_id)}), egress_limits)
 
 
 @dataclass
@@ -134,16 +135,16 @@ class ReplaySockets:
 
 
 async def _replay_in(recording: orchestrator_pb2.ExecutionRecording, image: str, backend: SandboxBackend, limits: SandboxLimits,
-                     sockets: ReplaySockets) -> ReplayOutcome:
+                     sockets: ReplaySockets, egress_limits: EgressLimits | None) -> ReplayOutcome:
     answers = RecordedAnswers(recording)
     budget = CallBudget()
     servicer = ReplayServicer(answers, budget)
     token = secrets.token_urlsafe(32)
     sandbox_id = uuid.uuid4().hex
     socket_dir = sockets.make(sandbox_id)
-    egress: ReplayedEgress | None = None
+    egress = ReplayedEgress(recording.exchanges, await asyncio.to_thread(_replay_ca), egress_limits)
     try:
-        egress = await _start_egress(recording, socket_dir)
+        await _start_egress(egress, socket_dir)
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", RUNTIME_REQUEST_MAX_BYTES)], maximum_concurrent_rpcs=16)
         server.add_generic_rpc_handlers([ExecutionMethods(servicer, token, budget, AgentProgress())])
         binding = socket_dir / f".{SOCKET_NAME}.binding"
@@ -159,10 +160,8 @@ async def _replay_in(recording: orchestrator_pb2.ExecutionRecording, image: str,
         finally:
             await server.stop(grace=None)
     finally:
-        if egress is not None:
-            await egress.close()
+        await egress.close()
         sockets.remove(socket_dir)
-    assert egress is not None
     recorded = answers.recorded_actions()
     difference = await asyncio.to_thread(answers.difference, recorded)
     return ReplayOutcome(
@@ -172,16 +171,17 @@ async def _replay_in(recording: orchestrator_pb2.ExecutionRecording, image: str,
         egress_by_path=egress.by_path, sandbox=result, logs=servicer.logs, reported=servicer.reported, traceback=servicer.traceback)
 
 
-async def _start_egress(recording: orchestrator_pb2.ExecutionRecording, socket_dir: Path) -> ReplayedEgress:
-    """The replay's egress socket and the certificate its sandbox trusts, in `socket_dir`
-    (the certificate authority's key only in memory and a directory removed at once)."""
+def _replay_ca() -> InterceptionCA:
+    """A certificate authority for one replay (its key only in memory and a directory removed at once)."""
     with tempfile.TemporaryDirectory(prefix="corral-replay-ca-") as folder:
-        ca = InterceptionCA.load_or_create(Path(folder))
-    egress = ReplayedEgress(recording.exchanges, ca)
+        return InterceptionCA.load_or_create(Path(folder))
+
+
+async def _start_egress(egress: ReplayedEgress, socket_dir: Path) -> None:
+    """The replay's egress socket and the certificate its sandbox trusts, in `socket_dir`."""
     binding = socket_dir / f".{EGRESS_SOCKET_NAME}.binding"
     await egress.start(str(binding))
     hand_to_sandbox_user(binding)
     os.rename(binding, socket_dir / EGRESS_SOCKET_NAME)
-    (socket_dir / EGRESS_CA_NAME).write_bytes(ca.certificate_pem)
+    (socket_dir / EGRESS_CA_NAME).write_bytes(egress.certificate_pem)
     os.chmod(socket_dir / EGRESS_CA_NAME, 0o644)
-    return egress

@@ -113,7 +113,7 @@ class ExecutionRunner:
         )
         # Shadow runs' sandboxes are this process's too: claimed, labelled and swept as its own.
         self.shadows = ShadowRuns(db, backend, self.limits_for, self.new_socket_dir, self.release_socket_dir,
-                                  {OWNER_LABEL: self.owner_id, INSTALLATION_LABEL: self.installation_id})
+                                  {OWNER_LABEL: self.owner_id, INSTALLATION_LABEL: self.installation_id}, config.egress.limits)
 
     def limits_for(self, manifest: Manifest) -> SandboxLimits:
         return sandbox_limits(self._config.sandbox, manifest)

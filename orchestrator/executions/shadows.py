@@ -3,7 +3,8 @@
 A session may name a shadow agent (UpdateSession `shadow_agent_id`: a registered version of the
 same agent). After each execution of the session ends, its recording (what the execution saw
 through its runtime socket) is replayed with the shadow's image in a sandbox of its own, as
-`corral replay` does (`replay_sandbox.py`): no network, no chain, no signer; the shadow's
+`corral replay` does (`replay_sandbox.py`): no network (its HTTP requests answered from the
+recording), no chain, no signer; the shadow's
 actions are captured and compared with what the execution did, and the comparison is stored
 (`ShadowRunRow`, ListShadowRuns). So an owner sees where a new version would act differently on
 the session's real inputs before switching to it.
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from corral.limits import shortened
 from corral.v1.orchestrator_pb2 import ExecutionRecording
 from orchestrator.agents.manifest import Manifest, parse_manifest
+from orchestrator.config import EgressLimits
 from orchestrator.executions.replay_sandbox import ReplayOutcome, ReplaySockets, replay
 from orchestrator.store import AgentRow, Database, ShadowRunRow, utcnow
 from orchestrator.store.statuses import ShadowOutcome
@@ -46,8 +48,10 @@ def kept_difference(lines: list[str]) -> list[str]:
 
 class ShadowRuns:
     def __init__(self, db: Database, backend: SandboxBackend, limits_for: Callable[[Manifest], SandboxLimits],
-                 make_dir: Callable[[str], Path], remove_dir: Callable[[Path], None], labels: dict[str, str]) -> None:
+                 make_dir: Callable[[str], Path], remove_dir: Callable[[Path], None], labels: dict[str, str],
+                 egress_limits: EgressLimits | None = None) -> None:
         self._db = db
+        self._egress_limits = egress_limits
         self._backend = backend
         self._limits_for = limits_for
         self._make_dir, self._remove_dir, self._labels = make_dir, remove_dir, labels
@@ -83,7 +87,7 @@ class ShadowRuns:
         try:
             limits = self._limits_for(parse_manifest(agent.manifest_toml))
             sockets = ReplaySockets(self._make_dir, self._remove_dir, self._labels, self._started)
-            replayed = await replay(recording, agent.image_id, self._backend, limits, sockets)
+            replayed = await replay(recording, agent.image_id, self._backend, limits, sockets, self._egress_limits)
         except Exception as exc:  # noqa: BLE001 — said in the shadow run, the session goes on
             log.exception("shadow run of execution %s failed", recording.execution_id)
             return ShadowOutcome.FAILED, None, f"{type(exc).__name__}: {exc}"
@@ -92,7 +96,8 @@ class ShadowRuns:
             return ShadowOutcome.DIFFERENT, replayed, f"the shadow did not complete ({why})"
         if replayed.difference:
             return ShadowOutcome.DIFFERENT, replayed, "" if replayed.reported[0] else f"the shadow failed: {replayed.reported[1]}"
-        return (ShadowOutcome.PARTIAL if replayed.calls_not_recorded else ShadowOutcome.SAME), replayed, ""
+        partial = replayed.calls_not_recorded or recording.exchanges_not_recorded
+        return (ShadowOutcome.PARTIAL if partial else ShadowOutcome.SAME), replayed, ""
 
     def _started(self, sandbox: StartedSandbox | None) -> None:
         self._running = sandbox

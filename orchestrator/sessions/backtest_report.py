@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 
 from corral.v1 import common_pb2, orchestrator_pb2
 from orchestrator.actions import backtests
+from orchestrator.actions.venues.hypercore import USDC_UNITS
+from orchestrator.actions.venues.paper_hyperliquid import HyperliquidPaperAccount
 from orchestrator.errors import precondition
-from orchestrator.store import BacktestStepRow, SessionRow, TransactionRow
+from orchestrator.store import BacktestStepRow, PaperVenueAccountRow, SessionRow, TransactionRow
 from orchestrator.store.statuses import TransactionStatus
 
 # How the signer names the rule that refused (signer/service.py, Audited.deny).
@@ -46,6 +48,11 @@ def backtest_report(db: Session, session: SessionRow) -> orchestrator_pb2.Backte
         report.pnl = str(equities[-1] - int(session.allocation_amount))
         report.max_drawdown = max_drawdown(equities)
     fees, trades, refusals = 0, 0, Counter[str]()
+    if session.backtest_by_time:  # its trades are its paper Hyperliquid account's fills, their fees in USDC
+        state = db.scalar(select(PaperVenueAccountRow.state).where(PaperVenueAccountRow.session_id == session.id,
+                                                                   PaperVenueAccountRow.venue == "hyperliquid"))
+        account = HyperliquidPaperAccount.model_validate(state) if state is not None else HyperliquidPaperAccount()
+        trades, fees = account.fill_count, int(account.fees_paid * USDC_UNITS)
     for tx in db.scalars(select(TransactionRow).where(TransactionRow.session_id == session.id)):
         if tx.status in (TransactionStatus.CONFIRMED, TransactionStatus.REVERTED) and tx.gas_used and tx.effective_gas_price:
             fees += tx.gas_used * int(tx.effective_gas_price)

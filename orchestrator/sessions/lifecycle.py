@@ -9,6 +9,7 @@ FAILED_PRECONDITION, naming the state and what is allowed.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -19,10 +20,11 @@ from sqlalchemy.orm import Session, joinedload
 from corral.hosts import Ceiling
 from corral.networks import Network, address_key
 from corral.v1 import signer_pb2
-from orchestrator.actions.backtests import GAS_FLOOR, BacktestRange
+from orchestrator.actions.backtests import GAS_FLOOR, BacktestRange, step_time
 from orchestrator.actions.breakers import BreakerSettings, stored_settings
 from orchestrator.actions.positions import session_positions
 from orchestrator.actions.signer_client import SignerClient
+from orchestrator.actions.venues.market_data import HYPERLIQUID, MarketData
 from orchestrator.agents.manifest import Manifest
 from orchestrator.agents.registry import agent_manifest
 from orchestrator.agents.settings import SettingError, resolve
@@ -87,10 +89,30 @@ async def _starting_balance(chain: Chain, wallet: str, asset: str, native: bool)
         raise precondition(f"the agent's starting asset {asset} on {chain.network} cannot be read: {exc}") from None
 
 
-async def _checked_backtest(backtest: BacktestRange, mode: str, chain: Chain) -> BacktestRange:
+async def _checked_backtest(backtest: BacktestRange, mode: str, chain: Chain, market_data: MarketData | None) -> BacktestRange:
     if mode == ExecutionMode.MANUAL:
         raise invalid("a backtest runs in auto mode: nobody approves past blocks", field="execution_mode")
-    return backtest.checked(await _head(chain))
+    on_venue = Network.parse(chain.network).is_hypercore
+    if on_venue != backtest.by_time:
+        raise invalid(f"a backtest of a {chain.network} agent runs at "
+                      + ("times: set from_time, to_time and every_seconds" if on_venue else "blocks: set from_block, to_block and every_blocks"),
+                      field="backtest")
+    if not backtest.by_time:
+        return backtest.checked(await _head(chain))
+    backtest = backtest.checked_times(int(time.time()))
+    await _check_recorded(backtest, market_data)
+    return backtest
+
+
+async def _check_recorded(backtest: BacktestRange, market_data: MarketData | None) -> None:
+    """A backtest by time starts where the platform has recorded Hyperliquid's mids."""
+    start = step_time(backtest.from_block)
+    if market_data is not None and await market_data.at(HYPERLIQUID, "allMids", start) is not None:
+        return
+    held = [s for s in (await market_data.series(HYPERLIQUID) if market_data is not None else []) if s.series == "allMids"]
+    has = (f"it has Hyperliquid market data from {held[0].first_at.isoformat()}Z to {held[0].last_at.isoformat()}Z" if held
+           else "it has none ([market_data] hyperliquid_coins in the orchestrator config starts recording it)")
+    raise precondition(f"the platform has no recorded Hyperliquid market data at backtest.from_time {start.isoformat()}Z; {has}")
 
 
 async def _head(chain: Chain) -> int:
@@ -110,8 +132,10 @@ def _remove(session_id: int, db: Session) -> None:
 
 class Sessions:
     def __init__(self, db: Database, signer: SignerClient, chains: dict[str, Chain], minute_seconds: float = 60.0,
-                 egress_ceiling: Ceiling | None = None, paper_forks: PaperForks | None = None) -> None:
+                 egress_ceiling: Ceiling | None = None, paper_forks: PaperForks | None = None,
+                 market_data: MarketData | None = None) -> None:
         self._db = db
+        self._market_data = market_data
         self._signer = signer
         self._chains = chains
         self._paper_forks = paper_forks
@@ -162,7 +186,7 @@ class Sessions:
         native = address_key(asset.network, asset.address) == address_key(asset.network, chain.native_asset)
         paper_of = None
         if backtest is not None:  # a paper session whose fork moves from block to block
-            backtest, paper = await _checked_backtest(backtest, mode, chain), True
+            backtest, paper = await _checked_backtest(backtest, mode, chain, self._market_data), True
         if paper:
             # The session acts with a throwaway wallet on a fork (on Hyperliquid: a paper
             # account): what it is allocated is minted there, not taken from the real wallet.
@@ -217,6 +241,7 @@ class Sessions:
                 backtest_from_block=backtest.from_block if backtest else None,
                 backtest_to_block=backtest.to_block if backtest else None,
                 backtest_every_blocks=backtest.every_blocks if backtest else None,
+                backtest_by_time=backtest.by_time if backtest else False,
             )
             db.add(session)
             db.commit()

@@ -20,6 +20,7 @@ from orchestrator.store.models import (
     ExecutionLogRow,
     ExecutionRecordingRow,
     ExecutionRow,
+    MarketSampleRow,
     MemoryRow,
     PaperVenueAccountRow,
     PrincipalRow,
@@ -38,5 +39,5 @@ from orchestrator.store.models import (
 )
 
 __all__ = [
-    "OWNER_WALLET", "AgentRow", "BacktestStepRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRecordingRow", "ExecutionRow", "MemoryRow", "PaperVenueAccountRow", "PrincipalRow", "PrincipalWalletRow", "QuoteRow", "ReplicaRow", "RequestIdRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "ShadowRunRow", "SettingRow", "SuggestionRow", "TokenInfoRow", "TransactionRow", "utcnow",
+    "OWNER_WALLET", "AgentRow", "BacktestStepRow", "AssetChangeRow", "Base", "Database", "DriftRow", "EgressConnectionRow", "EventRow", "ExecutionLogRow", "ExecutionRecordingRow", "ExecutionRow", "MarketSampleRow", "MemoryRow", "PaperVenueAccountRow", "PrincipalRow", "PrincipalWalletRow", "QuoteRow", "ReplicaRow", "RequestIdRow", "SessionBalanceRow", "SessionRow", "SessionSecretRow", "ShadowRunRow", "SettingRow", "SuggestionRow", "TokenInfoRow", "TransactionRow", "utcnow",
 ]

@@ -120,6 +120,8 @@ class SessionRow(Base):
     backtest_from_block: Mapped[int | None] = mapped_column(default=None)
     backtest_to_block: Mapped[int | None] = mapped_column(default=None)
     backtest_every_blocks: Mapped[int | None] = mapped_column(default=None)
+    # A backtest by time (on hypercore:*): the three above are then Unix seconds and seconds.
+    backtest_by_time: Mapped[bool] = mapped_column(default=False)
     # Another version of its agent replayed on each of its executions' recordings
     # (orchestrator/executions/shadows.py); None: no shadow.
     # (No foreign key: SQLite adds no column with one; UpdateSession checks the agent exists.)
@@ -207,6 +209,21 @@ class PaperVenueAccountRow(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime]
+
+
+class MarketSampleRow(Base):
+    """One sample of a venue's public read (orchestrator/actions/venues/market_data.py): what
+    the venue answered, as zlib-compressed JSON, and when it was asked."""
+
+    __tablename__ = "market_samples"
+    __table_args__ = (Index("ix_market_samples_series", "venue", "series", "sampled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue: Mapped[str] = mapped_column(String(32))
+    # The read, e.g. "l2Book BTC" or "allMids".
+    series: Mapped[str] = mapped_column(String(120))
+    sampled_at: Mapped[datetime] = mapped_column(index=True)
+    answer: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ShadowRunRow(Base):

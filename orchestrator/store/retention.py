@@ -1,5 +1,5 @@
 """Pruning the history that only grows: change-feed events, agents' log lines, execution
-recordings and the shadow runs compared with them older than the `[retention]` settings keep (0 days: kept forever), with the events the notification
+recordings and the shadow runs compared with them, and recorded market data, older than the `[retention]` settings keep (0 days: kept forever), with the events the notification
 deliveries that are finished (delivered or dead; a pending one is kept, however old), and
 request ids (the answers kept for retried API calls) past their day (orchestrator/api/idempotency.py).
 
@@ -19,7 +19,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, delete, select, true
 
 from orchestrator.store.db import Database, utcnow
-from orchestrator.store.models import EventRow, ExecutionLogRow, ExecutionRecordingRow, NotificationOutboxRow, RequestIdRow, ShadowRunRow
+from orchestrator.store.models import (
+    EventRow,
+    ExecutionLogRow,
+    ExecutionRecordingRow,
+    MarketSampleRow,
+    NotificationOutboxRow,
+    RequestIdRow,
+    ShadowRunRow,
+)
 from orchestrator.store.statuses import DeliveryStatus
 
 log = logging.getLogger("corral.retention")
@@ -35,15 +43,17 @@ class Pruned:
     deliveries: int = 0
     recordings: int = 0
     shadow_runs: int = 0
+    market_samples: int = 0
 
 
 class Retention:
     def __init__(self, db: Database, events_days: float, execution_logs_days: float, batch_rows: int = 1000,
-                 recordings_days: float = 30.0) -> None:
+                 recordings_days: float = 30.0, market_data_days: float = 90.0) -> None:
         self._db = db
         self._events_days = events_days
         self._logs_days = execution_logs_days
         self._recordings_days = recordings_days
+        self._market_data_days = market_data_days
         self._batch = batch_rows
 
     def prune(self, now: datetime | None = None) -> Pruned:
@@ -64,11 +74,13 @@ class Retention:
             # A shadow run's difference is up to about 100 KB (executions/shadows.py).
             shadow_runs=self._prune(ShadowRunRow, ShadowRunRow.finished_at, now - timedelta(days=self._recordings_days),
                                     batch=max(1, self._batch // 10)) if self._recordings_days else 0,
+            market_samples=self._prune(MarketSampleRow, MarketSampleRow.sampled_at, now - timedelta(days=self._market_data_days))
+            if self._market_data_days else 0,
         )
         if any(vars(pruned).values()):
             log.info("retention: removed %d events, %d log lines, %d request ids, %d finished deliveries, %d execution recordings "
-                     "and %d shadow runs", pruned.events, pruned.execution_logs, pruned.request_ids, pruned.deliveries,
-                     pruned.recordings, pruned.shadow_runs)
+                     "%d shadow runs and %d market samples", pruned.events, pruned.execution_logs, pruned.request_ids,
+                     pruned.deliveries, pruned.recordings, pruned.shadow_runs, pruned.market_samples)
         return pruned
 
     def _prune(self, table, written_at, cutoff: datetime, finished: ColumnElement[bool] | None = None, batch: int | None = None) -> int:

@@ -4,11 +4,15 @@ the published documents) as actions the signer signed; the stand-in recovers the
 from each signature as the venue does, so an order it fills was signed right. An order the
 wallet's policy refuses never reaches the venue. An API (agent) wallet trades for a master
 whose own key has no Hyperliquid policy at all. Manual mode turns orders into suggestions.
-A wallet runs one Hyperliquid agent at a time."""
+A wallet runs one Hyperliquid agent at a time. A backtest by time fills against the books and
+mids the platform recorded (its [market_data] samples the stand-in every second), never today's."""
 
 from __future__ import annotations
 
 import json
+import math
+import time
+from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import grpc
@@ -21,7 +25,7 @@ from corral.v1 import orchestrator_pb2 as pb
 from devtools.devstack import DevStack
 from signer import hyperliquid
 from tests.conftest import REPO_ROOT
-from tests.helpers import agent_from_template, approved_suggestion, venuer_results
+from tests.helpers import agent_from_template, approved_suggestion, venuer_results, wait_for
 from tests.standins.hyperliquid import HyperliquidStandIn
 
 VENUER = REPO_ROOT / "tests" / "agents" / "venuer"
@@ -40,7 +44,8 @@ def venue():
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, venue):
     with DevStack(tmp_path_factory.mktemp("hyperliquid"), minute_seconds=1.0,
-                  venues={"hyperliquid": {"api_url": venue.url, "mainnet": True}}) as stack:
+                  venues={"hyperliquid": {"api_url": venue.url, "mainnet": True}},
+                  market_data={"hyperliquid_coins": ["BTC"], "every_seconds": 1}) as stack:
         yield stack
 
 
@@ -245,3 +250,94 @@ def test_a_paper_session_trades_the_live_book_on_a_paper_account_and_the_venue_s
     assert {r["type"] for r in asked} <= {"meta", "spotMeta", "allMids", "l2Book"}
     assert real_account() == real_before and real_before["withdrawable"] == "500.0"
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
+
+
+def recorded_after(stack, moment: datetime) -> int:
+    """Once the platform has a sample of BTC's book and of the mids taken after `moment`: the
+    first whole second at or after both (a backtest step there sees them)."""
+    def lasts():
+        series = {s.series: s.last_at.ToDatetime() for s in stack.api.ListMarketData(pb.ListMarketDataRequest(venue="hyperliquid")).series}
+        return series if all(series.get(name, datetime.min) > moment for name in ("allMids", "l2Book BTC")) else None
+
+    newest = max(wait_for(lasts, timeout=60, what="market data sampled after the book changed").values())
+    return math.ceil(newest.replace(tzinfo=UTC).timestamp())
+
+
+def until_past(second: int) -> None:
+    while time.time() <= second + 0.2:
+        time.sleep(0.1)
+
+
+def test_a_backtest_by_time_fills_against_the_recorded_books_and_mids_not_todays(stack, venue, agent_image, tmp_path):
+    """The platform samples the stand-in's BTC book and mids each second. The book is A, then B;
+    a backtest over those two moments buys at A's ask and sells at B's bid, its clock and mids
+    are A's and B's, though the live book is C by then; its report's PnL is exactly that round
+    trip less the taker fees. Nothing is posted to the venue."""
+    wallet = stack.create_wallet()
+    stack.set_policy(wallet, {"hyperliquid": POLICY})
+    venue.set_book("BTC", bids=[("59990", "1")], asks=[("60010", "1")])
+    venue.set_mid("BTC", "60000")
+    at_a = recorded_after(stack, datetime.now(UTC).replace(tzinfo=None))
+    until_past(at_a)  # every sample at or before at_a shows A
+    venue.set_book("BTC", bids=[("62990", "1")], asks=[("63010", "1")])
+    venue.set_mid("BTC", "63000")
+    at_b = recorded_after(stack, datetime.now(UTC).replace(tzinfo=None))
+    until_past(at_b)
+    venue.set_book("BTC", bids=[("9990", "1")], asks=[("10010", "1")])  # today's market: never filled against
+    venue.set_mid("BTC", "10000")
+    exchange_before = len(venue.exchange_requests)
+
+    agent_id = register(stack, agent_image, tmp_path, "BacktestedPerps")
+    request = pb.StartSessionRequest(agent_id=agent_id, wallet_address=wallet, allocation_amount=str(1000 * USDC), settings={
+        "calls": json.dumps({"runs": [
+            [["hyperliquid.place_order", [{"coin": "BTC", "side": "buy", "size": 0.01, "price": 61000, "market": "perp"}]],
+             ["hyperliquid.midpoint_price", ["BTC"]]],
+            [["hyperliquid.place_order", [{"coin": "BTC", "side": "sell", "size": 0.01, "price": 50000, "market": "perp"}]],
+             ["hyperliquid.midpoint_price", ["BTC"]]],
+        ]})})
+    request.backtest.from_time.FromSeconds(at_a)
+    request.backtest.to_time.FromSeconds(at_b)
+    request.backtest.every_seconds = at_b - at_a
+    session = stack.api.StartSession(request).session
+    assert session.backtest.every_seconds == at_b - at_a and session.backtest.from_time.seconds == at_a and session.paper_of_wallet_address == wallet
+    report = wait_for(lambda: (r := stack.api.GetBacktestReport(pb.GetBacktestReportRequest(session_id=session.id)).report).finished and r,
+                      timeout=180, what="the backtest's report")
+
+    memory = {e.key: json.loads(e.value) for e in stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=session.id)).entries
+              if e.key.startswith("run-")}
+    bought, mid_a, sold, mid_b = (memory[k]["data"] for k in ("run-0-call-0", "run-0-call-1", "run-1-call-0", "run-1-call-1"))
+    assert (bought["status"], D(bought["price"]), sold["status"], D(sold["price"])) == ("filled", 60010, "filled", 62990)
+    assert (D(mid_a["priceUsd"]), D(mid_b["priceUsd"])) == (60000, 63000)
+    assert mid_a["timestamp"] == datetime.fromtimestamp(at_a, UTC).isoformat().replace("+00:00", "Z")  # the agent's clock: the step's
+
+    fees = (D("600.10") + D("629.90")) * D("0.00045")
+    final = 1000 + D("0.01") * (62990 - 60010) - fees
+    assert [(s.block, s.block_time.seconds, s.after_last_run) for s in report.steps] == [(0, at_a, False), (0, at_b, False), (0, at_b, True)]
+    assert [D(s.equity) / USDC for s in report.steps] == [
+        1000, 1000 - D("600.10") * D("0.00045") + D("0.01") * (63000 - 60010), final]  # valued at the recorded mids
+    assert (D(report.final_equity) / USDC, D(report.pnl) / USDC) == (final, final - 1000)
+    assert (report.trades, D(report.fees_paid) / USDC, report.runs) == (2, fees, 2)
+    assert len(venue.exchange_requests) == exchange_before, "a backtest posts nothing to the venue"
+
+
+def test_a_backtest_by_time_where_nothing_was_recorded_is_refused_with_what_is(stack, venue, agent_image, tmp_path):
+    wallet = stack.create_wallet()
+    stack.set_policy(wallet, {"hyperliquid": POLICY})
+    agent_id = register(stack, agent_image, tmp_path, "TooEarly")
+    request = pb.StartSessionRequest(agent_id=agent_id, wallet_address=wallet, allocation_amount=str(100 * USDC),
+                                     settings={"calls": "[]"})
+    request.backtest.from_time.FromSeconds(1_600_000_000)
+    request.backtest.to_time.FromSeconds(1_600_000_600)
+    request.backtest.every_seconds = 60
+    with pytest.raises(grpc.RpcError) as refused:
+        stack.api.StartSession(request)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "no recorded Hyperliquid market data at backtest.from_time 2020-09-13T12:26:40Z" in refused.value.details()
+    assert "it has Hyperliquid market data from " in refused.value.details()
+    by_blocks = pb.StartSessionRequest(agent_id=agent_id, wallet_address=wallet, allocation_amount=str(100 * USDC), settings={"calls": "[]"},
+                                       backtest=pb.Backtest(from_block=1, to_block=2, every_blocks=1))
+    with pytest.raises(grpc.RpcError) as wrong_kind:
+        stack.api.StartSession(by_blocks)
+    assert wrong_kind.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "runs at times" in wrong_kind.value.details()
+    assert not [s for s in stack.api.ListSessions(pb.ListSessionsRequest()).sessions if s.agent_id == agent_id]
+

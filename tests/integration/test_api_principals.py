@@ -340,10 +340,10 @@ def test_a_wallet_that_is_no_address_is_refused_by_name(api):
         assert principals.grant(s, "alice", ["7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV"])  # a Solana address
 
 
-def test_a_recording_withholds_shared_memory_from_a_user_who_does_not_own_every_session_of_the_agent(api):
+def test_a_recording_withholds_shared_memory_and_fetches_from_a_user_who_does_not_own_every_session_of_the_agent(api):
     """The agent also runs on another user's wallet: what its executions read from or wrote to
-    the memory its sessions share is withheld from a user of one wallet, as ListSessionMemory
-    withholds it; a user of both wallets reads it."""
+    the memory its sessions share, and what they fetched (with the author's keys), is withheld
+    from a user of one wallet, as ListSessionMemory withholds it; a user of both wallets reads it."""
     from corral.v1 import runtime_pb2
     from orchestrator.executions import recording
     from orchestrator.executions.recording import Recorder
@@ -354,6 +354,8 @@ def test_a_recording_withholds_shared_memory_from_a_user_who_does_not_own_every_
         recorder = Recorder(max_bytes=64 * 1024)
         recorder.record("/corral.v1.AgentRuntime/GetMemory", runtime_pb2.GetMemoryRequest(key="k", scope=runtime_pb2.MEMORY_SCOPE_SHARED)
                         .SerializeToString(), runtime_pb2.GetMemoryResponse(key="k", value="the other user's").SerializeToString(), "OK", "", 0)
+        recorder.keep_exchange(pb.RecordedExchange(scheme="https", host="api.example.com", port=443, method="GET",
+                                                   path="/v3/authors-key", response=b"HTTP/1.1 200 OK\r\n\r\nauthor's signal"))
         recording.store(s, recorder.message(1))
         s.add(EgressConnectionRow(execution_id=1, method="CONNECT", host="api.example.com", port=443, address="203.0.113.7",
                                   bytes_out=100, bytes_in=2000, duration_ms=30, outcome="allowed", reason=""))
@@ -364,8 +366,12 @@ def test_a_recording_withholds_shared_memory_from_a_user_who_does_not_own_every_
     assert code == grpc.StatusCode.OK, details
     [call_seen] = limited.recording.calls
     assert call_seen.withheld and call_seen.response == b"" and b"other user" not in limited.SerializeToString()
+    [fetched] = limited.recording.exchanges
+    assert fetched.withheld and fetched.host == "api.example.com" and b"author" not in limited.SerializeToString()
     # What the execution reached on the network comes with its recording (not what it answered).
     [connection] = limited.recording.egress_connections
     assert (connection.host, connection.bytes_in, connection.outcome) == ("api.example.com", 2000, pb.EGRESS_OUTCOME_ALLOWED)
-    [call_whole] = api.call("GetExecutionRecording", pb.GetExecutionRecordingRequest(execution_id=1), key=both)[2].recording.calls
+    whole = api.call("GetExecutionRecording", pb.GetExecutionRecordingRequest(execution_id=1), key=both)[2].recording
+    [call_whole], [fetched_whole] = whole.calls, whole.exchanges
+    assert not fetched_whole.withheld and fetched_whole.response.endswith(b"author's signal")
     assert not call_whole.withheld and runtime_pb2.GetMemoryResponse.FromString(call_whole.response).value == "the other user's"

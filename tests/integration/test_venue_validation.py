@@ -96,12 +96,14 @@ def test_a_paper_session_reaches_no_real_venue_not_even_to_read(tmp_path, mode, 
 @pytest.mark.parametrize("method, request_message", [(method, request) for method, request, _ in PAPER_CALLS], ids=[c[0] for c in PAPER_CALLS])
 def test_a_backtest_reaches_no_venue_not_even_a_paper_engine(tmp_path, method, request_message):
     """A backtest's blocks are past and a venue's book is today's: refused, though the platform
-    keeps paper venue accounts (the venues here are unreachable, so a call let through would fail otherwise)."""
+    keeps paper venue accounts (the venues here are unreachable, so a call let through would fail
+    otherwise). Only a backtest by time of a Hyperliquid agent gets a paper engine
+    (tests/unit/test_market_data.py)."""
     venues = configured()
     venues = Venues(venues.hyperliquid, venues.polymarket, paper_db=Database(f"sqlite:///{tmp_path / 'paper.db'}"))
     error, db = runtime_call(tmp_path, "auto", venues, method, request_message, paper_of="0x" + "33" * 20, backtest_every=2)
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error.details()
-    assert "a backtest cannot use a venue" in error.details()
+    assert "a backtest cannot use" in error.details() and "its runs are at past blocks" in error.details()
     with db.session() as s:
         assert s.query(SuggestionRow).count() == 0 and s.query(TransactionRow).count() == 0
 

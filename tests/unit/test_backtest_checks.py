@@ -33,3 +33,20 @@ def test_the_last_block_may_be_the_head_and_the_range_need_not_divide():
 ])
 def test_drawdown_is_the_largest_fall_from_an_earlier_peak(equities, expected):
     assert max_drawdown(equities) == pytest.approx(expected)
+
+
+NOW = 1_800_000_000
+
+
+@pytest.mark.parametrize(("asked", "field", "says"), [
+    (BacktestRange(0, NOW, 60, by_time=True), "backtest.from_time", "must be set"),
+    (BacktestRange(NOW - 600, NOW, 0, by_time=True), "backtest.every_seconds", "at least 1"),
+    (BacktestRange(NOW - 600, NOW - 700, 60, by_time=True), "backtest.to_time", "before from_time"),
+    (BacktestRange(NOW - 600, NOW + 1, 60, by_time=True), "backtest.to_time", "in the future"),
+    (BacktestRange(NOW - MAX_RUNS, NOW, 1, by_time=True), "backtest.every_seconds", f"at most {MAX_RUNS} times"),
+])
+def test_a_range_of_times_that_cannot_run_is_refused_naming_its_field(asked, field, says):
+    with pytest.raises(Refused) as refused:
+        asked.checked_times(now=NOW)
+    assert refused.value.field == field and says in refused.value.message
+    assert BacktestRange(NOW - MAX_RUNS + 1, NOW, 1, by_time=True).checked_times(now=NOW).by_time  # the last one may be now

@@ -49,7 +49,8 @@ def test_a_replay_says_how_its_http_requests_were_met_and_what_the_recording_lac
     assert network_lines(recording, 3, ["GET https://prices.example.com/p", "GET https://prices.example.com/p"]) == [
         "3 HTTP request(s) answered from the recording",
         "GET https://prices.example.com/p: answered by its path (its query or body differed from the recorded request's)",
-        "1 HTTP exchange(s) of the recorded run were past its size bound: not replayed",
+        "1 HTTP exchange(s) of the recorded run were not recorded (past its size bound, cut short, or carrying a session "
+        "secret): a replayed request for one is refused",
         "the recorded run reached api.example.com:443 (2 connection(s), 2500 bytes in) without its answers being recorded: "
         "not replayed"]
     assert network_lines(pb.ExecutionRecording(execution_id=12), 0, []) == []

@@ -122,6 +122,19 @@ def _side(letter: str) -> str:
     return "buy" if letter == "B" else "sell"
 
 
+def midpoint_answer(mids: dict, markets: Markets, coins: list[str], dex: str, at: datetime) -> dict | list[dict]:
+    """The SDK's midpoint_price answer from the venue's allMids of `dex`, as of `at` (UTC)."""
+    spot = dex == "spot"
+    stamp = at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    prices = []
+    for coin in coins:
+        key = markets.get(coin, spot=spot).mid_key if dex in ("perp", "spot") else coin
+        if key not in mids:
+            raise not_found(f"hyperliquid: the venue has no mid price for {coin!r}")
+        prices.append({"coin": coin, "network": f"hypercore:{dex}", "priceUsd": mids[key], "timestamp": stamp, "isStale": False})
+    return prices[0] if len(prices) == 1 else prices
+
+
 class HyperliquidVenue:
     def __init__(self, config: HyperliquidConfig, signer: SignerClient) -> None:
         self.config = config
@@ -264,19 +277,11 @@ class HyperliquidVenue:
     async def midpoints(self, coins: list[str], dex: str) -> dict | list[dict]:
         if not coins:
             raise invalid("hyperliquid: midpoint_price needs a coin (or a list of coins)")
-        spot = dex == "spot"
         mids_request = {"type": "allMids"}
         if dex not in ("perp", "spot"):
             mids_request["dex"] = dex
         mids, markets = await asyncio.gather(self.info(mids_request), self.markets())
-        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        prices = []
-        for coin in coins:
-            key = markets.get(coin, spot=spot).mid_key if dex in ("perp", "spot") else coin
-            if key not in mids:
-                raise not_found(f"hyperliquid: the venue has no mid price for {coin!r}")
-            prices.append({"coin": coin, "network": f"hypercore:{dex}", "priceUsd": mids[key], "timestamp": now, "isStale": False})
-        return prices[0] if len(prices) == 1 else prices
+        return midpoint_answer(mids, markets, coins, dex, datetime.now(UTC))
 
     # ---- acting -------------------------------------------------------------------------
 

@@ -24,6 +24,11 @@ policy refuses is refused here too. The signed action is never posted. Instead:
 Reads of the account (balances, positions, orders, fills) answer from the paper account in the
 venue's shapes; markets and mids are the venue's, read-only. A paper session on hypercore:perp
 or hypercore:spot starts with its allocation there; any other paper session with nothing.
+
+A backtest by time (on hypercore:*) is a paper session whose market is the one the platform
+recorded (`market_data.py`): its mids and books are the samples at its current step's time
+(never today's), its clock that time, and a read the recording does not hold is refused by
+name. The markets (coins, decimals, leverage) are still the venue's today.
 """
 
 from __future__ import annotations
@@ -32,18 +37,21 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from corral.v1 import runtime_pb2
 from orchestrator.actions.venues.hypercore import USDC, USDC_UNITS
-from orchestrator.actions.venues.hyperliquid import HyperliquidVenue, Market, Markets, order_answer, wire_decimal
+from orchestrator.actions.venues.hyperliquid import HyperliquidVenue, Market, Markets, midpoint_answer, order_answer, wire_decimal
+from orchestrator.actions.venues.market_data import HYPERLIQUID, MarketData, series_name
 from orchestrator.actions.venues.paper_accounts import PaperAccounts
 from orchestrator.actions.venues.public_reads import SharedReads
 from orchestrator.errors import Refused, invalid, not_found, precondition
-from orchestrator.store import Database, SessionRow
+from orchestrator.store import BacktestStepRow, Database, SessionRow
 
 # The venue's base fee tier (fractions of the notional).
 TAKER_FEE = {False: Decimal("0.00045"), True: Decimal("0.0007")}  # {spot?: rate}
@@ -118,6 +126,9 @@ class HyperliquidPaperAccount(BaseModel):
     fills: list[PaperFill] = Field(default_factory=list)
     liquidations: list[PaperLiquidation] = Field(default_factory=list)
     next_oid: int = 1
+    # Every fill and fee since the account opened (`fills` keeps the newest only): a backtest's report.
+    fill_count: int = 0
+    fees_paid: Decimal = ZERO
 
 
 class Book(BaseModel):
@@ -159,6 +170,19 @@ def _leverage(markets: Markets, coin: str) -> int:
 
 def account_value(account: HyperliquidPaperAccount, view: MarketView) -> Decimal:
     return account.perp_usdc + sum((p.size * (view.marks.get(coin, p.entry_px) - p.entry_px) for coin, p in account.positions.items()), ZERO)
+
+
+def equity(account: HyperliquidPaperAccount, view: MarketView) -> tuple[Decimal, list[str]]:
+    """What the account is worth in USDC: its perp account value and its spot balances at the
+    mids; and the spot coins without a mid (not counted)."""
+    value, unvalued = account_value(account, view), []
+    for coin, total in sorted(account.spot.items()):
+        price = Decimal(1) if coin == USDC else view.marks.get(f"{coin}/USDC")
+        if price is None:
+            unvalued.append(coin)
+        else:
+            value += total * price
+    return value, unvalued
 
 
 def margin_used(account: HyperliquidPaperAccount, view: MarketView, markets: Markets) -> Decimal:
@@ -228,6 +252,8 @@ def _fill(account: HyperliquidPaperAccount, order: PaperOrder, market: Market, p
     else:
         direction = _perp_fill(account, market.coin, order.is_buy, px, sz, fee)
     order.filled += sz
+    account.fill_count += 1
+    account.fees_paid += fee
     account.fills.append(PaperFill(oid=order.oid, coin=order.coin, is_buy=order.is_buy, px=px, sz=sz, fee=fee, time=now,
                                    crossed=crossed, direction=direction))
     del account.fills[:-FILLS_KEPT]
@@ -449,10 +475,12 @@ def read_account(account: HyperliquidPaperAccount, request: runtime_pb2.Hyperliq
 class PaperHyperliquid:
     """A paper session's Hyperliquid: the same calls as `HyperliquidVenue`, on a paper account."""
 
-    def __init__(self, venue: HyperliquidVenue, db: Database) -> None:
+    def __init__(self, venue: HyperliquidVenue, db: Database, market_data: MarketData | None = None) -> None:
         self._venue = venue
+        self._db = db
         self._accounts = PaperAccounts(db, "hyperliquid", HyperliquidPaperAccount)
         self._public_reads = SharedReads()
+        self._market_data = market_data
 
     # Checks and previews are the venue's own.
     async def order_action(self, request: runtime_pb2.HyperliquidPlaceOrderRequest) -> tuple[dict, Market]:
@@ -466,7 +494,16 @@ class PaperHyperliquid:
 
     async def read(self, session: SessionRow, request: runtime_pb2.HyperliquidReadRequest) -> object:
         if request.kind == runtime_pb2.HYPERLIQUID_READ_KIND_MIDPOINT_PRICE:  # the venue's public mids
-            return await self._venue.read(session, request)
+            as_of = await self._as_of(session)
+            if as_of is None:
+                return await self._venue.read(session, request)
+            dex = request.dex if request.HasField("dex") else "perp"
+            if dex not in ("perp", "spot"):
+                raise precondition(f"hyperliquid: a backtest has recorded mids of perp and spot only, not of {dex!r}")
+            if not request.coins:
+                raise invalid("hyperliquid: midpoint_price needs a coin (or a list of coins)")
+            mids = _mapping(await self._public({"type": "allMids"}, as_of))
+            return midpoint_answer(mids, await self._venue.markets(), list(request.coins), dex, as_of.replace(tzinfo=UTC))
         if request.kind not in ACCOUNT_READS:  # (never passed on: a new kind may read an account)
             raise invalid("hyperliquid: say what to read (balances, positions, open_orders, order, orders, order_fills, liquidations, "
                           "midpoint_price)")
@@ -476,6 +513,8 @@ class PaperHyperliquid:
 
     async def place_order(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.HyperliquidPlaceOrderRequest) -> dict:
         action, market = await self.order_action(request)
+        if (as_of := await self._as_of(session)) is not None and not action["orders"][0]["t"].get("trigger"):
+            await self._public({"type": "l2Book", "coin": market.mid_key}, as_of)  # refused by name when not recorded
         # The copy of the real wallet's policy decides, as it would; the signature is not used.
         await self._venue.signed_l1(session, execution_id, session.wallet_address, action)
         wire = action["orders"][0]
@@ -499,16 +538,33 @@ class PaperHyperliquid:
         if refusal is not None:
             raise precondition(f"hyperliquid: {refusal}")
 
+    async def equity(self, session: SessionRow, as_of: datetime) -> tuple[Decimal, list[str]]:
+        """A backtest's account settled at `as_of` (naive UTC) and valued in USDC there."""
+        return await self._on_account(session, set(), lambda account, view, markets, now: equity(account, view), as_of)
+
+    async def _as_of(self, session: SessionRow) -> datetime | None:
+        """The time of a backtest by time's current step (what its market is); None for a paper
+        session, whose market is the venue's now."""
+        if not session.backtest_by_time:
+            return None
+        at = await self._db.run(lambda db: db.scalar(select(BacktestStepRow.block_time).where(BacktestStepRow.session_id == session.id)
+                                                     .order_by(BacktestStepRow.step.desc()).limit(1)))
+        if at is None:
+            raise precondition(f"backtest session {session.id} has not taken its first step")
+        return at
+
     async def _on_account(self, session: SessionRow, coins: set[str],
-                         change: Callable[[HyperliquidPaperAccount, MarketView, Markets, int], T]) -> T:
+                         change: Callable[[HyperliquidPaperAccount, MarketView, Markets, int], T], as_of: datetime | None = None) -> T:
         """Reads what the account needs of the market (the mids; the books of `coins` and of its
-        open orders' coins), then settles the account against it and runs `change`, stored in one."""
+        open orders' coins), then settles the account against it and runs `change`, stored in one.
+        A backtest's market is as of its step (or `as_of`), and so is its clock."""
         opening = lambda: _opening(session)  # noqa: E731
+        as_of = as_of or await self._as_of(session)
         account = await self._accounts.read(session.id, opening)
         markets = await self._venue.markets()
         coins = coins | {o.coin for o in account.orders if o.status == "open"}
-        view = await self._view(markets, coins)
-        now = int(time.time() * 1000)
+        view = await self._view(markets, coins, as_of)
+        now = int(time.time() * 1000) if as_of is None else int(as_of.replace(tzinfo=UTC).timestamp() * 1000)
 
         def settled_then_changed(account: HyperliquidPaperAccount) -> T:
             settle(account, view, markets, now)
@@ -516,26 +572,36 @@ class PaperHyperliquid:
 
         return await self._accounts.change(session.id, opening, settled_then_changed)
 
-    async def _view(self, markets: Markets, coins: set[str]) -> MarketView:
+    async def _view(self, markets: Markets, coins: set[str], as_of: datetime | None) -> MarketView:
         """The mids, and the books of `coins` the venue lists and answers for (an order's coin
         without a book is refused where it is placed; a held coin without one waits)."""
         ordered = sorted(coin for coin in coins if coin in markets.by_coin)
-        mids, *books = await asyncio.gather(self._public({"type": "allMids"}),
-                                            *(self._book_or_none(markets.get(c)) for c in ordered))
+        mids, *books = await asyncio.gather(self._public({"type": "allMids"}, as_of),
+                                            *(self._book_or_none(markets.get(c), as_of) for c in ordered))
         by_key = {m.mid_key: m.coin for m in markets.by_coin.values()}
         marks = {by_key[key]: price for key, text in _mapping(mids).items() if key in by_key and (price := _price(text)) is not None}
         return MarketView(marks=marks, books={coin: book for coin, answer in zip(ordered, books, strict=True)
                                               if (book := _book(answer)) is not None})
 
-    async def _book_or_none(self, market: Market) -> object:
+    async def _book_or_none(self, market: Market, as_of: datetime | None) -> object:
         """A coin's book; None when the venue refuses it (that coin waits, the account goes on)."""
         try:
-            return await self._public({"type": "l2Book", "coin": market.mid_key})
+            return await self._public({"type": "l2Book", "coin": market.mid_key}, as_of)
         except Refused:
             return None
 
-    async def _public(self, request: dict) -> object:
-        return await self._public_reads.get(json.dumps(request, sort_keys=True), lambda: self._venue.info(request))
+    async def _public(self, request: dict, as_of: datetime | None) -> object:
+        """The venue's answer to a public read now (shared for a second), or as recorded at
+        `as_of` (a backtest's step)."""
+        if as_of is None:
+            return await self._public_reads.get(json.dumps(request, sort_keys=True), lambda: self._venue.info(request))
+        series = series_name(request)
+        answer = await self._market_data.at(HYPERLIQUID, series, as_of) if self._market_data is not None else None
+        if answer is None:
+            age = f" within {self._market_data.max_age.total_seconds():g}s" if self._market_data is not None else ""
+            raise precondition(f"hyperliquid: the platform has no recorded {series} at {as_of.isoformat()}Z{age}: a backtest fills only "
+                               "against recorded market data ([market_data] hyperliquid_coins; ListMarketData shows what is recorded)")
+        return answer
 
 
 def _opening(session: SessionRow) -> HyperliquidPaperAccount:

@@ -18,6 +18,7 @@ from google.protobuf.message import Message
 from corral.v1 import runtime_pb2
 from orchestrator.actions.venues import hyperliquid, polymarket
 from orchestrator.actions.venues.hyperliquid import HyperliquidVenue
+from orchestrator.actions.venues.market_data import MarketData
 from orchestrator.actions.venues.paper_hyperliquid import PaperHyperliquid
 from orchestrator.actions.venues.paper_polymarket import PaperPolymarket
 from orchestrator.actions.venues.polymarket import PolymarketVenue
@@ -46,12 +47,19 @@ class Venues:
     # the chains whose forks hold their collateral (Polymarket's USDC).
     paper_db: Database | None = None
     paper_chains: Mapping[str, Chain] = field(default_factory=dict)
+    # The recorded market data backtests by time fill against.
+    market_data: MarketData | None = None
 
     def __post_init__(self) -> None:
-        self._paper_hyperliquid = (PaperHyperliquid(self.hyperliquid, self.paper_db)
+        self._paper_hyperliquid = (PaperHyperliquid(self.hyperliquid, self.paper_db, self.market_data)
                                    if self.hyperliquid is not None and self.paper_db is not None else None)
         self._paper_polymarket = (PaperPolymarket(self.polymarket, self.paper_db, self.paper_chains)
                                   if self.polymarket is not None and self.paper_db is not None else None)
+
+    @property
+    def paper_hyperliquid(self) -> PaperHyperliquid | None:
+        """The Hyperliquid paper engine (backtests by time value their accounts with it)."""
+        return self._paper_hyperliquid
 
     def hyperliquid_for(self, session: SessionRow) -> HyperliquidVenue | PaperHyperliquid:
         return _for_session(session, "Hyperliquid", "hyperliquid", self.hyperliquid, self._paper_hyperliquid)
@@ -102,16 +110,18 @@ class Venues:
 
 def _for_session(session: SessionRow, name: str, table: str, real: Real | None, paper: Paper | None) -> Real | Paper:
     """The venue a session's calls go to: the real one, or for a paper session its paper
-    engine (never the real venue). A backtest runs on past blocks while a venue's book is
-    today's (there is no recorded market data to fill against), and its thousands of runs
-    would spend the venue's request quota: it gets none."""
+    engine (never the real venue). A backtest by time of a Hyperliquid agent gets the paper
+    engine on the market data the platform recorded (paper_hyperliquid.py); any other backtest
+    gets none: its runs are at past blocks while a venue's book is today's, and its thousands
+    of runs would spend the venue's request quota."""
     if real is None:
         raise Refused(grpc.StatusCode.UNIMPLEMENTED, f"{name} is not configured on this platform ([{table}] in the orchestrator config)")
     if not session.paper:
         return real
-    if session.backtest_every_blocks is not None:
-        raise precondition("a backtest cannot use a venue: its runs are at past blocks, and the platform has no recorded "
-                           "market data to fill venue orders against")
+    if session.backtest_every_blocks is not None and not (session.backtest_by_time and table == "hyperliquid"):
+        raise precondition(f"a backtest cannot use {name}: its runs are at past blocks, and the platform records no {name} "
+                           "market data for them (a backtest by time of a hypercore:* agent fills Hyperliquid orders against "
+                           "the market data the platform recorded)")
     if paper is None:
         raise precondition(f"this orchestrator keeps no paper venue accounts: a paper session cannot use {name} here")
     return paper

@@ -1,5 +1,7 @@
 """Makes the venue calls its `calls` setting lists, once, and keeps every envelope in
 session memory (`call-0`, `call-1`, ...): the tests read what an agent would have seen.
+`calls` may instead be {"runs": [[calls of run 0], [calls of run 1], ...]}: a list per run,
+kept as `run-0-call-0`, ... (a backtest's steps).
 
 An argument "$<n>.<field>" stands for that field of call n's data (e.g. an order id)."""
 
@@ -19,15 +21,26 @@ def resolve(value, results):
     return value
 
 
-def run(agent: AgentContext) -> None:
-    if agent.memory.get("done").data.value:
-        return
+def make(agent: AgentContext, calls: list, prefix: str) -> None:
     results = []
-    for index, (path, args) in enumerate(json.loads(agent.settings["calls"])):
+    for index, (path, args) in enumerate(calls):
         venue, method = path.split(".")
         envelope = getattr(getattr(agent.platforms, venue), method)(*resolve(args, results))
         results.append(envelope.model_dump(mode="json"))
-        agent.memory.set(f"call-{index}", json.dumps(results[-1]))
+        agent.memory.set(f"{prefix}call-{index}", json.dumps(results[-1]))
+
+
+def run(agent: AgentContext) -> None:
+    plan = json.loads(agent.settings["calls"])
+    if isinstance(plan, dict):
+        done = int(agent.memory.get("runs").data.value or 0)
+        if done < len(plan["runs"]):
+            make(agent, plan["runs"][done], f"run-{done}-")
+        agent.memory.set("runs", str(done + 1))
+        return
+    if agent.memory.get("done").data.value:
+        return
+    make(agent, plan, "")
     agent.memory.set("done", "yes")
 
 

@@ -253,6 +253,10 @@ class RecordingConfig(BaseModel):
     max_bytes_per_execution: int = Field(default=1024 * 1024, ge=16 * 1024, le=1024 * 1024)
 
 
+# Half of Hyperliquid's per-IP request weight a minute: what sampling market data may use.
+MARKET_DATA_WEIGHT_PER_MINUTE = 600
+
+
 class MarketDataConfig(BaseModel):
     """Recorded market data (`[market_data]`): venues' public reads this orchestrator samples,
     which backtests by time (on hypercore:*) fill against (docs/api.md, "Backtests")."""
@@ -273,6 +277,20 @@ class MarketDataConfig(BaseModel):
             if not re.fullmatch(r"[A-Za-z0-9@/:._-]{1,40}", coin):
                 raise ValueError(f"{coin!r} is not a Hyperliquid coin name (e.g. BTC, PURR/USDC, @107)")
         return coins
+
+    @model_validator(mode="after")
+    def _within_the_venues_rate_limit(self) -> MarketDataConfig:
+        # Each sample is one info request of weight 2 per series (the mids and each book); the
+        # venue allows about 1,200 a minute per IP, which the platform's real orders share:
+        # sampling may take half of it.
+        weight_per_minute = (1 + len(self.hyperliquid_coins)) * 2 * 60 / self.every_seconds
+        if self.hyperliquid_coins and weight_per_minute > MARKET_DATA_WEIGHT_PER_MINUTE:
+            raise ValueError(f"sampling {len(self.hyperliquid_coins)} coins every {self.every_seconds:g}s asks Hyperliquid for "
+                             f"{weight_per_minute:.0f} request weight a minute, more than {MARKET_DATA_WEIGHT_PER_MINUTE}: "
+                             "raise every_seconds or list fewer coins")
+        if self.max_age_seconds < self.every_seconds:
+            raise ValueError("max_age_seconds must be at least every_seconds: a step between two samples would find none")
+        return self
 
 
 class PaperConfig(BaseModel):

@@ -14,11 +14,12 @@ export function BacktestReport({ api, session, version }: { api: Api; session: S
     (answer) => { setReport(answer.report ?? null); setError(""); }, (refused) => setError(problem(refused))), [api, session.id, version]);
   if (error) return <p role="alert" class="error">{error}</p>;
   if (!report) return <p>…</p>;
-  const decimals = nativeDecimals(session.allocation?.assetAddress ?? "");
+  // A backtest by time (a Hyperliquid agent's) steps through recorded market data; its amounts
+  // and fees are in Hyperliquid's USDC, counted in 8 decimals as Circuit counts it.
+  const byTime = Boolean(session.backtest?.everySeconds);
+  const decimals = byTime ? 8 : nativeDecimals(session.allocation?.assetAddress ?? "");
   const amount = (value: string) => (value ? units(value, decimals) : "not valued");
   const refusals = Object.entries(report.refusalsByRule);
-  // A backtest by time (a Hyperliquid agent's) steps through recorded market data; its fees are in its USDC.
-  const byTime = Boolean(session.backtest?.everySeconds);
   const range = byTime
     ? `Times ${when(session.backtest?.fromTime, true)}–${when(session.backtest?.toTime, true)} every ${String(session.backtest?.everySeconds)} s`
     : `Blocks ${String(session.backtest?.fromBlock)}–${String(session.backtest?.toBlock)} every ${String(session.backtest?.everyBlocks)}`;

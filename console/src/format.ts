@@ -47,8 +47,7 @@ export function safeLink(url: string | undefined): string | null {
 
 // The native coin's address on each kind of network (corral/networks.py) and its decimals,
 // which are the chain's own (not a contract's answer).
-// Hyperliquid's USDC is counted in 8 decimals, as Circuit counts it.
-const NATIVE_DECIMALS: Record<string, number> = { "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee": 18, "11111111111111111111111111111111": 9, usdc: 8 };
+const NATIVE_DECIMALS: Record<string, number> = { "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee": 18, "11111111111111111111111111111111": 9 };
 
 export function nativeDecimals(address: string): number | undefined {
   return NATIVE_DECIMALS[address.toLowerCase()] ?? NATIVE_DECIMALS[address];

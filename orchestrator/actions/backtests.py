@@ -44,6 +44,9 @@ log = logging.getLogger("corral.backtests")
 
 # A backtest runs at most this many times (each run is a sandbox and a fork reset).
 MAX_RUNS = 2_000
+# A backtest by time's step at most (and its times before 2038: the columns are 32-bit on PostgreSQL).
+MAX_EVERY_SECONDS = 366 * 24 * 3600
+LAST_TIME = 2**31 - 1
 FINISHED = "backtest finished"
 # What a backtest's wallet holds of the native coin for fees at each step, at least (its real
 # wallet's balance at that block if more): the wallet a backtest is run for may hold nothing.
@@ -64,11 +67,13 @@ class BacktestRange:
         """Itself, or INVALID_ARGUMENT naming the field and the fix (`now`: Unix seconds)."""
         if self.from_block < 1:
             raise invalid("backtest.from_time must be set, after 1970", field="backtest.from_time")
-        if self.every_blocks < 1:
-            raise invalid("backtest.every_seconds must be at least 1", field="backtest.every_seconds")
+        if self.to_block < 1:
+            raise invalid("backtest.to_time must be set, after 1970", field="backtest.to_time")
+        if not 1 <= self.every_blocks <= MAX_EVERY_SECONDS:
+            raise invalid(f"backtest.every_seconds must be from 1 to {MAX_EVERY_SECONDS} (a year)", field="backtest.every_seconds")
         if self.to_block < self.from_block:
             raise invalid("backtest.to_time is before from_time", field="backtest.to_time")
-        if self.to_block > now:
+        if self.to_block > min(now, LAST_TIME):
             raise invalid("backtest.to_time is in the future: a backtest runs over recorded market data", field="backtest.to_time")
         if (self.to_block - self.from_block) // self.every_blocks + 1 > MAX_RUNS:
             raise invalid(f"a backtest runs at most {MAX_RUNS} times; raise every_seconds or narrow the range", field="backtest.every_seconds")

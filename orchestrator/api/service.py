@@ -779,6 +779,7 @@ class OrchestratorApi(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             message.last_at.CopyFrom(timestamp(held.last_at))
         return response
 
+    @as_grpc_status
     async def GetBacktestReport(self, request, context):
         await self._require_session(request.session_id)
         report = await self._db.run(lambda db: backtest_report(db, db.get(SessionRow, request.session_id)))

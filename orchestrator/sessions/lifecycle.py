@@ -105,14 +105,16 @@ async def _checked_backtest(backtest: BacktestRange, mode: str, chain: Chain, ma
 
 
 async def _check_recorded(backtest: BacktestRange, market_data: MarketData | None) -> None:
-    """A backtest by time starts where the platform has recorded Hyperliquid's mids."""
-    start = step_time(backtest.from_block)
-    if market_data is not None and await market_data.at(HYPERLIQUID, "allMids", start) is not None:
-        return
-    held = [s for s in (await market_data.series(HYPERLIQUID) if market_data is not None else []) if s.series == "allMids"]
-    has = (f"it has Hyperliquid market data from {held[0].first_at.isoformat()}Z to {held[0].last_at.isoformat()}Z" if held
-           else "it has none ([market_data] hyperliquid_coins in the orchestrator config starts recording it)")
-    raise precondition(f"the platform has no recorded Hyperliquid market data at backtest.from_time {start.isoformat()}Z; {has}")
+    """A backtest by time starts and ends where the platform has recorded Hyperliquid's mids
+    (a gap between is said by the step that meets it)."""
+    last_step = backtest.from_block + (backtest.to_block - backtest.from_block) // backtest.every_blocks * backtest.every_blocks
+    for name, at in (("from_time", step_time(backtest.from_block)), ("to_time", step_time(last_step))):
+        if market_data is not None and await market_data.at(HYPERLIQUID, "allMids", at) is not None:
+            continue
+        held = [s for s in (await market_data.series(HYPERLIQUID) if market_data is not None else []) if s.series == "allMids"]
+        has = (f"it has Hyperliquid market data from {held[0].first_at.isoformat()}Z to {held[0].last_at.isoformat()}Z" if held
+               else "it has none ([market_data] hyperliquid_coins in the orchestrator config starts recording it)")
+        raise precondition(f"the platform has no recorded Hyperliquid market data at backtest.{name}'s step {at.isoformat()}Z; {has}")
 
 
 async def _head(chain: Chain) -> int:

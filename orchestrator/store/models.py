@@ -222,7 +222,7 @@ class MarketSampleRow(Base):
     venue: Mapped[str] = mapped_column(String(32))
     # The read, e.g. "l2Book BTC" or "allMids".
     series: Mapped[str] = mapped_column(String(120))
-    sampled_at: Mapped[datetime] = mapped_column(index=True)
+    sampled_at: Mapped[datetime]
     answer: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import grpc
@@ -252,9 +252,13 @@ def test_a_paper_session_trades_the_live_book_on_a_paper_account_and_the_venue_s
     stack.api.StopSession(pb.StopSessionRequest(session_id=session.id))
 
 
-def recorded_after(stack, moment: datetime) -> int:
-    """Once the platform has a sample of BTC's book and of the mids taken after `moment`: the
-    first whole second at or after both (a backtest step there sees them)."""
+def recorded_after(stack, changed: datetime) -> int:
+    """Once the platform has a sample of BTC's book and of the mids asked after the market
+    `changed` (dated a second after it: a sample is dated when its answer came, and the
+    stand-in answers in milliseconds): the first whole second at or after both (a backtest
+    step there sees them)."""
+    moment = changed + timedelta(seconds=1)
+
     def lasts():
         series = {s.series: s.last_at.ToDatetime() for s in stack.api.ListMarketData(pb.ListMarketDataRequest(venue="hyperliquid")).series}
         return series if all(series.get(name, datetime.min) > moment for name in ("allMids", "l2Book BTC")) else None
@@ -332,7 +336,7 @@ def test_a_backtest_by_time_where_nothing_was_recorded_is_refused_with_what_is(s
     with pytest.raises(grpc.RpcError) as refused:
         stack.api.StartSession(request)
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "no recorded Hyperliquid market data at backtest.from_time 2020-09-13T12:26:40Z" in refused.value.details()
+    assert "no recorded Hyperliquid market data at backtest.from_time's step 2020-09-13T12:26:40Z" in refused.value.details()
     assert "it has Hyperliquid market data from " in refused.value.details()
     by_blocks = pb.StartSessionRequest(agent_id=agent_id, wallet_address=wallet, allocation_amount=str(100 * USDC), settings={"calls": "[]"},
                                        backtest=pb.Backtest(from_block=1, to_block=2, every_blocks=1))

@@ -40,7 +40,9 @@ NOW = 1_800_000_000
 
 @pytest.mark.parametrize(("asked", "field", "says"), [
     (BacktestRange(0, NOW, 60, by_time=True), "backtest.from_time", "must be set"),
-    (BacktestRange(NOW - 600, NOW, 0, by_time=True), "backtest.every_seconds", "at least 1"),
+    (BacktestRange(NOW - 600, NOW, 0, by_time=True), "backtest.every_seconds", "from 1 to"),
+    (BacktestRange(NOW - 600, NOW, 2**62, by_time=True), "backtest.every_seconds", "(a year)"),
+    (BacktestRange(NOW - 600, 0, 60, by_time=True), "backtest.to_time", "must be set"),
     (BacktestRange(NOW - 600, NOW - 700, 60, by_time=True), "backtest.to_time", "before from_time"),
     (BacktestRange(NOW - 600, NOW + 1, 60, by_time=True), "backtest.to_time", "in the future"),
     (BacktestRange(NOW - MAX_RUNS, NOW, 1, by_time=True), "backtest.every_seconds", f"at most {MAX_RUNS} times"),

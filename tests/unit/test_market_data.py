@@ -66,3 +66,15 @@ def test_the_recorder_samples_the_mids_and_each_listed_coins_book_by_the_venues_
     assert sorted(series_name(r) for r in venue.asked) == ["allMids", "l2Book @0", "l2Book BTC"]
     assert "'NOPE' is not a coin on the venue" in caplog.text
     assert sorted(s.series for s in run(data.series(HYPERLIQUID))) == ["allMids", "l2Book @0", "l2Book BTC"]
+
+
+def test_sampling_that_would_spend_the_venues_rate_limit_or_miss_steps_is_refused_at_config():
+    from pydantic import ValidationError
+
+    from orchestrator.config import MarketDataConfig
+
+    assert MarketDataConfig(hyperliquid_coins=["BTC"], every_seconds=1)  # 240 weight a minute
+    with pytest.raises(ValidationError, match="6120 request weight a minute, more than 600: raise every_seconds or list fewer coins"):
+        MarketDataConfig(hyperliquid_coins=[f"C{n}" for n in range(50)], every_seconds=1)
+    with pytest.raises(ValidationError, match="max_age_seconds must be at least every_seconds"):
+        MarketDataConfig(hyperliquid_coins=["BTC"], every_seconds=600, max_age_seconds=300)

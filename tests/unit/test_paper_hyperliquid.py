@@ -160,3 +160,13 @@ def test_a_book_is_bounded_read_best_first_and_cut_at_a_bad_level():
     book = _book({"levels": [bids, list(reversed(asks))]})
     assert [px for px, _ in book.bids] == [D(59999), D(59990)]
     assert len(book.asks) == 100 and book.asks[0][0] < book.asks[-1][0]
+
+
+def test_a_backtests_equity_values_spot_at_the_mids_and_never_a_perp_without_one_at_its_entry():
+    from orchestrator.actions.venues.paper_hyperliquid import PerpPosition, equity
+
+    account = HyperliquidPaperAccount(perp_usdc=D(1000), spot={"USDC": D(50), "PURR": D(100)},
+                                      positions={"BTC": PerpPosition(size=D("0.1"), entry_px=D(60000))})
+    marks = MarketView(marks={"BTC": D(61000), "PURR/USDC": D("0.2")}, books={})
+    assert equity(account, marks) == (D(1000) + D("0.1") * 1000 + 50 + 20, [])
+    assert equity(account, MarketView(marks={"PURR/USDC": D("0.2")}, books={}))[1] == ["BTC"]  # not valued at 60,000

@@ -8,7 +8,9 @@ operator's (`[market_data] hyperliquid_coins`), a sample is taken at most once p
 MAX_ANSWER_BYTES of JSON is not kept (said in the log), answers are stored compressed, and
 `[retention] market_data_days` prunes them. A read answers the newest sample at or before a
 time, if it is at most `max_age` old: a backtest never fills against a book from long before
-its step (or after it).
+its step (or after it: a sample is dated when its answer came, so it shows the market at or
+before its date). Listing the series reads the whole (series, time) index: it is done at most once per
+SERIES_CACHE_SECONDS, whoever asks.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ log = logging.getLogger("corral.market_data")
 HYPERLIQUID = "hyperliquid"
 # A book of the venue's 20 levels a side is about 2 KB of JSON; all mids about 4 KB per 100 coins.
 MAX_ANSWER_BYTES = 256 * 1024
+SERIES_CACHE_SECONDS = 10.0
 
 
 def series_name(request: dict) -> str:
@@ -59,17 +63,19 @@ class MarketData:
         self._db = db
         self.max_age = max_age
         self._min_interval = min_interval
+        self._series: tuple[float, list[Series]] | None = None
 
     async def keep(self, venue: str, series: str, answer: object, at: datetime) -> bool:
-        """Stores `answer` as the sample of `series` asked at `at`; False when it is too large,
-        or another replica kept one less than the interval before."""
-        data = json.dumps(answer, separators=(",", ":")).encode()
-        if len(data) > MAX_ANSWER_BYTES:
-            log.warning("market data: %s %s answered %d bytes, more than %d: not kept", venue, series, len(data), MAX_ANSWER_BYTES)
-            return False
-        compressed = zlib.compress(data, 6)
+        """Stores `answer` as the sample of `series` whose answer came at `at`; False when it is
+        too large, or another replica kept one less than the interval before. (Serialized and
+        compressed in the database's thread, off the event loop.)"""
 
         def store(db: Session) -> bool:
+            data = json.dumps(answer, separators=(",", ":")).encode()
+            if len(data) > MAX_ANSWER_BYTES:
+                log.warning("market data: %s %s answered %d bytes, more than %d: not kept", venue, series, len(data), MAX_ANSWER_BYTES)
+                return False
+            compressed = zlib.compress(data, 6)
             last = db.scalar(select(func.max(MarketSampleRow.sampled_at)).where(
                 MarketSampleRow.venue == venue, MarketSampleRow.series == series, MarketSampleRow.sampled_at > at - self._min_interval))
             if last is not None:
@@ -100,15 +106,16 @@ class MarketData:
         return json.loads(data)
 
     async def series(self, venue: str = "") -> list[Series]:
-        def read(db: Session) -> list[Series]:
-            query = (select(MarketSampleRow.venue, MarketSampleRow.series, func.min(MarketSampleRow.sampled_at),
-                            func.max(MarketSampleRow.sampled_at), func.count())
-                     .group_by(MarketSampleRow.venue, MarketSampleRow.series).order_by(MarketSampleRow.venue, MarketSampleRow.series))
-            if venue:
-                query = query.where(MarketSampleRow.venue == venue)
-            return [Series(*row) for row in db.execute(query).all()]
+        """Every series held (read at most once per SERIES_CACHE_SECONDS: it scans the index), or one venue's."""
+        if self._series is None or time.monotonic() - self._series[0] > SERIES_CACHE_SECONDS:
+            def read(db: Session) -> list[Series]:
+                query = (select(MarketSampleRow.venue, MarketSampleRow.series, func.min(MarketSampleRow.sampled_at),
+                                func.max(MarketSampleRow.sampled_at), func.count())
+                         .group_by(MarketSampleRow.venue, MarketSampleRow.series).order_by(MarketSampleRow.venue, MarketSampleRow.series))
+                return [Series(*row) for row in db.execute(query).all()]
 
-        return await self._db.run(read)
+            self._series = (time.monotonic(), await self._db.run(read))
+        return [held for held in self._series[1] if not venue or held.venue == venue]
 
 
 class HyperliquidRecorder:
@@ -134,10 +141,11 @@ class HyperliquidRecorder:
         return sum(kept)
 
     async def _sample_one(self, request: dict) -> bool:
-        at = utcnow()  # when it was asked: a sample is never dated before what it shows
         try:
             answer = await self._venue.info(request)
         except (Refused, OSError, TimeoutError, ValueError) as exc:
             log.warning("market data: hyperliquid %s was not read: %s", series_name(request), exc)
             return False
-        return await self._data.keep(HYPERLIQUID, series_name(request), answer, at)
+        # Dated when the answer came: it shows the market at or before then, never after (a
+        # backtest step at that time sees nothing later than itself).
+        return await self._data.keep(HYPERLIQUID, series_name(request), answer, utcnow())

@@ -175,7 +175,8 @@ def account_value(account: HyperliquidPaperAccount, view: MarketView) -> Decimal
 def equity(account: HyperliquidPaperAccount, view: MarketView) -> tuple[Decimal, list[str]]:
     """What the account is worth in USDC: its perp account value and its spot balances at the
     mids; and the spot coins without a mid (not counted)."""
-    value, unvalued = account_value(account, view), []
+    unvalued = sorted(coin for coin in account.positions if coin not in view.marks)  # never at its entry price: a loss would hide
+    value = account_value(account, view)
     for coin, total in sorted(account.spot.items()):
         price = Decimal(1) if coin == USDC else view.marks.get(f"{coin}/USDC")
         if price is None:
@@ -513,8 +514,8 @@ class PaperHyperliquid:
 
     async def place_order(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.HyperliquidPlaceOrderRequest) -> dict:
         action, market = await self.order_action(request)
-        if (as_of := await self._as_of(session)) is not None and not action["orders"][0]["t"].get("trigger"):
-            await self._public({"type": "l2Book", "coin": market.mid_key}, as_of)  # refused by name when not recorded
+        if (as_of := await self._as_of(session)) is not None:  # a coin whose book was not recorded is refused by name
+            await self._public({"type": "l2Book", "coin": market.mid_key}, as_of)
         # The copy of the real wallet's policy decides, as it would; the signature is not used.
         await self._venue.signed_l1(session, execution_id, session.wallet_address, action)
         wire = action["orders"][0]

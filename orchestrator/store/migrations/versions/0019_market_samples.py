@@ -27,11 +27,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_market_samples_series", "market_samples", ["venue", "series", "sampled_at"])
-    op.create_index("ix_market_samples_sampled_at", "market_samples", ["sampled_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_market_samples_sampled_at", table_name="market_samples")
     op.drop_index("ix_market_samples_series", table_name="market_samples")
     op.drop_table("market_samples")
     with op.batch_alter_table("sessions") as batch:

@@ -135,7 +135,7 @@ class Backtests:
         step = await self._db.run(lambda db: runs_done(db, session.id))
         block = blocks(session)[step]
         if session.backtest_by_time:
-            return await self._store_on_venue(session, step, step_time(block), positions, after_last_run=False)
+            return await self._store_on_venue(session, step, step_time(block), after_last_run=False)
         chain = self._fork(session)
         if step > 0:
             positions = await _held_on_fork(chain, session.wallet_address, positions)
@@ -149,7 +149,7 @@ class Backtests:
         if done < len(blocks(session)):
             return
         if session.backtest_by_time:
-            await self._store_on_venue(session, done, step_time(blocks(session)[-1]), positions, after_last_run=True)
+            await self._store_on_venue(session, done, step_time(blocks(session)[-1]), after_last_run=True)
             await self._db.run(lambda db: pause_finished(db, session.id))
             return
         chain = self._fork(session)
@@ -200,17 +200,15 @@ class Backtests:
         await self._db.run(store)
         return at
 
-    async def _store_on_venue(self, session: SessionRow, step: int, at: datetime, positions: list[common_pb2.Position],
-                              after_last_run: bool) -> datetime:
+    async def _store_on_venue(self, session: SessionRow, step: int, at: datetime, after_last_run: bool) -> datetime:
         """A backtest by time's step: its paper Hyperliquid account settled and valued at `at`,
-        in the starting asset (USDC, its smallest unit); `at`."""
+        in the starting asset (USDC, its smallest unit), its holdings the account's (the session's
+        ledger holds only its allocation); `at`."""
         if self._hyperliquid is None:
             raise precondition("this orchestrator keeps no paper Hyperliquid accounts: a backtest by time needs [hyperliquid] configured")
-        value, unvalued = await self._hyperliquid.equity(session, at)
+        value, unvalued, held = await self._hyperliquid.equity(session, at)
         row = BacktestStepRow(session_id=session.id, step=step, block=0, block_time=at, after_last_run=after_last_run,
-                              positions=[{"network": p.network, "asset_address": p.asset_address, "current_qty": p.current_qty}
-                                         for p in positions],
-                              equity=None if unvalued else str(int(value * USDC_UNITS)), unvalued=unvalued)
+                              positions=held, equity=None if unvalued else str(int(value * USDC_UNITS)), unvalued=unvalued)
 
         def store(db: Session) -> None:
             db.add(row)

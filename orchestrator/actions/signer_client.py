@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -161,6 +162,18 @@ class SignerClient:
 
     async def close(self) -> None:
         await self._channel.close()
+
+
+# How the signer names the rule that denied a request (signer/service.py, Audited.deny), as
+# signer_refusal passes it on.
+_DENIED_BY_RULE = re.compile(r"^signer: denied by policy rule ([a-z0-9-]+)")
+
+
+def denying_rule(message: str) -> str | None:
+    """The policy rule a refusal's message names, or None when the signer did not deny by its
+    policy (an argument error, the signer unreachable, a platform check)."""
+    match = _DENIED_BY_RULE.match(message)
+    return match.group(1) if match else None
 
 
 def signer_refusal(exc: grpc.aio.AioRpcError) -> Refused:

@@ -6,12 +6,13 @@
 - Max drawdown: the largest fall of equity from an earlier peak, as a fraction of the peak.
 - Trades and fees: its confirmed transactions and the native coin they paid.
 - Refusals by rule: its refused transactions by the signer's rule that refused them, or
-  "platform" when the platform refused it before the signer was asked (a breaker, a check).
+  "platform" when the platform refused it before the signer was asked (a breaker, a check);
+  for a backtest by time, also its venue actions the copied policy refused (by rule; a venue's
+  own refusal, an IOC that crossed nothing, is the agent's answer, not counted).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from sqlalchemy import select
@@ -19,14 +20,12 @@ from sqlalchemy.orm import Session
 
 from corral.v1 import common_pb2, orchestrator_pb2
 from orchestrator.actions import backtests
+from orchestrator.actions.signer_client import denying_rule
 from orchestrator.actions.venues.hypercore import USDC_UNITS
 from orchestrator.actions.venues.paper_hyperliquid import HyperliquidPaperAccount
 from orchestrator.errors import precondition
 from orchestrator.store import BacktestStepRow, PaperVenueAccountRow, SessionRow, TransactionRow
 from orchestrator.store.statuses import TransactionStatus
-
-# How the signer names the rule that refused (signer/service.py, Audited.deny).
-_RULE = re.compile(r"^signer: denied by policy rule ([a-z0-9-]+)")
 
 
 def backtest_report(db: Session, session: SessionRow) -> orchestrator_pb2.BacktestReport:
@@ -53,13 +52,14 @@ def backtest_report(db: Session, session: SessionRow) -> orchestrator_pb2.Backte
                                                                    PaperVenueAccountRow.venue == "hyperliquid"))
         account = HyperliquidPaperAccount.model_validate(state) if state is not None else HyperliquidPaperAccount()
         trades, fees = account.fill_count, int(account.fees_paid * USDC_UNITS)
+        refusals.update(account.refusals_by_rule)
     for tx in db.scalars(select(TransactionRow).where(TransactionRow.session_id == session.id)):
         if tx.status in (TransactionStatus.CONFIRMED, TransactionStatus.REVERTED) and tx.gas_used and tx.effective_gas_price:
             fees += tx.gas_used * int(tx.effective_gas_price)
         if tx.status == TransactionStatus.CONFIRMED:
             trades += 1
         elif tx.status == TransactionStatus.REJECTED:
-            refusals[match.group(1) if (match := _RULE.match(tx.error)) else "platform"] += 1
+            refusals[denying_rule(tx.error) or "platform"] += 1
     report.trades, report.fees_paid = trades, str(fees)
     report.refusals_by_rule.update(refusals)
     return report

@@ -276,7 +276,8 @@ def test_a_backtest_by_time_fills_against_the_recorded_books_and_mids_not_todays
     """The platform samples the stand-in's BTC book and mids each second. The book is A, then B;
     a backtest over those two moments buys at A's ask and sells at B's bid, its clock and mids
     are A's and B's, though the live book is C by then; its report's PnL is exactly that round
-    trip less the taker fees. Nothing is posted to the venue."""
+    trip less the taker fees, its steps hold the paper account's holdings, and the order the
+    copied policy refused is counted by its rule. Nothing is posted to the venue."""
     wallet = stack.create_wallet()
     stack.set_policy(wallet, {"hyperliquid": POLICY})
     venue.set_book("BTC", bids=[("59990", "1")], asks=[("60010", "1")])
@@ -295,7 +296,8 @@ def test_a_backtest_by_time_fills_against_the_recorded_books_and_mids_not_todays
     request = pb.StartSessionRequest(agent_id=agent_id, wallet_address=wallet, allocation_amount=str(1000 * USDC), settings={
         "calls": json.dumps({"runs": [
             [["hyperliquid.place_order", [{"coin": "BTC", "side": "buy", "size": 0.01, "price": 61000, "market": "perp"}]],
-             ["hyperliquid.midpoint_price", ["BTC"]]],
+             ["hyperliquid.midpoint_price", ["BTC"]],
+             ["hyperliquid.place_order", [{"coin": "BTC", "side": "buy", "size": 0.1, "price": 61000, "market": "perp"}]]],  # over the cap
             [["hyperliquid.place_order", [{"coin": "BTC", "side": "sell", "size": 0.01, "price": 50000, "market": "perp"}]],
              ["hyperliquid.midpoint_price", ["BTC"]]],
         ]})})
@@ -310,6 +312,8 @@ def test_a_backtest_by_time_fills_against_the_recorded_books_and_mids_not_todays
     memory = {e.key: json.loads(e.value) for e in stack.api.ListSessionMemory(pb.ListSessionMemoryRequest(session_id=session.id)).entries
               if e.key.startswith("run-")}
     bought, mid_a, sold, mid_b = (memory[k]["data"] for k in ("run-0-call-0", "run-0-call-1", "run-1-call-0", "run-1-call-1"))
+    over_cap = memory["run-0-call-2"]
+    assert over_cap["success"] is False and "hyperliquid-notional" in over_cap["error"]  # the real wallet's policy, copied
     assert (bought["status"], D(bought["price"]), sold["status"], D(sold["price"])) == ("filled", 60010, "filled", 62990)
     assert (D(mid_a["priceUsd"]), D(mid_b["priceUsd"])) == (60000, 63000)
     assert mid_a["timestamp"] == datetime.fromtimestamp(at_a, UTC).isoformat().replace("+00:00", "Z")  # the agent's clock: the step's
@@ -321,6 +325,11 @@ def test_a_backtest_by_time_fills_against_the_recorded_books_and_mids_not_todays
         1000, 1000 - D("600.10") * D("0.00045") + D("0.01") * (63000 - 60010), final]  # valued at the recorded mids
     assert (D(report.final_equity) / USDC, D(report.pnl) / USDC) == (final, final - 1000)
     assert (report.trades, D(report.fees_paid) / USDC, report.runs) == (2, fees, 2)
+    assert dict(report.refusals_by_rule) == {"hyperliquid-notional": 1}
+    holdings = [[(p.network, p.asset_address, D(p.current_qty) / USDC) for p in s.positions] for s in report.steps]  # the paper account's
+    assert holdings == [[("hypercore:perp", "USDC", 1000)],
+                        [("hypercore:perp", "USDC", 1000 - D("600.10") * D("0.00045")), ("hypercore:perp", "BTC", D("0.01"))],
+                        [("hypercore:perp", "USDC", final)]]
     assert len(venue.exchange_requests) == exchange_before, "a backtest posts nothing to the venue"
 
 

@@ -170,3 +170,21 @@ def test_a_backtests_equity_values_spot_at_the_mids_and_never_a_perp_without_one
     marks = MarketView(marks={"BTC": D(61000), "PURR/USDC": D("0.2")}, books={})
     assert equity(account, marks) == (D(1000) + D("0.1") * 1000 + 50 + 20, [])
     assert equity(account, MarketView(marks={"PURR/USDC": D("0.2")}, books={}))[1] == ["BTC"]  # not valued at 60,000
+
+
+def test_a_backtests_holdings_are_the_accounts_in_eight_decimals_a_short_negative_nothing_held_left_out():
+    from orchestrator.actions.venues.paper_hyperliquid import PerpPosition, _count_refusal, holdings
+
+    account = HyperliquidPaperAccount(perp_usdc=D("12.5"), spot={"USDC": D(0), "PURR": D("100.5")},
+                                      positions={"ETH": PerpPosition(size=D("-0.25"), entry_px=D(3000)),
+                                                 "BTC": PerpPosition(size=D(0), entry_px=D(60000))})
+    assert holdings(account) == [
+        {"network": "hypercore:perp", "asset_address": "USDC", "current_qty": "1250000000"},
+        {"network": "hypercore:perp", "asset_address": "ETH", "current_qty": "-25000000"},
+        {"network": "hypercore:spot", "asset_address": "PURR", "current_qty": "10050000000"},
+    ]
+    assert holdings(HyperliquidPaperAccount()) == [{"network": "hypercore:perp", "asset_address": "USDC", "current_qty": "0"}]
+
+    for n in range(200):  # refusals are counted by rule, and the rules an account names are bounded
+        _count_refusal(account, "hyperliquid-notional" if n % 2 else f"rule-{n}")
+    assert account.refusals_by_rule["hyperliquid-notional"] == 100 and len(account.refusals_by_rule) == 64

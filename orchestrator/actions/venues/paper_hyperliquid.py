@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal, TypeVar
@@ -45,6 +45,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from corral.v1 import runtime_pb2
+from orchestrator.actions.signer_client import denying_rule
 from orchestrator.actions.venues.hypercore import USDC, USDC_UNITS
 from orchestrator.actions.venues.hyperliquid import HyperliquidVenue, Market, Markets, midpoint_answer, order_answer, wire_decimal
 from orchestrator.actions.venues.market_data import HYPERLIQUID, MarketData, series_name
@@ -63,6 +64,8 @@ CLOSED_ORDERS_KEPT = 500
 FILLS_KEPT = 2000
 # Open orders at once (the venue's default limit per account).
 OPEN_ORDERS_MAX = 1000
+# The policy rules an account counts refusals of (the signer has fewer).
+REFUSAL_RULES_KEPT = 64
 # The levels of a book a paper order can take (the venue sends 20 a side).
 BOOK_LEVELS_READ = 100
 ACCOUNT_READS = frozenset({
@@ -129,6 +132,8 @@ class HyperliquidPaperAccount(BaseModel):
     # Every fill and fee since the account opened (`fills` keeps the newest only): a backtest's report.
     fill_count: int = 0
     fees_paid: Decimal = ZERO
+    # The actions the copied policy refused, by the signer's rule (a backtest's report).
+    refusals_by_rule: dict[str, int] = Field(default_factory=dict)
 
 
 class Book(BaseModel):
@@ -184,6 +189,18 @@ def equity(account: HyperliquidPaperAccount, view: MarketView) -> tuple[Decimal,
         else:
             value += total * price
     return value, unvalued
+
+
+def holdings(account: HyperliquidPaperAccount) -> list[dict[str, str]]:
+    """What the account holds as positions (a backtest's steps), in Circuit's Hyperliquid units
+    (8 decimals): its perp USDC, then its perp positions by coin (a short is negative), then
+    its spot balances by coin; nothing held is left out, but the perp USDC always shows."""
+    def held(network: str, asset: str, qty: Decimal) -> dict[str, str]:
+        return {"network": network, "asset_address": asset, "current_qty": str(int(qty * USDC_UNITS))}
+
+    return [held("hypercore:perp", USDC, account.perp_usdc),
+            *(held("hypercore:perp", coin, p.size) for coin, p in sorted(account.positions.items()) if p.size),
+            *(held("hypercore:spot", coin, total) for coin, total in sorted(account.spot.items()) if total)]
 
 
 def margin_used(account: HyperliquidPaperAccount, view: MarketView, markets: Markets) -> Decimal:
@@ -517,7 +534,7 @@ class PaperHyperliquid:
         if (as_of := await self._as_of(session)) is not None:  # a coin whose book was not recorded is refused by name
             await self._public({"type": "l2Book", "coin": market.mid_key}, as_of)
         # The copy of the real wallet's policy decides, as it would; the signature is not used.
-        await self._venue.signed_l1(session, execution_id, session.wallet_address, action)
+        await self._policy_decides(session, self._venue.signed_l1(session, execution_id, session.wallet_address, action))
         wire = action["orders"][0]
         status = await self._on_account(session, {market.coin},
                                         lambda account, view, markets, now: place(account, market, wire, view, markets, now))
@@ -525,23 +542,34 @@ class PaperHyperliquid:
 
     async def cancel_order(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.HyperliquidCancelOrderRequest) -> None:
         action = await self.cancel_action(request)
-        await self._venue.signed_l1(session, execution_id, session.wallet_address, action)
+        await self._policy_decides(session, self._venue.signed_l1(session, execution_id, session.wallet_address, action))
         market = (await self._venue.markets()).get(request.coin)
         refusal = await self._on_account(session, set(), lambda account, view, markets, now: cancel(account, market, request.order_id, now))
         if refusal is not None:
             raise precondition(f"hyperliquid: {refusal}")
 
     async def transfer(self, session: SessionRow, execution_id: int | None, request: runtime_pb2.HyperliquidTransferRequest) -> None:
-        await self._venue.signed_transfer(session, execution_id, request)
+        await self._policy_decides(session, self._venue.signed_transfer(session, execution_id, request))
         amount = Decimal(self.transfer_amount(request))
         refusal = await self._on_account(session, set(),
                                          lambda account, view, markets, now: transfer(account, amount, request.to_perp, view, markets))
         if refusal is not None:
             raise precondition(f"hyperliquid: {refusal}")
 
-    async def equity(self, session: SessionRow, as_of: datetime) -> tuple[Decimal, list[str]]:
-        """A backtest's account settled at `as_of` (naive UTC) and valued in USDC there."""
-        return await self._on_account(session, set(), lambda account, view, markets, now: equity(account, view), as_of)
+    async def _policy_decides(self, session: SessionRow, signing: Awaitable[object]) -> None:
+        """Awaits the signer's decision on an action; a denial by a policy rule is counted on the
+        account (a backtest reports refusals by rule, as it does a chain's) and raised."""
+        try:
+            await signing
+        except Refused as refused:
+            if (rule := denying_rule(refused.message)) is not None:
+                await self._accounts.change(session.id, lambda: _opening(session), lambda account: _count_refusal(account, rule))
+            raise
+
+    async def equity(self, session: SessionRow, as_of: datetime) -> tuple[Decimal, list[str], list[dict[str, str]]]:
+        """A backtest's account settled at `as_of` (naive UTC): its value in USDC there, the
+        coins without a mid, and its holdings."""
+        return await self._on_account(session, set(), lambda account, view, markets, now: (*equity(account, view), holdings(account)), as_of)
 
     async def _as_of(self, session: SessionRow) -> datetime | None:
         """The time of a backtest by time's current step (what its market is); None for a paper
@@ -603,6 +631,12 @@ class PaperHyperliquid:
             raise precondition(f"hyperliquid: the platform has no recorded {series} at {as_of.isoformat()}Z{age}: a backtest fills only "
                                "against recorded market data ([market_data] hyperliquid_coins; ListMarketData shows what is recorded)")
         return answer
+
+
+def _count_refusal(account: HyperliquidPaperAccount, rule: str) -> None:
+    # Rules are the signer's few names; the bound keeps the account's size fixed whatever it says.
+    if rule in account.refusals_by_rule or len(account.refusals_by_rule) < REFUSAL_RULES_KEPT:
+        account.refusals_by_rule[rule] = account.refusals_by_rule.get(rule, 0) + 1
 
 
 def _opening(session: SessionRow) -> HyperliquidPaperAccount:

@@ -217,3 +217,6 @@ def _print_report(report: pb.BacktestReport) -> None:
           f"{report.trades} trade(s); fees {report.fees_paid} (native, smallest unit)")
     refusals = ", ".join(f"{rule} {count}" for rule, count in sorted(report.refusals_by_rule.items()))
     print(f"refusals by rule: {refusals or 'none'}")
+    if report.live_hosts:
+        print(f"warning: the agent fetched from {', '.join(printable(h) for h in report.live_hosts)} during the backtest; what it read "
+              "there was today's, not each step's, so this report may have seen the future")

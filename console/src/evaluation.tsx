@@ -38,6 +38,12 @@ export function BacktestReport({ api, session, version }: { api: Api; session: S
         <dt>Refused by policy</dt>
         <dd>{refusals.length === 0 ? "none" : refusals.map(([rule, count]) => `${shown(rule)} ×${count}`).join(", ")}</dd>
       </dl>
+      {report.liveHosts.length > 0 && (
+        <p role="alert" data-testid="backtest-live-hosts">
+          The agent fetched from {report.liveHosts.map((host) => shown(host)).join(", ")} during the backtest: what it read there was
+          today's, not each step's, so these figures may have seen the future.
+        </p>
+      )}
       <table>
         <caption>Equity at each step, in the starting asset</caption>
         <thead><tr><th scope="col">Step</th><th scope="col">Block</th><th scope="col">Block time</th><th scope="col">Equity</th></tr></thead>

@@ -1427,7 +1427,7 @@ class BacktestStep(_message.Message):
     def __init__(self, step: _Optional[int] = ..., block: _Optional[int] = ..., block_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., positions: _Optional[_Iterable[_Union[_common_pb2.Position, _Mapping]]] = ..., equity: _Optional[str] = ..., unvalued_assets: _Optional[_Iterable[str]] = ..., after_last_run: _Optional[bool] = ...) -> None: ...
 
 class BacktestReport(_message.Message):
-    __slots__ = ("session_id", "finished", "steps", "starting_amount", "final_equity", "pnl", "max_drawdown", "trades", "fees_paid", "refusals_by_rule", "runs")
+    __slots__ = ("session_id", "finished", "steps", "starting_amount", "final_equity", "pnl", "max_drawdown", "trades", "fees_paid", "refusals_by_rule", "runs", "live_hosts")
     class RefusalsByRuleEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -1446,6 +1446,7 @@ class BacktestReport(_message.Message):
     FEES_PAID_FIELD_NUMBER: _ClassVar[int]
     REFUSALS_BY_RULE_FIELD_NUMBER: _ClassVar[int]
     RUNS_FIELD_NUMBER: _ClassVar[int]
+    LIVE_HOSTS_FIELD_NUMBER: _ClassVar[int]
     session_id: int
     finished: bool
     steps: _containers.RepeatedCompositeFieldContainer[BacktestStep]
@@ -1457,7 +1458,8 @@ class BacktestReport(_message.Message):
     fees_paid: str
     refusals_by_rule: _containers.ScalarMap[str, int]
     runs: int
-    def __init__(self, session_id: _Optional[int] = ..., finished: _Optional[bool] = ..., steps: _Optional[_Iterable[_Union[BacktestStep, _Mapping]]] = ..., starting_amount: _Optional[str] = ..., final_equity: _Optional[str] = ..., pnl: _Optional[str] = ..., max_drawdown: _Optional[float] = ..., trades: _Optional[int] = ..., fees_paid: _Optional[str] = ..., refusals_by_rule: _Optional[_Mapping[str, int]] = ..., runs: _Optional[int] = ...) -> None: ...
+    live_hosts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session_id: _Optional[int] = ..., finished: _Optional[bool] = ..., steps: _Optional[_Iterable[_Union[BacktestStep, _Mapping]]] = ..., starting_amount: _Optional[str] = ..., final_equity: _Optional[str] = ..., pnl: _Optional[str] = ..., max_drawdown: _Optional[float] = ..., trades: _Optional[int] = ..., fees_paid: _Optional[str] = ..., refusals_by_rule: _Optional[_Mapping[str, int]] = ..., runs: _Optional[int] = ..., live_hosts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetBacktestReportResponse(_message.Message):
     __slots__ = ("report",)

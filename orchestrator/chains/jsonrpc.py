@@ -44,9 +44,20 @@ class JsonRpc:
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._ids = itertools.count(1)
         self._route = _route_from_environment(url)
+        self._hidden: tuple[str, ...] = ()
         # One session per event loop: a session is bound to the loop it was made on.
         self._http: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    def hide(self, text: str) -> None:
+        """Never passes `text` on in an error from this node: a fork's upstream URL, which may
+        hold the operator's key and which anvil quotes when the upstream fails."""
+        self._hidden = (*self._hidden, text)
+
+    def _shown(self, text: str) -> str:
+        for hidden in self._hidden:
+            text = text.replace(hidden, "(the node it forks)")
+        return text
 
     def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -83,7 +94,9 @@ class JsonRpc:
             error = answer.get("error")
             if error is not None:
                 error = error if isinstance(error, dict) else {}
-                results.append(RpcError(int(error.get("code") or 0), str(error.get("message") or "error")[:2000], error.get("data")))
+                data = error.get("data")
+                results.append(RpcError(int(error.get("code") or 0), self._shown(str(error.get("message") or "error"))[:2000],
+                                        self._shown(data) if isinstance(data, str) else data))
             else:
                 results.append(answer.get("result"))
         return results

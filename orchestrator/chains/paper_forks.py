@@ -97,6 +97,13 @@ class PaperForks:
                 raise ForkError(f"the node of {source.network} did not give its head to fork at: {exc}") from None
         return await self._launch(session_id, source, block, fresh=True)
 
+    def check_room(self) -> None:
+        """Raises ForkError when no fork could start now (asked before a paper session's wallet
+        is made, so a start that could not run costs the signer no key)."""
+        running = sum(1 for fork in self._forks.values() if fork.process.returncode is None)
+        if running >= self._config.max_forks:
+            raise ForkError(f"this orchestrator runs {running} paper forks, its [paper] max_forks; stop a paper session first")
+
     async def ensure(self, session_id: int, source: ForkSource, url: str, block: int) -> tuple[str, bool]:
         """The URL of the session's fork, started again if it is not running here (after a
         restart): from its state file (anvil), or from the cluster again (a Solana fork, which
@@ -111,9 +118,7 @@ class PaperForks:
         # Counted and registered under the lock, waited for outside it: a slow node delays
         # only this fork, and one being started counts against max_forks.
         async with self._lock:
-            running = sum(1 for fork in self._forks.values() if fork.process.returncode is None)
-            if running >= self._config.max_forks:
-                raise ForkError(f"this orchestrator runs {running} paper forks, its [paper] max_forks; stop a paper session first")
+            self.check_room()
             previous = self._forks.pop(session_id, None)
             if previous is not None:
                 await self._end(previous)
@@ -260,9 +265,6 @@ def default_state_dir(socket_root: Path) -> Path:
     return socket_root.resolve().parent / "paper-forks"
 
 
-
-
-
 @functools.lru_cache(maxsize=64)  # one chain object (one connection pool) per fork
 def fork_chain(source: C, url: str) -> C:
     """The fork at `url` as a chain: the source's network (and router), no explorer (what is
@@ -272,7 +274,9 @@ def fork_chain(source: C, url: str) -> C:
     assert isinstance(source, EvmChain)
     config = ChainConfig(rpc_url=url, receipt_timeout_seconds=source.config.receipt_timeout_seconds,
                          uniswap_v2_router=source.config.uniswap_v2_router)
-    return EvmChain(source.network, config)
+    fork = EvmChain(source.network, config)
+    fork.rpc.hide(source.config.rpc_url)  # anvil quotes its upstream's URL when the upstream fails
+    return fork
 
 
 def session_chain(chains: Mapping[str, C], session: SessionRow, network: str) -> C | None:

@@ -1,6 +1,8 @@
 """Chain reads for agents: a JSON-RPC endpoint per network the session may use, at
 `http://rpc.corral.internal/<network>` through the egress proxy, relayed to the node the
-operator configured for that network.
+operator configured for that network. A paper session reads its fork instead of the chain it
+forks (what it holds is there, not on the real chain); a backtest reads its fork only, which
+stands at the step's block: any other node's head is in the step's future (`ForkReads`).
 
 Read-only by an allowlist of methods (anything that sends, signs, or administers a node is
 refused: transactions go through `agent.sign_and_send`, where the signer's policy applies);
@@ -37,6 +39,26 @@ SOLANA_READS = frozenset({
     "getSignatureStatuses", "getSignaturesForAddress", "getTransaction", "getMinimumBalanceForRentExemption", "getFeeForMessage",
     "getRecentPrioritizationFees", "simulateTransaction",
 })
+
+
+@dataclass(frozen=True)
+class ForkReads:
+    """A paper session's chain reads: `network` answered by its fork at `url` (None: it has no
+    fork, as a venue's paper session or one still starting); with `only`, no other network."""
+
+    network: str
+    url: str | None
+    only: bool
+
+
+def readable_nodes(nodes: dict[str, str], fork: ForkReads | None) -> dict[str, str]:
+    """network -> the node an execution's chain reads go to, given the installation's `nodes`."""
+    if fork is None:
+        return dict(nodes)
+    readable = {} if fork.only else {network: url for network, url in nodes.items() if network != fork.network}
+    if fork.url is not None:
+        readable[fork.network] = fork.url
+    return readable
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from corral.limits import LOG_LINE_MAX_CHARS
 from corral.networks import Network, NetworkKind
 from orchestrator.config import EgressConfig
 from orchestrator.egress.addresses import policy_from
-from orchestrator.egress.chain_reads import ChainReads
+from orchestrator.egress.chain_reads import ChainReads, ForkReads, readable_nodes
 from orchestrator.egress.exchanges import ExchangeSink
 from orchestrator.egress.interception import InterceptionCA
 from orchestrator.egress.proxy import EgressGate
@@ -72,10 +72,11 @@ class EgressGates:
             self._interception = InterceptionCA.load_or_create(folder, self._config.extra_ca_file)
         return self._interception
 
-    def _chain_reads(self, wallet_type: str) -> ChainReads | None:
-        """The networks a session of this wallet type may read (its wallet's kind of chain)."""
+    def _chain_reads(self, wallet_type: str, fork: ForkReads | None) -> ChainReads | None:
+        """The networks a session of this wallet type may read (its wallet's kind of chain; a
+        paper session's fork in place of the chain it forks)."""
         solana = wallet_type == NetworkKind.SOLANA
-        endpoints = {network: url for network, url in self._nodes.items() if Network.parse(network).is_solana == solana}
+        endpoints = {network: url for network, url in readable_nodes(self._nodes, fork).items() if Network.parse(network).is_solana == solana}
         if not endpoints:
             return None
         if self._http is None:
@@ -87,17 +88,18 @@ class EgressGates:
             await self._http.close()
 
     async def open(self, hosts: list[str], wallet_type: str, socket_dir: Path, hand_to_sandbox: Callable[[Path], None],
-                   secrets: tuple[BoundSecret, ...] = (), exchanges: ExchangeSink | None = None) -> EgressGate | None:
+                   secrets: tuple[BoundSecret, ...] = (), exchanges: ExchangeSink | None = None,
+                   fork: ForkReads | None = None) -> EgressGate | None:
         """The execution's proxy on `socket_dir/egress.sock`, or None when it may reach nothing
         (no socket then: the sandbox starts no forwarder and has no way out). `exchanges`: where
-        a recording execution's exchanges are kept."""
+        a recording execution's exchanges are kept; `fork`: a paper session's chain reads."""
         try:
             declared = parse_rules(hosts, "the session's egress hosts")
         except HostRuleError:
             declared = ()  # recorded by an older parser and no longer valid: reach none of them
         ceiling = self._config.ceiling
         rules = tuple(rule for rule in declared if ceiling.permits(rule))
-        chain_reads = self._chain_reads(wallet_type)
+        chain_reads = self._chain_reads(wallet_type, fork)
         if not rules and chain_reads is None:
             return None
         secrets = tuple(secret for secret in secrets if any(secret.rule.within(rule) for rule in rules))

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from corral import failpoints
+from corral.networks import Network
 from corral.v1 import common_pb2
 from corral.v1.orchestrator_pb2 import ExecutionRecording
 from orchestrator.actions import backtests
@@ -34,6 +35,7 @@ from orchestrator.agents.settings import resolve
 from orchestrator.config import OrchestratorConfig, SandboxConfig
 from orchestrator.egress import gates as egress_gates
 from orchestrator.egress import secret_store
+from orchestrator.egress.chain_reads import ForkReads
 from orchestrator.egress.proxy import EgressGate
 from orchestrator.egress.secrets import BoundSecret
 from orchestrator.executions import recording, records
@@ -377,7 +379,7 @@ class ExecutionRunner:
         """The execution's sockets in its socket directory while the sandbox runs: the egress
         proxy (if the session may reach any host) and then the runtime API."""
         gate = await self._egress.open(session.egress_hosts, session.agent.wallet_type, socket_dir, hand_to_sandbox_user, secrets,
-                                       exchanges=ticket.recorder)
+                                       exchanges=ticket.recorder, fork=fork_reads(session))
         server = None
         try:
             # Bound under a temporary name and renamed once the sandbox user may use it, so
@@ -541,6 +543,17 @@ class ClaimedSandboxes:
 
 class _CalledOff(SandboxStartError):
     """The session was paused or stopped while its prepared run waited for its due time."""
+
+
+def fork_reads(session: SessionRow) -> ForkReads | None:
+    """A paper session's chain reads go to its fork (its paper wallet's holdings are there); a
+    backtest's to its fork only, which stands at the step's block (no other node's head, which
+    is the step's future). None: a real session's go to the installation's nodes, and so do a
+    Solana paper session's (Corral's devchain answers fewer read methods than a cluster does)."""
+    backtest = session.backtest_every_blocks is not None
+    if not session.paper or (Network.parse(session.allocation_network).is_solana and not backtest):
+        return None
+    return ForkReads(session.allocation_network, session.paper_fork_url, only=backtest)
 
 
 def sandbox_limits(platform: SandboxConfig, manifest: Manifest) -> SandboxLimits:

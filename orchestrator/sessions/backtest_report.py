@@ -5,6 +5,9 @@
   could not be valued (a made-up price would be worse than no figure).
 - Max drawdown: the largest fall of equity from an earlier peak, as a fraction of the peak.
 - Trades and fees: its confirmed transactions and the native coin they paid.
+- Live hosts: the hosts its executions reached through the egress proxy (not its chain reads,
+  which a backtest answers from its fork): their answers were today's, a look-ahead the report
+  cannot undo, so it names them.
 - Refusals by rule: its refused transactions by the signer's rule that refused them, or
   "platform" when the platform refused it before the signer was asked (a breaker, a check);
   for a backtest by time, also its venue actions the copied policy refused (by rule; a venue's
@@ -18,14 +21,17 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from corral.hosts import CHAIN_READS_HOST
 from corral.v1 import common_pb2, orchestrator_pb2
 from orchestrator.actions import backtests
 from orchestrator.actions.signer_client import denying_rule
 from orchestrator.actions.venues.hypercore import USDC_UNITS
 from orchestrator.actions.venues.paper_hyperliquid import HyperliquidPaperAccount
 from orchestrator.errors import precondition
-from orchestrator.store import BacktestStepRow, PaperVenueAccountRow, SessionRow, TransactionRow
-from orchestrator.store.statuses import TransactionStatus
+from orchestrator.store import BacktestStepRow, EgressConnectionRow, ExecutionRow, PaperVenueAccountRow, SessionRow, TransactionRow
+from orchestrator.store.statuses import EgressOutcome, TransactionStatus
+
+LIVE_HOSTS_SHOWN = 20
 
 
 def backtest_report(db: Session, session: SessionRow) -> orchestrator_pb2.BacktestReport:
@@ -62,7 +68,18 @@ def backtest_report(db: Session, session: SessionRow) -> orchestrator_pb2.Backte
             refusals[denying_rule(tx.error) or "platform"] += 1
     report.trades, report.fees_paid = trades, str(fees)
     report.refusals_by_rule.update(refusals)
+    report.live_hosts.extend(live_hosts(db, session.id))
     return report
+
+
+def live_hosts(db: Session, session_id: int) -> list[str]:
+    """The hosts the session's executions reached themselves (allowed, even if the transfer then
+    failed), sorted, at most LIVE_HOSTS_SHOWN."""
+    reached = (select(EgressConnectionRow.host).join(ExecutionRow, ExecutionRow.id == EgressConnectionRow.execution_id)
+               .where(ExecutionRow.session_id == session_id, EgressConnectionRow.outcome != EgressOutcome.REFUSED,
+                      EgressConnectionRow.host != CHAIN_READS_HOST)
+               .distinct().order_by(EgressConnectionRow.host).limit(LIVE_HOSTS_SHOWN))
+    return list(db.scalars(reached))
 
 
 def max_drawdown(equities: list[int]) -> float:

@@ -30,7 +30,7 @@ from orchestrator.agents.registry import agent_manifest
 from orchestrator.agents.settings import SettingError, resolve
 from orchestrator.chains import Chain, SimulationFailed
 from orchestrator.chains.evm import EvmChain
-from orchestrator.chains.paper_forks import ForkSource, PaperForks
+from orchestrator.chains.paper_forks import ForkError, ForkSource, PaperForks
 from orchestrator.errors import Refused, invalid, not_found, precondition
 from orchestrator.executions import memory
 from orchestrator.executions.schedule import resume_at
@@ -292,6 +292,11 @@ class Sessions:
         if not isinstance(chain, ForkSource) and not Network.parse(chain.network).is_hypercore:
             raise precondition("paper sessions run on a fork of an EVM chain or of Solana, or on a paper Hyperliquid account; "
                                f"this agent's starting asset is on {chain.network}")
+        if isinstance(chain, ForkSource):
+            try:
+                self._paper_forks.check_room()
+            except ForkError as exc:  # asked before the signer makes a key the session could not use
+                raise precondition(f"the paper fork of {chain.network} could not be started: {exc}") from None
         try:
             return await self._signer.create_paper_wallet(real_wallet)
         except grpc.aio.AioRpcError as exc:

@@ -1,7 +1,7 @@
 """Paper sessions on the dev stack: a DCA agent run on paper buys its token on a fork of the
 chain while the real wallet, and the real chain, stay exactly as they were (balances and
 nonces read back from anvil); its positions, ledger and transactions are the fork's (read back
-from the fork itself); the real wallet's policy refuses in the paper session what it would
+from the fork itself), and so is what its own chain reads see; the real wallet's policy refuses in the paper session what it would
 refuse for real; stopping the session ends its fork."""
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def real_wallet(stack: DevStack, market: SwapMarket, approvals: bool = True) -> 
 def start_paper(stack: DevStack, market: SwapMarket, agent_image, tmp_path: Path, wallet: str, name: str) -> pb.Session:
     folder = agent_from_template(DCA, tmp_path / name, name=name, stable=market.stable)
     agent = stack.api.RegisterAgent(pb.RegisterAgentRequest(image=agent_image(folder))).agent
-    return stack.api.StartSession(pb.StartSessionRequest(agent_id=agent.id, wallet_address=wallet, settings={"token": market.token},
-                                                         allocation_amount=str(ALLOCATION), paper=True)).session
+    return stack.api.StartSession(pb.StartSessionRequest(agent_id=agent.id, wallet_address=wallet, allocation_amount=str(ALLOCATION),
+                                                         settings={"token": market.token, "read_chain": "true"}, paper=True)).session
 
 
 def fork_of(stack: DevStack, session_id: int) -> Web3:
@@ -92,6 +92,8 @@ def test_a_paper_dca_session_trades_on_its_fork_and_moves_nothing_on_the_real_ch
     assert bought > 0 and stable.functions.balanceOf(paper).call() == ALLOCATION - len(runs) * PER_RUN
     assert json.loads(log_lines(runs[-1])[1]) == {"stable": str(ALLOCATION - len(runs) * PER_RUN), "token": str(bought),
                                                    "ledger": 2 * len(runs)}
+    # The agent's own chain reads see its fork (the paper wallet holds nothing on the real chain).
+    assert json.loads(log_lines(runs[-1])[2]) == {"on_chain": str(ALLOCATION - len(runs) * PER_RUN)}
     held = {p.asset_address.lower(): p.current_qty for p in stack.api.GetSession(pb.GetSessionRequest(session_id=session.id)).session.positions}
     assert held[market.token.lower()] == str(bought)
 

@@ -63,3 +63,35 @@ def test_a_backtest_s_native_allocation_may_be_sent(backtest):
     with pytest.raises(Refused) as over:
         send(sender, session, "1001")
     assert "its ledger holds (1000)" in over.value.message
+
+
+def test_concurrent_sends_of_what_the_ledger_holds_pass_the_check_one_at_a_time(backtest):
+    """Sixteen sends at once of all the native coin the ledger holds: the first is sent, and the
+    others are checked against the ledger it left, so none spends the fee money."""
+    db, session, sender = backtest
+    with db.session() as s:
+        row = s.get(SessionRow, session.id)
+        row.allocation_asset = NATIVE
+        s.commit()
+        session = s.get(SessionRow, session.id)
+        session.agent  # noqa: B018
+    sent: list[str] = []
+
+    async def confirmed(session: SessionRow, execution_id, request):  # a send that settles, as a fork's does
+        await asyncio.sleep(0.01)
+        sent.append(request.evm.value)
+        session.allocation_amount = str(int(session.allocation_amount) - int(request.evm.value))  # what its ledger now holds
+
+    sender._send = confirmed  # type: ignore[method-assign]
+
+    async def sixteen() -> list[BaseException | None]:
+        def request() -> runtime_pb2.SignAndSendRequest:
+            r = runtime_pb2.SignAndSendRequest(request_id="r", network="ethereum:31337")
+            r.evm.to_address, r.evm.value = "0x" + "44" * 20, "1000"
+            return r
+        return await asyncio.gather(*(sender.sign_and_send(session, None, request()) for _ in range(16)), return_exceptions=True)
+
+    outcomes = asyncio.run(sixteen())
+    assert sent == ["1000"]
+    refusals = [o for o in outcomes if isinstance(o, Refused)]
+    assert len(refusals) == 15 and all("its ledger holds (0)" in r.message for r in refusals)

@@ -188,3 +188,21 @@ def test_a_backtests_holdings_are_the_accounts_in_eight_decimals_a_short_negativ
     for n in range(200):  # refusals are counted by rule, and the rules an account names are bounded
         _count_refusal(account, "hyperliquid-notional" if n % 2 else f"rule-{n}")
     assert account.refusals_by_rule["hyperliquid-notional"] == 100 and len(account.refusals_by_rule) == 64
+
+
+def test_an_account_rests_orders_on_at_most_20_coins_since_each_call_reads_their_books():
+    from orchestrator.actions.venues.paper_hyperliquid import RESTING_COINS_MAX
+
+    coins = [Market(f"C{n}", n, 2, False, f"C{n}", 20) for n in range(RESTING_COINS_MAX + 1)]
+    markets = Markets({m.coin: m for m in coins}, {}, 0.0)
+    account = HyperliquidPaperAccount(perp_usdc=D(100_000))
+    stop = {"isMarket": True, "triggerPx": "90", "tpsl": "sl"}
+    for market in coins[:-1]:
+        assert "resting" in place(account, market, wire(False, "90", "1", trigger=stop), view(coin=market.coin), markets, now=1)
+    refused = place(account, coins[-1], wire(False, "90", "1", trigger=stop), view(coin=coins[-1].coin), markets, now=1)
+    assert refused == {"error": f"a paper account rests orders on at most 20 coins at once (each call reads their books); "
+                                f"cancel one first. asset={RESTING_COINS_MAX}"}
+    # What does not rest may still trade there, and a coin already resting takes more.
+    assert "filled" in place(account, coins[-1], wire(True, "60015", "0.01"), view(coin=coins[-1].coin), markets, now=1)
+    assert "resting" in place(account, coins[0], wire(False, "80", "1", trigger=stop), view(coin=coins[0].coin), markets, now=1)
+    assert sum(1 for o in account.orders if o.status == "open") == RESTING_COINS_MAX + 1

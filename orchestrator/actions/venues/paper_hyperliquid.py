@@ -20,7 +20,9 @@ policy refuses is refused here too. The signed action is never posted. Instead:
   value falls under its maintenance margin (half the initial margin at the coin's maximum
   leverage) is liquidated at the mids, checked when the session next calls;
 - spot: fees are charged in USDC (the venue takes them from the asset received);
-- no funding. Mids and books are read at most once a second for all paper sessions.
+- no funding. Mids and books are read at most once a second for all paper sessions, and
+  their reads are bounded together (`public_reads.py`); an account rests orders on at most
+  20 coins, whose books each call reads.
 Reads of the account (balances, positions, orders, fills) answer from the paper account in the
 venue's shapes; markets and mids are the venue's, read-only. A paper session on hypercore:perp
 or hypercore:spot starts with its allocation there; any other paper session with nothing.
@@ -64,6 +66,12 @@ CLOSED_ORDERS_KEPT = 500
 FILLS_KEPT = 2000
 # Open orders at once (the venue's default limit per account).
 OPEN_ORDERS_MAX = 1000
+# The coins an account may rest orders on at once: each call reads their books.
+RESTING_COINS_MAX = 20
+# The public reads (weight 2 each) all paper sessions of this orchestrator may send: 240 of the
+# venue's 1,200 weight a minute per IP, beside the market-data sampler's 600 at most, leaving
+# the rest to real sessions' orders.
+PUBLIC_READS_PER_MINUTE = 120
 # The policy rules an account counts refusals of (the signer has fewer).
 REFUSAL_RULES_KEPT = 64
 # The levels of a book a paper order can take (the venue sends 20 a side).
@@ -316,6 +324,8 @@ def place(account: HyperliquidPaperAccount, market: Market, wire: dict, view: Ma
     trigger = wire["t"].get("trigger")
     if trigger is not None:
         order.trigger_px, order.tpsl = Decimal(trigger["triggerPx"]), trigger["tpsl"]
+        if (refusal := _no_room_to_rest(account, market)) is not None:
+            return {"error": refusal}
         _keep(account, order)
         return {"resting": {"oid": order.oid}}
     tif = wire["t"]["limit"]["tif"]
@@ -332,6 +342,8 @@ def place(account: HyperliquidPaperAccount, market: Market, wire: dict, view: Ma
     # The venue checks the whole order when it is placed: what it takes now and what rests.
     if (refusal := _refusal(account, order, market, levels + ([(order.limit_px, rest)] if rest else []), True, view, markets)):
         return {"error": refusal}
+    if rest and (refusal := _no_room_to_rest(account, market)) is not None:
+        return {"error": refusal}
     _take(account, order, market, levels, view, markets, now)
     _keep(account, order)
     if rest:
@@ -339,6 +351,14 @@ def place(account: HyperliquidPaperAccount, market: Market, wire: dict, view: Ma
     order.status = "filled"  # an IOC's unfilled rest is cancelled by the venue
     cost = sum((px * sz for px, sz in levels), ZERO)
     return {"filled": {"totalSz": wire_decimal(order.filled), "avgPx": wire_decimal(cost / order.filled), "oid": order.oid}}
+
+
+def _no_room_to_rest(account: HyperliquidPaperAccount, market: Market) -> str | None:
+    coins = {o.coin for o in account.orders if o.status == "open"}
+    if market.coin in coins or len(coins) < RESTING_COINS_MAX:
+        return None
+    return (f"a paper account rests orders on at most {RESTING_COINS_MAX} coins at once (each call reads their books); "
+            f"cancel one first. asset={market.asset}")
 
 
 def _keep(account: HyperliquidPaperAccount, order: PaperOrder) -> None:
@@ -497,7 +517,7 @@ class PaperHyperliquid:
         self._venue = venue
         self._db = db
         self._accounts = PaperAccounts(db, "hyperliquid", HyperliquidPaperAccount)
-        self._public_reads = SharedReads()
+        self._public_reads = SharedReads("hyperliquid", PUBLIC_READS_PER_MINUTE)
         self._market_data = market_data
 
     # Checks and previews are the venue's own.

@@ -41,6 +41,9 @@ TOKENS_HELD_MAX = 50
 LOT = Decimal("0.01")  # the venue's smallest share size
 TRADES_KEPT = 2000
 BOOK_LEVELS_READ = 200
+# The CLOB's public reads all paper sessions of this orchestrator may send (its /book limit is
+# far above this; real orders share the platform's quota).
+PUBLIC_READS_PER_MINUTE = 120
 
 
 class PaperShares(BaseModel):
@@ -146,7 +149,7 @@ class PaperPolymarket:
         self._venue = venue
         self._chains = chains
         self._accounts = PaperAccounts(db, "polymarket", PolymarketPaperAccount)
-        self._books = SharedReads()
+        self._books = SharedReads("polymarket", PUBLIC_READS_PER_MINUTE)
         self._sessions: dict[int, asyncio.Lock] = {}
 
     def check_order(self, request: runtime_pb2.PolymarketMarketOrderRequest) -> tuple[str, Decimal]:

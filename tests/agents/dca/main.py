@@ -3,6 +3,7 @@ starting stablecoin for a token, then report what the platform says the session 
 
 import json
 import time
+import urllib.request
 
 from agent_sdk import AgentContext
 
@@ -10,6 +11,19 @@ from agent_sdk import AgentContext
 def _ends(text: str) -> list[str]:
     """The first and last words of an error: a log line holds 250 characters."""
     return [text[:24], text[-24:]]
+
+
+def _balance_read_on_chain(agent: AgentContext, network: str, token: str) -> str:
+    """The wallet's balance of `token` as the agent's own chain reads see it (an ERC-20
+    balanceOf through agent.rpc_url, as web3.py would send it)."""
+    call = {"to": token, "data": "0x70a08231" + agent.sessionWalletAddress[2:].lower().rjust(64, "0")}
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [call, "latest"]}).encode()
+    request = urllib.request.Request(agent.rpc_url(network), data=body, headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as reply:
+            return str(int(json.loads(reply.read())["result"], 16))
+    except (OSError, ValueError, KeyError) as exc:
+        return f"unread: {type(exc).__name__}"
 
 
 def run(agent: AgentContext) -> None:
@@ -34,3 +48,5 @@ def run(agent: AgentContext) -> None:
     ledger = agent.transactions()
     agent.log(json.dumps({"stable": held.get(stable.assetAddress.lower()), "token": held.get(agent.settings["token"].lower()),
                           "ledger": len(ledger.data)}))
+    if agent.settings.get("read_chain"):
+        agent.log(json.dumps({"on_chain": _balance_read_on_chain(agent, stable.network, stable.assetAddress)}))

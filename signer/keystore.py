@@ -142,9 +142,25 @@ class Keystore:
             keyfile["corral"] = original["corral"]
         self._write(target, keyfile)
 
+    def remove_paper_wallet(self, address: str) -> None:
+        """Deletes a paper wallet's key file and forgets its key (zeroed first). Refuses any
+        wallet that is not marked as a paper wallet: no other key is ever deleted here."""
+        canonical = canonical_address(address)
+        path = self._path_for(canonical)
+        if not path.exists():
+            raise KeystoreError(f"no key for wallet {canonical}")
+        if not json.loads(path.read_text()).get("corral", {}).get("paper_of"):
+            raise KeystoreError(f"{canonical} is not a paper wallet")
+        for asked in [a for a, key in self._evm.items() if key.public_key.to_checksum_address() == canonical]:
+            wipe(self._evm.pop(asked).to_bytes())
+        self._solana.pop(canonical, None)
+        self._known = {known for known in self._known if canonical_address(known) != canonical}
+        path.unlink()
+
     def has(self, address: str) -> bool:
-        # Asked on every request, so a "yes" is remembered (no command deletes a key);
-        # a "no" is not, as the admin CLI may create the wallet while the signer runs.
+        # Asked on every request, so a "yes" is remembered (only a paper wallet's key is ever
+        # deleted, and that forgets it); a "no" is not, as the admin CLI may create the
+        # wallet while the signer runs.
         if address in self._known:
             return True
         try:

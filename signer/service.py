@@ -469,7 +469,8 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
             await audited.refuse(grpc.StatusCode.FAILED_PRECONDITION, "paper-wallet", f"{source} is itself a paper wallet")
         if len(papers) >= MAX_PAPER_WALLETS:
             await audited.refuse(grpc.StatusCode.RESOURCE_EXHAUSTED, "paper-wallet",
-                                 f"this signer holds {len(papers)} paper wallets, its most; remove old ones (`corral signer wallet list`)")
+                                 f"this signer holds {len(papers)} paper wallets, its most; stop paper sessions and backtests "
+                                 "(a stopped session's paper wallet is removed once its runs have ended)")
         policy = self._policies.get(source)
         if not isinstance(policy, WalletPolicy):
             await audited.refuse(grpc.StatusCode.FAILED_PRECONDITION, "default-deny" if policy is None else "policy-invalid",
@@ -483,6 +484,25 @@ class SignerServicer(signer_pb2_grpc.SignerServiceServicer):
                                     paper_wallet=address)
         await audited.durable(entry)
         return with_head(signer_pb2.CreatePaperWalletResponse(address=address), entry)
+
+    async def RemovePaperWallet(self, request: signer_pb2.RemovePaperWalletRequest,
+                                context: Context) -> signer_pb2.RemovePaperWalletResponse:
+        """Deletes a paper wallet whose session has stopped: its key file (its key forgotten)
+        and its policy copy. Only a wallet marked as a paper wallet is ever removed; what is
+        asked of any other is refused and audited, so a caller can delete nothing of value."""
+        wallet = request.wallet_address
+        audited = Audited(self._audit, context, "remove_paper_wallet", wallet, request)
+        if not self._keystore.has(wallet):
+            await audited.refuse(grpc.StatusCode.NOT_FOUND, "unknown-wallet", f"this signer holds no key for wallet {wallet!r}")
+        async with self._paper_lock:
+            wallet = canonical_address(wallet)
+            if wallet not in await asyncio.to_thread(self._keystore.paper_of):
+                await audited.refuse(grpc.StatusCode.FAILED_PRECONDITION, "paper-wallet", f"{wallet} is not a paper wallet: it is not removed")
+            await asyncio.to_thread(self._keystore.remove_paper_wallet, wallet)
+            self._policies.remove(wallet)
+        entry = audited.write_allow(Decision(True, "paper-wallet", f"paper wallet {wallet} removed"), paper_wallet=wallet)
+        await audited.durable(entry)
+        return with_head(signer_pb2.RemovePaperWalletResponse(), entry)
 
     async def GetDecisionCounts(self, request: signer_pb2.GetDecisionCountsRequest,
                                 context: Context) -> signer_pb2.GetDecisionCountsResponse:
@@ -519,5 +539,5 @@ def audits_failures(method: Callable[[SignerServicer, Any, Context], Awaitable[A
 
 
 for _name in ("SignEvmTransaction", "SignEvmTransactions", "SignSolanaTransaction", "SignEvmMessage", "SignHyperliquidAction", "SignPolymarketOrder",
-              "SignPolymarketAuth", "OpenSessionBudget", "HaltSigning", "ResumeSigning", "CreatePaperWallet"):
+              "SignPolymarketAuth", "OpenSessionBudget", "HaltSigning", "ResumeSigning", "CreatePaperWallet", "RemovePaperWallet"):
     setattr(SignerServicer, _name, audits_failures(getattr(SignerServicer, _name)))

@@ -40,6 +40,18 @@ class CreatePaperWalletResponse(_message.Message):
     audit_head: AuditHead
     def __init__(self, address: _Optional[str] = ..., audit_head: _Optional[_Union[AuditHead, _Mapping]] = ...) -> None: ...
 
+class RemovePaperWalletRequest(_message.Message):
+    __slots__ = ("wallet_address",)
+    WALLET_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    wallet_address: str
+    def __init__(self, wallet_address: _Optional[str] = ...) -> None: ...
+
+class RemovePaperWalletResponse(_message.Message):
+    __slots__ = ("audit_head",)
+    AUDIT_HEAD_FIELD_NUMBER: _ClassVar[int]
+    audit_head: AuditHead
+    def __init__(self, audit_head: _Optional[_Union[AuditHead, _Mapping]] = ...) -> None: ...
+
 class ListSignerWalletsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -99,6 +99,11 @@ class SignerServiceStub:
                 request_serializer=corral_dot_v1_dot_signer__pb2.CreatePaperWalletRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_signer__pb2.CreatePaperWalletResponse.FromString,
                 _registered_method=True)
+        self.RemovePaperWallet = channel.unary_unary(
+                '/corral.v1.SignerService/RemovePaperWallet',
+                request_serializer=corral_dot_v1_dot_signer__pb2.RemovePaperWalletRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_signer__pb2.RemovePaperWalletResponse.FromString,
+                _registered_method=True)
 
 
 class SignerServiceServicer:
@@ -216,6 +221,16 @@ class SignerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RemovePaperWallet(self, request, context):
+        """Removes a paper wallet (its key and its policy copy) once its paper session has
+        stopped, so the signer's bound on paper wallets counts live ones. Refused for any
+        wallet that is not a paper wallet (NOT_FOUND for one this signer does not hold): a
+        caller can remove nothing that could hold value.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SignerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -283,6 +298,11 @@ def add_SignerServiceServicer_to_server(servicer, server):
                     servicer.CreatePaperWallet,
                     request_deserializer=corral_dot_v1_dot_signer__pb2.CreatePaperWalletRequest.FromString,
                     response_serializer=corral_dot_v1_dot_signer__pb2.CreatePaperWalletResponse.SerializeToString,
+            ),
+            'RemovePaperWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemovePaperWallet,
+                    request_deserializer=corral_dot_v1_dot_signer__pb2.RemovePaperWalletRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_signer__pb2.RemovePaperWalletResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -636,6 +656,33 @@ class SignerService:
             '/corral.v1.SignerService/CreatePaperWallet',
             corral_dot_v1_dot_signer__pb2.CreatePaperWalletRequest.SerializeToString,
             corral_dot_v1_dot_signer__pb2.CreatePaperWalletResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemovePaperWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.SignerService/RemovePaperWallet',
+            corral_dot_v1_dot_signer__pb2.RemovePaperWalletRequest.SerializeToString,
+            corral_dot_v1_dot_signer__pb2.RemovePaperWalletResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -112,6 +112,15 @@ class SignerClient:
         names = {signer_pb2.WALLET_TYPE_ETHEREUM: "ethereum", signer_pb2.WALLET_TYPE_SOLANA: "solana"}
         return {w.address: names.get(w.wallet_type, "unknown") for w in response.wallets if not w.paper_of}
 
+    async def paper_wallets(self) -> set[str]:
+        """The paper wallets the signer holds (its spelling)."""
+        response = await self._stub.ListSignerWallets(signer_pb2.ListSignerWalletsRequest(), timeout=10)
+        return {w.address for w in response.wallets if w.paper_of}
+
+    async def remove_paper_wallet(self, wallet: str) -> None:
+        """Removes a stopped paper session's wallet (raises grpc.aio.AioRpcError)."""
+        await self._signed(self._stub.RemovePaperWallet, signer_pb2.RemovePaperWalletRequest(wallet_address=wallet), timeout=30)
+
     async def create_paper_wallet(self, source_wallet: str) -> str:
         """A throwaway wallet with a copy of `source_wallet`'s policy (raises grpc.aio.AioRpcError)."""
         response = await self._signed(self._stub.CreatePaperWallet, signer_pb2.CreatePaperWalletRequest(source_wallet_address=source_wallet),

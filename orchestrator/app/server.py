@@ -38,7 +38,7 @@ from orchestrator.executions.runner import ExecutionRunner
 from orchestrator.notifications.delivery import DeliveryWorker, follow, settled_horizon
 from orchestrator.sessions.kill_switch import KillSwitch
 from orchestrator.sessions.lifecycle import Sessions
-from orchestrator.sessions.paper import SWEEP_SECONDS, PaperSupervisor
+from orchestrator.sessions.paper import SWEEP_SECONDS, WALLETS_SWEEP_SECONDS, PaperSupervisor, StoppedPaperWallets
 from orchestrator.sessions.prices import PriceBook
 from orchestrator.sessions.reconcile import Reconciler
 from orchestrator.sessions.recovery import Recovery
@@ -160,6 +160,8 @@ async def serve(config: OrchestratorConfig) -> None:
     sweeping = asyncio.create_task(_every(config.notifications.expiry_sweep_seconds, partial(suggestions.sweep, expiry_lead)))
     reconciling = asyncio.create_task(_every_async(config.reconciliation.interval_seconds, Reconciler(db, chains, config.reconciliation).run_once))
     supervising_forks = asyncio.create_task(_every_async(SWEEP_SECONDS, paper_supervisor.sweep, name="paper forks"))
+    removing_paper_wallets = asyncio.create_task(_every_async(WALLETS_SWEEP_SECONDS, StoppedPaperWallets(db, signer).sweep,
+                                                              name="paper wallets"))
     recording_markets = None
     if venues.hyperliquid is not None and config.market_data.hyperliquid_coins:
         recorder = HyperliquidRecorder(market_data, venues.hyperliquid, config.market_data.hyperliquid_coins)
@@ -182,6 +184,7 @@ async def serve(config: OrchestratorConfig) -> None:
     sweeping.cancel()
     reconciling.cancel()
     supervising_forks.cancel()
+    removing_paper_wallets.cancel()
     if recording_markets is not None:
         recording_markets.cancel()
     # Approvals executing finish (or are cut and left for recovery) while the signer and chains are open.

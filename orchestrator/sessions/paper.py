@@ -13,17 +13,21 @@ A paper session of wallet W:
 
 `PaperSupervisor` keeps the forks of active paper sessions running (after a restart, from
 their saved state; a Solana fork, which keeps none, from the cluster again with the session's
-holdings written back) and ends those of stopped ones.
+holdings written back) and ends those of stopped ones. `StoppedPaperWallets` has the signer
+remove the paper wallets of stopped sessions, so its bound on paper wallets counts live ones.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
+import grpc
 from sqlalchemy import select
 
 from orchestrator.actions.positions import session_positions
+from orchestrator.actions.signer_client import SignerClient
 from orchestrator.chains import Chain
 from orchestrator.chains.paper_forks import ForkError, ForkSource, PaperForks, answers, fork_chain, mint
 from orchestrator.errors import precondition
@@ -33,6 +37,11 @@ from orchestrator.store.statuses import ExecutionStatus, SessionStatus, Transact
 log = logging.getLogger("corral.paper")
 
 SWEEP_SECONDS = 2.0
+# How often stopped sessions' paper wallets are looked for (each look reads the signer's list).
+WALLETS_SWEEP_SECONDS = 60.0
+# A paper wallet no session names is a start that failed after its key was made, once it has
+# been so for this long (a start inserts its session moments after the key is made).
+ORPHAN_GRACE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -143,3 +152,50 @@ def _paper_sessions(db, here: set[int], replica_id: str) -> tuple[list[tuple[int
 def _move_fork(db, session_id: int, url: str) -> None:
     db.get(SessionRow, session_id).paper_fork_url = url
     db.commit()
+
+
+class StoppedPaperWallets:
+    """Has the signer remove the paper wallets of stopped sessions once none of their runs is
+    still going (an unwind signs with it), and the paper wallets no session names once they
+    have been so for ORPHAN_GRACE_SECONDS. Any replica may: a wallet removed twice is NOT_FOUND
+    the second time. A stopped session keeps everything else (ledger, report, recordings)."""
+
+    def __init__(self, db: Database, signer: SignerClient) -> None:
+        self._db = db
+        self._signer = signer
+        self._orphans: dict[str, float] = {}  # address -> when first seen named by no session
+
+    async def sweep(self) -> list[str]:
+        """The wallets removed."""
+        held = await self._signer.paper_wallets()
+        if not held:
+            self._orphans.clear()
+            return []
+        stopped, named = await self._db.run(lambda db: _stopped_and_named(db, held))
+        now = time.monotonic()
+        self._orphans = {wallet: self._orphans.get(wallet, now) for wallet in held - named}
+        due = stopped | {wallet for wallet, first in self._orphans.items() if now - first >= ORPHAN_GRACE_SECONDS}
+        removed = []
+        for wallet in sorted(due):
+            try:
+                await self._signer.remove_paper_wallet(wallet)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.NOT_FOUND:  # (NOT_FOUND: another replica was first)
+                    log.warning("the signer did not remove paper wallet %s: %s", wallet, exc.details())
+                continue
+            self._orphans.pop(wallet, None)
+            removed.append(wallet)
+        if removed:
+            log.info("removed %d paper wallet(s) of stopped paper sessions", len(removed))
+        return removed
+
+
+def _stopped_and_named(db, wallets: set[str]) -> tuple[set[str], set[str]]:
+    """(the `wallets` whose session has stopped with no execution running, those a session names)."""
+    rows = db.execute(select(SessionRow.id, SessionRow.wallet_address, SessionRow.status)
+                      .where(SessionRow.wallet_address.in_(wallets), SessionRow.paper_of_wallet.is_not(None))).all()
+    running = set(db.scalars(select(ExecutionRow.session_id).where(ExecutionRow.session_id.in_([r.id for r in rows]),
+                                                                   ExecutionRow.status == ExecutionStatus.RUNNING)))
+    named = {r.wallet_address for r in rows}
+    unfinished = {r.wallet_address for r in rows if r.status != SessionStatus.STOPPED or r.id in running}
+    return named - unfinished, named

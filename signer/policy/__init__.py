@@ -11,7 +11,8 @@ Every request
 - `policy-invalid`          the wallet's policy file does not parse
 - `paper-wallet`            making a paper session's throwaway wallet (CreatePaperWallet): its source is
                             a wallet of this signer with a readable policy, not a paper wallet, and the
-                            signer holds fewer than 1,000 paper wallets
+                            signer holds fewer than 1,000 paper wallets; removing one (RemovePaperWallet):
+                            only a wallet marked as a paper wallet
 
 EVM transactions (evm.py, arguments.py, presets.py)
 - `chain-allowlist`         its chain id is in `allowed_chain_ids`

@@ -210,6 +210,12 @@ class PolicyStore:
     def set(self, address: str, policy: WalletPolicy) -> None:
         write_private_file(self._path(address), policy.model_dump_json(indent=2).encode(), overwrite=True)
 
+    def remove(self, address: str) -> None:
+        """Deletes the wallet's policy file (a removed paper wallet's copy); none is no error."""
+        path = self._path(address)
+        path.unlink(missing_ok=True)
+        self._parsed.pop(path, None)
+
     def _path(self, address: str) -> Path:
         return self._directory / f"{wallet_key(address)}.json"
 

@@ -129,3 +129,41 @@ def test_a_solana_wallet_gets_a_solana_paper_wallet_marked_as_its_own(signer):
     evm_paper = create(servicer, evm.lower().removeprefix("0x"))
     assert Keystore(paths.keystore_dir, "pw").paper_of()[evm_paper] == evm
     assert "is itself a paper wallet" in refusal(servicer, evm_paper.lower().removeprefix("0x")).details()
+
+
+def remove(servicer: SignerServicer, wallet: str) -> signer_pb2.RemovePaperWalletResponse:
+    return asyncio.run(servicer.RemovePaperWallet(signer_pb2.RemovePaperWalletRequest(wallet_address=wallet), Context()))
+
+
+def test_a_removed_paper_wallet_signs_nothing_more_and_frees_its_place(signer, monkeypatch):
+    servicer, wallet, paths = signer
+    monkeypatch.setattr(service, "MAX_PAPER_WALLETS", 1)
+    paper = create(servicer, wallet)
+    assert send(servicer, paper, "1").raw_transaction  # its key unlocked and remembered
+    assert remove(servicer, paper.lower()).audit_head.seq > 0  # any spelling of an EVM address
+    with pytest.raises(Refused) as gone:
+        send(servicer, paper, "1")
+    assert gone.value.code() == grpc.StatusCode.NOT_FOUND
+    assert paper not in Keystore(paths.keystore_dir, "pw").paper_of() and PolicyStore(paths.policy_dir).get(paper) is None
+    assert create(servicer, wallet) != paper  # the bound counts the paper wallets there are
+    removed = [e for e in read_entries(paths.audit_log) if e.get("action") == "remove_paper_wallet"]
+    assert [(e["decision"], e["rule"], e["paper_wallet"]) for e in removed] == [("allow", "paper-wallet", paper)]
+
+
+def test_only_a_paper_wallet_is_ever_removed_and_each_refusal_is_audited(signer):
+    servicer, wallet, paths = signer
+    for asked, code in ((wallet, grpc.StatusCode.FAILED_PRECONDITION), ("0x" + "55" * 20, grpc.StatusCode.NOT_FOUND)):
+        with pytest.raises(Refused) as refused:
+            remove(servicer, asked)
+        assert refused.value.code() == code
+        assert ("is not a paper wallet: it is not removed" if code == grpc.StatusCode.FAILED_PRECONDITION
+                else "holds no key for wallet") in refused.value.details()
+    assert send(servicer, wallet, "1000").raw_transaction  # the real wallet's key and policy are where they were
+    denied = [e for e in read_entries(paths.audit_log) if e.get("action") == "remove_paper_wallet"]
+    assert [(e["wallet"], e["decision"]) for e in denied] == [(wallet, "deny"), ("0x" + "55" * 20, "deny")]
+    keystore = Keystore(paths.keystore_dir, "pw")
+    solana = keystore.create_wallet("solana", light_kdf=True)
+    PolicyStore(paths.policy_dir).set(solana, WalletPolicy.model_validate(POLICY))
+    solana_paper = create(servicer, solana)
+    remove(servicer, solana_paper)
+    assert {address for address, _, _ in Keystore(paths.keystore_dir, "pw").listed()} == {wallet, solana}

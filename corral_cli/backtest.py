@@ -197,8 +197,11 @@ def _wait_for_report(stack: DevStack, session_id: int, runs: int) -> pb.Backtest
             print(f"\rrun {report.runs}/{runs}", end="", flush=True)
         if report.finished:
             break
-        if session.status in (pb.SESSION_STATUS_PAUSED, pb.SESSION_STATUS_STOPPED) and not report.finished:
-            print(f"\nthe platform stopped the backtest after {report.runs} run(s): {printable(session.status_reason)}")
+        if session.status in (pb.SESSION_STATUS_PAUSED, pb.SESSION_STATUS_STOPPED):
+            # Read again: the pause may be the finish itself, stored between the two reads above.
+            report = stack.api.GetBacktestReport(pb.GetBacktestReportRequest(session_id=session_id)).report
+            if not report.finished:
+                print(f"\nthe platform stopped the backtest after {report.runs} run(s): {printable(session.status_reason)}")
             break
         time.sleep(POLL_SECONDS)
     if sys.stdout.isatty():

@@ -40,6 +40,17 @@ def backtest(tmp_path: Path):
     return db, session, sender
 
 
+def funded_in_native(db: Database, session: SessionRow) -> SessionRow:
+    """The backtest's session, its allocation now the native coin."""
+    with db.session() as s:
+        row = s.get(SessionRow, session.id)
+        row.allocation_asset = NATIVE
+        s.commit()
+        session = s.get(SessionRow, session.id)
+        session.agent  # noqa: B018 — loaded while the session is open (the sender reads it)
+    return session
+
+
 def test_a_token_funded_backtest_may_not_send_the_native_coin_it_was_given_for_fees(backtest):
     db, session, sender = backtest
     with pytest.raises(Refused) as refused:
@@ -51,12 +62,7 @@ def test_a_token_funded_backtest_may_not_send_the_native_coin_it_was_given_for_f
 
 def test_a_backtest_s_native_allocation_may_be_sent(backtest):
     db, session, sender = backtest
-    with db.session() as s:
-        row = s.get(SessionRow, session.id)
-        row.allocation_asset = NATIVE
-        s.commit()
-        session = s.get(SessionRow, session.id)
-        session.agent  # noqa: B018
+    session = funded_in_native(db, session)
     with pytest.raises(Refused) as refused:  # within what it holds: past this check (the chain is not configured here)
         send(sender, session, "1000")
     assert "a backtest sends only" not in refused.value.message
@@ -69,12 +75,7 @@ def test_concurrent_sends_of_what_the_ledger_holds_pass_the_check_one_at_a_time(
     """Sixteen sends at once of all the native coin the ledger holds: the first is sent, and the
     others are checked against the ledger it left, so none spends the fee money."""
     db, session, sender = backtest
-    with db.session() as s:
-        row = s.get(SessionRow, session.id)
-        row.allocation_asset = NATIVE
-        s.commit()
-        session = s.get(SessionRow, session.id)
-        session.agent  # noqa: B018
+    session = funded_in_native(db, session)
     sent: list[str] = []
 
     async def confirmed(session: SessionRow, execution_id, request):  # a send that settles, as a fork's does
